@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmbus client API.
+ *
+ * A process connects to a bus (bus_connect), opens queues as a producer or a
+ * consumer (bus_queue_open), and moves messages through shared memory with no
+ * copy: a producer loans a slot, writes the payload in place and commits it;
+ * a consumer receives a view of the message in place and acks it when done.
+ * busd, the supervisor daemon, is only consulted to open and close handles.
+ *
+ * Return values: every function that returns int gives 0 (or a count) on
+ * success and a negative errno on failure; bus_strerror() turns the errno
+ * into a sentence, and bus_error_detail() says which name or field was wrong
+ * for the last failure on a connection.
+ *
+ * Handle rules
+ * - A bus_t may be shared between threads: opening and closing handles is
+ *   serialised inside.  A bus_queue_t is used by one thread at a time; the
+ *   only call that may come from another thread is bus_queue_cancel().
+ * - fork(): the child must not use its parent's bus_t or handles.  It calls
+ *   bus_connect() itself.  Messages the parent holds stay the parent's; they
+ *   are redelivered only if the parent dies or nacks them.
+ * - Signals: a blocked call that is interrupted by a signal handler returns
+ *   -EINTR, like read(2), so a handler can cancel a wait by setting a flag.
+ *   Without a handler the call keeps waiting until its deadline.
+ * - Cancelling: bus_queue_cancel() makes every call blocked on that handle,
+ *   and every later blocking call on it, return -ECANCELED until
+ *   bus_queue_uncancel().
+ * - Timeouts are relative nanoseconds: BUS_NOWAIT never blocks (-EAGAIN when
+ *   empty, -ENOBUFS when full), BUS_FOREVER waits without a deadline.  The
+ *   wait uses an absolute CLOCK_MONOTONIC deadline, so spurious wake-ups and
+ *   restarts never stretch it.
+ * - Disconnecting closes every handle of the connection; views of messages
+ *   obtained from them must not be used afterwards.
+ */
+#ifndef BUS_BUS_H
+#define BUS_BUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bus/export.h"
+#include "bus/layout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BUS_VERSION_MAJOR 0
+#define BUS_VERSION_MINOR 1
+#define BUS_VERSION_PATCH 0
+
+/* Relative timeouts in nanoseconds. */
+#define BUS_NOWAIT ((int64_t)0)
+#define BUS_FOREVER ((int64_t)-1)
+
+typedef struct bus bus_t;
+typedef struct bus_queue bus_queue_t;
+
+/* How a blocked call waits for data or for room. */
+enum bus_wait_strategy {
+	/* Spin for spin_ns, then sleep on a futex (the default). */
+	BUS_WAIT_SPIN_FUTEX = 0,
+	/* Spin until the deadline; lowest latency, one CPU at 100%. */
+	BUS_WAIT_BUSY = 1,
+	/* Sleep on a futex at once. */
+	BUS_WAIT_FUTEX = 2,
+};
+
+enum bus_role {
+	BUS_PRODUCER = 1,
+	BUS_CONSUMER = 2,
+	/* Maps the queue read-only to read its figures (busctl stat). */
+	BUS_OBSERVER = 3,
+};
+
+/* Options of one handle; pass NULL for the defaults. */
+struct bus_queue_options {
+	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
+	uint32_t spin_ns;	     /* spin phase of SPIN_FUTEX, default 2000 */
+	/* Producer: leave publish_time_ns at 0 to save a clock read. */
+	int no_timestamp;
+};
+
+/*
+ * A view of one message in shared memory.  For a producer, payload points at
+ * capacity writable bytes of a loaned slot.  For a consumer, payload and
+ * length describe the received message, valid until it is acked or nacked.
+ * token identifies the slot to bus_commit/bus_ack/bus_nack; treat it as
+ * opaque.
+ */
+struct bus_message {
+	void *payload;
+	uint32_t length;
+	uint32_t capacity;
+	const struct bus_message_header *header;
+	uint64_t token;
+};
+
+/* One buffer of a copying batch send. */
+struct bus_buffer {
+	const void *data;
+	size_t length;
+};
+
+/* ---- errors ---------------------------------------------------------- */
+
+/* A sentence for a negative errno returned by this library.  Never NULL. */
+BUS_EXPORT const char *bus_strerror(int error);
+
+/*
+ * Details of the last failure on this connection (which name, which field),
+ * or "" when there are none.  The string is owned by the connection and is
+ * overwritten by its next failure.
+ */
+BUS_EXPORT const char *bus_error_detail(const bus_t *bus);
+
+/* ---- names ----------------------------------------------------------- */
+
+/*
+ * 0 when name is a valid bus, queue or topic name: 1 to BUS_NAME_MAX
+ * characters of letters, digits, '_', '-' and '.'.  -EINVAL otherwise.
+ */
+BUS_EXPORT int bus_name_check(const char *name);
+
+/*
+ * Writes the directory that holds the control sockets and lock files into
+ * buf: $BUS_RUNTIME_DIR if set, else /run/shmbus for root, else
+ * $XDG_RUNTIME_DIR/shmbus, else /tmp/shmbus-UID.  Returns the length, or
+ * -ENAMETOOLONG.
+ */
+BUS_EXPORT int bus_runtime_dir(char *buf, size_t size);
+
+/* ---- connection ------------------------------------------------------ */
+
+/*
+ * Connects to the busd serving bus_name (NULL: $BUS_NAME, else "default").
+ * Returns 0 and sets *out, -ENOTCONN when no busd serves that bus, -EINVAL
+ * for a bad name, -EPROTO when busd speaks another protocol version.
+ */
+BUS_EXPORT int bus_connect(const char *bus_name, bus_t **out);
+
+/* Closes every handle of the connection, then the connection.  NULL is ok. */
+BUS_EXPORT void bus_disconnect(bus_t *bus);
+
+/* The bus name this connection serves. */
+BUS_EXPORT const char *bus_name(const bus_t *bus);
+
+/* ---- administration -------------------------------------------------- */
+
+/* The built-in defaults of a queue (see README.md, "Configuration"). */
+BUS_EXPORT void bus_queue_settings_default(struct bus_queue_settings *settings);
+
+/*
+ * Asks busd to create a queue.  settings NULL means the defaults.  Returns
+ * -EEXIST if the name is taken, -EINVAL for bad settings (the detail names
+ * the field), -ENOSPC when /dev/shm has no room for it.
+ */
+BUS_EXPORT int bus_queue_create(bus_t *bus, const char *name,
+				const struct bus_queue_settings *settings);
+
+/* Asks busd to delete a queue; attached clients see it as closed. */
+BUS_EXPORT int bus_queue_delete(bus_t *bus, const char *name);
+
+/*
+ * Writes the name of the index-th queue or topic of the bus into name
+ * (BUS_NAME_MAX + 1 bytes) and its kind (BUS_SEGMENT_QUEUE, ...) into *kind.
+ * Returns 0, or -ENOENT past the last one.
+ */
+BUS_EXPORT int bus_list(bus_t *bus, uint32_t index, char *name, uint32_t *kind);
+
+/* ---- queue handles --------------------------------------------------- */
+
+/*
+ * Opens the queue as a producer, consumer or observer.  Returns -ENOENT for
+ * an unknown queue, -EBUSY when its producer or consumer table is full (an
+ * SPSC queue has one of each), -EPROTO when the segment is not a valid
+ * shmbus queue of this layout version.
+ */
+BUS_EXPORT int bus_queue_open(bus_t *bus, const char *name, enum bus_role role,
+			      const struct bus_queue_options *options,
+			      bus_queue_t **out);
+
+/*
+ * Closes the handle.  Messages it received and did not ack are redelivered
+ * to other consumers; a loan it did not commit is discarded.
+ */
+BUS_EXPORT int bus_queue_close(bus_queue_t *queue);
+
+/* The settings the queue was created with. */
+BUS_EXPORT const struct bus_queue_settings *
+bus_queue_settings(const bus_queue_t *queue);
+
+/* The handle's wait strategy; may be changed between calls. */
+BUS_EXPORT int bus_queue_set_wait(bus_queue_t *queue,
+				  enum bus_wait_strategy wait,
+				  uint32_t spin_ns);
+
+/* Thread-safe: wakes and fails (-ECANCELED) blocked calls on the handle. */
+BUS_EXPORT void bus_queue_cancel(bus_queue_t *queue);
+BUS_EXPORT void bus_queue_uncancel(bus_queue_t *queue);
+
+/* ---- producing ------------------------------------------------------- */
+
+/*
+ * Loans a free slot: message->payload points at message->capacity bytes to
+ * write in place.  Waits up to timeout_ns for room when the queue's overflow
+ * policy is block; -ENOBUFS when full and the policy is reject or the
+ * timeout is BUS_NOWAIT; -ETIMEDOUT after a timeout.  A producer may hold
+ * several loans; each must be committed.
+ */
+BUS_EXPORT int bus_loan(bus_queue_t *queue, struct bus_message *message,
+			int64_t timeout_ns);
+
+/*
+ * Publishes a loaned slot holding length payload bytes.  -EMSGSIZE if length
+ * exceeds the capacity (the loan stays held), -EINVAL for a foreign token.
+ */
+BUS_EXPORT int bus_commit(bus_queue_t *queue, struct bus_message *message,
+			  uint32_t length);
+
+/* Copies length bytes into the queue: a loan and a commit. */
+BUS_EXPORT int bus_send(bus_queue_t *queue, const void *data, size_t length,
+			int64_t timeout_ns);
+
+/*
+ * Copies up to count buffers into the queue in order.  Returns how many were
+ * sent (at least one, unless it fails), waiting up to timeout_ns for room
+ * for the first one only.
+ */
+BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
+			      const struct bus_buffer *buffers,
+			      unsigned int count, int64_t timeout_ns);
+
+/* ---- consuming ------------------------------------------------------- */
+
+/*
+ * Receives the next message in place: nacked and orphaned messages first,
+ * then the oldest queued one.  -EAGAIN when empty and timeout_ns is
+ * BUS_NOWAIT, -ETIMEDOUT after a timeout, -ENOLCK when the handle already
+ * holds max_unacked messages (ack some first), -EBADMSG when the slot holds
+ * a corrupt header (the message is skipped and counted).
+ */
+BUS_EXPORT int bus_receive(bus_queue_t *queue, struct bus_message *message,
+			   int64_t timeout_ns);
+
+/*
+ * Receives up to count messages in place, waiting up to timeout_ns for the
+ * first.  Returns the number received.
+ */
+BUS_EXPORT int bus_receive_batch(bus_queue_t *queue,
+				 struct bus_message *messages,
+				 unsigned int count, int64_t timeout_ns);
+
+/* Marks a received message done; its slot becomes free.  */
+BUS_EXPORT int bus_ack(bus_queue_t *queue, const struct bus_message *message);
+
+/*
+ * Acks every message this handle received up to and including message, in
+ * the order they were received.  Returns the number acked.
+ */
+BUS_EXPORT int bus_ack_through(bus_queue_t *queue,
+			       const struct bus_message *message);
+
+/*
+ * Hands a received message back: it is delivered again, ahead of new ones,
+ * with its delivery count raised.
+ */
+BUS_EXPORT int bus_nack(bus_queue_t *queue, const struct bus_message *message);
+
+/*
+ * Receives one message, copies its payload into buf and acks it.  Returns
+ * the payload length; -EMSGSIZE if it does not fit (the message is nacked
+ * back to the queue).
+ */
+BUS_EXPORT int bus_receive_copy(bus_queue_t *queue, void *buf, size_t size,
+				int64_t timeout_ns);
+
+/* ---- figures --------------------------------------------------------- */
+
+struct bus_queue_stats {
+	uint64_t enqueued;    /* messages committed */
+	uint64_t dequeued;    /* deliveries, redeliveries included */
+	uint64_t acked;
+	uint64_t nacked;
+	uint64_t redelivered; /* deliveries of a message seen before */
+	uint64_t dropped;     /* removed by the drop-oldest policy */
+	uint64_t rejected;    /* sends refused with -ENOBUFS */
+	uint64_t reclaimed;   /* dead producers' loans padded over */
+	uint64_t depth;	      /* waiting to be delivered */
+	uint64_t leased;      /* delivered and not yet acked */
+	uint64_t capacity;    /* slots */
+	uint32_t producers;
+	uint32_t consumers;
+};
+
+/* Reads the queue's figures from shared memory; any role may ask. */
+BUS_EXPORT int bus_queue_stats(const bus_queue_t *queue,
+			       struct bus_queue_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUS_BUS_H */

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared-memory format of a shmbus queue segment, version 1.
+ *
+ * One POSIX shared-memory object per queue, named "/shmbus.BUS:NAME",
+ * created and owned by busd and handed to clients as a file descriptor.
+ *
+ *   offset 0      +--------------------------------------------+
+ *                 | segment header (magic, version, sizes,     |
+ *                 | state word, names, queue settings)  256 B  |
+ *   256           +--------------------------------------------+
+ *                 | producer line:  enqueue position      64 B |
+ *                 | consumer line:  dequeue position      64 B |
+ *                 | consumer wait:  sleepers, futex word  64 B |
+ *                 | producer wait:  sleepers, futex word  64 B |
+ *                 | redelivery:     pending count         64 B |
+ *                 | retired figures (written by busd)    128 B |
+ *   attachments   +--------------------------------------------+
+ *                 | attachment[0 .. max_producers +            |
+ *                 |   max_consumers): identity line written by |
+ *                 |   busd, figures line written by its client |
+ *   cells         +--------------------------------------------+
+ *                 | cell[0 .. slots): state word, message      |
+ *                 |   header (one line), header room, payload  |
+ *                 +--------------------------------------------+
+ *
+ * Everything is addressed by offsets from the start of the segment.  Lines
+ * written by different processes are 64-byte aligned and never shared.
+ * busd writes the magic last, with release ordering; a client reads it with
+ * acquire ordering before anything else and refuses the segment (-EPROTO)
+ * unless magic, layout version and sizes agree with what it computes itself.
+ *
+ * The cell protocol lives in libbus/queue_cell.h.
+ */
+#ifndef BUS_LAYOUT_H
+#define BUS_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#include <atomic>
+#define BUS_ATOMIC(type) std::atomic<type>
+#define _Static_assert static_assert
+#else
+#include <stdatomic.h>
+#define BUS_ATOMIC(type) _Atomic type
+#endif
+
+/* Longest bus, queue or topic name, without the terminating NUL. */
+#define BUS_NAME_MAX 63
+
+#define BUS_SEGMENT_MAGIC UINT64_C(0x31515355424d4853) /* "SHMBUSQ1" */
+#define BUS_LAYOUT_VERSION 1
+#define BUS_MESSAGE_HEADER_VERSION 1
+
+#define BUS_CACHE_LINE 64
+
+/* Bounds that busd enforces on queue settings. */
+#define BUS_QUEUE_SLOTS_MIN 2u
+#define BUS_QUEUE_SLOTS_MAX (1u << 24)
+#define BUS_QUEUE_MESSAGE_MAX (64u << 20)
+#define BUS_QUEUE_HEADER_ROOM_MAX 4096u
+#define BUS_QUEUE_ATTACHMENTS_MAX 4096u
+
+enum bus_segment_kind {
+	BUS_SEGMENT_QUEUE = 1,
+	BUS_SEGMENT_TOPIC = 2,
+};
+
+enum bus_segment_state {
+	BUS_SEGMENT_OPEN = 1,
+	/* busd deleted the queue or stopped: reconnect (-ENOTCONN). */
+	BUS_SEGMENT_CLOSED = 2,
+};
+
+enum bus_queue_type {
+	BUS_QUEUE_MPMC = 0,
+	BUS_QUEUE_SPSC = 1,
+};
+
+enum bus_overflow {
+	BUS_OVERFLOW_BLOCK = 0,
+	BUS_OVERFLOW_REJECT = 1,
+	BUS_OVERFLOW_DROP_OLDEST = 2,
+};
+
+/* Settings of one queue: config keys of a [queue NAME] section. */
+struct bus_queue_settings {
+	uint32_t type;		/* enum bus_queue_type, default MPMC */
+	uint32_t slots;		/* power of two, default 1024 */
+	uint32_t max_message;	/* payload bytes, default 256 */
+	uint32_t overflow;	/* enum bus_overflow, default block */
+	uint32_t max_unacked;	/* per consumer, default 64 */
+	uint32_t max_producers; /* default 64 (SPSC: 1) */
+	uint32_t max_consumers; /* default 64 (SPSC: 1) */
+	uint32_t header_room;	/* bytes for routing key and headers, 0 */
+};
+
+/*
+ * Header of every message, in the first line of its cell right after the
+ * cell's state word.  header_length lets later versions append fields.
+ */
+struct bus_message_header {
+	uint16_t header_length;	   /* sizeof this struct */
+	uint8_t header_version;	   /* BUS_MESSAGE_HEADER_VERSION */
+	uint8_t flags;		   /* BUS_MESSAGE_* */
+	uint32_t payload_length;   /* bytes */
+	uint64_t sequence;	   /* per queue, increasing, may have gaps */
+	uint64_t publish_time_ns;  /* CLOCK_MONOTONIC at commit, 0 if off */
+	uint64_t correlation_id;   /* request/reply, 0 if none */
+	uint64_t expiry_ns;	   /* CLOCK_MONOTONIC deadline, 0 if none */
+	uint32_t producer_id;	   /* busd's id of the producing client */
+	uint32_t delivery_count;   /* 1 on first delivery */
+	uint16_t extension_length; /* bytes used of the header room */
+	uint16_t dead_letter_reason;
+	uint32_t reserved;
+};
+
+#define BUS_MESSAGE_REDELIVERED 0x01u
+
+/* First line of a cell; header room and payload follow. */
+struct bus_cell {
+	BUS_ATOMIC(uint64_t) state; /* see libbus/queue_cell.h */
+	struct bus_message_header header;
+};
+
+/* An attachment: one producer or consumer handle. */
+struct bus_attachment {
+	/* Identity line: written by busd when it hands out the slot. */
+	BUS_ATOMIC(uint32_t) role; /* 0 free, else enum bus_role */
+	uint32_t client_id;
+	int32_t pid;
+	uint32_t uid;
+	uint64_t start_time; /* the process start time, in clock ticks */
+	uint8_t identity_pad[BUS_CACHE_LINE - 24];
+	/* Figures line: written only by the attached client, relaxed. */
+	BUS_ATOMIC(uint64_t) enqueued;
+	BUS_ATOMIC(uint64_t) dequeued;
+	BUS_ATOMIC(uint64_t) acked;
+	BUS_ATOMIC(uint64_t) nacked;
+	BUS_ATOMIC(uint64_t) redelivered;
+	BUS_ATOMIC(uint64_t) dropped;
+	BUS_ATOMIC(uint64_t) rejected;
+	uint64_t figures_pad;
+};
+
+/* Figures of attachments that have gone, folded in by busd. */
+struct bus_retired_figures {
+	BUS_ATOMIC(uint64_t) enqueued;
+	BUS_ATOMIC(uint64_t) dequeued;
+	BUS_ATOMIC(uint64_t) acked;
+	BUS_ATOMIC(uint64_t) nacked;
+	BUS_ATOMIC(uint64_t) redelivered;
+	BUS_ATOMIC(uint64_t) dropped;
+	BUS_ATOMIC(uint64_t) rejected;
+	BUS_ATOMIC(uint64_t) reclaimed;
+	BUS_ATOMIC(uint64_t) orphaned; /* leases of dead consumers */
+	uint8_t pad[2 * BUS_CACHE_LINE - 9 * 8];
+};
+
+struct bus_segment_header {
+	BUS_ATOMIC(uint64_t) magic; /* BUS_SEGMENT_MAGIC, written last */
+	uint32_t layout_version;
+	uint32_t kind; /* enum bus_segment_kind */
+	uint64_t segment_size;
+	uint32_t header_size; /* sizeof(struct bus_segment_header) */
+	BUS_ATOMIC(uint32_t) state; /* enum bus_segment_state */
+	uint64_t created_ns;	    /* CLOCK_REALTIME */
+	uint64_t attachments_offset;
+	uint64_t cells_offset;
+	uint32_t attachment_count;
+	uint32_t cell_stride;
+	uint32_t message_header_size;
+	uint32_t reserved0;
+	struct bus_queue_settings settings;
+	char bus_name[BUS_NAME_MAX + 1];
+	char name[BUS_NAME_MAX + 1];
+};
+
+struct bus_queue_control {
+	/* Producers' line.  MPMC: claimed by CAS; SPSC: the producer's
+	 * position, saved for a replacement producer. */
+	BUS_ATOMIC(uint64_t) enqueue_position;
+	uint8_t pad0[BUS_CACHE_LINE - 8];
+	/* Consumers' line, the same for the dequeue side. */
+	BUS_ATOMIC(uint64_t) dequeue_position;
+	uint8_t pad1[BUS_CACHE_LINE - 8];
+	/* Consumers that may sleep, and the word they sleep on. */
+	BUS_ATOMIC(uint32_t) consumers_sleeping;
+	BUS_ATOMIC(uint32_t) data_futex;
+	uint8_t pad2[BUS_CACHE_LINE - 8];
+	/* Producers that may sleep on a full queue. */
+	BUS_ATOMIC(uint32_t) producers_sleeping;
+	BUS_ATOMIC(uint32_t) space_futex;
+	uint8_t pad3[BUS_CACHE_LINE - 8];
+	/* Cells in the REDELIVER state, an upper bound. */
+	BUS_ATOMIC(uint64_t) redeliver_pending;
+	uint8_t pad4[BUS_CACHE_LINE - 8];
+	struct bus_retired_figures retired;
+};
+
+/* The layout is a contract between processes built separately. */
+_Static_assert(sizeof(struct bus_message_header) == 56, "message header");
+_Static_assert(sizeof(struct bus_cell) == BUS_CACHE_LINE, "cell line");
+_Static_assert(offsetof(struct bus_cell, header) == 8, "cell header");
+_Static_assert(offsetof(struct bus_attachment, enqueued) == BUS_CACHE_LINE,
+	       "attachment figures line");
+_Static_assert(sizeof(struct bus_attachment) == 2 * BUS_CACHE_LINE,
+	       "attachment size");
+_Static_assert(sizeof(struct bus_segment_header) <= 256, "segment header");
+_Static_assert(offsetof(struct bus_queue_control, dequeue_position) == 64,
+	       "dequeue line");
+_Static_assert(offsetof(struct bus_queue_control, consumers_sleeping) == 128,
+	       "consumer wait line");
+_Static_assert(offsetof(struct bus_queue_control, producers_sleeping) == 192,
+	       "producer wait line");
+_Static_assert(offsetof(struct bus_queue_control, redeliver_pending) == 256,
+	       "redelivery line");
+_Static_assert(offsetof(struct bus_queue_control, retired) == 320,
+	       "retired figures");
+_Static_assert(sizeof(struct bus_queue_control) == 448, "queue control");
+
+/* The queue control block starts right after the 256-byte header. */
+#define BUS_QUEUE_CONTROL_OFFSET 256u
+
+#endif /* BUS_LAYOUT_H */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol between libbus and busd.  Internal: shared by the two
+ * programs of one build, never installed.
+ *
+ * Transport: a SOCK_SEQPACKET Unix socket at RUNTIME_DIR/BUS.sock.  Every
+ * request is one packet holding a struct bus_control_request; busd answers
+ * each with one packet holding a struct bus_control_reply, in order.  A reply
+ * to BUS_CONTROL_OPEN carries the segment's file descriptor as SCM_RIGHTS
+ * ancillary data.  The first request on a connection must be HELLO.
+ *
+ * busd reads the peer's pid, uid and gid with SO_PEERCRED (never from the
+ * request) and watches the pid with a pidfd: when the process exits or the
+ * socket hangs up, every attachment of the connection is detached and its
+ * leases are redelivered.
+ */
+#ifndef BUS_CONTROL_PROTOCOL_H
+#define BUS_CONTROL_PROTOCOL_H
+
+#include <stdint.h>
+
+#include "bus/layout.h"
+
+#define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
+#define BUS_CONTROL_VERSION 1u
+#define BUS_CONTROL_DETAIL_MAX 160
+
+enum bus_control_op {
+	/* Register the client.  Reply: client_id. */
+	BUS_CONTROL_HELLO = 1,
+	/* name, role.  Reply: attachment index, segment size, fd. */
+	BUS_CONTROL_OPEN = 2,
+	/* name, attachment.  Detaches; leases are redelivered. */
+	BUS_CONTROL_CLOSE = 3,
+	/* name, settings. */
+	BUS_CONTROL_CREATE = 4,
+	/* name. */
+	BUS_CONTROL_DELETE = 5,
+	/* index.  Reply: name and kind of the index-th entry, or -ENOENT. */
+	BUS_CONTROL_LIST = 6,
+};
+
+struct bus_control_request {
+	uint32_t magic;	  /* BUS_CONTROL_MAGIC */
+	uint32_t version; /* BUS_CONTROL_VERSION */
+	uint32_t op;	  /* enum bus_control_op */
+	uint32_t role;	  /* OPEN: enum bus_role */
+	uint32_t attachment; /* CLOSE */
+	uint32_t index;	     /* LIST */
+	struct bus_queue_settings settings; /* CREATE */
+	char name[BUS_NAME_MAX + 1];	    /* NUL-terminated */
+};
+
+struct bus_control_reply {
+	uint32_t magic;	    /* BUS_CONTROL_MAGIC */
+	uint32_t op;	    /* the request's op */
+	int32_t status;	    /* 0 or a negative errno */
+	uint32_t client_id; /* HELLO */
+	uint32_t attachment;   /* OPEN */
+	uint32_t kind;	       /* LIST: enum bus_segment_kind */
+	uint64_t segment_size; /* OPEN */
+	int32_t busd_pid;      /* HELLO */
+	uint32_t reserved;
+	char name[BUS_NAME_MAX + 1];		/* LIST */
+	char detail[BUS_CONTROL_DETAIL_MAX];	/* a sentence on failure */
+};
+
+#endif /* BUS_CONTROL_PROTOCOL_H */
