@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A queue handle: one attachment (producer, consumer or observer) of this
+ * process to a mapped queue segment.  Internal.
+ */
+#ifndef BUS_QUEUE_H
+#define BUS_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "segment.h"
+
+struct bus_queue {
+	struct bus__queue_geometry geometry;
+	struct bus_attachment *attachment; /* our slot in the segment */
+	struct bus *bus;		   /* NULL for a local handle */
+	enum bus_role role;
+	uint32_t attachment_index;
+	uint32_t owner; /* attachment_index + 1, as stored in cell states */
+	uint32_t client_id;
+	bool spsc;
+	bool no_timestamp;
+	enum bus_wait_strategy wait;
+	uint32_t spin_ns;
+	_Atomic int cancelled;
+
+	/* SPSC: the positions this side owns, kept privately. */
+	uint64_t enqueue_position;
+	uint64_t dequeue_position;
+
+	/* Consumer: positions of held cells in the order received (a ring of
+	 * max_unacked entries), for ack_through and the max_unacked bound. */
+	uint64_t *held;
+	uint32_t held_head; /* oldest */
+	uint32_t held_count;
+
+	/* Producer: loans not yet committed. */
+	uint32_t loans;
+
+	/* The bus's queue list, for bus_disconnect. */
+	struct bus_queue *next;
+	char name[BUS_NAME_MAX + 1];
+};
+
+/*
+ * Makes a handle for attachment slot index of an already validated
+ * segment.  The caller (client.c after busd said so, or a unit test that
+ * owns the segment) has marked the slot as taken.  The handle does not own
+ * the mapping.
+ */
+int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
+			     enum bus_role role, uint32_t index,
+			     uint32_t client_id,
+			     const struct bus_queue_options *options,
+			     struct bus_queue **out);
+
+/* Frees the handle's private memory; the caller unmaps and detaches. */
+void bus__queue_handle_destroy(struct bus_queue *queue);
+
+#endif /* BUS_QUEUE_H */
