@@ -142,8 +142,14 @@ struct bus_attachment {
 	BUS_ATOMIC(uint64_t) redelivered;
 	BUS_ATOMIC(uint64_t) dropped;
 	BUS_ATOMIC(uint64_t) rejected;
-	uint64_t figures_pad;
+	/* BUS_ATTACHMENT_SLEEPING_* while counted in a sleepers field of
+	 * the control block, so busd can uncount a client that died asleep. */
+	BUS_ATOMIC(uint32_t) sleeping;
+	uint32_t figures_pad;
 };
+
+#define BUS_ATTACHMENT_SLEEPING_DATA 1u
+#define BUS_ATTACHMENT_SLEEPING_SPACE 2u
 
 /* Figures of attachments that have gone, folded in by busd. */
 struct bus_retired_figures {

@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The connection to busd: registering, opening and closing queues, and the
+ * administrative requests.  Never on the data path.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "control_protocol.h"
+#include "queue.h"
+
+struct bus {
+	int fd;
+	pthread_mutex_t lock; /* one request at a time; the handle list */
+	uint32_t client_id;
+	struct bus_queue *queues;
+	char name[BUS_NAME_MAX + 1];
+	char detail[BUS_CONTROL_DETAIL_MAX + 64];
+};
+
+static int fail(struct bus *bus, int error, const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(bus->detail, sizeof(bus->detail), format, args);
+	va_end(args);
+	return error;
+}
+
+const char *bus_error_detail(const bus_t *bus)
+{
+	return bus ? bus->detail : "";
+}
+
+const char *bus_name(const bus_t *bus)
+{
+	return bus->name;
+}
+
+static int connect_socket(struct bus *bus)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	int length = bus__socket_path(address.sun_path,
+				      sizeof(address.sun_path), bus->name);
+
+	if (length < 0)
+		return fail(bus, length,
+			    "the control socket path for bus '%s' is too long "
+			    "(check BUS_RUNTIME_DIR)", bus->name);
+	bus->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (bus->fd < 0)
+		return fail(bus, -errno, "socket: %s", strerror(errno));
+	if (connect(bus->fd, (struct sockaddr *)&address, sizeof(address))) {
+		int error = errno;
+
+		close(bus->fd);
+		bus->fd = -1;
+		return fail(bus, -ENOTCONN,
+			    "no busd serves bus '%s' (%s: %s)", bus->name,
+			    address.sun_path, strerror(error));
+	}
+	return 0;
+}
+
+static int send_request(struct bus *bus, struct bus_control_request *request)
+{
+	ssize_t n;
+
+	request->magic = BUS_CONTROL_MAGIC;
+	request->version = BUS_CONTROL_VERSION;
+	do {
+		n = send(bus->fd, request, sizeof(*request), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(*request))
+		return fail(bus, -ENOTCONN, "busd of bus '%s' went away",
+			    bus->name);
+	return 0;
+}
+
+/* Receives one reply and, if it carries one, a file descriptor. */
+static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
+			 int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { reply, sizeof(*reply) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	do {
+		n = recvmsg(bus->fd, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level == SOL_SOCKET &&
+		    cmsg->cmsg_type == SCM_RIGHTS &&
+		    cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
+			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+		}
+	}
+	if (n != (ssize_t)sizeof(*reply))
+		return fail(bus, -ENOTCONN, "busd of bus '%s' went away",
+			    bus->name);
+	if (reply->magic != BUS_CONTROL_MAGIC)
+		return fail(bus, -EPROTO, "busd sent a malformed reply");
+	return 0;
+}
+
+/*
+ * One request, one reply.  Returns the reply's status; on failure the
+ * detail is busd's sentence.  *fd gets a passed descriptor or -1.
+ */
+static int transact(struct bus *bus, struct bus_control_request *request,
+		    struct bus_control_reply *reply, int *fd)
+{
+	int local_fd = -1;
+	int rc;
+
+	if (!fd)
+		fd = &local_fd;
+	*fd = -1;
+	pthread_mutex_lock(&bus->lock);
+	rc = bus->fd < 0 ? fail(bus, -ENOTCONN, "not connected")
+			 : send_request(bus, request);
+	if (rc == 0)
+		rc = receive_reply(bus, reply, fd);
+	pthread_mutex_unlock(&bus->lock);
+	if (rc == 0 && reply->op != request->op)
+		rc = fail(bus, -EPROTO, "busd answered another request");
+	if (rc == 0 && reply->status < 0) {
+		rc = fail(bus, reply->status, "%.*s",
+			  (int)sizeof(reply->detail), reply->detail);
+	}
+	if (rc < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	if (local_fd >= 0)
+		close(local_fd);
+	return rc;
+}
+
+static int hello(struct bus *bus)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_HELLO };
+	struct bus_control_reply reply;
+	int rc = transact(bus, &request, &reply, NULL);
+
+	if (rc == 0)
+		bus->client_id = reply.client_id;
+	return rc;
+}
+
+int bus_connect(const char *name, bus_t **out)
+{
+	struct bus *bus;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	if (!name)
+		name = getenv("BUS_NAME");
+	if (!name || !*name)
+		name = "default";
+	if (bus_name_check(name))
+		return -EINVAL;
+	bus = calloc(1, sizeof(*bus));
+	if (!bus)
+		return -ENOMEM;
+	bus->fd = -1;
+	pthread_mutex_init(&bus->lock, NULL);
+	snprintf(bus->name, sizeof(bus->name), "%s", name);
+	rc = connect_socket(bus);
+	if (rc == 0)
+		rc = hello(bus);
+	if (rc < 0) {
+		bus_disconnect(bus);
+		return rc;
+	}
+	*out = bus;
+	return 0;
+}
+
+void bus_disconnect(bus_t *bus)
+{
+	if (!bus)
+		return;
+	while (bus->queues)
+		bus_queue_close(bus->queues);
+	if (bus->fd >= 0)
+		close(bus->fd);
+	pthread_mutex_destroy(&bus->lock);
+	free(bus);
+}
+
+static void copy_name(char *dst, const char *src)
+{
+	snprintf(dst, BUS_NAME_MAX + 1, "%s", src);
+}
+
+int bus_queue_create(bus_t *bus, const char *name,
+		     const struct bus_queue_settings *settings)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_CREATE };
+	struct bus_control_reply reply;
+
+	if (!bus || bus_name_check(name))
+		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
+	if (settings)
+		request.settings = *settings;
+	else
+		bus_queue_settings_default(&request.settings);
+	copy_name(request.name, name);
+	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_queue_delete(bus_t *bus, const char *name)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_DELETE };
+	struct bus_control_reply reply;
+
+	if (!bus || bus_name_check(name))
+		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
+	copy_name(request.name, name);
+	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_list(bus_t *bus, uint32_t index, char *name, uint32_t *kind)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_LIST,
+					       .index = index };
+	struct bus_control_reply reply;
+	int rc;
+
+	if (!bus || !name)
+		return -EINVAL;
+	rc = transact(bus, &request, &reply, NULL);
+	if (rc < 0)
+		return rc;
+	snprintf(name, BUS_NAME_MAX + 1, "%.*s", BUS_NAME_MAX, reply.name);
+	if (kind)
+		*kind = reply.kind;
+	return 0;
+}
+
+/* Maps a segment fd busd handed us, checks it, and makes the handle. */
+static int map_queue(struct bus *bus, const char *name, int fd,
+		     enum bus_role role, const struct bus_control_reply *reply,
+		     const struct bus_queue_options *options,
+		     struct bus_queue **out)
+{
+	int prot = role == BUS_OBSERVER ? PROT_READ : PROT_READ | PROT_WRITE;
+	struct bus__queue_geometry geometry;
+	struct stat st;
+	void *base;
+	int rc;
+
+	if (fstat(fd, &st))
+		return fail(bus, -errno, "fstat of queue '%s': %s", name,
+			    strerror(errno));
+	/* MAP_POPULATE: fault every page in now, not on the fast path. */
+	base = mmap(NULL, (size_t)st.st_size, prot, MAP_SHARED | MAP_POPULATE,
+		    fd, 0);
+	if (base == MAP_FAILED)
+		return fail(bus, -errno, "mmap of queue '%s': %s", name,
+			    strerror(errno));
+	rc = bus__queue_segment_validate(base, (size_t)st.st_size, &geometry,
+					 bus->detail, sizeof(bus->detail));
+	if (rc == 0 && strncmp(geometry.header->name, name, BUS_NAME_MAX))
+		rc = fail(bus, -EPROTO, "busd handed over the wrong segment");
+	if (rc == 0)
+		rc = bus__queue_handle_create(&geometry, role,
+					      reply->attachment,
+					      bus->client_id, options, out);
+	if (rc < 0)
+		munmap(base, (size_t)st.st_size);
+	return rc;
+}
+
+static void close_attachment(struct bus *bus, const char *name,
+			     uint32_t attachment)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_CLOSE,
+					       .attachment = attachment };
+	struct bus_control_reply reply;
+
+	copy_name(request.name, name);
+	transact(bus, &request, &reply, NULL);
+}
+
+int bus_queue_open(bus_t *bus, const char *name, enum bus_role role,
+		   const struct bus_queue_options *options, bus_queue_t **out)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_OPEN,
+					       .role = role };
+	struct bus_control_reply reply;
+	struct bus_queue *q = NULL;
+	int fd = -1;
+	int rc;
+
+	if (!bus || !out)
+		return -EINVAL;
+	if (bus_name_check(name))
+		return fail(bus, -EINVAL, "'%s' is not a valid queue name",
+			    name ? name : "(null)");
+	if (role != BUS_PRODUCER && role != BUS_CONSUMER &&
+	    role != BUS_OBSERVER)
+		return fail(bus, -EINVAL, "unknown role %d", (int)role);
+	copy_name(request.name, name);
+	rc = transact(bus, &request, &reply, &fd);
+	if (rc < 0)
+		return rc;
+	if (fd < 0)
+		rc = fail(bus, -EPROTO, "busd sent no segment for '%s'", name);
+	else
+		rc = map_queue(bus, name, fd, role, &reply, options, &q);
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		if (role != BUS_OBSERVER)
+			close_attachment(bus, name, reply.attachment);
+		return rc;
+	}
+	q->bus = bus;
+	copy_name(q->name, name);
+	pthread_mutex_lock(&bus->lock);
+	q->next = bus->queues;
+	bus->queues = q;
+	pthread_mutex_unlock(&bus->lock);
+	*out = q;
+	return 0;
+}
+
+static void unlink_handle(struct bus *bus, struct bus_queue *q)
+{
+	pthread_mutex_lock(&bus->lock);
+	for (struct bus_queue **p = &bus->queues; *p; p = &(*p)->next) {
+		if (*p == q) {
+			*p = q->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&bus->lock);
+}
+
+int bus_queue_close(bus_queue_t *q)
+{
+	if (!q)
+		return -EINVAL;
+	if (q->bus) {
+		unlink_handle(q->bus, q);
+		/* busd pads our loans and redelivers what we held. */
+		if (q->role != BUS_OBSERVER)
+			close_attachment(q->bus, q->name, q->attachment_index);
+		munmap(q->geometry.base, q->geometry.size);
+	} else if (q->role != BUS_OBSERVER) {
+		/* A local handle (tests): the caller owns the mapping. */
+		bus__queue_detach(&q->geometry, q->attachment_index);
+	}
+	bus__queue_handle_destroy(q);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Sentences for the errors libbus returns. */
+#include <errno.h>
+#include <string.h>
+
+#include "bus/bus.h"
+
+struct bus__error_text {
+	int error;
+	const char *text;
+};
+
+/* Phrased for shmbus: what happened and what to do about it. */
+static const struct bus__error_text bus__error_texts[] = {
+	{ EAGAIN, "nothing to receive yet: the queue is empty, try again" },
+	{ ENOBUFS, "the queue is full: consume faster, raise 'slots', or "
+		   "retry later" },
+	{ EMSGSIZE, "the message is larger than the queue's max_message" },
+	{ ENOENT, "no such queue or topic on this bus" },
+	{ EACCES, "permission denied for this queue or topic" },
+	{ EPROTO, "the shared-memory segment or the daemon speaks another "
+		  "layout or protocol version, or the segment is corrupt" },
+	{ ETIMEDOUT, "timed out waiting" },
+	{ ENOTCONN, "no busd serves this bus, or it closed the queue: "
+		    "start busd or reconnect" },
+	{ EINVAL, "invalid argument" },
+	{ EEXIST, "a queue or topic with this name already exists" },
+	{ EBUSY, "the queue has no free producer or consumer slot" },
+	{ ENOLCK, "this consumer already holds max_unacked messages: "
+		  "ack some first" },
+	{ EBADMSG, "a message in shared memory is corrupt and was skipped" },
+	{ ECANCELED, "the call was cancelled with bus_queue_cancel()" },
+	{ EINTR, "interrupted by a signal" },
+	{ ENOSPC, "/dev/shm has no room for the segment" },
+	{ ENOMEM, "out of memory" },
+	{ ENAMETOOLONG, "a name or path is too long" },
+	{ EPERM, "operation not permitted for this role or user" },
+	{ EBADF, "this handle cannot do that (wrong role)" },
+	{ ECONNREFUSED, "busd refused the connection" },
+	{ EIO, "the control connection to busd failed" },
+};
+
+const char *bus_strerror(int error)
+{
+	int positive = error < 0 ? -error : error;
+	size_t i;
+
+	if (error == 0)
+		return "success";
+	for (i = 0; i < sizeof(bus__error_texts) / sizeof(bus__error_texts[0]);
+	     i++) {
+		if (bus__error_texts[i].error == positive)
+			return bus__error_texts[i].text;
+	}
+	/* Thread-safe: strerror() may share a buffer, strerrordesc_np not. */
+	const char *text = strerrordesc_np(positive);
+	return text ? text : "unknown error";
+}

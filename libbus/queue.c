@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public send and receive calls of a queue handle: loans, commits,
+ * receives, acks and nacks on top of the cell operations of queue_ring.c.
+ * The fast path (a message available, room available) makes no system call
+ * and no allocation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "futex.h"
+#include "queue.h"
+#include "queue_cell.h"
+#include "queue_ring.h"
+#include "wait.h"
+
+/* ---- handle ---------------------------------------------------------- */
+
+int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
+			     enum bus_role role, uint32_t index,
+			     uint32_t client_id,
+			     const struct bus_queue_options *options,
+			     struct bus_queue **out)
+{
+	struct bus_queue *q;
+
+	if (role != BUS_OBSERVER && index >= geometry->attachment_count)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->geometry = *geometry;
+	q->role = role;
+	q->attachment_index = index;
+	q->owner = index + 1;
+	q->client_id = client_id;
+	q->spsc = geometry->settings.type == BUS_QUEUE_SPSC;
+	q->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
+	q->spin_ns = options && options->spin_ns ? options->spin_ns : 2000;
+	q->no_timestamp = options && options->no_timestamp;
+	if (role != BUS_OBSERVER)
+		q->attachment = &geometry->attachments[index];
+	if (role == BUS_CONSUMER) {
+		q->held = calloc(geometry->settings.max_unacked,
+				 sizeof(*q->held));
+		if (!q->held) {
+			free(q);
+			return -ENOMEM;
+		}
+	}
+	/* Relaxed: busd or our predecessor left these before we attached,
+	 * and the attach handshake (a socket round trip) orders them. */
+	q->enqueue_position =
+		bus__load_relaxed(&geometry->control->enqueue_position);
+	q->dequeue_position =
+		bus__load_relaxed(&geometry->control->dequeue_position);
+	*out = q;
+	return 0;
+}
+
+void bus__queue_handle_destroy(struct bus_queue *q)
+{
+	if (!q)
+		return;
+	free(q->held);
+	free(q);
+}
+
+const struct bus_queue_settings *bus_queue_settings(const bus_queue_t *q)
+{
+	return &q->geometry.settings;
+}
+
+int bus_queue_set_wait(bus_queue_t *q, enum bus_wait_strategy wait,
+		       uint32_t spin_ns)
+{
+	if (wait != BUS_WAIT_SPIN_FUTEX && wait != BUS_WAIT_BUSY &&
+	    wait != BUS_WAIT_FUTEX)
+		return -EINVAL;
+	q->wait = wait;
+	q->spin_ns = spin_ns ? spin_ns : 2000;
+	return 0;
+}
+
+void bus_queue_cancel(bus_queue_t *q)
+{
+	struct bus_queue_control *c = q->geometry.control;
+
+	/* Relaxed flag; the futex raises below (seq_cst) make a sleeper
+	 * wake and look at it. */
+	bus__store_relaxed(&q->cancelled, 1);
+	bus__fetch_add_seq_cst(&c->data_futex, 1);
+	bus__fetch_add_seq_cst(&c->space_futex, 1);
+	bus__futex_wake_all(&c->data_futex);
+	bus__futex_wake_all(&c->space_futex);
+}
+
+void bus_queue_uncancel(bus_queue_t *q)
+{
+	bus__store_relaxed(&q->cancelled, 0);
+}
+
+/* Figures live in our own attachment line: only we write them. */
+static void count(_Atomic uint64_t *figure, uint64_t n)
+{
+	bus__store_relaxed(figure, bus__load_relaxed(figure) + n);
+}
+
+static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
+{
+	return bus__queue_cell(&q->geometry, position);
+}
+
+static void *payload_of(const struct bus_queue *q, struct bus_cell *cell)
+{
+	return (uint8_t *)cell + q->geometry.payload_offset;
+}
+
+/* ---- producing --------------------------------------------------------- */
+
+struct claim_context {
+	uint64_t position;
+	int dropped;
+};
+
+static int try_claim(struct bus_queue *q, void *context)
+{
+	struct claim_context *c = context;
+
+	if (q->spsc)
+		return bus__ring_claim_spsc(q, &c->position, &c->dropped);
+	return bus__ring_claim_mpmc(q, &c->position, &c->dropped);
+}
+
+static int loan(struct bus_queue *q, struct bus_message *m,
+		int64_t timeout_ns)
+{
+	struct claim_context c = { 0, 0 };
+	int rc;
+
+	if (q->role != BUS_PRODUCER)
+		return -EBADF;
+	rc = try_claim(q, &c);
+	if (rc == -ENOBUFS &&
+	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
+		rc = bus__wait(q, BUS__WAIT_SPACE, timeout_ns, try_claim, &c);
+	if (rc < 0) {
+		if (rc == -ENOBUFS)
+			count(&q->attachment->rejected, 1);
+		return rc;
+	}
+	if (c.dropped)
+		count(&q->attachment->dropped, 1);
+	struct bus_cell *cell = cell_at(q, c.position);
+	m->payload = payload_of(q, cell);
+	m->length = 0;
+	m->capacity = q->geometry.settings.max_message;
+	m->header = &cell->header;
+	m->token = c.position;
+	q->loans++;
+	return 0;
+}
+
+int bus_loan(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
+{
+	return loan(q, m, timeout_ns);
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* True if position is a cell we claimed and have not committed. */
+static int is_our_loan(const struct bus_queue *q, uint64_t position)
+{
+	/* Relaxed: our own claim, written by this thread. */
+	uint64_t state = bus__load_relaxed(&cell_at(q, position)->state);
+
+	return bus__cell_kind(state) == BUS__CELL_WRITING &&
+	       bus__cell_owner(state) == q->owner &&
+	       bus__cell_position(state) == bus__position_wrap(position);
+}
+
+/* Fills the header and publishes; no wake-up (callers batch those). */
+static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
+			  uint32_t length)
+{
+	struct bus_cell *cell;
+	struct bus_message_header *h;
+
+	if (q->role != BUS_PRODUCER)
+		return -EBADF;
+	if (!is_our_loan(q, m->token))
+		return -EINVAL;
+	if (length > q->geometry.settings.max_message)
+		return -EMSGSIZE;
+	cell = cell_at(q, m->token);
+	h = &cell->header;
+	*h = (struct bus_message_header){
+		.header_length = sizeof(*h),
+		.header_version = BUS_MESSAGE_HEADER_VERSION,
+		.payload_length = length,
+		.sequence = m->token,
+		.publish_time_ns = q->no_timestamp ? 0 : monotonic_ns(),
+		.producer_id = q->client_id,
+	};
+	bus__ring_publish(q, m->token);
+	q->loans--;
+	count(&q->attachment->enqueued, 1);
+	return 0;
+}
+
+int bus_commit(bus_queue_t *q, struct bus_message *m, uint32_t length)
+{
+	int rc = commit_quietly(q, m, length);
+
+	if (rc == 0)
+		bus__ring_wake_data(q);
+	return rc;
+}
+
+static int send_one(struct bus_queue *q, const void *data, size_t length,
+		    int64_t timeout_ns)
+{
+	struct bus_message m;
+	int rc;
+
+	if (q->role == BUS_PRODUCER &&
+	    length > q->geometry.settings.max_message)
+		return -EMSGSIZE;
+	rc = loan(q, &m, timeout_ns);
+	if (rc < 0)
+		return rc;
+	memcpy(m.payload, data, length);
+	return commit_quietly(q, &m, (uint32_t)length);
+}
+
+int bus_send(bus_queue_t *q, const void *data, size_t length,
+	     int64_t timeout_ns)
+{
+	int rc = send_one(q, data, length, timeout_ns);
+
+	if (rc == 0)
+		bus__ring_wake_data(q);
+	return rc;
+}
+
+int bus_send_batch(bus_queue_t *q, const struct bus_buffer *buffers,
+		   unsigned int n, int64_t timeout_ns)
+{
+	unsigned int sent = 0;
+	int rc = 0;
+
+	while (sent < n) {
+		rc = send_one(q, buffers[sent].data, buffers[sent].length,
+			      sent == 0 ? timeout_ns : BUS_NOWAIT);
+		if (rc < 0)
+			break;
+		sent++;
+	}
+	if (sent == 0)
+		return rc;
+	/* One fence and at most one wake for the whole batch. */
+	bus__ring_wake_data(q);
+	return (int)sent;
+}
+
+/* ---- consuming --------------------------------------------------------- */
+
+static int try_take(struct bus_queue *q, void *context)
+{
+	uint64_t *position = context;
+
+	/* Nacked and orphaned messages go ahead of new ones. */
+	if (bus__ring_take_redelivery(q, position) == 0)
+		return 0;
+	if (q->spsc)
+		return bus__ring_take_spsc(q, position);
+	return bus__ring_take_mpmc(q, position);
+}
+
+static uint32_t held_slot(const struct bus_queue *q, uint32_t i)
+{
+	return (q->held_head + i) % q->geometry.settings.max_unacked;
+}
+
+static uint32_t held_live(const struct bus_queue *q)
+{
+	uint32_t live = 0;
+
+	for (uint32_t i = 0; i < q->held_count; i++)
+		live += q->held[held_slot(q, i)] != 0;
+	return live;
+}
+
+/* Drops acked entries from the front, then squeezes out the rest. */
+static void held_compact(struct bus_queue *q)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < q->held_count; i++) {
+		uint64_t token = q->held[held_slot(q, i)];
+
+		if (token)
+			q->held[held_slot(q, kept++)] = token;
+	}
+	q->held_count = kept;
+}
+
+static void held_push(struct bus_queue *q, uint64_t position)
+{
+	if (q->held_count == q->geometry.settings.max_unacked)
+		held_compact(q);
+	/* Stored +1 so that 0 marks an acked entry. */
+	q->held[held_slot(q, q->held_count++)] = position + 1;
+}
+
+/* Index of position among the held entries, or -1. */
+static int held_find(const struct bus_queue *q, uint64_t position)
+{
+	for (uint32_t i = 0; i < q->held_count; i++) {
+		if (q->held[held_slot(q, i)] == position + 1)
+			return (int)i;
+	}
+	return -1;
+}
+
+static void held_forget(struct bus_queue *q, uint32_t i)
+{
+	q->held[held_slot(q, i)] = 0;
+	while (q->held_count && q->held[q->held_head] == 0) {
+		q->held_head = held_slot(q, 1);
+		q->held_count--;
+	}
+}
+
+/* A message we took: check what a peer wrote, then hand it out. */
+static int deliver(struct bus_queue *q, uint64_t position,
+		   struct bus_message *m)
+{
+	struct bus_cell *cell = cell_at(q, position);
+	struct bus_message_header *h = &cell->header;
+	/* Read once: a hostile producer could change it under us. */
+	uint32_t length = *(volatile uint32_t *)&h->payload_length;
+
+	if (length > q->geometry.settings.max_message) {
+		bus__ring_release(q, position);
+		return -EBADMSG;
+	}
+	h->delivery_count++;
+	if (h->delivery_count > 1) {
+		h->flags |= BUS_MESSAGE_REDELIVERED;
+		count(&q->attachment->redelivered, 1);
+	}
+	held_push(q, position);
+	count(&q->attachment->dequeued, 1);
+	m->payload = payload_of(q, cell);
+	m->length = length;
+	m->capacity = length;
+	m->header = h;
+	m->token = position;
+	return 0;
+}
+
+static int receive(struct bus_queue *q, struct bus_message *m,
+		   int64_t timeout_ns)
+{
+	uint64_t position;
+	int rc;
+
+	if (q->role != BUS_CONSUMER)
+		return -EBADF;
+	if (q->held_count == q->geometry.settings.max_unacked &&
+	    held_live(q) == q->held_count)
+		return -ENOLCK;
+	rc = try_take(q, &position);
+	if (rc == -EAGAIN)
+		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take,
+			       &position);
+	if (rc < 0)
+		return rc;
+	return deliver(q, position, m);
+}
+
+int bus_receive(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
+{
+	return receive(q, m, timeout_ns);
+}
+
+int bus_receive_batch(bus_queue_t *q, struct bus_message *messages,
+		      unsigned int n, int64_t timeout_ns)
+{
+	unsigned int got = 0;
+	int rc = 0;
+
+	while (got < n) {
+		rc = receive(q, &messages[got],
+			     got == 0 ? timeout_ns : BUS_NOWAIT);
+		if (rc < 0)
+			break;
+		got++;
+	}
+	return got ? (int)got : rc;
+}
+
+static int finish(struct bus_queue *q, uint64_t position, int acked)
+{
+	int i = held_find(q, position);
+	int rc;
+
+	if (i < 0)
+		return -EINVAL;
+	rc = acked ? bus__ring_release(q, position)
+		   : bus__ring_return(q, position);
+	held_forget(q, (uint32_t)i);
+	if (rc < 0)
+		return rc;
+	count(acked ? &q->attachment->acked : &q->attachment->nacked, 1);
+	return 0;
+}
+
+int bus_ack(bus_queue_t *q, const struct bus_message *m)
+{
+	int rc;
+
+	if (q->role != BUS_CONSUMER)
+		return -EBADF;
+	rc = finish(q, m->token, 1);
+	if (rc == 0)
+		bus__ring_wake_space(q);
+	return rc;
+}
+
+int bus_nack(bus_queue_t *q, const struct bus_message *m)
+{
+	int rc;
+
+	if (q->role != BUS_CONSUMER)
+		return -EBADF;
+	rc = finish(q, m->token, 0);
+	if (rc == 0)
+		bus__ring_wake_data(q);
+	return rc;
+}
+
+int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
+{
+	int acked = 0;
+
+	if (q->role != BUS_CONSUMER)
+		return -EBADF;
+	if (held_find(q, m->token) < 0)
+		return -EINVAL;
+	/* The front entry is never an acked one (held_forget drops those),
+	 * so acking the front walks the receive order up to the target. */
+	while (q->held_count) {
+		uint64_t token = q->held[q->held_head];
+
+		if (finish(q, token - 1, 1) == 0)
+			acked++;
+		if (token == m->token + 1)
+			break;
+	}
+	if (acked)
+		bus__ring_wake_space(q);
+	return acked;
+}
+
+int bus_receive_copy(bus_queue_t *q, void *buf, size_t size,
+		     int64_t timeout_ns)
+{
+	struct bus_message m;
+	int rc = receive(q, &m, timeout_ns);
+
+	if (rc < 0)
+		return rc;
+	if (m.length > size) {
+		bus_nack(q, &m);
+		return -EMSGSIZE;
+	}
+	memcpy(buf, m.payload, m.length);
+	rc = bus_ack(q, &m);
+	return rc < 0 ? rc : (int)m.length;
+}

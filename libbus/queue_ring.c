@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Cell operations of a queue; the protocol is described in queue_cell.h.
+ *
+ * Who writes what:
+ *   cell state      producers (claim, publish, skip), consumers (take,
+ *                   ack, nack), busd (pad a dead producer's claim, orphan
+ *                   a dead consumer's messages): always by CAS where two
+ *                   of them may meet, by a plain store where only one can.
+ *   enqueue pos.    MPMC: any producer, by CAS, "helping" (a producer that
+ *                   finds position p claimed moves the counter past it).
+ *                   SPSC: the producer alone, a mirror of its own copy.
+ *   dequeue pos.    the same for consumers.
+ *
+ * Ordering: a cell's payload is handed over by its state word.  The writer
+ * of the payload stores the next state with release; the next owner loads
+ * or CASes it with acquire.  The positions carry no data and are relaxed:
+ * a stale position is detected by the state it finds and only costs a
+ * retry.
+ */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "atomics.h"
+#include "futex.h"
+#include "queue_cell.h"
+#include "queue_ring.h"
+
+static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
+{
+	return bus__queue_cell(&q->geometry, position);
+}
+
+/* Moves a shared position past p unless somebody already did. */
+static void help_advance(_Atomic uint64_t *counter, uint64_t p)
+{
+	/* Relaxed: positions carry no data (see the top of this file). */
+	bus__cas_relaxed(counter, &p, p + 1);
+}
+
+static uint64_t next_lap(const struct bus_queue *q, uint64_t state)
+{
+	return bus__cell_position(state) + q->geometry.slots;
+}
+
+/*
+ * What a producer at position p finds in its cell.  `older` means the
+ * state still belongs to the previous lap.
+ */
+enum producer_view { CLAIMABLE, OCCUPIED, FULL, PASSED };
+
+static enum producer_view producer_view(uint64_t state, uint64_t p)
+{
+	int64_t d = bus__position_diff(bus__cell_position(state),
+				       bus__position_wrap(p));
+	enum bus__cell_kind kind = bus__cell_kind(state);
+
+	if (d == 0 && kind == BUS__CELL_FREE)
+		return CLAIMABLE;
+	if (d < 0 && (kind == BUS__CELL_HELD || kind == BUS__CELL_REDELIVER))
+		return OCCUPIED;
+	if (d < 0)
+		return FULL; /* READY or WRITING of the previous lap */
+	return PASSED;	     /* position p was claimed or skipped already */
+}
+
+/* Skips an occupied cell: position p carries no message.  Races with the
+ * holder's ack, hence CAS; acq_rel because on failure we act on the new
+ * state (a FREE cell we then overwrite). */
+static bool skip_occupied(struct bus_cell *cell, uint64_t *state, uint64_t p)
+{
+	return bus__cas_acq_rel(&cell->state, state,
+				bus__cell_moved(*state, bus__position_wrap(p)));
+}
+
+/*
+ * The queue is full at p and its cell holds the oldest queued message.
+ * With drop-oldest the producer takes the cell for its own message in one
+ * CAS; the consumer at the dropped position sees a newer state and moves
+ * on.  Returns 1 when dropped, 0 to look at the cell again (it changed),
+ * -ENOBUFS when the queue is full for good.
+ */
+static int drop_oldest(struct bus_queue *q, struct bus_cell *cell,
+		       uint64_t *state, uint64_t p)
+{
+	if (q->geometry.settings.overflow != BUS_OVERFLOW_DROP_OLDEST ||
+	    bus__cell_kind(*state) != BUS__CELL_READY)
+		return -ENOBUFS;
+	/* Acquire, as for a claim: a consumer may have freed it before. */
+	return bus__cas_acq_rel(&cell->state, state,
+				bus__cell_state(p, q->owner,
+						BUS__CELL_WRITING));
+}
+
+int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
+			 int *dropped)
+{
+	uint64_t p = q->enqueue_position;
+	uint32_t skipped = 0;
+
+	for (;;) {
+		struct bus_cell *cell = cell_at(q, p);
+		/* Acquire: pairs with the release of the consumer that freed
+		 * the cell, so its reads of the old payload come first. */
+		uint64_t state = bus__load_acquire(&cell->state);
+
+		switch (producer_view(state, p)) {
+		case CLAIMABLE:
+			/* Nobody else acts on a FREE cell: a plain store. */
+			bus__store_relaxed(&cell->state,
+					   bus__cell_state(p, q->owner,
+							   BUS__CELL_WRITING));
+			goto claimed;
+		case OCCUPIED:
+			if (++skipped > q->geometry.slots)
+				return -ENOBUFS;
+			if (skip_occupied(cell, &state, p))
+				p++;
+			continue;
+		case FULL: {
+			int rc = drop_oldest(q, cell, &state, p);
+
+			if (rc == 1) {
+				*dropped = 1;
+				goto claimed;
+			}
+			q->enqueue_position = p;
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		case PASSED:
+			/* Only after busd padded a dead predecessor's claim. */
+			p++;
+			continue;
+		}
+	}
+claimed:
+	*position = p;
+	q->enqueue_position = p + 1;
+	/* Relaxed: read only by a replacement producer after busd saw us go. */
+	bus__store_relaxed(&q->geometry.control->enqueue_position, p + 1);
+	return 0;
+}
+
+int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
+			 int *dropped)
+{
+	_Atomic uint64_t *enqueue = &q->geometry.control->enqueue_position;
+	uint32_t skipped = 0;
+
+	for (;;) {
+		uint64_t p = bus__load_relaxed(enqueue);
+		struct bus_cell *cell = cell_at(q, p);
+		/* Acquire: pairs with the release of the consumer that freed
+		 * the cell (see bus__ring_release). */
+		uint64_t state = bus__load_acquire(&cell->state);
+		uint64_t claim = bus__cell_state(p, q->owner,
+						 BUS__CELL_WRITING);
+
+		switch (producer_view(state, p)) {
+		case CLAIMABLE:
+			/* Claim the cell first, then the position: whoever
+			 * sees the cell claimed helps the position along, so
+			 * dying between the two stalls nobody. */
+			if (!bus__cas_acq_rel(&cell->state, &state, claim))
+				continue;
+			help_advance(enqueue, p);
+			*position = p;
+			return 0;
+		case OCCUPIED:
+			if (++skipped > q->geometry.slots)
+				return -ENOBUFS;
+			if (skip_occupied(cell, &state, p))
+				help_advance(enqueue, p);
+			continue;
+		case FULL: {
+			int rc;
+
+			/* A stale p looks full too: only a current one is. */
+			if (bus__load_relaxed(enqueue) != p)
+				continue;
+			rc = drop_oldest(q, cell, &state, p);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				continue;
+			help_advance(enqueue, p);
+			*dropped = 1;
+			*position = p;
+			return 0;
+		}
+		case PASSED:
+			help_advance(enqueue, p);
+			continue;
+		}
+	}
+}
+
+void bus__ring_publish(struct bus_queue *q, uint64_t position)
+{
+	/* Release: pairs with the consumer's acquire load or CAS of the
+	 * state; the message header and payload become visible with it. */
+	bus__store_release(&cell_at(q, position)->state,
+			   bus__cell_state(position, 0, BUS__CELL_READY));
+}
+
+void bus__ring_abandon(struct bus_queue *q, uint64_t position)
+{
+	struct bus_cell *cell = cell_at(q, position);
+	uint64_t state = bus__load_relaxed(&cell->state);
+
+	/* Pad over our own claim as busd would after our death. */
+	bus__store_release(&cell->state,
+			   bus__cell_state(next_lap(q, state), 0,
+					   BUS__CELL_FREE));
+}
+
+/*
+ * What a consumer at position p finds.  Everything at p or newer that is
+ * not READY(p), FREE(p) or WRITING(p) means position p is finished.
+ */
+enum consumer_view { TAKEABLE, EMPTY, DONE };
+
+static enum consumer_view consumer_view(uint64_t state, uint64_t p)
+{
+	int64_t d = bus__position_diff(bus__cell_position(state),
+				       bus__position_wrap(p));
+	enum bus__cell_kind kind = bus__cell_kind(state);
+
+	if (d < 0)
+		return EMPTY;
+	if (d == 0 && kind == BUS__CELL_READY)
+		return TAKEABLE;
+	if (d == 0 && (kind == BUS__CELL_FREE || kind == BUS__CELL_WRITING))
+		return EMPTY;
+	return DONE;
+}
+
+int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
+{
+	uint64_t p = q->dequeue_position;
+
+	for (;;) {
+		struct bus_cell *cell = cell_at(q, p);
+		/* Acquire: pairs with the release in bus__ring_publish. */
+		uint64_t state = bus__load_acquire(&cell->state);
+
+		switch (consumer_view(state, p)) {
+		case TAKEABLE:
+			/* A drop-oldest producer may take the same cell. */
+			if (!bus__cas_acq_rel(&cell->state, &state,
+					      bus__cell_state(p, q->owner,
+							      BUS__CELL_HELD)))
+				continue;
+			*position = p;
+			q->dequeue_position = p + 1;
+			/* Relaxed: read only by a replacement consumer. */
+			bus__store_relaxed(
+				&q->geometry.control->dequeue_position, p + 1);
+			return 0;
+		case EMPTY:
+			q->dequeue_position = p;
+			return -EAGAIN;
+		case DONE:
+			p++;
+			continue;
+		}
+	}
+}
+
+int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
+{
+	_Atomic uint64_t *dequeue = &q->geometry.control->dequeue_position;
+
+	for (;;) {
+		uint64_t p = bus__load_relaxed(dequeue);
+		struct bus_cell *cell = cell_at(q, p);
+		/* Acquire: pairs with the release in bus__ring_publish. */
+		uint64_t state = bus__load_acquire(&cell->state);
+
+		switch (consumer_view(state, p)) {
+		case TAKEABLE:
+			/* Take the cell first, then help the position on. */
+			if (!bus__cas_acq_rel(&cell->state, &state,
+					      bus__cell_state(p, q->owner,
+							      BUS__CELL_HELD)))
+				continue;
+			help_advance(dequeue, p);
+			*position = p;
+			return 0;
+		case EMPTY:
+			/* A stale p may look empty: only a current one is. */
+			if (bus__load_relaxed(dequeue) != p)
+				continue;
+			return -EAGAIN;
+		case DONE:
+			help_advance(dequeue, p);
+			continue;
+		}
+	}
+}
+
+/*
+ * Redelivery: a nacked or orphaned cell is REDELIVER until a consumer
+ * takes it.  redeliver_pending is a hint: it is raised (release) after a
+ * cell becomes REDELIVER and reset to 0 only by a consumer whose scan, made
+ * after reading the value (acquire), found none; a raise that comes later
+ * makes the reset fail or leaves the hint set.  The scan costs O(slots) per
+ * redelivered message, which only nacks and deaths pay.
+ */
+int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
+{
+	_Atomic uint64_t *pending = &q->geometry.control->redeliver_pending;
+	/* Acquire: pairs with the release raise in bus__ring_return and
+	 * busd's detach, so the scan sees their REDELIVER states. */
+	uint64_t seen = bus__load_acquire(pending);
+	const struct bus__queue_geometry *g = &q->geometry;
+
+	if (seen == 0)
+		return -EAGAIN;
+	for (;;) {
+		struct bus_cell *oldest = NULL;
+		uint64_t oldest_state = 0;
+
+		for (uint32_t i = 0; i < g->slots; i++) {
+			struct bus_cell *cell = bus__queue_cell(g, i);
+			uint64_t state = bus__load_relaxed(&cell->state);
+
+			if (bus__cell_kind(state) != BUS__CELL_REDELIVER)
+				continue;
+			if (!oldest ||
+			    bus__position_diff(bus__cell_position(state),
+					       bus__cell_position(
+						       oldest_state)) < 0) {
+				oldest = cell;
+				oldest_state = state;
+			}
+		}
+		if (!oldest) {
+			bus__cas_relaxed(pending, &seen, 0);
+			return -EAGAIN;
+		}
+		/* Acquire: the message was written before it was published
+		 * and the nacker's release handed it back to the queue. */
+		if (bus__cas_acq_rel(
+			    &oldest->state, &oldest_state,
+			    bus__cell_state(bus__cell_position(oldest_state),
+					    q->owner, BUS__CELL_HELD))) {
+			*position = bus__cell_position(oldest_state);
+			return 0;
+		}
+	}
+}
+
+/* Moves a cell we hold to `next`, racing with a producer's skip. */
+static int release_held(struct bus_queue *q, uint64_t position,
+			enum bus__cell_kind next_kind)
+{
+	struct bus_cell *cell = cell_at(q, position);
+	uint64_t state = bus__load_relaxed(&cell->state);
+
+	for (;;) {
+		uint64_t next;
+
+		if (bus__cell_kind(state) != BUS__CELL_HELD ||
+		    bus__cell_owner(state) != q->owner)
+			return -EINVAL;
+		if (next_kind == BUS__CELL_FREE)
+			next = bus__cell_state(next_lap(q, state), 0,
+					       BUS__CELL_FREE);
+		else
+			next = bus__cell_state(bus__cell_position(state), 0,
+					       BUS__CELL_REDELIVER);
+		/* Release: our reads of the payload (ack) or our header
+		 * updates (nack) come before the next owner's acquire. */
+		if (bus__cas_acq_rel(&cell->state, &state, next))
+			return 0;
+	}
+}
+
+int bus__ring_release(struct bus_queue *q, uint64_t position)
+{
+	return release_held(q, position, BUS__CELL_FREE);
+}
+
+int bus__ring_return(struct bus_queue *q, uint64_t position)
+{
+	int rc = release_held(q, position, BUS__CELL_REDELIVER);
+
+	if (rc == 0)
+		/* Release: pairs with the acquire in take_redelivery. */
+		bus__fetch_add_seq_cst(&q->geometry.control->redeliver_pending,
+				       1);
+	return rc;
+}
+
+/*
+ * Wake-ups.  A sleeper raises its sleepers count, issues a full fence, and
+ * re-checks the queue before it sleeps; the waker changes the queue, issues
+ * a full fence, then reads the count.  With both fences (the store-buffer
+ * pattern) at least one side sees the other: either the sleeper finds the
+ * change and does not sleep, or the waker finds the sleeper and wakes it.
+ * The futex word is raised before the wake so that a sleeper that read it
+ * before our change does not sleep at all.
+ */
+static void wake(_Atomic uint32_t *sleeping, _Atomic uint32_t *word)
+{
+	bus__fence_seq_cst(); /* pairs with the fence in wait.c */
+	if (bus__load_relaxed(sleeping) == 0)
+		return;
+	bus__fetch_add_seq_cst(word, 1);
+	bus__futex_wake_all(word);
+}
+
+void bus__ring_wake_data(struct bus_queue *q)
+{
+	struct bus_queue_control *c = q->geometry.control;
+
+	wake(&c->consumers_sleeping, &c->data_futex);
+}
+
+void bus__ring_wake_space(struct bus_queue *q)
+{
+	struct bus_queue_control *c = q->geometry.control;
+
+	/* Producers sleep only under the block policy. */
+	if (q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
+		wake(&c->producers_sleeping, &c->space_futex);
+}

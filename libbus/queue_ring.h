@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Non-blocking operations on the cells of a queue (protocol in
+ * queue_cell.h).  Each returns at once; waiting is wait.c's business.
+ *
+ * Sharing modes: the _spsc functions keep the position of their side in
+ * the handle and need no compare-and-swap on it, so they may only be used
+ * by the single producer or the single consumer of an SPSC queue.  The
+ * _mpmc functions are lock-free: a thread that is stopped or killed at any
+ * point never prevents the others from progressing, because every position
+ * can be advanced by any party that sees its cell claimed.
+ */
+#ifndef BUS_QUEUE_RING_H
+#define BUS_QUEUE_RING_H
+
+#include <stdint.h>
+
+#include "queue.h"
+
+/*
+ * Claims the cell of the next position for writing (state WRITING).
+ * 0 and *position, or -ENOBUFS when the queue is full.  With the
+ * drop-oldest policy a full queue gives up its oldest queued message
+ * instead (*dropped is set).
+ */
+int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
+			 int *dropped);
+int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
+			 int *dropped);
+
+/* Makes a claimed cell READY.  Wake sleepers with bus__ring_wake_data(). */
+void bus__ring_publish(struct bus_queue *q, uint64_t position);
+
+/* Takes the next READY cell (state HELD by us).  0 or -EAGAIN. */
+int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position);
+int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position);
+
+/* Takes a nacked or orphaned cell, if any.  0, or -EAGAIN. */
+int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position);
+
+/* Frees a cell we hold (ack), or hands it back for redelivery (nack).
+ * -EINVAL if we do not hold it. */
+int bus__ring_release(struct bus_queue *q, uint64_t position);
+int bus__ring_return(struct bus_queue *q, uint64_t position);
+
+/* Frees a cell we claimed for writing without publishing it. */
+void bus__ring_abandon(struct bus_queue *q, uint64_t position);
+
+/* Wake-ups, each issued only when somebody sleeps (a futex syscall). */
+void bus__ring_wake_data(struct bus_queue *q);
+void bus__ring_wake_space(struct bus_queue *q);
+
+#endif /* BUS_QUEUE_RING_H */

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Figures of a queue, read from shared memory without disturbing it. */
+#include <errno.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "queue.h"
+#include "queue_cell.h"
+
+/* Relaxed loads throughout: figures are independent counters, each
+ * written by one party; a reader sees each at some recent value. */
+static void add_attachment(struct bus_queue_stats *s,
+			   const struct bus_attachment *a)
+{
+	s->enqueued += bus__load_relaxed(&a->enqueued);
+	s->dequeued += bus__load_relaxed(&a->dequeued);
+	s->acked += bus__load_relaxed(&a->acked);
+	s->nacked += bus__load_relaxed(&a->nacked);
+	s->redelivered += bus__load_relaxed(&a->redelivered);
+	s->dropped += bus__load_relaxed(&a->dropped);
+	s->rejected += bus__load_relaxed(&a->rejected);
+}
+
+static void add_retired(struct bus_queue_stats *s,
+			const struct bus_retired_figures *r)
+{
+	s->enqueued += bus__load_relaxed(&r->enqueued);
+	s->dequeued += bus__load_relaxed(&r->dequeued);
+	s->acked += bus__load_relaxed(&r->acked);
+	s->nacked += bus__load_relaxed(&r->nacked);
+	s->redelivered += bus__load_relaxed(&r->redelivered);
+	s->dropped += bus__load_relaxed(&r->dropped);
+	s->rejected += bus__load_relaxed(&r->rejected);
+	s->reclaimed += bus__load_relaxed(&r->reclaimed);
+}
+
+/* Depth and leases from the cells themselves: exact at each cell's
+ * moment, and right even after the clients that made them are gone. */
+static void count_cells(struct bus_queue_stats *s,
+			const struct bus__queue_geometry *g)
+{
+	for (uint32_t i = 0; i < g->slots; i++) {
+		uint64_t state = bus__load_relaxed(&bus__queue_cell(g, i)->state);
+
+		switch (bus__cell_kind(state)) {
+		case BUS__CELL_READY:
+		case BUS__CELL_REDELIVER:
+			s->depth++;
+			break;
+		case BUS__CELL_HELD:
+			s->leased++;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
+{
+	const struct bus__queue_geometry *g = &q->geometry;
+
+	if (!q || !s)
+		return -EINVAL;
+	memset(s, 0, sizeof(*s));
+	for (uint32_t i = 0; i < g->attachment_count; i++) {
+		const struct bus_attachment *a = &g->attachments[i];
+		/* Acquire: pairs with busd's release when it hands out the
+		 * slot. */
+		uint32_t role = bus__load_acquire(&a->role);
+
+		if (role == BUS_PRODUCER)
+			s->producers++;
+		else if (role == BUS_CONSUMER)
+			s->consumers++;
+		add_attachment(s, a);
+	}
+	add_retired(s, &g->control->retired);
+	count_cells(s, g);
+	s->capacity = g->slots;
+	return 0;
+}

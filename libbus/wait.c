@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Waiting strategies.  Spinning costs a CPU but no system call; sleeping
+ * costs a futex wait here and a futex wake in the process that changes the
+ * queue, which it issues only when a sleepers count says somebody sleeps
+ * (see the pairing comment in queue_ring.c).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "futex.h"
+#include "wait.h"
+
+/* Read the clock once every this many spins: a vDSO call is ~20 ns. */
+#define BUS__SPINS_PER_CLOCK_READ 32
+
+struct wait_target {
+	_Atomic uint32_t *sleepers;
+	_Atomic uint32_t *word;
+	uint32_t flag; /* BUS_ATTACHMENT_SLEEPING_* */
+	int not_yet;   /* -EAGAIN or -ENOBUFS */
+};
+
+static void target_of(struct bus_queue *q, enum bus__wait_side side,
+		      struct wait_target *t)
+{
+	struct bus_queue_control *c = q->geometry.control;
+
+	if (side == BUS__WAIT_DATA) {
+		*t = (struct wait_target){ &c->consumers_sleeping,
+					   &c->data_futex,
+					   BUS_ATTACHMENT_SLEEPING_DATA,
+					   -EAGAIN };
+	} else {
+		*t = (struct wait_target){ &c->producers_sleeping,
+					   &c->space_futex,
+					   BUS_ATTACHMENT_SLEEPING_SPACE,
+					   -ENOBUFS };
+	}
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct timespec to_timespec(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = ns / 1000000000,
+				  .tv_nsec = ns % 1000000000 };
+}
+
+/* -ECANCELED, -ENOTCONN, or 0 to go on waiting. */
+static int interrupted(struct bus_queue *q)
+{
+	/* Relaxed: a flag with no data behind it; the futex wake that
+	 * follows bus_queue_cancel() makes a sleeper look again. */
+	if (bus__load_relaxed(&q->cancelled))
+		return -ECANCELED;
+	/* Acquire: pairs with the release in bus__queue_close_segment. */
+	if (bus__load_acquire(&q->geometry.header->state) != BUS_SEGMENT_OPEN)
+		return -ENOTCONN;
+	return 0;
+}
+
+/* Spins until `until` (ns, CLOCK_MONOTONIC); returns the final answer, or
+ * not_yet when the spin ran out. */
+static int spin(struct bus_queue *q, const struct wait_target *t,
+		int64_t until, bus__attempt_fn attempt, void *context)
+{
+	for (;;) {
+		for (int i = 0; i < BUS__SPINS_PER_CLOCK_READ; i++) {
+			int rc = attempt(q, context);
+
+			if (rc != t->not_yet)
+				return rc;
+			bus__compiler_barrier();
+		}
+		int rc = interrupted(q);
+		if (rc)
+			return rc;
+		if (until >= 0 && now_ns() >= until)
+			return t->not_yet;
+	}
+}
+
+static void register_sleeper(struct bus_queue *q, const struct wait_target *t)
+{
+	bus__fetch_add_seq_cst(t->sleepers, 1);
+	/* Tells busd to uncount us if we die asleep.  Set after the count
+	 * is raised and cleared before it is lowered, so busd never lowers
+	 * a count we did not raise. */
+	bus__store_relaxed(&q->attachment->sleeping,
+			   bus__load_relaxed(&q->attachment->sleeping) |
+				   t->flag);
+	/* Pairs with the fence in queue_ring.c's wake(): after it, either our
+	 * next attempt sees the waker's change or the waker sees our count. */
+	bus__fence_seq_cst();
+}
+
+static void unregister_sleeper(struct bus_queue *q,
+			       const struct wait_target *t)
+{
+	bus__store_relaxed(&q->attachment->sleeping,
+			   bus__load_relaxed(&q->attachment->sleeping) &
+				   ~t->flag);
+	bus__fetch_sub_seq_cst(t->sleepers, 1);
+}
+
+/* One round of sleeping: the final answer, or not_yet to go round again. */
+static int sleep_once(struct bus_queue *q, const struct wait_target *t,
+		      const struct timespec *deadline, bus__attempt_fn attempt,
+		      void *context)
+{
+	/* Acquire: pairs with the waker's seq_cst raise of the word, which
+	 * it makes after changing the queue. */
+	uint32_t seen = bus__load_acquire(t->word);
+	int rc;
+
+	register_sleeper(q, t);
+	rc = attempt(q, context);
+	if (rc == t->not_yet) {
+		rc = interrupted(q);
+		if (rc == 0) {
+			/* Nothing yet and not interrupted: sleep. */
+			rc = bus__futex_wait(t->word, seen, deadline);
+			if (rc == 0)
+				rc = t->not_yet;
+		}
+	}
+	unregister_sleeper(q, t);
+	return rc;
+}
+
+static int sleep_until(struct bus_queue *q, const struct wait_target *t,
+		       int64_t deadline, bus__attempt_fn attempt,
+		       void *context)
+{
+	struct timespec absolute = to_timespec(deadline);
+	int rc;
+
+	do {
+		rc = sleep_once(q, t, deadline >= 0 ? &absolute : NULL,
+				attempt, context);
+	} while (rc == t->not_yet);
+	if (rc == -ETIMEDOUT) {
+		/* A message may have come with the deadline: one last look. */
+		rc = attempt(q, context);
+		if (rc == t->not_yet)
+			rc = -ETIMEDOUT;
+	}
+	return rc;
+}
+
+int bus__wait(struct bus_queue *q, enum bus__wait_side side,
+	      int64_t timeout_ns, bus__attempt_fn attempt, void *context)
+{
+	struct wait_target t;
+	int64_t start, deadline, spin_until;
+	int rc;
+
+	target_of(q, side, &t);
+	if (timeout_ns == 0)
+		return t.not_yet;
+	start = now_ns();
+	deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
+	if (q->wait == BUS_WAIT_BUSY)
+		spin_until = deadline;
+	else if (q->wait == BUS_WAIT_SPIN_FUTEX)
+		spin_until = start + q->spin_ns;
+	else
+		spin_until = start;
+	if (deadline >= 0 && spin_until > deadline)
+		spin_until = deadline;
+
+	if (spin_until != start) {
+		rc = spin(q, &t, spin_until, attempt, context);
+		if (rc != t.not_yet)
+			return rc;
+		if (spin_until == deadline)
+			return -ETIMEDOUT;
+	}
+	return sleep_until(q, &t, deadline, attempt, context);
+}
