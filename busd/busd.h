@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon as a whole: what it owns, and how it starts and stops.
+ *
+ * Start: block SIGINT/SIGTERM and set up the ring; make the runtime
+ * directory; take the bus's lock file; remove what a dead busd of this bus
+ * left (socket, segments); check that /dev/shm can hold the configured
+ * queues and create them; listen on the control socket.  Stop: the same
+ * backwards, unlinking every segment.
+ */
+#ifndef BUSD_BUSD_H
+#define BUSD_BUSD_H
+
+#include <stddef.h>
+#include <sys/un.h>
+
+#include "clients.h"
+#include "config.h"
+#include "lockfile.h"
+#include "loop.h"
+#include "registry.h"
+
+struct busd {
+	const char *bus_name;
+	struct busd_loop loop;
+	struct busd_lock lock;
+	struct busd_registry registry;
+	struct busd_clients clients;
+	int listen_fd;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/*
+ * Starts serving bus_name with the queues of config.  Returns 0, or a
+ * negative errno after saying why ("busd: ...").  Call busd_stop() either
+ * way.
+ */
+int busd_start(struct busd *busd, const char *bus_name,
+	       const struct busd_config *config);
+
+/* Closes and unlinks every segment, the socket and the lock file. */
+void busd_stop(struct busd *busd);
+
+/*
+ * Creates a queue and adds it to the registry.  -EINVAL (bad settings),
+ * -EEXIST, -ENOSPC (no room in /dev/shm) or another negative errno, with a
+ * sentence in detail.
+ */
+int busd_queue_create(struct busd *busd, const char *name,
+		      const struct bus_queue_settings *settings, char *detail,
+		      size_t detail_size);
+
+/*
+ * Removes a queue: its segment is marked closed and unlinked.  Attached
+ * clients see the closed state word and keep their own mappings until
+ * they close them.
+ */
+void busd_queue_delete(struct busd *busd, struct busd_queue *queue);
+
+#endif /* BUSD_BUSD_H */

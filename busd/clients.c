@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/* Connected clients: credentials, liveness, and cleaning up after them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "busd.h"
+#include "clients.h"
+#include "handlers.h"
+#include "log.h"
+
+/* Linux 6.5 hands out a pidfd of the peer; older headers lack the name. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* ---- the table ---------------------------------------------------------- */
+
+uint32_t busd_clients_new_id(struct busd_clients *clients)
+{
+	if (++clients->last_id == 0)
+		clients->last_id = 1;
+	return clients->last_id;
+}
+
+static void busd_clients_link(struct busd_clients *clients,
+			      struct busd_client *client)
+{
+	client->next = clients->head;
+	if (clients->head)
+		clients->head->prev = client;
+	clients->head = client;
+	clients->count++;
+}
+
+static void busd_clients_unlink(struct busd_clients *clients,
+				struct busd_client *client)
+{
+	if (client->prev)
+		client->prev->next = client->next;
+	else
+		clients->head = client->next;
+	if (client->next)
+		client->next->prev = client->prev;
+	clients->count--;
+}
+
+/* ---- the peer process --------------------------------------------------- */
+
+static int busd_client_credentials(struct busd_client *client)
+{
+	struct ucred cred;
+	socklen_t length = sizeof(cred);
+
+	if (getsockopt(client->socket_fd, SOL_SOCKET, SO_PEERCRED, &cred,
+		       &length))
+		return -errno;
+	client->identity.pid = cred.pid;
+	client->identity.uid = cred.uid;
+	client->gid = cred.gid;
+	return 0;
+}
+
+/*
+ * SO_PEERPIDFD names the very process that connected.  Without it, the pid
+ * from SO_PEERCRED could in principle have been reused by the time
+ * pidfd_open() runs; that only matters while another process still holds
+ * the socket, since a dead peer's socket hangs up and is dropped anyway.
+ */
+static int busd_client_open_pidfd(struct busd_client *client)
+{
+	int peer_pidfd = -1;
+	socklen_t length = sizeof(peer_pidfd);
+	long fd;
+
+	if (getsockopt(client->socket_fd, SOL_SOCKET, SO_PEERPIDFD,
+		       &peer_pidfd, &length) == 0 && peer_pidfd >= 0) {
+		client->pidfd = peer_pidfd;
+		return 0;
+	}
+	fd = syscall(SYS_pidfd_open, client->identity.pid, 0);
+	if (fd < 0)
+		return -errno;
+	client->pidfd = (int)fd;
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks. */
+static int busd_process_start_time(pid_t pid, uint64_t *start_time)
+{
+	char path[64], text[1024], *field;
+	ssize_t length;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	length = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (length <= 0)
+		return length ? -errno : -EINVAL;
+	text[length] = '\0';
+	/* Field 2 is the command name in parentheses, which may itself hold
+	 * spaces and ')'; every field after the last ')' is a number. */
+	field = strrchr(text, ')');
+	for (int i = 2; field && i < 22; i++) {
+		field = strchr(field, ' ');
+		if (field)
+			field++;
+	}
+	if (!field)
+		return -EINVAL;
+	*start_time = strtoull(field, NULL, 10);
+	return 0;
+}
+
+static int busd_client_identify(struct busd_client *client)
+{
+	int ret = busd_client_credentials(client);
+
+	if (!ret)
+		ret = busd_client_open_pidfd(client);
+	if (!ret)
+		ret = busd_process_start_time(client->identity.pid,
+					      &client->identity.start_time);
+	return ret;
+}
+
+/* ---- requests in the ring ----------------------------------------------- */
+
+static int busd_client_arm_receive(struct busd *busd,
+				   struct busd_client *client)
+{
+	return busd_loop_receive(&busd->loop, &client->receive_op,
+				 client->socket_fd, client->in.bytes,
+				 sizeof(client->in.bytes));
+}
+
+static int busd_client_arm(struct busd *busd, struct busd_client *client)
+{
+	int ret = busd_client_arm_receive(busd, client);
+
+	if (!ret)
+		ret = busd_loop_poll(&busd->loop, &client->exit_op,
+				     client->pidfd);
+	return ret;
+}
+
+/* Frees a dropped client once nothing in the ring refers to it. */
+static void busd_client_release(struct busd *busd, struct busd_client *client)
+{
+	if (client->receive_op.in_flight || client->exit_op.in_flight)
+		return;
+	busd_clients_unlink(&busd->clients, client);
+	free(client);
+}
+
+static struct busd_client *busd_client_new(int socket_fd)
+{
+	struct busd_client *client = calloc(1, sizeof(*client));
+
+	if (!client)
+		return NULL;
+	client->socket_fd = socket_fd;
+	client->pidfd = -1;
+	client->receive_op.kind = BUSD_OP_RECEIVE;
+	client->receive_op.client = client;
+	client->exit_op.kind = BUSD_OP_EXIT;
+	client->exit_op.client = client;
+	return client;
+}
+
+void busd_client_accept(struct busd *busd, int socket_fd)
+{
+	struct busd_client *client = busd_client_new(socket_fd);
+	int ret;
+
+	if (!client) {
+		busd_warning("out of memory for a new client");
+		close(socket_fd);
+		return;
+	}
+	busd_clients_link(&busd->clients, client);
+	ret = busd_client_identify(client);
+	if (ret) {
+		/* ESRCH: it connected and died before we looked. */
+		busd_debug("cannot identify a new client (pid %d): %s",
+			   (int)client->identity.pid, strerror(-ret));
+		busd_client_drop(busd, client, "could not be identified");
+		return;
+	}
+	busd_debug("pid %d (uid %u) connected", (int)client->identity.pid,
+		   (unsigned int)client->identity.uid);
+	if (busd_client_arm(busd, client))
+		busd_client_drop(busd, client, "could not be watched");
+}
+
+/* ---- completions -------------------------------------------------------- */
+
+void busd_client_on_receive(struct busd *busd, struct busd_client *client,
+			    int result)
+{
+	if (client->gone) {
+		busd_client_release(busd, client);
+		return;
+	}
+	/* 0 is a hang-up (an empty packet is no request either). */
+	if (result <= 0) {
+		busd_client_drop(busd, client,
+				 result == 0 ? "hung up" : "lost its socket");
+		return;
+	}
+	if (busd_handle_request(busd, client, (size_t)result)) {
+		busd_client_drop(busd, client, "could not be answered");
+		return;
+	}
+	if (busd_client_arm_receive(busd, client))
+		busd_client_drop(busd, client, "could not be watched");
+}
+
+void busd_client_on_exit(struct busd *busd, struct busd_client *client,
+			 int result)
+{
+	if (client->gone) {
+		busd_client_release(busd, client);
+		return;
+	}
+	if (result < 0)
+		busd_warning("cannot watch pid %d: %s",
+			     (int)client->identity.pid, strerror(-result));
+	busd_client_drop(busd, client, "exited");
+}
+
+/* ---- dropping ----------------------------------------------------------- */
+
+/* Every slot of the client in every queue; the count of redeliveries. */
+static int busd_client_detach_all(struct busd *busd,
+				  struct busd_client *client,
+				  unsigned int *slots)
+{
+	struct busd_queue *queue;
+	int redelivered = 0;
+
+	/* Slot owners are client ids; 0 marks a free slot, and a client
+	 * that never said HELLO has id 0 and holds nothing. */
+	if (!client->identity.client_id)
+		return 0;
+	for (uint32_t i = 0; (queue = busd_registry_at(&busd->registry, i));
+	     i++)
+		redelivered += busd_queue_detach_client(
+			queue, client->identity.client_id, slots);
+	return redelivered;
+}
+
+static void busd_client_log_drop(const struct busd_client *client,
+				 const char *why, unsigned int slots,
+				 int redelivered)
+{
+	const struct busd_identity *who = &client->identity;
+
+	if (!slots) {
+		busd_debug("client %u (pid %d) %s", who->client_id,
+			   (int)who->pid, why);
+		return;
+	}
+	busd_info("client %u (pid %d) %s holding %u attachment%s; %d "
+		  "message%s made deliverable again",
+		  who->client_id, (int)who->pid, why, slots,
+		  slots == 1 ? "" : "s", redelivered,
+		  redelivered == 1 ? "" : "s");
+}
+
+static void busd_client_close_fds(struct busd_client *client)
+{
+	if (client->socket_fd >= 0)
+		close(client->socket_fd);
+	if (client->pidfd >= 0)
+		close(client->pidfd);
+	client->socket_fd = -1;
+	client->pidfd = -1;
+}
+
+void busd_client_drop(struct busd *busd, struct busd_client *client,
+		      const char *why)
+{
+	unsigned int slots = 0;
+	int redelivered;
+
+	if (client->gone)
+		return;
+	client->gone = true;
+	redelivered = busd_client_detach_all(busd, client, &slots);
+	busd_client_log_drop(client, why, slots, redelivered);
+	/*
+	 * A request in the ring holds its own reference to the file, so the
+	 * fds can be closed now; the cancelled requests still complete, and
+	 * the last completion frees the client.
+	 */
+	busd_loop_cancel(&busd->loop, &client->receive_op);
+	busd_loop_cancel(&busd->loop, &client->exit_op);
+	busd_client_close_fds(client);
+	busd_client_release(busd, client);
+}
+
+void busd_clients_drop_all(struct busd *busd)
+{
+	struct busd_client *client = busd->clients.head, *next;
+
+	for (; client; client = next) {
+		next = client->next;
+		busd_client_drop(busd, client, "disconnected: busd stops");
+	}
+}

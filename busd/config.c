@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading busd's ini file with libinih.
+ *
+ * inih parses key = value lines and calls busd_config_on_key() for each;
+ * it does not count lines for the handler, and it only reports sections that
+ * hold keys.  So the file is fed to inih through busd_config_read_line(),
+ * which counts lines and sees every [section] line itself: an empty
+ * [queue NAME] still makes a queue, and every message can name its line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "bus/bus.h"
+#include "config.h"
+#include "log.h"
+#include "segment.h"
+
+enum busd_config_section {
+	BUSD_SECTION_NONE,    /* before the first section */
+	BUSD_SECTION_BUS,
+	BUSD_SECTION_QUEUE,
+	BUSD_SECTION_INVALID, /* already reported: its keys are skipped */
+};
+
+struct busd_config_parser {
+	struct busd_config *config;
+	const char *path;
+	FILE *file;
+	int line;	 /* the line inih is working on */
+	unsigned int errors;
+	enum busd_config_section section;
+	unsigned int queue; /* index of the current [queue NAME] */
+};
+
+/* ---- messages ---------------------------------------------------------- */
+
+static void busd_config_verror(struct busd_config_parser *p, int line,
+			       const char *format, va_list args)
+{
+	char text[512];
+
+	vsnprintf(text, sizeof(text), format, args);
+	busd_refuse("%s:%d: %s", p->path, line, text);
+	p->errors++;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void busd_config_error(struct busd_config_parser *p,
+			      const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	busd_config_verror(p, p->line, format, args);
+	va_end(args);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void busd_config_error_at(struct busd_config_parser *p, int line,
+				 const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	busd_config_verror(p, line, format, args);
+	va_end(args);
+}
+
+/* ---- the queue table --------------------------------------------------- */
+
+static struct busd_queue_config *
+busd_config_find(struct busd_config *config, const char *name)
+{
+	for (unsigned int i = 0; i < config->queue_count; i++) {
+		if (!strcmp(config->queues[i].name, name))
+			return &config->queues[i];
+	}
+	return NULL;
+}
+
+static int busd_config_grow(struct busd_config *config)
+{
+	unsigned int capacity = config->queue_capacity ?
+					config->queue_capacity * 2 : 8;
+	struct busd_queue_config *queues;
+
+	queues = realloc(config->queues, capacity * sizeof(*queues));
+	if (!queues)
+		return -ENOMEM;
+	config->queues = queues;
+	config->queue_capacity = capacity;
+	return 0;
+}
+
+/* Appends a queue with the default settings; returns its index. */
+static int busd_config_add(struct busd_config *config, const char *name,
+			   int line)
+{
+	struct busd_queue_config *queue;
+	int ret;
+
+	if (config->queue_count == config->queue_capacity) {
+		ret = busd_config_grow(config);
+		if (ret)
+			return ret;
+	}
+	queue = &config->queues[config->queue_count];
+	memset(queue, 0, sizeof(*queue));
+	snprintf(queue->name, sizeof(queue->name), "%s", name);
+	bus_queue_settings_default(&queue->settings);
+	queue->line = line;
+	return (int)config->queue_count++;
+}
+
+int busd_config_default(struct busd_config *config)
+{
+	int ret;
+
+	memset(config, 0, sizeof(*config));
+	ret = busd_config_add(config, "default", 0);
+	return ret < 0 ? ret : 0;
+}
+
+void busd_config_free(struct busd_config *config)
+{
+	free(config->queues);
+	memset(config, 0, sizeof(*config));
+}
+
+/* ---- values ------------------------------------------------------------ */
+
+struct busd_config_word {
+	const char *word;
+	uint32_t value;
+};
+
+static const struct busd_config_word busd_config_types[] = {
+	{ "mpmc", BUS_QUEUE_MPMC },
+	{ "spsc", BUS_QUEUE_SPSC },
+	{ NULL, 0 },
+};
+
+static const struct busd_config_word busd_config_overflows[] = {
+	{ "block", BUS_OVERFLOW_BLOCK },
+	{ "reject", BUS_OVERFLOW_REJECT },
+	{ "drop-oldest", BUS_OVERFLOW_DROP_OLDEST },
+	{ NULL, 0 },
+};
+
+static int busd_config_parse_word(const struct busd_config_word *words,
+				  const char *value, uint32_t *out)
+{
+	for (; words->word; words++) {
+		if (!strcmp(words->word, value)) {
+			*out = words->value;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int busd_config_parse_type(const char *value, uint32_t *out)
+{
+	return busd_config_parse_word(busd_config_types, value, out);
+}
+
+static int busd_config_parse_overflow(const char *value, uint32_t *out)
+{
+	return busd_config_parse_word(busd_config_overflows, value, out);
+}
+
+/* Decimal digits only: no sign, no spaces, nothing after the number. */
+static int busd_config_parse_number(const char *value, uint32_t *out)
+{
+	unsigned long long number;
+	char *end;
+
+	if (value[0] < '0' || value[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	number = strtoull(value, &end, 10);
+	if (errno || *end || number > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)number;
+	return 0;
+}
+
+/* ---- keys of [queue NAME] ---------------------------------------------- */
+
+struct busd_config_key {
+	const char *name;
+	size_t offset; /* of the field in struct bus_queue_settings */
+	int (*parse)(const char *value, uint32_t *out);
+	const char *expected;
+};
+
+#define BUSD_KEY(field, parser, what) \
+	{ #field, offsetof(struct bus_queue_settings, field), parser, what }
+
+static const struct busd_config_key busd_config_keys[] = {
+	BUSD_KEY(type, busd_config_parse_type, "mpmc or spsc"),
+	BUSD_KEY(slots, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(max_message, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(overflow, busd_config_parse_overflow,
+		 "block, reject or drop-oldest"),
+	BUSD_KEY(max_unacked, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(max_producers, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(max_consumers, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(header_room, busd_config_parse_number, "a whole number"),
+};
+
+#define BUSD_KEY_COUNT (sizeof(busd_config_keys) / sizeof(busd_config_keys[0]))
+
+static int busd_config_key_index(const char *name)
+{
+	for (unsigned int i = 0; i < BUSD_KEY_COUNT; i++) {
+		if (!strcmp(busd_config_keys[i].name, name))
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+static bool busd_config_given(const struct busd_queue_config *queue,
+			      const char *key)
+{
+	return queue->given & (1u << busd_config_key_index(key));
+}
+
+static void busd_config_set(struct busd_config_parser *p,
+			    struct busd_queue_config *queue, const char *name,
+			    const char *value)
+{
+	const struct busd_config_key *key;
+	int index = busd_config_key_index(name);
+
+	if (index < 0) {
+		busd_config_error(p, "unknown key '%s' in [queue %s]", name,
+				  queue->name);
+		return;
+	}
+	key = &busd_config_keys[index];
+	if (queue->given & (1u << index)) {
+		busd_config_error(p, "'%s' is set twice in [queue %s]", name,
+				  queue->name);
+		return;
+	}
+	if (key->parse(value, (uint32_t *)((char *)&queue->settings +
+					   key->offset))) {
+		busd_config_error(p, "%s must be %s, not '%s'", name,
+				  key->expected, value);
+		return;
+	}
+	queue->given |= 1u << index;
+}
+
+/* inih's handler: one key = value line.  Always 1: errors are counted. */
+static int busd_config_on_key(void *user, const char *section,
+			      const char *name, const char *value)
+{
+	struct busd_config_parser *p = user;
+
+	switch (p->section) {
+	case BUSD_SECTION_NONE:
+		busd_config_error(p, "key '%s' comes before any section; put "
+				  "it under [bus] or [queue NAME]", name);
+		break;
+	case BUSD_SECTION_BUS:
+		busd_config_error(p, "unknown key '%s' in [bus]", name);
+		break;
+	case BUSD_SECTION_QUEUE:
+		busd_config_set(p, &p->config->queues[p->queue], name, value);
+		break;
+	case BUSD_SECTION_INVALID:
+		break;
+	}
+	return 1;
+}
+
+/* ---- sections ---------------------------------------------------------- */
+
+static void busd_config_on_queue(struct busd_config_parser *p,
+				 const char *name)
+{
+	const struct busd_queue_config *other;
+	int index;
+
+	if (bus_name_check(name)) {
+		busd_config_error(p, "'%s' is not a valid queue name: use 1 to "
+				  "%d letters, digits, '_', '-' or '.'",
+				  name, BUS_NAME_MAX);
+		return;
+	}
+	other = busd_config_find(p->config, name);
+	if (other) {
+		busd_config_error(p, "queue '%s' is already defined on line %d",
+				  name, other->line);
+		return;
+	}
+	index = busd_config_add(p->config, name, p->line);
+	if (index < 0) {
+		busd_config_error(p, "out of memory");
+		return;
+	}
+	p->section = BUSD_SECTION_QUEUE;
+	p->queue = (unsigned int)index;
+}
+
+/* The text between '[' and ']', as written. */
+static void busd_config_on_section(struct busd_config_parser *p, char *text)
+{
+	size_t length = strlen(text);
+
+	while (length && strchr(" \t", text[length - 1]))
+		text[--length] = '\0';
+	text += strspn(text, " \t");
+	if (!strcmp(text, "bus")) {
+		p->section = BUSD_SECTION_BUS;
+	} else if (!strncmp(text, "queue", 5) && text[5] &&
+		   strchr(" \t", text[5])) {
+		busd_config_on_queue(p, text + 5 + strspn(text + 5, " \t"));
+	} else if (!strcmp(text, "queue")) {
+		busd_config_error(p, "a queue section needs a name: "
+				  "[queue NAME]");
+	} else {
+		busd_config_error(p, "unknown section [%s]; expected [bus] or "
+				  "[queue NAME]", text);
+	}
+}
+
+/*
+ * Spots a [section] line the way inih does: after leading white space (and
+ * a UTF-8 byte order mark on the first line) it starts with '['.  Returns
+ * true when the line is broken and should be hidden from inih, which would
+ * otherwise report it a second time.
+ */
+static bool busd_config_see_section(struct busd_config_parser *p,
+				    const char *line)
+{
+	char text[BUS_NAME_MAX + 64];
+	const char *end;
+
+	if (p->line == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
+		line += 3;
+	line += strspn(line, " \t\r\f\v");
+	if (*line != '[')
+		return false;
+	p->section = BUSD_SECTION_INVALID;
+	end = strchr(line, ']');
+	if (!end) {
+		busd_config_error(p, "section line has no closing ']'");
+		return true;
+	}
+	if ((size_t)(end - line) > sizeof(text)) {
+		busd_config_error(p, "section name is too long");
+		return true;
+	}
+	memcpy(text, line + 1, (size_t)(end - line - 1));
+	text[end - line - 1] = '\0';
+	busd_config_on_section(p, text);
+	return false;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* Discards the rest of an overlong line; returns how many bytes it had. */
+static size_t busd_config_skip_line(FILE *file)
+{
+	size_t skipped = 0;
+	int c;
+
+	while ((c = getc(file)) != EOF && c != '\n')
+		skipped++;
+	return skipped;
+}
+
+/*
+ * inih's fgets-like reader: one line per call, counted.  The buffer is
+ * cleared first so that a newline found after a NUL byte is this line's.
+ */
+static char *busd_config_read_line(char *line, int size, void *stream)
+{
+	struct busd_config_parser *p = stream;
+	const char *newline;
+
+	memset(line, 0, (size_t)size);
+	if (!fgets(line, size, p->file))
+		return NULL;
+	p->line++;
+	newline = memchr(line, '\n', (size_t)size);
+	if (newline && strlen(line) < (size_t)(newline - line)) {
+		busd_config_error(p, "line holds a NUL byte");
+		p->section = BUSD_SECTION_INVALID;
+		strcpy(line, "\n");
+	} else if (!newline && busd_config_skip_line(p->file)) {
+		busd_config_error(p, "line is longer than %d characters",
+				  size - 2);
+		p->section = BUSD_SECTION_INVALID;
+		strcpy(line, "\n");
+	} else if (busd_config_see_section(p, line)) {
+		strcpy(line, "\n");
+	}
+	return line;
+}
+
+/* Settings that depend on others, then the library's own check. */
+static void busd_config_finish_queue(struct busd_config_parser *p,
+				     struct busd_queue_config *queue)
+{
+	struct bus_queue_settings *s = &queue->settings;
+	char detail[256];
+
+	if (s->type == BUS_QUEUE_SPSC) {
+		if (!busd_config_given(queue, "max_producers"))
+			s->max_producers = 1;
+		if (!busd_config_given(queue, "max_consumers"))
+			s->max_consumers = 1;
+	}
+	/* A small queue cannot lend more messages than it has slots. */
+	if (!busd_config_given(queue, "max_unacked") &&
+	    s->max_unacked > s->slots)
+		s->max_unacked = s->slots;
+	if (bus__queue_settings_check(s, detail, sizeof(detail)))
+		busd_config_error_at(p, queue->line, "[queue %s]: %s",
+				     queue->name, detail);
+}
+
+int busd_config_read(struct busd_config *config, const char *path)
+{
+	struct busd_config_parser p = {
+		.config = config,
+		.path = path,
+		.section = BUSD_SECTION_NONE,
+	};
+	int ret;
+
+	memset(config, 0, sizeof(*config));
+	p.file = fopen(path, "r");
+	if (!p.file) {
+		ret = -errno;
+		busd_refuse("cannot read %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = ini_parse_stream(busd_config_read_line, &p, busd_config_on_key,
+			       &p);
+	fclose(p.file);
+	/*
+	 * inih returns the first line it could not parse: one that is neither
+	 * a comment, a section nor key = value (broken section lines never
+	 * reach it).
+	 */
+	if (ret > 0)
+		busd_config_error_at(&p, ret, "expected [section] or "
+				     "key = value");
+	for (unsigned int i = 0; i < config->queue_count; i++)
+		busd_config_finish_queue(&p, &config->queues[i]);
+	if (p.errors) {
+		busd_config_free(config);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT */
+/* One handler per control request. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "busd.h"
+#include "clients.h"
+#include "control_socket.h"
+#include "handlers.h"
+#include "log.h"
+#include "segment.h"
+
+typedef int (*busd_handler)(struct busd *busd, struct busd_client *client,
+			    const struct bus_control_request *request,
+			    struct busd_reply *reply);
+
+static const busd_handler busd_handlers[] = {
+	[BUS_CONTROL_HELLO] = busd_on_hello,
+	[BUS_CONTROL_OPEN] = busd_on_open,
+	[BUS_CONTROL_CLOSE] = busd_on_close,
+	[BUS_CONTROL_CREATE] = busd_on_create,
+	[BUS_CONTROL_DELETE] = busd_on_delete,
+	[BUS_CONTROL_LIST] = busd_on_list,
+};
+
+#define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
+
+__attribute__((format(printf, 3, 4)))
+static int busd_fail(struct busd_reply *reply, int error,
+		     const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(reply->message.detail, sizeof(reply->message.detail), format,
+		  args);
+	va_end(args);
+	return error;
+}
+
+static const char *busd_role_name(uint32_t role)
+{
+	switch (role) {
+	case BUS_PRODUCER:
+		return "producer";
+	case BUS_CONSUMER:
+		return "consumer";
+	case BUS_OBSERVER:
+		return "observer";
+	}
+	return "unknown role";
+}
+
+static int busd_check_name(const struct bus_control_request *request,
+			   struct busd_reply *reply)
+{
+	if (bus_name_check(request->name) == 0)
+		return 0;
+	return busd_fail(reply, -EINVAL,
+			 "'%s' is not a valid queue name: use 1 to %d letters, "
+			 "digits, '_', '-' or '.'",
+			 request->name, BUS_NAME_MAX);
+}
+
+/* The named queue, or NULL with a sentence in the reply (-ENOENT). */
+static struct busd_queue *busd_find_queue(struct busd *busd,
+					  const struct bus_control_request *r,
+					  struct busd_reply *reply)
+{
+	struct busd_queue *queue = busd_registry_find(&busd->registry,
+						      r->name);
+
+	if (!queue)
+		busd_fail(reply, -ENOENT, "no queue named '%s' on bus '%s'",
+			  r->name, busd->bus_name);
+	return queue;
+}
+
+/* ---- the handlers ------------------------------------------------------- */
+
+int busd_on_hello(struct busd *busd, struct busd_client *client,
+		  const struct bus_control_request *request,
+		  struct busd_reply *reply)
+{
+	if (client->greeted)
+		return busd_fail(reply, -EPROTO,
+				 "this connection has already said HELLO");
+	client->greeted = true;
+	client->identity.client_id = busd_clients_new_id(&busd->clients);
+	reply->message.client_id = client->identity.client_id;
+	reply->message.busd_pid = (int32_t)getpid();
+	busd_debug("client %u is pid %d (uid %u)", client->identity.client_id,
+		   (int)client->identity.pid,
+		   (unsigned int)client->identity.uid);
+	return 0;
+}
+
+static int busd_attach(struct busd *busd, struct busd_client *client,
+		       struct busd_queue *queue, uint32_t role,
+		       struct busd_reply *reply)
+{
+	const struct bus_queue_settings *s = &queue->geometry.settings;
+	int index;
+
+	if (role == BUS_OBSERVER) {
+		reply->message.attachment = UINT32_MAX;
+		return 0;
+	}
+	if (role != BUS_PRODUCER && role != BUS_CONSUMER)
+		return busd_fail(reply, -EINVAL,
+				 "role %u is not producer (%d), consumer (%d) "
+				 "or observer (%d)", role, BUS_PRODUCER,
+				 BUS_CONSUMER, BUS_OBSERVER);
+	index = busd_queue_attach(queue, (enum bus_role)role,
+				  &client->identity);
+	if (index == -EBUSY)
+		return busd_fail(reply, -EBUSY,
+				 "queue '%s' has no free %s slot "
+				 "(max_%ss = %u)", queue->name,
+				 busd_role_name(role), busd_role_name(role),
+				 role == BUS_PRODUCER ? s->max_producers :
+							s->max_consumers);
+	reply->message.attachment = (uint32_t)index;
+	return 0;
+}
+
+int busd_on_open(struct busd *busd, struct busd_client *client,
+		 const struct bus_control_request *request,
+		 struct busd_reply *reply)
+{
+	struct busd_queue *queue;
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	queue = busd_find_queue(busd, request, reply);
+	if (!queue)
+		return -ENOENT;
+	ret = busd_attach(busd, client, queue, request->role, reply);
+	if (ret)
+		return ret;
+	reply->message.segment_size = queue->geometry.size;
+	reply->fd = queue->fd;
+	busd_debug("client %u opened '%s' as %s (slot %u)",
+		   client->identity.client_id, queue->name,
+		   busd_role_name(request->role), reply->message.attachment);
+	return 0;
+}
+
+int busd_on_close(struct busd *busd, struct busd_client *client,
+		  const struct bus_control_request *request,
+		  struct busd_reply *reply)
+{
+	struct busd_queue *queue;
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	/* A deleted queue forgot its slots already; observers hold none. */
+	queue = busd_registry_find(&busd->registry, request->name);
+	if (!queue || request->attachment == UINT32_MAX)
+		return 0;
+	if (!busd_queue_owns(queue, request->attachment,
+			     client->identity.client_id))
+		return busd_fail(reply, -EINVAL,
+				 "attachment %u of queue '%s' is not this "
+				 "client's", request->attachment, queue->name);
+	ret = busd_queue_detach(queue, request->attachment);
+	busd_debug("client %u closed slot %u of '%s'; %d message%s made "
+		   "deliverable again", client->identity.client_id,
+		   request->attachment, queue->name, ret, ret == 1 ? "" : "s");
+	return 0;
+}
+
+int busd_on_create(struct busd *busd, struct busd_client *client,
+		   const struct bus_control_request *request,
+		   struct busd_reply *reply)
+{
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	if (busd_registry_find(&busd->registry, request->name))
+		return busd_fail(reply, -EEXIST,
+				 "queue '%s' already exists on bus '%s'",
+				 request->name, busd->bus_name);
+	ret = busd_queue_create(busd, request->name, &request->settings,
+				reply->message.detail,
+				sizeof(reply->message.detail));
+	if (!ret)
+		busd_info("client %u (pid %d) created queue '%s'",
+			  client->identity.client_id,
+			  (int)client->identity.pid, request->name);
+	return ret;
+}
+
+int busd_on_delete(struct busd *busd, struct busd_client *client,
+		   const struct bus_control_request *request,
+		   struct busd_reply *reply)
+{
+	struct busd_queue *queue;
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	queue = busd_find_queue(busd, request, reply);
+	if (!queue)
+		return -ENOENT;
+	busd_info("client %u (pid %d) deleted queue '%s'",
+		  client->identity.client_id, (int)client->identity.pid,
+		  queue->name);
+	busd_queue_delete(busd, queue);
+	return 0;
+}
+
+int busd_on_list(struct busd *busd, struct busd_client *client,
+		 const struct bus_control_request *request,
+		 struct busd_reply *reply)
+{
+	const struct busd_queue *queue;
+
+	queue = busd_registry_at(&busd->registry, request->index);
+	if (!queue)
+		return busd_fail(reply, -ENOENT,
+				 "bus '%s' has %u queues; there is no "
+				 "number %u", busd->bus_name,
+				 busd->registry.count, request->index);
+	snprintf(reply->message.name, sizeof(reply->message.name), "%s",
+		 queue->name);
+	reply->message.kind = BUS_SEGMENT_QUEUE;
+	return 0;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+/* What every request must get right before its handler sees it. */
+static int busd_check_request(const struct busd_client *client,
+			      const struct bus_control_request *request,
+			      size_t length, struct busd_reply *reply)
+{
+	if (length != sizeof(*request))
+		return busd_fail(reply, -EPROTO,
+				 "a request has %zu bytes in control protocol "
+				 "version %u, not %zu", sizeof(*request),
+				 BUS_CONTROL_VERSION, length);
+	if (request->magic != BUS_CONTROL_MAGIC)
+		return busd_fail(reply, -EPROTO,
+				 "the request lacks the control protocol's "
+				 "magic number");
+	if (request->version != BUS_CONTROL_VERSION)
+		return busd_fail(reply, -EPROTO,
+				 "busd speaks control protocol version %u, the "
+				 "client version %u", BUS_CONTROL_VERSION,
+				 request->version);
+	if (request->op >= BUSD_HANDLER_COUNT || !busd_handlers[request->op])
+		return busd_fail(reply, -EINVAL, "unknown request %u",
+				 request->op);
+	if (!client->greeted && request->op != BUS_CONTROL_HELLO)
+		return busd_fail(reply, -EPROTO,
+				 "the first request on a connection must be "
+				 "HELLO");
+	if (!memchr(request->name, '\0', sizeof(request->name)))
+		return busd_fail(reply, -EINVAL,
+				 "the name in the request is not "
+				 "NUL-terminated");
+	return 0;
+}
+
+int busd_handle_request(struct busd *busd, struct busd_client *client,
+			size_t length)
+{
+	const struct bus_control_request *request = &client->in.request;
+	struct busd_reply reply;
+	int status;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.fd = -1;
+	reply.message.magic = BUS_CONTROL_MAGIC;
+	if (length >= offsetof(struct bus_control_request, op) + 4)
+		reply.message.op = request->op;
+	status = busd_check_request(client, request, length, &reply);
+	if (!status)
+		status = busd_handlers[request->op](busd, client, request,
+						    &reply);
+	reply.message.status = status;
+	if (status)
+		busd_debug("client %u (pid %d): request %u failed: %s",
+			   client->identity.client_id,
+			   (int)client->identity.pid, reply.message.op,
+			   reply.message.detail);
+	return busd_control_send(client->socket_fd, &reply.message, reply.fd);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * busd's event loop on io_uring: one ring for the listening socket (accept),
+ * each client's socket (recv, one request per packet) and pidfd (poll for
+ * exit), and a signalfd for SIGINT and SIGTERM.  Replies are small and go
+ * out with sendmsg() at once, outside the ring.
+ *
+ * Every request in the ring carries the address of a struct busd_op as its
+ * user_data; cancel requests carry NULL, and their completions are ignored.
+ */
+#ifndef BUSD_LOOP_H
+#define BUSD_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/signalfd.h>
+
+#include <liburing.h>
+
+struct busd;
+struct busd_client;
+
+enum busd_op_kind {
+	BUSD_OP_ACCEPT = 1, /* a connection on the listening socket */
+	BUSD_OP_PAUSE,	    /* accept failed for want of fds: wait a bit */
+	BUSD_OP_SIGNAL,	    /* SIGINT or SIGTERM read from the signalfd */
+	BUSD_OP_RECEIVE,    /* a request packet from a client */
+	BUSD_OP_EXIT,	    /* a client's pidfd became readable: it exited */
+};
+
+/* One request in the ring.  Its memory must live until it completes. */
+struct busd_op {
+	enum busd_op_kind kind;
+	bool in_flight;
+	struct busd_client *client; /* RECEIVE and EXIT */
+};
+
+struct busd_loop {
+	struct io_uring ring;
+	bool ring_ready;
+	bool stop;
+	int signal_fd;
+	struct signalfd_siginfo signal;
+	struct __kernel_timespec pause;
+	struct busd_op accept_op;
+	struct busd_op pause_op;
+	struct busd_op signal_op;
+};
+
+/*
+ * Blocks SIGINT and SIGTERM (they arrive through the signalfd instead) and
+ * sets up the ring.  Call before creating anything a signal must not
+ * leave behind.
+ */
+int busd_loop_init(struct busd_loop *loop);
+void busd_loop_exit(struct busd_loop *loop);
+
+/* Serves until SIGINT or SIGTERM.  0, or a negative errno from the ring. */
+int busd_loop_run(struct busd *busd);
+
+/* Waits until every client has been freed (busd is stopping). */
+void busd_loop_drain(struct busd *busd);
+
+/* Queue requests; they are submitted on the next turn of the loop. */
+int busd_loop_receive(struct busd_loop *loop, struct busd_op *op, int fd,
+		      void *buf, size_t length);
+int busd_loop_poll(struct busd_loop *loop, struct busd_op *op, int fd);
+int busd_loop_cancel(struct busd_loop *loop, struct busd_op *op);
+
+#endif /* BUSD_LOOP_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queues of the bus, by name, and who holds each attachment slot.
+ *
+ * The slot table is busd's own memory: what a client writes into the
+ * segment never decides who owns a slot.  Slots [0, max_producers) are for
+ * producers and [max_producers, max_producers + max_consumers) for
+ * consumers; observers take none.
+ */
+#ifndef BUSD_REGISTRY_H
+#define BUSD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bus/bus.h"
+#include "segment.h"
+
+/* Who a slot is lent to, as written into the segment's identity line. */
+struct busd_identity {
+	uint32_t client_id;
+	pid_t pid;
+	uid_t uid;
+	uint64_t start_time; /* clock ticks after boot, /proc/PID/stat */
+};
+
+struct busd_queue {
+	char name[BUS_NAME_MAX + 1];
+	int fd; /* the shared-memory object, handed to clients */
+	/* Our mapping (base, size) and the sizes derived from settings. */
+	struct bus__queue_geometry geometry;
+	uint32_t *owners; /* client id per attachment slot, 0 when free */
+};
+
+struct busd_registry {
+	struct busd_queue **queues; /* in creation order, for LIST */
+	unsigned int count;
+	unsigned int capacity;
+};
+
+/* A queue for a segment already mapped and validated; NULL without memory. */
+struct busd_queue *busd_queue_new(const char *name, int fd,
+				  const struct bus__queue_geometry *geometry);
+void busd_queue_free(struct busd_queue *queue);
+
+struct busd_queue *busd_registry_find(const struct busd_registry *registry,
+				      const char *name);
+/* The index-th queue, or NULL past the end. */
+struct busd_queue *busd_registry_at(const struct busd_registry *registry,
+				    uint32_t index);
+int busd_registry_add(struct busd_registry *registry,
+		      struct busd_queue *queue);
+void busd_registry_remove(struct busd_registry *registry,
+			  struct busd_queue *queue);
+void busd_registry_free(struct busd_registry *registry);
+
+/*
+ * Lends a producer or consumer slot: writes the identity line, then the
+ * role.  Returns the slot index, or -EBUSY when that role's range is full.
+ */
+int busd_queue_attach(struct busd_queue *queue, enum bus_role role,
+		      const struct busd_identity *who);
+
+bool busd_queue_owns(const struct busd_queue *queue, uint32_t index,
+		     uint32_t client_id);
+
+/*
+ * Takes slot index back (bus__queue_detach: loans padded, held messages
+ * redelivered, figures folded).  Returns the number of messages made
+ * deliverable again.
+ */
+int busd_queue_detach(struct busd_queue *queue, uint32_t index);
+
+/* Every slot of one client; returns the messages made deliverable again. */
+int busd_queue_detach_client(struct busd_queue *queue, uint32_t client_id,
+			     unsigned int *slots);
+
+#endif /* BUSD_REGISTRY_H */

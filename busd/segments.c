@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared-memory objects of the queues. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "segments.h"
+
+/* Where glibc's shm_open() keeps its objects. */
+#define BUSD_SHM_DIR "/dev/shm"
+
+__attribute__((format(printf, 4, 5)))
+static int busd_segment_fail(char *detail, size_t detail_size, int error,
+			     const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(detail, detail_size, format, args);
+	va_end(args);
+	return error;
+}
+
+/*
+ * ftruncate() on tmpfs reserves nothing: a segment that does not fit would
+ * only fail later, as SIGBUS in whichever process first touches a missing
+ * page.  fallocate() takes the pages now, or says ENOSPC now.
+ */
+static int busd_segment_reserve(int fd, size_t size)
+{
+	if (ftruncate(fd, (off_t)size))
+		return -errno;
+	if (fallocate(fd, 0, 0, (off_t)size) && errno != EOPNOTSUPP)
+		return -errno;
+	return 0;
+}
+
+/* Maps, lays out and validates; fills *geometry. */
+static int busd_segment_map(int fd, size_t size, const char *bus_name,
+			    const char *name,
+			    const struct bus_queue_settings *settings,
+			    struct bus__queue_geometry *geometry,
+			    char *detail, size_t detail_size)
+{
+	void *base;
+	int ret;
+
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return busd_segment_fail(detail, detail_size, -errno,
+					 "cannot map the segment of queue "
+					 "'%s': %s", name, strerror(errno));
+	bus__queue_segment_init(base, size, bus_name, name, settings);
+	ret = bus__queue_segment_validate(base, size, geometry, detail,
+					  detail_size);
+	if (ret)
+		munmap(base, size);
+	return ret;
+}
+
+static int busd_segment_open(const char *shm_name, const char *name,
+			     char *detail, size_t detail_size)
+{
+	int fd = shm_open(shm_name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+			  0600);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == EEXIST)
+		return busd_segment_fail(detail, detail_size, -EEXIST,
+					 "shared-memory object %s of queue "
+					 "'%s' already exists", shm_name, name);
+	return busd_segment_fail(detail, detail_size, -errno,
+				 "cannot create shared-memory object %s: %s",
+				 shm_name, strerror(errno));
+}
+
+int busd_segment_create(const char *bus_name, const char *name,
+			const struct bus_queue_settings *settings,
+			struct busd_queue **out, char *detail,
+			size_t detail_size)
+{
+	size_t size = bus__queue_segment_size(settings);
+	struct bus__queue_geometry geometry;
+	char shm_name[2 * BUS_NAME_MAX + 16];
+	int fd, ret;
+
+	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
+	if (ret < 0)
+		return busd_segment_fail(detail, detail_size, ret,
+					 "'%s' is not a valid queue name",
+					 name);
+	fd = busd_segment_open(shm_name, name, detail, detail_size);
+	if (fd < 0)
+		return fd;
+	ret = busd_segment_reserve(fd, size);
+	if (ret) {
+		busd_segment_fail(detail, detail_size, ret,
+				  "cannot reserve %zu bytes in /dev/shm for "
+				  "queue '%s': %s", size, name, strerror(-ret));
+		goto fail;
+	}
+	ret = busd_segment_map(fd, size, bus_name, name, settings, &geometry,
+			       detail, detail_size);
+	if (ret)
+		goto fail;
+	*out = busd_queue_new(name, fd, &geometry);
+	if (*out)
+		return 0;
+	munmap(geometry.base, geometry.size);
+	ret = busd_segment_fail(detail, detail_size, -ENOMEM, "out of memory");
+fail:
+	close(fd);
+	shm_unlink(shm_name);
+	return ret;
+}
+
+void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
+{
+	char shm_name[2 * BUS_NAME_MAX + 16];
+
+	bus__queue_close_segment(&queue->geometry);
+	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
+			  queue->name) >= 0 && shm_unlink(shm_name))
+		busd_warning("cannot unlink %s: %s", shm_name,
+			     strerror(errno));
+	munmap(queue->geometry.base, queue->geometry.size);
+	close(queue->fd);
+	busd_queue_free(queue);
+}
+
+int busd_segment_room(uint64_t needed, uint64_t *available)
+{
+	struct statvfs fs;
+
+	if (statvfs(BUSD_SHM_DIR, &fs))
+		return -errno;
+	*available = (uint64_t)fs.f_bavail * fs.f_frsize;
+	return needed <= *available ? 0 : -ENOSPC;
+}
+
+int busd_segment_remove_stale(const char *bus_name)
+{
+	char prefix[BUS_NAME_MAX + 16], shm_name[NAME_MAX + 2];
+	struct dirent *entry;
+	size_t length;
+	int removed = 0;
+	DIR *dir;
+
+	/* layout.h: "/shmbus.BUS:NAME"; ':' never occurs in a bus name, so
+	 * the prefix cannot match another bus whose name starts with ours. */
+	length = (size_t)snprintf(prefix, sizeof(prefix), "shmbus.%s:",
+				  bus_name);
+	dir = opendir(BUSD_SHM_DIR);
+	if (!dir)
+		return -errno;
+	while ((entry = readdir(dir))) {
+		if (strncmp(entry->d_name, prefix, length))
+			continue;
+		snprintf(shm_name, sizeof(shm_name), "/%s", entry->d_name);
+		if (shm_unlink(shm_name) == 0)
+			removed++;
+		else
+			busd_warning("cannot unlink stale %s: %s", shm_name,
+				     strerror(errno));
+	}
+	closedir(dir);
+	return removed;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The POSIX shared-memory objects behind the queues: /dev/shm/shmbus.BUS:NAME,
+ * created by busd, mapped by busd and by every client it hands the fd to.
+ */
+#ifndef BUSD_SEGMENTS_H
+#define BUSD_SEGMENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+/*
+ * Creates, sizes, maps and lays out the segment of a new queue.  Returns 0
+ * and *out; -EEXIST if the object exists, -ENOSPC when /dev/shm cannot hold
+ * it, another negative errno otherwise, with a sentence in detail.  The
+ * settings must have passed bus__queue_settings_check().
+ */
+int busd_segment_create(const char *bus_name, const char *name,
+			const struct bus_queue_settings *settings,
+			struct busd_queue **out, char *detail,
+			size_t detail_size);
+
+/*
+ * Marks the segment closed (waking its sleepers), unlinks the object and
+ * frees the queue.  Clients keep their own mappings until they let go.
+ */
+void busd_segment_destroy(const char *bus_name, struct busd_queue *queue);
+
+/* 0 if /dev/shm has needed bytes free, else -ENOSPC; *available in bytes. */
+int busd_segment_room(uint64_t needed, uint64_t *available);
+
+/* Unlinks the objects of bus_name a dead busd left; returns how many. */
+int busd_segment_remove_stale(const char *bus_name);
+
+#endif /* BUSD_SEGMENTS_H */
