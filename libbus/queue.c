@@ -135,6 +135,17 @@ static int try_claim(struct bus_queue *q, void *context)
 	return bus__ring_claim_mpmc(q, &c->position, &c->dropped);
 }
 
+/*
+ * A queue busd deleted or closed takes no more messages: they would be
+ * lost.  Relaxed: the state word's line is written once, at close, so this
+ * costs a cached load; a send racing with the close is as if it came first.
+ */
+static int closed(const struct bus_queue *q)
+{
+	return bus__load_relaxed(&q->geometry.header->state) !=
+	       BUS_SEGMENT_OPEN;
+}
+
 static int loan(struct bus_queue *q, struct bus_message *m,
 		int64_t timeout_ns)
 {
@@ -143,6 +154,8 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 
 	if (q->role != BUS_PRODUCER)
 		return -EBADF;
+	if (closed(q))
+		return -ENOTCONN;
 	rc = try_claim(q, &c);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
@@ -384,6 +397,8 @@ static int receive(struct bus_queue *q, struct bus_message *m,
 	if (rc == -EAGAIN)
 		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take,
 			       &position);
+	if (rc == -EAGAIN && closed(q))
+		return -ENOTCONN;
 	if (rc < 0)
 		return rc;
 	return deliver(q, position, m);

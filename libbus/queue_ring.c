@@ -237,6 +237,24 @@ static enum consumer_view consumer_view(uint64_t state, uint64_t p)
 	return DONE;
 }
 
+/*
+ * Only a drop-oldest producer competes with the single consumer for a
+ * READY cell; without that policy a plain store takes it, which spares the
+ * consumer a locked instruction on the line it has just read.
+ */
+static bool take_spsc(struct bus_queue *q, struct bus_cell *cell,
+		      uint64_t *state, uint64_t p)
+{
+	uint64_t held = bus__cell_state(p, q->owner, BUS__CELL_HELD);
+
+	if (q->geometry.settings.overflow == BUS_OVERFLOW_DROP_OLDEST)
+		return bus__cas_acq_rel(&cell->state, state, held);
+	/* Relaxed: the acquire load that found READY already ordered our
+	 * reads of the message after the producer's writes. */
+	bus__store_relaxed(&cell->state, held);
+	return true;
+}
+
 int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 {
 	uint64_t p = q->dequeue_position;
@@ -248,10 +266,7 @@ int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 
 		switch (consumer_view(state, p)) {
 		case TAKEABLE:
-			/* A drop-oldest producer may take the same cell. */
-			if (!bus__cas_acq_rel(&cell->state, &state,
-					      bus__cell_state(p, q->owner,
-							      BUS__CELL_HELD)))
+			if (!take_spsc(q, cell, &state, p))
 				continue;
 			*position = p;
 			q->dequeue_position = p + 1;
