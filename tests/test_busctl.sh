@@ -1,0 +1,327 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# test_busctl.sh BUSD BUSCTL
+#
+# busctl against a private busd: publish and consume round trips, stat
+# --json keys, ls, create and delete, and the one-line errors with a
+# non-zero exit for an unknown queue, a missing daemon, a message too large
+# and a full queue.  Exit 0 pass, 1 fail, 77 skip.
+set -u
+
+busd=${1:-}
+busctl=${2:-}
+if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
+	echo "test_busctl: busd or busctl not built; skipped"
+	exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-busctl-XXXXXX") || exit 1
+export BUS_RUNTIME_DIR="$work"
+unset BUS_NAME
+bus="test-busctl-$$"
+busd_pid=
+failures=0
+checks=0
+
+# Stops busd (SIGTERM, then SIGKILL after 10 s); returns its exit status.
+stop_busd() {
+	[ -n "$busd_pid" ] || return 0
+	kill -TERM "$busd_pid" 2>/dev/null
+	i=0
+	while kill -0 "$busd_pid" 2>/dev/null && [ $i -lt 100 ]; do
+		# A zombie answers kill -0 too; wait reaps it below.
+		state=$(cut -d' ' -f3 "/proc/$busd_pid/stat" 2>/dev/null)
+		[ "$state" = Z ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ $i -ge 100 ]; then
+		echo "busd ignored SIGTERM for 10 s: killed" >&2
+		kill -KILL "$busd_pid" 2>/dev/null
+	fi
+	wait "$busd_pid"
+	status=$?
+	busd_pid=
+	return $status
+}
+
+leftovers() {
+	n=0
+	for f in /dev/shm/shmbus."$bus":*; do
+		[ -e "$f" ] && n=$((n + 1))
+	done
+	echo $n
+}
+
+cleanup() {
+	stop_busd
+	# Whatever happened, leave nothing of this bus behind.
+	for f in /dev/shm/shmbus."$bus":* /dev/shm/shmbus."$bus"-none:*; do
+		[ -e "$f" ] && rm -f "$f"
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+	failures=$((failures + 1))
+	echo "FAIL: $*" >&2
+	echo "  exit status: $rc" >&2
+	sed 's/^/  stdout: /' "$work/out" >&2
+	sed 's/^/  stderr: /' "$work/err" >&2
+}
+
+# ctl ARGS...: busctl on our bus; sets rc, $work/out and $work/err.
+ctl() {
+	"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
+	rc=$?
+}
+
+# ctl_input TEXT ARGS...: the same with TEXT on stdin.
+ctl_input() {
+	input=$1
+	shift
+	printf '%s' "$input" >"$work/in"
+	"$busctl" -b "$bus" "$@" <"$work/in" >"$work/out" 2>"$work/err"
+	rc=$?
+}
+
+# expect_ok WHAT: exit 0 and nothing on stderr.
+expect_ok() {
+	checks=$((checks + 1))
+	if [ "$rc" -ne 0 ]; then
+		fail "$1: expected exit 0"
+	elif [ -s "$work/err" ]; then
+		fail "$1: expected nothing on stderr"
+	fi
+}
+
+# expect_stdout WHAT TEXT: stdout is exactly TEXT (newlines as \n).
+expect_stdout() {
+	checks=$((checks + 1))
+	printf '%b' "$2" >"$work/want"
+	if ! cmp -s "$work/want" "$work/out"; then
+		fail "$1: stdout differs from '$2'"
+	fi
+}
+
+# expect_error WHAT [WORD]: non-zero exit, nothing on stdout, one line on
+# stderr (naming WORD when given).
+expect_error() {
+	checks=$((checks + 1))
+	lines=$(wc -l <"$work/err")
+	if [ "$rc" -eq 0 ]; then
+		fail "$1: expected a non-zero exit"
+	elif [ -s "$work/out" ]; then
+		fail "$1: expected nothing on stdout"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$1: expected one line on stderr, got $lines"
+	elif [ $# -ge 2 ] && ! grep -q -- "$2" "$work/err"; then
+		fail "$1: the error line does not name '$2'"
+	fi
+}
+
+# json_value KEY: the number under KEY in $work/out, or nothing.
+json_value() {
+	if command -v jq >/dev/null 2>&1; then
+		jq -r ".$1 // empty" "$work/out" 2>/dev/null
+	elif command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' \
+			"$work/out" "$1" 2>/dev/null
+	else
+		tr -d ' \n' <"$work/out" |
+			sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
+	fi
+}
+
+expect_json() {
+	checks=$((checks + 1))
+	value=$(json_value "$2")
+	if [ "$value" != "$3" ]; then
+		fail "$1: \"$2\" is '$value', expected $3"
+	fi
+}
+
+# ---- start a private busd ---------------------------------------------
+cat >"$work/busd.conf" <<EOF
+[bus]
+
+[queue q]
+type = mpmc
+slots = 16
+max_message = 32
+overflow = reject
+max_unacked = 8
+
+[queue spsc-q]
+type = spsc
+slots = 4
+max_message = 16
+EOF
+
+"$busd" -f -b "$bus" -c "$work/busd.conf" &
+busd_pid=$!
+i=0
+until "$busctl" -b "$bus" ls >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -ge 100 ] || ! kill -0 "$busd_pid" 2>/dev/null; then
+		echo "FAIL: busd did not start within 10 s" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+# ---- round trips ------------------------------------------------------
+ctl pub q hello world
+expect_ok "pub with arguments"
+expect_stdout "pub with arguments" ""
+
+ctl_input "line one
+line two
+" pub q
+expect_ok "pub from stdin"
+expect_stdout "pub from stdin" ""
+
+ctl pub q -- -dash
+expect_ok "pub -- -dash"
+
+ctl stat q --json
+expect_ok "stat --json"
+for key in depth capacity enqueued dequeued acked consumers; do
+	checks=$((checks + 1))
+	[ -n "$(json_value $key)" ] || fail "stat --json: no key \"$key\""
+done
+expect_json "stat --json" depth 5
+expect_json "stat --json" capacity 16
+expect_json "stat --json" enqueued 5
+expect_json "stat --json" consumers 0
+
+ctl consume q -n 5 --timeout 5
+expect_ok "consume -n 5"
+expect_stdout "consume -n 5" "hello\nworld\nline one\nline two\n-dash\n"
+
+ctl stat q --json
+expect_json "stat after consume" depth 0
+expect_json "stat after consume" dequeued 5
+expect_json "stat after consume" acked 5
+
+ctl stat q
+expect_ok "stat"
+checks=$((checks + 1))
+grep -q depth "$work/out" || fail "stat: no depth line"
+
+ctl ls
+expect_ok "ls"
+checks=$((checks + 1))
+if ! grep -q "^q\b" "$work/out" || ! grep -q "spsc-q" "$work/out"; then
+	fail "ls: q and spsc-q not listed"
+fi
+
+ctl_input "a
+b
+c
+" pub spsc-q
+expect_ok "pub spsc"
+ctl consume spsc-q -n 3 --timeout 5
+expect_ok "consume spsc"
+expect_stdout "consume spsc" "a\nb\nc\n"
+
+# --no-ack holds the message only while busctl runs.
+ctl pub q keep
+ctl consume q -n 1 --no-ack --timeout 5
+expect_ok "consume --no-ack"
+expect_stdout "consume --no-ack" "keep\n"
+ctl consume q -n 1 --timeout 5
+expect_ok "consume after --no-ack"
+expect_stdout "consume after --no-ack" "keep\n"
+
+# An empty queue: -n with a timeout ends in an error, prints nothing.
+ctl consume q -n 1 --timeout 1
+checks=$((checks + 1))
+[ "$rc" -ne 0 ] || fail "consume on empty queue: expected a non-zero exit"
+[ -s "$work/out" ] && fail "consume on empty queue: printed something"
+
+# ---- create and delete -------------------------------------------------
+ctl create newq --slots 64 --max-message 64
+expect_ok "create"
+ctl ls
+checks=$((checks + 1))
+grep -q newq "$work/out" || fail "ls after create: newq missing"
+ctl pub newq x
+expect_ok "pub to created queue"
+ctl consume newq -n 1 --timeout 5
+expect_stdout "consume from created queue" "x\n"
+ctl create newq
+expect_error "create an existing queue" newq
+ctl delete newq
+expect_ok "delete"
+ctl ls
+checks=$((checks + 1))
+grep -q newq "$work/out" && fail "ls after delete: newq still there"
+
+# ---- errors ------------------------------------------------------------
+ctl pub nosuch x
+expect_error "pub to unknown queue" nosuch
+ctl consume nosuch -n 1 --timeout 1
+expect_error "consume from unknown queue" nosuch
+ctl stat nosuch
+expect_error "stat of unknown queue" nosuch
+ctl delete nosuch
+expect_error "delete unknown queue" nosuch
+
+ctl pub q 123456789012345678901234567890123
+expect_error "pub too large"
+ctl stat q --json
+expect_json "too large was not queued" depth 0
+
+ctl_input "1
+2
+3
+4
+5
+6
+7
+8
+9
+10
+11
+12
+13
+14
+15
+16
+17
+" pub q
+expect_error "pub to a full queue"
+ctl consume q -n 16 --timeout 5
+expect_ok "drain the full queue"
+expect_stdout "drain the full queue" \
+	"1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n"
+
+ctl pub 'bad/name' x
+expect_error "pub to a bad name"
+
+"$busctl" -b "$bus" frobnicate >"$work/out" 2>"$work/err"
+rc=$?
+checks=$((checks + 1))
+[ "$rc" -eq 2 ] || fail "unknown command: expected exit 2"
+
+"$busctl" -b "$bus-none" pub q x >"$work/out" 2>"$work/err"
+rc=$?
+expect_error "no daemon for the bus" "$bus-none"
+
+# ---- stop --------------------------------------------------------------
+stop_busd
+rc=$?
+checks=$((checks + 1))
+[ "$rc" -eq 0 ] || fail "busd: SIGTERM should end it with exit 0"
+checks=$((checks + 1))
+[ "$(leftovers)" -eq 0 ] || fail "busd left segments in /dev/shm"
+
+ctl ls
+expect_error "ls after busd stopped" "$bus"
+
+echo "test_busctl: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
