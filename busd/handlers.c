@@ -143,6 +143,7 @@ int busd_on_open(struct busd *busd, struct busd_client *client,
 	if (ret)
 		return ret;
 	reply->message.segment_size = queue->geometry.size;
+	reply->message.generation = queue->geometry.header->created_ns;
 	reply->fd = queue->fd;
 	busd_debug("client %u opened '%s' as %s (slot %u)",
 		   client->identity.client_id, queue->name,
@@ -159,9 +160,11 @@ int busd_on_close(struct busd *busd, struct busd_client *client,
 
 	if (ret)
 		return ret;
-	/* A deleted queue forgot its slots already; observers hold none. */
+	/* A deleted (or deleted and re-created) queue forgot its slots
+	 * already; observers hold none. */
 	queue = busd_registry_find(&busd->registry, request->name);
-	if (!queue || request->attachment == UINT32_MAX)
+	if (!queue || request->attachment == UINT32_MAX ||
+	    request->generation != queue->geometry.header->created_ns)
 		return 0;
 	if (!busd_queue_owns(queue, request->attachment,
 			     client->identity.client_id))

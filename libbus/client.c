@@ -293,10 +293,11 @@ static int map_queue(struct bus *bus, const char *name, int fd,
 }
 
 static void close_attachment(struct bus *bus, const char *name,
-			     uint32_t attachment)
+			     uint32_t attachment, uint64_t generation)
 {
 	struct bus_control_request request = { .op = BUS_CONTROL_CLOSE,
-					       .attachment = attachment };
+					       .attachment = attachment,
+					       .generation = generation };
 	struct bus_control_reply reply;
 
 	copy_name(request.name, name);
@@ -333,10 +334,12 @@ int bus_queue_open(bus_t *bus, const char *name, enum bus_role role,
 		close(fd);
 	if (rc < 0) {
 		if (role != BUS_OBSERVER)
-			close_attachment(bus, name, reply.attachment);
+			close_attachment(bus, name, reply.attachment,
+					 reply.generation);
 		return rc;
 	}
 	q->bus = bus;
+	q->generation = reply.generation;
 	copy_name(q->name, name);
 	pthread_mutex_lock(&bus->lock);
 	q->next = bus->queues;
@@ -366,7 +369,8 @@ int bus_queue_close(bus_queue_t *q)
 		unlink_handle(q->bus, q);
 		/* busd pads our loans and redelivers what we held. */
 		if (q->role != BUS_OBSERVER)
-			close_attachment(q->bus, q->name, q->attachment_index);
+			close_attachment(q->bus, q->name, q->attachment_index,
+					 q->generation);
 		munmap(q->geometry.base, q->geometry.size);
 	} else if (q->role != BUS_OBSERVER) {
 		/* A local handle (tests): the caller owns the mapping. */

@@ -47,6 +47,7 @@ struct bus_control_request {
 	uint32_t role;	  /* OPEN: enum bus_role */
 	uint32_t attachment; /* CLOSE */
 	uint32_t index;	     /* LIST */
+	uint64_t generation; /* CLOSE: as OPEN answered */
 	struct bus_queue_settings settings; /* CREATE */
 	char name[BUS_NAME_MAX + 1];	    /* NUL-terminated */
 };
@@ -59,6 +60,9 @@ struct bus_control_reply {
 	uint32_t attachment;   /* OPEN */
 	uint32_t kind;	       /* LIST: enum bus_segment_kind */
 	uint64_t segment_size; /* OPEN */
+	/* OPEN: tells this queue from a later one of the same name, so a
+	 * late CLOSE cannot free a slot of the new queue. */
+	uint64_t generation;
 	int32_t busd_pid;      /* HELLO */
 	uint32_t reserved;
 	char name[BUS_NAME_MAX + 1];		/* LIST */

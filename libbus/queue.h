@@ -20,6 +20,7 @@ struct bus_queue {
 	uint32_t attachment_index;
 	uint32_t owner; /* attachment_index + 1, as stored in cell states */
 	uint32_t client_id;
+	uint64_t generation; /* busd's id of this incarnation of the queue */
 	bool spsc;
 	bool no_timestamp;
 	enum bus_wait_strategy wait;

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * busctl: the operator's command line.  Internal header shared by the
+ * command files; busctl uses only the public API of include/bus/bus.h.
+ */
+#ifndef BUSCTL_H
+#define BUSCTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bus/bus.h"
+
+/* Exit statuses. */
+#define BUSCTL_EXIT_OK 0
+#define BUSCTL_EXIT_ERROR 1
+#define BUSCTL_EXIT_USAGE 2
+
+/* What every command gets: the bus to talk to and, once connected, the
+ * connection. */
+struct busctl {
+	const char *bus_name;
+	bus_t *bus;
+};
+
+/* One command: its name and entry point.  run() gets argv[0] == name and
+ * returns an exit status. */
+struct busctl_command {
+	const char *name;
+	int (*run)(struct busctl *ctl, int argc, char **argv);
+};
+
+int busctl_pub(struct busctl *ctl, int argc, char **argv);
+int busctl_consume(struct busctl *ctl, int argc, char **argv);
+int busctl_ls(struct busctl *ctl, int argc, char **argv);
+int busctl_stat(struct busctl *ctl, int argc, char **argv);
+int busctl_create(struct busctl *ctl, int argc, char **argv);
+int busctl_delete(struct busctl *ctl, int argc, char **argv);
+
+/* ---- main.c: errors and connection ------------------------------------ */
+
+/*
+ * Prints "busctl: WHAT: bus_strerror(error)" and, when the connection has
+ * one, ": DETAIL", as one line on stderr.  Returns BUSCTL_EXIT_ERROR.
+ */
+int busctl_fail(const struct busctl *ctl, int error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prints "busctl: MESSAGE" on stderr.  Returns BUSCTL_EXIT_ERROR. */
+int busctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "busctl: MESSAGE (see 'busctl --help')".  Returns
+ * BUSCTL_EXIT_USAGE. */
+int busctl_usage_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Connects ctl->bus; on failure prints the error line and returns it. */
+int busctl_connect(struct busctl *ctl);
+
+/* Disconnects ctl->bus if connected. */
+void busctl_disconnect(struct busctl *ctl);
+
+/*
+ * Reports the option getopt_long() just refused ("" as command for the
+ * global options): c is what it returned,
+ * '?' or ':' (the option strings start with ':' and opterr is off).  One
+ * usage line; returns BUSCTL_EXIT_USAGE.
+ */
+int busctl_bad_option(const char *command, int c, char **argv);
+
+/* Flushes stdout; 0, or reports a write error and returns 1. */
+int busctl_flush_stdout(void);
+
+/* ---- main.c: SIGINT and SIGTERM -------------------------------------- */
+
+/*
+ * Installs handlers for SIGINT and SIGTERM that only record the signal,
+ * without SA_RESTART, so that a blocked library call returns -EINTR and a
+ * command can stop between messages instead of dying in the middle of one.
+ */
+void busctl_catch_stop_signals(void);
+
+/* Non-zero once SIGINT or SIGTERM arrived. */
+int busctl_stop_requested(void);
+
+/*
+ * The longest a blocking call waits before busctl looks at the stop flag
+ * again.  A signal that lands after the check and before the library goes
+ * to sleep is then noticed this late at worst; a message still wakes the
+ * call at once.
+ */
+#define BUSCTL_WAIT_SLICE_NS ((int64_t)200 * 1000 * 1000)
+
+/*
+ * How long the next wait may block for an absolute CLOCK_MONOTONIC
+ * deadline (negative: none): at most BUSCTL_WAIT_SLICE_NS, and 0
+ * (BUS_NOWAIT, one last look) once the deadline has passed.
+ */
+int64_t busctl_wait_ns(int64_t deadline_ns);
+
+/* The absolute deadline timeout_ns from now; BUS_FOREVER gives -1. */
+int64_t busctl_deadline(int64_t timeout_ns);
+
+/* 0 for a valid queue name, else an error line and BUSCTL_EXIT_ERROR. */
+int busctl_check_name(const char *command, const char *name);
+
+/* ---- format.c: parsing and printing ------------------------------------ */
+
+/* Parses a decimal count into *out: 0, or -EINVAL / -ERANGE. */
+int busctl_parse_u32(const char *text, uint32_t *out);
+int busctl_parse_u64(const char *text, uint64_t *out);
+
+/*
+ * Parses a non-negative number of seconds (fractions allowed) into
+ * nanoseconds: 0 or -EINVAL.
+ */
+int busctl_parse_seconds(const char *text, int64_t *ns);
+
+/* "mpmc"/"spsc" and "block"/"reject"/"drop-oldest", both ways. */
+int busctl_parse_queue_type(const char *text, uint32_t *type);
+int busctl_parse_overflow(const char *text, uint32_t *overflow);
+const char *busctl_queue_type_name(uint32_t type);
+const char *busctl_overflow_name(uint32_t overflow);
+const char *busctl_kind_name(uint32_t kind);
+
+/* Writes text as a JSON string, quotes included. */
+void busctl_json_string(FILE *out, const char *text);
+
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+int64_t busctl_now_ns(void);
+
+#endif /* BUSCTL_H */

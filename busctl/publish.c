@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * busctl pub QUEUE [MESSAGE...] [--timeout SEC]
+ *
+ * Sends each MESSAGE argument, or else each line of stdin without its
+ * newline, as one message.  Nothing is printed unless something fails.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "busctl.h"
+
+struct busctl_publisher {
+	struct busctl *ctl;
+	const char *queue_name;
+	bus_queue_t *queue;
+	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
+	uint64_t sent;
+};
+
+/*
+ * Sends one message, waiting for room in slices so that SIGINT or SIGTERM
+ * stops the wait.  A timeout of 0 tries once (-ENOBUFS when full).
+ */
+static int busctl_pub_send_once(struct busctl_publisher *pub,
+				const void *data, size_t length)
+{
+	int64_t deadline = busctl_deadline(pub->timeout_ns);
+	int64_t wait = pub->timeout_ns == 0 ? BUS_NOWAIT
+					    : busctl_wait_ns(deadline);
+	int err;
+
+	for (;;) {
+		err = bus_send(pub->queue, data, length, wait);
+		if (err != -ETIMEDOUT && err != -EINTR)
+			return err < 0 ? err : 0;
+		if (busctl_stop_requested())
+			return -EINTR;
+		wait = busctl_wait_ns(deadline);
+		if (wait == BUS_NOWAIT)
+			return -ETIMEDOUT;
+	}
+}
+
+static int busctl_pub_send(struct busctl_publisher *pub, const void *data,
+			   size_t length)
+{
+	const struct bus_queue_settings *settings;
+	uint64_t number = pub->sent + 1;
+	int err = busctl_pub_send_once(pub, data, length);
+
+	if (err == 0) {
+		pub->sent++;
+		return 0;
+	}
+	if (err == -EMSGSIZE) {
+		settings = bus_queue_settings(pub->queue);
+		return busctl_fail(pub->ctl, err,
+				   "pub %s: message %llu has %zu bytes, "
+				   "max_message is %u", pub->queue_name,
+				   (unsigned long long)number, length,
+				   settings ? settings->max_message : 0);
+	}
+	return busctl_fail(pub->ctl, err, "pub %s: message %llu",
+			   pub->queue_name, (unsigned long long)number);
+}
+
+static int busctl_pub_arguments(struct busctl_publisher *pub, int count,
+				char **messages)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (busctl_pub_send(pub, messages[i], strlen(messages[i])))
+			return BUSCTL_EXIT_ERROR;
+	return BUSCTL_EXIT_OK;
+}
+
+/* One message per line; a last line without a newline counts too. */
+static int busctl_pub_stdin(struct busctl_publisher *pub)
+{
+	char *line = NULL;
+	size_t size = 0;
+	ssize_t length;
+	int status = BUSCTL_EXIT_OK;
+
+	while ((length = getline(&line, &size, stdin)) >= 0) {
+		if (length > 0 && line[length - 1] == '\n')
+			length--;
+		if (busctl_pub_send(pub, line, (size_t)length)) {
+			status = BUSCTL_EXIT_ERROR;
+			break;
+		}
+	}
+	if (status == BUSCTL_EXIT_OK && ferror(stdin)) {
+		if (busctl_stop_requested())
+			status = busctl_error("pub %s: interrupted after %llu "
+					      "messages", pub->queue_name,
+					      (unsigned long long)pub->sent);
+		else
+			status = busctl_error("pub %s: read stdin: %s",
+					      pub->queue_name,
+					      strerror(errno));
+	}
+	free(line);
+	return status;
+}
+
+static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
+			    char **argv)
+{
+	static const struct option options[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":t:", options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (busctl_parse_seconds(optarg, &pub->timeout_ns))
+				return busctl_usage_error("pub: bad --timeout "
+							  "'%s'", optarg);
+			break;
+		default:
+			return busctl_bad_option("pub", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return busctl_usage_error("pub: missing QUEUE");
+	pub->queue_name = argv[optind++];
+	return -1;
+}
+
+int busctl_pub(struct busctl *ctl, int argc, char **argv)
+{
+	struct busctl_publisher pub = { .ctl = ctl, .timeout_ns = BUS_FOREVER };
+	int status = busctl_pub_parse(&pub, argc, argv);
+	int err;
+
+	if (status >= 0)
+		return status;
+	if (busctl_check_name("pub", pub.queue_name))
+		return BUSCTL_EXIT_ERROR;
+	busctl_catch_stop_signals();
+	if (busctl_connect(ctl) < 0)
+		return BUSCTL_EXIT_ERROR;
+	err = bus_queue_open(ctl->bus, pub.queue_name, BUS_PRODUCER, NULL,
+			     &pub.queue);
+	if (err < 0)
+		return busctl_fail(ctl, err, "pub %s", pub.queue_name);
+
+	if (optind < argc)
+		status = busctl_pub_arguments(&pub, argc - optind,
+					      argv + optind);
+	else
+		status = busctl_pub_stdin(&pub);
+	bus_queue_close(pub.queue);
+	return status;
+}
