@@ -26,6 +26,14 @@
 #include "queue_cell.h"
 #include "queue_ring.h"
 
+/*
+ * Every loop below ends within this many steps.  A well-behaved run needs
+ * at most a lap of positions or a few lost races; more means a peer wrote
+ * nonsense into the segment, and we answer -EBADMSG rather than spin
+ * forever on memory we must not trust.
+ */
+#define RING_STEPS_MAX (1u << 20)
+
 static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
 {
 	return bus__queue_cell(&q->geometry, position);
@@ -98,7 +106,9 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 	uint64_t p = q->enqueue_position;
 	uint32_t skipped = 0;
 
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release of the consumer that freed
 		 * the cell, so its reads of the old payload come first. */
@@ -149,7 +159,9 @@ int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
 	_Atomic uint64_t *enqueue = &q->geometry.control->enqueue_position;
 	uint32_t skipped = 0;
 
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		uint64_t p = bus__load_relaxed(enqueue);
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release of the consumer that freed
@@ -259,7 +271,9 @@ int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 {
 	uint64_t p = q->dequeue_position;
 
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release in bus__ring_publish. */
 		uint64_t state = bus__load_acquire(&cell->state);
@@ -288,7 +302,9 @@ int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 {
 	_Atomic uint64_t *dequeue = &q->geometry.control->dequeue_position;
 
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		uint64_t p = bus__load_relaxed(dequeue);
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release in bus__ring_publish. */
@@ -334,7 +350,9 @@ int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
 
 	if (seen == 0)
 		return -EAGAIN;
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		struct bus_cell *oldest = NULL;
 		uint64_t oldest_state = 0;
 
@@ -375,9 +393,11 @@ static int release_held(struct bus_queue *q, uint64_t position,
 	struct bus_cell *cell = cell_at(q, position);
 	uint64_t state = bus__load_relaxed(&cell->state);
 
-	for (;;) {
+	for (uint32_t steps = 0;; steps++) {
 		uint64_t next;
 
+		if (steps > RING_STEPS_MAX)
+			return -EBADMSG;
 		if (bus__cell_kind(state) != BUS__CELL_HELD ||
 		    bus__cell_owner(state) != q->owner)
 			return -EINVAL;
