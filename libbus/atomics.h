@@ -17,6 +17,13 @@
 #define bus__store_release(p, v) \
 	atomic_store_explicit((p), (v), memory_order_release)
 
+/* Sequentially consistent single operations: used where a store must be
+ * ordered before a later load of another word without a separate fence
+ * (the wake-up checks; see queue_ring.c). */
+#define bus__store_seq_cst(p, v) \
+	atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define bus__load_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)
+
 /* Read-modify-writes. */
 #define bus__fetch_add_relaxed(p, v) \
 	atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
@@ -33,6 +40,10 @@
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_acq_rel,       \
 						memory_order_acquire)
+#define bus__cas_seq_cst(p, expected, desired)                            \
+	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
+						memory_order_seq_cst,       \
+						memory_order_seq_cst)
 #define bus__cas_relaxed(p, expected, desired)                            \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_relaxed,       \
@@ -41,6 +52,13 @@
 /* A full fence: orders an earlier store before a later load (the
  * store-buffer case that acquire and release do not cover). */
 #define bus__fence_seq_cst() atomic_thread_fence(memory_order_seq_cst)
+
+/* The seqlock's fences (topic_ring.c): release orders a claim before the
+ * relaxed stores of the data that follow it; acquire orders relaxed loads
+ * of data before a second look at the state word.  No instruction on
+ * x86-64; they keep the compiler from moving the accesses. */
+#define bus__fence_release() atomic_thread_fence(memory_order_release)
+#define bus__fence_acquire() atomic_thread_fence(memory_order_acquire)
 
 /* Keeps the compiler from caching a load across spin iterations. */
 #define bus__compiler_barrier() atomic_signal_fence(memory_order_seq_cst)

@@ -194,16 +194,17 @@ static int64_t monotonic_ns(void)
 static int is_our_loan(const struct bus_queue *q, uint64_t position)
 {
 	/* Relaxed: our own claim, written by this thread. */
-	uint64_t state = bus__load_relaxed(&cell_at(q, position)->state);
-
-	return bus__cell_kind(state) == BUS__CELL_WRITING &&
-	       bus__cell_owner(state) == q->owner &&
-	       bus__cell_position(state) == bus__position_wrap(position);
+	return bus__load_relaxed(&cell_at(q, position)->state) ==
+	       bus__cell_state(position, q->owner, BUS__CELL_WRITING);
 }
 
-/* Fills the header and publishes; no wake-up (callers batch those). */
+/*
+ * Fills the header and publishes; no wake-up (callers batch those).  The
+ * last message of a call is published seq_cst, which spares the wake-up
+ * check its fence.
+ */
 static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
-			  uint32_t length)
+			  uint32_t length, bool last)
 {
 	struct bus_cell *cell;
 	struct bus_message_header *h;
@@ -224,7 +225,10 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		.publish_time_ns = q->no_timestamp ? 0 : monotonic_ns(),
 		.producer_id = q->client_id,
 	};
-	bus__ring_publish(q, m->token);
+	if (last)
+		bus__ring_publish_seq_cst(q, m->token);
+	else
+		bus__ring_publish(q, m->token);
 	q->loans--;
 	count(&q->attachment->enqueued, 1);
 	return 0;
@@ -232,15 +236,15 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 
 int bus_commit(bus_queue_t *q, struct bus_message *m, uint32_t length)
 {
-	int rc = commit_quietly(q, m, length);
+	int rc = commit_quietly(q, m, length, true);
 
 	if (rc == 0)
-		bus__ring_wake_data(q);
+		bus__ring_wake_data_after_seq_cst(q);
 	return rc;
 }
 
 static int send_one(struct bus_queue *q, const void *data, size_t length,
-		    int64_t timeout_ns)
+		    int64_t timeout_ns, bool last)
 {
 	struct bus_message m;
 	int rc;
@@ -252,16 +256,16 @@ static int send_one(struct bus_queue *q, const void *data, size_t length,
 	if (rc < 0)
 		return rc;
 	memcpy(m.payload, data, length);
-	return commit_quietly(q, &m, (uint32_t)length);
+	return commit_quietly(q, &m, (uint32_t)length, last);
 }
 
 int bus_send(bus_queue_t *q, const void *data, size_t length,
 	     int64_t timeout_ns)
 {
-	int rc = send_one(q, data, length, timeout_ns);
+	int rc = send_one(q, data, length, timeout_ns, true);
 
 	if (rc == 0)
-		bus__ring_wake_data(q);
+		bus__ring_wake_data_after_seq_cst(q);
 	return rc;
 }
 
@@ -273,7 +277,7 @@ int bus_send_batch(bus_queue_t *q, const struct bus_buffer *buffers,
 
 	while (sent < n) {
 		rc = send_one(q, buffers[sent].data, buffers[sent].length,
-			      sent == 0 ? timeout_ns : BUS_NOWAIT);
+			      sent == 0 ? timeout_ns : BUS_NOWAIT, false);
 		if (rc < 0)
 			break;
 		sent++;
@@ -291,17 +295,23 @@ static int try_take(struct bus_queue *q, void *context)
 {
 	uint64_t *position = context;
 
-	/* Nacked and orphaned messages go ahead of new ones. */
-	if (bus__ring_take_redelivery(q, position) == 0)
+	/* Nacked and orphaned messages go ahead of new ones.  Relaxed peek
+	 * at the hint; take_redelivery reloads it with acquire. */
+	if (bus__load_relaxed(&q->geometry.control->redeliver_pending) &&
+	    bus__ring_take_redelivery(q, position) == 0)
 		return 0;
 	if (q->spsc)
 		return bus__ring_take_spsc(q, position);
 	return bus__ring_take_mpmc(q, position);
 }
 
+/* The ring index i entries after the oldest; no division on this path. */
 static uint32_t held_slot(const struct bus_queue *q, uint32_t i)
 {
-	return (q->held_head + i) % q->geometry.settings.max_unacked;
+	uint32_t slot = q->held_head + i;
+	uint32_t size = q->geometry.settings.max_unacked;
+
+	return slot >= size ? slot - size : slot;
 }
 
 static uint32_t held_live(const struct bus_queue *q)
@@ -338,7 +348,10 @@ static void held_push(struct bus_queue *q, uint64_t position)
 /* Index of position among the held entries, or -1. */
 static int held_find(const struct bus_queue *q, uint64_t position)
 {
-	for (uint32_t i = 0; i < q->held_count; i++) {
+	/* Acks mostly come in the order of receipt: the oldest first. */
+	if (q->held_count && q->held[q->held_head] == position + 1)
+		return 0;
+	for (uint32_t i = 1; i < q->held_count; i++) {
 		if (q->held[held_slot(q, i)] == position + 1)
 			return (int)i;
 	}

@@ -46,6 +46,34 @@ static void help_advance(_Atomic uint64_t *counter, uint64_t p)
 	bus__cas_relaxed(counter, &p, p + 1);
 }
 
+/* Fetches a line in the exclusive state, ready to be written. */
+static inline void prefetch_for_write(const void *address)
+{
+#if defined(__x86_64__)
+	/* PREFETCHW: since Broadwell on Intel, long on AMD; older Intel
+	 * cores decode it as a no-op. */
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)address));
+#else
+	__builtin_prefetch(address, 1, 3);
+#endif
+}
+
+/*
+ * An SPSC producer knows its next cell: fetch it for writing now, while
+ * the application does something else, instead of missing on it in the
+ * next loan.  Only a hint; it changes no state.
+ */
+static void prefetch_next_cell(const struct bus_queue *q, uint64_t position)
+{
+	const uint8_t *cell;
+
+	if (!q->spsc)
+		return;
+	cell = (const uint8_t *)cell_at(q, position + 1);
+	prefetch_for_write(cell);
+	prefetch_for_write(cell + q->geometry.payload_offset);
+}
+
 static uint64_t next_lap(const struct bus_queue *q, uint64_t state)
 {
 	return bus__cell_position(state) + q->geometry.slots;
@@ -105,6 +133,19 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 {
 	uint64_t p = q->enqueue_position;
 	uint32_t skipped = 0;
+	struct bus_cell *next = cell_at(q, p);
+
+	/* The common case, tested as one word: the next cell is free for
+	 * this lap.  Acquire: pairs with the release of the consumer that
+	 * freed it, so its reads of the old payload come first. */
+	if (bus__load_acquire(&next->state) ==
+	    bus__cell_state(p, 0, BUS__CELL_FREE)) {
+		/* Nobody else acts on a FREE cell: a plain store. */
+		bus__store_relaxed(&next->state,
+				   bus__cell_state(p, q->owner,
+						   BUS__CELL_WRITING));
+		goto claimed;
+	}
 
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
@@ -217,6 +258,15 @@ void bus__ring_publish(struct bus_queue *q, uint64_t position)
 			   bus__cell_state(position, 0, BUS__CELL_READY));
 }
 
+void bus__ring_publish_seq_cst(struct bus_queue *q, uint64_t position)
+{
+	/* As bus__ring_publish, and seq_cst so that the wake-up check after
+	 * it needs no fence (see wake() below). */
+	bus__store_seq_cst(&cell_at(q, position)->state,
+			   bus__cell_state(position, 0, BUS__CELL_READY));
+	prefetch_next_cell(q, position);
+}
+
 void bus__ring_abandon(struct bus_queue *q, uint64_t position)
 {
 	struct bus_cell *cell = cell_at(q, position);
@@ -270,6 +320,14 @@ static bool take_spsc(struct bus_queue *q, struct bus_cell *cell,
 int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 {
 	uint64_t p = q->dequeue_position;
+	struct bus_cell *next = cell_at(q, p);
+	uint64_t ready = bus__cell_state(p, 0, BUS__CELL_READY);
+
+	/* The common case: the next position is ready.  Acquire: pairs with
+	 * the release in bus__ring_publish. */
+	if (bus__load_acquire(&next->state) == ready &&
+	    take_spsc(q, next, &ready, p))
+		goto taken;
 
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
@@ -282,12 +340,7 @@ int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 		case TAKEABLE:
 			if (!take_spsc(q, cell, &state, p))
 				continue;
-			*position = p;
-			q->dequeue_position = p + 1;
-			/* Relaxed: read only by a replacement consumer. */
-			bus__store_relaxed(
-				&q->geometry.control->dequeue_position, p + 1);
-			return 0;
+			goto taken;
 		case EMPTY:
 			q->dequeue_position = p;
 			return -EAGAIN;
@@ -296,6 +349,12 @@ int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 			continue;
 		}
 	}
+taken:
+	*position = p;
+	q->dequeue_position = p + 1;
+	/* Relaxed: read only by a replacement consumer. */
+	bus__store_relaxed(&q->geometry.control->dequeue_position, p + 1);
+	return 0;
 }
 
 int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
@@ -408,8 +467,9 @@ static int release_held(struct bus_queue *q, uint64_t position,
 			next = bus__cell_state(bus__cell_position(state), 0,
 					       BUS__CELL_REDELIVER);
 		/* Release: our reads of the payload (ack) or our header
-		 * updates (nack) come before the next owner's acquire. */
-		if (bus__cas_acq_rel(&cell->state, &state, next))
+		 * updates (nack) come before the next owner's acquire.
+		 * seq_cst: bus__ring_wake_space() relies on it. */
+		if (bus__cas_seq_cst(&cell->state, &state, next))
 			return 0;
 	}
 }
@@ -432,17 +492,17 @@ int bus__ring_return(struct bus_queue *q, uint64_t position)
 
 /*
  * Wake-ups.  A sleeper raises its sleepers count, issues a full fence, and
- * re-checks the queue before it sleeps; the waker changes the queue, issues
- * a full fence, then reads the count.  With both fences (the store-buffer
- * pattern) at least one side sees the other: either the sleeper finds the
- * change and does not sleep, or the waker finds the sleeper and wakes it.
- * The futex word is raised before the wake so that a sleeper that read it
- * before our change does not sleep at all.
+ * re-checks the queue before it sleeps (wait.c); the waker changes the
+ * queue with a seq_cst store or read-modify-write, or changes it and issues
+ * a full fence, then reads the count with seq_cst.  Either way the two
+ * sides are ordered in the single total order of seq_cst operations: the
+ * sleeper's re-check sees the change, or the waker sees the count (the
+ * store-buffer pattern).  The futex word is raised before the wake so that
+ * a sleeper that read it before our change does not sleep at all.
  */
-static void wake(_Atomic uint32_t *sleeping, _Atomic uint32_t *word)
+static void wake_if_sleeping(_Atomic uint32_t *sleeping, _Atomic uint32_t *word)
 {
-	bus__fence_seq_cst(); /* pairs with the fence in wait.c */
-	if (bus__load_relaxed(sleeping) == 0)
+	if (bus__load_seq_cst(sleeping) == 0)
 		return;
 	bus__fetch_add_seq_cst(word, 1);
 	bus__futex_wake_all(word);
@@ -452,14 +512,23 @@ void bus__ring_wake_data(struct bus_queue *q)
 {
 	struct bus_queue_control *c = q->geometry.control;
 
-	wake(&c->consumers_sleeping, &c->data_futex);
+	bus__fence_seq_cst(); /* after release stores: see above */
+	wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
+}
+
+void bus__ring_wake_data_after_seq_cst(struct bus_queue *q)
+{
+	struct bus_queue_control *c = q->geometry.control;
+
+	wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
 }
 
 void bus__ring_wake_space(struct bus_queue *q)
 {
 	struct bus_queue_control *c = q->geometry.control;
 
-	/* Producers sleep only under the block policy. */
+	/* Producers sleep only under the block policy.  No fence: the ack
+	 * before this was a seq_cst CAS (release_held). */
 	if (q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
-		wake(&c->producers_sleeping, &c->space_futex);
+		wake_if_sleeping(&c->producers_sleeping, &c->space_futex);
 }

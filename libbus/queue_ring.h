@@ -28,8 +28,13 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
 			 int *dropped);
 
-/* Makes a claimed cell READY.  Wake sleepers with bus__ring_wake_data(). */
+/*
+ * Makes a claimed cell READY.  After bus__ring_publish (release; cheaper
+ * for a batch) wake sleepers with bus__ring_wake_data(), which fences;
+ * after bus__ring_publish_seq_cst with bus__ring_wake_data_after_seq_cst().
+ */
 void bus__ring_publish(struct bus_queue *q, uint64_t position);
+void bus__ring_publish_seq_cst(struct bus_queue *q, uint64_t position);
 
 /* Takes the next READY cell (state HELD by us).  0 or -EAGAIN. */
 int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position);
@@ -48,6 +53,8 @@ void bus__ring_abandon(struct bus_queue *q, uint64_t position);
 
 /* Wake-ups, each issued only when somebody sleeps (a futex syscall). */
 void bus__ring_wake_data(struct bus_queue *q);
+void bus__ring_wake_data_after_seq_cst(struct bus_queue *q);
+/* Only right after bus__ring_release (a seq_cst CAS). */
 void bus__ring_wake_space(struct bus_queue *q);
 
 #endif /* BUS_QUEUE_RING_H */
