@@ -459,9 +459,8 @@ static int bb_consumer(void *arg, unsigned int index)
 
 /* ---- queues ------------------------------------------------------------ */
 
-static int bb_create_queues(struct bb_shared *s, const struct bench_options *o,
-			    uint32_t max_message, unsigned int slots,
-			    bool two)
+static int bb_create_queues(struct bb_shared *s, uint32_t max_message,
+			    unsigned int slots, bool two)
 {
 	struct bus_queue_settings st;
 	bus_t *bus;
@@ -536,18 +535,18 @@ static int bb_run_pair(struct bb_shared *s, const struct bench_options *o,
 static int bb_pingpong(struct bb_shared *s, const struct bench_options *o,
 		       bool sweep)
 {
+	unsigned int slots = o->slots, i;
 	uint32_t max = 0;
-	unsigned int i;
 	int ret;
 
 	s->spsc = true;
 	for (i = 0; i < o->size_count; i++)
 		if (o->sizes[i] > max)
 			max = o->sizes[i];
-	ret = bb_create_queues(s, o, max,
-			       sweep && !o->slots_given ? BB_SIZE_SLOTS
-							: o->slots,
-			       true);
+	/* Megabyte messages: few slots, or /dev/shm fills up. */
+	if (sweep && !o->slots_given)
+		slots = BB_SIZE_SLOTS;
+	ret = bb_create_queues(s, max, slots, true);
 	for (i = 0; ret == 0 && i < o->size_count; i++) {
 		struct bench_row row;
 
@@ -582,7 +581,7 @@ static int bb_oneway(struct bb_shared *s, const struct bench_options *o)
 				   : (uint64_t)(o->seconds * (double)o->rate);
 	s->total = s->rounds + o->warmup;
 	s->period_ns = 1000000000ull / o->rate;
-	ret = bb_create_queues(s, o, s->size, o->slots, false);
+	ret = bb_create_queues(s, s->size, o->slots, false);
 	if (ret == 0)
 		ret = bb_run_pair(s, o, bb_oneway_sender, bb_oneway_receiver);
 	bb_delete_queues(s);
@@ -620,7 +619,7 @@ static int bb_throughput(struct bb_shared *s, const struct bench_options *o)
 			i < s->producers ? o->cpu[0] : o->cpu[1],
 			i < s->producers ? bb_producer : bb_consumer, s, i,
 		};
-	ret = bb_create_queues(s, o, s->size, o->slots, false);
+	ret = bb_create_queues(s, s->size, o->slots, false);
 	if (ret == 0)
 		ret = bench_run(children, n, o->timeout_s);
 	bb_delete_queues(s);
