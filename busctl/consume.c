@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl consume QUEUE [-n COUNT] [--timeout SEC] [--no-ack]
+ * busctl consume QUEUE [-n COUNT] [--timeout SEC] [--no-ack [--hold]]
  *
  * Receives one message, prints its payload and a newline, flushes, and only
  * then acks it: a message is acked once it has reached stdout, and busctl
@@ -10,6 +10,11 @@
  * With --no-ack the messages are printed and held; closing the handle on
  * exit makes them deliverable again.  A handle holds at most the queue's
  * max_unacked messages, so that is the most --no-ack can show.
+ *
+ * --hold (which implies --no-ack) receives COUNT messages (default 1),
+ * prints them, and then keeps them, unacked, until SIGINT or SIGTERM (the
+ * handle is closed and they go back to the queue) or SIGKILL (busd sees the
+ * death and makes them deliverable again): redelivery, tried by hand.
  *
  * --timeout is one deadline for the whole command.  Without -n, running
  * into it is the normal end; with -n, it is an error when fewer than COUNT
@@ -30,6 +35,7 @@ struct busctl_consumer {
 	int has_count;
 	int64_t timeout_ns; /* BUS_FOREVER: none */
 	int no_ack;
+	int hold;
 	uint64_t printed;
 };
 
@@ -140,6 +146,8 @@ static int busctl_consume_loop(struct busctl_consumer *consumer)
 				(unsigned long long)consumer->count);
 		if (limit > most)
 			limit = most;
+		if (consumer->hold && !consumer->has_count)
+			limit = 1;
 	}
 	while (consumer->printed < limit) {
 		status = busctl_consume_one(consumer, deadline, &stop_reason);
@@ -151,6 +159,25 @@ static int busctl_consume_loop(struct busctl_consumer *consumer)
 	return BUSCTL_EXIT_OK;
 }
 
+/*
+ * --hold: keeps what was received until SIGINT or SIGTERM.  Returns at once
+ * if one came already (the receive loop stopped for it).
+ */
+static void busctl_consume_hold(void)
+{
+	sigset_t stop, old;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	/* Blocked while the flag is checked, and unblocked only inside
+	 * sigsuspend(), so a signal that comes in between is not missed. */
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	while (!busctl_stop_requested())
+		sigsuspend(&old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static int busctl_consume_parse(struct busctl_consumer *consumer, int argc,
 				char **argv)
 {
@@ -158,6 +185,7 @@ static int busctl_consume_parse(struct busctl_consumer *consumer, int argc,
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-ack", no_argument, NULL, 'a' },
+		{ "hold", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -178,6 +206,10 @@ static int busctl_consume_parse(struct busctl_consumer *consumer, int argc,
 							  optarg);
 			break;
 		case 'a':
+			consumer->no_ack = 1;
+			break;
+		case 'H':
+			consumer->hold = 1;
 			consumer->no_ack = 1;
 			break;
 		default:
@@ -219,6 +251,8 @@ int busctl_consume(struct busctl *ctl, int argc, char **argv)
 		return busctl_fail(ctl, err, "consume %s",
 				   consumer.queue_name);
 	status = busctl_consume_loop(&consumer);
+	if (status == BUSCTL_EXIT_OK && consumer.hold)
+		busctl_consume_hold();
 	bus_queue_close(consumer.queue);
 	return status;
 }

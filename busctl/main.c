@@ -29,6 +29,8 @@ static const char busctl_usage_text[] =
 	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
 	"      [--no-ack]             print without acking; the messages are\n"
 	"                             delivered again once busctl exits\n"
+	"      [--hold]               like --no-ack, but after COUNT (default\n"
+	"                             1) keep them unacked until killed\n"
 	"  ls [--json]                list queues and topics\n"
 	"  stat NAME [--json]         show a queue's figures\n"
 	"  create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]\n"

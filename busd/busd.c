@@ -12,6 +12,7 @@
 #include "control_socket.h"
 #include "log.h"
 #include "segments.h"
+#include "topics.h"
 
 #define BUSD_MIB (UINT64_C(1) << 20)
 
@@ -238,11 +239,16 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (!ret)
 		ret = busd_create_queues(busd, config);
 	if (!ret)
+		ret = busd_topics_start(busd, config);
+	if (!ret)
 		ret = busd_listen(busd);
 	if (!ret)
-		busd_info("serving bus '%s' at %s with %u queue%s",
-			  bus_name, busd->socket_path, busd->registry.count,
-			  busd->registry.count == 1 ? "" : "s");
+		busd_info("serving bus '%s' at %s with %u queue%s and %u "
+			  "topic%s", bus_name, busd->socket_path,
+			  busd->registry.count,
+			  busd->registry.count == 1 ? "" : "s",
+			  busd->registry.topic_count,
+			  busd->registry.topic_count == 1 ? "" : "s");
 	return ret;
 }
 
@@ -254,6 +260,7 @@ void busd_stop(struct busd *busd)
 	if (busd->listen_fd >= 0)
 		unlink(busd->socket_path);
 	/* Then the segments, so that blocked clients wake and see CLOSED. */
+	busd_topics_stop(busd);
 	while (busd->registry.count)
 		busd_queue_delete(busd,
 				  busd->registry.queues[busd->registry.count -

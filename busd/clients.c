@@ -13,6 +13,7 @@
 #include "clients.h"
 #include "handlers.h"
 #include "log.h"
+#include "topics.h"
 
 /* Linux 6.5 hands out a pidfd of the peer; older headers lack the name. */
 #ifndef SO_PEERPIDFD
@@ -255,6 +256,8 @@ static int busd_client_detach_all(struct busd *busd,
 	     i++)
 		redelivered += busd_queue_detach_client(
 			queue, client->identity.client_id, slots);
+	/* Topic loans padded are not counted: nothing is redelivered. */
+	busd_topics_detach_client(busd, client->identity.client_id, slots);
 	return redelivered;
 }
 

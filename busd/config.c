@@ -22,11 +22,13 @@
 #include "config.h"
 #include "log.h"
 #include "segment.h"
+#include "topic_segment.h"
 
 enum busd_config_section {
 	BUSD_SECTION_NONE,    /* before the first section */
 	BUSD_SECTION_BUS,
 	BUSD_SECTION_QUEUE,
+	BUSD_SECTION_TOPIC,
 	BUSD_SECTION_INVALID, /* already reported: its keys are skipped */
 };
 
@@ -38,6 +40,7 @@ struct busd_config_parser {
 	unsigned int errors;
 	enum busd_config_section section;
 	unsigned int queue; /* index of the current [queue NAME] */
+	unsigned int topic; /* index of the current [topic NAME] */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -132,6 +135,7 @@ int busd_config_default(struct busd_config *config)
 void busd_config_free(struct busd_config *config)
 {
 	free(config->queues);
+	free(config->topics);
 	memset(config, 0, sizeof(*config));
 }
 
@@ -261,6 +265,161 @@ static void busd_config_set(struct busd_config_parser *p,
 	queue->given |= 1u << index;
 }
 
+/* ---- [topic NAME] ------------------------------------------------------ */
+
+static const struct busd_config_word busd_config_slow_subscribers[] = {
+	{ "block", BUS_SLOW_SUBSCRIBER_BLOCK },
+	{ "overwrite", BUS_SLOW_SUBSCRIBER_OVERWRITE },
+	{ NULL, 0 },
+};
+
+static int busd_config_parse_slow_subscriber(const char *value,
+					     uint32_t *out)
+{
+	return busd_config_parse_word(busd_config_slow_subscribers, value,
+				      out);
+}
+
+#define BUSD_TOPIC_KEY(field, parser, what) \
+	{ #field, offsetof(struct bus_topic_settings, field), parser, what }
+
+static const struct busd_config_key busd_config_topic_keys[] = {
+	BUSD_TOPIC_KEY(slots, busd_config_parse_number, "a whole number"),
+	BUSD_TOPIC_KEY(max_message, busd_config_parse_number,
+		       "a whole number"),
+	BUSD_TOPIC_KEY(slow_subscriber, busd_config_parse_slow_subscriber,
+		       "block or overwrite"),
+	BUSD_TOPIC_KEY(max_subscribers, busd_config_parse_number,
+		       "a whole number"),
+	BUSD_TOPIC_KEY(max_publishers, busd_config_parse_number,
+		       "a whole number"),
+	BUSD_TOPIC_KEY(history, busd_config_parse_number, "a whole number"),
+};
+
+#define BUSD_TOPIC_KEY_COUNT \
+	(sizeof(busd_config_topic_keys) / sizeof(busd_config_topic_keys[0]))
+
+static void busd_config_set_topic(struct busd_config_parser *p,
+				  struct busd_topic_config *topic,
+				  const char *name, const char *value)
+{
+	const struct busd_config_key *key = NULL;
+	unsigned int index;
+
+	for (index = 0; index < BUSD_TOPIC_KEY_COUNT; index++) {
+		if (!strcmp(busd_config_topic_keys[index].name, name)) {
+			key = &busd_config_topic_keys[index];
+			break;
+		}
+	}
+	if (!key) {
+		busd_config_error(p, "unknown key '%s' in [topic %s]", name,
+				  topic->name);
+		return;
+	}
+	if (topic->given & (1u << index)) {
+		busd_config_error(p, "'%s' is set twice in [topic %s]", name,
+				  topic->name);
+		return;
+	}
+	if (key->parse(value, (uint32_t *)((char *)&topic->settings +
+					   key->offset))) {
+		busd_config_error(p, "%s must be %s, not '%s'", name,
+				  key->expected, value);
+		return;
+	}
+	topic->given |= 1u << index;
+}
+
+static struct busd_topic_config *
+busd_config_find_topic(struct busd_config *config, const char *name)
+{
+	for (unsigned int i = 0; i < config->topic_count; i++) {
+		if (!strcmp(config->topics[i].name, name))
+			return &config->topics[i];
+	}
+	return NULL;
+}
+
+/* True, after saying so, when a topic already has the name. */
+static bool busd_config_topic_taken(struct busd_config_parser *p,
+				    const char *name)
+{
+	const struct busd_topic_config *topic =
+		busd_config_find_topic(p->config, name);
+
+	if (topic)
+		busd_config_error(p, "'%s' is already a topic, defined on line "
+				  "%d; queues and topics share one namespace",
+				  name, topic->line);
+	return topic != NULL;
+}
+
+/* Appends a topic with the default settings; returns its index. */
+static int busd_config_add_topic(struct busd_config *config,
+				 const char *name, int line)
+{
+	struct busd_topic_config *topics, *topic;
+	unsigned int capacity;
+
+	if (config->topic_count == config->topic_capacity) {
+		capacity = config->topic_capacity ?
+				   config->topic_capacity * 2 : 8;
+		topics = realloc(config->topics, capacity * sizeof(*topics));
+		if (!topics)
+			return -ENOMEM;
+		config->topics = topics;
+		config->topic_capacity = capacity;
+	}
+	topic = &config->topics[config->topic_count];
+	memset(topic, 0, sizeof(*topic));
+	snprintf(topic->name, sizeof(topic->name), "%s", name);
+	bus_topic_settings_default(&topic->settings);
+	topic->line = line;
+	return (int)config->topic_count++;
+}
+
+static void busd_config_on_topic(struct busd_config_parser *p,
+				 const char *name)
+{
+	const struct busd_queue_config *queue;
+	int index;
+
+	if (bus_name_check(name)) {
+		busd_config_error(p, "'%s' is not a valid topic name: use 1 to "
+				  "%d letters, digits, '_', '-' or '.'",
+				  name, BUS_NAME_MAX);
+		return;
+	}
+	queue = busd_config_find(p->config, name);
+	if (queue) {
+		busd_config_error(p, "'%s' is already a queue, defined on line "
+				  "%d; queues and topics share one namespace",
+				  name, queue->line);
+		return;
+	}
+	if (busd_config_topic_taken(p, name))
+		return;
+	index = busd_config_add_topic(p->config, name, p->line);
+	if (index < 0) {
+		busd_config_error(p, "out of memory");
+		return;
+	}
+	p->section = BUSD_SECTION_TOPIC;
+	p->topic = (unsigned int)index;
+}
+
+static void busd_config_finish_topic(struct busd_config_parser *p,
+				     struct busd_topic_config *topic)
+{
+	char detail[256];
+
+	if (bus__topic_settings_check(&topic->settings, detail,
+				      sizeof(detail)))
+		busd_config_error_at(p, topic->line, "[topic %s]: %s",
+				     topic->name, detail);
+}
+
 /* inih's handler: one key = value line.  Always 1: errors are counted. */
 static int busd_config_on_key(void *user, const char *section,
 			      const char *name, const char *value)
@@ -270,13 +429,18 @@ static int busd_config_on_key(void *user, const char *section,
 	switch (p->section) {
 	case BUSD_SECTION_NONE:
 		busd_config_error(p, "key '%s' comes before any section; put "
-				  "it under [bus] or [queue NAME]", name);
+				  "it under [bus], [queue NAME] or "
+				  "[topic NAME]", name);
 		break;
 	case BUSD_SECTION_BUS:
 		busd_config_error(p, "unknown key '%s' in [bus]", name);
 		break;
 	case BUSD_SECTION_QUEUE:
 		busd_config_set(p, &p->config->queues[p->queue], name, value);
+		break;
+	case BUSD_SECTION_TOPIC:
+		busd_config_set_topic(p, &p->config->topics[p->topic], name,
+				      value);
 		break;
 	case BUSD_SECTION_INVALID:
 		break;
@@ -304,6 +468,8 @@ static void busd_config_on_queue(struct busd_config_parser *p,
 				  name, other->line);
 		return;
 	}
+	if (busd_config_topic_taken(p, name))
+		return;
 	index = busd_config_add(p->config, name, p->line);
 	if (index < 0) {
 		busd_config_error(p, "out of memory");
@@ -329,9 +495,15 @@ static void busd_config_on_section(struct busd_config_parser *p, char *text)
 	} else if (!strcmp(text, "queue")) {
 		busd_config_error(p, "a queue section needs a name: "
 				  "[queue NAME]");
+	} else if (!strncmp(text, "topic", 5) && text[5] &&
+		   strchr(" \t", text[5])) {
+		busd_config_on_topic(p, text + 5 + strspn(text + 5, " \t"));
+	} else if (!strcmp(text, "topic")) {
+		busd_config_error(p, "a topic section needs a name: "
+				  "[topic NAME]");
 	} else {
-		busd_config_error(p, "unknown section [%s]; expected [bus] or "
-				  "[queue NAME]", text);
+		busd_config_error(p, "unknown section [%s]; expected [bus], "
+				  "[queue NAME] or [topic NAME]", text);
 	}
 }
 
@@ -461,6 +633,8 @@ int busd_config_read(struct busd_config *config, const char *path)
 				     "key = value");
 	for (unsigned int i = 0; i < config->queue_count; i++)
 		busd_config_finish_queue(&p, &config->queues[i]);
+	for (unsigned int i = 0; i < config->topic_count; i++)
+		busd_config_finish_topic(&p, &config->topics[i]);
 	if (p.errors) {
 		busd_config_free(config);
 		return -EINVAL;

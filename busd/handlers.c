@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "segment.h"
+#include "topics.h"
 
 typedef int (*busd_handler)(struct busd *busd, struct busd_client *client,
 			    const struct bus_control_request *request,
@@ -24,6 +25,9 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_CREATE] = busd_on_create,
 	[BUS_CONTROL_DELETE] = busd_on_delete,
 	[BUS_CONTROL_LIST] = busd_on_list,
+	[BUS_CONTROL_TOPIC_CREATE] = busd_on_topic_create,
+	[BUS_CONTROL_TOPIC_OPEN] = busd_on_topic_open,
+	[BUS_CONTROL_TOPIC_CLOSE] = busd_on_topic_close,
 };
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
@@ -73,7 +77,10 @@ static struct busd_queue *busd_find_queue(struct busd *busd,
 	struct busd_queue *queue = busd_registry_find(&busd->registry,
 						      r->name);
 
-	if (!queue)
+	if (!queue && busd_registry_find_topic(&busd->registry, r->name))
+		busd_fail(reply, -ENOENT, "'%s' on bus '%s' is a topic, not a "
+			  "queue", r->name, busd->bus_name);
+	else if (!queue)
 		busd_fail(reply, -ENOENT, "no queue named '%s' on bus '%s'",
 			  r->name, busd->bus_name);
 	return queue;
@@ -190,6 +197,10 @@ int busd_on_create(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -EEXIST,
 				 "queue '%s' already exists on bus '%s'",
 				 request->name, busd->bus_name);
+	if (busd_registry_find_topic(&busd->registry, request->name))
+		return busd_fail(reply, -EEXIST,
+				 "'%s' is already a topic on bus '%s'",
+				 request->name, busd->bus_name);
 	ret = busd_queue_create(busd, request->name, &request->settings,
 				reply->message.detail,
 				sizeof(reply->message.detail));
@@ -205,10 +216,20 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 		   struct busd_reply *reply)
 {
 	struct busd_queue *queue;
+	struct busd_topic *topic;
 	int ret = busd_check_name(request, reply);
 
 	if (ret)
 		return ret;
+	/* One namespace: DELETE removes whichever has the name. */
+	topic = busd_registry_find_topic(&busd->registry, request->name);
+	if (topic) {
+		busd_info("client %u (pid %d) deleted topic '%s'",
+			  client->identity.client_id,
+			  (int)client->identity.pid, topic->name);
+		busd_topic_delete(busd, topic);
+		return 0;
+	}
 	queue = busd_find_queue(busd, request, reply);
 	if (!queue)
 		return -ENOENT;
@@ -223,17 +244,167 @@ int busd_on_list(struct busd *busd, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply)
 {
+	const struct busd_registry *r = &busd->registry;
 	const struct busd_queue *queue;
+	const struct busd_topic *topic;
 
-	queue = busd_registry_at(&busd->registry, request->index);
-	if (!queue)
+	/* Queues first, then topics, each in creation order. */
+	queue = busd_registry_at(r, request->index);
+	if (queue) {
+		snprintf(reply->message.name, sizeof(reply->message.name),
+			 "%s", queue->name);
+		reply->message.kind = BUS_SEGMENT_QUEUE;
+		return 0;
+	}
+	topic = request->index >= r->count ?
+			busd_registry_topic_at(r, request->index - r->count) :
+			NULL;
+	if (!topic)
 		return busd_fail(reply, -ENOENT,
-				 "bus '%s' has %u queues; there is no "
-				 "number %u", busd->bus_name,
-				 busd->registry.count, request->index);
+				 "bus '%s' has %u queues and %u topics; there "
+				 "is no number %u", busd->bus_name, r->count,
+				 r->topic_count, request->index);
 	snprintf(reply->message.name, sizeof(reply->message.name), "%s",
-		 queue->name);
-	reply->message.kind = BUS_SEGMENT_QUEUE;
+		 topic->name);
+	reply->message.kind = BUS_SEGMENT_TOPIC;
+	return 0;
+}
+
+/* ---- topics ------------------------------------------------------------- */
+
+/* The named topic, or NULL with a sentence in the reply (-ENOENT). */
+static struct busd_topic *busd_find_topic(struct busd *busd,
+					  const struct bus_control_request *r,
+					  struct busd_reply *reply)
+{
+	struct busd_topic *topic = busd_registry_find_topic(&busd->registry,
+							    r->name);
+
+	if (!topic && busd_registry_find(&busd->registry, r->name))
+		busd_fail(reply, -ENOENT, "'%s' on bus '%s' is a queue, not a "
+			  "topic", r->name, busd->bus_name);
+	else if (!topic)
+		busd_fail(reply, -ENOENT, "no topic named '%s' on bus '%s'",
+			  r->name, busd->bus_name);
+	return topic;
+}
+
+int busd_on_topic_create(struct busd *busd, struct busd_client *client,
+			 const struct bus_control_request *request,
+			 struct busd_reply *reply)
+{
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	ret = busd_topic_create(busd, request->name, &request->topic_settings,
+				reply->message.detail,
+				sizeof(reply->message.detail));
+	if (!ret)
+		busd_info("client %u (pid %d) created topic '%s'",
+			  client->identity.client_id,
+			  (int)client->identity.pid, request->name);
+	return ret;
+}
+
+static const char *busd_topic_role_name(uint32_t role)
+{
+	return role == BUS_PRODUCER ? "publisher" : "subscriber";
+}
+
+/* Lends a publisher or subscriber slot; observers take none. */
+static int busd_topic_lend(struct busd_client *client,
+			   struct busd_topic *topic,
+			   const struct bus_control_request *request,
+			   struct busd_reply *reply)
+{
+	const struct bus_topic_settings *s = &topic->geometry.settings;
+	uint32_t role = request->role;
+	int index;
+
+	if (role == BUS_OBSERVER) {
+		reply->message.attachment = UINT32_MAX;
+		return 0;
+	}
+	if (role != BUS_PRODUCER && role != BUS_CONSUMER)
+		return busd_fail(reply, -EINVAL,
+				 "role %u is not publisher (%d), subscriber "
+				 "(%d) or observer (%d)", role, BUS_PRODUCER,
+				 BUS_CONSUMER, BUS_OBSERVER);
+	if (role == BUS_CONSUMER && request->index > s->history)
+		return busd_fail(reply, -EINVAL,
+				 "topic '%s' keeps a history of %u messages; "
+				 "%u were asked for", topic->name, s->history,
+				 request->index);
+	index = busd_topic_attach(topic, (enum bus_role)role,
+				  &client->identity);
+	if (index == -EBUSY)
+		return busd_fail(reply, -EBUSY,
+				 "topic '%s' has no free %s slot (max_%ss = "
+				 "%u)", topic->name, busd_topic_role_name(role),
+				 busd_topic_role_name(role),
+				 role == BUS_PRODUCER ? s->max_publishers :
+							s->max_subscribers);
+	if (index < 0)
+		return busd_fail(reply, index, "cannot lend a slot of '%s'",
+				 topic->name);
+	reply->message.attachment = (uint32_t)index;
+	return 0;
+}
+
+int busd_on_topic_open(struct busd *busd, struct busd_client *client,
+		       const struct bus_control_request *request,
+		       struct busd_reply *reply)
+{
+	struct busd_topic *topic;
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	topic = busd_find_topic(busd, request, reply);
+	if (!topic)
+		return -ENOENT;
+	ret = busd_topic_lend(client, topic, request, reply);
+	if (ret)
+		return ret;
+	reply->message.segment_size = topic->geometry.size;
+	reply->message.generation = topic->geometry.header->created_ns;
+	reply->fd = topic->fd;
+	busd_debug("client %u opened topic '%s' as %s (slot %u)",
+		   client->identity.client_id, topic->name,
+		   request->role == BUS_OBSERVER ?
+			   "observer" : busd_topic_role_name(request->role),
+		   reply->message.attachment);
+	return 0;
+}
+
+int busd_on_topic_close(struct busd *busd, struct busd_client *client,
+			const struct bus_control_request *request,
+			struct busd_reply *reply)
+{
+	enum bus_role role = (enum bus_role)request->role;
+	struct busd_topic *topic;
+	int ret = busd_check_name(request, reply);
+
+	if (ret)
+		return ret;
+	/* A deleted (or re-created) topic forgot its slots already;
+	 * observers hold none. */
+	topic = busd_registry_find_topic(&busd->registry, request->name);
+	if (!topic || role == BUS_OBSERVER ||
+	    request->generation != topic->geometry.header->created_ns)
+		return 0;
+	if (!busd_topic_owns(topic, role, request->attachment,
+			     client->identity.client_id))
+		return busd_fail(reply, -EINVAL,
+				 "%s slot %u of topic '%s' is not this "
+				 "client's", busd_topic_role_name(role),
+				 request->attachment, topic->name);
+	ret = busd_topic_detach(topic, role, request->attachment);
+	busd_debug("client %u closed %s slot %u of topic '%s'; %d loan%s "
+		   "padded", client->identity.client_id,
+		   busd_topic_role_name(role), request->attachment,
+		   topic->name, ret, ret == 1 ? "" : "s");
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The queues of the bus and their attachment slots. */
+/* The queues and topics of the bus and their slots. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +90,7 @@ void busd_registry_remove(struct busd_registry *registry,
 void busd_registry_free(struct busd_registry *registry)
 {
 	free(registry->queues);
+	free(registry->topics);
 	memset(registry, 0, sizeof(*registry));
 }
 
@@ -167,4 +168,183 @@ int busd_queue_detach_client(struct busd_queue *queue, uint32_t client_id,
 		(*slots)++;
 	}
 	return redelivered;
+}
+
+/* ---- topics --------------------------------------------------------------- */
+
+struct busd_topic *busd_topic_new(const char *name, int fd,
+				  const struct bus__topic_geometry *geometry)
+{
+	struct busd_topic *topic = calloc(1, sizeof(*topic));
+
+	if (!topic)
+		return NULL;
+	topic->publishers = calloc(geometry->settings.max_publishers,
+				   sizeof(*topic->publishers));
+	topic->subscribers = calloc(geometry->settings.max_subscribers,
+				    sizeof(*topic->subscribers));
+	if (!topic->publishers || !topic->subscribers) {
+		busd_topic_free(topic);
+		return NULL;
+	}
+	snprintf(topic->name, sizeof(topic->name), "%s", name);
+	topic->fd = fd;
+	topic->geometry = *geometry;
+	return topic;
+}
+
+void busd_topic_free(struct busd_topic *topic)
+{
+	if (!topic)
+		return;
+	free(topic->publishers);
+	free(topic->subscribers);
+	free(topic);
+}
+
+struct busd_topic *busd_registry_find_topic(
+	const struct busd_registry *registry, const char *name)
+{
+	for (unsigned int i = 0; i < registry->topic_count; i++) {
+		if (!strcmp(registry->topics[i]->name, name))
+			return registry->topics[i];
+	}
+	return NULL;
+}
+
+struct busd_topic *busd_registry_topic_at(const struct busd_registry *registry,
+					  uint32_t index)
+{
+	return index < registry->topic_count ? registry->topics[index] : NULL;
+}
+
+int busd_registry_add_topic(struct busd_registry *registry,
+			    struct busd_topic *topic)
+{
+	unsigned int capacity;
+	struct busd_topic **topics;
+
+	if (registry->topic_count == registry->topic_capacity) {
+		capacity = registry->topic_capacity ?
+				   registry->topic_capacity * 2 : 8;
+		topics = realloc(registry->topics,
+				 capacity * sizeof(*topics));
+		if (!topics)
+			return -ENOMEM;
+		registry->topics = topics;
+		registry->topic_capacity = capacity;
+	}
+	registry->topics[registry->topic_count++] = topic;
+	return 0;
+}
+
+void busd_registry_remove_topic(struct busd_registry *registry,
+				struct busd_topic *topic)
+{
+	for (unsigned int i = 0; i < registry->topic_count; i++) {
+		if (registry->topics[i] != topic)
+			continue;
+		memmove(&registry->topics[i], &registry->topics[i + 1],
+			(registry->topic_count - i - 1) *
+				sizeof(*registry->topics));
+		registry->topic_count--;
+		return;
+	}
+}
+
+/* The owner table of a role, and its length; NULL for other roles. */
+static uint32_t *busd_topic_owners(const struct busd_topic *topic,
+				   enum bus_role role, uint32_t *count)
+{
+	const struct bus_topic_settings *s = &topic->geometry.settings;
+
+	if (role == BUS_PRODUCER) {
+		*count = s->max_publishers;
+		return topic->publishers;
+	}
+	if (role == BUS_CONSUMER) {
+		*count = s->max_subscribers;
+		return topic->subscribers;
+	}
+	*count = 0;
+	return NULL;
+}
+
+int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
+		      const struct busd_identity *who)
+{
+	const struct bus__topic_identity identity = {
+		.client_id = who->client_id,
+		.pid = (int32_t)who->pid,
+		.uid = (uint32_t)who->uid,
+		.start_time = who->start_time,
+	};
+	uint32_t index = 0, count;
+	uint32_t *owners = busd_topic_owners(topic, role, &count);
+
+	if (!owners)
+		return -EINVAL;
+	while (index < count && owners[index])
+		index++;
+	if (index == count)
+		return -EBUSY;
+	/* Both publish the slot with a release store of its role last; the
+	 * client learns its slot from our reply, sent after. */
+	if (role == BUS_PRODUCER)
+		bus__topic_publisher_start(&topic->geometry, index, &identity);
+	else
+		bus__topic_subscriber_start(&topic->geometry, index, &identity);
+	owners[index] = who->client_id;
+	return (int)index;
+}
+
+bool busd_topic_owns(const struct busd_topic *topic, enum bus_role role,
+		     uint32_t index, uint32_t client_id)
+{
+	uint32_t count;
+	const uint32_t *owners = busd_topic_owners(topic, role, &count);
+
+	return owners && index < count && owners[index] == client_id;
+}
+
+int busd_topic_detach(struct busd_topic *topic, enum bus_role role,
+		      uint32_t index)
+{
+	uint32_t count;
+	uint32_t *owners = busd_topic_owners(topic, role, &count);
+	int padded;
+
+	if (!owners || index >= count)
+		return 0;
+	if (role == BUS_PRODUCER)
+		padded = bus__topic_publisher_detach(&topic->geometry, index);
+	else
+		padded = bus__topic_subscriber_detach(&topic->geometry, index);
+	owners[index] = 0;
+	if (padded < 0) {
+		busd_warning("detaching slot %u of topic '%s' failed: %s",
+			     index, topic->name, strerror(-padded));
+		return 0;
+	}
+	return padded;
+}
+
+int busd_topic_detach_client(struct busd_topic *topic, uint32_t client_id,
+			     unsigned int *slots)
+{
+	static const enum bus_role roles[] = { BUS_PRODUCER, BUS_CONSUMER };
+	int padded = 0;
+
+	for (unsigned int r = 0; r < 2; r++) {
+		uint32_t count;
+		uint32_t *owners = busd_topic_owners(topic, roles[r], &count);
+
+		for (uint32_t i = 0; i < count; i++) {
+			if (owners[i] != client_id)
+				continue;
+			padded += busd_topic_detach(topic, roles[r], i);
+			(*slots)++;
+		}
+	}
+	return padded;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The queues of the bus, by name, and who holds each attachment slot.
+ * The queues and topics of the bus, by name, and who holds each slot.
+ * Queues and topics share one namespace: a name is one or the other.
  *
  * The slot table is busd's own memory: what a client writes into the
  * segment never decides who owns a slot.  Slots [0, max_producers) are for
@@ -16,6 +17,7 @@
 
 #include "bus/bus.h"
 #include "segment.h"
+#include "topic_segment.h"
 
 /* Who a slot is lent to, as written into the segment's identity line. */
 struct busd_identity {
@@ -33,10 +35,22 @@ struct busd_queue {
 	uint32_t *owners; /* client id per attachment slot, 0 when free */
 };
 
+struct busd_topic {
+	char name[BUS_NAME_MAX + 1];
+	int fd; /* the shared-memory object, handed to clients */
+	struct bus__topic_geometry geometry;
+	uint32_t *publishers;  /* client id per publisher slot, 0 when free */
+	uint32_t *subscribers; /* client id per subscriber slot */
+};
+
 struct busd_registry {
 	struct busd_queue **queues; /* in creation order, for LIST */
 	unsigned int count;
 	unsigned int capacity;
+	/* Topics, in creation order; LIST shows them after the queues. */
+	struct busd_topic **topics;
+	unsigned int topic_count;
+	unsigned int topic_capacity;
 };
 
 /* A queue for a segment already mapped and validated; NULL without memory. */
@@ -74,6 +88,46 @@ int busd_queue_detach(struct busd_queue *queue, uint32_t index);
 
 /* Every slot of one client; returns the messages made deliverable again. */
 int busd_queue_detach_client(struct busd_queue *queue, uint32_t client_id,
+			     unsigned int *slots);
+
+/* ---- topics ----------------------------------------------------------- */
+
+/* A topic for a segment already mapped and validated; NULL without memory. */
+struct busd_topic *busd_topic_new(const char *name, int fd,
+				  const struct bus__topic_geometry *geometry);
+void busd_topic_free(struct busd_topic *topic);
+
+struct busd_topic *busd_registry_find_topic(
+	const struct busd_registry *registry, const char *name);
+/* The index-th topic, or NULL past the end. */
+struct busd_topic *busd_registry_topic_at(const struct busd_registry *registry,
+					  uint32_t index);
+int busd_registry_add_topic(struct busd_registry *registry,
+			    struct busd_topic *topic);
+void busd_registry_remove_topic(struct busd_registry *registry,
+				struct busd_topic *topic);
+
+/*
+ * Lends a publisher (BUS_PRODUCER) or subscriber (BUS_CONSUMER) slot: the
+ * identity line, then the role; a subscriber's position by the joining
+ * protocol of libbus/topic_cell.h.  Returns the slot index, or -EBUSY when
+ * that table is full.
+ */
+int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
+		      const struct busd_identity *who);
+
+bool busd_topic_owns(const struct busd_topic *topic, enum bus_role role,
+		     uint32_t index, uint32_t client_id);
+
+/*
+ * Takes a slot back: a publisher's open loans are padded, a subscriber no
+ * longer holds publishers back.  Returns the loans padded.
+ */
+int busd_topic_detach(struct busd_topic *topic, enum bus_role role,
+		      uint32_t index);
+
+/* Every slot of one client; returns the loans padded. */
+int busd_topic_detach_client(struct busd_topic *topic, uint32_t client_id,
 			     unsigned int *slots);
 
 #endif /* BUSD_REGISTRY_H */

@@ -77,8 +77,8 @@ static int busd_segment_open(const char *shm_name, const char *name,
 		return fd;
 	if (errno == EEXIST)
 		return busd_segment_fail(detail, detail_size, -EEXIST,
-					 "shared-memory object %s of queue "
-					 "'%s' already exists", shm_name, name);
+					 "shared-memory object %s of '%s' "
+					 "already exists", shm_name, name);
 	return busd_segment_fail(detail, detail_size, -errno,
 				 "cannot create shared-memory object %s: %s",
 				 shm_name, strerror(errno));
@@ -136,6 +136,85 @@ void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 	munmap(queue->geometry.base, queue->geometry.size);
 	close(queue->fd);
 	busd_queue_free(queue);
+}
+
+/* ---- topics --------------------------------------------------------------- */
+
+static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
+				  const char *name,
+				  const struct bus_topic_settings *settings,
+				  struct bus__topic_geometry *geometry,
+				  char *detail, size_t detail_size)
+{
+	void *base;
+	int ret;
+
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return busd_segment_fail(detail, detail_size, -errno,
+					 "cannot map the segment of topic "
+					 "'%s': %s", name, strerror(errno));
+	bus__topic_segment_init(base, size, bus_name, name, settings);
+	ret = bus__topic_segment_validate(base, size, geometry, detail,
+					  detail_size);
+	if (ret)
+		munmap(base, size);
+	return ret;
+}
+
+int busd_topic_segment_create(const char *bus_name, const char *name,
+			      const struct bus_topic_settings *settings,
+			      struct busd_topic **out, char *detail,
+			      size_t detail_size)
+{
+	size_t size = bus__topic_segment_size(settings);
+	struct bus__topic_geometry geometry;
+	char shm_name[2 * BUS_NAME_MAX + 16];
+	int fd, ret;
+
+	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
+	if (ret < 0)
+		return busd_segment_fail(detail, detail_size, ret,
+					 "'%s' is not a valid topic name",
+					 name);
+	fd = busd_segment_open(shm_name, name, detail, detail_size);
+	if (fd < 0)
+		return fd;
+	ret = busd_segment_reserve(fd, size);
+	if (ret) {
+		busd_segment_fail(detail, detail_size, ret,
+				  "cannot reserve %zu bytes in /dev/shm for "
+				  "topic '%s': %s", size, name, strerror(-ret));
+		goto fail;
+	}
+	ret = busd_topic_segment_map(fd, size, bus_name, name, settings,
+				     &geometry, detail, detail_size);
+	if (ret)
+		goto fail;
+	*out = busd_topic_new(name, fd, &geometry);
+	if (*out)
+		return 0;
+	munmap(geometry.base, geometry.size);
+	ret = busd_segment_fail(detail, detail_size, -ENOMEM, "out of memory");
+fail:
+	close(fd);
+	shm_unlink(shm_name);
+	return ret;
+}
+
+void busd_topic_segment_destroy(const char *bus_name,
+				struct busd_topic *topic)
+{
+	char shm_name[2 * BUS_NAME_MAX + 16];
+
+	bus__topic_close_segment(&topic->geometry);
+	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
+			  topic->name) >= 0 && shm_unlink(shm_name))
+		busd_warning("cannot unlink %s: %s", shm_name,
+			     strerror(errno));
+	munmap(topic->geometry.base, topic->geometry.size);
+	close(topic->fd);
+	busd_topic_free(topic);
 }
 
 int busd_segment_room(uint64_t needed, uint64_t *available)

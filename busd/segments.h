@@ -28,6 +28,19 @@ int busd_segment_create(const char *bus_name, const char *name,
  */
 void busd_segment_destroy(const char *bus_name, struct busd_queue *queue);
 
+/*
+ * The same for a topic (named like a queue: one namespace per bus).  The
+ * settings must have passed bus__topic_settings_check().
+ */
+int busd_topic_segment_create(const char *bus_name, const char *name,
+			      const struct bus_topic_settings *settings,
+			      struct busd_topic **out, char *detail,
+			      size_t detail_size);
+
+/* Marks a topic's segment closed, unlinks it and frees the topic. */
+void busd_topic_segment_destroy(const char *bus_name,
+				struct busd_topic *topic);
+
 /* 0 if /dev/shm has needed bytes free, else -ENOSPC; *available in bytes. */
 int busd_segment_room(uint64_t needed, uint64_t *available);
 

@@ -18,12 +18,15 @@
 #include "bus/bus.h"
 #include "control_protocol.h"
 #include "queue.h"
+#include "topic.h"
 
 struct bus {
 	int fd;
 	pthread_mutex_t lock; /* one request at a time; the handle list */
 	uint32_t client_id;
 	struct bus_queue *queues;
+	struct bus_topic *topics;
+	struct bus_subscription *subscriptions;
 	char name[BUS_NAME_MAX + 1];
 	char detail[BUS_CONTROL_DETAIL_MAX + 64];
 };
@@ -202,6 +205,10 @@ void bus_disconnect(bus_t *bus)
 		return;
 	while (bus->queues)
 		bus_queue_close(bus->queues);
+	while (bus->topics)
+		bus_topic_close(bus->topics);
+	while (bus->subscriptions)
+		bus_unsubscribe(bus->subscriptions);
 	if (bus->fd >= 0)
 		close(bus->fd);
 	pthread_mutex_destroy(&bus->lock);
@@ -377,5 +384,238 @@ int bus_queue_close(bus_queue_t *q)
 		bus__queue_detach(&q->geometry, q->attachment_index);
 	}
 	bus__queue_handle_destroy(q);
+	return 0;
+}
+
+/* ---- topics --------------------------------------------------------------- */
+
+int bus_topic_create(bus_t *bus, const char *name,
+		     const struct bus_topic_settings *settings)
+{
+	struct bus_control_request request = {
+		.op = BUS_CONTROL_TOPIC_CREATE
+	};
+	struct bus_control_reply reply;
+
+	if (!bus || bus_name_check(name))
+		return bus ? fail(bus, -EINVAL, "bad topic name") : -EINVAL;
+	if (settings)
+		request.topic_settings = *settings;
+	else
+		bus_topic_settings_default(&request.topic_settings);
+	copy_name(request.name, name);
+	return transact(bus, &request, &reply, NULL);
+}
+
+/* busd's DELETE removes a queue or a topic by name. */
+int bus_topic_delete(bus_t *bus, const char *name)
+{
+	return bus_queue_delete(bus, name);
+}
+
+/* Asks busd for a slot of the topic and its segment. */
+static int open_topic_slot(struct bus *bus, const char *name, uint32_t role,
+			   uint32_t history, struct bus_control_reply *reply,
+			   int *fd)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_TOPIC_OPEN,
+					       .role = role,
+					       .index = history };
+
+	*fd = -1;
+	if (bus_name_check(name))
+		return fail(bus, -EINVAL, "'%s' is not a valid topic name",
+			    name ? name : "(null)");
+	copy_name(request.name, name);
+	return transact(bus, &request, reply, fd);
+}
+
+static void close_topic_slot(struct bus *bus, const char *name,
+			     uint32_t role, uint32_t index,
+			     uint64_t generation)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_TOPIC_CLOSE,
+					       .role = role,
+					       .attachment = index,
+					       .generation = generation };
+	struct bus_control_reply reply;
+
+	if (role == BUS_OBSERVER)
+		return;
+	copy_name(request.name, name);
+	transact(bus, &request, &reply, NULL);
+}
+
+/* Maps a topic segment busd handed us and checks it. */
+static int map_topic(struct bus *bus, const char *name, int fd, int prot,
+		     struct bus__topic_geometry *geometry)
+{
+	struct stat st;
+	void *base;
+	int ret;
+
+	if (fd < 0)
+		return fail(bus, -EPROTO, "busd sent no segment for '%s'",
+			    name);
+	if (fstat(fd, &st))
+		return fail(bus, -errno, "fstat of topic '%s': %s", name,
+			    strerror(errno));
+	/* MAP_POPULATE: fault every page in now, not on the fast path. */
+	base = mmap(NULL, (size_t)st.st_size, prot, MAP_SHARED | MAP_POPULATE,
+		    fd, 0);
+	if (base == MAP_FAILED)
+		return fail(bus, -errno, "mmap of topic '%s': %s", name,
+			    strerror(errno));
+	ret = bus__topic_segment_validate(base, (size_t)st.st_size, geometry,
+					  bus->detail, sizeof(bus->detail));
+	if (ret == 0 && strncmp(geometry->header->name, name, BUS_NAME_MAX))
+		ret = fail(bus, -EPROTO, "busd handed over the wrong segment");
+	if (ret < 0)
+		munmap(base, (size_t)st.st_size);
+	return ret;
+}
+
+int bus_topic_open(bus_t *bus, const char *name, enum bus_role role,
+		   const struct bus_queue_options *options, bus_topic_t **out)
+{
+	int prot = role == BUS_OBSERVER ? PROT_READ : PROT_READ | PROT_WRITE;
+	struct bus__topic_geometry geometry;
+	struct bus_control_reply reply;
+	struct bus_topic *t = NULL;
+	int fd = -1;
+	int ret;
+
+	if (!bus || !out)
+		return -EINVAL;
+	if (role != BUS_PRODUCER && role != BUS_OBSERVER)
+		return fail(bus, -EINVAL, "a topic is opened as a publisher "
+			    "(BUS_PRODUCER) or an observer; subscribe with "
+			    "bus_subscribe()");
+	ret = open_topic_slot(bus, name, role, 0, &reply, &fd);
+	if (ret < 0)
+		return ret;
+	ret = map_topic(bus, name, fd, prot, &geometry);
+	if (fd >= 0)
+		close(fd);
+	if (ret == 0) {
+		ret = bus__topic_handle_create(&geometry, role,
+					       reply.attachment,
+					       bus->client_id, options, &t);
+		if (ret < 0)
+			munmap(geometry.base, geometry.size);
+	}
+	if (ret < 0) {
+		close_topic_slot(bus, name, role, reply.attachment,
+				 reply.generation);
+		return ret;
+	}
+	t->bus = bus;
+	t->generation = reply.generation;
+	copy_name(t->name, name);
+	pthread_mutex_lock(&bus->lock);
+	t->next = bus->topics;
+	bus->topics = t;
+	pthread_mutex_unlock(&bus->lock);
+	*out = t;
+	return 0;
+}
+
+int bus_topic_close(bus_topic_t *t)
+{
+	struct bus *bus;
+
+	if (!t)
+		return -EINVAL;
+	bus = t->bus;
+	if (bus) {
+		pthread_mutex_lock(&bus->lock);
+		for (struct bus_topic **p = &bus->topics; *p; p = &(*p)->next) {
+			if (*p == t) {
+				*p = t->next;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&bus->lock);
+		/* busd pads the loans we did not commit. */
+		close_topic_slot(bus, t->name, t->role, t->index,
+				 t->generation);
+		munmap(t->geometry.base, t->geometry.size);
+	} else if (t->role == BUS_PRODUCER) {
+		/* A local handle (tests): the caller owns the mapping. */
+		bus__topic_publisher_detach(&t->geometry, t->index);
+	}
+	bus__topic_handle_destroy(t);
+	return 0;
+}
+
+int bus_subscribe(bus_t *bus, const char *name,
+		  const struct bus_subscribe_options *options,
+		  bus_subscription_t **out)
+{
+	uint32_t history = options ? options->history : 0;
+	struct bus__topic_geometry geometry;
+	struct bus_control_reply reply;
+	struct bus_subscription *s = NULL;
+	int fd = -1;
+	int ret;
+
+	if (!bus || !out)
+		return -EINVAL;
+	ret = open_topic_slot(bus, name, BUS_CONSUMER, history, &reply, &fd);
+	if (ret < 0)
+		return ret;
+	ret = map_topic(bus, name, fd, PROT_READ | PROT_WRITE, &geometry);
+	if (fd >= 0)
+		close(fd);
+	if (ret == 0) {
+		ret = bus__subscription_create(&geometry, reply.attachment,
+					       bus->client_id, options, &s);
+		if (ret < 0) {
+			munmap(geometry.base, geometry.size);
+			fail(bus, ret, "cannot set up the subscription to "
+			     "'%s'", name);
+		}
+	}
+	if (ret < 0) {
+		close_topic_slot(bus, name, BUS_CONSUMER, reply.attachment,
+				 reply.generation);
+		return ret;
+	}
+	s->bus = bus;
+	s->generation = reply.generation;
+	copy_name(s->name, name);
+	pthread_mutex_lock(&bus->lock);
+	s->next_handle = bus->subscriptions;
+	bus->subscriptions = s;
+	pthread_mutex_unlock(&bus->lock);
+	*out = s;
+	return 0;
+}
+
+int bus_unsubscribe(bus_subscription_t *s)
+{
+	struct bus *bus;
+
+	if (!s)
+		return -EINVAL;
+	bus = s->bus;
+	if (bus) {
+		pthread_mutex_lock(&bus->lock);
+		for (struct bus_subscription **p = &bus->subscriptions; *p;
+		     p = &(*p)->next_handle) {
+			if (*p == s) {
+				*p = s->next_handle;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&bus->lock);
+		/* busd frees the slot: publishers stop waiting for us. */
+		close_topic_slot(bus, s->name, BUS_CONSUMER, s->index,
+				 s->generation);
+		munmap(s->geometry.base, s->geometry.size);
+	} else {
+		bus__topic_subscriber_detach(&s->geometry, s->index);
+	}
+	bus__subscription_destroy(s);
 	return 0;
 }

@@ -38,17 +38,28 @@ enum bus_control_op {
 	BUS_CONTROL_DELETE = 5,
 	/* index.  Reply: name and kind of the index-th entry, or -ENOENT. */
 	BUS_CONTROL_LIST = 6,
+	/* name, topic_settings. */
+	BUS_CONTROL_TOPIC_CREATE = 7,
+	/* name, role (PRODUCER: a publisher slot, CONSUMER: a subscriber
+	 * slot, OBSERVER: none), index: the history a subscriber asks for.
+	 * Reply: slot index, segment size, generation, fd. */
+	BUS_CONTROL_TOPIC_OPEN = 8,
+	/* name, role, attachment, generation.  Frees the slot. */
+	BUS_CONTROL_TOPIC_CLOSE = 9,
 };
 
 struct bus_control_request {
 	uint32_t magic;	  /* BUS_CONTROL_MAGIC */
 	uint32_t version; /* BUS_CONTROL_VERSION */
 	uint32_t op;	  /* enum bus_control_op */
-	uint32_t role;	  /* OPEN: enum bus_role */
-	uint32_t attachment; /* CLOSE */
-	uint32_t index;	     /* LIST */
+	uint32_t role;	  /* OPEN, TOPIC_OPEN, TOPIC_CLOSE: enum bus_role */
+	uint32_t attachment; /* CLOSE, TOPIC_CLOSE */
+	uint32_t index;	     /* LIST; TOPIC_OPEN: history */
 	uint64_t generation; /* CLOSE: as OPEN answered */
-	struct bus_queue_settings settings; /* CREATE */
+	union {
+		struct bus_queue_settings settings;	  /* CREATE */
+		struct bus_topic_settings topic_settings; /* TOPIC_CREATE */
+	};
 	char name[BUS_NAME_MAX + 1];	    /* NUL-terminated */
 };
 

@@ -13,9 +13,11 @@ struct bus__error_text {
 /* Phrased for shmbus: what happened and what to do about it. */
 static const struct bus__error_text bus__error_texts[] = {
 	{ EAGAIN, "nothing to receive yet: the queue is empty, try again" },
-	{ ENOBUFS, "the queue is full: consume faster, raise 'slots', or "
-		   "retry later" },
-	{ EMSGSIZE, "the message is larger than the queue's max_message" },
+	{ ENOBUFS, "the queue or topic is full: consume faster, raise "
+		   "'slots', or retry later (a topic under slow_subscriber = "
+		   "block waits for its slowest subscriber)" },
+	{ EMSGSIZE, "the message is larger than the queue's or topic's "
+		    "max_message, or than the buffer given for it" },
 	{ ENOENT, "no such queue or topic on this bus" },
 	{ EACCES, "permission denied for this queue or topic" },
 	{ EPROTO, "the shared-memory segment or the daemon speaks another "
@@ -25,11 +27,14 @@ static const struct bus__error_text bus__error_texts[] = {
 		    "start busd or reconnect" },
 	{ EINVAL, "invalid argument" },
 	{ EEXIST, "a queue or topic with this name already exists" },
-	{ EBUSY, "the queue has no free producer or consumer slot" },
+	{ EBUSY, "the queue or topic has no free slot for this role (its "
+		 "max_producers, max_consumers, max_publishers or "
+		 "max_subscribers is reached)" },
 	{ ENOLCK, "this consumer already holds max_unacked messages: "
 		  "ack some first" },
 	{ EBADMSG, "a message in shared memory is corrupt and was skipped" },
-	{ ECANCELED, "the call was cancelled with bus_queue_cancel()" },
+	{ ECANCELED, "the call was cancelled with bus_queue_cancel(), "
+		     "bus_topic_cancel() or bus_subscription_cancel()" },
 	{ EINTR, "interrupted by a signal" },
 	{ ENOSPC, "/dev/shm has no room for the segment" },
 	{ ENOMEM, "out of memory" },

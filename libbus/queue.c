@@ -14,6 +14,7 @@
 #include "futex.h"
 #include "queue.h"
 #include "queue_cell.h"
+#include "queue_leases.h"
 #include "queue_ring.h"
 #include "wait.h"
 
@@ -38,6 +39,10 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 	q->owner = index + 1;
 	q->client_id = client_id;
 	q->spsc = geometry->settings.type == BUS_QUEUE_SPSC;
+	/* A drop-oldest producer takes queued cells itself: only without it
+	 * may the consumer leave taken cells untouched. */
+	q->lazy = q->spsc &&
+		  geometry->settings.overflow != BUS_OVERFLOW_DROP_OLDEST;
 	q->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
 	q->spin_ns = options && options->spin_ns ? options->spin_ns : 2000;
 	q->no_timestamp = options && options->no_timestamp;
@@ -57,6 +62,8 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 		bus__load_relaxed(&geometry->control->enqueue_position);
 	q->dequeue_position =
 		bus__load_relaxed(&geometry->control->dequeue_position);
+	q->released = q->dequeue_position;
+	q->cached_released = q->dequeue_position;
 	*out = q;
 	return 0;
 }
@@ -224,6 +231,9 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		.sequence = m->token,
 		.publish_time_ns = q->no_timestamp ? 0 : monotonic_ns(),
 		.producer_id = q->client_id,
+		/* Counts the first delivery already: a consumer never has
+		 * to write the header to take a message. */
+		.delivery_count = 1,
 	};
 	if (last)
 		bus__ring_publish_seq_cst(q, m->token);
@@ -291,130 +301,75 @@ int bus_send_batch(bus_queue_t *q, const struct bus_buffer *buffers,
 
 /* ---- consuming --------------------------------------------------------- */
 
+struct take_context {
+	uint64_t position;
+	bool in_ring; /* a lazy SPSC take: the cell still says READY */
+};
+
 static int try_take(struct bus_queue *q, void *context)
 {
-	uint64_t *position = context;
+	struct take_context *t = context;
+	int rc;
 
 	/* Nacked and orphaned messages go ahead of new ones.  Relaxed peek
 	 * at the hint; take_redelivery reloads it with acquire. */
 	if (bus__load_relaxed(&q->geometry.control->redeliver_pending) &&
-	    bus__ring_take_redelivery(q, position) == 0)
+	    bus__ring_take_redelivery(q, &t->position) == 0) {
+		t->in_ring = false;
 		return 0;
-	if (q->spsc)
-		return bus__ring_take_spsc(q, position);
-	return bus__ring_take_mpmc(q, position);
-}
-
-/* The ring index i entries after the oldest; no division on this path. */
-static uint32_t held_slot(const struct bus_queue *q, uint32_t i)
-{
-	uint32_t slot = q->held_head + i;
-	uint32_t size = q->geometry.settings.max_unacked;
-
-	return slot >= size ? slot - size : slot;
-}
-
-static uint32_t held_live(const struct bus_queue *q)
-{
-	uint32_t live = 0;
-
-	for (uint32_t i = 0; i < q->held_count; i++)
-		live += q->held[held_slot(q, i)] != 0;
-	return live;
-}
-
-/* Drops acked entries from the front, then squeezes out the rest. */
-static void held_compact(struct bus_queue *q)
-{
-	uint32_t kept = 0;
-
-	for (uint32_t i = 0; i < q->held_count; i++) {
-		uint64_t token = q->held[held_slot(q, i)];
-
-		if (token)
-			q->held[held_slot(q, kept++)] = token;
 	}
-	q->held_count = kept;
-}
-
-static void held_push(struct bus_queue *q, uint64_t position)
-{
-	if (q->held_count == q->geometry.settings.max_unacked)
-		held_compact(q);
-	/* Stored +1 so that 0 marks an acked entry. */
-	q->held[held_slot(q, q->held_count++)] = position + 1;
-}
-
-/* Index of position among the held entries, or -1. */
-static int held_find(const struct bus_queue *q, uint64_t position)
-{
-	/* Acks mostly come in the order of receipt: the oldest first. */
-	if (q->held_count && q->held[q->held_head] == position + 1)
-		return 0;
-	for (uint32_t i = 1; i < q->held_count; i++) {
-		if (q->held[held_slot(q, i)] == position + 1)
-			return (int)i;
-	}
-	return -1;
-}
-
-static void held_forget(struct bus_queue *q, uint32_t i)
-{
-	q->held[held_slot(q, i)] = 0;
-	while (q->held_count && q->held[q->held_head] == 0) {
-		q->held_head = held_slot(q, 1);
-		q->held_count--;
-	}
+	if (!q->spsc)
+		return bus__ring_take_mpmc(q, &t->position);
+	rc = bus__ring_take_spsc(q, &t->position);
+	t->in_ring = q->lazy;
+	return rc;
 }
 
 /* A message we took: check what a peer wrote, then hand it out. */
-static int deliver(struct bus_queue *q, uint64_t position,
+static int deliver(struct bus_queue *q, const struct take_context *t,
 		   struct bus_message *m)
 {
-	struct bus_cell *cell = cell_at(q, position);
+	struct bus_cell *cell = cell_at(q, t->position);
 	struct bus_message_header *h = &cell->header;
 	/* Read once: a hostile producer could change it under us. */
 	uint32_t length = *(volatile uint32_t *)&h->payload_length;
 
+	bus__leases_push(q, t->position, t->in_ring);
 	if (length > q->geometry.settings.max_message) {
-		bus__ring_release(q, position);
+		/* Corrupt: drop it, as if acked, and say so. */
+		bus__leases_ack(q, (uint32_t)bus__leases_find(q, t->position));
+		bus__leases_publish(q);
 		return -EBADMSG;
 	}
-	h->delivery_count++;
-	if (h->delivery_count > 1) {
-		h->flags |= BUS_MESSAGE_REDELIVERED;
+	if (h->delivery_count > 1)
 		count(&q->attachment->redelivered, 1);
-	}
-	held_push(q, position);
 	count(&q->attachment->dequeued, 1);
 	m->payload = payload_of(q, cell);
 	m->length = length;
 	m->capacity = length;
 	m->header = h;
-	m->token = position;
+	m->token = t->position;
 	return 0;
 }
 
 static int receive(struct bus_queue *q, struct bus_message *m,
 		   int64_t timeout_ns)
 {
-	uint64_t position;
+	struct take_context t = { 0, false };
 	int rc;
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
-	if (q->held_count == q->geometry.settings.max_unacked &&
-	    held_live(q) == q->held_count)
+	if (bus__leases_full(q))
 		return -ENOLCK;
-	rc = try_take(q, &position);
+	rc = try_take(q, &t);
 	if (rc == -EAGAIN)
-		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take,
-			       &position);
+		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take, &t);
 	if (rc == -EAGAIN && closed(q))
 		return -ENOTCONN;
 	if (rc < 0)
 		return rc;
-	return deliver(q, position, m);
+	return deliver(q, &t, m);
 }
 
 int bus_receive(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
@@ -438,44 +393,42 @@ int bus_receive_batch(bus_queue_t *q, struct bus_message *messages,
 	return got ? (int)got : rc;
 }
 
-static int finish(struct bus_queue *q, uint64_t position, int acked)
-{
-	int i = held_find(q, position);
-	int rc;
-
-	if (i < 0)
-		return -EINVAL;
-	rc = acked ? bus__ring_release(q, position)
-		   : bus__ring_return(q, position);
-	held_forget(q, (uint32_t)i);
-	if (rc < 0)
-		return rc;
-	count(acked ? &q->attachment->acked : &q->attachment->nacked, 1);
-	return 0;
-}
-
 int bus_ack(bus_queue_t *q, const struct bus_message *m)
 {
-	int rc;
+	int i, rc;
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
-	rc = finish(q, m->token, 1);
-	if (rc == 0)
+	i = bus__leases_find(q, m->token);
+	if (i < 0)
+		return -EINVAL;
+	rc = bus__leases_ack(q, (uint32_t)i);
+	if (rc < 0)
+		return rc;
+	count(&q->attachment->acked, 1);
+	if (q->lazy)
+		bus__leases_publish(q); /* wakes a sleeping producer */
+	else
 		bus__ring_wake_space(q);
-	return rc;
+	return 0;
 }
 
 int bus_nack(bus_queue_t *q, const struct bus_message *m)
 {
-	int rc;
+	int i, rc;
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
-	rc = finish(q, m->token, 0);
-	if (rc == 0)
-		bus__ring_wake_data(q);
-	return rc;
+	i = bus__leases_find(q, m->token);
+	if (i < 0)
+		return -EINVAL;
+	rc = bus__leases_nack(q, (uint32_t)i);
+	if (rc < 0)
+		return rc;
+	count(&q->attachment->nacked, 1);
+	bus__leases_publish(q);
+	bus__ring_wake_data(q);
+	return 0;
 }
 
 int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
@@ -484,19 +437,23 @@ int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
-	if (held_find(q, m->token) < 0)
+	if (bus__leases_find(q, m->token) < 0)
 		return -EINVAL;
-	/* The front entry is never an acked one (held_forget drops those),
-	 * so acking the front walks the receive order up to the target. */
+	/* The oldest lease is always a live one: acking it walks the
+	 * receive order up to the target. */
 	while (q->held_count) {
-		uint64_t token = q->held[q->held_head];
+		uint64_t position = bus__leases_oldest(q);
 
-		if (finish(q, token - 1, 1) == 0)
+		if (bus__leases_ack(q, 0) == 0)
 			acked++;
-		if (token == m->token + 1)
+		if (position == m->token)
 			break;
 	}
-	if (acked)
+	count(&q->attachment->acked, (uint64_t)acked);
+	/* One published position, and one wake-up check, for the batch. */
+	if (q->lazy)
+		bus__leases_publish(q);
+	else if (acked)
 		bus__ring_wake_space(q);
 	return acked;
 }

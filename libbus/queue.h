@@ -31,8 +31,20 @@ struct bus_queue {
 	uint64_t enqueue_position;
 	uint64_t dequeue_position;
 
-	/* Consumer: positions of held cells in the order received (a ring of
-	 * max_unacked entries), for ack_through and the max_unacked bound. */
+	/*
+	 * SPSC without drop-oldest: the consumer takes a message without
+	 * writing its cell and releases cells by publishing one position
+	 * (queue_leases.c); the producer treats READY cells before that
+	 * position as free.  released is the consumer's copy, and
+	 * cached_released the producer's, refreshed only when the ring
+	 * looks full.
+	 */
+	bool lazy;
+	uint64_t released;
+	uint64_t cached_released;
+
+	/* Consumer: the messages it holds, in the order received (a ring of
+	 * max_unacked entries; see queue_leases.c). */
 	uint64_t *held;
 	uint32_t held_head; /* oldest */
 	uint32_t held_count;

@@ -24,12 +24,56 @@ static uint64_t recovered_state(const struct bus__queue_geometry *g,
 		return bus__cell_state(bus__cell_position(state) + g->slots, 0,
 				       BUS__CELL_FREE);
 	case BUS__CELL_HELD:
-		/* A message received and not acked: deliver it again. */
+		/* A message received and not acked: deliver it again.  The
+		 * caller raised its delivery count. */
 		return bus__cell_state(bus__cell_position(state), 0,
 				       BUS__CELL_REDELIVER);
 	default:
 		return 0;
 	}
+}
+
+/* The departed consumer saw this message: its next delivery is a
+ * redelivery.  The cell is not READY for anybody else meanwhile. */
+static void count_redelivery(struct bus_cell *cell)
+{
+	cell->header.delivery_count++;
+	cell->header.flags |= BUS_MESSAGE_REDELIVERED;
+}
+
+/*
+ * A lazy SPSC consumer (queue_leases.c) leaves the messages it holds
+ * READY in the ring, between its released and taken positions.  Its
+ * successor starts at the released position and gets them again; here they
+ * only get their delivery counts raised.  Nobody else writes these cells:
+ * the producer keeps off READY cells at or after the released position.
+ */
+static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
+				    uint32_t index)
+{
+	struct bus_queue_control *c = g->control;
+	uint64_t released = bus__load_acquire(&c->dequeue_position);
+	uint64_t taken = bus__load_acquire(&c->taken_position);
+	uint64_t count = 0;
+
+	if (g->settings.type != BUS_QUEUE_SPSC ||
+	    g->settings.overflow == BUS_OVERFLOW_DROP_OLDEST ||
+	    index < g->settings.max_producers)
+		return 0;
+	/* A corrupt pair of positions must not make us loop for long. */
+	for (uint64_t p = released;
+	     bus__position_diff(bus__position_wrap(taken),
+				bus__position_wrap(p)) > 0 &&
+	     count <= g->slots;
+	     p++, count++) {
+		struct bus_cell *cell = bus__queue_cell(g, p);
+
+		if (bus__load_acquire(&cell->state) ==
+		    bus__cell_state(p, 0, BUS__CELL_READY))
+			count_redelivery(cell);
+	}
+	bus__store_relaxed(&c->taken_position, released);
+	return count;
 }
 
 struct recovered {
@@ -47,6 +91,9 @@ static void recover_cells(const struct bus__queue_geometry *g, uint32_t owner,
 		uint64_t state = bus__load_acquire(&cell->state);
 		uint64_t next;
 
+		if (bus__cell_kind(state) == BUS__CELL_HELD &&
+		    bus__cell_owner(state) == owner)
+			count_redelivery(cell);
 		/* CAS: a producer may skip a held cell meanwhile (it moves
 		 * the position, keeps the owner); then look again. */
 		while ((next = recovered_state(g, state, owner)) != 0) {
@@ -113,6 +160,7 @@ int bus__queue_detach(const struct bus__queue_geometry *g, uint32_t index)
 		return -EINVAL;
 	a = &g->attachments[index];
 	recover_cells(g, index + 1, &r);
+	r.orphaned += recover_ring_leases(g, index);
 	/* Always raise the redelivery hint: a nack interrupted between its
 	 * state change and its raise would otherwise stay invisible.
 	 * Release: pairs with the acquire in bus__ring_take_redelivery. */

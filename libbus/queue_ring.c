@@ -128,6 +128,38 @@ static int drop_oldest(struct bus_queue *q, struct bus_cell *cell,
 						BUS__CELL_WRITING));
 }
 
+/*
+ * A READY cell of the previous lap is free if a lazy consumer released its
+ * position already (queue_leases.c).  The producer's copy of the released
+ * position is refreshed only here, when the ring looks full: one read of
+ * the consumer's line per lap at most, not one per message.
+ *
+ * After a refresh the cell is read again: the consumer may have moved the
+ * message into the cell (HELD) just before it released the position, and
+ * the state we read first predates that.  Without a refresh no re-read is
+ * needed: a position we saw released was released before we read the cell,
+ * and the consumer never moves a released message.
+ */
+static bool released_by_lazy_consumer(struct bus_queue *q,
+				      struct bus_cell *cell, uint64_t state)
+{
+	uint64_t position = bus__cell_position(state);
+
+	if (!q->lazy || bus__cell_kind(state) != BUS__CELL_READY)
+		return false;
+	if (bus__position_diff(position,
+			       bus__position_wrap(q->cached_released)) < 0)
+		return true;
+	/* Acquire: pairs with the release in bus__leases_publish, so the
+	 * consumer's reads of the old payload, and its state changes, come
+	 * before what we do next. */
+	q->cached_released =
+		bus__load_acquire(&q->geometry.control->dequeue_position);
+	return bus__position_diff(position,
+				  bus__position_wrap(q->cached_released)) < 0 &&
+	       bus__load_acquire(&cell->state) == state;
+}
+
 int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 			 int *dropped)
 {
@@ -136,10 +168,15 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 	struct bus_cell *next = cell_at(q, p);
 
 	/* The common case, tested as one word: the next cell is free for
-	 * this lap.  Acquire: pairs with the release of the consumer that
-	 * freed it, so its reads of the old payload come first. */
-	if (bus__load_acquire(&next->state) ==
-	    bus__cell_state(p, 0, BUS__CELL_FREE)) {
+	 * this lap, or holds a message a lazy consumer released.  Acquire:
+	 * pairs with the release of the consumer that freed it, so its reads
+	 * of the old payload come first. */
+	uint64_t found = bus__load_acquire(&next->state);
+
+	if (found == bus__cell_state(p, 0, BUS__CELL_FREE) ||
+	    (found == bus__cell_state(p - q->geometry.slots, 0,
+				      BUS__CELL_READY) &&
+	     released_by_lazy_consumer(q, next, found))) {
 		/* Nobody else acts on a FREE cell: a plain store. */
 		bus__store_relaxed(&next->state,
 				   bus__cell_state(p, q->owner,
@@ -169,7 +206,17 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 				p++;
 			continue;
 		case FULL: {
-			int rc = drop_oldest(q, cell, &state, p);
+			int rc;
+
+			if (released_by_lazy_consumer(q, cell, state)) {
+				/* Nobody else writes a released cell. */
+				bus__store_relaxed(
+					&cell->state,
+					bus__cell_state(p, q->owner,
+							BUS__CELL_WRITING));
+				goto claimed;
+			}
+			rc = drop_oldest(q, cell, &state, p);
 
 			if (rc == 1) {
 				*dropped = 1;
@@ -300,21 +347,19 @@ static enum consumer_view consumer_view(uint64_t state, uint64_t p)
 }
 
 /*
- * Only a drop-oldest producer competes with the single consumer for a
- * READY cell; without that policy a plain store takes it, which spares the
- * consumer a locked instruction on the line it has just read.
+ * Takes the READY cell at p for the single consumer.  A lazy consumer
+ * (queue_leases.c) leaves the cell untouched; otherwise only a drop-oldest
+ * producer competes for it, which needs a CAS.
  */
 static bool take_spsc(struct bus_queue *q, struct bus_cell *cell,
 		      uint64_t *state, uint64_t p)
 {
 	uint64_t held = bus__cell_state(p, q->owner, BUS__CELL_HELD);
 
-	if (q->geometry.settings.overflow == BUS_OVERFLOW_DROP_OLDEST)
-		return bus__cas_acq_rel(&cell->state, state, held);
-	/* Relaxed: the acquire load that found READY already ordered our
-	 * reads of the message after the producer's writes. */
-	bus__store_relaxed(&cell->state, held);
-	return true;
+	if (q->lazy)
+		return true;
+	/* Acquire: as the load that found READY. */
+	return bus__cas_acq_rel(&cell->state, state, held);
 }
 
 int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
@@ -352,8 +397,14 @@ int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position)
 taken:
 	*position = p;
 	q->dequeue_position = p + 1;
-	/* Relaxed: read only by a replacement consumer. */
-	bus__store_relaxed(&q->geometry.control->dequeue_position, p + 1);
+	/* Relaxed: read only by busd after we are gone, or by our
+	 * replacement after busd; the socket round trip orders them.  A lazy
+	 * consumer publishes its released position separately. */
+	if (q->lazy)
+		bus__store_relaxed(&q->geometry.control->taken_position, p + 1);
+	else
+		bus__store_relaxed(&q->geometry.control->dequeue_position,
+				   p + 1);
 	return 0;
 }
 

@@ -34,6 +34,31 @@ static void add_retired(struct bus_queue_stats *s,
 	s->reclaimed += bus__load_relaxed(&r->reclaimed);
 }
 
+/*
+ * Where a READY cell stands for a lazy SPSC consumer (queue_leases.c):
+ * before its released position the message is done, between released and
+ * taken it is held, after that it is queued.
+ */
+enum ready_kind { READY_QUEUED, READY_HELD, READY_DONE };
+
+static enum ready_kind classify_ready(const struct bus__queue_geometry *g,
+				      uint64_t state)
+{
+	uint64_t position = bus__cell_position(state);
+	uint64_t released, taken;
+
+	if (g->settings.type != BUS_QUEUE_SPSC ||
+	    g->settings.overflow == BUS_OVERFLOW_DROP_OLDEST)
+		return READY_QUEUED;
+	released = bus__load_relaxed(&g->control->dequeue_position);
+	taken = bus__load_relaxed(&g->control->taken_position);
+	if (bus__position_diff(position, bus__position_wrap(released)) < 0)
+		return READY_DONE;
+	if (bus__position_diff(position, bus__position_wrap(taken)) < 0)
+		return READY_HELD;
+	return READY_QUEUED;
+}
+
 /* Depth and leases from the cells themselves: exact at each cell's
  * moment, and right even after the clients that made them are gone. */
 static void count_cells(struct bus_queue_stats *s,
@@ -44,6 +69,17 @@ static void count_cells(struct bus_queue_stats *s,
 
 		switch (bus__cell_kind(state)) {
 		case BUS__CELL_READY:
+			switch (classify_ready(g, state)) {
+			case READY_QUEUED:
+				s->depth++;
+				break;
+			case READY_HELD:
+				s->leased++;
+				break;
+			case READY_DONE:
+				break;
+			}
+			break;
 		case BUS__CELL_REDELIVER:
 			s->depth++;
 			break;

@@ -2,8 +2,8 @@
 /*
  * Waiting strategies.  Spinning costs a CPU but no system call; sleeping
  * costs a futex wait here and a futex wake in the process that changes the
- * queue, which it issues only when a sleepers count says somebody sleeps
- * (see the pairing comment in queue_ring.c).
+ * queue or topic, which it issues only when a sleepers count says somebody
+ * sleeps (see the pairing comments in queue_ring.c and topic_ring.c).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -16,29 +16,41 @@
 /* Read the clock once every this many spins: a vDSO call is ~20 ns. */
 #define BUS__SPINS_PER_CLOCK_READ 32
 
-struct wait_target {
-	_Atomic uint32_t *sleepers;
-	_Atomic uint32_t *word;
-	uint32_t flag; /* BUS_ATTACHMENT_SLEEPING_* */
-	int not_yet;   /* -EAGAIN or -ENOBUFS */
+/* A queue's attempt, called through the target's context. */
+struct queue_attempt {
+	struct bus_queue *q;
+	bus__attempt_fn attempt;
+	void *context;
 };
 
+static int queue_attempt(void *context)
+{
+	struct queue_attempt *a = context;
+
+	return a->attempt(a->q, a->context);
+}
+
 static void target_of(struct bus_queue *q, enum bus__wait_side side,
-		      struct wait_target *t)
+		      struct queue_attempt *a, struct bus__wait_target *t)
 {
 	struct bus_queue_control *c = q->geometry.control;
+	int data = side == BUS__WAIT_DATA;
 
-	if (side == BUS__WAIT_DATA) {
-		*t = (struct wait_target){ &c->consumers_sleeping,
-					   &c->data_futex,
-					   BUS_ATTACHMENT_SLEEPING_DATA,
-					   -EAGAIN };
-	} else {
-		*t = (struct wait_target){ &c->producers_sleeping,
-					   &c->space_futex,
-					   BUS_ATTACHMENT_SLEEPING_SPACE,
-					   -ENOBUFS };
-	}
+	*t = (struct bus__wait_target){
+		.sleepers = data ? &c->consumers_sleeping
+				 : &c->producers_sleeping,
+		.word = data ? &c->data_futex : &c->space_futex,
+		.sleeping = &q->attachment->sleeping,
+		.flag = data ? BUS_ATTACHMENT_SLEEPING_DATA
+			     : BUS_ATTACHMENT_SLEEPING_SPACE,
+		.not_yet = data ? -EAGAIN : -ENOBUFS,
+		.cancelled = &q->cancelled,
+		.segment_state = &q->geometry.header->state,
+		.strategy = q->wait,
+		.spin_ns = q->spin_ns,
+		.attempt = queue_attempt,
+		.context = a,
+	};
 }
 
 static int64_t now_ns(void)
@@ -56,32 +68,32 @@ static struct timespec to_timespec(int64_t ns)
 }
 
 /* -ECANCELED, -ENOTCONN, or 0 to go on waiting. */
-static int interrupted(struct bus_queue *q)
+static int interrupted(const struct bus__wait_target *t)
 {
 	/* Relaxed: a flag with no data behind it; the futex wake that
 	 * follows bus_queue_cancel() makes a sleeper look again. */
-	if (bus__load_relaxed(&q->cancelled))
+	if (bus__load_relaxed(t->cancelled))
 		return -ECANCELED;
-	/* Acquire: pairs with the release in bus__queue_close_segment. */
-	if (bus__load_acquire(&q->geometry.header->state) != BUS_SEGMENT_OPEN)
+	/* Acquire: pairs with the release in bus__queue_close_segment
+	 * (bus__topic_close_segment). */
+	if (bus__load_acquire(t->segment_state) != BUS_SEGMENT_OPEN)
 		return -ENOTCONN;
 	return 0;
 }
 
 /* Spins until `until` (ns, CLOCK_MONOTONIC); returns the final answer, or
  * not_yet when the spin ran out. */
-static int spin(struct bus_queue *q, const struct wait_target *t,
-		int64_t until, bus__attempt_fn attempt, void *context)
+static int spin(const struct bus__wait_target *t, int64_t until)
 {
 	for (;;) {
 		for (int i = 0; i < BUS__SPINS_PER_CLOCK_READ; i++) {
-			int rc = attempt(q, context);
+			int rc = t->attempt(t->context);
 
 			if (rc != t->not_yet)
 				return rc;
 			bus__compiler_barrier();
 		}
-		int rc = interrupted(q);
+		int rc = interrupted(t);
 		if (rc)
 			return rc;
 		if (until >= 0 && now_ns() >= until)
@@ -89,43 +101,39 @@ static int spin(struct bus_queue *q, const struct wait_target *t,
 	}
 }
 
-static void register_sleeper(struct bus_queue *q, const struct wait_target *t)
+static void register_sleeper(const struct bus__wait_target *t)
 {
 	bus__fetch_add_seq_cst(t->sleepers, 1);
 	/* Tells busd to uncount us if we die asleep.  Set after the count
 	 * is raised and cleared before it is lowered, so busd never lowers
 	 * a count we did not raise. */
-	bus__store_relaxed(&q->attachment->sleeping,
-			   bus__load_relaxed(&q->attachment->sleeping) |
-				   t->flag);
+	bus__store_relaxed(t->sleeping,
+			   bus__load_relaxed(t->sleeping) | t->flag);
 	/* Pairs with the fence in queue_ring.c's wake(): after it, either our
 	 * next attempt sees the waker's change or the waker sees our count. */
 	bus__fence_seq_cst();
 }
 
-static void unregister_sleeper(struct bus_queue *q,
-			       const struct wait_target *t)
+static void unregister_sleeper(const struct bus__wait_target *t)
 {
-	bus__store_relaxed(&q->attachment->sleeping,
-			   bus__load_relaxed(&q->attachment->sleeping) &
-				   ~t->flag);
+	bus__store_relaxed(t->sleeping,
+			   bus__load_relaxed(t->sleeping) & ~t->flag);
 	bus__fetch_sub_seq_cst(t->sleepers, 1);
 }
 
 /* One round of sleeping: the final answer, or not_yet to go round again. */
-static int sleep_once(struct bus_queue *q, const struct wait_target *t,
-		      const struct timespec *deadline, bus__attempt_fn attempt,
-		      void *context)
+static int sleep_once(const struct bus__wait_target *t,
+		      const struct timespec *deadline)
 {
 	/* Acquire: pairs with the waker's seq_cst raise of the word, which
 	 * it makes after changing the queue. */
 	uint32_t seen = bus__load_acquire(t->word);
 	int rc;
 
-	register_sleeper(q, t);
-	rc = attempt(q, context);
+	register_sleeper(t);
+	rc = t->attempt(t->context);
 	if (rc == t->not_yet) {
-		rc = interrupted(q);
+		rc = interrupted(t);
 		if (rc == 0) {
 			/* Nothing yet and not interrupted: sleep. */
 			rc = bus__futex_wait(t->word, seen, deadline);
@@ -133,57 +141,61 @@ static int sleep_once(struct bus_queue *q, const struct wait_target *t,
 				rc = t->not_yet;
 		}
 	}
-	unregister_sleeper(q, t);
+	unregister_sleeper(t);
 	return rc;
 }
 
-static int sleep_until(struct bus_queue *q, const struct wait_target *t,
-		       int64_t deadline, bus__attempt_fn attempt,
-		       void *context)
+static int sleep_until(const struct bus__wait_target *t, int64_t deadline)
 {
 	struct timespec absolute = to_timespec(deadline);
 	int rc;
 
 	do {
-		rc = sleep_once(q, t, deadline >= 0 ? &absolute : NULL,
-				attempt, context);
+		rc = sleep_once(t, deadline >= 0 ? &absolute : NULL);
 	} while (rc == t->not_yet);
 	if (rc == -ETIMEDOUT) {
 		/* A message may have come with the deadline: one last look. */
-		rc = attempt(q, context);
+		rc = t->attempt(t->context);
 		if (rc == t->not_yet)
 			rc = -ETIMEDOUT;
 	}
 	return rc;
 }
 
-int bus__wait(struct bus_queue *q, enum bus__wait_side side,
-	      int64_t timeout_ns, bus__attempt_fn attempt, void *context)
+int bus__wait_for(const struct bus__wait_target *t, int64_t timeout_ns)
 {
-	struct wait_target t;
 	int64_t start, deadline, spin_until;
 	int rc;
 
-	target_of(q, side, &t);
 	if (timeout_ns == 0)
-		return t.not_yet;
+		return t->not_yet;
 	start = now_ns();
 	deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
-	if (q->wait == BUS_WAIT_BUSY)
+	if (t->strategy == BUS_WAIT_BUSY)
 		spin_until = deadline;
-	else if (q->wait == BUS_WAIT_SPIN_FUTEX)
-		spin_until = start + q->spin_ns;
+	else if (t->strategy == BUS_WAIT_SPIN_FUTEX)
+		spin_until = start + t->spin_ns;
 	else
 		spin_until = start;
 	if (deadline >= 0 && spin_until > deadline)
 		spin_until = deadline;
 
 	if (spin_until != start) {
-		rc = spin(q, &t, spin_until, attempt, context);
-		if (rc != t.not_yet)
+		rc = spin(t, spin_until);
+		if (rc != t->not_yet)
 			return rc;
 		if (spin_until == deadline)
 			return -ETIMEDOUT;
 	}
-	return sleep_until(q, &t, deadline, attempt, context);
+	return sleep_until(t, deadline);
+}
+
+int bus__wait(struct bus_queue *q, enum bus__wait_side side,
+	      int64_t timeout_ns, bus__attempt_fn attempt, void *context)
+{
+	struct queue_attempt a = { q, attempt, context };
+	struct bus__wait_target t;
+
+	target_of(q, side, &a, &t);
+	return bus__wait_for(&t, timeout_ns);
 }

@@ -9,6 +9,7 @@ PACKAGES="
 	cmake
 	gcc
 	clang
+	libclang-rt-dev
 	make
 	pkg-config
 	liburing-dev

@@ -55,6 +55,8 @@ leftovers() {
 }
 
 cleanup() {
+	# A `consume --hold` left running by a failed check.
+	[ -n "${hold_pid:-}" ] && kill -KILL "$hold_pid" 2>/dev/null
 	stop_busd
 	# Whatever happened, leave nothing of this bus behind.
 	for f in /dev/shm/shmbus."$bus":* /dev/shm/shmbus."$bus"-none:*; do
@@ -236,6 +238,50 @@ expect_stdout "consume --no-ack" "keep\n"
 ctl consume q -n 1 --timeout 5
 expect_ok "consume after --no-ack"
 expect_stdout "consume after --no-ack" "keep\n"
+
+# --hold keeps the message unacked until busctl is killed.
+# hold SIGNAL: holds one message, then is killed with SIGNAL; the message
+# must be delivered again.
+hold() {
+	ctl pub q "held-$1"
+	# Removed first: the background shell truncates it in its own time.
+	rm -f "$work/hold"
+	"$busctl" -b "$bus" consume q --no-ack --hold </dev/null \
+		>"$work/hold" 2>"$work/hold-err" &
+	hold_pid=$!
+	i=0
+	while [ ! -s "$work/hold" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cp "$work/hold" "$work/out"
+	rc=0
+	expect_stdout "consume --hold ($1)" "held-$1\n"
+	checks=$((checks + 1))
+	kill -0 "$hold_pid" 2>/dev/null ||
+		fail "consume --hold ($1): exited instead of holding"
+	# Held, so nothing is left to receive.
+	ctl consume q -n 1 --timeout 0.3
+	checks=$((checks + 1))
+	[ -s "$work/out" ] && fail "consume while --hold holds: got a message"
+	kill -"$1" "$hold_pid"
+	wait "$hold_pid"
+	rc=$?
+	hold_pid=
+	checks=$((checks + 1))
+	if [ "$1" = KILL ]; then
+		[ "$rc" -eq 137 ] || fail "consume --hold: not killed by -9"
+	else
+		[ "$rc" -eq 0 ] || fail "consume --hold: SIG$1 should end it with 0"
+	fi
+	# kill -9: busd notices the death and hands the message back.
+	ctl consume q -n 1 --timeout 5
+	expect_ok "consume after consume --hold was killed ($1)"
+	expect_stdout "consume after consume --hold was killed ($1)" \
+		"held-$1\n"
+}
+hold KILL
+hold TERM
 
 # An empty queue: -n with a timeout ends in an error, prints nothing.
 ctl consume q -n 1 --timeout 1

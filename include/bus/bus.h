@@ -298,6 +298,218 @@ struct bus_queue_stats {
 BUS_EXPORT int bus_queue_stats(const bus_queue_t *queue,
 			       struct bus_queue_stats *stats);
 
+/* ---- topics (publish/subscribe) ---------------------------------------
+ *
+ * A topic is one ring that publishers write once and every subscriber
+ * reads at its own position: a subscriber gets every message committed
+ * after its subscription was registered, in ring order (per publisher:
+ * the order it published in).  With slow_subscriber = block a publisher
+ * waits for the slowest live subscriber; with overwrite it never waits,
+ * and a subscriber that falls a whole ring behind is told how many
+ * messages it lost and goes on from the oldest one still intact.
+ *
+ * Handles: a bus_topic_t publishes (BUS_PRODUCER) or only looks
+ * (BUS_OBSERVER: figures and the last value); a bus_subscription_t
+ * receives.  Each is used by one thread at a time, except the _cancel
+ * calls, as for queues; bus_disconnect() closes them too.
+ */
+
+typedef struct bus_topic bus_topic_t;
+typedef struct bus_subscription bus_subscription_t;
+
+/* The built-in defaults of a topic (see README.md, "Topics"). */
+BUS_EXPORT void bus_topic_settings_default(struct bus_topic_settings *settings);
+
+/*
+ * Asks busd to create a topic.  settings NULL means the defaults.  -EEXIST
+ * if a queue or topic has the name, -EINVAL for bad settings (the detail
+ * names the field), -ENOSPC when /dev/shm has no room.
+ */
+BUS_EXPORT int bus_topic_create(bus_t *bus, const char *name,
+				const struct bus_topic_settings *settings);
+
+/* Asks busd to delete a topic; attached clients see it as closed. */
+BUS_EXPORT int bus_topic_delete(bus_t *bus, const char *name);
+
+/*
+ * Opens the topic as a publisher (BUS_PRODUCER) or an observer
+ * (BUS_OBSERVER).  -ENOENT for an unknown topic (or a queue of that name),
+ * -EBUSY when max_publishers publishers have it open, -EINVAL for
+ * BUS_CONSUMER (use bus_subscribe), -EPROTO for a segment that is not a
+ * valid topic of this layout version.  options may be NULL.
+ */
+BUS_EXPORT int bus_topic_open(bus_t *bus, const char *name,
+			      enum bus_role role,
+			      const struct bus_queue_options *options,
+			      bus_topic_t **out);
+
+/* Closes the handle; a loan it did not commit is dropped (subscribers
+ * skip it). */
+BUS_EXPORT int bus_topic_close(bus_topic_t *topic);
+
+/* The settings the topic was created with. */
+BUS_EXPORT const struct bus_topic_settings *
+bus_topic_settings(const bus_topic_t *topic);
+
+BUS_EXPORT int bus_topic_set_wait(bus_topic_t *topic,
+				  enum bus_wait_strategy wait,
+				  uint32_t spin_ns);
+/* Thread-safe: wakes and fails (-ECANCELED) blocked calls on the handle
+ * until bus_topic_uncancel(). */
+BUS_EXPORT void bus_topic_cancel(bus_topic_t *topic);
+BUS_EXPORT void bus_topic_uncancel(bus_topic_t *topic);
+
+/*
+ * Loans the next slot of the ring: message->payload points at
+ * message->capacity (max_message) bytes to write in place.  Under block,
+ * waits up to timeout_ns for the slowest subscriber to pass the slot
+ * (-ENOBUFS with BUS_NOWAIT, -ETIMEDOUT after the timeout); under
+ * overwrite it never waits for subscribers.  Either way it waits for
+ * another publisher still writing the message one ring back.  -ENOTCONN
+ * once the topic is deleted.
+ *
+ * A subscriber may copy the slot while you write it and then discard the
+ * copy (one lapped under overwrite, or one that joined with history or
+ * while loans were open): correct, but ThreadSanitizer reports your plain
+ * stores against its atomic loads.  bus_publish() writes with atomic
+ * stores and is clean; see README.md, "Topics".
+ */
+BUS_EXPORT int bus_topic_loan(bus_topic_t *topic, struct bus_message *message,
+			      int64_t timeout_ns);
+
+/*
+ * Publishes a loaned slot holding length payload bytes and wakes sleeping
+ * subscribers.  -EMSGSIZE if length exceeds max_message (the loan stays
+ * held), -EINVAL for a token that is not an open loan of this handle.
+ */
+BUS_EXPORT int bus_topic_commit(bus_topic_t *topic, struct bus_message *message,
+				uint32_t length);
+
+/* Copies length bytes into the topic: a loan and a commit. */
+BUS_EXPORT int bus_publish(bus_topic_t *topic, const void *data, size_t length,
+			   int64_t timeout_ns);
+
+/*
+ * The last-value read: copies the newest committed message into buf
+ * without subscribing (any role).  Returns its length; -EAGAIN when
+ * nothing was published yet (or the ring was lapped during every try);
+ * -EMSGSIZE when buf is too small.  header, if not NULL, gets its header.
+ * The copy is checked: never torn, whatever the policy.
+ */
+BUS_EXPORT int bus_topic_last(bus_topic_t *topic, void *buf, size_t size,
+			      struct bus_message_header *header);
+
+/* Options of a subscription; pass NULL for the defaults. */
+struct bus_subscribe_options {
+	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
+	uint32_t spin_ns;	     /* spin phase of SPIN_FUTEX, default 2000 */
+	/* Also deliver up to this many messages published before the
+	 * subscription, those still intact; at most the topic's history
+	 * setting (-EINVAL past it).  Default 0. */
+	uint32_t history;
+};
+
+/*
+ * Subscribes to a topic.  -ENOENT for an unknown topic (or a queue of that
+ * name), -EBUSY when it has max_subscribers subscribers (the detail says
+ * so), -EINVAL for a history above the topic's.
+ */
+BUS_EXPORT int bus_subscribe(bus_t *bus, const char *topic,
+			     const struct bus_subscribe_options *options,
+			     bus_subscription_t **out);
+
+/* Ends the subscription: publishers stop waiting for it. */
+BUS_EXPORT int bus_unsubscribe(bus_subscription_t *subscription);
+
+BUS_EXPORT const struct bus_topic_settings *
+bus_subscription_settings(const bus_subscription_t *subscription);
+BUS_EXPORT int bus_subscription_set_wait(bus_subscription_t *subscription,
+					 enum bus_wait_strategy wait,
+					 uint32_t spin_ns);
+BUS_EXPORT void bus_subscription_cancel(bus_subscription_t *subscription);
+BUS_EXPORT void bus_subscription_uncancel(bus_subscription_t *subscription);
+
+/*
+ * Receives the next message.  Under block the view is in place (zero
+ * copy): payload and header point into the ring and stay valid, and the
+ * slot stays out of the publishers' reach, until bus_subscription_release()
+ * or the next receive.  Under overwrite (and for history) the message is
+ * copied into a buffer of the subscription and checked, so it is never
+ * torn; the view is valid until the next receive.  Do not write through
+ * the view.
+ *
+ * *lost (may be NULL) is set to the number of messages this subscriber
+ * lost, by being lapped under overwrite, since the message it received
+ * before; 0 normally.  Each loss is reported once, with the next message
+ * delivered, and counted in bus_subscription_stats() at once.
+ *
+ * 0; -EAGAIN when there is nothing and timeout_ns is BUS_NOWAIT;
+ * -ETIMEDOUT; -ENOTCONN once the topic is deleted and drained;
+ * -EBADMSG for a message with a corrupt header (skipped).
+ */
+BUS_EXPORT int bus_subscription_receive(bus_subscription_t *subscription,
+					struct bus_message *message,
+					uint64_t *lost, int64_t timeout_ns);
+
+/* Done with the view of the last message received: publishers under block
+ * may reuse its slot.  0 also when nothing is held. */
+BUS_EXPORT int bus_subscription_release(bus_subscription_t *subscription);
+
+/*
+ * Receives the next message into buf and releases it.  Returns the payload
+ * length; -EMSGSIZE if it does not fit (it stays next, to receive with a
+ * larger buffer); otherwise as bus_subscription_receive().
+ */
+BUS_EXPORT int bus_subscription_receive_copy(bus_subscription_t *subscription,
+					     void *buf, size_t size,
+					     uint64_t *lost,
+					     int64_t timeout_ns);
+
+/* ---- topic figures --------------------------------------------------- */
+
+struct bus_topic_stats {
+	uint64_t published; /* messages committed */
+	uint64_t rejected;  /* loans that found no room in time */
+	uint64_t received;  /* deliveries, every subscriber together */
+	uint64_t lapped;    /* times a subscriber was lapped */
+	uint64_t lost;	    /* messages subscribers lost by it */
+	uint64_t padded;    /* loans dropped or left by dead publishers */
+	uint64_t tail;	    /* positions claimed so far */
+	uint64_t capacity;  /* slots */
+	uint64_t max_lag;   /* the slowest live subscriber's lag */
+	uint32_t publishers;
+	uint32_t subscribers;
+};
+
+/* One subscriber as busctl stat shows it. */
+struct bus_subscriber_stats {
+	uint32_t slot;
+	uint32_t client_id;
+	int32_t pid;
+	uint32_t reserved;
+	uint64_t position; /* the oldest position it still needs */
+	uint64_t lag;	   /* tail - position: messages it has yet to read */
+	uint64_t received;
+	uint64_t lapped;
+	uint64_t lost;
+};
+
+/* Reads the topic's figures from shared memory; any role may ask. */
+BUS_EXPORT int bus_topic_stats(const bus_topic_t *topic,
+			       struct bus_topic_stats *stats);
+
+/*
+ * Fills up to count entries with the live subscribers, in slot order, and
+ * returns how many are live (which may be more than count).
+ */
+BUS_EXPORT int bus_topic_subscribers(const bus_topic_t *topic,
+				     struct bus_subscriber_stats *subscribers,
+				     uint32_t count);
+
+/* This subscription's own figures. */
+BUS_EXPORT int bus_subscription_stats(const bus_subscription_t *subscription,
+				      struct bus_subscriber_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory format of a shmbus queue segment, version 1.
+ * The shared-memory format of shmbus segments, version 1: queues and topics.
  *
- * One POSIX shared-memory object per queue, named "/shmbus.BUS:NAME",
+ * One POSIX shared-memory object per queue or topic, named
+ * "/shmbus.BUS:NAME" (queues and topics share one namespace per bus),
  * created and owned by busd and handed to clients as a file descriptor.
+ * Both kinds open with the same 256-byte header; its kind field says which
+ * control block follows.
+ *
+ *   A queue (kind BUS_SEGMENT_QUEUE):
  *
  *   offset 0      +--------------------------------------------+
  *                 | segment header (magic, version, sizes,     |
@@ -24,13 +29,38 @@
  *                 |   header (one line), header room, payload  |
  *                 +--------------------------------------------+
  *
+ *   A topic (kind BUS_SEGMENT_TOPIC):
+ *
+ *   offset 0      +--------------------------------------------+
+ *                 | segment header, with topic settings  256 B |
+ *   256           +--------------------------------------------+
+ *                 | publisher line: tail position         64 B |
+ *                 | minimum line: slowest subscriber, as  64 B |
+ *                 |   last scanned (written by publishers)     |
+ *                 | subscriber wait: sleepers, futex word 64 B |
+ *                 | publisher wait:  sleepers, futex word 64 B |
+ *                 | retired figures (written by busd)     64 B |
+ *   subscribers   +--------------------------------------------+
+ *                 | subscriber[0 .. max_subscribers): identity |
+ *                 |   line written by busd, cursor line        |
+ *                 |   written by that subscriber alone         |
+ *   publishers    +--------------------------------------------+
+ *                 | attachment[0 .. max_publishers): identity  |
+ *                 |   line written by busd, figures line       |
+ *                 |   written by that publisher alone          |
+ *   cells         +--------------------------------------------+
+ *                 | cell[0 .. slots): state word, message      |
+ *                 |   header (one line), payload               |
+ *                 +--------------------------------------------+
+ *
  * Everything is addressed by offsets from the start of the segment.  Lines
  * written by different processes are 64-byte aligned and never shared.
  * busd writes the magic last, with release ordering; a client reads it with
  * acquire ordering before anything else and refuses the segment (-EPROTO)
- * unless magic, layout version and sizes agree with what it computes itself.
+ * unless magic, layout version, kind and sizes agree with what it computes
+ * itself.
  *
- * The cell protocol lives in libbus/queue_cell.h.
+ * The cell protocols live in libbus/queue_cell.h and libbus/topic_cell.h.
  */
 #ifndef BUS_LAYOUT_H
 #define BUS_LAYOUT_H
@@ -95,6 +125,31 @@ struct bus_queue_settings {
 	uint32_t max_producers; /* default 64 (SPSC: 1) */
 	uint32_t max_consumers; /* default 64 (SPSC: 1) */
 	uint32_t header_room;	/* bytes for routing key and headers, 0 */
+};
+
+/* What a topic does with a subscriber that falls a whole ring behind. */
+enum bus_slow_subscriber {
+	/* The publisher waits (up to its timeout) for the slowest one. */
+	BUS_SLOW_SUBSCRIBER_BLOCK = 0,
+	/* The publisher never waits; the lagging subscriber is told how many
+	 * messages it lost. */
+	BUS_SLOW_SUBSCRIBER_OVERWRITE = 1,
+};
+
+/* Bounds that busd enforces on topic settings (slots and max_message as
+ * for queues). */
+#define BUS_TOPIC_SUBSCRIBERS_MAX 4096u
+#define BUS_TOPIC_PUBLISHERS_MAX 4096u
+
+/* Settings of one topic: config keys of a [topic NAME] section. */
+struct bus_topic_settings {
+	uint32_t slots;		  /* power of two, default 1024 */
+	uint32_t max_message;	  /* payload bytes, default 256 */
+	uint32_t slow_subscriber; /* enum bus_slow_subscriber, default block */
+	uint32_t max_subscribers; /* default 64 */
+	uint32_t max_publishers;  /* default 64; 1: single-publisher path */
+	uint32_t history;	  /* messages a late joiner may ask for, 0 */
+	uint32_t reserved[2];	  /* 0 */
 };
 
 /*
@@ -179,7 +234,11 @@ struct bus_segment_header {
 	uint32_t cell_stride;
 	uint32_t message_header_size;
 	uint32_t reserved0;
-	struct bus_queue_settings settings;
+	/* Which one is meant follows from kind. */
+	union {
+		struct bus_queue_settings settings;
+		struct bus_topic_settings topic_settings;
+	};
 	char bus_name[BUS_NAME_MAX + 1];
 	char name[BUS_NAME_MAX + 1];
 };
@@ -189,9 +248,14 @@ struct bus_queue_control {
 	 * position, saved for a replacement producer. */
 	BUS_ATOMIC(uint64_t) enqueue_position;
 	uint8_t pad0[BUS_CACHE_LINE - 8];
-	/* Consumers' line, the same for the dequeue side. */
+	/* Consumers' line.  MPMC: the dequeue position, claimed by CAS.
+	 * SPSC: the released position (every message before it is acked or
+	 * out of the ring; the producer reads it when the ring looks full)
+	 * and the next position the consumer will take (for busd, when the
+	 * consumer dies: between the two lie the messages it held). */
 	BUS_ATOMIC(uint64_t) dequeue_position;
-	uint8_t pad1[BUS_CACHE_LINE - 8];
+	BUS_ATOMIC(uint64_t) taken_position;
+	uint8_t pad1[BUS_CACHE_LINE - 16];
 	/* Consumers that may sleep, and the word they sleep on. */
 	BUS_ATOMIC(uint32_t) consumers_sleeping;
 	BUS_ATOMIC(uint32_t) data_futex;
@@ -204,6 +268,70 @@ struct bus_queue_control {
 	BUS_ATOMIC(uint64_t) redeliver_pending;
 	uint8_t pad4[BUS_CACHE_LINE - 8];
 	struct bus_retired_figures retired;
+};
+
+/* ---- topics ------------------------------------------------------------ */
+
+/*
+ * A subscriber slot of a topic.  Its cursor line is written by the
+ * subscriber alone (and by busd before it lends the slot and after it takes
+ * it back); publishers read it to find the slowest subscriber.
+ */
+struct bus_subscriber {
+	/* Identity line: written by busd when it hands out the slot. */
+	BUS_ATOMIC(uint32_t) role; /* 0 free, BUS_CONSUMER while subscribed */
+	uint32_t client_id;
+	int32_t pid;
+	uint32_t uid;
+	uint64_t start_time; /* the process start time, in clock ticks */
+	/* The first position that counts as published after the
+	 * subscription; the subscriber reads it once. */
+	uint64_t first_position;
+	uint8_t identity_pad[BUS_CACHE_LINE - 32];
+	/* Cursor line.  position: the oldest position this subscriber still
+	 * needs; under the block policy no publisher reuses its cell.  The
+	 * figures are written relaxed. */
+	BUS_ATOMIC(uint64_t) position;
+	BUS_ATOMIC(uint64_t) received;
+	BUS_ATOMIC(uint64_t) lapped; /* times it was overwritten and jumped */
+	BUS_ATOMIC(uint64_t) lost;   /* messages it jumped over */
+	/* BUS_ATTACHMENT_SLEEPING_DATA while counted in subscribers_sleeping,
+	 * so busd can uncount a subscriber that died asleep. */
+	BUS_ATOMIC(uint32_t) sleeping;
+	uint32_t cursor_pad32;
+	uint8_t cursor_pad[BUS_CACHE_LINE - 40];
+};
+
+/* Figures of topic attachments that have gone, folded in by busd. */
+struct bus_topic_retired_figures {
+	BUS_ATOMIC(uint64_t) published;
+	BUS_ATOMIC(uint64_t) rejected; /* publishes that found no room */
+	BUS_ATOMIC(uint64_t) received;
+	BUS_ATOMIC(uint64_t) lapped;
+	BUS_ATOMIC(uint64_t) lost;
+	BUS_ATOMIC(uint64_t) padded; /* dead publishers' loans padded over */
+	uint8_t pad[BUS_CACHE_LINE - 6 * 8];
+};
+
+struct bus_topic_control {
+	/* Publishers' line: the next position to claim.  Several publishers
+	 * advance it by CAS; a single publisher keeps its own copy and
+	 * mirrors it here for subscribers and busd. */
+	BUS_ATOMIC(uint64_t) tail;
+	uint8_t pad0[BUS_CACHE_LINE - 8];
+	/* A lower bound of every live subscriber's position, raised by the
+	 * publisher that last scanned them (block policy). */
+	BUS_ATOMIC(uint64_t) subscriber_minimum;
+	uint8_t pad1[BUS_CACHE_LINE - 8];
+	/* Subscribers that may sleep, and the word they sleep on. */
+	BUS_ATOMIC(uint32_t) subscribers_sleeping;
+	BUS_ATOMIC(uint32_t) data_futex;
+	uint8_t pad2[BUS_CACHE_LINE - 8];
+	/* Publishers that may sleep on a full ring. */
+	BUS_ATOMIC(uint32_t) publishers_sleeping;
+	BUS_ATOMIC(uint32_t) space_futex;
+	uint8_t pad3[BUS_CACHE_LINE - 8];
+	struct bus_topic_retired_figures retired;
 };
 
 /* The layout is a contract between processes built separately. */
@@ -227,7 +355,27 @@ _Static_assert(offsetof(struct bus_queue_control, retired) == 320,
 	       "retired figures");
 _Static_assert(sizeof(struct bus_queue_control) == 448, "queue control");
 
+_Static_assert(sizeof(struct bus_topic_settings) ==
+		       sizeof(struct bus_queue_settings),
+	       "topic settings share the header's settings field");
+_Static_assert(offsetof(struct bus_subscriber, position) == BUS_CACHE_LINE,
+	       "subscriber cursor line");
+_Static_assert(sizeof(struct bus_subscriber) == 2 * BUS_CACHE_LINE,
+	       "subscriber size");
+_Static_assert(offsetof(struct bus_topic_control, subscriber_minimum) == 64,
+	       "topic minimum line");
+_Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) ==
+		       128,
+	       "topic subscriber wait line");
+_Static_assert(offsetof(struct bus_topic_control, publishers_sleeping) == 192,
+	       "topic publisher wait line");
+_Static_assert(offsetof(struct bus_topic_control, retired) == 256,
+	       "topic retired figures");
+_Static_assert(sizeof(struct bus_topic_control) == 320, "topic control");
+
 /* The queue control block starts right after the 256-byte header. */
 #define BUS_QUEUE_CONTROL_OFFSET 256u
+/* So does a topic's. */
+#define BUS_TOPIC_CONTROL_OFFSET 256u
 
 #endif /* BUS_LAYOUT_H */

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* Creating and deleting topics. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "busd.h"
+#include "log.h"
+#include "segments.h"
+#include "topics.h"
+
+#define BUSD_MIB (UINT64_C(1) << 20)
+
+static unsigned long long busd_mib(uint64_t bytes, int up)
+{
+	return (unsigned long long)((bytes + (up ? BUSD_MIB - 1 : 0)) /
+				    BUSD_MIB);
+}
+
+int busd_topic_create(struct busd *busd, const char *name,
+		      const struct bus_topic_settings *settings, char *detail,
+		      size_t detail_size)
+{
+	struct busd_topic *topic;
+	uint64_t needed, available;
+	int ret;
+
+	ret = bus__topic_settings_check(settings, detail, detail_size);
+	if (ret)
+		return ret;
+	if (busd_registry_find(&busd->registry, name) ||
+	    busd_registry_find_topic(&busd->registry, name)) {
+		snprintf(detail, detail_size,
+			 "a queue or topic named '%s' already exists on bus "
+			 "'%s'", name, busd->bus_name);
+		return -EEXIST;
+	}
+	needed = bus__topic_segment_size(settings);
+	if (busd_segment_room(needed, &available) == -ENOSPC) {
+		snprintf(detail, detail_size,
+			 "/dev/shm has %llu MiB free but topic '%s' needs "
+			 "%llu MiB", busd_mib(available, 0), name,
+			 busd_mib(needed, 1));
+		return -ENOSPC;
+	}
+	ret = busd_topic_segment_create(busd->bus_name, name, settings,
+					&topic, detail, detail_size);
+	if (ret)
+		return ret;
+	ret = busd_registry_add_topic(&busd->registry, topic);
+	if (ret) {
+		busd_topic_segment_destroy(busd->bus_name, topic);
+		snprintf(detail, detail_size, "out of memory");
+		return ret;
+	}
+	busd_debug("topic '%s': %u slots of %u bytes, %s, %zu bytes of "
+		   "shared memory", name, settings->slots,
+		   settings->max_message,
+		   settings->slow_subscriber == BUS_SLOW_SUBSCRIBER_OVERWRITE ?
+			   "overwrite" : "block",
+		   topic->geometry.size);
+	return 0;
+}
+
+/* As for queues, nobody is detached: the topic is gone for good. */
+void busd_topic_delete(struct busd *busd, struct busd_topic *topic)
+{
+	busd_registry_remove_topic(&busd->registry, topic);
+	busd_topic_segment_destroy(busd->bus_name, topic);
+}
+
+int busd_topics_start(struct busd *busd, const struct busd_config *config)
+{
+	uint64_t needed = 0, available;
+	char detail[256];
+	int ret;
+
+	for (unsigned int i = 0; i < config->topic_count; i++)
+		needed += bus__topic_segment_size(&config->topics[i].settings);
+	ret = busd_segment_room(needed, &available);
+	if (ret == -ENOSPC) {
+		busd_refuse("/dev/shm has %llu MiB free but the configured "
+			    "topics need %llu MiB", busd_mib(available, 0),
+			    busd_mib(needed, 1));
+		return ret;
+	}
+	for (unsigned int i = 0; i < config->topic_count; i++) {
+		const struct busd_topic_config *topic = &config->topics[i];
+
+		ret = busd_topic_create(busd, topic->name, &topic->settings,
+					detail, sizeof(detail));
+		if (ret) {
+			busd_refuse("cannot create topic '%s': %s",
+				    topic->name, detail);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void busd_topics_stop(struct busd *busd)
+{
+	struct busd_registry *r = &busd->registry;
+
+	while (r->topic_count)
+		busd_topic_delete(busd, r->topics[r->topic_count - 1]);
+}
+
+int busd_topics_detach_client(struct busd *busd, uint32_t client_id,
+			      unsigned int *slots)
+{
+	struct busd_topic *topic;
+	int padded = 0;
+
+	for (uint32_t i = 0;
+	     (topic = busd_registry_topic_at(&busd->registry, i)); i++)
+		padded += busd_topic_detach_client(topic, client_id, slots);
+	return padded;
+}

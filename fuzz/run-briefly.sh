@@ -1,0 +1,72 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# fuzz/run-briefly.sh [SECONDS] [TARGET...]
+#
+# Builds the libFuzzer targets with clang in build-fuzz/ (or $BUILD_DIR)
+# and runs each for SECONDS (default 30) from its seed corpus.  New inputs
+# go to a scratch directory, not into fuzz/corpus/; a crash, a sanitizer
+# report or a timeout stops the run with a non-zero exit and leaves the
+# input as $BUILD_DIR/fuzz-artifacts/TARGET-crash-... for reproducing:
+#
+#   build-fuzz/fuzz/TARGET FILE
+#
+# Targets: fuzz_queue_segment fuzz_config (default: both).
+set -eu
+
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+[ $# -gt 0 ] && shift
+targets=${*:-fuzz_queue_segment fuzz_config}
+build=${BUILD_DIR:-build-fuzz}
+jobs=${JOBS:-2}
+
+case $seconds in
+'' | *[!0-9]*)
+	echo "run-briefly.sh: SECONDS must be a whole number, not '$seconds'" >&2
+	exit 2
+	;;
+esac
+
+CC=${CC:-clang} cmake -S . -B "$build" -DBUS_BUILD_FUZZ=ON \
+	-DBUS_BUILD_TESTS=OFF -DBUS_BUILD_PERF=OFF >/dev/null
+# shellcheck disable=SC2086 # one word per target
+cmake --build "$build" -j"$jobs" --target $targets fuzz_make_seeds
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-fuzz-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+artifacts="$build/fuzz-artifacts"
+mkdir -p "$artifacts"
+
+# Fresh seeds of the current layout besides the checked-in corpus.
+mkdir -p "$scratch/seeds"
+"$build/fuzz/fuzz_make_seeds" "$scratch/seeds"
+
+failed=0
+for target in $targets; do
+	echo "== $target: $seconds s"
+	mkdir -p "$scratch/$target"
+	extra=
+	max_len=4096
+	if [ "$target" = fuzz_queue_segment ]; then
+		extra="$scratch/seeds"
+		max_len=8192
+	fi
+	# -close_fd_mask=1 silences the harness's stdout; libFuzzer and the
+	# sanitizers still report on stderr.
+	status=0
+	# shellcheck disable=SC2086 # $extra is one directory or nothing
+	"$build/fuzz/$target" -max_total_time="$seconds" -timeout=10 \
+		-max_len="$max_len" -close_fd_mask=1 -print_final_stats=1 \
+		-artifact_prefix="$artifacts/$target-" \
+		"$scratch/$target" "fuzz/corpus/$target" $extra \
+		>"$scratch/$target.log" 2>&1 || status=$?
+	grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' \
+		-e '^INFO: ' -e 'NEW_FUNC' "$scratch/$target.log" || true
+	if [ "$status" -ne 0 ]; then
+		echo "run-briefly.sh: $target failed (exit $status);" \
+			"the input is in $artifacts/" >&2
+		failed=1
+	fi
+done
+exit "$failed"

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public publish and subscribe calls on top of the cell operations of
+ * topic_ring.c.  As for queues, the fast path (room, or a message, there)
+ * makes no system call and no allocation; a publisher's cost does not
+ * depend on how many subscribers there are.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "futex.h"
+#include "topic.h"
+#include "topic_cell.h"
+#include "topic_ring.h"
+#include "wait.h"
+
+#define BUS__SPIN_NS_DEFAULT 2000
+
+static int wait_valid(enum bus_wait_strategy wait)
+{
+	return wait == BUS_WAIT_SPIN_FUTEX || wait == BUS_WAIT_BUSY ||
+	       wait == BUS_WAIT_FUTEX;
+}
+
+/* Figures live in lines only their writer writes: load, add, store. */
+static void count(_Atomic uint64_t *figure, uint64_t n)
+{
+	bus__store_relaxed(figure, bus__load_relaxed(figure) + n);
+}
+
+/* Relaxed, as for queues: the state word changes once, at delete. */
+static int closed(const struct bus__topic_geometry *g)
+{
+	return bus__load_relaxed(&g->header->state) != BUS_SEGMENT_OPEN;
+}
+
+static void wake_all(struct bus_topic_control *c)
+{
+	bus__fetch_add_seq_cst(&c->data_futex, 1);
+	bus__fetch_add_seq_cst(&c->space_futex, 1);
+	bus__futex_wake_all(&c->data_futex);
+	bus__futex_wake_all(&c->space_futex);
+}
+
+/* ---- publisher and observer handles ------------------------------------ */
+
+int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
+			     enum bus_role role, uint32_t index,
+			     uint32_t client_id,
+			     const struct bus_queue_options *options,
+			     struct bus_topic **out)
+{
+	struct bus_topic *t;
+
+	if (role != BUS_PRODUCER && role != BUS_OBSERVER)
+		return -EINVAL;
+	if (role == BUS_PRODUCER &&
+	    index >= geometry->settings.max_publishers)
+		return -EINVAL;
+	if (options && !wait_valid(options->wait))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->geometry = *geometry;
+	t->role = role;
+	t->index = index;
+	t->owner = index + 1;
+	t->client_id = client_id;
+	t->single = geometry->settings.max_publishers == 1;
+	t->overwrite = geometry->settings.slow_subscriber ==
+		       BUS_SLOW_SUBSCRIBER_OVERWRITE;
+	t->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
+	t->spin_ns = options && options->spin_ns ? options->spin_ns
+						 : BUS__SPIN_NS_DEFAULT;
+	t->no_timestamp = options && options->no_timestamp;
+	if (role == BUS_PRODUCER)
+		t->attachment = &geometry->publishers[index];
+	/* Relaxed: our predecessor left it before busd lent us the slot,
+	 * and the socket round trip orders that. */
+	t->tail = bus__load_relaxed(&geometry->control->tail);
+	*out = t;
+	return 0;
+}
+
+void bus__topic_handle_destroy(struct bus_topic *t)
+{
+	free(t);
+}
+
+const struct bus_topic_settings *bus_topic_settings(const bus_topic_t *t)
+{
+	return t ? &t->geometry.settings : NULL;
+}
+
+int bus_topic_set_wait(bus_topic_t *t, enum bus_wait_strategy wait,
+		       uint32_t spin_ns)
+{
+	if (!t || !wait_valid(wait))
+		return -EINVAL;
+	t->wait = wait;
+	t->spin_ns = spin_ns ? spin_ns : BUS__SPIN_NS_DEFAULT;
+	return 0;
+}
+
+void bus_topic_cancel(bus_topic_t *t)
+{
+	/* Relaxed flag; the futex raises (seq_cst) make a sleeper look. */
+	bus__store_relaxed(&t->cancelled, 1);
+	wake_all(t->geometry.control);
+}
+
+void bus_topic_uncancel(bus_topic_t *t)
+{
+	bus__store_relaxed(&t->cancelled, 0);
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+struct claim_context {
+	struct bus_topic *t;
+	uint64_t position;
+};
+
+static int try_claim(void *context)
+{
+	struct claim_context *c = context;
+
+	if (c->t->single)
+		return bus__topic_claim_single(c->t, &c->position);
+	return bus__topic_claim_multi(c->t, &c->position);
+}
+
+static int wait_for_room(struct bus_topic *t, struct claim_context *c,
+			 int64_t timeout_ns)
+{
+	struct bus_topic_control *control = t->geometry.control;
+	struct bus__wait_target target = {
+		.sleepers = &control->publishers_sleeping,
+		.word = &control->space_futex,
+		.sleeping = &t->attachment->sleeping,
+		.flag = BUS_ATTACHMENT_SLEEPING_SPACE,
+		.not_yet = -ENOBUFS,
+		.cancelled = &t->cancelled,
+		.segment_state = &t->geometry.header->state,
+		.strategy = t->wait,
+		.spin_ns = t->spin_ns,
+		.attempt = try_claim,
+		.context = c,
+	};
+
+	return bus__wait_for(&target, timeout_ns);
+}
+
+int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
+{
+	struct claim_context c = { t, 0 };
+	struct bus_cell *cell;
+	int ret;
+
+	if (!t || !m)
+		return -EINVAL;
+	if (t->role != BUS_PRODUCER)
+		return -EBADF;
+	if (closed(&t->geometry))
+		return -ENOTCONN;
+	ret = try_claim(&c);
+	if (ret == -ENOBUFS)
+		ret = wait_for_room(t, &c, timeout_ns);
+	if (ret < 0) {
+		if (ret == -ENOBUFS || ret == -ETIMEDOUT)
+			count(&t->attachment->rejected, 1);
+		return ret;
+	}
+	cell = bus__topic_cell(&t->geometry, c.position);
+	m->payload = (uint8_t *)cell + t->geometry.payload_offset;
+	m->length = 0;
+	m->capacity = t->geometry.settings.max_message;
+	m->header = &cell->header;
+	m->token = c.position;
+	t->loans++;
+	return 0;
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* True if position is a cell we claimed and have not committed. */
+static int is_our_loan(const struct bus_topic *t, uint64_t position)
+{
+	/* Relaxed: our own claim, written by this thread. */
+	uint64_t state = bus__load_relaxed(
+		&bus__topic_cell(&t->geometry, position)->state);
+
+	return bus__topic_kind(state) == BUS__TOPIC_WRITING &&
+	       bus__cell_owner(state) == t->owner &&
+	       bus__cell_position(state) == bus__position_wrap(position);
+}
+
+int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
+{
+	struct bus_message_header header = {
+		.header_length = sizeof(header),
+		.header_version = BUS_MESSAGE_HEADER_VERSION,
+		.payload_length = length,
+		.delivery_count = 1,
+	};
+
+	if (!t || !m)
+		return -EINVAL;
+	if (t->role != BUS_PRODUCER)
+		return -EBADF;
+	if (!is_our_loan(t, m->token))
+		return -EINVAL;
+	if (length > t->geometry.settings.max_message)
+		return -EMSGSIZE;
+	header.sequence = m->token;
+	header.publish_time_ns = t->no_timestamp ? 0 : monotonic_ns();
+	header.producer_id = t->client_id;
+	bus__topic_write_header(bus__topic_cell(&t->geometry, m->token),
+				&header);
+	bus__topic_publish(t, m->token);
+	t->loans--;
+	count(&t->attachment->enqueued, 1);
+	return 0;
+}
+
+int bus_publish(bus_topic_t *t, const void *data, size_t length,
+		int64_t timeout_ns)
+{
+	struct bus_message m;
+	int ret;
+
+	if (!t || (!data && length))
+		return -EINVAL;
+	if (t->role != BUS_PRODUCER)
+		return -EBADF;
+	if (length > t->geometry.settings.max_message)
+		return -EMSGSIZE;
+	ret = bus_topic_loan(t, &m, timeout_ns);
+	if (ret < 0)
+		return ret;
+	/* A reader may copy the cell while we write it and then discard the
+	 * copy: a lapped one under overwrite, and under either policy one
+	 * that joined with history or while loans were open (topic_cell.h).
+	 * Relaxed atomic stores keep that from being a data race; on x86-64
+	 * they are plain moves. */
+	bus__topic_write_payload(m.payload, data, (uint32_t)length);
+	return bus_topic_commit(t, &m, (uint32_t)length);
+}
+
+int bus_topic_last(bus_topic_t *t, void *buf, size_t size,
+		   struct bus_message_header *header)
+{
+	if (!t || (!buf && size))
+		return -EINVAL;
+	return bus__topic_read_last(&t->geometry, buf, size, header);
+}
+
+/* ---- subscriptions -------------------------------------------------------- */
+
+/* Where a subscription starts reading: history below the first position
+ * that counts as published after it, but nothing a ring older than where
+ * busd put it (those cells hold later messages). */
+static uint64_t start_position(const struct bus__topic_geometry *g,
+			       uint64_t first, uint64_t position,
+			       uint32_t history)
+{
+	uint64_t start = first - (history < first ? history : first);
+
+	if (position > g->slots && start < position - g->slots)
+		start = position - g->slots;
+	return start;
+}
+
+int bus__subscription_create(const struct bus__topic_geometry *geometry,
+			     uint32_t index, uint32_t client_id,
+			     const struct bus_subscribe_options *options,
+			     struct bus_subscription **out)
+{
+	uint32_t history = options ? options->history : 0;
+	struct bus_subscription *s;
+	uint64_t position, first;
+
+	if (index >= geometry->settings.max_subscribers ||
+	    history > geometry->settings.history ||
+	    (options && !wait_valid(options->wait)))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->geometry = *geometry;
+	s->slot = &geometry->subscribers[index];
+	s->index = index;
+	s->client_id = client_id;
+	s->overwrite = geometry->settings.slow_subscriber ==
+		       BUS_SLOW_SUBSCRIBER_OVERWRITE;
+	s->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
+	s->spin_ns = options && options->spin_ns ? options->spin_ns
+						 : BUS__SPIN_NS_DEFAULT;
+	/* Relaxed and plain: busd wrote both before its reply (or the test
+	 * that owns the segment, in this thread). */
+	position = bus__load_relaxed(&s->slot->position);
+	first = s->slot->first_position;
+	if (first > position) /* corrupt: trust nothing below position */
+		first = position;
+	s->protected_from = position;
+	s->subscribed_from = first;
+	s->published = position;
+	s->next = start_position(geometry, first, position, history);
+	/* A buffer only where copies happen: overwrite, or history and
+	 * loans still open when we joined. */
+	if (s->overwrite || s->next < position) {
+		s->buffer = calloc((geometry->settings.max_message + 7) / 8,
+				   sizeof(*s->buffer));
+		if (!s->buffer) {
+			free(s);
+			return -ENOMEM;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void bus__subscription_destroy(struct bus_subscription *s)
+{
+	if (!s)
+		return;
+	free(s->buffer);
+	free(s);
+}
+
+const struct bus_topic_settings *
+bus_subscription_settings(const bus_subscription_t *s)
+{
+	return s ? &s->geometry.settings : NULL;
+}
+
+int bus_subscription_set_wait(bus_subscription_t *s,
+			      enum bus_wait_strategy wait, uint32_t spin_ns)
+{
+	if (!s || !wait_valid(wait))
+		return -EINVAL;
+	s->wait = wait;
+	s->spin_ns = spin_ns ? spin_ns : BUS__SPIN_NS_DEFAULT;
+	return 0;
+}
+
+void bus_subscription_cancel(bus_subscription_t *s)
+{
+	bus__store_relaxed(&s->cancelled, 1);
+	wake_all(s->geometry.control);
+}
+
+void bus_subscription_uncancel(bus_subscription_t *s)
+{
+	bus__store_relaxed(&s->cancelled, 0);
+}
+
+int bus_subscription_release(bus_subscription_t *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (s->holding) {
+		s->holding = false;
+		bus__subscription_publish_position(s);
+	}
+	return 0;
+}
+
+struct read_context {
+	struct bus_subscription *s;
+	void *dst;
+	size_t size;
+	struct bus__topic_delivery delivery;
+};
+
+static int try_read(void *context)
+{
+	struct read_context *r = context;
+	int ret = bus__topic_read(r->s, r->dst, r->size, &r->delivery);
+
+	/* Nothing yet: let publishers past what we skipped before we wait
+	 * (a no-op when nothing changed). */
+	if (ret == -EAGAIN)
+		bus__subscription_publish_position(r->s);
+	return ret;
+}
+
+static int wait_for_data(struct bus_subscription *s, struct read_context *r,
+			 int64_t timeout_ns)
+{
+	struct bus_topic_control *control = s->geometry.control;
+	struct bus__wait_target target = {
+		.sleepers = &control->subscribers_sleeping,
+		.word = &control->data_futex,
+		.sleeping = &s->slot->sleeping,
+		.flag = BUS_ATTACHMENT_SLEEPING_DATA,
+		.not_yet = -EAGAIN,
+		.cancelled = &s->cancelled,
+		.segment_state = &s->geometry.header->state,
+		.strategy = s->wait,
+		.spin_ns = s->spin_ns,
+		.attempt = try_read,
+		.context = r,
+	};
+
+	return bus__wait_for(&target, timeout_ns);
+}
+
+/* One read, waiting if need be; the delivery is in r. */
+static int receive(struct bus_subscription *s, struct read_context *r,
+		   uint64_t *lost, int64_t timeout_ns)
+{
+	int ret;
+
+	bus_subscription_release(s);
+	ret = try_read(r);
+	if (ret == -EAGAIN)
+		ret = wait_for_data(s, r, timeout_ns);
+	if (ret == -EAGAIN && closed(&s->geometry))
+		return -ENOTCONN;
+	if (ret < 0)
+		return ret;
+	if (r->delivery.in_place)
+		s->holding = true;
+	else
+		bus__subscription_publish_position(s);
+	s->received++;
+	bus__store_relaxed(&s->slot->received, s->received);
+	if (lost)
+		*lost = s->lost;
+	s->lost = 0;
+	return 0;
+}
+
+int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,
+			     uint64_t *lost, int64_t timeout_ns)
+{
+	struct read_context r = { s, NULL, 0, { 0 } };
+	int ret;
+
+	if (!s || !m)
+		return -EINVAL;
+	ret = receive(s, &r, lost, timeout_ns);
+	if (ret < 0)
+		return ret;
+	m->payload = (void *)r.delivery.payload;
+	m->length = r.delivery.length;
+	m->capacity = r.delivery.length;
+	m->header = r.delivery.header;
+	m->token = r.delivery.position;
+	return 0;
+}
+
+int bus_subscription_receive_copy(bus_subscription_t *s, void *buf,
+				  size_t size, uint64_t *lost,
+				  int64_t timeout_ns)
+{
+	struct read_context r = { s, buf, size, { 0 } };
+	char none;
+	int ret;
+
+	if (!s || (!buf && size))
+		return -EINVAL;
+	/* No buffer still takes empty messages: a copy of 0 bytes. */
+	if (!buf)
+		r.dst = &none;
+	ret = receive(s, &r, lost, timeout_ns);
+	return ret < 0 ? ret : (int)r.delivery.length;
+}

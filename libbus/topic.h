@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Topic handles: a publisher or observer (struct bus_topic) and a
+ * subscription (struct bus_subscription), each tied to one mapped topic
+ * segment.  Internal.
+ */
+#ifndef BUS_TOPIC_H
+#define BUS_TOPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/bus.h"
+#include "topic_segment.h"
+
+struct bus_topic {
+	struct bus__topic_geometry geometry;
+	struct bus_attachment *attachment; /* publisher: our slot */
+	struct bus *bus;		   /* NULL for a local handle */
+	enum bus_role role;		   /* BUS_PRODUCER or BUS_OBSERVER */
+	uint32_t index;			   /* publisher slot */
+	uint32_t owner;			   /* index + 1, as in cell states */
+	uint32_t client_id;
+	uint64_t generation; /* busd's id of this incarnation of the topic */
+	bool single;	     /* max_publishers == 1: the tail is ours */
+	bool overwrite;	     /* slow_subscriber = overwrite */
+	bool no_timestamp;
+	enum bus_wait_strategy wait;
+	uint32_t spin_ns;
+	_Atomic int cancelled;
+
+	/* Single publisher: the next position, kept privately. */
+	uint64_t tail;
+	/* Block policy: every live subscriber is at least this far, as far
+	 * as we last looked; claims below minimum + slots need no look. */
+	uint64_t minimum;
+	/* Loans not yet committed. */
+	uint32_t loans;
+
+	struct bus_topic *next; /* the connection's list */
+	char name[BUS_NAME_MAX + 1];
+};
+
+struct bus_subscription {
+	struct bus__topic_geometry geometry;
+	struct bus_subscriber *slot;
+	struct bus *bus; /* NULL for a local handle */
+	uint32_t index;
+	uint32_t client_id;
+	uint64_t generation;
+	bool overwrite;
+	/* Block policy: a view in place is out; our published position
+	 * stays on it until it is released. */
+	bool holding;
+	enum bus_wait_strategy wait;
+	uint32_t spin_ns;
+	_Atomic int cancelled;
+
+	uint64_t next; /* the next position to read */
+	/* Positions below subscribed_from are history: delivered if still
+	 * intact, never counted as lost. */
+	uint64_t subscribed_from;
+	/* Block policy: positions from here on are protected by our
+	 * position and read in place; those below are copied and checked. */
+	uint64_t protected_from;
+	uint64_t published;	/* what slot->position says now */
+	uint64_t lost;		/* lost since the last delivery */
+	uint64_t received;	/* mirror of slot->received */
+	uint64_t lapped;	/* mirror of slot->lapped */
+	uint64_t lost_total;	/* mirror of slot->lost */
+	/* Copies: max_message bytes rounded up to 8, and the header. */
+	uint64_t *buffer;
+	struct bus_message_header header;
+
+	struct bus_subscription *next_handle; /* the connection's list */
+	char name[BUS_NAME_MAX + 1];
+};
+
+/*
+ * Makes a publisher or observer handle for slot index of a validated
+ * segment; the caller (client.c after busd said so, or a test that owns
+ * the segment) has lent the slot.  The handle does not own the mapping.
+ */
+int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
+			     enum bus_role role, uint32_t index,
+			     uint32_t client_id,
+			     const struct bus_queue_options *options,
+			     struct bus_topic **out);
+void bus__topic_handle_destroy(struct bus_topic *topic);
+
+/*
+ * Makes a subscription for subscriber slot index, which the caller has
+ * lent with bus__topic_subscriber_start().  options->history must already
+ * be checked against the topic's history setting.
+ */
+int bus__subscription_create(const struct bus__topic_geometry *geometry,
+			     uint32_t index, uint32_t client_id,
+			     const struct bus_subscribe_options *options,
+			     struct bus_subscription **out);
+void bus__subscription_destroy(struct bus_subscription *subscription);
+
+#endif /* BUS_TOPIC_H */

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Laying out, validating and recovering topic segments: the topic side of
+ * segment.c and queue_recovery.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "bus/bus.h"
+#include "futex.h"
+#include "topic_cell.h"
+#include "topic_segment.h"
+
+/* Larger segments are refused, as for queues. */
+#define BUS__TOPIC_SIZE_MAX ((uint64_t)1 << 40)
+
+static int topic_fail(char *detail, size_t detail_size, int error,
+		      const char *format, ...)
+{
+	va_list args;
+
+	if (detail && detail_size) {
+		va_start(args, format);
+		vsnprintf(detail, detail_size, format, args);
+		va_end(args);
+	}
+	return error;
+}
+
+static uint64_t round_up(uint64_t value, uint64_t to)
+{
+	return (value + to - 1) / to * to;
+}
+
+static int is_power_of_two(uint32_t value)
+{
+	return value && !(value & (value - 1));
+}
+
+void bus_topic_settings_default(struct bus_topic_settings *settings)
+{
+	*settings = (struct bus_topic_settings){
+		.slots = 1024,
+		.max_message = 256,
+		.slow_subscriber = BUS_SLOW_SUBSCRIBER_BLOCK,
+		.max_subscribers = 64,
+		.max_publishers = 64,
+		.history = 0,
+	};
+}
+
+/* The bounds of each field, in the order a config file lists them. */
+static int check_sizes(const struct bus_topic_settings *s, char *detail,
+		       size_t detail_size)
+{
+	if (!is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
+	    s->slots > BUS_QUEUE_SLOTS_MAX)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "slots must be a power of two from %u to %u, "
+				  "not %u",
+				  BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX,
+				  s->slots);
+	if (s->max_message < 1 || s->max_message > BUS_QUEUE_MESSAGE_MAX)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "max_message must be from 1 to %u bytes, "
+				  "not %u",
+				  BUS_QUEUE_MESSAGE_MAX, s->max_message);
+	if (s->slow_subscriber > BUS_SLOW_SUBSCRIBER_OVERWRITE)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "slow_subscriber must be block or overwrite");
+	return 0;
+}
+
+int bus__topic_settings_check(const struct bus_topic_settings *s,
+			      char *detail, size_t detail_size)
+{
+	int ret = check_sizes(s, detail, detail_size);
+
+	if (ret)
+		return ret;
+	if (s->max_subscribers < 1 ||
+	    s->max_subscribers > BUS_TOPIC_SUBSCRIBERS_MAX)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "max_subscribers must be from 1 to %u, not %u",
+				  BUS_TOPIC_SUBSCRIBERS_MAX,
+				  s->max_subscribers);
+	if (s->max_publishers < 1 ||
+	    s->max_publishers > BUS_TOPIC_PUBLISHERS_MAX)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "max_publishers must be from 1 to %u, not %u",
+				  BUS_TOPIC_PUBLISHERS_MAX, s->max_publishers);
+	if (s->history > s->slots)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "history must be at most slots (%u), not %u",
+				  s->slots, s->history);
+	if (s->reserved[0] || s->reserved[1])
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "reserved settings must be 0");
+	if (bus__topic_segment_size(s) > BUS__TOPIC_SIZE_MAX)
+		return topic_fail(detail, detail_size, -EINVAL,
+				  "slots x max_message is too large (over 1 "
+				  "TiB)");
+	return 0;
+}
+
+/* Offsets derived from the settings alone; never read from the segment. */
+struct topic_offsets {
+	uint64_t subscribers;
+	uint64_t publishers;
+	uint64_t cells;
+	uint64_t size;
+	uint32_t payload_offset;
+	uint32_t stride;
+};
+
+static void topic_offsets(const struct bus_topic_settings *s,
+			  struct topic_offsets *o)
+{
+	o->subscribers = round_up(BUS_TOPIC_CONTROL_OFFSET +
+					  sizeof(struct bus_topic_control),
+				  BUS_CACHE_LINE);
+	o->publishers = o->subscribers + (uint64_t)s->max_subscribers *
+						 sizeof(struct bus_subscriber);
+	o->cells = o->publishers +
+		   (uint64_t)s->max_publishers * sizeof(struct bus_attachment);
+	/* The payload starts on the line after the state and header. */
+	o->payload_offset = sizeof(struct bus_cell);
+	o->stride = (uint32_t)round_up((uint64_t)o->payload_offset +
+					       s->max_message,
+				       BUS_CACHE_LINE);
+	o->size = o->cells + (uint64_t)s->slots * o->stride;
+}
+
+size_t bus__topic_segment_size(const struct bus_topic_settings *settings)
+{
+	struct topic_offsets o;
+
+	topic_offsets(settings, &o);
+	return (size_t)o.size;
+}
+
+static void geometry_fill(struct bus__topic_geometry *g, void *base,
+			  size_t size, const struct bus_topic_settings *s,
+			  const struct topic_offsets *o)
+{
+	g->base = base;
+	g->size = size;
+	g->header = base;
+	g->control = (struct bus_topic_control *)((uint8_t *)base +
+						  BUS_TOPIC_CONTROL_OFFSET);
+	g->subscribers =
+		(struct bus_subscriber *)((uint8_t *)base + o->subscribers);
+	g->publishers =
+		(struct bus_attachment *)((uint8_t *)base + o->publishers);
+	g->cells = (uint8_t *)base + o->cells;
+	g->settings = *s;
+	g->slots = s->slots;
+	g->mask = s->slots - 1;
+	g->stride = o->stride;
+	g->payload_offset = o->payload_offset;
+}
+
+static void copy_name(char *dst, const char *src)
+{
+	strncpy(dst, src, BUS_NAME_MAX);
+	dst[BUS_NAME_MAX] = '\0';
+}
+
+void bus__topic_segment_init(void *base, size_t size, const char *bus_name,
+			     const char *name,
+			     const struct bus_topic_settings *settings)
+{
+	struct bus_segment_header *h = base;
+	struct bus__topic_geometry g;
+	struct topic_offsets o;
+	struct timespec now;
+
+	topic_offsets(settings, &o);
+	geometry_fill(&g, base, size, settings, &o);
+	clock_gettime(CLOCK_REALTIME, &now);
+
+	h->layout_version = BUS_LAYOUT_VERSION;
+	h->kind = BUS_SEGMENT_TOPIC;
+	h->segment_size = o.size;
+	h->header_size = sizeof(*h);
+	bus__store_relaxed(&h->state, BUS_SEGMENT_OPEN);
+	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + now.tv_nsec;
+	h->attachments_offset = o.subscribers;
+	h->cells_offset = o.cells;
+	h->attachment_count =
+		settings->max_subscribers + settings->max_publishers;
+	h->cell_stride = o.stride;
+	h->message_header_size = sizeof(struct bus_message_header);
+	h->topic_settings = *settings;
+	copy_name(h->bus_name, bus_name);
+	copy_name(h->name, name);
+
+	/* Position p starts in cell p: every cell is free for its first lap. */
+	for (uint32_t i = 0; i < g.slots; i++)
+		bus__store_relaxed(&bus__topic_cell(&g, i)->state,
+				   bus__topic_state(i, 0, BUS__TOPIC_FREE));
+
+	/* Publish: pairs with the acquire load in
+	 * bus__topic_segment_validate(). */
+	bus__store_release(&h->magic, BUS_SEGMENT_MAGIC);
+}
+
+/* The header fields that do not depend on the settings. */
+static int check_header(const struct bus_segment_header *h, char *detail,
+			size_t detail_size)
+{
+	/* Pairs with the release store in bus__topic_segment_init(). */
+	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment has a bad magic number: not a "
+				  "shmbus topic, or corrupt");
+	if (h->layout_version != BUS_LAYOUT_VERSION)
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment has layout version %u, this library "
+				  "understands %u",
+				  h->layout_version, BUS_LAYOUT_VERSION);
+	if (h->kind != BUS_SEGMENT_TOPIC)
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment is not a topic (kind %u)", h->kind);
+	if (h->header_size != sizeof(*h) ||
+	    h->message_header_size != sizeof(struct bus_message_header))
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment header sizes do not match this "
+				  "library's");
+	return 0;
+}
+
+int bus__topic_segment_validate(void *base, size_t size,
+				struct bus__topic_geometry *geometry,
+				char *detail, size_t detail_size)
+{
+	const struct bus_segment_header *h = base;
+	struct bus_topic_settings settings;
+	struct topic_offsets o;
+	char why[128];
+	int ret;
+
+	if (size < BUS_TOPIC_CONTROL_OFFSET + sizeof(struct bus_topic_control))
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment of %zu bytes is too small to be a "
+				  "shmbus topic", size);
+	ret = check_header(h, detail, detail_size);
+	if (ret)
+		return ret;
+	memcpy(&settings, &h->topic_settings, sizeof(settings));
+	if (bus__topic_settings_check(&settings, why, sizeof(why)))
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment holds invalid settings: %s", why);
+	topic_offsets(&settings, &o);
+	if (h->segment_size != o.size || o.size > size ||
+	    h->attachments_offset != o.subscribers ||
+	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
+	    h->attachment_count !=
+		    settings.max_subscribers + settings.max_publishers)
+		return topic_fail(detail, detail_size, -EPROTO,
+				  "segment sizes disagree with its settings "
+				  "(%zu bytes mapped, %llu needed)",
+				  size, (unsigned long long)o.size);
+	geometry_fill(geometry, base, size, &settings, &o);
+	return 0;
+}
+
+/* ---- lending slots (busd) ------------------------------------------------ */
+
+void bus__topic_publisher_start(const struct bus__topic_geometry *g,
+				uint32_t index,
+				const struct bus__topic_identity *who)
+{
+	struct bus_attachment *a = &g->publishers[index];
+
+	a->client_id = who->client_id;
+	a->pid = who->pid;
+	a->uid = who->uid;
+	a->start_time = who->start_time;
+	/* Relaxed: nobody writes the figures of a free slot, and the role
+	 * below publishes them. */
+	bus__store_relaxed(&a->enqueued, 0);
+	bus__store_relaxed(&a->rejected, 0);
+	bus__store_relaxed(&a->sleeping, 0);
+	/* Pairs with the acquire load of role by whoever reads identity
+	 * lines (stats, a restarted busd); the client itself learns its slot
+	 * from busd's reply, sent after this store. */
+	bus__store_release(&a->role, (uint32_t)BUS_PRODUCER);
+}
+
+/*
+ * The oldest of the loans still being written right below the tail.  A
+ * message whose loan was taken before the subscriber joined but that is
+ * committed after counts as published after the subscription.
+ */
+static uint64_t oldest_open_loan(const struct bus__topic_geometry *g,
+				 uint64_t tail)
+{
+	uint64_t first = tail;
+
+	while (first > 0 && tail - first < g->slots) {
+		/* Relaxed: only the state is used, and a loan committed
+		 * meanwhile is in the window either way. */
+		uint64_t state = bus__load_relaxed(
+			&bus__topic_cell(g, first - 1)->state);
+
+		if (bus__topic_kind(state) != BUS__TOPIC_WRITING ||
+		    bus__cell_position(state) != bus__position_wrap(first - 1))
+			break;
+		first--;
+	}
+	return first;
+}
+
+void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
+				 uint32_t index,
+				 const struct bus__topic_identity *who)
+{
+	struct bus_subscriber *s = &g->subscribers[index];
+	_Atomic uint64_t *tail = &g->control->tail;
+	uint64_t position;
+
+	s->client_id = who->client_id;
+	s->pid = who->pid;
+	s->uid = who->uid;
+	s->start_time = who->start_time;
+	bus__store_relaxed(&s->received, 0);
+	bus__store_relaxed(&s->lapped, 0);
+	bus__store_relaxed(&s->lost, 0);
+	bus__store_relaxed(&s->sleeping, 0);
+	/* A first position no publisher that sees the slot may pass: the
+	 * tail now.  Relaxed, published by the role's release. */
+	bus__store_relaxed(&s->position, bus__load_relaxed(tail));
+	/* Pairs with the acquire load of role in a publisher's scan. */
+	bus__store_release(&s->role, (uint32_t)BUS_CONSUMER);
+	/* The joining fence (topic_cell.h): pairs with the fence a
+	 * publisher issues after making its position visible and before it
+	 * scans.  Either it sees the slot, or we see its position below. */
+	bus__fence_seq_cst();
+	position = bus__load_relaxed(tail);
+	s->first_position = oldest_open_loan(g, position);
+	/* Release: a publisher that reads this position reads the identity
+	 * above with it.  The subscriber reads both after our reply. */
+	bus__store_release(&s->position, position);
+}
+
+/* ---- taking slots back (busd) ------------------------------------------- */
+
+static void wake_everybody(struct bus_topic_control *c)
+{
+	/* seq_cst raises: a sleeper that read the word before them does not
+	 * sleep; one asleep is woken and looks again. */
+	bus__fetch_add_seq_cst(&c->data_futex, 1);
+	bus__fetch_add_seq_cst(&c->space_futex, 1);
+	bus__futex_wake_all(&c->data_futex);
+	bus__futex_wake_all(&c->space_futex);
+}
+
+/* Adds a departed client's figure to a retired one: busd alone writes
+ * those, and the client that wrote the figure is gone. */
+static void retire(_Atomic uint64_t *total, _Atomic uint64_t *figure)
+{
+	bus__store_relaxed(total, bus__load_relaxed(total) +
+					  bus__load_relaxed(figure));
+	bus__store_relaxed(figure, 0);
+}
+
+/* Pads the WRITING cells of owner; returns how many. */
+static uint64_t pad_loans(const struct bus__topic_geometry *g, uint32_t owner)
+{
+	uint64_t padded = 0;
+
+	for (uint32_t i = 0; i < g->slots; i++) {
+		struct bus_cell *cell = bus__topic_cell(g, i);
+		/* Acquire: the departed publisher's writes come before ours. */
+		uint64_t state = bus__load_acquire(&cell->state);
+
+		if (bus__topic_kind(state) != BUS__TOPIC_WRITING ||
+		    bus__cell_owner(state) != owner)
+			continue;
+		/* CAS: the publisher may have closed after a commit we race
+		 * with (a local handle); a READY state must survive.
+		 * Release: readers that see PADDED see nothing else of it. */
+		if (bus__cas_acq_rel(&cell->state, &state,
+				     bus__topic_state(bus__cell_position(state),
+						      0, BUS__TOPIC_PADDED)))
+			padded++;
+	}
+	return padded;
+}
+
+int bus__topic_publisher_detach(const struct bus__topic_geometry *g,
+				uint32_t index)
+{
+	struct bus_topic_control *c = g->control;
+	struct bus_attachment *a;
+	uint64_t padded;
+
+	if (index >= g->settings.max_publishers)
+		return -EINVAL;
+	a = &g->publishers[index];
+	padded = pad_loans(g, index + 1);
+	if (bus__load_relaxed(&a->sleeping) & BUS_ATTACHMENT_SLEEPING_SPACE)
+		bus__fetch_sub_seq_cst(&c->publishers_sleeping, 1);
+	bus__store_relaxed(&a->sleeping, 0);
+	retire(&c->retired.published, &a->enqueued);
+	retire(&c->retired.rejected, &a->rejected);
+	bus__store_relaxed(&c->retired.padded,
+			   bus__load_relaxed(&c->retired.padded) + padded);
+	/* Release: the slot's next owner sees it clean. */
+	bus__store_release(&a->role, 0);
+	wake_everybody(c);
+	return (int)padded;
+}
+
+int bus__topic_subscriber_detach(const struct bus__topic_geometry *g,
+				 uint32_t index)
+{
+	struct bus_topic_control *c = g->control;
+	struct bus_subscriber *s;
+
+	if (index >= g->settings.max_subscribers)
+		return -EINVAL;
+	s = &g->subscribers[index];
+	if (bus__load_relaxed(&s->sleeping) & BUS_ATTACHMENT_SLEEPING_DATA)
+		bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
+	bus__store_relaxed(&s->sleeping, 0);
+	retire(&c->retired.received, &s->received);
+	retire(&c->retired.lapped, &s->lapped);
+	retire(&c->retired.lost, &s->lost);
+	/* Publishers stop waiting for this position: the raises in
+	 * wake_everybody (seq_cst) order this store before their next scan
+	 * after they wake. */
+	bus__store_release(&s->role, 0);
+	wake_everybody(c);
+	return 0;
+}
+
+void bus__topic_close_segment(const struct bus__topic_geometry *g)
+{
+	/* Sleepers look at the state word after every wake-up. */
+	bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
+	wake_everybody(g->control);
+}

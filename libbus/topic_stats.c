@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* Figures of a topic, read from shared memory without disturbing it. */
+#include <errno.h>
+#include <string.h>
+
+#include "atomics.h"
+#include "topic.h"
+
+/* Relaxed loads throughout: figures are independent counters, each written
+ * by one party; a reader sees each at some recent value. */
+
+static void add_retired(struct bus_topic_stats *s,
+			const struct bus_topic_retired_figures *r)
+{
+	s->published += bus__load_relaxed(&r->published);
+	s->rejected += bus__load_relaxed(&r->rejected);
+	s->received += bus__load_relaxed(&r->received);
+	s->lapped += bus__load_relaxed(&r->lapped);
+	s->lost += bus__load_relaxed(&r->lost);
+	s->padded += bus__load_relaxed(&r->padded);
+}
+
+static void add_publishers(struct bus_topic_stats *s,
+			   const struct bus__topic_geometry *g)
+{
+	for (uint32_t i = 0; i < g->settings.max_publishers; i++) {
+		const struct bus_attachment *a = &g->publishers[i];
+
+		/* Acquire: pairs with busd's release when it lends it. */
+		if (bus__load_acquire(&a->role))
+			s->publishers++;
+		s->published += bus__load_relaxed(&a->enqueued);
+		s->rejected += bus__load_relaxed(&a->rejected);
+	}
+}
+
+static void subscriber_stats(const struct bus__topic_geometry *g,
+			     uint32_t index, uint64_t tail,
+			     struct bus_subscriber_stats *out)
+{
+	const struct bus_subscriber *s = &g->subscribers[index];
+	uint64_t position = bus__load_relaxed(&s->position);
+
+	*out = (struct bus_subscriber_stats){
+		.slot = index,
+		.client_id = s->client_id,
+		.pid = s->pid,
+		.position = position,
+		.lag = tail > position ? tail - position : 0,
+		.received = bus__load_relaxed(&s->received),
+		.lapped = bus__load_relaxed(&s->lapped),
+		.lost = bus__load_relaxed(&s->lost),
+	};
+}
+
+static int live(const struct bus__topic_geometry *g, uint32_t index)
+{
+	/* Acquire: the identity line is read after it. */
+	return bus__load_acquire(&g->subscribers[index].role) != 0;
+}
+
+int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
+{
+	const struct bus__topic_geometry *g;
+	struct bus_subscriber_stats one;
+
+	if (!t || !s)
+		return -EINVAL;
+	g = &t->geometry;
+	memset(s, 0, sizeof(*s));
+	s->tail = bus__load_relaxed(&g->control->tail);
+	s->capacity = g->slots;
+	add_publishers(s, g);
+	add_retired(s, &g->control->retired);
+	for (uint32_t i = 0; i < g->settings.max_subscribers; i++) {
+		if (!live(g, i))
+			continue;
+		subscriber_stats(g, i, s->tail, &one);
+		s->subscribers++;
+		s->received += one.received;
+		s->lapped += one.lapped;
+		s->lost += one.lost;
+		if (one.lag > s->max_lag)
+			s->max_lag = one.lag;
+	}
+	return 0;
+}
+
+int bus_topic_subscribers(const bus_topic_t *t,
+			  struct bus_subscriber_stats *out, uint32_t count)
+{
+	const struct bus__topic_geometry *g;
+	uint64_t tail;
+	uint32_t n = 0;
+
+	if (!t || (!out && count))
+		return -EINVAL;
+	g = &t->geometry;
+	tail = bus__load_relaxed(&g->control->tail);
+	for (uint32_t i = 0; i < g->settings.max_subscribers; i++) {
+		if (!live(g, i))
+			continue;
+		if (n < count)
+			subscriber_stats(g, i, tail, &out[n]);
+		n++;
+	}
+	return (int)n;
+}
+
+int bus_subscription_stats(const bus_subscription_t *s,
+			   struct bus_subscriber_stats *stats)
+{
+	if (!s || !stats)
+		return -EINVAL;
+	subscriber_stats(&s->geometry, s->index,
+			 bus__load_relaxed(&s->geometry.control->tail), stats);
+	return 0;
+}
