@@ -60,6 +60,22 @@
 #define bus__fence_release() atomic_thread_fence(memory_order_release)
 #define bus__fence_acquire() atomic_thread_fence(memory_order_acquire)
 
+/*
+ * One spin of a polling loop.  PAUSE tells the core that this is a spin:
+ * leaving the loop then costs no memory-order pipeline flush, and a
+ * hyperthread sibling gets the core meanwhile.
+ */
+static inline void bus__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
 /* Keeps the compiler from caching a load across spin iterations. */
 #define bus__compiler_barrier() atomic_signal_fence(memory_order_seq_cst)
 

@@ -91,7 +91,7 @@ static int spin(const struct bus__wait_target *t, int64_t until)
 
 			if (rc != t->not_yet)
 				return rc;
-			bus__compiler_barrier();
+			bus__cpu_relax();
 		}
 		int rc = interrupted(t);
 		if (rc)
@@ -169,6 +169,9 @@ int bus__wait_for(const struct bus__wait_target *t, int64_t timeout_ns)
 
 	if (timeout_ns == 0)
 		return t->not_yet;
+	/* Busy and no deadline: no clock to read, not even once. */
+	if (t->strategy == BUS_WAIT_BUSY && timeout_ns < 0)
+		return spin(t, -1);
 	start = now_ns();
 	deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
 	if (t->strategy == BUS_WAIT_BUSY)
