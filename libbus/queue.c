@@ -339,6 +339,7 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
 		/* Corrupt: drop it, as if acked, and say so. */
 		bus__leases_ack(q, (uint32_t)bus__leases_find(q, t->position));
 		bus__leases_publish(q);
+		bus__ring_wake_space(q);
 		return -EBADMSG;
 	}
 	if (h->delivery_count > 1)
@@ -406,10 +407,8 @@ int bus_ack(bus_queue_t *q, const struct bus_message *m)
 	if (rc < 0)
 		return rc;
 	count(&q->attachment->acked, 1);
-	if (q->lazy)
-		bus__leases_publish(q); /* wakes a sleeping producer */
-	else
-		bus__ring_wake_space(q);
+	bus__leases_publish(q);
+	bus__ring_wake_space(q);
 	return 0;
 }
 
@@ -427,7 +426,8 @@ int bus_nack(bus_queue_t *q, const struct bus_message *m)
 		return rc;
 	count(&q->attachment->nacked, 1);
 	bus__leases_publish(q);
-	bus__ring_wake_data(q);
+	bus__ring_wake_data(q);	 /* a consumer may take it back */
+	bus__ring_wake_space(q); /* the producer may pass it */
 	return 0;
 }
 
@@ -451,9 +451,8 @@ int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
 	}
 	count(&q->attachment->acked, (uint64_t)acked);
 	/* One published position, and one wake-up check, for the batch. */
-	if (q->lazy)
-		bus__leases_publish(q);
-	else if (acked)
+	bus__leases_publish(q);
+	if (acked)
 		bus__ring_wake_space(q);
 	return acked;
 }

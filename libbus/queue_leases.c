@@ -197,8 +197,7 @@ void bus__leases_publish(struct bus_queue *q)
 	q->released = position;
 	/* Release: our reads of the released payloads, and the state
 	 * stores above, come before the producer's acquire load of this
-	 * position.  seq_cst: the wake-up check that follows needs no fence
+	 * position.  seq_cst: the caller's wake-up check needs no fence
 	 * (queue_ring.c). */
 	bus__store_seq_cst(&q->geometry.control->dequeue_position, position);
-	bus__ring_wake_space(q);
 }

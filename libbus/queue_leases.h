@@ -41,7 +41,8 @@ int bus__leases_nack(struct bus_queue *q, uint32_t index);
 
 /*
  * Lazy SPSC consumer: moves the released position up to the oldest message
- * still held in the ring, and tells a sleeping producer.  No-op otherwise.
+ * still held in the ring.  No-op otherwise.  The caller then wakes a
+ * sleeping producer with bus__ring_wake_space().
  */
 void bus__leases_publish(struct bus_queue *q);
 

@@ -578,8 +578,9 @@ void bus__ring_wake_space(struct bus_queue *q)
 {
 	struct bus_queue_control *c = q->geometry.control;
 
-	/* Producers sleep only under the block policy.  No fence: the ack
-	 * before this was a seq_cst CAS (release_held). */
+	/* Producers sleep only under the block policy.  No fence: what
+	 * freed room before this was a seq_cst CAS (release_held), store
+	 * (bus__leases_publish) or read-modify-write. */
 	if (q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
 		wake_if_sleeping(&c->producers_sleeping, &c->space_futex);
 }
