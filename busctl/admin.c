@@ -3,15 +3,27 @@
  * busctl create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]
  *                    [--overflow block|reject|drop-oldest] [--max-unacked N]
  *                    [--max-producers N] [--max-consumers N]
+ * busctl create NAME --topic [--slots N] [--max-message BYTES]
+ *                    [--slow-subscriber block|overwrite]
+ *                    [--max-subscribers N] [--max-publishers N] [--history K]
+ *   either kind also [--owner USER] [--group GROUP] [--mode MODE]
+ *   (a name or a number; MODE octal, like 0660; default busd's user and
+ *   group and 0660)
  * busctl delete NAME
  *
  * Settings left out take the built-in defaults, adjusted as busd adjusts a
  * [queue NAME] section with those keys left out: an spsc queue gets one
  * producer and one consumer, and max_unacked is at most slots.  busd checks
- * the result and its error names the field.
+ * the result and its error names the field.  A queue option given with
+ * --topic, or a topic option without it, is a usage error.  delete removes
+ * a queue or a topic.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "busctl.h"
 
@@ -23,11 +35,34 @@ enum {
 	BUSCTL_OPT_MAX_UNACKED,
 	BUSCTL_OPT_MAX_PRODUCERS,
 	BUSCTL_OPT_MAX_CONSUMERS,
+	BUSCTL_OPT_TOPIC,
+	BUSCTL_OPT_SLOW_SUBSCRIBER,
+	BUSCTL_OPT_MAX_SUBSCRIBERS,
+	BUSCTL_OPT_MAX_PUBLISHERS,
+	BUSCTL_OPT_HISTORY,
+	BUSCTL_OPT_OWNER,
+	BUSCTL_OPT_GROUP,
+	BUSCTL_OPT_MODE,
 };
+
+/* Options that make sense for one kind only. */
+#define BUSCTL_QUEUE_ONLY                                     \
+	((1u << (BUSCTL_OPT_TYPE - BUSCTL_OPT_TYPE)) |         \
+	 (1u << (BUSCTL_OPT_OVERFLOW - BUSCTL_OPT_TYPE)) |     \
+	 (1u << (BUSCTL_OPT_MAX_UNACKED - BUSCTL_OPT_TYPE)) |  \
+	 (1u << (BUSCTL_OPT_MAX_PRODUCERS - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)))
+#define BUSCTL_TOPIC_ONLY                                        \
+	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_MAX_PUBLISHERS - BUSCTL_OPT_TYPE)) |  \
+	 (1u << (BUSCTL_OPT_HISTORY - BUSCTL_OPT_TYPE)))
 
 struct busctl_create_request {
 	const char *name;
 	struct bus_queue_settings settings;
+	struct bus_topic_settings topic; /* with --topic */
+	struct bus_access access;	 /* --owner, --group, --mode */
 	unsigned int given; /* 1 << (option - BUSCTL_OPT_TYPE) for each */
 };
 
@@ -37,20 +72,95 @@ static int busctl_create_given(const struct busctl_create_request *request,
 	return (request->given >> (option - BUSCTL_OPT_TYPE)) & 1;
 }
 
+/* Octal permission bits, like chmod's: at most 0777. */
+static int busctl_parse_mode(const char *text, uint32_t *mode)
+{
+	unsigned long value;
+	char *end;
+
+	if (!text[0] || strspn(text, "01234567") != strlen(text))
+		return -EINVAL;
+	errno = 0;
+	value = strtoul(text, &end, 8);
+	if (errno || *end || value > 0777)
+		return -EINVAL;
+	*mode = (uint32_t)value;
+	return 0;
+}
+
+/* A user or group by number or by name, as on this host. */
+static int busctl_parse_id(const char *text, int group, uint32_t *id)
+{
+	char buffer[4096];
+	struct passwd user, *found_user = NULL;
+	struct group entry, *found_group = NULL;
+
+	if (!busctl_parse_u32(text, id))
+		return *id == UINT32_MAX ? -EINVAL : 0;
+	if (group && !getgrnam_r(text, &entry, buffer, sizeof(buffer),
+				 &found_group) && found_group) {
+		*id = (uint32_t)found_group->gr_gid;
+		return 0;
+	}
+	if (!group && !getpwnam_r(text, &user, buffer, sizeof(buffer),
+				  &found_user) && found_user) {
+		*id = (uint32_t)found_user->pw_uid;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* --owner, --group and --mode: what they set and the bit that says so. */
+static int busctl_create_access(struct bus_access *access, int option,
+				const char *value)
+{
+	switch (option) {
+	case BUSCTL_OPT_OWNER:
+		access->given |= BUS_ACCESS_OWNER;
+		return busctl_parse_id(value, 0, &access->owner);
+	case BUSCTL_OPT_GROUP:
+		access->given |= BUS_ACCESS_GROUP;
+		return busctl_parse_id(value, 1, &access->group);
+	case BUSCTL_OPT_MODE:
+		access->given |= BUS_ACCESS_MODE;
+		return busctl_parse_mode(value, &access->mode);
+	}
+	return -EINVAL;
+}
+
 /* Stores one numeric or named option.  0, or -EINVAL for a bad value. */
 static int busctl_create_option(struct busctl_create_request *request,
 				int option, const char *value)
 {
 	struct bus_queue_settings *s = &request->settings;
+	struct bus_topic_settings *t = &request->topic;
 
 	request->given |= 1u << (option - BUSCTL_OPT_TYPE);
 	switch (option) {
 	case BUSCTL_OPT_TYPE:
 		return busctl_parse_queue_type(value, &s->type);
 	case BUSCTL_OPT_SLOTS:
-		return busctl_parse_u32(value, &s->slots);
+		/* Both kinds have it: kept for either. */
+		if (busctl_parse_u32(value, &t->slots))
+			return -EINVAL;
+		s->slots = t->slots;
+		return 0;
 	case BUSCTL_OPT_MAX_MESSAGE:
-		return busctl_parse_u32(value, &s->max_message);
+		if (busctl_parse_u32(value, &t->max_message))
+			return -EINVAL;
+		s->max_message = t->max_message;
+		return 0;
+	case BUSCTL_OPT_TOPIC:
+		return 0;
+	case BUSCTL_OPT_SLOW_SUBSCRIBER:
+		return busctl_parse_slow_subscriber(value,
+						    &t->slow_subscriber);
+	case BUSCTL_OPT_MAX_SUBSCRIBERS:
+		return busctl_parse_u32(value, &t->max_subscribers);
+	case BUSCTL_OPT_MAX_PUBLISHERS:
+		return busctl_parse_u32(value, &t->max_publishers);
+	case BUSCTL_OPT_HISTORY:
+		return busctl_parse_u32(value, &t->history);
 	case BUSCTL_OPT_OVERFLOW:
 		return busctl_parse_overflow(value, &s->overflow);
 	case BUSCTL_OPT_MAX_UNACKED:
@@ -59,6 +169,10 @@ static int busctl_create_option(struct busctl_create_request *request,
 		return busctl_parse_u32(value, &s->max_producers);
 	case BUSCTL_OPT_MAX_CONSUMERS:
 		return busctl_parse_u32(value, &s->max_consumers);
+	case BUSCTL_OPT_OWNER:
+	case BUSCTL_OPT_GROUP:
+	case BUSCTL_OPT_MODE:
+		return busctl_create_access(&request->access, option, value);
 	}
 	return -EINVAL;
 }
@@ -78,6 +192,17 @@ static int busctl_create_parse(struct busctl_create_request *request,
 		  BUSCTL_OPT_MAX_PRODUCERS },
 		{ "max-consumers", required_argument, NULL,
 		  BUSCTL_OPT_MAX_CONSUMERS },
+		{ "topic", no_argument, NULL, BUSCTL_OPT_TOPIC },
+		{ "slow-subscriber", required_argument, NULL,
+		  BUSCTL_OPT_SLOW_SUBSCRIBER },
+		{ "max-subscribers", required_argument, NULL,
+		  BUSCTL_OPT_MAX_SUBSCRIBERS },
+		{ "max-publishers", required_argument, NULL,
+		  BUSCTL_OPT_MAX_PUBLISHERS },
+		{ "history", required_argument, NULL, BUSCTL_OPT_HISTORY },
+		{ "owner", required_argument, NULL, BUSCTL_OPT_OWNER },
+		{ "group", required_argument, NULL, BUSCTL_OPT_GROUP },
+		{ "mode", required_argument, NULL, BUSCTL_OPT_MODE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;
@@ -96,6 +221,17 @@ static int busctl_create_parse(struct busctl_create_request *request,
 	if (optind < argc)
 		return busctl_usage_error("create: unexpected '%s'",
 					  argv[optind]);
+	if (busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
+	    (request->given & BUSCTL_QUEUE_ONLY))
+		return busctl_usage_error("create: --type, --overflow, "
+					  "--max-unacked, --max-producers and "
+					  "--max-consumers are for queues, "
+					  "not with --topic");
+	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
+	    (request->given & BUSCTL_TOPIC_ONLY))
+		return busctl_usage_error("create: --slow-subscriber, "
+					  "--max-subscribers, --max-publishers "
+					  "and --history need --topic");
 	return -1;
 }
 
@@ -122,6 +258,7 @@ int busctl_create(struct busctl *ctl, int argc, char **argv)
 	int err;
 
 	bus_queue_settings_default(&request.settings);
+	bus_topic_settings_default(&request.topic);
 	status = busctl_create_parse(&request, argc, argv);
 	if (status >= 0)
 		return status;
@@ -130,7 +267,14 @@ int busctl_create(struct busctl *ctl, int argc, char **argv)
 		return BUSCTL_EXIT_ERROR;
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
-	err = bus_queue_create(ctl->bus, request.name, &request.settings);
+	if (busctl_create_given(&request, BUSCTL_OPT_TOPIC))
+		err = bus_topic_create_with_access(ctl->bus, request.name,
+						   &request.topic,
+						   &request.access);
+	else
+		err = bus_queue_create_with_access(ctl->bus, request.name,
+						   &request.settings,
+						   &request.access);
 	if (err < 0)
 		return busctl_fail(ctl, err, "create %s", request.name);
 	return BUSCTL_EXIT_OK;

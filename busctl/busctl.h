@@ -36,6 +36,14 @@ int busctl_ls(struct busctl *ctl, int argc, char **argv);
 int busctl_stat(struct busctl *ctl, int argc, char **argv);
 int busctl_create(struct busctl *ctl, int argc, char **argv);
 int busctl_delete(struct busctl *ctl, int argc, char **argv);
+int busctl_sub(struct busctl *ctl, int argc, char **argv);
+
+/*
+ * subscribe.c: the kind (BUS_SEGMENT_QUEUE or BUS_SEGMENT_TOPIC) of name,
+ * looked up in busd's list: 0, -ENOENT when there is none, or another
+ * error.  Needs ctl->bus.
+ */
+int busctl_kind_of(struct busctl *ctl, const char *name, uint32_t *kind);
 
 /* ---- main.c: errors and connection ------------------------------------ */
 
@@ -122,6 +130,9 @@ int busctl_parse_overflow(const char *text, uint32_t *overflow);
 const char *busctl_queue_type_name(uint32_t type);
 const char *busctl_overflow_name(uint32_t overflow);
 const char *busctl_kind_name(uint32_t kind);
+/* "block"/"overwrite", both ways. */
+int busctl_parse_slow_subscriber(const char *text, uint32_t *policy);
+const char *busctl_slow_subscriber_name(uint32_t policy);
 
 /* Writes text as a JSON string, quotes included. */
 void busctl_json_string(FILE *out, const char *text);

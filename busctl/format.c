@@ -26,6 +26,11 @@ static const struct busctl_name busctl_overflows[] = {
 	{ "drop-oldest", BUS_OVERFLOW_DROP_OLDEST },
 };
 
+static const struct busctl_name busctl_slow_subscribers[] = {
+	{ "block", BUS_SLOW_SUBSCRIBER_BLOCK },
+	{ "overwrite", BUS_SLOW_SUBSCRIBER_OVERWRITE },
+};
+
 static const struct busctl_name busctl_kinds[] = {
 	{ "queue", BUS_SEGMENT_QUEUE },
 	{ "topic", BUS_SEGMENT_TOPIC },
@@ -86,6 +91,19 @@ const char *busctl_overflow_name(uint32_t overflow)
 const char *busctl_kind_name(uint32_t kind)
 {
 	return busctl_name_of(busctl_kinds, BUSCTL_COUNT(busctl_kinds), kind);
+}
+
+int busctl_parse_slow_subscriber(const char *text, uint32_t *policy)
+{
+	return busctl_name_lookup(busctl_slow_subscribers,
+				  BUSCTL_COUNT(busctl_slow_subscribers), text,
+				  policy);
+}
+
+const char *busctl_slow_subscriber_name(uint32_t policy)
+{
+	return busctl_name_of(busctl_slow_subscribers,
+			      BUSCTL_COUNT(busctl_slow_subscribers), policy);
 }
 
 int busctl_parse_u64(const char *text, uint64_t *out)

@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * busctl ls [--json]         name, kind, depth and capacity of each entry
- * busctl stat NAME [--json]  the figures of one queue
+ *                            (a topic's depth: its slowest subscriber's lag)
+ * busctl stat NAME [--json]  the figures of one queue or topic; a topic's
+ *                            include each subscriber's lag and losses
  *
  * Figures are read from shared memory through an observer handle, which
  * neither produces nor consumes.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +76,26 @@ static int busctl_read_stats(struct busctl *ctl, const char *name,
 	return err < 0 ? err : 0;
 }
 
+/* A topic's line in ls: the slowest subscriber's lag as its depth. */
+static int busctl_read_topic_depth(struct busctl *ctl, const char *name,
+				   struct bus_queue_stats *stats)
+{
+	struct bus_topic_stats figures;
+	bus_topic_t *topic;
+	int err;
+
+	err = bus_topic_open(ctl->bus, name, BUS_OBSERVER, NULL, &topic);
+	if (err < 0)
+		return err;
+	err = bus_topic_stats(topic, &figures);
+	bus_topic_close(topic);
+	if (err < 0)
+		return err;
+	stats->depth = figures.max_lag;
+	stats->capacity = figures.capacity;
+	return 0;
+}
+
 /* ---- ls ------------------------------------------------------------ */
 
 static struct busctl_entry *busctl_listing_add(struct busctl_listing *list)
@@ -102,13 +126,19 @@ static void busctl_listing_stats(struct busctl *ctl,
 {
 	int err;
 
-	if (entry->kind != BUS_SEGMENT_QUEUE)
+	if (entry->kind == BUS_SEGMENT_TOPIC)
+		err = busctl_read_topic_depth(ctl, entry->name, &entry->stats);
+	else if (entry->kind == BUS_SEGMENT_QUEUE)
+		err = busctl_read_stats(ctl, entry->name, &entry->stats, NULL);
+	else
 		return;
-	err = busctl_read_stats(ctl, entry->name, &entry->stats, NULL);
 	if (err == -ENOENT) {
 		list->count--;
 		return;
 	}
+	/* Not ours to read: listed, without figures, as ls(1) would. */
+	if (err == -EACCES)
+		return;
 	if (err < 0) {
 		busctl_fail(ctl, err, "ls: %s", entry->name);
 		list->failed = 1;
@@ -220,6 +250,43 @@ int busctl_ls(struct busctl *ctl, int argc, char **argv)
 
 /* ---- stat ---------------------------------------------------------- */
 
+/* "0 (root)", or the bare number when the system has no name for it. */
+static void busctl_print_id(const char *key, uint32_t id, int group,
+			    int width)
+{
+	char buffer[4096];
+	struct passwd user, *found_user = NULL;
+	struct group entry, *found_group = NULL;
+	const char *name = NULL;
+
+	if (group && !getgrgid_r((gid_t)id, &entry, buffer, sizeof(buffer),
+				 &found_group) && found_group)
+		name = found_group->gr_name;
+	if (!group && !getpwuid_r((uid_t)id, &user, buffer, sizeof(buffer),
+				  &found_user) && found_user)
+		name = found_user->pw_name;
+	if (name)
+		printf("%-*s %u (%s)\n", width, key, id, name);
+	else
+		printf("%-*s %u\n", width, key, id);
+}
+
+/* Who may use it: owner, group and mode, as ls -l would say. */
+static void busctl_access_print_text(const struct bus_access *access,
+				     int width)
+{
+	busctl_print_id("owner", access->owner, 0, width);
+	busctl_print_id("group", access->group, 1, width);
+	printf("%-*s %04o\n", width, "mode", access->mode);
+}
+
+/* The same as JSON keys; the mode as an octal string, "0660". */
+static void busctl_access_print_json(const struct bus_access *access)
+{
+	printf(",\n  \"owner\": %u,\n  \"group\": %u,\n  \"mode\": \"%04o\"",
+	       access->owner, access->group, access->mode);
+}
+
 struct busctl_figure {
 	const char *key;
 	uint64_t value;
@@ -248,7 +315,8 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 
 #define BUSCTL_STAT_FIGURES 12
 
-static void busctl_stat_print_json(const struct bus_queue_stats *stats)
+static void busctl_stat_print_json(const struct bus_queue_stats *stats,
+				   const struct bus_access *access)
 {
 	struct busctl_figure figures[BUSCTL_STAT_FIGURES];
 	size_t count = busctl_stat_figures(stats, figures);
@@ -258,12 +326,14 @@ static void busctl_stat_print_json(const struct bus_queue_stats *stats)
 	for (i = 0; i < count; i++)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
+	busctl_access_print_json(access);
 	fputs("\n}\n", stdout);
 }
 
 /* The figures, then the settings that explain them. */
 static void busctl_stat_print_text(const struct bus_queue_stats *stats,
-				   const struct bus_queue_settings *settings)
+				   const struct bus_queue_settings *settings,
+				   const struct bus_access *access)
 {
 	struct busctl_figure figures[BUSCTL_STAT_FIGURES];
 	size_t count = busctl_stat_figures(stats, figures);
@@ -277,12 +347,150 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 	       busctl_overflow_name(settings->overflow));
 	printf("%-13s %u\n", "max_message", settings->max_message);
 	printf("%-13s %u\n", "max_unacked", settings->max_unacked);
+	busctl_access_print_text(access, 13);
+}
+
+/* ---- stat of a topic --------------------------------------------- */
+
+static int busctl_is_topic(struct busctl *ctl, const char *name)
+{
+	uint32_t kind;
+
+	return busctl_kind_of(ctl, name, &kind) == 0 &&
+	       kind == BUS_SEGMENT_TOPIC;
+}
+
+/* The topic's figures, in order; their keys are the JSON keys. */
+static size_t busctl_topic_figures(const struct bus_topic_stats *s,
+				   struct busctl_figure *f)
+{
+	size_t n = 0;
+
+	f[n++] = (struct busctl_figure){ "published", s->published };
+	f[n++] = (struct busctl_figure){ "rejected", s->rejected };
+	f[n++] = (struct busctl_figure){ "received", s->received };
+	f[n++] = (struct busctl_figure){ "lapped", s->lapped };
+	f[n++] = (struct busctl_figure){ "lost", s->lost };
+	f[n++] = (struct busctl_figure){ "padded", s->padded };
+	f[n++] = (struct busctl_figure){ "tail", s->tail };
+	f[n++] = (struct busctl_figure){ "capacity", s->capacity };
+	f[n++] = (struct busctl_figure){ "max_lag", s->max_lag };
+	f[n++] = (struct busctl_figure){ "publishers", s->publishers };
+	f[n++] = (struct busctl_figure){ "subscribers", s->subscribers };
+	return n;
+}
+
+#define BUSCTL_TOPIC_FIGURES 11
+
+struct busctl_topic_view {
+	struct bus_topic_stats stats;
+	struct bus_topic_settings settings;
+	struct bus_subscriber_stats *subscribers;
+	uint32_t count;
+	struct bus_access access;
+};
+
+static void busctl_topic_print_json(const struct busctl_topic_view *v)
+{
+	struct busctl_figure figures[BUSCTL_TOPIC_FIGURES];
+	size_t count = busctl_topic_figures(&v->stats, figures);
+
+	fputs("{", stdout);
+	for (size_t i = 0; i < count; i++)
+		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
+		       figures[i].value);
+	busctl_access_print_json(&v->access);
+	fputs(",\n  \"subscriber_slots\": [", stdout);
+	for (uint32_t i = 0; i < v->count; i++) {
+		const struct bus_subscriber_stats *s = &v->subscribers[i];
+
+		printf("%s\n    {\"slot\": %u, \"pid\": %d, \"position\": %"
+		       PRIu64 ", \"lag\": %" PRIu64 ", \"received\": %" PRIu64
+		       ", \"lapped\": %" PRIu64 ", \"lost\": %" PRIu64 "}",
+		       i ? "," : "", s->slot, (int)s->pid, s->position, s->lag,
+		       s->received, s->lapped, s->lost);
+	}
+	fputs(v->count ? "\n  ]\n}\n" : "]\n}\n", stdout);
+}
+
+static void busctl_topic_print_text(const struct busctl_topic_view *v)
+{
+	struct busctl_figure figures[BUSCTL_TOPIC_FIGURES];
+	size_t count = busctl_topic_figures(&v->stats, figures);
+
+	for (size_t i = 0; i < count; i++)
+		printf("%-15s %" PRIu64 "\n", figures[i].key, figures[i].value);
+	printf("%-15s %s\n", "slow_subscriber",
+	       busctl_slow_subscriber_name(v->settings.slow_subscriber));
+	printf("%-15s %u\n", "max_message", v->settings.max_message);
+	printf("%-15s %u\n", "max_subscribers", v->settings.max_subscribers);
+	printf("%-15s %u\n", "max_publishers", v->settings.max_publishers);
+	printf("%-15s %u\n", "history", v->settings.history);
+	busctl_access_print_text(&v->access, 15);
+	if (!v->count)
+		return;
+	printf("%-6s %-8s %12s %12s %12s %8s %12s\n", "slot", "pid",
+	       "position", "lag", "received", "lapped", "lost");
+	for (uint32_t i = 0; i < v->count; i++) {
+		const struct bus_subscriber_stats *s = &v->subscribers[i];
+
+		printf("%-6u %-8d %12" PRIu64 " %12" PRIu64 " %12" PRIu64
+		       " %8" PRIu64 " %12" PRIu64 "\n",
+		       s->slot, (int)s->pid, s->position, s->lag, s->received,
+		       s->lapped, s->lost);
+	}
+}
+
+/* Reads figures, settings and the live subscribers through an observer. */
+static int busctl_topic_read(struct busctl *ctl, const char *name,
+			     struct busctl_topic_view *v)
+{
+	bus_topic_t *topic;
+	int err;
+
+	err = bus_access_get(ctl->bus, name, &v->access);
+	if (err < 0)
+		return err;
+	err = bus_topic_open(ctl->bus, name, BUS_OBSERVER, NULL, &topic);
+	if (err < 0)
+		return err;
+	v->settings = *bus_topic_settings(topic);
+	v->subscribers = calloc(v->settings.max_subscribers,
+				sizeof(*v->subscribers));
+	err = v->subscribers ? bus_topic_stats(topic, &v->stats) : -ENOMEM;
+	if (err >= 0)
+		err = bus_topic_subscribers(topic, v->subscribers,
+					    v->settings.max_subscribers);
+	if (err >= 0)
+		v->count = (uint32_t)err < v->settings.max_subscribers ?
+				   (uint32_t)err :
+				   v->settings.max_subscribers;
+	bus_topic_close(topic);
+	return err < 0 ? err : 0;
+}
+
+static int busctl_topic_stat(struct busctl *ctl, const char *name, int json)
+{
+	struct busctl_topic_view view = { 0 };
+	int err = busctl_topic_read(ctl, name, &view);
+
+	if (err < 0) {
+		free(view.subscribers);
+		return busctl_fail(ctl, err, "stat %s", name);
+	}
+	if (json)
+		busctl_topic_print_json(&view);
+	else
+		busctl_topic_print_text(&view);
+	free(view.subscribers);
+	return busctl_flush_stdout();
 }
 
 int busctl_stat(struct busctl *ctl, int argc, char **argv)
 {
 	struct bus_queue_settings settings;
 	struct bus_queue_stats stats;
+	struct bus_access access;
 	const char *name = NULL;
 	int json = 0;
 	int status = busctl_inspect_parse("stat", argc, argv, &json, &name);
@@ -294,12 +502,16 @@ int busctl_stat(struct busctl *ctl, int argc, char **argv)
 		return BUSCTL_EXIT_ERROR;
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
-	err = busctl_read_stats(ctl, name, &stats, &settings);
+	if (busctl_is_topic(ctl, name))
+		return busctl_topic_stat(ctl, name, json);
+	err = bus_access_get(ctl->bus, name, &access);
+	if (err >= 0)
+		err = busctl_read_stats(ctl, name, &stats, &settings);
 	if (err < 0)
 		return busctl_fail(ctl, err, "stat %s", name);
 	if (json)
-		busctl_stat_print_json(&stats);
+		busctl_stat_print_json(&stats, &access);
 	else
-		busctl_stat_print_text(&stats, &settings);
+		busctl_stat_print_text(&stats, &settings, &access);
 	return busctl_flush_stdout();
 }

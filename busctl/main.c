@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl: list, inspect, create and delete queues, publish and consume.
+ * busctl: list, inspect, create and delete queues and topics; publish,
+ * consume and subscribe.
  *
  *   busctl [-b NAME] COMMAND [ARGS...]
  *
@@ -22,9 +23,13 @@ static const char busctl_usage_text[] =
 	"Usage: busctl [-b NAME] COMMAND [ARGS...]\n"
 	"\n"
 	"Commands:\n"
-	"  pub QUEUE [MESSAGE...]     send each MESSAGE, or else each line of\n"
-	"      [--timeout SEC]        stdin, as one message; wait up to SEC\n"
-	"                             for room for each (default: no limit)\n"
+	"  pub NAME [MESSAGE...]      send each MESSAGE, or else each line of\n"
+	"      [--timeout SEC]        stdin, as one message to a queue or a\n"
+	"                             topic; wait up to SEC for room for each\n"
+	"                             (default: no limit)\n"
+	"  sub TOPIC [-n COUNT]       print one payload per line\n"
+	"      [--history K]          also up to K published before\n"
+	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
 	"  consume QUEUE [-n COUNT]   print one payload per line and ack it\n"
 	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
 	"      [--no-ack]             print without acking; the messages are\n"
@@ -32,12 +37,19 @@ static const char busctl_usage_text[] =
 	"      [--hold]               like --no-ack, but after COUNT (default\n"
 	"                             1) keep them unacked until killed\n"
 	"  ls [--json]                list queues and topics\n"
-	"  stat NAME [--json]         show a queue's figures\n"
+	"  stat NAME [--json]         show a queue's or topic's figures\n"
 	"  create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]\n"
 	"      [--overflow block|reject|drop-oldest] [--max-unacked N]\n"
 	"      [--max-producers N] [--max-consumers N]\n"
 	"                             create a queue (busd's defaults)\n"
-	"  delete NAME                delete a queue\n"
+	"  create NAME --topic [--slots N] [--max-message BYTES]\n"
+	"      [--slow-subscriber block|overwrite] [--max-subscribers N]\n"
+	"      [--max-publishers N] [--history K]\n"
+	"                             create a topic\n"
+	"      either with [--owner USER] [--group GROUP] [--mode MODE]\n"
+	"                             who may use it (default: busd's user\n"
+	"                             and group, 0660; r consumes, w produces)\n"
+	"  delete NAME                delete a queue or topic\n"
 	"\n"
 	"Options:\n"
 	"  -b, --bus NAME   the bus (default: $BUS_NAME, else \"default\")\n"
@@ -51,6 +63,7 @@ static const char busctl_usage_text[] =
 static const struct busctl_command busctl_commands[] = {
 	{ "pub", busctl_pub },
 	{ "consume", busctl_consume },
+	{ "sub", busctl_sub },
 	{ "ls", busctl_ls },
 	{ "stat", busctl_stat },
 	{ "create", busctl_create },

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl pub QUEUE [MESSAGE...] [--timeout SEC]
+ * busctl pub NAME [MESSAGE...] [--timeout SEC]
  *
  * Sends each MESSAGE argument, or else each line of stdin without its
- * newline, as one message.  Nothing is printed unless something fails.
+ * newline, as one message to the queue or topic NAME (busd's list says
+ * which).  Nothing is printed unless something fails.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +17,7 @@ struct busctl_publisher {
 	struct busctl *ctl;
 	const char *queue_name;
 	bus_queue_t *queue;
+	bus_topic_t *topic; /* instead of queue when NAME is a topic */
 	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
 	uint64_t sent;
 };
@@ -33,7 +35,8 @@ static int busctl_pub_send_once(struct busctl_publisher *pub,
 	int err;
 
 	for (;;) {
-		err = bus_send(pub->queue, data, length, wait);
+		err = pub->topic ? bus_publish(pub->topic, data, length, wait)
+				 : bus_send(pub->queue, data, length, wait);
 		if (err != -ETIMEDOUT && err != -EINTR)
 			return err < 0 ? err : 0;
 		if (busctl_stop_requested())
@@ -56,12 +59,15 @@ static int busctl_pub_send(struct busctl_publisher *pub, const void *data,
 		return 0;
 	}
 	if (err == -EMSGSIZE) {
-		settings = bus_queue_settings(pub->queue);
+		settings = pub->queue ? bus_queue_settings(pub->queue) : NULL;
 		return busctl_fail(pub->ctl, err,
 				   "pub %s: message %llu has %zu bytes, "
 				   "max_message is %u", pub->queue_name,
 				   (unsigned long long)number, length,
-				   settings ? settings->max_message : 0);
+				   pub->topic ? bus_topic_settings(pub->topic)
+							->max_message
+				   : settings ? settings->max_message
+					      : 0);
 	}
 	return busctl_fail(pub->ctl, err, "pub %s: message %llu",
 			   pub->queue_name, (unsigned long long)number);
@@ -129,9 +135,24 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		}
 	}
 	if (optind >= argc)
-		return busctl_usage_error("pub: missing QUEUE");
+		return busctl_usage_error("pub: missing NAME");
 	pub->queue_name = argv[optind++];
 	return -1;
+}
+
+/* Opens NAME as a topic publisher if busd lists it as a topic, else as a
+ * queue producer (whose error names a missing queue or topic). */
+static int busctl_pub_open(struct busctl_publisher *pub)
+{
+	struct busctl *ctl = pub->ctl;
+	uint32_t kind = BUS_SEGMENT_QUEUE;
+
+	if (busctl_kind_of(ctl, pub->queue_name, &kind) == 0 &&
+	    kind == BUS_SEGMENT_TOPIC)
+		return bus_topic_open(ctl->bus, pub->queue_name, BUS_PRODUCER,
+				      NULL, &pub->topic);
+	return bus_queue_open(ctl->bus, pub->queue_name, BUS_PRODUCER, NULL,
+			      &pub->queue);
 }
 
 int busctl_pub(struct busctl *ctl, int argc, char **argv)
@@ -147,8 +168,7 @@ int busctl_pub(struct busctl *ctl, int argc, char **argv)
 	busctl_catch_stop_signals();
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
-	err = bus_queue_open(ctl->bus, pub.queue_name, BUS_PRODUCER, NULL,
-			     &pub.queue);
+	err = busctl_pub_open(&pub);
 	if (err < 0)
 		return busctl_fail(ctl, err, "pub %s", pub.queue_name);
 
@@ -157,6 +177,9 @@ int busctl_pub(struct busctl *ctl, int argc, char **argv)
 					      argv + optind);
 	else
 		status = busctl_pub_stdin(&pub);
-	bus_queue_close(pub.queue);
+	if (pub.topic)
+		bus_topic_close(pub.topic);
+	else
+		bus_queue_close(pub.queue);
 	return status;
 }

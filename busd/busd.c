@@ -29,14 +29,19 @@ static unsigned long long busd_mib_up(uint64_t bytes)
 /* ---- queues ------------------------------------------------------------- */
 
 int busd_queue_create(struct busd *busd, const char *name,
-		      const struct bus_queue_settings *settings, char *detail,
+		      const struct bus_queue_settings *settings,
+		      const struct bus_access *access, char *detail,
 		      size_t detail_size)
 {
+	struct busd_access resolved;
 	struct busd_queue *queue;
 	uint64_t needed, available;
 	int ret;
 
 	ret = bus__queue_settings_check(settings, detail, detail_size);
+	if (!ret)
+		ret = busd_access_resolve(access, &resolved, detail,
+					  detail_size);
 	if (ret)
 		return ret;
 	needed = bus__queue_segment_size(settings);
@@ -51,6 +56,7 @@ int busd_queue_create(struct busd *busd, const char *name,
 				  detail, detail_size);
 	if (ret)
 		return ret;
+	queue->access = resolved;
 	ret = busd_registry_add(&busd->registry, queue);
 	if (ret) {
 		busd_segment_destroy(busd->bus_name, queue);
@@ -58,10 +64,11 @@ int busd_queue_create(struct busd *busd, const char *name,
 		return ret;
 	}
 	busd_debug("queue '%s': %s, %u slots of %u bytes, %zu bytes of "
-		   "shared memory", name,
+		   "shared memory; owner %u, group %u, mode %04o", name,
 		   settings->type == BUS_QUEUE_SPSC ? "spsc" : "mpmc",
 		   settings->slots, settings->max_message,
-		   queue->geometry.size);
+		   queue->geometry.size, (unsigned int)resolved.owner,
+		   (unsigned int)resolved.group, (unsigned int)resolved.mode);
 	return 0;
 }
 
@@ -187,7 +194,8 @@ static int busd_create_queues(struct busd *busd,
 	for (unsigned int i = 0; i < config->queue_count; i++) {
 		queue = &config->queues[i];
 		ret = busd_queue_create(busd, queue->name, &queue->settings,
-					detail, sizeof(detail));
+					&queue->access, detail,
+					sizeof(detail));
 		if (ret) {
 			busd_refuse("cannot create queue '%s': %s", queue->name,
 				    detail);
@@ -197,10 +205,18 @@ static int busd_create_queues(struct busd *busd,
 	return 0;
 }
 
-static int busd_listen(struct busd *busd)
+static int busd_listen(struct busd *busd, const struct busd_bus_config *bus)
 {
-	int fd = busd_control_listen(busd->socket_path);
+	int fd = busd_control_listen(busd->socket_path, bus->socket_mode,
+				     bus->socket_group);
 
+	if (fd == -EPERM && bus->socket_group != BUSD_NO_GROUP) {
+		busd_refuse("cannot give %s to socket_group %u: busd's user "
+			    "must be root or a member of that group",
+			    busd->socket_path,
+			    (unsigned int)bus->socket_group);
+		return fd;
+	}
 	if (fd < 0) {
 		busd_refuse("cannot listen on %s: %s", busd->socket_path,
 			    strerror(-fd));
@@ -217,6 +233,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 
 	memset(busd, 0, sizeof(*busd));
 	busd->bus_name = bus_name;
+	busd->admin_group = config->bus.admin_group;
 	busd->listen_fd = -1;
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
@@ -241,7 +258,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (!ret)
 		ret = busd_topics_start(busd, config);
 	if (!ret)
-		ret = busd_listen(busd);
+		ret = busd_listen(busd, &config->bus);
 	if (!ret)
 		busd_info("serving bus '%s' at %s with %u queue%s and %u "
 			  "topic%s", bus_name, busd->socket_path,

@@ -26,6 +26,7 @@ struct busd {
 	struct busd_lock lock;
 	struct busd_registry registry;
 	struct busd_clients clients;
+	gid_t admin_group; /* [bus] admin_group; BUSD_NO_GROUP when none */
 	int listen_fd;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -42,12 +43,14 @@ int busd_start(struct busd *busd, const char *bus_name,
 void busd_stop(struct busd *busd);
 
 /*
- * Creates a queue and adds it to the registry.  -EINVAL (bad settings),
- * -EEXIST, -ENOSPC (no room in /dev/shm) or another negative errno, with a
- * sentence in detail.
+ * Creates a queue and adds it to the registry.  access: its owner, group
+ * and mode as asked (NULL or fields not given: busd's defaults).  -EINVAL
+ * (bad settings or mode), -EEXIST, -ENOSPC (no room in /dev/shm) or
+ * another negative errno, with a sentence in detail.
  */
 int busd_queue_create(struct busd *busd, const char *name,
-		      const struct bus_queue_settings *settings, char *detail,
+		      const struct bus_queue_settings *settings,
+		      const struct bus_access *access, char *detail,
 		      size_t detail_size);
 
 /*

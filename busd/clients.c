@@ -63,7 +63,8 @@ static int busd_client_credentials(struct busd_client *client)
 		return -errno;
 	client->identity.pid = cred.pid;
 	client->identity.uid = cred.uid;
-	client->gid = cred.gid;
+	client->credentials.uid = cred.uid;
+	client->credentials.gid = cred.gid;
 	return 0;
 }
 
@@ -121,6 +122,23 @@ static int busd_process_start_time(pid_t pid, uint64_t *start_time)
 	return 0;
 }
 
+/*
+ * Without its supplementary groups a client may do less, never more: a
+ * failure here is logged and the client goes on with its primary group.
+ */
+static void busd_client_read_groups(struct busd_client *client)
+{
+	int ret = busd_credentials_read_groups(&client->credentials,
+					       client->socket_fd,
+					       client->identity.pid);
+
+	if (ret)
+		busd_debug("cannot read the groups of pid %d: %s; only its "
+			   "primary group %u counts",
+			   (int)client->identity.pid, strerror(-ret),
+			   (unsigned int)client->credentials.gid);
+}
+
 static int busd_client_identify(struct busd_client *client)
 {
 	int ret = busd_client_credentials(client);
@@ -130,6 +148,8 @@ static int busd_client_identify(struct busd_client *client)
 	if (!ret)
 		ret = busd_process_start_time(client->identity.pid,
 					      &client->identity.start_time);
+	if (!ret)
+		busd_client_read_groups(client);
 	return ret;
 }
 
@@ -159,6 +179,7 @@ static void busd_client_release(struct busd *busd, struct busd_client *client)
 	if (client->receive_op.in_flight || client->exit_op.in_flight)
 		return;
 	busd_clients_unlink(&busd->clients, client);
+	busd_credentials_free(&client->credentials);
 	free(client);
 }
 

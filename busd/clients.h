@@ -5,7 +5,8 @@
  * On accept, busd reads the peer's pid, uid and gid from the socket
  * (SO_PEERCRED, never from a request), opens a pidfd for the pid and reads
  * the process start time, which later tells this process from another that
- * reuses its pid.  The client is then watched two ways: its socket hangs up
+ * reuses its pid, and its supplementary groups for the access checks of
+ * busd/access.h.  The client is then watched two ways: its socket hangs up
  * when every copy of it is closed, and its pidfd becomes readable when the
  * process exits.  Either one detaches every attachment the client holds, so
  * the messages it leased are redelivered and its loans padded over.
@@ -27,7 +28,8 @@ struct busd_client {
 	struct busd_client *next;
 	struct busd_client *prev;
 	struct busd_identity identity; /* client_id is 0 until HELLO */
-	gid_t gid;
+	/* What it may do: uid, gid and groups as of connect(). */
+	struct busd_credentials credentials;
 	int socket_fd;
 	int pidfd;
 	bool greeted;

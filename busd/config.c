@@ -9,12 +9,15 @@
  * [queue NAME] still makes a queue, and every message can name its line.
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -123,11 +126,21 @@ static int busd_config_add(struct busd_config *config, const char *name,
 	return (int)config->queue_count++;
 }
 
+/* No admin group, a socket everyone may connect to, busd's group. */
+static void busd_config_bus_default(struct busd_bus_config *bus)
+{
+	bus->admin_group = (gid_t)-1;
+	bus->socket_mode = 0666;
+	bus->socket_group = (gid_t)-1;
+	bus->given = 0;
+}
+
 int busd_config_default(struct busd_config *config)
 {
 	int ret;
 
 	memset(config, 0, sizeof(*config));
+	busd_config_bus_default(&config->bus);
 	ret = busd_config_add(config, "default", 0);
 	return ret < 0 ? ret : 0;
 }
@@ -197,6 +210,172 @@ static int busd_config_parse_number(const char *value, uint32_t *out)
 	return 0;
 }
 
+/* ---- owner, group and mode --------------------------------------------- */
+
+/* Octal permission bits, like chmod's: "0660", "640"; at most 0777. */
+static int busd_config_parse_mode(const char *value, uint32_t *out)
+{
+	unsigned long mode;
+	char *end;
+
+	if (!value[0] || strspn(value, "01234567") != strlen(value))
+		return -EINVAL;
+	errno = 0;
+	mode = strtoul(value, &end, 8);
+	if (errno || *end || mode > 0777)
+		return -EINVAL;
+	*out = (uint32_t)mode;
+	return 0;
+}
+
+/*
+ * A number, or a name for the system's user (or group) database.  The
+ * ids -1 are refused: chown(2) reads them as "leave it".
+ */
+static int busd_config_parse_id(const char *value, bool group,
+				uint32_t *out)
+{
+	char buffer[4096];
+	struct passwd user, *found_user = NULL;
+	struct group entry, *found_group = NULL;
+	int ret;
+
+	if (!busd_config_parse_number(value, out))
+		return *out == UINT32_MAX ? -EINVAL : 0;
+	if (!value[0])
+		return -EINVAL;
+	if (group) {
+		ret = getgrnam_r(value, &entry, buffer, sizeof(buffer),
+				 &found_group);
+		if (!ret && found_group)
+			*out = (uint32_t)found_group->gr_gid;
+		return ret ? -ret : found_group ? 0 : -ENOENT;
+	}
+	ret = getpwnam_r(value, &user, buffer, sizeof(buffer), &found_user);
+	if (!ret && found_user)
+		*out = (uint32_t)found_user->pw_uid;
+	return ret ? -ret : found_user ? 0 : -ENOENT;
+}
+
+/* Says what is wrong with an owner or group value. */
+static void busd_config_id_error(struct busd_config_parser *p,
+				 const char *key, bool group,
+				 const char *value, int error)
+{
+	if (error == -ENOENT)
+		busd_config_error(p, "%s '%s' is no %s on this system; give a "
+				  "name from %s or a number", key, value,
+				  group ? "group" : "user",
+				  group ? "/etc/group" : "/etc/passwd");
+	else if (error == -EINVAL)
+		busd_config_error(p, "%s must be a %s name or number, not "
+				  "'%s'", key, group ? "group" : "user", value);
+	else
+		busd_config_error(p, "cannot look up %s '%s': %s", key, value,
+				  strerror(-error));
+}
+
+/*
+ * owner, group and mode of [queue NAME] or [topic NAME].  Returns false
+ * when key is none of them (the caller goes on), true when it was handled,
+ * errors included.
+ */
+static bool busd_config_set_access(struct busd_config_parser *p,
+				   struct bus_access *access,
+				   const char *section, const char *name,
+				   const char *key, const char *value)
+{
+	uint32_t bit, *field;
+	bool group = false;
+	int ret;
+
+	if (!strcmp(key, "owner")) {
+		bit = BUS_ACCESS_OWNER;
+		field = &access->owner;
+	} else if (!strcmp(key, "group")) {
+		bit = BUS_ACCESS_GROUP;
+		field = &access->group;
+		group = true;
+	} else if (!strcmp(key, "mode")) {
+		bit = BUS_ACCESS_MODE;
+		field = &access->mode;
+	} else {
+		return false;
+	}
+	if (access->given & bit) {
+		busd_config_error(p, "'%s' is set twice in [%s %s]", key,
+				  section, name);
+		return true;
+	}
+	if (bit == BUS_ACCESS_MODE)
+		ret = busd_config_parse_mode(value, field);
+	else
+		ret = busd_config_parse_id(value, group, field);
+	if (ret && bit == BUS_ACCESS_MODE)
+		busd_config_error(p, "mode must be octal permission bits up "
+				  "to 0777, like 0660, not '%s'", value);
+	else if (ret)
+		busd_config_id_error(p, key, group, value, ret);
+	else
+		access->given |= bit;
+	return true;
+}
+
+/* ---- keys of [bus] ----------------------------------------------------- */
+
+enum {
+	BUSD_BUS_ADMIN_GROUP = 1u << 0,
+	BUSD_BUS_SOCKET_MODE = 1u << 1,
+	BUSD_BUS_SOCKET_GROUP = 1u << 2,
+};
+
+static void busd_config_set_bus(struct busd_config_parser *p,
+				const char *key, const char *value)
+{
+	struct busd_bus_config *bus = &p->config->bus;
+	unsigned int bit;
+	uint32_t number;
+	int ret;
+
+	if (!strcmp(key, "admin_group"))
+		bit = BUSD_BUS_ADMIN_GROUP;
+	else if (!strcmp(key, "socket_mode"))
+		bit = BUSD_BUS_SOCKET_MODE;
+	else if (!strcmp(key, "socket_group"))
+		bit = BUSD_BUS_SOCKET_GROUP;
+	else {
+		busd_config_error(p, "unknown key '%s' in [bus]; it has "
+				  "admin_group, socket_mode and socket_group",
+				  key);
+		return;
+	}
+	if (bus->given & bit) {
+		busd_config_error(p, "'%s' is set twice in [bus]", key);
+		return;
+	}
+	if (bit == BUSD_BUS_SOCKET_MODE) {
+		ret = busd_config_parse_mode(value, &number);
+		if (ret) {
+			busd_config_error(p, "socket_mode must be octal "
+					  "permission bits up to 0777, like "
+					  "0660, not '%s'", value);
+			return;
+		}
+		bus->socket_mode = (mode_t)number;
+	} else {
+		ret = busd_config_parse_id(value, true, &number);
+		if (ret) {
+			busd_config_id_error(p, key, true, value, ret);
+			return;
+		}
+		if (bit == BUSD_BUS_ADMIN_GROUP)
+			bus->admin_group = (gid_t)number;
+		else
+			bus->socket_group = (gid_t)number;
+	}
+	bus->given |= bit;
+}
+
 /* ---- keys of [queue NAME] ---------------------------------------------- */
 
 struct busd_config_key {
@@ -245,6 +424,9 @@ static void busd_config_set(struct busd_config_parser *p,
 	const struct busd_config_key *key;
 	int index = busd_config_key_index(name);
 
+	if (busd_config_set_access(p, &queue->access, "queue", queue->name,
+				   name, value))
+		return;
 	if (index < 0) {
 		busd_config_error(p, "unknown key '%s' in [queue %s]", name,
 				  queue->name);
@@ -306,6 +488,9 @@ static void busd_config_set_topic(struct busd_config_parser *p,
 	const struct busd_config_key *key = NULL;
 	unsigned int index;
 
+	if (busd_config_set_access(p, &topic->access, "topic", topic->name,
+				   name, value))
+		return;
 	for (index = 0; index < BUSD_TOPIC_KEY_COUNT; index++) {
 		if (!strcmp(busd_config_topic_keys[index].name, name)) {
 			key = &busd_config_topic_keys[index];
@@ -433,7 +618,7 @@ static int busd_config_on_key(void *user, const char *section,
 				  "[topic NAME]", name);
 		break;
 	case BUSD_SECTION_BUS:
-		busd_config_error(p, "unknown key '%s' in [bus]", name);
+		busd_config_set_bus(p, name, value);
 		break;
 	case BUSD_SECTION_QUEUE:
 		busd_config_set(p, &p->config->queues[p->queue], name, value);
@@ -614,6 +799,7 @@ int busd_config_read(struct busd_config *config, const char *path)
 	int ret;
 
 	memset(config, 0, sizeof(*config));
+	busd_config_bus_default(&config->bus);
 	p.file = fopen(path, "r");
 	if (!p.file) {
 		ret = -errno;

@@ -2,13 +2,17 @@
 /*
  * busd's configuration: the queues a bus starts with.
  *
- *   [bus]                  bus-wide settings (none yet)
+ *   [bus]                  bus-wide settings: admin_group, socket_mode,
+ *                          socket_group
  *   [queue NAME]           one queue; keys: type, slots, max_message,
  *                          overflow, max_unacked, max_producers,
- *                          max_consumers, header_room
+ *                          max_consumers, header_room, owner, group, mode
  *   [topic NAME]           one topic; keys: slots, max_message,
  *                          slow_subscriber, max_subscribers,
- *                          max_publishers, history
+ *                          max_publishers, history, owner, group, mode
+ *
+ * owner and group are a name or a number, mode is octal (0660); see
+ * busd/access.h for what they allow.
  *
  * Queues and topics share one namespace: a name is one or the other.
  * Keys left out take bus_queue_settings_default(); an spsc queue defaults
@@ -18,11 +22,15 @@
 #ifndef BUSD_CONFIG_H
 #define BUSD_CONFIG_H
 
+#include <sys/types.h>
+
+#include "bus/bus.h"
 #include "bus/layout.h"
 
 struct busd_queue_config {
 	char name[BUS_NAME_MAX + 1];
 	struct bus_queue_settings settings;
+	struct bus_access access; /* the keys given; the rest: defaults */
 	int line;	       /* of its [queue NAME] line; 0 if built in */
 	unsigned int given;    /* keys set by the file, one bit each */
 };
@@ -30,11 +38,21 @@ struct busd_queue_config {
 struct busd_topic_config {
 	char name[BUS_NAME_MAX + 1];
 	struct bus_topic_settings settings;
+	struct bus_access access;
 	int line;	    /* of its [topic NAME] line */
 	unsigned int given; /* keys set by the file, one bit each */
 };
 
+/* [bus]: who administers the bus and who may reach its socket. */
+struct busd_bus_config {
+	gid_t admin_group;  /* (gid_t)-1: none (the default) */
+	mode_t socket_mode; /* default 0666: the queues' modes guard data */
+	gid_t socket_group; /* (gid_t)-1: busd's own (the default) */
+	unsigned int given; /* keys set by the file, one bit each */
+};
+
 struct busd_config {
+	struct busd_bus_config bus;
 	struct busd_queue_config *queues;
 	unsigned int queue_count;
 	unsigned int queue_capacity;

@@ -9,7 +9,20 @@
 
 #include "control_socket.h"
 
-int busd_control_listen(const char *path)
+/*
+ * Nobody can connect before listen(), so the socket's mode and group are
+ * in place before the first client could use what bind() left.
+ */
+static int busd_control_restrict(const char *path, mode_t mode, gid_t group)
+{
+	if (group != (gid_t)-1 && chown(path, (uid_t)-1, group))
+		return -errno;
+	if (chmod(path, mode))
+		return -errno;
+	return 0;
+}
+
+int busd_control_listen(const char *path, mode_t mode, gid_t group)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	int fd, ret;
@@ -22,9 +35,10 @@ int busd_control_listen(const char *path)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&address, sizeof(address)))
 		goto fail;
-	/* Access control comes with permissions; until then, everyone. */
-	if (chmod(path, 0666) || listen(fd, SOMAXCONN)) {
+	ret = busd_control_restrict(path, mode, group);
+	if (!ret && listen(fd, SOMAXCONN))
 		ret = -errno;
+	if (ret) {
 		unlink(path);
 		close(fd);
 		return ret;

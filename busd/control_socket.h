@@ -6,13 +6,17 @@
 #ifndef BUSD_CONTROL_SOCKET_H
 #define BUSD_CONTROL_SOCKET_H
 
+#include <sys/types.h>
+
 #include "control_protocol.h"
 
 /*
- * Binds and listens on path, which must not exist.  Mode 0666: anyone may
- * connect; busd checks each request.  Returns the socket or -errno.
+ * Binds and listens on path, which must not exist, after giving it mode
+ * (connecting needs w) and, unless group is (gid_t)-1, that group.  The
+ * default, 0666, lets anyone connect: the queues' own modes guard the data.
+ * Returns the socket or -errno (-EPERM: busd may not give that group).
  */
-int busd_control_listen(const char *path);
+int busd_control_listen(const char *path, mode_t mode, gid_t group);
 
 /*
  * Sends one reply without blocking, with fd attached as SCM_RIGHTS when it

@@ -28,6 +28,7 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_TOPIC_CREATE] = busd_on_topic_create,
 	[BUS_CONTROL_TOPIC_OPEN] = busd_on_topic_open,
 	[BUS_CONTROL_TOPIC_CLOSE] = busd_on_topic_close,
+	[BUS_CONTROL_ACCESS] = busd_on_access,
 };
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
@@ -86,6 +87,80 @@ static struct busd_queue *busd_find_queue(struct busd *busd,
 	return queue;
 }
 
+/* ---- access ------------------------------------------------------------ */
+
+/* What a role needs: w to put messages in, r to take them or look. */
+static unsigned int busd_role_needs(uint32_t role)
+{
+	return role == BUS_PRODUCER ? BUSD_ACCESS_WRITE : BUSD_ACCESS_READ;
+}
+
+static bool busd_role_known(uint32_t role)
+{
+	return role == BUS_PRODUCER || role == BUS_CONSUMER ||
+	       role == BUS_OBSERVER;
+}
+
+/*
+ * 0 when the client may take role on a queue or topic; else -EACCES and a
+ * sentence such as "user 1000 may not consume from queue 'orders' (owner
+ * 0, group 0, mode 0660)".  An unknown role passes: the handler refuses it
+ * with its own sentence.
+ */
+static int busd_check_access(const struct busd_client *client,
+			     const struct busd_access *access, bool topic,
+			     const char *name, uint32_t role,
+			     struct busd_reply *reply)
+{
+	const char *kind = topic ? "topic" : "queue";
+	const char *verb;
+
+	if (!busd_role_known(role) ||
+	    !busd_access_check(access, &client->credentials,
+			       busd_role_needs(role)))
+		return 0;
+	if (role == BUS_PRODUCER)
+		verb = topic ? "publish to" : "produce to";
+	else if (role == BUS_CONSUMER)
+		verb = topic ? "subscribe to" : "consume from";
+	else
+		verb = "observe";
+	return busd_fail(reply, -EACCES, "user %u may not %s %s '%s' (owner "
+			 "%u, group %u, mode %04o)",
+			 (unsigned int)client->credentials.uid, verb, kind,
+			 name, (unsigned int)access->owner,
+			 (unsigned int)access->group,
+			 (unsigned int)access->mode);
+}
+
+/*
+ * Creating and deleting (and, later, purging and routing) need admin
+ * rights.  what and name complete "may not create queue 'x'".
+ */
+static int busd_require_admin(const struct busd *busd,
+			      const struct busd_client *client,
+			      const char *what, const char *name,
+			      struct busd_reply *reply)
+{
+	const struct busd_credentials *who = &client->credentials;
+
+	if (busd_credentials_admin(who, busd->admin_group))
+		return 0;
+	busd_info("client %u (pid %d, uid %u) may not %s '%s'",
+		  client->identity.client_id, (int)client->identity.pid,
+		  (unsigned int)who->uid, what, name);
+	if (busd->admin_group == BUSD_NO_GROUP)
+		return busd_fail(reply, -EACCES, "user %u may not %s '%s': "
+				 "only root or uid %u (busd's user) may; see "
+				 "admin_group", (unsigned int)who->uid, what,
+				 name, (unsigned int)geteuid());
+	return busd_fail(reply, -EACCES, "user %u may not %s '%s': only root, "
+			 "uid %u (busd) or group %u (admin_group) may",
+			 (unsigned int)who->uid, what, name,
+			 (unsigned int)geteuid(),
+			 (unsigned int)busd->admin_group);
+}
+
 /* ---- the handlers ------------------------------------------------------- */
 
 int busd_on_hello(struct busd *busd, struct busd_client *client,
@@ -99,9 +174,12 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 	client->identity.client_id = busd_clients_new_id(&busd->clients);
 	reply->message.client_id = client->identity.client_id;
 	reply->message.busd_pid = (int32_t)getpid();
-	busd_debug("client %u is pid %d (uid %u)", client->identity.client_id,
-		   (int)client->identity.pid,
-		   (unsigned int)client->identity.uid);
+	busd_debug("client %u is pid %d (uid %u, gid %u, %u more group%s)",
+		   client->identity.client_id, (int)client->identity.pid,
+		   (unsigned int)client->credentials.uid,
+		   (unsigned int)client->credentials.gid,
+		   client->credentials.group_count,
+		   client->credentials.group_count == 1 ? "" : "s");
 	return 0;
 }
 
@@ -146,6 +224,10 @@ int busd_on_open(struct busd *busd, struct busd_client *client,
 	queue = busd_find_queue(busd, request, reply);
 	if (!queue)
 		return -ENOENT;
+	ret = busd_check_access(client, &queue->access, false, queue->name,
+				request->role, reply);
+	if (ret)
+		return ret;
 	ret = busd_attach(busd, client, queue, request->role, reply);
 	if (ret)
 		return ret;
@@ -191,6 +273,9 @@ int busd_on_create(struct busd *busd, struct busd_client *client,
 {
 	int ret = busd_check_name(request, reply);
 
+	if (!ret)
+		ret = busd_require_admin(busd, client, "create queue",
+					 request->name, reply);
 	if (ret)
 		return ret;
 	if (busd_registry_find(&busd->registry, request->name))
@@ -202,7 +287,7 @@ int busd_on_create(struct busd *busd, struct busd_client *client,
 				 "'%s' is already a topic on bus '%s'",
 				 request->name, busd->bus_name);
 	ret = busd_queue_create(busd, request->name, &request->settings,
-				reply->message.detail,
+				&request->access, reply->message.detail,
 				sizeof(reply->message.detail));
 	if (!ret)
 		busd_info("client %u (pid %d) created queue '%s'",
@@ -219,6 +304,9 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	struct busd_topic *topic;
 	int ret = busd_check_name(request, reply);
 
+	if (!ret)
+		ret = busd_require_admin(busd, client, "delete", request->name,
+					 reply);
 	if (ret)
 		return ret;
 	/* One namespace: DELETE removes whichever has the name. */
@@ -295,10 +383,13 @@ int busd_on_topic_create(struct busd *busd, struct busd_client *client,
 {
 	int ret = busd_check_name(request, reply);
 
+	if (!ret)
+		ret = busd_require_admin(busd, client, "create topic",
+					 request->name, reply);
 	if (ret)
 		return ret;
 	ret = busd_topic_create(busd, request->name, &request->topic_settings,
-				reply->message.detail,
+				&request->access, reply->message.detail,
 				sizeof(reply->message.detail));
 	if (!ret)
 		busd_info("client %u (pid %d) created topic '%s'",
@@ -364,6 +455,10 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 	topic = busd_find_topic(busd, request, reply);
 	if (!topic)
 		return -ENOENT;
+	ret = busd_check_access(client, &topic->access, true, topic->name,
+				request->role, reply);
+	if (ret)
+		return ret;
 	ret = busd_topic_lend(client, topic, request, reply);
 	if (ret)
 		return ret;
@@ -405,6 +500,31 @@ int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 		   "padded", client->identity.client_id,
 		   busd_topic_role_name(role), request->attachment,
 		   topic->name, ret, ret == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- access ------------------------------------------------------------ */
+
+int busd_on_access(struct busd *busd, struct busd_client *client,
+		   const struct bus_control_request *request,
+		   struct busd_reply *reply)
+{
+	const struct busd_queue *queue;
+	const struct busd_topic *topic;
+	int ret = busd_check_name(request, reply);
+
+	(void)client;
+	if (ret)
+		return ret;
+	queue = busd_registry_find(&busd->registry, request->name);
+	topic = busd_registry_find_topic(&busd->registry, request->name);
+	if (queue)
+		busd_access_export(&queue->access, &reply->message.access);
+	else if (topic)
+		busd_access_export(&topic->access, &reply->message.access);
+	else
+		return busd_fail(reply, -ENOENT, "no queue or topic named '%s' "
+				 "on bus '%s'", request->name, busd->bus_name);
 	return 0;
 }
 

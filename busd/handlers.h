@@ -54,5 +54,8 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 			const struct bus_control_request *request,
 			struct busd_reply *reply);
+int busd_on_access(struct busd *busd, struct busd_client *client,
+		   const struct bus_control_request *request,
+		   struct busd_reply *reply);
 
 #endif /* BUSD_HANDLERS_H */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "access.h"
 #include "bus/bus.h"
 #include "segment.h"
 #include "topic_segment.h"
@@ -33,6 +34,7 @@ struct busd_queue {
 	/* Our mapping (base, size) and the sizes derived from settings. */
 	struct bus__queue_geometry geometry;
 	uint32_t *owners; /* client id per attachment slot, 0 when free */
+	struct busd_access access; /* who may produce and consume */
 };
 
 struct busd_topic {
@@ -41,6 +43,7 @@ struct busd_topic {
 	struct bus__topic_geometry geometry;
 	uint32_t *publishers;  /* client id per publisher slot, 0 when free */
 	uint32_t *subscribers; /* client id per subscriber slot */
+	struct busd_access access; /* who may publish and subscribe */
 };
 
 struct busd_registry {

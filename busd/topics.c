@@ -17,14 +17,19 @@ static unsigned long long busd_mib(uint64_t bytes, int up)
 }
 
 int busd_topic_create(struct busd *busd, const char *name,
-		      const struct bus_topic_settings *settings, char *detail,
+		      const struct bus_topic_settings *settings,
+		      const struct bus_access *access, char *detail,
 		      size_t detail_size)
 {
+	struct busd_access resolved;
 	struct busd_topic *topic;
 	uint64_t needed, available;
 	int ret;
 
 	ret = bus__topic_settings_check(settings, detail, detail_size);
+	if (!ret)
+		ret = busd_access_resolve(access, &resolved, detail,
+					  detail_size);
 	if (ret)
 		return ret;
 	if (busd_registry_find(&busd->registry, name) ||
@@ -46,6 +51,7 @@ int busd_topic_create(struct busd *busd, const char *name,
 					&topic, detail, detail_size);
 	if (ret)
 		return ret;
+	topic->access = resolved;
 	ret = busd_registry_add_topic(&busd->registry, topic);
 	if (ret) {
 		busd_topic_segment_destroy(busd->bus_name, topic);
@@ -87,7 +93,8 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 		const struct busd_topic_config *topic = &config->topics[i];
 
 		ret = busd_topic_create(busd, topic->name, &topic->settings,
-					detail, sizeof(detail));
+					&topic->access, detail,
+					sizeof(detail));
 		if (ret) {
 			busd_refuse("cannot create topic '%s': %s",
 				    topic->name, detail);

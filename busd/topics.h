@@ -16,12 +16,15 @@
 struct busd;
 
 /*
- * Creates a topic and adds it to the registry.  -EINVAL (bad settings),
- * -EEXIST (a queue or topic has the name), -ENOSPC (no room in /dev/shm)
- * or another negative errno, with a sentence in detail.
+ * Creates a topic and adds it to the registry.  access: its owner, group
+ * and mode as asked (NULL or fields not given: busd's defaults).  -EINVAL
+ * (bad settings or mode), -EEXIST (a queue or topic has the name), -ENOSPC
+ * (no room in /dev/shm) or another negative errno, with a sentence in
+ * detail.
  */
 int busd_topic_create(struct busd *busd, const char *name,
-		      const struct bus_topic_settings *settings, char *detail,
+		      const struct bus_topic_settings *settings,
+		      const struct bus_access *access, char *detail,
 		      size_t detail_size);
 
 /* Removes a topic: its segment is marked closed and unlinked. */

@@ -5,9 +5,10 @@
 #
 # Builds the libFuzzer targets with clang in build-fuzz/ (or $BUILD_DIR)
 # and runs each for SECONDS (default 30) from its seed corpus.  New inputs
-# go to a scratch directory, not into fuzz/corpus/; a crash, a sanitizer
-# report or a timeout stops the run with a non-zero exit and leaves the
-# input as $BUILD_DIR/fuzz-artifacts/TARGET-crash-... for reproducing:
+# go to a scratch directory, not into fuzz/corpus/.  A crash, a sanitizer
+# report or a timeout ends that target's run, makes the script exit 1 once
+# every target has run, and leaves the input as
+# $BUILD_DIR/fuzz-artifacts/TARGET-crash-... (or -timeout-...) to replay:
 #
 #   build-fuzz/fuzz/TARGET FILE
 #
@@ -61,8 +62,10 @@ for target in $targets; do
 		-artifact_prefix="$artifacts/$target-" \
 		"$scratch/$target" "fuzz/corpus/$target" $extra \
 		>"$scratch/$target.log" 2>&1 || status=$?
-	grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' \
-		-e '^INFO: ' -e 'NEW_FUNC' "$scratch/$target.log" || true
+	# The log without progress lines and the suggested dictionary.
+	sed -e '/^###### Recommended dictionary/,/^###### End of/d' \
+		-e '/^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)/d' \
+		-e '/^INFO: /d' -e '/NEW_FUNC/d' "$scratch/$target.log"
 	if [ "$status" -ne 0 ]; then
 		echo "run-briefly.sh: $target failed (exit $status);" \
 			"the input is in $artifacts/" >&2

@@ -69,6 +69,14 @@ static int connect_socket(struct bus *bus)
 
 		close(bus->fd);
 		bus->fd = -1;
+		/* A socket we may not write: busd runs, but its socket_mode
+		 * and socket_group keep this user out. */
+		if (error == EACCES)
+			return fail(bus, -EACCES,
+				    "user %u may not connect to bus '%s' (%s: "
+				    "see busd's socket_mode and socket_group)",
+				    (unsigned int)geteuid(), bus->name,
+				    address.sun_path);
 		return fail(bus, -ENOTCONN,
 			    "no busd serves bus '%s' (%s: %s)", bus->name,
 			    address.sun_path, strerror(error));
@@ -220,8 +228,9 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, BUS_NAME_MAX + 1, "%s", src);
 }
 
-int bus_queue_create(bus_t *bus, const char *name,
-		     const struct bus_queue_settings *settings)
+int bus_queue_create_with_access(bus_t *bus, const char *name,
+				 const struct bus_queue_settings *settings,
+				 const struct bus_access *access)
 {
 	struct bus_control_request request = { .op = BUS_CONTROL_CREATE };
 	struct bus_control_reply reply;
@@ -232,8 +241,16 @@ int bus_queue_create(bus_t *bus, const char *name,
 		request.settings = *settings;
 	else
 		bus_queue_settings_default(&request.settings);
+	if (access)
+		request.access = *access;
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_queue_create(bus_t *bus, const char *name,
+		     const struct bus_queue_settings *settings)
+{
+	return bus_queue_create_with_access(bus, name, settings, NULL);
 }
 
 int bus_queue_delete(bus_t *bus, const char *name)
@@ -245,6 +262,24 @@ int bus_queue_delete(bus_t *bus, const char *name)
 		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_access_get(bus_t *bus, const char *name, struct bus_access *access)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_ACCESS };
+	struct bus_control_reply reply;
+	int rc;
+
+	if (!bus || !access)
+		return -EINVAL;
+	if (bus_name_check(name))
+		return fail(bus, -EINVAL, "'%s' is not a valid name",
+			    name ? name : "(null)");
+	copy_name(request.name, name);
+	rc = transact(bus, &request, &reply, NULL);
+	if (rc == 0)
+		*access = reply.access;
+	return rc;
 }
 
 int bus_list(bus_t *bus, uint32_t index, char *name, uint32_t *kind)
@@ -389,8 +424,9 @@ int bus_queue_close(bus_queue_t *q)
 
 /* ---- topics --------------------------------------------------------------- */
 
-int bus_topic_create(bus_t *bus, const char *name,
-		     const struct bus_topic_settings *settings)
+int bus_topic_create_with_access(bus_t *bus, const char *name,
+				 const struct bus_topic_settings *settings,
+				 const struct bus_access *access)
 {
 	struct bus_control_request request = {
 		.op = BUS_CONTROL_TOPIC_CREATE
@@ -403,8 +439,16 @@ int bus_topic_create(bus_t *bus, const char *name,
 		request.topic_settings = *settings;
 	else
 		bus_topic_settings_default(&request.topic_settings);
+	if (access)
+		request.access = *access;
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_topic_create(bus_t *bus, const char *name,
+		     const struct bus_topic_settings *settings)
+{
+	return bus_topic_create_with_access(bus, name, settings, NULL);
 }
 
 /* busd's DELETE removes a queue or a topic by name. */

@@ -12,17 +12,22 @@
  * busd reads the peer's pid, uid and gid with SO_PEERCRED (never from the
  * request) and watches the pid with a pidfd: when the process exits or the
  * socket hangs up, every attachment of the connection is detached and its
- * leases are redelivered.
+ * leases are redelivered.  Those credentials (and the supplementary groups)
+ * decide what the client may do: OPEN and TOPIC_OPEN check the name's mode
+ * (r to consume, subscribe or observe; w to produce or publish), CREATE,
+ * TOPIC_CREATE and DELETE need admin rights (busd/access.h); a refusal is
+ * -EACCES with a sentence in detail.
  */
 #ifndef BUS_CONTROL_PROTOCOL_H
 #define BUS_CONTROL_PROTOCOL_H
 
 #include <stdint.h>
 
+#include "bus/bus.h"
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 1u
+#define BUS_CONTROL_VERSION 2u /* 2: owner, group and mode */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
@@ -46,6 +51,9 @@ enum bus_control_op {
 	BUS_CONTROL_TOPIC_OPEN = 8,
 	/* name, role, attachment, generation.  Frees the slot. */
 	BUS_CONTROL_TOPIC_CLOSE = 9,
+	/* name.  Reply: access, the owner, group and mode of the queue or
+	 * topic.  Anyone connected may ask, as anyone may stat(2) a file. */
+	BUS_CONTROL_ACCESS = 10,
 };
 
 struct bus_control_request {
@@ -60,6 +68,9 @@ struct bus_control_request {
 		struct bus_queue_settings settings;	  /* CREATE */
 		struct bus_topic_settings topic_settings; /* TOPIC_CREATE */
 	};
+	/* CREATE, TOPIC_CREATE: owner, group and mode; fields whose bit is
+	 * not in access.given (a zeroed struct: all) take busd's defaults. */
+	struct bus_access access;
 	char name[BUS_NAME_MAX + 1];	    /* NUL-terminated */
 };
 
@@ -76,6 +87,7 @@ struct bus_control_reply {
 	uint64_t generation;
 	int32_t busd_pid;      /* HELLO */
 	uint32_t reserved;
+	struct bus_access access;		/* ACCESS */
 	char name[BUS_NAME_MAX + 1];		/* LIST */
 	char detail[BUS_CONTROL_DETAIL_MAX];	/* a sentence on failure */
 };

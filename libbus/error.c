@@ -19,7 +19,8 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ EMSGSIZE, "the message is larger than the queue's or topic's "
 		    "max_message, or than the buffer given for it" },
 	{ ENOENT, "no such queue or topic on this bus" },
-	{ EACCES, "permission denied for this queue or topic" },
+	/* busd's detail says who may not do what, and who may. */
+	{ EACCES, "permission denied" },
 	{ EPROTO, "the shared-memory segment or the daemon speaks another "
 		  "layout or protocol version, or the segment is corrupt" },
 	{ ETIMEDOUT, "timed out waiting" },

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "atomics.h"
@@ -108,9 +107,11 @@ int bus_topic_set_wait(bus_topic_t *t, enum bus_wait_strategy wait,
 
 void bus_topic_cancel(bus_topic_t *t)
 {
-	/* Relaxed flag; the futex raises (seq_cst) make a sleeper look. */
+	/* Relaxed flag; the futex raises (seq_cst) make a sleeper look.  An
+	 * observer never sleeps, and its mapping is read-only. */
 	bus__store_relaxed(&t->cancelled, 1);
-	wake_all(t->geometry.control);
+	if (t->role != BUS_OBSERVER)
+		wake_all(t->geometry.control);
 }
 
 void bus_topic_uncancel(bus_topic_t *t)

@@ -525,6 +525,15 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 	return -EBADMSG;
 }
 
+int bus__subscription_pending(const struct bus_subscription *s)
+{
+	/* Acquire, as in bus__topic_read: a caller that sees 1 reads next. */
+	uint64_t state = bus__load_acquire(
+		&cell_at(&s->geometry, s->next)->state);
+
+	return reader_view(state, s->next) != EMPTY;
+}
+
 void bus__subscription_publish_position(struct bus_subscription *s)
 {
 	const struct bus__topic_geometry *g = &s->geometry;

@@ -68,6 +68,13 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 		    struct bus__topic_delivery *d);
 
 /*
+ * 1 when bus__topic_read() would find something to do (a message, a
+ * padded position, a lap to report), 0 when it would say -EAGAIN; changes
+ * nothing.  For waiting on many handles at once (waitsets).
+ */
+int bus__subscription_pending(const struct bus_subscription *s);
+
+/*
  * Publishes s->next as our position (the block policy's release of what we
  * read) and wakes publishers that wait for it, if any sleep.
  */

@@ -18,6 +18,11 @@
 /* Larger segments are refused, as for queues. */
 #define BUS__TOPIC_SIZE_MAX ((uint64_t)1 << 40)
 
+/* Page-aligned cells, as for queues: with a 128-byte stride a cell's
+ * header line and first payload line are the pair the adjacent-line
+ * prefetcher fetches together. */
+#define BUS__TOPIC_CELLS_ALIGN 4096u
+
 static int topic_fail(char *detail, size_t detail_size, int error,
 		      const char *format, ...)
 {
@@ -125,8 +130,9 @@ static void topic_offsets(const struct bus_topic_settings *s,
 				  BUS_CACHE_LINE);
 	o->publishers = o->subscribers + (uint64_t)s->max_subscribers *
 						 sizeof(struct bus_subscriber);
-	o->cells = o->publishers +
-		   (uint64_t)s->max_publishers * sizeof(struct bus_attachment);
+	o->cells = round_up(o->publishers + (uint64_t)s->max_publishers *
+						    sizeof(struct bus_attachment),
+			    BUS__TOPIC_CELLS_ALIGN);
 	/* The payload starts on the line after the state and header. */
 	o->payload_offset = sizeof(struct bus_cell);
 	o->stride = (uint32_t)round_up((uint64_t)o->payload_offset +

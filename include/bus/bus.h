@@ -136,7 +136,8 @@ BUS_EXPORT int bus_runtime_dir(char *buf, size_t size);
 /*
  * Connects to the busd serving bus_name (NULL: $BUS_NAME, else "default").
  * Returns 0 and sets *out, -ENOTCONN when no busd serves that bus, -EINVAL
- * for a bad name, -EPROTO when busd speaks another protocol version.
+ * for a bad name, -EPROTO when busd speaks another protocol version,
+ * -EACCES when the control socket's mode keeps this user out.
  */
 BUS_EXPORT int bus_connect(const char *bus_name, bus_t **out);
 
@@ -154,13 +155,57 @@ BUS_EXPORT void bus_queue_settings_default(struct bus_queue_settings *settings);
 /*
  * Asks busd to create a queue.  settings NULL means the defaults.  Returns
  * -EEXIST if the name is taken, -EINVAL for bad settings (the detail names
- * the field), -ENOSPC when /dev/shm has no room for it.
+ * the field), -ENOSPC when /dev/shm has no room for it, -EACCES without
+ * admin rights.  Owner, group and mode are busd's defaults (see
+ * bus_queue_create_with_access()).
  */
 BUS_EXPORT int bus_queue_create(bus_t *bus, const char *name,
 				const struct bus_queue_settings *settings);
 
-/* Asks busd to delete a queue; attached clients see it as closed. */
+/*
+ * Asks busd to delete a queue (or a topic); attached clients see it as
+ * closed.  -EACCES without admin rights.
+ */
 BUS_EXPORT int bus_queue_delete(bus_t *bus, const char *name);
+
+/*
+ * Who may use a queue or topic, read like a file's owner, group and mode:
+ * r (4) lets a process consume or subscribe (and observe, as busctl stat
+ * does), w (2) lets it produce or publish; x means nothing.  The owner's
+ * bits apply to that uid, else the group's to its members (primary or
+ * supplementary group), else the others'.  Root passes every check.
+ *
+ * given says which fields are set; the others take busd's defaults:
+ * busd's effective uid, its effective gid and 0660.  A zeroed struct is
+ * all defaults.
+ */
+#define BUS_ACCESS_OWNER 0x1u
+#define BUS_ACCESS_GROUP 0x2u
+#define BUS_ACCESS_MODE 0x4u
+
+struct bus_access {
+	uint32_t given; /* BUS_ACCESS_OWNER | BUS_ACCESS_GROUP | ... */
+	uint32_t owner; /* a uid */
+	uint32_t group; /* a gid */
+	uint32_t mode;	/* permission bits, at most 0777 */
+};
+
+/*
+ * bus_queue_create() with an owner, group and mode (access NULL: the
+ * defaults).  Creating needs admin rights: busd's user, root, or a member
+ * of busd's admin_group; -EACCES otherwise, with the detail saying so.
+ * -EINVAL for a mode above 0777.
+ */
+BUS_EXPORT int bus_queue_create_with_access(bus_t *bus, const char *name,
+					    const struct bus_queue_settings *settings,
+					    const struct bus_access *access);
+
+/*
+ * The owner, group and mode of a queue or topic (given has every bit).
+ * Anyone connected may ask.  -ENOENT when there is no such name.
+ */
+BUS_EXPORT int bus_access_get(bus_t *bus, const char *name,
+			      struct bus_access *access);
 
 /*
  * Writes the name of the index-th queue or topic of the bus into name
@@ -175,7 +220,9 @@ BUS_EXPORT int bus_list(bus_t *bus, uint32_t index, char *name, uint32_t *kind);
  * Opens the queue as a producer, consumer or observer.  Returns -ENOENT for
  * an unknown queue, -EBUSY when its producer or consumer table is full (an
  * SPSC queue has one of each), -EPROTO when the segment is not a valid
- * shmbus queue of this layout version.
+ * shmbus queue of this layout version, -EACCES when the queue's mode does
+ * not let this user produce (w) or consume and observe (r); the detail
+ * says who may.
  */
 BUS_EXPORT int bus_queue_open(bus_t *bus, const char *name, enum bus_role role,
 			      const struct bus_queue_options *options,
@@ -323,12 +370,19 @@ BUS_EXPORT void bus_topic_settings_default(struct bus_topic_settings *settings);
 /*
  * Asks busd to create a topic.  settings NULL means the defaults.  -EEXIST
  * if a queue or topic has the name, -EINVAL for bad settings (the detail
- * names the field), -ENOSPC when /dev/shm has no room.
+ * names the field), -ENOSPC when /dev/shm has no room, -EACCES without
+ * admin rights.
  */
 BUS_EXPORT int bus_topic_create(bus_t *bus, const char *name,
 				const struct bus_topic_settings *settings);
 
-/* Asks busd to delete a topic; attached clients see it as closed. */
+/* bus_topic_create() with an owner, group and mode; as for queues. */
+BUS_EXPORT int bus_topic_create_with_access(bus_t *bus, const char *name,
+					    const struct bus_topic_settings *settings,
+					    const struct bus_access *access);
+
+/* Asks busd to delete a topic; attached clients see it as closed.
+ * -EACCES without admin rights. */
 BUS_EXPORT int bus_topic_delete(bus_t *bus, const char *name);
 
 /*
@@ -336,7 +390,8 @@ BUS_EXPORT int bus_topic_delete(bus_t *bus, const char *name);
  * (BUS_OBSERVER).  -ENOENT for an unknown topic (or a queue of that name),
  * -EBUSY when max_publishers publishers have it open, -EINVAL for
  * BUS_CONSUMER (use bus_subscribe), -EPROTO for a segment that is not a
- * valid topic of this layout version.  options may be NULL.
+ * valid topic of this layout version, -EACCES when the topic's mode does
+ * not let this user publish (w) or observe (r).  options may be NULL.
  */
 BUS_EXPORT int bus_topic_open(bus_t *bus, const char *name,
 			      enum bus_role role,
@@ -412,7 +467,8 @@ struct bus_subscribe_options {
 /*
  * Subscribes to a topic.  -ENOENT for an unknown topic (or a queue of that
  * name), -EBUSY when it has max_subscribers subscribers (the detail says
- * so), -EINVAL for a history above the topic's.
+ * so), -EINVAL for a history above the topic's, -EACCES when the topic's
+ * mode does not let this user read (r).
  */
 BUS_EXPORT int bus_subscribe(bus_t *bus, const char *topic,
 			     const struct bus_subscribe_options *options,
