@@ -24,6 +24,7 @@ enum {
 	OPT_SECONDS,
 	OPT_PRODUCERS,
 	OPT_CONSUMERS,
+	OPT_SUBSCRIBERS,
 	OPT_BATCH,
 	OPT_SLOTS,
 	OPT_SPIN_NS,
@@ -48,6 +49,7 @@ static const struct option bench_long_options[] = {
 	{ "seconds", required_argument, NULL, OPT_SECONDS },
 	{ "producers", required_argument, NULL, OPT_PRODUCERS },
 	{ "consumers", required_argument, NULL, OPT_CONSUMERS },
+	{ "subscribers", required_argument, NULL, OPT_SUBSCRIBERS },
 	{ "batch", required_argument, NULL, OPT_BATCH },
 	{ "slots", required_argument, NULL, OPT_SLOTS },
 	{ "spin-ns", required_argument, NULL, OPT_SPIN_NS },
@@ -141,6 +143,7 @@ static void bench_defaults(struct bench_options *o)
 	o->seconds = 5.0;
 	o->producers = 1;
 	o->consumers = 1;
+	o->subscribers = 1;
 	o->batch = 1;
 	o->slots = 1024;
 	o->spin_ns = 2000;
@@ -191,6 +194,10 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_CONSUMERS:
 		o->consumers = (unsigned int)bench_parse_count(optarg, usage);
+		break;
+	case OPT_SUBSCRIBERS:
+		o->subscribers =
+			(unsigned int)bench_parse_count(optarg, usage);
 		break;
 	case OPT_BATCH:
 		o->batch = (unsigned int)bench_parse_count(optarg, usage);
@@ -257,7 +264,9 @@ void bench_parse_options(int argc, char **argv, struct bench_options *o,
 		bench_usage(usage, 2);
 	}
 	if (o->count == 0 || o->producers == 0 || o->consumers == 0 ||
-	    o->batch == 0 || o->producers + o->consumers > BENCH_MAX_PROCS) {
+	    o->batch == 0 || o->subscribers == 0 ||
+	    o->producers + o->consumers > BENCH_MAX_PROCS ||
+	    o->subscribers + 1 > BENCH_MAX_PROCS) {
 		fprintf(stderr, "counts must be at least 1, and at most %d "
 				"processes\n", BENCH_MAX_PROCS);
 		bench_usage(usage, 2);
@@ -479,9 +488,10 @@ static void bench_hist_append(const struct bench_row *row,
 	FILE *f;
 
 	snprintf(path, sizeof(path),
-		 "%s/%s_%s_%s_%llu_p%uc%u_b%u_t%d_r%llu.hist", o->hist_dir,
+		 "%s/%s_%s_%s_%llu_p%uc%us%u_b%u_t%d_r%llu.hist", o->hist_dir,
 		 row->bench, row->transport, row->mode,
 		 (unsigned long long)row->size, row->producers, row->consumers,
+		 row->subscribers,
 		 row->batch, row->timestamps, (unsigned long long)row->rate);
 	f = fopen(path, "a");
 	if (!f) {
@@ -535,7 +545,11 @@ void bench_row_print(const struct bench_row *row,
 	bench_print_u64(lat ? hist_percentile(h, 99.0) : 0, lat);
 	bench_print_u64(lat ? hist_percentile(h, 99.9) : 0, lat);
 	bench_print_u64(lat ? h->max : 0, lat);
-	printf(",%s\n", row->queue ? row->queue : "");
+	printf(",%s", row->queue ? row->queue : "");
+	if (row->pub_ns_per_msg > 0)
+		printf(",%.1f\n", row->pub_ns_per_msg);
+	else
+		printf(",\n");
 	fflush(stdout);
 	if (row->hist && row->hist->count && o->hist_dir)
 		bench_hist_append(row, o);

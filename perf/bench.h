@@ -23,7 +23,7 @@
 	"bench,transport,mode,size,subscribers,count,min_ns,p50_ns,p99_ns,"   \
 	"p999_ns,p9999_ns,max_ns,msgs_per_s,producers,consumers,batch,"       \
 	"timestamps,rate_per_s,mean_ns,raw_p50_ns,raw_p99_ns,raw_p999_ns,"    \
-	"raw_max_ns,queue"
+	"raw_max_ns,queue,pub_ns_per_msg"
 
 #define BENCH_LINE 64
 #define BENCH_MAX_PROCS 16
@@ -37,7 +37,7 @@ struct bench_options {
 	uint32_t sizes[BENCH_MAX_SIZES]; /* payload bytes */
 	unsigned int size_count;
 	bool sizes_given; /* --size was on the command line */
-	const char *bench;     /* pingpong, oneway, throughput, size */
+	const char *bench; /* pingpong, oneway, throughput, size, fanout */
 	const char *mode;      /* busy, spin-futex, futex */
 	const char *transport; /* for programs that serve several */
 	const char *hist_dir;  /* append histogram buckets there */
@@ -48,6 +48,7 @@ struct bench_options {
 	double seconds;	       /* oneway: how long to send */
 	unsigned int producers;
 	unsigned int consumers;
+	unsigned int subscribers; /* fanout */
 	unsigned int batch; /* 1: single calls, else batch calls */
 	unsigned int slots; /* ring slots */
 	bool slots_given;   /* --slots was on the command line */
@@ -185,6 +186,7 @@ struct bench_row {
 	 * coordinated-omission correction; NULL elsewhere. */
 	const struct hist *raw_hist;
 	const char *queue; /* spsc, mpmc, or NULL when not a queue */
+	double pub_ns_per_msg; /* fanout: publisher cost; 0: leave empty */
 };
 
 /* Prints the row as CSV on stdout and, if asked, appends the histogram. */

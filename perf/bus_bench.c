@@ -16,12 +16,23 @@
  *                       queue (--queue-type spsc|mpmc) drained by
  *                       --consumers C; --batch B > 1 uses bus_send_batch,
  *                       bus_receive_batch and bus_ack_through
+ *   --bench fanout      one publisher and --subscribers N subscriber
+ *                       processes on a block-policy topic; the publisher
+ *                       loans, writes and commits --count messages at
+ *                       --rate (0: as fast as the slowest subscriber lets
+ *                       it), every subscriber reads and checks each one in
+ *                       place.  Latency: from the header's publish_time_ns
+ *                       to receipt, merged over the subscribers.
+ *                       pub_ns_per_msg: the publisher's mean wall time per
+ *                       publish (loan, write, commit; one clock read
+ *                       included), the pacing wait excluded
  *
  * --mode busy|spin-futex|futex picks the wait strategy of every handle,
  * --no-timestamp turns the producers' publish timestamps off.  The program
  * creates its queues with names of its own and deletes them at the end.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +59,7 @@ struct bb_shared {
 	unsigned int producers;
 	unsigned int consumers;
 	unsigned int batch;
+	unsigned int slots;
 	bool spsc;
 	struct bus_queue_options options;
 	char bus_name[BUS_NAME_MAX + 1];
@@ -58,6 +70,10 @@ struct bb_shared {
 	uint64_t start_ns[BENCH_MAX_PROCS];
 	uint64_t end_ns[BENCH_MAX_PROCS];
 	uint64_t received[BENCH_MAX_PROCS];
+	uint64_t publish_ns; /* fanout: wall time inside the measured publishes */
+	char topic[BUS_NAME_MAX + 1];
+	/* fanout: one latency histogram per subscriber, merged at the end */
+	struct hist sub_hist[BENCH_MAX_PROCS];
 };
 
 /* One process's connection and handles. */
@@ -644,11 +660,241 @@ static int bb_throughput(struct bb_shared *s, const struct bench_options *o)
 	return 0;
 }
 
+/* ---- fan-out over a topic --------------------------------------------- */
+
+/*
+ * The publisher is paced like the one-way sender (period_ns 0: not paced).
+ * Its cost is the wall time from the pacing loop's last clock read to the
+ * read after the commit, summed over the measured messages: the time a
+ * publishing thread gives to the bus, including any wait for the slowest
+ * subscriber under the block policy, excluding the wait for its own
+ * schedule.
+ */
+static int bb_fanout_publisher(void *arg, unsigned int index)
+{
+	struct bb_shared *s = arg;
+	uint64_t i, t0, start = 0, due = 0, warmup = s->total - s->rounds;
+	struct bus_message m;
+	bus_topic_t *topic = NULL;
+	bus_t *bus = NULL;
+	int ret;
+
+	ret = bus_connect(s->bus_name, &bus);
+	if (ret < 0)
+		ret = bb_fail("connect", NULL, ret);
+	else if ((ret = bus_topic_open(bus, s->topic, BUS_PRODUCER,
+				       &s->options, &topic)) < 0)
+		ret = bb_fail(s->topic, bus, ret);
+	bench_barrier_wait(&s->barrier, s->consumers + 1);
+	s->publish_ns = 0;
+	start = bench_now_ns() + 1000000;
+	for (i = 0; ret == 0 && i < s->total; i++) {
+		if (s->period_ns) {
+			due = start + i * s->period_ns;
+			while ((t0 = bench_now_ns()) < due)
+				bench_relax();
+		} else {
+			t0 = due = bench_now_ns();
+		}
+		if (i == warmup)
+			s->start_ns[0] = due;
+		ret = bus_topic_loan(topic, &m, BUS_FOREVER);
+		if (ret < 0) {
+			ret = bb_fail("topic loan", bus, ret);
+			break;
+		}
+		bench_payload_write(m.payload, s->size, s->seq_base + i + 1);
+		ret = bus_topic_commit(topic, &m, s->size);
+		if (ret < 0) {
+			ret = bb_fail("topic commit", bus, ret);
+			break;
+		}
+		if (i >= warmup)
+			s->publish_ns += bench_now_ns() - t0;
+	}
+	s->end_ns[0] = bench_now_ns();
+	if (topic)
+		bus_topic_close(topic);
+	bus_disconnect(bus);
+	return ret;
+}
+
+/* Receives every message in place, checks it and its order, releases it. */
+static int bb_fanout_subscriber(void *arg, unsigned int index)
+{
+	struct bb_shared *s = arg;
+	struct bus_subscribe_options so = {
+		.wait = s->options.wait, .spin_ns = s->options.spin_ns,
+	};
+	struct hist *h = &s->sub_hist[index - 1];
+	uint64_t i, now, lost, warmup = s->total - s->rounds;
+	bus_subscription_t *sub = NULL;
+	struct bus_message m;
+	bus_t *bus = NULL;
+	int ret;
+
+	ret = bus_connect(s->bus_name, &bus);
+	if (ret < 0)
+		ret = bb_fail("connect", NULL, ret);
+	else if ((ret = bus_subscribe(bus, s->topic, &so, &sub)) < 0)
+		ret = bb_fail(s->topic, bus, ret);
+	/* Subscribed before the publisher starts: it sees every message. */
+	bench_barrier_wait(&s->barrier, s->consumers + 1);
+	for (i = 0; ret == 0 && i < s->total; i++) {
+		ret = bus_subscription_receive(sub, &m, &lost, BUS_FOREVER);
+		if (ret < 0) {
+			ret = bb_fail("subscription receive", bus, ret);
+			break;
+		}
+		now = bench_now_ns();
+		if (lost || m.length != s->size ||
+		    bench_payload_check(m.payload, s->size,
+					s->seq_base + i + 1)) {
+			ret = bench_payload_error("bus subscriber",
+						  s->seq_base + i + 1);
+			break;
+		}
+		if (i >= warmup && m.header->publish_time_ns)
+			hist_record(h, now - m.header->publish_time_ns);
+		ret = bus_subscription_release(sub);
+		if (ret < 0)
+			ret = bb_fail("subscription release", bus, ret);
+	}
+	s->received[index - 1] = i;
+	if (sub)
+		bus_unsubscribe(sub);
+	bus_disconnect(bus);
+	return ret;
+}
+
+static int bb_create_topic(struct bb_shared *s)
+{
+	struct bus_topic_settings st;
+	bus_t *bus;
+	int ret;
+
+	ret = bus_connect(s->bus_name, &bus);
+	if (ret < 0)
+		return bb_fail("connect", NULL, ret);
+	bus_topic_settings_default(&st);
+	st.slots = s->slots;
+	st.max_message = s->size;
+	st.slow_subscriber = BUS_SLOW_SUBSCRIBER_BLOCK;
+	st.max_publishers = 1;
+	if (st.max_subscribers < s->consumers)
+		st.max_subscribers = s->consumers;
+	ret = bus_topic_create(bus, s->topic, &st);
+	if (ret < 0)
+		bb_fail(s->topic, bus, ret);
+	bus_disconnect(bus);
+	return ret;
+}
+
+static void bb_delete_topic(struct bb_shared *s)
+{
+	bus_t *bus;
+
+	if (bus_connect(s->bus_name, &bus) < 0)
+		return;
+	bus_topic_delete(bus, s->topic);
+	bus_disconnect(bus);
+}
+
+/*
+ * The publisher on cpu[0], the subscribers round-robin on every other CPU
+ * we may use, from cpu[1] on; with two CPUs that puts them all on cpu[1].
+ * Unpinned when cpu[0] is -1 or no other CPU is left.
+ */
+static void bb_fanout_cpus(const struct bench_options *o, unsigned int n,
+			   int *cpus)
+{
+	int avail[CPU_SETSIZE], count = 0, first = 0, c;
+	unsigned int i;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	if (o->cpu[0] >= 0 && sched_getaffinity(0, sizeof(set), &set) == 0)
+		for (c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set) && c != o->cpu[0])
+				avail[count++] = c;
+	for (c = 0; c < count; c++)
+		if (avail[c] == o->cpu[1])
+			first = c;
+	for (i = 0; i < n; i++)
+		cpus[i] = count ? avail[(first + (int)i) % count] : -1;
+	if (count && count < (int)n)
+		fprintf(stderr, "bus-bench: fanout: %u subscribers share %d "
+				"CPU%s besides the publisher's\n", n, count,
+			count > 1 ? "s" : "");
+}
+
+static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
+{
+	struct bench_child children[BENCH_MAX_PROCS];
+	int cpus[BENCH_MAX_PROCS];
+	unsigned int i, n = o->subscribers;
+	uint64_t received = 0;
+	struct bench_row row;
+	int ret;
+
+	if (o->no_timestamp) {
+		fprintf(stderr, "fanout measures from the publish timestamp: "
+				"no --no-timestamp\n");
+		return -EINVAL;
+	}
+	s->consumers = n;
+	s->size = o->sizes[0];
+	s->slots = o->slots;
+	s->rounds = o->count;
+	s->total = s->rounds + o->warmup;
+	s->period_ns = o->rate ? 1000000000ull / o->rate : 0;
+	bb_fanout_cpus(o, n, cpus);
+	/* Subscribers first: the publisher's CPU is the last one busied. */
+	for (i = 0; i < n; i++) {
+		children[i] = (struct bench_child){
+			cpus[i], bb_fanout_subscriber, s, i + 1,
+		};
+		hist_reset(&s->sub_hist[i]);
+	}
+	children[n] = (struct bench_child){ o->cpu[0], bb_fanout_publisher,
+					    s, 0 };
+	ret = bb_create_topic(s);
+	if (ret == 0)
+		ret = bench_run(children, n + 1, o->timeout_s);
+	bb_delete_topic(s);
+	if (ret)
+		return ret;
+	hist_reset(&s->hist);
+	for (i = 0; i < n; i++) {
+		hist_merge(&s->hist, &s->sub_hist[i]);
+		received += s->received[i];
+	}
+	if (received != s->total * n) {
+		fprintf(stderr, "bus-bench: %u subscribers received %llu of "
+				"%llu\n", n, (unsigned long long)received,
+			(unsigned long long)(s->total * n));
+		return -EBADMSG;
+	}
+	row = bb_row(s, o);
+	row.queue = NULL;
+	row.producers = 1;
+	row.consumers = 0;
+	row.subscribers = n;
+	row.count = s->rounds;
+	row.hist = &s->hist;
+	row.rate = o->rate;
+	row.msgs_per_s = s->rounds * 1e9 / (double)(s->end_ns[0] -
+						    s->start_ns[0]);
+	row.pub_ns_per_msg = (double)s->publish_ns / (double)s->rounds;
+	bench_row_print(&row, o);
+	return 0;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static const char usage[] =
-	"Usage: bus-bench -b BUS --bench pingpong|size|oneway|throughput "
-	"[options]\n"
+	"Usage: bus-bench -b BUS --bench pingpong|size|oneway|throughput|"
+	"fanout [options]\n"
 	"Measures the bus through its public API; busd must serve BUS.\n"
 	"  -m, --mode M          busy, spin-futex or futex (default busy)\n"
 	"      --spin-ns N       spin phase of spin-futex (default 2000)\n"
@@ -657,7 +903,9 @@ static const char usage[] =
 	"      --rate R          oneway: messages per second\n"
 	"      --seconds S       oneway: sending time without --count\n"
 	"      --producers P, --consumers C, --batch B, --queue-type T\n"
-	"                        throughput\n";
+	"                        throughput\n"
+	"      --subscribers N   fanout: subscriber processes (default 1)\n"
+	"      --rate R          fanout: publishes per second (0: unpaced)\n";
 
 static const uint32_t default_sizes[] = {
 	64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
@@ -709,6 +957,7 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 						  : "default");
 	snprintf(s->request, sizeof(s->request), "perf-%d-a", (int)getpid());
 	snprintf(s->reply, sizeof(s->reply), "perf-%d-b", (int)getpid());
+	snprintf(s->topic, sizeof(s->topic), "perf-%d-t", (int)getpid());
 	return 0;
 }
 
@@ -732,6 +981,8 @@ int main(int argc, char **argv)
 		ret = bb_oneway(s, &o);
 	else if (strcmp(o.bench, "throughput") == 0)
 		ret = bb_throughput(s, &o);
+	else if (strcmp(o.bench, "fanout") == 0)
+		ret = bb_fanout(s, &o);
 	else {
 		fprintf(stderr, "unknown --bench %s\n", o.bench);
 		return 2;
