@@ -10,13 +10,14 @@
 #include "bus/bus.h"
 #include "futex.h"
 #include "queue_cell.h"
+#include "detail.h"
 #include "segment.h"
 
 /* Larger segments are refused: no sane queue needs a terabyte of RAM. */
 #define BUS__SEGMENT_SIZE_MAX ((uint64_t)1 << 40)
 
-static int bus__fail(char *detail, size_t detail_size, int error,
-		     const char *format, ...)
+int bus__detail(char *detail, size_t detail_size, int error,
+		const char *format, ...)
 {
 	va_list args;
 
@@ -26,16 +27,6 @@ static int bus__fail(char *detail, size_t detail_size, int error,
 		va_end(args);
 	}
 	return error;
-}
-
-static uint64_t bus__round_up(uint64_t value, uint64_t to)
-{
-	return (value + to - 1) / to * to;
-}
-
-static int bus__is_power_of_two(uint32_t value)
-{
-	return value && !(value & (value - 1));
 }
 
 void bus_queue_settings_default(struct bus_queue_settings *settings)
@@ -56,45 +47,45 @@ int bus__queue_settings_check(const struct bus_queue_settings *s,
 			      char *detail, size_t detail_size)
 {
 	if (s->type != BUS_QUEUE_MPMC && s->type != BUS_QUEUE_SPSC)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "type must be mpmc or spsc");
 	if (!bus__is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
 	    s->slots > BUS_QUEUE_SLOTS_MAX)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "slots must be a power of two from %u to %u, "
 				 "not %u",
 				 BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX,
 				 s->slots);
 	if (s->max_message < 1 || s->max_message > BUS_QUEUE_MESSAGE_MAX)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "max_message must be from 1 to %u bytes, not %u",
 				 BUS_QUEUE_MESSAGE_MAX, s->max_message);
 	if (s->overflow > BUS_OVERFLOW_DROP_OLDEST)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "overflow must be block, reject or drop-oldest");
 	if (s->max_unacked < 1 || s->max_unacked > s->slots)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "max_unacked must be from 1 to slots (%u), "
 				 "not %u",
 				 s->slots, s->max_unacked);
 	if (s->max_producers < 1 || s->max_consumers < 1 ||
 	    (uint64_t)s->max_producers + s->max_consumers >
 		    BUS_QUEUE_ATTACHMENTS_MAX)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "max_producers and max_consumers must be at "
 				 "least 1 and add up to at most %u",
 				 BUS_QUEUE_ATTACHMENTS_MAX);
 	if (s->type == BUS_QUEUE_SPSC &&
 	    (s->max_producers != 1 || s->max_consumers != 1))
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "an spsc queue has max_producers = "
 				 "max_consumers = 1");
 	if (s->header_room > BUS_QUEUE_HEADER_ROOM_MAX)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "header_room must be at most %u bytes",
 				 BUS_QUEUE_HEADER_ROOM_MAX);
 	if (bus__queue_segment_size(s) > BUS__SEGMENT_SIZE_MAX)
-		return bus__fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				 "slots x max_message is too large (over 1 TiB)");
 	return 0;
 }
@@ -213,37 +204,37 @@ int bus__queue_segment_validate(void *base, size_t size,
 	char why[128];
 
 	if (size < BUS_QUEUE_CONTROL_OFFSET + sizeof(struct bus_queue_control))
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment of %zu bytes is too small to be a "
 				 "shmbus queue", size);
 	/* Pairs with the release store in bus__queue_segment_init(). */
 	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment has a bad magic number: not a "
 				 "shmbus queue, or corrupt");
 	if (h->layout_version != BUS_LAYOUT_VERSION)
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment has layout version %u, this library "
 				 "understands %u",
 				 h->layout_version, BUS_LAYOUT_VERSION);
 	if (h->kind != BUS_SEGMENT_QUEUE)
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment is not a queue (kind %u)", h->kind);
 	if (h->header_size != sizeof(*h) ||
 	    h->message_header_size != sizeof(struct bus_message_header))
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment header sizes do not match this "
 				 "library's");
 	memcpy(&settings, &h->settings, sizeof(settings));
 	if (bus__queue_settings_check(&settings, why, sizeof(why)))
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment holds invalid settings: %s", why);
 	bus__queue_offsets(&settings, &o);
 	if (h->segment_size != o.size || o.size > size ||
 	    h->attachments_offset != o.attachments ||
 	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
 	    h->attachment_count != o.attachment_count)
-		return bus__fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment sizes disagree with its settings "
 				 "(%zu bytes mapped, %llu needed)",
 				 size, (unsigned long long)o.size);

@@ -13,38 +13,14 @@
 #include "bus/bus.h"
 #include "futex.h"
 #include "topic_cell.h"
+#include "detail.h"
 #include "topic_segment.h"
 
 /* Larger segments are refused, as for queues. */
 #define BUS__TOPIC_SIZE_MAX ((uint64_t)1 << 40)
 
-/* Page-aligned cells, as for queues: with a 128-byte stride a cell's
- * header line and first payload line are the pair the adjacent-line
- * prefetcher fetches together. */
+/* Page-aligned cells. */
 #define BUS__TOPIC_CELLS_ALIGN 4096u
-
-static int topic_fail(char *detail, size_t detail_size, int error,
-		      const char *format, ...)
-{
-	va_list args;
-
-	if (detail && detail_size) {
-		va_start(args, format);
-		vsnprintf(detail, detail_size, format, args);
-		va_end(args);
-	}
-	return error;
-}
-
-static uint64_t round_up(uint64_t value, uint64_t to)
-{
-	return (value + to - 1) / to * to;
-}
-
-static int is_power_of_two(uint32_t value)
-{
-	return value && !(value & (value - 1));
-}
 
 void bus_topic_settings_default(struct bus_topic_settings *settings)
 {
@@ -62,20 +38,20 @@ void bus_topic_settings_default(struct bus_topic_settings *settings)
 static int check_sizes(const struct bus_topic_settings *s, char *detail,
 		       size_t detail_size)
 {
-	if (!is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
+	if (!bus__is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
 	    s->slots > BUS_QUEUE_SLOTS_MAX)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "slots must be a power of two from %u to %u, "
 				  "not %u",
 				  BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX,
 				  s->slots);
 	if (s->max_message < 1 || s->max_message > BUS_QUEUE_MESSAGE_MAX)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "max_message must be from 1 to %u bytes, "
 				  "not %u",
 				  BUS_QUEUE_MESSAGE_MAX, s->max_message);
 	if (s->slow_subscriber > BUS_SLOW_SUBSCRIBER_OVERWRITE)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "slow_subscriber must be block or overwrite");
 	return 0;
 }
@@ -89,24 +65,24 @@ int bus__topic_settings_check(const struct bus_topic_settings *s,
 		return ret;
 	if (s->max_subscribers < 1 ||
 	    s->max_subscribers > BUS_TOPIC_SUBSCRIBERS_MAX)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "max_subscribers must be from 1 to %u, not %u",
 				  BUS_TOPIC_SUBSCRIBERS_MAX,
 				  s->max_subscribers);
 	if (s->max_publishers < 1 ||
 	    s->max_publishers > BUS_TOPIC_PUBLISHERS_MAX)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "max_publishers must be from 1 to %u, not %u",
 				  BUS_TOPIC_PUBLISHERS_MAX, s->max_publishers);
 	if (s->history > s->slots)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "history must be at most slots (%u), not %u",
 				  s->slots, s->history);
 	if (s->reserved[0] || s->reserved[1])
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "reserved settings must be 0");
 	if (bus__topic_segment_size(s) > BUS__TOPIC_SIZE_MAX)
-		return topic_fail(detail, detail_size, -EINVAL,
+		return bus__detail(detail, detail_size, -EINVAL,
 				  "slots x max_message is too large (over 1 "
 				  "TiB)");
 	return 0;
@@ -125,17 +101,17 @@ struct topic_offsets {
 static void topic_offsets(const struct bus_topic_settings *s,
 			  struct topic_offsets *o)
 {
-	o->subscribers = round_up(BUS_TOPIC_CONTROL_OFFSET +
+	o->subscribers = bus__round_up(BUS_TOPIC_CONTROL_OFFSET +
 					  sizeof(struct bus_topic_control),
 				  BUS_CACHE_LINE);
 	o->publishers = o->subscribers + (uint64_t)s->max_subscribers *
 						 sizeof(struct bus_subscriber);
-	o->cells = round_up(o->publishers + (uint64_t)s->max_publishers *
+	o->cells = bus__round_up(o->publishers + (uint64_t)s->max_publishers *
 						    sizeof(struct bus_attachment),
 			    BUS__TOPIC_CELLS_ALIGN);
 	/* The payload starts on the line after the state and header. */
 	o->payload_offset = sizeof(struct bus_cell);
-	o->stride = (uint32_t)round_up((uint64_t)o->payload_offset +
+	o->stride = (uint32_t)bus__round_up((uint64_t)o->payload_offset +
 					       s->max_message,
 				       BUS_CACHE_LINE);
 	o->size = o->cells + (uint64_t)s->slots * o->stride;
@@ -221,20 +197,20 @@ static int check_header(const struct bus_segment_header *h, char *detail,
 {
 	/* Pairs with the release store in bus__topic_segment_init(). */
 	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment has a bad magic number: not a "
 				  "shmbus topic, or corrupt");
 	if (h->layout_version != BUS_LAYOUT_VERSION)
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment has layout version %u, this library "
 				  "understands %u",
 				  h->layout_version, BUS_LAYOUT_VERSION);
 	if (h->kind != BUS_SEGMENT_TOPIC)
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment is not a topic (kind %u)", h->kind);
 	if (h->header_size != sizeof(*h) ||
 	    h->message_header_size != sizeof(struct bus_message_header))
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment header sizes do not match this "
 				  "library's");
 	return 0;
@@ -251,7 +227,7 @@ int bus__topic_segment_validate(void *base, size_t size,
 	int ret;
 
 	if (size < BUS_TOPIC_CONTROL_OFFSET + sizeof(struct bus_topic_control))
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment of %zu bytes is too small to be a "
 				  "shmbus topic", size);
 	ret = check_header(h, detail, detail_size);
@@ -259,7 +235,7 @@ int bus__topic_segment_validate(void *base, size_t size,
 		return ret;
 	memcpy(&settings, &h->topic_settings, sizeof(settings));
 	if (bus__topic_settings_check(&settings, why, sizeof(why)))
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment holds invalid settings: %s", why);
 	topic_offsets(&settings, &o);
 	if (h->segment_size != o.size || o.size > size ||
@@ -267,7 +243,7 @@ int bus__topic_segment_validate(void *base, size_t size,
 	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
 	    h->attachment_count !=
 		    settings.max_subscribers + settings.max_publishers)
-		return topic_fail(detail, detail_size, -EPROTO,
+		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment sizes disagree with its settings "
 				  "(%zu bytes mapped, %llu needed)",
 				  size, (unsigned long long)o.size);
