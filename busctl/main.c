@@ -30,6 +30,8 @@ static const char busctl_usage_text[] =
 	"  sub TOPIC [-n COUNT]       print one payload per line\n"
 	"      [--history K]          also up to K published before\n"
 	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
+	"  sub PATTERN ...            every matching topic, later ones too:\n"
+	"                             '*' one token, '>' the rest (a.*.c, a.>)\n"
 	"  consume QUEUE [-n COUNT]   print one payload per line and ack it\n"
 	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
 	"      [--no-ack]             print without acking; the messages are\n"

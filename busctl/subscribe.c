@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl sub TOPIC [-n COUNT] [--history K] [--timeout SEC]
+ * busctl sub TOPIC|PATTERN [-n COUNT] [--history K] [--timeout SEC]
  *
- * Subscribes to the topic, then prints each message's payload and a
+ * Subscribes to the topic (or, for a name with * or >, to every matching
+ * topic, those created later included: bus_subscribe_pattern), then prints each message's payload and a
  * newline, flushed, and nothing else on stdout.  Under the block policy
  * the message is read in place and released by the next receive, once it
  * has reached stdout.  Messages lost to the overwrite policy are reported
@@ -39,6 +40,7 @@ struct busctl_subscriber {
 	struct busctl *ctl;
 	const char *topic_name;
 	bus_subscription_t *subscription;
+	bus_wildcard_t *wildcard; /* instead, for a PATTERN */
 	uint64_t count; /* -n COUNT, or UINT64_MAX */
 	int has_count;
 	uint32_t history;
@@ -63,8 +65,12 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 		if (busctl_stop_requested())
 			return -EINTR;
 		wait = busctl_wait_ns(deadline);
-		err = bus_subscription_receive(sub->subscription, message,
-					       &lost, wait);
+		if (sub->wildcard)
+			err = bus_wildcard_receive(sub->wildcard, message, NULL,
+						   &lost, wait);
+		else
+			err = bus_subscription_receive(sub->subscription,
+						       message, &lost, wait);
 		if (err == 0 && lost) {
 			sub->lost += lost;
 			busctl_error("sub %s: lost %llu messages: this "
@@ -183,19 +189,34 @@ int busctl_sub(struct busctl *ctl, int argc, char **argv)
 
 	if (status >= 0)
 		return status;
-	if (busctl_check_name("sub", sub.topic_name))
+	if (bus_pattern_is_wildcard(sub.topic_name)) {
+		if (bus_pattern_check(sub.topic_name))
+			return busctl_usage_error(
+				"sub: bad pattern '%s': tokens are separated "
+				"by '.', never empty; '*' stands for one "
+				"token, '>' for the rest and only at the end",
+				sub.topic_name);
+	} else if (busctl_check_name("sub", sub.topic_name)) {
 		return BUSCTL_EXIT_ERROR;
+	}
 	/* A closed pipe comes back as EPIPE, and we leave cleanly. */
 	signal(SIGPIPE, SIG_IGN);
 	busctl_catch_stop_signals();
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
 	options.history = sub.history;
-	err = bus_subscribe(ctl->bus, sub.topic_name, &options,
-			    &sub.subscription);
+	if (bus_pattern_is_wildcard(sub.topic_name))
+		err = bus_subscribe_pattern(ctl->bus, sub.topic_name, &options,
+					    &sub.wildcard);
+	else
+		err = bus_subscribe(ctl->bus, sub.topic_name, &options,
+				    &sub.subscription);
 	if (err < 0)
 		return busctl_fail(ctl, err, "sub %s", sub.topic_name);
 	status = busctl_sub_loop(&sub);
-	bus_unsubscribe(sub.subscription);
+	if (sub.wildcard)
+		bus_wildcard_close(sub.wildcard);
+	else
+		bus_unsubscribe(sub.subscription);
 	return status;
 }

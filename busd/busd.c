@@ -81,6 +81,8 @@ void busd_queue_delete(struct busd *busd, struct busd_queue *queue)
 {
 	busd_registry_remove(&busd->registry, queue);
 	busd_segment_destroy(busd->bus_name, queue);
+	/* bus_list indices moved: wildcard subscribers list again. */
+	busd_announce_change(busd->announce);
 }
 
 /* ---- starting ----------------------------------------------------------- */
@@ -252,7 +254,12 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (ret)
 		return ret;
 	busd_remove_leftovers(busd);
-	ret = busd_check_room(config);
+	ret = busd_announce_open(busd->bus_name, &busd->announce);
+	if (ret)
+		busd_refuse("cannot create the announcement page of bus "
+			    "'%s' in /dev/shm: %s", bus_name, strerror(-ret));
+	if (!ret)
+		ret = busd_check_room(config);
 	if (!ret)
 		ret = busd_create_queues(busd, config);
 	if (!ret)
@@ -278,6 +285,8 @@ void busd_stop(struct busd *busd)
 		unlink(busd->socket_path);
 	/* Then the segments, so that blocked clients wake and see CLOSED. */
 	busd_topics_stop(busd);
+	busd_announce_close(busd->bus_name, busd->announce);
+	busd->announce = NULL;
 	while (busd->registry.count)
 		busd_queue_delete(busd,
 				  busd->registry.queues[busd->registry.count -

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/un.h>
 
+#include "announcer.h"
 #include "clients.h"
 #include "config.h"
 #include "lockfile.h"
@@ -27,6 +28,7 @@ struct busd {
 	struct busd_registry registry;
 	struct busd_clients clients;
 	gid_t admin_group; /* [bus] admin_group; BUSD_NO_GROUP when none */
+	struct bus_announce *announce; /* /shmbus.BUS: new topics */
 	int listen_fd;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };

@@ -58,6 +58,8 @@ int busd_topic_create(struct busd *busd, const char *name,
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
 	}
+	/* Wildcard subscribers look for new topics when this changes. */
+	busd_announce_change(busd->announce);
 	busd_debug("topic '%s': %u slots of %u bytes, %s, %zu bytes of "
 		   "shared memory", name, settings->slots,
 		   settings->max_message,
@@ -72,6 +74,7 @@ void busd_topic_delete(struct busd *busd, struct busd_topic *topic)
 {
 	busd_registry_remove_topic(&busd->registry, topic);
 	busd_topic_segment_destroy(busd->bus_name, topic);
+	busd_announce_change(busd->announce);
 }
 
 int busd_topics_start(struct busd *busd, const struct busd_config *config)

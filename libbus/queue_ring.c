@@ -442,6 +442,21 @@ int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 	}
 }
 
+int bus__queue_pending(const struct bus_queue *q)
+{
+	uint64_t p = q->spsc ? q->dequeue_position
+			     : bus__load_relaxed(
+				       &q->geometry.control->dequeue_position);
+	/* Acquire: pairs with the release in bus__ring_publish, so that a
+	 * caller that sees 1 and then takes finds the message. */
+	uint64_t state = bus__load_acquire(&cell_at(q, p)->state);
+
+	if (consumer_view(state, p) != EMPTY)
+		return 1;
+	/* Acquire: as in bus__ring_take_redelivery. */
+	return bus__load_acquire(&q->geometry.control->redeliver_pending) != 0;
+}
+
 /*
  * Redelivery: a nacked or orphaned cell is REDELIVER until a consumer
  * takes it.  redeliver_pending is a hint: it is raised (release) after a

@@ -40,6 +40,11 @@ void bus__ring_publish_seq_cst(struct bus_queue *q, uint64_t position);
 int bus__ring_take_spsc(struct bus_queue *q, uint64_t *position);
 int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position);
 
+/*
+ * 1 when a take (or a redelivery) might find a message, 0 when it would
+ * say -EAGAIN; changes nothing.  For waitsets.
+ */
+int bus__queue_pending(const struct bus_queue *q);
 /* Takes a nacked or orphaned cell, if any.  0, or -EAGAIN. */
 int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position);
 

@@ -152,7 +152,13 @@ int test_shm_leftovers(const char *bus_name, int remove)
 		return 0;
 	snprintf(prefix, sizeof(prefix), "shmbus.%s:", bus_name);
 	while ((entry = readdir(dir))) {
-		if (strncmp(entry->d_name, prefix, strlen(prefix)))
+		size_t length = strlen(prefix);
+
+		/* The segments "shmbus.BUS:NAME", and the announcement page
+		 * "shmbus.BUS" (the prefix without its colon). */
+		if (strncmp(entry->d_name, prefix, length) &&
+		    (strncmp(entry->d_name, prefix, length - 1) ||
+		     entry->d_name[length - 1] != '\0'))
 			continue;
 		count++;
 		if (remove)

@@ -32,7 +32,7 @@ cleanup() {
 		kill -TERM "$busd_pid" 2>/dev/null
 		wait "$busd_pid"
 	fi
-	for f in /dev/shm/shmbus."$bus":*; do
+	for f in /dev/shm/shmbus."$bus":* /dev/shm/shmbus."$bus"; do
 		[ -e "$f" ] && rm -f "$f"
 	done
 	rm -rf "$work"
@@ -216,6 +216,32 @@ ctl delete alerts
 expect_ok "delete a topic"
 ctl sub alerts --timeout 0.1
 expect_error "sub a deleted topic" "alerts"
+
+# ---- sub PATTERN: every matching topic, those created later too ----------
+"$busctl" -b "$bus" sub 'news.*' -n 2 --timeout 10 >"$work/sub.out" \
+	2>"$work/sub.err" &
+sub_pid=$!
+sleep 0.2
+ctl create news.eu --topic
+expect_ok "create news.eu for a pattern"
+wait_subscribers news.eu 1
+ctl pub news.eu bonjour
+expect_ok "pub news.eu"
+ctl pub news not-news-dot-anything
+ctl create news.us --topic
+wait_subscribers news.us 1
+ctl pub news.us hello
+expect_ok "pub news.us"
+wait "$sub_pid"
+rc=$?
+sub_pid=
+cp "$work/sub.out" "$work/out"
+cp "$work/sub.err" "$work/err"
+expect_ok "sub 'news.*'"
+expect_stdout "sub 'news.*'" "bonjour\nhello\n"
+ctl sub 'news.>.x' --timeout 0.1
+checks=$((checks + 1))
+[ "$rc" -eq 2 ] || fail "sub with '>' not last: expected usage (2)"
 
 # ---- one namespace, clear errors -----------------------------------------
 ctl sub q --timeout 0.1

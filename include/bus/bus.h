@@ -196,9 +196,10 @@ struct bus_access {
  * of busd's admin_group; -EACCES otherwise, with the detail saying so.
  * -EINVAL for a mode above 0777.
  */
-BUS_EXPORT int bus_queue_create_with_access(bus_t *bus, const char *name,
-					    const struct bus_queue_settings *settings,
-					    const struct bus_access *access);
+BUS_EXPORT int
+bus_queue_create_with_access(bus_t *bus, const char *name,
+			     const struct bus_queue_settings *settings,
+			     const struct bus_access *access);
 
 /*
  * The owner, group and mode of a queue or topic (given has every bit).
@@ -377,9 +378,10 @@ BUS_EXPORT int bus_topic_create(bus_t *bus, const char *name,
 				const struct bus_topic_settings *settings);
 
 /* bus_topic_create() with an owner, group and mode; as for queues. */
-BUS_EXPORT int bus_topic_create_with_access(bus_t *bus, const char *name,
-					    const struct bus_topic_settings *settings,
-					    const struct bus_access *access);
+BUS_EXPORT int
+bus_topic_create_with_access(bus_t *bus, const char *name,
+			     const struct bus_topic_settings *settings,
+			     const struct bus_access *access);
 
 /* Asks busd to delete a topic; attached clients see it as closed.
  * -EACCES without admin rights. */
@@ -565,6 +567,160 @@ BUS_EXPORT int bus_topic_subscribers(const bus_topic_t *topic,
 /* This subscription's own figures. */
 BUS_EXPORT int bus_subscription_stats(const bus_subscription_t *subscription,
 				      struct bus_subscriber_stats *stats);
+
+/* ---- wildcards -------------------------------------------------------
+ *
+ * Subjects follow NATS: a topic name is dot-separated tokens ("prices.eu.
+ * fx"); in a pattern `*` matches exactly one token and `>`, only as the
+ * last token, one or more trailing tokens.  "prices.*" matches
+ * "prices.eu" but not "prices" or "prices.eu.fx"; "prices.>" matches both
+ * of the latter two but not "prices".  Tokens are never empty.
+ */
+
+/* 0 for a valid pattern (or plain name); -EINVAL for an empty token,
+ * a '>' that is not the last token, or a wildcard inside a token
+ * ("a*", "b>"). */
+BUS_EXPORT int bus_pattern_check(const char *pattern);
+
+/* 1 when pattern contains '*' or '>' (busctl sub picks by this). */
+BUS_EXPORT int bus_pattern_is_wildcard(const char *pattern);
+
+/* 1 when name matches pattern, 0 when not or when pattern is invalid. */
+BUS_EXPORT int bus_subject_match(const char *pattern, const char *name);
+
+typedef struct bus_wildcard bus_wildcard_t;
+
+/*
+ * Subscribes to every topic whose name matches pattern: those that exist
+ * now (options->history applies to them, as in bus_subscribe) and those
+ * created later.  busd raises a counter in the bus's announcement page
+ * (/dev/shm/shmbus.BUS, mapped read-only) whenever a topic is created or
+ * a name deleted; each receive reads it with one relaxed load and lists
+ * the topics again (calls to busd) only when it changed.  A topic found
+ * later is read from its oldest message still in its ring, so what its
+ * publishers sent before the wildcard noticed it is delivered as long as
+ * the ring still holds it.  Topics this user may not read, and those that
+ * are full (max_subscribers), are skipped; deleted topics are dropped.
+ * -EINVAL for a bad pattern, -EPROTO without an announcement page (an
+ * older busd), or an error of bus_list()/bus_subscribe().
+ */
+BUS_EXPORT int bus_subscribe_pattern(bus_t *bus, const char *pattern,
+				     const struct bus_subscribe_options *options,
+				     bus_wildcard_t **out);
+
+/* Ends every subscription of the handle and frees it.  Call it before
+ * bus_disconnect(), which closes the member subscriptions itself. */
+BUS_EXPORT int bus_wildcard_close(bus_wildcard_t *wildcard);
+
+/* How many topics the handle subscribes to now. */
+BUS_EXPORT int bus_wildcard_topics(const bus_wildcard_t *wildcard);
+
+/*
+ * Receives the next message from any member topic; members take turns
+ * (round-robin), and per topic the order is the topic's.  *topic (may be
+ * NULL) points at the topic's name, valid until the next receive.  The
+ * view, *lost and the errors are those of bus_subscription_receive(),
+ * except that a deleted topic is dropped rather than answered with
+ * -ENOTCONN.  Waiting sleeps on every member at once (see waitsets).
+ */
+BUS_EXPORT int bus_wildcard_receive(bus_wildcard_t *wildcard,
+				    struct bus_message *message,
+				    const char **topic, uint64_t *lost,
+				    int64_t timeout_ns);
+
+/* bus_subscription_receive_copy() for a wildcard handle. */
+BUS_EXPORT int bus_wildcard_receive_copy(bus_wildcard_t *wildcard, void *buf,
+					 size_t size, const char **topic,
+					 uint64_t *lost, int64_t timeout_ns);
+
+/* Releases the view of the last message received (as for a subscription). */
+BUS_EXPORT int bus_wildcard_release(bus_wildcard_t *wildcard);
+
+/* Any thread: blocked and later receives return -ECANCELED until
+ * bus_wildcard_uncancel(). */
+BUS_EXPORT void bus_wildcard_cancel(bus_wildcard_t *wildcard);
+BUS_EXPORT void bus_wildcard_uncancel(bus_wildcard_t *wildcard);
+
+/* ---- waitsets ---------------------------------------------------------
+ *
+ * One wait over many handles: consumer queue handles, subscriptions and
+ * wildcard handles.  bus_waitset_wait() sleeps in one futex_waitv(2)
+ * call (Linux 5.16+) on the data futex word of every member (and, for a
+ * wildcard, on the announcement page's counter), after registering as a
+ * sleeper on each, as a single blocked receive does: a publisher that
+ * commits after that sees the sleeper and wakes us, one that committed
+ * before is seen by our re-check, so no wake-up is lost.  A publisher
+ * pays nothing more than for one sleeping receiver.  Where futex_waitv is
+ * missing (ENOSYS), or a waitset has more than 128 futex words, the wait
+ * polls the members every 50 us instead.
+ *
+ * A member is ready when a receive on it would not block: a message, a
+ * loss to report, or its queue or topic closed.  The waitset does not own
+ * its members; remove (or stop using the waitset) before closing one.  A
+ * waitset is used by one thread; bus_waitset_cancel() may come from any.
+ *
+ * bus_waitset_fd() gives a file descriptor for epoll or io_uring loops.
+ */
+typedef struct bus_waitset bus_waitset_t;
+
+BUS_EXPORT int bus_waitset_create(bus_waitset_t **out);
+BUS_EXPORT void bus_waitset_destroy(bus_waitset_t *waitset);
+
+/* Adds a member; tag is what bus_waitset_wait() reports for it.  -EINVAL
+ * for a queue handle that is not a consumer, -EEXIST when the handle is
+ * in the set already, -ENOMEM. */
+BUS_EXPORT int bus_waitset_add_queue(bus_waitset_t *waitset,
+				     bus_queue_t *queue, void *tag);
+BUS_EXPORT int bus_waitset_add_subscription(bus_waitset_t *waitset,
+					    bus_subscription_t *subscription,
+					    void *tag);
+BUS_EXPORT int bus_waitset_add_wildcard(bus_waitset_t *waitset,
+					bus_wildcard_t *wildcard, void *tag);
+
+/* Removes the member added for handle; -ENOENT when it is not one. */
+BUS_EXPORT int bus_waitset_remove(bus_waitset_t *waitset, const void *handle);
+
+/*
+ * Waits until at least one member is ready, then writes the tags of up to
+ * max ready members into ready and returns how many it wrote (>= 1).
+ * -EAGAIN when none is ready and timeout_ns is BUS_NOWAIT, -ETIMEDOUT,
+ * -ECANCELED, -EINTR (a signal handler ran), -EINVAL for an empty set or
+ * max 0.  A wildcard member lists its topics again when they changed.
+ */
+BUS_EXPORT int bus_waitset_wait(bus_waitset_t *waitset, int64_t timeout_ns,
+				void **ready, uint32_t max);
+
+BUS_EXPORT void bus_waitset_cancel(bus_waitset_t *waitset);
+BUS_EXPORT void bus_waitset_uncancel(bus_waitset_t *waitset);
+
+/*
+ * A file descriptor that becomes readable (EPOLLIN) when a member of the
+ * armed waitset is ready.  It is an io_uring of the waitset's own, whose
+ * one request is an IORING_OP_FUTEX_WAITV (Linux 6.7+) over the same
+ * words as bus_waitset_wait(): publishers wake it with the futex wake
+ * they already issue for a sleeping receiver, and busd is not involved.
+ * Returns the fd (owned by the waitset: do not close or read it), or
+ * -ENOSYS when the kernel lacks io_uring or its FUTEX_WAITV.
+ *
+ * The cost: only while a waitset is armed is it counted as a sleeper on
+ * each member, so a commit to a member pays one futex wake system call;
+ * handles that nobody waits on through an fd pay nothing.
+ *
+ * Use: bus_waitset_arm(), wait until the fd is readable, then
+ * bus_waitset_wait(ws, BUS_NOWAIT, ...), which disarms and says which
+ * members are ready (-EAGAIN now and then: a wake-up with nothing left),
+ * receive, and arm again.
+ */
+BUS_EXPORT int bus_waitset_fd(bus_waitset_t *waitset);
+
+/*
+ * Registers the waitset on its members so that the fd becomes readable
+ * when one is ready, at once if one is already.  0; -EINVAL before
+ * bus_waitset_fd() or for an empty set; -E2BIG past 128 futex words.
+ * bus_waitset_wait(), add, remove and destroy disarm it.  Do not close a
+ * member while its waitset is armed.
+ */
+BUS_EXPORT int bus_waitset_arm(bus_waitset_t *waitset);
 
 #ifdef __cplusplus
 }

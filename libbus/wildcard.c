@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wildcard subscriptions: one ordinary subscription per matching topic,
+ * read in turn.  New topics are found through the bus's announcement page
+ * (announce.h): a relaxed load of its counter per receive, a new listing
+ * only when it moved.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "wildcard.h"
+
+static int map_announce(struct bus_wildcard *w)
+{
+	char name[NAME_MAX + 2];
+	void *base;
+	int fd, ret;
+
+	ret = bus__announce_name(name, sizeof(name), bus_name(w->bus));
+	if (ret < 0)
+		return ret;
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == ENOENT ? -EPROTO : -errno;
+	base = mmap(NULL, BUS_ANNOUNCE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return -errno;
+	w->announce = base;
+	/* Acquire: pairs with busd's release of the magic. */
+	if (bus__load_acquire(&w->announce->magic) != BUS_ANNOUNCE_MAGIC)
+		return -EPROTO;
+	return 0;
+}
+
+bool bus__wildcard_changed(const struct bus_wildcard *w)
+{
+	/* Relaxed: a hint; the refresh that follows loads it again with
+	 * acquire before it lists. */
+	return bus__load_relaxed(&w->announce->topics_generation) !=
+	       w->seen_generation;
+}
+
+static bool is_member(const struct bus_wildcard *w, const char *name)
+{
+	for (uint32_t i = 0; i < w->count; i++)
+		if (!strcmp(w->members[i]->name, name))
+			return true;
+	return false;
+}
+
+/*
+ * A topic found after we subscribed: read it from its oldest message
+ * still in the ring, so that what was published before we noticed the
+ * topic is not lost.  Those positions are history to the subscription:
+ * copied and checked, never counted as lost when overwritten.
+ */
+static int read_from_start(struct bus_subscription *s)
+{
+	uint64_t slots = s->geometry.slots;
+	uint64_t lowest = s->protected_from > slots ? s->protected_from - slots
+						    : 0;
+
+	if (lowest >= s->next)
+		return 0;
+	if (!s->buffer) {
+		s->buffer = calloc((s->geometry.settings.max_message + 7) / 8,
+				   sizeof(*s->buffer));
+		if (!s->buffer)
+			return -ENOMEM;
+	}
+	s->next = lowest;
+	return 0;
+}
+
+static int add_member(struct bus_wildcard *w, struct bus_subscription *s)
+{
+	if (w->count == w->capacity) {
+		uint32_t capacity = w->capacity ? 2 * w->capacity : 8;
+		void *members = realloc(w->members,
+					capacity * sizeof(*w->members));
+
+		if (!members)
+			return -ENOMEM;
+		w->members = members;
+		w->capacity = capacity;
+	}
+	w->members[w->count++] = s;
+	return 0;
+}
+
+static void drop_member(struct bus_wildcard *w, uint32_t i)
+{
+	struct bus_subscription *s = w->members[i];
+
+	if (w->holding == s)
+		w->holding = NULL;
+	bus_unsubscribe(s);
+	memmove(&w->members[i], &w->members[i + 1],
+		(w->count - i - 1) * sizeof(*w->members));
+	w->count--;
+	if (w->turn > i)
+		w->turn--;
+}
+
+/* Subscribes to name if it is a new match; skips what we may not read. */
+static int consider(struct bus_wildcard *w, const char *name, bool later)
+{
+	struct bus_subscribe_options options = w->options;
+	struct bus_subscription *s;
+	int ret;
+
+	if (!bus_subject_match(w->pattern, name) || is_member(w, name))
+		return 0;
+	if (later)
+		options.history = 0; /* read_from_start() does better */
+	ret = bus_subscribe(w->bus, name, &options, &s);
+	/* Deleted meanwhile, not ours to read, full, or a history above
+	 * the topic's: not a topic this wildcard can follow. */
+	if (ret == -ENOENT || ret == -EACCES || ret == -EBUSY ||
+	    ret == -EINVAL)
+		return 0;
+	if (ret)
+		return ret;
+	ret = later ? read_from_start(s) : 0;
+	if (!ret)
+		ret = add_member(w, s);
+	if (ret)
+		bus_unsubscribe(s);
+	return ret;
+}
+
+static int list_once(struct bus_wildcard *w, bool later)
+{
+	char name[BUS_NAME_MAX + 1];
+	uint32_t kind;
+	int ret;
+
+	for (uint32_t i = 0;; i++) {
+		ret = bus_list(w->bus, i, name, &kind);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return ret;
+		if (kind != BUS_SEGMENT_TOPIC)
+			continue;
+		ret = consider(w, name, later);
+		if (ret)
+			return ret;
+	}
+}
+
+static int refresh(struct bus_wildcard *w, bool later)
+{
+	uint32_t generation;
+	int ret;
+
+	/* A listing is complete when no name was deleted (indices moved)
+	 * while it ran: list again until the counter holds still.  Acquire:
+	 * pairs with busd's raise, made after its registry changed. */
+	do {
+		generation = bus__load_acquire(
+			&w->announce->topics_generation);
+		ret = list_once(w, later);
+		if (ret)
+			return ret;
+	} while (bus__load_acquire(&w->announce->topics_generation) !=
+		 generation);
+	w->seen_generation = generation;
+	return 0;
+}
+
+int bus__wildcard_refresh(struct bus_wildcard *w)
+{
+	return refresh(w, true);
+}
+
+int bus_subscribe_pattern(bus_t *bus, const char *pattern,
+			  const struct bus_subscribe_options *options,
+			  bus_wildcard_t **out)
+{
+	struct bus_wildcard *w;
+	int ret;
+
+	if (!bus || !out || bus_pattern_check(pattern))
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->bus = bus;
+	if (options)
+		w->options = *options;
+	strcpy(w->pattern, pattern);
+	ret = map_announce(w);
+	if (!ret)
+		ret = bus_waitset_create(&w->waitset);
+	if (!ret)
+		ret = bus_waitset_add_wildcard(w->waitset, w, w);
+	if (!ret)
+		ret = refresh(w, false);
+	if (ret) {
+		bus_wildcard_close(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+int bus_wildcard_close(bus_wildcard_t *w)
+{
+	if (!w)
+		return -EINVAL;
+	while (w->count)
+		drop_member(w, w->count - 1);
+	free(w->members);
+	bus_waitset_destroy(w->waitset);
+	if (w->announce)
+		munmap((void *)w->announce, BUS_ANNOUNCE_SIZE);
+	free(w);
+	return 0;
+}
+
+int bus_wildcard_topics(const bus_wildcard_t *w)
+{
+	return w ? (int)w->count : -EINVAL;
+}
+
+int bus_wildcard_release(bus_wildcard_t *w)
+{
+	if (!w)
+		return -EINVAL;
+	if (w->holding)
+		bus_subscription_release(w->holding);
+	w->holding = NULL;
+	return 0;
+}
+
+void bus_wildcard_cancel(bus_wildcard_t *w)
+{
+	bus_waitset_cancel(w->waitset);
+}
+
+void bus_wildcard_uncancel(bus_wildcard_t *w)
+{
+	bus_waitset_uncancel(w->waitset);
+}
+
+struct receive_args {
+	struct bus_message *message; /* NULL: a copy into buf */
+	void *buf;
+	size_t size;
+	uint64_t *lost;
+	const char **topic;
+};
+
+static int receive_from(struct bus_subscription *s, struct receive_args *a)
+{
+	if (a->message)
+		return bus_subscription_receive(s, a->message, a->lost,
+						BUS_NOWAIT);
+	return bus_subscription_receive_copy(s, a->buf, a->size, a->lost,
+					     BUS_NOWAIT);
+}
+
+/* One pass over the members from w->turn: the answer, or -EAGAIN. */
+static int try_members(struct bus_wildcard *w, struct receive_args *a)
+{
+	uint32_t tried = 0;
+
+	while (tried < w->count) {
+		uint32_t i = (w->turn + tried) % w->count;
+		struct bus_subscription *s = w->members[i];
+		int ret = receive_from(s, a);
+
+		if (ret == -EAGAIN) {
+			tried++;
+			continue;
+		}
+		if (ret == -ENOTCONN) { /* deleted and drained */
+			drop_member(w, i);
+			continue;
+		}
+		/* Next time the following member goes first. */
+		w->turn = w->count ? (i + 1) % w->count : 0;
+		if (a->topic)
+			*a->topic = s->name;
+		if (ret >= 0 && a->message)
+			w->holding = s;
+		return ret;
+	}
+	return -EAGAIN;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int receive(struct bus_wildcard *w, struct receive_args *a,
+		   int64_t timeout_ns)
+{
+	int64_t deadline = -1, left = timeout_ns;
+	void *ready;
+	int ret;
+
+	bus_wildcard_release(w);
+	if (timeout_ns > 0)
+		deadline = now_ns() + timeout_ns;
+	for (;;) {
+		if (bus__wildcard_changed(w)) {
+			ret = bus__wildcard_refresh(w);
+			if (ret)
+				return ret;
+		}
+		ret = try_members(w, a);
+		if (ret != -EAGAIN || timeout_ns == 0)
+			return ret;
+		if (deadline >= 0) {
+			left = deadline - now_ns();
+			if (left <= 0)
+				return -ETIMEDOUT;
+		}
+		/* Sleeps on every member and on the announcement counter. */
+		ret = bus_waitset_wait(w->waitset, left, &ready, 1);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+int bus_wildcard_receive(bus_wildcard_t *w, struct bus_message *m,
+			 const char **topic, uint64_t *lost,
+			 int64_t timeout_ns)
+{
+	struct receive_args a = { m, NULL, 0, lost, topic };
+
+	if (!w || !m)
+		return -EINVAL;
+	return receive(w, &a, timeout_ns);
+}
+
+int bus_wildcard_receive_copy(bus_wildcard_t *w, void *buf, size_t size,
+			      const char **topic, uint64_t *lost,
+			      int64_t timeout_ns)
+{
+	struct receive_args a = { NULL, buf, size, lost, topic };
+
+	if (!w || (!buf && size))
+		return -EINVAL;
+	return receive(w, &a, timeout_ns);
+}

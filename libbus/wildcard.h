@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wildcard subscriptions (one subscription per matching topic) and what
+ * waitsets need of them.  Internal.
+ */
+#ifndef BUS_WILDCARD_H
+#define BUS_WILDCARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "announce.h"
+#include "bus/bus.h"
+#include "topic.h"
+
+struct bus_wildcard {
+	struct bus *bus;
+	struct bus_subscribe_options options;
+	const struct bus_announce *announce; /* mapped read-only */
+	/* The announcement counter our member list reflects. */
+	uint32_t seen_generation;
+	struct bus_subscription **members;
+	uint32_t count;
+	uint32_t capacity;
+	uint32_t turn; /* the member to try first next time */
+	/* The member whose view the caller may hold: released first. */
+	struct bus_subscription *holding;
+	/* A waitset of this handle alone, for blocking receives. */
+	struct bus_waitset *waitset;
+	char pattern[BUS_NAME_MAX + 1];
+};
+
+/* True when busd announced a change since the members were listed.
+ * One relaxed load: the hot path's only cost. */
+bool bus__wildcard_changed(const struct bus_wildcard *w);
+
+/* Lists the topics again and subscribes to the new matching ones. */
+int bus__wildcard_refresh(struct bus_wildcard *w);
+
+#endif /* BUS_WILDCARD_H */

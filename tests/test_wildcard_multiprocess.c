@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Wildcard subscriptions and waitsets through a real busd, with publishers
+ * in other processes (tests/bus_test_util.c starts a private busd).
+ * Children never touch cmocka: they report through their exit status and
+ * stderr.
+ *
+ * test_wildcard_multiprocess [CASE]   runs every case, or those matching
+ * CASE (a cmocka glob).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bus/bus.h"
+#include "bus_test_util.h"
+#include "test_common.h"
+#include "test_message.h"
+
+#define MS (1000 * 1000)
+#define SECOND (1000 * MS)
+#define MAX_MESSAGE 64u
+#define TOPICS 3u /* w.a, w.b (configured), w.c (created later) */
+/* Messages w.c's publisher sends before the wildcard has noticed w.c:
+ * fewer than its slots, so the ring still holds them all. */
+#define EARLY 200u
+
+static const char config[] =
+	"[topic w.a]\n"
+	"slots = 1024\n"
+	"max_message = 64\n"
+	"\n"
+	"[topic w.b]\n"
+	"slots = 1024\n"
+	"max_message = 64\n"
+	"\n"
+	"[topic w.a.deep]\n"
+	"slots = 64\n"
+	"max_message = 64\n"
+	"\n"
+	"[topic other]\n"
+	"slots = 64\n"
+	"max_message = 64\n"
+	"\n"
+	"[queue orders]\n"
+	"slots = 16\n"
+	"max_message = 64\n";
+
+static const char *const topic_names[TOPICS] = { "w.a", "w.b", "w.c" };
+
+struct mp {
+	struct test_busd busd;
+	bus_t *bus;
+};
+
+static int mp_setup(void **state)
+{
+	struct mp *mp = calloc(1, sizeof(*mp));
+	int ret;
+
+	if (!mp)
+		return -1;
+	*state = mp;
+	ret = test_busd_prepare(&mp->busd);
+	if (!ret)
+		ret = test_busd_start(&mp->busd, config);
+	if (!ret)
+		ret = bus_connect(mp->busd.bus_name, &mp->bus);
+	if (ret) {
+		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
+		bus_disconnect(mp->bus);
+		test_busd_cleanup(&mp->busd);
+		free(mp);
+		*state = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int mp_teardown(void **state)
+{
+	struct mp *mp = *state;
+	int ret;
+
+	test_children_kill();
+	bus_disconnect(mp->bus);
+	ret = test_busd_stop(&mp->busd);
+	test_busd_cleanup(&mp->busd);
+	free(mp);
+	/* busd must stop cleanly and unlink every segment and its page. */
+	return ret ? -1 : 0;
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void child_fail(const char *format, ...)
+{
+	va_list args;
+
+	fprintf(stderr, "child %d: ", (int)getpid());
+	va_start(args, format);
+	vfprintf(stderr, format, args);
+	va_end(args);
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+static void child_publish(bus_topic_t *topic, uint32_t publisher,
+			  uint64_t sequence)
+{
+	uint32_t length = test_message_length(publisher, sequence,
+					      MAX_MESSAGE);
+	uint8_t payload[MAX_MESSAGE];
+	int ret;
+
+	test_message_fill(payload, publisher, sequence, length);
+	ret = bus_publish(topic, payload, length, 10ll * SECOND);
+	if (ret)
+		child_fail("publish %u/%" PRIu64 ": %s", publisher, sequence,
+			   bus_strerror(ret));
+}
+
+/*
+ * Publishes count messages as publisher `publisher` to topic.  Sends early
+ * of them at once, then waits for a subscriber before the rest (UINT64_MAX:
+ * never waits): the wildcard must find the early ones in the ring.
+ */
+static void publisher_child(const char *bus_name, const char *topic_name,
+			    uint32_t publisher, uint64_t count, uint64_t early)
+{
+	struct bus_topic_stats stats;
+	bus_topic_t *topic;
+	uint64_t deadline = test_now_ns() + 20ull * SECOND;
+	bus_t *bus;
+	int ret;
+
+	ret = bus_connect(bus_name, &bus);
+	if (ret)
+		child_fail("bus_connect: %s", bus_strerror(ret));
+	ret = bus_topic_open(bus, topic_name, BUS_PRODUCER, NULL, &topic);
+	if (ret)
+		child_fail("bus_topic_open(%s): %s", topic_name,
+			   bus_strerror(ret));
+	for (uint64_t sequence = 0; sequence < count; sequence++) {
+		while (sequence == early && !bus_topic_stats(topic, &stats) &&
+		       stats.subscribers == 0) {
+			if (test_now_ns() > deadline)
+				child_fail("nobody subscribed to %s",
+					   topic_name);
+			usleep(1000);
+		}
+		child_publish(topic, publisher, sequence);
+	}
+	bus_topic_close(topic);
+	bus_disconnect(bus);
+	_exit(0);
+}
+
+static pid_t spawn_publisher(struct mp *mp, const char *topic,
+			     uint32_t publisher, uint64_t count,
+			     uint64_t early)
+{
+	pid_t pid = test_fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		publisher_child(mp->busd.bus_name, topic, publisher, count,
+				early);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(test_child_wait(pid, 60000, &status), 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- a wildcard over existing and later topics ------------------------ */
+
+static void test_wildcard_existing_and_later_topics(void **state)
+{
+	struct mp *mp = *state;
+	uint64_t count = test_scaled(20000, 2 * EARLY);
+	uint64_t next[TOPICS] = { 0 }, deadline;
+	pid_t publishers[TOPICS + 1];
+	struct bus_topic_stats stats = { 0 };
+	bus_topic_t *observer;
+	bus_wildcard_t *w;
+	struct bus_message m;
+	const char *from;
+	uint64_t lost;
+
+	/* w.* matches w.a and w.b but neither w.a.deep nor other. */
+	assert_ret(bus_subscribe_pattern(mp->bus, "w.*", NULL, &w), 0);
+	assert_ret(bus_wildcard_topics(w), 2);
+	assert_ret(bus_wildcard_receive(w, &m, &from, NULL, BUS_NOWAIT),
+		   -EAGAIN);
+	assert_ret(bus_wildcard_receive(w, &m, &from, NULL, 20ll * MS),
+		   -ETIMEDOUT);
+
+	/* Created after we subscribed; its publisher starts at once. */
+	assert_ret(bus_topic_create(mp->bus, "w.c", NULL), 0);
+	for (uint32_t i = 0; i < TOPICS; i++)
+		publishers[i] = spawn_publisher(mp, topic_names[i], i, count,
+						i == 2 ? EARLY : UINT64_MAX);
+	/* Never delivered: publisher 3 would fail the check below. */
+	publishers[TOPICS] = spawn_publisher(mp, "other", TOPICS, 50,
+					     UINT64_MAX);
+
+	/* w.c's first messages are out before we look: the wildcard finds
+	 * w.c afterwards and must still deliver them, from its ring. */
+	assert_ret(bus_topic_open(mp->bus, "w.c", BUS_OBSERVER, NULL,
+				  &observer),
+		   0);
+	deadline = test_now_ns() + 20ull * SECOND;
+	while (!bus_topic_stats(observer, &stats) &&
+	       stats.published < EARLY && test_now_ns() < deadline)
+		usleep(1000);
+	assert_true(stats.published >= EARLY);
+	assert_ret(bus_topic_close(observer), 0);
+
+	deadline = test_now_ns() + 120ull * SECOND;
+	for (uint64_t got = 0; got < TOPICS * count;) {
+		uint32_t publisher = 0;
+		uint64_t sequence = 0;
+		int ret = bus_wildcard_receive(w, &m, &from, &lost, SECOND);
+
+		if (ret == -ETIMEDOUT && test_now_ns() < deadline)
+			continue;
+		assert_ret(ret, 0);
+		assert_int_equal(lost, 0);
+		assert_ret(test_message_check(m.payload, m.length, &publisher,
+					      &sequence),
+			   0);
+		assert_true(publisher < TOPICS);
+		/* From the topic it came from, in that topic's order. */
+		assert_string_equal(from, topic_names[publisher]);
+		if (sequence != next[publisher])
+			fail_msg("%s: %" PRIu64 " after %" PRIu64, from,
+				 sequence, next[publisher]);
+		next[publisher]++;
+		got++;
+	}
+	assert_ret(bus_wildcard_topics(w), 3);
+	for (uint32_t i = 0; i <= TOPICS; i++)
+		reap(publishers[i]);
+	assert_ret(bus_wildcard_receive(w, &m, &from, NULL, 20ll * MS),
+		   -ETIMEDOUT);
+
+	/* A deleted member is dropped, not an error. */
+	assert_ret(bus_topic_delete(mp->bus, "w.c"), 0);
+	assert_ret(bus_wildcard_receive(w, &m, &from, NULL, 20ll * MS),
+		   -ETIMEDOUT);
+	assert_ret(bus_wildcard_topics(w), 2);
+	assert_ret(bus_wildcard_close(w), 0);
+
+	/* '>' reaches deeper; bad patterns are refused. */
+	assert_ret(bus_subscribe_pattern(mp->bus, "w.>", NULL, &w), 0);
+	assert_ret(bus_wildcard_topics(w), 3);
+	assert_ret(bus_wildcard_close(w), 0);
+	assert_ret(bus_subscribe_pattern(mp->bus, "w.>.a", NULL, &w),
+		   -EINVAL);
+}
+
+/* ---- waitsets ----------------------------------------------------------- */
+
+/* After delay_ms, sends one message to the queue (to_queue) or publishes
+ * one to the topic. */
+static void poke_child(const char *bus_name, int to_queue, int delay_ms)
+{
+	bus_queue_t *q;
+	bus_topic_t *t;
+	bus_t *bus;
+	int ret;
+
+	ret = bus_connect(bus_name, &bus);
+	if (ret)
+		child_fail("bus_connect: %s", bus_strerror(ret));
+	if (to_queue)
+		ret = bus_queue_open(bus, "orders", BUS_PRODUCER, NULL, &q);
+	else
+		ret = bus_topic_open(bus, "w.b", BUS_PRODUCER, NULL, &t);
+	if (ret)
+		child_fail("open: %s", bus_strerror(ret));
+	usleep((useconds_t)delay_ms * 1000);
+	if (to_queue)
+		ret = bus_send(q, "queued", 6, SECOND);
+	else
+		ret = bus_publish(t, "published", 9, SECOND);
+	if (ret)
+		child_fail("send: %s", bus_strerror(ret));
+	bus_disconnect(bus);
+	_exit(0);
+}
+
+static pid_t spawn_poke(struct mp *mp, int to_queue, int delay_ms)
+{
+	pid_t pid = test_fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		poke_child(mp->busd.bus_name, to_queue, delay_ms);
+	return pid;
+}
+
+#define TAG_QUEUE ((void *)1)
+#define TAG_TOPIC ((void *)2)
+#define TAG_WILDCARD ((void *)3)
+
+/* Waits for exactly one ready member and checks which. */
+static void expect_ready(bus_waitset_t *ws, void *tag, uint64_t at_least_ns)
+{
+	uint64_t start = test_now_ns();
+	void *ready[4];
+
+	assert_ret(bus_waitset_wait(ws, 10ll * SECOND, ready, 4), 1);
+	assert_ptr_equal(ready[0], tag);
+	/* It slept until the other process sent. */
+	assert_true(test_now_ns() - start >= at_least_ns);
+}
+
+static void test_waitset_queue_and_topic(void **state)
+{
+	struct mp *mp = *state;
+	bus_subscription_t *s;
+	bus_waitset_t *ws;
+	bus_queue_t *q;
+	struct bus_message m;
+	void *ready[4];
+	uint64_t start;
+	char buf[16];
+
+	assert_ret(bus_queue_open(mp->bus, "orders", BUS_CONSUMER, NULL, &q),
+		   0);
+	assert_ret(bus_subscribe(mp->bus, "w.b", NULL, &s), 0);
+	assert_ret(bus_waitset_create(&ws), 0);
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), -EINVAL);
+	assert_ret(bus_waitset_add_queue(ws, q, TAG_QUEUE), 0);
+	assert_ret(bus_waitset_add_queue(ws, q, TAG_QUEUE), -EEXIST);
+	assert_ret(bus_waitset_add_subscription(ws, s, TAG_TOPIC), 0);
+
+	/* Neither has data. */
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), -EAGAIN);
+	start = test_now_ns();
+	assert_ret(bus_waitset_wait(ws, 50ll * MS, ready, 4), -ETIMEDOUT);
+	assert_true(test_now_ns() - start >= 50ull * MS);
+
+	/* A publish in another process wakes it... */
+	reap(spawn_poke(mp, 0, 50));
+	expect_ready(ws, TAG_TOPIC, 0);
+	assert_ret(bus_subscription_receive_copy(s, buf, sizeof(buf), NULL,
+						 BUS_NOWAIT),
+		   9);
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), -EAGAIN);
+
+	/* ...while we sleep, for the topic and for the queue. */
+	pid_t pid = spawn_poke(mp, 0, 100);
+	expect_ready(ws, TAG_TOPIC, 50ull * MS);
+	reap(pid);
+	assert_ret(bus_subscription_receive_copy(s, buf, sizeof(buf), NULL,
+						 BUS_NOWAIT),
+		   9);
+	pid = spawn_poke(mp, 1, 100);
+	expect_ready(ws, TAG_QUEUE, 50ull * MS);
+	reap(pid);
+	assert_ret(bus_receive(q, &m, BUS_NOWAIT), 0);
+	assert_int_equal(m.length, 6);
+	assert_ret(bus_ack(q, &m), 0);
+
+	/* Both at once. */
+	reap(spawn_poke(mp, 1, 0));
+	reap(spawn_poke(mp, 0, 0));
+	assert_ret(bus_waitset_wait(ws, SECOND, ready, 4), 2);
+	assert_ret(bus_waitset_wait(ws, SECOND, ready, 1), 1);
+
+	/* Cancelled; removal. */
+	bus_waitset_cancel(ws);
+	assert_ret(bus_waitset_remove(ws, q), 0);
+	assert_ret(bus_waitset_remove(ws, q), -ENOENT);
+	assert_ret(bus_waitset_wait(ws, SECOND, ready, 4), 1);
+	assert_ptr_equal(ready[0], TAG_TOPIC);
+	assert_ret(bus_subscription_receive_copy(s, buf, sizeof(buf), NULL,
+						 BUS_NOWAIT),
+		   9);
+	assert_ret(bus_waitset_wait(ws, SECOND, ready, 4), -ECANCELED);
+	bus_waitset_uncancel(ws);
+	assert_ret(bus_waitset_wait(ws, 10ll * MS, ready, 4), -ETIMEDOUT);
+
+	bus_waitset_destroy(ws);
+	assert_ret(bus_unsubscribe(s), 0);
+	assert_ret(bus_queue_close(q), 0);
+}
+
+static int readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN);
+}
+
+/* The waitset's fd in a poll loop. */
+static void test_waitset_fd(void **state)
+{
+	struct mp *mp = *state;
+	bus_subscription_t *s;
+	bus_waitset_t *ws;
+	bus_queue_t *q;
+	struct bus_message m;
+	void *ready[4];
+	char buf[16];
+	int fd;
+
+	assert_ret(bus_queue_open(mp->bus, "orders", BUS_CONSUMER, NULL, &q),
+		   0);
+	assert_ret(bus_subscribe(mp->bus, "w.b", NULL, &s), 0);
+	assert_ret(bus_waitset_create(&ws), 0);
+	assert_ret(bus_waitset_add_queue(ws, q, TAG_QUEUE), 0);
+	assert_ret(bus_waitset_add_subscription(ws, s, TAG_TOPIC), 0);
+	assert_ret(bus_waitset_arm(ws), -EINVAL); /* no fd yet */
+	fd = bus_waitset_fd(ws);
+	if (fd == -ENOSYS) {
+		fprintf(stderr, "no io_uring FUTEX_WAITV here: fd part "
+				"skipped\n");
+		bus_waitset_destroy(ws);
+		bus_unsubscribe(s);
+		bus_queue_close(q);
+		skip();
+	}
+	assert_true(fd >= 0);
+	assert_ret(bus_waitset_fd(ws), fd);
+
+	/* Armed with nothing there: not readable until a publish. */
+	assert_ret(bus_waitset_arm(ws), 0);
+	assert_false(readable(fd, 20));
+	pid_t pid = spawn_poke(mp, 0, 50);
+	assert_true(readable(fd, 10000));
+	reap(pid);
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), 1);
+	assert_ptr_equal(ready[0], TAG_TOPIC);
+	assert_false(readable(fd, 0)); /* drained by the wait */
+
+	/* Armed with data already there: readable at once. */
+	assert_ret(bus_waitset_arm(ws), 0);
+	assert_true(readable(fd, 1000));
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), 1);
+	assert_ret(bus_subscription_receive_copy(s, buf, sizeof(buf), NULL,
+						 BUS_NOWAIT),
+		   9);
+
+	/* The queue, from another process. */
+	assert_ret(bus_waitset_arm(ws), 0);
+	assert_false(readable(fd, 20));
+	pid = spawn_poke(mp, 1, 50);
+	assert_true(readable(fd, 10000));
+	reap(pid);
+	assert_ret(bus_waitset_wait(ws, BUS_NOWAIT, ready, 4), 1);
+	assert_ptr_equal(ready[0], TAG_QUEUE);
+	assert_ret(bus_receive(q, &m, BUS_NOWAIT), 0);
+	assert_ret(bus_ack(q, &m), 0);
+
+	/* Armed and then disarmed by a wait that times out: no leftovers. */
+	assert_ret(bus_waitset_arm(ws), 0);
+	assert_ret(bus_waitset_wait(ws, 10ll * MS, ready, 4), -ETIMEDOUT);
+	assert_false(readable(fd, 0));
+	/* Destroyed while armed. */
+	assert_ret(bus_waitset_arm(ws), 0);
+	bus_waitset_destroy(ws);
+	assert_ret(bus_unsubscribe(s), 0);
+	assert_ret(bus_queue_close(q), 0);
+}
+
+/* A wildcard member wakes the waitset when a matching topic is created
+ * and then published to. */
+static void test_waitset_wildcard_new_topic(void **state)
+{
+	struct mp *mp = *state;
+	bus_wildcard_t *w;
+	bus_waitset_t *ws;
+	void *ready[4];
+	const char *from;
+	char buf[16];
+
+	assert_ret(bus_subscribe_pattern(mp->bus, "x.>", NULL, &w), 0);
+	assert_ret(bus_wildcard_topics(w), 0);
+	assert_ret(bus_waitset_create(&ws), 0);
+	assert_ret(bus_waitset_add_wildcard(ws, w, TAG_WILDCARD), 0);
+	assert_ret(bus_waitset_wait(ws, 20ll * MS, ready, 4), -ETIMEDOUT);
+
+	pid_t pid = test_fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		bus_topic_t *t;
+		bus_t *bus;
+		int ret = bus_connect(mp->busd.bus_name, &bus);
+
+		usleep(100 * 1000);
+		if (!ret)
+			ret = bus_topic_create(bus, "x.y.z", NULL);
+		if (!ret)
+			ret = bus_topic_open(bus, "x.y.z", BUS_PRODUCER, NULL,
+					     &t);
+		if (!ret)
+			ret = bus_publish(t, "new", 3, SECOND);
+		if (ret)
+			child_fail("x.y.z: %s", bus_strerror(ret));
+		bus_disconnect(bus);
+		_exit(0);
+	}
+	/* Woken by the creation (or the publish), whichever comes. */
+	for (int rounds = 0;; rounds++) {
+		int ret = bus_wildcard_receive_copy(w, buf, sizeof(buf), &from,
+						    NULL, BUS_NOWAIT);
+
+		if (ret == 3)
+			break;
+		assert_ret(ret, -EAGAIN);
+		assert_true(rounds < 4);
+		assert_ret(bus_waitset_wait(ws, 10ll * SECOND, ready, 4), 1);
+		assert_ptr_equal(ready[0], TAG_WILDCARD);
+	}
+	reap(pid);
+	assert_string_equal(from, "x.y.z");
+	assert_memory_equal(buf, "new", 3);
+	bus_waitset_destroy(ws);
+	assert_ret(bus_wildcard_close(w), 0);
+}
+
+#define MP_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, mp_setup, mp_teardown)
+
+int main(int argc, char **argv)
+{
+	static const struct CMUnitTest tests[] = {
+		MP_TEST(test_wildcard_existing_and_later_topics),
+		MP_TEST(test_waitset_queue_and_topic),
+		MP_TEST(test_waitset_wildcard_new_topic),
+		MP_TEST(test_waitset_fd),
+	};
+	struct stat st;
+
+	if (access(test_busd_path(), X_OK)) {
+		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+		return TEST_SKIP_EXIT;
+	}
+	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "no /dev/shm: skipped\n");
+		return TEST_SKIP_EXIT;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests_name("wildcard_multiprocess", tests,
+					   NULL, NULL) ? 1 : 0;
+}
