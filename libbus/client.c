@@ -18,6 +18,7 @@
 #include "bus/bus.h"
 #include "control_protocol.h"
 #include "queue.h"
+#include "wildcard.h"
 #include "topic.h"
 
 struct bus {
@@ -27,6 +28,7 @@ struct bus {
 	struct bus_queue *queues;
 	struct bus_topic *topics;
 	struct bus_subscription *subscriptions;
+	struct bus_wildcard *wildcards;
 	char name[BUS_NAME_MAX + 1];
 	char detail[BUS_CONTROL_DETAIL_MAX + 64];
 };
@@ -211,6 +213,9 @@ void bus_disconnect(bus_t *bus)
 {
 	if (!bus)
 		return;
+	/* Wildcard handles first: they own subscriptions of their own. */
+	while (bus->wildcards)
+		bus_wildcard_close(bus->wildcards);
 	while (bus->queues)
 		bus_queue_close(bus->queues);
 	while (bus->topics)
@@ -221,6 +226,28 @@ void bus_disconnect(bus_t *bus)
 		close(bus->fd);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
+}
+
+void bus__client_track_wildcard(struct bus *bus, struct bus_wildcard *w)
+{
+	pthread_mutex_lock(&bus->lock);
+	w->next_handle = bus->wildcards;
+	bus->wildcards = w;
+	pthread_mutex_unlock(&bus->lock);
+}
+
+/* Harmless for a handle that was never tracked (a failed open). */
+void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w)
+{
+	pthread_mutex_lock(&bus->lock);
+	for (struct bus_wildcard **p = &bus->wildcards; *p;
+	     p = &(*p)->next_handle) {
+		if (*p == w) {
+			*p = w->next_handle;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&bus->lock);
 }
 
 static void copy_name(char *dst, const char *src)

@@ -180,7 +180,6 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 	m->capacity = q->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c.position;
-	q->loans++;
 	return 0;
 }
 
@@ -239,7 +238,6 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		bus__ring_publish_seq_cst(q, m->token);
 	else
 		bus__ring_publish(q, m->token);
-	q->loans--;
 	count(&q->attachment->enqueued, 1);
 	return 0;
 }

@@ -49,8 +49,6 @@ struct bus_queue {
 	uint32_t held_head; /* oldest */
 	uint32_t held_count;
 
-	/* Producer: loans not yet committed. */
-	uint32_t loans;
 
 	/* The bus's queue list, for bus_disconnect. */
 	struct bus_queue *next;

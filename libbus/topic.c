@@ -182,7 +182,6 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 	m->capacity = t->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c.position;
-	t->loans++;
 	return 0;
 }
 
@@ -229,7 +228,6 @@ int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
 	bus__topic_write_header(bus__topic_cell(&t->geometry, m->token),
 				&header);
 	bus__topic_publish(t, m->token);
-	t->loans--;
 	count(&t->attachment->enqueued, 1);
 	return 0;
 }

@@ -34,8 +34,6 @@ struct bus_topic {
 	/* Block policy: every live subscriber is at least this far, as far
 	 * as we last looked; claims below minimum + slots need no look. */
 	uint64_t minimum;
-	/* Loans not yet committed. */
-	uint32_t loans;
 
 	struct bus_topic *next; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];

@@ -209,6 +209,7 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 		bus_wildcard_close(w);
 		return ret;
 	}
+	bus__client_track_wildcard(bus, w);
 	*out = w;
 	return 0;
 }
@@ -217,6 +218,7 @@ int bus_wildcard_close(bus_wildcard_t *w)
 {
 	if (!w)
 		return -EINVAL;
+	bus__client_untrack_wildcard(w->bus, w);
 	while (w->count)
 		drop_member(w, w->count - 1);
 	free(w->members);

@@ -27,8 +27,15 @@ struct bus_wildcard {
 	struct bus_subscription *holding;
 	/* A waitset of this handle alone, for blocking receives. */
 	struct bus_waitset *waitset;
+	struct bus_wildcard *next_handle; /* the connection's list */
 	char pattern[BUS_NAME_MAX + 1];
 };
+
+/* The connection keeps a list of its wildcard handles so that
+ * bus_disconnect() closes them before the subscriptions they own
+ * (client.c). */
+void bus__client_track_wildcard(struct bus *bus, struct bus_wildcard *w);
+void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w);
 
 /* True when busd announced a change since the members were listed.
  * One relaxed load: the hot path's only cost. */

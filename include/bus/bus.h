@@ -608,8 +608,8 @@ BUS_EXPORT int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 				     const struct bus_subscribe_options *options,
 				     bus_wildcard_t **out);
 
-/* Ends every subscription of the handle and frees it.  Call it before
- * bus_disconnect(), which closes the member subscriptions itself. */
+/* Ends every subscription of the handle and frees it.  bus_disconnect()
+ * closes the connection's wildcard handles too. */
 BUS_EXPORT int bus_wildcard_close(bus_wildcard_t *wildcard);
 
 /* How many topics the handle subscribes to now. */
