@@ -311,7 +311,8 @@ static int try_take(struct bus_queue *q, void *context)
 
 	/* Nacked and orphaned messages go ahead of new ones.  Relaxed peek
 	 * at the hint; take_redelivery reloads it with acquire. */
-	if (bus__load_relaxed(&q->geometry.control->redeliver_pending) &&
+	if (bus__pending_raised(bus__load_relaxed(
+		    &q->geometry.control->redeliver_pending)) &&
 	    bus__ring_take_redelivery(q, &t->position) == 0) {
 		t->in_ring = false;
 		return 0;

@@ -107,4 +107,24 @@ static inline uint64_t bus__position_wrap(uint64_t position)
 	return position & BUS__POSITION_MASK;
 }
 
+/*
+ * The redelivery hint (bus_queue_control.redeliver_pending): raises count
+ * in the low 32 bits; a consumer whose scan found nothing resets the count
+ * and bumps the epoch in the high 32 bits, so that a reset based on a stale
+ * reading cannot succeed after a newer raise brought the count back to the
+ * same value (ABA).
+ */
+#define BUS__PENDING_COUNT_MASK UINT64_C(0xffffffff)
+
+static inline int bus__pending_raised(uint64_t pending)
+{
+	return (pending & BUS__PENDING_COUNT_MASK) != 0;
+}
+
+/* The value that clears the count of `seen` and starts a new epoch. */
+static inline uint64_t bus__pending_reset(uint64_t seen)
+{
+	return (seen | BUS__PENDING_COUNT_MASK) + 1;
+}
+
 #endif /* BUS_QUEUE_CELL_H */

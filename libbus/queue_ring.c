@@ -454,15 +454,17 @@ int bus__queue_pending(const struct bus_queue *q)
 	if (consumer_view(state, p) != EMPTY)
 		return 1;
 	/* Acquire: as in bus__ring_take_redelivery. */
-	return bus__load_acquire(&q->geometry.control->redeliver_pending) != 0;
+	return bus__pending_raised(
+		bus__load_acquire(&q->geometry.control->redeliver_pending));
 }
 
 /*
  * Redelivery: a nacked or orphaned cell is REDELIVER until a consumer
  * takes it.  redeliver_pending is a hint: it is raised (release) after a
- * cell becomes REDELIVER and reset to 0 only by a consumer whose scan, made
+ * cell becomes REDELIVER and reset only by a consumer whose scan, made
  * after reading the value (acquire), found none; a raise that comes later
- * makes the reset fail or leaves the hint set.  The scan costs O(slots) per
+ * makes the reset fail or leaves the hint set, and the epoch in the word
+ * (queue_cell.h) keeps a reset from an old reading from succeeding.  The scan costs O(slots) per
  * redelivered message, which only nacks and deaths pay.
  */
 int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
@@ -473,7 +475,7 @@ int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
 	uint64_t seen = bus__load_acquire(pending);
 	const struct bus__queue_geometry *g = &q->geometry;
 
-	if (seen == 0)
+	if (!bus__pending_raised(seen))
 		return -EAGAIN;
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
@@ -496,7 +498,9 @@ int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
 			}
 		}
 		if (!oldest) {
-			bus__cas_relaxed(pending, &seen, 0);
+			/* The epoch makes a reset from a stale reading fail. */
+			bus__cas_relaxed(pending, &seen,
+					 bus__pending_reset(seen));
 			return -EAGAIN;
 		}
 		/* Acquire: the message was written before it was published

@@ -264,7 +264,8 @@ struct bus_queue_control {
 	BUS_ATOMIC(uint32_t) producers_sleeping;
 	BUS_ATOMIC(uint32_t) space_futex;
 	uint8_t pad3[BUS_CACHE_LINE - 8];
-	/* Cells in the REDELIVER state, an upper bound. */
+	/* Redelivery hint: raises since the last empty scan (low 32 bits)
+	 * and an epoch (high 32 bits); see libbus/queue_cell.h. */
 	BUS_ATOMIC(uint64_t) redeliver_pending;
 	uint8_t pad4[BUS_CACHE_LINE - 8];
 	struct bus_retired_figures retired;
