@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,23 +11,12 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "detail.h"
 #include "log.h"
 #include "segments.h"
 
 /* Where glibc's shm_open() keeps its objects. */
 #define BUSD_SHM_DIR "/dev/shm"
-
-__attribute__((format(printf, 4, 5)))
-static int busd_segment_fail(char *detail, size_t detail_size, int error,
-			     const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	vsnprintf(detail, detail_size, format, args);
-	va_end(args);
-	return error;
-}
 
 /*
  * ftruncate() on tmpfs reserves nothing: a segment that does not fit would
@@ -56,7 +44,7 @@ static int busd_segment_map(int fd, size_t size, const char *bus_name,
 
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
-		return busd_segment_fail(detail, detail_size, -errno,
+		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of queue "
 					 "'%s': %s", name, strerror(errno));
 	bus__queue_segment_init(base, size, bus_name, name, settings);
@@ -76,10 +64,10 @@ static int busd_segment_open(const char *shm_name, const char *name,
 	if (fd >= 0)
 		return fd;
 	if (errno == EEXIST)
-		return busd_segment_fail(detail, detail_size, -EEXIST,
+		return bus__detail(detail, detail_size, -EEXIST,
 					 "shared-memory object %s of '%s' "
 					 "already exists", shm_name, name);
-	return busd_segment_fail(detail, detail_size, -errno,
+	return bus__detail(detail, detail_size, -errno,
 				 "cannot create shared-memory object %s: %s",
 				 shm_name, strerror(errno));
 }
@@ -96,7 +84,7 @@ int busd_segment_create(const char *bus_name, const char *name,
 
 	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
 	if (ret < 0)
-		return busd_segment_fail(detail, detail_size, ret,
+		return bus__detail(detail, detail_size, ret,
 					 "'%s' is not a valid queue name",
 					 name);
 	fd = busd_segment_open(shm_name, name, detail, detail_size);
@@ -104,7 +92,7 @@ int busd_segment_create(const char *bus_name, const char *name,
 		return fd;
 	ret = busd_segment_reserve(fd, size);
 	if (ret) {
-		busd_segment_fail(detail, detail_size, ret,
+		bus__detail(detail, detail_size, ret,
 				  "cannot reserve %zu bytes in /dev/shm for "
 				  "queue '%s': %s", size, name, strerror(-ret));
 		goto fail;
@@ -117,7 +105,7 @@ int busd_segment_create(const char *bus_name, const char *name,
 	if (*out)
 		return 0;
 	munmap(geometry.base, geometry.size);
-	ret = busd_segment_fail(detail, detail_size, -ENOMEM, "out of memory");
+	ret = bus__detail(detail, detail_size, -ENOMEM, "out of memory");
 fail:
 	close(fd);
 	shm_unlink(shm_name);
@@ -151,7 +139,7 @@ static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
 
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
-		return busd_segment_fail(detail, detail_size, -errno,
+		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of topic "
 					 "'%s': %s", name, strerror(errno));
 	bus__topic_segment_init(base, size, bus_name, name, settings);
@@ -174,7 +162,7 @@ int busd_topic_segment_create(const char *bus_name, const char *name,
 
 	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
 	if (ret < 0)
-		return busd_segment_fail(detail, detail_size, ret,
+		return bus__detail(detail, detail_size, ret,
 					 "'%s' is not a valid topic name",
 					 name);
 	fd = busd_segment_open(shm_name, name, detail, detail_size);
@@ -182,7 +170,7 @@ int busd_topic_segment_create(const char *bus_name, const char *name,
 		return fd;
 	ret = busd_segment_reserve(fd, size);
 	if (ret) {
-		busd_segment_fail(detail, detail_size, ret,
+		bus__detail(detail, detail_size, ret,
 				  "cannot reserve %zu bytes in /dev/shm for "
 				  "topic '%s': %s", size, name, strerror(-ret));
 		goto fail;
@@ -195,7 +183,7 @@ int busd_topic_segment_create(const char *bus_name, const char *name,
 	if (*out)
 		return 0;
 	munmap(geometry.base, geometry.size);
-	ret = busd_segment_fail(detail, detail_size, -ENOMEM, "out of memory");
+	ret = bus__detail(detail, detail_size, -ENOMEM, "out of memory");
 fail:
 	close(fd);
 	shm_unlink(shm_name);

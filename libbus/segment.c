@@ -194,6 +194,37 @@ void bus__queue_segment_init(void *base, size_t size, const char *bus_name,
 	bus__store_release(&h->magic, BUS_SEGMENT_MAGIC);
 }
 
+static const char *kind_name(uint32_t kind)
+{
+	return kind == BUS_SEGMENT_TOPIC ? "topic" : "queue";
+}
+
+int bus__segment_check_header(const struct bus_segment_header *h,
+			      uint32_t kind, char *detail, size_t detail_size)
+{
+	/* Acquire: pairs with the release store of the magic in the
+	 * segment's init function; what we read next was written before. */
+	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
+		return bus__detail(detail, detail_size, -EPROTO,
+				   "segment has a bad magic number: not a "
+				   "shmbus %s, or corrupt", kind_name(kind));
+	if (h->layout_version != BUS_LAYOUT_VERSION)
+		return bus__detail(detail, detail_size, -EPROTO,
+				   "segment has layout version %u, this "
+				   "library understands %u",
+				   h->layout_version, BUS_LAYOUT_VERSION);
+	if (h->kind != kind)
+		return bus__detail(detail, detail_size, -EPROTO,
+				   "segment is not a %s (kind %u)",
+				   kind_name(kind), h->kind);
+	if (h->header_size != sizeof(*h) ||
+	    h->message_header_size != sizeof(struct bus_message_header))
+		return bus__detail(detail, detail_size, -EPROTO,
+				   "segment header sizes do not match this "
+				   "library's");
+	return 0;
+}
+
 int bus__queue_segment_validate(void *base, size_t size,
 				struct bus__queue_geometry *geometry,
 				char *detail, size_t detail_size)
@@ -202,29 +233,16 @@ int bus__queue_segment_validate(void *base, size_t size,
 	struct bus_queue_settings settings;
 	struct bus__queue_offsets o;
 	char why[128];
+	int ret;
 
 	if (size < BUS_QUEUE_CONTROL_OFFSET + sizeof(struct bus_queue_control))
 		return bus__detail(detail, detail_size, -EPROTO,
 				 "segment of %zu bytes is too small to be a "
 				 "shmbus queue", size);
-	/* Pairs with the release store in bus__queue_segment_init(). */
-	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
-		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment has a bad magic number: not a "
-				 "shmbus queue, or corrupt");
-	if (h->layout_version != BUS_LAYOUT_VERSION)
-		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment has layout version %u, this library "
-				 "understands %u",
-				 h->layout_version, BUS_LAYOUT_VERSION);
-	if (h->kind != BUS_SEGMENT_QUEUE)
-		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment is not a queue (kind %u)", h->kind);
-	if (h->header_size != sizeof(*h) ||
-	    h->message_header_size != sizeof(struct bus_message_header))
-		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment header sizes do not match this "
-				 "library's");
+	ret = bus__segment_check_header(h, BUS_SEGMENT_QUEUE, detail,
+					detail_size);
+	if (ret)
+		return ret;
 	memcpy(&settings, &h->settings, sizeof(settings));
 	if (bus__queue_settings_check(&settings, why, sizeof(why)))
 		return bus__detail(detail, detail_size, -EPROTO,

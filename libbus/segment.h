@@ -59,6 +59,14 @@ int bus__queue_segment_validate(void *base, size_t size,
 				struct bus__queue_geometry *geometry,
 				char *detail, size_t detail_size);
 
+/*
+ * Checks what every segment opens with: magic (acquire), layout version,
+ * kind (enum bus_segment_kind) and header sizes.  0, or -EPROTO with a
+ * sentence in detail.  For queues and topics alike.
+ */
+int bus__segment_check_header(const struct bus_segment_header *h,
+			      uint32_t kind, char *detail, size_t detail_size);
+
 /* The cell at a position. */
 static inline struct bus_cell *
 bus__queue_cell(const struct bus__queue_geometry *g, uint64_t position)

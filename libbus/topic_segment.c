@@ -4,7 +4,6 @@
  * segment.c and queue_recovery.c.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +13,7 @@
 #include "futex.h"
 #include "topic_cell.h"
 #include "detail.h"
+#include "segment.h"
 #include "topic_segment.h"
 
 /* Larger segments are refused, as for queues. */
@@ -192,30 +192,6 @@ void bus__topic_segment_init(void *base, size_t size, const char *bus_name,
 }
 
 /* The header fields that do not depend on the settings. */
-static int check_header(const struct bus_segment_header *h, char *detail,
-			size_t detail_size)
-{
-	/* Pairs with the release store in bus__topic_segment_init(). */
-	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
-		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment has a bad magic number: not a "
-				  "shmbus topic, or corrupt");
-	if (h->layout_version != BUS_LAYOUT_VERSION)
-		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment has layout version %u, this library "
-				  "understands %u",
-				  h->layout_version, BUS_LAYOUT_VERSION);
-	if (h->kind != BUS_SEGMENT_TOPIC)
-		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment is not a topic (kind %u)", h->kind);
-	if (h->header_size != sizeof(*h) ||
-	    h->message_header_size != sizeof(struct bus_message_header))
-		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment header sizes do not match this "
-				  "library's");
-	return 0;
-}
-
 int bus__topic_segment_validate(void *base, size_t size,
 				struct bus__topic_geometry *geometry,
 				char *detail, size_t detail_size)
@@ -230,7 +206,8 @@ int bus__topic_segment_validate(void *base, size_t size,
 		return bus__detail(detail, detail_size, -EPROTO,
 				  "segment of %zu bytes is too small to be a "
 				  "shmbus topic", size);
-	ret = check_header(h, detail, detail_size);
+	ret = bus__segment_check_header(h, BUS_SEGMENT_TOPIC, detail,
+					detail_size);
 	if (ret)
 		return ret;
 	memcpy(&settings, &h->topic_settings, sizeof(settings));
