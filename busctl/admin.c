@@ -3,10 +3,13 @@
  * busctl create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]
  *                    [--overflow block|reject|drop-oldest] [--max-unacked N]
  *                    [--max-producers N] [--max-consumers N]
+ *                    [--dead-letter QUEUE] [--max-deliveries N]
+ *                    [--ack-timeout MS]
  * busctl create NAME --topic [--slots N] [--max-message BYTES]
  *                    [--slow-subscriber block|overwrite]
  *                    [--max-subscribers N] [--max-publishers N] [--history K]
  *   either kind also [--owner USER] [--group GROUP] [--mode MODE]
+ *   [--header-room BYTES] (room for routing keys and headers, default 0)
  *   (a name or a number; MODE octal, like 0660; default busd's user and
  *   group and 0660)
  * busctl delete NAME
@@ -43,6 +46,10 @@ enum {
 	BUSCTL_OPT_OWNER,
 	BUSCTL_OPT_GROUP,
 	BUSCTL_OPT_MODE,
+	BUSCTL_OPT_HEADER_ROOM,
+	BUSCTL_OPT_DEAD_LETTER,
+	BUSCTL_OPT_MAX_DELIVERIES,
+	BUSCTL_OPT_ACK_TIMEOUT,
 };
 
 /* Options that make sense for one kind only. */
@@ -51,7 +58,10 @@ enum {
 	 (1u << (BUSCTL_OPT_OVERFLOW - BUSCTL_OPT_TYPE)) |     \
 	 (1u << (BUSCTL_OPT_MAX_UNACKED - BUSCTL_OPT_TYPE)) |  \
 	 (1u << (BUSCTL_OPT_MAX_PRODUCERS - BUSCTL_OPT_TYPE)) | \
-	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)))
+	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_DEAD_LETTER - BUSCTL_OPT_TYPE)) |   \
+	 (1u << (BUSCTL_OPT_MAX_DELIVERIES - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)))
 #define BUSCTL_TOPIC_ONLY                                        \
 	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
@@ -152,6 +162,12 @@ static int busctl_create_option(struct busctl_create_request *request,
 		return 0;
 	case BUSCTL_OPT_TOPIC:
 		return 0;
+	case BUSCTL_OPT_HEADER_ROOM:
+		/* Both kinds have it: bytes for keys and headers. */
+		if (busctl_parse_u32(value, &t->header_room))
+			return -EINVAL;
+		s->header_room = t->header_room;
+		return 0;
 	case BUSCTL_OPT_SLOW_SUBSCRIBER:
 		return busctl_parse_slow_subscriber(value,
 						    &t->slow_subscriber);
@@ -169,6 +185,16 @@ static int busctl_create_option(struct busctl_create_request *request,
 		return busctl_parse_u32(value, &s->max_producers);
 	case BUSCTL_OPT_MAX_CONSUMERS:
 		return busctl_parse_u32(value, &s->max_consumers);
+	case BUSCTL_OPT_DEAD_LETTER:
+		/* busd checks the name and that the queue exists. */
+		if (strlen(value) > BUS_NAME_MAX)
+			return -EINVAL;
+		strcpy(s->dead_letter, value);
+		return 0;
+	case BUSCTL_OPT_MAX_DELIVERIES:
+		return busctl_parse_u32(value, &s->max_deliveries);
+	case BUSCTL_OPT_ACK_TIMEOUT:
+		return busctl_parse_u32(value, &s->ack_timeout_ms);
 	case BUSCTL_OPT_OWNER:
 	case BUSCTL_OPT_GROUP:
 	case BUSCTL_OPT_MODE:
@@ -203,6 +229,14 @@ static int busctl_create_parse(struct busctl_create_request *request,
 		{ "owner", required_argument, NULL, BUSCTL_OPT_OWNER },
 		{ "group", required_argument, NULL, BUSCTL_OPT_GROUP },
 		{ "mode", required_argument, NULL, BUSCTL_OPT_MODE },
+		{ "header-room", required_argument, NULL,
+		  BUSCTL_OPT_HEADER_ROOM },
+		{ "dead-letter", required_argument, NULL,
+		  BUSCTL_OPT_DEAD_LETTER },
+		{ "max-deliveries", required_argument, NULL,
+		  BUSCTL_OPT_MAX_DELIVERIES },
+		{ "ack-timeout", required_argument, NULL,
+		  BUSCTL_OPT_ACK_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;
@@ -224,9 +258,10 @@ static int busctl_create_parse(struct busctl_create_request *request,
 	if (busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_QUEUE_ONLY))
 		return busctl_usage_error("create: --type, --overflow, "
-					  "--max-unacked, --max-producers and "
-					  "--max-consumers are for queues, "
-					  "not with --topic");
+					  "--max-unacked, --max-producers, "
+					  "--max-consumers, --dead-letter, "
+					  "--max-deliveries and --ack-timeout "
+					  "are for queues, not with --topic");
 	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_TOPIC_ONLY))
 		return busctl_usage_error("create: --slow-subscriber, "
@@ -302,5 +337,27 @@ int busctl_delete(struct busctl *ctl, int argc, char **argv)
 	err = bus_queue_delete(ctl->bus, name);
 	if (err < 0)
 		return busctl_fail(ctl, err, "delete %s", name);
+	return BUSCTL_EXIT_OK;
+}
+
+int busctl_remove_bus(struct busctl *ctl, int argc, char **argv)
+{
+	int c = getopt_long(argc, argv, ":", NULL, NULL);
+	int removed;
+
+	if (c != -1)
+		return busctl_bad_option("remove-bus", c, argv);
+	if (optind < argc)
+		return busctl_usage_error("remove-bus: unexpected '%s'",
+					  argv[optind]);
+	removed = bus_remove(ctl->bus_name);
+	if (removed == -EBUSY)
+		return busctl_error("remove-bus: a busd still serves bus '%s'; "
+				    "stop it first", ctl->bus_name);
+	if (removed < 0)
+		return busctl_error("remove-bus %s: %s", ctl->bus_name,
+				    bus_strerror(removed));
+	printf("removed bus '%s': %d segment%s\n", ctl->bus_name, removed,
+	       removed == 1 ? "" : "s");
 	return BUSCTL_EXIT_OK;
 }

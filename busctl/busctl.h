@@ -36,7 +36,29 @@ int busctl_ls(struct busctl *ctl, int argc, char **argv);
 int busctl_stat(struct busctl *ctl, int argc, char **argv);
 int busctl_create(struct busctl *ctl, int argc, char **argv);
 int busctl_delete(struct busctl *ctl, int argc, char **argv);
+
+/* The live attachments of a queue (attachments.c), for stat. */
+struct busctl_attachments {
+	struct bus_attachment_stats *items;
+	uint32_t count;
+	struct bus_latency latency; /* every consumer so far */
+};
+
+int busctl_read_attachments(struct busctl *ctl, const char *name,
+			    struct busctl_attachments *a);
+void busctl_attachments_free(struct busctl_attachments *a);
+void busctl_attachments_print_text(const struct busctl_attachments *a);
+/* A latency summary: a JSON object, or one "latency ..." line. */
+void busctl_latency_print_json(const struct bus_latency *l);
+void busctl_latency_print_text(const struct bus_latency *l, int width);
+/* ",\n  \"attachments\": [...]", inside stat's JSON object. */
+void busctl_attachments_print_json(const struct busctl_attachments *a);
+int busctl_remove_bus(struct busctl *ctl, int argc, char **argv);
 int busctl_sub(struct busctl *ctl, int argc, char **argv);
+int busctl_peek(struct busctl *ctl, int argc, char **argv);
+int busctl_purge(struct busctl *ctl, int argc, char **argv);
+int busctl_top(struct busctl *ctl, int argc, char **argv);
+int busctl_route(struct busctl *ctl, int argc, char **argv);
 
 /*
  * subscribe.c: the kind (BUS_SEGMENT_QUEUE or BUS_SEGMENT_TOPIC) of name,
@@ -139,5 +161,35 @@ void busctl_json_string(FILE *out, const char *text);
 
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 int64_t busctl_now_ns(void);
+
+/* ---- message_meta.c: keys and headers ---------------------------------- */
+
+struct busctl_meta {
+	const char *key;
+	unsigned int count;
+	const char *names[BUS_MESSAGE_HEADERS_MAX];
+	const char *values[BUS_MESSAGE_HEADERS_MAX];
+};
+
+/* Splits "name=value" in place and adds it: 0, -EINVAL, -E2BIG. */
+int busctl_meta_add_header(struct busctl_meta *meta, char *pair);
+/* 1 when there is neither key nor header: send the plain way. */
+int busctl_meta_empty(const struct busctl_meta *meta);
+/* Sets the key and headers on a loan. */
+int busctl_meta_apply(const struct busctl_meta *meta,
+		      struct bus_message *message);
+/* Sends one message with them to the queue or (if not NULL) the topic. */
+int busctl_meta_send(const struct busctl_meta *meta, bus_queue_t *queue,
+		     bus_topic_t *topic, const void *data, size_t length,
+		     int64_t timeout_ns);
+/* route.c: 1 when a route or unroutable entry starts at name. */
+int busctl_route_is_address(struct busctl *ctl, const char *name);
+/* Sends one message through an address; a line on stderr per target
+ * that did not take it.  0 when every target took it, else an error. */
+int busctl_route_send(struct busctl *ctl, bus_address_t *address,
+		      const char *name, const struct busctl_meta *meta,
+		      const void *data, size_t length, int64_t timeout_ns);
+/* Prints "[key=K name=value] " for a message that has any; 0 or -EBADMSG. */
+int busctl_meta_print(const struct bus_message *message, FILE *out);
 
 #endif /* BUSCTL_H */

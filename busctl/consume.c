@@ -74,6 +74,7 @@ static int busctl_consume_receive(struct busctl_consumer *consumer,
 /* The payload and a newline, flushed: 0 or -errno. */
 static int busctl_consume_print(const struct bus_message *message)
 {
+	busctl_meta_print(message, stdout);
 	if (message->length &&
 	    fwrite(message->payload, 1, message->length, stdout) !=
 		    message->length)
@@ -245,7 +246,9 @@ int busctl_consume(struct busctl *ctl, int argc, char **argv)
 	busctl_catch_stop_signals();
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
-	err = bus_queue_open(ctl->bus, consumer.queue_name, BUS_CONSUMER, NULL,
+	/* A tool is no hot path: count every receive's latency. */
+	err = bus_queue_open(ctl->bus, consumer.queue_name, BUS_CONSUMER,
+			     &(struct bus_queue_options){ .latency_every = 1 },
 			     &consumer.queue);
 	if (err < 0)
 		return busctl_fail(ctl, err, "consume %s",

@@ -310,13 +310,20 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 	f[n++] = (struct busctl_figure){ "leased", s->leased };
 	f[n++] = (struct busctl_figure){ "producers", s->producers };
 	f[n++] = (struct busctl_figure){ "consumers", s->consumers };
+	f[n++] = (struct busctl_figure){ "expired", s->expired };
+	f[n++] = (struct busctl_figure){ "dead_lettered", s->dead_lettered };
+	f[n++] = (struct busctl_figure){ "dead_waiting", s->dead_waiting };
+	f[n++] = (struct busctl_figure){ "timed_out", s->timed_out };
+	f[n++] = (struct busctl_figure){ "backpressure_waits",
+					 s->backpressure_waits };
 	return n;
 }
 
-#define BUSCTL_STAT_FIGURES 12
+#define BUSCTL_STAT_FIGURES 17
 
 static void busctl_stat_print_json(const struct bus_queue_stats *stats,
-				   const struct bus_access *access)
+				   const struct bus_access *access,
+				   const struct busctl_attachments *holders)
 {
 	struct busctl_figure figures[BUSCTL_STAT_FIGURES];
 	size_t count = busctl_stat_figures(stats, figures);
@@ -327,13 +334,15 @@ static void busctl_stat_print_json(const struct bus_queue_stats *stats,
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
 	busctl_access_print_json(access);
+	busctl_attachments_print_json(holders);
 	fputs("\n}\n", stdout);
 }
 
 /* The figures, then the settings that explain them. */
 static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 				   const struct bus_queue_settings *settings,
-				   const struct bus_access *access)
+				   const struct bus_access *access,
+				   const struct busctl_attachments *holders)
 {
 	struct busctl_figure figures[BUSCTL_STAT_FIGURES];
 	size_t count = busctl_stat_figures(stats, figures);
@@ -347,7 +356,14 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 	       busctl_overflow_name(settings->overflow));
 	printf("%-13s %u\n", "max_message", settings->max_message);
 	printf("%-13s %u\n", "max_unacked", settings->max_unacked);
+	if (settings->dead_letter[0])
+		printf("%-13s %s (max_deliveries %u)\n", "dead_letter",
+		       settings->dead_letter, settings->max_deliveries);
+	if (settings->ack_timeout_ms)
+		printf("%-13s %u ms\n", "ack_timeout",
+		       settings->ack_timeout_ms);
 	busctl_access_print_text(access, 13);
+	busctl_attachments_print_text(holders);
 }
 
 /* ---- stat of a topic --------------------------------------------- */
@@ -377,13 +393,17 @@ static size_t busctl_topic_figures(const struct bus_topic_stats *s,
 	f[n++] = (struct busctl_figure){ "max_lag", s->max_lag };
 	f[n++] = (struct busctl_figure){ "publishers", s->publishers };
 	f[n++] = (struct busctl_figure){ "subscribers", s->subscribers };
+	f[n++] = (struct busctl_figure){ "backpressure_waits",
+					 s->backpressure_waits };
+	f[n++] = (struct busctl_figure){ "expired", s->expired };
 	return n;
 }
 
-#define BUSCTL_TOPIC_FIGURES 11
+#define BUSCTL_TOPIC_FIGURES 13
 
 struct busctl_topic_view {
 	struct bus_topic_stats stats;
+	struct bus_latency latency;
 	struct bus_topic_settings settings;
 	struct bus_subscriber_stats *subscribers;
 	uint32_t count;
@@ -400,15 +420,20 @@ static void busctl_topic_print_json(const struct busctl_topic_view *v)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
 	busctl_access_print_json(&v->access);
+	fputs(",\n  \"latency\": ", stdout);
+	busctl_latency_print_json(&v->latency);
 	fputs(",\n  \"subscriber_slots\": [", stdout);
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
 
 		printf("%s\n    {\"slot\": %u, \"pid\": %d, \"position\": %"
 		       PRIu64 ", \"lag\": %" PRIu64 ", \"received\": %" PRIu64
-		       ", \"lapped\": %" PRIu64 ", \"lost\": %" PRIu64 "}",
+		       ", \"lapped\": %" PRIu64 ", \"lost\": %" PRIu64
+		       ", \"latency\": ",
 		       i ? "," : "", s->slot, (int)s->pid, s->position, s->lag,
 		       s->received, s->lapped, s->lost);
+		busctl_latency_print_json(&s->latency);
+		fputs("}", stdout);
 	}
 	fputs(v->count ? "\n  ]\n}\n" : "]\n}\n", stdout);
 }
@@ -427,17 +452,21 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	printf("%-15s %u\n", "max_publishers", v->settings.max_publishers);
 	printf("%-15s %u\n", "history", v->settings.history);
 	busctl_access_print_text(&v->access, 15);
+	busctl_latency_print_text(&v->latency, 15);
 	if (!v->count)
 		return;
-	printf("%-6s %-8s %12s %12s %12s %8s %12s\n", "slot", "pid",
-	       "position", "lag", "received", "lapped", "lost");
+	printf("%-6s %-8s %12s %12s %12s %8s %12s %10s %10s %10s\n", "slot",
+	       "pid", "position", "lag", "received", "lapped", "lost",
+	       "p50_ns", "p99_ns", "p99.9_ns");
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
 
 		printf("%-6u %-8d %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-		       " %8" PRIu64 " %12" PRIu64 "\n",
+		       " %8" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64
+		       " %10" PRIu64 "\n",
 		       s->slot, (int)s->pid, s->position, s->lag, s->received,
-		       s->lapped, s->lost);
+		       s->lapped, s->lost, s->latency.p50_ns,
+		       s->latency.p99_ns, s->latency.p999_ns);
 	}
 }
 
@@ -458,6 +487,8 @@ static int busctl_topic_read(struct busctl *ctl, const char *name,
 	v->subscribers = calloc(v->settings.max_subscribers,
 				sizeof(*v->subscribers));
 	err = v->subscribers ? bus_topic_stats(topic, &v->stats) : -ENOMEM;
+	if (err >= 0)
+		err = bus_topic_latency(topic, &v->latency);
 	if (err >= 0)
 		err = bus_topic_subscribers(topic, v->subscribers,
 					    v->settings.max_subscribers);
@@ -489,6 +520,7 @@ static int busctl_topic_stat(struct busctl *ctl, const char *name, int json)
 int busctl_stat(struct busctl *ctl, int argc, char **argv)
 {
 	struct bus_queue_settings settings;
+	struct busctl_attachments holders;
 	struct bus_queue_stats stats;
 	struct bus_access access;
 	const char *name = NULL;
@@ -507,11 +539,14 @@ int busctl_stat(struct busctl *ctl, int argc, char **argv)
 	err = bus_access_get(ctl->bus, name, &access);
 	if (err >= 0)
 		err = busctl_read_stats(ctl, name, &stats, &settings);
+	if (err >= 0)
+		err = busctl_read_attachments(ctl, name, &holders);
 	if (err < 0)
 		return busctl_fail(ctl, err, "stat %s", name);
 	if (json)
-		busctl_stat_print_json(&stats, &access);
+		busctl_stat_print_json(&stats, &access, &holders);
 	else
-		busctl_stat_print_text(&stats, &settings, &access);
+		busctl_stat_print_text(&stats, &settings, &access, &holders);
+	busctl_attachments_free(&holders);
 	return busctl_flush_stdout();
 }

@@ -27,6 +27,9 @@ static const char busctl_usage_text[] =
 	"      [--timeout SEC]        stdin, as one message to a queue or a\n"
 	"                             topic; wait up to SEC for room for each\n"
 	"                             (default: no limit)\n"
+	"      [--key KEY]            with a routing key and headers (they\n"
+	"      [--header NAME=VALUE]  need header_room; sub and consume\n"
+	"                             print them as [key=KEY NAME=VALUE])\n"
 	"  sub TOPIC [-n COUNT]       print one payload per line\n"
 	"      [--history K]          also up to K published before\n"
 	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
@@ -43,15 +46,33 @@ static const char busctl_usage_text[] =
 	"  create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]\n"
 	"      [--overflow block|reject|drop-oldest] [--max-unacked N]\n"
 	"      [--max-producers N] [--max-consumers N]\n"
+	"      [--dead-letter QUEUE --max-deliveries N] [--ack-timeout MS]\n"
 	"                             create a queue (busd's defaults)\n"
 	"  create NAME --topic [--slots N] [--max-message BYTES]\n"
 	"      [--slow-subscriber block|overwrite] [--max-subscribers N]\n"
 	"      [--max-publishers N] [--history K]\n"
 	"                             create a topic\n"
 	"      either with [--owner USER] [--group GROUP] [--mode MODE]\n"
+	"      [--header-room BYTES]  room for routing keys and headers\n"
 	"                             who may use it (default: busd's user\n"
 	"                             and group, 0660; r consumes, w produces)\n"
 	"  delete NAME                delete a queue or topic\n"
+	"  peek QUEUE [-n COUNT]      print up to COUNT (default 10) queued\n"
+	"      [--headers]            messages without taking them; with\n"
+	"                             their header fields\n"
+	"  purge QUEUE                remove every queued message (admin)\n"
+	"  remove-bus                 remove a bus whose busd is gone for\n"
+	"                             good: its segments, messages and all\n"
+	"  top [--interval MS]        live rates, depths and lags of every\n"
+	"      [--once]               queue and topic; --once: one screen\n"
+	"  route ls [--json]          list routes and unroutable targets\n"
+	"  route add NAME --from ADDRESS [--key PATTERN] --to T[,T...]\n"
+	"      [--header NAME=VALUE]  add a route (admin): messages published\n"
+	"                             to ADDRESS whose key matches PATTERN\n"
+	"                             (and headers) go to each T\n"
+	"  route del NAME             delete a route (admin)\n"
+	"  route unroutable ADDRESS TARGET|--delete\n"
+	"                             where no-route messages go (admin)\n"
 	"\n"
 	"Options:\n"
 	"  -b, --bus NAME   the bus (default: $BUS_NAME, else \"default\")\n"
@@ -70,6 +91,11 @@ static const struct busctl_command busctl_commands[] = {
 	{ "stat", busctl_stat },
 	{ "create", busctl_create },
 	{ "delete", busctl_delete },
+	{ "remove-bus", busctl_remove_bus },
+	{ "peek", busctl_peek },
+	{ "purge", busctl_purge },
+	{ "top", busctl_top },
+	{ "route", busctl_route },
 };
 
 /* ---- errors -------------------------------------------------------- */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl pub NAME [MESSAGE...] [--timeout SEC]
+ * busctl pub NAME [MESSAGE...] [--timeout SEC] [--key KEY]
+ *                   [--header NAME=VALUE]...
  *
  * Sends each MESSAGE argument, or else each line of stdin without its
  * newline, as one message to the queue or topic NAME (busd's list says
- * which).  Nothing is printed unless something fails.
+ * which), or through the routes from NAME when it is neither and routes
+ * start there (an address).  Nothing is printed unless something fails;
+ * a target of an address that did not take a message gets a line.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,8 +21,11 @@ struct busctl_publisher {
 	const char *queue_name;
 	bus_queue_t *queue;
 	bus_topic_t *topic; /* instead of queue when NAME is a topic */
+	/* Instead of both when NAME is neither but routes start there. */
+	bus_address_t *address;
 	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
 	uint64_t sent;
+	struct busctl_meta meta; /* --key, --header */
 };
 
 /*
@@ -35,8 +41,17 @@ static int busctl_pub_send_once(struct busctl_publisher *pub,
 	int err;
 
 	for (;;) {
-		err = pub->topic ? bus_publish(pub->topic, data, length, wait)
-				 : bus_send(pub->queue, data, length, wait);
+		if (pub->address)
+			err = busctl_route_send(pub->ctl, pub->address,
+						pub->queue_name, &pub->meta,
+						data, length, wait);
+		else if (!busctl_meta_empty(&pub->meta))
+			err = busctl_meta_send(&pub->meta, pub->queue,
+					       pub->topic, data, length, wait);
+		else if (pub->topic)
+			err = bus_publish(pub->topic, data, length, wait);
+		else
+			err = bus_send(pub->queue, data, length, wait);
 		if (err != -ETIMEDOUT && err != -EINTR)
 			return err < 0 ? err : 0;
 		if (busctl_stop_requested())
@@ -58,6 +73,18 @@ static int busctl_pub_send(struct busctl_publisher *pub, const void *data,
 		pub->sent++;
 		return 0;
 	}
+	if (pub->address)
+		return busctl_fail(pub->ctl, err, "pub %s: message %llu",
+				   pub->queue_name, (unsigned long long)number);
+	if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) &&
+	    length <= (pub->topic ? bus_topic_settings(pub->topic)->max_message
+				  : bus_queue_settings(pub->queue)->max_message))
+		return busctl_fail(pub->ctl, err,
+				   "pub %s: the key and headers do not fit the "
+				   "header_room of %u bytes", pub->queue_name,
+				   pub->topic ? bus_topic_settings(pub->topic)
+							->header_room
+				   : bus_queue_settings(pub->queue)->header_room);
 	if (err == -EMSGSIZE) {
 		settings = pub->queue ? bus_queue_settings(pub->queue) : NULL;
 		return busctl_fail(pub->ctl, err,
@@ -119,12 +146,25 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 {
 	static const struct option options[] = {
 		{ "timeout", required_argument, NULL, 't' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "header", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":t:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:k:H:", options, NULL)) !=
+	       -1) {
 		switch (c) {
+		case 'k':
+			pub->meta.key = optarg;
+			break;
+		case 'H':
+			if (busctl_meta_add_header(&pub->meta, optarg))
+				return busctl_usage_error(
+					"pub: bad --header '%s' (NAME=VALUE, "
+					"at most %u)",
+					optarg, BUS_MESSAGE_HEADERS_MAX);
+			break;
 		case 't':
 			if (busctl_parse_seconds(optarg, &pub->timeout_ns))
 				return busctl_usage_error("pub: bad --timeout "
@@ -147,6 +187,10 @@ static int busctl_pub_open(struct busctl_publisher *pub)
 	struct busctl *ctl = pub->ctl;
 	uint32_t kind = BUS_SEGMENT_QUEUE;
 
+	if (busctl_kind_of(ctl, pub->queue_name, &kind) == -ENOENT &&
+	    busctl_route_is_address(ctl, pub->queue_name))
+		return bus_address_open(ctl->bus, pub->queue_name, NULL,
+					&pub->address);
 	if (busctl_kind_of(ctl, pub->queue_name, &kind) == 0 &&
 	    kind == BUS_SEGMENT_TOPIC)
 		return bus_topic_open(ctl->bus, pub->queue_name, BUS_PRODUCER,
@@ -177,7 +221,9 @@ int busctl_pub(struct busctl *ctl, int argc, char **argv)
 					      argv + optind);
 	else
 		status = busctl_pub_stdin(&pub);
-	if (pub.topic)
+	if (pub.address)
+		bus_address_close(pub.address);
+	else if (pub.topic)
 		bus_topic_close(pub.topic);
 	else
 		bus_queue_close(pub.queue);

@@ -94,6 +94,7 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 
 static int busctl_sub_print(const struct bus_message *message)
 {
+	busctl_meta_print(message, stdout);
 	if (message->length &&
 	    fwrite(message->payload, 1, message->length, stdout) !=
 		    message->length)
@@ -183,7 +184,8 @@ int busctl_sub(struct busctl *ctl, int argc, char **argv)
 		.count = UINT64_MAX,
 		.timeout_ns = BUS_FOREVER,
 	};
-	struct bus_subscribe_options options = { 0 };
+	/* A tool is no hot path: count every receive's latency. */
+	struct bus_subscribe_options options = { .latency_every = 1 };
 	int status = busctl_sub_parse(&sub, argc, argv);
 	int err;
 

@@ -10,6 +10,31 @@
 #include "atomics.h"
 #include "futex.h"
 
+/* A previous busd's page, if it is whole; raised, so clients list again. */
+static int busd_announce_adopt(int fd, struct bus_announce **out)
+{
+	struct stat st;
+	void *base;
+
+	if (fstat(fd, &st) || st.st_uid != geteuid() ||
+	    st.st_size != BUS_ANNOUNCE_SIZE)
+		return -EPROTO;
+	base = mmap(NULL, BUS_ANNOUNCE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	/* Acquire: pairs with the release of the busd that made it. */
+	if (bus__load_acquire(&((struct bus_announce *)base)->magic) !=
+	    BUS_ANNOUNCE_MAGIC) {
+		munmap(base, BUS_ANNOUNCE_SIZE);
+		return -EPROTO;
+	}
+	close(fd);
+	*out = base;
+	busd_announce_change(*out);
+	return 0;
+}
+
 int busd_announce_open(const char *bus_name, struct bus_announce **out)
 {
 	char name[NAME_MAX + 2];
@@ -19,7 +44,13 @@ int busd_announce_open(const char *bus_name, struct bus_announce **out)
 	ret = bus__announce_name(name, sizeof(name), bus_name);
 	if (ret < 0)
 		return ret;
-	/* We hold the bus's lock: a page left here is a dead busd's. */
+	/* We hold the bus's lock: a page left here is a dead busd's, and
+	 * its wildcard clients may still watch it: take it over. */
+	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	if (fd >= 0 && busd_announce_adopt(fd, out) == 0)
+		return 0;
+	if (fd >= 0)
+		close(fd);
 	shm_unlink(name);
 	fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
 	if (fd < 0)

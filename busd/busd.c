@@ -2,15 +2,22 @@
 /* Starting and stopping the daemon, and the queues it owns. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access_store.h"
+#include "adopt.h"
 #include "busd.h"
+#include "dead_letter.h"
 #include "control_socket.h"
 #include "log.h"
+#include "routes.h"
 #include "segments.h"
 #include "topics.h"
 
@@ -63,6 +70,7 @@ int busd_queue_create(struct busd *busd, const char *name,
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
 	}
+	busd_access_store_save(busd);
 	busd_debug("queue '%s': %s, %u slots of %u bytes, %zu bytes of "
 		   "shared memory; owner %u, group %u, mode %04o", name,
 		   settings->type == BUS_QUEUE_SPSC ? "spsc" : "mpmc",
@@ -81,6 +89,7 @@ void busd_queue_delete(struct busd *busd, struct busd_queue *queue)
 {
 	busd_registry_remove(&busd->registry, queue);
 	busd_segment_destroy(busd->bus_name, queue);
+	busd_access_store_save(busd);
 	/* bus_list indices moved: wildcard subscribers list again. */
 	busd_announce_change(busd->announce);
 }
@@ -152,29 +161,27 @@ static int busd_take_lock(struct busd *busd)
 	return ret;
 }
 
-/* With the lock held, nothing of this bus can belong to a live busd. */
-static void busd_remove_leftovers(struct busd *busd)
+/* With the lock held, nothing of this bus can belong to a live busd: its
+ * socket goes, its segments are adopted (adopt.h). */
+static void busd_remove_stale_socket(struct busd *busd)
 {
-	int removed;
-
 	if (unlink(busd->socket_path) == 0)
 		busd_debug("removed the stale socket %s", busd->socket_path);
-	removed = busd_segment_remove_stale(busd->bus_name);
-	if (removed > 0)
-		busd_info("removed %d segment%s left by a previous busd",
-			  removed, removed == 1 ? "" : "s");
-	else if (removed < 0)
-		busd_warning("cannot look for stale segments in /dev/shm: %s",
-			     strerror(-removed));
 }
 
-static int busd_check_room(const struct busd_config *config)
+static int busd_check_room(const struct busd *busd,
+			   const struct busd_config *config)
 {
 	uint64_t needed = 0, available;
 	int ret;
 
-	for (unsigned int i = 0; i < config->queue_count; i++)
+	for (unsigned int i = 0; i < config->queue_count; i++) {
+		/* An adopted queue has its room already. */
+		if (busd_registry_find(&busd->registry,
+				       config->queues[i].name))
+			continue;
 		needed += bus__queue_segment_size(&config->queues[i].settings);
+	}
 	ret = busd_segment_room(needed, &available);
 	if (ret == -ENOSPC)
 		busd_refuse("/dev/shm has %llu MiB free but the configuration "
@@ -183,6 +190,58 @@ static int busd_check_room(const struct busd_config *config)
 	else if (ret)
 		busd_refuse("cannot see how much room /dev/shm has: %s",
 			    strerror(-ret));
+	return ret;
+}
+
+static bool busd_queue_attached(const struct busd_queue *queue)
+{
+	for (uint32_t i = 0; i < queue->geometry.attachment_count; i++)
+		if (queue->owners[i])
+			return true;
+	return false;
+}
+
+/*
+ * A configured queue that a previous busd left (adopt.h): the config's
+ * owner, group and mode apply; settings that differ hold until the queue
+ * is empty, since remaking it would lose its messages.
+ */
+static int busd_queue_reconcile(struct busd *busd,
+				const struct busd_queue_config *config)
+{
+	struct busd_queue *queue = busd_registry_find(&busd->registry,
+						      config->name);
+	uint64_t messages = bus__queue_messages(&queue->geometry);
+	char detail[256];
+	int ret;
+
+	ret = busd_access_resolve(&config->access, &queue->access, detail,
+				  sizeof(detail));
+	if (ret) {
+		busd_refuse("queue '%s': %s", config->name, detail);
+		return ret;
+	}
+	busd_access_store_save(busd);
+	if (!memcmp(&queue->geometry.settings, &config->settings,
+		    sizeof(config->settings)))
+		return 0;
+	if (messages || busd_queue_attached(queue)) {
+		busd_warning("queue '%s' holds %llu message%s and its settings "
+			     "differ from the configuration: it is used as it "
+			     "is until it is empty (then delete and create it, "
+			     "or restart busd)", config->name,
+			     (unsigned long long)messages,
+			     messages == 1 ? "" : "s");
+		return 0;
+	}
+	busd_info("queue '%s' was empty: made again with the configured "
+		  "settings", config->name);
+	busd_queue_delete(busd, queue);
+	ret = busd_queue_create(busd, config->name, &config->settings,
+				&config->access, detail, sizeof(detail));
+	if (ret)
+		busd_refuse("cannot create queue '%s': %s", config->name,
+			    detail);
 	return ret;
 }
 
@@ -195,6 +254,12 @@ static int busd_create_queues(struct busd *busd,
 
 	for (unsigned int i = 0; i < config->queue_count; i++) {
 		queue = &config->queues[i];
+		if (busd_registry_find(&busd->registry, queue->name)) {
+			ret = busd_queue_reconcile(busd, queue);
+			if (ret)
+				return ret;
+			continue;
+		}
 		ret = busd_queue_create(busd, queue->name, &queue->settings,
 					&queue->access, detail,
 					sizeof(detail));
@@ -253,19 +318,29 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_take_lock(busd);
 	if (ret)
 		return ret;
-	busd_remove_leftovers(busd);
+	busd_remove_stale_socket(busd);
 	ret = busd_announce_open(busd->bus_name, &busd->announce);
 	if (ret)
 		busd_refuse("cannot create the announcement page of bus "
 			    "'%s' in /dev/shm: %s", bus_name, strerror(-ret));
 	if (!ret)
-		ret = busd_check_room(config);
+		ret = busd_routes_open(busd->bus_name, config, &busd->routes);
+	if (!ret)
+		ret = busd_adopt_segments(busd);
+	if (!ret)
+		busd_dead_letter_recover(busd);
+	if (!ret)
+		ret = busd_check_room(busd, config);
 	if (!ret)
 		ret = busd_create_queues(busd, config);
 	if (!ret)
 		ret = busd_topics_start(busd, config);
 	if (!ret)
 		ret = busd_listen(busd, &config->bus);
+	if (!ret)
+		ret = busd_metrics_start(busd, &config->bus.metrics,
+					 &busd->metrics);
+	busd->serving = ret == 0;
 	if (!ret)
 		busd_info("serving bus '%s' at %s with %u queue%s and %u "
 			  "topic%s", bus_name, busd->socket_path,
@@ -278,8 +353,116 @@ int busd_start(struct busd *busd, const char *bus_name,
 
 /* ---- stopping ----------------------------------------------------------- */
 
+/*
+ * A queue that still holds messages outlives a clean stop, and so does one
+ * that clients are attached to: a producer may be between its loan and
+ * its commit, and a message committed into an unlinked queue would be
+ * lost.
+ */
+static bool busd_keeps(const struct busd *busd, const struct busd_queue *q)
+{
+	return !busd->discard_on_stop &&
+	       (bus__queue_messages(&q->geometry) || busd_queue_attached(q));
+}
+
+/*
+ * Kept queues stay as they are, attachments and all, for the next busd to
+ * adopt (adopt.h); the others are deleted, so that clients that look see
+ * CLOSED.
+ */
+/* Whether queue is the dead-letter queue of a queue that stays. */
+static bool busd_needed_by_kept(const struct busd *busd,
+				const struct busd_queue *queue,
+				const bool *keep)
+{
+	const struct busd_registry *r = &busd->registry;
+
+	for (unsigned int i = 0; i < r->count; i++)
+		if (keep[i] && !strcmp(r->queues[i]->geometry.settings
+					       .dead_letter,
+				       queue->name))
+			return true;
+	return false;
+}
+
+static void busd_stop_queues(struct busd *busd)
+{
+	struct busd_registry *r = &busd->registry;
+	unsigned int kept = 0;
+	bool *keep = calloc(r->count ? r->count : 1, sizeof(*keep));
+	bool grew = true;
+
+	/* Without memory to decide, everything is kept. */
+	for (unsigned int i = 0; keep && i < r->count; i++)
+		keep[i] = busd_keeps(busd, r->queues[i]);
+	/* A kept queue's messages may yet move to its dead-letter queue:
+	 * keep that one too, and so on down a chain. */
+	while (keep && grew) {
+		grew = false;
+		for (unsigned int i = 0; i < r->count; i++) {
+			if (keep[i] || busd->discard_on_stop ||
+			    !busd_needed_by_kept(busd, r->queues[i], keep))
+				continue;
+			keep[i] = grew = true;
+		}
+	}
+	for (unsigned int i = r->count; keep && i-- > 0;) {
+		if (!keep[i])
+			busd_queue_delete(busd, r->queues[i]);
+	}
+	free(keep);
+	/* The access file now lists the kept ones alone. */
+	while (r->count) {
+		struct busd_queue *queue = r->queues[r->count - 1];
+
+		busd_info("kept queue '%s' (%llu message%s) for the next "
+			  "busd", queue->name,
+			  (unsigned long long)bus__queue_messages(
+				  &queue->geometry),
+			  bus__queue_messages(&queue->geometry) == 1 ? "" :
+								       "s");
+		busd_registry_remove(r, queue);
+		busd_segment_release(queue);
+		kept++;
+	}
+	/* Without a successful start the file may be another busd's, or
+	 * the next one's to read. */
+	if (!kept && busd->serving)
+		busd_access_store_remove(busd->bus_name);
+}
+
+/* A start that failed half way: every segment stays as it is, for the
+ * next busd to adopt; only our mappings and fds go. */
+static void busd_let_go(struct busd *busd)
+{
+	struct busd_registry *r = &busd->registry;
+
+	while (r->topic_count) {
+		struct busd_topic *topic = r->topics[r->topic_count - 1];
+
+		busd_registry_remove_topic(r, topic);
+		busd_topic_segment_release(topic);
+	}
+	while (r->count) {
+		struct busd_queue *queue = r->queues[r->count - 1];
+
+		busd_registry_remove(r, queue);
+		busd_segment_release(queue);
+	}
+	if (busd->announce)
+		munmap(busd->announce, BUS_ANNOUNCE_SIZE);
+	busd->announce = NULL;
+	busd_routes_release(busd->routes);
+	busd->routes = NULL;
+}
+
 void busd_stop(struct busd *busd)
 {
+	/* No scrape may walk the registry while it is taken apart. */
+	busd_metrics_stop(busd->metrics);
+	busd->metrics = NULL;
+	if (!busd->serving)
+		busd_let_go(busd);
 	/* No new clients: the socket path goes first. */
 	if (busd->listen_fd >= 0)
 		unlink(busd->socket_path);
@@ -287,10 +470,9 @@ void busd_stop(struct busd *busd)
 	busd_topics_stop(busd);
 	busd_announce_close(busd->bus_name, busd->announce);
 	busd->announce = NULL;
-	while (busd->registry.count)
-		busd_queue_delete(busd,
-				  busd->registry.queues[busd->registry.count -
-							1]);
+	busd_routes_close(busd->bus_name, busd->routes);
+	busd->routes = NULL;
+	busd_stop_queues(busd);
 	busd_registry_free(&busd->registry);
 	busd_clients_drop_all(busd);
 	busd_loop_drain(busd);

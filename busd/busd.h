@@ -11,6 +11,7 @@
 #ifndef BUSD_BUSD_H
 #define BUSD_BUSD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/un.h>
 
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "lockfile.h"
 #include "loop.h"
+#include "metrics.h"
 #include "registry.h"
 
 struct busd {
@@ -29,7 +31,16 @@ struct busd {
 	struct busd_clients clients;
 	gid_t admin_group; /* [bus] admin_group; BUSD_NO_GROUP when none */
 	struct bus_announce *announce; /* /shmbus.BUS: new topics */
+	struct busd_routes *routes;    /* /shmbus.BUS%routes */
+	/* The Prometheus endpoint's thread and the registry lock it shares
+	 * with the loop (metrics.h); NULL when [bus] metrics is not set. */
+	struct busd_metrics *metrics;
 	int listen_fd;
+	/* A clean stop unlinks queues that hold messages too (busd -d). */
+	bool discard_on_stop;
+	/* busd_start() succeeded.  Until then busd_stop() only lets go of
+	 * what it adopted: a failed start must not destroy a bus. */
+	bool serving;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

@@ -2,6 +2,7 @@
 /* Connected clients: credentials, liveness, and cleaning up after them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +23,23 @@
 
 /* ---- the table ---------------------------------------------------------- */
 
+static bool busd_client_id_taken(const struct busd_clients *clients,
+				  uint32_t id)
+{
+	for (const struct busd_client *c = clients->head; c; c = c->next)
+		if (!c->gone && c->identity.client_id == id)
+			return true;
+	return false;
+}
+
 uint32_t busd_clients_new_id(struct busd_clients *clients)
 {
-	if (++clients->last_id == 0)
-		clients->last_id = 1;
+	/* Ids in use are skipped: an adopted client may hold any id, even
+	 * one a scribbling peer wrote near the top of the range. */
+	do {
+		if (++clients->last_id == 0)
+			clients->last_id = 1;
+	} while (busd_client_id_taken(clients, clients->last_id));
 	return clients->last_id;
 }
 
@@ -180,6 +194,7 @@ static void busd_client_release(struct busd *busd, struct busd_client *client)
 		return;
 	busd_clients_unlink(&busd->clients, client);
 	busd_credentials_free(&client->credentials);
+	busd_wildcards_free(&client->wildcards);
 	free(client);
 }
 
@@ -330,6 +345,96 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	busd_loop_cancel(&busd->loop, &client->exit_op);
 	busd_client_close_fds(client);
 	busd_client_release(busd, client);
+}
+
+/* ---- clients of a previous busd ---------------------------------------- */
+
+static struct busd_client *busd_client_find_adopted(struct busd *busd,
+						    uint32_t client_id)
+{
+	for (struct busd_client *c = busd->clients.head; c; c = c->next) {
+		if (c->adopted && !c->gone &&
+		    c->identity.client_id == client_id)
+			return c;
+	}
+	return NULL;
+}
+
+/* A pidfd of who's process, if it is still the process that attached. */
+static int busd_open_same_process(const struct busd_identity *who)
+{
+	uint64_t start_time;
+	long fd;
+
+	if (who->pid <= 0)
+		return -ESRCH;
+	fd = syscall(SYS_pidfd_open, who->pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* Read after the pidfd is open: it names the process whose start
+	 * time we check, even if the pid is reused a moment later. */
+	if (busd_process_start_time(who->pid, &start_time) ||
+	    start_time != who->start_time) {
+		close((int)fd);
+		return -ESRCH;
+	}
+	return (int)fd;
+}
+
+int busd_client_adopt(struct busd *busd, const struct busd_identity *who)
+{
+	struct busd_client *client;
+	int pidfd;
+
+	if (!who->client_id)
+		return -ESRCH;
+	client = busd_client_find_adopted(busd, who->client_id);
+	/* One id, two processes: a slot line that a peer scribbled on (any
+	 * client may write the segment).  It is not the id's owner's. */
+	if (client)
+		return client->identity.pid == who->pid &&
+				       client->identity.start_time ==
+					       who->start_time ?
+			       0 :
+			       -ESRCH;
+	pidfd = busd_open_same_process(who);
+	if (pidfd < 0)
+		return pidfd;
+	client = busd_client_new(-1);
+	if (!client) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	client->identity = *who;
+	client->pidfd = pidfd;
+	client->greeted = true;
+	client->adopted = true;
+	/* New clients get ids above every adopted one. */
+	if (busd->clients.last_id < who->client_id)
+		busd->clients.last_id = who->client_id;
+	busd_clients_link(&busd->clients, client);
+	if (busd_loop_poll(&busd->loop, &client->exit_op, pidfd)) {
+		busd_client_drop(busd, client, "could not be watched");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+bool busd_client_resume(struct busd *busd, struct busd_client *client,
+			uint32_t client_id)
+{
+	struct busd_client *old = busd_client_find_adopted(busd, client_id);
+
+	if (!old || old->identity.pid != client->identity.pid ||
+	    old->identity.start_time != client->identity.start_time)
+		return false;
+	/* The connection takes over the slots; nothing is detached. */
+	client->identity.client_id = client_id;
+	old->gone = true;
+	busd_loop_cancel(&busd->loop, &old->exit_op);
+	busd_client_close_fds(old);
+	busd_client_release(busd, old);
+	return true;
 }
 
 void busd_clients_drop_all(struct busd *busd)

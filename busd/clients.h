@@ -21,6 +21,7 @@
 #include "control_protocol.h"
 #include "loop.h"
 #include "registry.h"
+#include "wildcards.h"
 
 struct busd;
 
@@ -33,9 +34,13 @@ struct busd_client {
 	int socket_fd;
 	int pidfd;
 	bool greeted;
+	/* A process that attached through a previous busd, watched only by
+	 * its pidfd until it reconnects (busd_client_resume) or exits. */
+	bool adopted;
 	/* Dropped: its fds are closed and it waits only for its requests in
 	 * the ring to complete before it is freed. */
 	bool gone;
+	struct busd_wildcards wildcards; /* its patterns (wildcards.h) */
 	struct busd_op receive_op;
 	struct busd_op exit_op;
 	/* One byte more than a request: a packet that fills the spare byte
@@ -67,6 +72,22 @@ void busd_client_on_exit(struct busd *busd, struct busd_client *client,
  */
 void busd_client_drop(struct busd *busd, struct busd_client *client,
 		      const char *why);
+
+/*
+ * A previous busd's client that still holds slots of an adopted segment:
+ * watched by a pidfd, so that its slots are detached when it exits.
+ * Returns 0 (also when already adopted), or -ESRCH when its process is
+ * gone (or its pid is another process's now): detach its slots at once.
+ */
+int busd_client_adopt(struct busd *busd, const struct busd_identity *who);
+
+/*
+ * A new connection that says it was client_id before busd restarted: if
+ * an adopted client of that id is the same process, the connection takes
+ * its id and slots and true is returned.
+ */
+bool busd_client_resume(struct busd *busd, struct busd_client *client,
+			uint32_t client_id);
 
 /* Drops every client (busd is stopping). */
 void busd_clients_drop_all(struct busd *busd);

@@ -32,6 +32,7 @@ enum busd_config_section {
 	BUSD_SECTION_BUS,
 	BUSD_SECTION_QUEUE,
 	BUSD_SECTION_TOPIC,
+	BUSD_SECTION_ROUTE,   /* [route NAME] or [address NAME] */
 	BUSD_SECTION_INVALID, /* already reported: its keys are skipped */
 };
 
@@ -44,6 +45,7 @@ struct busd_config_parser {
 	enum busd_config_section section;
 	unsigned int queue; /* index of the current [queue NAME] */
 	unsigned int topic; /* index of the current [topic NAME] */
+	unsigned int route; /* index of the current [route|address NAME] */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -132,6 +134,8 @@ static void busd_config_bus_default(struct busd_bus_config *bus)
 	bus->admin_group = (gid_t)-1;
 	bus->socket_mode = 0666;
 	bus->socket_group = (gid_t)-1;
+	memset(&bus->metrics, 0, sizeof(bus->metrics));
+	bus->log_level = -1;
 	bus->given = 0;
 }
 
@@ -149,6 +153,7 @@ void busd_config_free(struct busd_config *config)
 {
 	free(config->queues);
 	free(config->topics);
+	free(config->routes);
 	memset(config, 0, sizeof(*config));
 }
 
@@ -327,7 +332,36 @@ enum {
 	BUSD_BUS_ADMIN_GROUP = 1u << 0,
 	BUSD_BUS_SOCKET_MODE = 1u << 1,
 	BUSD_BUS_SOCKET_GROUP = 1u << 2,
+	BUSD_BUS_METRICS = 1u << 3,
+	BUSD_BUS_LOG_LEVEL = 1u << 4,
 };
+
+/* metrics and log_level: values that are not owners or modes. */
+static void busd_config_set_bus_other(struct busd_config_parser *p,
+				      unsigned int bit, const char *value)
+{
+	struct busd_bus_config *bus = &p->config->bus;
+	char why[256];
+	int level;
+
+	if (bit == BUSD_BUS_METRICS) {
+		if (busd_metrics_parse_address(value, &bus->metrics, why,
+					       sizeof(why))) {
+			busd_config_error(p, "%s", why);
+			return;
+		}
+	} else {
+		level = busd_log_level_parse(value);
+		if (level < 0) {
+			busd_config_error(p, "log_level must be error, "
+					  "warning, info or debug, not '%s'",
+					  value);
+			return;
+		}
+		bus->log_level = level;
+	}
+	bus->given |= bit;
+}
 
 static void busd_config_set_bus(struct busd_config_parser *p,
 				const char *key, const char *value)
@@ -343,14 +377,22 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 		bit = BUSD_BUS_SOCKET_MODE;
 	else if (!strcmp(key, "socket_group"))
 		bit = BUSD_BUS_SOCKET_GROUP;
+	else if (!strcmp(key, "metrics"))
+		bit = BUSD_BUS_METRICS;
+	else if (!strcmp(key, "log_level"))
+		bit = BUSD_BUS_LOG_LEVEL;
 	else {
 		busd_config_error(p, "unknown key '%s' in [bus]; it has "
-				  "admin_group, socket_mode and socket_group",
-				  key);
+				  "admin_group, socket_mode, socket_group, "
+				  "metrics and log_level", key);
 		return;
 	}
 	if (bus->given & bit) {
 		busd_config_error(p, "'%s' is set twice in [bus]", key);
+		return;
+	}
+	if (bit == BUSD_BUS_METRICS || bit == BUSD_BUS_LOG_LEVEL) {
+		busd_config_set_bus_other(p, bit, value);
 		return;
 	}
 	if (bit == BUSD_BUS_SOCKET_MODE) {
@@ -398,6 +440,9 @@ static const struct busd_config_key busd_config_keys[] = {
 	BUSD_KEY(max_producers, busd_config_parse_number, "a whole number"),
 	BUSD_KEY(max_consumers, busd_config_parse_number, "a whole number"),
 	BUSD_KEY(header_room, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(max_deliveries, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(ack_timeout_ms, busd_config_parse_number, "a whole number"),
+	BUSD_KEY(ttl_ms, busd_config_parse_number, "a whole number"),
 };
 
 #define BUSD_KEY_COUNT (sizeof(busd_config_keys) / sizeof(busd_config_keys[0]))
@@ -417,6 +462,28 @@ static bool busd_config_given(const struct busd_queue_config *queue,
 	return queue->given & (1u << busd_config_key_index(key));
 }
 
+/* dead_letter = NAME: a string, checked against the other queues once the
+ * whole file is read (busd_config_check_dead_letter). */
+static void busd_config_set_dead_letter(struct busd_config_parser *p,
+					struct busd_queue_config *queue,
+					const char *value)
+{
+	if (queue->dead_letter_line) {
+		busd_config_error(p, "'dead_letter' is set twice in [queue %s]",
+				  queue->name);
+		return;
+	}
+	if (bus_name_check(value)) {
+		busd_config_error(p, "dead_letter must be a queue name: 1 to "
+				  "%d letters, digits, '_', '-' or '.', not "
+				  "'%s'", BUS_NAME_MAX, value);
+		return;
+	}
+	snprintf(queue->settings.dead_letter,
+		 sizeof(queue->settings.dead_letter), "%s", value);
+	queue->dead_letter_line = p->line;
+}
+
 static void busd_config_set(struct busd_config_parser *p,
 			    struct busd_queue_config *queue, const char *name,
 			    const char *value)
@@ -427,6 +494,10 @@ static void busd_config_set(struct busd_config_parser *p,
 	if (busd_config_set_access(p, &queue->access, "queue", queue->name,
 				   name, value))
 		return;
+	if (!strcmp(name, "dead_letter")) {
+		busd_config_set_dead_letter(p, queue, value);
+		return;
+	}
 	if (index < 0) {
 		busd_config_error(p, "unknown key '%s' in [queue %s]", name,
 				  queue->name);
@@ -476,6 +547,8 @@ static const struct busd_config_key busd_config_topic_keys[] = {
 	BUSD_TOPIC_KEY(max_publishers, busd_config_parse_number,
 		       "a whole number"),
 	BUSD_TOPIC_KEY(history, busd_config_parse_number, "a whole number"),
+	BUSD_TOPIC_KEY(header_room, busd_config_parse_number,
+		       "a whole number"),
 };
 
 #define BUSD_TOPIC_KEY_COUNT \
@@ -627,6 +700,14 @@ static int busd_config_on_key(void *user, const char *section,
 		busd_config_set_topic(p, &p->config->topics[p->topic], name,
 				      value);
 		break;
+	case BUSD_SECTION_ROUTE: {
+		char detail[256];
+
+		if (busd_route_config_key(&p->config->routes[p->route], name,
+					  value, detail, sizeof(detail)))
+			busd_config_error(p, "%s", detail);
+		break;
+	}
 	case BUSD_SECTION_INVALID:
 		break;
 	}
@@ -664,6 +745,21 @@ static void busd_config_on_queue(struct busd_config_parser *p,
 	p->queue = (unsigned int)index;
 }
 
+static void busd_config_on_route(struct busd_config_parser *p, uint32_t kind,
+				 const char *name)
+{
+	char detail[256];
+	int index = busd_route_config_begin(p->config, kind, name, p->line,
+					    detail, sizeof(detail));
+
+	if (index < 0) {
+		busd_config_error(p, "%s", detail);
+		return;
+	}
+	p->section = BUSD_SECTION_ROUTE;
+	p->route = (unsigned int)index;
+}
+
 /* The text between '[' and ']', as written. */
 static void busd_config_on_section(struct busd_config_parser *p, char *text)
 {
@@ -686,9 +782,18 @@ static void busd_config_on_section(struct busd_config_parser *p, char *text)
 	} else if (!strcmp(text, "topic")) {
 		busd_config_error(p, "a topic section needs a name: "
 				  "[topic NAME]");
+	} else if (!strncmp(text, "route", 5) && text[5] &&
+		   strchr(" \t", text[5])) {
+		busd_config_on_route(p, BUS_ROUTE_RULE,
+				     text + 5 + strspn(text + 5, " \t"));
+	} else if (!strncmp(text, "address", 7) && text[7] &&
+		   strchr(" \t", text[7])) {
+		busd_config_on_route(p, BUS_ROUTE_UNROUTABLE,
+				     text + 7 + strspn(text + 7, " \t"));
 	} else {
 		busd_config_error(p, "unknown section [%s]; expected [bus], "
-				  "[queue NAME] or [topic NAME]", text);
+				  "[queue NAME], [topic NAME], [route NAME] "
+				  "or [address NAME]", text);
 	}
 }
 
@@ -789,6 +894,46 @@ static void busd_config_finish_queue(struct busd_config_parser *p,
 				     queue->name, detail);
 }
 
+/*
+ * The dead-letter queue must be another [queue] of this file, mpmc (busd
+ * writes into it besides its producers), and take every message of the
+ * queue.  Errors name the dead_letter line.
+ */
+static void busd_config_check_dead_letter(struct busd_config_parser *p,
+					  const struct busd_queue_config *queue)
+{
+	const struct bus_queue_settings *s = &queue->settings;
+	const struct busd_queue_config *target;
+	int line = queue->dead_letter_line;
+
+	if (!line)
+		return;
+	if (!strcmp(s->dead_letter, queue->name)) {
+		busd_config_error_at(p, line, "[queue %s]: a queue cannot be "
+				     "its own dead-letter queue", queue->name);
+		return;
+	}
+	target = busd_config_find(p->config, s->dead_letter);
+	if (!target) {
+		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
+				     "'%s' does not exist (no [queue %s] in "
+				     "this file)", queue->name, s->dead_letter,
+				     s->dead_letter);
+		return;
+	}
+	if (target->settings.type != BUS_QUEUE_MPMC)
+		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
+				     "'%s' must be mpmc", queue->name,
+				     s->dead_letter);
+	else if (target->settings.max_message < s->max_message ||
+		 target->settings.header_room < s->header_room)
+		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
+				     "'%s' must take messages of max_message "
+				     "%u and header_room %u", queue->name,
+				     s->dead_letter, s->max_message,
+				     s->header_room);
+}
+
 int busd_config_read(struct busd_config *config, const char *path)
 {
 	struct busd_config_parser p = {
@@ -819,8 +964,18 @@ int busd_config_read(struct busd_config *config, const char *path)
 				     "key = value");
 	for (unsigned int i = 0; i < config->queue_count; i++)
 		busd_config_finish_queue(&p, &config->queues[i]);
+	for (unsigned int i = 0; i < config->queue_count; i++)
+		busd_config_check_dead_letter(&p, &config->queues[i]);
 	for (unsigned int i = 0; i < config->topic_count; i++)
 		busd_config_finish_topic(&p, &config->topics[i]);
+	for (unsigned int i = 0; i < config->route_count; i++) {
+		char detail[256];
+
+		if (busd_route_config_finish(&config->routes[i], detail,
+					     sizeof(detail)))
+			busd_config_error_at(&p, config->routes[i].line, "%s",
+					     detail);
+	}
 	if (p.errors) {
 		busd_config_free(config);
 		return -EINVAL;

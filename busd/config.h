@@ -3,13 +3,18 @@
  * busd's configuration: the queues a bus starts with.
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
- *                          socket_group
+ *                          socket_group, metrics, log_level
  *   [queue NAME]           one queue; keys: type, slots, max_message,
  *                          overflow, max_unacked, max_producers,
- *                          max_consumers, header_room, owner, group, mode
+ *                          max_consumers, header_room, max_deliveries,
+ *                          dead_letter, ack_timeout_ms, owner, group,
+ *                          mode
  *   [topic NAME]           one topic; keys: slots, max_message,
  *                          slow_subscriber, max_subscribers,
- *                          max_publishers, history, owner, group, mode
+ *                          max_publishers, history, header_room, owner,
+ *                          group, mode
+ *   [route NAME]           one route: from, key, to, header
+ *   [address NAME]         an address: unroutable
  *
  * owner and group are a name or a number, mode is octal (0660); see
  * busd/access.h for what they allow.
@@ -26,6 +31,7 @@
 
 #include "bus/bus.h"
 #include "bus/layout.h"
+#include "metrics.h"
 
 struct busd_queue_config {
 	char name[BUS_NAME_MAX + 1];
@@ -33,6 +39,7 @@ struct busd_queue_config {
 	struct bus_access access; /* the keys given; the rest: defaults */
 	int line;	       /* of its [queue NAME] line; 0 if built in */
 	unsigned int given;    /* keys set by the file, one bit each */
+	int dead_letter_line;  /* of its dead_letter key; 0 if none */
 };
 
 struct busd_topic_config {
@@ -48,11 +55,24 @@ struct busd_bus_config {
 	gid_t admin_group;  /* (gid_t)-1: none (the default) */
 	mode_t socket_mode; /* default 0666: the queues' modes guard data */
 	gid_t socket_group; /* (gid_t)-1: busd's own (the default) */
+	/* metrics = ADDRESS:PORT, the Prometheus endpoint; off when its
+	 * length is 0 (the default). */
+	struct busd_metrics_address metrics;
+	int log_level; /* log_level = error|warning|info|debug; -1: not set */
 	unsigned int given; /* keys set by the file, one bit each */
+};
+
+/* [route NAME] or [address NAME] (busd/route_config.c). */
+struct busd_route_config {
+	struct bus_route route;
+	int line; /* of its section line */
 };
 
 struct busd_config {
 	struct busd_bus_config bus;
+	struct busd_route_config *routes;
+	unsigned int route_count;
+	unsigned int route_capacity;
 	struct busd_queue_config *queues;
 	unsigned int queue_count;
 	unsigned int queue_capacity;
@@ -72,5 +92,17 @@ int busd_config_default(struct busd_config *config);
 int busd_config_read(struct busd_config *config, const char *path);
 
 void busd_config_free(struct busd_config *config);
+
+/* busd/route_config.c: the lines of [route NAME] and [address NAME].
+ * Each returns 0 (begin: the entry's index) or a negative errno with a
+ * sentence in detail. */
+int busd_route_config_begin(struct busd_config *config, uint32_t kind,
+			    const char *name, int line, char *detail,
+			    size_t detail_size);
+int busd_route_config_key(struct busd_route_config *route, const char *key,
+			  const char *value, char *detail,
+			  size_t detail_size);
+int busd_route_config_finish(const struct busd_route_config *route,
+			     char *detail, size_t detail_size);
 
 #endif /* BUSD_CONFIG_H */

@@ -9,10 +9,13 @@
 #include "busd.h"
 #include "clients.h"
 #include "control_socket.h"
+#include "dead_letter.h"
 #include "handlers.h"
 #include "log.h"
+#include "routes.h"
 #include "segment.h"
 #include "topics.h"
+#include "wildcards.h"
 
 typedef int (*busd_handler)(struct busd *busd, struct busd_client *client,
 			    const struct bus_control_request *request,
@@ -29,6 +32,11 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_TOPIC_OPEN] = busd_on_topic_open,
 	[BUS_CONTROL_TOPIC_CLOSE] = busd_on_topic_close,
 	[BUS_CONTROL_ACCESS] = busd_on_access,
+	[BUS_CONTROL_WILDCARD] = busd_on_wildcard,
+	[BUS_CONTROL_WILDCARD_CLOSE] = busd_on_wildcard_close,
+	[BUS_CONTROL_PURGE] = busd_on_purge,
+	[BUS_CONTROL_ROUTE_ADD] = busd_on_route_add,
+	[BUS_CONTROL_ROUTE_DELETE] = busd_on_route_delete,
 };
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
@@ -171,7 +179,15 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -EPROTO,
 				 "this connection has already said HELLO");
 	client->greeted = true;
-	client->identity.client_id = busd_clients_new_id(&busd->clients);
+	/* attachment: the id this process had before busd restarted. */
+	if (!request->attachment ||
+	    !busd_client_resume(busd, client, request->attachment))
+		client->identity.client_id =
+			busd_clients_new_id(&busd->clients);
+	else
+		busd_info("client %u (pid %d) is back after the restart",
+			  client->identity.client_id,
+			  (int)client->identity.pid);
 	reply->message.client_id = client->identity.client_id;
 	reply->message.busd_pid = (int32_t)getpid();
 	busd_debug("client %u is pid %d (uid %u, gid %u, %u more group%s)",
@@ -286,6 +302,11 @@ int busd_on_create(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -EEXIST,
 				 "'%s' is already a topic on bus '%s'",
 				 request->name, busd->bus_name);
+	ret = busd_dead_letter_check(busd, request->name, &request->settings,
+				     reply->message.detail,
+				     sizeof(reply->message.detail));
+	if (ret)
+		return ret;
 	ret = busd_queue_create(busd, request->name, &request->settings,
 				&request->access, reply->message.detail,
 				sizeof(reply->message.detail));
@@ -325,6 +346,44 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
 	busd_queue_delete(busd, queue);
+	return 0;
+}
+
+/*
+ * PURGE: admin rights instead of the queue's r, then a consumer slot as
+ * OPEN gives one.  busd never rewrites cells under live clients; the
+ * purging client takes and acks each queued message as any consumer
+ * would, so producers and consumers at work are safe, and leased messages
+ * stay with the consumers that hold them.
+ */
+int busd_on_purge(struct busd *busd, struct busd_client *client,
+		  const struct bus_control_request *request,
+		  struct busd_reply *reply)
+{
+	struct busd_queue *queue;
+	int ret = busd_check_name(request, reply);
+
+	if (!ret)
+		ret = busd_require_admin(busd, client, "purge", request->name,
+					 reply);
+	if (ret)
+		return ret;
+	queue = busd_find_queue(busd, request, reply);
+	if (!queue)
+		return -ENOENT;
+	ret = busd_attach(busd, client, queue, BUS_CONSUMER, reply);
+	if (ret == -EBUSY && queue->geometry.settings.type == BUS_QUEUE_SPSC)
+		return busd_fail(reply, -EBUSY, "queue '%s' is spsc and its "
+				 "consumer is attached: stop it, then purge",
+				 queue->name);
+	if (ret)
+		return ret;
+	reply->message.segment_size = queue->geometry.size;
+	reply->message.generation = queue->geometry.header->created_ns;
+	reply->fd = queue->fd;
+	busd_info("client %u (pid %d) purges queue '%s'",
+		  client->identity.client_id, (int)client->identity.pid,
+		  queue->name);
 	return 0;
 }
 
@@ -422,6 +481,17 @@ static int busd_topic_lend(struct busd_client *client,
 				 "role %u is not publisher (%d), subscriber "
 				 "(%d) or observer (%d)", role, BUS_PRODUCER,
 				 BUS_CONSUMER, BUS_OBSERVER);
+	/* A slot reserved for one of its wildcards when the topic was
+	 * created: the subscription starts at the first message. */
+	if (role == BUS_CONSUMER && request->attachment) {
+		index = busd_topic_claim(topic, client->identity.client_id,
+					 request->attachment);
+		if (index >= 0) {
+			reply->message.attachment = (uint32_t)index;
+			reply->message.kind = 1; /* a reserved slot */
+			return 0;
+		}
+	}
 	if (role == BUS_CONSUMER && request->index > s->history)
 		return busd_fail(reply, -EINVAL,
 				 "topic '%s' keeps a history of %u messages; "
@@ -528,6 +598,46 @@ int busd_on_access(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
+/* ROUTE_ADD and ROUTE_DELETE: admin rights, then busd/routes.c. */
+int busd_on_route_add(struct busd *busd, struct busd_client *client,
+		      const struct bus_control_request *request,
+		      struct busd_reply *reply)
+{
+	char name[BUS_NAME_MAX + 1];
+	int ret;
+
+	memcpy(name, request->route.name, BUS_NAME_MAX);
+	name[BUS_NAME_MAX] = '\0';
+	ret = busd_require_admin(busd, client, "add route", name, reply);
+	if (!ret)
+		ret = busd_routes_add(busd->routes, &request->route,
+				      reply->message.detail,
+				      sizeof(reply->message.detail));
+	if (!ret)
+		busd_info("client %u (pid %d) added route '%s'",
+			  client->identity.client_id,
+			  (int)client->identity.pid, name);
+	return ret;
+}
+
+int busd_on_route_delete(struct busd *busd, struct busd_client *client,
+			 const struct bus_control_request *request,
+			 struct busd_reply *reply)
+{
+	int ret = busd_require_admin(busd, client, "delete route",
+				     request->name, reply);
+
+	if (!ret)
+		ret = busd_routes_delete(busd->routes, request->index,
+					 request->name, reply->message.detail,
+					 sizeof(reply->message.detail));
+	if (!ret)
+		busd_info("client %u (pid %d) deleted route '%s'",
+			  client->identity.client_id,
+			  (int)client->identity.pid, request->name);
+	return ret;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 /* What every request must get right before its handler sees it. */
@@ -576,9 +686,13 @@ int busd_handle_request(struct busd *busd, struct busd_client *client,
 	if (length >= offsetof(struct bus_control_request, op) + 4)
 		reply.message.op = request->op;
 	status = busd_check_request(client, request, length, &reply);
+	/* Handlers are where queues and topics come and go after start:
+	 * the metrics thread must not walk the registry meanwhile. */
+	busd_metrics_lock(busd->metrics);
 	if (!status)
 		status = busd_handlers[request->op](busd, client, request,
 						    &reply);
+	busd_metrics_unlock(busd->metrics);
 	reply.message.status = status;
 	if (status)
 		busd_debug("client %u (pid %d): request %u failed: %s",

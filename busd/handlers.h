@@ -57,5 +57,14 @@ int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 int busd_on_access(struct busd *busd, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply);
+int busd_on_route_add(struct busd *busd, struct busd_client *client,
+		      const struct bus_control_request *request,
+		      struct busd_reply *reply);
+int busd_on_route_delete(struct busd *busd, struct busd_client *client,
+			 const struct bus_control_request *request,
+			 struct busd_reply *reply);
+int busd_on_purge(struct busd *busd, struct busd_client *client,
+		  const struct bus_control_request *request,
+		  struct busd_reply *reply);
 
 #endif /* BUSD_HANDLERS_H */

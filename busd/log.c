@@ -2,6 +2,9 @@
 /* busd's messages on stderr. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bus/layout.h"
 #include "log.h"
@@ -16,23 +19,61 @@ static const char *const busd_log_labels[] = {
 	[BUSD_LOG_DEBUG] = "debug: ",
 };
 
+/* syslog priorities (sd-daemon.h's SD_ERR ...), for journald. */
+static const char *const busd_log_priorities[] = {
+	[BUSD_LOG_ERROR] = "<3>",
+	[BUSD_LOG_WARNING] = "<4>",
+	[BUSD_LOG_INFO] = "<6>",
+	[BUSD_LOG_DEBUG] = "<7>",
+};
+
+static bool busd_log_journal;
+
+/*
+ * systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects
+ * to stderr; a match means our stderr still is that stream (not a file a
+ * child of the service was redirected to).
+ */
+static bool busd_log_to_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long device, inode;
+	struct stat st;
+
+	if (!stream || sscanf(stream, "%llu:%llu", &device, &inode) != 2)
+		return false;
+	if (fstat(STDERR_FILENO, &st))
+		return false;
+	return (unsigned long long)st.st_dev == device &&
+	       (unsigned long long)st.st_ino == inode;
+}
+
 void busd_log_init(const char *bus_name, bool verbose)
 {
 	snprintf(busd_log_bus, sizeof(busd_log_bus), "%s", bus_name);
 	busd_log_threshold = verbose ? BUSD_LOG_DEBUG : BUSD_LOG_INFO;
+	busd_log_journal = busd_log_to_journal();
+}
+
+void busd_log_set_level(enum busd_log_level level)
+{
+	busd_log_threshold = level;
 }
 
 /*
  * One fprintf per line: stderr is unbuffered, so a line written in pieces
  * could interleave with another process writing to the same terminal.
  */
-static void busd_log_line(const char *prefix, const char *label,
-			  const char *format, va_list args)
+static void busd_log_line(enum busd_log_level level, const char *prefix,
+			  const char *label, const char *format,
+			  va_list args)
 {
+	const char *priority = busd_log_journal ?
+				       busd_log_priorities[level] : "";
 	char text[1024];
 
 	vsnprintf(text, sizeof(text), format, args);
-	fprintf(stderr, "%s%s%s\n", prefix, label, text);
+	fprintf(stderr, "%s%s%s%s\n", priority, prefix, label, text);
 }
 
 void busd_log(enum busd_log_level level, const char *format, ...)
@@ -44,7 +85,7 @@ void busd_log(enum busd_log_level level, const char *format, ...)
 		return;
 	snprintf(prefix, sizeof(prefix), "busd[%s]: ", busd_log_bus);
 	va_start(args, format);
-	busd_log_line(prefix, busd_log_labels[level], format, args);
+	busd_log_line(level, prefix, busd_log_labels[level], format, args);
 	va_end(args);
 }
 
@@ -53,6 +94,6 @@ void busd_refuse(const char *format, ...)
 	va_list args;
 
 	va_start(args, format);
-	busd_log_line("busd: ", "", format, args);
+	busd_log_line(BUSD_LOG_ERROR, "busd: ", "", format, args);
 	va_end(args);
 }

@@ -19,8 +19,19 @@ enum busd_log_level {
 	BUSD_LOG_DEBUG = 3,
 };
 
-/* Sets the bus name of the prefix; debug lines only when verbose. */
+/*
+ * Sets the bus name of the prefix; debug lines only when verbose.  When
+ * stderr is the journal's stream (JOURNAL_STREAM names it, as systemd
+ * sets it for a service), every line starts with its syslog priority,
+ * "<3>" to "<7>", which journald reads as the entry's priority.
+ */
 void busd_log_init(const char *bus_name, bool verbose);
+
+/* Lines above level are left out (default: info; -v: debug). */
+void busd_log_set_level(enum busd_log_level level);
+
+/* "error", "warning", "info" or "debug" as a level; -EINVAL otherwise. */
+int busd_log_level_parse(const char *text);
 
 void busd_log(enum busd_log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -8,6 +8,7 @@
 
 #include "busd.h"
 #include "clients.h"
+#include "dead_letter.h"
 #include "log.h"
 #include "loop.h"
 
@@ -45,6 +46,7 @@ int busd_loop_init(struct busd_loop *loop)
 	loop->accept_op.kind = BUSD_OP_ACCEPT;
 	loop->pause_op.kind = BUSD_OP_PAUSE;
 	loop->signal_op.kind = BUSD_OP_SIGNAL;
+	loop->tick_op.kind = BUSD_OP_TICK;
 	loop->pause.tv_nsec = BUSD_ACCEPT_PAUSE_NS;
 	ret = busd_loop_signals(loop);
 	if (ret)
@@ -144,6 +146,24 @@ static int busd_loop_pause(struct busd_loop *loop)
 	return 0;
 }
 
+/* Arms the tick timer if some queue needs it and it is not armed. */
+static void busd_loop_arm_tick(struct busd *busd)
+{
+	struct busd_loop *loop = &busd->loop;
+	uint64_t interval = busd_dead_letter_interval(busd);
+	struct io_uring_sqe *sqe;
+
+	if (!interval || loop->tick_op.in_flight || loop->stop)
+		return;
+	sqe = busd_loop_sqe(loop);
+	if (!sqe)
+		return; /* the next turn tries again */
+	loop->tick.tv_sec = (long long)(interval / 1000000000u);
+	loop->tick.tv_nsec = (long long)(interval % 1000000000u);
+	io_uring_prep_timeout(sqe, &loop->tick, 0, 0);
+	busd_loop_track(sqe, &loop->tick_op);
+}
+
 static int busd_loop_read_signal(struct busd_loop *loop)
 {
 	struct io_uring_sqe *sqe = busd_loop_sqe(loop);
@@ -222,6 +242,10 @@ static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
 	case BUSD_OP_EXIT:
 		busd_client_on_exit(busd, op->client, result);
 		break;
+	case BUSD_OP_TICK:
+		if (!busd->loop.stop)
+			busd_dead_letter_tick(busd);
+		break;
 	}
 }
 
@@ -262,6 +286,7 @@ int busd_loop_run(struct busd *busd)
 	if (busd_loop_accept(busd) || busd_loop_read_signal(&busd->loop))
 		return -EBUSY;
 	while (!busd->loop.stop) {
+		busd_loop_arm_tick(busd);
 		ret = busd_loop_turn(busd);
 		if (ret)
 			return ret;
@@ -276,8 +301,9 @@ void busd_loop_drain(struct busd *busd)
 		return;
 	busd_loop_cancel(&busd->loop, &busd->loop.accept_op);
 	busd_loop_cancel(&busd->loop, &busd->loop.pause_op);
+	busd_loop_cancel(&busd->loop, &busd->loop.tick_op);
 	while (busd->clients.head || busd->loop.accept_op.in_flight ||
-	       busd->loop.pause_op.in_flight) {
+	       busd->loop.pause_op.in_flight || busd->loop.tick_op.in_flight) {
 		if (busd_loop_turn(busd))
 			return;
 	}

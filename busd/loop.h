@@ -2,7 +2,8 @@
 /*
  * busd's event loop on io_uring: one ring for the listening socket (accept),
  * each client's socket (recv, one request per packet) and pidfd (poll for
- * exit), and a signalfd for SIGINT and SIGTERM.  Replies are small and go
+ * exit), a signalfd for SIGINT and SIGTERM, and a timeout that is armed
+ * only while some queue has a dead_letter or ack_timeout_ms (TICK).  Replies are small and go
  * out with sendmsg() at once, outside the ring.
  *
  * Every request in the ring carries the address of a struct busd_op as its
@@ -26,6 +27,7 @@ enum busd_op_kind {
 	BUSD_OP_SIGNAL,	    /* SIGINT or SIGTERM read from the signalfd */
 	BUSD_OP_RECEIVE,    /* a request packet from a client */
 	BUSD_OP_EXIT,	    /* a client's pidfd became readable: it exited */
+	BUSD_OP_TICK,	    /* dead letters and ack timeouts (dead_letter.h) */
 };
 
 /* One request in the ring.  Its memory must live until it completes. */
@@ -45,6 +47,9 @@ struct busd_loop {
 	struct busd_op accept_op;
 	struct busd_op pause_op;
 	struct busd_op signal_op;
+	/* Armed only while some queue has a dead_letter or ack_timeout_ms. */
+	struct __kernel_timespec tick;
+	struct busd_op tick_op;
 };
 
 /*

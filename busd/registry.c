@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "dead_letter.h"
 #include "log.h"
 #include "registry.h"
 
@@ -32,6 +33,7 @@ void busd_queue_free(struct busd_queue *queue)
 {
 	if (!queue)
 		return;
+	busd_dead_letter_forget(queue);
 	free(queue->owners);
 	free(queue);
 }
@@ -183,7 +185,9 @@ struct busd_topic *busd_topic_new(const char *name, int fd,
 				   sizeof(*topic->publishers));
 	topic->subscribers = calloc(geometry->settings.max_subscribers,
 				    sizeof(*topic->subscribers));
-	if (!topic->publishers || !topic->subscribers) {
+	topic->reserved = calloc(geometry->settings.max_subscribers,
+				 sizeof(*topic->reserved));
+	if (!topic->publishers || !topic->subscribers || !topic->reserved) {
 		busd_topic_free(topic);
 		return NULL;
 	}
@@ -199,6 +203,7 @@ void busd_topic_free(struct busd_topic *topic)
 		return;
 	free(topic->publishers);
 	free(topic->subscribers);
+	free(topic->reserved);
 	free(topic);
 }
 
@@ -294,6 +299,8 @@ int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
 		bus__topic_publisher_start(&topic->geometry, index, &identity);
 	else
 		bus__topic_subscriber_start(&topic->geometry, index, &identity);
+	if (role == BUS_CONSUMER) /* a dead holder's note goes */
+		busd_topic_mark_reserved(topic, index, 0);
 	owners[index] = who->client_id;
 	return (int)index;
 }
@@ -321,12 +328,47 @@ int busd_topic_detach(struct busd_topic *topic, enum bus_role role,
 	else
 		padded = bus__topic_subscriber_detach(&topic->geometry, index);
 	owners[index] = 0;
+	if (role == BUS_CONSUMER)
+		busd_topic_mark_reserved(topic, index, 0);
 	if (padded < 0) {
 		busd_warning("detaching slot %u of topic '%s' failed: %s",
 			     index, topic->name, strerror(-padded));
 		return 0;
 	}
 	return padded;
+}
+
+void busd_topic_mark_reserved(struct busd_topic *topic, uint32_t index,
+			      uint32_t wildcard_id)
+{
+	topic->reserved[index] = wildcard_id;
+	/* Plain: only busd reads it, and only a later busd after this one
+	 * is gone. */
+	topic->geometry.subscribers[index].reserved_for = wildcard_id;
+}
+
+int busd_topic_reserve(struct busd_topic *topic,
+		       const struct busd_identity *who, uint32_t wildcard_id)
+{
+	int index = busd_topic_attach(topic, BUS_CONSUMER, who);
+
+	if (index >= 0)
+		busd_topic_mark_reserved(topic, (uint32_t)index, wildcard_id);
+	return index;
+}
+
+int busd_topic_claim(struct busd_topic *topic, uint32_t client_id,
+		     uint32_t wildcard_id)
+{
+	for (uint32_t i = 0; i < topic->geometry.settings.max_subscribers;
+	     i++) {
+		if (topic->subscribers[i] != client_id ||
+		    topic->reserved[i] != wildcard_id)
+			continue;
+		busd_topic_mark_reserved(topic, i, 0);
+		return (int)i;
+	}
+	return -ENOENT;
 }
 
 int busd_topic_detach_client(struct busd_topic *topic, uint32_t client_id,

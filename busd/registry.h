@@ -35,6 +35,8 @@ struct busd_queue {
 	struct bus__queue_geometry geometry;
 	uint32_t *owners; /* client id per attachment slot, 0 when free */
 	struct busd_access access; /* who may produce and consume */
+	/* Dead letters and ack timeouts (dead_letter.c); NULL until used. */
+	struct busd_queue_watch *watch;
 };
 
 struct busd_topic {
@@ -43,6 +45,10 @@ struct busd_topic {
 	struct bus__topic_geometry geometry;
 	uint32_t *publishers;  /* client id per publisher slot, 0 when free */
 	uint32_t *subscribers; /* client id per subscriber slot */
+	/* Per subscriber slot: the id of the wildcard it is reserved for
+	 * (busd/wildcards.h; ids start at 1) until its client takes it;
+	 * 0 otherwise. */
+	uint32_t *reserved;
 	struct busd_access access; /* who may publish and subscribe */
 };
 
@@ -128,6 +134,24 @@ bool busd_topic_owns(const struct busd_topic *topic, enum bus_role role,
  */
 int busd_topic_detach(struct busd_topic *topic, enum bus_role role,
 		      uint32_t index);
+
+/*
+ * A subscriber slot lent to who ahead of time, for its wildcard
+ * wildcard_id, while the topic is new and nobody can publish yet: the
+ * wildcard's subscription then starts at the topic's first message.
+ * Returns the slot index, or -EBUSY.
+ */
+int busd_topic_reserve(struct busd_topic *topic,
+		       const struct busd_identity *who, uint32_t wildcard_id);
+
+/* Notes (or, with 0, clears) a reservation, in our table and in the
+ * slot's identity line for a busd that adopts the topic. */
+void busd_topic_mark_reserved(struct busd_topic *topic, uint32_t index,
+			      uint32_t wildcard_id);
+
+/* The slot reserved for that client's wildcard, now its own; -ENOENT. */
+int busd_topic_claim(struct busd_topic *topic, uint32_t client_id,
+		     uint32_t wildcard_id);
 
 /* Every slot of one client; returns the loans padded. */
 int busd_topic_detach_client(struct busd_topic *topic, uint32_t client_id,

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory objects of the queues. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -126,7 +125,21 @@ void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 	busd_queue_free(queue);
 }
 
+void busd_segment_release(struct busd_queue *queue)
+{
+	munmap(queue->geometry.base, queue->geometry.size);
+	close(queue->fd);
+	busd_queue_free(queue);
+}
+
 /* ---- topics --------------------------------------------------------------- */
+
+void busd_topic_segment_release(struct busd_topic *topic)
+{
+	munmap(topic->geometry.base, topic->geometry.size);
+	close(topic->fd);
+	busd_topic_free(topic);
+}
 
 static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
 				  const char *name,
@@ -213,33 +226,4 @@ int busd_segment_room(uint64_t needed, uint64_t *available)
 		return -errno;
 	*available = (uint64_t)fs.f_bavail * fs.f_frsize;
 	return needed <= *available ? 0 : -ENOSPC;
-}
-
-int busd_segment_remove_stale(const char *bus_name)
-{
-	char prefix[BUS_NAME_MAX + 16], shm_name[NAME_MAX + 2];
-	struct dirent *entry;
-	size_t length;
-	int removed = 0;
-	DIR *dir;
-
-	/* layout.h: "/shmbus.BUS:NAME"; ':' never occurs in a bus name, so
-	 * the prefix cannot match another bus whose name starts with ours. */
-	length = (size_t)snprintf(prefix, sizeof(prefix), "shmbus.%s:",
-				  bus_name);
-	dir = opendir(BUSD_SHM_DIR);
-	if (!dir)
-		return -errno;
-	while ((entry = readdir(dir))) {
-		if (strncmp(entry->d_name, prefix, length))
-			continue;
-		snprintf(shm_name, sizeof(shm_name), "/%s", entry->d_name);
-		if (shm_unlink(shm_name) == 0)
-			removed++;
-		else
-			busd_warning("cannot unlink stale %s: %s", shm_name,
-				     strerror(errno));
-	}
-	closedir(dir);
-	return removed;
 }

@@ -28,6 +28,11 @@ int busd_segment_create(const char *bus_name, const char *name,
  */
 void busd_segment_destroy(const char *bus_name, struct busd_queue *queue);
 
+/* Lets go of the queue, leaving its segment as it is for the next busd. */
+void busd_segment_release(struct busd_queue *queue);
+/* The same for a topic. */
+void busd_topic_segment_release(struct busd_topic *topic);
+
 /*
  * The same for a topic (named like a queue: one namespace per bus).  The
  * settings must have passed bus__topic_settings_check().
@@ -43,8 +48,5 @@ void busd_topic_segment_destroy(const char *bus_name,
 
 /* 0 if /dev/shm has needed bytes free, else -ENOSPC; *available in bytes. */
 int busd_segment_room(uint64_t needed, uint64_t *available);
-
-/* Unlinks the objects of bus_name a dead busd left; returns how many. */
-int busd_segment_remove_stale(const char *bus_name);
 
 #endif /* BUSD_SEGMENTS_H */

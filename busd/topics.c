@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Creating and deleting topics. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "access_store.h"
 #include "busd.h"
 #include "log.h"
 #include "segments.h"
 #include "topics.h"
+#include "wildcards.h"
 
 #define BUSD_MIB (UINT64_C(1) << 20)
 
@@ -58,7 +62,10 @@ int busd_topic_create(struct busd *busd, const char *name,
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
 	}
-	/* Wildcard subscribers look for new topics when this changes. */
+	busd_access_store_save(busd);
+	/* Before anyone can open it: wildcards miss none of its messages.
+	 * Then wildcard subscribers look for new topics. */
+	busd_wildcards_reserve(busd, topic);
 	busd_announce_change(busd->announce);
 	busd_debug("topic '%s': %u slots of %u bytes, %s, %zu bytes of "
 		   "shared memory", name, settings->slots,
@@ -74,7 +81,60 @@ void busd_topic_delete(struct busd *busd, struct busd_topic *topic)
 {
 	busd_registry_remove_topic(&busd->registry, topic);
 	busd_topic_segment_destroy(busd->bus_name, topic);
+	busd_access_store_save(busd);
 	busd_announce_change(busd->announce);
+}
+
+static bool busd_topic_attached(const struct busd_topic *topic)
+{
+	const struct bus_topic_settings *s = &topic->geometry.settings;
+
+	for (uint32_t i = 0; i < s->max_publishers; i++)
+		if (topic->publishers[i])
+			return true;
+	for (uint32_t i = 0; i < s->max_subscribers; i++)
+		if (topic->subscribers[i])
+			return true;
+	return false;
+}
+
+/*
+ * A configured topic that a previous busd left (adopt.h): the config's
+ * owner, group and mode apply; settings that differ hold while clients
+ * still use the old segment.
+ */
+static int busd_topic_reconcile(struct busd *busd,
+				const struct busd_topic_config *config)
+{
+	struct busd_topic *topic = busd_registry_find_topic(&busd->registry,
+							    config->name);
+	char detail[256];
+	int ret;
+
+	ret = busd_access_resolve(&config->access, &topic->access, detail,
+				  sizeof(detail));
+	if (ret) {
+		busd_refuse("topic '%s': %s", config->name, detail);
+		return ret;
+	}
+	busd_access_store_save(busd);
+	if (!memcmp(&topic->geometry.settings, &config->settings,
+		    sizeof(config->settings)))
+		return 0;
+	if (busd_topic_attached(topic)) {
+		busd_warning("topic '%s' is in use and its settings differ "
+			     "from the configuration: it is used as it is "
+			     "(delete and create it, or restart busd once its "
+			     "clients are gone)", config->name);
+		return 0;
+	}
+	busd_topic_delete(busd, topic);
+	ret = busd_topic_create(busd, config->name, &config->settings,
+				&config->access, detail, sizeof(detail));
+	if (ret)
+		busd_refuse("cannot create topic '%s': %s", config->name,
+			    detail);
+	return ret;
 }
 
 int busd_topics_start(struct busd *busd, const struct busd_config *config)
@@ -83,8 +143,13 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	char detail[256];
 	int ret;
 
-	for (unsigned int i = 0; i < config->topic_count; i++)
+	for (unsigned int i = 0; i < config->topic_count; i++) {
+		/* An adopted topic has its room already. */
+		if (busd_registry_find_topic(&busd->registry,
+					     config->topics[i].name))
+			continue;
 		needed += bus__topic_segment_size(&config->topics[i].settings);
+	}
 	ret = busd_segment_room(needed, &available);
 	if (ret == -ENOSPC) {
 		busd_refuse("/dev/shm has %llu MiB free but the configured "
@@ -95,6 +160,12 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	for (unsigned int i = 0; i < config->topic_count; i++) {
 		const struct busd_topic_config *topic = &config->topics[i];
 
+		if (busd_registry_find_topic(&busd->registry, topic->name)) {
+			ret = busd_topic_reconcile(busd, topic);
+			if (ret)
+				return ret;
+			continue;
+		}
 		ret = busd_topic_create(busd, topic->name, &topic->settings,
 					&topic->access, detail,
 					sizeof(detail));

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_make_seeds DIR: writes seed inputs of fuzz_queue_segment into DIR.
+ * fuzz_make_seeds DIR [TOPIC_DIR]: writes seed inputs of fuzz_queue_segment
+ * into DIR, and those of fuzz_topic_segment (fuzz_topic_format.h) into
+ * TOPIC_DIR if given.
  *
  * Raw and overwrite seeds hold real segments in interesting states (queued,
  * held, handed back, a loan never committed, a full drop-oldest ring), made
@@ -18,8 +20,11 @@
 
 #include "bus/bus.h"
 #include "fuzz_queue_format.h"
+#include "fuzz_topic_format.h"
 #include "queue.h"
 #include "segment.h"
+#include "topic.h"
+#include "topic_segment.h"
 
 struct seed_queue {
 	uint8_t settings_bytes[FUZZ_SETTINGS_BYTES];
@@ -215,14 +220,190 @@ static void script_seeds(void)
 	write_seed("script-spsc", spsc, sizeof(spsc), NULL, 0);
 }
 
+/* ---- topics ------------------------------------------------------------- */
+
+struct seed_topic {
+	uint8_t settings_bytes[FUZZ_TOPIC_SETTINGS_BYTES];
+	uint8_t *base;
+	size_t size;
+	struct bus__topic_geometry geometry;
+	bus_topic_t *publisher;
+	bus_subscription_t *subscription;
+};
+
+static void topic_make(struct seed_topic *t, const uint8_t *bytes)
+{
+	struct bus__topic_identity who = { .client_id = 1 };
+	struct bus_topic_settings settings;
+	char detail[256];
+	void *base;
+	int rc;
+
+	memcpy(t->settings_bytes, bytes, FUZZ_TOPIC_SETTINGS_BYTES);
+	fuzz_topic_settings_from(bytes, &settings);
+	t->size = bus__topic_segment_size(&settings);
+	if (posix_memalign(&base, BUS_CACHE_LINE, t->size))
+		die("posix_memalign", -ENOMEM);
+	t->base = base;
+	memset(t->base, 0, t->size);
+	bus__topic_segment_init(t->base, t->size, "fuzz", "topic", &settings);
+	rc = bus__topic_segment_validate(t->base, t->size, &t->geometry,
+					 detail, sizeof(detail));
+	if (rc)
+		die(detail, rc);
+	bus__topic_publisher_start(&t->geometry, 0, &who);
+	rc = bus__topic_handle_create(&t->geometry, BUS_PRODUCER, 0, 1, NULL,
+				      &t->publisher);
+	if (rc)
+		die("bus__topic_handle_create", rc);
+	bus__topic_subscriber_start(&t->geometry, 0, &who);
+	rc = bus__subscription_create(&t->geometry, 0, 1, NULL,
+				      &t->subscription);
+	if (rc)
+		die("bus__subscription_create", rc);
+}
+
+/* One raw and one overwrite seed of the topic as it is now. */
+static void topic_write(struct seed_topic *t, const char *name)
+{
+	uint8_t head[1 + FUZZ_TOPIC_SETTINGS_BYTES];
+	char file[256];
+
+	head[0] = FUZZ_TOPIC_MODE_RAW;
+	snprintf(file, sizeof(file), "raw-%s", name);
+	write_seed(file, head, 1, t->base, t->size);
+
+	head[0] = FUZZ_TOPIC_MODE_OVERWRITE;
+	memcpy(head + 1, t->settings_bytes, FUZZ_TOPIC_SETTINGS_BYTES);
+	head[FUZZ_TOPIC_SETTINGS_BYTES] = 0; /* no prefill */
+	snprintf(file, sizeof(file), "overwrite-%s", name);
+	write_seed(file, head, sizeof(head),
+		   t->base + BUS_TOPIC_CONTROL_OFFSET,
+		   t->size - BUS_TOPIC_CONTROL_OFFSET);
+
+	bus__topic_handle_destroy(t->publisher);
+	bus__subscription_destroy(t->subscription);
+	free(t->base);
+}
+
+static void publish_some(struct seed_topic *t, unsigned int count)
+{
+	static const char text[] = "seed message";
+
+	for (unsigned int i = 0; i < count; i++)
+		bus_publish(t->publisher, text, sizeof(text) - 1, BUS_NOWAIT);
+}
+
+static void topic_raw_seeds(void)
+{
+	/* block, 8 slots, 32 bytes, 2 subscribers and publishers, history
+	 * 4, 64 bytes of header room. */
+	static const uint8_t block[] = { 0, 2, 31, 1, 1, 4, 64, 0 };
+	/* overwrite, 4 slots, 16 bytes, one publisher, history 4. */
+	static const uint8_t lapping[] = { 1, 1, 15, 1, 0, 4, 0, 0 };
+	struct bus_message m;
+	struct seed_topic t;
+
+	topic_make(&t, block);
+	topic_write(&t, "topic-block-empty");
+
+	topic_make(&t, block);
+	publish_some(&t, 3);
+	bus_subscription_receive(t.subscription, &m, NULL, BUS_NOWAIT);
+	bus_topic_loan(t.publisher, &m, BUS_NOWAIT);
+	bus_message_set_key(&m, "seed.key");
+	bus_message_add_header(&m, "h", "value");
+	bus_topic_commit(t.publisher, &m, 4); /* with a key and a header */
+	bus_topic_loan(t.publisher, &m, BUS_NOWAIT);
+	bus__topic_publisher_detach(&t.geometry, 0); /* padded */
+	bus_subscription_receive(t.subscription, &m, NULL, BUS_NOWAIT);
+	topic_write(&t, "topic-block-mixed"); /* one held in place */
+
+	topic_make(&t, lapping);
+	publish_some(&t, 10); /* the subscriber was lapped */
+	bus_topic_loan(t.publisher, &m, BUS_NOWAIT); /* never committed */
+	topic_write(&t, "topic-overwrite-lapped");
+}
+
+#define TOP(code) FUZZ_TOP_##code
+
+static void topic_script_seeds(void)
+{
+	/* Block: publish, read in place, copies, release, a late joiner
+	 * with history, keys. */
+	static const uint8_t block[] = {
+		FUZZ_TOPIC_MODE_SCRIPT, 0, 2, 31, 2, 1, 4, 64, 3,
+		TOP(RECEIVE), 0,	     TOP(KEYS), 0,
+		TOP(RELEASE), 0,	     TOP(LOAN), 0, 7,
+		TOP(COMMIT), 0, 9, 0,	     TOP(RECEIVE), 1,
+		TOP(KEYS), 1,		     TOP(RECEIVE_COPY), 2, 0xff,
+		TOP(READ), 0, 0, 0,	     TOP(READ), 0, 3, 4,
+		TOP(PENDING), 0,	     TOP(LAST), 0xff,
+		TOP(SUBSCRIBE), 1, 4, 0,     TOP(RECEIVE), 1,
+		TOP(STATS), 0,		     TOP(TOUCH),
+	};
+	/* Overwrite: a lagging subscriber is lapped and jumps. */
+	static const uint8_t lapped[] = {
+		FUZZ_TOPIC_MODE_SCRIPT, 1, 1, 15, 1, 0, 4, 0, 9,
+		TOP(RECEIVE), 0,	     TOP(PUBLISH), 0, 5, 0,
+		TOP(PUBLISH), 0, 6, 0,	     TOP(RECEIVE_COPY), 1, 3,
+		TOP(READ), 1, 2, 0,	     TOP(PENDING), 1,
+		TOP(LAST), 3,		     TOP(STATS), 1,
+	};
+	/* A hostile peer: odd states, a moved tail and positions, a slot
+	 * scribbled between busd's lending and the subscription. */
+	static const uint8_t hostile[] = {
+		FUZZ_TOPIC_MODE_SCRIPT, 0, 1, 15, 1, 1, 2, 0, 3,
+		TOP(SET_CELL), 0, 2, 1, 1,   TOP(RECEIVE), 0,
+		TOP(SET_CELL), 1, 5, 0, 0,   TOP(RECEIVE), 1,
+		TOP(SET_TAIL), 0x00, 0x80,   TOP(RECEIVE), 0,
+		TOP(SET_SLOT), 1, 0, 0x90,   TOP(SUBSCRIBE), 1, 1, 1,
+		TOP(RECEIVE), 1,	     TOP(PUBLISH), 1, 3, 0,
+		TOP(POKE_CELL), 2, 12, 0, 4, 0xff, 0xff, 0xff, 0x7f,
+		TOP(RECEIVE), 0,	     TOP(LAST), 0xff,
+		TOP(POKE_SUBSCRIBER), 8, 0, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff,
+		TOP(PUBLISH), 0, 1, 0,	     TOP(DETACH_PUBLISHER), 0,
+		TOP(STATS), 2,
+	};
+
+	/*
+	 * A block subscription made from a slot whose position and first
+	 * position a peer set to 2^64 - 2: its reads wrapped past 2^64 to
+	 * position 0, below where it was put, and copied through a buffer
+	 * it never had (a crash before topic_ring.c read in place there).
+	 */
+	static const uint8_t wrap[] = {
+		FUZZ_TOPIC_MODE_SCRIPT, 0, 1, 15, 0, 0, 0, 0, 3,
+		TOP(POKE_SUBSCRIBER), 8, 0,
+		0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		TOP(POKE_SUBSCRIBER), 3, 0,
+		0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		TOP(SUBSCRIBE), 0, 0, 1,     TOP(RECEIVE), 0,
+		TOP(KEYS), 0,		     TOP(RECEIVE_COPY), 0, 0xff,
+		TOP(SUBSCRIBE), 0, 0, 1,     TOP(RECEIVE_COPY), 0, 8,
+	};
+
+	write_seed("script-topic-block", block, sizeof(block), NULL, 0);
+	write_seed("script-topic-wrap", wrap, sizeof(wrap), NULL, 0);
+	write_seed("script-topic-lapped", lapped, sizeof(lapped), NULL, 0);
+	write_seed("script-topic-hostile", hostile, sizeof(hostile), NULL,
+		   0);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: fuzz_make_seeds DIR\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: fuzz_make_seeds DIR [TOPIC_DIR]\n");
 		return 2;
 	}
 	seed_dir = argv[1];
 	raw_seeds();
 	script_seeds();
+	if (argc == 3) {
+		seed_dir = argv[2];
+		topic_raw_seeds();
+		topic_script_seeds();
+	}
 	return 0;
 }

@@ -12,13 +12,14 @@
 #
 #   build-fuzz/fuzz/TARGET FILE
 #
-# Targets: fuzz_queue_segment fuzz_config (default: both).
+# Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config (default:
+# all three).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_config}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 
@@ -40,8 +41,8 @@ artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 
 # Fresh seeds of the current layout besides the checked-in corpus.
-mkdir -p "$scratch/seeds"
-"$build/fuzz/fuzz_make_seeds" "$scratch/seeds"
+mkdir -p "$scratch/seeds" "$scratch/topic-seeds"
+"$build/fuzz/fuzz_make_seeds" "$scratch/seeds" "$scratch/topic-seeds"
 
 failed=0
 for target in $targets; do
@@ -51,7 +52,10 @@ for target in $targets; do
 	max_len=4096
 	if [ "$target" = fuzz_queue_segment ]; then
 		extra="$scratch/seeds"
-		max_len=8192
+		max_len=16384 # a raw seed is a whole segment
+	elif [ "$target" = fuzz_topic_segment ]; then
+		extra="$scratch/topic-seeds"
+		max_len=16384 # a raw seed is a whole segment
 	fi
 	# -close_fd_mask=1 silences the harness's stdout; libFuzzer and the
 	# sanitizers still report on stderr.

@@ -18,6 +18,7 @@
 #include "bus/bus.h"
 #include "control_protocol.h"
 #include "queue.h"
+#include "route.h"
 #include "wildcard.h"
 #include "topic.h"
 
@@ -29,6 +30,10 @@ struct bus {
 	struct bus_topic *topics;
 	struct bus_subscription *subscriptions;
 	struct bus_wildcard *wildcards;
+	/* Closes busd never saw (it was down): sent again once a restarted
+	 * busd has given our slots back, so none stays held for nothing. */
+	struct bus_control_request *unsent_closes;
+	uint32_t unsent_count;
 	char name[BUS_NAME_MAX + 1];
 	char detail[BUS_CONTROL_DETAIL_MAX + 64];
 };
@@ -51,6 +56,11 @@ const char *bus_error_detail(const bus_t *bus)
 const char *bus_name(const bus_t *bus)
 {
 	return bus->name;
+}
+
+static void copy_name(char *dst, const char *src)
+{
+	snprintf(dst, BUS_NAME_MAX + 1, "%s", src);
 }
 
 static int connect_socket(struct bus *bus)
@@ -135,23 +145,142 @@ static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
 }
 
 /*
+ * Sends the request and receives its reply; the caller holds the lock.
+ * *sent says whether busd may have seen the request.
+ */
+static int exchange(struct bus *bus, struct bus_control_request *request,
+		    struct bus_control_reply *reply, int *fd, bool *sent)
+{
+	int rc = bus->fd < 0 ? fail(bus, -ENOTCONN, "not connected")
+			     : send_request(bus, request);
+
+	*sent = rc == 0;
+	if (rc == 0)
+		rc = receive_reply(bus, reply, fd);
+	return rc;
+}
+
+/* The caller holds the lock. */
+static void send_unsent_closes(struct bus *bus)
+{
+	for (uint32_t i = 0; i < bus->unsent_count; i++) {
+		struct bus_control_reply reply;
+		bool sent;
+
+		exchange(bus, &bus->unsent_closes[i], &reply, NULL, &sent);
+	}
+	free(bus->unsent_closes);
+	bus->unsent_closes = NULL;
+	bus->unsent_count = 0;
+}
+
+/* Keeps a close for the next busd; dropped past a bound (then the slot
+ * waits for our exit, as it would have anyway). */
+static void keep_unsent_close(struct bus *bus,
+			      const struct bus_control_request *request)
+{
+	void *grown;
+
+	pthread_mutex_lock(&bus->lock);
+	if (bus->unsent_count < 1024) {
+		grown = realloc(bus->unsent_closes,
+				(bus->unsent_count + 1) * sizeof(*request));
+		if (grown) {
+			bus->unsent_closes = grown;
+			bus->unsent_closes[bus->unsent_count++] = *request;
+		}
+	}
+	pthread_mutex_unlock(&bus->lock);
+}
+
+/*
+ * The new busd knows none of our patterns: register them again, under the
+ * same ids, so that it reserves slots for them in the topics it creates
+ * from now on and we find those it adopted still reserved.  One it
+ * refuses keeps id 0 and lives on without reservations.
+ */
+static void reregister_wildcards(struct bus *bus)
+{
+	for (struct bus_wildcard *w = bus->wildcards; w; w = w->next_handle) {
+		struct bus_control_request request = {
+			.op = BUS_CONTROL_WILDCARD,
+			.attachment = w->id,
+		};
+		struct bus_control_reply reply;
+
+		bool sent;
+
+		copy_name(request.name, w->pattern);
+		/* One store: the handle's own thread may be reading it. */
+		w->id = exchange(bus, &request, &reply, NULL, &sent) == 0 &&
+				reply.status == 0 ?
+			reply.attachment :
+			0;
+	}
+}
+
+/*
+ * Connects to a busd that restarted and says HELLO with our old id: it
+ * adopted our slots and gives them back (busd/adopt.h), so the handles we
+ * hold stay ours.  The caller holds the lock.
+ */
+static int reconnect(struct bus *bus)
+{
+	struct bus_control_request hello = { .op = BUS_CONTROL_HELLO,
+					     .attachment = bus->client_id };
+	struct bus_control_reply reply;
+	bool sent;
+	int rc;
+
+	if (bus->fd >= 0)
+		close(bus->fd);
+	bus->fd = -1;
+	rc = connect_socket(bus);
+	if (rc == 0)
+		rc = exchange(bus, &hello, &reply, NULL, &sent);
+	if (rc == 0 && reply.status < 0)
+		rc = fail(bus, reply.status, "%.*s",
+			  (int)sizeof(reply.detail), reply.detail);
+	if (rc == 0)
+		bus->client_id = reply.client_id;
+	if (rc == 0) {
+		send_unsent_closes(bus);
+		reregister_wildcards(bus);
+	}
+	return rc;
+}
+
+/*
  * One request, one reply.  Returns the reply's status; on failure the
- * detail is busd's sentence.  *fd gets a passed descriptor or -1.
+ * detail is busd's sentence.  *fd gets a passed descriptor or -1.  When
+ * busd has gone, it connects again first (a restarted busd).
  */
 static int transact(struct bus *bus, struct bus_control_request *request,
 		    struct bus_control_reply *reply, int *fd)
 {
 	int local_fd = -1;
+	bool sent;
 	int rc;
 
 	if (!fd)
 		fd = &local_fd;
 	*fd = -1;
 	pthread_mutex_lock(&bus->lock);
-	rc = bus->fd < 0 ? fail(bus, -ENOTCONN, "not connected")
-			 : send_request(bus, request);
-	if (rc == 0)
-		rc = receive_reply(bus, reply, fd);
+	rc = exchange(bus, request, reply, fd, &sent);
+	/*
+	 * busd went away: a restarted one may be there.  Only a request it
+	 * never saw is sent again; one it may have carried out (an open
+	 * lends a slot, a create makes a queue) fails, and the next call
+	 * connects again.
+	 */
+	if (rc == -ENOTCONN && request->op != BUS_CONTROL_HELLO) {
+		if (!sent && reconnect(bus) == 0)
+			rc = exchange(bus, request, reply, fd, &sent);
+		else if (sent) {
+			close(bus->fd);
+			bus->fd = -1;
+		}
+	}
 	pthread_mutex_unlock(&bus->lock);
 	if (rc == 0 && reply->op != request->op)
 		rc = fail(bus, -EPROTO, "busd answered another request");
@@ -166,6 +295,28 @@ static int transact(struct bus *bus, struct bus_control_request *request,
 	if (local_fd >= 0)
 		close(local_fd);
 	return rc;
+}
+
+/* A request that gives something back to busd: if busd is down, it is
+ * kept and sent to the next one (unsent_closes). */
+static void release(struct bus *bus, struct bus_control_request *request)
+{
+	struct bus_control_reply reply;
+
+	if (transact(bus, request, &reply, NULL) == -ENOTCONN)
+		keep_unsent_close(bus, request);
+}
+
+/* For route.c: one request, and a detail for a failure of its own. */
+int bus__client_request(struct bus *bus, struct bus_control_request *request,
+			struct bus_control_reply *reply)
+{
+	return transact(bus, request, reply, NULL);
+}
+
+int bus__client_fail(struct bus *bus, int error, const char *text)
+{
+	return fail(bus, error, "%s", text);
 }
 
 static int hello(struct bus *bus)
@@ -224,6 +375,7 @@ void bus_disconnect(bus_t *bus)
 		bus_unsubscribe(bus->subscriptions);
 	if (bus->fd >= 0)
 		close(bus->fd);
+	free(bus->unsent_closes);
 	pthread_mutex_destroy(&bus->lock);
 	free(bus);
 }
@@ -248,11 +400,6 @@ void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w)
 		}
 	}
 	pthread_mutex_unlock(&bus->lock);
-}
-
-static void copy_name(char *dst, const char *src)
-{
-	snprintf(dst, BUS_NAME_MAX + 1, "%s", src);
 }
 
 int bus_queue_create_with_access(bus_t *bus, const char *name,
@@ -367,17 +514,24 @@ static void close_attachment(struct bus *bus, const char *name,
 	struct bus_control_request request = { .op = BUS_CONTROL_CLOSE,
 					       .attachment = attachment,
 					       .generation = generation };
-	struct bus_control_reply reply;
 
 	copy_name(request.name, name);
-	transact(bus, &request, &reply, NULL);
+	release(bus, &request);
 }
 
 int bus_queue_open(bus_t *bus, const char *name, enum bus_role role,
 		   const struct bus_queue_options *options, bus_queue_t **out)
 {
-	struct bus_control_request request = { .op = BUS_CONTROL_OPEN,
-					       .role = role };
+	return bus__queue_open_op(bus, name, BUS_CONTROL_OPEN, role, options,
+				  out);
+}
+
+int bus__queue_open_op(struct bus *bus, const char *name, uint32_t op,
+		       enum bus_role role,
+		       const struct bus_queue_options *options,
+		       struct bus_queue **out)
+{
+	struct bus_control_request request = { .op = op, .role = role };
 	struct bus_control_reply reply;
 	struct bus_queue *q = NULL;
 	int fd = -1;
@@ -486,12 +640,13 @@ int bus_topic_delete(bus_t *bus, const char *name)
 
 /* Asks busd for a slot of the topic and its segment. */
 static int open_topic_slot(struct bus *bus, const char *name, uint32_t role,
-			   uint32_t history, struct bus_control_reply *reply,
-			   int *fd)
+			   uint32_t history, uint32_t wildcard_id,
+			   struct bus_control_reply *reply, int *fd)
 {
 	struct bus_control_request request = { .op = BUS_CONTROL_TOPIC_OPEN,
 					       .role = role,
-					       .index = history };
+					       .index = history,
+					       .attachment = wildcard_id };
 
 	*fd = -1;
 	if (bus_name_check(name))
@@ -509,12 +664,11 @@ static void close_topic_slot(struct bus *bus, const char *name,
 					       .role = role,
 					       .attachment = index,
 					       .generation = generation };
-	struct bus_control_reply reply;
 
 	if (role == BUS_OBSERVER)
 		return;
 	copy_name(request.name, name);
-	transact(bus, &request, &reply, NULL);
+	release(bus, &request);
 }
 
 /* Maps a topic segment busd handed us and checks it. */
@@ -562,7 +716,7 @@ int bus_topic_open(bus_t *bus, const char *name, enum bus_role role,
 		return fail(bus, -EINVAL, "a topic is opened as a publisher "
 			    "(BUS_PRODUCER) or an observer; subscribe with "
 			    "bus_subscribe()");
-	ret = open_topic_slot(bus, name, role, 0, &reply, &fd);
+	ret = open_topic_slot(bus, name, role, 0, 0, &reply, &fd);
 	if (ret < 0)
 		return ret;
 	ret = map_topic(bus, name, fd, prot, &geometry);
@@ -619,9 +773,9 @@ int bus_topic_close(bus_topic_t *t)
 	return 0;
 }
 
-int bus_subscribe(bus_t *bus, const char *name,
-		  const struct bus_subscribe_options *options,
-		  bus_subscription_t **out)
+static int subscribe(struct bus *bus, const char *name,
+		     const struct bus_subscribe_options *options,
+		     uint32_t wildcard_id, struct bus_subscription **out)
 {
 	uint32_t history = options ? options->history : 0;
 	struct bus__topic_geometry geometry;
@@ -632,7 +786,8 @@ int bus_subscribe(bus_t *bus, const char *name,
 
 	if (!bus || !out)
 		return -EINVAL;
-	ret = open_topic_slot(bus, name, BUS_CONSUMER, history, &reply, &fd);
+	ret = open_topic_slot(bus, name, BUS_CONSUMER, history, wildcard_id,
+			      &reply, &fd);
 	if (ret < 0)
 		return ret;
 	ret = map_topic(bus, name, fd, PROT_READ | PROT_WRITE, &geometry);
@@ -654,6 +809,8 @@ int bus_subscribe(bus_t *bus, const char *name,
 	}
 	s->bus = bus;
 	s->generation = reply.generation;
+	/* kind: 1 when busd handed over a slot it reserved (TOPIC_OPEN). */
+	s->from_reservation = wildcard_id && reply.kind == 1;
 	copy_name(s->name, name);
 	pthread_mutex_lock(&bus->lock);
 	s->next_handle = bus->subscriptions;
@@ -661,6 +818,44 @@ int bus_subscribe(bus_t *bus, const char *name,
 	pthread_mutex_unlock(&bus->lock);
 	*out = s;
 	return 0;
+}
+
+int bus_subscribe(bus_t *bus, const char *name,
+		  const struct bus_subscribe_options *options,
+		  bus_subscription_t **out)
+{
+	return subscribe(bus, name, options, 0, out);
+}
+
+int bus__client_subscribe_wildcard(struct bus *bus, const char *name,
+				   const struct bus_subscribe_options *options,
+				   uint32_t id, struct bus_subscription **out)
+{
+	return subscribe(bus, name, options, id, out);
+}
+
+int bus__client_wildcard_register(struct bus *bus, const char *pattern,
+				  uint32_t *id)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_WILDCARD };
+	struct bus_control_reply reply;
+	int ret;
+
+	copy_name(request.name, pattern);
+	ret = transact(bus, &request, &reply, NULL);
+	if (ret == 0)
+		*id = reply.attachment;
+	return ret;
+}
+
+void bus__client_wildcard_unregister(struct bus *bus, uint32_t id)
+{
+	struct bus_control_request request = {
+		.op = BUS_CONTROL_WILDCARD_CLOSE,
+		.attachment = id,
+	};
+
+	release(bus, &request);
 }
 
 int bus_unsubscribe(bus_subscription_t *s)

@@ -27,11 +27,13 @@
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 2u /* 2: owner, group and mode */
+#define BUS_CONTROL_VERSION 4u /* 2: owner, group and mode; 3: wildcards;
+				  4: dead letters in queue settings */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
-	/* Register the client.  Reply: client_id. */
+	/* Register the client; attachment: 0, or the client_id it had
+	 * before busd restarted, to keep its slots.  Reply: client_id. */
 	BUS_CONTROL_HELLO = 1,
 	/* name, role.  Reply: attachment index, segment size, fd. */
 	BUS_CONTROL_OPEN = 2,
@@ -46,14 +48,34 @@ enum bus_control_op {
 	/* name, topic_settings. */
 	BUS_CONTROL_TOPIC_CREATE = 7,
 	/* name, role (PRODUCER: a publisher slot, CONSUMER: a subscriber
-	 * slot, OBSERVER: none), index: the history a subscriber asks for.
-	 * Reply: slot index, segment size, generation, fd. */
+	 * slot, OBSERVER: none), index: the history a subscriber asks for,
+	 * attachment: 0, or a wildcard id (WILDCARD; never 0) whose
+	 * reserved slot to take.  Reply: slot index, segment size,
+	 * generation, fd; kind 1 when the slot was the reserved one. */
 	BUS_CONTROL_TOPIC_OPEN = 8,
 	/* name, role, attachment, generation.  Frees the slot. */
 	BUS_CONTROL_TOPIC_CLOSE = 9,
 	/* name.  Reply: access, the owner, group and mode of the queue or
 	 * topic.  Anyone connected may ask, as anyone may stat(2) a file. */
 	BUS_CONTROL_ACCESS = 10,
+	/* name: a subject pattern; attachment: 0, or the id the wildcard
+	 * had before busd restarted (kept if free).  Reply: attachment, the
+	 * wildcard id.  From
+	 * now on, busd reserves a subscriber slot for this wildcard in each
+	 * matching topic it creates, before any publisher can open it, so
+	 * that the wildcard misses none of the topic's messages. */
+	BUS_CONTROL_WILDCARD = 11,
+	/* attachment: a wildcard id.  Frees the slots still reserved. */
+	BUS_CONTROL_WILDCARD_CLOSE = 12,
+	/* name: a queue.  Needs admin rights, not the queue's mode.  Reply
+	 * as OPEN as a consumer: a consumer slot and the fd, through which
+	 * the client takes and acks every queued message (bus_queue_purge;
+	 * leased messages stay with their consumers). */
+	BUS_CONTROL_PURGE = 13,
+	/* route: an entry for the route table.  Admin rights. */
+	BUS_CONTROL_ROUTE_ADD = 14,
+	/* name, index: enum bus_route_kind.  Admin rights. */
+	BUS_CONTROL_ROUTE_DELETE = 15,
 };
 
 struct bus_control_request {
@@ -61,12 +83,13 @@ struct bus_control_request {
 	uint32_t version; /* BUS_CONTROL_VERSION */
 	uint32_t op;	  /* enum bus_control_op */
 	uint32_t role;	  /* OPEN, TOPIC_OPEN, TOPIC_CLOSE: enum bus_role */
-	uint32_t attachment; /* CLOSE, TOPIC_CLOSE */
+	uint32_t attachment; /* CLOSE, TOPIC_CLOSE, TOPIC_OPEN, WILDCARD_CLOSE */
 	uint32_t index;	     /* LIST; TOPIC_OPEN: history */
 	uint64_t generation; /* CLOSE: as OPEN answered */
 	union {
 		struct bus_queue_settings settings;	  /* CREATE */
 		struct bus_topic_settings topic_settings; /* TOPIC_CREATE */
+		struct bus_route route;			  /* ROUTE_ADD */
 	};
 	/* CREATE, TOPIC_CREATE: owner, group and mode; fields whose bit is
 	 * not in access.given (a zeroed struct: all) take busd's defaults. */

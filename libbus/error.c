@@ -17,7 +17,8 @@ static const struct bus__error_text bus__error_texts[] = {
 		   "'slots', or retry later (a topic under slow_subscriber = "
 		   "block waits for its slowest subscriber)" },
 	{ EMSGSIZE, "the message is larger than the queue's or topic's "
-		    "max_message, or than the buffer given for it" },
+		    "max_message, or than the buffer given for it, or its "
+		    "key and headers do not fit its header_room" },
 	{ ENOENT, "no such queue or topic on this bus" },
 	/* busd's detail says who may not do what, and who may. */
 	{ EACCES, "permission denied" },
@@ -34,6 +35,9 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ ENOLCK, "this consumer already holds max_unacked messages: "
 		  "ack some first" },
 	{ EBADMSG, "a message in shared memory is corrupt and was skipped" },
+	{ ESTALE, "this consumer no longer holds the message: it held it "
+		  "longer than the queue's ack_timeout_ms, and busd gave it "
+		  "to another delivery" },
 	{ ECANCELED, "the call was cancelled with bus_queue_cancel(), "
 		     "bus_topic_cancel() or bus_subscription_cancel()" },
 	{ EINTR, "interrupted by a signal" },
@@ -44,6 +48,8 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ EBADF, "this handle cannot do that (wrong role)" },
 	{ ECONNREFUSED, "busd refused the connection" },
 	{ EIO, "the control connection to busd failed" },
+	{ ENXIO, "no responder: nothing consumes from or subscribes to the "
+		 "request queue or topic" },
 };
 
 const char *bus_strerror(int error)

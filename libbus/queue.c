@@ -12,6 +12,8 @@
 
 #include "atomics.h"
 #include "futex.h"
+#include "latency.h"
+#include "message_keys.h"
 #include "queue.h"
 #include "queue_cell.h"
 #include "queue_leases.h"
@@ -39,15 +41,20 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 	q->owner = index + 1;
 	q->client_id = client_id;
 	q->spsc = geometry->settings.type == BUS_QUEUE_SPSC;
-	/* A drop-oldest producer takes queued cells itself: only without it
-	 * may the consumer leave taken cells untouched. */
-	q->lazy = q->spsc &&
-		  geometry->settings.overflow != BUS_OVERFLOW_DROP_OLDEST;
+	/* Both sides of an spsc queue agree on this from the settings. */
+	q->lazy = bus__queue_lazy(&geometry->settings);
 	q->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
 	q->spin_ns = options && options->spin_ns ? options->spin_ns : 2000;
 	q->no_timestamp = options && options->no_timestamp;
+	q->ttl_ns = (int64_t)geometry->settings.ttl_ms * 1000000;
+	q->loan_extras = q->ttl_ns ? BUS__EXTRAS_TTL : 0;
 	if (role != BUS_OBSERVER)
 		q->attachment = &geometry->attachments[index];
+	if (role == BUS_CONSUMER)
+		bus__latency_meter_init(&q->latency,
+					&geometry->latency[1 + index],
+					options && options->no_latency,
+					options ? options->latency_every : 0);
 	if (role == BUS_CONSUMER) {
 		q->held = calloc(geometry->settings.max_unacked,
 				 sizeof(*q->held));
@@ -165,8 +172,11 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 		return -ENOTCONN;
 	rc = try_claim(q, &c);
 	if (rc == -ENOBUFS &&
-	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
+	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
+		if (timeout_ns != BUS_NOWAIT)
+			count(&q->attachment->backpressure_waits, 1);
 		rc = bus__wait(q, BUS__WAIT_SPACE, timeout_ns, try_claim, &c);
+	}
 	if (rc < 0) {
 		if (rc == -ENOBUFS)
 			count(&q->attachment->rejected, 1);
@@ -180,6 +190,8 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 	m->capacity = q->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c.position;
+	/* One test at commit covers the setters and the queue's ttl. */
+	m->extras = q->loan_extras;
 	return 0;
 }
 
@@ -188,20 +200,51 @@ int bus_loan(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
 	return loan(q, m, timeout_ns);
 }
 
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* True if position is a cell we claimed and have not committed. */
 static int is_our_loan(const struct bus_queue *q, uint64_t position)
 {
 	/* Relaxed: our own claim, written by this thread. */
 	return bus__load_relaxed(&cell_at(q, position)->state) ==
 	       bus__cell_state(position, q->owner, BUS__CELL_WRITING);
+}
+
+/* The header of a message without key, headers, correlation or expiry. */
+static inline void write_header(struct bus_queue *q,
+				const struct bus_message *m,
+				struct bus_message_header *h, uint32_t length)
+{
+	*h = (struct bus_message_header){
+		.header_length = sizeof(*h),
+		.header_version = BUS_MESSAGE_HEADER_VERSION,
+		.payload_length = length,
+		.sequence = m->token,
+		.publish_time_ns = q->no_timestamp ? 0 :
+				   bus__clock_now_ns(&q->clock),
+		.producer_id = q->client_id,
+		/* Counts the first delivery already: a consumer never has
+		 * to write the header to take a message. */
+		.delivery_count = 1,
+	};
+}
+
+/* The header, keeping what the bus_message_set_*() calls wrote into it
+ * (the slot is ours until the commit) and applying ttl_ms. */
+static __attribute__((noinline)) void
+write_header_extended(struct bus_queue *q, const struct bus_message *m,
+		      struct bus_message_header *h, uint32_t length)
+{
+	bool kept = m->extras & BUS__EXTRAS_SET;
+	uint64_t correlation_id = kept ? h->correlation_id : 0;
+	uint64_t expiry_ns = kept ? h->expiry_ns : 0;
+	uint16_t extension_length = kept ? h->extension_length : 0;
+
+	/* The queue's ttl_ms, unless the message has its own expiry. */
+	if (q->ttl_ns && !expiry_ns)
+		expiry_ns = (uint64_t)(bus__monotonic_ns() + q->ttl_ns);
+	write_header(q, m, h, length);
+	h->correlation_id = correlation_id;
+	h->expiry_ns = expiry_ns;
+	h->extension_length = extension_length;
 }
 
 /*
@@ -223,17 +266,12 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		return -EMSGSIZE;
 	cell = cell_at(q, m->token);
 	h = &cell->header;
-	*h = (struct bus_message_header){
-		.header_length = sizeof(*h),
-		.header_version = BUS_MESSAGE_HEADER_VERSION,
-		.payload_length = length,
-		.sequence = m->token,
-		.publish_time_ns = q->no_timestamp ? 0 : monotonic_ns(),
-		.producer_id = q->client_id,
-		/* Counts the first delivery already: a consumer never has
-		 * to write the header to take a message. */
-		.delivery_count = 1,
-	};
+	/* Key, headers, correlation or expiry set on the loan, or the
+	 * queue's ttl_ms: out of line, so the plain path stays as it was. */
+	if (__builtin_expect(m->extras != 0, 0))
+		write_header_extended(q, m, h, length);
+	else
+		write_header(q, m, h, length);
 	if (last)
 		bus__ring_publish_seq_cst(q, m->token);
 	else
@@ -341,9 +379,14 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
 		bus__ring_wake_space(q);
 		return -EBADMSG;
 	}
+	/* Expired: dropped and counted; receive() takes the next. */
+	if (__builtin_expect(h->expiry_ns != 0, 0) &&
+	    bus__queue_expire(q, t->position))
+		return 1;
 	if (h->delivery_count > 1)
 		count(&q->attachment->redelivered, 1);
 	count(&q->attachment->dequeued, 1);
+	bus__latency_record(&q->latency, h->publish_time_ns);
 	m->payload = payload_of(q, cell);
 	m->length = length;
 	m->capacity = length;
@@ -356,10 +399,12 @@ static int receive(struct bus_queue *q, struct bus_message *m,
 		   int64_t timeout_ns)
 {
 	struct take_context t = { 0, false };
+	int64_t deadline = 0;
 	int rc;
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+again:
 	if (bus__leases_full(q))
 		return -ENOLCK;
 	rc = try_take(q, &t);
@@ -369,7 +414,20 @@ static int receive(struct bus_queue *q, struct bus_message *m,
 		return -ENOTCONN;
 	if (rc < 0)
 		return rc;
-	return deliver(q, &t, m);
+	rc = deliver(q, &t, m);
+	if (__builtin_expect(rc != 1, 1))
+		return rc;
+	/* An expired message was skipped: wait for the next one for what
+	 * is left of the timeout (counted from the first skip, so at worst
+	 * twice the timeout in all; expiry is the rare case). */
+	if (timeout_ns > 0) {
+		int64_t now = bus__monotonic_ns();
+
+		if (!deadline)
+			deadline = now + timeout_ns;
+		timeout_ns = deadline > now ? deadline - now : BUS_NOWAIT;
+	}
+	goto again;
 }
 
 int bus_receive(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)

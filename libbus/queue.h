@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "clock.h"
+#include "latency.h"
 #include "segment.h"
 
 struct bus_queue {
@@ -23,6 +25,14 @@ struct bus_queue {
 	uint64_t generation; /* busd's id of this incarnation of the queue */
 	bool spsc;
 	bool no_timestamp;
+	/* Consumer: our slot's latency histogram (latency.h). */
+	struct bus__latency_meter latency;
+	/* Producer: publish stamps (clock.h). */
+	struct bus__clock clock;
+	/* Producer: ttl_ms in nanoseconds, 0 when the queue has none, and
+	 * what a loan starts message->extras with (BUS__EXTRAS_TTL or 0). */
+	int64_t ttl_ns;
+	uint32_t loan_extras;
 	enum bus_wait_strategy wait;
 	uint32_t spin_ns;
 	_Atomic int cancelled;
@@ -69,5 +79,21 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 
 /* Frees the handle's private memory; the caller unmaps and detaches. */
 void bus__queue_handle_destroy(struct bus_queue *queue);
+
+/*
+ * queue_expiry.c: 1 when the message at position, just taken by this
+ * consumer, is past its expiry: it is then counted and dropped (acked
+ * without delivery), and the caller takes the next.  0 otherwise.
+ */
+int bus__queue_expire(struct bus_queue *queue, uint64_t position);
+
+/*
+ * bus_queue_open() through another control op that answers as OPEN does
+ * (client.c): BUS_CONTROL_PURGE gives a consumer slot to an admin.
+ */
+int bus__queue_open_op(struct bus *bus, const char *name, uint32_t op,
+		       enum bus_role role,
+		       const struct bus_queue_options *options,
+		       struct bus_queue **out);
 
 #endif /* BUS_QUEUE_H */

@@ -17,6 +17,8 @@
  *                    that passed over the cell
  *   REDELIVER(p)     nacked or orphaned; any consumer may take it ahead of
  *                    the ring, p as for HELD
+ *   DEAD(p)          had max_deliveries deliveries: no consumer takes it;
+ *                    busd moves it to the dead-letter queue, p as for HELD
  *
  * Transitions (the actor in brackets):
  *   FREE(p)      -> WRITING(p,o)   [producer o claims position p]
@@ -27,7 +29,14 @@
  *   HELD(x,c)    -> FREE(x+N)      [c acks]
  *   HELD(x,c)    -> REDELIVER(x)   [c nacks; or busd after c died]
  *   REDELIVER(x) -> HELD(x,c)      [consumer c takes it back]
- *   HELD(x,c) / REDELIVER(x) -> same with position p, p = x+N
+ *   HELD(x,c)    -> DEAD(x)        [c nacks, or busd after c died, and
+ *                                   the message had max_deliveries]
+ *   HELD(x,c)    -> HELD(x,busd)   [busd takes a lease back after
+ *                                   ack_timeout_ms; then HELD(x,busd) ->
+ *                                   REDELIVER(x) or DEAD(x), by busd]
+ *   DEAD(x)      -> FREE(x+N)      [busd, once the message is in the
+ *                                   dead-letter queue]
+ *   HELD(x,c) / REDELIVER(x) / DEAD(x) -> same with position p, p = x+N
  *                                  [the producer at p skips the occupied
  *                                   cell: position p carries no message]
  *
@@ -56,17 +65,27 @@
 
 #include <stdint.h>
 
+#include "bus/layout.h"
+
 enum bus__cell_kind {
 	BUS__CELL_FREE = 0,
 	BUS__CELL_WRITING = 1,
 	BUS__CELL_READY = 2,
 	BUS__CELL_HELD = 3,
 	BUS__CELL_REDELIVER = 4,
+	BUS__CELL_DEAD = 5,
 };
 
 #define BUS__POSITION_BITS 48
 #define BUS__POSITION_MASK ((UINT64_C(1) << BUS__POSITION_BITS) - 1)
 #define BUS__OWNER_MAX 8191u
+/*
+ * The owner busd writes into the cells it works on itself: a dead-letter
+ * queue's cell it writes (WRITING) and a lease it took back (HELD).  No
+ * attachment has this index (at most BUS_QUEUE_ATTACHMENTS_MAX), so a
+ * client's detach never touches these cells.
+ */
+#define BUS__OWNER_BUSD BUS__OWNER_MAX
 
 static inline uint64_t bus__cell_state(uint64_t position, uint32_t owner,
 				       enum bus__cell_kind kind)
@@ -125,6 +144,26 @@ static inline int bus__pending_raised(uint64_t pending)
 static inline uint64_t bus__pending_reset(uint64_t seen)
 {
 	return (seen | BUS__PENDING_COUNT_MASK) + 1;
+}
+
+/*
+ * A delivery of a message we hold failed (nack, death, ack_timeout_ms):
+ * 1 when it had max_deliveries deliveries and must go to the dead-letter
+ * queue (its reason written; the count stays the number of deliveries it
+ * had), else 0 with its count raised for the next delivery.  Only the
+ * holder of the cell calls this, before the state change that hands it on.
+ */
+static inline int bus__delivery_failed(const struct bus_queue_settings *s,
+				       struct bus_message_header *h,
+				       enum bus_dead_letter_reason reason)
+{
+	if (s->max_deliveries && h->delivery_count >= s->max_deliveries) {
+		h->dead_letter_reason = (uint16_t)reason;
+		return 1;
+	}
+	h->delivery_count++;
+	h->flags |= BUS_MESSAGE_REDELIVERED;
+	return 0;
 }
 
 #endif /* BUS_QUEUE_CELL_H */

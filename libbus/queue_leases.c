@@ -22,6 +22,13 @@
  * When a lazy consumer dies, busd finds its messages in the ring between
  * the released position and its taken position and raises their delivery
  * counts; the next consumer starts at the released position.
+ *
+ * With ack_timeout_ms busd may take a lease back from under us (the cell
+ * becomes HELD by busd, then REDELIVER); an ack or nack then finds the cell
+ * not ours and answers -ESTALE.  If we take the same cell again before we
+ * ack the old lease, the older entry is marked stale at once, so that an
+ * ack of it can never free the newer delivery.  Only queues with
+ * ack_timeout_ms pay for that look (a scan of our own private table).
  */
 #include <errno.h>
 
@@ -31,6 +38,7 @@
 #include "queue_ring.h"
 
 #define IN_RING (UINT64_C(1) << 62)
+#define STALE (UINT64_C(1) << 61)
 
 static uint32_t slot_of(const struct bus_queue *q, uint32_t i)
 {
@@ -41,10 +49,11 @@ static uint32_t slot_of(const struct bus_queue *q, uint32_t i)
 	return slot >= size ? slot - size : slot;
 }
 
-/* Entries hold position + 1 (0 marks a finished lease) and IN_RING. */
+/* Entries hold position + 1 (0 marks a finished lease), IN_RING and
+ * STALE. */
 static uint64_t entry_position(uint64_t entry)
 {
-	return (entry & ~IN_RING) - 1;
+	return (entry & ~(IN_RING | STALE)) - 1;
 }
 
 bool bus__leases_full(const struct bus_queue *q)
@@ -72,8 +81,23 @@ static void compact(struct bus_queue *q)
 	q->held_count = kept;
 }
 
+/* A lease of the cell we just took again can only be one busd took back. */
+static void mark_stale(struct bus_queue *q, uint64_t position)
+{
+	uint32_t mask = q->geometry.mask;
+
+	for (uint32_t i = 0; i < q->held_count; i++) {
+		uint64_t *entry = &q->held[slot_of(q, i)];
+
+		if (*entry && ((entry_position(*entry) ^ position) & mask) == 0)
+			*entry |= STALE;
+	}
+}
+
 void bus__leases_push(struct bus_queue *q, uint64_t position, bool in_ring)
 {
+	if (q->geometry.settings.ack_timeout_ms)
+		mark_stale(q, position);
 	if (q->held_count == q->geometry.settings.max_unacked)
 		compact(q);
 	q->held[slot_of(q, q->held_count++)] =
@@ -82,14 +106,21 @@ void bus__leases_push(struct bus_queue *q, uint64_t position, bool in_ring)
 
 int bus__leases_find(const struct bus_queue *q, uint64_t position)
 {
-	/* Acks mostly come in the order of receipt: the oldest first. */
+	int stale = -1;
+
+	/* Acks mostly come in the order of receipt: the oldest first.  A
+	 * live lease wins over a stale one of the same position. */
 	for (uint32_t i = 0; i < q->held_count; i++) {
 		uint64_t entry = q->held[slot_of(q, i)];
 
-		if (entry && entry_position(entry) == position)
+		if (!entry || entry_position(entry) != position)
+			continue;
+		if (!(entry & STALE))
 			return (int)i;
+		if (stale < 0)
+			stale = (int)i;
 	}
-	return -1;
+	return stale;
 }
 
 uint64_t bus__leases_oldest(const struct bus_queue *q)
@@ -138,7 +169,9 @@ int bus__leases_ack(struct bus_queue *q, uint32_t i)
 	uint64_t entry = q->held[slot_of(q, i)];
 	int rc = 0;
 
-	if (entry & IN_RING)
+	if (entry & STALE)
+		rc = -ESTALE;
+	else if (entry & IN_RING)
 		hold_older_in_cells(q, i);
 	else
 		rc = bus__ring_release(q, entry_position(entry));
@@ -146,29 +179,86 @@ int bus__leases_ack(struct bus_queue *q, uint32_t i)
 	return rc;
 }
 
+/*
+ * With ack_timeout_ms busd may have taken the lease back: then the header
+ * is no longer ours to write.  A take-back between this look and the state
+ * change is possible (a nack at the very moment of the timeout); it can
+ * only raise the delivery count once more, and the nack then answers
+ * -ESTALE.  Without ack_timeout_ms nobody takes a lease back: no look.
+ */
+static bool still_ours(const struct bus_queue *q, uint64_t entry)
+{
+	uint64_t state;
+
+	if (!q->geometry.settings.ack_timeout_ms)
+		return true;
+	/* Relaxed: only a hint; the state change after it is a CAS. */
+	state = bus__load_relaxed(&cell_at(q, entry_position(entry))->state);
+	return bus__cell_kind(state) == BUS__CELL_HELD &&
+	       bus__cell_owner(state) == q->owner;
+}
+
+/* A lazy consumer's nack of a message still READY in the ring: nobody else
+ * writes it, so a plain store hands it on. */
+static void nack_in_ring(struct bus_queue *q, struct bus_cell *cell,
+			 uint64_t position, int dead)
+{
+	_Atomic uint64_t *hint = dead ? &q->geometry.control->dead_pending :
+					&q->geometry.control->redeliver_pending;
+
+	/* Release: the header update comes before whoever takes the message
+	 * (a consumer, or busd for a DEAD one). */
+	bus__store_release(&cell->state,
+			   bus__cell_state(position, 0,
+					   dead ? BUS__CELL_DEAD :
+						  BUS__CELL_REDELIVER));
+	/* Raised after the state (see bus__ring_take_redelivery). */
+	bus__fetch_add_seq_cst(hint, 1);
+}
+
 int bus__leases_nack(struct bus_queue *q, uint32_t i)
+{
+	uint64_t entry = q->held[slot_of(q, i)];
+	uint64_t position = entry_position(entry);
+	struct bus_cell *cell = cell_at(q, position);
+	int dead, rc = 0;
+
+	if ((entry & STALE) || !still_ours(q, entry)) {
+		forget(q, i);
+		return -ESTALE;
+	}
+	/* We hold the message: its header is ours to update until the
+	 * state change below hands it on (but see still_ours). */
+	dead = bus__delivery_failed(&q->geometry.settings, &cell->header,
+				    BUS_DEAD_LETTER_NACKED);
+	if (entry & IN_RING)
+		nack_in_ring(q, cell, position, dead);
+	else if (dead)
+		rc = bus__ring_bury(q, position);
+	else
+		rc = bus__ring_return(q, position);
+	forget(q, i);
+	return rc;
+}
+
+int bus__leases_bury(struct bus_queue *q, uint32_t i,
+		     enum bus_dead_letter_reason reason)
 {
 	uint64_t entry = q->held[slot_of(q, i)];
 	uint64_t position = entry_position(entry);
 	struct bus_cell *cell = cell_at(q, position);
 	int rc = 0;
 
-	/* We hold the message: its header is ours to update until the
-	 * state change below hands it back. */
-	cell->header.delivery_count++;
-	cell->header.flags |= BUS_MESSAGE_REDELIVERED;
-	if (entry & IN_RING) {
-		/* Release: the header update comes before whoever takes
-		 * the message back. */
-		bus__store_release(&cell->state,
-				   bus__cell_state(position, 0,
-						   BUS__CELL_REDELIVER));
-		/* Raised after the state (see bus__ring_take_redelivery). */
-		bus__fetch_add_seq_cst(
-			&q->geometry.control->redeliver_pending, 1);
-	} else {
-		rc = bus__ring_return(q, position);
+	if ((entry & STALE) || !still_ours(q, entry)) {
+		forget(q, i);
+		return -ESTALE;
 	}
+	/* Ours, as in a nack: the header until the state change below. */
+	cell->header.dead_letter_reason = (uint16_t)reason;
+	if (entry & IN_RING)
+		nack_in_ring(q, cell, position, 1);
+	else
+		rc = bus__ring_bury(q, position);
 	forget(q, i);
 	return rc;
 }

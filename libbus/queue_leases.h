@@ -38,6 +38,10 @@ int bus__leases_ack(struct bus_queue *q, uint32_t index);
  * The caller publishes and wakes.
  */
 int bus__leases_nack(struct bus_queue *q, uint32_t index);
+/* Hands the held message at index to busd for the dead-letter queue at
+ * once, with reason (an expired one, say); -ESTALE as for a nack. */
+int bus__leases_bury(struct bus_queue *q, uint32_t index,
+		     enum bus_dead_letter_reason reason);
 
 /*
  * Lazy SPSC consumer: moves the released position up to the oldest message

@@ -8,12 +8,18 @@
 
 #include "atomics.h"
 #include "futex.h"
+#include "latency.h"
 #include "queue_cell.h"
 #include "segment.h"
 
-/* What to do with one cell of the departed owner; 0 if nothing. */
+/* A producer skips a held cell at most once per lap: more failed CASes on
+ * one cell than this come from a peer that scribbles. */
+#define RECOVER_CAS_TRIES 4096u
+
+/* What to do with one cell of the departed owner; 0 if nothing.  dead:
+ * the message had max_deliveries (bus__delivery_failed said so). */
 static uint64_t recovered_state(const struct bus__queue_geometry *g,
-				uint64_t state, uint32_t owner)
+				uint64_t state, uint32_t owner, int dead)
 {
 	if (bus__cell_owner(state) != owner)
 		return 0;
@@ -24,21 +30,25 @@ static uint64_t recovered_state(const struct bus__queue_geometry *g,
 		return bus__cell_state(bus__cell_position(state) + g->slots, 0,
 				       BUS__CELL_FREE);
 	case BUS__CELL_HELD:
-		/* A message received and not acked: deliver it again.  The
-		 * caller raised its delivery count. */
+		/* A message received and not acked: deliver it again (the
+		 * caller raised its delivery count), or hand it to busd's
+		 * dead-letter move. */
 		return bus__cell_state(bus__cell_position(state), 0,
-				       BUS__CELL_REDELIVER);
+				       dead ? BUS__CELL_DEAD :
+					      BUS__CELL_REDELIVER);
 	default:
 		return 0;
 	}
 }
 
 /* The departed consumer saw this message: its next delivery is a
- * redelivery.  The cell is not READY for anybody else meanwhile. */
-static void count_redelivery(struct bus_cell *cell)
+ * redelivery, unless it had max_deliveries (1: it goes to the dead-letter
+ * queue).  The cell is not READY for anybody else meanwhile. */
+static int count_redelivery(const struct bus__queue_geometry *g,
+			    struct bus_cell *cell)
 {
-	cell->header.delivery_count++;
-	cell->header.flags |= BUS_MESSAGE_REDELIVERED;
+	return bus__delivery_failed(&g->settings, &cell->header,
+				    BUS_DEAD_LETTER_CONSUMER_DIED);
 }
 
 /*
@@ -49,16 +59,14 @@ static void count_redelivery(struct bus_cell *cell)
  * the producer keeps off READY cells at or after the released position.
  */
 static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
-				    uint32_t index)
+				    uint32_t index, uint64_t *buried)
 {
 	struct bus_queue_control *c = g->control;
 	uint64_t released = bus__load_acquire(&c->dequeue_position);
 	uint64_t taken = bus__load_acquire(&c->taken_position);
 	uint64_t count = 0;
 
-	if (g->settings.type != BUS_QUEUE_SPSC ||
-	    g->settings.overflow == BUS_OVERFLOW_DROP_OLDEST ||
-	    index < g->settings.max_producers)
+	if (!bus__queue_lazy(&g->settings) || index < g->settings.max_producers)
 		return 0;
 	/* A corrupt pair of positions must not make us loop for long. */
 	for (uint64_t p = released;
@@ -68,9 +76,17 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 	     p++, count++) {
 		struct bus_cell *cell = bus__queue_cell(g, p);
 
-		if (bus__load_acquire(&cell->state) ==
+		if (bus__load_acquire(&cell->state) !=
 		    bus__cell_state(p, 0, BUS__CELL_READY))
-			count_redelivery(cell);
+			continue;
+		/* Release: the header comes before busd's move reads it.
+		 * The successor at p sees DEAD(p) and moves on. */
+		if (count_redelivery(g, cell)) {
+			bus__store_release(&cell->state,
+					   bus__cell_state(p, 0,
+							   BUS__CELL_DEAD));
+			(*buried)++;
+		}
 	}
 	bus__store_relaxed(&c->taken_position, released);
 	return count;
@@ -79,6 +95,7 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 struct recovered {
 	uint64_t padded;
 	uint64_t orphaned;
+	uint64_t buried; /* of those, had max_deliveries: now DEAD */
 };
 
 static void recover_cells(const struct bus__queue_geometry *g, uint32_t owner,
@@ -90,18 +107,24 @@ static void recover_cells(const struct bus__queue_geometry *g, uint32_t owner,
 		 * (a nack's header update) come before ours. */
 		uint64_t state = bus__load_acquire(&cell->state);
 		uint64_t next;
+		int dead = 0;
 
 		if (bus__cell_kind(state) == BUS__CELL_HELD &&
 		    bus__cell_owner(state) == owner)
-			count_redelivery(cell);
+			dead = count_redelivery(g, cell);
 		/* CAS: a producer may skip a held cell meanwhile (it moves
-		 * the position, keeps the owner); then look again. */
-		while ((next = recovered_state(g, state, owner)) != 0) {
+		 * the position, keeps the owner); then look again.  Bounded:
+		 * a hostile peer flipping the cell cannot hold busd here. */
+		for (uint32_t tries = 0;
+		     tries < RECOVER_CAS_TRIES &&
+		     (next = recovered_state(g, state, owner, dead)) != 0;
+		     tries++) {
 			if (bus__cas_acq_rel(&cell->state, &state, next)) {
 				if (bus__cell_kind(next) == BUS__CELL_FREE)
 					r->padded++;
 				else
 					r->orphaned++;
+				r->buried += dead;
 				break;
 			}
 		}
@@ -125,6 +148,7 @@ static void retire_figures(struct bus_retired_figures *t,
 	BUS__RETIRE(redelivered);
 	BUS__RETIRE(dropped);
 	BUS__RETIRE(rejected);
+	BUS__RETIRE(backpressure_waits);
 #undef BUS__RETIRE
 }
 
@@ -154,19 +178,27 @@ int bus__queue_detach(const struct bus__queue_geometry *g, uint32_t index)
 {
 	struct bus_queue_control *c = g->control;
 	struct bus_attachment *a;
-	struct recovered r = { 0, 0 };
+	struct recovered r = { 0, 0, 0 };
 
 	if (index >= g->attachment_count)
 		return -EINVAL;
 	a = &g->attachments[index];
 	recover_cells(g, index + 1, &r);
-	r.orphaned += recover_ring_leases(g, index);
+	r.orphaned += recover_ring_leases(g, index, &r.buried);
+	/* Release: pairs with busd's acquire load of the hint.  Raised for
+	 * every detach of a dead-letter queue's client, not only when we
+	 * buried something: a nack killed between its DEAD store and its
+	 * own raise would otherwise leave the message unseen. */
+	if (r.buried || g->settings.dead_letter[0])
+		bus__fetch_add_seq_cst(&c->dead_pending, 1);
 	/* Always raise the redelivery hint: a nack interrupted between its
 	 * state change and its raise would otherwise stay invisible.
 	 * Release: pairs with the acquire in bus__ring_take_redelivery. */
 	bus__fetch_add_seq_cst(&c->redeliver_pending, 1);
 	uncount_sleeper(c, a);
 	retire_figures(&c->retired, a);
+	/* The histogram too: exact after its consumer has gone. */
+	bus__latency_merge(&g->latency[0], &g->latency[1 + index]);
 	bus__store_relaxed(&c->retired.reclaimed,
 			   bus__load_relaxed(&c->retired.reclaimed) + r.padded);
 	bus__store_relaxed(&c->retired.orphaned,

@@ -5,8 +5,10 @@
  * Who writes what:
  *   cell state      producers (claim, publish, skip), consumers (take,
  *                   ack, nack), busd (pad a dead producer's claim, orphan
- *                   a dead consumer's messages): always by CAS where two
- *                   of them may meet, by a plain store where only one can.
+ *                   a dead consumer's messages, move DEAD ones and take
+ *                   leases back: queue_dead_letter.c): always by CAS where
+ *                   two of them may meet, by a plain store where only one
+ *                   can.
  *   enqueue pos.    MPMC: any producer, by CAS, "helping" (a producer that
  *                   finds position p claimed moves the counter past it).
  *                   SPSC: the producer alone, a mirror of its own copy.
@@ -93,7 +95,8 @@ static enum producer_view producer_view(uint64_t state, uint64_t p)
 
 	if (d == 0 && kind == BUS__CELL_FREE)
 		return CLAIMABLE;
-	if (d < 0 && (kind == BUS__CELL_HELD || kind == BUS__CELL_REDELIVER))
+	if (d < 0 && (kind == BUS__CELL_HELD || kind == BUS__CELL_REDELIVER ||
+		      kind == BUS__CELL_DEAD))
 		return OCCUPIED;
 	if (d < 0)
 		return FULL; /* READY or WRITING of the previous lap */
@@ -515,7 +518,11 @@ int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
 	}
 }
 
-/* Moves a cell we hold to `next`, racing with a producer's skip. */
+/*
+ * Moves a cell we hold to `next`, racing with a producer's skip.  A cell
+ * that is no longer HELD by us was taken back by busd after ack_timeout_ms
+ * (or a peer scribbled on it): -ESTALE, and we leave it alone.
+ */
 static int release_held(struct bus_queue *q, uint64_t position,
 			enum bus__cell_kind next_kind)
 {
@@ -529,13 +536,13 @@ static int release_held(struct bus_queue *q, uint64_t position,
 			return -EBADMSG;
 		if (bus__cell_kind(state) != BUS__CELL_HELD ||
 		    bus__cell_owner(state) != q->owner)
-			return -EINVAL;
+			return -ESTALE;
 		if (next_kind == BUS__CELL_FREE)
 			next = bus__cell_state(next_lap(q, state), 0,
 					       BUS__CELL_FREE);
 		else
 			next = bus__cell_state(bus__cell_position(state), 0,
-					       BUS__CELL_REDELIVER);
+					       next_kind);
 		/* Release: our reads of the payload (ack) or our header
 		 * updates (nack) come before the next owner's acquire.
 		 * seq_cst: bus__ring_wake_space() relies on it. */
@@ -557,6 +564,17 @@ int bus__ring_return(struct bus_queue *q, uint64_t position)
 		/* Release: pairs with the acquire in take_redelivery. */
 		bus__fetch_add_seq_cst(&q->geometry.control->redeliver_pending,
 				       1);
+	return rc;
+}
+
+int bus__ring_bury(struct bus_queue *q, uint64_t position)
+{
+	int rc = release_held(q, position, BUS__CELL_DEAD);
+
+	if (rc == 0)
+		/* Release: pairs with busd's acquire load of the hint, so
+		 * its scan sees the DEAD state and our header update. */
+		bus__fetch_add_seq_cst(&q->geometry.control->dead_pending, 1);
 	return rc;
 }
 

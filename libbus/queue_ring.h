@@ -49,9 +49,12 @@ int bus__queue_pending(const struct bus_queue *q);
 int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position);
 
 /* Frees a cell we hold (ack), or hands it back for redelivery (nack).
- * -EINVAL if we do not hold it. */
+ * -ESTALE if we do not hold it (any more: ack_timeout_ms). */
 int bus__ring_release(struct bus_queue *q, uint64_t position);
 int bus__ring_return(struct bus_queue *q, uint64_t position);
+/* Hands a cell we hold to busd for the dead-letter queue (DEAD), the
+ * header already updated; raises the dead-letter hint.  As above. */
+int bus__ring_bury(struct bus_queue *q, uint64_t position);
 
 /* Frees a cell we claimed for writing without publishing it. */
 void bus__ring_abandon(struct bus_queue *q, uint64_t position);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a queue, read from shared memory without disturbing it. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomics.h"
+#include "latency.h"
 #include "queue.h"
 #include "queue_cell.h"
 
@@ -19,6 +21,7 @@ static void add_attachment(struct bus_queue_stats *s,
 	s->redelivered += bus__load_relaxed(&a->redelivered);
 	s->dropped += bus__load_relaxed(&a->dropped);
 	s->rejected += bus__load_relaxed(&a->rejected);
+	s->backpressure_waits += bus__load_relaxed(&a->backpressure_waits);
 }
 
 static void add_retired(struct bus_queue_stats *s,
@@ -31,7 +34,11 @@ static void add_retired(struct bus_queue_stats *s,
 	s->redelivered += bus__load_relaxed(&r->redelivered);
 	s->dropped += bus__load_relaxed(&r->dropped);
 	s->rejected += bus__load_relaxed(&r->rejected);
+	s->backpressure_waits += bus__load_relaxed(&r->backpressure_waits);
 	s->reclaimed += bus__load_relaxed(&r->reclaimed);
+	s->dead_lettered += bus__load_relaxed(&r->dead_lettered);
+	s->timed_out += bus__load_relaxed(&r->timed_out);
+	s->expired += bus__load_relaxed(&r->expired);
 }
 
 /*
@@ -47,8 +54,7 @@ static enum ready_kind classify_ready(const struct bus__queue_geometry *g,
 	uint64_t position = bus__cell_position(state);
 	uint64_t released, taken;
 
-	if (g->settings.type != BUS_QUEUE_SPSC ||
-	    g->settings.overflow == BUS_OVERFLOW_DROP_OLDEST)
+	if (!bus__queue_lazy(&g->settings))
 		return READY_QUEUED;
 	released = bus__load_relaxed(&g->control->dequeue_position);
 	taken = bus__load_relaxed(&g->control->taken_position);
@@ -86,18 +92,30 @@ static void count_cells(struct bus_queue_stats *s,
 		case BUS__CELL_HELD:
 			s->leased++;
 			break;
+		case BUS__CELL_DEAD:
+			s->dead_waiting++;
+			break;
 		default:
 			break;
 		}
 	}
 }
 
+uint64_t bus__queue_messages(const struct bus__queue_geometry *g)
+{
+	struct bus_queue_stats s = { 0 };
+
+	count_cells(&s, g);
+	return s.depth + s.leased + s.dead_waiting;
+}
+
 int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
 {
-	const struct bus__queue_geometry *g = &q->geometry;
+	const struct bus__queue_geometry *g;
 
 	if (!q || !s)
 		return -EINVAL;
+	g = &q->geometry;
 	memset(s, 0, sizeof(*s));
 	for (uint32_t i = 0; i < g->attachment_count; i++) {
 		const struct bus_attachment *a = &g->attachments[i];
@@ -114,5 +132,95 @@ int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
 	add_retired(s, &g->control->retired);
 	count_cells(s, g);
 	s->capacity = g->slots;
+	return 0;
+}
+
+/* ---- per attachment ----------------------------------------------------- */
+
+/* The consumer slot of an spsc queue: a lazy consumer's leases are its. */
+static uint32_t spsc_consumer_slot(const struct bus__queue_geometry *g)
+{
+	return g->settings.max_producers;
+}
+
+/* Adds each held message to the attachment that holds it. */
+static void count_leases(const struct bus__queue_geometry *g,
+			 struct bus_attachment_stats *out, uint32_t count)
+{
+	for (uint32_t i = 0; i < g->slots; i++) {
+		uint64_t state = bus__load_relaxed(&bus__queue_cell(g, i)->state);
+		uint32_t holder = UINT32_MAX;
+
+		if (bus__cell_kind(state) == BUS__CELL_HELD &&
+		    bus__cell_owner(state) > 0)
+			holder = bus__cell_owner(state) - 1;
+		else if (bus__cell_kind(state) == BUS__CELL_READY &&
+			 classify_ready(g, state) == READY_HELD)
+			holder = spsc_consumer_slot(g);
+		for (uint32_t k = 0; k < count; k++)
+			if (out[k].slot == holder)
+				out[k].leased++;
+	}
+}
+
+int bus_queue_attachments(const bus_queue_t *q,
+			  struct bus_attachment_stats *out, uint32_t count)
+{
+	const struct bus__queue_geometry *g;
+	uint32_t live = 0;
+
+	if (!q || (!out && count))
+		return -EINVAL;
+	g = &q->geometry;
+	for (uint32_t i = 0; i < g->attachment_count; i++) {
+		const struct bus_attachment *a = &g->attachments[i];
+		/* Acquire: pairs with busd's release when it hands out the
+		 * slot; the identity line is complete. */
+		uint32_t role = bus__load_acquire(&a->role);
+		struct bus_attachment_stats *s;
+
+		if (role != BUS_PRODUCER && role != BUS_CONSUMER)
+			continue;
+		if (live++ >= count)
+			continue;
+		s = &out[live - 1];
+		memset(s, 0, sizeof(*s));
+		s->slot = i;
+		s->role = role;
+		s->pid = a->pid;
+		s->uid = a->uid;
+		s->enqueued = bus__load_relaxed(&a->enqueued);
+		s->dequeued = bus__load_relaxed(&a->dequeued);
+		s->acked = bus__load_relaxed(&a->acked);
+		s->nacked = bus__load_relaxed(&a->nacked);
+		s->redelivered = bus__load_relaxed(&a->redelivered);
+		if (role == BUS_CONSUMER) {
+			const struct bus_latency_histogram *h =
+				&g->latency[1 + i];
+
+			bus__latency_summary(&h, 1, &s->latency);
+		}
+	}
+	count_leases(g, out, live < count ? live : count);
+	return (int)live;
+}
+
+int bus_queue_latency(const bus_queue_t *q, struct bus_latency *latency)
+{
+	const struct bus_latency_histogram **all;
+	const struct bus__queue_geometry *g;
+	uint32_t count;
+
+	if (!q || !latency)
+		return -EINVAL;
+	g = &q->geometry;
+	count = g->attachment_count + 1;
+	all = calloc(count, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++)
+		all[i] = &g->latency[i];
+	bus__latency_summary(all, count, latency);
+	free(all);
 	return 0;
 }

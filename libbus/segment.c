@@ -43,6 +43,31 @@ void bus_queue_settings_default(struct bus_queue_settings *settings)
 	};
 }
 
+/* The keys of dead letters and ack timeouts, as far as they go alone;
+ * busd checks that the dead-letter queue exists. */
+static int bus__queue_dead_letter_check(const struct bus_queue_settings *s,
+					char *detail, size_t detail_size)
+{
+	if (!memchr(s->dead_letter, '\0', sizeof(s->dead_letter)))
+		return bus__detail(detail, detail_size, -EINVAL,
+				 "dead_letter is longer than %d characters",
+				 BUS_NAME_MAX);
+	if (s->dead_letter[0] && bus_name_check(s->dead_letter))
+		return bus__detail(detail, detail_size, -EINVAL,
+				 "dead_letter '%s' is not a valid queue name",
+				 s->dead_letter);
+	if (s->max_deliveries && !s->dead_letter[0])
+		return bus__detail(detail, detail_size, -EINVAL,
+				 "max_deliveries needs dead_letter, the queue "
+				 "that takes the messages that reach it");
+	if (s->ack_timeout_ms > BUS_QUEUE_ACK_TIMEOUT_MAX)
+		return bus__detail(detail, detail_size, -EINVAL,
+				 "ack_timeout_ms must be at most %u (a day), "
+				 "not %u",
+				 BUS_QUEUE_ACK_TIMEOUT_MAX, s->ack_timeout_ms);
+	return 0;
+}
+
 int bus__queue_settings_check(const struct bus_queue_settings *s,
 			      char *detail, size_t detail_size)
 {
@@ -87,13 +112,14 @@ int bus__queue_settings_check(const struct bus_queue_settings *s,
 	if (bus__queue_segment_size(s) > BUS__SEGMENT_SIZE_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
 				 "slots x max_message is too large (over 1 TiB)");
-	return 0;
+	return bus__queue_dead_letter_check(s, detail, detail_size);
 }
 
 /* Offsets derived from the settings alone; never read from the segment. */
 struct bus__queue_offsets {
 	uint64_t attachments;
 	uint64_t cells;
+	uint64_t latency;
 	uint64_t size;
 	uint32_t attachment_count;
 	uint32_t payload_offset;
@@ -117,7 +143,9 @@ static void bus__queue_offsets(const struct bus_queue_settings *s,
 	o->stride = (uint32_t)bus__round_up((uint64_t)o->payload_offset +
 						    s->max_message,
 					    BUS_CACHE_LINE);
-	o->size = o->cells + (uint64_t)s->slots * o->stride;
+	o->latency = o->cells + (uint64_t)s->slots * o->stride;
+	o->size = o->latency + (uint64_t)(o->attachment_count + 1) *
+				       sizeof(struct bus_latency_histogram);
 }
 
 size_t bus__queue_segment_size(const struct bus_queue_settings *settings)
@@ -141,6 +169,8 @@ static void bus__queue_geometry_fill(struct bus__queue_geometry *g,
 	g->attachments =
 		(struct bus_attachment *)((uint8_t *)base + o->attachments);
 	g->cells = (uint8_t *)base + o->cells;
+	g->latency = (struct bus_latency_histogram *)((uint8_t *)base +
+						      o->latency);
 	g->settings = *s;
 	g->attachment_count = o->attachment_count;
 	g->slots = s->slots;

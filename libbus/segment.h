@@ -23,6 +23,8 @@ struct bus__queue_geometry {
 	struct bus_queue_control *control;
 	struct bus_attachment *attachments;
 	uint8_t *cells;
+	/* [0]: departed consumers, folded in by busd; [1 + i]: slot i's. */
+	struct bus_latency_histogram *latency;
 	struct bus_queue_settings settings;
 	uint32_t attachment_count;
 	uint32_t slots;
@@ -67,6 +69,18 @@ int bus__queue_segment_validate(void *base, size_t size,
 int bus__segment_check_header(const struct bus_segment_header *h,
 			      uint32_t kind, char *detail, size_t detail_size);
 
+/*
+ * True when an spsc consumer takes messages without writing their cells
+ * (libbus/queue_leases.c).  Not with drop-oldest, whose producer takes
+ * queued cells itself, nor with ack_timeout_ms, whose leases busd must be
+ * able to take back from the cells.
+ */
+static inline int bus__queue_lazy(const struct bus_queue_settings *s)
+{
+	return s->type == BUS_QUEUE_SPSC &&
+	       s->overflow != BUS_OVERFLOW_DROP_OLDEST && !s->ack_timeout_ms;
+}
+
 /* The cell at a position. */
 static inline struct bus_cell *
 bus__queue_cell(const struct bus__queue_geometry *g, uint64_t position)
@@ -83,6 +97,10 @@ bus__queue_cell(const struct bus__queue_geometry *g, uint64_t position)
  * Returns the number of messages made deliverable again.
  */
 int bus__queue_detach(const struct bus__queue_geometry *g, uint32_t index);
+
+/* Messages queued or leased in the ring, from the cells (busd decides by
+ * it whether a clean stop keeps the queue). */
+uint64_t bus__queue_messages(const struct bus__queue_geometry *g);
 
 /*
  * Marks the segment closed (state word) and wakes every sleeper so that

@@ -11,6 +11,8 @@
 
 #include "atomics.h"
 #include "futex.h"
+#include "latency.h"
+#include "message_keys.h"
 #include "topic.h"
 #include "topic_cell.h"
 #include "topic_ring.h"
@@ -169,8 +171,11 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 	if (closed(&t->geometry))
 		return -ENOTCONN;
 	ret = try_claim(&c);
-	if (ret == -ENOBUFS)
+	if (ret == -ENOBUFS) {
+		if (timeout_ns != BUS_NOWAIT)
+			count(&t->attachment->backpressure_waits, 1);
 		ret = wait_for_room(t, &c, timeout_ns);
+	}
 	if (ret < 0) {
 		if (ret == -ENOBUFS || ret == -ETIMEDOUT)
 			count(&t->attachment->rejected, 1);
@@ -182,15 +187,8 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 	m->capacity = t->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c.position;
+	m->extras = 0;
 	return 0;
-}
-
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* True if position is a cell we claimed and have not committed. */
@@ -222,8 +220,12 @@ int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
 		return -EINVAL;
 	if (length > t->geometry.settings.max_message)
 		return -EMSGSIZE;
+	/* Key, headers, correlation or expiry set on the loan. */
+	if (__builtin_expect(m->extras, 0))
+		bus__message_extras_keep(m->header, &header);
 	header.sequence = m->token;
-	header.publish_time_ns = t->no_timestamp ? 0 : monotonic_ns();
+	header.publish_time_ns = t->no_timestamp ? 0 :
+			       bus__clock_now_ns(&t->clock);
 	header.producer_id = t->client_id;
 	bus__topic_write_header(bus__topic_cell(&t->geometry, m->token),
 				&header);
@@ -298,6 +300,9 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 		return -ENOMEM;
 	s->geometry = *geometry;
 	s->slot = &geometry->subscribers[index];
+	bus__latency_meter_init(&s->latency, &geometry->latency[1 + index],
+				options && options->no_latency,
+				options ? options->latency_every : 0);
 	s->index = index;
 	s->client_id = client_id;
 	s->overwrite = geometry->settings.slow_subscriber ==
@@ -318,7 +323,7 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 	/* A buffer only where copies happen: overwrite, or history and
 	 * loans still open when we joined. */
 	if (s->overwrite || s->next < position) {
-		s->buffer = calloc((geometry->settings.max_message + 7) / 8,
+		s->buffer = calloc((bus__topic_copy_size(geometry) + 7) / 8,
 				   sizeof(*s->buffer));
 		if (!s->buffer) {
 			free(s);
@@ -382,10 +387,39 @@ struct read_context {
 	struct bus__topic_delivery delivery;
 };
 
+/* A message past its expiry (message_keys.h: expiry_ns, 0 for none). */
+static bool expired(const struct bus_message_header *h)
+{
+	uint64_t expiry = *(volatile const uint64_t *)&h->expiry_ns;
+
+	return expiry && (uint64_t)bus__monotonic_ns() >= expiry;
+}
+
+/* Skips it: our cursor has moved past it already; counted in our line. */
+static void skip_expired(struct bus_subscription *s)
+{
+	/* Relaxed: our own line; readers want a recent value. */
+	bus__store_relaxed(&s->slot->expired,
+			   bus__load_relaxed(&s->slot->expired) + 1);
+}
+
 static int try_read(void *context)
 {
 	struct read_context *r = context;
 	int ret = bus__topic_read(r->s, r->dst, r->size, &r->delivery);
+
+	/* Never delivered: the next one, a bounded number of times (each
+	 * look moves the cursor, so this ends with the ring). */
+	for (uint32_t i = 0; ret == 0 && i < r->s->geometry.slots &&
+			     expired(r->delivery.header);
+	     i++) {
+		skip_expired(r->s);
+		ret = bus__topic_read(r->s, r->dst, r->size, &r->delivery);
+	}
+	if (ret == 0 && expired(r->delivery.header)) {
+		skip_expired(r->s);
+		ret = -EAGAIN;
+	}
 
 	/* Nothing yet: let publishers past what we skipped before we wait
 	 * (a no-op when nothing changed). */
@@ -435,6 +469,7 @@ static int receive(struct bus_subscription *s, struct read_context *r,
 		bus__subscription_publish_position(s);
 	s->received++;
 	bus__store_relaxed(&s->slot->received, s->received);
+	bus__latency_record(&s->latency, r->delivery.header->publish_time_ns);
 	if (lost)
 		*lost = s->lost;
 	s->lost = 0;

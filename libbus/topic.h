@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "clock.h"
+#include "latency.h"
 #include "topic_segment.h"
 
 struct bus_topic {
@@ -25,6 +27,7 @@ struct bus_topic {
 	bool single;	     /* max_publishers == 1: the tail is ours */
 	bool overwrite;	     /* slow_subscriber = overwrite */
 	bool no_timestamp;
+	struct bus__clock clock; /* publish stamps (clock.h) */
 	enum bus_wait_strategy wait;
 	uint32_t spin_ns;
 	_Atomic int cancelled;
@@ -42,10 +45,13 @@ struct bus_topic {
 struct bus_subscription {
 	struct bus__topic_geometry geometry;
 	struct bus_subscriber *slot;
+	/* Our slot's latency histogram (latency.h). */
+	struct bus__latency_meter latency;
 	struct bus *bus; /* NULL for a local handle */
 	uint32_t index;
 	uint32_t client_id;
 	uint64_t generation;
+	bool from_reservation; /* busd reserved the slot for a wildcard */
 	bool overwrite;
 	/* Block policy: a view in place is out; our published position
 	 * stays on it until it is released. */
@@ -66,13 +72,24 @@ struct bus_subscription {
 	uint64_t received;	/* mirror of slot->received */
 	uint64_t lapped;	/* mirror of slot->lapped */
 	uint64_t lost_total;	/* mirror of slot->lost */
-	/* Copies: max_message bytes rounded up to 8, and the header. */
+	/* Copies: max_message bytes rounded up to 8, and the header.  A
+	 * view's copy is laid out as a cell is, from its header on (header,
+	 * header room, payload: bus__topic_copy_size()), so that keys and
+	 * headers are found the same way in both. */
 	uint64_t *buffer;
 	struct bus_message_header header;
 
 	struct bus_subscription *next_handle; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];
 };
+
+/* Bytes of a subscription's copy buffer: header, header room, payload. */
+static inline size_t
+bus__topic_copy_size(const struct bus__topic_geometry *geometry)
+{
+	return sizeof(struct bus_message_header) + geometry->payload_offset -
+	       sizeof(struct bus_cell) + geometry->settings.max_message;
+}
 
 /*
  * Makes a publisher or observer handle for slot index of a validated

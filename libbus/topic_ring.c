@@ -351,8 +351,10 @@ static void read_words(void *to, const void *from, size_t bytes)
  */
 static int copy_message(const struct bus__topic_geometry *g,
 			struct bus_cell *cell, uint64_t state, void *to,
-			size_t size, struct bus_message_header *header)
+			size_t size, struct bus_message_header *header,
+			void *extension)
 {
+	uint32_t room = g->payload_offset - (uint32_t)sizeof(*cell);
 	uint32_t length;
 	int ret = 0;
 
@@ -364,6 +366,12 @@ static int copy_message(const struct bus__topic_geometry *g,
 		ret = -EMSGSIZE;
 	else
 		read_words(to, payload_of(g, cell), length);
+	/* Key and headers, for a view (a corrupt length is the reader's to
+	 * find: it is bounded by the room, and so is this copy). */
+	if (extension && header->extension_length)
+		read_words(extension, (uint8_t *)cell + sizeof(*cell),
+			   header->extension_length < room ?
+				   header->extension_length : room);
 	/* Acquire fence: pairs with the release fence after a claim.  If a
 	 * load above read a word of a later message, the load below sees
 	 * that message's claim. */
@@ -468,15 +476,25 @@ static int read_copy(struct bus_subscription *s, struct bus_cell *cell,
 		     uint64_t state, void *dst, size_t size,
 		     struct bus__topic_delivery *d)
 {
-	void *to = dst ? dst : (void *)s->buffer;
+	/* A view's copy: header, header room, payload, as in a cell. */
+	uint8_t *head = (uint8_t *)s->buffer;
+	uint8_t *room = head + sizeof(struct bus_message_header);
+	void *to = dst ? dst
+		       : room + s->geometry.payload_offset -
+				 sizeof(struct bus_cell);
 	int ret;
 
 	if (!dst)
 		size = s->geometry.settings.max_message;
-	ret = copy_message(&s->geometry, cell, state, to, size, &s->header);
+	ret = copy_message(&s->geometry, cell, state, to, size, &s->header,
+			   dst ? NULL : room);
 	if (ret < 0)
 		return ret;
 	d->header = &s->header;
+	if (!dst) {
+		memcpy(head, &s->header, sizeof(s->header));
+		d->header = (const struct bus_message_header *)head;
+	}
 	d->payload = to;
 	d->length = (uint32_t)ret;
 	d->in_place = 0;
@@ -508,7 +526,15 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 		case READABLE:
 			break;
 		}
-		if (!s->overwrite && p >= s->protected_from)
+		/*
+		 * Below protected_from a block subscription copies, into the
+		 * buffer it made for history.  Without one it gets there only
+		 * when a peer's nonsense made s->next wrap past 2^64 (jump()
+		 * or a skip from a position near it; found by
+		 * fuzz_topic_segment): read in place then, still within the
+		 * mapping, rather than copy through a NULL buffer.
+		 */
+		if (!s->overwrite && (p >= s->protected_from || !s->buffer))
 			ret = read_in_place(s, cell, dst, size, d);
 		else
 			ret = read_copy(s, cell, state, dst, size, d);
@@ -590,7 +616,7 @@ static int newest_below(const struct bus__topic_geometry *g, uint64_t tail,
 			return -ESTALE; /* the ring moved on under us */
 		if (d < 0 || bus__topic_kind(state) != BUS__TOPIC_READY)
 			continue; /* still being written, or padded */
-		return copy_message(g, cell, state, buf, size, header);
+		return copy_message(g, cell, state, buf, size, header, NULL);
 	}
 	return -EAGAIN;
 }

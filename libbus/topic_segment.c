@@ -11,6 +11,7 @@
 #include "atomics.h"
 #include "bus/bus.h"
 #include "futex.h"
+#include "latency.h"
 #include "topic_cell.h"
 #include "detail.h"
 #include "segment.h"
@@ -78,7 +79,11 @@ int bus__topic_settings_check(const struct bus_topic_settings *s,
 		return bus__detail(detail, detail_size, -EINVAL,
 				  "history must be at most slots (%u), not %u",
 				  s->slots, s->history);
-	if (s->reserved[0] || s->reserved[1])
+	if (s->header_room > BUS_QUEUE_HEADER_ROOM_MAX)
+		return bus__detail(detail, detail_size, -EINVAL,
+				  "header_room must be at most %u bytes",
+				  BUS_QUEUE_HEADER_ROOM_MAX);
+	if (s->reserved)
 		return bus__detail(detail, detail_size, -EINVAL,
 				  "reserved settings must be 0");
 	if (bus__topic_segment_size(s) > BUS__TOPIC_SIZE_MAX)
@@ -93,6 +98,7 @@ struct topic_offsets {
 	uint64_t subscribers;
 	uint64_t publishers;
 	uint64_t cells;
+	uint64_t latency;
 	uint64_t size;
 	uint32_t payload_offset;
 	uint32_t stride;
@@ -109,12 +115,17 @@ static void topic_offsets(const struct bus_topic_settings *s,
 	o->cells = bus__round_up(o->publishers + (uint64_t)s->max_publishers *
 						    sizeof(struct bus_attachment),
 			    BUS__TOPIC_CELLS_ALIGN);
-	/* The payload starts on the line after the state and header. */
-	o->payload_offset = sizeof(struct bus_cell);
+	/* The payload starts on the line after the state and header, and
+	 * the header room if any (0 in segments made before it existed). */
+	o->payload_offset = sizeof(struct bus_cell) +
+			    (uint32_t)bus__round_up(s->header_room,
+						    BUS_CACHE_LINE);
 	o->stride = (uint32_t)bus__round_up((uint64_t)o->payload_offset +
 					       s->max_message,
 				       BUS_CACHE_LINE);
-	o->size = o->cells + (uint64_t)s->slots * o->stride;
+	o->latency = o->cells + (uint64_t)s->slots * o->stride;
+	o->size = o->latency + (uint64_t)(s->max_subscribers + 1) *
+				       sizeof(struct bus_latency_histogram);
 }
 
 size_t bus__topic_segment_size(const struct bus_topic_settings *settings)
@@ -139,6 +150,8 @@ static void geometry_fill(struct bus__topic_geometry *g, void *base,
 	g->publishers =
 		(struct bus_attachment *)((uint8_t *)base + o->publishers);
 	g->cells = (uint8_t *)base + o->cells;
+	g->latency = (struct bus_latency_histogram *)((uint8_t *)base +
+						      o->latency);
 	g->settings = *s;
 	g->slots = s->slots;
 	g->mask = s->slots - 1;
@@ -244,6 +257,7 @@ void bus__topic_publisher_start(const struct bus__topic_geometry *g,
 	 * below publishes them. */
 	bus__store_relaxed(&a->enqueued, 0);
 	bus__store_relaxed(&a->rejected, 0);
+	bus__store_relaxed(&a->backpressure_waits, 0);
 	bus__store_relaxed(&a->sleeping, 0);
 	/* Pairs with the acquire load of role by whoever reads identity
 	 * lines (stats, a restarted busd); the client itself learns its slot
@@ -290,6 +304,7 @@ void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
 	bus__store_relaxed(&s->received, 0);
 	bus__store_relaxed(&s->lapped, 0);
 	bus__store_relaxed(&s->lost, 0);
+	bus__store_relaxed(&s->expired, 0);
 	bus__store_relaxed(&s->sleeping, 0);
 	/* A first position no publisher that sees the slot may pass: the
 	 * tail now.  Relaxed, published by the role's release. */
@@ -368,6 +383,7 @@ int bus__topic_publisher_detach(const struct bus__topic_geometry *g,
 	bus__store_relaxed(&a->sleeping, 0);
 	retire(&c->retired.published, &a->enqueued);
 	retire(&c->retired.rejected, &a->rejected);
+	retire(&c->retired.backpressure_waits, &a->backpressure_waits);
 	bus__store_relaxed(&c->retired.padded,
 			   bus__load_relaxed(&c->retired.padded) + padded);
 	/* Release: the slot's next owner sees it clean. */
@@ -391,6 +407,8 @@ int bus__topic_subscriber_detach(const struct bus__topic_geometry *g,
 	retire(&c->retired.received, &s->received);
 	retire(&c->retired.lapped, &s->lapped);
 	retire(&c->retired.lost, &s->lost);
+	retire(&c->retired.expired, &s->expired);
+	bus__latency_merge(&g->latency[0], &g->latency[1 + index]);
 	/* Publishers stop waiting for this position: the raises in
 	 * wake_everybody (seq_cst) order this store before their next scan
 	 * after they wake. */

@@ -24,6 +24,8 @@ struct bus__topic_geometry {
 	struct bus_subscriber *subscribers;
 	struct bus_attachment *publishers;
 	uint8_t *cells;
+	/* [0]: departed subscribers, folded in by busd; [1 + i]: slot i's. */
+	struct bus_latency_histogram *latency;
 	struct bus_topic_settings settings;
 	uint32_t slots;
 	uint32_t mask;

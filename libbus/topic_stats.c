@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a topic, read from shared memory without disturbing it. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomics.h"
+#include "latency.h"
 #include "topic.h"
 
 /* Relaxed loads throughout: figures are independent counters, each written
@@ -14,10 +16,12 @@ static void add_retired(struct bus_topic_stats *s,
 {
 	s->published += bus__load_relaxed(&r->published);
 	s->rejected += bus__load_relaxed(&r->rejected);
+	s->backpressure_waits += bus__load_relaxed(&r->backpressure_waits);
 	s->received += bus__load_relaxed(&r->received);
 	s->lapped += bus__load_relaxed(&r->lapped);
 	s->lost += bus__load_relaxed(&r->lost);
 	s->padded += bus__load_relaxed(&r->padded);
+	s->expired += bus__load_relaxed(&r->expired);
 }
 
 static void add_publishers(struct bus_topic_stats *s,
@@ -31,6 +35,8 @@ static void add_publishers(struct bus_topic_stats *s,
 			s->publishers++;
 		s->published += bus__load_relaxed(&a->enqueued);
 		s->rejected += bus__load_relaxed(&a->rejected);
+		s->backpressure_waits +=
+			bus__load_relaxed(&a->backpressure_waits);
 	}
 }
 
@@ -50,7 +56,11 @@ static void subscriber_stats(const struct bus__topic_geometry *g,
 		.received = bus__load_relaxed(&s->received),
 		.lapped = bus__load_relaxed(&s->lapped),
 		.lost = bus__load_relaxed(&s->lost),
+		.expired = bus__load_relaxed(&s->expired),
 	};
+	const struct bus_latency_histogram *h = &g->latency[1 + index];
+
+	bus__latency_summary(&h, 1, &out->latency);
 }
 
 static int live(const struct bus__topic_geometry *g, uint32_t index)
@@ -80,6 +90,7 @@ int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
 		s->received += one.received;
 		s->lapped += one.lapped;
 		s->lost += one.lost;
+		s->expired += one.expired;
 		if (one.lag > s->max_lag)
 			s->max_lag = one.lag;
 	}
@@ -114,5 +125,25 @@ int bus_subscription_stats(const bus_subscription_t *s,
 		return -EINVAL;
 	subscriber_stats(&s->geometry, s->index,
 			 bus__load_relaxed(&s->geometry.control->tail), stats);
+	return 0;
+}
+
+int bus_topic_latency(const bus_topic_t *t, struct bus_latency *latency)
+{
+	const struct bus_latency_histogram **all;
+	const struct bus__topic_geometry *g;
+	uint32_t count;
+
+	if (!t || !latency)
+		return -EINVAL;
+	g = &t->geometry;
+	count = g->settings.max_subscribers + 1;
+	all = calloc(count, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++)
+		all[i] = &g->latency[i];
+	bus__latency_summary(all, count, latency);
+	free(all);
 	return 0;
 }

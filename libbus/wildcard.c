@@ -48,36 +48,24 @@ bool bus__wildcard_changed(const struct bus_wildcard *w)
 	       w->seen_generation;
 }
 
+/*
+ * A member of that name whose topic is still open.  One whose topic was
+ * deleted only drains: a topic created again under its name is another
+ * topic, to subscribe to beside it.
+ */
 static bool is_member(const struct bus_wildcard *w, const char *name)
 {
-	for (uint32_t i = 0; i < w->count; i++)
-		if (!strcmp(w->members[i]->name, name))
+	for (uint32_t i = 0; i < w->count; i++) {
+		const struct bus_subscription *s = w->members[i];
+
+		/* Relaxed: refresh() loaded the announcement counter with
+		 * acquire, and busd raised it after its CLOSED store. */
+		if (!strcmp(s->name, name) &&
+		    bus__load_relaxed(&s->geometry.header->state) ==
+			    BUS_SEGMENT_OPEN)
 			return true;
-	return false;
-}
-
-/*
- * A topic found after we subscribed: read it from its oldest message
- * still in the ring, so that what was published before we noticed the
- * topic is not lost.  Those positions are history to the subscription:
- * copied and checked, never counted as lost when overwritten.
- */
-static int read_from_start(struct bus_subscription *s)
-{
-	uint64_t slots = s->geometry.slots;
-	uint64_t lowest = s->protected_from > slots ? s->protected_from - slots
-						    : 0;
-
-	if (lowest >= s->next)
-		return 0;
-	if (!s->buffer) {
-		s->buffer = calloc((s->geometry.settings.max_message + 7) / 8,
-				   sizeof(*s->buffer));
-		if (!s->buffer)
-			return -ENOMEM;
 	}
-	s->next = lowest;
-	return 0;
+	return false;
 }
 
 static int add_member(struct bus_wildcard *w, struct bus_subscription *s)
@@ -108,20 +96,53 @@ static void drop_member(struct bus_wildcard *w, uint32_t i)
 	w->count--;
 	if (w->turn > i)
 		w->turn--;
+	/* List again at the next receive: a topic of the same name may
+	 * have been skipped while this one was still a member. */
+	w->seen_generation--;
 }
 
-/* Subscribes to name if it is a new match; skips what we may not read. */
+/*
+ * A topic found after we subscribed without a reserved slot (busd
+ * restarted and had not heard our pattern again yet, or the topic had no
+ * free slot then): read it from its oldest message still in its ring, so
+ * that what was published before we noticed it is not lost if it can be
+ * helped.  Those positions are history to the subscription: copied and
+ * checked, never counted as lost when overwritten.
+ */
+static int read_from_start(struct bus_subscription *s)
+{
+	uint64_t slots = s->geometry.slots;
+	uint64_t lowest = s->protected_from > slots ? s->protected_from - slots
+						    : 0;
+
+	if (lowest >= s->next)
+		return 0;
+	if (!s->buffer) {
+		/* The same buffer bus__subscription_create() makes. */
+		s->buffer = calloc((bus__topic_copy_size(&s->geometry) + 7) /
+					   8,
+				   sizeof(*s->buffer));
+		if (!s->buffer)
+			return -ENOMEM;
+	}
+	s->next = lowest;
+	return 0;
+}
+
+/*
+ * Subscribes to name if it is a new match; skips what we may not read.
+ * A topic created after we registered has a slot reserved for us from its
+ * first message on (busd/wildcards.h): we take that one.
+ */
 static int consider(struct bus_wildcard *w, const char *name, bool later)
 {
-	struct bus_subscribe_options options = w->options;
 	struct bus_subscription *s;
 	int ret;
 
 	if (!bus_subject_match(w->pattern, name) || is_member(w, name))
 		return 0;
-	if (later)
-		options.history = 0; /* read_from_start() does better */
-	ret = bus_subscribe(w->bus, name, &options, &s);
+	ret = bus__client_subscribe_wildcard(w->bus, name, &w->options,
+					     w->id, &s);
 	/* Deleted meanwhile, not ours to read, full, or a history above
 	 * the topic's: not a topic this wildcard can follow. */
 	if (ret == -ENOENT || ret == -EACCES || ret == -EBUSY ||
@@ -129,7 +150,7 @@ static int consider(struct bus_wildcard *w, const char *name, bool later)
 		return 0;
 	if (ret)
 		return ret;
-	ret = later ? read_from_start(s) : 0;
+	ret = later && !s->from_reservation ? read_from_start(s) : 0;
 	if (!ret)
 		ret = add_member(w, s);
 	if (ret)
@@ -203,6 +224,10 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 		ret = bus_waitset_create(&w->waitset);
 	if (!ret)
 		ret = bus_waitset_add_wildcard(w->waitset, w, w);
+	/* Registered before we list: a topic created from now on keeps
+	 * every message for us, one created before is in the listing. */
+	if (!ret)
+		ret = bus__client_wildcard_register(bus, pattern, &w->id);
 	if (!ret)
 		ret = refresh(w, false);
 	if (ret) {
@@ -221,6 +246,8 @@ int bus_wildcard_close(bus_wildcard_t *w)
 	bus__client_untrack_wildcard(w->bus, w);
 	while (w->count)
 		drop_member(w, w->count - 1);
+	if (w->id)
+		bus__client_wildcard_unregister(w->bus, w->id);
 	free(w->members);
 	bus_waitset_destroy(w->waitset);
 	if (w->announce)

@@ -28,6 +28,9 @@ struct bus_wildcard {
 	/* A waitset of this handle alone, for blocking receives. */
 	struct bus_waitset *waitset;
 	struct bus_wildcard *next_handle; /* the connection's list */
+	/* busd's id of our pattern: it reserves us a slot in each matching
+	 * topic it creates (busd/wildcards.h).  0 until registered. */
+	uint32_t id;
 	char pattern[BUS_NAME_MAX + 1];
 };
 
@@ -36,6 +39,17 @@ struct bus_wildcard {
  * (client.c). */
 void bus__client_track_wildcard(struct bus *bus, struct bus_wildcard *w);
 void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w);
+
+/* Registers the pattern with busd (BUS_CONTROL_WILDCARD): *id. */
+int bus__client_wildcard_register(struct bus *bus, const char *pattern,
+				  uint32_t *id);
+/* Gives back the slots busd still keeps for wildcard id. */
+void bus__client_wildcard_unregister(struct bus *bus, uint32_t id);
+/* bus_subscribe() that takes the slot busd reserved for wildcard id in
+ * the topic, if it did, and a fresh one otherwise. */
+int bus__client_subscribe_wildcard(struct bus *bus, const char *name,
+				   const struct bus_subscribe_options *options,
+				   uint32_t id, struct bus_subscription **out);
 
 /* True when busd announced a change since the members were listed.
  * One relaxed load: the hot path's only cost. */

@@ -29,6 +29,7 @@ enum {
 	OPT_SLOTS,
 	OPT_SPIN_NS,
 	OPT_NO_TIMESTAMP,
+	OPT_NO_LATENCY,
 	OPT_TIMEOUT,
 	OPT_CPUS,
 	OPT_QUEUE_TYPE,
@@ -54,6 +55,7 @@ static const struct option bench_long_options[] = {
 	{ "slots", required_argument, NULL, OPT_SLOTS },
 	{ "spin-ns", required_argument, NULL, OPT_SPIN_NS },
 	{ "no-timestamp", no_argument, NULL, OPT_NO_TIMESTAMP },
+	{ "no-latency", no_argument, NULL, OPT_NO_LATENCY },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "queue-type", required_argument, NULL, OPT_QUEUE_TYPE },
 	{ "clock-cost", no_argument, NULL, OPT_CLOCK_COST },
@@ -211,6 +213,9 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_NO_TIMESTAMP:
 		o->no_timestamp = true;
+		break;
+	case OPT_NO_LATENCY:
+		o->no_latency = true;
 		break;
 	case OPT_TIMEOUT:
 		o->timeout_s = (unsigned int)bench_parse_count(optarg, usage);

@@ -54,6 +54,7 @@ struct bench_options {
 	bool slots_given;   /* --slots was on the command line */
 	uint32_t spin_ns;   /* spin phase of spin-then-futex */
 	bool no_timestamp;
+	bool no_latency; /* bus: receivers keep no latency histogram */
 	unsigned int timeout_s; /* kill the children after this long */
 };
 

@@ -27,6 +27,16 @@
  *                       publish (loan, write, commit; one clock read
  *                       included), the pacing wait excluded
  *
+ *   --bench route       the throughput case (one producer, one consumer,
+ *                       SPSC), run twice on the same queue: loans and
+ *                       commits straight to the queue, then through an
+ *                       address whose one route (key pattern "bench.*")
+ *                       sends them there, each with the routing key
+ *                       "bench.k"; rows with transport bus (direct, no
+ *                       key), bus-key (direct, the same key set by hand)
+ *                       and bus-route, with msgs_per_s and the producer's
+ *                       pub_ns_per_msg
+ *
  * --mode busy|spin-futex|futex picks the wait strategy of every handle,
  * --no-timestamp turns the producers' publish timestamps off.  The program
  * creates its queues with names of its own and deletes them at the end.
@@ -74,6 +84,11 @@ struct bb_shared {
 	char topic[BUS_NAME_MAX + 1];
 	/* fanout: one latency histogram per subscriber, merged at the end */
 	struct hist sub_hist[BENCH_MAX_PROCS];
+	/* route: the producer publishes through this address, else directly
+	 * (with the routing key set by hand when with_key) */
+	bool via_route;
+	bool with_key;
+	char address[BUS_NAME_MAX + 1];
 };
 
 /* One process's connection and handles. */
@@ -320,6 +335,60 @@ static int bb_produce_batches(struct bb_shared *s, struct bb_client *c,
 	return 0;
 }
 
+/* bb_send() with the routing key the route bench's address sets. */
+static int bb_send_keyed(struct bb_client *c, uint32_t size, uint64_t seq)
+{
+	struct bus_message m;
+	int ret;
+
+	ret = bus_loan(c->out, &m, BUS_FOREVER);
+	if (ret < 0)
+		return bb_fail("loan", c->bus, ret);
+	ret = bus_message_set_key(&m, "bench.k");
+	if (ret < 0)
+		return bb_fail("key", c->bus, ret);
+	bench_payload_write(m.payload, size, seq);
+	ret = bus_commit(c->out, &m, size);
+	return ret < 0 ? bb_fail("commit", c->bus, ret) : 0;
+}
+
+/* The route bench's producer: the same stream through an address. */
+static int bb_route_producer(struct bb_shared *s, struct bb_client *c,
+			     uint64_t count)
+{
+	bus_address_t *address = NULL;
+	struct bus_message m;
+	uint64_t n;
+	int ret = bus_address_open(c->bus, s->address, &s->options, &address);
+
+	if (ret < 0)
+		ret = bb_fail(s->address, c->bus, ret);
+	bench_barrier_wait(&s->barrier, 2);
+	s->start_ns[0] = bench_now_ns();
+	for (n = 1; ret == 0 && n <= count; n++) {
+		ret = bus_address_loan(address, "bench.k", &m, BUS_FOREVER);
+		if (ret < 0) {
+			ret = bb_fail("address loan", c->bus, ret);
+			break;
+		}
+		bench_payload_write(m.payload, s->size, bb_stream_seq(0, n));
+		ret = bus_address_commit(address, &m, s->size, NULL);
+		ret = ret == 1 ? 0 : bb_fail("address commit", c->bus, ret);
+	}
+	s->publish_ns = bench_now_ns() - s->start_ns[0];
+	atomic_fetch_add(&s->producers_done, 1);
+	if (ret == 0 && (ret = bus_address_loan(address, "bench.k", &m,
+						BUS_FOREVER)) == 0) {
+		*(uint64_t *)m.payload = BB_STOP_WORD;
+		ret = bus_address_commit(address, &m, BB_STOP_LENGTH, NULL);
+		ret = ret == 1 ? 0 : bb_fail("address stop", c->bus, ret);
+	}
+	if (address)
+		bus_address_close(address);
+	bb_close(c);
+	return ret;
+}
+
 static int bb_producer(void *arg, unsigned int p)
 {
 	struct bb_shared *s = arg;
@@ -329,13 +398,18 @@ static int bb_producer(void *arg, unsigned int p)
 
 	if (p == 0)
 		count += s->total % s->producers;
-	ret = bb_open(s, &c, s->request, NULL);
+	/* Through a route, the address holds the one producer slot. */
+	ret = bb_open(s, &c, s->via_route ? NULL : s->request, NULL);
+	if (ret == 0 && s->via_route)
+		return bb_route_producer(s, &c, count);
 	bench_barrier_wait(&s->barrier, s->producers + s->consumers);
 	s->start_ns[p] = bench_now_ns();
 	if (ret == 0 && s->batch > 1)
 		ret = bb_produce_batches(s, &c, p, count);
 	for (n = 1; ret == 0 && s->batch == 1 && n <= count; n++)
-		ret = bb_send(&c, s->size, bb_stream_seq(p, n));
+		ret = s->with_key ? bb_send_keyed(&c, s->size, bb_stream_seq(p, n))
+				  : bb_send(&c, s->size, bb_stream_seq(p, n));
+	s->publish_ns = bench_now_ns() - s->start_ns[p];
 	/* The last producer to finish tells every consumer to stop: all
 	 * data was committed before, so it is ahead of the stops. */
 	if (atomic_fetch_add(&s->producers_done, 1) == s->producers - 1 &&
@@ -494,6 +568,8 @@ static int bb_create_queues(struct bb_shared *s, uint32_t max_message,
 		st.max_unacked = slots;
 	if (s->spsc)
 		st.max_producers = st.max_consumers = 1;
+	if (s->via_route)
+		st.header_room = 64; /* the routing key */
 	ret = bus_queue_create(bus, s->request, &st);
 	if (ret < 0)
 		bb_fail(s->request, bus, ret);
@@ -660,6 +736,87 @@ static int bb_throughput(struct bb_shared *s, const struct bench_options *o)
 	return 0;
 }
 
+/* ---- through a route ----------------------------------------------------- */
+
+static int bb_route_add(struct bb_shared *s, bool add)
+{
+	struct bus_route route = { .kind = BUS_ROUTE_RULE, .target_count = 1 };
+	bus_t *bus;
+	int ret = bus_connect(s->bus_name, &bus);
+
+	if (ret < 0)
+		return bb_fail("connect", NULL, ret);
+	memcpy(route.name, s->address, sizeof(route.name));
+	memcpy(route.from, s->address, sizeof(route.from));
+	strcpy(route.key, "bench.*");
+	memcpy(route.targets[0], s->request, sizeof(route.targets[0]));
+	ret = add ? bus_route_add(bus, &route)
+		  : bus_route_delete(bus, BUS_ROUTE_RULE, route.name);
+	if (ret < 0)
+		bb_fail("route", bus, ret);
+	bus_disconnect(bus);
+	return ret;
+}
+
+/* One stream, directly (via_route false) or through the route. */
+static int bb_route_run(struct bb_shared *s, const struct bench_options *o,
+			bool via_route, bool with_key)
+{
+	struct bench_row row;
+	int ret;
+
+	s->via_route = via_route;
+	s->with_key = with_key;
+	s->producers_done = 0;
+	s->received[0] = 0;
+	ret = bench_run((const struct bench_child[]){
+				{ o->cpu[0], bb_producer, s, 0 },
+				{ o->cpu[1], bb_consumer, s, 1 },
+			}, 2, o->timeout_s);
+	if (ret)
+		return ret;
+	if (s->received[0] != s->total) {
+		fprintf(stderr, "bus-bench: %llu sent, %llu received\n",
+			(unsigned long long)s->total,
+			(unsigned long long)s->received[0]);
+		return -EBADMSG;
+	}
+	row = bb_row(s, o);
+	row.transport = via_route ? "bus-route" : with_key ? "bus-key" : "bus";
+	row.count = s->total;
+	row.msgs_per_s = s->total * 1e9 / (double)(s->end_ns[0] -
+						   s->start_ns[0]);
+	row.pub_ns_per_msg = (double)s->publish_ns / (double)s->total;
+	bench_row_print(&row, o);
+	return 0;
+}
+
+static int bb_route(struct bb_shared *s, const struct bench_options *o)
+{
+	int ret;
+
+	s->spsc = true;
+	s->producers = s->consumers = s->batch = 1;
+	s->size = o->sizes[0];
+	s->total = o->count;
+	snprintf(s->address, sizeof(s->address), "perf-%d-via",
+		 (int)getpid());
+	s->via_route = true; /* the queue gets header room for the key */
+	ret = bb_create_queues(s, s->size, o->slots, false);
+	if (ret == 0)
+		ret = bb_route_add(s, true);
+	/* Direct, direct with the key, then routed, on the same queue. */
+	if (ret == 0)
+		ret = bb_route_run(s, o, false, false);
+	if (ret == 0)
+		ret = bb_route_run(s, o, false, true);
+	if (ret == 0)
+		ret = bb_route_run(s, o, true, true);
+	bb_route_add(s, false);
+	bb_delete_queues(s);
+	return ret;
+}
+
 /* ---- fan-out over a topic --------------------------------------------- */
 
 /*
@@ -725,6 +882,7 @@ static int bb_fanout_subscriber(void *arg, unsigned int index)
 	struct bb_shared *s = arg;
 	struct bus_subscribe_options so = {
 		.wait = s->options.wait, .spin_ns = s->options.spin_ns,
+		.no_latency = s->options.no_latency,
 	};
 	struct hist *h = &s->sub_hist[index - 1];
 	uint64_t i, now, lost, warmup = s->total - s->rounds;
@@ -894,11 +1052,12 @@ static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
 
 static const char usage[] =
 	"Usage: bus-bench -b BUS --bench pingpong|size|oneway|throughput|"
-	"fanout [options]\n"
+	"fanout|route [options]\n"
 	"Measures the bus through its public API; busd must serve BUS.\n"
 	"  -m, --mode M          busy, spin-futex or futex (default busy)\n"
 	"      --spin-ns N       spin phase of spin-futex (default 2000)\n"
 	"      --no-timestamp    producers leave publish_time_ns at 0\n"
+	"      --no-latency      receivers keep no latency histogram\n"
 	"      --slots N         ring slots (default 1024; size: 4)\n"
 	"      --rate R          oneway: messages per second\n"
 	"      --seconds S       oneway: sending time without --count\n"
@@ -946,6 +1105,7 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	}
 	s->options.spin_ns = o->spin_ns;
 	s->options.no_timestamp = o->no_timestamp;
+	s->options.no_latency = o->no_latency;
 	s->producers = o->producers;
 	s->consumers = o->consumers;
 	s->batch = o->batch;
@@ -983,6 +1143,8 @@ int main(int argc, char **argv)
 		ret = bb_throughput(s, &o);
 	else if (strcmp(o.bench, "fanout") == 0)
 		ret = bb_fanout(s, &o);
+	else if (strcmp(o.bench, "route") == 0)
+		ret = bb_route(s, &o);
 	else {
 		fprintf(stderr, "unknown --bench %s\n", o.bench);
 		return 2;

@@ -15,6 +15,9 @@ PACKAGES="
 	liburing-dev
 	libcmocka-dev
 	libinih-dev
+	libmicrohttpd-dev
+	libsystemd-dev
+	curl
 	gnuplot-nox
 	iceoryx
 	libiceoryx-binding-c-dev

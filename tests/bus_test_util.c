@@ -81,12 +81,16 @@ static void exec_busd(struct test_busd *busd, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(127);
+	/* -d: a test's stop leaves nothing, messages or not, unless the
+	 * test is about what a clean stop keeps. */
+	const char *discard = busd->keep_on_stop ? "-f" : "-d";
+
 	if (busd->config_path[0])
-		execl(BUS_TEST_BUSD_PATH, "busd", "-f", "-b", busd->bus_name,
-		      "-c", busd->config_path, (char *)NULL);
+		execl(BUS_TEST_BUSD_PATH, "busd", "-f", discard, "-b",
+		      busd->bus_name, "-c", busd->config_path, (char *)NULL);
 	else
-		execl(BUS_TEST_BUSD_PATH, "busd", "-f", "-b", busd->bus_name,
-		      (char *)NULL);
+		execl(BUS_TEST_BUSD_PATH, "busd", "-f", discard, "-b",
+		      busd->bus_name, (char *)NULL);
 	fprintf(stderr, "exec %s: %s\n", BUS_TEST_BUSD_PATH, strerror(errno));
 	_exit(127);
 }
@@ -154,11 +158,13 @@ int test_shm_leftovers(const char *bus_name, int remove)
 	while ((entry = readdir(dir))) {
 		size_t length = strlen(prefix);
 
-		/* The segments "shmbus.BUS:NAME", and the announcement page
-		 * "shmbus.BUS" (the prefix without its colon). */
+		/* The segments "shmbus.BUS:NAME", the announcement page
+		 * "shmbus.BUS" (the prefix without its colon) and the route
+		 * table "shmbus.BUS%routes". */
 		if (strncmp(entry->d_name, prefix, length) &&
 		    (strncmp(entry->d_name, prefix, length - 1) ||
-		     entry->d_name[length - 1] != '\0'))
+		     (entry->d_name[length - 1] != '\0' &&
+		      entry->d_name[length - 1] != '%')))
 			continue;
 		count++;
 		if (remove)

@@ -9,6 +9,7 @@
 #define BUS_TEST_UTIL_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,6 +20,9 @@ struct test_busd {
 	char bus_name[BUS_NAME_MAX + 1];
 	char runtime_dir[PATH_MAX];
 	char config_path[PATH_MAX];
+	/* Start busd without -d: a clean stop keeps queues that hold
+	 * messages (tests of restarts). */
+	bool keep_on_stop;
 };
 
 /*

@@ -46,7 +46,10 @@ cache_value() {
 CC_BIN=$(cache_value CMAKE_C_COMPILER)
 CC_BIN=${CC_BIN:-cc}
 SANITIZE=""
-if [ "$(cache_value BUS_SANITIZE_ADDRESS)" = ON ]; then
+if [ "$(cache_value BUS_SANITIZE_ADDRESS)" = ON ] ||
+	[ "$(cache_value BUS_BUILD_FUZZ)" = ON ]; then
+	# A fuzz build is an ASan and UBSan build too (its coverage hooks
+	# come with those runtimes).
 	SANITIZE="-fsanitize=address,undefined"
 elif [ "$(cache_value BUS_SANITIZE_THREAD)" = ON ]; then
 	SANITIZE="-fsanitize=thread"

@@ -163,7 +163,7 @@ slots = 4
 max_message = 16
 EOF
 
-"$busd" -f -b "$bus" -c "$work/busd.conf" &
+"$busd" -f -d -b "$bus" -c "$work/busd.conf" &
 busd_pid=$!
 i=0
 until "$busctl" -b "$bus" ls >/dev/null 2>&1; do

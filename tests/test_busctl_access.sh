@@ -107,7 +107,7 @@ owner = 65534
 group = 65534
 mode = 0644
 EOF
-"$busd" -f -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
+"$busd" -f -d -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
 busd_pid=$!
 i=0
 until "$busctl" -b "$bus" ls >/dev/null 2>&1; do

@@ -123,7 +123,7 @@ max_message = 16
 history = 4
 EOF
 
-"$busd" -f -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
+"$busd" -f -d -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
 busd_pid=$!
 i=0
 until "$busctl" -b "$bus" ls >/dev/null 2>&1; do

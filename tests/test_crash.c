@@ -73,6 +73,8 @@
 #define EXIT_LIMIT_MS (30 * 1000)
 #define KILL_GAP_MIN_MS 5
 #define KILL_GAP_MAX_MS 80
+#define BUSD_RESTART_GAP_NS (2 * SECOND) /* with "restart" */
+#define BUSD_DOWN_NS (30 * MS)
 
 static const char config[] =
 	"[queue " QUEUE_MPMC "]\n"
@@ -268,13 +270,17 @@ static bus_queue_t *child_open(enum bus_role role,
 
 	int64_t deadline = now_ns() + EXIT_LIMIT_MS * MS;
 
-	ret = bus_connect(bus_name, bus);
+	/* busd may be restarting (the "restart" mode): try again. */
+	while ((ret = bus_connect(bus_name, bus)) == -ENOTCONN &&
+	       now_ns() < deadline)
+		sleep_ns(MS);
 	if (ret)
 		child_fail("bus_connect: %s", bus_strerror(ret));
 	/* An spsc queue's one slot is free again only once busd has seen
 	 * our predecessor die. */
-	while ((ret = bus_queue_open(*bus, queue_name, role, &options,
-				     &queue)) == -EBUSY &&
+	while (((ret = bus_queue_open(*bus, queue_name, role, &options,
+				      &queue)) == -EBUSY ||
+		ret == -ENOTCONN) &&
 	       now_ns() < deadline)
 		sleep_ns(MS);
 	if (ret)
@@ -705,6 +711,9 @@ struct driver {
 	uint64_t producer_kills;
 	uint64_t consumer_kills;
 	int64_t seconds;
+	bool restart_busd; /* kill -9 busd now and then, and restart it */
+	int64_t next_restart_ns;
+	uint64_t busd_restarts;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -842,6 +851,30 @@ static struct bus_queue_stats queue_stats(struct driver *d)
 	return stats;
 }
 
+/*
+ * busd dies with SIGKILL; the workers go on through their mappings while
+ * it is down; a new busd adopts the queue and the live workers' slots.
+ */
+static int restart_busd(struct driver *d)
+{
+	int status;
+
+	if (kill(d->busd.pid, SIGKILL) ||
+	    waitpid(d->busd.pid, &status, 0) != d->busd.pid) {
+		driver_fail("cannot kill busd: %s", strerror(errno));
+		return -1;
+	}
+	d->busd.pid = 0;
+	sleep_ns(BUSD_DOWN_NS);
+	if (test_busd_start(&d->busd, config)) {
+		driver_fail("busd did not start again");
+		return -1;
+	}
+	d->busd_restarts++;
+	d->next_restart_ns = now_ns() + BUSD_RESTART_GAP_NS;
+	return 0;
+}
+
 /* Kills a random worker every few milliseconds and starts another. */
 static int kill_phase(struct driver *d)
 {
@@ -863,6 +896,9 @@ static int kill_phase(struct driver *d)
 		if (!w->producer && d->incarnations + 1 >= INCARNATIONS_MAX)
 			continue;
 		if (worker_kill(d, w) || worker_start(d, w))
+			return -1;
+		if (d->restart_busd && now_ns() >= d->next_restart_ns &&
+		    restart_busd(d))
 			return -1;
 		if (atomic_load(&shared->acked) != acked) {
 			acked = atomic_load(&shared->acked);
@@ -1047,15 +1083,17 @@ static int parse_arguments(struct driver *d, int argc, char **argv)
 	long seconds = 0, producers = 3, consumers = 3;
 	bool spsc = argc > 4 && !strcmp(argv[4], "spsc");
 
-	if (argc > 5 ||
+	d->restart_busd = argc > 5 && !strcmp(argv[5], "restart");
+	if ((argc > 5 && !d->restart_busd) || argc > 6 ||
 	    (argc > 1 && parse_count(argv[1], 0, 1000000000L, &seconds)) ||
 	    (argc > 2 && parse_count(argv[2], 1, WORKERS_MAX, &producers)) ||
 	    (argc > 3 && parse_count(argv[3], 1, WORKERS_MAX, &consumers)) ||
 	    (argc > 4 && !spsc && strcmp(argv[4], "mpmc")) ||
 	    (spsc && (producers != 1 || consumers != 1))) {
 		fprintf(stderr, "usage: test_crash [SECONDS [PRODUCERS "
-				"[CONSUMERS [mpmc|spsc]]]]   (1 to %u of "
-				"each; spsc: 1 and 1)\n",
+				"[CONSUMERS [mpmc|spsc [restart]]]]]   (1 to "
+				"%u of each; spsc: 1 and 1; restart: kill -9 "
+				"busd every 2 s and start it again)\n",
 			WORKERS_MAX);
 		return -EINVAL;
 	}
@@ -1088,19 +1126,21 @@ static int run(struct driver *d)
 	 * producer_pace); 20 s allow more than they manage on two cores. */
 	shared->rate = 0.8 * SEQUENCES_MAX / (double)d->seconds;
 	shared->start_ns = now_ns();
+	d->next_restart_ns = now_ns() + BUSD_RESTART_GAP_NS;
 	if (workers_start(d) || kill_phase(d) || drain_phase(d) ||
 	    check_records(d, &t))
 		return -1;
 	printf("test_crash: %s, %lld s, %u producers, %u consumers: %" PRIu64
 	       " committed (%" PRIu64 " in doubt), %" PRIu64
 	       " deliveries (%" PRIu64 " again, %" PRIu64 " nacks), %" PRIu64
-	       " producer and %" PRIu64 " consumer kills\n",
+	       " producer and %" PRIu64 " consumer kills, %" PRIu64
+	       " busd restarts\n",
 	       queue_name, (long long)d->seconds, d->producers, d->consumers,
 	       t.committed, t.in_doubt,
 	       (uint64_t)atomic_load(&shared->deliveries),
 	       (uint64_t)atomic_load(&shared->redeliveries),
 	       (uint64_t)atomic_load(&shared->nacks), d->producer_kills,
-	       d->consumer_kills);
+	       d->consumer_kills, d->busd_restarts);
 	return 0;
 }
 

@@ -575,6 +575,7 @@ static void test_multiprocess_blocked_producer_wakes_on_ack(void **state)
 {
 	struct mp *mp = *state;
 	struct bus_queue_options options = { .wait = BUS_WAIT_FUTEX };
+	struct bus_queue_stats stats;
 	bus_queue_t *producer;
 	uint64_t start, elapsed;
 	uint32_t value;
@@ -605,6 +606,9 @@ static void test_multiprocess_blocked_producer_wakes_on_ack(void **state)
 	wait_children(NULL, &pid, 1, 10 * 1000);
 	assert_ret(bus_send(producer, &value, sizeof(value), 100ll * MS),
 		   -ETIMEDOUT);
+	/* Both waits are counted; the sends that found room are not. */
+	assert_ret(bus_queue_stats(producer, &stats), 0);
+	assert_int_equal(stats.backpressure_waits, 2);
 	assert_ret(bus_queue_close(producer), 0);
 }
 

@@ -36,9 +36,9 @@
 #define SECOND (1000 * MS)
 #define MAX_MESSAGE 64u
 #define TOPICS 3u /* w.a, w.b (configured), w.c (created later) */
-/* Messages w.c's publisher sends before the wildcard has noticed w.c:
- * fewer than its slots, so the ring still holds them all. */
-#define EARLY 200u
+/* w.c's slots: its publisher fills them all before the wildcard has even
+ * noticed w.c, and must then wait for it (busd reserved it a slot). */
+#define W_C_SLOTS 64u
 
 static const char config[] =
 	"[topic w.a]\n"
@@ -134,17 +134,11 @@ static void child_publish(bus_topic_t *topic, uint32_t publisher,
 			   bus_strerror(ret));
 }
 
-/*
- * Publishes count messages as publisher `publisher` to topic.  Sends early
- * of them at once, then waits for a subscriber before the rest (UINT64_MAX:
- * never waits): the wildcard must find the early ones in the ring.
- */
+/* Publishes count messages as publisher `publisher` to topic. */
 static void publisher_child(const char *bus_name, const char *topic_name,
-			    uint32_t publisher, uint64_t count, uint64_t early)
+			    uint32_t publisher, uint64_t count)
 {
-	struct bus_topic_stats stats;
 	bus_topic_t *topic;
-	uint64_t deadline = test_now_ns() + 20ull * SECOND;
 	bus_t *bus;
 	int ret;
 
@@ -155,31 +149,21 @@ static void publisher_child(const char *bus_name, const char *topic_name,
 	if (ret)
 		child_fail("bus_topic_open(%s): %s", topic_name,
 			   bus_strerror(ret));
-	for (uint64_t sequence = 0; sequence < count; sequence++) {
-		while (sequence == early && !bus_topic_stats(topic, &stats) &&
-		       stats.subscribers == 0) {
-			if (test_now_ns() > deadline)
-				child_fail("nobody subscribed to %s",
-					   topic_name);
-			usleep(1000);
-		}
+	for (uint64_t sequence = 0; sequence < count; sequence++)
 		child_publish(topic, publisher, sequence);
-	}
 	bus_topic_close(topic);
 	bus_disconnect(bus);
 	_exit(0);
 }
 
 static pid_t spawn_publisher(struct mp *mp, const char *topic,
-			     uint32_t publisher, uint64_t count,
-			     uint64_t early)
+			     uint32_t publisher, uint64_t count)
 {
 	pid_t pid = test_fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0)
-		publisher_child(mp->busd.bus_name, topic, publisher, count,
-				early);
+		publisher_child(mp->busd.bus_name, topic, publisher, count);
 	return pid;
 }
 
@@ -197,7 +181,8 @@ static void reap(pid_t pid)
 static void test_wildcard_existing_and_later_topics(void **state)
 {
 	struct mp *mp = *state;
-	uint64_t count = test_scaled(20000, 2 * EARLY);
+	uint64_t count = test_scaled(20000, 4 * W_C_SLOTS);
+	struct bus_topic_settings settings;
 	uint64_t next[TOPICS] = { 0 }, deadline;
 	pid_t publishers[TOPICS + 1];
 	struct bus_topic_stats stats = { 0 };
@@ -216,24 +201,30 @@ static void test_wildcard_existing_and_later_topics(void **state)
 		   -ETIMEDOUT);
 
 	/* Created after we subscribed; its publisher starts at once. */
-	assert_ret(bus_topic_create(mp->bus, "w.c", NULL), 0);
+	bus_topic_settings_default(&settings);
+	settings.slots = W_C_SLOTS;
+	settings.max_message = MAX_MESSAGE;
+	assert_ret(bus_topic_create(mp->bus, "w.c", &settings), 0);
 	for (uint32_t i = 0; i < TOPICS; i++)
-		publishers[i] = spawn_publisher(mp, topic_names[i], i, count,
-						i == 2 ? EARLY : UINT64_MAX);
+		publishers[i] = spawn_publisher(mp, topic_names[i], i, count);
 	/* Never delivered: publisher 3 would fail the check below. */
-	publishers[TOPICS] = spawn_publisher(mp, "other", TOPICS, 50,
-					     UINT64_MAX);
+	publishers[TOPICS] = spawn_publisher(mp, "other", TOPICS, 50);
 
-	/* w.c's first messages are out before we look: the wildcard finds
-	 * w.c afterwards and must still deliver them, from its ring. */
+	/* w.c's ring fills before we look, and its publisher must wait:
+	 * busd gave the wildcard a slot when it created w.c, so the
+	 * wildcard finds w.c afterwards and still gets every message. */
 	assert_ret(bus_topic_open(mp->bus, "w.c", BUS_OBSERVER, NULL,
 				  &observer),
 		   0);
 	deadline = test_now_ns() + 20ull * SECOND;
 	while (!bus_topic_stats(observer, &stats) &&
-	       stats.published < EARLY && test_now_ns() < deadline)
+	       stats.published < W_C_SLOTS && test_now_ns() < deadline)
 		usleep(1000);
-	assert_true(stats.published >= EARLY);
+	assert_int_equal(stats.published, W_C_SLOTS);
+	assert_int_equal(stats.subscribers, 1);
+	usleep(50 * 1000);
+	assert_ret(bus_topic_stats(observer, &stats), 0);
+	assert_int_equal(stats.published, W_C_SLOTS);
 	assert_ret(bus_topic_close(observer), 0);
 
 	deadline = test_now_ns() + 120ull * SECOND;
@@ -543,6 +534,129 @@ static void test_waitset_wildcard_new_topic(void **state)
 	assert_ret(bus_wildcard_close(w), 0);
 }
 
+/* ---- reserved slots go back ------------------------------------------- */
+
+/* Subscribers of name as an observer sees them; -1 on error. */
+static int subscribers_of(struct mp *mp, const char *name)
+{
+	struct bus_topic_stats stats;
+	bus_topic_t *observer;
+	int ret = bus_topic_open(mp->bus, name, BUS_OBSERVER, NULL, &observer);
+
+	if (ret)
+		return -1;
+	ret = bus_topic_stats(observer, &stats);
+	bus_topic_close(observer);
+	return ret ? -1 : (int)stats.subscribers;
+}
+
+/* A child holding a wildcard on x.* until it is killed. */
+static void wildcard_holder_child(const char *bus_name, int ready_fd)
+{
+	bus_wildcard_t *w;
+	bus_t *bus;
+
+	if (bus_connect(bus_name, &bus) ||
+	    bus_subscribe_pattern(bus, "x.*", NULL, &w))
+		child_fail("cannot subscribe to x.*");
+	if (write(ready_fd, "r", 1) != 1)
+		child_fail("cannot say ready");
+	for (;;)
+		pause();
+}
+
+static void wait_subscribers(struct mp *mp, const char *name, int expected)
+{
+	uint64_t deadline = test_now_ns() + 20ull * SECOND;
+
+	while (subscribers_of(mp, name) != expected &&
+	       test_now_ns() < deadline)
+		usleep(1000);
+	assert_int_equal(subscribers_of(mp, name), expected);
+}
+
+/*
+ * The slots busd reserves for a wildcard in a new topic are given back
+ * when the wildcard closes or its process dies without ever taking them,
+ * so that a block topic's publisher is not held back by nobody.
+ */
+static void test_wildcard_reservation_given_back(void **state)
+{
+	struct mp *mp = *state;
+	bus_wildcard_t *w;
+	int ready[2], status;
+	char byte;
+	pid_t pid;
+
+	assert_ret(bus_subscribe_pattern(mp->bus, "x.*", NULL, &w), 0);
+	assert_ret(bus_topic_create(mp->bus, "x.one", NULL), 0);
+	assert_int_equal(subscribers_of(mp, "x.one"), 1);
+	assert_ret(bus_wildcard_close(w), 0);
+	assert_int_equal(subscribers_of(mp, "x.one"), 0);
+
+	assert_int_equal(pipe(ready), 0);
+	pid = test_fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		wildcard_holder_child(mp->busd.bus_name, ready[1]);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	close(ready[0]);
+	assert_ret(bus_topic_create(mp->bus, "x.two", NULL), 0);
+	assert_int_equal(subscribers_of(mp, "x.two"), 1);
+	/* A pattern that does not match reserves nothing. */
+	assert_ret(bus_topic_create(mp->bus, "y.two", NULL), 0);
+	assert_int_equal(subscribers_of(mp, "y.two"), 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(test_child_wait(pid, 20000, &status), 0);
+	/* busd notices the death through the pidfd; soon, not at once. */
+	wait_subscribers(mp, "x.two", 0);
+}
+
+/*
+ * A topic deleted and created again under the same name is a new topic:
+ * the wildcard takes the slot reserved in it, though the old one was a
+ * member when the new one appeared.
+ */
+static void test_wildcard_topic_created_again(void **state)
+{
+	struct mp *mp = *state;
+	struct bus_topic_settings settings;
+	bus_topic_t *publisher;
+	struct bus_message m;
+	bus_wildcard_t *w;
+	const char *from;
+	uint64_t n;
+
+	bus_topic_settings_default(&settings);
+	settings.slots = 8;
+	settings.max_message = MAX_MESSAGE;
+	assert_ret(bus_subscribe_pattern(mp->bus, "r.*", NULL, &w), 0);
+	for (int round = 0; round < 2; round++) {
+		assert_ret(bus_topic_create(mp->bus, "r.a", &settings), 0);
+		assert_ret(bus_topic_open(mp->bus, "r.a", BUS_PRODUCER, NULL,
+					  &publisher),
+			   0);
+		/* A whole ring: only a reserved slot keeps it. */
+		for (n = 0; n < settings.slots; n++)
+			assert_ret(bus_publish(publisher, &n, sizeof(n),
+					       SECOND),
+				   0);
+		for (uint64_t want = 0; want < settings.slots; want++) {
+			assert_ret(bus_wildcard_receive(w, &m, &from, NULL,
+							SECOND),
+				   0);
+			memcpy(&n, m.payload, sizeof(n));
+			assert_int_equal(n, want);
+		}
+		assert_ret(bus_topic_close(publisher), 0);
+		assert_ret(bus_topic_delete(mp->bus, "r.a"), 0);
+	}
+	assert_ret(bus_wildcard_close(w), 0);
+}
+
 #define MP_TEST(name) \
 	cmocka_unit_test_setup_teardown(name, mp_setup, mp_teardown)
 
@@ -553,6 +667,8 @@ int main(int argc, char **argv)
 		MP_TEST(test_waitset_queue_and_topic),
 		MP_TEST(test_waitset_wildcard_new_topic),
 		MP_TEST(test_waitset_fd),
+		MP_TEST(test_wildcard_reservation_given_back),
+		MP_TEST(test_wildcard_topic_created_again),
 	};
 	struct stat st;
 

@@ -80,7 +80,18 @@ struct bus_queue_options {
 	uint32_t spin_ns;	     /* spin phase of SPIN_FUTEX, default 2000 */
 	/* Producer: leave publish_time_ns at 0 to save a clock read. */
 	int no_timestamp;
+	/* Consumer: do not count publish-to-receive latency (see
+	 * bus_queue_latency). */
+	int no_latency;
+	/* Consumer: count the latency of every latency_every-th receive of
+	 * a stamped message (0: BUS_LATENCY_EVERY_DEFAULT; 1: all). */
+	uint32_t latency_every;
 };
+
+/* A clock read per receive would cost some 5% of a busy round trip;
+ * every 16th costs nothing measurable and still fills the histogram
+ * within a second at 100 messages a second. */
+#define BUS_LATENCY_EVERY_DEFAULT 16u
 
 /*
  * A view of one message in shared memory.  For a producer, payload points at
@@ -95,6 +106,10 @@ struct bus_message {
 	uint32_t capacity;
 	const struct bus_message_header *header;
 	uint64_t token;
+	/* Producer: 0 after a loan; the bus_message_set_*() calls set it so
+	 * that the commit keeps what they wrote.  Unused when receiving. */
+	uint32_t extras;
+	uint32_t reserved;
 };
 
 /* One buffer of a copying batch send. */
@@ -130,6 +145,15 @@ BUS_EXPORT int bus_name_check(const char *name);
  * -ENAMETOOLONG.
  */
 BUS_EXPORT int bus_runtime_dir(char *buf, size_t size);
+
+/*
+ * Removes a bus whose busd is gone for good: every segment (messages and
+ * all), the announcement page, and busd's socket, access and lock files.
+ * A clean stop keeps queues that hold messages for the next busd; this
+ * says there will be none.  Returns the number of segments removed,
+ * -EBUSY while a busd serves the bus, -EINVAL for a bad name.
+ */
+BUS_EXPORT int bus_remove(const char *bus_name);
 
 /* ---- connection ------------------------------------------------------ */
 
@@ -280,6 +304,59 @@ BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
 			      const struct bus_buffer *buffers,
 			      unsigned int count, int64_t timeout_ns);
 
+/* ---- keys, headers, correlation, expiry --------------------------------
+ *
+ * A message may carry a routing key (a dotted subject such as
+ * "orders.eu.red", up to BUS_MESSAGE_KEY_MAX bytes), a reply-to name, and
+ * up to BUS_MESSAGE_HEADERS_MAX user headers (name up to
+ * BUS_MESSAGE_HEADER_NAME_MAX bytes, value up to
+ * BUS_MESSAGE_HEADER_VALUE_MAX).  They live in the slot's header room
+ * (the header_room setting of the queue or topic, 0 by default: set it to
+ * what your keys and headers need), apart from the payload, so a reader
+ * finds them without parsing the payload.  A message without them costs
+ * nothing more to send or receive.
+ *
+ * The setters work on a loan (queue or topic), before its commit; each
+ * returns 0, -EINVAL for a bad argument (a key that is not a dotted
+ * subject without wildcards, an empty header name, a name with '=' or a
+ * value too long), -EMSGSIZE when the header room is too small (raise
+ * header_room), -E2BIG past BUS_MESSAGE_HEADERS_MAX headers.  Setting the
+ * key or reply-to again replaces it; headers add up.
+ *
+ * The getters work on a received view (or a loan): they copy a value with
+ * a terminating NUL into buf and return its length, 0 when the message
+ * has none (buf gets ""), -ENOENT for a header it lacks, -EMSGSIZE when
+ * buf is too small, -EBADMSG when the header room is corrupt.
+ */
+BUS_EXPORT int bus_message_set_key(struct bus_message *message,
+				   const char *key);
+BUS_EXPORT int bus_message_set_reply_to(struct bus_message *message,
+					const char *name);
+BUS_EXPORT int bus_message_add_header(struct bus_message *message,
+				      const char *name, const char *value);
+/* The correlation id of a request and its reply (0: none). */
+BUS_EXPORT int bus_message_set_correlation(struct bus_message *message,
+					   uint64_t correlation_id);
+/* The message expires ttl_ns from now (0: never): it is not delivered
+ * after that.  See bus_queue_settings.ttl_ms for a per-queue default. */
+BUS_EXPORT int bus_message_set_ttl(struct bus_message *message,
+				   int64_t ttl_ns);
+
+BUS_EXPORT int bus_message_key(const struct bus_message *message, char *buf,
+			       size_t size);
+BUS_EXPORT int bus_message_reply_to(const struct bus_message *message,
+				    char *buf, size_t size);
+/* The value of the first header called name. */
+BUS_EXPORT int bus_message_header_get(const struct bus_message *message,
+				      const char *name, char *buf,
+				      size_t size);
+/* The index-th header: name into name_buf, value into value_buf; returns
+ * the value's length, -ENOENT past the last. */
+BUS_EXPORT int bus_message_header_at(const struct bus_message *message,
+				     uint32_t index, char *name_buf,
+				     size_t name_size, char *value_buf,
+				     size_t value_size);
+
 /* ---- consuming ------------------------------------------------------- */
 
 /*
@@ -300,7 +377,12 @@ BUS_EXPORT int bus_receive_batch(bus_queue_t *queue,
 				 struct bus_message *messages,
 				 unsigned int count, int64_t timeout_ns);
 
-/* Marks a received message done; its slot becomes free.  */
+/*
+ * Marks a received message done; its slot becomes free.  -ESTALE when the
+ * queue has ack_timeout_ms and this handle held the message longer: busd
+ * took it back for another delivery, and this ack changes nothing (the
+ * view may already show another message).
+ */
 BUS_EXPORT int bus_ack(bus_queue_t *queue, const struct bus_message *message);
 
 /*
@@ -312,7 +394,10 @@ BUS_EXPORT int bus_ack_through(bus_queue_t *queue,
 
 /*
  * Hands a received message back: it is delivered again, ahead of new ones,
- * with its delivery count raised.
+ * with its delivery count raised.  On a queue with max_deliveries, a
+ * message that had that many deliveries goes to its dead_letter queue
+ * instead (busd moves it; see README "Dead letters").  -ESTALE as for
+ * bus_ack().
  */
 BUS_EXPORT int bus_nack(bus_queue_t *queue, const struct bus_message *message);
 
@@ -340,11 +425,107 @@ struct bus_queue_stats {
 	uint64_t capacity;    /* slots */
 	uint32_t producers;
 	uint32_t consumers;
+	/* Moved to the dead-letter queue after max_deliveries deliveries. */
+	uint64_t dead_lettered;
+	/* Had max_deliveries and wait in this queue to be moved: the
+	 * dead-letter queue is full (or missing, or busd is down).  Never
+	 * delivered to this queue's consumers again. */
+	uint64_t dead_waiting;
+	/* Leases busd took back from live consumers after ack_timeout_ms. */
+	uint64_t timed_out;
+	/* Messages past their expiry (ttl_ms or their own ttl): never
+	 * delivered, dropped. */
+	uint64_t expired;
+	/* Loans of a block queue that found it full and had to wait. */
+	uint64_t backpressure_waits;
 };
+
+/*
+ * Publish-to-receive latency, from the publish time in each message header
+ * to the receive (messages sent without a timestamp are not counted).
+ * Each value is the upper bound of its histogram bucket: at most 12.5%
+ * above the true one; 17 s and more all count as the largest bucket.
+ */
+struct bus_latency {
+	uint64_t count;
+	uint64_t min_ns;
+	uint64_t p50_ns;
+	uint64_t p90_ns;
+	uint64_t p99_ns;
+	uint64_t p999_ns;
+	uint64_t max_ns;
+};
+
+/* One producer or consumer attached to a queue, with its own figures. */
+struct bus_attachment_stats {
+	uint32_t slot;
+	uint32_t role; /* BUS_PRODUCER or BUS_CONSUMER */
+	int32_t pid;
+	uint32_t uid;
+	uint64_t enqueued;
+	uint64_t dequeued;
+	uint64_t acked;
+	uint64_t nacked;
+	uint64_t redelivered;
+	uint64_t leased; /* messages it holds now: received, not acked */
+	struct bus_latency latency; /* a consumer's; zero for a producer */
+};
+
+/*
+ * The latency of every receive of the queue so far, live consumers and
+ * departed ones together.  Any role may ask.
+ */
+BUS_EXPORT int bus_queue_latency(const bus_queue_t *queue,
+				 struct bus_latency *latency);
+
+/*
+ * Fills up to count entries with the live attachments, in slot order, and
+ * returns how many are live (which may be more than count).  Any role may
+ * ask; busctl stat shows who holds which leases from it.
+ */
+BUS_EXPORT int bus_queue_attachments(const bus_queue_t *queue,
+				     struct bus_attachment_stats *out,
+				     uint32_t count);
 
 /* Reads the queue's figures from shared memory; any role may ask. */
 BUS_EXPORT int bus_queue_stats(const bus_queue_t *queue,
 			       struct bus_queue_stats *stats);
+
+/*
+ * Looks at a queued message without taking it (any role; an observer
+ * handle changes nothing in the queue, figures included).  Queued means
+ * waiting for delivery: committed and not leased, or handed back for
+ * redelivery.  Messages come in position order, oldest first, which is the
+ * order consumers get them (redeliveries, being older, come first).
+ *
+ * *cursor is 0 for the first call; each call moves it past the message it
+ * returns.  Copies the payload into buf and, if header is not NULL, the
+ * header into *header.  Returns the payload length; -EAGAIN when no queued
+ * message follows the cursor; -EMSGSIZE when buf is smaller than the
+ * payload (the cursor stays: call again with max_message bytes); -EBUSY
+ * when the queue changed under every try.  A message taken, acked or
+ * overwritten while being copied is never returned torn: the copy is
+ * checked against the cell's state afterwards.
+ */
+BUS_EXPORT int bus_queue_peek(const bus_queue_t *queue, uint64_t *cursor,
+			      void *buf, size_t size,
+			      struct bus_message_header *header);
+
+/*
+ * Removes every queued message of the queue (see bus_queue_peek) and
+ * returns how many it removed.  Messages leased by consumers stay theirs.
+ * Needs admin rights on the bus, as bus_queue_delete() does (-EACCES with a
+ * detail otherwise), not the queue's mode.
+ *
+ * It is safe against producers and consumers at work: busd lends the
+ * caller a consumer slot, through which the call takes and acks messages
+ * as any consumer would, so purged messages count as dequeued and acked
+ * in the figures.  It stops when the queue is empty or after as many
+ * messages as were queued when it began, so a busy producer cannot keep
+ * it going.  -ENOENT for an unknown queue or a topic, -EBUSY for an spsc
+ * queue whose consumer is attached.
+ */
+BUS_EXPORT int bus_queue_purge(bus_t *bus, const char *name);
 
 /* ---- topics (publish/subscribe) ---------------------------------------
  *
@@ -464,6 +645,10 @@ struct bus_subscribe_options {
 	 * subscription, those still intact; at most the topic's history
 	 * setting (-EINVAL past it).  Default 0. */
 	uint32_t history;
+	/* Do not count publish-to-receive latency, or count every
+	 * latency_every-th (as for queues). */
+	int no_latency;
+	uint32_t latency_every;
 };
 
 /*
@@ -537,6 +722,10 @@ struct bus_topic_stats {
 	uint64_t max_lag;   /* the slowest live subscriber's lag */
 	uint32_t publishers;
 	uint32_t subscribers;
+	/* Loans of a block topic that found it full and had to wait. */
+	uint64_t backpressure_waits;
+	/* Messages past their expiry, skipped by subscribers. */
+	uint64_t expired;
 };
 
 /* One subscriber as busctl stat shows it. */
@@ -550,7 +739,13 @@ struct bus_subscriber_stats {
 	uint64_t received;
 	uint64_t lapped;
 	uint64_t lost;
+	uint64_t expired; /* messages past their expiry it skipped */
+	struct bus_latency latency;
 };
+
+/* As bus_queue_latency(), for every subscriber of the topic so far. */
+BUS_EXPORT int bus_topic_latency(const bus_topic_t *topic,
+				 struct bus_latency *latency);
 
 /* Reads the topic's figures from shared memory; any role may ask. */
 BUS_EXPORT int bus_topic_stats(const bus_topic_t *topic,
@@ -640,6 +835,173 @@ BUS_EXPORT int bus_wildcard_release(bus_wildcard_t *wildcard);
  * bus_wildcard_uncancel(). */
 BUS_EXPORT void bus_wildcard_cancel(bus_wildcard_t *wildcard);
 BUS_EXPORT void bus_wildcard_uncancel(bus_wildcard_t *wildcard);
+
+/* ---- routes ------------------------------------------------------------
+ *
+ * A route sends what is published to an address (a name: an exchange that
+ * exists only as a route source, or an existing queue or topic) to one or
+ * more queues and topics, when the message's routing key matches the
+ * route's pattern (NATS syntax, as for wildcards; an empty pattern
+ * matches every message, with a key or without) and every header match
+ * holds.  busd keeps the routes in a table in shared memory
+ * ("/shmbus.BUS%routes", read-only for clients) with a generation number;
+ * a publishing process reads it once and then only compares the
+ * generation (one relaxed load) per message, so a route added or deleted
+ * at run time applies to the next message of every running publisher.
+ * busd is not on the path: the publisher writes into the targets itself.
+ */
+#define BUS_ROUTE_TARGETS_MAX 8u
+#define BUS_ROUTE_MATCHES_MAX 4u
+/* Targets of one message, all matching routes together. */
+#define BUS_ADDRESS_TARGETS_MAX 16u
+/* Routes and address entries of one bus. */
+#define BUS_ROUTES_MAX 256u
+
+enum bus_route_kind {
+	/* A [route NAME]: from, key, to, header matches. */
+	BUS_ROUTE_RULE = 1,
+	/* An [address NAME] with unroutable = TARGET: name and from are
+	 * the address, targets[0] the fallback for what no route takes. */
+	BUS_ROUTE_UNROUTABLE = 2,
+};
+
+struct bus_route_match {
+	char name[BUS_MESSAGE_HEADER_NAME_MAX + 1];
+	char value[BUS_NAME_MAX + 1]; /* the header's value must equal it */
+};
+
+struct bus_route {
+	uint32_t kind;	       /* enum bus_route_kind */
+	uint32_t target_count; /* 1 .. BUS_ROUTE_TARGETS_MAX */
+	uint32_t match_count;  /* 0 .. BUS_ROUTE_MATCHES_MAX */
+	uint32_t reserved;     /* 0 */
+	char name[BUS_NAME_MAX + 1];
+	char from[BUS_NAME_MAX + 1];
+	char key[BUS_NAME_MAX + 1]; /* a pattern; "" matches every message */
+	char targets[BUS_ROUTE_TARGETS_MAX][BUS_NAME_MAX + 1];
+	struct bus_route_match matches[BUS_ROUTE_MATCHES_MAX];
+};
+
+/*
+ * Adds a route or an address's unroutable target (admin rights, as for
+ * creating a queue; -EACCES otherwise).  -EEXIST when a route of that name,
+ * or an unroutable entry for that address, exists; -EINVAL for a bad name,
+ * pattern or count (the detail says which); -ENOSPC past BUS_ROUTES_MAX.
+ * Targets need not exist yet: a publisher finds out when it sends.
+ */
+BUS_EXPORT int bus_route_add(bus_t *bus, const struct bus_route *route);
+
+/* Deletes the route named name, or with kind BUS_ROUTE_UNROUTABLE the
+ * address name's unroutable entry.  Admin rights; -ENOENT if none. */
+BUS_EXPORT int bus_route_delete(bus_t *bus, uint32_t kind, const char *name);
+
+/* The index-th entry of the route table (read from shared memory, no
+ * request to busd): 0, or -ENOENT past the last. */
+BUS_EXPORT int bus_route_get(bus_t *bus, uint32_t index,
+			     struct bus_route *route);
+
+typedef struct bus_address bus_address_t;
+
+/*
+ * Opens an address for publishing through routes.  It need not have routes
+ * yet.  Targets are opened as producers or publishers (w needed) the first
+ * time a message goes to them, and kept open.  An address handle is used
+ * by one thread; close it before bus_disconnect().  -EINVAL for a bad
+ * name, -EPROTO when busd has no route table (an older busd).
+ */
+BUS_EXPORT int bus_address_open(bus_t *bus, const char *name,
+				const struct bus_queue_options *options,
+				bus_address_t **out);
+BUS_EXPORT int bus_address_close(bus_address_t *address);
+
+/* What became of one message, target by target. */
+struct bus_route_report {
+	uint32_t matched; /* targets the routes chose (or the fallback) */
+	uint32_t taken;	  /* of them, those that took the message */
+	struct {
+		char name[BUS_NAME_MAX + 1];
+		int32_t status; /* 0 taken, or a negative errno */
+	} targets[BUS_ADDRESS_TARGETS_MAX];
+};
+
+/*
+ * Loans a slot for a message with routing key key (NULL: none).  With one
+ * target, and no route among the candidates that matches on headers, the
+ * loan is in that target's ring (zero copy); otherwise the message is
+ * written into a buffer of the handle, and the commit copies it into each
+ * target.  The key is set on the message already; add headers, reply-to,
+ * correlation or expiry with the bus_message_set_*() calls.  One loan per
+ * handle at a time.  -ENOENT with detail "no route" when no route matches
+ * and the address has no unroutable target; errors of bus_loan() for a
+ * single target.
+ */
+BUS_EXPORT int bus_address_loan(bus_address_t *address, const char *key,
+				struct bus_message *message,
+				int64_t timeout_ns);
+
+/*
+ * Commits the loan to its target(s).  Each target that is full is handled
+ * by its own overflow policy (block: waits, up to the loan's timeout;
+ * reject: -ENOBUFS), and the others still get the message.  Returns the
+ * number of targets that took it (>= 1); when none did, the error of the
+ * first.  report (may be NULL) says what became of it per target.
+ */
+BUS_EXPORT int bus_address_commit(bus_address_t *address,
+				  struct bus_message *message, uint32_t length,
+				  struct bus_route_report *report);
+
+/* A loan, a copy of length bytes and a commit. */
+BUS_EXPORT int bus_address_send(bus_address_t *address, const char *key,
+				const void *data, size_t length,
+				int64_t timeout_ns,
+				struct bus_route_report *report);
+
+/* ---- request / reply ----------------------------------------------------
+ *
+ * A requester sends to a service (a queue or topic its responders consume
+ * from or subscribe to) and waits for the reply on its own reply queue, or
+ * on a reply topic that several requesters share (each skips replies that
+ * are not its own).  A request carries a correlation id (in the message
+ * header) and the reply-to name (in the header room: the service needs
+ * header_room >= 4 + the name's length); the reply carries the same
+ * correlation id.
+ */
+typedef struct bus_requester bus_requester_t;
+typedef struct bus_responder bus_responder_t;
+
+/*
+ * Opens service as a producer (or publisher) and reply_to as a consumer
+ * (or subscriber).  Errors of bus_queue_open() and bus_subscribe().
+ */
+BUS_EXPORT int bus_requester_open(bus_t *bus, const char *service,
+				  const char *reply_to,
+				  bus_requester_t **out);
+BUS_EXPORT int bus_requester_close(bus_requester_t *requester);
+
+/*
+ * Sends a request and waits for its reply, up to timeout_ns in all; copies
+ * the reply into reply and returns its length.  -ENXIO at once when
+ * nothing consumes from (or subscribes to) the service: no responder is
+ * attached.  -ETIMEDOUT when no reply came in time (a late reply is
+ * dropped by the next request); -EMSGSIZE when the request does not fit
+ * the service, or the reply does not fit reply_size.
+ */
+BUS_EXPORT int bus_request(bus_requester_t *requester, const void *request,
+			   size_t length, void *reply, size_t reply_size,
+			   int64_t timeout_ns);
+
+/* A responder keeps the reply queues and topics it has replied to open. */
+BUS_EXPORT int bus_responder_open(bus_t *bus, bus_responder_t **out);
+BUS_EXPORT int bus_responder_close(bus_responder_t *responder);
+
+/*
+ * Replies to a received request (before acking or releasing it): sends
+ * length bytes to its reply-to name with its correlation id.  -EINVAL
+ * when the request has no reply-to name; errors of bus_loan().
+ */
+BUS_EXPORT int bus_reply(bus_responder_t *responder,
+			 const struct bus_message *request, const void *reply,
+			 size_t length, int64_t timeout_ns);
 
 /* ---- waitsets ---------------------------------------------------------
  *

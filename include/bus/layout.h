@@ -5,20 +5,21 @@
  * One POSIX shared-memory object per queue or topic, named
  * "/shmbus.BUS:NAME" (queues and topics share one namespace per bus),
  * created and owned by busd and handed to clients as a file descriptor.
- * Both kinds open with the same 256-byte header; its kind field says which
+ * Both kinds open with the same 320-byte header; its kind field says which
  * control block follows.
  *
  *   A queue (kind BUS_SEGMENT_QUEUE):
  *
  *   offset 0      +--------------------------------------------+
  *                 | segment header (magic, version, sizes,     |
- *                 | state word, names, queue settings)  256 B  |
- *   256           +--------------------------------------------+
+ *                 | state word, names, queue settings)  320 B  |
+ *   320           +--------------------------------------------+
  *                 | producer line:  enqueue position      64 B |
  *                 | consumer line:  dequeue position      64 B |
  *                 | consumer wait:  sleepers, futex word  64 B |
  *                 | producer wait:  sleepers, futex word  64 B |
- *                 | redelivery:     pending count         64 B |
+ *                 | redelivery:     pending count, dead-  64 B |
+ *                 |   letter hint and move record (busd)       |
  *                 | retired figures (written by busd)    128 B |
  *   attachments   +--------------------------------------------+
  *                 | attachment[0 .. max_producers +            |
@@ -27,13 +28,17 @@
  *   cells         +--------------------------------------------+
  *                 | cell[0 .. slots): state word, message      |
  *                 |   header (one line), header room, payload  |
+ *   latency       +--------------------------------------------+
+ *                 | histogram of departed consumers (busd),    |
+ *                 | then one per attachment slot, each written |
+ *                 |   by that slot's consumer alone      2 KiB |
  *                 +--------------------------------------------+
  *
  *   A topic (kind BUS_SEGMENT_TOPIC):
  *
  *   offset 0      +--------------------------------------------+
- *                 | segment header, with topic settings  256 B |
- *   256           +--------------------------------------------+
+ *                 | segment header, with topic settings  320 B |
+ *   320           +--------------------------------------------+
  *                 | publisher line: tail position         64 B |
  *                 | minimum line: slowest subscriber, as  64 B |
  *                 |   last scanned (written by publishers)     |
@@ -50,7 +55,10 @@
  *                 |   written by that publisher alone          |
  *   cells         +--------------------------------------------+
  *                 | cell[0 .. slots): state word, message      |
- *                 |   header (one line), payload               |
+ *                 |   header (one line), header room, payload  |
+ *   latency       +--------------------------------------------+
+ *                 | histogram of departed subscribers (busd),  |
+ *                 | then one per subscriber slot         2 KiB |
  *                 +--------------------------------------------+
  *
  * Everything is addressed by offsets from the start of the segment.  Lines
@@ -81,7 +89,7 @@
 #define BUS_NAME_MAX 63
 
 #define BUS_SEGMENT_MAGIC UINT64_C(0x31515355424d4853) /* "SHMBUSQ1" */
-#define BUS_LAYOUT_VERSION 1
+#define BUS_LAYOUT_VERSION 2 /* 2: dead letters, ack_timeout_ms */
 #define BUS_MESSAGE_HEADER_VERSION 1
 
 #define BUS_CACHE_LINE 64
@@ -125,7 +133,23 @@ struct bus_queue_settings {
 	uint32_t max_producers; /* default 64 (SPSC: 1) */
 	uint32_t max_consumers; /* default 64 (SPSC: 1) */
 	uint32_t header_room;	/* bytes for routing key and headers, 0 */
+	/* Deliveries a message may have before it goes to dead_letter; 0:
+	 * unlimited (the default).  Needs dead_letter. */
+	uint32_t max_deliveries;
+	/* A live consumer that holds a message longer is treated as if it
+	 * had nacked it (busd takes the lease back); 0: never (default). */
+	uint32_t ack_timeout_ms;
+	/* Messages older than this are never delivered: they are counted
+	 * (expired) and dropped; 0: never (the default).  A message's own
+	 * time to live (bus_message_set_ttl) comes first. */
+	uint32_t ttl_ms;
+	/* The queue that takes messages past max_deliveries: an mpmc queue
+	 * of the same bus, not this one; "" for none (the default). */
+	char dead_letter[BUS_NAME_MAX + 1];
 };
+
+/* Longest ack_timeout_ms busd accepts: a day. */
+#define BUS_QUEUE_ACK_TIMEOUT_MAX 86400000u
 
 /* What a topic does with a subscriber that falls a whole ring behind. */
 enum bus_slow_subscriber {
@@ -149,7 +173,8 @@ struct bus_topic_settings {
 	uint32_t max_subscribers; /* default 64 */
 	uint32_t max_publishers;  /* default 64; 1: single-publisher path */
 	uint32_t history;	  /* messages a late joiner may ask for, 0 */
-	uint32_t reserved[2];	  /* 0 */
+	uint32_t header_room;	  /* bytes for routing key and headers, 0 */
+	uint32_t reserved;	  /* 0 */
 };
 
 /*
@@ -168,11 +193,47 @@ struct bus_message_header {
 	uint32_t producer_id;	   /* busd's id of the producing client */
 	uint32_t delivery_count;   /* 1 on first delivery */
 	uint16_t extension_length; /* bytes used of the header room */
-	uint16_t dead_letter_reason;
+	uint16_t dead_letter_reason; /* enum bus_dead_letter_reason */
 	uint32_t reserved;
 };
 
 #define BUS_MESSAGE_REDELIVERED 0x01u
+
+/*
+ * Why a message is in a dead-letter queue: it had max_deliveries
+ * deliveries, and the last one ended as said; or it expired.  0 for other
+ * messages.
+ */
+enum bus_dead_letter_reason {
+	BUS_DEAD_LETTER_NONE = 0,
+	BUS_DEAD_LETTER_NACKED = 1,	    /* its consumer nacked it */
+	BUS_DEAD_LETTER_CONSUMER_DIED = 2,  /* or died (or closed) holding it */
+	BUS_DEAD_LETTER_ACK_TIMEOUT = 3,    /* or held it past ack_timeout_ms */
+	BUS_DEAD_LETTER_EXPIRED = 4,	    /* taken after its expiry deadline */
+};
+
+/*
+ * The header room: header_room bytes (queue or topic setting, rounded up
+ * to whole lines) between a cell's first line and its payload.  A message
+ * uses extension_length bytes of it, 0 when it carries nothing there (and
+ * always in segments made with header_room = 0, as before this format):
+ *
+ *   byte 0         key length K (0 .. BUS_MESSAGE_KEY_MAX)
+ *   byte 1         reply-to length R (0 .. BUS_NAME_MAX)
+ *   byte 2         user header count N (0 .. BUS_MESSAGE_HEADERS_MAX)
+ *   byte 3         0
+ *   4              K bytes of routing key, R bytes of reply-to name
+ *   then N times   name length, value length (one byte each), the name,
+ *                  the value
+ *
+ * No terminating NULs.  Readers bound every length by extension_length
+ * and extension_length by the room, so a corrupt one is -EBADMSG.
+ */
+#define BUS_MESSAGE_EXTENSION_FIXED 4u
+#define BUS_MESSAGE_KEY_MAX 255u
+#define BUS_MESSAGE_HEADERS_MAX 16u
+#define BUS_MESSAGE_HEADER_NAME_MAX 63u
+#define BUS_MESSAGE_HEADER_VALUE_MAX 255u
 
 /* First line of a cell; header room and payload follow. */
 struct bus_cell {
@@ -201,10 +262,25 @@ struct bus_attachment {
 	 * the control block, so busd can uncount a client that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
 	uint32_t figures_pad;
+	/* Slow-path line: written only by the attached client, relaxed,
+	 * and only when it had to wait. */
+	BUS_ATOMIC(uint64_t) backpressure_waits; /* loans that found it full */
+	uint8_t slow_pad[BUS_CACHE_LINE - 8];
 };
 
 #define BUS_ATTACHMENT_SLEEPING_DATA 1u
 #define BUS_ATTACHMENT_SLEEPING_SPACE 2u
+
+/*
+ * Publish-to-receive latency of one consumer or subscriber: a count per
+ * bucket, 8 buckets per power of two of nanoseconds (libbus/latency.h has
+ * the mapping), the last one open-ended.  Written by the receiver alone.
+ */
+#define BUS_LATENCY_BUCKETS 256
+
+struct bus_latency_histogram {
+	BUS_ATOMIC(uint64_t) count[BUS_LATENCY_BUCKETS];
+};
 
 /* Figures of attachments that have gone, folded in by busd. */
 struct bus_retired_figures {
@@ -217,7 +293,15 @@ struct bus_retired_figures {
 	BUS_ATOMIC(uint64_t) rejected;
 	BUS_ATOMIC(uint64_t) reclaimed;
 	BUS_ATOMIC(uint64_t) orphaned; /* leases of dead consumers */
-	uint8_t pad[2 * BUS_CACHE_LINE - 9 * 8];
+	/* Moved to the dead-letter queue, and leases taken back after
+	 * ack_timeout_ms (busd does both). */
+	BUS_ATOMIC(uint64_t) dead_lettered;
+	BUS_ATOMIC(uint64_t) timed_out;
+	/* Messages past their expiry, skipped by consumers (written by
+	 * them with an atomic add: expiry is the rare case). */
+	BUS_ATOMIC(uint64_t) expired;
+	BUS_ATOMIC(uint64_t) backpressure_waits;
+	uint8_t pad[2 * BUS_CACHE_LINE - 13 * 8];
 };
 
 struct bus_segment_header {
@@ -267,7 +351,16 @@ struct bus_queue_control {
 	/* Redelivery hint: raises since the last empty scan (low 32 bits)
 	 * and an epoch (high 32 bits); see libbus/queue_cell.h. */
 	BUS_ATOMIC(uint64_t) redeliver_pending;
-	uint8_t pad4[BUS_CACHE_LINE - 8];
+	/* Dead-letter hint: raised whenever a cell becomes DEAD, so busd
+	 * looks for cells to move (libbus/queue_dead_letter.c). */
+	BUS_ATOMIC(uint64_t) dead_pending;
+	/* busd's record of the move in progress, for a busd that restarts
+	 * after dying in the middle: the source cell index + 1 (0: none),
+	 * the message's sequence and the dead-letter queue position. */
+	BUS_ATOMIC(uint64_t) move_cell;
+	BUS_ATOMIC(uint64_t) move_sequence;
+	BUS_ATOMIC(uint64_t) move_target;
+	uint8_t pad4[BUS_CACHE_LINE - 5 * 8];
 	struct bus_retired_figures retired;
 };
 
@@ -288,7 +381,11 @@ struct bus_subscriber {
 	/* The first position that counts as published after the
 	 * subscription; the subscriber reads it once. */
 	uint64_t first_position;
-	uint8_t identity_pad[BUS_CACHE_LINE - 32];
+	/* busd's own note: the wildcard id (of client_id) this slot is
+	 * reserved for until that client takes it, else 0.  A restarted
+	 * busd reads it to keep the reservation. */
+	uint32_t reserved_for;
+	uint8_t identity_pad[BUS_CACHE_LINE - 36];
 	/* Cursor line.  position: the oldest position this subscriber still
 	 * needs; under the block policy no publisher reuses its cell.  The
 	 * figures are written relaxed. */
@@ -300,7 +397,8 @@ struct bus_subscriber {
 	 * so busd can uncount a subscriber that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
 	uint32_t cursor_pad32;
-	uint8_t cursor_pad[BUS_CACHE_LINE - 40];
+	BUS_ATOMIC(uint64_t) expired; /* past their expiry: skipped */
+	uint8_t cursor_pad[BUS_CACHE_LINE - 48];
 };
 
 /* Figures of topic attachments that have gone, folded in by busd. */
@@ -311,7 +409,8 @@ struct bus_topic_retired_figures {
 	BUS_ATOMIC(uint64_t) lapped;
 	BUS_ATOMIC(uint64_t) lost;
 	BUS_ATOMIC(uint64_t) padded; /* dead publishers' loans padded over */
-	uint8_t pad[BUS_CACHE_LINE - 6 * 8];
+	BUS_ATOMIC(uint64_t) backpressure_waits;
+	BUS_ATOMIC(uint64_t) expired;
 };
 
 struct bus_topic_control {
@@ -341,9 +440,11 @@ _Static_assert(sizeof(struct bus_cell) == BUS_CACHE_LINE, "cell line");
 _Static_assert(offsetof(struct bus_cell, header) == 8, "cell header");
 _Static_assert(offsetof(struct bus_attachment, enqueued) == BUS_CACHE_LINE,
 	       "attachment figures line");
-_Static_assert(sizeof(struct bus_attachment) == 2 * BUS_CACHE_LINE,
+_Static_assert(sizeof(struct bus_attachment) == 3 * BUS_CACHE_LINE,
 	       "attachment size");
-_Static_assert(sizeof(struct bus_segment_header) <= 256, "segment header");
+_Static_assert(sizeof(struct bus_segment_header) <= 320, "segment header");
+_Static_assert(sizeof(struct bus_latency_histogram) % BUS_CACHE_LINE == 0,
+	       "a histogram is whole lines");
 _Static_assert(offsetof(struct bus_queue_control, dequeue_position) == 64,
 	       "dequeue line");
 _Static_assert(offsetof(struct bus_queue_control, consumers_sleeping) == 128,
@@ -356,7 +457,7 @@ _Static_assert(offsetof(struct bus_queue_control, retired) == 320,
 	       "retired figures");
 _Static_assert(sizeof(struct bus_queue_control) == 448, "queue control");
 
-_Static_assert(sizeof(struct bus_topic_settings) ==
+_Static_assert(sizeof(struct bus_topic_settings) <=
 		       sizeof(struct bus_queue_settings),
 	       "topic settings share the header's settings field");
 _Static_assert(offsetof(struct bus_subscriber, position) == BUS_CACHE_LINE,
@@ -374,9 +475,9 @@ _Static_assert(offsetof(struct bus_topic_control, retired) == 256,
 	       "topic retired figures");
 _Static_assert(sizeof(struct bus_topic_control) == 320, "topic control");
 
-/* The queue control block starts right after the 256-byte header. */
-#define BUS_QUEUE_CONTROL_OFFSET 256u
+/* The queue control block starts right after the 320-byte header. */
+#define BUS_QUEUE_CONTROL_OFFSET 320u
 /* So does a topic's. */
-#define BUS_TOPIC_CONTROL_OFFSET 256u
+#define BUS_TOPIC_CONTROL_OFFSET 320u
 
 #endif /* BUS_LAYOUT_H */

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Prometheus endpoint: busd serves the figures of every queue and topic
+ * in the Prometheus text exposition format (version 0.0.4) at
+ * http://ADDRESS/metrics, when [bus] metrics = ADDRESS:PORT asks for it.
+ *
+ * The HTTP side is libmicrohttpd, in a thread of its own (its internal
+ * polling thread): busd's io_uring loop stays single-threaded and never
+ * waits for a scraper.  The metrics thread only reads: under the registry
+ * lock it copies each queue's and topic's figures out of shared memory
+ * (relaxed loads, as busctl stat does), then formats them without the lock.
+ * The loop holds the same lock while it runs a control request's handler,
+ * the only place where queues and topics come and go after start (create,
+ * delete), so a scrape never walks a registry that is changing or reads a
+ * segment that is being unmapped.  busd_stop() stops the thread before it
+ * deletes anything.
+ *
+ * The endpoint has no authentication, so only loopback addresses are
+ * accepted: 127.0.0.0/8 and [::1].
+ */
+#ifndef BUSD_METRICS_H
+#define BUSD_METRICS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct busd;
+struct busd_metrics;
+
+/* Where to listen, as parsed from the configuration. */
+struct busd_metrics_address {
+	struct sockaddr_storage address;
+	socklen_t length; /* 0: no endpoint (the default) */
+};
+
+/*
+ * Parses "127.0.0.1:9464", "localhost:9464" or "[::1]:9464" (port 0: any
+ * free port, which busd logs).  0, or -EINVAL with a sentence in why.
+ */
+int busd_metrics_parse_address(const char *text,
+			       struct busd_metrics_address *out, char *why,
+			       size_t why_size);
+
+/*
+ * Starts serving.  Returns 0 and sets *out (NULL when address asks for no
+ * endpoint), or a negative errno after saying why ("busd: ...").
+ */
+int busd_metrics_start(struct busd *busd,
+		       const struct busd_metrics_address *address,
+		       struct busd_metrics **out);
+
+/* Stops the thread and frees everything; NULL is fine. */
+void busd_metrics_stop(struct busd_metrics *metrics);
+
+/* The registry lock, around every change of the registry after start.
+ * Both take NULL (no endpoint: nothing to exclude). */
+void busd_metrics_lock(struct busd_metrics *metrics);
+void busd_metrics_unlock(struct busd_metrics *metrics);
+
+#endif /* BUSD_METRICS_H */

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* The slow path of the handle clocks (clock.h), and when the TSC serves. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include "clock.h"
+
+/* Rate measured over at least this long: jitter of a few tens of ns in
+ * the pairs below is then a few parts in a million. */
+#define RATE_SPAN_NS (20u * 1000 * 1000)
+/* How long an anchor serves: the rate error times this stays at a few ns
+ * even while NTP slews the clock. */
+#define ANCHOR_SPAN_NS (1000u * 1000)
+/* A clock_gettime() takes some 100 ticks; a pair wider than this was
+ * interrupted (under a microsecond at any TSC rate of 2 GHz or more). */
+#define PAIR_WIDTH_MAX 2000u
+#define PAIR_TRIES 3
+
+bool bus__tsc_usable;
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#if BUS__HAVE_TSC
+/* CPUID 0x80000007, EDX bit 8: the TSC ticks at a constant rate in every
+ * power state. */
+static bool tsc_invariant(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(0x80000007, &a, &b, &c, &d))
+		return false;
+	return d & (1u << 8);
+}
+
+/* The kernel keeps CLOCK_MONOTONIC with the TSC only when it found the
+ * TSC in step across CPUs and stable. */
+static bool kernel_clocksource_is_tsc(void)
+{
+	char text[16] = { 0 };
+	int fd = open("/sys/devices/system/clocksource/clocksource0/"
+		      "current_clocksource",
+		      O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	return n > 0 && !strcmp(text, "tsc\n");
+}
+
+__attribute__((constructor)) static void decide(void)
+{
+	const char *forced = getenv("BUS_CLOCK");
+
+	bus__tsc_usable = !(forced && !strcmp(forced, "monotonic")) &&
+			  tsc_invariant() && kernel_clocksource_is_tsc();
+}
+#endif
+
+/*
+ * ns of CLOCK_MONOTONIC and the TSC at the same moment, as near as two TSC
+ * reads around it allow: the tightest of a few tries.  *tight is false
+ * when even that one was stretched (an interrupt, a preemption, a VM
+ * exit): such a pair must not anchor anything.
+ */
+static uint64_t read_pair(uint64_t *tsc, bool *tight)
+{
+#if BUS__HAVE_TSC
+	uint64_t best_width = UINT64_MAX, best_ns = 0;
+
+	for (int i = 0; i < PAIR_TRIES; i++) {
+		uint64_t before = __rdtsc(), ns = monotonic_ns();
+		uint64_t after = __rdtsc();
+
+		if (after - before < best_width) {
+			best_width = after - before;
+			best_ns = ns;
+			*tsc = before + (after - before) / 2;
+		}
+	}
+	*tight = best_width <= PAIR_WIDTH_MAX;
+	return best_ns;
+#else
+	*tsc = 0;
+	*tight = false;
+	return monotonic_ns();
+#endif
+}
+
+static void measure_rate(struct bus__clock *c, uint64_t tsc, uint64_t ns)
+{
+	uint64_t span_ns = ns - c->rate_ns, span_tsc = tsc - c->rate_tsc;
+
+	if (!c->rate_ns || tsc <= c->rate_tsc) {
+		/* First call, or the TSC went back (a migration to an
+		 * unsynchronised CPU): start over, clock_gettime meanwhile. */
+		c->rate_tsc = tsc;
+		c->rate_ns = ns;
+		c->window = 0;
+		return;
+	}
+	if (span_ns < RATE_SPAN_NS)
+		return;
+	c->mult = (uint64_t)(((unsigned __int128)span_ns << 32) / span_tsc);
+	/* An absurd rate (a TSC under 1 MHz): do not use it. */
+	if (c->mult == 0 || c->mult >= (UINT64_C(1000) << 32)) {
+		c->window = 0;
+	} else {
+		c->window = ((uint64_t)ANCHOR_SPAN_NS << 32) / c->mult;
+		if (c->window >= (UINT64_C(1) << 32))
+			c->window = 0;
+	}
+	c->rate_tsc = tsc;
+	c->rate_ns = ns;
+}
+
+uint64_t bus__clock_anchor(struct bus__clock *c)
+{
+	bool tight;
+	uint64_t tsc = 0, ns = read_pair(&tsc, &tight);
+
+	if (bus__tsc_usable && tight) {
+		measure_rate(c, tsc, ns);
+		c->anchor_tsc = tsc;
+		c->anchor_ns = ns;
+	}
+	if (ns < c->last_ns)
+		return c->last_ns;
+	c->last_ns = ns;
+	return ns;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CLOCK_MONOTONIC for publish stamps and latency, at the price of a TSC
+ * read.
+ *
+ * clock_gettime() through the vDSO costs some 30 ns here, and a message
+ * reads the clock twice (the producer's stamp, the consumer's latency
+ * histogram): a large share of a 300 ns round trip.  When the TSC is
+ * invariant and the kernel itself keeps time with it (so it is in step
+ * across CPUs), a handle extrapolates from the last real clock_gettime(),
+ * its anchor, with the TSC rate measured over at least 20 ms; it takes a
+ * new anchor each millisecond, so the result stays within a few
+ * nanoseconds of CLOCK_MONOTONIC, NTP slewing included, and never goes
+ * backwards.  Otherwise, or with BUS_CLOCK=monotonic in the environment,
+ * every call is a clock_gettime().
+ *
+ * The state is per handle: a handle is used by one thread at a time.
+ */
+#ifndef BUS_CLOCK_H
+#define BUS_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define BUS__HAVE_TSC 1
+#else
+#define BUS__HAVE_TSC 0
+#endif
+
+struct bus__clock {
+	uint64_t anchor_tsc; /* the TSC at the last clock_gettime() */
+	uint64_t anchor_ns;  /* what it said */
+	uint64_t rate_tsc;   /* the start of the rate measurement */
+	uint64_t rate_ns;
+	uint64_t mult;	     /* nanoseconds per tick, << 32 */
+	uint64_t window;     /* ticks an anchor serves; 0: not measured */
+	uint64_t last_ns;    /* the latest answer: never go back */
+};
+
+/* True when the TSC may stand in for CLOCK_MONOTONIC (decided once). */
+extern bool bus__tsc_usable;
+
+/* The slow path: a real clock_gettime(), a new anchor. */
+uint64_t bus__clock_anchor(struct bus__clock *c);
+
+static inline uint64_t bus__clock_now_ns(struct bus__clock *c)
+{
+#if BUS__HAVE_TSC
+	if (bus__tsc_usable) {
+		uint64_t delta = __rdtsc() - c->anchor_tsc;
+		uint64_t ns;
+
+		/* delta < window = ANCHOR_SPAN_NS << 32 / mult: the product
+		 * stays under 2^52. */
+		if (delta >= c->window)
+			return bus__clock_anchor(c);
+		ns = c->anchor_ns + ((delta * c->mult) >> 32);
+		if (ns < c->last_ns)
+			return c->last_ns;
+		c->last_ns = ns;
+		return ns;
+	}
+#endif
+	return bus__clock_anchor(c);
+}
+
+#endif /* BUS_CLOCK_H */
