@@ -54,6 +54,7 @@ void busctl_latency_print_text(const struct bus_latency *l, int width);
 /* ",\n  \"attachments\": [...]", inside stat's JSON object. */
 void busctl_attachments_print_json(const struct busctl_attachments *a);
 int busctl_remove_bus(struct busctl *ctl, int argc, char **argv);
+int busctl_log(struct busctl *ctl, int argc, char **argv);
 int busctl_sub(struct busctl *ctl, int argc, char **argv);
 int busctl_peek(struct busctl *ctl, int argc, char **argv);
 int busctl_purge(struct busctl *ctl, int argc, char **argv);

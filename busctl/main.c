@@ -61,6 +61,8 @@ static const char busctl_usage_text[] =
 	"      [--headers]            messages without taking them; with\n"
 	"                             their header fields\n"
 	"  purge QUEUE                remove every queued message (admin)\n"
+	"  log [-n N] [--json]        busd's last warnings and errors (also\n"
+	"                             after it died)\n"
 	"  remove-bus                 remove a bus whose busd is gone for\n"
 	"                             good: its segments, messages and all\n"
 	"  top [--interval MS]        live rates, depths and lags of every\n"
@@ -92,6 +94,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "create", busctl_create },
 	{ "delete", busctl_delete },
 	{ "remove-bus", busctl_remove_bus },
+	{ "log", busctl_log },
 	{ "peek", busctl_peek },
 	{ "purge", busctl_purge },
 	{ "top", busctl_top },

@@ -15,6 +15,7 @@
 #include "adopt.h"
 #include "busd.h"
 #include "dead_letter.h"
+#include "log_page.h"
 #include "control_socket.h"
 #include "log.h"
 #include "routes.h"
@@ -319,6 +320,9 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (ret)
 		return ret;
 	busd_remove_stale_socket(busd);
+	/* Without it busd still works; only the shared copy is missing. */
+	if (busd_error_log_open(bus_name, &busd->log_page))
+		busd_warning("cannot keep an error log in /dev/shm");
 	ret = busd_announce_open(busd->bus_name, &busd->announce);
 	if (ret)
 		busd_refuse("cannot create the announcement page of bus "
@@ -480,5 +484,8 @@ void busd_stop(struct busd *busd)
 		close(busd->listen_fd);
 	busd->listen_fd = -1;
 	busd_loop_exit(&busd->loop);
+	/* A failed start leaves the log for whoever looks into why. */
+	busd_error_log_close(busd->bus_name, busd->log_page, busd->serving);
+	busd->log_page = NULL;
 	busd_lock_release(&busd->lock);
 }

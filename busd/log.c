@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* busd's messages on stderr. */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bus/layout.h"
+#include "error_log.h"
 #include "log.h"
 
 static char busd_log_bus[BUS_NAME_MAX + 1] = "default";
@@ -28,6 +32,35 @@ static const char *const busd_log_priorities[] = {
 };
 
 static bool busd_log_journal;
+
+/* The error log page; the metrics thread may log too, hence the mutex. */
+static struct bus_log_page *busd_log_page;
+static pthread_mutex_t busd_log_page_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void busd_log_attach(struct bus_log_page *page)
+{
+	pthread_mutex_lock(&busd_log_page_lock);
+	busd_log_page = page;
+	pthread_mutex_unlock(&busd_log_page_lock);
+}
+
+static void busd_log_keep(enum busd_log_level level, const char *text)
+{
+	struct timespec now;
+
+	if (level > BUSD_LOG_WARNING)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&busd_log_page_lock);
+	if (busd_log_page)
+		bus__log_append(busd_log_page,
+				(uint64_t)now.tv_sec * 1000000000u +
+					(uint64_t)now.tv_nsec,
+				level == BUSD_LOG_ERROR ? BUS_LOG_ERROR :
+							  BUS_LOG_WARNING,
+				text);
+	pthread_mutex_unlock(&busd_log_page_lock);
+}
 
 /*
  * systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects
@@ -74,6 +107,7 @@ static void busd_log_line(enum busd_log_level level, const char *prefix,
 
 	vsnprintf(text, sizeof(text), format, args);
 	fprintf(stderr, "%s%s%s%s\n", priority, prefix, label, text);
+	busd_log_keep(level, text);
 }
 
 void busd_log(enum busd_log_level level, const char *format, ...)

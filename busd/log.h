@@ -36,6 +36,10 @@ int busd_log_level_parse(const char *text);
 void busd_log(enum busd_log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Warnings and errors also go to page (busd/error_log.h); NULL stops. */
+struct bus_log_page;
+void busd_log_attach(struct bus_log_page *page);
+
 /* A reason not to start: "busd: " and the sentence. */
 void busd_refuse(const char *format, ...)
 	__attribute__((format(printf, 1, 2)));

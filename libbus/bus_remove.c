@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "announce.h"
+#include "error_log.h"
 #include "route_table.h"
 #include "bus/bus.h"
 #include "segment.h"
@@ -103,6 +104,8 @@ int bus_remove(const char *bus_name)
 	if (bus__announce_name(announce, sizeof(announce), bus_name) >= 0)
 		shm_unlink(announce);
 	if (bus__route_table_name(announce, sizeof(announce), bus_name) >= 0)
+		shm_unlink(announce);
+	if (bus__log_name(announce, sizeof(announce), bus_name) >= 0)
 		shm_unlink(announce);
 	remove_runtime_file(bus_name, ".sock");
 	remove_runtime_file(bus_name, ".access");

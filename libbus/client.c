@@ -160,28 +160,50 @@ static int exchange(struct bus *bus, struct bus_control_request *request,
 	return rc;
 }
 
-/* The caller holds the lock. */
+/* The caller holds the lock.  Those busd did not get (it died again)
+ * stay for the next one. */
 static void send_unsent_closes(struct bus *bus)
 {
-	for (uint32_t i = 0; i < bus->unsent_count; i++) {
+	uint32_t done = 0;
+
+	while (done < bus->unsent_count) {
 		struct bus_control_reply reply;
 		bool sent;
 
-		exchange(bus, &bus->unsent_closes[i], &reply, NULL, &sent);
+		if (exchange(bus, &bus->unsent_closes[done], &reply, NULL,
+			     &sent) == -ENOTCONN && !sent)
+			break;
+		done++;
 	}
-	free(bus->unsent_closes);
-	bus->unsent_closes = NULL;
-	bus->unsent_count = 0;
+	memmove(bus->unsent_closes, bus->unsent_closes + done,
+		(bus->unsent_count - done) * sizeof(*bus->unsent_closes));
+	bus->unsent_count -= done;
+	if (!bus->unsent_count) {
+		free(bus->unsent_closes);
+		bus->unsent_closes = NULL;
+	}
 }
 
 /* Keeps a close for the next busd; dropped past a bound (then the slot
  * waits for our exit, as it would have anyway). */
 static void keep_unsent_close(struct bus *bus,
-			      const struct bus_control_request *request)
+			      struct bus_control_request *request)
 {
 	void *grown;
 
 	pthread_mutex_lock(&bus->lock);
+	/* Another thread may have connected again meanwhile, and sent the
+	 * closes kept so far: then this one goes now. */
+	if (bus->fd >= 0) {
+		struct bus_control_reply reply;
+		bool sent;
+		int rc = exchange(bus, request, &reply, NULL, &sent);
+
+		if (rc != -ENOTCONN || sent) {
+			pthread_mutex_unlock(&bus->lock);
+			return;
+		}
+	}
 	if (bus->unsent_count < 1024) {
 		grown = realloc(bus->unsent_closes,
 				(bus->unsent_count + 1) * sizeof(*request));

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -336,6 +337,55 @@ static void test_other_layout_version_is_refused(void **state)
 	assert_ret(test_busd_start(&rt->busd, config), 0);
 }
 
+/* ---- busd's error log ------------------------------------------------ */
+
+/* The lines of the log that contain needle. */
+static int log_lines_with(const char *bus_name, const char *needle)
+{
+	struct bus_log_record records[32];
+	int got = bus_log_read(bus_name, records, 32), found = 0;
+
+	for (int i = 0; i < got; i++)
+		found += strstr(records[i].text, needle) != NULL;
+	return got < 0 ? got : found;
+}
+
+static void test_error_log_outlives_busd(void **state)
+{
+	struct rt *rt = *state;
+	char path[PATH_MAX + BUS_NAME_MAX + 16];
+	int status;
+
+	/* A warning: the next busd adopts the queues without the file that
+	 * says who may use them. */
+	kill_busd(rt);
+	snprintf(path, sizeof(path), "%s/%s.access", rt->busd.runtime_dir,
+		 rt->busd.bus_name);
+	assert_int_equal(unlink(path), 0);
+	assert_ret(test_busd_start(&rt->busd, config), 0);
+	assert_int_equal(log_lines_with(rt->busd.bus_name,
+					"no stored owner, group and mode"),
+			 2);
+
+	/* Readable with no busd at all: what a crash left is there. */
+	kill_busd(rt);
+	assert_int_equal(log_lines_with(rt->busd.bus_name,
+					"no stored owner, group and mode"),
+			 2);
+	/* The next busd keeps appending to the same log: the old lines are
+	 * still there (its own start warns no more: the file is back). */
+	assert_ret(test_busd_start(&rt->busd, config), 0);
+	assert_int_equal(log_lines_with(rt->busd.bus_name,
+					"no stored owner, group and mode"),
+			 2);
+	/* A clean stop takes it along. */
+	kill(rt->busd.pid, SIGTERM);
+	assert_int_equal(test_child_wait(rt->busd.pid, 20000, &status), 0);
+	rt->busd.pid = 0;
+	assert_ret(bus_log_read(rt->busd.bus_name, NULL, 0), -ENOENT);
+	assert_ret(test_busd_start(&rt->busd, config), 0);
+}
+
 /* ---- a handle closed while busd is down ------------------------------ */
 
 static void test_close_while_busd_down(void **state)
@@ -489,6 +539,7 @@ int main(int argc, char **argv)
 		RT_TEST(test_other_layout_version_is_refused),
 		RT_TEST(test_remove_bus),
 		RT_TEST(test_close_while_busd_down),
+		RT_TEST(test_error_log_outlives_busd),
 		RT_TEST(test_wildcard_registered_again_after_restart),
 	};
 	struct stat st;

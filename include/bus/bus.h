@@ -146,6 +146,29 @@ BUS_EXPORT int bus_name_check(const char *name);
  */
 BUS_EXPORT int bus_runtime_dir(char *buf, size_t size);
 
+/* ---- busd's error log ------------------------------------------------ */
+
+#define BUS_LOG_TEXT_MAX 240
+#define BUS_LOG_ERROR 0
+#define BUS_LOG_WARNING 1
+
+/* One line of busd's error log. */
+struct bus_log_record {
+	uint64_t line;	      /* 1 for busd's first line since the log began */
+	uint64_t realtime_ns; /* CLOCK_REALTIME when busd wrote it */
+	uint32_t level;	      /* BUS_LOG_ERROR or BUS_LOG_WARNING */
+	char text[BUS_LOG_TEXT_MAX + 1];
+};
+
+/*
+ * busd keeps its last warnings and errors in shared memory (across its own
+ * restarts, and after it died).  Copies up to count of the most recent,
+ * oldest first, and returns how many; no busd connection is needed.
+ * -ENOENT when the bus has no log (no busd ran, or it stopped cleanly).
+ */
+BUS_EXPORT int bus_log_read(const char *bus_name,
+			    struct bus_log_record *records, uint32_t count);
+
 /*
  * Removes a bus whose busd is gone for good: every segment (messages and
  * all), the announcement page, and busd's socket, access and lock files.
