@@ -166,6 +166,8 @@ static void send_unsent_closes(struct bus *bus)
 {
 	uint32_t done = 0;
 
+	if (!bus->unsent_count)
+		return;
 	while (done < bus->unsent_count) {
 		struct bus_control_reply reply;
 		bool sent;
