@@ -63,7 +63,7 @@ static uint64_t rank_of(uint64_t total, uint32_t per_mille)
 	return rank ? rank : 1;
 }
 
-void bus__latency_summary(const struct bus_latency_histogram *const *h,
+void bus__latency_summary(const struct bus_latency_histogram *h,
 			  uint32_t count, struct bus_latency *out)
 {
 	uint64_t sums[BUS_LATENCY_BUCKETS] = { 0 };
@@ -71,7 +71,7 @@ void bus__latency_summary(const struct bus_latency_histogram *const *h,
 	memset(out, 0, sizeof(*out));
 	for (uint32_t i = 0; i < count; i++)
 		for (uint32_t b = 0; b < BUS_LATENCY_BUCKETS; b++)
-			sums[b] += bus__load_relaxed(&h[i]->count[b]);
+			sums[b] += bus__load_relaxed(&h[i].count[b]);
 	for (uint32_t b = 0; b < BUS_LATENCY_BUCKETS; b++)
 		out->count += sums[b];
 	if (!out->count)

@@ -85,8 +85,9 @@ static inline void bus__latency_record(struct bus__latency_meter *m,
 void bus__latency_merge(struct bus_latency_histogram *into,
 			struct bus_latency_histogram *from);
 
-/* Percentiles of one histogram, or of several added up. */
-void bus__latency_summary(const struct bus_latency_histogram *const *h,
+/* Percentiles of count histograms side by side (a segment's latency
+ * region, or one slot's), added up. */
+void bus__latency_summary(const struct bus_latency_histogram *h,
 			  uint32_t count, struct bus_latency *out);
 
 #endif /* BUS_LATENCY_H */

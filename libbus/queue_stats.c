@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a queue, read from shared memory without disturbing it. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "atomics.h"
@@ -194,12 +193,9 @@ int bus_queue_attachments(const bus_queue_t *q,
 		s->acked = bus__load_relaxed(&a->acked);
 		s->nacked = bus__load_relaxed(&a->nacked);
 		s->redelivered = bus__load_relaxed(&a->redelivered);
-		if (role == BUS_CONSUMER) {
-			const struct bus_latency_histogram *h =
-				&g->latency[1 + i];
-
-			bus__latency_summary(&h, 1, &s->latency);
-		}
+		if (role == BUS_CONSUMER)
+			bus__latency_summary(&g->latency[1 + i], 1,
+					     &s->latency);
 	}
 	count_leases(g, out, live < count ? live : count);
 	return (int)live;
@@ -207,20 +203,10 @@ int bus_queue_attachments(const bus_queue_t *q,
 
 int bus_queue_latency(const bus_queue_t *q, struct bus_latency *latency)
 {
-	const struct bus_latency_histogram **all;
-	const struct bus__queue_geometry *g;
-	uint32_t count;
-
 	if (!q || !latency)
 		return -EINVAL;
-	g = &q->geometry;
-	count = g->attachment_count + 1;
-	all = calloc(count, sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < count; i++)
-		all[i] = &g->latency[i];
-	bus__latency_summary(all, count, latency);
-	free(all);
+	/* The departed consumers' histogram and every slot's. */
+	bus__latency_summary(q->geometry.latency,
+			     q->geometry.attachment_count + 1, latency);
 	return 0;
 }

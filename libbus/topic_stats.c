@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a topic, read from shared memory without disturbing it. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "atomics.h"
@@ -58,9 +57,7 @@ static void subscriber_stats(const struct bus__topic_geometry *g,
 		.lost = bus__load_relaxed(&s->lost),
 		.expired = bus__load_relaxed(&s->expired),
 	};
-	const struct bus_latency_histogram *h = &g->latency[1 + index];
-
-	bus__latency_summary(&h, 1, &out->latency);
+	bus__latency_summary(&g->latency[1 + index], 1, &out->latency);
 }
 
 static int live(const struct bus__topic_geometry *g, uint32_t index)
@@ -130,20 +127,10 @@ int bus_subscription_stats(const bus_subscription_t *s,
 
 int bus_topic_latency(const bus_topic_t *t, struct bus_latency *latency)
 {
-	const struct bus_latency_histogram **all;
-	const struct bus__topic_geometry *g;
-	uint32_t count;
-
 	if (!t || !latency)
 		return -EINVAL;
-	g = &t->geometry;
-	count = g->settings.max_subscribers + 1;
-	all = calloc(count, sizeof(*all));
-	if (!all)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < count; i++)
-		all[i] = &g->latency[i];
-	bus__latency_summary(all, count, latency);
-	free(all);
+	/* The departed subscribers' histogram and every slot's. */
+	bus__latency_summary(t->geometry.latency,
+			     t->geometry.settings.max_subscribers + 1, latency);
 	return 0;
 }
