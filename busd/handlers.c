@@ -228,6 +228,15 @@ static int busd_attach(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
+/* What a client needs to map the queue whose slot it was lent. */
+static void busd_hand_over_queue(const struct busd_queue *queue,
+				 struct busd_reply *reply)
+{
+	reply->message.segment_size = queue->geometry.size;
+	reply->message.generation = queue->geometry.header->created_ns;
+	reply->fd = queue->fd;
+}
+
 int busd_on_open(struct busd *busd, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply)
@@ -247,9 +256,7 @@ int busd_on_open(struct busd *busd, struct busd_client *client,
 	ret = busd_attach(busd, client, queue, request->role, reply);
 	if (ret)
 		return ret;
-	reply->message.segment_size = queue->geometry.size;
-	reply->message.generation = queue->geometry.header->created_ns;
-	reply->fd = queue->fd;
+	busd_hand_over_queue(queue, reply);
 	busd_debug("client %u opened '%s' as %s (slot %u)",
 		   client->identity.client_id, queue->name,
 		   busd_role_name(request->role), reply->message.attachment);
@@ -378,9 +385,7 @@ int busd_on_purge(struct busd *busd, struct busd_client *client,
 				 queue->name);
 	if (ret)
 		return ret;
-	reply->message.segment_size = queue->geometry.size;
-	reply->message.generation = queue->geometry.header->created_ns;
-	reply->fd = queue->fd;
+	busd_hand_over_queue(queue, reply);
 	busd_info("client %u (pid %d) purges queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);

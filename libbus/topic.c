@@ -322,16 +322,22 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 	s->next = start_position(geometry, first, position, history);
 	/* A buffer only where copies happen: overwrite, or history and
 	 * loans still open when we joined. */
-	if (s->overwrite || s->next < position) {
-		s->buffer = calloc((bus__topic_copy_size(geometry) + 7) / 8,
-				   sizeof(*s->buffer));
-		if (!s->buffer) {
-			free(s);
-			return -ENOMEM;
-		}
+	if ((s->overwrite || s->next < position) &&
+	    bus__subscription_copy_buffer(s)) {
+		free(s);
+		return -ENOMEM;
 	}
 	*out = s;
 	return 0;
+}
+
+int bus__subscription_copy_buffer(struct bus_subscription *s)
+{
+	if (!s->buffer)
+		s->buffer = calloc((bus__topic_copy_size(&s->geometry) + 7) /
+					   8,
+				   sizeof(*s->buffer));
+	return s->buffer ? 0 : -ENOMEM;
 }
 
 void bus__subscription_destroy(struct bus_subscription *s)

@@ -114,4 +114,8 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 			     struct bus_subscription **out);
 void bus__subscription_destroy(struct bus_subscription *subscription);
 
+/* The copy buffer (laid out as a cell, see above), made if missing:
+ * 0 or -ENOMEM. */
+int bus__subscription_copy_buffer(struct bus_subscription *subscription);
+
 #endif /* BUS_TOPIC_H */

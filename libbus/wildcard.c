@@ -117,14 +117,8 @@ static int read_from_start(struct bus_subscription *s)
 
 	if (lowest >= s->next)
 		return 0;
-	if (!s->buffer) {
-		/* The same buffer bus__subscription_create() makes. */
-		s->buffer = calloc((bus__topic_copy_size(&s->geometry) + 7) /
-					   8,
-				   sizeof(*s->buffer));
-		if (!s->buffer)
-			return -ENOMEM;
-	}
+	if (bus__subscription_copy_buffer(s))
+		return -ENOMEM;
 	s->next = lowest;
 	return 0;
 }
