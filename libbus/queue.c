@@ -170,7 +170,12 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 		return -EBADF;
 	if (closed(q))
 		return -ENOTCONN;
-	rc = try_claim(q, &c);
+	/* Direct calls, not try_claim(): it is the wait's attempt and
+	 * never inlined. */
+	if (q->spsc)
+		rc = bus__ring_claim_spsc(q, &c.position, &c.dropped);
+	else
+		rc = bus__ring_claim_mpmc(q, &c.position, &c.dropped);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
 		if (timeout_ns != BUS_NOWAIT)
@@ -395,6 +400,81 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
 	return 0;
 }
 
+/*
+ * The fast path of a lazy SPSC consumer (queue_leases.c), when a lease is
+ * free: the next cell holds a plain message (sane length, no expiry) and
+ * no redelivery waits.  It checks everything before it changes anything, so
+ * -EAGAIN leaves the general path to do the same take the long way, and
+ * to say what is wrong.
+ */
+static int take_lazy(struct bus_queue *q, struct bus_message *m)
+{
+	uint64_t p = q->dequeue_position;
+	struct bus_cell *cell = cell_at(q, p);
+	struct bus_message_header *h = &cell->header;
+	uint32_t length;
+
+	/* Relaxed peek at the hint, as in try_take().  Acquire on the
+	 * state: pairs with the release in bus__ring_publish. */
+	if (bus__pending_raised(bus__load_relaxed(
+		    &q->geometry.control->redeliver_pending)) ||
+	    bus__load_acquire(&cell->state) !=
+		    bus__cell_state(p, 0, BUS__CELL_READY))
+		return -EAGAIN;
+	/* The payload's line while we do the bookkeeping. */
+	__builtin_prefetch(payload_of(q, cell));
+	/* Read once: a hostile producer could change it under us. */
+	length = *(volatile uint32_t *)&h->payload_length;
+	if (length > q->geometry.settings.max_message || h->expiry_ns)
+		return -EAGAIN;
+	q->dequeue_position = p + 1;
+	/* Relaxed: as in bus__ring_take_spsc. */
+	bus__store_relaxed(&q->geometry.control->taken_position, p + 1);
+	bus__leases_push_in_ring(q, p);
+	if (h->delivery_count > 1)
+		count(&q->attachment->redelivered, 1);
+	count(&q->attachment->dequeued, 1);
+	bus__latency_record(&q->latency, h->publish_time_ns);
+	m->payload = payload_of(q, cell);
+	m->length = length;
+	m->capacity = length;
+	m->header = h;
+	m->token = p;
+	return 0;
+}
+
+/* A wait's attempt that takes nothing: is there something to take? */
+static int anything_to_take(struct bus_queue *q, void *context)
+{
+	(void)context;
+	return bus__queue_pending(q) ? 0 : -EAGAIN;
+}
+
+/*
+ * A lazy consumer waits for the next message to be there, then takes it
+ * the fast way; 1 when the general path must go on (with the whole
+ * timeout: only an unusual message or a redelivery gets there).
+ */
+static int receive_lazy(struct bus_queue *q, struct bus_message *m,
+			int64_t timeout_ns)
+{
+	int rc;
+
+	/* No lease free: the general path answers at once. */
+	if (q->held_count >= q->geometry.settings.max_unacked)
+		return 1;
+	if (take_lazy(q, m) == 0)
+		return 0;
+	if (timeout_ns == BUS_NOWAIT || bus__queue_pending(q))
+		return 1;
+	rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, anything_to_take, NULL);
+	if (rc == 0)
+		return take_lazy(q, m) == 0 ? 0 : 1;
+	if (rc == -EAGAIN && closed(q))
+		return -ENOTCONN;
+	return rc;
+}
+
 static int receive(struct bus_queue *q, struct bus_message *m,
 		   int64_t timeout_ns)
 {
@@ -404,6 +484,11 @@ static int receive(struct bus_queue *q, struct bus_message *m,
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+	if (q->lazy) {
+		rc = receive_lazy(q, m, timeout_ns);
+		if (rc != 1)
+			return rc;
+	}
 again:
 	if (bus__leases_full(q))
 		return -ENOLCK;
@@ -457,6 +542,13 @@ int bus_ack(bus_queue_t *q, const struct bus_message *m)
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+	/* A lazy consumer acking in order, the common case: no lookup. */
+	if (q->lazy && bus__leases_ack_oldest_in_ring(q, m->token)) {
+		count(&q->attachment->acked, 1);
+		bus__leases_publish(q);
+		bus__ring_wake_space(q);
+		return 0;
+	}
 	i = bus__leases_find(q, m->token);
 	if (i < 0)
 		return -EINVAL;

@@ -37,24 +37,6 @@
 #include "queue_leases.h"
 #include "queue_ring.h"
 
-#define IN_RING (UINT64_C(1) << 62)
-#define STALE (UINT64_C(1) << 61)
-
-static uint32_t slot_of(const struct bus_queue *q, uint32_t i)
-{
-	uint32_t slot = q->held_head + i;
-	uint32_t size = q->geometry.settings.max_unacked;
-
-	/* No division on this path. */
-	return slot >= size ? slot - size : slot;
-}
-
-/* Entries hold position + 1 (0 marks a finished lease), IN_RING and
- * STALE. */
-static uint64_t entry_position(uint64_t entry)
-{
-	return (entry & ~(IN_RING | STALE)) - 1;
-}
 
 bool bus__leases_full(const struct bus_queue *q)
 {
@@ -63,7 +45,7 @@ bool bus__leases_full(const struct bus_queue *q)
 	if (q->held_count < q->geometry.settings.max_unacked)
 		return false;
 	for (uint32_t i = 0; i < q->held_count; i++)
-		live += q->held[slot_of(q, i)] != 0;
+		live += q->held[bus__leases_slot(q, i)] != 0;
 	return live == q->held_count;
 }
 
@@ -73,10 +55,10 @@ static void compact(struct bus_queue *q)
 	uint32_t kept = 0;
 
 	for (uint32_t i = 0; i < q->held_count; i++) {
-		uint64_t entry = q->held[slot_of(q, i)];
+		uint64_t entry = q->held[bus__leases_slot(q, i)];
 
 		if (entry)
-			q->held[slot_of(q, kept++)] = entry;
+			q->held[bus__leases_slot(q, kept++)] = entry;
 	}
 	q->held_count = kept;
 }
@@ -87,10 +69,10 @@ static void mark_stale(struct bus_queue *q, uint64_t position)
 	uint32_t mask = q->geometry.mask;
 
 	for (uint32_t i = 0; i < q->held_count; i++) {
-		uint64_t *entry = &q->held[slot_of(q, i)];
+		uint64_t *entry = &q->held[bus__leases_slot(q, i)];
 
-		if (*entry && ((entry_position(*entry) ^ position) & mask) == 0)
-			*entry |= STALE;
+		if (*entry && ((bus__lease_position(*entry) ^ position) & mask) == 0)
+			*entry |= BUS__LEASE_STALE;
 	}
 }
 
@@ -100,8 +82,8 @@ void bus__leases_push(struct bus_queue *q, uint64_t position, bool in_ring)
 		mark_stale(q, position);
 	if (q->held_count == q->geometry.settings.max_unacked)
 		compact(q);
-	q->held[slot_of(q, q->held_count++)] =
-		(position + 1) | (in_ring ? IN_RING : 0);
+	q->held[bus__leases_slot(q, q->held_count++)] =
+		(position + 1) | (in_ring ? BUS__LEASE_IN_RING : 0);
 }
 
 int bus__leases_find(const struct bus_queue *q, uint64_t position)
@@ -111,11 +93,11 @@ int bus__leases_find(const struct bus_queue *q, uint64_t position)
 	/* Acks mostly come in the order of receipt: the oldest first.  A
 	 * live lease wins over a stale one of the same position. */
 	for (uint32_t i = 0; i < q->held_count; i++) {
-		uint64_t entry = q->held[slot_of(q, i)];
+		uint64_t entry = q->held[bus__leases_slot(q, i)];
 
-		if (!entry || entry_position(entry) != position)
+		if (!entry || bus__lease_position(entry) != position)
 			continue;
-		if (!(entry & STALE))
+		if (!(entry & BUS__LEASE_STALE))
 			return (int)i;
 		if (stale < 0)
 			stale = (int)i;
@@ -125,19 +107,9 @@ int bus__leases_find(const struct bus_queue *q, uint64_t position)
 
 uint64_t bus__leases_oldest(const struct bus_queue *q)
 {
-	return entry_position(q->held[q->held_head]);
+	return bus__lease_position(q->held[q->held_head]);
 }
 
-/* Marks entry i finished and drops finished entries from the front, so
- * the front entry is always a live one. */
-static void forget(struct bus_queue *q, uint32_t i)
-{
-	q->held[slot_of(q, i)] = 0;
-	while (q->held_count && q->held[q->held_head] == 0) {
-		q->held_head = slot_of(q, 1);
-		q->held_count--;
-	}
-}
 
 static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
 {
@@ -149,10 +121,10 @@ static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
 static void hold_older_in_cells(struct bus_queue *q, uint32_t i)
 {
 	for (uint32_t j = 0; j < i; j++) {
-		uint64_t *entry = &q->held[slot_of(q, j)];
-		uint64_t position = entry_position(*entry);
+		uint64_t *entry = &q->held[bus__leases_slot(q, j)];
+		uint64_t position = bus__lease_position(*entry);
 
-		if (!(*entry & IN_RING))
+		if (!(*entry & BUS__LEASE_IN_RING))
 			continue;
 		/* Relaxed: we are the only writer of a READY cell at or
 		 * after the released position; the release store of that
@@ -160,22 +132,22 @@ static void hold_older_in_cells(struct bus_queue *q, uint32_t i)
 		bus__store_relaxed(&cell_at(q, position)->state,
 				   bus__cell_state(position, q->owner,
 						   BUS__CELL_HELD));
-		*entry &= ~IN_RING;
+		*entry &= ~BUS__LEASE_IN_RING;
 	}
 }
 
 int bus__leases_ack(struct bus_queue *q, uint32_t i)
 {
-	uint64_t entry = q->held[slot_of(q, i)];
+	uint64_t entry = q->held[bus__leases_slot(q, i)];
 	int rc = 0;
 
-	if (entry & STALE)
+	if (entry & BUS__LEASE_STALE)
 		rc = -ESTALE;
-	else if (entry & IN_RING)
+	else if (entry & BUS__LEASE_IN_RING)
 		hold_older_in_cells(q, i);
 	else
-		rc = bus__ring_release(q, entry_position(entry));
-	forget(q, i);
+		rc = bus__ring_release(q, bus__lease_position(entry));
+	bus__leases_forget(q, i);
 	return rc;
 }
 
@@ -193,7 +165,7 @@ static bool still_ours(const struct bus_queue *q, uint64_t entry)
 	if (!q->geometry.settings.ack_timeout_ms)
 		return true;
 	/* Relaxed: only a hint; the state change after it is a CAS. */
-	state = bus__load_relaxed(&cell_at(q, entry_position(entry))->state);
+	state = bus__load_relaxed(&cell_at(q, bus__lease_position(entry))->state);
 	return bus__cell_kind(state) == BUS__CELL_HELD &&
 	       bus__cell_owner(state) == q->owner;
 }
@@ -218,48 +190,48 @@ static void nack_in_ring(struct bus_queue *q, struct bus_cell *cell,
 
 int bus__leases_nack(struct bus_queue *q, uint32_t i)
 {
-	uint64_t entry = q->held[slot_of(q, i)];
-	uint64_t position = entry_position(entry);
+	uint64_t entry = q->held[bus__leases_slot(q, i)];
+	uint64_t position = bus__lease_position(entry);
 	struct bus_cell *cell = cell_at(q, position);
 	int dead, rc = 0;
 
-	if ((entry & STALE) || !still_ours(q, entry)) {
-		forget(q, i);
+	if ((entry & BUS__LEASE_STALE) || !still_ours(q, entry)) {
+		bus__leases_forget(q, i);
 		return -ESTALE;
 	}
 	/* We hold the message: its header is ours to update until the
 	 * state change below hands it on (but see still_ours). */
 	dead = bus__delivery_failed(&q->geometry.settings, &cell->header,
 				    BUS_DEAD_LETTER_NACKED);
-	if (entry & IN_RING)
+	if (entry & BUS__LEASE_IN_RING)
 		nack_in_ring(q, cell, position, dead);
 	else if (dead)
 		rc = bus__ring_bury(q, position);
 	else
 		rc = bus__ring_return(q, position);
-	forget(q, i);
+	bus__leases_forget(q, i);
 	return rc;
 }
 
 int bus__leases_bury(struct bus_queue *q, uint32_t i,
 		     enum bus_dead_letter_reason reason)
 {
-	uint64_t entry = q->held[slot_of(q, i)];
-	uint64_t position = entry_position(entry);
+	uint64_t entry = q->held[bus__leases_slot(q, i)];
+	uint64_t position = bus__lease_position(entry);
 	struct bus_cell *cell = cell_at(q, position);
 	int rc = 0;
 
-	if ((entry & STALE) || !still_ours(q, entry)) {
-		forget(q, i);
+	if ((entry & BUS__LEASE_STALE) || !still_ours(q, entry)) {
+		bus__leases_forget(q, i);
 		return -ESTALE;
 	}
 	/* Ours, as in a nack: the header until the state change below. */
 	cell->header.dead_letter_reason = (uint16_t)reason;
-	if (entry & IN_RING)
+	if (entry & BUS__LEASE_IN_RING)
 		nack_in_ring(q, cell, position, 1);
 	else
 		rc = bus__ring_bury(q, position);
-	forget(q, i);
+	bus__leases_forget(q, i);
 	return rc;
 }
 
@@ -267,10 +239,10 @@ int bus__leases_bury(struct bus_queue *q, uint32_t i,
 static uint64_t releasable(const struct bus_queue *q)
 {
 	for (uint32_t i = 0; i < q->held_count; i++) {
-		uint64_t entry = q->held[slot_of(q, i)];
+		uint64_t entry = q->held[bus__leases_slot(q, i)];
 
-		if (entry & IN_RING)
-			return entry_position(entry);
+		if (entry & BUS__LEASE_IN_RING)
+			return bus__lease_position(entry);
 	}
 	return q->dequeue_position;
 }

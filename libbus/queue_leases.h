@@ -11,6 +11,67 @@
 
 #include "queue.h"
 
+/*
+ * A lease entry holds position + 1 (0 marks a finished lease), with
+ * BUS__LEASE_IN_RING for a lazy take whose cell still says READY and
+ * BUS__LEASE_STALE for a lease busd took back.
+ */
+#define BUS__LEASE_IN_RING (UINT64_C(1) << 62)
+#define BUS__LEASE_STALE (UINT64_C(1) << 61)
+
+static inline uint64_t bus__lease_position(uint64_t entry)
+{
+	return (entry & ~(BUS__LEASE_IN_RING | BUS__LEASE_STALE)) - 1;
+}
+
+/* The slot of the lease at index i (0 is the oldest): no division. */
+static inline uint32_t bus__leases_slot(const struct bus_queue *q, uint32_t i)
+{
+	uint32_t slot = q->held_head + i;
+	uint32_t size = q->geometry.settings.max_unacked;
+
+	return slot >= size ? slot - size : slot;
+}
+
+/* Marks entry i finished and drops finished entries from the front, so
+ * the front entry is always a live one. */
+static inline void bus__leases_forget(struct bus_queue *q, uint32_t i)
+{
+	q->held[bus__leases_slot(q, i)] = 0;
+	while (q->held_count && q->held[q->held_head] == 0) {
+		q->held_head = bus__leases_slot(q, 1);
+		q->held_count--;
+	}
+}
+
+/*
+ * The lazy consumer's fast path (queue_fast.h): a take recorded in the
+ * ring, when the caller checked that a lease is free (no squeeze needed)
+ * and the queue has no ack_timeout_ms (lazy queues never do).
+ */
+static inline void bus__leases_push_in_ring(struct bus_queue *q,
+					    uint64_t position)
+{
+	q->held[bus__leases_slot(q, q->held_count++)] =
+		(position + 1) | BUS__LEASE_IN_RING;
+}
+
+/*
+ * The in-order ack of a lazy take: true, and the lease gone, when the
+ * oldest lease is the one of position and still in the ring; else false
+ * and nothing changed (the caller takes the general way).  Nothing is
+ * written to the cell, as bus__leases_ack() would not either.
+ */
+static inline bool bus__leases_ack_oldest_in_ring(struct bus_queue *q,
+						  uint64_t position)
+{
+	if (!q->held_count ||
+	    q->held[q->held_head] != ((position + 1) | BUS__LEASE_IN_RING))
+		return false;
+	bus__leases_forget(q, 0);
+	return true;
+}
+
 /* True when the consumer holds max_unacked messages. */
 bool bus__leases_full(const struct bus_queue *q);
 

@@ -175,11 +175,14 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 	 * pairs with the release of the consumer that freed it, so its reads
 	 * of the old payload come first. */
 	uint64_t found = bus__load_acquire(&next->state);
+	uint64_t lap = p - q->geometry.slots;
 
+	/* The previous lap's message, and our copy of the released position
+	 * (full counters, no wrap) says the lazy consumer let it go. */
 	if (found == bus__cell_state(p, 0, BUS__CELL_FREE) ||
-	    (found == bus__cell_state(p - q->geometry.slots, 0,
-				      BUS__CELL_READY) &&
-	     released_by_lazy_consumer(q, next, found))) {
+	    (q->lazy && found == bus__cell_state(lap, 0, BUS__CELL_READY) &&
+	     ((int64_t)(lap - q->cached_released) < 0 ||
+	      released_by_lazy_consumer(q, next, found)))) {
 		/* Nobody else acts on a FREE cell: a plain store. */
 		bus__store_relaxed(&next->state,
 				   bus__cell_state(p, q->owner,

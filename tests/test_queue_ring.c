@@ -598,6 +598,24 @@ static void test_queue_ring_max_unacked_gives_enolck(void **state)
 	assert_ret(bus_ack(r->consumer[0], &held[1]), 0);
 }
 
+/* With every lease taken the answer comes at once, message or not: a
+ * receive never waits for a message it could not take. */
+static void test_queue_ring_max_unacked_empty_gives_enolck_at_once(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message held[2], message;
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_BLOCK, 2);
+	send_values(r->producer[0], 1, 2);
+	receive_value(r->consumer[0], 1, 1, &held[0]);
+	receive_value(r->consumer[0], 2, 1, &held[1]);
+	assert_ret(bus_receive(r->consumer[0], &message, BUS_FOREVER),
+		   -ENOLCK);
+	assert_ret(bus_ack(r->consumer[0], &held[1]), 0);
+	assert_ret(bus_ack(r->consumer[0], &held[0]), 0);
+	assert_ret(bus_receive(r->consumer[0], &message, BUS_NOWAIT), -EAGAIN);
+}
+
 static void test_queue_ring_ack_through_acks_in_receive_order(void **state)
 {
 	struct ring *r = *state;
@@ -926,6 +944,7 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_nack_redelivers_first_with_count_2),
 	RING_TEST(test_queue_ring_nack_twice_counts_3),
 	RING_TEST(test_queue_ring_max_unacked_gives_enolck),
+	RING_TEST(test_queue_ring_max_unacked_empty_gives_enolck_at_once),
 	RING_TEST(test_queue_ring_ack_through_acks_in_receive_order),
 	RING_TEST(test_queue_ring_batch_send_and_receive),
 	RING_TEST(test_queue_ring_receive_copy_nacks_when_too_small),
