@@ -407,7 +407,8 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
  * -EAGAIN leaves the general path to do the same take the long way, and
  * to say what is wrong.
  */
-static int take_lazy(struct bus_queue *q, struct bus_message *m)
+static inline __attribute__((always_inline)) int
+take_lazy(struct bus_queue *q, struct bus_message *m)
 {
 	uint64_t p = q->dequeue_position;
 	struct bus_cell *cell = cell_at(q, p);
@@ -465,8 +466,12 @@ static int receive_lazy(struct bus_queue *q, struct bus_message *m,
 		return 1;
 	if (take_lazy(q, m) == 0)
 		return 0;
-	if (timeout_ns == BUS_NOWAIT || bus__queue_pending(q))
+	/* Something the fast path does not take (a redelivery, a message
+	 * to expire or to refuse): the general path. */
+	if (bus__queue_pending(q))
 		return 1;
+	if (timeout_ns == BUS_NOWAIT)
+		return closed(q) ? -ENOTCONN : -EAGAIN;
 	rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, anything_to_take, NULL);
 	if (rc == 0)
 		return take_lazy(q, m) == 0 ? 0 : 1;
@@ -527,6 +532,14 @@ int bus_receive_batch(bus_queue_t *q, struct bus_message *messages,
 	int rc = 0;
 
 	while (got < n) {
+		/* After the first, a lazy consumer takes what is there the
+		 * fast way while a lease is free; receive() does the rest. */
+		if (got && q->lazy &&
+		    q->held_count < q->geometry.settings.max_unacked &&
+		    take_lazy(q, &messages[got]) == 0) {
+			got++;
+			continue;
+		}
 		rc = receive(q, &messages[got],
 			     got == 0 ? timeout_ns : BUS_NOWAIT);
 		if (rc < 0)
@@ -591,10 +604,18 @@ int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
 	/* The oldest lease is always a live one: acking it walks the
 	 * receive order up to the target. */
 	while (q->held_count) {
-		uint64_t position = bus__leases_oldest(q);
+		uint64_t entry = q->held[q->held_head];
+		uint64_t position = bus__lease_position(entry);
 
-		if (bus__leases_ack(q, 0) == 0)
+		/* A lazy take still in the ring, and the oldest: nothing to
+		 * write to its cell (bus__leases_ack() would do the same). */
+		if ((entry & (BUS__LEASE_IN_RING | BUS__LEASE_STALE)) ==
+		    BUS__LEASE_IN_RING) {
+			bus__leases_forget(q, 0);
 			acked++;
+		} else if (bus__leases_ack(q, 0) == 0) {
+			acked++;
+		}
 		if (position == m->token)
 			break;
 	}

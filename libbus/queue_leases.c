@@ -105,12 +105,6 @@ int bus__leases_find(const struct bus_queue *q, uint64_t position)
 	return stale;
 }
 
-uint64_t bus__leases_oldest(const struct bus_queue *q)
-{
-	return bus__lease_position(q->held[q->held_head]);
-}
-
-
 static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
 {
 	return bus__queue_cell(&q->geometry, position);

@@ -84,9 +84,6 @@ void bus__leases_push(struct bus_queue *q, uint64_t position, bool in_ring);
 /* The index of the lease for position (0 is the oldest), or -1. */
 int bus__leases_find(const struct bus_queue *q, uint64_t position);
 
-/* The position of the oldest lease; the caller checks one exists. */
-uint64_t bus__leases_oldest(const struct bus_queue *q);
-
 /*
  * Acks the lease at index: its cell becomes free.  A lazy consumer's
  * released position is only published by bus__leases_publish(), so a
