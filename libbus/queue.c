@@ -173,7 +173,9 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 	/* Direct calls, not try_claim(): it is the wait's attempt and
 	 * never inlined. */
 	if (q->spsc)
-		rc = bus__ring_claim_spsc(q, &c.position, &c.dropped);
+		rc = bus__ring_claim_spsc_fast(q, &c.position) ?
+			     0 :
+			     bus__ring_claim_spsc(q, &c.position, &c.dropped);
 	else
 		rc = bus__ring_claim_mpmc(q, &c.position, &c.dropped);
 	if (rc == -ENOBUFS &&

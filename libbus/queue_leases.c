@@ -230,7 +230,7 @@ int bus__leases_bury(struct bus_queue *q, uint32_t i,
 }
 
 /* The oldest position still held in the ring, else the next one to take. */
-static uint64_t releasable(const struct bus_queue *q)
+uint64_t bus__leases_releasable(const struct bus_queue *q)
 {
 	for (uint32_t i = 0; i < q->held_count; i++) {
 		uint64_t entry = q->held[bus__leases_slot(q, i)];
@@ -239,21 +239,4 @@ static uint64_t releasable(const struct bus_queue *q)
 			return bus__lease_position(entry);
 	}
 	return q->dequeue_position;
-}
-
-void bus__leases_publish(struct bus_queue *q)
-{
-	uint64_t position;
-
-	if (!q->lazy)
-		return;
-	position = releasable(q);
-	if (position == q->released)
-		return;
-	q->released = position;
-	/* Release: our reads of the released payloads, and the state
-	 * stores above, come before the producer's acquire load of this
-	 * position.  seq_cst: the caller's wake-up check needs no fence
-	 * (queue_ring.c). */
-	bus__store_seq_cst(&q->geometry.control->dequeue_position, position);
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "atomics.h"
 #include "queue.h"
 
 /*
@@ -101,11 +102,31 @@ int bus__leases_nack(struct bus_queue *q, uint32_t index);
 int bus__leases_bury(struct bus_queue *q, uint32_t index,
 		     enum bus_dead_letter_reason reason);
 
+/* The oldest position still held in the ring, else the next one to take. */
+uint64_t bus__leases_releasable(const struct bus_queue *q);
+
 /*
  * Lazy SPSC consumer: moves the released position up to the oldest message
  * still held in the ring.  No-op otherwise.  The caller then wakes a
- * sleeping producer with bus__ring_wake_space().
+ * sleeping producer with bus__ring_wake_space().  Inline: an in-order ack
+ * holds nothing afterwards, and needs no walk over the leases.
  */
-void bus__leases_publish(struct bus_queue *q);
+static inline void bus__leases_publish(struct bus_queue *q)
+{
+	uint64_t position;
+
+	if (!q->lazy)
+		return;
+	position = q->held_count ? bus__leases_releasable(q) :
+				   q->dequeue_position;
+	if (position == q->released)
+		return;
+	q->released = position;
+	/* Release: our reads of the released payloads, and the state
+	 * stores before, come before the producer's acquire load of this
+	 * position.  seq_cst: the caller's wake-up check needs no fence
+	 * (queue_ring.c). */
+	bus__store_seq_cst(&q->geometry.control->dequeue_position, position);
+}
 
 #endif /* BUS_QUEUE_LEASES_H */

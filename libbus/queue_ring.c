@@ -168,28 +168,9 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 {
 	uint64_t p = q->enqueue_position;
 	uint32_t skipped = 0;
-	struct bus_cell *next = cell_at(q, p);
 
-	/* The common case, tested as one word: the next cell is free for
-	 * this lap, or holds a message a lazy consumer released.  Acquire:
-	 * pairs with the release of the consumer that freed it, so its reads
-	 * of the old payload come first. */
-	uint64_t found = bus__load_acquire(&next->state);
-	uint64_t lap = p - q->geometry.slots;
-
-	/* The previous lap's message, and our copy of the released position
-	 * (full counters, no wrap) says the lazy consumer let it go. */
-	if (found == bus__cell_state(p, 0, BUS__CELL_FREE) ||
-	    (q->lazy && found == bus__cell_state(lap, 0, BUS__CELL_READY) &&
-	     ((int64_t)(lap - q->cached_released) < 0 ||
-	      released_by_lazy_consumer(q, next, found)))) {
-		/* Nobody else acts on a FREE cell: a plain store. */
-		bus__store_relaxed(&next->state,
-				   bus__cell_state(p, q->owner,
-						   BUS__CELL_WRITING));
-		goto claimed;
-	}
-
+	if (bus__ring_claim_spsc_fast(q, position))
+		return 0;
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
 			return -EBADMSG;
@@ -241,9 +222,7 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 	}
 claimed:
 	*position = p;
-	q->enqueue_position = p + 1;
-	/* Relaxed: read only by a replacement producer after busd saw us go. */
-	bus__store_relaxed(&q->geometry.control->enqueue_position, p + 1);
+	bus__ring_spsc_advance(q, p);
 	return 0;
 }
 

@@ -13,9 +13,12 @@
 #ifndef BUS_QUEUE_RING_H
 #define BUS_QUEUE_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "atomics.h"
 #include "queue.h"
+#include "queue_cell.h"
 
 /*
  * Claims the cell of the next position for writing (state WRITING).
@@ -27,6 +30,44 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 			 int *dropped);
 int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
 			 int *dropped);
+
+/* The SPSC producer claimed position p: its own copy and, relaxed, the
+ * shared one (read only by a replacement producer after busd saw us go). */
+static inline void bus__ring_spsc_advance(struct bus_queue *q, uint64_t p)
+{
+	q->enqueue_position = p + 1;
+	bus__store_relaxed(&q->geometry.control->enqueue_position, p + 1);
+}
+
+/*
+ * The SPSC producer's common case, inline in bus_loan(): its next cell is
+ * free for this lap, or holds the previous lap's message and our copy of
+ * the lazy consumer's released position (full counters, no wrap) says it
+ * let that go.  true when claimed; false: bus__ring_claim_spsc() looks
+ * closer (it refreshes the copy, skips, drops or says full).
+ */
+static inline bool bus__ring_claim_spsc_fast(struct bus_queue *q,
+					     uint64_t *position)
+{
+	uint64_t p = q->enqueue_position;
+	uint64_t lap = p - q->geometry.slots;
+	struct bus_cell *cell = bus__queue_cell(&q->geometry, p);
+	/* Acquire: pairs with the release of the consumer that freed the
+	 * cell, or that published the released position we copied, so its
+	 * reads of the old payload come first. */
+	uint64_t found = bus__load_acquire(&cell->state);
+
+	if (found != bus__cell_state(p, 0, BUS__CELL_FREE) &&
+	    !(q->lazy && found == bus__cell_state(lap, 0, BUS__CELL_READY) &&
+	      (int64_t)(lap - q->cached_released) < 0))
+		return false;
+	/* Nobody else acts on a free or released cell: a plain store. */
+	bus__store_relaxed(&cell->state,
+			   bus__cell_state(p, q->owner, BUS__CELL_WRITING));
+	bus__ring_spsc_advance(q, p);
+	*position = p;
+	return true;
+}
 
 /*
  * Makes a claimed cell READY.  After bus__ring_publish (release; cheaper
