@@ -215,18 +215,24 @@ static int is_our_loan(const struct bus_queue *q, uint64_t position)
 	       bus__cell_state(position, q->owner, BUS__CELL_WRITING);
 }
 
+/* The publish stamp of a message, 0 when the handle sends none. */
+static inline uint64_t publish_stamp(struct bus_queue *q)
+{
+	return q->no_timestamp ? 0 : bus__clock_now_ns(&q->clock);
+}
+
 /* The header of a message without key, headers, correlation or expiry. */
 static inline void write_header(struct bus_queue *q,
 				const struct bus_message *m,
-				struct bus_message_header *h, uint32_t length)
+				struct bus_message_header *h, uint32_t length,
+				uint64_t stamp)
 {
 	*h = (struct bus_message_header){
 		.header_length = sizeof(*h),
 		.header_version = BUS_MESSAGE_HEADER_VERSION,
 		.payload_length = length,
 		.sequence = m->token,
-		.publish_time_ns = q->no_timestamp ? 0 :
-				   bus__clock_now_ns(&q->clock),
+		.publish_time_ns = stamp,
 		.producer_id = q->client_id,
 		/* Counts the first delivery already: a consumer never has
 		 * to write the header to take a message. */
@@ -238,7 +244,8 @@ static inline void write_header(struct bus_queue *q,
  * (the slot is ours until the commit) and applying ttl_ms. */
 static __attribute__((noinline)) void
 write_header_extended(struct bus_queue *q, const struct bus_message *m,
-		      struct bus_message_header *h, uint32_t length)
+		      struct bus_message_header *h, uint32_t length,
+		      uint64_t stamp)
 {
 	bool kept = m->extras & BUS__EXTRAS_SET;
 	uint64_t correlation_id = kept ? h->correlation_id : 0;
@@ -248,7 +255,7 @@ write_header_extended(struct bus_queue *q, const struct bus_message *m,
 	/* The queue's ttl_ms, unless the message has its own expiry. */
 	if (q->ttl_ns && !expiry_ns)
 		expiry_ns = (uint64_t)(bus__monotonic_ns() + q->ttl_ns);
-	write_header(q, m, h, length);
+	write_header(q, m, h, length, stamp);
 	h->correlation_id = correlation_id;
 	h->expiry_ns = expiry_ns;
 	h->extension_length = extension_length;
@@ -257,10 +264,10 @@ write_header_extended(struct bus_queue *q, const struct bus_message *m,
 /*
  * Fills the header and publishes; no wake-up (callers batch those).  The
  * last message of a call is published seq_cst, which spares the wake-up
- * check its fence.
+ * check its fence.  stamp: publish_stamp(), taken by the caller.
  */
 static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
-			  uint32_t length, bool last)
+			  uint32_t length, bool last, uint64_t stamp)
 {
 	struct bus_cell *cell;
 	struct bus_message_header *h;
@@ -276,9 +283,9 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 	/* Key, headers, correlation or expiry set on the loan, or the
 	 * queue's ttl_ms: out of line, so the plain path stays as it was. */
 	if (__builtin_expect(m->extras != 0, 0))
-		write_header_extended(q, m, h, length);
+		write_header_extended(q, m, h, length, stamp);
 	else
-		write_header(q, m, h, length);
+		write_header(q, m, h, length, stamp);
 	if (last)
 		bus__ring_publish_seq_cst(q, m->token);
 	else
@@ -289,15 +296,21 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 
 int bus_commit(bus_queue_t *q, struct bus_message *m, uint32_t length)
 {
-	int rc = commit_quietly(q, m, length, true);
+	/* The TSC read first: its latency overlaps the checks. */
+	int rc = commit_quietly(q, m, length, true, publish_stamp(q));
 
 	if (rc == 0)
 		bus__ring_wake_data_after_seq_cst(q);
 	return rc;
 }
 
+/*
+ * Loans, copies, commits.  *stamp: the publish stamp to use; 0 takes one
+ * now (after the copy, at commit) and leaves it there, so that a batch
+ * reads the clock once: its messages carry the stamp of the first one.
+ */
 static int send_one(struct bus_queue *q, const void *data, size_t length,
-		    int64_t timeout_ns, bool last)
+		    int64_t timeout_ns, bool last, uint64_t *stamp)
 {
 	struct bus_message m;
 	int rc;
@@ -309,13 +322,16 @@ static int send_one(struct bus_queue *q, const void *data, size_t length,
 	if (rc < 0)
 		return rc;
 	memcpy(m.payload, data, length);
-	return commit_quietly(q, &m, (uint32_t)length, last);
+	if (!*stamp)
+		*stamp = publish_stamp(q);
+	return commit_quietly(q, &m, (uint32_t)length, last, *stamp);
 }
 
 int bus_send(bus_queue_t *q, const void *data, size_t length,
 	     int64_t timeout_ns)
 {
-	int rc = send_one(q, data, length, timeout_ns, true);
+	uint64_t stamp = 0;
+	int rc = send_one(q, data, length, timeout_ns, true, &stamp);
 
 	if (rc == 0)
 		bus__ring_wake_data_after_seq_cst(q);
@@ -326,11 +342,12 @@ int bus_send_batch(bus_queue_t *q, const struct bus_buffer *buffers,
 		   unsigned int n, int64_t timeout_ns)
 {
 	unsigned int sent = 0;
+	uint64_t stamp = 0;
 	int rc = 0;
 
 	while (sent < n) {
 		rc = send_one(q, buffers[sent].data, buffers[sent].length,
-			      sent == 0 ? timeout_ns : BUS_NOWAIT, false);
+			      sent == 0 ? timeout_ns : BUS_NOWAIT, false, &stamp);
 		if (rc < 0)
 			break;
 		sent++;

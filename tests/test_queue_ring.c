@@ -673,6 +673,11 @@ static void test_queue_ring_batch_send_and_receive(void **state)
 		   4);
 	for (uint32_t i = 0; i < 4; i++)
 		assert_int_equal(message_value(&messages[i]), 100 + i);
+	/* One clock read per batch: its messages share the stamp. */
+	assert_true(messages[0].header->publish_time_ns != 0);
+	for (uint32_t i = 1; i < 4; i++)
+		assert_int_equal(messages[i].header->publish_time_ns,
+				 messages[0].header->publish_time_ns);
 	assert_ret(bus_ack_through(r->consumer[0], &messages[3]), 4);
 	assert_ret(bus_receive_batch(r->consumer[0], messages, 10, BUS_NOWAIT),
 		   4);

@@ -321,7 +321,8 @@ BUS_EXPORT int bus_send(bus_queue_t *queue, const void *data, size_t length,
 /*
  * Copies up to count buffers into the queue in order.  Returns how many were
  * sent (at least one, unless it fails), waiting up to timeout_ns for room
- * for the first one only.
+ * for the first one only.  The clock is read once per call: every message
+ * of the batch carries the publish stamp of the first one's commit.
  */
 BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
 			      const struct bus_buffer *buffers,
