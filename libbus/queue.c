@@ -614,29 +614,22 @@ int bus_nack(bus_queue_t *q, const struct bus_message *m)
 
 int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
 {
-	int acked = 0;
+	bool reached;
+	int acked;
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
 	if (bus__leases_find(q, m->token) < 0)
 		return -EINVAL;
+	acked = (int)bus__leases_drop_in_ring_through(q, m->token, &reached);
 	/* The oldest lease is always a live one: acking it walks the
 	 * receive order up to the target. */
-	while (q->held_count) {
-		uint64_t entry = q->held[q->held_head];
-		uint64_t position = bus__lease_position(entry);
+	while (!reached && q->held_count) {
+		uint64_t position = bus__lease_position(q->held[q->held_head]);
 
-		/* A lazy take still in the ring, and the oldest: nothing to
-		 * write to its cell (bus__leases_ack() would do the same). */
-		if ((entry & (BUS__LEASE_IN_RING | BUS__LEASE_STALE)) ==
-		    BUS__LEASE_IN_RING) {
-			bus__leases_forget(q, 0);
+		if (bus__leases_ack(q, 0) == 0)
 			acked++;
-		} else if (bus__leases_ack(q, 0) == 0) {
-			acked++;
-		}
-		if (position == m->token)
-			break;
+		reached = position == m->token;
 	}
 	count(&q->attachment->acked, (uint64_t)acked);
 	/* One published position, and one wake-up check, for the batch. */

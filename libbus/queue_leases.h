@@ -73,6 +73,39 @@ static inline bool bus__leases_ack_oldest_in_ring(struct bus_queue *q,
 	return true;
 }
 
+/*
+ * bus_ack_through()'s common case: drops the oldest leases while they are
+ * lazy takes still in the ring (nothing to write to their cells, as
+ * bus__leases_ack() would not), through the one of position.  Returns how
+ * many; *reached says whether that one was among them.  The caller acks
+ * the rest, if any, the general way.
+ */
+static inline uint32_t bus__leases_drop_in_ring_through(struct bus_queue *q,
+							uint64_t position,
+							bool *reached)
+{
+	uint32_t dropped = 0;
+
+	*reached = false;
+	while (q->held_count && !*reached) {
+		uint64_t entry = q->held[q->held_head];
+
+		if ((entry & (BUS__LEASE_IN_RING | BUS__LEASE_STALE)) !=
+		    BUS__LEASE_IN_RING)
+			break;
+		*reached = bus__lease_position(entry) == position;
+		q->held_head = bus__leases_slot(q, 1);
+		q->held_count--;
+		dropped++;
+	}
+	/* The front is always a live lease (bus__leases_forget). */
+	while (q->held_count && q->held[q->held_head] == 0) {
+		q->held_head = bus__leases_slot(q, 1);
+		q->held_count--;
+	}
+	return dropped;
+}
+
 /* True when the consumer holds max_unacked messages. */
 bool bus__leases_full(const struct bus_queue *q);
 
