@@ -10,6 +10,7 @@
 #include <cpuid.h>
 #endif
 
+#include "atomics.h"
 #include "clock.h"
 
 /* Rate measured over at least this long: jitter of a few tens of ns in
@@ -101,45 +102,93 @@ static uint64_t read_pair(uint64_t *tsc, bool *tight)
 #endif
 }
 
+/*
+ * The rate the first handle of this process to finish measuring found
+ * (ns per tick << 32), 0 until then: later handles start from it instead
+ * of reading clock_gettime() for RATE_SPAN_NS first.  Each handle still
+ * refines its own rate.  Relaxed: a plain value; any recent one will do.
+ */
+static _Atomic uint64_t process_mult;
+
+/* Ticks an anchor serves at rate mult; 0 for an absurd rate (a TSC under
+ * 1 MHz, or a window past 2^32 ticks). */
+static uint64_t window_of(uint64_t mult)
+{
+	uint64_t window;
+
+	if (mult == 0 || mult >= (UINT64_C(1000) << 32))
+		return 0;
+	window = ((uint64_t)ANCHOR_SPAN_NS << 32) / mult;
+	return window < (UINT64_C(1) << 32) ? window : 0;
+}
+
 static void measure_rate(struct bus__clock *c, uint64_t tsc, uint64_t ns)
 {
 	uint64_t span_ns = ns - c->rate_ns, span_tsc = tsc - c->rate_tsc;
 
 	if (!c->rate_ns || tsc <= c->rate_tsc) {
 		/* First call, or the TSC went back (a migration to an
-		 * unsynchronised CPU): start over, clock_gettime meanwhile. */
+		 * unsynchronised CPU): start over; meanwhile the process's
+		 * rate if it has one, else clock_gettime(). */
 		c->rate_tsc = tsc;
 		c->rate_ns = ns;
-		c->window = 0;
+		c->mult = bus__load_relaxed(&process_mult);
+		c->window = window_of(c->mult);
 		return;
 	}
 	if (span_ns < RATE_SPAN_NS)
 		return;
 	c->mult = (uint64_t)(((unsigned __int128)span_ns << 32) / span_tsc);
-	/* An absurd rate (a TSC under 1 MHz): do not use it. */
-	if (c->mult == 0 || c->mult >= (UINT64_C(1000) << 32)) {
-		c->window = 0;
-	} else {
-		c->window = ((uint64_t)ANCHOR_SPAN_NS << 32) / c->mult;
-		if (c->window >= (UINT64_C(1) << 32))
-			c->window = 0;
-	}
+	c->window = window_of(c->mult);
+	if (c->window)
+		bus__store_relaxed(&process_mult, c->mult);
 	c->rate_tsc = tsc;
 	c->rate_ns = ns;
+}
+
+/* Never backwards, whatever the source of ns. */
+static uint64_t monotone(struct bus__clock *c, uint64_t ns)
+{
+	if (ns < c->last_ns)
+		return c->last_ns;
+	c->last_ns = ns;
+	return ns;
+}
+
+/*
+ * While no rate is known (a handle's first RATE_SPAN_NS, when no other
+ * handle of the process measured one): a plain clock_gettime() per call,
+ * a third of what an anchor's pairs cost.  Once the process knows a rate,
+ * the handle takes it and anchors.  Returns 0 when an anchor is due.
+ */
+static uint64_t while_measuring(struct bus__clock *c)
+{
+	uint64_t shared, ns;
+
+	if (!bus__tsc_usable || c->window || !c->rate_ns)
+		return 0;
+	shared = bus__load_relaxed(&process_mult);
+	if (shared) {
+		c->mult = shared;
+		c->window = window_of(shared);
+		return 0;
+	}
+	ns = monotonic_ns();
+	return ns - c->rate_ns < RATE_SPAN_NS ? monotone(c, ns) : 0;
 }
 
 uint64_t bus__clock_anchor(struct bus__clock *c)
 {
 	bool tight;
-	uint64_t tsc = 0, ns = read_pair(&tsc, &tight);
+	uint64_t tsc = 0, ns = while_measuring(c);
 
+	if (ns)
+		return ns;
+	ns = read_pair(&tsc, &tight);
 	if (bus__tsc_usable && tight) {
 		measure_rate(c, tsc, ns);
 		c->anchor_tsc = tsc;
 		c->anchor_ns = ns;
 	}
-	if (ns < c->last_ns)
-		return c->last_ns;
-	c->last_ns = ns;
-	return ns;
+	return monotone(c, ns);
 }
