@@ -66,6 +66,40 @@ static void test_follows_monotonic(void **state)
 	       (unsigned long long)checked);
 }
 
+/*
+ * Runs after test_follows_monotonic measured a rate: a new clock of the
+ * same process starts from it (no 20 ms of clock_gettime() first) and is
+ * as exact from its first readings on.
+ */
+static void test_second_clock_starts_from_process_rate(void **state)
+{
+	struct bus__clock clock;
+	uint64_t checked = 0;
+
+	(void)state;
+	if (!bus__tsc_usable)
+		skip();
+	memset(&clock, 0, sizeof(clock));
+	for (int i = 0; i < 1000; i++) {
+		uint64_t before = real_ns();
+		uint64_t now = bus__clock_now_ns(&clock);
+		uint64_t after = real_ns();
+
+		if (after - before > BRACKET_MAX_NS)
+			continue;
+		if (now + SLACK_NS < before || now > after + SLACK_NS)
+			fail_msg("clock says %llu, real clock %llu..%llu",
+				 (unsigned long long)now,
+				 (unsigned long long)before,
+				 (unsigned long long)after);
+		checked++;
+	}
+	assert_true(checked > 100);
+	/* A thousand readings take well under the 20 ms of a measurement:
+	 * the window can only come from the process's rate. */
+	assert_true(clock.window > 0);
+}
+
 static void test_forced_monotonic(void **state)
 {
 	const char *forced = getenv("BUS_CLOCK");
@@ -80,6 +114,7 @@ int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_follows_monotonic),
+		cmocka_unit_test(test_second_clock_starts_from_process_rate),
 		cmocka_unit_test(test_forced_monotonic),
 	};
 
