@@ -61,9 +61,11 @@ static inline void prefetch_for_write(const void *address)
 }
 
 /*
- * An SPSC producer knows its next cell: fetch it for writing now, while
- * the application does something else, instead of missing on it in the
- * next loan.  Only a hint; it changes no state.
+ * An SPSC producer knows its next cell: fetch its payload line for writing
+ * now, while the application does something else, instead of missing on
+ * it in the next loan.  Not the state line: a consumer that caught up
+ * spins on it, and taking it away would cost that consumer a miss on every
+ * look.  Only a hint; it changes no state.
  */
 static void prefetch_next_cell(const struct bus_queue *q, uint64_t position)
 {
@@ -72,7 +74,6 @@ static void prefetch_next_cell(const struct bus_queue *q, uint64_t position)
 	if (!q->spsc)
 		return;
 	cell = (const uint8_t *)cell_at(q, position + 1);
-	prefetch_for_write(cell);
 	prefetch_for_write(cell + q->geometry.payload_offset);
 }
 
