@@ -72,19 +72,20 @@ void busctl_attachments_print_text(const struct busctl_attachments *a)
 	busctl_latency_print_text(&a->latency, 13);
 	if (!a->count)
 		return;
-	printf("%-5s %-9s %-8s %12s %12s %12s %10s %8s %10s %10s %10s\n",
+	printf("%-5s %-9s %-8s %12s %12s %12s %10s %8s %10s %10s %10s %10s\n",
 	       "slot", "role", "pid", "enqueued", "dequeued", "acked",
-	       "nacked", "leased", "p50_ns", "p99_ns", "p99.9_ns");
+	       "nacked", "leased", "high_water", "p50_ns", "p99_ns",
+	       "p99.9_ns");
 	for (uint32_t i = 0; i < a->count; i++) {
 		const struct bus_attachment_stats *s = &a->items[i];
 
 		printf("%-5u %-9s %-8d %12" PRIu64 " %12" PRIu64 " %12" PRIu64
 		       " %10" PRIu64 " %8" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 "\n",
+		       " %10" PRIu64 " %10" PRIu64 "\n",
 		       s->slot, busctl_role_name(s->role), (int)s->pid,
 		       s->enqueued, s->dequeued, s->acked, s->nacked,
-		       s->leased, s->latency.p50_ns, s->latency.p99_ns,
-		       s->latency.p999_ns);
+		       s->leased, s->high_water, s->latency.p50_ns,
+		       s->latency.p99_ns, s->latency.p999_ns);
 	}
 }
 
@@ -100,10 +101,10 @@ void busctl_attachments_print_json(const struct busctl_attachments *a)
 		       "\"enqueued\": %" PRIu64 ", \"dequeued\": %" PRIu64
 		       ", \"acked\": %" PRIu64 ", \"nacked\": %" PRIu64
 		       ", \"redelivered\": %" PRIu64 ", \"leased\": %" PRIu64
-		       ", \"latency\": ",
+		       ", \"high_water\": %" PRIu64 ", \"latency\": ",
 		       i ? "," : "", s->slot, busctl_role_name(s->role),
 		       (int)s->pid, s->enqueued, s->dequeued, s->acked,
-		       s->nacked, s->redelivered, s->leased);
+		       s->nacked, s->redelivered, s->leased, s->high_water);
 		busctl_latency_print_json(&s->latency);
 		fputs("}", stdout);
 	}

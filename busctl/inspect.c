@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl ls [--json]         name, kind, depth and capacity of each entry
- *                            (a topic's depth: its slowest subscriber's lag)
+ * busctl ls [--json]         name, kind, depth, high water and capacity of
+ *                            each entry (a topic's depth: its slowest
+ *                            subscriber's lag; its high water: the most
+ *                            any subscriber ever lagged)
  * busctl stat NAME [--json]  the figures of one queue or topic; a topic's
  *                            include each subscriber's lag and losses
  *
@@ -92,6 +94,7 @@ static int busctl_read_topic_depth(struct busctl *ctl, const char *name,
 	if (err < 0)
 		return err;
 	stats->depth = figures.max_lag;
+	stats->high_water = figures.high_water;
 	stats->capacity = figures.capacity;
 	return 0;
 }
@@ -190,6 +193,7 @@ static void busctl_ls_print_text(const struct busctl_listing *list)
 		e = &list->entries[i];
 		printf("%-*s %-5s", width, e->name, busctl_kind_name(e->kind));
 		busctl_print_figure(e->has_stats, e->stats.depth, 10);
+		busctl_print_figure(e->has_stats, e->stats.high_water, 10);
 		busctl_print_figure(e->has_stats, e->stats.capacity, 10);
 		putchar('\n');
 	}
@@ -217,6 +221,8 @@ static void busctl_ls_print_json(const struct busctl_listing *list)
 		busctl_json_string(stdout, e->name);
 		printf(", \"kind\": \"%s\"", busctl_kind_name(e->kind));
 		busctl_json_figure("depth", e->has_stats, e->stats.depth);
+		busctl_json_figure("high_water", e->has_stats,
+				   e->stats.high_water);
 		busctl_json_figure("capacity", e->has_stats,
 				   e->stats.capacity);
 		fputs("}", stdout);
@@ -299,6 +305,7 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 	size_t n = 0;
 
 	f[n++] = (struct busctl_figure){ "depth", s->depth };
+	f[n++] = (struct busctl_figure){ "high_water", s->high_water };
 	f[n++] = (struct busctl_figure){ "capacity", s->capacity };
 	f[n++] = (struct busctl_figure){ "enqueued", s->enqueued };
 	f[n++] = (struct busctl_figure){ "dequeued", s->dequeued };
@@ -319,7 +326,7 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 	return n;
 }
 
-#define BUSCTL_STAT_FIGURES 17
+#define BUSCTL_STAT_FIGURES 18
 
 static void busctl_stat_print_json(const struct bus_queue_stats *stats,
 				   const struct bus_access *access,
@@ -391,6 +398,7 @@ static size_t busctl_topic_figures(const struct bus_topic_stats *s,
 	f[n++] = (struct busctl_figure){ "tail", s->tail };
 	f[n++] = (struct busctl_figure){ "capacity", s->capacity };
 	f[n++] = (struct busctl_figure){ "max_lag", s->max_lag };
+	f[n++] = (struct busctl_figure){ "high_water", s->high_water };
 	f[n++] = (struct busctl_figure){ "publishers", s->publishers };
 	f[n++] = (struct busctl_figure){ "subscribers", s->subscribers };
 	f[n++] = (struct busctl_figure){ "backpressure_waits",
@@ -399,7 +407,7 @@ static size_t busctl_topic_figures(const struct bus_topic_stats *s,
 	return n;
 }
 
-#define BUSCTL_TOPIC_FIGURES 13
+#define BUSCTL_TOPIC_FIGURES 14
 
 struct busctl_topic_view {
 	struct bus_topic_stats stats;
@@ -427,11 +435,12 @@ static void busctl_topic_print_json(const struct busctl_topic_view *v)
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
 
 		printf("%s\n    {\"slot\": %u, \"pid\": %d, \"position\": %"
-		       PRIu64 ", \"lag\": %" PRIu64 ", \"received\": %" PRIu64
+		       PRIu64 ", \"lag\": %" PRIu64 ", \"high_water\": %"
+		       PRIu64 ", \"received\": %" PRIu64
 		       ", \"lapped\": %" PRIu64 ", \"lost\": %" PRIu64
 		       ", \"latency\": ",
 		       i ? "," : "", s->slot, (int)s->pid, s->position, s->lag,
-		       s->received, s->lapped, s->lost);
+		       s->high_water, s->received, s->lapped, s->lost);
 		busctl_latency_print_json(&s->latency);
 		fputs("}", stdout);
 	}
@@ -455,17 +464,18 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	busctl_latency_print_text(&v->latency, 15);
 	if (!v->count)
 		return;
-	printf("%-6s %-8s %12s %12s %12s %8s %12s %10s %10s %10s\n", "slot",
-	       "pid", "position", "lag", "received", "lapped", "lost",
-	       "p50_ns", "p99_ns", "p99.9_ns");
+	printf("%-6s %-8s %12s %12s %10s %12s %8s %12s %10s %10s %10s\n",
+	       "slot", "pid", "position", "lag", "high_water", "received",
+	       "lapped", "lost", "p50_ns", "p99_ns", "p99.9_ns");
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
 
-		printf("%-6u %-8d %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-		       " %8" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 "\n",
-		       s->slot, (int)s->pid, s->position, s->lag, s->received,
-		       s->lapped, s->lost, s->latency.p50_ns,
+		printf("%-6u %-8d %12" PRIu64 " %12" PRIu64 " %10" PRIu64
+		       " %12" PRIu64 " %8" PRIu64 " %12" PRIu64 " %10" PRIu64
+		       " %10" PRIu64 " %10" PRIu64 "\n",
+		       s->slot, (int)s->pid, s->position, s->lag,
+		       s->high_water, s->received, s->lapped, s->lost,
+		       s->latency.p50_ns,
 		       s->latency.p99_ns, s->latency.p999_ns);
 	}
 }

@@ -167,6 +167,8 @@ static const struct busd_metric busd_queue_metrics[] = {
 			  "Loans that found the queue full and waited."),
 	BUSD_QUEUE_METRIC(depth, "", "gauge",
 			  "Messages waiting to be delivered."),
+	BUSD_QUEUE_METRIC(high_water, "", "gauge",
+			  "The greatest depth the queue ever had."),
 	BUSD_QUEUE_METRIC(leased, "", "gauge",
 			  "Messages delivered and not yet acknowledged."),
 	BUSD_QUEUE_METRIC(capacity, "", "gauge",
@@ -196,6 +198,8 @@ static const struct busd_metric busd_topic_metrics[] = {
 	BUSD_TOPIC_METRIC(max_lag, "", "gauge",
 			  "Messages the slowest live subscriber has yet to "
 			  "read."),
+	BUSD_TOPIC_METRIC(high_water, "", "gauge",
+			  "The greatest lag any subscriber ever had."),
 	BUSD_TOPIC_METRIC(capacity, "", "gauge", "Slots of the ring."),
 	BUSD_TOPIC_METRIC(publishers, "", "gauge",
 			  "Publisher handles open."),

@@ -58,6 +58,9 @@ struct bus_queue {
 	uint64_t *held;
 	uint32_t held_head; /* oldest */
 	uint32_t held_count;
+	/* Consumer: the highest depth seen just before a take, mirrored in
+	 * attachment->high_water (queue_high_water.h). */
+	uint32_t high_water;
 
 
 	/* The bus's queue list, for bus_disconnect. */

@@ -150,6 +150,13 @@ static void retire_figures(struct bus_retired_figures *t,
 	BUS__RETIRE(rejected);
 	BUS__RETIRE(backpressure_waits);
 #undef BUS__RETIRE
+	/* A high-water mark is a maximum: folded in with max(), not added
+	 * (queue_high_water.h). */
+	if (bus__load_relaxed(&a->high_water) >
+	    bus__load_relaxed(&t->high_water))
+		bus__store_relaxed(&t->high_water,
+				   bus__load_relaxed(&a->high_water));
+	bus__store_relaxed(&a->high_water, 0);
 }
 
 /* A client killed in its sleep stays counted: uncount it so wakers stop

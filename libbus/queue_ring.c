@@ -26,6 +26,7 @@
 #include "atomics.h"
 #include "futex.h"
 #include "queue_cell.h"
+#include "queue_high_water.h"
 #include "queue_ring.h"
 
 /*
@@ -342,6 +343,7 @@ static bool take_spsc(struct bus_queue *q, struct bus_cell *cell,
 {
 	uint64_t held = bus__cell_state(p, q->owner, BUS__CELL_HELD);
 
+	bus__queue_note_depth(q, bus__queue_depth_seen(q, p));
 	if (q->lazy)
 		return true;
 	/* Acquire: as the load that found READY. */
@@ -397,6 +399,7 @@ taken:
 int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 {
 	_Atomic uint64_t *dequeue = &q->geometry.control->dequeue_position;
+	uint32_t depth;
 
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
@@ -408,11 +411,13 @@ int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 
 		switch (consumer_view(state, p)) {
 		case TAKEABLE:
+			depth = bus__queue_depth_seen(q, p);
 			/* Take the cell first, then help the position on. */
 			if (!bus__cas_acq_rel(&cell->state, &state,
 					      bus__cell_state(p, q->owner,
 							      BUS__CELL_HELD)))
 				continue;
+			bus__queue_note_depth(q, depth);
 			help_advance(dequeue, p);
 			*position = p;
 			return 0;

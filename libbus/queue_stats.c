@@ -10,6 +10,13 @@
 
 /* Relaxed loads throughout: figures are independent counters, each
  * written by one party; a reader sees each at some recent value. */
+
+/* High-water marks combine by max(), not by sum (queue_high_water.h). */
+static uint64_t max_figure(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static void add_attachment(struct bus_queue_stats *s,
 			   const struct bus_attachment *a)
 {
@@ -21,6 +28,8 @@ static void add_attachment(struct bus_queue_stats *s,
 	s->dropped += bus__load_relaxed(&a->dropped);
 	s->rejected += bus__load_relaxed(&a->rejected);
 	s->backpressure_waits += bus__load_relaxed(&a->backpressure_waits);
+	s->high_water = max_figure(s->high_water,
+				   bus__load_relaxed(&a->high_water));
 }
 
 static void add_retired(struct bus_queue_stats *s,
@@ -38,6 +47,8 @@ static void add_retired(struct bus_queue_stats *s,
 	s->dead_lettered += bus__load_relaxed(&r->dead_lettered);
 	s->timed_out += bus__load_relaxed(&r->timed_out);
 	s->expired += bus__load_relaxed(&r->expired);
+	s->high_water = max_figure(s->high_water,
+				   bus__load_relaxed(&r->high_water));
 }
 
 /*
@@ -130,6 +141,8 @@ int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
 	}
 	add_retired(s, &g->control->retired);
 	count_cells(s, g);
+	/* The depth now is the one take has not measured yet. */
+	s->high_water = max_figure(s->high_water, s->depth);
 	s->capacity = g->slots;
 	return 0;
 }
@@ -193,6 +206,7 @@ int bus_queue_attachments(const bus_queue_t *q,
 		s->acked = bus__load_relaxed(&a->acked);
 		s->nacked = bus__load_relaxed(&a->nacked);
 		s->redelivered = bus__load_relaxed(&a->redelivered);
+		s->high_water = bus__load_relaxed(&a->high_water);
 		if (role == BUS_CONSUMER)
 			bus__latency_summary(&g->latency[1 + i], 1,
 					     &s->latency);

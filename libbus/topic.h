@@ -72,6 +72,9 @@ struct bus_subscription {
 	uint64_t received;	/* mirror of slot->received */
 	uint64_t lapped;	/* mirror of slot->lapped */
 	uint64_t lost_total;	/* mirror of slot->lost */
+	/* The highest lag seen just before a read, mirrored in
+	 * slot->high_water (topic_high_water.h). */
+	uint32_t high_water;
 	/* Copies: max_message bytes rounded up to 8, and the header.  A
 	 * view's copy is laid out as a cell is, from its header on (header,
 	 * header room, payload: bus__topic_copy_size()), so that keys and

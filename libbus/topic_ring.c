@@ -32,6 +32,7 @@
 #include "atomics.h"
 #include "futex.h"
 #include "topic_cell.h"
+#include "topic_high_water.h"
 #include "topic_ring.h"
 
 /* Words of a message as copied while a publisher may be writing them:
@@ -524,6 +525,7 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 			jump(s, state);
 			continue;
 		case READABLE:
+			bus__subscription_note_lag(s, p);
 			break;
 		}
 		/*

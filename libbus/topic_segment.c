@@ -305,6 +305,7 @@ void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
 	bus__store_relaxed(&s->lapped, 0);
 	bus__store_relaxed(&s->lost, 0);
 	bus__store_relaxed(&s->expired, 0);
+	bus__store_relaxed(&s->high_water, 0);
 	bus__store_relaxed(&s->sleeping, 0);
 	/* A first position no publisher that sees the slot may pass: the
 	 * tail now.  Relaxed, published by the role's release. */
@@ -408,6 +409,12 @@ int bus__topic_subscriber_detach(const struct bus__topic_geometry *g,
 	retire(&c->retired.lapped, &s->lapped);
 	retire(&c->retired.lost, &s->lost);
 	retire(&c->retired.expired, &s->expired);
+	/* A maximum, not a sum (topic_high_water.h). */
+	if (bus__load_relaxed(&s->high_water) >
+	    bus__load_relaxed(&c->retired_high_water))
+		bus__store_relaxed(&c->retired_high_water,
+				   bus__load_relaxed(&s->high_water));
+	bus__store_relaxed(&s->high_water, 0);
 	bus__latency_merge(&g->latency[0], &g->latency[1 + index]);
 	/* Publishers stop waiting for this position: the raises in
 	 * wake_everybody (seq_cst) order this store before their next scan

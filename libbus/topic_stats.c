@@ -23,6 +23,12 @@ static void add_retired(struct bus_topic_stats *s,
 	s->expired += bus__load_relaxed(&r->expired);
 }
 
+/* High-water marks combine by max(), not by sum (topic_high_water.h). */
+static uint64_t max_figure(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static void add_publishers(struct bus_topic_stats *s,
 			   const struct bus__topic_geometry *g)
 {
@@ -57,6 +63,9 @@ static void subscriber_stats(const struct bus__topic_geometry *g,
 		.lost = bus__load_relaxed(&s->lost),
 		.expired = bus__load_relaxed(&s->expired),
 	};
+	/* Its mark, or the lag now if higher: that one no read measured. */
+	out->high_water = max_figure(bus__load_relaxed(&s->high_water),
+				     out->lag);
 	bus__latency_summary(&g->latency[1 + index], 1, &out->latency);
 }
 
@@ -79,6 +88,7 @@ int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
 	s->capacity = g->slots;
 	add_publishers(s, g);
 	add_retired(s, &g->control->retired);
+	s->high_water = bus__load_relaxed(&g->control->retired_high_water);
 	for (uint32_t i = 0; i < g->settings.max_subscribers; i++) {
 		if (!live(g, i))
 			continue;
@@ -90,6 +100,7 @@ int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
 		s->expired += one.expired;
 		if (one.lag > s->max_lag)
 			s->max_lag = one.lag;
+		s->high_water = max_figure(s->high_water, one.high_water);
 	}
 	return 0;
 }

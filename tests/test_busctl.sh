@@ -199,6 +199,8 @@ expect_json "stat --json" depth 5
 expect_json "stat --json" capacity 16
 expect_json "stat --json" enqueued 5
 expect_json "stat --json" consumers 0
+# No consumer took anything yet: the high-water mark is the depth now.
+expect_json "stat --json" high_water 5
 
 ctl consume q -n 5 --timeout 5
 expect_ok "consume -n 5"
@@ -208,6 +210,9 @@ ctl stat q --json
 expect_json "stat after consume" depth 0
 expect_json "stat after consume" dequeued 5
 expect_json "stat after consume" acked 5
+# The consumer saw all five queued before its first take, and has exited:
+# its mark lives on in the retired figures (max, not sum).
+expect_json "stat after consume" high_water 5
 
 ctl stat q
 expect_ok "stat"

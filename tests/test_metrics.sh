@@ -186,6 +186,12 @@ expect_sample 'shmbus_queue_consumers{queue="orders"}' 0
 expect_sample 'shmbus_topic_published_total{topic="prices"}' 2
 expect_sample 'shmbus_topic_subscribers{topic="prices"}' 0
 expect_sample 'shmbus_queue_backpressure_waits_total{queue="orders"}' 0
+# Four were queued before the first consume took one; both consumers have
+# exited, so the mark comes from the retired figures.
+expect_page '^# TYPE shmbus_queue_high_water gauge$' "TYPE high_water"
+expect_sample 'shmbus_queue_high_water{queue="orders"}' 4
+expect_page '^# TYPE shmbus_topic_high_water gauge$' "TYPE topic high_water"
+expect_sample 'shmbus_topic_high_water{topic="prices"}' 0
 # Both receives were of stamped messages: a summary of two.
 expect_page '^# TYPE shmbus_queue_latency_seconds summary$' "TYPE summary"
 expect_sample 'shmbus_queue_latency_seconds_count{queue="orders"}' 2

@@ -462,6 +462,15 @@ struct bus_queue_stats {
 	uint64_t expired;
 	/* Loans of a block queue that found it full and had to wait. */
 	uint64_t backpressure_waits;
+	/*
+	 * The greatest depth the queue ever had, exact, departed consumers
+	 * included: the highest depth any consumer saw just before a take,
+	 * or the depth now if higher.  Counted in ring positions, which are
+	 * queued messages unless a producer skipped the cell of a message
+	 * still held (then it may read a little low); messages waiting for
+	 * redelivery count only while they wait now.
+	 */
+	uint64_t high_water;
 };
 
 /*
@@ -493,6 +502,9 @@ struct bus_attachment_stats {
 	uint64_t redelivered;
 	uint64_t leased; /* messages it holds now: received, not acked */
 	struct bus_latency latency; /* a consumer's; zero for a producer */
+	/* A consumer's high-water mark: the highest depth of the queue it
+	 * saw just before one of its takes; zero for a producer. */
+	uint64_t high_water;
 };
 
 /*
@@ -750,6 +762,13 @@ struct bus_topic_stats {
 	uint64_t backpressure_waits;
 	/* Messages past their expiry, skipped by subscribers. */
 	uint64_t expired;
+	/*
+	 * The greatest lag any subscriber ever had, exact, departed ones
+	 * included: the highest lag one saw just before a read (at most
+	 * capacity: further behind, it is lapped and counts lost), or the
+	 * lag now if higher.  In positions, as tail and lag are.
+	 */
+	uint64_t high_water;
 };
 
 /* One subscriber as busctl stat shows it. */
@@ -765,6 +784,9 @@ struct bus_subscriber_stats {
 	uint64_t lost;
 	uint64_t expired; /* messages past their expiry it skipped */
 	struct bus_latency latency;
+	/* The highest lag it saw just before a read, or its lag now if
+	 * higher. */
+	uint64_t high_water;
 };
 
 /* As bus_queue_latency(), for every subscriber of the topic so far. */

@@ -43,7 +43,8 @@
  *                 | minimum line: slowest subscriber, as  64 B |
  *                 |   last scanned (written by publishers)     |
  *                 | subscriber wait: sleepers, futex word 64 B |
- *                 | publisher wait:  sleepers, futex word 64 B |
+ *                 | publisher wait:  sleepers, futex word,     |
+ *                 |   departed subscribers' high water    64 B |
  *                 | retired figures (written by busd)     64 B |
  *   subscribers   +--------------------------------------------+
  *                 | subscriber[0 .. max_subscribers): identity |
@@ -261,7 +262,10 @@ struct bus_attachment {
 	/* BUS_ATTACHMENT_SLEEPING_* while counted in a sleepers field of
 	 * the control block, so busd can uncount a client that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
-	uint32_t figures_pad;
+	/* A consumer's high-water mark of the queue's depth, as seen just
+	 * before its takes (libbus/queue_high_water.h); 0 for a producer.
+	 * Zero in segments made before it existed, which is right. */
+	BUS_ATOMIC(uint32_t) high_water;
 	/* Slow-path line: written only by the attached client, relaxed,
 	 * and only when it had to wait. */
 	BUS_ATOMIC(uint64_t) backpressure_waits; /* loans that found it full */
@@ -301,7 +305,10 @@ struct bus_retired_figures {
 	 * them with an atomic add: expiry is the rare case). */
 	BUS_ATOMIC(uint64_t) expired;
 	BUS_ATOMIC(uint64_t) backpressure_waits;
-	uint8_t pad[2 * BUS_CACHE_LINE - 13 * 8];
+	/* The highest high_water of departed consumers: folded in with
+	 * max(), not added (libbus/queue_high_water.h). */
+	BUS_ATOMIC(uint64_t) high_water;
+	uint8_t pad[2 * BUS_CACHE_LINE - 14 * 8];
 };
 
 struct bus_segment_header {
@@ -396,7 +403,9 @@ struct bus_subscriber {
 	/* BUS_ATTACHMENT_SLEEPING_DATA while counted in subscribers_sleeping,
 	 * so busd can uncount a subscriber that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
-	uint32_t cursor_pad32;
+	/* The highest lag this subscriber saw just before its reads
+	 * (libbus/topic_high_water.h); zero in older segments. */
+	BUS_ATOMIC(uint32_t) high_water;
 	BUS_ATOMIC(uint64_t) expired; /* past their expiry: skipped */
 	uint8_t cursor_pad[BUS_CACHE_LINE - 48];
 };
@@ -430,7 +439,12 @@ struct bus_topic_control {
 	/* Publishers that may sleep on a full ring. */
 	BUS_ATOMIC(uint32_t) publishers_sleeping;
 	BUS_ATOMIC(uint32_t) space_futex;
-	uint8_t pad3[BUS_CACHE_LINE - 8];
+	/* The highest high_water of departed subscribers, folded in with
+	 * max() by busd.  Here, in a line touched only when a publisher
+	 * waits, because the retired figures' line below is full; zero in
+	 * older segments, which is right. */
+	BUS_ATOMIC(uint32_t) retired_high_water;
+	uint8_t pad3[BUS_CACHE_LINE - 12];
 	struct bus_topic_retired_figures retired;
 };
 
@@ -456,6 +470,11 @@ _Static_assert(offsetof(struct bus_queue_control, redeliver_pending) == 256,
 _Static_assert(offsetof(struct bus_queue_control, retired) == 320,
 	       "retired figures");
 _Static_assert(sizeof(struct bus_queue_control) == 448, "queue control");
+_Static_assert(offsetof(struct bus_attachment, high_water) ==
+		       BUS_CACHE_LINE + 7 * 8 + 4,
+	       "attachment high-water mark");
+_Static_assert(offsetof(struct bus_retired_figures, high_water) == 13 * 8,
+	       "retired high-water mark");
 
 _Static_assert(sizeof(struct bus_topic_settings) <=
 		       sizeof(struct bus_queue_settings),
@@ -474,6 +493,12 @@ _Static_assert(offsetof(struct bus_topic_control, publishers_sleeping) == 192,
 _Static_assert(offsetof(struct bus_topic_control, retired) == 256,
 	       "topic retired figures");
 _Static_assert(sizeof(struct bus_topic_control) == 320, "topic control");
+_Static_assert(offsetof(struct bus_subscriber, high_water) ==
+		       BUS_CACHE_LINE + 4 * 8 + 4,
+	       "subscriber high-water mark");
+_Static_assert(offsetof(struct bus_topic_control, retired_high_water) ==
+		       192 + 8,
+	       "topic retired high-water mark");
 
 /* The queue control block starts right after the 320-byte header. */
 #define BUS_QUEUE_CONTROL_OFFSET 320u
