@@ -16,6 +16,7 @@
 #include "message_keys.h"
 #include "queue.h"
 #include "queue_cell.h"
+#include "queue_high_water.h"
 #include "queue_leases.h"
 #include "queue_ring.h"
 #include "wait.h"
@@ -447,6 +448,7 @@ take_lazy(struct bus_queue *q, struct bus_message *m)
 	length = *(volatile uint32_t *)&h->payload_length;
 	if (length > q->geometry.settings.max_message || h->expiry_ns)
 		return -EAGAIN;
+	bus__queue_note_depth(q, bus__queue_depth_seen(q, p));
 	q->dequeue_position = p + 1;
 	/* Relaxed: as in bus__ring_take_spsc. */
 	bus__store_relaxed(&q->geometry.control->taken_position, p + 1);
