@@ -315,8 +315,11 @@ static void busd_client_log_drop(const struct busd_client *client,
 		  redelivered == 1 ? "" : "s");
 }
 
-static void busd_client_close_fds(struct busd_client *client)
+/* Closes the client's fds once nothing queued can still name them. */
+static void busd_client_close_fds(struct busd *busd,
+				  struct busd_client *client)
 {
+	busd_loop_submit(&busd->loop);
 	if (client->socket_fd >= 0)
 		close(client->socket_fd);
 	if (client->pidfd >= 0)
@@ -337,13 +340,14 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	redelivered = busd_client_detach_all(busd, client, &slots);
 	busd_client_log_drop(client, why, slots, redelivered);
 	/*
-	 * A request in the ring holds its own reference to the file, so the
-	 * fds can be closed now; the cancelled requests still complete, and
-	 * the last completion frees the client.
+	 * A submitted request holds its own reference to the file, so the
+	 * fds can be closed once everything queued is submitted (which
+	 * busd_client_close_fds sees to); the cancelled requests still
+	 * complete, and the last completion frees the client.
 	 */
 	busd_loop_cancel(&busd->loop, &client->receive_op);
 	busd_loop_cancel(&busd->loop, &client->exit_op);
-	busd_client_close_fds(client);
+	busd_client_close_fds(busd, client);
 	busd_client_release(busd, client);
 }
 
@@ -432,7 +436,7 @@ bool busd_client_resume(struct busd *busd, struct busd_client *client,
 	client->identity.client_id = client_id;
 	old->gone = true;
 	busd_loop_cancel(&busd->loop, &old->exit_op);
-	busd_client_close_fds(old);
+	busd_client_close_fds(busd, old);
 	busd_client_release(busd, old);
 	return true;
 }
