@@ -187,11 +187,28 @@ static int busd_client_arm(struct busd *busd, struct busd_client *client)
 	return ret;
 }
 
-/* Frees a dropped client once nothing in the ring refers to it. */
+static void busd_client_close_fds(struct busd_client *client)
+{
+	if (client->socket_fd >= 0)
+		close(client->socket_fd);
+	if (client->pidfd >= 0)
+		close(client->pidfd);
+	client->socket_fd = -1;
+	client->pidfd = -1;
+}
+
+/*
+ * Frees a dropped client once nothing in the ring refers to it, and only
+ * then closes its fds: a request still queued (not yet submitted) names
+ * its fd by number, and a number closed earlier could be reused by the
+ * next accept, so that the dead client's receive would read the new
+ * client's first request and drop it.
+ */
 static void busd_client_release(struct busd *busd, struct busd_client *client)
 {
 	if (client->receive_op.in_flight || client->exit_op.in_flight)
 		return;
+	busd_client_close_fds(client);
 	busd_clients_unlink(&busd->clients, client);
 	busd_credentials_free(&client->credentials);
 	busd_wildcards_free(&client->wildcards);
@@ -315,19 +332,6 @@ static void busd_client_log_drop(const struct busd_client *client,
 		  redelivered == 1 ? "" : "s");
 }
 
-/* Closes the client's fds once nothing queued can still name them. */
-static void busd_client_close_fds(struct busd *busd,
-				  struct busd_client *client)
-{
-	busd_loop_submit(&busd->loop);
-	if (client->socket_fd >= 0)
-		close(client->socket_fd);
-	if (client->pidfd >= 0)
-		close(client->pidfd);
-	client->socket_fd = -1;
-	client->pidfd = -1;
-}
-
 void busd_client_drop(struct busd *busd, struct busd_client *client,
 		      const char *why)
 {
@@ -340,14 +344,14 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	redelivered = busd_client_detach_all(busd, client, &slots);
 	busd_client_log_drop(client, why, slots, redelivered);
 	/*
-	 * A submitted request holds its own reference to the file, so the
-	 * fds can be closed once everything queued is submitted (which
-	 * busd_client_close_fds sees to); the cancelled requests still
-	 * complete, and the last completion frees the client.
+	 * The peer sees the end of the connection now, and a receive still
+	 * pending completes with 0 even if its cancel could not be queued;
+	 * the fds are closed when the last completion frees the client.
 	 */
+	if (client->socket_fd >= 0)
+		shutdown(client->socket_fd, SHUT_RDWR);
 	busd_loop_cancel(&busd->loop, &client->receive_op);
 	busd_loop_cancel(&busd->loop, &client->exit_op);
-	busd_client_close_fds(busd, client);
 	busd_client_release(busd, client);
 }
 
@@ -436,7 +440,6 @@ bool busd_client_resume(struct busd *busd, struct busd_client *client,
 	client->identity.client_id = client_id;
 	old->gone = true;
 	busd_loop_cancel(&busd->loop, &old->exit_op);
-	busd_client_close_fds(busd, old);
 	busd_client_release(busd, old);
 	return true;
 }

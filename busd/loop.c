@@ -124,19 +124,6 @@ int busd_loop_cancel(struct busd_loop *loop, struct busd_op *op)
 	return 0;
 }
 
-void busd_loop_submit(struct busd_loop *loop)
-{
-	int ret;
-
-	if (!loop->ring_ready)
-		return;
-	ret = io_uring_submit(&loop->ring);
-
-	/* Not fatal: the next turn submits again; but say so. */
-	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY)
-		busd_error("io_uring_submit: %s", strerror(-ret));
-}
-
 static int busd_loop_accept(struct busd *busd)
 {
 	struct io_uring_sqe *sqe = busd_loop_sqe(&busd->loop);

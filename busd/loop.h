@@ -72,12 +72,4 @@ int busd_loop_receive(struct busd_loop *loop, struct busd_op *op, int fd,
 int busd_loop_poll(struct busd_loop *loop, struct busd_op *op, int fd);
 int busd_loop_cancel(struct busd_loop *loop, struct busd_op *op);
 
-/*
- * Submits what is queued now.  Call before closing an fd that a queued
- * request may name: the kernel resolves the number when it takes the
- * request, and an fd closed and reused by a new accept in between would
- * hand the old client's request the new client's socket.
- */
-void busd_loop_submit(struct busd_loop *loop);
-
 #endif /* BUSD_LOOP_H */

@@ -19,22 +19,23 @@
  * in its handle, mirrored (relaxed) into the figures line of its attachment
  * whenever it rises.  About to take position p, it looks at the state of
  * the cell of position p + high_water (if that is below p + slots): only if
- * it says READY for exactly that position can the depth exceed the mark,
- * and then it walks on, p + high_water + 1, ..., while each cell is READY
- * for its position, up to slots, and keeps the new mark.  In the steady
+ * a producer claimed exactly that position (READY, WRITING, or a skipped
+ * held message now under it) can the depth exceed the mark, and then it
+ * walks on, p + high_water + 1, ..., while each cell is claimed for its
+ * position, up to slots, and keeps the new mark.  In the steady
  * state that is one load of a cell line the consumer reads soon anyway,
  * and no store.  The loads are relaxed: only the state word is used, never
  * the message it guards.
  *
  * Why the figure is a depth the queue really had at one instant.  Let the
- * walk find positions p + high_water .. p + k READY, each at its own
+ * walk find positions p + high_water .. p + k claimed, each at its own
  * moment, all before the take of p.
- *   SPSC: one producer publishes in position order, so when p + k was
- *   READY so was everything before it; the one consumer is us, and p
+ *   SPSC: one producer claims in position order, so when p + k was
+ *   claimed so was everything before it; the one consumer is us, and p
  *   stays untaken until our take (a drop-oldest producer may take it
  *   first, but only from position p + slots: the queue was full then, a
  *   depth at least as high as any walk finds).  At the moment the walk saw
- *   p + k, positions p .. p + k were all queued: k + 1 messages.
+ *   p + k, positions p .. p + k were all claimed and untaken: k + 1.
  *   MPMC: the mark is looked at before the CAS that takes p, and kept only
  *   when that CAS succeeds.  Consumers take in position order (a consumer
  *   takes p only from a dequeue position that reached p, which happens
@@ -44,12 +45,11 @@
  *   producers and untaken: the depth in positions (enqueue position minus
  *   dequeue position) was at least k + 1.
  *
- * What it counts: positions.  That equals queued messages but in two
- * cases: a multi-producer queue may have a claimed position still being
- * written between two READY ones (it is on its way, and counted), and a
- * producer skips the cell of a message still held by a slow consumer
- * (queue_cell.h), a position that carries no message; a walk stops there,
- * so the mark may then be lower than the positions in flight.  Nacked and
+ * What it counts: positions (enqueue position minus dequeue position),
+ * exactly.  That equals queued messages but in two cases: a claimed
+ * position still being written counts (it is on its way), and so does a
+ * position a producer skipped because the cell still held a message a
+ * slow consumer had not acked (queue_cell.h), which carries none.  Nacked and
  * orphaned messages waiting for redelivery sit outside the ring order and
  * are counted only by the current depth at read time.
  *
@@ -65,16 +65,21 @@
 #include "queue.h"
 #include "queue_cell.h"
 
-/* 1 when the cell of position says READY for exactly that position. */
+/*
+ * 1 when a producer has claimed exactly this position: the cell says
+ * READY or WRITING for it, or a held message a producer skipped sits there
+ * under it.  Not yet taken either way: consumers take in position order
+ * and the caller is about to take an earlier one.
+ */
 static inline int bus__queue_ready_at(const struct bus_queue *q,
 				      uint64_t position)
 {
 	const struct bus_cell *cell = bus__queue_cell(&q->geometry, position);
-
 	/* Relaxed: only the state word is read, not the message. */
-	return bus__load_relaxed(&cell->state) ==
-	       bus__cell_state(bus__position_wrap(position), 0,
-			       BUS__CELL_READY);
+	uint64_t state = bus__load_relaxed(&cell->state);
+
+	return bus__cell_position(state) == bus__position_wrap(position) &&
+	       bus__cell_kind(state) != BUS__CELL_FREE;
 }
 
 /*

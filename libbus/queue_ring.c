@@ -399,7 +399,8 @@ taken:
 int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 {
 	_Atomic uint64_t *dequeue = &q->geometry.control->dequeue_position;
-	uint32_t depth;
+	uint64_t walked = UINT64_MAX; /* the position depth was seen for */
+	uint32_t depth = 0;
 
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
@@ -411,7 +412,13 @@ int bus__ring_take_mpmc(struct bus_queue *q, uint64_t *position)
 
 		switch (consumer_view(state, p)) {
 		case TAKEABLE:
-			depth = bus__queue_depth_seen(q, p);
+			/* One walk per position, not per lost race: a peer
+			 * that keeps changing the cell must not make us walk
+			 * the ring again and again. */
+			if (p != walked) {
+				depth = bus__queue_depth_seen(q, p);
+				walked = p;
+			}
 			/* Take the cell first, then help the position on. */
 			if (!bus__cas_acq_rel(&cell->state, &state,
 					      bus__cell_state(p, q->owner,

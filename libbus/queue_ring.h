@@ -53,8 +53,9 @@ static inline bool bus__ring_claim_spsc_fast(struct bus_queue *q,
 	uint64_t lap = p - q->geometry.slots;
 	struct bus_cell *cell = bus__queue_cell(&q->geometry, p);
 	/* Acquire: pairs with the release of the consumer that freed the
-	 * cell, or that published the released position we copied, so its
-	 * reads of the old payload come first. */
+	 * cell.  For a released cell the pairing was the acquire load that
+	 * refreshed cached_released (released_by_lazy_consumer), which
+	 * already ordered the consumer's reads of the old payload first. */
 	uint64_t found = bus__load_acquire(&cell->state);
 
 	if (found != bus__cell_state(p, 0, BUS__CELL_FREE) &&

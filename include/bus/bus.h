@@ -465,10 +465,11 @@ struct bus_queue_stats {
 	/*
 	 * The greatest depth the queue ever had, exact, departed consumers
 	 * included: the highest depth any consumer saw just before a take,
-	 * or the depth now if higher.  Counted in ring positions, which are
-	 * queued messages unless a producer skipped the cell of a message
-	 * still held (then it may read a little low); messages waiting for
-	 * redelivery count only while they wait now.
+	 * or the depth now if higher.  Counted in ring positions claimed
+	 * by producers and not yet taken: queued messages, plus any being
+	 * written and any cell a producer skipped because it still held an
+	 * unacked message; messages waiting for redelivery count only
+	 * while they wait now.
 	 */
 	uint64_t high_water;
 };
