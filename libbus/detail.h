@@ -19,6 +19,12 @@ static inline uint64_t bus__round_up(uint64_t value, uint64_t to)
 	return (value + to - 1) / to * to;
 }
 
+/* High-water marks combine by max(), not by sum. */
+static inline uint64_t bus__max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 static inline int bus__is_power_of_two(uint32_t value)
 {
 	return value && !(value & (value - 1));

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "atomics.h"
+#include "detail.h"
 #include "futex.h"
 #include "latency.h"
 #include "queue_cell.h"
@@ -152,10 +153,9 @@ static void retire_figures(struct bus_retired_figures *t,
 #undef BUS__RETIRE
 	/* A high-water mark is a maximum: folded in with max(), not added
 	 * (queue_high_water.h). */
-	if (bus__load_relaxed(&a->high_water) >
-	    bus__load_relaxed(&t->high_water))
-		bus__store_relaxed(&t->high_water,
-				   bus__load_relaxed(&a->high_water));
+	bus__store_relaxed(&t->high_water,
+			   bus__max_u64(bus__load_relaxed(&t->high_water),
+					bus__load_relaxed(&a->high_water)));
 	bus__store_relaxed(&a->high_water, 0);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "detail.h"
 #include "latency.h"
 #include "queue.h"
 #include "queue_cell.h"
@@ -11,11 +12,6 @@
 /* Relaxed loads throughout: figures are independent counters, each
  * written by one party; a reader sees each at some recent value. */
 
-/* High-water marks combine by max(), not by sum (queue_high_water.h). */
-static uint64_t max_figure(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
 
 static void add_attachment(struct bus_queue_stats *s,
 			   const struct bus_attachment *a)
@@ -28,7 +24,7 @@ static void add_attachment(struct bus_queue_stats *s,
 	s->dropped += bus__load_relaxed(&a->dropped);
 	s->rejected += bus__load_relaxed(&a->rejected);
 	s->backpressure_waits += bus__load_relaxed(&a->backpressure_waits);
-	s->high_water = max_figure(s->high_water,
+	s->high_water = bus__max_u64(s->high_water,
 				   bus__load_relaxed(&a->high_water));
 }
 
@@ -47,7 +43,7 @@ static void add_retired(struct bus_queue_stats *s,
 	s->dead_lettered += bus__load_relaxed(&r->dead_lettered);
 	s->timed_out += bus__load_relaxed(&r->timed_out);
 	s->expired += bus__load_relaxed(&r->expired);
-	s->high_water = max_figure(s->high_water,
+	s->high_water = bus__max_u64(s->high_water,
 				   bus__load_relaxed(&r->high_water));
 }
 
@@ -142,7 +138,7 @@ int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
 	add_retired(s, &g->control->retired);
 	count_cells(s, g);
 	/* The depth now is the one take has not measured yet. */
-	s->high_water = max_figure(s->high_water, s->depth);
+	s->high_water = bus__max_u64(s->high_water, s->depth);
 	s->capacity = g->slots;
 	return 0;
 }

@@ -410,10 +410,10 @@ int bus__topic_subscriber_detach(const struct bus__topic_geometry *g,
 	retire(&c->retired.lost, &s->lost);
 	retire(&c->retired.expired, &s->expired);
 	/* A maximum, not a sum (topic_high_water.h). */
-	if (bus__load_relaxed(&s->high_water) >
-	    bus__load_relaxed(&c->retired_high_water))
-		bus__store_relaxed(&c->retired_high_water,
-				   bus__load_relaxed(&s->high_water));
+	bus__store_relaxed(&c->retired_high_water,
+			   (uint32_t)bus__max_u64(
+				   bus__load_relaxed(&c->retired_high_water),
+				   bus__load_relaxed(&s->high_water)));
 	bus__store_relaxed(&s->high_water, 0);
 	bus__latency_merge(&g->latency[0], &g->latency[1 + index]);
 	/* Publishers stop waiting for this position: the raises in

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "detail.h"
 #include "latency.h"
 #include "topic.h"
 
@@ -23,11 +24,6 @@ static void add_retired(struct bus_topic_stats *s,
 	s->expired += bus__load_relaxed(&r->expired);
 }
 
-/* High-water marks combine by max(), not by sum (topic_high_water.h). */
-static uint64_t max_figure(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
 
 static void add_publishers(struct bus_topic_stats *s,
 			   const struct bus__topic_geometry *g)
@@ -64,7 +60,7 @@ static void subscriber_stats(const struct bus__topic_geometry *g,
 		.expired = bus__load_relaxed(&s->expired),
 	};
 	/* Its mark, or the lag now if higher: that one no read measured. */
-	out->high_water = max_figure(bus__load_relaxed(&s->high_water),
+	out->high_water = bus__max_u64(bus__load_relaxed(&s->high_water),
 				     out->lag);
 	bus__latency_summary(&g->latency[1 + index], 1, &out->latency);
 }
@@ -100,7 +96,7 @@ int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
 		s->expired += one.expired;
 		if (one.lag > s->max_lag)
 			s->max_lag = one.lag;
-		s->high_water = max_figure(s->high_water, one.high_water);
+		s->high_water = bus__max_u64(s->high_water, one.high_water);
 	}
 	return 0;
 }

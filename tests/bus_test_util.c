@@ -311,3 +311,55 @@ void test_children_kill(void)
 		children[i] = 0;
 	}
 }
+
+bool test_busd_unavailable(void)
+{
+	struct stat st;
+
+	if (access(test_busd_path(), X_OK)) {
+		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+		return true;
+	}
+	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "no /dev/shm: skipped\n");
+		return true;
+	}
+	return false;
+}
+
+int test_bus_setup(void **state, const char *config)
+{
+	struct test_bus *t = calloc(1, sizeof(*t));
+	int ret;
+
+	*state = t;
+	if (!t)
+		return -1;
+	ret = test_busd_prepare(&t->busd);
+	if (!ret)
+		ret = test_busd_start(&t->busd, config);
+	if (!ret)
+		ret = bus_connect(t->busd.bus_name, &t->bus);
+	if (ret) {
+		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
+		bus_disconnect(t->bus);
+		test_busd_cleanup(&t->busd);
+		free(t);
+		*state = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int test_bus_teardown(void **state)
+{
+	struct test_bus *t = *state;
+	int ret;
+
+	test_children_kill();
+	bus_disconnect(t->bus);
+	ret = test_busd_stop(&t->busd);
+	test_busd_cleanup(&t->busd);
+	free(t);
+	return ret ? -1 : 0;
+}

@@ -70,4 +70,26 @@ void test_children_kill(void);
 /* The path of the busd that CMake built. */
 const char *test_busd_path(void);
 
+/*
+ * true, with a line on stderr, when the multi-process tests cannot run
+ * here: no busd built, or no /dev/shm.  main() then exits TEST_SKIP_EXIT.
+ */
+bool test_busd_unavailable(void);
+
+/* A private busd and a client connected to it: the usual test fixture. */
+struct test_bus {
+	struct test_busd busd;
+	bus_t *bus;
+};
+
+/*
+ * cmocka set-up and tear-down of a struct test_bus in *state: a private
+ * busd started with config, connected.  A file's set-up passes its own
+ * config: static int setup(void **s) { return test_bus_setup(s, config); }.
+ * The tear-down kills the children still recorded, disconnects and stops
+ * busd (failing when it left segments behind).
+ */
+int test_bus_setup(void **state, const char *config);
+int test_bus_teardown(void **state);
+
 #endif /* BUS_TEST_UTIL_H */

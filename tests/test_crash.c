@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1164,18 +1163,11 @@ int main(int argc, char **argv)
 {
 	struct driver d = { 0 };
 	struct sigaction action = { .sa_handler = on_signal };
-	struct stat st;
 
 	if (parse_arguments(&d, argc, argv))
 		return 2;
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	/* Children killed under our feet must not take the driver along. */
 	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGINT, &action, NULL);

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -79,46 +78,9 @@ static const char config[] =
 	"max_deliveries = 1\n"
 	"dead_letter = dead\n";
 
-struct dl {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int dl_setup(void **state)
 {
-	struct dl *dl = calloc(1, sizeof(*dl));
-	int ret;
-
-	if (!dl)
-		return -1;
-	*state = dl;
-	ret = test_busd_prepare(&dl->busd);
-	if (!ret)
-		ret = test_busd_start(&dl->busd, config);
-	if (!ret)
-		ret = bus_connect(dl->busd.bus_name, &dl->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(dl->bus);
-		test_busd_cleanup(&dl->busd);
-		free(dl);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int dl_teardown(void **state)
-{
-	struct dl *dl = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(dl->bus);
-	ret = test_busd_stop(&dl->busd);
-	test_busd_cleanup(&dl->busd);
-	free(dl);
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 static bus_queue_t *open_queue(bus_t *bus, const char *name,
@@ -162,7 +124,7 @@ static void receive_dead(bus_queue_t *dead, struct bus_message *m)
 
 static void test_dead_letter_nacks_reach_max_deliveries(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	bus_queue_t *producer = open_queue(dl->bus, "work", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(dl->bus, "work", BUS_CONSUMER);
 	bus_queue_t *dead = open_queue(dl->bus, "dead", BUS_CONSUMER);
@@ -240,7 +202,7 @@ static void wait_ready(int fd)
 		fail_msg("the child did not report ready within 20 s");
 }
 
-static pid_t start_holder(struct dl *dl, const char *queue_name, int count)
+static pid_t start_holder(struct test_bus *dl, const char *queue_name, int count)
 {
 	int fds[2];
 	pid_t pid;
@@ -266,7 +228,7 @@ static void kill_child(pid_t pid)
 
 static void test_dead_letter_killed_consumer_reaches_max(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	bus_queue_t *producer = open_queue(dl->bus, "once", BUS_PRODUCER);
 	bus_queue_t *dead = open_queue(dl->bus, "small", BUS_CONSUMER);
 	bus_queue_t *consumer;
@@ -317,7 +279,7 @@ static struct bus_queue_stats wait_stats(bus_t *bus, const char *name,
 
 static void test_dead_letter_full_queue_keeps_message(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	bus_queue_t *producer = open_queue(dl->bus, "once", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(dl->bus, "once", BUS_CONSUMER);
 	bus_queue_t *filler = open_queue(dl->bus, "small", BUS_PRODUCER);
@@ -386,7 +348,7 @@ static void sleeper_child(const char *bus_name, int ready_fd)
 
 static void test_dead_letter_ack_timeout_gives_message_away(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	bus_queue_t *producer = open_queue(dl->bus, "slow", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(dl->bus, "slow", BUS_CONSUMER);
 	struct bus_message m;
@@ -430,7 +392,7 @@ static void test_dead_letter_ack_timeout_gives_message_away(void **state)
  * On an spsc queue (whose consumer then writes its cells, unlike without
  * ack_timeout_ms) and an mpmc one.
  */
-static void same_consumer_takes_it_again(struct dl *dl, const char *name)
+static void same_consumer_takes_it_again(struct test_bus *dl, const char *name)
 {
 	bus_queue_t *producer = open_queue(dl->bus, name, BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(dl->bus, name, BUS_CONSUMER);
@@ -451,7 +413,7 @@ static void same_consumer_takes_it_again(struct dl *dl, const char *name)
 
 static void test_dead_letter_ack_timeout_same_consumer(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 
 	same_consumer_takes_it_again(dl, "slow");
 	same_consumer_takes_it_again(dl, "slow-spsc");
@@ -459,7 +421,7 @@ static void test_dead_letter_ack_timeout_same_consumer(void **state)
 
 static void test_dead_letter_ack_timeout_feeds_max_deliveries(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	bus_queue_t *producer = open_queue(dl->bus, "slow-dead", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(dl->bus, "slow-dead", BUS_CONSUMER);
 	bus_queue_t *dead = open_queue(dl->bus, "dead", BUS_CONSUMER);
@@ -484,7 +446,7 @@ static void test_dead_letter_ack_timeout_feeds_max_deliveries(void **state)
 
 static void test_dead_letter_create_checks_target(void **state)
 {
-	struct dl *dl = *state;
+	struct test_bus *dl = *state;
 	struct bus_queue_settings s;
 
 	bus_queue_settings_default(&s);
@@ -799,7 +761,7 @@ static void test_dead_letter_busd_killed_in_take_back(void **state)
 }
 
 #define DL_TEST(name) \
-	cmocka_unit_test_setup_teardown(name, dl_setup, dl_teardown)
+	cmocka_unit_test_setup_teardown(name, dl_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -818,16 +780,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dead_letter_busd_killed_in_take_back),
 		cmocka_unit_test(test_dead_letter_spsc_nack_is_moved),
 	};
-	struct stat st;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

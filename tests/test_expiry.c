@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,46 +37,9 @@ static const char config[] =
 	"[queue doomed]\nslots = 16\nmax_message = 64\nttl_ms = 20\n"
 	"dead_letter = graveyard\n";
 
-struct rt {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int rt_setup(void **state)
 {
-	struct rt *rt = calloc(1, sizeof(*rt));
-	int ret;
-
-	if (!rt)
-		return -1;
-	*state = rt;
-	ret = test_busd_prepare(&rt->busd);
-	if (!ret)
-		ret = test_busd_start(&rt->busd, config);
-	if (!ret)
-		ret = bus_connect(rt->busd.bus_name, &rt->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(rt->bus);
-		test_busd_cleanup(&rt->busd);
-		free(rt);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int rt_teardown(void **state)
-{
-	struct rt *rt = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(rt->bus);
-	ret = test_busd_stop(&rt->busd);
-	test_busd_cleanup(&rt->busd);
-	free(rt);
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 static bus_queue_t *open_queue(bus_t *bus, const char *name,
@@ -109,7 +71,7 @@ static void expect_text(bus_queue_t *q, const char *text)
 
 static void test_expiry_queue_ttl_skips_old_messages(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *producer = open_queue(rt->bus, "short", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(rt->bus, "short", BUS_CONSUMER);
 	struct bus_message m;
@@ -127,7 +89,7 @@ static void test_expiry_queue_ttl_skips_old_messages(void **state)
 
 static void test_expiry_message_ttl_comes_first(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *producer = open_queue(rt->bus, "plain", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(rt->bus, "plain", BUS_CONSUMER);
 	bus_queue_t *long_producer = open_queue(rt->bus, "long", BUS_PRODUCER);
@@ -159,7 +121,7 @@ static void test_expiry_message_ttl_comes_first(void **state)
 
 static void test_expiry_fresh_messages_are_delivered(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *producer = open_queue(rt->bus, "long", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(rt->bus, "long", BUS_CONSUMER);
 	struct bus_message m;
@@ -179,7 +141,7 @@ static void test_expiry_fresh_messages_are_delivered(void **state)
 /* With a dead-letter queue, an expired message moves there, marked. */
 static void test_expiry_moves_to_dead_letter(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *producer = open_queue(rt->bus, "doomed", BUS_PRODUCER);
 	bus_queue_t *consumer = open_queue(rt->bus, "doomed", BUS_CONSUMER);
 	bus_queue_t *dead = open_queue(rt->bus, "graveyard", BUS_CONSUMER);
@@ -212,7 +174,7 @@ static void test_expiry_moves_to_dead_letter(void **state)
 /* A topic: a message past its own TTL reaches no subscriber either. */
 static void test_expiry_topic_message_ttl(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	struct bus_subscriber_stats stats;
 	bus_subscription_t *s;
 	struct bus_message m;
@@ -240,7 +202,7 @@ static void test_expiry_topic_message_ttl(void **state)
 }
 
 #define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      rt_teardown)
+						      test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -251,16 +213,9 @@ int main(int argc, char **argv)
 		RT_TEST(test_expiry_topic_message_ttl),
 		RT_TEST(test_expiry_moves_to_dead_letter),
 	};
-	struct stat st;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

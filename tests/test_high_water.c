@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,46 +44,9 @@ static const char config[] =
 	"[queue shared]\nslots = 16\nmax_message = 64\n\n"
 	"[topic news]\nslots = 16\nmax_message = 64\n";
 
-struct rt {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int rt_setup(void **state)
 {
-	struct rt *rt = calloc(1, sizeof(*rt));
-	int ret;
-
-	if (!rt)
-		return -1;
-	*state = rt;
-	ret = test_busd_prepare(&rt->busd);
-	if (!ret)
-		ret = test_busd_start(&rt->busd, config);
-	if (!ret)
-		ret = bus_connect(rt->busd.bus_name, &rt->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(rt->bus);
-		test_busd_cleanup(&rt->busd);
-		free(rt);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int rt_teardown(void **state)
-{
-	struct rt *rt = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(rt->bus);
-	ret = test_busd_stop(&rt->busd);
-	test_busd_cleanup(&rt->busd);
-	free(rt);
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 /* ---- a child and its two pipes ------------------------------------------ */
@@ -249,7 +211,7 @@ static void send_some(bus_t *bus, const char *name, int count)
 	assert_ret(bus_queue_close(producer), 0);
 }
 
-static void queue_case(struct rt *rt, const char *name)
+static void queue_case(struct test_bus *rt, const char *name)
 {
 	struct bus_queue_stats s;
 	bus_queue_t *observer;
@@ -372,7 +334,7 @@ static struct bus_topic_stats topic_stats(bus_topic_t *t)
 }
 
 /* A topic's subscriber, forked, with a peak lag of `peak`. */
-static void topic_round(struct rt *rt, bus_topic_t *publisher,
+static void topic_round(struct test_bus *rt, bus_topic_t *publisher,
 			bus_topic_t *observer, int peak, int rounds,
 			uint64_t expected)
 {
@@ -400,7 +362,7 @@ static void topic_round(struct rt *rt, bus_topic_t *publisher,
 
 static void test_high_water_topic(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_topic_t *publisher, *observer;
 
 	assert_ret(bus_topic_open(rt->bus, "news", BUS_PRODUCER, NULL,
@@ -418,7 +380,7 @@ static void test_high_water_topic(void **state)
 }
 
 #define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      rt_teardown)
+						      test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -427,16 +389,9 @@ int main(int argc, char **argv)
 		RT_TEST(test_high_water_mpmc_queue),
 		RT_TEST(test_high_water_topic),
 	};
-	struct stat st;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

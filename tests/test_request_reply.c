@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,46 +37,9 @@ static const char config[] =
 	"[topic reply-topic]\nslots = 16\nmax_message = 64\n"
 	"slow_subscriber = overwrite\n";
 
-struct rt {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int rt_setup(void **state)
 {
-	struct rt *rt = calloc(1, sizeof(*rt));
-	int ret;
-
-	if (!rt)
-		return -1;
-	*state = rt;
-	ret = test_busd_prepare(&rt->busd);
-	if (!ret)
-		ret = test_busd_start(&rt->busd, config);
-	if (!ret)
-		ret = bus_connect(rt->busd.bus_name, &rt->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(rt->bus);
-		test_busd_cleanup(&rt->busd);
-		free(rt);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int rt_teardown(void **state)
-{
-	struct rt *rt = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(rt->bus);
-	ret = test_busd_stop(&rt->busd);
-	test_busd_cleanup(&rt->busd);
-	free(rt);
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 /*
@@ -132,7 +94,7 @@ static void wait_for_responder(bus_t *bus)
 	bus_queue_close(observer);
 }
 
-static pid_t start_responder(struct rt *rt, int count, int late)
+static pid_t start_responder(struct test_bus *rt, int count, int late)
 {
 	pid_t child = test_fork();
 
@@ -168,7 +130,7 @@ static void ask(bus_requester_t *r, const char *question, int64_t timeout,
 
 static void test_request_reply_across_processes(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	pid_t child = start_responder(rt, 10, 0);
 	bus_requester_t *r;
 	char question[16];
@@ -184,7 +146,7 @@ static void test_request_reply_across_processes(void **state)
 
 static void test_request_reply_no_responder_fails_at_once(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_requester_t *r;
 	uint64_t start;
 	char reply[8];
@@ -203,7 +165,7 @@ static void test_request_reply_no_responder_fails_at_once(void **state)
 
 static void test_request_reply_timeout_and_late_reply(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	pid_t child = start_responder(rt, 2, 1);
 	bus_requester_t *r;
 
@@ -218,7 +180,7 @@ static void test_request_reply_timeout_and_late_reply(void **state)
 
 static void test_request_reply_reply_through_a_topic(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	pid_t child = start_responder(rt, 3, 0);
 	bus_requester_t *r;
 
@@ -232,7 +194,7 @@ static void test_request_reply_reply_through_a_topic(void **state)
 }
 
 #define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      rt_teardown)
+						      test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -242,16 +204,9 @@ int main(int argc, char **argv)
 		RT_TEST(test_request_reply_timeout_and_late_reply),
 		RT_TEST(test_request_reply_reply_through_a_topic),
 	};
-	struct stat st;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,46 +46,9 @@ static const char config[] =
 	"[address orders]\nunroutable = left\n\n"
 	"[route spill]\nfrom = spill\nto = full, green\n";
 
-struct rt {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int rt_setup(void **state)
 {
-	struct rt *rt = calloc(1, sizeof(*rt));
-	int ret;
-
-	if (!rt)
-		return -1;
-	*state = rt;
-	ret = test_busd_prepare(&rt->busd);
-	if (!ret)
-		ret = test_busd_start(&rt->busd, config);
-	if (!ret)
-		ret = bus_connect(rt->busd.bus_name, &rt->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(rt->bus);
-		test_busd_cleanup(&rt->busd);
-		free(rt);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int rt_teardown(void **state)
-{
-	struct rt *rt = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(rt->bus);
-	ret = test_busd_stop(&rt->busd);
-	test_busd_cleanup(&rt->busd);
-	free(rt);
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 static bus_queue_t *consumer_of(bus_t *bus, const char *name)
@@ -137,7 +99,7 @@ static int reported(const struct bus_route_report *r, const char *name)
 /* *, > and literal patterns; a queue and a topic take the same message. */
 static void test_routing_patterns_reach_every_target(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *red = consumer_of(rt->bus, "red");
 	bus_queue_t *blue = consumer_of(rt->bus, "blue");
 	bus_queue_t *green = consumer_of(rt->bus, "green");
@@ -191,7 +153,7 @@ static void test_routing_patterns_reach_every_target(void **state)
 /* A single target is loaned in place: the view is the target's slot. */
 static void test_routing_single_target_loan_is_in_place(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *blue = consumer_of(rt->bus, "blue");
 	struct bus_route_report report;
 	bus_address_t *orders;
@@ -220,7 +182,7 @@ static void test_routing_single_target_loan_is_in_place(void **state)
 /* Headers decide a route at commit; unmatched messages fall back. */
 static void test_routing_unroutable_and_fallback(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *left = consumer_of(rt->bus, "left");
 	bus_queue_t *blue = consumer_of(rt->bus, "blue");
 	struct bus_route_report report;
@@ -258,7 +220,7 @@ static void test_routing_unroutable_and_fallback(void **state)
 /* One target full (reject): it alone refuses, the publisher is told. */
 static void test_routing_one_target_full(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	bus_queue_t *green = consumer_of(rt->bus, "green");
 	struct bus_route_report report;
 	bus_address_t *spill;
@@ -312,7 +274,7 @@ static void live_publisher(const char *bus_name)
 
 static void test_routing_route_added_while_publisher_runs(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	struct bus_route route = { .kind = BUS_ROUTE_RULE, .target_count = 1 };
 	bus_queue_t *red = consumer_of(rt->bus, "red");
 	struct bus_message m;
@@ -343,7 +305,7 @@ static void test_routing_route_added_while_publisher_runs(void **state)
 
 static void test_routing_table_checks_and_lists(void **state)
 {
-	struct rt *rt = *state;
+	struct test_bus *rt = *state;
 	struct bus_route route = { .kind = BUS_ROUTE_RULE, .target_count = 1 };
 	struct bus_route got;
 	uint32_t n = 0;
@@ -376,7 +338,7 @@ static void test_routing_table_checks_and_lists(void **state)
 }
 
 #define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      rt_teardown)
+						      test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -388,16 +350,9 @@ int main(int argc, char **argv)
 		RT_TEST(test_routing_route_added_while_publisher_runs),
 		RT_TEST(test_routing_table_checks_and_lists),
 	};
-	struct stat st;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);

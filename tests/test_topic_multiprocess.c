@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -816,17 +815,10 @@ int main(int argc, char **argv)
 		MP_TEST(test_topic_multiprocess_limits_and_names),
 		MP_TEST(test_topic_multiprocess_create_last_value_delete),
 	};
-	struct stat st;
 	int failed;
 
-	if (access(test_busd_path(), X_OK)) {
-		fprintf(stderr, "no busd at %s: skipped\n", test_busd_path());
+	if (test_busd_unavailable())
 		return TEST_SKIP_EXIT;
-	}
-	if (stat("/dev/shm", &st) || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "no /dev/shm: skipped\n");
-		return TEST_SKIP_EXIT;
-	}
 	/* A child killed by a test must not take the parent with it. */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
