@@ -34,6 +34,7 @@ enum {
 	OPT_CPUS,
 	OPT_QUEUE_TYPE,
 	OPT_CLOCK_COST,
+	OPT_COPY,
 };
 
 static const struct option bench_long_options[] = {
@@ -59,6 +60,7 @@ static const struct option bench_long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "queue-type", required_argument, NULL, OPT_QUEUE_TYPE },
 	{ "clock-cost", no_argument, NULL, OPT_CLOCK_COST },
+	{ "copy", no_argument, NULL, OPT_COPY },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -222,6 +224,9 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_QUEUE_TYPE:
 		o->queue_type = optarg;
+		break;
+	case OPT_COPY:
+		o->copy = true;
 		break;
 	case OPT_CLOCK_COST:
 		printf("%llu\n", (unsigned long long)bench_clock_cost_ns());

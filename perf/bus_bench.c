@@ -14,7 +14,10 @@
  *                       publish_time_ns
  *   --bench throughput  --producers P stream --count messages into one
  *                       queue (--queue-type spsc|mpmc) drained by
- *                       --consumers C; --batch B > 1 uses bus_send_batch,
+ *                       --consumers C; --batch B > 1 uses bus_loan_batch
+ *                       (payloads written in place) and bus_commit_batch,
+ *                       or with --copy bus_send_batch (written into
+ *                       buffers of its own, then copied); the consumers
  *                       bus_receive_batch and bus_ack_through
  *   --bench fanout      one publisher and --subscribers N subscriber
  *                       processes on a block-policy topic; the publisher
@@ -69,6 +72,7 @@ struct bb_shared {
 	unsigned int producers;
 	unsigned int consumers;
 	unsigned int batch;
+	bool copy; /* batches by bus_send_batch */
 	unsigned int slots;
 	bool spsc;
 	struct bus_queue_options options;
@@ -310,8 +314,9 @@ static int bb_send_stops(struct bb_shared *s, struct bb_client *c)
 	return 0;
 }
 
-static int bb_produce_batches(struct bb_shared *s, struct bb_client *c,
-			      unsigned int p, uint64_t count)
+/* Copying batches: each payload written in a buffer of ours, then sent. */
+static int bb_send_batches(struct bb_shared *s, struct bb_client *c,
+			   unsigned int p, uint64_t count)
 {
 	static uint64_t data[BB_BATCH_MAX][64];
 	struct bus_buffer buffers[BB_BATCH_MAX];
@@ -331,6 +336,38 @@ static int bb_produce_batches(struct bb_shared *s, struct bb_client *c,
 		if (ret <= 0)
 			return bb_fail("send batch", c->bus, ret ? ret : -EIO);
 		sent += (unsigned int)ret;
+	}
+	return 0;
+}
+
+/* Zero-copy batches: loan what room there is, write in place, commit. */
+static int bb_produce_batches(struct bb_shared *s, struct bb_client *c,
+			      unsigned int p, uint64_t count)
+{
+	struct bus_message m[BB_BATCH_MAX];
+	uint64_t sent = 0;
+	int i, n, ret;
+
+	if (s->copy)
+		return bb_send_batches(s, c, p, count);
+	while (sent < count) {
+		n = bus_loan_batch(c->out, m,
+				   count - sent < s->batch ?
+					   (unsigned int)(count - sent) :
+					   s->batch,
+				   BUS_FOREVER);
+		if (n <= 0)
+			return bb_fail("loan batch", c->bus, n ? n : -EIO);
+		for (i = 0; i < n; i++) {
+			bench_payload_write(m[i].payload, s->size,
+					    bb_stream_seq(p, sent + i + 1));
+			m[i].length = s->size;
+		}
+		ret = bus_commit_batch(c->out, m, (unsigned int)n);
+		if (ret != n)
+			return bb_fail("commit batch", c->bus,
+				       ret < 0 ? ret : -EIO);
+		sent += (unsigned int)n;
 	}
 	return 0;
 }
@@ -1063,6 +1100,7 @@ static const char usage[] =
 	"      --seconds S       oneway: sending time without --count\n"
 	"      --producers P, --consumers C, --batch B, --queue-type T\n"
 	"                        throughput\n"
+	"      --copy            throughput: batches by bus_send_batch\n"
 	"      --subscribers N   fanout: subscriber processes (default 1)\n"
 	"      --rate R          fanout: publishes per second (0: unpaced)\n";
 
@@ -1109,6 +1147,7 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	s->producers = o->producers;
 	s->consumers = o->consumers;
 	s->batch = o->batch;
+	s->copy = o->copy;
 	hist_reset(&s->hist);
 	hist_reset(&s->raw_hist);
 	snprintf(s->bus_name, sizeof(s->bus_name), "%s",

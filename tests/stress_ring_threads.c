@@ -142,24 +142,55 @@ static int produce_batch(struct worker *w, uint64_t sequence)
 	return ret;
 }
 
+/* Loans up to 8 slots from sequence on, writes them in place, commits
+ * them together; returns how many went. */
+static int produce_loan_batch(struct worker *w, uint64_t sequence)
+{
+	struct bus_message loans[8];
+	uint64_t left = w->stress->count - sequence;
+	int n;
+
+	do
+		n = bus_loan_batch(w->handle, loans,
+				   left < 8 ? (unsigned int)left : 8,
+				   CALL_TIMEOUT_NS);
+	while (n == -ETIMEDOUT && !atomic_load(&w->stress->failed));
+	if (n <= 0)
+		return n ? n : -EIO;
+	for (int i = 0; i < n; i++) {
+		loans[i].length = test_message_length(
+			w->index, sequence + (uint64_t)i, MAX_MESSAGE);
+		test_message_fill(loans[i].payload, w->index,
+				  sequence + (uint64_t)i, loans[i].length);
+	}
+	return bus_commit_batch(w->handle, loans, (unsigned int)n) == n ? n
+									 : -EIO;
+}
+
 static void *producer_main(void *arg)
 {
 	struct worker *w = arg;
 	struct stress *s = w->stress;
 	uint64_t sequence = 0;
+	unsigned int calls = 0;
 
 	while (sequence < s->count && !atomic_load(&s->failed)) {
+		/* Every producer takes turns with each way to send. */
+		unsigned int mode = (w->index + calls++) % 4;
 		int ret;
 
-		switch (w->index % 3) {
+		switch (mode) {
 		case 0:
 			ret = produce_loan(w, sequence);
 			break;
 		case 1:
 			ret = produce_send(w, sequence);
 			break;
-		default:
+		case 2:
 			ret = produce_batch(w, sequence);
+			break;
+		default:
+			ret = produce_loan_batch(w, sequence);
 			break;
 		}
 		if (ret < 0) {
@@ -169,7 +200,7 @@ static void *producer_main(void *arg)
 					    bus_strerror(ret));
 			break;
 		}
-		sequence += w->index % 3 == 2 ? (uint64_t)ret : 1;
+		sequence += mode >= 2 ? (uint64_t)ret : 1;
 		atomic_fetch_add_explicit(&s->progress, 1,
 					  memory_order_relaxed);
 	}

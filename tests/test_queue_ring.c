@@ -688,6 +688,107 @@ static void test_queue_ring_batch_send_and_receive(void **state)
 		   -EAGAIN);
 }
 
+/* Loans count slots, writes value + i into each in place, sets lengths. */
+static int loan_values(bus_queue_t *queue, struct bus_message *messages,
+		       unsigned int count, uint32_t value)
+{
+	int n = bus_loan_batch(queue, messages, count, BUS_NOWAIT);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t v = value + (uint32_t)i;
+
+		assert_true(messages[i].capacity >= sizeof(v));
+		memcpy(messages[i].payload, &v, sizeof(v));
+		messages[i].length = sizeof(v);
+	}
+	return n;
+}
+
+static void test_queue_ring_loan_and_commit_batches(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message loans[8], messages[8];
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_REJECT, 8);
+	assert_ret(bus_loan_batch(r->producer[0], loans, 0, BUS_NOWAIT), 0);
+	assert_ret(loan_values(r->producer[0], loans, 5, 10), 5);
+	assert_ret(bus_commit_batch(r->producer[0], loans, 5), 5);
+	/* Three slots left: a partial batch, and nothing counted as
+	 * rejected for the two it could not have. */
+	assert_ret(loan_values(r->producer[0], loans, 5, 15), 3);
+	assert_int_equal(ring_stats(r->producer[0]).rejected, 0);
+	/* Full: the first loan of a batch fails as bus_loan() would. */
+	assert_ret(bus_loan_batch(r->producer[0], messages, 2, BUS_NOWAIT),
+		   -ENOBUFS);
+	assert_int_equal(ring_stats(r->producer[0]).rejected, 1);
+	assert_ret(bus_commit_batch(r->producer[0], loans, 3), 3);
+	/* Committed already: no longer a loan of ours. */
+	assert_ret(bus_commit_batch(r->producer[0], loans, 1), -EINVAL);
+
+	assert_ret(bus_receive_batch(r->consumer[0], messages, 8, BUS_NOWAIT),
+		   8);
+	for (uint32_t i = 0; i < 8; i++)
+		assert_int_equal(message_value(&messages[i]), 10 + i);
+	/* One stamp per commit batch. */
+	assert_true(messages[0].header->publish_time_ns != 0);
+	for (uint32_t i = 1; i < 8; i++)
+		assert_int_equal(messages[i].header->publish_time_ns,
+				 messages[i < 5 ? 0 : 5].header->publish_time_ns);
+	struct bus_queue_stats stats = ring_stats(r->consumer[0]);
+	assert_int_equal(stats.enqueued, 8);
+	assert_int_equal(stats.dequeued, 8);
+	assert_int_equal(stats.high_water, 8);
+	assert_ret(bus_ack_through(r->consumer[0], &messages[7]), 8);
+	/* Acked: its token no longer names a lease. */
+	assert_ret(bus_ack_through(r->consumer[0], &messages[7]), -EINVAL);
+	expect_empty(r->consumer[0]);
+}
+
+/* A failing commit stops the batch; it and the rest stay loaned. */
+static void test_queue_ring_commit_batch_stops_at_a_bad_loan(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message loans[3];
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_BLOCK, 8);
+	assert_ret(bus_loan_batch(r->consumer[0], loans, 3, BUS_NOWAIT),
+		   -EBADF);
+	assert_ret(loan_values(r->producer[0], loans, 3, 1), 3);
+	assert_ret(bus_commit_batch(r->consumer[0], loans, 3), -EBADF);
+	loans[1].length = 65;
+	assert_ret(bus_commit_batch(r->producer[0], loans, 3), 1);
+	assert_ret(bus_commit_batch(r->producer[0], &loans[1], 2), -EMSGSIZE);
+	loans[1].length = 4;
+	assert_ret(bus_commit_batch(r->producer[0], &loans[1], 2), 2);
+	expect_and_ack(r->consumer[0], 1);
+	expect_and_ack(r->consumer[0], 2);
+	expect_and_ack(r->consumer[0], 3);
+	expect_empty(r->consumer[0]);
+}
+
+/* A batch receive ends at a corrupt message: dropped, as bus_receive()
+ * drops it (there with -EBADMSG), and the messages after it are intact. */
+static void test_queue_ring_batch_receive_stops_before_corrupt(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message messages[8];
+	struct bus_cell *cell;
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_BLOCK, 8);
+	send_values(r->producer[0], 1, 4);
+	/* A fresh queue holds message v at position v - 1. */
+	cell = bus__queue_cell(&r->queue.geometry, 2);
+	cell->header.payload_length = 65;
+	assert_ret(bus_receive_batch(r->consumer[0], messages, 8, BUS_NOWAIT),
+		   2);
+	assert_int_equal(message_value(&messages[0]), 1);
+	assert_int_equal(message_value(&messages[1]), 2);
+	expect_and_ack(r->consumer[0], 4);
+	assert_ret(bus_ack_through(r->consumer[0], &messages[1]), 2);
+	assert_int_equal(ring_stats(r->consumer[0]).leased, 0);
+	expect_empty(r->consumer[0]);
+}
+
 static void test_queue_ring_receive_copy_nacks_when_too_small(void **state)
 {
 	struct ring *r = *state;
@@ -952,6 +1053,9 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_max_unacked_empty_gives_enolck_at_once),
 	RING_TEST(test_queue_ring_ack_through_acks_in_receive_order),
 	RING_TEST(test_queue_ring_batch_send_and_receive),
+	RING_TEST(test_queue_ring_loan_and_commit_batches),
+	RING_TEST(test_queue_ring_commit_batch_stops_at_a_bad_loan),
+	RING_TEST(test_queue_ring_batch_receive_stops_before_corrupt),
 	RING_TEST(test_queue_ring_receive_copy_nacks_when_too_small),
 	RING_TEST(test_queue_ring_detach_consumer_redelivers_held),
 	RING_TEST(test_queue_ring_detach_producer_pads_its_loan),

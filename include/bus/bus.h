@@ -314,6 +314,28 @@ BUS_EXPORT int bus_loan(bus_queue_t *queue, struct bus_message *message,
 BUS_EXPORT int bus_commit(bus_queue_t *queue, struct bus_message *message,
 			  uint32_t length);
 
+/*
+ * Loans up to count slots in queue order, as bus_loan() each: waits up to
+ * timeout_ns for room for the first one only, then takes what room there
+ * is (a full queue ends the batch; nothing is counted as rejected).
+ * Returns how many (at least one), or bus_loan()'s error for the first.
+ * Each must be committed, with bus_commit() or bus_commit_batch().
+ */
+BUS_EXPORT int bus_loan_batch(bus_queue_t *queue, struct bus_message *messages,
+			      unsigned int count, int64_t timeout_ns);
+
+/*
+ * Publishes count loans, each with messages[i].length payload bytes (the
+ * caller sets it after writing the payload), in array order, with one
+ * clock read and at most one wake-up for all: they carry the same publish
+ * stamp.  Returns how many were published; the first that fails (as
+ * bus_commit() would) stops the batch and stays loaned with those after
+ * it, and when it is the first, its error is returned.
+ */
+BUS_EXPORT int bus_commit_batch(bus_queue_t *queue,
+				struct bus_message *messages,
+				unsigned int count);
+
 /* Copies length bytes into the queue: a loan and a commit. */
 BUS_EXPORT int bus_send(bus_queue_t *queue, const void *data, size_t length,
 			int64_t timeout_ns);
@@ -395,7 +417,9 @@ BUS_EXPORT int bus_receive(bus_queue_t *queue, struct bus_message *message,
 
 /*
  * Receives up to count messages in place, waiting up to timeout_ns for the
- * first.  Returns the number received.
+ * first.  Returns the number received, or bus_receive()'s error for the
+ * first.  A corrupt message met after the first ends the batch: it is
+ * dropped as bus_receive() drops it (there with -EBADMSG).
  */
 BUS_EXPORT int bus_receive_batch(bus_queue_t *queue,
 				 struct bus_message *messages,
