@@ -10,6 +10,12 @@
  * its copy says full (producer) or empty (consumer), so a burst of messages
  * costs one transfer of the index line, not one per message.
  *
+ * Built a second time as floor-spsc-2line (FLOOR_SPSC_HEADER_LINE): each
+ * slot has a header line before its payload line, which the producer
+ * writes (sequence, length) and the consumer reads and checks, as a bus
+ * cell has its state and header on one line and its payload on the next.
+ * It is the floor of that format: what two lines per message cost.
+ *
  *   --bench pingpong    round trip over two rings (request, reply)
  *   --bench throughput  one producer streams --count messages
  *   --bench oneway      one producer sends at --rate for --seconds; the
@@ -21,7 +27,14 @@
 
 #include "bench.h"
 
+#ifndef FLOOR_SPSC_HEADER_LINE
+#define FLOOR_SPSC_HEADER_LINE 0
+#endif
+
 struct spsc_slot {
+#if FLOOR_SPSC_HEADER_LINE
+	uint64_t header[BENCH_LINE / 8]; /* sequence, length */
+#endif
 	uint64_t payload[BENCH_LINE / 8];
 };
 
@@ -95,15 +108,43 @@ static inline void spsc_release(struct spsc_end *c)
 	atomic_store_explicit(&c->ring->tail, c->mine, memory_order_release);
 }
 
+/* The header line, when slots have one: written, then read and checked. */
+static inline void spsc_header_write(struct spsc_slot *slot, uint64_t seq)
+{
+#if FLOOR_SPSC_HEADER_LINE
+	slot->header[0] = seq;
+	slot->header[1] = BENCH_LINE;
+#else
+	(void)slot, (void)seq;
+#endif
+}
+
+static inline int spsc_header_check(const struct spsc_slot *slot,
+				    uint64_t seq)
+{
+#if FLOOR_SPSC_HEADER_LINE
+	return slot->header[0] != seq || slot->header[1] != BENCH_LINE;
+#else
+	(void)slot, (void)seq;
+	return 0;
+#endif
+}
+
 static void spsc_send(struct spsc_end *p, uint64_t seq)
 {
-	bench_payload_write(spsc_claim(p)->payload, BENCH_LINE, seq);
+	struct spsc_slot *slot = spsc_claim(p);
+
+	spsc_header_write(slot, seq);
+	bench_payload_write(slot->payload, BENCH_LINE, seq);
 	spsc_publish(p);
 }
 
 static int spsc_receive(struct spsc_end *c, uint64_t seq, const char *who)
 {
-	if (bench_payload_check(spsc_peek(c)->payload, BENCH_LINE, seq))
+	struct spsc_slot *slot = spsc_peek(c);
+
+	if (spsc_header_check(slot, seq) ||
+	    bench_payload_check(slot->payload, BENCH_LINE, seq))
 		return bench_payload_error(who, seq);
 	spsc_release(c);
 	return 0;
@@ -213,7 +254,8 @@ static int oneway_receiver(void *arg, unsigned int index)
 		uint64_t now = bench_now_ns();
 
 		due = slot->payload[0];
-		if (bench_payload_check(slot->payload, BENCH_LINE, due))
+		if (spsc_header_check(slot, due) ||
+		    bench_payload_check(slot->payload, BENCH_LINE, due))
 			return bench_payload_error("floor-spsc receiver", i);
 		spsc_release(&in);
 		if (i >= warmup)
@@ -237,7 +279,8 @@ static struct spsc_ring *spsc_ring_map(unsigned int slots)
 
 static const char usage[] =
 	"Usage: floor-spsc [--bench pingpong|throughput|oneway] [options]\n"
-	"A bare SPSC ring of cache-line slots with cached remote indices.\n"
+	"A bare SPSC ring of cache-line slots with cached remote indices\n"
+	"(floor-spsc-2line: a header line before each payload line).\n"
 	"  --slots N        ring slots (default 1024)\n"
 	"  --rate R         oneway: messages per second (default 100000)\n"
 	"  --seconds S      oneway: sending time when --count is not given\n";
@@ -259,7 +302,7 @@ int main(int argc, char **argv)
 	struct bench_row row = {
 		.transport = "floor-spsc", .mode = "busy", .size = BENCH_LINE,
 		.producers = 1, .consumers = 1, .batch = 1, .timestamps = -1,
-		.queue = "spsc",
+		.queue = FLOOR_SPSC_HEADER_LINE ? "spsc-2line" : "spsc",
 	};
 	int ret;
 
