@@ -161,16 +161,20 @@ static int closed(const struct bus_queue *q)
 	       BUS_SEGMENT_OPEN;
 }
 
-/* One attempt at the next cell, without waiting (-ENOBUFS when full).
+/* One attempt at the next cell, without waiting (-ENOBUFS when full);
+ * may_drop: a drop-oldest queue may give up its oldest message for it.
  * Direct calls, not try_claim(): that one is the wait's attempt and never
  * inlined. */
-static inline int claim_now(struct bus_queue *q, struct claim_context *c)
+static inline int claim_now(struct bus_queue *q, struct claim_context *c,
+			    bool may_drop)
 {
+	int *dropped = may_drop ? &c->dropped : NULL;
+
 	if (!q->spsc)
-		return bus__ring_claim_mpmc(q, &c->position, &c->dropped);
+		return bus__ring_claim_mpmc(q, &c->position, dropped);
 	if (bus__ring_claim_spsc_fast(q, &c->position))
 		return 0;
-	return bus__ring_claim_spsc(q, &c->position, &c->dropped);
+	return bus__ring_claim_spsc(q, &c->position, dropped);
 }
 
 /* Fills in the view of a cell we claimed. */
@@ -200,7 +204,7 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 		return -EBADF;
 	if (closed(q))
 		return -ENOTCONN;
-	rc = claim_now(q, &c);
+	rc = claim_now(q, &c, true);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
 		if (timeout_ns != BUS_NOWAIT)
@@ -227,17 +231,19 @@ int bus_loan_batch(bus_queue_t *q, struct bus_message *messages,
 	unsigned int got;
 	int rc;
 
+	if (q->role != BUS_PRODUCER)
+		return -EBADF;
 	if (n == 0)
 		return 0;
 	rc = loan(q, &messages[0], timeout_ns);
 	if (rc < 0)
 		return rc;
 	/* The rest while there is room: a full queue ends the batch (it
-	 * rejects nothing; the caller has what there was). */
+	 * rejects nothing, drops nothing; the caller has what there was). */
 	for (got = 1; got < n; got++) {
 		struct claim_context c = { 0, 0 };
 
-		if (claim_now(q, &c) < 0)
+		if (claim_now(q, &c, false) < 0)
 			break;
 		lend(q, &c, &messages[got]);
 	}
@@ -378,19 +384,17 @@ int bus_commit_batch(bus_queue_t *q, struct bus_message *messages,
 	stamp = publish_stamp(q);
 	while (done < n) {
 		rc = commit_quietly(q, &messages[done], messages[done].length,
-				    done == n - 1, stamp);
+				    false, stamp);
 		if (rc < 0)
 			break;
 		done++;
 	}
 	if (done == 0)
 		return rc;
-	/* One wake-up check for the batch; the last one published seq_cst
-	 * needs no fence before it. */
-	if (done == n)
-		bus__ring_wake_data_after_seq_cst(q);
-	else
-		bus__ring_wake_data(q);
+	/* One fenced wake-up check for the batch: a sleeper may wait on
+	 * any of its cells (the first, mostly), and only a fence orders
+	 * all of their publishes before the check. */
+	bus__ring_wake_data(q);
 	return (int)done;
 }
 
@@ -535,8 +539,9 @@ take_lazy_run(struct bus_queue *q, struct bus_message *m, unsigned int max)
 	}
 	if (k == 0)
 		return 0;
-	/* The cells we took still say READY: the depth before the first
-	 * take is still there to see. */
+	/* The run is seen by nobody until the taken position below, and
+	 * its cells still say READY: the walk from p measures a depth the
+	 * queue had just before the run (queue_high_water.h). */
 	bus__queue_note_depth(q, bus__queue_depth_seen(q, p));
 	q->dequeue_position = p + k;
 	/* Relaxed: as in bus__ring_take_spsc. */
@@ -667,6 +672,8 @@ int bus_ack(bus_queue_t *q, const struct bus_message *m)
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+	if (!bus__lease_token_valid(m->token))
+		return -EINVAL;
 	/* A lazy consumer acking in order, the common case: no lookup. */
 	if (q->lazy && bus__leases_ack_oldest_in_ring(q, m->token)) {
 		count(&q->attachment->acked, 1);
@@ -692,6 +699,8 @@ int bus_nack(bus_queue_t *q, const struct bus_message *m)
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+	if (!bus__lease_token_valid(m->token))
+		return -EINVAL;
 	i = bus__leases_find(q, m->token);
 	if (i < 0)
 		return -EINVAL;
@@ -712,6 +721,8 @@ int bus_ack_through(bus_queue_t *q, const struct bus_message *m)
 
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
+	if (!bus__lease_token_valid(m->token))
+		return -EINVAL;
 	/* Mostly the newest lease, a lazy take: no search for it. */
 	if (!(q->held_count &&
 	      q->held[bus__leases_slot(q, q->held_count - 1)] ==

@@ -44,6 +44,11 @@
  *   At the moment it saw p + k, positions p .. p + k were claimed by
  *   producers and untaken: the depth in positions (enqueue position minus
  *   dequeue position) was at least k + 1.
+ *   A lazy SPSC consumer's run of takes (queue.c, take_lazy_run): its
+ *   takes leave the cells READY and are seen by nobody until it stores
+ *   its taken position after the walk, so the whole run counts as taken
+ *   at that store, and the walk, made before it from p, finds a depth the
+ *   queue had at the walk's last load, as above.
  *
  * What it counts: positions (enqueue position minus dequeue position),
  * exactly.  That equals queued messages but in two cases: a claimed

@@ -25,6 +25,13 @@ static inline uint64_t bus__lease_position(uint64_t entry)
 	return (entry & ~(BUS__LEASE_IN_RING | BUS__LEASE_STALE)) - 1;
 }
 
+/* False for a token no lease can hold: one whose entry would carry a flag
+ * bit.  Checked first, so a forged token cannot match a flagged entry. */
+static inline bool bus__lease_token_valid(uint64_t token)
+{
+	return !((token + 1) & (BUS__LEASE_IN_RING | BUS__LEASE_STALE));
+}
+
 /* The slot of the lease at index i (0 is the oldest): no division. */
 static inline uint32_t bus__leases_slot(const struct bus_queue *q, uint32_t i)
 {
@@ -46,7 +53,7 @@ static inline void bus__leases_forget(struct bus_queue *q, uint32_t i)
 }
 
 /*
- * The lazy consumer's fast path (queue_fast.h): a take recorded in the
+ * The lazy consumer's fast path (queue.c): a take recorded in the
  * ring, when the caller checked that a lease is free (no squeeze needed)
  * and the queue has no ack_timeout_ms (lazy queues never do).
  */

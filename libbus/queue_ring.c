@@ -205,7 +205,10 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 							BUS__CELL_WRITING));
 				goto claimed;
 			}
-			rc = drop_oldest(q, cell, &state, p);
+			/* No dropped: the caller may not drop (a batch's
+			 * later loans); full is full. */
+			rc = dropped ? drop_oldest(q, cell, &state, p)
+				     : -ENOBUFS;
 
 			if (rc == 1) {
 				*dropped = 1;
@@ -267,7 +270,8 @@ int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
 			/* A stale p looks full too: only a current one is. */
 			if (bus__load_relaxed(enqueue) != p)
 				continue;
-			rc = drop_oldest(q, cell, &state, p);
+			rc = dropped ? drop_oldest(q, cell, &state, p)
+				     : -ENOBUFS;
 			if (rc < 0)
 				return rc;
 			if (rc == 0)

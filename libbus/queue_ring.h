@@ -24,7 +24,7 @@
  * Claims the cell of the next position for writing (state WRITING).
  * 0 and *position, or -ENOBUFS when the queue is full.  With the
  * drop-oldest policy a full queue gives up its oldest queued message
- * instead (*dropped is set).
+ * instead (*dropped is set), unless dropped is NULL.
  */
 int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
 			 int *dropped);

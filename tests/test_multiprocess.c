@@ -196,6 +196,7 @@ enum produce_mode {
 	PRODUCE_SEND,	     /* bus_send: a copy */
 	PRODUCE_LOAN,	     /* bus_loan, write in place, bus_commit */
 	PRODUCE_LOAN_BATCH, /* bus_loan_batch, in place, bus_commit_batch */
+	PRODUCE_ROTATE,	     /* the three in turn */
 };
 
 struct producer_job {
@@ -240,11 +241,14 @@ static int produce(bus_queue_t *queue, const struct producer_job *job,
 					      MAX_MESSAGE);
 	uint8_t payload[MAX_MESSAGE];
 	struct bus_message loan;
+	enum produce_mode mode = job->mode == PRODUCE_ROTATE ?
+					 (enum produce_mode)(sequence % 3) :
+					 job->mode;
 	int ret;
 
-	if (job->mode == PRODUCE_LOAN_BATCH)
+	if (mode == PRODUCE_LOAN_BATCH)
 		return produce_batch(queue, job, sequence);
-	if (job->mode == PRODUCE_SEND) {
+	if (mode == PRODUCE_SEND) {
 		test_message_fill(payload, job->producer, sequence, length);
 		ret = bus_send(queue, payload, length, 10ll * SECOND);
 		return ret < 0 ? ret : 1;
@@ -497,7 +501,7 @@ static void test_multiprocess_spsc_in_order(void **state)
 	uint64_t count = test_scaled(1000000, 100);
 	struct bus_queue_options options = { .wait = BUS_WAIT_SPIN_FUTEX };
 	struct producer_job job = { mp->busd.bus_name, "spsc", 0, count,
-				    PRODUCE_LOAN_BATCH };
+				    PRODUCE_ROTATE };
 	struct bus_message messages[32];
 	bus_queue_t *consumer;
 	uint64_t next = 0, start = test_now_ns();

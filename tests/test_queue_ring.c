@@ -789,6 +789,45 @@ static void test_queue_ring_batch_receive_stops_before_corrupt(void **state)
 	expect_empty(r->consumer[0]);
 }
 
+/* Under drop-oldest only a batch's first loan may drop a message. */
+static void test_queue_ring_loan_batch_drops_at_most_one(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message loans[3];
+
+	ring_open(r, 4, 64, BUS_OVERFLOW_DROP_OLDEST, 4);
+	send_values(r->producer[0], 1, 4);
+	assert_ret(loan_values(r->producer[0], loans, 3, 5), 1);
+	assert_ret(bus_commit_batch(r->producer[0], loans, 1), 1);
+	assert_int_equal(ring_stats(r->producer[0]).dropped, 1);
+	expect_and_ack(r->consumer[0], 2);
+	expect_and_ack(r->consumer[0], 3);
+	expect_and_ack(r->consumer[0], 4);
+	expect_and_ack(r->consumer[0], 5);
+	expect_empty(r->consumer[0]);
+}
+
+/* A token whose lease entry would carry a flag bit names no lease. */
+static void test_queue_ring_forged_token_gives_einval(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message message, forged;
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_BLOCK, 8);
+	send_values(r->producer[0], 1, 1);
+	receive_value(r->consumer[0], 1, 1, &message);
+	for (int bit = 61; bit <= 62; bit++) {
+		forged = message;
+		forged.token |= UINT64_C(1) << bit;
+		assert_ret(bus_ack(r->consumer[0], &forged), -EINVAL);
+		assert_ret(bus_nack(r->consumer[0], &forged), -EINVAL);
+		assert_ret(bus_ack_through(r->consumer[0], &forged), -EINVAL);
+	}
+	assert_int_equal(ring_stats(r->consumer[0]).leased, 1);
+	assert_ret(bus_ack_through(r->consumer[0], &message), 1);
+	expect_empty(r->consumer[0]);
+}
+
 static void test_queue_ring_receive_copy_nacks_when_too_small(void **state)
 {
 	struct ring *r = *state;
@@ -1056,6 +1095,8 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_loan_and_commit_batches),
 	RING_TEST(test_queue_ring_commit_batch_stops_at_a_bad_loan),
 	RING_TEST(test_queue_ring_batch_receive_stops_before_corrupt),
+	RING_TEST(test_queue_ring_loan_batch_drops_at_most_one),
+	RING_TEST(test_queue_ring_forged_token_gives_einval),
 	RING_TEST(test_queue_ring_receive_copy_nacks_when_too_small),
 	RING_TEST(test_queue_ring_detach_consumer_redelivers_held),
 	RING_TEST(test_queue_ring_detach_producer_pads_its_loan),

@@ -317,9 +317,11 @@ BUS_EXPORT int bus_commit(bus_queue_t *queue, struct bus_message *message,
 /*
  * Loans up to count slots in queue order, as bus_loan() each: waits up to
  * timeout_ns for room for the first one only, then takes what room there
- * is (a full queue ends the batch; nothing is counted as rejected).
- * Returns how many (at least one), or bus_loan()'s error for the first.
- * Each must be committed, with bus_commit() or bus_commit_batch().
+ * is.  A full queue ends the batch: nothing more is counted as rejected,
+ * and under drop-oldest only the first loan may drop a queued message.
+ * Returns how many (at least one; 0 for count 0), or bus_loan()'s error
+ * for the first.  Every loan must be committed (bus_commit() or
+ * bus_commit_batch()), so ask for no more than you will write.
  */
 BUS_EXPORT int bus_loan_batch(bus_queue_t *queue, struct bus_message *messages,
 			      unsigned int count, int64_t timeout_ns);
@@ -328,9 +330,10 @@ BUS_EXPORT int bus_loan_batch(bus_queue_t *queue, struct bus_message *messages,
  * Publishes count loans, each with messages[i].length payload bytes (the
  * caller sets it after writing the payload), in array order, with one
  * clock read and at most one wake-up for all: they carry the same publish
- * stamp.  Returns how many were published; the first that fails (as
- * bus_commit() would) stops the batch and stays loaned with those after
- * it, and when it is the first, its error is returned.
+ * stamp.  Returns how many were published (0 for count 0).  The first
+ * that fails as bus_commit() would (-EMSGSIZE, -EINVAL for a token that is
+ * not a loan of ours) stops the batch: it and those after it are left as
+ * they were, and when it is the first, its error is returned.
  */
 BUS_EXPORT int bus_commit_batch(bus_queue_t *queue,
 				struct bus_message *messages,
