@@ -57,8 +57,12 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 					options && options->no_latency,
 					options ? options->latency_every : 0);
 	if (role == BUS_CONSUMER) {
-		q->held = calloc(geometry->settings.max_unacked,
-				 sizeof(*q->held));
+		uint32_t capacity = 1;
+
+		while (capacity < geometry->settings.max_unacked)
+			capacity <<= 1;
+		q->held_mask = capacity - 1;
+		q->held = calloc(capacity, sizeof(*q->held));
 		if (!q->held) {
 			free(q);
 			return -ENOMEM;

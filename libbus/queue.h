@@ -54,8 +54,10 @@ struct bus_queue {
 	uint64_t cached_released;
 
 	/* Consumer: the messages it holds, in the order received (a ring of
-	 * max_unacked entries; see queue_leases.c). */
+	 * max_unacked entries, rounded up to a power of two so that an index
+	 * wraps with held_mask; see queue_leases.c). */
 	uint64_t *held;
+	uint32_t held_mask;
 	uint32_t held_head; /* oldest */
 	uint32_t held_count;
 	/* Consumer: the highest depth seen just before a take, mirrored in

@@ -32,24 +32,29 @@ static inline bool bus__lease_token_valid(uint64_t token)
 	return !((token + 1) & (BUS__LEASE_IN_RING | BUS__LEASE_STALE));
 }
 
-/* The slot of the lease at index i (0 is the oldest): no division. */
+/* The slot of the lease at index i (0 is the oldest). */
 static inline uint32_t bus__leases_slot(const struct bus_queue *q, uint32_t i)
 {
-	uint32_t slot = q->held_head + i;
-	uint32_t size = q->geometry.settings.max_unacked;
-
-	return slot >= size ? slot - size : slot;
+	return (q->held_head + i) & q->held_mask;
 }
 
-/* Marks entry i finished and drops finished entries from the front, so
- * the front entry is always a live one. */
-static inline void bus__leases_forget(struct bus_queue *q, uint32_t i)
+/* Drops the oldest entry, then the finished ones behind it, so the front
+ * entry is always a live one. */
+static inline void bus__leases_pop(struct bus_queue *q)
 {
-	q->held[bus__leases_slot(q, i)] = 0;
-	while (q->held_count && q->held[q->held_head] == 0) {
+	do {
 		q->held_head = bus__leases_slot(q, 1);
 		q->held_count--;
-	}
+	} while (q->held_count && q->held[q->held_head] == 0);
+}
+
+/* Marks entry i finished; the front one goes at once (bus__leases_pop). */
+static inline void bus__leases_forget(struct bus_queue *q, uint32_t i)
+{
+	if (i == 0)
+		bus__leases_pop(q);
+	else
+		q->held[bus__leases_slot(q, i)] = 0;
 }
 
 /*
@@ -76,7 +81,7 @@ static inline bool bus__leases_ack_oldest_in_ring(struct bus_queue *q,
 	if (!q->held_count ||
 	    q->held[q->held_head] != ((position + 1) | BUS__LEASE_IN_RING))
 		return false;
-	bus__leases_forget(q, 0);
+	bus__leases_pop(q);
 	return true;
 }
 
