@@ -37,7 +37,6 @@
 #include "queue_leases.h"
 #include "queue_ring.h"
 
-
 bool bus__leases_full(const struct bus_queue *q)
 {
 	uint32_t live = 0;
@@ -71,7 +70,8 @@ static void mark_stale(struct bus_queue *q, uint64_t position)
 	for (uint32_t i = 0; i < q->held_count; i++) {
 		uint64_t *entry = &q->held[bus__leases_slot(q, i)];
 
-		if (*entry && ((bus__lease_position(*entry) ^ position) & mask) == 0)
+		if (*entry &&
+		    ((bus__lease_position(*entry) ^ position) & mask) == 0)
 			*entry |= BUS__LEASE_STALE;
 	}
 }
@@ -159,7 +159,8 @@ static bool still_ours(const struct bus_queue *q, uint64_t entry)
 	if (!q->geometry.settings.ack_timeout_ms)
 		return true;
 	/* Relaxed: only a hint; the state change after it is a CAS. */
-	state = bus__load_relaxed(&cell_at(q, bus__lease_position(entry))->state);
+	state = bus__load_relaxed(
+		&cell_at(q, bus__lease_position(entry))->state);
 	return bus__cell_kind(state) == BUS__CELL_HELD &&
 	       bus__cell_owner(state) == q->owner;
 }

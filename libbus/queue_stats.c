@@ -11,8 +11,6 @@
 
 /* Relaxed loads throughout: figures are independent counters, each
  * written by one party; a reader sees each at some recent value. */
-
-
 static void add_attachment(struct bus_queue_stats *s,
 			   const struct bus_attachment *a)
 {

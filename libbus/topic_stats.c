@@ -24,7 +24,6 @@ static void add_retired(struct bus_topic_stats *s,
 	s->expired += bus__load_relaxed(&r->expired);
 }
 
-
 static void add_publishers(struct bus_topic_stats *s,
 			   const struct bus__topic_geometry *g)
 {

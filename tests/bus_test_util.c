@@ -327,23 +327,45 @@ bool test_busd_unavailable(void)
 	return false;
 }
 
-int test_bus_setup(void **state, const char *config)
+int test_bus_start(struct test_bus *t, const char *config)
 {
-	struct test_bus *t = calloc(1, sizeof(*t));
-	int ret;
+	int ret = test_busd_prepare(&t->busd);
 
-	*state = t;
-	if (!t)
-		return -1;
-	ret = test_busd_prepare(&t->busd);
 	if (!ret)
 		ret = test_busd_start(&t->busd, config);
 	if (!ret)
 		ret = bus_connect(t->busd.bus_name, &t->bus);
 	if (ret) {
+		/* cmocka skips the tear-down of a failed set-up. */
 		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
 		bus_disconnect(t->bus);
+		t->bus = NULL;
 		test_busd_cleanup(&t->busd);
+		return -1;
+	}
+	return 0;
+}
+
+int test_bus_stop(struct test_bus *t)
+{
+	int ret;
+
+	test_children_kill();
+	bus_disconnect(t->bus);
+	t->bus = NULL;
+	ret = test_busd_stop(&t->busd);
+	test_busd_cleanup(&t->busd);
+	return ret ? -1 : 0;
+}
+
+int test_bus_setup(void **state, const char *config)
+{
+	struct test_bus *t = calloc(1, sizeof(*t));
+
+	*state = t;
+	if (!t)
+		return -1;
+	if (test_bus_start(t, config)) {
 		free(t);
 		*state = NULL;
 		return -1;
@@ -354,12 +376,8 @@ int test_bus_setup(void **state, const char *config)
 int test_bus_teardown(void **state)
 {
 	struct test_bus *t = *state;
-	int ret;
+	int ret = test_bus_stop(t);
 
-	test_children_kill();
-	bus_disconnect(t->bus);
-	ret = test_busd_stop(&t->busd);
-	test_busd_cleanup(&t->busd);
 	free(t);
-	return ret ? -1 : 0;
+	return ret;
 }

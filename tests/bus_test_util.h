@@ -83,11 +83,19 @@ struct test_bus {
 };
 
 /*
- * cmocka set-up and tear-down of a struct test_bus in *state: a private
- * busd started with config, connected.  A file's set-up passes its own
- * config: static int setup(void **s) { return test_bus_setup(s, config); }.
- * The tear-down kills the children still recorded, disconnects and stops
- * busd (failing when it left segments behind).
+ * Starts a private busd with config and connects t to it: 0, or -1 (said
+ * on stderr) with nothing left running.  test_bus_stop() kills the
+ * children still recorded, disconnects and stops busd: 0, or -1 when busd
+ * did not stop cleanly or left segments behind.  For fixtures that keep
+ * more state, with a struct test_bus inside.
+ */
+int test_bus_start(struct test_bus *t, const char *config);
+int test_bus_stop(struct test_bus *t);
+
+/*
+ * The same as cmocka set-up and tear-down of a struct test_bus in *state.
+ * A file's set-up passes its own config:
+ * static int setup(void **s) { return test_bus_setup(s, config); }.
  */
 int test_bus_setup(void **state, const char *config);
 int test_bus_teardown(void **state);

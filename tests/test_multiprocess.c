@@ -89,8 +89,7 @@ struct scoreboard {
 };
 
 struct mp {
-	struct test_busd busd;
-	bus_t *bus;
+	struct test_bus tb;
 	struct scoreboard *board;
 	size_t board_size;
 };
@@ -98,22 +97,12 @@ struct mp {
 static int mp_setup(void **state)
 {
 	struct mp *mp = calloc(1, sizeof(*mp));
-	int ret;
 
 	if (!mp)
 		return -1;
 	*state = mp;
 	cases_run++;
-	ret = test_busd_prepare(&mp->busd);
-	if (!ret)
-		ret = test_busd_start(&mp->busd, config);
-	if (!ret)
-		ret = bus_connect(mp->busd.bus_name, &mp->bus);
-	if (ret) {
-		/* cmocka skips the teardown of a failed set-up. */
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(mp->bus);
-		test_busd_cleanup(&mp->busd);
+	if (test_bus_start(&mp->tb, config)) {
 		free(mp);
 		*state = NULL;
 		return -1;
@@ -125,17 +114,13 @@ static int mp_setup(void **state)
 static int mp_teardown(void **state)
 {
 	struct mp *mp = *state;
-	int ret;
+	/* busd must stop cleanly and unlink every segment. */
+	int ret = test_bus_stop(&mp->tb);
 
-	test_children_kill();
-	bus_disconnect(mp->bus);
-	ret = test_busd_stop(&mp->busd);
-	test_busd_cleanup(&mp->busd);
 	if (mp->board)
 		munmap(mp->board, mp->board_size);
 	free(mp);
-	/* busd must stop cleanly and unlink every segment. */
-	return ret ? -1 : 0;
+	return ret;
 }
 
 static struct scoreboard *board_make(struct mp *mp, size_t messages)
@@ -444,7 +429,7 @@ static void test_multiprocess_mpmc_every_message_once(void **state)
 
 	for (uint32_t c = 0; c < CONSUMERS; c++) {
 		struct consumer_job job = {
-			mp->busd.bus_name, "mpmc", PRODUCERS, count, c & 1,
+			mp->tb.busd.bus_name, "mpmc", PRODUCERS, count, c & 1,
 		};
 
 		pids[c] = test_fork();
@@ -454,7 +439,7 @@ static void test_multiprocess_mpmc_every_message_once(void **state)
 	}
 	for (uint32_t p = 0; p < PRODUCERS; p++) {
 		struct producer_job job = {
-			mp->busd.bus_name, "mpmc", p, count,
+			mp->tb.busd.bus_name, "mpmc", p, count,
 			(enum produce_mode)(p % 3),
 		};
 
@@ -472,7 +457,7 @@ static void test_multiprocess_mpmc_every_message_once(void **state)
 				 i / count, i % count,
 				 atomic_load(&board->seen[i]));
 	}
-	struct bus_queue_stats stats = queue_stats(mp->bus, "mpmc");
+	struct bus_queue_stats stats = queue_stats(mp->tb.bus, "mpmc");
 	assert_int_equal(stats.enqueued, PRODUCERS * count);
 	assert_int_equal(stats.acked, PRODUCERS * count);
 	assert_int_equal(stats.depth, 0);
@@ -500,14 +485,14 @@ static void test_multiprocess_spsc_in_order(void **state)
 	struct mp *mp = *state;
 	uint64_t count = test_scaled(1000000, 100);
 	struct bus_queue_options options = { .wait = BUS_WAIT_SPIN_FUTEX };
-	struct producer_job job = { mp->busd.bus_name, "spsc", 0, count,
+	struct producer_job job = { mp->tb.busd.bus_name, "spsc", 0, count,
 				    PRODUCE_ROTATE };
 	struct bus_message messages[32];
 	bus_queue_t *consumer;
 	uint64_t next = 0, start = test_now_ns();
 	pid_t pid;
 
-	assert_ret(bus_queue_open(mp->bus, "spsc", BUS_CONSUMER, &options,
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_CONSUMER, &options,
 				  &consumer),
 		   0);
 	pid = test_fork();
@@ -558,14 +543,14 @@ static void wake_round(struct mp *mp, enum bus_wait_strategy wait)
 	uint64_t start, elapsed;
 	pid_t pid;
 
-	assert_ret(bus_queue_open(mp->bus, "wake", BUS_CONSUMER, &options,
+	assert_ret(bus_queue_open(mp->tb.bus, "wake", BUS_CONSUMER, &options,
 				  &consumer),
 		   0);
 	start = test_now_ns();
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		late_sender_child(mp->busd.bus_name, "wake", 300, "wake up");
+		late_sender_child(mp->tb.busd.bus_name, "wake", 300, "wake up");
 
 	/* Asleep on the futex long before the message comes. */
 	assert_ret(bus_receive(consumer, &message, 10ll * SECOND), 0);
@@ -626,7 +611,7 @@ static void test_multiprocess_blocked_producer_wakes_on_ack(void **state)
 	uint32_t value;
 	pid_t pid;
 
-	assert_ret(bus_queue_open(mp->bus, "wake", BUS_PRODUCER, &options,
+	assert_ret(bus_queue_open(mp->tb.bus, "wake", BUS_PRODUCER, &options,
 				  &producer),
 		   0);
 	for (value = 0; value < 16; value++)
@@ -639,7 +624,7 @@ static void test_multiprocess_blocked_producer_wakes_on_ack(void **state)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		late_receiver_child(mp->busd.bus_name, "wake", 300);
+		late_receiver_child(mp->tb.busd.bus_name, "wake", 300);
 
 	/* Asleep on the full queue until the other process acks. */
 	assert_ret(bus_send(producer, &value, sizeof(value), 10ll * SECOND),
@@ -687,10 +672,10 @@ static void test_multiprocess_nack_redelivers_with_count_2(void **state)
 	bus_queue_t *producer, *consumer;
 	pid_t pid;
 
-	assert_ret(bus_queue_open(mp->bus, "nack", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "nack", BUS_PRODUCER, NULL,
 				  &producer),
 		   0);
-	assert_ret(bus_queue_open(mp->bus, "nack", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "nack", BUS_CONSUMER, NULL,
 				  &consumer),
 		   0);
 	assert_ret(bus_send(producer, "again", 5, BUS_NOWAIT), 0);
@@ -703,10 +688,10 @@ static void test_multiprocess_nack_redelivers_with_count_2(void **state)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		nack_receiver_child(mp->busd.bus_name);
+		nack_receiver_child(mp->tb.busd.bus_name);
 	wait_children(NULL, &pid, 1, 20 * 1000);
 
-	struct bus_queue_stats stats = queue_stats(mp->bus, "nack");
+	struct bus_queue_stats stats = queue_stats(mp->tb.bus, "nack");
 	assert_int_equal(stats.enqueued, 1);
 	assert_int_equal(stats.nacked, 1);
 	assert_int_equal(stats.redelivered, 1);
@@ -721,15 +706,15 @@ static void test_multiprocess_unknown_queue_gives_enoent(void **state)
 	struct mp *mp = *state;
 	bus_queue_t *queue = NULL;
 
-	assert_ret(bus_queue_open(mp->bus, "no-such-queue", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_CONSUMER, NULL,
 				  &queue),
 		   -ENOENT);
 	assert_null(queue);
-	assert_non_null(bus_error_detail(mp->bus));
-	assert_ret(bus_queue_open(mp->bus, "no-such-queue", BUS_PRODUCER, NULL,
+	assert_non_null(bus_error_detail(mp->tb.bus));
+	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_PRODUCER, NULL,
 				  &queue),
 		   -ENOENT);
-	assert_ret(bus_queue_open(mp->bus, "bad/name", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "bad/name", BUS_PRODUCER, NULL,
 				  &queue),
 		   -EINVAL);
 }
@@ -740,19 +725,19 @@ static void test_multiprocess_full_table_gives_ebusy(void **state)
 	bus_queue_t *first, *second = NULL;
 
 	/* An SPSC queue has one producer slot and one consumer slot. */
-	assert_ret(bus_queue_open(mp->bus, "spsc", BUS_PRODUCER, NULL, &first),
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL, &first),
 		   0);
-	assert_ret(bus_queue_open(mp->bus, "spsc", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL,
 				  &second),
 		   -EBUSY);
 	assert_null(second);
-	assert_true(strlen(bus_error_detail(mp->bus)) > 0);
+	assert_true(strlen(bus_error_detail(mp->tb.bus)) > 0);
 	assert_ret(bus_queue_close(first), 0);
 	/* The slot is free again once closed. */
-	assert_ret(bus_queue_open(mp->bus, "spsc", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL,
 				  &second),
 		   0);
-	assert_ret(bus_queue_open(mp->bus, "spsc", BUS_CONSUMER, NULL, &first),
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_CONSUMER, NULL, &first),
 		   0);
 	assert_ret(bus_send(second, "x", 1, BUS_NOWAIT), 0);
 	assert_ret(bus_receive_copy(first, (char[8]){ 0 }, 8, BUS_NOWAIT), 1);
@@ -770,16 +755,16 @@ static void test_multiprocess_no_daemon_gives_enotconn(void **state)
 
 	/* A bus nobody ever served. */
 	assert_true(snprintf(name, sizeof(name), "%s-none",
-			     mp->busd.bus_name) < (int)sizeof(name));
+			     mp->tb.busd.bus_name) < (int)sizeof(name));
 	assert_ret(bus_connect(name, &bus), -ENOTCONN);
 	assert_null(bus);
 
 	/* A bus whose busd stopped: its socket path may still exist. */
-	assert_ret(bus_queue_open(mp->bus, "wake", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "wake", BUS_CONSUMER, NULL,
 				  &consumer),
 		   0);
-	assert_ret(test_busd_stop(&mp->busd), 0);
-	assert_ret(bus_connect(mp->busd.bus_name, &bus), -ENOTCONN);
+	assert_ret(test_busd_stop(&mp->tb.busd), 0);
+	assert_ret(bus_connect(mp->tb.busd.bus_name, &bus), -ENOTCONN);
 	/* A handle of the stopped bus says so rather than waiting on. */
 	assert_ret(bus_receive(consumer, &message, 100ll * MS), -ENOTCONN);
 }
@@ -795,7 +780,7 @@ static void test_multiprocess_corrupt_segment_gives_eproto(void **state)
 	int fd;
 
 	snprintf(path, sizeof(path), "/dev/shm/shmbus.%s:corrupt",
-		 mp->busd.bus_name);
+		 mp->tb.busd.bus_name);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
 		fprintf(stderr, "%s: %s; skipped\n", path, strerror(errno));
@@ -810,21 +795,21 @@ static void test_multiprocess_corrupt_segment_gives_eproto(void **state)
 	magic = atomic_load(&header->magic);
 	assert_true(magic == BUS_SEGMENT_MAGIC);
 	atomic_store(&header->magic, UINT64_C(0xdeadbeef));
-	assert_ret(bus_queue_open(mp->bus, "corrupt", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "corrupt", BUS_CONSUMER, NULL,
 				  &queue),
 		   -EPROTO);
-	assert_true(strlen(bus_error_detail(mp->bus)) > 0);
+	assert_true(strlen(bus_error_detail(mp->tb.bus)) > 0);
 	atomic_store(&header->magic, magic);
 
 	version = header->layout_version;
 	header->layout_version = BUS_LAYOUT_VERSION + 7;
-	assert_ret(bus_queue_open(mp->bus, "corrupt", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "corrupt", BUS_PRODUCER, NULL,
 				  &queue),
 		   -EPROTO);
 	header->layout_version = version;
 
 	/* Repaired, the queue opens again. */
-	assert_ret(bus_queue_open(mp->bus, "corrupt", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "corrupt", BUS_CONSUMER, NULL,
 				  &queue),
 		   0);
 	assert_ret(bus_queue_close(queue), 0);
@@ -874,7 +859,7 @@ static void test_multiprocess_killed_consumer_messages_redelivered(void **state)
 	uint64_t deadline;
 	pid_t pid;
 
-	assert_ret(bus_queue_open(mp->bus, "killed", BUS_PRODUCER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "killed", BUS_PRODUCER, NULL,
 				  &producer),
 		   0);
 	for (uint32_t v = 0; v < KILLED_SENT; v++)
@@ -883,13 +868,13 @@ static void test_multiprocess_killed_consumer_messages_redelivered(void **state)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		holder_child(mp->busd.bus_name, KILLED_HELD, pipe_fds[1]);
+		holder_child(mp->tb.busd.bus_name, KILLED_HELD, pipe_fds[1]);
 	close(pipe_fds[1]);
 	wait_readable(pipe_fds[0], 20 * 1000);
 	close(pipe_fds[0]);
 
 	/* The held messages do not hold back the ones behind them. */
-	assert_ret(bus_queue_open(mp->bus, "killed", BUS_CONSUMER, NULL,
+	assert_ret(bus_queue_open(mp->tb.bus, "killed", BUS_CONSUMER, NULL,
 				  &consumer),
 		   0);
 	for (uint32_t v = KILLED_HELD; v < KILLED_SENT; v++) {
@@ -927,7 +912,7 @@ static void test_multiprocess_killed_consumer_messages_redelivered(void **state)
 		fail_msg("%d of %d held messages redelivered within 5 s", got,
 			 KILLED_HELD);
 	assert_ret(bus_receive(consumer, &message, BUS_NOWAIT), -EAGAIN);
-	struct bus_queue_stats stats = queue_stats(mp->bus, "killed");
+	struct bus_queue_stats stats = queue_stats(mp->tb.bus, "killed");
 	assert_int_equal(stats.acked, KILLED_SENT);
 	assert_int_equal(stats.leased, 0);
 	assert_int_equal(stats.depth, 0);

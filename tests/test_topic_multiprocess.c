@@ -83,15 +83,13 @@ struct scoreboard {
 };
 
 struct mp {
-	struct test_busd busd;
-	bus_t *bus;
+	struct test_bus tb;
 	struct scoreboard *board;
 };
 
 static int mp_setup(void **state)
 {
 	struct mp *mp = calloc(1, sizeof(*mp));
-	int ret;
 
 	if (!mp)
 		return -1;
@@ -99,18 +97,8 @@ static int mp_setup(void **state)
 	cases_run++;
 	mp->board = mmap(NULL, sizeof(*mp->board), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ret = mp->board == MAP_FAILED ? -ENOMEM : 0;
-	if (!ret)
-		ret = test_busd_prepare(&mp->busd);
-	if (!ret)
-		ret = test_busd_start(&mp->busd, config);
-	if (!ret)
-		ret = bus_connect(mp->busd.bus_name, &mp->bus);
-	if (ret) {
+	if (mp->board == MAP_FAILED || test_bus_start(&mp->tb, config)) {
 		/* cmocka skips the teardown of a failed set-up. */
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(mp->bus);
-		test_busd_cleanup(&mp->busd);
 		if (mp->board != MAP_FAILED)
 			munmap(mp->board, sizeof(*mp->board));
 		free(mp);
@@ -124,16 +112,12 @@ static int mp_setup(void **state)
 static int mp_teardown(void **state)
 {
 	struct mp *mp = *state;
-	int ret;
+	/* busd must stop cleanly and unlink every segment. */
+	int ret = test_bus_stop(&mp->tb);
 
-	test_children_kill();
-	bus_disconnect(mp->bus);
-	ret = test_busd_stop(&mp->busd);
-	test_busd_cleanup(&mp->busd);
 	munmap(mp->board, sizeof(*mp->board));
 	free(mp);
-	/* busd must stop cleanly and unlink every segment. */
-	return ret ? -1 : 0;
+	return ret;
 }
 
 /* ---- children ------------------------------------------------------- */
@@ -247,7 +231,7 @@ static pid_t spawn_publisher(struct mp *mp, const char *topic,
 			     uint32_t publisher, uint64_t count,
 			     uint32_t wait_for)
 {
-	struct publisher_job job = { mp->busd.bus_name, topic, publisher,
+	struct publisher_job job = { mp->tb.busd.bus_name, topic, publisher,
 				     count, wait_for };
 	pid_t pid = test_fork();
 
@@ -385,14 +369,14 @@ static void test_topic_multiprocess_block_fan_out_in_order(void **state)
 		pids[i] = test_fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			fanout_subscriber_child(mp->board, mp->busd.bus_name,
+			fanout_subscriber_child(mp->board, mp->tb.busd.bus_name,
 						count);
 	}
 	pids[FANOUT_SUBSCRIBERS] =
 		spawn_publisher(mp, "fanout", 0, count, FANOUT_SUBSCRIBERS);
 	wait_children(mp->board, pids, FANOUT_SUBSCRIBERS + 1, 280 * 1000);
 
-	struct bus_topic_stats stats = topic_stats(mp->bus, "fanout");
+	struct bus_topic_stats stats = topic_stats(mp->tb.bus, "fanout");
 	assert_int_equal(stats.published, count);
 	assert_int_equal(stats.received, FANOUT_SUBSCRIBERS * count);
 	assert_int_equal(stats.lost, 0);
@@ -465,13 +449,13 @@ static void test_topic_multiprocess_overwrite_counts_every_loss(void **state)
 		pids[i] = test_fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			lossy_subscriber_child(mp->board, mp->busd.bus_name,
+			lossy_subscriber_child(mp->board, mp->tb.busd.bus_name,
 					       count, i == 0);
 	}
 	pids[2] = spawn_publisher(mp, "lossy", 0, count, 2);
 	wait_children(mp->board, pids, 3, 120 * 1000);
 
-	struct bus_topic_stats stats = topic_stats(mp->bus, "lossy");
+	struct bus_topic_stats stats = topic_stats(mp->tb.bus, "lossy");
 	assert_int_equal(stats.published, count);
 	assert_int_equal(stats.received + stats.lost, 2 * count);
 	assert_true(stats.lapped > 0);
@@ -514,13 +498,13 @@ static void test_topic_multiprocess_late_subscriber_sees_newer_or_history(
 	pid = spawn_publisher(mp, "late", 0, 20, 0);
 	wait_children(mp->board, &pid, 1, 20 * 1000);
 
-	assert_ret(bus_subscribe(mp->bus, "late", NULL, &plain), 0);
-	assert_ret(bus_subscribe(mp->bus, "late", &history, &with_history),
+	assert_ret(bus_subscribe(mp->tb.bus, "late", NULL, &plain), 0);
+	assert_ret(bus_subscribe(mp->tb.bus, "late", &history, &with_history),
 		   0);
-	assert_ret(bus_subscribe(mp->bus, "late", &too_much, &refused),
+	assert_ret(bus_subscribe(mp->tb.bus, "late", &too_much, &refused),
 		   -EINVAL);
 	assert_null(refused);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "history"));
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "history"));
 
 	/* Only newer ones: none yet.  With history: the last 5. */
 	expect_values(plain, 0, 0);
@@ -567,7 +551,7 @@ static void held_round(struct mp *mp, bus_topic_t *publisher, int kill_it)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		idle_subscriber_child(mp->board, mp->busd.bus_name, kill_it);
+		idle_subscriber_child(mp->board, mp->tb.busd.bus_name, kill_it);
 	wait_ready(mp->board, 1);
 	for (int i = 0; i < 16; i++)
 		assert_ret(bus_publish(publisher, &value, sizeof(value),
@@ -604,12 +588,12 @@ static void test_topic_multiprocess_gone_subscriber_frees_publisher(
 	struct bus_queue_options options = { .wait = BUS_WAIT_FUTEX };
 	bus_topic_t *publisher;
 
-	assert_ret(bus_topic_open(mp->bus, "held", BUS_PRODUCER, &options,
+	assert_ret(bus_topic_open(mp->tb.bus, "held", BUS_PRODUCER, &options,
 				  &publisher),
 		   0);
 	held_round(mp, publisher, 0);
 	held_round(mp, publisher, 1);
-	struct bus_topic_stats stats = topic_stats(mp->bus, "held");
+	struct bus_topic_stats stats = topic_stats(mp->tb.bus, "held");
 	assert_int_equal(stats.subscribers, 0);
 	assert_int_equal(stats.rejected, 4);
 	/* The timed-out publish of each round waited, and the last one
@@ -630,7 +614,7 @@ static void test_topic_multiprocess_two_publishers_keep_order(void **state)
 	struct bus_message m;
 	pid_t pids[2];
 
-	assert_ret(bus_subscribe(mp->bus, "pair", NULL, &s), 0);
+	assert_ret(bus_subscribe(mp->tb.bus, "pair", NULL, &s), 0);
 	for (uint32_t p = 0; p < 2; p++)
 		pids[p] = spawn_publisher(mp, "pair", p, count, 0);
 	while (t.received < 2 * count) {
@@ -679,14 +663,14 @@ static void test_topic_multiprocess_killed_publisher_loan_is_padded(
 	int status;
 	pid_t pid;
 
-	assert_ret(bus_subscribe(mp->bus, "pair", NULL, &s), 0);
-	assert_ret(bus_topic_open(mp->bus, "pair", BUS_PRODUCER, NULL,
+	assert_ret(bus_subscribe(mp->tb.bus, "pair", NULL, &s), 0);
+	assert_ret(bus_topic_open(mp->tb.bus, "pair", BUS_PRODUCER, NULL,
 				  &publisher),
 		   0);
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		loan_holder_child(mp->board, mp->busd.bus_name);
+		loan_holder_child(mp->board, mp->tb.busd.bus_name);
 	wait_ready(mp->board, 1);
 	assert_ret(bus_publish(publisher, "after", 5, BUS_NOWAIT), 0);
 	/* The open loan comes first in the ring: nothing to read yet. */
@@ -700,7 +684,7 @@ static void test_topic_multiprocess_killed_publisher_loan_is_padded(
 						 5ll * SECOND),
 		   5);
 	assert_memory_equal(buf, "after", 5);
-	struct bus_topic_stats stats = topic_stats(mp->bus, "pair");
+	struct bus_topic_stats stats = topic_stats(mp->tb.bus, "pair");
 	assert_int_equal(stats.padded, 1);
 	assert_int_equal(stats.published, 1);
 	assert_ret(bus_unsubscribe(s), 0);
@@ -718,32 +702,32 @@ static void test_topic_multiprocess_limits_and_names(void **state)
 	char name[BUS_NAME_MAX + 1];
 	uint32_t kind, topics = 0;
 
-	assert_ret(bus_subscribe(mp->bus, "small", NULL, &a), 0);
-	assert_ret(bus_subscribe(mp->bus, "small", NULL, &b), 0);
-	assert_ret(bus_subscribe(mp->bus, "small", NULL, &c), -EBUSY);
+	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &a), 0);
+	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &b), 0);
+	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &c), -EBUSY);
 	assert_null(c);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "max_subscribers"));
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "max_subscribers"));
 	assert_ret(bus_unsubscribe(a), 0);
-	assert_ret(bus_subscribe(mp->bus, "small", NULL, &c), 0);
-	assert_ret(bus_topic_open(mp->bus, "small", BUS_PRODUCER, NULL, &p1),
+	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &c), 0);
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL, &p1),
 		   0);
-	assert_ret(bus_topic_open(mp->bus, "small", BUS_PRODUCER, NULL, &p2),
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL, &p2),
 		   -EBUSY);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "max_publishers"));
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "max_publishers"));
 
 	/* One namespace for queues and topics. */
-	assert_ret(bus_topic_open(mp->bus, "orders", BUS_PRODUCER, NULL, &p2),
+	assert_ret(bus_topic_open(mp->tb.bus, "orders", BUS_PRODUCER, NULL, &p2),
 		   -ENOENT);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "is a queue"));
-	assert_ret(bus_queue_open(mp->bus, "small", BUS_PRODUCER, NULL,
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "is a queue"));
+	assert_ret(bus_queue_open(mp->tb.bus, "small", BUS_PRODUCER, NULL,
 				  &queue),
 		   -ENOENT);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "is a topic"));
-	assert_ret(bus_queue_create(mp->bus, "small", NULL), -EEXIST);
-	assert_ret(bus_topic_create(mp->bus, "orders", NULL), -EEXIST);
-	assert_ret(bus_topic_open(mp->bus, "small", BUS_CONSUMER, NULL, &p2),
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "is a topic"));
+	assert_ret(bus_queue_create(mp->tb.bus, "small", NULL), -EEXIST);
+	assert_ret(bus_topic_create(mp->tb.bus, "orders", NULL), -EEXIST);
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_CONSUMER, NULL, &p2),
 		   -EINVAL);
-	for (uint32_t i = 0; bus_list(mp->bus, i, name, &kind) == 0; i++)
+	for (uint32_t i = 0; bus_list(mp->tb.bus, i, name, &kind) == 0; i++)
 		topics += kind == BUS_SEGMENT_TOPIC;
 	assert_int_equal(topics, 6);
 
@@ -764,20 +748,20 @@ static void test_topic_multiprocess_create_last_value_delete(void **state)
 
 	bus_topic_settings_default(&settings);
 	settings.slots = 3;
-	assert_ret(bus_topic_create(mp->bus, "made", &settings), -EINVAL);
-	assert_non_null(strstr(bus_error_detail(mp->bus), "slots"));
+	assert_ret(bus_topic_create(mp->tb.bus, "made", &settings), -EINVAL);
+	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "slots"));
 	settings.slots = 8;
 	settings.slow_subscriber = BUS_SLOW_SUBSCRIBER_OVERWRITE;
-	assert_ret(bus_topic_create(mp->bus, "made", &settings), 0);
-	assert_ret(bus_topic_create(mp->bus, "made", &settings), -EEXIST);
+	assert_ret(bus_topic_create(mp->tb.bus, "made", &settings), 0);
+	assert_ret(bus_topic_create(mp->tb.bus, "made", &settings), -EEXIST);
 
-	assert_ret(bus_topic_open(mp->bus, "made", BUS_PRODUCER, NULL,
+	assert_ret(bus_topic_open(mp->tb.bus, "made", BUS_PRODUCER, NULL,
 				  &publisher),
 		   0);
-	assert_ret(bus_topic_open(mp->bus, "made", BUS_OBSERVER, NULL,
+	assert_ret(bus_topic_open(mp->tb.bus, "made", BUS_OBSERVER, NULL,
 				  &observer),
 		   0);
-	assert_ret(bus_subscribe(mp->bus, "made", NULL, &s), 0);
+	assert_ret(bus_subscribe(mp->tb.bus, "made", NULL, &s), 0);
 	assert_ret(bus_topic_last(observer, buf, sizeof(buf), NULL), -EAGAIN);
 	assert_ret(bus_publish(publisher, "one", 3, BUS_NOWAIT), 0);
 	assert_ret(bus_publish(publisher, "two", 3, BUS_NOWAIT), 0);
@@ -788,7 +772,7 @@ static void test_topic_multiprocess_create_last_value_delete(void **state)
 		   BUS_SLOW_SUBSCRIBER_OVERWRITE);
 
 	/* Deleted: what is there is still read, then -ENOTCONN. */
-	assert_ret(bus_topic_delete(mp->bus, "made"), 0);
+	assert_ret(bus_topic_delete(mp->tb.bus, "made"), 0);
 	assert_ret(bus_publish(publisher, "three", 5, BUS_NOWAIT), -ENOTCONN);
 	assert_ret(bus_subscription_receive(s, &m, NULL, BUS_NOWAIT), 0);
 	assert_ret(bus_subscription_receive(s, &m, NULL, BUS_NOWAIT), 0);
@@ -797,7 +781,7 @@ static void test_topic_multiprocess_create_last_value_delete(void **state)
 	assert_ret(bus_unsubscribe(s), 0);
 	assert_ret(bus_topic_close(observer), 0);
 	assert_ret(bus_topic_close(publisher), 0);
-	assert_ret(bus_topic_delete(mp->bus, "made"), -ENOENT);
+	assert_ret(bus_topic_delete(mp->tb.bus, "made"), -ENOENT);
 }
 
 #define MP_TEST(name) \

@@ -62,47 +62,9 @@ static const char config[] =
 
 static const char *const topic_names[TOPICS] = { "w.a", "w.b", "w.c" };
 
-struct mp {
-	struct test_busd busd;
-	bus_t *bus;
-};
-
 static int mp_setup(void **state)
 {
-	struct mp *mp = calloc(1, sizeof(*mp));
-	int ret;
-
-	if (!mp)
-		return -1;
-	*state = mp;
-	ret = test_busd_prepare(&mp->busd);
-	if (!ret)
-		ret = test_busd_start(&mp->busd, config);
-	if (!ret)
-		ret = bus_connect(mp->busd.bus_name, &mp->bus);
-	if (ret) {
-		fprintf(stderr, "set-up: %s\n", bus_strerror(ret));
-		bus_disconnect(mp->bus);
-		test_busd_cleanup(&mp->busd);
-		free(mp);
-		*state = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-static int mp_teardown(void **state)
-{
-	struct mp *mp = *state;
-	int ret;
-
-	test_children_kill();
-	bus_disconnect(mp->bus);
-	ret = test_busd_stop(&mp->busd);
-	test_busd_cleanup(&mp->busd);
-	free(mp);
-	/* busd must stop cleanly and unlink every segment and its page. */
-	return ret ? -1 : 0;
+	return test_bus_setup(state, config);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -155,7 +117,7 @@ static void publisher_child(const char *bus_name, const char *topic_name,
 	_exit(0);
 }
 
-static pid_t spawn_publisher(struct mp *mp, const char *topic,
+static pid_t spawn_publisher(struct test_bus *mp, const char *topic,
 			     uint32_t publisher, uint64_t count)
 {
 	pid_t pid = test_fork();
@@ -179,7 +141,7 @@ static void reap(pid_t pid)
 
 static void test_wildcard_existing_and_later_topics(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	uint64_t count = test_scaled(20000, 4 * W_C_SLOTS);
 	struct bus_topic_settings settings;
 	uint64_t next[TOPICS] = { 0 }, deadline;
@@ -300,7 +262,7 @@ static void poke_child(const char *bus_name, int to_queue, int delay_ms)
 	_exit(0);
 }
 
-static pid_t spawn_poke(struct mp *mp, int to_queue, int delay_ms)
+static pid_t spawn_poke(struct test_bus *mp, int to_queue, int delay_ms)
 {
 	pid_t pid = test_fork();
 
@@ -328,7 +290,7 @@ static void expect_ready(bus_waitset_t *ws, void *tag, uint64_t at_least_ns)
 
 static void test_waitset_queue_and_topic(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	bus_subscription_t *s;
 	bus_waitset_t *ws;
 	bus_queue_t *q;
@@ -408,7 +370,7 @@ static int readable(int fd, int timeout_ms)
 /* The waitset's fd in a poll loop. */
 static void test_waitset_fd(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	bus_subscription_t *s;
 	bus_waitset_t *ws;
 	bus_queue_t *q;
@@ -480,7 +442,7 @@ static void test_waitset_fd(void **state)
  * and then published to. */
 static void test_waitset_wildcard_new_topic(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	bus_wildcard_t *w;
 	bus_waitset_t *ws;
 	void *ready[4];
@@ -536,7 +498,7 @@ static void test_waitset_wildcard_new_topic(void **state)
 /* ---- reserved slots go back ------------------------------------------- */
 
 /* Subscribers of name as an observer sees them; -1 on error. */
-static int subscribers_of(struct mp *mp, const char *name)
+static int subscribers_of(struct test_bus *mp, const char *name)
 {
 	struct bus_topic_stats stats;
 	bus_topic_t *observer;
@@ -564,7 +526,7 @@ static void wildcard_holder_child(const char *bus_name, int ready_fd)
 		pause();
 }
 
-static void wait_subscribers(struct mp *mp, const char *name, int expected)
+static void wait_subscribers(struct test_bus *mp, const char *name, int expected)
 {
 	uint64_t deadline = test_now_ns() + 20ull * SECOND;
 
@@ -581,7 +543,7 @@ static void wait_subscribers(struct mp *mp, const char *name, int expected)
  */
 static void test_wildcard_reservation_given_back(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	bus_wildcard_t *w;
 	int ready[2], status;
 	char byte;
@@ -621,7 +583,7 @@ static void test_wildcard_reservation_given_back(void **state)
  */
 static void test_wildcard_topic_created_again(void **state)
 {
-	struct mp *mp = *state;
+	struct test_bus *mp = *state;
 	struct bus_topic_settings settings;
 	bus_topic_t *publisher;
 	struct bus_message m;
@@ -657,7 +619,7 @@ static void test_wildcard_topic_created_again(void **state)
 }
 
 #define MP_TEST(name) \
-	cmocka_unit_test_setup_teardown(name, mp_setup, mp_teardown)
+	cmocka_unit_test_setup_teardown(name, mp_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
