@@ -570,12 +570,34 @@ static int anything_to_take(struct bus_queue *q, void *context)
 }
 
 /*
+ * A receive's deadline: 0 until it first waits or skips an expired message
+ * (a clock read only on the way to sleep or in that rare case), so that a
+ * receive that waits more than once still returns within its timeout.
+ */
+static void deadline_start(int64_t *deadline, int64_t timeout_ns)
+{
+	if (timeout_ns > 0 && !*deadline)
+		*deadline = bus__monotonic_ns() + timeout_ns;
+}
+
+/* What is left of timeout_ns once the deadline started. */
+static int64_t deadline_left(int64_t deadline, int64_t timeout_ns)
+{
+	int64_t now;
+
+	if (!deadline || timeout_ns <= 0)
+		return timeout_ns;
+	now = bus__monotonic_ns();
+	return deadline > now ? deadline - now : BUS_NOWAIT;
+}
+
+/*
  * A lazy consumer waits for the next message to be there, then takes it
- * the fast way; 1 when the general path must go on (with the whole
- * timeout: only an unusual message or a redelivery gets there).
+ * the fast way; 1 when the general path must go on (only an unusual
+ * message or a redelivery gets there), within *deadline if it waited.
  */
 static int receive_lazy(struct bus_queue *q, struct bus_message *m,
-			int64_t timeout_ns)
+			int64_t timeout_ns, int64_t *deadline)
 {
 	int rc;
 
@@ -590,6 +612,7 @@ static int receive_lazy(struct bus_queue *q, struct bus_message *m,
 		return 1;
 	if (timeout_ns == BUS_NOWAIT)
 		return closed(q) ? -ENOTCONN : -EAGAIN;
+	deadline_start(deadline, timeout_ns);
 	rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, anything_to_take, NULL);
 	if (rc == 0)
 		return take_lazy(q, m) == 0 ? 0 : 1;
@@ -608,16 +631,21 @@ static int receive(struct bus_queue *q, struct bus_message *m,
 	if (q->role != BUS_CONSUMER)
 		return -EBADF;
 	if (q->lazy) {
-		rc = receive_lazy(q, m, timeout_ns);
+		rc = receive_lazy(q, m, timeout_ns, &deadline);
 		if (rc != 1)
 			return rc;
 	}
 again:
 	if (bus__leases_full(q))
 		return -ENOLCK;
+	timeout_ns = deadline_left(deadline, timeout_ns);
 	rc = try_take(q, &t);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN && deadline && timeout_ns == BUS_NOWAIT) {
+		rc = -ETIMEDOUT; /* the deadline passed after a wait or skip */
+	} else if (rc == -EAGAIN) {
+		deadline_start(&deadline, timeout_ns);
 		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take, &t);
+	}
 	if (rc == -EAGAIN && closed(q))
 		return -ENOTCONN;
 	if (rc < 0)
@@ -625,16 +653,9 @@ again:
 	rc = deliver(q, &t, m);
 	if (__builtin_expect(rc != 1, 1))
 		return rc;
-	/* An expired message was skipped: wait for the next one for what
-	 * is left of the timeout (counted from the first skip, so at worst
-	 * twice the timeout in all; expiry is the rare case). */
-	if (timeout_ns > 0) {
-		int64_t now = bus__monotonic_ns();
-
-		if (!deadline)
-			deadline = now + timeout_ns;
-		timeout_ns = deadline > now ? deadline - now : BUS_NOWAIT;
-	}
+	/* An expired message was skipped: the next one, within what is left
+	 * of the timeout. */
+	deadline_start(&deadline, timeout_ns);
 	goto again;
 }
 
