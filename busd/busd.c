@@ -306,6 +306,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
 	busd_raise_fd_limit();
+	/* The first reading starts the TSC rate measurement (clock.h). */
+	bus__clock_now_ns(&busd->clock);
 	ret = busd_loop_init(&busd->loop);
 	if (ret) {
 		busd_refuse("cannot set up the io_uring event loop: %s",

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "announcer.h"
+#include "clock.h"
 #include "clients.h"
 #include "config.h"
 #include "lockfile.h"
@@ -42,6 +43,9 @@ struct busd {
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;
+	/* Measures the TSC rate handed to clients at HELLO; advanced at
+	 * each HELLO, so busd reads no clock when nobody connects. */
+	struct bus__clock clock;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "clock.h"
 #include "control_protocol.h"
 #include "queue.h"
 #include "route.h"
@@ -349,8 +350,10 @@ static int hello(struct bus *bus)
 	struct bus_control_reply reply;
 	int rc = transact(bus, &request, &reply, NULL);
 
-	if (rc == 0)
+	if (rc == 0) {
 		bus->client_id = reply.client_id;
+		bus__clock_adopt_rate(reply.tsc_rate);
+	}
 	return rc;
 }
 

@@ -146,6 +146,22 @@ static void measure_rate(struct bus__clock *c, uint64_t tsc, uint64_t ns)
 	c->rate_ns = ns;
 }
 
+uint64_t bus__clock_known_rate(void)
+{
+	return bus__load_relaxed(&process_mult);
+}
+
+void bus__clock_adopt_rate(uint64_t rate)
+{
+	uint64_t none = 0;
+
+	if (!window_of(rate))
+		return;
+	/* Relaxed, as process_mult above; a rate the process measured
+	 * itself stays. */
+	bus__cas_relaxed(&process_mult, &none, rate);
+}
+
 /* Never backwards, whatever the source of ns. */
 static uint64_t monotone(struct bus__clock *c, uint64_t ns)
 {

@@ -45,6 +45,18 @@ extern bool bus__tsc_usable;
 /* The slow path: a real clock_gettime(), a new anchor. */
 uint64_t bus__clock_anchor(struct bus__clock *c);
 
+/*
+ * The TSC rate this process knows (ns per tick << 32; 0: none yet), which
+ * every new handle starts from.  busd hands its own to each client at
+ * HELLO, and a client adopts it when it knows none, so that a new process
+ * stamps with the TSC from its first message instead of paying a
+ * clock_gettime() per reading for the 20 ms of a measurement.  An absurd
+ * rate is ignored; each handle still measures its own as it goes, which
+ * replaces the adopted one after 20 ms.
+ */
+uint64_t bus__clock_known_rate(void);
+void bus__clock_adopt_rate(uint64_t rate);
+
 static inline uint64_t bus__clock_now_ns(struct bus__clock *c)
 {
 #if BUS__HAVE_TSC

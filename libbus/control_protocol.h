@@ -27,8 +27,9 @@
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 4u /* 2: owner, group and mode; 3: wildcards;
-				  4: dead letters in queue settings */
+#define BUS_CONTROL_VERSION 5u /* 2: owner, group and mode; 3: wildcards;
+				  4: dead letters in queue settings;
+				  5: busd's TSC rate at HELLO */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
@@ -110,6 +111,9 @@ struct bus_control_reply {
 	uint64_t generation;
 	int32_t busd_pid;      /* HELLO */
 	uint32_t reserved;
+	/* HELLO: the TSC rate busd measured (clock.h), 0 when it has none;
+	 * the client's handles start from it. */
+	uint64_t tsc_rate;
 	struct bus_access access;		/* ACCESS */
 	char name[BUS_NAME_MAX + 1];		/* LIST */
 	char detail[BUS_CONTROL_DETAIL_MAX];	/* a sentence on failure */

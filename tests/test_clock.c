@@ -4,7 +4,8 @@
  * every reading lies between the real clock just before and just after
  * it, give or take what extrapolating from the TSC may be off by, and
  * readings never go back.  With BUS_CLOCK=monotonic in the environment the
- * TSC is not used at all.
+ * TSC is not used at all.  A process that connects to busd starts from the
+ * rate busd measured.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "bus_test_util.h"
 #include "clock.h"
+#include "test_common.h"
 
 /* Extrapolation error allowed: far above the few ns expected, far below
  * the latencies the histograms count. */
@@ -103,6 +107,48 @@ static void test_second_clock_starts_from_process_rate(void **state)
 	assert_true(clock.window > 0);
 }
 
+/*
+ * A process that knows no TSC rate takes busd's at connect: its first
+ * clock extrapolates from its first reading on, as exactly as a clock that
+ * measured its own.  Runs alone in its process (ctest names it), so that
+ * no rate is known before the connect.
+ */
+static void test_rate_from_busd(void **state)
+{
+	struct test_bus t;
+	struct bus__clock clock;
+	uint64_t checked = 0;
+	bus_t *bus;
+
+	(void)state;
+	if (!bus__tsc_usable)
+		skip();
+	assert_int_equal(bus__clock_known_rate(), 0);
+	/* Absurd rates are not taken: no tick, a TSC under 1 MHz. */
+	bus__clock_adopt_rate(0);
+	bus__clock_adopt_rate(UINT64_C(1000) << 32);
+	assert_int_equal(bus__clock_known_rate(), 0);
+	assert_int_equal(test_bus_start(&t, NULL), 0);
+	/* busd's measurement ends at the first HELLO 20 ms after its start
+	 * (and a preempted reading may put it off to a later one). */
+	for (int i = 0; i < 200 && !bus__clock_known_rate(); i++) {
+		usleep(5000);
+		assert_ret(bus_connect(t.busd.bus_name, &bus), 0);
+		bus_disconnect(bus);
+	}
+	assert_int_not_equal(bus__clock_known_rate(), 0);
+	memset(&clock, 0, sizeof(clock));
+	for (int i = 0; i < 1000; i++) {
+		uint64_t now;
+
+		checked += read_checked(&clock, &now);
+	}
+	assert_true(checked > 100);
+	/* Well under 20 ms of readings: the window is busd's rate. */
+	assert_true(clock.window > 0);
+	assert_int_equal(test_bus_stop(&t), 0);
+}
+
 static void test_forced_monotonic(void **state)
 {
 	const char *forced = getenv("BUS_CLOCK");
@@ -113,13 +159,23 @@ static void test_forced_monotonic(void **state)
 	assert_false(bus__tsc_usable);
 }
 
-int main(void)
+/* No argument: the clock alone.  A test's name: that test, alone in
+ * this process (test_rate_from_busd needs a process that knows no rate). */
+int main(int argc, char **argv)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_follows_monotonic),
 		cmocka_unit_test(test_second_clock_starts_from_process_rate),
 		cmocka_unit_test(test_forced_monotonic),
 	};
+	static const struct CMUnitTest by_name[] = {
+		cmocka_unit_test(test_rate_from_busd),
+	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	if (argc < 2)
+		return cmocka_run_group_tests(tests, NULL, NULL);
+	if (test_busd_unavailable())
+		return TEST_SKIP_EXIT;
+	cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(by_name, NULL, NULL);
 }
