@@ -43,8 +43,9 @@ struct busd {
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;
-	/* Measures the TSC rate handed to clients at HELLO; advanced at
-	 * each HELLO, so busd reads no clock when nobody connects. */
+	/* Measures, once at start, the TSC rate handed to clients at
+	 * HELLO (the TSC's rate does not change; an hours-long span could
+	 * take in a suspend). */
 	struct bus__clock clock;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };

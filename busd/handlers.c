@@ -189,9 +189,7 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 			  client->identity.client_id,
 			  (int)client->identity.pid);
 	reply->message.client_id = client->identity.client_id;
-	/* Advances the measurement started at busd_start(): after its
-	 * first 20 ms busd has a rate to hand out. */
-	bus__clock_now_ns(&busd->clock);
+	/* Measured once, at busd_start(); 0 without a usable TSC. */
 	reply->message.tsc_rate = bus__clock_known_rate();
 	reply->message.busd_pid = (int32_t)getpid();
 	busd_debug("client %u is pid %d (uid %u, gid %u, %u more group%s)",

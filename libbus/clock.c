@@ -16,6 +16,10 @@
 /* Rate measured over at least this long: jitter of a few tens of ns in
  * the pairs below is then a few parts in a million. */
 #define RATE_SPAN_NS (20u * 1000 * 1000)
+/* A longer span (a handle idle for a while, perhaps across a suspend,
+ * during which CLOCK_MONOTONIC stops and the TSC may not) proves nothing
+ * about the rate: the measurement starts over, the old rate kept. */
+#define RATE_SPAN_MAX_NS (1000u * 1000 * 1000)
 /* How long an anchor serves: the rate error times this stays at a few ns
  * even while NTP slews the clock. */
 #define ANCHOR_SPAN_NS (1000u * 1000)
@@ -23,6 +27,9 @@
  * interrupted (under a microsecond at any TSC rate of 2 GHz or more). */
 #define PAIR_WIDTH_MAX 2000u
 #define PAIR_TRIES 3
+/* bus__clock_measure(): a first reading, then up to three for the second
+ * (one that was interrupted does not count). */
+#define MEASURE_TRIES 4
 
 bool bus__tsc_usable;
 
@@ -103,15 +110,17 @@ static uint64_t read_pair(uint64_t *tsc, bool *tight)
 }
 
 /*
- * The rate the first handle of this process to finish measuring found
- * (ns per tick << 32), 0 until then: later handles start from it instead
- * of reading clock_gettime() for RATE_SPAN_NS first.  Each handle still
- * refines its own rate.  Relaxed: a plain value; any recent one will do.
+ * The rate the latest handle of this process to finish a measurement
+ * found (ns per tick << 32), or until one did, the rate busd handed over
+ * at connect (bus__clock_adopt_rate); 0 while neither: new handles start
+ * from it instead of reading clock_gettime() for RATE_SPAN_NS first.
+ * Each handle still refines its own rate.  Relaxed: a plain value; any
+ * recent one will do.
  */
 static _Atomic uint64_t process_mult;
 
-/* Ticks an anchor serves at rate mult; 0 for an absurd rate (a TSC under
- * 1 MHz, or a window past 2^32 ticks). */
+/* Ticks an anchor serves at rate mult; 0 for an absurd rate (a TSC of
+ * 1 MHz or slower, or a window past 2^32 ticks). */
 static uint64_t window_of(uint64_t mult)
 {
 	uint64_t window;
@@ -138,12 +147,37 @@ static void measure_rate(struct bus__clock *c, uint64_t tsc, uint64_t ns)
 	}
 	if (span_ns < RATE_SPAN_NS)
 		return;
+	if (span_ns > RATE_SPAN_MAX_NS) {
+		c->rate_tsc = tsc;
+		c->rate_ns = ns;
+		return;
+	}
 	c->mult = (uint64_t)(((unsigned __int128)span_ns << 32) / span_tsc);
 	c->window = window_of(c->mult);
 	if (c->window)
 		bus__store_relaxed(&process_mult, c->mult);
 	c->rate_tsc = tsc;
 	c->rate_ns = ns;
+}
+
+bool bus__clock_measure(struct bus__clock *c)
+{
+	for (int i = 0; i < MEASURE_TRIES && bus__tsc_usable && !c->window;
+	     i++) {
+		uint64_t since = c->rate_ns ? monotonic_ns() - c->rate_ns : 0;
+
+		if (c->rate_ns && since < RATE_SPAN_NS) {
+			uint64_t left = RATE_SPAN_NS - since;
+			struct timespec pause = {
+				.tv_sec = (time_t)(left / 1000000000u),
+				.tv_nsec = (long)(left % 1000000000u),
+			};
+
+			nanosleep(&pause, NULL);
+		}
+		bus__clock_anchor(c);
+	}
+	return c->window != 0;
 }
 
 uint64_t bus__clock_known_rate(void)
@@ -173,7 +207,8 @@ static uint64_t monotone(struct bus__clock *c, uint64_t ns)
 
 /*
  * While no rate is known (a handle's first RATE_SPAN_NS, when no other
- * handle of the process measured one): a plain clock_gettime() per call,
+ * handle of the process measured one and busd handed over none): a plain
+ * clock_gettime() per call,
  * a third of what an anchor's pairs cost.  Once the process knows a rate,
  * the handle takes it and anchors.  Returns 0 when an anchor is due.
  */

@@ -57,6 +57,14 @@ uint64_t bus__clock_anchor(struct bus__clock *c);
 uint64_t bus__clock_known_rate(void);
 void bus__clock_adopt_rate(uint64_t rate);
 
+/*
+ * Measures the rate now, for busd: sleeps what is left of the 20 ms since
+ * c's first reading (if any) and takes the second; a few more tries when
+ * a reading was interrupted.  true when c, and so the process, has a rate;
+ * false without a usable TSC.
+ */
+bool bus__clock_measure(struct bus__clock *c);
+
 static inline uint64_t bus__clock_now_ns(struct bus__clock *c)
 {
 #if BUS__HAVE_TSC

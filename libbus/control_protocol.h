@@ -105,15 +105,19 @@ struct bus_control_reply {
 	uint32_t client_id; /* HELLO */
 	uint32_t attachment;   /* OPEN */
 	uint32_t kind;	       /* LIST: enum bus_segment_kind */
-	uint64_t segment_size; /* OPEN */
+	/* A union, so that the reply keeps its size across versions and a
+	 * client of another version still reads busd's refusal. */
+	union {
+		uint64_t segment_size; /* OPEN */
+		/* HELLO: the TSC rate busd measured (clock.h), 0 when it
+		 * has none; the client's handles start from it. */
+		uint64_t tsc_rate;
+	};
 	/* OPEN: tells this queue from a later one of the same name, so a
 	 * late CLOSE cannot free a slot of the new queue. */
 	uint64_t generation;
 	int32_t busd_pid;      /* HELLO */
 	uint32_t reserved;
-	/* HELLO: the TSC rate busd measured (clock.h), 0 when it has none;
-	 * the client's handles start from it. */
-	uint64_t tsc_rate;
 	struct bus_access access;		/* ACCESS */
 	char name[BUS_NAME_MAX + 1];		/* LIST */
 	char detail[BUS_CONTROL_DETAIL_MAX];	/* a sentence on failure */

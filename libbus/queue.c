@@ -641,7 +641,8 @@ again:
 	timeout_ns = deadline_left(deadline, timeout_ns);
 	rc = try_take(q, &t);
 	if (rc == -EAGAIN && deadline && timeout_ns == BUS_NOWAIT) {
-		rc = -ETIMEDOUT; /* the deadline passed after a wait or skip */
+		/* The deadline passed after a wait or a skip. */
+		return closed(q) ? -ENOTCONN : -ETIMEDOUT;
 	} else if (rc == -EAGAIN) {
 		deadline_start(&deadline, timeout_ns);
 		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take, &t);

@@ -139,9 +139,13 @@ static void test_expiry_fresh_messages_are_delivered(void **state)
 	bus_queue_close(consumer);
 }
 
-/* A child that sends, after delay_ms, one message that expires 1 ns
- * after its commit: expired when the consumer takes it. */
-static pid_t send_expired_later(const char *bus_name, int delay_ms)
+/*
+ * A child that sends to queue, delay_ms after it is ready, one message
+ * whose time to live (counted from bus_message_set_ttl) is 1 ns: expired
+ * at its commit already.
+ */
+static pid_t send_expired_later(const char *bus_name, const char *queue,
+				int delay_ms)
 {
 	pid_t child = test_fork();
 	struct bus_message m;
@@ -150,41 +154,49 @@ static pid_t send_expired_later(const char *bus_name, int delay_ms)
 
 	if (child != 0)
 		return child;
-	usleep((useconds_t)delay_ms * 1000);
 	if (bus_connect(bus_name, &bus) < 0 ||
-	    bus_queue_open(bus, "lazy", BUS_PRODUCER, NULL, &producer) < 0 ||
-	    bus_loan(producer, &m, BUS_NOWAIT) < 0 ||
-	    bus_message_set_ttl(&m, 1) < 0)
+	    bus_queue_open(bus, queue, BUS_PRODUCER, NULL, &producer) < 0 ||
+	    bus_loan(producer, &m, BUS_NOWAIT) < 0)
 		_exit(1);
 	memcpy(m.payload, "x", 1);
+	usleep((useconds_t)delay_ms * 1000);
+	if (bus_message_set_ttl(&m, 1) < 0)
+		_exit(1);
 	_exit(bus_commit(producer, &m, 1) < 0 ? 1 : 0);
 }
 
 /*
  * A receive woken by a message that turns out to be expired waits on for
- * what is left of its timeout, not for a new one: an SPSC consumer's fast
- * path hands such a message to the general path, which skips it.
+ * what is left of its timeout, not for a new one: on an SPSC queue, whose
+ * consumer's fast path hands such a message to the general path, and on
+ * an MPMC one.
  */
-static void test_expiry_skip_keeps_the_timeout(void **state)
+static void expect_one_timeout(struct test_bus *rt, const char *queue)
 {
-	struct test_bus *rt = *state;
-	bus_queue_t *consumer = open_queue(rt->bus, "lazy", BUS_CONSUMER);
-	pid_t child = send_expired_later(rt->busd.bus_name, 250);
+	bus_queue_t *consumer = open_queue(rt->bus, queue, BUS_CONSUMER);
+	pid_t child = send_expired_later(rt->busd.bus_name, queue, 500);
 	struct bus_message m;
 	int64_t start, waited;
 	int status;
 
 	assert_true(child > 0);
 	start = (int64_t)test_now_ns();
-	assert_ret(bus_receive(consumer, &m, 500 * MS), -ETIMEDOUT);
+	assert_ret(bus_receive(consumer, &m, SECOND), -ETIMEDOUT);
 	waited = (int64_t)test_now_ns() - start;
 	assert_ret(test_child_wait(child, 5000, &status), 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_int_equal(expired_of(consumer), 1);
-	/* 500 ms in all; a new timeout after the skip would make it 750. */
-	assert_true(waited >= 500 * MS);
-	assert_true(waited < 700 * MS);
+	/* A second in all; a new timeout after the skip would make it 1.5 s
+	 * or more. */
+	assert_true(waited >= SECOND);
+	assert_true(waited < 1350 * MS);
 	bus_queue_close(consumer);
+}
+
+static void test_expiry_skip_keeps_the_timeout(void **state)
+{
+	expect_one_timeout(*state, "lazy");
+	expect_one_timeout(*state, "plain");
 }
 
 /* With a dead-letter queue, an expired message moves there, marked. */
