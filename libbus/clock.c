@@ -196,6 +196,25 @@ void bus__clock_adopt_rate(uint64_t rate)
 	bus__cas_relaxed(&process_mult, &none, rate);
 }
 
+int64_t bus__monotonic_ns(void)
+{
+	return (int64_t)monotonic_ns();
+}
+
+int64_t bus__deadline_from(int64_t now, int64_t timeout_ns)
+{
+	if (timeout_ns < 0 || timeout_ns > INT64_MAX - now)
+		return -1;
+	return now + timeout_ns;
+}
+
+int64_t bus__deadline_ns(int64_t timeout_ns)
+{
+	return timeout_ns < 0 ? -1
+			      : bus__deadline_from(bus__monotonic_ns(),
+						   timeout_ns);
+}
+
 /* Never backwards, whatever the source of ns. */
 static uint64_t monotone(struct bus__clock *c, uint64_t ns)
 {
@@ -208,9 +227,9 @@ static uint64_t monotone(struct bus__clock *c, uint64_t ns)
 /*
  * While no rate is known (a handle's first RATE_SPAN_NS, when no other
  * handle of the process measured one and busd handed over none): a plain
- * clock_gettime() per call,
- * a third of what an anchor's pairs cost.  Once the process knows a rate,
- * the handle takes it and anchors.  Returns 0 when an anchor is due.
+ * clock_gettime() per call, a third of what an anchor's pairs cost.  Once
+ * the process knows a rate, the handle takes it and anchors.  Returns 0
+ * when an anchor is due.
  */
 static uint64_t while_measuring(struct bus__clock *c)
 {

@@ -39,6 +39,18 @@ struct bus__clock {
 	uint64_t last_ns;    /* the latest answer: never go back */
 };
 
+/* CLOCK_MONOTONIC in ns, a real clock_gettime(): for deadlines. */
+int64_t bus__monotonic_ns(void);
+
+/*
+ * The bus__monotonic_ns() at which a timeout of timeout_ns that starts at
+ * now ends; -1, no deadline, for a negative timeout (BUS_FOREVER) and for
+ * one that ends past what the clock can count, which is forever in all
+ * but name.  bus__deadline_ns() starts it now.
+ */
+int64_t bus__deadline_from(int64_t now, int64_t timeout_ns);
+int64_t bus__deadline_ns(int64_t timeout_ns);
+
 /* True when the TSC may stand in for CLOCK_MONOTONIC (decided once). */
 extern bool bus__tsc_usable;
 

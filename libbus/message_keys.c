@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "bus/bus.h"
+#include "clock.h"
 #include "message_keys.h"
 
 #define FIXED BUS_MESSAGE_EXTENSION_FIXED
@@ -343,14 +344,6 @@ int bus_message_set_correlation(struct bus_message *m, uint64_t id)
 		return ret;
 	loan_header(m)->correlation_id = id;
 	return 0;
-}
-
-int64_t bus__monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int bus_message_set_ttl(struct bus_message *m, int64_t ttl_ns)

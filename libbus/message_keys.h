@@ -21,6 +21,4 @@ int bus__message_key_check(const char *key, size_t length);
 void bus__message_extras_keep(const struct bus_message_header *from,
 			      struct bus_message_header *to);
 
-int64_t bus__monotonic_ns(void);
-
 #endif /* BUS_MESSAGE_KEYS_H */

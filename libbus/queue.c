@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "futex.h"
 #include "latency.h"
 #include "message_keys.h"
@@ -576,8 +577,14 @@ static int anything_to_take(struct bus_queue *q, void *context)
  */
 static void deadline_start(int64_t *deadline, int64_t timeout_ns)
 {
-	if (timeout_ns > 0 && !*deadline)
-		*deadline = bus__monotonic_ns() + timeout_ns;
+	int64_t at;
+
+	if (timeout_ns <= 0 || *deadline)
+		return;
+	/* -1: a timeout too long for the clock, forever; none kept. */
+	at = bus__deadline_ns(timeout_ns);
+	if (at > 0)
+		*deadline = at;
 }
 
 /* What is left of timeout_ns once the deadline started. */
@@ -640,10 +647,10 @@ again:
 		return -ENOLCK;
 	timeout_ns = deadline_left(deadline, timeout_ns);
 	rc = try_take(q, &t);
-	if (rc == -EAGAIN && deadline && timeout_ns == BUS_NOWAIT) {
-		/* The deadline passed after a wait or a skip. */
+	/* The deadline passed after a wait or a skip. */
+	if (rc == -EAGAIN && deadline && timeout_ns == BUS_NOWAIT)
 		return closed(q) ? -ENOTCONN : -ETIMEDOUT;
-	} else if (rc == -EAGAIN) {
+	if (rc == -EAGAIN) {
 		deadline_start(&deadline, timeout_ns);
 		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take, &t);
 	}

@@ -8,6 +8,7 @@
  * dropped as an ack would drop it.
  */
 #include "atomics.h"
+#include "clock.h"
 #include "message_keys.h"
 #include "queue.h"
 #include "queue_cell.h"

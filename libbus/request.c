@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "message_keys.h"
 #include "route.h"
 
@@ -212,7 +213,7 @@ int bus_request(bus_requester_t *r, const void *data, size_t length,
 	ret = check_responder(r);
 	if (ret)
 		return ret;
-	deadline_ns = timeout_ns < 0 ? -1 : bus__monotonic_ns() + timeout_ns;
+	deadline_ns = bus__deadline_ns(timeout_ns);
 	id = ++r->next_id;
 	if (id == 0)
 		id = ++r->next_id; /* 0 means "no correlation" */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "message_keys.h"
 #include "route.h"
 
@@ -348,13 +349,10 @@ static int choose(struct bus_address *a, const char *key,
 
 /* ---- loans ---------------------------------------------------------------- */
 
+/* 0 for BUS_NOWAIT, which remaining() answers without a clock. */
 static int64_t deadline_of(int64_t timeout_ns)
 {
-	if (timeout_ns < 0)
-		return -1;
-	if (timeout_ns == 0)
-		return 0;
-	return bus__monotonic_ns() + timeout_ns;
+	return timeout_ns == 0 ? 0 : bus__deadline_ns(timeout_ns);
 }
 
 static int64_t remaining(int64_t deadline_ns)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "futex.h"
 #include "latency.h"
 #include "message_keys.h"

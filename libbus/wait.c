@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "futex.h"
 #include "wait.h"
 
@@ -53,14 +54,6 @@ static void target_of(struct bus_queue *q, enum bus__wait_side side,
 	};
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static struct timespec to_timespec(int64_t ns)
 {
 	return (struct timespec){ .tv_sec = ns / 1000000000,
@@ -96,7 +89,7 @@ static int spin(const struct bus__wait_target *t, int64_t until)
 		int rc = interrupted(t);
 		if (rc)
 			return rc;
-		if (until >= 0 && now_ns() >= until)
+		if (until >= 0 && bus__monotonic_ns() >= until)
 			return t->not_yet;
 	}
 }
@@ -172,8 +165,8 @@ int bus__wait_for(const struct bus__wait_target *t, int64_t timeout_ns)
 	/* Busy and no deadline: no clock to read, not even once. */
 	if (t->strategy == BUS_WAIT_BUSY && timeout_ns < 0)
 		return spin(t, -1);
-	start = now_ns();
-	deadline = timeout_ns < 0 ? -1 : start + timeout_ns;
+	start = bus__monotonic_ns();
+	deadline = bus__deadline_from(start, timeout_ns);
 	if (t->strategy == BUS_WAIT_BUSY)
 		spin_until = deadline;
 	else if (t->strategy == BUS_WAIT_SPIN_FUTEX)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "futex.h"
 #include "queue_ring.h"
 #include "topic_ring.h"
@@ -347,18 +348,10 @@ static struct timespec to_timespec(int64_t ns)
 				  .tv_nsec = ns % 1000000000 };
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Naps POLL_NS (never past the deadline): 0, -ETIMEDOUT or -EINTR. */
 static int nap(int64_t deadline)
 {
-	int64_t now = now_ns(), until = now + POLL_NS;
+	int64_t now = bus__monotonic_ns(), until = now + POLL_NS;
 	struct timespec ts;
 
 	if (deadline >= 0 && now >= deadline)
@@ -433,7 +426,7 @@ int bus_waitset_wait(bus_waitset_t *ws, int64_t timeout_ns, void **ready,
 		return -EINVAL;
 	/* The fd's registration ends here; bus_waitset_arm() renews it. */
 	disarm(ws);
-	deadline = timeout_ns < 0 ? -1 : now_ns() + timeout_ns;
+	deadline = bus__deadline_ns(timeout_ns);
 	for (;;) {
 		n = collect(ws, ready, max, true);
 		if (n)

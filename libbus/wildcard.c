@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "clock.h"
 #include "wildcard.h"
 
 static int map_announce(struct bus_wildcard *w)
@@ -321,14 +322,6 @@ static int try_members(struct bus_wildcard *w, struct receive_args *a)
 	return -EAGAIN;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int receive(struct bus_wildcard *w, struct receive_args *a,
 		   int64_t timeout_ns)
 {
@@ -338,7 +331,7 @@ static int receive(struct bus_wildcard *w, struct receive_args *a,
 
 	bus_wildcard_release(w);
 	if (timeout_ns > 0)
-		deadline = now_ns() + timeout_ns;
+		deadline = bus__deadline_ns(timeout_ns);
 	for (;;) {
 		if (bus__wildcard_changed(w)) {
 			ret = bus__wildcard_refresh(w);
@@ -349,7 +342,7 @@ static int receive(struct bus_wildcard *w, struct receive_args *a,
 		if (ret != -EAGAIN || timeout_ns == 0)
 			return ret;
 		if (deadline >= 0) {
-			left = deadline - now_ns();
+			left = deadline - bus__monotonic_ns();
 			if (left <= 0)
 				return -ETIMEDOUT;
 		}

@@ -6,6 +6,7 @@
  * case runs twice, once per queue type, through one cmocka group each.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1025,6 +1027,33 @@ static void test_queue_ring_cancel_wakes_and_fails(void **state)
 	assert_ret(bus_receive(r->consumer[0], &message, TEN_MS), -ETIMEDOUT);
 }
 
+static void *cancel_after_20_ms(void *queue)
+{
+	usleep(20 * 1000);
+	bus_queue_cancel(queue);
+	return NULL;
+}
+
+/* A timeout too long for the clock waits as BUS_FOREVER does (here until
+ * another thread cancels), neither at once nor with a wrapped deadline. */
+static void test_queue_ring_endless_timeout_waits(void **state)
+{
+	struct ring *r = *state;
+	struct bus_message message;
+	pthread_t canceller;
+	uint64_t start;
+
+	ring_open(r, 8, 64, BUS_OVERFLOW_BLOCK, 8);
+	start = test_now_ns();
+	assert_int_equal(pthread_create(&canceller, NULL, cancel_after_20_ms,
+					r->consumer[0]),
+			 0);
+	assert_ret(bus_receive(r->consumer[0], &message, INT64_MAX),
+		   -ECANCELED);
+	assert_true(test_now_ns() - start >= TEN_MS);
+	assert_int_equal(pthread_join(canceller, NULL), 0);
+}
+
 static void test_queue_ring_wrong_role_is_refused(void **state)
 {
 	struct ring *r = *state;
@@ -1103,6 +1132,7 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_corrupt_header_gives_eproto),
 	RING_TEST(test_queue_ring_corrupt_payload_length_gives_ebadmsg),
 	RING_TEST(test_queue_ring_cancel_wakes_and_fails),
+	RING_TEST(test_queue_ring_endless_timeout_waits),
 	RING_TEST(test_queue_ring_wrong_role_is_refused),
 	RING_TEST(test_queue_ring_settings_and_stats),
 };
