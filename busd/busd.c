@@ -343,8 +343,9 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_topics_start(busd, config);
 	/* The TSC rate clients start from (HELLO), known before any can
 	 * connect: sleeps what is left of 20 ms since the first reading. */
-	if (!ret)
-		bus__clock_measure(&busd->clock);
+	if (!ret && !bus__clock_measure(&busd->clock))
+		busd_debug("no TSC rate to hand out (no usable TSC, or "
+			   "BUS_CLOCK=monotonic): clients measure their own");
 	if (!ret)
 		ret = busd_listen(busd, &config->bus);
 	if (!ret)
