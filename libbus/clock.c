@@ -167,11 +167,8 @@ bool bus__clock_measure(struct bus__clock *c)
 		uint64_t since = c->rate_ns ? monotonic_ns() - c->rate_ns : 0;
 
 		if (c->rate_ns && since < RATE_SPAN_NS) {
-			uint64_t left = RATE_SPAN_NS - since;
-			struct timespec pause = {
-				.tv_sec = (time_t)(left / 1000000000u),
-				.tv_nsec = (long)(left % 1000000000u),
-			};
+			struct timespec pause = bus__timespec_of(
+				(int64_t)(RATE_SPAN_NS - since));
 
 			nanosleep(&pause, NULL);
 		}

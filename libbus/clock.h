@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -41,6 +42,13 @@ struct bus__clock {
 
 /* CLOCK_MONOTONIC in ns, a real clock_gettime(): for deadlines. */
 int64_t bus__monotonic_ns(void);
+
+/* ns (a time or a span, not negative) as futex and nanosleep take it. */
+static inline struct timespec bus__timespec_of(int64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000),
+				  .tv_nsec = (long)(ns % 1000000000) };
+}
 
 /*
  * The bus__monotonic_ns() at which a timeout of timeout_ns that starts at

@@ -54,12 +54,6 @@ static void target_of(struct bus_queue *q, enum bus__wait_side side,
 	};
 }
 
-static struct timespec to_timespec(int64_t ns)
-{
-	return (struct timespec){ .tv_sec = ns / 1000000000,
-				  .tv_nsec = ns % 1000000000 };
-}
-
 /* -ECANCELED, -ENOTCONN, or 0 to go on waiting. */
 static int interrupted(const struct bus__wait_target *t)
 {
@@ -140,7 +134,7 @@ static int sleep_once(const struct bus__wait_target *t,
 
 static int sleep_until(const struct bus__wait_target *t, int64_t deadline)
 {
-	struct timespec absolute = to_timespec(deadline);
+	struct timespec absolute = bus__timespec_of(deadline);
 	int rc;
 
 	do {

@@ -342,12 +342,6 @@ static void unregister_all(struct bus_waitset *ws, uint32_t n)
 	}
 }
 
-static struct timespec to_timespec(int64_t ns)
-{
-	return (struct timespec){ .tv_sec = ns / 1000000000,
-				  .tv_nsec = ns % 1000000000 };
-}
-
 /* Naps POLL_NS (never past the deadline): 0, -ETIMEDOUT or -EINTR. */
 static int nap(int64_t deadline)
 {
@@ -358,7 +352,7 @@ static int nap(int64_t deadline)
 		return -ETIMEDOUT;
 	if (deadline >= 0 && until > deadline)
 		until = deadline;
-	ts = to_timespec(until);
+	ts = bus__timespec_of(until);
 	if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL))
 		return -EINTR;
 	return 0;
@@ -368,7 +362,7 @@ static int nap(int64_t deadline)
 static int sleep_words(struct bus_waitset *ws, uint32_t n, int64_t deadline)
 {
 	struct waitv v[WAITV_MAX];
-	struct timespec absolute = to_timespec(deadline);
+	struct timespec absolute = bus__timespec_of(deadline);
 	long rc;
 
 	if (n > WAITV_MAX || bus__load_relaxed(&no_waitv))
