@@ -252,7 +252,7 @@ int bus_publish(bus_topic_t *t, const void *data, size_t length,
 		return ret;
 	/* A reader may copy the cell while we write it and then discard the
 	 * copy: a lapped one under overwrite, and under either policy one
-	 * that joined with history or while loans were open (topic_cell.h).
+	 * reading history (topic_cell.h).
 	 * Relaxed atomic stores keep that from being a data race; on x86-64
 	 * they are plain moves. */
 	bus__topic_write_payload(m.payload, data, (uint32_t)length);
@@ -321,8 +321,7 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 	s->subscribed_from = first;
 	s->published = position;
 	s->next = start_position(geometry, first, position, history);
-	/* A buffer only where copies happen: overwrite, or history and
-	 * loans still open when we joined. */
+	/* A buffer only where copies happen: overwrite, or history. */
 	if ((s->overwrite || s->next < position) &&
 	    bus__subscription_copy_buffer(s)) {
 		free(s);

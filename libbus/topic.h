@@ -35,8 +35,10 @@ struct bus_topic {
 	/* Single publisher: the next position, kept privately. */
 	uint64_t tail;
 	/* Block policy: every live subscriber is at least this far, as far
-	 * as we last looked; claims below minimum + slots need no look. */
+	 * as we last looked; claims below minimum + slots need no look
+	 * while busd has let no subscriber in since (joins). */
 	uint64_t minimum;
+	uint64_t joins; /* control->joins when we last looked */
 
 	struct bus_topic *next; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];

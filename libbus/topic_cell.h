@@ -47,22 +47,61 @@
  * Block policy.  Each subscriber publishes, in its cursor line, the oldest
  * position it still needs (release, after its last read of that cell).  A
  * publisher may claim p only when every live subscriber's position is past
- * p - N.  It keeps the minimum it last computed and scans the subscriber
- * table again only when that minimum says "full", so the scan costs
+ * p - N.  It keeps the minimum it last computed, with the count of joins
+ * (below) it saw before that scan, and scans the subscriber table again
+ * only when that minimum says "full" or the count moved, so the scan costs
  * O(subscribers / slots) per message.  Scans read each cursor with acquire
  * (pairs with the subscriber's release), so the publisher's writes to a
  * reused cell come after every read of its previous message.
  *
- * Joining.  busd lends a slot with position = the tail T_a, marks it live,
- * issues a full fence and reads the tail again (T_b), then sets position =
- * T_b.  A publisher scanning makes its own position visible (a store or
- * RMW on the tail) and then fences before it loads the live flags.  By the
- * store-buffer argument either it sees the new slot, or busd's second read
- * sees its position, so any minimum it computes stays <= T_b: no publisher
- * can pass the new subscriber.  Messages below T_b that the subscriber
- * wants (history, and loans still being written when it joined) are not
- * protected by its position; it reads them the overwrite way (copy, then
- * check the state again).
+ * Joining.  A subscription gets every message committed after busd let it
+ * in, in position order; a loan open at that moment counts as later, so
+ * the subscription starts at the oldest position not yet committed
+ * (first), which may lie below committed ones.  Under block, no publisher
+ * may reuse a cell from first on before the subscriber read it, although
+ * publishers hold minimums computed before the slot existed.  busd:
+ *
+ *   1. guard = the oldest position below the tail T_a not yet committed
+ *      (WRITING, or a claim it does not see yet: the cell still shows an
+ *      older lap), T_a if none; position = guard; role = live (release).
+ *   2. joins += 1 (seq_cst), a full fence, T_b = the tail (seq_cst).
+ *   3. first = the same look below T_b, with seq_cst loads of the cells;
+ *      position = first (release; a raise, which is always safe); wake
+ *      publishers that waited for the guard.
+ *
+ * Why no publisher passes the subscriber.  A publisher that scans after it
+ * loaded the new count sees the slot (the raise of joins releases the
+ * role), at guard or at first, both at most any position it wants.  One
+ * that uses an older minimum loaded the cell's state, then the count
+ * (seq_cst both): to reuse the cell of a position q it saw q READY or
+ * PADDED, and if it still saw the old count, then in the single order
+ * busd's step 3 read of that cell comes after the commit, so q was
+ * committed before busd looked and is not wanted.  Positions from T_b on:
+ * a publisher makes its position visible in the tail (a store or an RMW)
+ * and then fences before it loads the live flags; by the store-buffer
+ * argument either it sees the new slot, or busd's read of T_b sees its
+ * position, so any minimum it computes stays <= T_b and it reuses only
+ * cells below T_b.  The guard of step 1 covers the publishers that scan
+ * between steps 1 and 3: every wanted position is at or above it, since a
+ * position below T_a that is uncommitted at step 3 was so at step 1.
+ * Loans are at most a lap old (an open loan at q stops every claim from
+ * q + N on), so each look reads at most N cell states; it stops at the
+ * first uncommitted one.
+ *
+ * What the subscription gets: positions from first on, so also those
+ * committed between first and T_b before it joined (at most a ring); with
+ * history, up to that many below first too.  History is not protected by
+ * its position: it reads those cells the overwrite way (copy, then check
+ * the state again), and one overwritten meanwhile is no loss.
+ *
+ * Last value (bus_topic_last) is the newest committed message in position
+ * order, the order subscribers read: a loan open below it that commits
+ * later comes before it in the topic.  The high-water mark counts claimed
+ * positions, open loans included (topic_high_water.h).  busd's adoption
+ * after a restart keeps live subscribers' positions as they are and
+ * computes none from cells; a busd killed between steps 1 and 3 leaves the
+ * slot at its guard, at most first: it holds publishers back no further
+ * than a finished join would, until the slot is freed with its client.
  *
  * Overwrite policy.  A publisher claims whatever the cell holds except a
  * WRITING state, never waiting for subscribers.  A reader copies header and

@@ -9,7 +9,7 @@
  *                   in queue_ring.c; one publisher: it alone, a mirror of
  *                   its private copy.  Read by busd (joining), lapped
  *                   subscribers and last-value readers.
- *   minimum         publishers, raised by CAS after a scan.
+ *   joins           busd, one more at every subscriber it lets in.
  *   sub. position   that subscriber (busd when it lends the slot).
  *
  * Progress: publishers are lock-free among themselves; under the block
@@ -111,54 +111,43 @@ static uint64_t scan_subscribers(const struct bus__topic_geometry *g,
 	return minimum;
 }
 
-static void raise_shared_minimum(struct bus_topic_control *c,
-				 uint64_t minimum)
-{
-	uint64_t seen = bus__load_relaxed(&c->subscriber_minimum);
-
-	/* Release: a publisher that acquires this value reuses cells on the
-	 * strength of our scan, so it must see what our scan saw.  Giving up
-	 * is safe: the shared value is only a hint. */
-	for (uint32_t steps = 0; seen < minimum && steps < TOPIC_STEPS_MAX;
-	     steps++) {
-		if (bus__cas_acq_rel(&c->subscriber_minimum, &seen, minimum))
-			break;
-	}
-}
-
 /*
  * Block policy: has every live subscriber passed p - N, so that position p
- * may reuse the cell?  The private minimum answers almost always; the
- * shared one when another publisher scanned lately; a scan otherwise.
+ * may reuse the cell?  The minimum of our last scan answers almost always,
+ * as long as busd let nobody in since; a scan otherwise.
+ *
+ * The caller loaded the cell's state (seq_cst) before calling us, and the
+ * load of joins below comes after it: that order is what makes a minimum
+ * from before a join safe to use (topic_cell.h, "Joining").
  */
 static bool subscribers_passed(struct bus_topic *t, uint64_t p)
 {
 	const struct bus__topic_geometry *g = &t->geometry;
 	struct bus_topic_control *c = g->control;
 	uint64_t n = g->slots;
-	uint64_t shared;
 
-	if (p < n || p - n < t->minimum)
+	if (p < n)
+		return true; /* the first lap reuses nothing */
+	/* seq_cst (a plain load on x86-64, in a line the tail keeps in our
+	 * cache): pairs with busd's seq_cst raise of joins before it reads
+	 * the cells for open loans. */
+	if (p - n < t->minimum && bus__load_seq_cst(&c->joins) == t->joins)
 		return true;
-	/* Acquire: pairs with the release in raise_shared_minimum. */
-	shared = bus__load_acquire(&c->subscriber_minimum);
-	if (shared > t->minimum) {
-		t->minimum = shared;
-		if (p - n < shared)
-			return true;
-	}
+	/* seq_cst, as above, and acquire for the scan: a count that
+	 * includes a join shows that subscriber's live slot. */
+	t->joins = bus__load_seq_cst(&c->joins);
 	/*
-	 * The joining protocol (topic_cell.h): our position must be visible
-	 * in the tail before we look at the live flags.  A single publisher
-	 * stored it after its last claim; several make a modification of
-	 * the tail here (an RMW reads the newest value).  Then the fence,
-	 * which pairs with busd's in bus__topic_subscriber_start().
+	 * The tail half of the joining protocol: our position must be
+	 * visible in the tail before we look at the live flags.  A single
+	 * publisher stored it after its last claim; several make a
+	 * modification of the tail here (an RMW reads the newest value).
+	 * Then the fence, which pairs with busd's in
+	 * bus__topic_subscriber_start().
 	 */
 	if (!t->single)
 		bus__fetch_add_seq_cst(&c->tail, 0);
 	bus__fence_seq_cst();
 	t->minimum = scan_subscribers(g, p);
-	raise_shared_minimum(c, t->minimum);
 	return p - n < t->minimum;
 }
 
@@ -179,8 +168,9 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 	for (uint32_t passed = 0; passed <= g->slots;) {
 		struct bus_cell *cell = cell_at(g, p);
 		/* Acquire: pairs with busd's release when it padded a cell of
-		 * our predecessor. */
-		uint64_t state = bus__load_acquire(&cell->state);
+		 * our predecessor.  seq_cst (the same load on x86-64) for the
+		 * joining protocol: ordered before our load of joins. */
+		uint64_t state = bus__load_seq_cst(&cell->state);
 
 		switch (publisher_view(state, p)) {
 		case CLAIMABLE:
@@ -223,8 +213,10 @@ int bus__topic_claim_multi(struct bus_topic *t, uint64_t *position)
 		uint64_t p = bus__load_relaxed(tail);
 		struct bus_cell *cell = cell_at(g, p);
 		/* Acquire: pairs with the release of whoever moved the cell
-		 * last (a commit, busd's pad). */
-		uint64_t state = bus__load_acquire(&cell->state);
+		 * last (a commit, busd's pad).  seq_cst (the same load on
+		 * x86-64) for the joining protocol: ordered before our load
+		 * of joins. */
+		uint64_t state = bus__load_seq_cst(&cell->state);
 
 		switch (publisher_view(state, p)) {
 		case CLAIMABLE:

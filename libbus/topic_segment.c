@@ -266,27 +266,40 @@ void bus__topic_publisher_start(const struct bus__topic_geometry *g,
 }
 
 /*
- * The oldest of the loans still being written right below the tail.  A
- * message whose loan was taken before the subscriber joined but that is
- * committed after counts as published after the subscription.
+ * The oldest position below tail whose message may still be committed: a
+ * loan still open (WRITING there), or a claim we do not see yet (the cell
+ * still shows an older lap).  tail when there is none.  Loans are at most a
+ * lap old: an open loan at q stops every claim from q + N on.  Walks
+ * forward and stops at the first such position, so a join with no loan
+ * open reads every cell's state once.
  */
-static uint64_t oldest_open_loan(const struct bus__topic_geometry *g,
-				 uint64_t tail)
+static uint64_t oldest_uncommitted(const struct bus__topic_geometry *g,
+				   uint64_t tail)
 {
-	uint64_t first = tail;
+	uint64_t q = tail > g->slots ? tail - g->slots : 0;
 
-	while (first > 0 && tail - first < g->slots) {
-		/* Relaxed: only the state is used, and a loan committed
-		 * meanwhile is in the window either way. */
-		uint64_t state = bus__load_relaxed(
-			&bus__topic_cell(g, first - 1)->state);
+	for (; q < tail; q++) {
+		/* seq_cst: the final look of a join must come after its raise
+		 * of joins in the single order (topic_cell.h); the first look
+		 * could be relaxed, but costs the same on x86-64. */
+		uint64_t state = bus__load_seq_cst(&bus__topic_cell(g, q)->state);
+		int64_t d = bus__position_diff(bus__cell_position(state),
+					       bus__position_wrap(q));
 
-		if (bus__topic_kind(state) != BUS__TOPIC_WRITING ||
-		    bus__cell_position(state) != bus__position_wrap(first - 1))
+		if (d < 0 || (d == 0 && bus__topic_kind(state) !=
+						BUS__TOPIC_READY &&
+			      bus__topic_kind(state) != BUS__TOPIC_PADDED))
 			break;
-		first--;
 	}
-	return first;
+	return q;
+}
+
+static void wake_publishers(struct bus_topic_control *c)
+{
+	/* seq_cst raise: a publisher that read the word before it does not
+	 * sleep (wait.c); one asleep is woken and scans again. */
+	bus__fetch_add_seq_cst(&c->space_futex, 1);
+	bus__futex_wake_all(&c->space_futex);
 }
 
 void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
@@ -294,8 +307,8 @@ void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
 				 const struct bus__topic_identity *who)
 {
 	struct bus_subscriber *s = &g->subscribers[index];
-	_Atomic uint64_t *tail = &g->control->tail;
-	uint64_t position;
+	struct bus_topic_control *c = g->control;
+	uint64_t guard, first;
 
 	s->client_id = who->client_id;
 	s->pid = who->pid;
@@ -307,32 +320,45 @@ void bus__topic_subscriber_start(const struct bus__topic_geometry *g,
 	bus__store_relaxed(&s->expired, 0);
 	bus__store_relaxed(&s->high_water, 0);
 	bus__store_relaxed(&s->sleeping, 0);
-	/* A first position no publisher that sees the slot may pass: the
-	 * tail now.  Relaxed, published by the role's release. */
-	bus__store_relaxed(&s->position, bus__load_relaxed(tail));
+	/* A first look (topic_cell.h, "Joining"): no message we will want is
+	 * older than this.  Relaxed tail: a stale one is only older. */
+	guard = oldest_uncommitted(g, bus__load_relaxed(&c->tail));
+	s->first_position = guard;
+	/* Relaxed, published by the role's release. */
+	bus__store_relaxed(&s->position, guard);
 	/* Pairs with the acquire load of role in a publisher's scan. */
 	bus__store_release(&s->role, (uint32_t)BUS_CONSUMER);
-	/* The joining fence (topic_cell.h): pairs with the fence a
-	 * publisher issues after making its position visible and before it
-	 * scans.  Either it sees the slot, or we see its position below. */
+	/* Release: a publisher that loads the new count sees the slot.
+	 * seq_cst: before our second look at the cells in the single order,
+	 * so that a publisher that loads the old count after it saw a cell
+	 * committed, saw one committed before that look. */
+	bus__fetch_add_seq_cst(&c->joins, 1);
+	/* The tail half: pairs with the fence a publisher issues after
+	 * making its position visible and before it scans.  Either it sees
+	 * the slot, or we see its position below. */
 	bus__fence_seq_cst();
-	position = bus__load_relaxed(tail);
-	s->first_position = oldest_open_loan(g, position);
-	/* Release: a publisher that reads this position reads the identity
-	 * above with it.  The subscriber reads both after our reply. */
-	bus__store_release(&s->position, position);
+	first = oldest_uncommitted(g, bus__load_seq_cst(&c->tail));
+	if (first < guard) /* only with corrupt cells */
+		first = guard;
+	s->first_position = first;
+	/* Release: raised past what we may skip (committed before we
+	 * looked); a publisher that reads it reads the identity with it.
+	 * The subscriber reads both after our reply. */
+	bus__store_release(&s->position, first);
+	/* Some may have waited for the guard. */
+	if (first != guard)
+		wake_publishers(c);
 }
 
 /* ---- taking slots back (busd) ------------------------------------------- */
 
 static void wake_everybody(struct bus_topic_control *c)
 {
-	/* seq_cst raises: a sleeper that read the word before them does not
+	/* seq_cst raise: a sleeper that read the word before it does not
 	 * sleep; one asleep is woken and looks again. */
 	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__fetch_add_seq_cst(&c->space_futex, 1);
 	bus__futex_wake_all(&c->data_futex);
-	bus__futex_wake_all(&c->space_futex);
+	wake_publishers(c);
 }
 
 /* Adds a departed client's figure to a retired one: busd alone writes

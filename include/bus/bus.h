@@ -673,10 +673,10 @@ BUS_EXPORT void bus_topic_uncancel(bus_topic_t *topic);
  * once the topic is deleted.
  *
  * A subscriber may copy the slot while you write it and then discard the
- * copy (one lapped under overwrite, or one that joined with history or
- * while loans were open): correct, but ThreadSanitizer reports your plain
- * stores against its atomic loads.  bus_publish() writes with atomic
- * stores and is clean; see README.md, "Topics".
+ * copy (one lapped under overwrite, or one reading history): correct,
+ * but ThreadSanitizer reports your plain stores against its atomic loads.
+ * bus_publish() writes with atomic stores and is clean; see README.md,
+ * "Topics".
  */
 BUS_EXPORT int bus_topic_loan(bus_topic_t *topic, struct bus_message *message,
 			      int64_t timeout_ns);

@@ -427,10 +427,16 @@ struct bus_topic_control {
 	 * advance it by CAS; a single publisher keeps its own copy and
 	 * mirrors it here for subscribers and busd. */
 	BUS_ATOMIC(uint64_t) tail;
-	uint8_t pad0[BUS_CACHE_LINE - 8];
-	/* A lower bound of every live subscriber's position, raised by the
-	 * publisher that last scanned them (block policy). */
-	BUS_ATOMIC(uint64_t) subscriber_minimum;
+	/* Subscribers busd has let in so far (block policy): a publisher
+	 * whose count is older scans the subscribers again before it reuses
+	 * a cell (topic_cell.h, "Joining").  In the tail's line, which a
+	 * publisher has in its cache anyway; 0 in older segments. */
+	BUS_ATOMIC(uint64_t) joins;
+	uint8_t pad0[BUS_CACHE_LINE - 16];
+	/* Unused since joins: it was a minimum of the subscribers' positions
+	 * shared between publishers, which cannot say which joins it saw.
+	 * Kept so that the lines below keep their offsets. */
+	BUS_ATOMIC(uint64_t) unused_minimum;
 	uint8_t pad1[BUS_CACHE_LINE - 8];
 	/* Subscribers that may sleep, and the word they sleep on. */
 	BUS_ATOMIC(uint32_t) subscribers_sleeping;
@@ -483,8 +489,9 @@ _Static_assert(offsetof(struct bus_subscriber, position) == BUS_CACHE_LINE,
 	       "subscriber cursor line");
 _Static_assert(sizeof(struct bus_subscriber) == 2 * BUS_CACHE_LINE,
 	       "subscriber size");
-_Static_assert(offsetof(struct bus_topic_control, subscriber_minimum) == 64,
-	       "topic minimum line");
+_Static_assert(offsetof(struct bus_topic_control, joins) == 8, "topic joins");
+_Static_assert(offsetof(struct bus_topic_control, unused_minimum) == 64,
+	       "topic second line");
 _Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) ==
 		       128,
 	       "topic subscriber wait line");
