@@ -72,11 +72,16 @@
  * Why no publisher passes the subscriber.  A publisher that scans after it
  * loaded the new count sees the slot (the raise of joins releases the
  * role), at guard or at first, both at most any position it wants.  One
- * that uses an older minimum loaded the cell's state, then the count
- * (seq_cst both): to reuse the cell of a position q it saw q READY or
- * PADDED, and if it still saw the old count, then in the single order
- * busd's step 3 read of that cell comes after the commit, so q was
- * committed before busd looked and is not wanted.  Positions from T_b on:
+ * that uses an older minimum must not reuse the cell of any position q
+ * from first on.  To claim q + N the tail had to pass first + N, so some
+ * publisher saw first committed or padded, which happened after busd's
+ * step 3 look (it saw first uncommitted).  The claimer of q + N saw that
+ * too: it is that publisher, or it acquired the tail from a release in
+ * help_advance() that came after it.  Its loads of the cell's state and
+ * then of joins are seq_cst, and the commit (seq_cst store) or busd's own
+ * pad (after its raise of joins) happens before its load of joins: in
+ * the single order that load comes after busd's raise, so it sees the new
+ * count and scans.  Positions from T_b on, when first = T_b:
  * a publisher makes its position visible in the tail (a store or an RMW)
  * and then fences before it loads the live flags; by the store-buffer
  * argument either it sees the new slot, or busd's read of T_b sees its

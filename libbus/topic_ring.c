@@ -63,9 +63,11 @@ static void *payload_of(const struct bus__topic_geometry *g,
 /* Moves the shared tail past p unless somebody already did. */
 static void help_advance(_Atomic uint64_t *tail, uint64_t p)
 {
-	/* Relaxed: the tail carries no data; a stale tail is detected by
-	 * the state it leads to and only costs a retry. */
-	bus__cas_relaxed(tail, &p, p + 1);
+	/* Release (a lock cmpxchg either way on x86-64): whoever acquires
+	 * the tail from us has seen what we saw of the cell below it, its
+	 * commit included; the joining protocol needs that (topic_cell.h).
+	 * A stale tail is detected by the state it leads to. */
+	bus__cas_acq_rel(tail, &p, p + 1);
 }
 
 /* ---- publishers ---------------------------------------------------------- */
@@ -210,7 +212,9 @@ int bus__topic_claim_multi(struct bus_topic *t, uint64_t *position)
 	_Atomic uint64_t *tail = &g->control->tail;
 
 	for (uint32_t steps = 0; steps < TOPIC_STEPS_MAX; steps++) {
-		uint64_t p = bus__load_relaxed(tail);
+		/* Acquire: pairs with the release in help_advance(), so that
+		 * the commits it passed come before our load of joins. */
+		uint64_t p = bus__load_acquire(tail);
 		struct bus_cell *cell = cell_at(g, p);
 		/* Acquire: pairs with the release of whoever moved the cell
 		 * last (a commit, busd's pad).  seq_cst (the same load on
