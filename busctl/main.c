@@ -111,7 +111,8 @@ static void busctl_vprint(const char *fmt, va_list args)
 
 int busctl_fail(const struct busctl *ctl, int error, const char *fmt, ...)
 {
-	const char *detail = ctl->bus ? bus_error_detail(ctl->bus) : "";
+	/* Without a connection, why the last bus_connect() failed. */
+	const char *detail = bus_error_detail(ctl->bus);
 	va_list args;
 
 	va_start(args, fmt);

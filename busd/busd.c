@@ -97,17 +97,23 @@ void busd_queue_delete(struct busd *busd, struct busd_queue *queue)
 
 /* ---- starting ----------------------------------------------------------- */
 
-/* Each client costs two fds (socket and pidfd): take what we may. */
+/*
+ * Each client costs two fds (socket and pidfd): take what we may.  The
+ * last reserved_descriptors of them are for admins (admission.h).
+ */
 static void busd_raise_fd_limit(void)
 {
 	struct rlimit limit;
 
 	if (getrlimit(RLIMIT_NOFILE, &limit))
 		return;
-	if (limit.rlim_cur >= limit.rlim_max)
-		return;
-	limit.rlim_cur = limit.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &limit);
+	if (limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit))
+			getrlimit(RLIMIT_NOFILE, &limit);
+	}
+	busd_debug("up to %llu file descriptors",
+		   (unsigned long long)limit.rlim_cur);
 }
 
 static int busd_make_runtime_dir(void)
@@ -306,6 +312,9 @@ int busd_start(struct busd *busd, const char *bus_name,
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
 	busd_raise_fd_limit();
+	busd_admission_init(&busd->admission, &config->bus.limits);
+	busd_hello_deadline_init(&busd->hello_deadline,
+				 config->bus.limits.hello_timeout_ms);
 	/* The first reading of the TSC rate measurement (clock.h). */
 	bus__clock_now_ns(&busd->clock);
 	ret = busd_loop_init(&busd->loop);
@@ -491,6 +500,7 @@ void busd_stop(struct busd *busd)
 		close(busd->listen_fd);
 	busd->listen_fd = -1;
 	busd_loop_exit(&busd->loop);
+	busd_admission_exit(&busd->admission);
 	/* A failed start leaves the log for whoever looks into why. */
 	busd_error_log_close(busd->bus_name, busd->log_page, busd->serving);
 	busd->log_page = NULL;

@@ -15,10 +15,12 @@
 #include <stddef.h>
 #include <sys/un.h>
 
+#include "admission.h"
 #include "announcer.h"
 #include "clock.h"
 #include "clients.h"
 #include "config.h"
+#include "hello_deadline.h"
 #include "lockfile.h"
 #include "loop.h"
 #include "metrics.h"
@@ -30,6 +32,9 @@ struct busd {
 	struct busd_lock lock;
 	struct busd_registry registry;
 	struct busd_clients clients;
+	/* Who may hold connections, and for how long without HELLO. */
+	struct busd_admission admission;
+	struct busd_hello_deadline hello_deadline;
 	gid_t admin_group; /* [bus] admin_group; BUSD_NO_GROUP when none */
 	struct bus_announce *announce; /* /shmbus.BUS: new topics */
 	struct busd_routes *routes;    /* /shmbus.BUS%routes */

@@ -153,17 +153,24 @@ static void busd_client_read_groups(struct busd_client *client)
 			   (unsigned int)client->credentials.gid);
 }
 
+/* Who connected: enough to admit or refuse it (admission.h). */
 static int busd_client_identify(struct busd_client *client)
 {
 	int ret = busd_client_credentials(client);
 
 	if (!ret)
-		ret = busd_client_open_pidfd(client);
+		busd_client_read_groups(client);
+	return ret;
+}
+
+/* Only an admitted client gets a pidfd: a refusal costs busd nothing. */
+static int busd_client_watch_process(struct busd_client *client)
+{
+	int ret = busd_client_open_pidfd(client);
+
 	if (!ret)
 		ret = busd_process_start_time(client->identity.pid,
 					      &client->identity.start_time);
-	if (!ret)
-		busd_client_read_groups(client);
 	return ret;
 }
 
@@ -209,6 +216,7 @@ static void busd_client_release(struct busd *busd, struct busd_client *client)
 	if (client->receive_op.in_flight || client->exit_op.in_flight)
 		return;
 	busd_client_close_fds(client);
+	busd_admission_leave(busd, client);
 	busd_clients_unlink(&busd->clients, client);
 	busd_credentials_free(&client->credentials);
 	busd_wildcards_free(&client->wildcards);
@@ -242,6 +250,12 @@ void busd_client_accept(struct busd *busd, int socket_fd)
 	}
 	busd_clients_link(&busd->clients, client);
 	ret = busd_client_identify(client);
+	if (!ret && busd_admission_admit(busd, client)) {
+		busd_client_drop(busd, client, "was refused");
+		return;
+	}
+	if (!ret)
+		ret = busd_client_watch_process(client);
 	if (ret) {
 		/* ESRCH: it connected and died before we looked. */
 		busd_debug("cannot identify a new client (pid %d): %s",
@@ -251,8 +265,11 @@ void busd_client_accept(struct busd *busd, int socket_fd)
 	}
 	busd_debug("pid %d (uid %u) connected", (int)client->identity.pid,
 		   (unsigned int)client->identity.uid);
-	if (busd_client_arm(busd, client))
+	if (busd_client_arm(busd, client)) {
 		busd_client_drop(busd, client, "could not be watched");
+		return;
+	}
+	busd_hello_deadline_start(busd, client);
 }
 
 /* ---- completions -------------------------------------------------------- */
@@ -341,6 +358,7 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	if (client->gone)
 		return;
 	client->gone = true;
+	busd_hello_deadline_stop(busd, client);
 	redelivered = busd_client_detach_all(busd, client, &slots);
 	busd_client_log_drop(client, why, slots, redelivered);
 	/*

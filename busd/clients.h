@@ -34,6 +34,14 @@ struct busd_client {
 	int socket_fd;
 	int pidfd;
 	bool greeted;
+	/* Counted against its uid's max_connections_per_user until it is
+	 * released (admission.h). */
+	bool admitted;
+	/* On the list of busd/hello_deadline.h until it says HELLO. */
+	bool awaiting_hello;
+	uint64_t hello_deadline_ns; /* CLOCK_MONOTONIC */
+	struct busd_client *hello_next;
+	struct busd_client *hello_prev;
 	/* A process that attached through a previous busd, watched only by
 	 * its pidfd until it reconnects (busd_client_resume) or exits. */
 	bool adopted;

@@ -137,6 +137,7 @@ static void busd_config_bus_default(struct busd_bus_config *bus)
 	memset(&bus->metrics, 0, sizeof(bus->metrics));
 	bus->log_level = -1;
 	bus->given = 0;
+	busd_limits_default(&bus->limits);
 }
 
 int busd_config_default(struct busd_config *config)
@@ -363,6 +364,26 @@ static void busd_config_set_bus_other(struct busd_config_parser *p,
 	bus->given |= bit;
 }
 
+/* The connection limits (admission.h), and the sentence for a key that
+ * [bus] does not have. */
+static void busd_config_set_limit(struct busd_config_parser *p,
+				  const char *key, const char *value)
+{
+	char why[256];
+	int ret = busd_limits_set(&p->config->bus.limits, key, value, why,
+				  sizeof(why));
+
+	if (ret == -ENOENT)
+		busd_config_error(p, "unknown key '%s' in [bus]; it has "
+				  "admin_group, socket_mode, socket_group, "
+				  "metrics, log_level, " BUSD_LIMITS_KEY_NAMES,
+				  key);
+	else if (ret == -EEXIST)
+		busd_config_error(p, "'%s' is set twice in [bus]", key);
+	else if (ret)
+		busd_config_error(p, "%s", why);
+}
+
 static void busd_config_set_bus(struct busd_config_parser *p,
 				const char *key, const char *value)
 {
@@ -382,9 +403,7 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 	else if (!strcmp(key, "log_level"))
 		bit = BUSD_BUS_LOG_LEVEL;
 	else {
-		busd_config_error(p, "unknown key '%s' in [bus]; it has "
-				  "admin_group, socket_mode, socket_group, "
-				  "metrics and log_level", key);
+		busd_config_set_limit(p, key, value);
 		return;
 	}
 	if (bus->given & bit) {

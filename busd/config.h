@@ -3,7 +3,10 @@
  * busd's configuration: the queues a bus starts with.
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
- *                          socket_group, metrics, log_level
+ *                          socket_group, metrics, log_level, and the
+ *                          connection limits of busd/admission.h:
+ *                          max_connections_per_user, hello_timeout_ms,
+ *                          reserved_descriptors
  *   [queue NAME]           one queue; keys: type, slots, max_message,
  *                          overflow, max_unacked, max_producers,
  *                          max_consumers, header_room, max_deliveries,
@@ -31,6 +34,7 @@
 
 #include "bus/bus.h"
 #include "bus/layout.h"
+#include "admission.h"
 #include "metrics.h"
 
 struct busd_queue_config {
@@ -59,6 +63,7 @@ struct busd_bus_config {
 	 * length is 0 (the default). */
 	struct busd_metrics_address metrics;
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
+	struct busd_limits limits; /* who may hold connections */
 	unsigned int given; /* keys set by the file, one bit each */
 };
 

@@ -179,6 +179,7 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -EPROTO,
 				 "this connection has already said HELLO");
 	client->greeted = true;
+	busd_hello_deadline_stop(busd, client);
 	/* attachment: the id this process had before busd restarted. */
 	if (!request->attachment ||
 	    !busd_client_resume(busd, client, request->attachment))

@@ -9,6 +9,7 @@
 #include "busd.h"
 #include "clients.h"
 #include "dead_letter.h"
+#include "hello_deadline.h"
 #include "log.h"
 #include "loop.h"
 
@@ -121,6 +122,18 @@ int busd_loop_cancel(struct busd_loop *loop, struct busd_op *op)
 		return -EBUSY;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
 	io_uring_sqe_set_data(sqe, NULL);
+	return 0;
+}
+
+int busd_loop_timeout_at(struct busd_loop *loop, struct busd_op *op,
+			 struct __kernel_timespec *when)
+{
+	struct io_uring_sqe *sqe = busd_loop_sqe(loop);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_timeout(sqe, when, 0, IORING_TIMEOUT_ABS);
+	busd_loop_track(sqe, op);
 	return 0;
 }
 
@@ -246,6 +259,9 @@ static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
 		if (!busd->loop.stop)
 			busd_dead_letter_tick(busd);
 		break;
+	case BUSD_OP_HELLO_DEADLINE:
+		busd_hello_deadline_on_timeout(busd, result);
+		break;
 	}
 }
 
@@ -302,8 +318,10 @@ void busd_loop_drain(struct busd *busd)
 	busd_loop_cancel(&busd->loop, &busd->loop.accept_op);
 	busd_loop_cancel(&busd->loop, &busd->loop.pause_op);
 	busd_loop_cancel(&busd->loop, &busd->loop.tick_op);
+	busd_loop_cancel(&busd->loop, &busd->hello_deadline.op);
 	while (busd->clients.head || busd->loop.accept_op.in_flight ||
-	       busd->loop.pause_op.in_flight || busd->loop.tick_op.in_flight) {
+	       busd->loop.pause_op.in_flight || busd->loop.tick_op.in_flight ||
+	       busd->hello_deadline.op.in_flight) {
 		if (busd_loop_turn(busd))
 			return;
 	}

@@ -2,8 +2,10 @@
 /*
  * busd's event loop on io_uring: one ring for the listening socket (accept),
  * each client's socket (recv, one request per packet) and pidfd (poll for
- * exit), a signalfd for SIGINT and SIGTERM, and a timeout that is armed
- * only while some queue has a dead_letter or ack_timeout_ms (TICK).  Replies are small and go
+ * exit), a signalfd for SIGINT and SIGTERM, a timeout that is armed
+ * only while some queue has a dead_letter or ack_timeout_ms (TICK), and
+ * one armed only while a connection has yet to say HELLO
+ * (HELLO_DEADLINE).  Replies are small and go
  * out with sendmsg() at once, outside the ring.
  *
  * Every request in the ring carries the address of a struct busd_op as its
@@ -28,6 +30,7 @@ enum busd_op_kind {
 	BUSD_OP_RECEIVE,    /* a request packet from a client */
 	BUSD_OP_EXIT,	    /* a client's pidfd became readable: it exited */
 	BUSD_OP_TICK,	    /* dead letters and ack timeouts (dead_letter.h) */
+	BUSD_OP_HELLO_DEADLINE, /* silent connections (hello_deadline.h) */
 };
 
 /* One request in the ring.  Its memory must live until it completes. */
@@ -71,5 +74,9 @@ int busd_loop_receive(struct busd_loop *loop, struct busd_op *op, int fd,
 		      void *buf, size_t length);
 int busd_loop_poll(struct busd_loop *loop, struct busd_op *op, int fd);
 int busd_loop_cancel(struct busd_loop *loop, struct busd_op *op);
+/* Completes at when, an absolute CLOCK_MONOTONIC time, which must live
+ * until then. */
+int busd_loop_timeout_at(struct busd_loop *loop, struct busd_op *op,
+			 struct __kernel_timespec *when);
 
 #endif /* BUSD_LOOP_H */

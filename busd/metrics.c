@@ -55,6 +55,9 @@ struct busd_metrics_snapshot {
 	unsigned int queue_count;
 	struct busd_metrics_topic *topics;
 	unsigned int topic_count;
+	/* Connections and refusals by uid (admission.h). */
+	struct busd_admission_user *users;
+	unsigned int user_count;
 };
 
 /* busd's own mapping, read through a handle that lives on the stack:
@@ -107,6 +110,9 @@ static int busd_metrics_snapshot(struct busd_metrics *m,
 	} else {
 		ret = -ENOMEM;
 	}
+	if (!ret)
+		ret = busd_admission_snapshot(&m->busd->admission, &snap->users,
+					      &snap->user_count);
 	pthread_mutex_unlock(&m->lock);
 	return ret;
 }
@@ -115,6 +121,7 @@ static void busd_metrics_snapshot_free(struct busd_metrics_snapshot *snap)
 {
 	free(snap->queues);
 	free(snap->topics);
+	free(snap->users);
 }
 
 /* ---- the text format --------------------------------------------------- */
@@ -254,6 +261,34 @@ static void busd_latency_write(FILE *out, const char *kind,
 		kind, kind, name, (unsigned long long)l->count);
 }
 
+/* Uids are numbers: the label values need no escaping either. */
+static void busd_metrics_write_users(FILE *out,
+				     const struct busd_metrics_snapshot *snap)
+{
+	fprintf(out, "# HELP shmbus_connections Connections to busd's control "
+		"socket, by the peer's uid.\n"
+		"# TYPE shmbus_connections gauge\n");
+	for (unsigned int u = 0; u < snap->user_count; u++)
+		fprintf(out, "shmbus_connections{uid=\"%u\"} %u\n",
+			(unsigned int)snap->users[u].uid,
+			snap->users[u].connections);
+	fprintf(out, "# HELP shmbus_connections_refused_total Connections "
+		"busd refused or closed, by uid and reason (per_user: "
+		"max_connections_per_user, reserve: reserved_descriptors, "
+		"hello_timeout: hello_timeout_ms).\n"
+		"# TYPE shmbus_connections_refused_total counter\n");
+	for (unsigned int u = 0; u < snap->user_count; u++)
+		for (int r = 0; r < BUSD_REFUSAL_COUNT; r++)
+			if (snap->users[u].refused[r])
+				fprintf(out, "shmbus_connections_refused_total"
+					"{uid=\"%u\",reason=\"%s\"} %llu\n",
+					(unsigned int)snap->users[u].uid,
+					busd_refusal_label(
+						(enum busd_refusal)r),
+					(unsigned long long)snap->users[u]
+						.refused[r]);
+}
+
 /*
  * Names are checked by bus_name_check() (letters, digits, '_', '-', '.'),
  * so a label value needs no escaping.
@@ -298,6 +333,7 @@ static void busd_metrics_write(FILE *out, const char *bus_name,
 	for (unsigned int t = 0; t < snap->topic_count; t++)
 		busd_latency_write(out, "topic", snap->topics[t].name,
 				   &snap->topics[t].latency);
+	busd_metrics_write_users(out, snap);
 }
 
 /* The whole page in a malloc'd buffer; NULL without memory. */

@@ -49,9 +49,16 @@ static int fail(struct bus *bus, int error, const char *format, ...)
 	return error;
 }
 
+/*
+ * A failed bus_connect() frees its connection, and its detail with it (why
+ * busd refused, say): the calling thread keeps a copy for
+ * bus_error_detail(NULL).
+ */
+static _Thread_local char connect_detail[BUS_CONTROL_DETAIL_MAX + 64];
+
 const char *bus_error_detail(const bus_t *bus)
 {
-	return bus ? bus->detail : "";
+	return bus ? bus->detail : connect_detail;
 }
 
 const char *bus_name(const bus_t *bus)
@@ -112,9 +119,10 @@ static int send_request(struct bus *bus, struct bus_control_request *request)
 	return 0;
 }
 
-/* Receives one reply and, if it carries one, a file descriptor. */
+/* Receives one reply and, if it carries one, a file descriptor; flags:
+ * MSG_DONTWAIT or 0. */
 static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
-			 int *fd)
+			 int *fd, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -128,7 +136,7 @@ static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
 	ssize_t n;
 
 	do {
-		n = recvmsg(bus->fd, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(bus->fd, &msg, MSG_CMSG_CLOEXEC | flags);
 	} while (n < 0 && errno == EINTR);
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		if (cmsg->cmsg_level == SOL_SOCKET &&
@@ -157,7 +165,18 @@ static int exchange(struct bus *bus, struct bus_control_request *request,
 
 	*sent = rc == 0;
 	if (rc == 0)
-		rc = receive_reply(bus, reply, fd);
+		return receive_reply(bus, reply, fd, 0);
+	/*
+	 * busd refuses a connection (too many from this user, too few file
+	 * descriptors left) by answering the HELLO before it comes, and
+	 * shuts the socket: our send fails, and the refusal waits to be
+	 * read.  Without one, busd went away, as send_request() said.
+	 */
+	if (bus->fd >= 0 &&
+	    receive_reply(bus, reply, fd, MSG_DONTWAIT) == 0)
+		return 0;
+	if (bus->fd >= 0)
+		fail(bus, -ENOTCONN, "busd of bus '%s' went away", bus->name);
 	return rc;
 }
 
@@ -362,14 +381,18 @@ int bus_connect(const char *name, bus_t **out)
 	struct bus *bus;
 	int rc;
 
+	connect_detail[0] = '\0';
 	if (!out)
 		return -EINVAL;
 	if (!name)
 		name = getenv("BUS_NAME");
 	if (!name || !*name)
 		name = "default";
-	if (bus_name_check(name))
+	if (bus_name_check(name)) {
+		snprintf(connect_detail, sizeof(connect_detail), "'%.*s' is "
+			 "not a valid bus name", BUS_NAME_MAX, name);
 		return -EINVAL;
+	}
 	bus = calloc(1, sizeof(*bus));
 	if (!bus)
 		return -ENOMEM;
@@ -380,6 +403,8 @@ int bus_connect(const char *name, bus_t **out)
 	if (rc == 0)
 		rc = hello(bus);
 	if (rc < 0) {
+		snprintf(connect_detail, sizeof(connect_detail), "%s",
+			 bus->detail);
 		bus_disconnect(bus);
 		return rc;
 	}

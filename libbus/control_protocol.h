@@ -17,6 +17,13 @@
  * (r to consume, subscribe or observe; w to produce or publish), CREATE,
  * TOPIC_CREATE and DELETE need admin rights (busd/access.h); a refusal is
  * -EACCES with a sentence in detail.
+ *
+ * busd may refuse a connection at accept, before it reads anything
+ * (busd/admission.h): it sends a HELLO reply with status -EUSERS or
+ * -ECONNREFUSED and a sentence in detail, shuts the socket and closes it.
+ * A connection that sends no HELLO within hello_timeout_ms gets the same
+ * with -ETIMEDOUT.  The client's HELLO may then fail to send; the reply is
+ * still there to read.
  */
 #ifndef BUS_CONTROL_PROTOCOL_H
 #define BUS_CONTROL_PROTOCOL_H

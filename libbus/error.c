@@ -46,7 +46,15 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ ENAMETOOLONG, "a name or path is too long" },
 	{ EPERM, "operation not permitted for this role or user" },
 	{ EBADF, "this handle cannot do that (wrong role)" },
-	{ ECONNREFUSED, "busd refused the connection" },
+	/* busd's connection limits (busd/admission.h); the detail names
+	 * the uid and the figures. */
+	{ ECONNREFUSED, "busd refused the connection: it is short of file "
+			"descriptors and keeps its last ones for root and its "
+			"admin_group (reserved_descriptors); close "
+			"connections or retry later" },
+	{ EUSERS, "busd refused the connection: too many connections from "
+		  "this user (busd's max_connections_per_user); close some "
+		  "or ask the operator to raise it" },
 	{ EIO, "the control connection to busd failed" },
 	{ ENXIO, "no responder: nothing consumes from or subscribes to the "
 		 "request queue or topic" },

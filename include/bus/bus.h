@@ -128,7 +128,10 @@ BUS_EXPORT const char *bus_strerror(int error);
 /*
  * Details of the last failure on this connection (which name, which field),
  * or "" when there are none.  The string is owned by the connection and is
- * overwritten by its next failure.
+ * overwritten by its next failure.  bus == NULL: the details of the calling
+ * thread's last bus_connect() that failed (why busd refused it, say), ""
+ * after one that succeeded; owned by the library, valid until the thread's
+ * next bus_connect().
  */
 BUS_EXPORT const char *bus_error_detail(const bus_t *bus);
 
@@ -186,7 +189,10 @@ BUS_EXPORT int bus_remove(const char *bus_name);
  * Connects to the busd serving bus_name (NULL: $BUS_NAME, else "default").
  * Returns 0 and sets *out, -ENOTCONN when no busd serves that bus, -EINVAL
  * for a bad name, -EPROTO when busd speaks another protocol version,
- * -EACCES when the control socket's mode keeps this user out.
+ * -EACCES when the control socket's mode keeps this user out, -EUSERS when
+ * this user holds busd's max_connections_per_user already, -ECONNREFUSED
+ * when busd keeps its last file descriptors for admins.  On failure,
+ * bus_error_detail(NULL) says why in the calling thread.
  */
 BUS_EXPORT int bus_connect(const char *bus_name, bus_t **out);
 
