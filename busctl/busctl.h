@@ -209,6 +209,7 @@ struct busctl_meta {
 	const char *key;
 	const char *reply_to; /* pub --reply */
 	int64_t ttl_ns;	      /* pub --ttl; 0: none */
+	uint64_t correlation; /* pub --correlation; 0: none */
 	unsigned int count;
 	const char *names[BUS_MESSAGE_HEADERS_MAX];
 	const char *values[BUS_MESSAGE_HEADERS_MAX];

@@ -41,6 +41,8 @@ static const struct busctl_help_option busctl_help_pub[] = {
 	  "never delivered after that" },
 	{ "--reply QUEUE", "a reply-to name: where a responder should send "
 	  "its reply" },
+	{ "--correlation ID", "a correlation id: send a reply to a request "
+	  "(its correlation_id in consume --json)" },
 	BUSCTL_END,
 };
 

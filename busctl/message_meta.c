@@ -28,7 +28,8 @@ int busctl_meta_add_header(struct busctl_meta *meta, char *pair)
 
 int busctl_meta_empty(const struct busctl_meta *meta)
 {
-	return !meta->key && !meta->count && !meta->reply_to && !meta->ttl_ns;
+	return !meta->key && !meta->count && !meta->reply_to &&
+	       !meta->ttl_ns && !meta->correlation;
 }
 
 int busctl_meta_apply(const struct busctl_meta *meta,
@@ -42,6 +43,8 @@ int busctl_meta_apply(const struct busctl_meta *meta,
 		err = bus_message_set_reply_to(message, meta->reply_to);
 	if (err == 0 && meta->ttl_ns)
 		err = bus_message_set_ttl(message, meta->ttl_ns);
+	if (err == 0 && meta->correlation)
+		err = bus_message_set_correlation(message, meta->correlation);
 	for (unsigned int i = 0; err == 0 && i < meta->count; i++)
 		err = bus_message_add_header(message, meta->names[i],
 					     meta->values[i]);

@@ -2,6 +2,7 @@
 /*
  * busctl pub NAME [MESSAGE...] [--timeout SEC] [--key KEY]
  *                   [--header NAME=VALUE]... [--ttl MS] [--reply QUEUE]
+ *                   [--correlation ID]
  *
  * Sends each MESSAGE argument, or else each line of stdin without its
  * newline, as one message to the queue or topic NAME (busd's list says
@@ -147,6 +148,9 @@ static int busctl_pub_summary(const struct busctl_publisher *pub)
 {
 	if (!pub->failed)
 		return BUSCTL_EXIT_OK;
+	/* One message, one line: its own says it all. */
+	if (pub->failed + pub->sent == 1)
+		return BUSCTL_EXIT_ERROR;
 	return busctl_error("pub %s: %llu of %llu messages failed (each is "
 			    "reported above); the others were sent",
 			    pub->queue_name, (unsigned long long)pub->failed,
@@ -201,20 +205,24 @@ static int busctl_pub_stdin(struct busctl_publisher *pub)
  * A key is a subject, never a pattern: say so in a sentence instead of
  * the library's bare "invalid argument".
  */
-static int busctl_pub_check_key(const char *key)
+static int busctl_pub_check_key(const char *name, const char *key)
 {
-	if (strchr(key, '*') || strchr(key, '>'))
-		return busctl_usage_error(
-			"pub: --key '%s': a routing key cannot contain "
-			"wildcards ('*' or '>'); it names one subject, such "
-			"as orders.eu.red: tokens of letters, digits, '_' or "
-			"'-' separated by '.' (patterns belong in 'busctl "
-			"route add --key')", key);
-	if (strlen(key) > BUS_MESSAGE_KEY_MAX || bus_pattern_check(key))
-		return busctl_usage_error(
-			"pub: bad --key '%s': a routing key is up to %u bytes "
-			"of dot-separated, non-empty tokens, such as "
-			"orders.eu.red", key, BUS_MESSAGE_KEY_MAX);
+	if (strchr(key, '*') || strchr(key, '>')) {
+		busctl_error("pub %s: --key '%s': a routing key cannot "
+			     "contain wildcards ('*' or '>'); it names one "
+			     "subject, such as orders.eu.red: tokens of "
+			     "letters, digits, '_' or '-' separated by '.' "
+			     "(patterns belong in 'busctl route add --key')",
+			     name, key);
+		return BUSCTL_EXIT_USAGE;
+	}
+	if (strlen(key) > BUS_MESSAGE_KEY_MAX || bus_pattern_check(key)) {
+		busctl_error("pub %s: bad --key '%s': a routing key is up to "
+			     "%u bytes of dot-separated, non-empty tokens, "
+			     "such as orders.eu.red", name, key,
+			     BUS_MESSAGE_KEY_MAX);
+		return BUSCTL_EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -227,6 +235,7 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		{ "header", required_argument, NULL, 'H' },
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "reply", required_argument, NULL, 'r' },
+		{ "correlation", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t ttl_ms;
@@ -236,8 +245,6 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 	       -1) {
 		switch (c) {
 		case 'k':
-			if (busctl_pub_check_key(optarg) >= 0)
-				return BUSCTL_EXIT_USAGE;
 			pub->meta.key = optarg;
 			break;
 		case 'T':
@@ -246,6 +253,14 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 					"pub: bad --ttl '%s': milliseconds, "
 					"1 or more", optarg);
 			pub->meta.ttl_ns = (int64_t)ttl_ms * 1000000;
+			break;
+		case 'c':
+			if (busctl_parse_u64(optarg, &pub->meta.correlation) ||
+			    !pub->meta.correlation)
+				return busctl_usage_error(
+					"pub: bad --correlation '%s': the id "
+					"of the request answered, 1 or more "
+					"(consume --json shows it)", optarg);
 			break;
 		case 'r':
 			if (bus_name_check(optarg))
@@ -275,6 +290,8 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 	if (optind >= argc)
 		return busctl_usage_error("pub: missing NAME");
 	pub->queue_name = argv[optind++];
+	if (pub->meta.key)
+		return busctl_pub_check_key(pub->queue_name, pub->meta.key);
 	return -1;
 }
 

@@ -243,6 +243,8 @@ int busctl_route_send(struct busctl *ctl, bus_address_t *address,
 		err = bus_message_set_reply_to(&m, meta->reply_to);
 	if (err == 0 && meta->ttl_ns)
 		err = bus_message_set_ttl(&m, meta->ttl_ns);
+	if (err == 0 && meta->correlation)
+		err = bus_message_set_correlation(&m, meta->correlation);
 	for (unsigned int i = 0; err == 0 && i < meta->count; i++)
 		err = bus_message_add_header(&m, meta->names[i],
 					     meta->values[i]);
