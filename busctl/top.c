@@ -366,12 +366,13 @@ static void busctl_top_title(const struct busctl_top *top)
 	if (!localtime_r(&wall, &local) ||
 	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local))
 		snprintf(when, sizeof(when), "?");
+	/* Most telling first: a narrow terminal cuts the end. */
 	snprintf(line, sizeof(line),
-		 "bus %s  %s  every %.1f s  %zu queue%s, %zu topic%s  "
-		 "sort %s", bus_name(top->ctl->bus), when,
-		 top->interval_ms / 1000.0, queues, queues == 1 ? "" : "s",
+		 "bus %s  %zu queue%s, %zu topic%s  sort %s  every %.1f s  %s",
+		 bus_name(top->ctl->bus), queues, queues == 1 ? "" : "s",
 		 topics, topics == 1 ? "" : "s",
-		 busctl_top_sort_name(top->sort));
+		 busctl_top_sort_name(top->sort), top->interval_ms / 1000.0,
+		 when);
 	busctl_top_line(top, line);
 }
 
@@ -399,11 +400,11 @@ static void busctl_top_print(struct busctl_top *top,
 		busctl_top_print_row(top, &sorted[i], width);
 	if (top->ansi && top->keys.active) {
 		snprintf(line, sizeof(line),
-			 "rows %zu-%zu of %zu  q quit  s sort  j/k PgDn/PgUp "
-			 "scroll", count ? top->first_row + 1 : 0,
+			 "rows %zu-%zu of %zu  sort %s (s)  j/k PgDn/PgUp  "
+			 "q quit", count ? top->first_row + 1 : 0,
 			 top->first_row + visible < count ?
 				 top->first_row + visible : count,
-			 count);
+			 count, busctl_top_sort_name(top->sort));
 		/* No newline after the last line: it would scroll. */
 		printf("%.*s", top->columns > 0 ? top->columns : 255, line);
 	}
