@@ -73,6 +73,9 @@ int busctl_error(const char *fmt, ...)
 	return BUSCTL_EXIT_ERROR;
 }
 
+/* The command being run, so that a usage error points at its own help. */
+static const char *busctl_running;
+
 int busctl_usage_error(const char *fmt, ...)
 {
 	va_list args;
@@ -80,7 +83,10 @@ int busctl_usage_error(const char *fmt, ...)
 	va_start(args, fmt);
 	busctl_vprint(fmt, args);
 	va_end(args);
-	fputs(" (see 'busctl --help')\n", stderr);
+	if (busctl_running && busctl_help_exists(busctl_running))
+		fprintf(stderr, " (see 'busctl help %s')\n", busctl_running);
+	else
+		fputs(" (see 'busctl --help')\n", stderr);
 	return BUSCTL_EXIT_USAGE;
 }
 
@@ -316,6 +322,7 @@ int main(int argc, char **argv)
 	}
 	/* 0, not 1: glibc then also resets its state for the new argv. */
 	optind = 0;
+	busctl_running = command->name;
 	status = command->run(&ctl, argc, argv);
 	busctl_disconnect(&ctl);
 	return status;
