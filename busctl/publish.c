@@ -123,7 +123,13 @@ static int busctl_pub_send(struct busctl_publisher *pub, const char *what,
 		busctl_fail(pub->ctl, err, "pub %s: reopen", pub->queue_name);
 		return -1;
 	}
-	if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) && max &&
+	/* An address commit leaves no detail: the connection's detail is
+	 * that of an older call, so it is left out. */
+	if (pub->address)
+		busctl_error("pub %s: %s %llu (%zu bytes): %s", pub->queue_name,
+			     what, (unsigned long long)number, length,
+			     bus_strerror(err));
+	else if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) && max &&
 	    length <= max)
 		busctl_fail(pub->ctl, err, "pub %s: %s %llu: the key and "
 			    "headers do not fit the header_room of %u bytes "

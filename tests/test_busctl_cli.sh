@@ -90,6 +90,16 @@ expect_status 1 "pub from stdin with a line too large"
 expect_in "pub orders: line 2 has 20 bytes" err "pub names the line"
 ctl consume orders -n 4 --timeout 5 $b
 expect_stdout "pub went on past the bad messages" "one\nthree\nfour\nfive\n"
+# Through an address, a failed commit leaves a loan open: pub must still
+# send the messages after it.
+ctl route add to-orders --from orders-in --to orders $b
+ctl pub orders-in six 12345678901234567 seven $b
+expect_status 1 "pub through an address with one message too large"
+expect_in "pub orders-in: argument 2 (17 bytes)" err \
+	"pub through an address names the argument"
+ctl consume orders -n 2 --timeout 5 $b
+expect_stdout "pub through an address went on" "six\nseven\n"
+ctl route del to-orders $b
 
 ctl pub orders --key 'a.*' x $b
 expect_status 2 "pub --key with a wildcard"
