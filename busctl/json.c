@@ -59,10 +59,20 @@ int busctl_utf8_valid(const void *data, size_t length)
 void busctl_json_bytes(FILE *out, const void *data, size_t length)
 {
 	const unsigned char *c = data;
+	size_t step;
 
 	fputc('"', out);
 	for (size_t i = 0; i < length; i++) {
-		if (c[i] == '"' || c[i] == '\\')
+		/* A stray byte (a header value need not be UTF-8) as the code
+		 * point of the same number, so the document stays valid. */
+		if (c[i] >= 0x80) {
+			step = busctl_utf8_sequence(c + i, length - i);
+			if (step)
+				fwrite(c + i, 1, step, out);
+			else
+				fprintf(out, "\\u%04x", c[i]);
+			i += step ? step - 1 : 0;
+		} else if (c[i] == '"' || c[i] == '\\')
 			fprintf(out, "\\%c", c[i]);
 		else if (c[i] == '\n')
 			fputs("\\n", out);
