@@ -235,7 +235,8 @@ int busctl_route_send(struct busctl *ctl, bus_address_t *address,
 		      const void *data, size_t length, int64_t timeout_ns);
 /* Prints "[key=K name=value] " for a message that has any; 0 or -EBADMSG. */
 int busctl_meta_print(const struct bus_message *message, FILE *out);
-/* The payload, a leading '[' or '\\' escaped with '\\': 0 or -errno. */
+/* The payload; a leading '[' or backslash gets a backslash in front.
+ * 0 or -errno. */
 int busctl_print_payload_text(FILE *out, const void *payload, size_t length);
 /* consume's and sub's line: "FROM\t" if from, the prefix, the payload,
  * a newline, flushed.  0 or -errno. */

@@ -123,9 +123,10 @@ static int busctl_pub_send(struct busctl_publisher *pub, const char *what,
 		busctl_fail(pub->ctl, err, "pub %s: reopen", pub->queue_name);
 		return -1;
 	}
-	/* An address commit leaves no detail: the connection's detail is
-	 * that of an older call, so it is left out. */
-	if (pub->address)
+	/* A too-long commit through an address leaves no detail: the
+	 * connection's detail is that of an older call, so it is left out
+	 * (a loan's own failure, such as "no route", has one). */
+	if (pub->address && err == -EMSGSIZE)
 		busctl_error("pub %s: %s %llu (%zu bytes): %s", pub->queue_name,
 			     what, (unsigned long long)number, length,
 			     bus_strerror(err));

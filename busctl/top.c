@@ -398,13 +398,15 @@ static void busctl_top_print(struct busctl_top *top,
 	for (size_t i = top->first_row;
 	     i < count && i < top->first_row + visible; i++)
 		busctl_top_print_row(top, &sorted[i], width);
-	if (top->ansi && top->keys.active) {
-		snprintf(line, sizeof(line),
-			 "rows %zu-%zu of %zu  sort %s (s)  j/k PgDn/PgUp  "
-			 "q quit", count ? top->first_row + 1 : 0,
+	/* Rows past the screen are there: say so, and how to reach them
+	 * when keys work (stdin a terminal). */
+	if (top->ansi) {
+		snprintf(line, sizeof(line), "rows %zu-%zu of %zu  sort %s%s",
+			 count ? top->first_row + 1 : 0,
 			 top->first_row + visible < count ?
 				 top->first_row + visible : count,
-			 count, busctl_top_sort_name(top->sort));
+			 count, busctl_top_sort_name(top->sort),
+			 top->keys.active ? " (s)  j/k PgDn/PgUp  q quit" : "");
 		/* No newline after the last line: it would scroll. */
 		printf("%.*s", top->columns > 0 ? top->columns : 255, line);
 	}
