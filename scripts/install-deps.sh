@@ -18,6 +18,8 @@ PACKAGES="
 	libmicrohttpd-dev
 	libsystemd-dev
 	curl
+	jq
+	tmux
 	gnuplot-nox
 	iceoryx
 	libiceoryx-binding-c-dev
