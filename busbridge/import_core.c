@@ -26,6 +26,10 @@ int bridge_import_core_prepare(struct bridge_rule *rule)
 		s = natsSubscription_SetPendingLimits(rule->nats_subscription,
 						      PENDING_MESSAGES_MAX,
 						      PENDING_BYTES_MAX);
+	/* A round trip, so that the server has the interest before the
+	 * bridge says it is ready: what is published after that arrives. */
+	if (s == NATS_OK)
+		s = natsConnection_FlushTimeout(rule->bridge->nats, 2000);
 	if (s != NATS_OK) {
 		bridge_log("import %s: cannot subscribe to %s: %s", rule->name,
 			   rule->from, natsStatus_GetText(s));
