@@ -24,6 +24,9 @@ PACKAGES="
 	iceoryx
 	libiceoryx-binding-c-dev
 	ca-certificates
+	nats-server
+	libnats-dev
+	mosquitto-clients
 "
 
 if [ "$(id -u)" -eq 0 ]; then

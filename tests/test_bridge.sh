@@ -1,0 +1,523 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# test_bridge.sh CASE BUSD BUSCTL BUSBRIDGE
+#
+# busbridge between two buses (two busd: two "hosts") through a private
+# nats-server, every process real.  CASE is one of:
+#
+#   topics       bus A topics prices.* -> core NATS -> bus B topic, through
+#                wildcards on both sides (bus pattern, NATS pattern)
+#   queue_kills  queue A -> JetStream -> queue B while both bridges are
+#                killed with -9 and restarted: every message arrives, and
+#                the duplicates are counted (see below)
+#   no_loop      both directions configured between A and B: a message
+#                crosses once and never comes back
+#   config       bad config files and start-up errors: exit 1 and a
+#                clear sentence naming FILE:LINE
+#
+# Each case starts its own nats-server (-p -1: the kernel picks a free
+# port, read back from its log, so two tests never race for one) with its
+# JetStream store in the case's temporary directory, and its own busd with
+# unique bus names; every process is stopped by its pid and nothing is
+# left in /dev/shm or on disk.  Exit 0 pass, 1 fail, 77 skip.
+set -u
+
+case_name=${1:-}
+busd=${2:-}
+busctl=${3:-}
+bridge=${4:-}
+if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
+	echo "test_bridge: busd or busctl not built; skipped"
+	exit 77
+fi
+if [ ! -x "$bridge" ]; then
+	echo "test_bridge: busbridge not built (no libnats-dev); skipped"
+	exit 77
+fi
+if ! command -v nats-server >/dev/null 2>&1; then
+	echo "test_bridge: nats-server not installed; skipped"
+	exit 77
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-bridge-XXXXXX") || exit 1
+export BUS_RUNTIME_DIR="$work"
+unset BUS_NAME
+bus_a="test-bridge-a-$$"
+bus_b="test-bridge-b-$$"
+pids=""	 # bridges and clients, stopped first
+daemons="" # busd and nats-server, stopped after them
+failures=0
+checks=0
+
+# stop PID...: SIGTERM, then SIGKILL after 5 s, and reap.
+stop() {
+	for pid in "$@"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "$@"; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+}
+
+cleanup() {
+	# One at a time, bridges first, so that each goes while what it
+	# talks to is still there.
+	for pid in $pids $daemons; do
+		stop "$pid"
+	done
+	for f in /dev/shm/shmbus."$bus_a":* /dev/shm/shmbus."$bus_a" \
+		 /dev/shm/shmbus."$bus_b":* /dev/shm/shmbus."$bus_b"; do
+		[ -e "$f" ] && rm -f "$f"
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+	failures=$((failures + 1))
+	echo "FAIL: $*" >&2
+}
+
+check() {
+	checks=$((checks + 1))
+	if ! eval "$2"; then
+		fail "$1"
+	fi
+}
+
+# ---- the processes ------------------------------------------------------
+
+# start_nats: nats-server on 127.0.0.1 and a free port; sets nats_url.
+start_nats() {
+	nats-server -a 127.0.0.1 -p -1 -js -sd "$work/jetstream" \
+		>"$work/nats.log" 2>&1 &
+	nats_pid=$!
+	daemons="$nats_pid $daemons"
+	i=0
+	port=
+	while [ -z "$port" ]; do
+		port=$(sed -n 's/.*Listening for client connections on [0-9.]*:\([0-9]*\).*/\1/p' \
+			"$work/nats.log")
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 "$nats_pid" 2>/dev/null; then
+			echo "FAIL: nats-server did not start within 10 s" >&2
+			cat "$work/nats.log" >&2
+			exit 1
+		fi
+		[ -z "$port" ] && sleep 0.1
+	done
+	nats_url="nats://127.0.0.1:$port"
+}
+
+# start_busd BUS CONFIG-TEXT: a busd that removes its segments on stop.
+start_busd() {
+	printf '%s\n' "$2" >"$work/$1.conf"
+	"$busd" -f -d -b "$1" -c "$work/$1.conf" 2>"$work/$1.log" &
+	busd_pid=$!
+	daemons="$busd_pid $daemons"
+	i=0
+	until "$busctl" -b "$1" ls >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 "$busd_pid" 2>/dev/null; then
+			echo "FAIL: busd $1 did not start within 10 s" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+# start_bridge NAME: busbridge -c $work/NAME.conf, logging to NAME.log
+# (appended: restarts keep one log); sets bridge_pid once it said it is
+# bridging.
+start_bridge() {
+	: >>"$work/$1.log"
+	lines=$(grep -c "bridging bus" "$work/$1.log")
+	"$bridge" -c "$work/$1.conf" >>"$work/$1.log" 2>&1 &
+	bridge_pid=$!
+	i=0
+	until [ "$(grep -c "bridging bus" "$work/$1.log")" -gt "$lines" ]; do
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 "$bridge_pid" 2>/dev/null; then
+			echo "FAIL: busbridge $1 did not start within 10 s" >&2
+			cat "$work/$1.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+# figures BRIDGE-PID LOG RULE: the last figures line of RULE, after a
+# SIGUSR1 (busbridge prints them on stderr).
+figures() {
+	before=$(grep -c "figures: $3 " "$2")
+	kill -USR1 "$1"
+	i=0
+	while [ "$(grep -c "figures: $3 " "$2")" -le "$before" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep "figures: $3 " "$2" | tail -n 1
+}
+
+# payloads FILE: busctl's lines without the [headers] it prints first.
+payloads() {
+	sed 's/^\[[^]]*\] //' "$1"
+}
+
+# ---- topics: A -> NATS -> B, wildcards on both sides --------------------
+case_topics() {
+	start_nats
+	start_busd "$bus_a" "
+[topic prices.eu]
+slow_subscriber = overwrite
+[topic prices.us]
+slow_subscriber = overwrite
+[topic news.eu]
+slow_subscriber = overwrite"
+	start_busd "$bus_b" "
+[topic prices]
+slow_subscriber = overwrite
+header_room = 128"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+
+[export prices]
+; every prices.* topic, and every one made later
+from = topic prices.>
+
+[export news]
+from = topic news.eu
+EOF
+	cat >"$work/b.conf" <<EOF
+[bridge]
+bus = $bus_b
+nats = $nats_url
+name = hostB
+
+[import prices]
+from = shmbus.hostA.prices.*
+to = topic prices
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	pids="$a_pid $pids"
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$b_pid $pids"
+
+	"$busctl" -b "$bus_b" sub prices -n 4 --timeout 10 >"$work/sub" \
+		2>"$work/sub.err" &
+	sub_pid=$!
+	# The subscription is in place once stat counts it.
+	i=0
+	until "$busctl" -b "$bus_b" stat prices --json 2>/dev/null |
+	      tr -d ' \n' | grep -q '"subscribers":1'; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	"$busctl" -b "$bus_a" pub prices.eu eu-1 eu-2
+	"$busctl" -b "$bus_a" pub news.eu not-for-b
+	"$busctl" -b "$bus_a" pub prices.us us-1 us-2
+	wait "$sub_pid"
+	payloads "$work/sub" | sort >"$work/got"
+	printf 'eu-1\neu-2\nus-1\nus-2\n' >"$work/want"
+	check "B's subscriber gets the four prices messages, nothing else" \
+		'cmp -s "$work/want" "$work/got"'
+	check "each carries Shmbus-Origin=hostA and Shmbus-Hops=1" \
+		'[ "$(grep -c "Shmbus-Origin=hostA Shmbus-Hops=1" "$work/sub")" -eq 4 ]'
+	line=$(figures "$a_pid" "$work/a.log" prices)
+	check "A's export figures count 4 forwarded: $line" \
+		'echo "$line" | grep -q "forwarded=4 failed=0 dropped=0"'
+	line=$(figures "$a_pid" "$work/a.log" news)
+	check "A's news export forwarded 1 (nobody imports it): $line" \
+		'echo "$line" | grep -q "forwarded=1 "'
+	line=$(figures "$b_pid" "$work/b.log" prices)
+	check "B's import figures count 4 forwarded: $line" \
+		'echo "$line" | grep -q "forwarded=4 failed=0 dropped=0"'
+}
+
+# ---- queues: A -> JetStream -> B through kill -9 ------------------------
+#
+# Duplicates on B can come from one place only: the importing bridge (b)
+# killed after it committed a message to queue B and before its ack
+# reached JetStream, which then delivers it again after ack_wait.  The
+# exporting bridge (a) killed after JetStream's ack and before its bus ack
+# makes the bus deliver that message again, but it carries the same
+# Nats-Msg-Id (origin:queue:sequence) and JetStream drops the copy.
+case_queue_kills() {
+	count=${BRIDGE_TEST_MESSAGES:-3000}
+	kills=${BRIDGE_TEST_KILLS:-8}
+	start_nats
+	start_busd "$bus_a" "
+[queue orders]
+slots = 4096
+max_message = 64"
+	start_busd "$bus_b" "
+[queue orders-in]
+slots = 8192
+max_message = 64
+header_room = 128"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+
+[export orders]
+from = queue orders
+stream = ORDERS
+in_flight = 32
+EOF
+	cat >"$work/b.conf" <<EOF
+[bridge]
+bus = $bus_b
+nats = $nats_url
+name = hostB
+
+[import orders]
+from = jetstream ORDERS orders-b
+to = queue orders-in
+ack_wait = 2
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$a_pid $b_pid $pids"
+
+	# Batches of 50 every 100 ms, some 6 s in all: the messages flow
+	# while the bridges die.
+	(
+		n=1
+		while [ $n -le "$count" ]; do
+			end=$((n + 49))
+			[ $end -gt "$count" ] && end=$count
+			seq "$n" "$end" | sed 's/^/m/'
+			n=$((end + 1))
+			sleep 0.1
+		done
+	) | "$busctl" -b "$bus_a" pub orders >"$work/pub.out" 2>"$work/pub.err" &
+	pub_pid=$!
+	pids="$pub_pid $pids"
+
+	k=0
+	kills_in_flow=0
+	while [ $k -lt "$kills" ]; do
+		kill -0 "$pub_pid" 2>/dev/null &&
+			kills_in_flow=$((kills_in_flow + 1))
+		sleep 0.$((3 + k % 5))
+		if [ $((k % 2)) -eq 0 ]; then
+			kill -KILL "$a_pid"
+			wait "$a_pid" 2>/dev/null
+			start_bridge a
+			a_pid=$bridge_pid
+		else
+			kill -KILL "$b_pid"
+			wait "$b_pid" 2>/dev/null
+			start_bridge b
+			b_pid=$bridge_pid
+		fi
+		pids="$a_pid $b_pid $pub_pid"
+		k=$((k + 1))
+	done
+	wait "$pub_pid"
+	pub_rc=$?
+	pids="$a_pid $b_pid"
+	check "busctl pub sent the $count messages" '[ "$pub_rc" -eq 0 ]'
+
+	# Drain B until every message was seen (60 s at most), then once
+	# more past ack_wait for the redeliveries still due.
+	: >"$work/got.raw"
+	i=0
+	while [ $i -lt 30 ]; do
+		"$busctl" -b "$bus_b" consume orders-in --timeout 2 \
+			>>"$work/got.raw" 2>>"$work/consume.err"
+		[ "$(payloads "$work/got.raw" | sort -u | wc -l)" -ge "$count" ] &&
+			break
+		i=$((i + 1))
+	done
+	"$busctl" -b "$bus_b" consume orders-in --timeout 3 \
+		>>"$work/got.raw" 2>>"$work/consume.err"
+	payloads "$work/got.raw" | sort >"$work/got"
+	seq 1 "$count" | sed 's/^/m/' | sort >"$work/want"
+	sort -u "$work/got" >"$work/got.unique"
+	missing=$(comm -23 "$work/want" "$work/got.unique" | wc -l)
+	extra=$(comm -13 "$work/want" "$work/got.unique" | wc -l)
+	total=$(wc -l <"$work/got")
+	duplicates=$((total - $(wc -l <"$work/got.unique")))
+	check "every one of $count messages reached queue B ($missing missing)" \
+		'[ "$missing" -eq 0 ]'
+	check "nothing else reached queue B ($extra unknown)" \
+		'[ "$extra" -eq 0 ]'
+	check "the bridges were killed while messages flowed ($kills_in_flow)" \
+		'[ "$kills_in_flow" -ge 4 ]'
+	echo "queue_kills: $count messages, $kills kills -9" \
+	     "($(( (kills + 1) / 2 )) of the exporter, $((kills / 2)) of the" \
+	     "importer), $duplicates duplicates on queue B"
+	line=$(figures "$a_pid" "$work/a.log" orders)
+	echo "queue_kills: last exporter: $line"
+	line=$(figures "$b_pid" "$work/b.log" orders)
+	echo "queue_kills: last importer: $line"
+}
+
+# ---- both directions: no ping-pong -------------------------------------
+case_no_loop() {
+	start_nats
+	topics="
+[topic t.x]
+slow_subscriber = overwrite
+header_room = 128"
+	start_busd "$bus_a" "$topics"
+	start_busd "$bus_b" "$topics"
+	for side in a b; do
+		if [ $side = a ]; then
+			me=hostA; other=hostB; bus=$bus_a
+		else
+			me=hostB; other=hostA; bus=$bus_b
+		fi
+		cat >"$work/$side.conf" <<EOF
+[bridge]
+bus = $bus
+nats = $nats_url
+name = $me
+
+[export out]
+from = topic t.>
+
+[import in]
+from = shmbus.$other.>
+to = topic t.x
+EOF
+	done
+	start_bridge a
+	a_pid=$bridge_pid
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$a_pid $b_pid $pids"
+
+	"$busctl" -b "$bus_a" sub t.x --timeout 3 >"$work/sub.a" 2>&1 &
+	sub_a=$!
+	"$busctl" -b "$bus_b" sub t.x --timeout 3 >"$work/sub.b" 2>&1 &
+	sub_b=$!
+	for bus in "$bus_a" "$bus_b"; do
+		i=0
+		until "$busctl" -b "$bus" stat t.x --json 2>/dev/null |
+		      tr -d ' \n' | grep -q '"subscribers":2'; do
+			i=$((i + 1))
+			[ $i -ge 50 ] && break
+			sleep 0.1
+		done
+	done
+	"$busctl" -b "$bus_a" pub t.x ping
+	wait "$sub_a" "$sub_b"
+	check "A's subscriber sees ping once (no echo back): $(cat "$work/sub.a")" \
+		'[ "$(payloads "$work/sub.a")" = ping ]'
+	check "B's subscriber sees ping once: $(cat "$work/sub.b")" \
+		'[ "$(payloads "$work/sub.b")" = ping ]'
+	line=$(figures "$a_pid" "$work/a.log" in)
+	check "A's import dropped its own message coming back: $line" \
+		'echo "$line" | grep -q "forwarded=0 failed=0 dropped=1"'
+	line=$(figures "$b_pid" "$work/b.log" out)
+	check "B re-exported it once, as hop 2: $line" \
+		'echo "$line" | grep -q "forwarded=1 "'
+}
+
+# ---- bad configs --------------------------------------------------------
+
+# expect_refusal WHAT WORDS: busbridge -c $work/bad.conf exits 1, prints
+# nothing on stdout, and its stderr holds WORDS.
+expect_refusal() {
+	checks=$((checks + 1))
+	timeout 20 "$bridge" -c "$work/bad.conf" >"$work/out" 2>"$work/err"
+	rc=$?
+	if [ "$rc" -ne 1 ] || [ -s "$work/out" ] ||
+	   ! grep -qF -- "$2" "$work/err"; then
+		fail "$1: expected exit 1 and '$2' on stderr; got $rc:"
+		sed 's/^/  /' "$work/err" >&2
+	fi
+}
+
+case_config() {
+	start_busd "$bus_a" "
+[queue orders]
+[topic plain]"
+	good="[bridge]
+bus = $bus_a
+nats = nats://127.0.0.1:1"
+	f="$work/bad.conf"
+
+	printf '%s\n[export x]\nfrom = queue orders\ncolour = red\n' "$good" >"$f"
+	expect_refusal "unknown key" "bad.conf:6: unknown key 'colour' in [export x]; expected from, to, mode, stream or in_flight"
+	printf '%s\n[exporter x]\n' "$good" >"$f"
+	expect_refusal "unknown section" "bad.conf:4: unknown section [exporter x]; expected [bridge], [export NAME] or [import NAME]"
+	printf '%s\n[import x]\nfrom = a..b\nto = topic plain\n' "$good" >"$f"
+	expect_refusal "empty subject token" "bad.conf:5: from = 'a..b' is not a NATS subject pattern"
+	printf '%s\n[import x]\nfrom = a.>.b\nto = topic plain\n' "$good" >"$f"
+	expect_refusal "'>' not last" "bad.conf:5: from = 'a.>.b' is not a NATS subject pattern"
+	printf '%s\n[export x]\nfrom = topic plain\nto = out.{topic}\n' "$good" >"$f"
+	expect_refusal "bad template" "bad.conf:4: [export x]: to = 'out.{topic}': only {name} and {subject} may stand in braces"
+	printf '%s\n[export x]\nfrom = queue orders\nmode = core\n' "$good" >"$f"
+	expect_refusal "queue over core" "a queue goes to JetStream only"
+	printf '%s\n[export x]\nto = a.b\n' "$good" >"$f"
+	expect_refusal "no from" "bad.conf:4: [export x] needs from = ..."
+	printf '%s\nname = a.b\n[export x]\nfrom = queue orders\n' "$good" >"$f"
+	expect_refusal "dotted origin" "bad.conf:4: name = 'a.b' is not an origin id"
+	printf '%s\n[export x]\nfrom = queue nope\n' "$good" >"$f"
+	expect_refusal "unknown queue" "bad.conf:4: [export x]: bus $bus_a has no queue 'nope'"
+	printf '%s\n[export x]\nfrom = topic nope\n' "$good" >"$f"
+	expect_refusal "unknown topic" "bad.conf:4: [export x]: bus $bus_a has no topic 'nope'"
+	printf '%s\n[import x]\nfrom = a.b\nto = topic plain\n' "$good" >"$f"
+	expect_refusal "import target without header_room" "topic 'plain' has header_room 0; an import needs at least 128"
+	printf '%s\n[export x]\nfrom = topic plain\n' "$good" >"$f"
+	expect_refusal "unreachable NATS server" "cannot connect to NATS at nats://127.0.0.1:1"
+	printf '[bridge]\nbus = no-such-bus-%s\n[export x]\nfrom = topic plain\n' $$ >"$f"
+	expect_refusal "no busd" "cannot connect to bus no-such-bus-$$"
+	printf '[bridge]\nbus = x\n[export x]\nfrom = topic plain\n\001\002\n' >"$f"
+	expect_refusal "junk line" "bad.conf:5: expected [section] or key = value"
+	expect_refusal_args() {
+		checks=$((checks + 1))
+		"$bridge" "$@" >"$work/out" 2>"$work/err"
+		rc=$?
+		if [ "$rc" -ne 1 ] || ! grep -qF -- "$want" "$work/err"; then
+			fail "busbridge $*: expected exit 1 and '$want'"
+		fi
+	}
+	want="-c FILE is required"
+	expect_refusal_args
+	want="cannot read the config file $work/none.conf"
+	expect_refusal_args -c "$work/none.conf"
+}
+
+case "$case_name" in
+topics) case_topics ;;
+queue_kills) case_queue_kills ;;
+no_loop) case_no_loop ;;
+config) case_config ;;
+*)
+	echo "test_bridge: unknown case '$case_name'" >&2
+	exit 1
+	;;
+esac
+
+if [ "$failures" -ne 0 ]; then
+	for log in "$work"/*.log; do
+		echo "---- $(basename "$log")" >&2
+		tail -n 20 "$log" >&2
+	done
+	echo "test_bridge $case_name: $failures of $checks checks failed" >&2
+	exit 1
+fi
+echo "test_bridge $case_name: $checks checks passed"
+exit 0
