@@ -75,6 +75,9 @@ static const char busctl_usage_text[] =
 	"  route del NAME             delete a route (admin)\n"
 	"  route unroutable ADDRESS TARGET|--delete\n"
 	"                             where no-route messages go (admin)\n"
+	"  bench [--size BYTES] [--count N] [--cpus A,B] [--json]\n"
+	"                             the bus's latency and rates beside\n"
+	"                             this host's spin floor (admin)\n"
 	"\n"
 	"Options:\n"
 	"  -b, --bus NAME   the bus (default: $BUS_NAME, else \"default\")\n"
@@ -99,6 +102,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "purge", busctl_purge },
 	{ "top", busctl_top },
 	{ "route", busctl_route },
+	{ "bench", busctl_bench },
 };
 
 /* ---- errors -------------------------------------------------------- */
