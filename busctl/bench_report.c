@@ -47,6 +47,17 @@ static double busctl_bench_ratio(const struct busctl_bench *b,
 		       0.0;
 }
 
+/* 2.42x, 351x, <0.01x: a ratio at a glance, never in e-notation. */
+static void busctl_bench_ratio_text(double ratio, char *buf, size_t size)
+{
+	if (ratio >= 100)
+		snprintf(buf, size, "%.0fx", ratio);
+	else if (ratio >= 0.01)
+		snprintf(buf, size, "%.2fx", ratio);
+	else
+		snprintf(buf, size, "<0.01x");
+}
+
 void busctl_bench_print_header(const struct busctl_bench *b)
 {
 	const struct busctl_bench_options *o = &b->options;
@@ -74,10 +85,10 @@ static void busctl_bench_print_text(const struct busctl_bench *b,
 				      cell[i], sizeof(cell[i]));
 	snprintf(rate, sizeof(rate), "%.0f", r->msgs_per_s);
 	if (busctl_bench_comparable(b, r)) {
-		snprintf(p50, sizeof(p50), "%.2fx",
-			 busctl_bench_ratio(b, r, 50));
-		snprintf(p999, sizeof(p999), "%.2fx",
-			 busctl_bench_ratio(b, r, 99.9));
+		busctl_bench_ratio_text(busctl_bench_ratio(b, r, 50), p50,
+					sizeof(p50));
+		busctl_bench_ratio_text(busctl_bench_ratio(b, r, 99.9), p999,
+					sizeof(p999));
 	}
 	if (r->batch > 1)
 		snprintf(name, sizeof(name), "%s/%u", r->name, r->batch);
