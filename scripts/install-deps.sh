@@ -18,6 +18,7 @@ PACKAGES="
 	libmicrohttpd-dev
 	libsystemd-dev
 	curl
+	chromium
 	gnuplot-nox
 	iceoryx
 	libiceoryx-binding-c-dev
