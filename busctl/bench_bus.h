@@ -31,4 +31,21 @@ void busctl_bench_close_queue(struct busctl_bench *b, bus_queue_t *queue);
 int busctl_bench_payload_fail(struct busctl_bench *b, const char *who,
 			      uint64_t seq);
 
+/*
+ * The start of a streaming rate: the producer marks it before it commits
+ * the first measured message, the consumer reads it after receiving the
+ * last.  Relaxed: the queue's own release and acquire order the two; the
+ * atomic only tells the race detector that two threads share it.
+ */
+static inline void busctl_bench_mark_start(_Atomic uint64_t *start_ns)
+{
+	atomic_store_explicit(start_ns, bench_now_ns(), memory_order_relaxed);
+}
+
+static inline uint64_t busctl_bench_since_start(_Atomic uint64_t *start_ns)
+{
+	return bench_now_ns() -
+	       atomic_load_explicit(start_ns, memory_order_relaxed);
+}
+
 #endif /* BUSCTL_BENCH_BUS_H */

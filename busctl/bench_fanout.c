@@ -21,7 +21,7 @@ struct busctl_bench_fo {
 	uint64_t total, rounds, elapsed_ns;
 	/* As for streaming: from the loan of the first measured message,
 	 * ordered by the topic from publisher to subscriber. */
-	uint64_t start_ns;
+	_Atomic uint64_t start_ns;
 };
 
 static int busctl_bench_fo_publisher(void *arg)
@@ -33,7 +33,7 @@ static int busctl_bench_fo_publisher(void *arg)
 
 	for (uint64_t seq = 1; seq <= fo->total; seq++) {
 		if (seq == fo->total - fo->rounds + 1)
-			fo->start_ns = bench_now_ns();
+			busctl_bench_mark_start(&fo->start_ns);
 		ret = bus_topic_loan(fo->topic, &m, BUS_FOREVER);
 		if (ret < 0)
 			return busctl_bench_side_fail(fo->bench, ret,
@@ -76,7 +76,7 @@ static int busctl_bench_fo_subscriber(void *arg)
 			return busctl_bench_side_fail(fo->bench, ret,
 						      "subscription release");
 	}
-	fo->elapsed_ns = bench_now_ns() - fo->start_ns;
+	fo->elapsed_ns = busctl_bench_since_start(&fo->start_ns);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * the wait in the queue, which is what a saturated consumer sees.
  */
 #include <errno.h>
+#include <stdbool.h>
 
 #include "bench.h"
 #include "bench_bus.h"
@@ -26,7 +27,7 @@ struct busctl_bench_st {
 	 * runs from there, not from the consumer's first receive, which
 	 * would find a ring filled ahead of it.  Written before that
 	 * message's commit, read after its receive: the queue orders it. */
-	uint64_t start_ns;
+	_Atomic uint64_t start_ns;
 };
 
 static int busctl_bench_st_produce(struct busctl_bench_st *st, uint64_t next,
@@ -53,14 +54,17 @@ static int busctl_bench_st_produce(struct busctl_bench_st *st, uint64_t next,
 static int busctl_bench_st_producer(void *arg)
 {
 	struct busctl_bench_st *st = arg;
+	bool started = false;
 	uint64_t seq = 1;
 	int ret = 0;
 
 	while (seq <= st->total) {
 		uint64_t left = st->total - seq + 1;
 
-		if (!st->start_ns && seq + st->batch > st->total - st->rounds)
-			st->start_ns = bench_now_ns();
+		if (!started && seq + st->batch > st->total - st->rounds) {
+			busctl_bench_mark_start(&st->start_ns);
+			started = true;
+		}
 		ret = busctl_bench_st_produce(st, seq,
 			left < st->batch ? (unsigned int)left : st->batch);
 		if (ret < 0)
@@ -117,7 +121,7 @@ static int busctl_bench_st_consumer(void *arg)
 			return ret;
 		seq += (uint64_t)got;
 	}
-	st->elapsed_ns = bench_now_ns() - st->start_ns;
+	st->elapsed_ns = busctl_bench_since_start(&st->start_ns);
 	return 0;
 }
 
