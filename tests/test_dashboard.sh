@@ -16,6 +16,7 @@
 #     printed;
 #   - /api/state is valid JSON, still answers while idle and half-sent
 #     connections are open, and busd's control socket answers meanwhile;
+#     it stays whole JSON while queues are created and deleted;
 #   - bad dashboard values are configuration errors naming file and line.
 # Exit 77 (skip) without chromium, curl or python3; 0 pass, 1 fail.
 set -u
@@ -252,12 +253,34 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 [ "$code" = 404 ] || fail "GET /nothing-here: HTTP $code, expected 404"
 stop_pid "$idle_pid"
 
+# Queues come and go while the state is read: every read is whole JSON and
+# busd lives on (the snapshot is taken under the registry lock).
+(for i in $(seq 30); do
+	"$busctl" -b "$bus" create "churn$i" >/dev/null 2>&1
+	"$busctl" -b "$bus" delete "churn$i" >/dev/null 2>&1
+done) &
+churn_pid=$!
+pids="$pids $churn_pid"
+for i in $(seq 30); do
+	curl -s --max-time 5 "http://127.0.0.1:$port/api/state" \
+		>"$work/churn.json" 2>/dev/null ||
+		{ fail "/api/state during churn: read $i failed"; break; }
+	python3 -m json.tool "$work/churn.json" >/dev/null 2>&1 ||
+		{ fail "/api/state during churn: read $i is not JSON"; break; }
+done
+wait "$churn_pid"
+kill -0 "$busd_pid" 2>/dev/null || fail "busd died during the churn"
+
 for pid in $pids; do
 	stop_pid "$pid"
 done
 pids=
-stop_pid "$busd_pid"
+# A clean stop, sanitizer reports included, is exit 0.
+kill -TERM "$busd_pid"
+wait "$busd_pid"
+rc=$?
 busd_pid=
+[ "$rc" -eq 0 ] || fail "busd exited $rc on SIGTERM: $(tail -20 "$work/busd.log")"
 if [ "$failures" -ne 0 ]; then
 	echo "test_dashboard: $failures failure(s)"
 	exit 1
