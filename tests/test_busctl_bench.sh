@@ -62,8 +62,10 @@ if [ -n "$build" ]; then
 	fi
 	busctl="$work/prefix/bin/busctl"
 	busd="$work/prefix/bin/busd"
-	[ -x "$busctl" ] && [ -x "$busd" ] ||
-		{ echo "FAIL: no busctl or busd in $work/prefix/bin" >&2; exit 1; }
+	if [ ! -x "$busctl" ] || [ ! -x "$busd" ]; then
+		echo "FAIL: no busctl or busd in $work/prefix/bin" >&2
+		exit 1
+	fi
 fi
 
 "$busd" -f -b "$bus" 2>"$work/busd.log" &
@@ -79,8 +81,9 @@ no_leftovers() {
 	"$busctl" -b "$bus" ls >"$work/ls" 2>&1 || fail "$1: busctl ls failed"
 	grep -q busctl-bench "$work/ls" &&
 		fail "$1: temporary queues left: $(cat "$work/ls")"
-	ls /dev/shm | grep -q "shmbus\.$bus:busctl-bench" &&
-		fail "$1: segments left in /dev/shm"
+	for segment in /dev/shm/shmbus."$bus":busctl-bench*; do
+		[ -e "$segment" ] && fail "$1: $segment left behind"
+	done
 }
 
 # ---- the table --------------------------------------------------------
