@@ -135,6 +135,16 @@ static const struct busctl_help_option busctl_help_top[] = {
 	BUSCTL_END,
 };
 
+static const struct busctl_help_option busctl_help_bench[] = {
+	{ "--size BYTES", "the payload of every case (default 64, a multiple "
+	  "of 8)" },
+	{ "--count N", "messages per case (default 100000, after a tenth as "
+	  "many, at most 10000, to warm up)" },
+	{ "--cpus A,B", "the two CPUs to pin to (default: the first two this "
+	  "process may use)" },
+	BUSCTL_END,
+};
+
 static const struct busctl_help_option busctl_help_route[] = {
 	{ "--from ADDRESS", "add: the address publishers send to" },
 	{ "--key PATTERN", "add: match routing keys (* one token, > the "
@@ -255,6 +265,20 @@ static const struct busctl_help busctl_helps[] = {
 	  "unless -n).",
 	  busctl_help_top,
 	  "busctl top --sort depth\nbusctl top --json -n 5 --interval 200" },
+	{ "bench", "[OPTIONS]",
+	  "the bus's latency and rates beside this host's spin floor",
+	  "Measures this host's spin floor (one cache line each way between "
+	  "two pinned\nthreads, perf/floor-spin's code), then the bus on the "
+	  "running busd: the round\ntrip with each wait strategy (busy, "
+	  "spin-futex, futex), streaming through\nan spsc queue with single "
+	  "and batch calls, and a topic with one subscriber.\nPrints min, "
+	  "p50, p99, p99.9, max and msgs/s, the floor first and each round\n"
+	  "trip's ratio to it.  Each case creates and deletes temporary "
+	  "queues or a\ntopic (busctl-bench.PID.*), also on SIGINT/SIGTERM.  "
+	  "Needs two CPUs and\nadmin rights.  --json: one object per case "
+	  "and line, latencies in ns.",
+	  busctl_help_bench,
+	  "busctl bench --count 20000\nbusctl bench --size 1024 --json" },
 	{ "route", "ls | add NAME ... | del NAME | unroutable ADDRESS "
 	  "TARGET|--delete",
 	  "list, add and delete routes (changes: admin)",

@@ -36,6 +36,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "purge", busctl_purge },
 	{ "top", busctl_top },
 	{ "route", busctl_route },
+	{ "bench", busctl_bench },
 };
 
 /* ---- errors -------------------------------------------------------- */

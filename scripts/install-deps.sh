@@ -20,6 +20,7 @@ PACKAGES="
 	curl
 	jq
 	tmux
+	chromium
 	gnuplot-nox
 	iceoryx
 	libiceoryx-binding-c-dev
