@@ -95,26 +95,42 @@ check() {
 
 # ---- the processes ------------------------------------------------------
 
-# start_nats: nats-server on 127.0.0.1 and a free port; sets nats_url.
+# start_nats [PORT]: nats-server on 127.0.0.1 and PORT, or a free port
+# the kernel picks (-p -1, read back from its log); sets nats_url,
+# nats_port and nats_pid.  The same PORT and store again: a restart.
 start_nats() {
-	nats-server -a 127.0.0.1 -p -1 -js -sd "$work/jetstream" \
-		>"$work/nats.log" 2>&1 &
+	nats_log="$work/nats.log"
+	[ -e "$nats_log" ] && nats_log="$work/nats.$(date +%s%N).log"
+	nats-server -a 127.0.0.1 -p "${1:--1}" -js -sd "$work/jetstream" \
+		>"$nats_log" 2>&1 &
 	nats_pid=$!
 	daemons="$nats_pid $daemons"
 	i=0
 	port=
 	while [ -z "$port" ]; do
-		port=$(sed -n 's/.*Listening for client connections on [0-9.]*:\([0-9]*\).*/\1/p' \
-			"$work/nats.log")
+		if grep -q "Server is ready" "$nats_log"; then
+			port=$(sed -n 's/.*Listening for client connections on [0-9.]*:\([0-9]*\).*/\1/p' \
+				"$nats_log")
+		fi
 		i=$((i + 1))
 		if [ $i -ge 100 ] || ! kill -0 "$nats_pid" 2>/dev/null; then
 			echo "FAIL: nats-server did not start within 10 s" >&2
-			cat "$work/nats.log" >&2
+			cat "$nats_log" >&2
 			exit 1
 		fi
 		[ -z "$port" ] && sleep 0.1
 	done
+	nats_port=$port
 	nats_url="nats://127.0.0.1:$port"
+}
+
+# restart_nats: kill -9 the nats-server and start it again on the same
+# port with the same store, as a crash and a systemd restart would.
+restart_nats() {
+	kill -KILL "$nats_pid"
+	wait "$nats_pid" 2>/dev/null
+	daemons=$(echo "$daemons" | sed "s/\\b$nats_pid\\b//")
+	start_nats "$nats_port"
 }
 
 # start_busd BUS CONFIG-TEXT: a busd that removes its segments on stop.
@@ -250,23 +266,31 @@ EOF
 
 # ---- queues: A -> JetStream -> B through kill -9 ------------------------
 #
-# Duplicates on B can come from one place only: the importing bridge (b)
-# killed after it committed a message to queue B and before its ack
-# reached JetStream, which then delivers it again after ack_wait.  The
-# exporting bridge (a) killed after JetStream's ack and before its bus ack
-# makes the bus deliver that message again, but it carries the same
-# Nats-Msg-Id (origin:queue:sequence) and JetStream drops the copy.
+# 20 kill -9 of the bridges (exporter and importer in turn) and 2 kill -9
+# of nats-server, restarted on the same port with the same store, while
+# the messages flow; every message must arrive.
+#
+# Duplicates on B come from the importing bridge (b) only: killed after
+# it committed a message to queue B and before its ack reached JetStream,
+# or its ack lost with a nats-server that died, JetStream delivers the
+# message again after ack_wait.  The exporting bridge (a) killed after
+# JetStream's ack and before its bus ack makes the bus deliver that
+# message again, and a publish whose ack was lost with the server is sent
+# again, but each carries the same Nats-Msg-Id (origin:queue:sequence)
+# and JetStream drops the copy.
 case_queue_kills() {
-	count=${BRIDGE_TEST_MESSAGES:-3000}
-	kills=${BRIDGE_TEST_KILLS:-8}
+	count=${BRIDGE_TEST_MESSAGES:-5000}
+	kills=${BRIDGE_TEST_KILLS:-20}
+	# The kills after which nats-server dies too.
+	nats_kills=" $((kills / 3)) $((2 * kills / 3)) "
 	start_nats
 	start_busd "$bus_a" "
 [queue orders]
-slots = 4096
+slots = 8192
 max_message = 64"
 	start_busd "$bus_b" "
 [queue orders-in]
-slots = 8192
+slots = 16384
 max_message = 64
 header_room = 128"
 	cat >"$work/a.conf" <<EOF
@@ -297,8 +321,8 @@ EOF
 	b_pid=$bridge_pid
 	pids="$a_pid $b_pid $pids"
 
-	# Batches of 50 every 100 ms, some 6 s in all: the messages flow
-	# while the bridges die.
+	# Batches of 50 every 100 ms, some 10 s in all: the messages flow
+	# while the bridges and the server die.
 	(
 		n=1
 		while [ $n -le "$count" ]; do
@@ -314,18 +338,33 @@ EOF
 
 	k=0
 	kills_in_flow=0
+	restarts=0
+	restarts_in_flow=0
 	while [ $k -lt "$kills" ]; do
 		kill -0 "$pub_pid" 2>/dev/null &&
 			kills_in_flow=$((kills_in_flow + 1))
-		sleep 0.$((3 + k % 5))
+		sleep 0.$((2 + k % 3))
 		if [ $((k % 2)) -eq 0 ]; then
 			kill -KILL "$a_pid"
 			wait "$a_pid" 2>/dev/null
-			start_bridge a
-			a_pid=$bridge_pid
 		else
 			kill -KILL "$b_pid"
 			wait "$b_pid" 2>/dev/null
+		fi
+		case "$nats_kills" in
+		*" $k "*)
+			kill -0 "$pub_pid" 2>/dev/null &&
+				restarts_in_flow=$((restarts_in_flow + 1))
+			restart_nats
+			restarts=$((restarts + 1))
+			;;
+		esac
+		# A bridge's first connect is not retried: it starts once the
+		# server is back.
+		if [ $((k % 2)) -eq 0 ]; then
+			start_bridge a
+			a_pid=$bridge_pid
+		else
 			start_bridge b
 			b_pid=$bridge_pid
 		fi
@@ -361,11 +400,19 @@ EOF
 		'[ "$missing" -eq 0 ]'
 	check "nothing else reached queue B ($extra unknown)" \
 		'[ "$extra" -eq 0 ]'
-	check "the bridges were killed while messages flowed ($kills_in_flow)" \
-		'[ "$kills_in_flow" -ge 4 ]'
-	echo "queue_kills: $count messages, $kills kills -9" \
+	check "the bridges were killed while messages flowed ($kills_in_flow of $kills)" \
+		'[ "$kills_in_flow" -ge $((kills * 3 / 4)) ]'
+	check "nats-server was restarted twice while messages flowed ($restarts_in_flow of $restarts)" \
+		'[ "$restarts" -eq 2 ] && [ "$restarts_in_flow" -eq 2 ]'
+	echo "queue_kills: $count messages, $kills kills -9 of the bridges" \
 	     "($(( (kills + 1) / 2 )) of the exporter, $((kills / 2)) of the" \
-	     "importer), $duplicates duplicates on queue B"
+	     "importer), $restarts kills -9 and restarts of nats-server;" \
+	     "$missing lost, $duplicates duplicates on queue B"
+	echo "queue_kills: duplicates come from the importer killed (or the" \
+	     "server gone) between its commit to queue B and JetStream's" \
+	     "taking its ack: JetStream delivers those again after ack_wait." \
+	     "The exporter's re-sends carry the same Nats-Msg-Id and" \
+	     "JetStream drops them."
 	line=$(figures "$a_pid" "$work/a.log" orders)
 	echo "queue_kills: last exporter: $line"
 	line=$(figures "$b_pid" "$work/b.log" orders)
