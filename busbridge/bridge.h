@@ -73,8 +73,10 @@ struct bridge_rule {
 	/* export: the subject template; import: the bus queue or topic. */
 	char to[BRIDGE_SUBJECT_MAX + 1];
 	bool to_queue; /* import: to = queue NAME */
-	/* export jetstream: a stream to create when none exists. */
+	/* export jetstream: a stream to create when none exists, kept on
+	 * replicas servers of a JetStream cluster. */
 	char stream[BUS_NAME_MAX + 1];
+	unsigned int replicas;
 	unsigned int in_flight;
 	unsigned int ack_wait_s;
 

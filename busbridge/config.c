@@ -289,6 +289,10 @@ static void on_rule_key(struct parser *p, const char *key, const char *value)
 			config_error(p, "stream = '%s' is not a stream name: "
 				     "letters, digits, '_' and '-'", value);
 		snprintf(rule->stream, sizeof(rule->stream), "%s", value);
+	} else if (rule->is_export && !strcmp(key, "replicas")) {
+		if (parse_count(value, 1, 5, &rule->replicas))
+			config_error(p, "replicas = '%s' is not a number from "
+				     "1 to 5", value);
 	} else if (rule->is_export && !strcmp(key, "in_flight")) {
 		if (parse_count(value, 1, 4096, &rule->in_flight))
 			config_error(p, "in_flight = '%s' is not a number "
@@ -299,7 +303,8 @@ static void on_rule_key(struct parser *p, const char *key, const char *value)
 				     "seconds from 1 to 3600", value);
 	} else if (rule->is_export) {
 		config_error(p, "unknown key '%s' in [export %s]; expected "
-			     "from, to, mode, stream or in_flight", key,
+			     "from, to, mode, stream, replicas or in_flight",
+			     key,
 			     rule->name);
 	} else {
 		config_error(p, "unknown key '%s' in [import %s]; expected "
@@ -366,6 +371,7 @@ static int add_rule(struct parser *p, const char *name, bool is_export)
 	rule->is_export = is_export;
 	rule->in_flight = BRIDGE_IN_FLIGHT_DEFAULT;
 	rule->ack_wait_s = BRIDGE_ACK_WAIT_DEFAULT_S;
+	rule->replicas = 1;
 	return 0;
 }
 
@@ -483,6 +489,10 @@ static void finish_export(struct parser *p, struct bridge_rule *rule)
 	if (rule->kind == BRIDGE_EXPORT_TOPIC && rule->stream[0])
 		config_error_at(p, rule->line, "[export %s]: stream is for "
 				"queues exported to JetStream", rule->name);
+	if (rule->replicas > 1 && !rule->stream[0])
+		config_error_at(p, rule->line, "[export %s]: replicas is for "
+				"the stream the bridge creates (stream = NAME)",
+				rule->name);
 	if (!rule->has_to)
 		snprintf(rule->to, sizeof(rule->to), "shmbus.{name}.{subject}");
 	if (bridge_template_check(rule->to, c->origin, detail, sizeof(detail)))
