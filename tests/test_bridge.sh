@@ -15,6 +15,11 @@
 #                crosses once and never comes back
 #   config       bad config files and start-up errors: exit 1 and a
 #                clear sentence naming FILE:LINE
+#   cluster      three nats-servers routed to each other, the bridges
+#                given all three URLs; the one bridge A reached is killed
+#                mid-stream: topic messages flow again after the
+#                reconnect, every queue message arrives (stream of 3
+#                replicas)
 #
 # Each case starts its own nats-server (-p -1: the kernel picks a free
 # port, read back from its log, so two tests never race for one) with its
@@ -481,6 +486,223 @@ EOF
 		'echo "$line" | grep -q "forwarded=1 "'
 }
 
+# ---- a three-server cluster: one server dies, the bridges go on --------
+
+# free_port: a TCP port nobody on this host uses, from 20000-29999 (below
+# the kernel's ephemeral range, so no client socket takes it meanwhile).
+# Cluster routes need every port before the first server starts.
+used_ports=" "
+free_port() {
+	while :; do
+		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 10000))
+		hex=$(printf '%04X' "$p")
+		case "$used_ports" in *" $p "*) continue ;; esac
+		grep -q ":$hex " /proc/net/tcp /proc/net/tcp6 2>/dev/null ||
+			break
+	done
+	used_ports="$used_ports$p "
+	echo "$p"
+}
+
+# start_cluster: nats-servers n1, n2 and n3 on loopback, routed to each
+# other, JetStream clustered (stores in the case's directory); sets
+# cluster_urls, and port_N and pid_N of each.  Returns once a JetStream
+# metadata leader is elected.
+start_cluster() {
+	routes=
+	for n in 1 2 3; do
+		eval "port_$n=$(free_port) route_$n=$(free_port)"
+		eval "routes=\"\$routes\${routes:+, }nats-route://127.0.0.1:\$route_$n\""
+	done
+	cluster_urls=
+	for n in 1 2 3; do
+		eval "port=\$port_$n route=\$route_$n"
+		cat >"$work/n$n.conf" <<EOF
+server_name: n$n
+listen: 127.0.0.1:$port
+jetstream { store_dir: "$work/js$n" }
+cluster { name: shmbus-test, listen: "127.0.0.1:$route", routes: [ $routes ] }
+EOF
+		nats-server -c "$work/n$n.conf" >"$work/n$n.log" 2>&1 &
+		eval "pid_$n=$!"
+		daemons="$! $daemons"
+		cluster_urls="$cluster_urls${cluster_urls:+, }nats://127.0.0.1:$port"
+	done
+	i=0
+	until [ "$(cat "$work"/n[123].log | grep -c "Server is ready")" -eq 3 ] &&
+	      grep -q "metadata leader" "$work"/n[123].log; do
+		i=$((i + 1))
+		if [ $i -ge 150 ]; then
+			echo "FAIL: the NATS cluster did not form within 15 s" >&2
+			cat "$work"/n[123].log >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+# connected_server LOG: which of n1..n3 the bridge of LOG last reached.
+connected_server() {
+	url=$(grep -o -E "(NATS at|NATS at nats://[0-9.:]* again|connected to NATS at) nats://[0-9.]*:[0-9]*" "$1" |
+	      tail -n 1 | grep -o '[0-9]*$')
+	for n in 1 2 3; do
+		eval "[ \"\$port_$n\" = \"$url\" ] && echo $n"
+	done
+}
+
+# paced PREFIX FIRST LAST DELAY: lines PREFIX FIRST..LAST, one every
+# DELAY seconds, for busctl pub to publish as they come.
+paced() {
+	n=$2
+	while [ "$n" -le "$3" ]; do
+		echo "$1$n"
+		n=$((n + 1))
+		sleep "$4"
+	done
+}
+
+case_cluster() {
+	count=${BRIDGE_TEST_MESSAGES:-2000}
+	start_cluster
+	start_busd "$bus_a" "
+[topic prices]
+slow_subscriber = overwrite
+[queue orders]
+slots = 4096
+max_message = 64"
+	start_busd "$bus_b" "
+[topic prices]
+slow_subscriber = overwrite
+header_room = 128
+[queue orders-in]
+slots = 8192
+max_message = 64
+header_room = 128"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $cluster_urls
+name = hostA
+
+[export prices]
+from = topic prices
+
+[export orders]
+from = queue orders
+stream = ORDERS
+replicas = 3
+EOF
+	cat >"$work/b.conf" <<EOF
+[bridge]
+bus = $bus_b
+nats = $cluster_urls
+name = hostB
+
+[import prices]
+from = shmbus.hostA.prices
+to = topic prices
+
+[import orders]
+from = jetstream ORDERS orders-b
+to = queue orders-in
+ack_wait = 2
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$a_pid $b_pid $pids"
+	victim=$(connected_server "$work/a.log")
+	b_server=$(connected_server "$work/b.log")
+	check "bridge a names the server it reached ($victim)" '[ -n "$victim" ]'
+	[ -n "$victim" ] || return
+
+	"$busctl" -b "$bus_b" sub prices --timeout 30 >"$work/sub" \
+		2>"$work/sub.err" &
+	sub_pid=$!
+	pids="$sub_pid $pids"
+	i=0
+	until "$busctl" -b "$bus_b" stat prices --json 2>/dev/null |
+	      tr -d ' \n' | grep -q '"subscribers":1'; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	# Queue: batches of 50 every 100 ms; topic: one every 20 ms.
+	(
+		n=1
+		while [ $n -le "$count" ]; do
+			end=$((n + 49))
+			[ $end -gt "$count" ] && end=$count
+			seq "$n" "$end" | sed 's/^/m/'
+			n=$((end + 1))
+			sleep 0.1
+		done
+	) | "$busctl" -b "$bus_a" pub orders >/dev/null 2>"$work/pub.err" &
+	qpub_pid=$!
+	paced before 1 150 0.02 | "$busctl" -b "$bus_a" pub prices \
+		>/dev/null 2>>"$work/pub.err" &
+	tpub_pid=$!
+	pids="$qpub_pid $tpub_pid $pids"
+	sleep 1.5
+	eval "victim_pid=\$pid_$victim"
+	kill -KILL "$victim_pid"
+	wait "$victim_pid" 2>/dev/null
+	check "messages were flowing when server n$victim died" \
+		'kill -0 "$qpub_pid" 2>/dev/null && kill -0 "$tpub_pid" 2>/dev/null'
+	# Both bridges back on a living server (b only if it was on n$victim).
+	for side in a b; do
+		i=0
+		while [ "$(connected_server "$work/$side.log")" = "$victim" ] &&
+		      [ $i -lt 150 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	done
+	moved_a=$(connected_server "$work/a.log")
+	moved_b=$(connected_server "$work/b.log")
+	check "bridge a reconnected to another server (n$victim -> n$moved_a)" \
+		'[ "$moved_a" != "$victim" ]'
+	check "bridge b is on a living server (n$b_server -> n$moved_b)" \
+		'[ "$moved_b" != "$victim" ]'
+	wait "$tpub_pid"
+	# Interest crosses the routes a moment after a resubscription.
+	sleep 1
+	paced after 1 100 0.01 | "$busctl" -b "$bus_a" pub prices \
+		>/dev/null 2>>"$work/pub.err"
+	wait "$qpub_pid"
+	qpub_rc=$?
+	pids="$a_pid $b_pid $sub_pid"
+	check "busctl pub sent the $count queue messages" '[ "$qpub_rc" -eq 0 ]'
+
+	: >"$work/got.raw"
+	i=0
+	while [ $i -lt 30 ]; do
+		"$busctl" -b "$bus_b" consume orders-in --timeout 2 \
+			>>"$work/got.raw" 2>>"$work/consume.err"
+		[ "$(payloads "$work/got.raw" | sort -u | wc -l)" -ge "$count" ] &&
+			break
+		i=$((i + 1))
+	done
+	payloads "$work/got.raw" | sort -u >"$work/got.unique"
+	seq 1 "$count" | sed 's/^/m/' | sort >"$work/want"
+	missing=$(comm -23 "$work/want" "$work/got.unique" | wc -l)
+	duplicates=$(($(wc -l <"$work/got.raw") - $(wc -l <"$work/got.unique")))
+	check "every one of $count queue messages arrived ($missing missing)" \
+		'[ "$missing" -eq 0 ]'
+
+	stop "$sub_pid"
+	before=$(payloads "$work/sub" | grep -c '^before')
+	after=$(payloads "$work/sub" | grep -c '^after')
+	check "topic messages flow again after the reconnect: $after of 100" \
+		'[ "$after" -eq 100 ]'
+	echo "cluster: server n$victim (bridge a's) killed; a moved to" \
+	     "n$moved_a, b on n$b_server then n$moved_b;" \
+	     "topic: $before of 150 arrived across the kill" \
+	     "($((150 - before)) dropped), $after of 100 after it;" \
+	     "queue: $count of $count arrived, $duplicates duplicates"
+}
+
 # ---- bad configs --------------------------------------------------------
 
 # expect_refusal WHAT WORDS: busbridge -c $work/bad.conf exits 1, prints
@@ -506,7 +728,7 @@ nats = nats://127.0.0.1:1"
 	f="$work/bad.conf"
 
 	printf '%s\n[export x]\nfrom = queue orders\ncolour = red\n' "$good" >"$f"
-	expect_refusal "unknown key" "bad.conf:6: unknown key 'colour' in [export x]; expected from, to, mode, stream or in_flight"
+	expect_refusal "unknown key" "bad.conf:6: unknown key 'colour' in [export x]; expected from, to, mode, stream, replicas or in_flight"
 	printf '%s\n[exporter x]\n' "$good" >"$f"
 	expect_refusal "unknown section" "bad.conf:4: unknown section [exporter x]; expected [bridge], [export NAME] or [import NAME]"
 	printf '%s\n[import x]\nfrom = a..b\nto = topic plain\n' "$good" >"$f"
@@ -551,6 +773,7 @@ case "$case_name" in
 topics) case_topics ;;
 queue_kills) case_queue_kills ;;
 no_loop) case_no_loop ;;
+cluster) case_cluster ;;
 config) case_config ;;
 *)
 	echo "test_bridge: unknown case '$case_name'" >&2
