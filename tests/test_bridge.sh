@@ -20,6 +20,10 @@
 #                mid-stream: topic messages flow again after the
 #                reconnect, every queue message arrives (stream of 3
 #                replicas)
+#   mqtt         MQTT clients through nats-server's MQTT listener:
+#                mosquitto_pub -> NATS -> bus topic, bus topic -> NATS ->
+#                mosquitto_sub, QoS 0 and 1 (skipped without
+#                mosquitto-clients)
 #
 # Each case starts its own nats-server (-p -1: the kernel picks a free
 # port, read back from its log, so two tests never race for one) with its
@@ -703,6 +707,141 @@ EOF
 	     "queue: $count of $count arrived, $duplicates duplicates"
 }
 
+# ---- MQTT through nats-server's MQTT listener ---------------------------
+
+# start_nats_conf TEXT: nats-server with the config TEXT (which needs no
+# listen line: 127.0.0.1 and a free port are added); sets nats_url and
+# nats_pid, and mqtt_port when TEXT opens an MQTT listener.
+start_nats_conf() {
+	printf 'listen: 127.0.0.1:-1\n%s\n' "$1" >"$work/nats.conf"
+	nats-server -c "$work/nats.conf" >"$work/nats.log" 2>&1 &
+	nats_pid=$!
+	daemons="$nats_pid $daemons"
+	i=0
+	until grep -q "Server is ready" "$work/nats.log"; do
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 "$nats_pid" 2>/dev/null; then
+			echo "FAIL: nats-server did not start within 10 s" >&2
+			cat "$work/nats.log" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	port=$(sed -n 's/.*Listening for client connections on [0-9.]*:\([0-9]*\).*/\1/p' \
+		"$work/nats.log")
+	nats_url="nats://127.0.0.1:$port"
+	mqtt_port=$(sed -n 's/.*Listening for MQTT clients on [a-z]*:\/\/[0-9.]*:\([0-9]*\).*/\1/p' \
+		"$work/nats.log")
+}
+
+# mqtt_subscribe QOS FILE: mosquitto_sub on quotes/eu for 2 messages,
+# returning once the server acknowledged the subscription; sets msub_pid.
+mqtt_subscribe() {
+	# Line-buffered: its SUBACK line must reach FILE at once.
+	stdbuf -oL mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -i "sub-q$1-$$" \
+		-t quotes/eu \
+		-q "$1" -C 2 -W 15 -d >"$2" 2>&1 &
+	msub_pid=$!
+	pids="$msub_pid $pids"
+	i=0
+	until grep -q "SUBACK" "$2"; do
+		i=$((i + 1))
+		if [ $i -ge 100 ] || ! kill -0 "$msub_pid" 2>/dev/null; then
+			fail "mosquitto_sub -q $1 did not subscribe within 10 s"
+			cat "$2" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+case_mqtt() {
+	if ! command -v mosquitto_pub >/dev/null 2>&1 ||
+	   ! command -v mosquitto_sub >/dev/null 2>&1; then
+		echo "test_bridge mqtt: mosquitto_pub or mosquitto_sub not" \
+		     "installed (Debian: mosquitto-clients); skipped"
+		exit 77
+	fi
+	# The MQTT listener keeps sessions and QoS 1 messages in JetStream,
+	# which needs a server_name.
+	start_nats_conf "server_name: mqtt-test-$$
+jetstream { store_dir: \"$work/jetstream\" }
+mqtt { listen: \"127.0.0.1:-1\" }"
+	check "nats-server opened its MQTT listener ($mqtt_port)" \
+		'[ -n "$mqtt_port" ]'
+	[ -n "$mqtt_port" ] || return
+	start_busd "$bus_a" "
+[topic prices]
+slow_subscriber = overwrite
+header_room = 128
+[topic quotes.eu]
+slow_subscriber = overwrite"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+
+; MQTT prices/eu is NATS prices.eu
+[import mqtt-prices]
+from = prices.>
+to = topic prices
+
+; bus quotes.eu -> NATS quotes.eu -> MQTT quotes/eu
+[export quotes]
+from = topic quotes.eu
+to = {subject}
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	pids="$a_pid $pids"
+
+	# MQTT -> NATS -> bus, at QoS 0 and 1.
+	"$busctl" -b "$bus_a" sub prices -n 3 --timeout 15 >"$work/sub" \
+		2>"$work/sub.err" &
+	sub_pid=$!
+	pids="$sub_pid $pids"
+	i=0
+	until "$busctl" -b "$bus_a" stat prices --json 2>/dev/null |
+	      tr -d ' \n' | grep -q '"subscribers":1'; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	mqtt_pub() {
+		mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -i "pub-$$" "$@" \
+			2>>"$work/mqtt_pub.err"
+	}
+	mqtt_pub -t prices/eu -m eu-qos0 -q 0
+	mqtt_pub -t prices/eu -m eu-qos1 -q 1
+	mqtt_pub -t prices/us -m us-qos1 -q 1
+	wait "$sub_pid"
+	payloads "$work/sub" | sort >"$work/got"
+	printf 'eu-qos0\neu-qos1\nus-qos1\n' >"$work/want"
+	check "mosquitto_pub -> bus topic prices: $(tr '\n' ' ' <"$work/got")" \
+		'cmp -s "$work/want" "$work/got"'
+
+	# bus -> NATS -> MQTT, to a QoS 0 and a QoS 1 subscription.
+	mqtt_subscribe 0 "$work/msub0" || return
+	msub0=$msub_pid
+	mqtt_subscribe 1 "$work/msub1" || return
+	msub1=$msub_pid
+	"$busctl" -b "$bus_a" pub quotes.eu q-1 q-2
+	wait "$msub0" "$msub1"
+	for qos in 0 1; do
+		grep -v -e '^Client ' -e '^Subscribed (mid' "$work/msub$qos" \
+			>"$work/mgot$qos"
+		check "busctl pub quotes.eu -> mosquitto_sub -q $qos: $(tr '\n' ' ' <"$work/mgot$qos")" \
+			'[ "$(cat "$work/mgot$qos")" = "$(printf "q-1\nq-2")" ]'
+	done
+	line=$(figures "$a_pid" "$work/a.log" mqtt-prices)
+	check "the import forwarded 3: $line" \
+		'echo "$line" | grep -q "forwarded=3 failed=0 dropped=0"'
+	line=$(figures "$a_pid" "$work/a.log" quotes)
+	check "the export forwarded 2: $line" \
+		'echo "$line" | grep -q "forwarded=2 failed=0 dropped=0"'
+}
+
 # ---- bad configs --------------------------------------------------------
 
 # expect_refusal WHAT WORDS: busbridge -c $work/bad.conf exits 1, prints
@@ -774,6 +913,7 @@ topics) case_topics ;;
 queue_kills) case_queue_kills ;;
 no_loop) case_no_loop ;;
 cluster) case_cluster ;;
+mqtt) case_mqtt ;;
 config) case_config ;;
 *)
 	echo "test_bridge: unknown case '$case_name'" >&2
