@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# test_bridge.sh CASE BUSD BUSCTL BUSBRIDGE
+# test_bridge.sh CASE BUSD BUSCTL BUSBRIDGE [RESPONDER]
 #
 # busbridge between two buses (two busd: two "hosts") through a private
 # nats-server, every process real.  CASE is one of:
@@ -24,6 +24,10 @@
 #                mosquitto_pub -> NATS -> bus topic, bus topic -> NATS ->
 #                mosquitto_sub, QoS 0 and 1 (skipped without
 #                mosquitto-clients)
+#   service      busctl request on bus A -> [export] service -> NATS
+#                request -> [import] service on bus B -> a responder
+#                (bridge_responder, the 5th argument) and back; without a
+#                responder on NATS or on bus B the answer comes at once
 #
 # Each case starts its own nats-server (-p -1: the kernel picks a free
 # port, read back from its log, so two tests never race for one) with its
@@ -842,6 +846,104 @@ EOF
 		'echo "$line" | grep -q "forwarded=2 failed=0 dropped=0"'
 }
 
+# ---- requests across buses: bus A requester -> NATS -> bus B responder --
+
+# request_a MESSAGE: busctl request on bus A's service queue pricing;
+# sets reply (its output), request_rc and request_ms.
+request_a() {
+	t0=$(date +%s%N)
+	reply=$("$busctl" -b "$bus_a" request pricing "$1" --reply-to replies \
+		--timeout 5 2>"$work/request.err")
+	request_rc=$?
+	request_ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
+case_service() {
+	responder=${5:-}
+	if [ ! -x "$responder" ]; then
+		echo "test_bridge service: bridge_responder not built; skipped"
+		exit 77
+	fi
+	start_nats
+	start_busd "$bus_a" "
+[queue pricing]
+header_room = 128
+[queue replies]
+header_room = 128"
+	start_busd "$bus_b" "
+[queue pricing]
+header_room = 128
+[queue bridge-replies]"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+
+[export pricing]
+from = service pricing
+to = svc.pricing
+timeout_ms = 3000
+EOF
+	cat >"$work/b.conf" <<EOF
+[bridge]
+bus = $bus_b
+nats = $nats_url
+name = hostB
+
+[import pricing]
+from = service svc.pricing
+to = queue pricing
+reply_to = bridge-replies
+timeout_ms = 2000
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	pids="$a_pid $pids"
+
+	# Nobody subscribes to svc.pricing: NATS says "no responders".
+	request_a nobody
+	check "no NATS responder: answered at once (${request_ms} ms), not after the 5 s time-out" \
+		'[ "$request_ms" -lt 1500 ]'
+	check "no NATS responder: an empty reply ('$reply')" '[ -z "$reply" ]'
+
+	# Bridge B subscribes, but nothing on bus B consumes the service.
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$b_pid $pids"
+	request_a nobody-on-b
+	check "no bus responder on B: answered at once (${request_ms} ms)" \
+		'[ "$request_ms" -lt 1500 ]'
+	check "no bus responder on B: an empty reply ('$reply')" \
+		'[ -z "$reply" ]'
+
+	"$responder" "$bus_b" pricing 3 20 >"$work/responder.out" \
+		2>"$work/responder.err" &
+	responder_pid=$!
+	pids="$responder_pid $pids"
+	i=0
+	until grep -q ready "$work/responder.out"; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	for word in eu us asia; do
+		request_a "$word"
+		check "request $word on bus A answered from bus B: '$reply' in ${request_ms} ms" \
+			'[ "$request_rc" -eq 0 ] && [ "$reply" = "re:$word" ]'
+	done
+	wait "$responder_pid"
+	responder_rc=$?
+	check "the responder on B served 3 requests" '[ "$responder_rc" -eq 0 ]'
+	pids="$a_pid $b_pid"
+	line=$(figures "$a_pid" "$work/a.log" pricing)
+	check "A's export: 3 answered, 2 without a responder: $line" \
+		'echo "$line" | grep -q "forwarded=3 failed=2 dropped=0"'
+	line=$(figures "$b_pid" "$work/b.log" pricing)
+	check "B's import: 3 answered, 1 without a bus responder: $line" \
+		'echo "$line" | grep -q "forwarded=3 failed=1 dropped=0"'
+}
+
 # ---- bad configs --------------------------------------------------------
 
 # expect_refusal WHAT WORDS: busbridge -c $work/bad.conf exits 1, prints
@@ -867,7 +969,7 @@ nats = nats://127.0.0.1:1"
 	f="$work/bad.conf"
 
 	printf '%s\n[export x]\nfrom = queue orders\ncolour = red\n' "$good" >"$f"
-	expect_refusal "unknown key" "bad.conf:6: unknown key 'colour' in [export x]; expected from, to, mode, stream, replicas or in_flight"
+	expect_refusal "unknown key" "bad.conf:6: unknown key 'colour' in [export x]; expected from, to, mode, stream, replicas, in_flight or timeout_ms"
 	printf '%s\n[exporter x]\n' "$good" >"$f"
 	expect_refusal "unknown section" "bad.conf:4: unknown section [exporter x]; expected [bridge], [export NAME] or [import NAME]"
 	printf '%s\n[import x]\nfrom = a..b\nto = topic plain\n' "$good" >"$f"
@@ -914,6 +1016,7 @@ queue_kills) case_queue_kills ;;
 no_loop) case_no_loop ;;
 cluster) case_cluster ;;
 mqtt) case_mqtt ;;
+service) case_service "$@" ;;
 config) case_config ;;
 *)
 	echo "test_bridge: unknown case '$case_name'" >&2
