@@ -39,12 +39,18 @@
  * and a few user headers (README "Keys and headers").
  */
 #define BRIDGE_HEADER_ROOM_MIN 128u
+#define BRIDGE_SERVICE_TIMEOUT_DEFAULT_MS 5000u
+/* On a reply that is no answer: why (HTTP-like code and words). */
+#define BRIDGE_HEADER_STATUS "Shmbus-Status"
+#define BRIDGE_STATUS_NO_RESPONDERS "503 no responders"
 
 enum bridge_rule_kind {
 	BRIDGE_EXPORT_TOPIC,	 /* bus topic (pattern) -> core NATS */
 	BRIDGE_EXPORT_QUEUE,	 /* bus queue -> JetStream */
 	BRIDGE_IMPORT_CORE,	 /* core NATS subject pattern -> bus topic */
 	BRIDGE_IMPORT_JETSTREAM, /* JetStream durable pull consumer -> queue */
+	BRIDGE_EXPORT_SERVICE,	 /* bus service queue -> NATS requests */
+	BRIDGE_IMPORT_SERVICE,	 /* NATS requests -> bus service queue */
 };
 
 /* The figures of one rule; any thread reads them, its own thread writes. */
@@ -73,10 +79,16 @@ struct bridge_rule {
 	/* export: the subject template; import: the bus queue or topic. */
 	char to[BRIDGE_SUBJECT_MAX + 1];
 	bool to_queue; /* import: to = queue NAME */
-	/* export jetstream: a stream to create when none exists. */
+	/* export jetstream: a stream to create when none exists, kept on
+	 * replicas servers of a JetStream cluster. */
 	char stream[BUS_NAME_MAX + 1];
+	unsigned int replicas;
 	unsigned int in_flight;
 	unsigned int ack_wait_s;
+	/* services: how long a request may wait for its reply, and (import)
+	 * the bus queue or topic the bridge's requester waits on. */
+	unsigned int timeout_ms;
+	char reply_to[BUS_NAME_MAX + 1];
 
 	struct bridge *bridge;
 	struct bridge_stats stats;
@@ -85,6 +97,8 @@ struct bridge_rule {
 	bus_wildcard_t *wildcard;
 	bus_queue_t *queue;
 	bus_topic_t *topic;
+	bus_requester_t *requester; /* import service */
+	bus_responder_t *responder; /* export service */
 	/* NATS side, made by bridge_rule_start(). */
 	natsSubscription *nats_subscription;
 	jsCtx *js;
@@ -158,6 +172,9 @@ int bridge_export_queue_prepare(struct bridge_rule *rule);
 void bridge_export_queue_free(struct bridge_rule *rule);
 int bridge_import_jetstream_prepare(struct bridge_rule *rule);
 int bridge_import_core_prepare(struct bridge_rule *rule);
+void *bridge_export_service_run(void *rule);
+void *bridge_import_service_run(void *rule);
+int bridge_import_service_prepare(struct bridge_rule *rule);
 
 /* stats.c */
 void bridge_stats_print(const struct bridge *bridge, FILE *out);

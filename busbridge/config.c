@@ -189,9 +189,14 @@ static void on_export_from(struct parser *p, struct bridge_rule *rule,
 			config_error(p, "from = queue '%s': not a queue name",
 				     words[1]);
 		rule->kind = BRIDGE_EXPORT_QUEUE;
+	} else if (count == 2 && !strcmp(words[0], "service")) {
+		if (bus_name_check(words[1]))
+			config_error(p, "from = service '%s': not a queue "
+				     "name", words[1]);
+		rule->kind = BRIDGE_EXPORT_SERVICE;
 	} else {
-		config_error(p, "from = '%s': expected 'topic PATTERN' or "
-			     "'queue NAME'", value);
+		config_error(p, "from = '%s': expected 'topic PATTERN', "
+			     "'queue NAME' or 'service QUEUE'", value);
 		return;
 	}
 	snprintf(rule->from, sizeof(rule->from), "%s", words[1]);
@@ -216,6 +221,14 @@ static void on_import_from(struct parser *p, struct bridge_rule *rule,
 		rule->kind = BRIDGE_IMPORT_JETSTREAM;
 		snprintf(rule->durable, sizeof(rule->durable), "%.63s", words[2]);
 		snprintf(rule->from, sizeof(rule->from), "%.255s", words[1]);
+	} else if (count == 2 && !strcmp(words[0], "service")) {
+		if (bridge_subject_check(words[1], false)) {
+			config_error(p, "from = service '%s': not a NATS "
+				     "subject without wildcards", words[1]);
+			return;
+		}
+		rule->kind = BRIDGE_IMPORT_SERVICE;
+		snprintf(rule->from, sizeof(rule->from), "%s", words[1]);
 	} else if (count == 1) {
 		if (bridge_subject_check(words[0], true)) {
 			config_error(p, "from = '%s' is not a NATS subject "
@@ -226,8 +239,9 @@ static void on_import_from(struct parser *p, struct bridge_rule *rule,
 		rule->kind = BRIDGE_IMPORT_CORE;
 		snprintf(rule->from, sizeof(rule->from), "%s", words[0]);
 	} else {
-		config_error(p, "from = '%s': expected a NATS subject pattern "
-			     "or 'jetstream STREAM DURABLE'", value);
+		config_error(p, "from = '%s': expected a NATS subject "
+			     "pattern, 'jetstream STREAM DURABLE' or 'service "
+			     "SUBJECT'", value);
 		return;
 	}
 	rule->has_from = true;
@@ -289,21 +303,37 @@ static void on_rule_key(struct parser *p, const char *key, const char *value)
 			config_error(p, "stream = '%s' is not a stream name: "
 				     "letters, digits, '_' and '-'", value);
 		snprintf(rule->stream, sizeof(rule->stream), "%s", value);
+	} else if (rule->is_export && !strcmp(key, "replicas")) {
+		if (parse_count(value, 1, 5, &rule->replicas))
+			config_error(p, "replicas = '%s' is not a number from "
+				     "1 to 5", value);
 	} else if (rule->is_export && !strcmp(key, "in_flight")) {
 		if (parse_count(value, 1, 4096, &rule->in_flight))
 			config_error(p, "in_flight = '%s' is not a number "
 				     "from 1 to 4096", value);
+	} else if (!strcmp(key, "timeout_ms")) {
+		if (parse_count(value, 1, 600000, &rule->timeout_ms))
+			config_error(p, "timeout_ms = '%s' is not a number of "
+				     "milliseconds from 1 to 600000", value);
+	} else if (!rule->is_export && !strcmp(key, "reply_to")) {
+		if (bus_name_check(value))
+			config_error(p, "reply_to = '%s' is not a bus name",
+				     value);
+		snprintf(rule->reply_to, sizeof(rule->reply_to), "%.63s",
+			 value);
 	} else if (!rule->is_export && !strcmp(key, "ack_wait")) {
 		if (parse_count(value, 1, 3600, &rule->ack_wait_s))
 			config_error(p, "ack_wait = '%s' is not a number of "
 				     "seconds from 1 to 3600", value);
 	} else if (rule->is_export) {
 		config_error(p, "unknown key '%s' in [export %s]; expected "
-			     "from, to, mode, stream or in_flight", key,
+			     "from, to, mode, stream, replicas, in_flight or "
+			     "timeout_ms", key,
 			     rule->name);
 	} else {
 		config_error(p, "unknown key '%s' in [import %s]; expected "
-			     "from, to or ack_wait", key, rule->name);
+			     "from, to, ack_wait, reply_to or timeout_ms", key,
+			     rule->name);
 	}
 }
 
@@ -366,6 +396,8 @@ static int add_rule(struct parser *p, const char *name, bool is_export)
 	rule->is_export = is_export;
 	rule->in_flight = BRIDGE_IN_FLIGHT_DEFAULT;
 	rule->ack_wait_s = BRIDGE_ACK_WAIT_DEFAULT_S;
+	rule->replicas = 1;
+	rule->timeout_ms = BRIDGE_SERVICE_TIMEOUT_DEFAULT_MS;
 	return 0;
 }
 
@@ -483,7 +515,14 @@ static void finish_export(struct parser *p, struct bridge_rule *rule)
 	if (rule->kind == BRIDGE_EXPORT_TOPIC && rule->stream[0])
 		config_error_at(p, rule->line, "[export %s]: stream is for "
 				"queues exported to JetStream", rule->name);
-	if (!rule->has_to)
+	if (rule->replicas > 1 && !rule->stream[0])
+		config_error_at(p, rule->line, "[export %s]: replicas is for "
+				"the stream the bridge creates (stream = NAME)",
+				rule->name);
+	if (!rule->has_to && rule->kind == BRIDGE_EXPORT_SERVICE)
+		/* Callers on other hosts need not know this one's name. */
+		snprintf(rule->to, sizeof(rule->to), "shmbus.service.{subject}");
+	else if (!rule->has_to)
 		snprintf(rule->to, sizeof(rule->to), "shmbus.{name}.{subject}");
 	if (bridge_template_check(rule->to, c->origin, detail, sizeof(detail)))
 		config_error_at(p, rule->line, "[export %s]: to = '%s': %s",
@@ -501,6 +540,12 @@ static void finish_import(struct parser *p, struct bridge_rule *rule)
 		config_error_at(p, rule->line, "[import %s]: core NATS goes "
 				"to a topic; use from = jetstream STREAM "
 				"DURABLE for a queue", rule->name);
+	if (rule->kind == BRIDGE_IMPORT_SERVICE &&
+	    (!rule->to_queue || !rule->reply_to[0]))
+		config_error_at(p, rule->line, "[import %s]: a service goes "
+				"to a queue (to = queue NAME) and needs reply_to "
+				"= a queue the bridge waits on for the replies",
+				rule->name);
 	if (rule->kind == BRIDGE_IMPORT_JETSTREAM && !rule->to_queue)
 		config_error_at(p, rule->line, "[import %s]: JetStream goes "
 				"to a queue (to = queue NAME), so that NATS is "

@@ -127,6 +127,9 @@ static int ensure_stream(struct bridge_rule *rule)
 	config.Subjects = subjects;
 	config.SubjectsLen = 1;
 	config.Storage = js_FileStorage;
+	/* In a JetStream cluster, replicas > 1 keeps the stream through the
+	 * loss of a minority of its servers. */
+	config.Replicas = (int64_t)rule->replicas;
 	info = NULL;
 	s = js_AddStream(&info, rule->js, &config, NULL, &code);
 	jsStreamInfo_Destroy(info);

@@ -128,6 +128,7 @@ int main(int argc, char **argv)
 {
 	static struct bridge bridge;
 	const char *path = NULL;
+	char url[BRIDGE_URL_MAX + 1];
 	char status[256];
 	sigset_t signals;
 	int ret;
@@ -156,8 +157,11 @@ int main(int argc, char **argv)
 		nats_Close();
 		return 1;
 	}
+	/* The server of the list it reached: the one whose loss matters. */
+	url[0] = '\0';
+	natsConnection_GetConnectedUrl(bridge.nats, url, sizeof(url));
 	bridge_log("bridging bus %s and NATS at %s as %s: %u rule%s",
-		   bus_name(bridge.bus), bridge.config.servers[0],
+		   bus_name(bridge.bus), url[0] ? url : bridge.config.servers[0],
 		   bridge.config.origin, bridge.config.rule_count,
 		   bridge.config.rule_count == 1 ? "" : "s");
 	snprintf(status, sizeof(status), "READY=1\nSTATUS=bridging bus %s "

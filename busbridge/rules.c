@@ -7,6 +7,7 @@
  * handle gives back what it received and did not ack.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
@@ -99,6 +100,17 @@ int bridge_rule_open(struct bridge_rule *rule)
 			return refuse(rule, "queue", rule->to, ret);
 		return check_header_room(rule, "queue", bus_queue_settings(
 						 rule->queue)->header_room);
+	case BRIDGE_EXPORT_SERVICE:
+		ret = bus_queue_open(bus, rule->from, BUS_CONSUMER, NULL,
+				     &rule->queue);
+		if (!ret)
+			ret = bus_responder_open(bus, &rule->responder);
+		return ret ? refuse(rule, "service queue", rule->from, ret) : 0;
+	case BRIDGE_IMPORT_SERVICE:
+		ret = bus_requester_open(bus, rule->to, rule->reply_to,
+					 &rule->requester);
+		return ret ? refuse(rule, "service queue (or its reply_to)",
+				    rule->to, ret) : 0;
 	}
 	return -EINVAL;
 }
@@ -110,6 +122,8 @@ int bridge_rule_start(struct bridge_rule *rule)
 		[BRIDGE_EXPORT_QUEUE] = bridge_export_queue_run,
 		[BRIDGE_IMPORT_CORE] = bridge_import_core_run,
 		[BRIDGE_IMPORT_JETSTREAM] = bridge_import_jetstream_run,
+		[BRIDGE_EXPORT_SERVICE] = bridge_export_service_run,
+		[BRIDGE_IMPORT_SERVICE] = bridge_import_service_run,
 	};
 	int ret = 0;
 
@@ -119,6 +133,8 @@ int bridge_rule_start(struct bridge_rule *rule)
 		ret = bridge_import_core_prepare(rule);
 	else if (rule->kind == BRIDGE_IMPORT_JETSTREAM)
 		ret = bridge_import_jetstream_prepare(rule);
+	else if (rule->kind == BRIDGE_IMPORT_SERVICE)
+		ret = bridge_import_service_prepare(rule);
 	if (ret)
 		return ret;
 	ret = pthread_create(&rule->thread, NULL, run[rule->kind], rule);
@@ -145,7 +161,17 @@ void bridge_rule_stop(struct bridge_rule *rule)
 		jsCtx_Destroy(rule->js);
 		rule->js = NULL;
 	}
-	bridge_export_queue_free(rule);
+	if (rule->kind == BRIDGE_EXPORT_QUEUE)
+		bridge_export_queue_free(rule);
+	else
+		free(rule->state); /* the import service's reply buffer */
+	rule->state = NULL;
+	if (rule->requester)
+		bus_requester_close(rule->requester);
+	if (rule->responder)
+		bus_responder_close(rule->responder);
+	rule->requester = NULL;
+	rule->responder = NULL;
 	if (rule->wildcard)
 		bus_wildcard_close(rule->wildcard);
 	if (rule->subscription)

@@ -17,6 +17,8 @@ static const char *const kind_names[] = {
 	[BRIDGE_EXPORT_QUEUE] = "export-queue",
 	[BRIDGE_IMPORT_CORE] = "import-core",
 	[BRIDGE_IMPORT_JETSTREAM] = "import-jetstream",
+	[BRIDGE_EXPORT_SERVICE] = "export-service",
+	[BRIDGE_IMPORT_SERVICE] = "import-service",
 };
 
 static uint64_t figure(const atomic_uint_fast64_t *value)
