@@ -905,7 +905,8 @@ EOF
 	request_a nobody
 	check "no NATS responder: answered at once (${request_ms} ms), not after the 5 s time-out" \
 		'[ "$request_ms" -lt 1500 ]'
-	check "no NATS responder: an empty reply ('$reply')" '[ -z "$reply" ]'
+	check "no NATS responder: the no-responder error (rc $request_rc: $(cat "$work/request.err"))" \
+		'[ "$request_rc" -eq 1 ] && [ -z "$reply" ] && grep -q "nothing consumes" "$work/request.err"'
 
 	# Bridge B subscribes, but nothing on bus B consumes the service.
 	start_bridge b
@@ -914,8 +915,8 @@ EOF
 	request_a nobody-on-b
 	check "no bus responder on B: answered at once (${request_ms} ms)" \
 		'[ "$request_ms" -lt 1500 ]'
-	check "no bus responder on B: an empty reply ('$reply')" \
-		'[ -z "$reply" ]'
+	check "no bus responder on B: the no-responder error (rc $request_rc: $(cat "$work/request.err"))" \
+		'[ "$request_rc" -eq 1 ] && [ -z "$reply" ] && grep -q "nothing consumes" "$work/request.err"'
 
 	"$responder" "$bus_b" pricing 3 20 >"$work/responder.out" \
 		2>"$work/responder.err" &
