@@ -68,10 +68,6 @@ static void busctl_peek_print_header(const struct bus_message_header *h)
 	       h->payload_length);
 	if (h->correlation_id)
 		printf(" correlation=%" PRIu64, h->correlation_id);
-	/* The key and headers live in the header room, which
-	 * bus_queue_peek() does not copy: say that there are some. */
-	if (h->extension_length)
-		printf(" header_room_used=%u", h->extension_length);
 	/* publish_time_ns is CLOCK_MONOTONIC, as busctl_now_ns(). */
 	if (h->publish_time_ns && (int64_t)h->publish_time_ns <= now)
 		printf(" age_ms=%" PRId64,
@@ -81,38 +77,38 @@ static void busctl_peek_print_header(const struct bus_message_header *h)
 	putchar('\n');
 }
 
+/* As consume prints it: the [key=... NAME=VALUE] prefix, then the
+ * payload; --headers puts the header fields on a line before. */
 static int busctl_peek_print(const struct busctl_peek *peek,
-			     const struct bus_message_header *header,
-			     const void *payload, size_t length)
+			     const struct bus_message *m)
 {
 	if (peek->ctl->json) {
-		busctl_json_message(stdout, "queue", peek->queue_name, header,
-				    NULL, payload, length);
+		busctl_json_message(stdout, "queue", peek->queue_name,
+				    m->header, m, m->payload, m->length);
 		return ferror(stdout) ? busctl_flush_stdout() : 0;
 	}
 	if (peek->headers)
-		busctl_peek_print_header(header);
-	if (busctl_print_payload_text(stdout, payload, length))
+		busctl_peek_print_header(m->header);
+	if (busctl_print_message(m, NULL))
 		return busctl_flush_stdout();
-	putchar('\n');
-	return ferror(stdout) ? busctl_flush_stdout() : 0;
+	return 0;
 }
 
 static int busctl_peek_loop(struct busctl_peek *peek, bus_queue_t *queue)
 {
-	const struct bus_queue_settings *settings = bus_queue_settings(queue);
-	struct bus_message_header header;
-	size_t size = settings->max_message;
+	size_t size = bus_queue_peek_size(queue);
 	uint64_t cursor = 0, shown = 0;
-	void *payload = malloc(size ? size : 1);
+	/* calloc: 8-byte aligned, as the copied header needs. */
+	void *buf = calloc(1, size);
 	int status = BUSCTL_EXIT_OK;
+	struct bus_message m;
 	int ret;
 
-	if (!payload)
+	if (!buf)
 		return busctl_error("peek %s: %s", peek->queue_name,
 				    strerror(ENOMEM));
 	while (shown < peek->count && status == BUSCTL_EXIT_OK) {
-		ret = bus_queue_peek(queue, &cursor, payload, size, &header);
+		ret = bus_queue_peek_message(queue, &cursor, buf, size, &m);
 		if (ret == -EAGAIN)
 			break;
 		if (ret == -EBADMSG) {
@@ -125,11 +121,10 @@ static int busctl_peek_loop(struct busctl_peek *peek, bus_queue_t *queue)
 					      bus_strerror(ret));
 			break;
 		}
-		status = busctl_peek_print(peek, &header, payload,
-					   (size_t)ret);
+		status = busctl_peek_print(peek, &m);
 		shown++;
 	}
-	free(payload);
+	free(buf);
 	if (status == BUSCTL_EXIT_OK)
 		status = busctl_flush_stdout();
 	return status;

@@ -112,24 +112,33 @@ static int peek_scan(const struct bus__queue_geometry *g, uint64_t cursor,
 	return have ? 0 : -EAGAIN;
 }
 
+/* Where a found cell's copy goes: the header (with room bytes of header
+ * room after it, as in a cell), and the payload. */
+struct peek_target {
+	struct bus_message_header *header;
+	uint32_t room;
+	void *payload;
+	size_t size; /* of payload */
+};
+
 /*
  * Copies the message of a found cell.  -ESTALE when the cell changed
  * meanwhile (scan again), else the payload length or a negative errno.
  */
 static int peek_copy_found(const struct bus__queue_geometry *g,
-			   const struct peek_found *found, void *buf,
-			   size_t size, struct bus_message_header *header)
+			   const struct peek_found *found,
+			   const struct peek_target *to)
 {
 	struct bus_cell *cell = bus__queue_cell(g, found->cell);
-	struct bus_message_header copy;
 	uint32_t length;
 
-	peek_copy(&copy, &cell->header, sizeof(copy));
-	length = copy.payload_length;
+	/* The header and its room are contiguous in a cell. */
+	peek_copy(to->header, &cell->header, sizeof(*to->header) + to->room);
+	length = to->header->payload_length;
 	/* Nothing in shared memory is trusted: a bad length is a changed
 	 * or corrupt cell; the state check below tells which. */
-	if (length <= g->settings.max_message && length <= size)
-		peek_copy(buf, (const uint8_t *)cell + g->payload_offset,
+	if (length <= g->settings.max_message && length <= to->size)
+		peek_copy(to->payload, (const uint8_t *)cell + g->payload_offset,
 			  length);
 	/* Acquire fence: if a load above read a word a producer wrote after
 	 * reclaiming the cell, the load below sees at least that claim (it
@@ -140,27 +149,22 @@ static int peek_copy_found(const struct bus__queue_geometry *g,
 		return -ESTALE;
 	if (length > g->settings.max_message)
 		return -EBADMSG;
-	if (length > size)
+	if (length > to->size)
 		return -EMSGSIZE;
-	if (header)
-		*header = copy;
 	return (int)length;
 }
 
-int bus_queue_peek(const bus_queue_t *q, uint64_t *cursor, void *buf,
-		   size_t size, struct bus_message_header *header)
+static int peek_next(const bus_queue_t *q, uint64_t *cursor,
+		     const struct peek_target *to)
 {
 	struct peek_found found = { 0 };
 	int ret;
 
-	if (!q || !cursor || (!buf && size))
-		return -EINVAL;
 	for (int tries = 0; tries < PEEK_TRIES; tries++) {
 		ret = peek_scan(&q->geometry, *cursor, &found);
 		if (ret < 0)
 			return ret;
-		ret = peek_copy_found(&q->geometry, &found, buf, size,
-				      header);
+		ret = peek_copy_found(&q->geometry, &found, to);
 		if (ret == -ESTALE)
 			continue;
 		/* A corrupt message is stepped over, as a consumer would. */
@@ -169,4 +173,60 @@ int bus_queue_peek(const bus_queue_t *q, uint64_t *cursor, void *buf,
 		return ret;
 	}
 	return -EBUSY;
+}
+
+int bus_queue_peek(const bus_queue_t *q, uint64_t *cursor, void *buf,
+		   size_t size, struct bus_message_header *header)
+{
+	struct bus_message_header copy;
+	struct peek_target to = { &copy, 0, buf, size };
+	int ret;
+
+	if (!q || !cursor || (!buf && size))
+		return -EINVAL;
+	ret = peek_next(q, cursor, &to);
+	if (ret >= 0 && header)
+		*header = copy;
+	return ret;
+}
+
+/* The header room of a cell: from the end of the header to the payload. */
+static uint32_t peek_room(const bus_queue_t *q)
+{
+	return q->geometry.payload_offset - (uint32_t)sizeof(struct bus_cell);
+}
+
+size_t bus_queue_peek_size(const bus_queue_t *q)
+{
+	if (!q)
+		return 0;
+	return sizeof(struct bus_message_header) + peek_room(q) +
+	       q->geometry.settings.max_message;
+}
+
+int bus_queue_peek_message(const bus_queue_t *q, uint64_t *cursor, void *buf,
+			   size_t size, struct bus_message *m)
+{
+	size_t head;
+	struct peek_target to;
+	int ret;
+
+	if (!q || !cursor || !buf || !m)
+		return -EINVAL;
+	head = sizeof(struct bus_message_header) + peek_room(q);
+	/* 8-byte aligned, as the header's fields need. */
+	if ((uintptr_t)buf % 8 || size < head)
+		return size < head ? -EMSGSIZE : -EINVAL;
+	to = (struct peek_target){ buf, peek_room(q), (uint8_t *)buf + head,
+				   size - head };
+	ret = peek_next(q, cursor, &to);
+	if (ret < 0)
+		return ret;
+	*m = (struct bus_message){
+		.payload = to.payload,
+		.length = (uint32_t)ret,
+		.capacity = (uint32_t)ret,
+		.header = to.header,
+	};
+	return ret;
 }

@@ -111,8 +111,14 @@ ctl pub orders --key eu.red --header n=1 --reply prices.us --ttl 60000 \
 	'[x] y' $b
 expect_status 0 "pub --key --header --reply --ttl"
 ctl peek orders --json $b
-jq_check '.queue == "orders" and .payload == "[x] y" and .sequence >= 0' \
-	"peek --json"
+jq_check '.queue == "orders" and .payload == "[x] y" and .sequence >= 0 and
+	.key == "eu.red" and .headers.n == "1" and .reply_to == "prices.us"' \
+	"peek --json, with the key, headers and reply-to"
+ctl peek orders --headers $b
+expect_in "^# sequence=[0-9]* producer=[0-9]* deliveries=[0-9]* length=5" out \
+	"peek --headers: the fields"
+expect_in '^\[key=eu.red reply-to=prices.us n=1\] \\\[x\] y$' out \
+	"peek --headers: the key and headers, as consume prints them"
 ctl consume orders -n 1 --json $b
 expect_status 0 "consume --json"
 jq_check '.queue == "orders" and .key == "eu.red" and .headers.n == "1" and

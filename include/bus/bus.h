@@ -584,6 +584,23 @@ BUS_EXPORT int bus_queue_peek(const bus_queue_t *queue, uint64_t *cursor,
 			      struct bus_message_header *header);
 
 /*
+ * bus_queue_peek() with the key, reply-to name and headers: copies the
+ * message into buf laid out as a view (header, header room, payload), and
+ * fills *message as a receive would (payload, length, header), so that
+ * bus_message_key(), bus_message_reply_to() and bus_message_header_get()
+ * read it.  message->token is 0: a peeked message cannot be acked.  buf
+ * needs bus_queue_peek_size() bytes; smaller gives -EMSGSIZE.  Otherwise
+ * as bus_queue_peek().
+ */
+BUS_EXPORT int bus_queue_peek_message(const bus_queue_t *queue,
+				      uint64_t *cursor, void *buf, size_t size,
+				      struct bus_message *message);
+
+/* The buffer bus_queue_peek_message() needs for any message of the
+ * queue: the header, the header room and max_message. */
+BUS_EXPORT size_t bus_queue_peek_size(const bus_queue_t *queue);
+
+/*
  * Removes every queued message of the queue (see bus_queue_peek) and
  * returns how many it removed.  Messages leased by consumers stay theirs.
  * Needs admin rights on the bus, as bus_queue_delete() does (-EACCES with a
