@@ -3,7 +3,8 @@
  * busd's configuration: the queues a bus starts with.
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
- *                          socket_group, metrics, log_level, and the
+ *                          socket_group, metrics, log_level, log_file,
+ *                          and the
  *                          connection limits of busd/admission.h:
  *                          max_connections_per_user, hello_timeout_ms,
  *                          reserved_descriptors
@@ -63,6 +64,7 @@ struct busd_bus_config {
 	 * length is 0 (the default). */
 	struct busd_metrics_address metrics;
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
+	char log_file[1024]; /* log_file = PATH; "": stderr (the default) */
 	struct busd_limits limits; /* who may hold connections */
 	unsigned int given; /* keys set by the file, one bit each */
 };
