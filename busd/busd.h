@@ -49,6 +49,9 @@ struct busd {
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;
+	/* /dev/shm held nothing of this bus at start: a failed start may
+	 * remove all it made. */
+	bool fresh;
 	/* Measures, once at start, the TSC rate handed to clients at
 	 * HELLO (the TSC's rate does not change; an hours-long span could
 	 * take in a suspend). */

@@ -299,6 +299,9 @@ static void busd_metrics_write(FILE *out, const char *bus_name,
 	fprintf(out, "# HELP shmbus_bus_info The bus this busd serves.\n"
 		"# TYPE shmbus_bus_info gauge\n"
 		"shmbus_bus_info{bus=\"%s\"} 1\n", bus_name);
+	fprintf(out, "# HELP shmbus_build_info The busd version serving.\n"
+		"# TYPE shmbus_build_info gauge\n"
+		"shmbus_build_info{version=\"%s\"} 1\n", BUSD_VERSION);
 	fprintf(out, "# HELP shmbus_queues Queues on the bus.\n"
 		"# TYPE shmbus_queues gauge\nshmbus_queues %u\n",
 		snap->queue_count);
@@ -464,6 +467,14 @@ static void busd_metrics_announce(const struct busd_metrics *m,
 		  six ? "]" : "", info ? (unsigned int)info->port : 0u);
 }
 
+static uint16_t busd_metrics_port(const struct busd_metrics_address *a)
+{
+	if (a->address.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->address)
+				     ->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->address)->sin_port);
+}
+
 int busd_metrics_start(struct busd *busd,
 		       const struct busd_metrics_address *address,
 		       struct busd_metrics **out)
@@ -487,9 +498,12 @@ int busd_metrics_start(struct busd *busd,
 	m->lock_ready = true;
 	if (address->address.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* The logger first, so that every later complaint goes through it. */
+	/* The logger first, so that every later complaint goes through it.
+	 * The port too, though SOCK_ADDR has it: MHD names the port
+	 * argument when bind fails ("port 0" otherwise). */
 	m->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, busd_metrics_on_request, m,
+		flags, busd_metrics_port(address), NULL, NULL,
+		busd_metrics_on_request, m,
 		MHD_OPTION_EXTERNAL_LOGGER, busd_metrics_on_log, NULL,
 		MHD_OPTION_SOCK_ADDR, where,
 		MHD_OPTION_CONNECTION_LIMIT, BUSD_METRICS_CONNECTIONS,
@@ -497,7 +511,8 @@ int busd_metrics_start(struct busd *busd,
 		MHD_OPTION_END);
 	if (!m->daemon) {
 		busd_refuse("cannot serve metrics: libmicrohttpd could not "
-			    "listen on the metrics address (in use?)");
+			    "listen on port %u of the metrics address (in "
+			    "use?)", (unsigned int)busd_metrics_port(address));
 		busd_metrics_stop(m);
 		return -EADDRINUSE;
 	}
