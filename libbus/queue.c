@@ -212,9 +212,13 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 	rc = claim_now(q, &c, true);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
-		if (timeout_ns != BUS_NOWAIT)
+		if (timeout_ns != BUS_NOWAIT && !q->wait_counted)
 			count(&q->attachment->backpressure_waits, 1);
 		rc = bus__wait(q, BUS__WAIT_SPACE, timeout_ns, try_claim, &c);
+		q->wait_counted = timeout_ns != BUS_NOWAIT &&
+				  (rc == -ETIMEDOUT || rc == -EINTR);
+	} else {
+		q->wait_counted = false;
 	}
 	if (rc < 0) {
 		if (rc == -ENOBUFS)

@@ -173,9 +173,13 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 		return -ENOTCONN;
 	ret = try_claim(&c);
 	if (ret == -ENOBUFS) {
-		if (timeout_ns != BUS_NOWAIT)
+		if (timeout_ns != BUS_NOWAIT && !t->wait_counted)
 			count(&t->attachment->backpressure_waits, 1);
 		ret = wait_for_room(t, &c, timeout_ns);
+		t->wait_counted = timeout_ns != BUS_NOWAIT &&
+				  (ret == -ETIMEDOUT || ret == -EINTR);
+	} else {
+		t->wait_counted = false;
 	}
 	if (ret < 0) {
 		if (ret == -ENOBUFS || ret == -ETIMEDOUT)

@@ -268,7 +268,7 @@ struct bus_attachment {
 	BUS_ATOMIC(uint32_t) high_water;
 	/* Slow-path line: written only by the attached client, relaxed,
 	 * and only when it had to wait. */
-	BUS_ATOMIC(uint64_t) backpressure_waits; /* loans that found it full */
+	BUS_ATOMIC(uint64_t) backpressure_waits; /* messages that waited */
 	uint8_t slow_pad[BUS_CACHE_LINE - 8];
 };
 
