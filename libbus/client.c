@@ -509,15 +509,23 @@ int bus_queue_create(bus_t *bus, const char *name,
 	return bus_queue_create_with_access(bus, name, settings, NULL);
 }
 
-int bus_queue_delete(bus_t *bus, const char *name)
+int bus_delete(bus_t *bus, const char *name, unsigned int flags)
 {
-	struct bus_control_request request = { .op = BUS_CONTROL_DELETE };
+	struct bus_control_request request = { .op = BUS_CONTROL_DELETE,
+					       .index = flags };
 	struct bus_control_reply reply;
 
 	if (!bus || bus_name_check(name))
 		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
+	if (flags & ~(unsigned int)(BUS_DELETE_IF_EMPTY | BUS_DELETE_IF_UNUSED))
+		return fail(bus, -EINVAL, "unknown delete flags 0x%x", flags);
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_queue_delete(bus_t *bus, const char *name)
+{
+	return bus_delete(bus, name, 0);
 }
 
 int bus_access_get(bus_t *bus, const char *name, struct bus_access *access)

@@ -34,9 +34,10 @@
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 5u /* 2: owner, group and mode; 3: wildcards;
+#define BUS_CONTROL_VERSION 6u /* 2: owner, group and mode; 3: wildcards;
 				  4: dead letters in queue settings;
-				  5: busd's TSC rate at HELLO */
+				  5: busd's TSC rate at HELLO;
+				  6: DELETE's flags, INFO */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
@@ -49,7 +50,8 @@ enum bus_control_op {
 	BUS_CONTROL_CLOSE = 3,
 	/* name, settings. */
 	BUS_CONTROL_CREATE = 4,
-	/* name. */
+	/* name, index: enum bus_delete_flags (an older busd would ignore
+	 * them and delete: hence version 6). */
 	BUS_CONTROL_DELETE = 5,
 	/* index.  Reply: name and kind of the index-th entry, or -ENOENT. */
 	BUS_CONTROL_LIST = 6,

@@ -109,8 +109,11 @@ enum bus_segment_kind {
 
 enum bus_segment_state {
 	BUS_SEGMENT_OPEN = 1,
-	/* busd deleted the queue or stopped: reconnect (-ENOTCONN). */
+	/* busd stopped: reconnect (-ENOTCONN). */
 	BUS_SEGMENT_CLOSED = 2,
+	/* Deleted on request (busctl delete): -EIDRM, so that clients can
+	 * say so.  Older clients test for OPEN and see it as closed. */
+	BUS_SEGMENT_DELETED = 3,
 };
 
 enum bus_queue_type {
