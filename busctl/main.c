@@ -99,6 +99,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "purge", busctl_purge },
 	{ "top", busctl_top },
 	{ "route", busctl_route },
+	{ "info", busctl_info },
 };
 
 /* ---- errors -------------------------------------------------------- */

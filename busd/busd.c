@@ -365,6 +365,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	busd->listen_fd = -1;
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
+	clock_gettime(CLOCK_REALTIME, &busd->started_wall);
+	clock_gettime(CLOCK_MONOTONIC, &busd->started);
 	busd_raise_fd_limit();
 	busd_admission_init(&busd->admission, &config->bus.limits);
 	busd_hello_deadline_init(&busd->hello_deadline,

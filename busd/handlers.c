@@ -38,6 +38,7 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_PURGE] = busd_on_purge,
 	[BUS_CONTROL_ROUTE_ADD] = busd_on_route_add,
 	[BUS_CONTROL_ROUTE_DELETE] = busd_on_route_delete,
+	[BUS_CONTROL_INFO] = busd_on_info,
 };
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "busd.h"
 #include "config.h"
@@ -176,14 +177,19 @@ static int busd_pick_log_file(const struct busd_options *o,
 			      struct busd_config *config, bool verbose)
 {
 	const char *path = o->log_file ? o->log_file : config->bus.log_file;
+	char *absolute;
 
 	if (!path[0])
 		return 0;
-	if (o->log_file)
-		snprintf(config->bus.log_file, sizeof(config->bus.log_file),
-			 "%s", o->log_file);
 	if (busd_log_file_open(path))
 		return -1;
+	/* SIGHUP opens it again after busd went to / (daemonize). */
+	if (o->log_file) {
+		absolute = realpath(o->log_file, NULL);
+		snprintf(config->bus.log_file, sizeof(config->bus.log_file),
+			 "%s", absolute ? absolute : o->log_file);
+		free(absolute);
+	}
 	/* Whether stderr is the journal's changed. */
 	busd_log_init(o->bus_name, verbose);
 	return 0;
@@ -205,6 +211,7 @@ int main(int argc, char **argv)
 					.log_level = -1 };
 	struct busd_config config;
 	static struct busd busd;
+	char *config_path = NULL;
 	int ready_fd = -1, ret;
 
 	ret = busd_parse_options(argc, argv, &options);
@@ -220,16 +227,22 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	busd_pick_log_level(&options, &config);
+	/* SIGHUP reads the file again after busd went to / (daemonize). */
+	if (options.config_path)
+		config_path = realpath(options.config_path, NULL);
+	if (options.config_path && !config_path)
+		config_path = strdup(options.config_path);
 	if (!options.foreground && busd_daemonize(&ready_fd)) {
 		busd_refuse("cannot go to the background");
 		busd_config_free(&config);
+		free(config_path);
 		return EXIT_FAILURE;
 	}
 	ret = busd_start(&busd, options.bus_name, &config);
 	busd.discard_on_stop = options.discard;
 	/* What SIGHUP needs to read the file again (reload.h). */
 	busd.config = &config;
-	busd.config_path = options.config_path;
+	busd.config_path = config_path;
 	busd.log_file_fixed = options.log_file != NULL;
 	snprintf(busd.log_file, sizeof(busd.log_file), "%s",
 		 config.bus.log_file);
@@ -243,6 +256,7 @@ int main(int argc, char **argv)
 	}
 	busd_stop(&busd);
 	busd_config_free(&config);
+	free(config_path);
 	if (!ret)
 		busd_info("stopped");
 	return ret ? EXIT_FAILURE : EXIT_SUCCESS;

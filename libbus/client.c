@@ -523,6 +523,31 @@ int bus_delete(bus_t *bus, const char *name, unsigned int flags)
 	return transact(bus, &request, &reply, NULL);
 }
 
+int bus_daemon_info(bus_t *bus, struct bus_daemon_info *info)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_INFO };
+	struct bus_control_reply reply;
+	int rc;
+
+	if (!bus || !info)
+		return -EINVAL;
+	rc = transact(bus, &request, &reply, NULL);
+	if (rc < 0)
+		return rc;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->version, sizeof(info->version), "%.*s",
+		 (int)sizeof(reply.name), reply.name);
+	snprintf(info->config_path, sizeof(info->config_path), "%.*s",
+		 (int)sizeof(reply.detail), reply.detail);
+	info->pid = reply.busd_pid;
+	info->clients = reply.client_id;
+	info->queues = reply.attachment;
+	info->topics = reply.kind;
+	info->started_ns = reply.segment_size;
+	info->uptime_ns = reply.generation;
+	return 0;
+}
+
 int bus_queue_delete(bus_t *bus, const char *name)
 {
 	return bus_delete(bus, name, 0);

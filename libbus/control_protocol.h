@@ -86,6 +86,13 @@ enum bus_control_op {
 	BUS_CONTROL_ROUTE_ADD = 14,
 	/* name, index: enum bus_route_kind.  Admin rights. */
 	BUS_CONTROL_ROUTE_DELETE = 15,
+	/* Nothing.  Reply (struct bus_daemon_info, in fields of other
+	 * requests, so that the reply keeps its size): busd_pid; name: the
+	 * version; detail: the configuration file, "" for the built-in one;
+	 * client_id: connections; attachment: queues; kind: topics;
+	 * segment_size: the start, CLOCK_REALTIME ns; generation: the uptime
+	 * in ns.  Anyone connected may ask. */
+	BUS_CONTROL_INFO = 16,
 };
 
 struct bus_control_request {

@@ -224,6 +224,22 @@ BUS_EXPORT int bus_queue_create(bus_t *bus, const char *name,
  */
 BUS_EXPORT int bus_queue_delete(bus_t *bus, const char *name);
 
+/* What busd says about itself (bus_daemon_info(), busctl info). */
+struct bus_daemon_info {
+	char version[64];	/* busd's, such as "0.1.0" */
+	char config_path[160];	/* its -c file; "" for the built-in one */
+	int32_t pid;
+	uint32_t clients; /* connections to its control socket now */
+	uint32_t queues;
+	uint32_t topics;
+	uint64_t started_ns; /* when it started, CLOCK_REALTIME ns */
+	uint64_t uptime_ns;  /* how long it has served */
+};
+
+/* Fills info from busd.  Any connected client may ask.  Returns 0, or a
+ * negative errno (-ENOTCONN, -EPROTO). */
+BUS_EXPORT int bus_daemon_info(bus_t *bus, struct bus_daemon_info *info);
+
 /* Conditions of bus_delete(); busd checks them and deletes in one step. */
 enum bus_delete_flags {
 	/* Only a queue that holds no message, queued or leased, or a topic
