@@ -171,7 +171,7 @@ static const struct busd_metric busd_queue_metrics[] = {
 	BUSD_QUEUE_METRIC(timed_out, "_total", "counter",
 			  "Leases taken back after ack_timeout_ms."),
 	BUSD_QUEUE_METRIC(backpressure_waits, "_total", "counter",
-			  "Loans that found the queue full and waited."),
+			  "Messages that found the queue full and waited."),
 	BUSD_QUEUE_METRIC(depth, "", "gauge",
 			  "Messages waiting to be delivered."),
 	BUSD_QUEUE_METRIC(high_water, "", "gauge",
@@ -198,7 +198,7 @@ static const struct busd_metric busd_topic_metrics[] = {
 	BUSD_TOPIC_METRIC(padded, "_total", "counter",
 			  "Loans dropped or left by dead publishers."),
 	BUSD_TOPIC_METRIC(backpressure_waits, "_total", "counter",
-			  "Loans that found the topic full and waited."),
+			  "Messages that found the topic full and waited."),
 	BUSD_TOPIC_METRIC(expired, "_total", "counter",
 			  "Messages past their expiry, skipped by "
 			  "subscribers."),
