@@ -4,7 +4,7 @@
  *                    [--overflow block|reject|drop-oldest] [--max-unacked N]
  *                    [--max-producers N] [--max-consumers N]
  *                    [--dead-letter QUEUE] [--max-deliveries N]
- *                    [--ack-timeout MS]
+ *                    [--ack-timeout MS] [--ttl MS]
  * busctl create NAME --topic [--slots N] [--max-message BYTES]
  *                    [--slow-subscriber block|overwrite]
  *                    [--max-subscribers N] [--max-publishers N] [--history K]
@@ -50,6 +50,7 @@ enum {
 	BUSCTL_OPT_DEAD_LETTER,
 	BUSCTL_OPT_MAX_DELIVERIES,
 	BUSCTL_OPT_ACK_TIMEOUT,
+	BUSCTL_OPT_TTL,
 	BUSCTL_OPT_IF_NOT_EXISTS,
 };
 
@@ -62,7 +63,8 @@ enum {
 	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_DEAD_LETTER - BUSCTL_OPT_TYPE)) |   \
 	 (1u << (BUSCTL_OPT_MAX_DELIVERIES - BUSCTL_OPT_TYPE)) | \
-	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)))
+	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_TTL - BUSCTL_OPT_TYPE)))
 #define BUSCTL_TOPIC_ONLY                                        \
 	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
@@ -197,6 +199,8 @@ static int busctl_create_option(struct busctl_create_request *request,
 		return busctl_parse_u32(value, &s->max_deliveries);
 	case BUSCTL_OPT_ACK_TIMEOUT:
 		return busctl_parse_u32(value, &s->ack_timeout_ms);
+	case BUSCTL_OPT_TTL:
+		return busctl_parse_u32(value, &s->ttl_ms);
 	case BUSCTL_OPT_OWNER:
 	case BUSCTL_OPT_GROUP:
 	case BUSCTL_OPT_MODE:
@@ -239,6 +243,7 @@ static int busctl_create_parse(struct busctl_create_request *request,
 		  BUSCTL_OPT_MAX_DELIVERIES },
 		{ "ack-timeout", required_argument, NULL,
 		  BUSCTL_OPT_ACK_TIMEOUT },
+		{ "ttl", required_argument, NULL, BUSCTL_OPT_TTL },
 		{ "if-not-exists", no_argument, NULL,
 		  BUSCTL_OPT_IF_NOT_EXISTS },
 		{ NULL, 0, NULL, 0 },
@@ -264,8 +269,9 @@ static int busctl_create_parse(struct busctl_create_request *request,
 		return busctl_usage_error("create: --type, --overflow, "
 					  "--max-unacked, --max-producers, "
 					  "--max-consumers, --dead-letter, "
-					  "--max-deliveries and --ack-timeout "
-					  "are for queues, not with --topic");
+					  "--max-deliveries, --ack-timeout and "
+					  "--ttl are for queues, not with "
+					  "--topic");
 	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_TOPIC_ONLY))
 		return busctl_usage_error("create: --slow-subscriber, "

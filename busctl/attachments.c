@@ -19,11 +19,17 @@ void busctl_latency_print_json(const struct bus_latency *l)
 
 void busctl_latency_print_text(const struct bus_latency *l, int width)
 {
-	printf("%-*s %" PRIu64 " receives: min %" PRIu64 " p50 %" PRIu64
-	       " p90 %" PRIu64 " p99 %" PRIu64 " p99.9 %" PRIu64
-	       " max %" PRIu64 " ns\n",
-	       width, "latency", l->count, l->min_ns, l->p50_ns, l->p90_ns,
-	       l->p99_ns, l->p999_ns, l->max_ns);
+	char min[24], p50[24], p90[24], p99[24], p999[24], max[24];
+
+	printf("%-*s %" PRIu64 " receives: min %s p50 %s p90 %s p99 %s "
+	       "p99.9 %s max %s\n",
+	       width, "latency", l->count,
+	       busctl_format_ns(min, sizeof(min), l->min_ns),
+	       busctl_format_ns(p50, sizeof(p50), l->p50_ns),
+	       busctl_format_ns(p90, sizeof(p90), l->p90_ns),
+	       busctl_format_ns(p99, sizeof(p99), l->p99_ns),
+	       busctl_format_ns(p999, sizeof(p999), l->p999_ns),
+	       busctl_format_ns(max, sizeof(max), l->max_ns));
 }
 
 static const char *busctl_role_name(uint32_t role)
@@ -74,18 +80,21 @@ void busctl_attachments_print_text(const struct busctl_attachments *a)
 		return;
 	printf("%-5s %-9s %-8s %12s %12s %12s %10s %8s %10s %10s %10s %10s\n",
 	       "slot", "role", "pid", "enqueued", "dequeued", "acked",
-	       "nacked", "leased", "high_water", "p50_ns", "p99_ns",
-	       "p99.9_ns");
+	       "nacked", "leased", "high_water", "p50", "p99", "p99.9");
 	for (uint32_t i = 0; i < a->count; i++) {
 		const struct bus_attachment_stats *s = &a->items[i];
+		char p50[24], p99[24], p999[24];
 
+		/* %*s counts bytes, and "µ" is two: pad by hand. */
 		printf("%-5u %-9s %-8d %12" PRIu64 " %12" PRIu64 " %12" PRIu64
-		       " %10" PRIu64 " %8" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 " %10" PRIu64 "\n",
+		       " %10" PRIu64 " %8" PRIu64 " %10" PRIu64,
 		       s->slot, busctl_role_name(s->role), (int)s->pid,
 		       s->enqueued, s->dequeued, s->acked, s->nacked,
-		       s->leased, s->high_water, s->latency.p50_ns,
-		       s->latency.p99_ns, s->latency.p999_ns);
+		       s->leased, s->high_water);
+		busctl_print_ns_column(s->latency.p50_ns, p50, sizeof(p50));
+		busctl_print_ns_column(s->latency.p99_ns, p99, sizeof(p99));
+		busctl_print_ns_column(s->latency.p999_ns, p999, sizeof(p999));
+		putchar('\n');
 	}
 }
 

@@ -21,6 +21,7 @@
 struct busctl {
 	const char *bus_name;
 	bus_t *bus;
+	int json; /* --json, anywhere on the line */
 };
 
 /* One command: its name and entry point.  run() gets argv[0] == name and
@@ -60,6 +61,7 @@ int busctl_peek(struct busctl *ctl, int argc, char **argv);
 int busctl_purge(struct busctl *ctl, int argc, char **argv);
 int busctl_top(struct busctl *ctl, int argc, char **argv);
 int busctl_route(struct busctl *ctl, int argc, char **argv);
+int busctl_bench(struct busctl *ctl, int argc, char **argv);
 int busctl_info(struct busctl *ctl, int argc, char **argv);
 
 /*
@@ -68,6 +70,19 @@ int busctl_info(struct busctl *ctl, int argc, char **argv);
  * error.  Needs ctl->bus.
  */
 int busctl_kind_of(struct busctl *ctl, const char *name, uint32_t *kind);
+
+/* ---- help.c: usage texts -------------------------------------------- */
+
+int busctl_help(struct busctl *ctl, int argc, char **argv);
+/* 1 when help.c has a usage text for command. */
+int busctl_help_exists(const char *command);
+/* `busctl help COMMAND`: synopsis, options, examples. */
+void busctl_help_print_command(FILE *out, const char *command);
+/* `busctl --help`: every command on one line. */
+void busctl_help_print_summary(FILE *out);
+
+/* request.c: busctl request SERVICE MESSAGE. */
+int busctl_request(struct busctl *ctl, int argc, char **argv);
 
 /* ---- main.c: errors and connection ------------------------------------ */
 
@@ -158,8 +173,34 @@ const char *busctl_kind_name(uint32_t kind);
 int busctl_parse_slow_subscriber(const char *text, uint32_t *policy);
 const char *busctl_slow_subscriber_name(uint32_t policy);
 
+/* ---- json.c: JSON output ------------------------------------------------ */
+
 /* Writes text as a JSON string, quotes included. */
 void busctl_json_string(FILE *out, const char *text);
+/* The same for length bytes that are valid UTF-8 (NULs allowed). */
+void busctl_json_bytes(FILE *out, const void *data, size_t length);
+/* 1 when the bytes are valid UTF-8. */
+int busctl_utf8_valid(const void *data, size_t length);
+/* "encoding": "utf8"|"base64", "payload": "..." (no braces). */
+void busctl_json_payload(FILE *out, const void *data, size_t length);
+/*
+ * One message as one JSON object and a newline: where ("queue" or
+ * "topic") and name, the header's fields, key, reply_to and headers from
+ * message (NULL: none known), and the payload.
+ */
+void busctl_json_message(FILE *out, const char *where, const char *name,
+			 const struct bus_message_header *header,
+			 const struct bus_message *message, const void *payload,
+			 size_t length);
+
+/* ---- units.c: human units ------------------------------------------------ */
+
+/* "523 ns", "1.20 µs", "7.52 s" into out; returns out. */
+const char *busctl_format_ns(char *out, size_t size, uint64_t ns);
+/* " %10s" of busctl_format_ns(), a table column; buf holds the text. */
+void busctl_print_ns_column(uint64_t ns, char *buf, size_t size);
+/* "12", "12.5", "10.0k", "1.25M" into out; returns out. */
+const char *busctl_format_count(char *out, size_t size, double value);
 
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 int64_t busctl_now_ns(void);
@@ -168,6 +209,9 @@ int64_t busctl_now_ns(void);
 
 struct busctl_meta {
 	const char *key;
+	const char *reply_to; /* pub --reply */
+	int64_t ttl_ns;	      /* pub --ttl; 0: none */
+	uint64_t correlation; /* pub --correlation; 0: none */
 	unsigned int count;
 	const char *names[BUS_MESSAGE_HEADERS_MAX];
 	const char *values[BUS_MESSAGE_HEADERS_MAX];
@@ -193,5 +237,11 @@ int busctl_route_send(struct busctl *ctl, bus_address_t *address,
 		      const void *data, size_t length, int64_t timeout_ns);
 /* Prints "[key=K name=value] " for a message that has any; 0 or -EBADMSG. */
 int busctl_meta_print(const struct bus_message *message, FILE *out);
+/* The payload; a leading '[' or backslash gets a backslash in front.
+ * 0 or -errno. */
+int busctl_print_payload_text(FILE *out, const void *payload, size_t length);
+/* consume's and sub's line: "FROM\t" if from, the prefix, the payload,
+ * a newline, flushed.  0 or -errno. */
+int busctl_print_message(const struct bus_message *message, const char *from);
 
 #endif /* BUSCTL_H */

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "busctl.h"
@@ -71,15 +72,16 @@ static int busctl_consume_receive(struct busctl_consumer *consumer,
 	}
 }
 
-/* The payload and a newline, flushed: 0 or -errno. */
-static int busctl_consume_print(const struct bus_message *message)
+/* One line of text, or with --json one object; flushed: 0 or -errno. */
+static int busctl_consume_print(const struct busctl_consumer *consumer,
+				const struct bus_message *message)
 {
-	busctl_meta_print(message, stdout);
-	if (message->length &&
-	    fwrite(message->payload, 1, message->length, stdout) !=
-		    message->length)
-		return -errno;
-	if (putchar('\n') == EOF || fflush(stdout) == EOF)
+	if (!consumer->ctl->json)
+		return busctl_print_message(message, NULL);
+	busctl_json_message(stdout, "queue", consumer->queue_name,
+			    message->header, message, message->payload,
+			    message->length);
+	if (fflush(stdout) == EOF || ferror(stdout))
 		return -errno;
 	return 0;
 }
@@ -99,7 +101,7 @@ static int busctl_consume_one(struct busctl_consumer *consumer,
 	if (err < 0)
 		return busctl_fail(consumer->ctl, err, "consume %s",
 				   consumer->queue_name);
-	err = busctl_consume_print(&message);
+	err = busctl_consume_print(consumer, &message);
 	if (err < 0) {
 		bus_nack(consumer->queue, &message);
 		return busctl_error("consume %s: write to stdout: %s",

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Parsing command-line values and printing names and JSON.
+ * Parsing command-line values and printing names (JSON is in json.c).
  */
 #include <errno.h>
 #include <math.h>
@@ -152,22 +152,6 @@ int busctl_parse_seconds(const char *text, int64_t *ns)
 		return -EINVAL;
 	*ns = (int64_t)(seconds * 1e9);
 	return 0;
-}
-
-void busctl_json_string(FILE *out, const char *text)
-{
-	const unsigned char *c;
-
-	fputc('"', out);
-	for (c = (const unsigned char *)text; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(out, "\\%c", *c);
-		else if (*c < 0x20)
-			fprintf(out, "\\u%04x", *c);
-		else
-			fputc(*c, out);
-	}
-	fputc('"', out);
 }
 
 int64_t busctl_now_ns(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl info [--json]: what busd says about itself (bus_daemon_info()):
+ * busctl [--json] info: what busd says about itself (bus_daemon_info()):
  * version, pid, configuration file, start and uptime, connections, and
  * how many queues and topics it serves.
  */
@@ -79,19 +79,14 @@ static void busctl_info_text(const struct busctl *ctl,
 
 int busctl_info(struct busctl *ctl, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct bus_daemon_info info;
 	char started[64];
-	int json = 0, c, err;
+	int c, err;
 
-	while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (c != 'j')
-			return busctl_bad_option("info", c, argv);
-		json = 1;
-	}
+	/* --json is busctl's global option (ctl->json). */
+	c = getopt_long(argc, argv, ":", NULL, NULL);
+	if (c != -1)
+		return busctl_bad_option("info", c, argv);
 	if (optind < argc)
 		return busctl_usage_error("info: unexpected '%s'",
 					  argv[optind]);
@@ -101,7 +96,7 @@ int busctl_info(struct busctl *ctl, int argc, char **argv)
 	if (err < 0)
 		return busctl_fail(ctl, err, "info");
 	busctl_info_time(info.started_ns, started, sizeof(started));
-	if (json)
+	if (ctl->json)
 		busctl_info_json(ctl, &info, started);
 	else
 		busctl_info_text(ctl, &info, started);

@@ -189,6 +189,9 @@ static void busctl_ls_print_text(const struct busctl_listing *list)
 	for (i = 0; i < list->count; i++)
 		if ((int)strlen(list->entries[i].name) > width)
 			width = (int)strlen(list->entries[i].name);
+	/* Also for an empty bus, so that a script can count on a header. */
+	printf("%-*s %-5s %10s %10s %10s\n", width, "NAME", "KIND", "DEPTH",
+	       "HIGH_WATER", "CAPACITY");
 	for (i = 0; i < list->count; i++) {
 		e = &list->entries[i];
 		printf("%-*s %-5s", width, e->name, busctl_kind_name(e->kind));
@@ -233,7 +236,7 @@ static void busctl_ls_print_json(const struct busctl_listing *list)
 int busctl_ls(struct busctl *ctl, int argc, char **argv)
 {
 	struct busctl_listing list = { 0 };
-	int json = 0;
+	int json = ctl->json;
 	int status = busctl_inspect_parse("ls", argc, argv, &json, NULL);
 
 	if (status >= 0)
@@ -328,7 +331,36 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 
 #define BUSCTL_STAT_FIGURES 18
 
-static void busctl_stat_print_json(const struct bus_queue_stats *stats,
+/* "name" and "kind", the first keys of stat's object. */
+static void busctl_stat_print_identity(const char *name, uint32_t kind)
+{
+	fputs("{\n  \"name\": ", stdout);
+	busctl_json_string(stdout, name);
+	printf(",\n  \"kind\": \"%s\",", busctl_kind_name(kind));
+}
+
+/* Every setting the queue was created with, as "settings": {...}. */
+static void busctl_queue_settings_json(const struct bus_queue_settings *s)
+{
+	printf(",\n  \"settings\": {\"type\": \"%s\", \"slots\": %u, "
+	       "\"max_message\": %u, \"header_room\": %u, \"overflow\": "
+	       "\"%s\", \"max_unacked\": %u, \"max_producers\": %u, "
+	       "\"max_consumers\": %u, \"ttl_ms\": %u, \"ack_timeout_ms\": "
+	       "%u, \"max_deliveries\": %u, \"dead_letter\": ",
+	       busctl_queue_type_name(s->type), s->slots, s->max_message,
+	       s->header_room, busctl_overflow_name(s->overflow),
+	       s->max_unacked, s->max_producers, s->max_consumers, s->ttl_ms,
+	       s->ack_timeout_ms, s->max_deliveries);
+	if (s->dead_letter[0])
+		busctl_json_string(stdout, s->dead_letter);
+	else
+		fputs("null", stdout);
+	putchar('}');
+}
+
+static void busctl_stat_print_json(const char *name,
+				   const struct bus_queue_stats *stats,
+				   const struct bus_queue_settings *settings,
 				   const struct bus_access *access,
 				   const struct busctl_attachments *holders)
 {
@@ -336,10 +368,11 @@ static void busctl_stat_print_json(const struct bus_queue_stats *stats,
 	size_t count = busctl_stat_figures(stats, figures);
 	size_t i;
 
-	fputs("{", stdout);
+	busctl_stat_print_identity(name, BUS_SEGMENT_QUEUE);
 	for (i = 0; i < count; i++)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
+	busctl_queue_settings_json(settings);
 	busctl_access_print_json(access);
 	busctl_attachments_print_json(holders);
 	fputs("\n}\n", stdout);
@@ -359,10 +392,16 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 		printf("%-13s %" PRIu64 "\n", figures[i].key,
 		       figures[i].value);
 	printf("%-13s %s\n", "type", busctl_queue_type_name(settings->type));
+	printf("%-13s %u\n", "slots", settings->slots);
 	printf("%-13s %s\n", "overflow",
 	       busctl_overflow_name(settings->overflow));
 	printf("%-13s %u\n", "max_message", settings->max_message);
+	printf("%-13s %u\n", "header_room", settings->header_room);
 	printf("%-13s %u\n", "max_unacked", settings->max_unacked);
+	printf("%-13s %u\n", "max_producers", settings->max_producers);
+	printf("%-13s %u\n", "max_consumers", settings->max_consumers);
+	if (settings->ttl_ms)
+		printf("%-13s %u ms\n", "ttl", settings->ttl_ms);
 	if (settings->dead_letter[0])
 		printf("%-13s %s (max_deliveries %u)\n", "dead_letter",
 		       settings->dead_letter, settings->max_deliveries);
@@ -418,15 +457,28 @@ struct busctl_topic_view {
 	struct bus_access access;
 };
 
-static void busctl_topic_print_json(const struct busctl_topic_view *v)
+static void busctl_topic_settings_json(const struct bus_topic_settings *s)
+{
+	printf(",\n  \"settings\": {\"slots\": %u, \"max_message\": %u, "
+	       "\"header_room\": %u, \"slow_subscriber\": \"%s\", "
+	       "\"max_subscribers\": %u, \"max_publishers\": %u, "
+	       "\"history\": %u}",
+	       s->slots, s->max_message, s->header_room,
+	       busctl_slow_subscriber_name(s->slow_subscriber),
+	       s->max_subscribers, s->max_publishers, s->history);
+}
+
+static void busctl_topic_print_json(const char *name,
+				    const struct busctl_topic_view *v)
 {
 	struct busctl_figure figures[BUSCTL_TOPIC_FIGURES];
 	size_t count = busctl_topic_figures(&v->stats, figures);
 
-	fputs("{", stdout);
+	busctl_stat_print_identity(name, BUS_SEGMENT_TOPIC);
 	for (size_t i = 0; i < count; i++)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
+	busctl_topic_settings_json(&v->settings);
 	busctl_access_print_json(&v->access);
 	fputs(",\n  \"latency\": ", stdout);
 	busctl_latency_print_json(&v->latency);
@@ -456,7 +508,9 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 		printf("%-15s %" PRIu64 "\n", figures[i].key, figures[i].value);
 	printf("%-15s %s\n", "slow_subscriber",
 	       busctl_slow_subscriber_name(v->settings.slow_subscriber));
+	printf("%-15s %u\n", "slots", v->settings.slots);
 	printf("%-15s %u\n", "max_message", v->settings.max_message);
+	printf("%-15s %u\n", "header_room", v->settings.header_room);
 	printf("%-15s %u\n", "max_subscribers", v->settings.max_subscribers);
 	printf("%-15s %u\n", "max_publishers", v->settings.max_publishers);
 	printf("%-15s %u\n", "history", v->settings.history);
@@ -466,17 +520,19 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 		return;
 	printf("%-6s %-8s %12s %12s %10s %12s %8s %12s %10s %10s %10s\n",
 	       "slot", "pid", "position", "lag", "high_water", "received",
-	       "lapped", "lost", "p50_ns", "p99_ns", "p99.9_ns");
+	       "lapped", "lost", "p50", "p99", "p99.9");
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
+		char p50[24], p99[24], p999[24];
 
 		printf("%-6u %-8d %12" PRIu64 " %12" PRIu64 " %10" PRIu64
-		       " %12" PRIu64 " %8" PRIu64 " %12" PRIu64 " %10" PRIu64
-		       " %10" PRIu64 " %10" PRIu64 "\n",
+		       " %12" PRIu64 " %8" PRIu64 " %12" PRIu64,
 		       s->slot, (int)s->pid, s->position, s->lag,
-		       s->high_water, s->received, s->lapped, s->lost,
-		       s->latency.p50_ns,
-		       s->latency.p99_ns, s->latency.p999_ns);
+		       s->high_water, s->received, s->lapped, s->lost);
+		busctl_print_ns_column(s->latency.p50_ns, p50, sizeof(p50));
+		busctl_print_ns_column(s->latency.p99_ns, p99, sizeof(p99));
+		busctl_print_ns_column(s->latency.p999_ns, p999, sizeof(p999));
+		putchar('\n');
 	}
 }
 
@@ -520,7 +576,7 @@ static int busctl_topic_stat(struct busctl *ctl, const char *name, int json)
 		return busctl_fail(ctl, err, "stat %s", name);
 	}
 	if (json)
-		busctl_topic_print_json(&view);
+		busctl_topic_print_json(name, &view);
 	else
 		busctl_topic_print_text(&view);
 	free(view.subscribers);
@@ -534,7 +590,7 @@ int busctl_stat(struct busctl *ctl, int argc, char **argv)
 	struct bus_queue_stats stats;
 	struct bus_access access;
 	const char *name = NULL;
-	int json = 0;
+	int json = ctl->json;
 	int status = busctl_inspect_parse("stat", argc, argv, &json, &name);
 	int err;
 
@@ -554,7 +610,8 @@ int busctl_stat(struct busctl *ctl, int argc, char **argv)
 	if (err < 0)
 		return busctl_fail(ctl, err, "stat %s", name);
 	if (json)
-		busctl_stat_print_json(&stats, &access, &holders);
+		busctl_stat_print_json(name, &stats, &settings, &access,
+				       &holders);
 	else
 		busctl_stat_print_text(&stats, &settings, &access, &holders);
 	busctl_attachments_free(&holders);

@@ -46,7 +46,7 @@ int busctl_log(struct busctl *ctl, int argc, char **argv)
 	};
 	struct bus_log_record *records;
 	uint32_t count = 20;
-	int json = 0, got, c;
+	int json = ctl->json, got, c;
 
 	while ((c = getopt_long(argc, argv, ":n:", options, NULL)) != -1) {
 		if (c == 'j')

@@ -3,10 +3,11 @@
  * busctl: list, inspect, create and delete queues and topics; publish,
  * consume and subscribe.
  *
- *   busctl [-b NAME] COMMAND [ARGS...]
+ *   busctl [-b NAME] [--json] COMMAND [ARGS...]
  *
- * main() parses the global options, picks the command and hands it the rest
- * of argv.  Each command parses its own options with getopt_long() and
+ * main() takes the global options -b and --json from anywhere on the line
+ * (before "--"), picks the command and hands it the rest of argv; -h or
+ * --help after a command prints that command's usage instead.  Each command parses its own options with getopt_long() and
  * returns an exit status: 0 ok, 1 error, 2 usage.
  */
 #include <errno.h>
@@ -19,74 +20,10 @@
 
 #include "busctl.h"
 
-static const char busctl_usage_text[] =
-	"Usage: busctl [-b NAME] COMMAND [ARGS...]\n"
-	"\n"
-	"Commands:\n"
-	"  pub NAME [MESSAGE...]      send each MESSAGE, or else each line of\n"
-	"      [--timeout SEC]        stdin, as one message to a queue or a\n"
-	"                             topic; wait up to SEC for room for each\n"
-	"                             (default: no limit)\n"
-	"      [--key KEY]            with a routing key and headers (they\n"
-	"      [--header NAME=VALUE]  need header_room; sub and consume\n"
-	"                             print them as [key=KEY NAME=VALUE])\n"
-	"  sub TOPIC [-n COUNT]       print one payload per line\n"
-	"      [--history K]          also up to K published before\n"
-	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
-	"  sub PATTERN ...            every matching topic, later ones too:\n"
-	"                             '*' one token, '>' the rest (a.*.c, a.>)\n"
-	"  consume QUEUE [-n COUNT]   print one payload per line and ack it\n"
-	"      [--timeout SEC]        stop after COUNT, or SEC seconds\n"
-	"      [--no-ack]             print without acking; the messages are\n"
-	"                             delivered again once busctl exits\n"
-	"      [--hold]               like --no-ack, but after COUNT (default\n"
-	"                             1) keep them unacked until killed\n"
-	"  ls [--json]                list queues and topics\n"
-	"  stat NAME [--json]         show a queue's or topic's figures\n"
-	"  create NAME [--type spsc|mpmc] [--slots N] [--max-message BYTES]\n"
-	"      [--overflow block|reject|drop-oldest] [--max-unacked N]\n"
-	"      [--max-producers N] [--max-consumers N]\n"
-	"      [--dead-letter QUEUE --max-deliveries N] [--ack-timeout MS]\n"
-	"                             create a queue (busd's defaults)\n"
-	"  create NAME --topic [--slots N] [--max-message BYTES]\n"
-	"      [--slow-subscriber block|overwrite] [--max-subscribers N]\n"
-	"      [--max-publishers N] [--history K]\n"
-	"                             create a topic\n"
-	"      either with [--owner USER] [--group GROUP] [--mode MODE]\n"
-	"      [--header-room BYTES]  room for routing keys and headers\n"
-	"                             who may use it (default: busd's user\n"
-	"                             and group, 0660; r consumes, w produces)\n"
-	"  delete NAME                delete a queue or topic\n"
-	"  peek QUEUE [-n COUNT]      print up to COUNT (default 10) queued\n"
-	"      [--headers]            messages without taking them; with\n"
-	"                             their header fields\n"
-	"  purge QUEUE                remove every queued message (admin)\n"
-	"  log [-n N] [--json]        busd's last warnings and errors (also\n"
-	"                             after it died)\n"
-	"  remove-bus                 remove a bus whose busd is gone for\n"
-	"                             good: its segments, messages and all\n"
-	"  top [--interval MS]        live rates, depths and lags of every\n"
-	"      [--once]               queue and topic; --once: one screen\n"
-	"  route ls [--json]          list routes and unroutable targets\n"
-	"  route add NAME --from ADDRESS [--key PATTERN] --to T[,T...]\n"
-	"      [--header NAME=VALUE]  add a route (admin): messages published\n"
-	"                             to ADDRESS whose key matches PATTERN\n"
-	"                             (and headers) go to each T\n"
-	"  route del NAME             delete a route (admin)\n"
-	"  route unroutable ADDRESS TARGET|--delete\n"
-	"                             where no-route messages go (admin)\n"
-	"\n"
-	"Options:\n"
-	"  -b, --bus NAME   the bus (default: $BUS_NAME, else \"default\")\n"
-	"  -h, --help       show this help\n"
-	"  -V, --version    show the version\n"
-	"\n"
-	"Use -- to end options, e.g. busctl pub orders -- -1.\n"
-	"Exit status: 0 ok, 1 error (or consume timed out short of COUNT),\n"
-	"2 usage.\n";
-
 static const struct busctl_command busctl_commands[] = {
+	{ "help", busctl_help },
 	{ "pub", busctl_pub },
+	{ "request", busctl_request },
 	{ "consume", busctl_consume },
 	{ "sub", busctl_sub },
 	{ "ls", busctl_ls },
@@ -99,6 +36,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "purge", busctl_purge },
 	{ "top", busctl_top },
 	{ "route", busctl_route },
+	{ "bench", busctl_bench },
 	{ "info", busctl_info },
 };
 
@@ -137,6 +75,9 @@ int busctl_error(const char *fmt, ...)
 	return BUSCTL_EXIT_ERROR;
 }
 
+/* The command being run, so that a usage error points at its own help. */
+static const char *busctl_running;
+
 int busctl_usage_error(const char *fmt, ...)
 {
 	va_list args;
@@ -144,7 +85,10 @@ int busctl_usage_error(const char *fmt, ...)
 	va_start(args, fmt);
 	busctl_vprint(fmt, args);
 	va_end(args);
-	fputs(" (see 'busctl --help')\n", stderr);
+	if (busctl_running && busctl_help_exists(busctl_running))
+		fprintf(stderr, " (see 'busctl help %s')\n", busctl_running);
+	else
+		fputs(" (see 'busctl --help')\n", stderr);
 	return BUSCTL_EXIT_USAGE;
 }
 
@@ -288,7 +232,7 @@ static int busctl_parse_global(struct busctl *ctl, int argc, char **argv)
 			ctl->bus_name = optarg;
 			break;
 		case 'h':
-			fputs(busctl_usage_text, stdout);
+			busctl_help_print_summary(stdout);
 			return busctl_flush_stdout();
 		case 'V':
 			printf("busctl %d.%d.%d\n", BUS_VERSION_MAJOR,
@@ -305,6 +249,52 @@ static int busctl_parse_global(struct busctl *ctl, int argc, char **argv)
 	return -1;
 }
 
+/*
+ * Takes -b NAME (also -bNAME, --bus NAME, --bus=NAME) and --json out of
+ * argv wherever they are, up to a "--", so that `busctl ls -b NAME` means
+ * what `busctl -b NAME ls` does.  No command has options of these names.
+ * Returns -1 to go on, else an exit status.
+ */
+static int busctl_take_globals(struct busctl *ctl, int *argc, char **argv)
+{
+	int kept = 1, i;
+
+	for (i = 1; i < *argc; i++) {
+		const char *word = argv[i];
+
+		if (!strcmp(word, "--"))
+			break;
+		if (!strcmp(word, "--json")) {
+			ctl->json = 1;
+		} else if (!strcmp(word, "-b") || !strcmp(word, "--bus")) {
+			if (i + 1 >= *argc)
+				return busctl_usage_error("option %s needs a "
+							  "bus name", word);
+			ctl->bus_name = argv[++i];
+		} else if (!strncmp(word, "--bus=", 6)) {
+			ctl->bus_name = word + 6;
+		} else if (!strncmp(word, "-b", 2)) {
+			ctl->bus_name = word + 2;
+		} else {
+			argv[kept++] = argv[i];
+		}
+	}
+	while (i < *argc)
+		argv[kept++] = argv[i++];
+	argv[kept] = NULL;
+	*argc = kept;
+	return -1;
+}
+
+/* 1 when -h or --help comes among the command's words, before "--". */
+static int busctl_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct busctl ctl = { .bus_name = busctl_default_bus_name() };
@@ -312,6 +302,9 @@ int main(int argc, char **argv)
 	int status;
 
 	opterr = 0;
+	status = busctl_take_globals(&ctl, &argc, argv);
+	if (status >= 0)
+		return status;
 	status = busctl_parse_global(&ctl, argc, argv);
 	if (status >= 0)
 		return status;
@@ -323,8 +316,15 @@ int main(int argc, char **argv)
 
 	argc -= optind;
 	argv += optind;
+	/* A command without a usage text here (a newer one) answers
+	 * --help itself. */
+	if (busctl_help_exists(argv[0]) && busctl_wants_help(argc, argv)) {
+		busctl_help_print_command(stdout, argv[0]);
+		return busctl_flush_stdout();
+	}
 	/* 0, not 1: glibc then also resets its state for the new argv. */
 	optind = 0;
+	busctl_running = command->name;
 	status = command->run(&ctl, argc, argv);
 	busctl_disconnect(&ctl);
 	return status;

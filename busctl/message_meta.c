@@ -28,7 +28,8 @@ int busctl_meta_add_header(struct busctl_meta *meta, char *pair)
 
 int busctl_meta_empty(const struct busctl_meta *meta)
 {
-	return !meta->key && !meta->count;
+	return !meta->key && !meta->count && !meta->reply_to &&
+	       !meta->ttl_ns && !meta->correlation;
 }
 
 int busctl_meta_apply(const struct busctl_meta *meta,
@@ -38,6 +39,12 @@ int busctl_meta_apply(const struct busctl_meta *meta,
 
 	if (meta->key)
 		err = bus_message_set_key(message, meta->key);
+	if (err == 0 && meta->reply_to)
+		err = bus_message_set_reply_to(message, meta->reply_to);
+	if (err == 0 && meta->ttl_ns)
+		err = bus_message_set_ttl(message, meta->ttl_ns);
+	if (err == 0 && meta->correlation)
+		err = bus_message_set_correlation(message, meta->correlation);
 	for (unsigned int i = 0; err == 0 && i < meta->count; i++)
 		err = bus_message_add_header(message, meta->names[i],
 					     meta->values[i]);
@@ -124,4 +131,35 @@ int busctl_meta_print(const struct bus_message *message, FILE *out)
 	if (any)
 		fputs("] ", out);
 	return ret == -EBADMSG ? ret : 0;
+}
+
+/*
+ * A payload that starts with '[' could be read as the "[key=...] " prefix,
+ * so it gets a '\' in front, and so does one that starts with '\' (so
+ * that "\[" in the output always means a payload "[").  Only the first
+ * byte is at stake: the prefix is only ever at the start of a line.
+ */
+int busctl_print_payload_text(FILE *out, const void *payload, size_t length)
+{
+	const char *bytes = payload;
+
+	if (length && (bytes[0] == '[' || bytes[0] == '\\') &&
+	    fputc('\\', out) == EOF)
+		return -errno;
+	if (length && fwrite(payload, 1, length, out) != length)
+		return -errno;
+	return 0;
+}
+
+int busctl_print_message(const struct bus_message *message, const char *from)
+{
+	if (from && printf("%s\t", from) < 0)
+		return -errno;
+	busctl_meta_print(message, stdout);
+	if (busctl_print_payload_text(stdout, message->payload,
+				      message->length))
+		return -errno;
+	if (putchar('\n') == EOF || fflush(stdout) == EOF)
+		return -errno;
+	return 0;
 }

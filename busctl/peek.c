@@ -6,8 +6,8 @@
  * payload per line as consume prints them, without taking them: through
  * an observer handle, which maps the queue read-only, so neither the
  * queue nor its figures change.  --headers puts a line with the message's
- * header fields before each payload.  Needs r on the queue, as consume
- * does.
+ * header fields before each payload; --json prints one object per
+ * message instead.  Needs r on the queue, as consume does.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,6 +68,10 @@ static void busctl_peek_print_header(const struct bus_message_header *h)
 	       h->payload_length);
 	if (h->correlation_id)
 		printf(" correlation=%" PRIu64, h->correlation_id);
+	/* The key and headers live in the header room, which
+	 * bus_queue_peek() does not copy: say that there are some. */
+	if (h->extension_length)
+		printf(" header_room_used=%u", h->extension_length);
 	/* publish_time_ns is CLOCK_MONOTONIC, as busctl_now_ns(). */
 	if (h->publish_time_ns && (int64_t)h->publish_time_ns <= now)
 		printf(" age_ms=%" PRId64,
@@ -81,9 +85,14 @@ static int busctl_peek_print(const struct busctl_peek *peek,
 			     const struct bus_message_header *header,
 			     const void *payload, size_t length)
 {
+	if (peek->ctl->json) {
+		busctl_json_message(stdout, "queue", peek->queue_name, header,
+				    NULL, payload, length);
+		return ferror(stdout) ? busctl_flush_stdout() : 0;
+	}
 	if (peek->headers)
 		busctl_peek_print_header(header);
-	if (length && fwrite(payload, 1, length, stdout) != length)
+	if (busctl_print_payload_text(stdout, payload, length))
 		return busctl_flush_stdout();
 	putchar('\n');
 	return ferror(stdout) ? busctl_flush_stdout() : 0;

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * busctl pub NAME [MESSAGE...] [--timeout SEC] [--key KEY]
- *                   [--header NAME=VALUE]...
+ *                   [--header NAME=VALUE]... [--ttl MS] [--reply QUEUE]
+ *                   [--correlation ID]
  *
  * Sends each MESSAGE argument, or else each line of stdin without its
  * newline, as one message to the queue or topic NAME (busd's list says
  * which), or through the routes from NAME when it is neither and routes
  * start there (an address).  Nothing is printed unless something fails;
- * a target of an address that did not take a message gets a line.
+ * a target of an address that did not take a message gets a line.  A
+ * message that fails on its own (too large, no room in time, a bad
+ * header) gets a line naming its argument or line number, and pub goes
+ * on with the rest: one bad line must not silently drop the thousand
+ * after it.  The exit status is 1 if any failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +30,8 @@ struct busctl_publisher {
 	bus_address_t *address;
 	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
 	uint64_t sent;
-	struct busctl_meta meta; /* --key, --header */
+	uint64_t failed; /* messages reported and skipped */
+	struct busctl_meta meta; /* --key, --header, --ttl, --reply */
 };
 
 /*
@@ -62,42 +68,100 @@ static int busctl_pub_send_once(struct busctl_publisher *pub,
 	}
 }
 
-static int busctl_pub_send(struct busctl_publisher *pub, const void *data,
-			   size_t length)
+/* max_message and header_room of the queue or topic (0 for an address). */
+static uint32_t busctl_pub_max_message(const struct busctl_publisher *pub)
 {
-	const struct bus_queue_settings *settings;
-	uint64_t number = pub->sent + 1;
+	if (pub->topic)
+		return bus_topic_settings(pub->topic)->max_message;
+	return pub->queue ? bus_queue_settings(pub->queue)->max_message : 0;
+}
+
+static uint32_t busctl_pub_header_room(const struct busctl_publisher *pub)
+{
+	if (pub->topic)
+		return bus_topic_settings(pub->topic)->header_room;
+	return pub->queue ? bus_queue_settings(pub->queue)->header_room : 0;
+}
+
+/*
+ * Failures that belong to one message: the next one may well go through,
+ * so pub reports it and goes on.  Anything else (busd gone, the queue
+ * deleted, a signal) ends the run.
+ */
+static int busctl_pub_message_error(int err)
+{
+	return err == -EMSGSIZE || err == -EINVAL || err == -E2BIG ||
+	       err == -ENOBUFS || err == -ETIMEDOUT;
+}
+
+/* A failed send through an address may leave its loan open (one per
+ * handle); closing the address discards it. */
+static int busctl_pub_reopen_address(struct busctl_publisher *pub)
+{
+	bus_address_close(pub->address);
+	pub->address = NULL;
+	return bus_address_open(pub->ctl->bus, pub->queue_name, NULL,
+				&pub->address);
+}
+
+/*
+ * Sends one message; what names it is "argument N" or "line N".  Returns
+ * 0, 1 for a failed message (reported; go on), or -1 to stop.
+ */
+static int busctl_pub_send(struct busctl_publisher *pub, const char *what,
+			   uint64_t number, const void *data, size_t length)
+{
+	uint32_t max = busctl_pub_max_message(pub);
 	int err = busctl_pub_send_once(pub, data, length);
 
 	if (err == 0) {
 		pub->sent++;
 		return 0;
 	}
-	if (pub->address)
-		return busctl_fail(pub->ctl, err, "pub %s: message %llu",
-				   pub->queue_name, (unsigned long long)number);
-	if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) &&
-	    length <= (pub->topic ? bus_topic_settings(pub->topic)->max_message
-				  : bus_queue_settings(pub->queue)->max_message))
-		return busctl_fail(pub->ctl, err,
-				   "pub %s: the key and headers do not fit the "
-				   "header_room of %u bytes", pub->queue_name,
-				   pub->topic ? bus_topic_settings(pub->topic)
-							->header_room
-				   : bus_queue_settings(pub->queue)->header_room);
-	if (err == -EMSGSIZE) {
-		settings = pub->queue ? bus_queue_settings(pub->queue) : NULL;
-		return busctl_fail(pub->ctl, err,
-				   "pub %s: message %llu has %zu bytes, "
-				   "max_message is %u", pub->queue_name,
-				   (unsigned long long)number, length,
-				   pub->topic ? bus_topic_settings(pub->topic)
-							->max_message
-				   : settings ? settings->max_message
-					      : 0);
+	if (pub->address && busctl_pub_message_error(err) &&
+	    busctl_pub_reopen_address(pub) < 0) {
+		busctl_fail(pub->ctl, err, "pub %s: reopen", pub->queue_name);
+		return -1;
 	}
-	return busctl_fail(pub->ctl, err, "pub %s: message %llu",
-			   pub->queue_name, (unsigned long long)number);
+	/* A too-long commit through an address leaves no detail: the
+	 * connection's detail is that of an older call, so it is left out
+	 * (a loan's own failure, such as "no route", has one). */
+	if (pub->address && err == -EMSGSIZE)
+		busctl_error("pub %s: %s %llu (%zu bytes): %s", pub->queue_name,
+			     what, (unsigned long long)number, length,
+			     bus_strerror(err));
+	else if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) && max &&
+	    length <= max)
+		busctl_fail(pub->ctl, err, "pub %s: %s %llu: the key and "
+			    "headers do not fit the header_room of %u bytes "
+			    "(create it with a larger --header-room)",
+			    pub->queue_name, what, (unsigned long long)number,
+			    busctl_pub_header_room(pub));
+	else if (err == -EMSGSIZE && max)
+		busctl_fail(pub->ctl, err, "pub %s: %s %llu has %zu bytes, "
+			    "max_message is %u", pub->queue_name, what,
+			    (unsigned long long)number, length, max);
+	else
+		busctl_fail(pub->ctl, err, "pub %s: %s %llu", pub->queue_name,
+			    what, (unsigned long long)number);
+	if (!busctl_pub_message_error(err) || busctl_stop_requested())
+		return -1;
+	pub->failed++;
+	return 1;
+}
+
+/* The last line: how many failed, when some did. */
+static int busctl_pub_summary(const struct busctl_publisher *pub)
+{
+	if (!pub->failed)
+		return BUSCTL_EXIT_OK;
+	/* One message, one line: its own says it all. */
+	if (pub->failed + pub->sent == 1)
+		return BUSCTL_EXIT_ERROR;
+	return busctl_error("pub %s: %llu of %llu messages failed (each is "
+			    "reported above); the others were sent",
+			    pub->queue_name, (unsigned long long)pub->failed,
+			    (unsigned long long)(pub->failed + pub->sent));
 }
 
 static int busctl_pub_arguments(struct busctl_publisher *pub, int count,
@@ -106,9 +170,10 @@ static int busctl_pub_arguments(struct busctl_publisher *pub, int count,
 	int i;
 
 	for (i = 0; i < count; i++)
-		if (busctl_pub_send(pub, messages[i], strlen(messages[i])))
+		if (busctl_pub_send(pub, "argument", (uint64_t)i + 1,
+				    messages[i], strlen(messages[i])) < 0)
 			return BUSCTL_EXIT_ERROR;
-	return BUSCTL_EXIT_OK;
+	return busctl_pub_summary(pub);
 }
 
 /* One message per line; a last line without a newline counts too. */
@@ -117,12 +182,14 @@ static int busctl_pub_stdin(struct busctl_publisher *pub)
 	char *line = NULL;
 	size_t size = 0;
 	ssize_t length;
+	uint64_t number = 0;
 	int status = BUSCTL_EXIT_OK;
 
 	while ((length = getline(&line, &size, stdin)) >= 0) {
 		if (length > 0 && line[length - 1] == '\n')
 			length--;
-		if (busctl_pub_send(pub, line, (size_t)length)) {
+		if (busctl_pub_send(pub, "line", ++number, line,
+				    (size_t)length) < 0) {
 			status = BUSCTL_EXIT_ERROR;
 			break;
 		}
@@ -138,7 +205,32 @@ static int busctl_pub_stdin(struct busctl_publisher *pub)
 					      strerror(errno));
 	}
 	free(line);
-	return status;
+	return status == BUSCTL_EXIT_OK ? busctl_pub_summary(pub) : status;
+}
+
+/*
+ * A key is a subject, never a pattern: say so in a sentence instead of
+ * the library's bare "invalid argument".
+ */
+static int busctl_pub_check_key(const char *name, const char *key)
+{
+	if (strchr(key, '*') || strchr(key, '>')) {
+		busctl_error("pub %s: --key '%s': a routing key cannot "
+			     "contain wildcards ('*' or '>'); it names one "
+			     "subject, such as orders.eu.red: tokens of "
+			     "letters, digits, '_' or '-' separated by '.' "
+			     "(patterns belong in 'busctl route add --key')",
+			     name, key);
+		return BUSCTL_EXIT_USAGE;
+	}
+	if (strlen(key) > BUS_MESSAGE_KEY_MAX || bus_pattern_check(key)) {
+		busctl_error("pub %s: bad --key '%s': a routing key is up to "
+			     "%u bytes of dot-separated, non-empty tokens, "
+			     "such as orders.eu.red", name, key,
+			     BUS_MESSAGE_KEY_MAX);
+		return BUSCTL_EXIT_USAGE;
+	}
+	return -1;
 }
 
 static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
@@ -148,8 +240,12 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		{ "timeout", required_argument, NULL, 't' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "header", required_argument, NULL, 'H' },
+		{ "ttl", required_argument, NULL, 'T' },
+		{ "reply", required_argument, NULL, 'r' },
+		{ "correlation", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint32_t ttl_ms;
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":t:k:H:", options, NULL)) !=
@@ -157,6 +253,30 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		switch (c) {
 		case 'k':
 			pub->meta.key = optarg;
+			break;
+		case 'T':
+			if (busctl_parse_u32(optarg, &ttl_ms) || !ttl_ms)
+				return busctl_usage_error(
+					"pub: bad --ttl '%s': milliseconds, "
+					"1 or more", optarg);
+			pub->meta.ttl_ns = (int64_t)ttl_ms * 1000000;
+			break;
+		case 'c':
+			if (busctl_parse_u64(optarg, &pub->meta.correlation) ||
+			    !pub->meta.correlation)
+				return busctl_usage_error(
+					"pub: bad --correlation '%s': the id "
+					"of the request answered, 1 or more "
+					"(consume --json shows it)", optarg);
+			break;
+		case 'r':
+			if (bus_name_check(optarg))
+				return busctl_usage_error(
+					"pub: bad --reply '%s': a queue or "
+					"topic name, 1 to %d letters, digits, "
+					"'_', '-' or '.'", optarg,
+					BUS_NAME_MAX);
+			pub->meta.reply_to = optarg;
 			break;
 		case 'H':
 			if (busctl_meta_add_header(&pub->meta, optarg))
@@ -177,6 +297,8 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 	if (optind >= argc)
 		return busctl_usage_error("pub: missing NAME");
 	pub->queue_name = argv[optind++];
+	if (pub->meta.key)
+		return busctl_pub_check_key(pub->queue_name, pub->meta.key);
 	return -1;
 }
 

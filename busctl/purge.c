@@ -35,7 +35,13 @@ int busctl_purge(struct busctl *ctl, int argc, char **argv)
 	ret = bus_queue_purge(ctl->bus, name);
 	if (ret < 0)
 		return busctl_fail(ctl, ret, "purge %s", name);
-	printf("purged %d message%s from queue '%s'\n", ret,
-	       ret == 1 ? "" : "s", name);
+	if (ctl->json) {
+		fputs("{\"queue\": ", stdout);
+		busctl_json_string(stdout, name);
+		printf(", \"purged\": %d}\n", ret);
+	} else {
+		printf("purged %d message%s from queue '%s'\n", ret,
+		       ret == 1 ? "" : "s", name);
+	}
 	return busctl_flush_stdout();
 }

@@ -239,6 +239,12 @@ int busctl_route_send(struct busctl *ctl, bus_address_t *address,
 	err = bus_address_loan(address, meta->key, &m, timeout_ns);
 	if (err < 0)
 		return err;
+	if (err == 0 && meta->reply_to)
+		err = bus_message_set_reply_to(&m, meta->reply_to);
+	if (err == 0 && meta->ttl_ns)
+		err = bus_message_set_ttl(&m, meta->ttl_ns);
+	if (err == 0 && meta->correlation)
+		err = bus_message_set_correlation(&m, meta->correlation);
 	for (unsigned int i = 0; err == 0 && i < meta->count; i++)
 		err = bus_message_add_header(&m, meta->names[i],
 					     meta->values[i]);
@@ -272,10 +278,12 @@ int busctl_route(struct busctl *ctl, int argc, char **argv)
 	const char *what = argc > 1 ? argv[1] : "";
 
 	if (!strcmp(what, "ls")) {
-		int json = argc == 3 && !strcmp(argv[2], "--json");
+		/* main.c took --json out of argv already. */
+		int json = ctl->json;
 
-		if (argc > 3 || (argc == 3 && !json))
-			return busctl_usage_error("route ls: only --json");
+		if (argc > 2)
+			return busctl_usage_error("route ls: unexpected '%s'",
+						  argv[2]);
 		if (busctl_connect(ctl) < 0)
 			return BUSCTL_EXIT_ERROR;
 		return busctl_route_ls(ctl, json);

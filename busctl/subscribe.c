@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * busctl sub TOPIC|PATTERN [-n COUNT] [--history K] [--timeout SEC]
+ *                          [--with-topic]
  *
  * Subscribes to the topic (or, for a name with * or >, to every matching
  * topic, those created later included: bus_subscribe_pattern), then prints each message's payload and a
@@ -8,6 +9,9 @@
  * the message is read in place and released by the next receive, once it
  * has reached stdout.  Messages lost to the overwrite policy are reported
  * on stderr.  --history K also prints up to K messages published before.
+ * --with-topic puts "TOPIC\t" before each line (a pattern's messages
+ * come from many topics); --json prints one object per message with its
+ * topic, header fields, key, headers and payload.
  *
  * --timeout is one deadline for the whole command, as for consume: without
  * -n, running into it is the normal end; with -n, it is an error when
@@ -47,6 +51,8 @@ struct busctl_subscriber {
 	int64_t timeout_ns; /* BUS_FOREVER: none */
 	uint64_t printed;
 	uint64_t lost;
+	int with_topic; /* --with-topic */
+	const char *from; /* the topic of a wildcard's last message */
 };
 
 /*
@@ -66,8 +72,8 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 			return -EINTR;
 		wait = busctl_wait_ns(deadline);
 		if (sub->wildcard)
-			err = bus_wildcard_receive(sub->wildcard, message, NULL,
-						   &lost, wait);
+			err = bus_wildcard_receive(sub->wildcard, message,
+						   &sub->from, &lost, wait);
 		else
 			err = bus_subscription_receive(sub->subscription,
 						       message, &lost, wait);
@@ -92,14 +98,19 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 	}
 }
 
-static int busctl_sub_print(const struct bus_message *message)
+/* One line of text, or with --json one object; flushed: 0 or -errno. */
+static int busctl_sub_print(const struct busctl_subscriber *sub,
+			    const struct bus_message *message,
+			    const char *from)
 {
-	busctl_meta_print(message, stdout);
-	if (message->length &&
-	    fwrite(message->payload, 1, message->length, stdout) !=
-		    message->length)
-		return -errno;
-	if (putchar('\n') == EOF || fflush(stdout) == EOF)
+	if (!from)
+		from = sub->topic_name;
+	if (!sub->ctl->json)
+		return busctl_print_message(message,
+					    sub->with_topic ? from : NULL);
+	busctl_json_message(stdout, "topic", from, message->header, message,
+			    message->payload, message->length);
+	if (fflush(stdout) == EOF || ferror(stdout))
 		return -errno;
 	return 0;
 }
@@ -125,7 +136,7 @@ static int busctl_sub_loop(struct busctl_subscriber *sub)
 		if (err < 0)
 			return busctl_fail(sub->ctl, err, "sub %s",
 					   sub->topic_name);
-		err = busctl_sub_print(&message);
+		err = busctl_sub_print(sub, &message, sub->from);
 		if (err < 0)
 			return busctl_error("sub %s: write to stdout: %s",
 					    sub->topic_name, strerror(-err));
@@ -141,12 +152,16 @@ static int busctl_sub_parse(struct busctl_subscriber *sub, int argc,
 		{ "count", required_argument, NULL, 'n' },
 		{ "history", required_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "with-topic", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	while ((c = getopt_long(argc, argv, ":n:t:", options, NULL)) != -1) {
 		switch (c) {
+		case 'w':
+			sub->with_topic = 1;
+			break;
 		case 'n':
 			if (busctl_parse_u64(optarg, &sub->count))
 				return busctl_usage_error("sub: bad -n '%s'",

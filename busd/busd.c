@@ -416,6 +416,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_listen(busd, &config->bus);
 	if (!ret)
 		ret = busd_metrics_start(busd, &config->bus.metrics,
+					 &config->bus.dashboard,
 					 &busd->metrics);
 	busd->serving = ret == 0;
 	if (!ret)

@@ -136,6 +136,7 @@ static void busd_config_bus_default(struct busd_bus_config *bus)
 	bus->socket_mode = 0666;
 	bus->socket_group = (gid_t)-1;
 	memset(&bus->metrics, 0, sizeof(bus->metrics));
+	memset(&bus->dashboard, 0, sizeof(bus->dashboard));
 	bus->log_level = -1;
 	bus->log_file[0] = '\0';
 	bus->given = 0;
@@ -337,7 +338,8 @@ enum {
 	BUSD_BUS_SOCKET_GROUP = 1u << 2,
 	BUSD_BUS_METRICS = 1u << 3,
 	BUSD_BUS_LOG_LEVEL = 1u << 4,
-	BUSD_BUS_LOG_FILE = 1u << 5,
+	BUSD_BUS_DASHBOARD = 1u << 5,
+	BUSD_BUS_LOG_FILE = 1u << 6,
 };
 
 /* log_file = PATH: absolute, since busd may run from anywhere (and
@@ -361,7 +363,8 @@ static void busd_config_set_log_file(struct busd_config_parser *p,
 	bus->given |= BUSD_BUS_LOG_FILE;
 }
 
-/* metrics and log_level: values that are not owners or modes. */
+/* metrics, dashboard and log_level: values that are not owners or
+ * modes. */
 static void busd_config_set_bus_other(struct busd_config_parser *p,
 				      unsigned int bit, const char *value)
 {
@@ -369,9 +372,12 @@ static void busd_config_set_bus_other(struct busd_config_parser *p,
 	char why[256];
 	int level;
 
-	if (bit == BUSD_BUS_METRICS) {
-		if (busd_metrics_parse_address(value, &bus->metrics, why,
-					       sizeof(why))) {
+	if (bit == BUSD_BUS_METRICS || bit == BUSD_BUS_DASHBOARD) {
+		if (busd_http_parse_address(
+			    bit == BUSD_BUS_METRICS ? "metrics" : "dashboard",
+			    value, bit == BUSD_BUS_METRICS ? &bus->metrics :
+							     &bus->dashboard,
+			    why, sizeof(why))) {
 			busd_config_error(p, "%s", why);
 			return;
 		}
@@ -400,7 +406,7 @@ static void busd_config_set_limit(struct busd_config_parser *p,
 	if (ret == -ENOENT)
 		busd_config_error(p, "unknown key '%s' in [bus]; it has "
 				  "admin_group, socket_mode, socket_group, "
-				  "metrics, log_level, log_file, "
+				  "metrics, dashboard, log_level, log_file, "
 				  BUSD_LIMITS_KEY_NAMES,
 				  key);
 	else if (ret == -EEXIST)
@@ -427,6 +433,8 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 		bit = BUSD_BUS_METRICS;
 	else if (!strcmp(key, "log_level"))
 		bit = BUSD_BUS_LOG_LEVEL;
+	else if (!strcmp(key, "dashboard"))
+		bit = BUSD_BUS_DASHBOARD;
 	else if (!strcmp(key, "log_file")) {
 		busd_config_set_log_file(p, value);
 		return;
@@ -438,7 +446,8 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 		busd_config_error(p, "'%s' is set twice in [bus]", key);
 		return;
 	}
-	if (bit == BUSD_BUS_METRICS || bit == BUSD_BUS_LOG_LEVEL) {
+	if (bit == BUSD_BUS_METRICS || bit == BUSD_BUS_LOG_LEVEL ||
+	    bit == BUSD_BUS_DASHBOARD) {
 		busd_config_set_bus_other(p, bit, value);
 		return;
 	}

@@ -3,9 +3,9 @@
  * busd's configuration: the queues a bus starts with.
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
- *                          socket_group, metrics, log_level, log_file,
- *                          and the
- *                          connection limits of busd/admission.h:
+ *                          socket_group, metrics, dashboard, log_level,
+ *                          log_file, and the connection limits of
+ *                          busd/admission.h:
  *                          max_connections_per_user, hello_timeout_ms,
  *                          reserved_descriptors
  *   [queue NAME]           one queue; keys: type, slots, max_message,
@@ -63,6 +63,9 @@ struct busd_bus_config {
 	/* metrics = ADDRESS:PORT, the Prometheus endpoint; off when its
 	 * length is 0 (the default). */
 	struct busd_metrics_address metrics;
+	/* dashboard = ADDRESS:PORT, the dashboard's own listener
+	 * (dashboard.h); off when its length is 0 (the default). */
+	struct busd_metrics_address dashboard;
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
 	char log_file[1024]; /* log_file = PATH; "": stderr (the default) */
 	struct busd_limits limits; /* who may hold connections */

@@ -17,6 +17,7 @@
 #include <microhttpd.h>
 
 #include "busd.h"
+#include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
 #include "queue.h"
@@ -32,6 +33,7 @@
 struct busd_metrics {
 	struct busd *busd;
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *dashboard; /* [bus] dashboard's own listener */
 	pthread_mutex_t lock; /* the registry: see metrics.h */
 	bool lock_ready;
 };
@@ -404,6 +406,7 @@ busd_metrics_on_request(void *cls, struct MHD_Connection *connection,
 			size_t *upload_data_size, void **request_state)
 {
 	struct busd_metrics *m = cls;
+	enum MHD_Result result;
 	size_t length = 0;
 	char *page;
 
@@ -418,10 +421,12 @@ busd_metrics_on_request(void *cls, struct MHD_Connection *connection,
 		return busd_metrics_text(connection,
 					 MHD_HTTP_METHOD_NOT_ALLOWED,
 					 "only GET\n");
+	if (busd_dashboard_serve(connection, url, m->busd, &m->lock, &result))
+		return result;
 	if (strcmp(url, "/metrics"))
 		return busd_metrics_text(connection, MHD_HTTP_NOT_FOUND,
 					 "shmbus: the figures are at "
-					 "/metrics\n");
+					 "/metrics, the dashboard at /\n");
 	page = busd_metrics_page(m, &length);
 	if (!page)
 		return busd_metrics_text(connection,
@@ -447,11 +452,12 @@ static void busd_metrics_on_log(void *cls, const char *format, va_list args)
 
 /* ---- start and stop ---------------------------------------------------- */
 
-static void busd_metrics_announce(const struct busd_metrics *m,
-				  const struct busd_metrics_address *address)
+static void busd_metrics_announce(struct MHD_Daemon *daemon,
+				  const struct busd_metrics_address *address,
+				  const char *what, const char *path)
 {
 	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
-		m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+		daemon, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "?";
 	const void *where;
 	bool six = address->address.ss_family == AF_INET6;
@@ -463,8 +469,8 @@ static void busd_metrics_announce(const struct busd_metrics *m,
 		where = &((const struct sockaddr_in *)&address->address)
 				 ->sin_addr;
 	inet_ntop(six ? AF_INET6 : AF_INET, where, host, sizeof(host));
-	busd_info("metrics at http://%s%s%s:%u/metrics", six ? "[" : "", host,
-		  six ? "]" : "", info ? (unsigned int)info->port : 0u);
+	busd_info("%s at http://%s%s%s:%u%s", what, six ? "[" : "", host,
+		  six ? "]" : "", info ? (unsigned int)info->port : 0u, path);
 }
 
 static uint16_t busd_metrics_port(const struct busd_metrics_address *a)
@@ -475,17 +481,39 @@ static uint16_t busd_metrics_port(const struct busd_metrics_address *a)
 	return ntohs(((const struct sockaddr_in *)&a->address)->sin_port);
 }
 
-int busd_metrics_start(struct busd *busd,
-		       const struct busd_metrics_address *address,
-		       struct busd_metrics **out)
+/* One listener; every one serves every path. */
+static struct MHD_Daemon *
+busd_metrics_listen(struct busd_metrics *m,
+		    const struct busd_metrics_address *address)
 {
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	const struct sockaddr *where =
 		(const struct sockaddr *)&address->address;
+
+	if (address->address.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The logger first, so that every later complaint goes through it.
+	 * The port too, though SOCK_ADDR has it: MHD names the port
+	 * argument when bind fails ("port 0" otherwise). */
+	return MHD_start_daemon(
+		flags, busd_metrics_port(address), NULL, NULL,
+		busd_metrics_on_request, m,
+		MHD_OPTION_EXTERNAL_LOGGER, busd_metrics_on_log, NULL,
+		MHD_OPTION_SOCK_ADDR, where,
+		MHD_OPTION_CONNECTION_LIMIT, BUSD_METRICS_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, BUSD_METRICS_TIMEOUT_S,
+		MHD_OPTION_END);
+}
+
+int busd_metrics_start(struct busd *busd,
+		       const struct busd_metrics_address *address,
+		       const struct busd_metrics_address *dashboard,
+		       struct busd_metrics **out)
+{
 	struct busd_metrics *m;
 
 	*out = NULL;
-	if (!address->length)
+	if (!address->length && !dashboard->length)
 		return 0;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
@@ -496,27 +524,33 @@ int busd_metrics_start(struct busd *busd,
 	m->busd = busd;
 	pthread_mutex_init(&m->lock, NULL);
 	m->lock_ready = true;
-	if (address->address.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* The logger first, so that every later complaint goes through it.
-	 * The port too, though SOCK_ADDR has it: MHD names the port
-	 * argument when bind fails ("port 0" otherwise). */
-	m->daemon = MHD_start_daemon(
-		flags, busd_metrics_port(address), NULL, NULL,
-		busd_metrics_on_request, m,
-		MHD_OPTION_EXTERNAL_LOGGER, busd_metrics_on_log, NULL,
-		MHD_OPTION_SOCK_ADDR, where,
-		MHD_OPTION_CONNECTION_LIMIT, BUSD_METRICS_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, BUSD_METRICS_TIMEOUT_S,
-		MHD_OPTION_END);
-	if (!m->daemon) {
-		busd_refuse("cannot serve metrics: libmicrohttpd could not "
-			    "listen on port %u of the metrics address (in "
-			    "use?)", (unsigned int)busd_metrics_port(address));
-		busd_metrics_stop(m);
-		return -EADDRINUSE;
+	if (address->length) {
+		m->daemon = busd_metrics_listen(m, address);
+		if (!m->daemon) {
+			busd_refuse("cannot serve metrics: libmicrohttpd "
+				    "could not listen on port %u of the "
+				    "metrics address (in use?)",
+				    (unsigned int)busd_metrics_port(address));
+			busd_metrics_stop(m);
+			return -EADDRINUSE;
+		}
+		busd_metrics_announce(m->daemon, address, "metrics",
+				      "/metrics");
+		busd_metrics_announce(m->daemon, address, "dashboard", "/");
 	}
-	busd_metrics_announce(m, address);
+	if (dashboard->length) {
+		m->dashboard = busd_metrics_listen(m, dashboard);
+		if (!m->dashboard) {
+			busd_refuse("cannot serve the dashboard: "
+				    "libmicrohttpd could not listen on port %u "
+				    "of the dashboard address (in use?)",
+				    (unsigned int)busd_metrics_port(dashboard));
+			busd_metrics_stop(m);
+			return -EADDRINUSE;
+		}
+		busd_metrics_announce(m->dashboard, dashboard, "dashboard",
+				      "/");
+	}
 	*out = m;
 	return 0;
 }
@@ -528,6 +562,8 @@ void busd_metrics_stop(struct busd_metrics *m)
 	/* Joins the thread: no scrape runs after this. */
 	if (m->daemon)
 		MHD_stop_daemon(m->daemon);
+	if (m->dashboard)
+		MHD_stop_daemon(m->dashboard);
 	if (m->lock_ready)
 		pthread_mutex_destroy(&m->lock);
 	free(m);

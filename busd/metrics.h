@@ -15,6 +15,9 @@
  * segment that is being unmapped.  busd_stop() stops the thread before it
  * deletes anything.
  *
+ * The same thread serves the live dashboard (dashboard.h) at / of the
+ * metrics address and, with [bus] dashboard, at an address of its own.
+ *
  * The endpoint has no authentication, so only loopback addresses are
  * accepted: 127.0.0.0/8 and [::1].
  */
@@ -41,12 +44,21 @@ int busd_metrics_parse_address(const char *text,
 			       struct busd_metrics_address *out, char *why,
 			       size_t why_size);
 
+/* The same for another key, whose name the sentences give
+ * ([bus] dashboard). */
+int busd_http_parse_address(const char *key, const char *text,
+			    struct busd_metrics_address *out, char *why,
+			    size_t why_size);
+
 /*
- * Starts serving.  Returns 0 and sets *out (NULL when address asks for no
+ * Starts serving: /metrics, and the dashboard's / and /api/state
+ * (dashboard.h), at address and, when dashboard has a length, at that
+ * address too.  Returns 0 and sets *out (NULL when neither asks for an
  * endpoint), or a negative errno after saying why ("busd: ...").
  */
 int busd_metrics_start(struct busd *busd,
 		       const struct busd_metrics_address *address,
+		       const struct busd_metrics_address *dashboard,
 		       struct busd_metrics **out);
 
 /* Stops the thread and frees everything; NULL is fine. */

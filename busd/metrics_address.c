@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The [bus] metrics value: where the Prometheus endpoint listens (see
- * metrics.h).  Apart from metrics.c so that the configuration parser, and
+ * The [bus] metrics and dashboard values: where the Prometheus endpoint
+ * and the dashboard listen (see metrics.h).  Apart from metrics.c so that the configuration parser, and
  * its fuzzer, need no HTTP library.
  */
 #include <arpa/inet.h>
@@ -65,6 +65,13 @@ int busd_metrics_parse_address(const char *text,
 			       struct busd_metrics_address *out, char *why,
 			       size_t why_size)
 {
+	return busd_http_parse_address("metrics", text, out, why, why_size);
+}
+
+int busd_http_parse_address(const char *key, const char *text,
+			    struct busd_metrics_address *out, char *why,
+			    size_t why_size)
+{
 	char host[64];
 	const char *colon = strrchr(text, ':');
 	size_t host_length;
@@ -75,8 +82,8 @@ int busd_metrics_parse_address(const char *text,
 	host_length = colon ? (size_t)(colon - text) : 0;
 	if (!colon || host_length == 0 || host_length >= sizeof(host) ||
 	    busd_metrics_parse_port(colon + 1, &port)) {
-		snprintf(why, why_size, "metrics must be ADDRESS:PORT, like "
-			 "127.0.0.1:9464 or [::1]:9464, not '%s'", text);
+		snprintf(why, why_size, "%s must be ADDRESS:PORT, like "
+			 "127.0.0.1:9464 or [::1]:9464, not '%s'", key, text);
 		return -EINVAL;
 	}
 	memcpy(host, text, host_length);
@@ -88,12 +95,12 @@ int busd_metrics_parse_address(const char *text,
 		ret = busd_metrics_ipv4(host, port, out);
 	}
 	if (ret == -EACCES)
-		snprintf(why, why_size, "metrics address '%s' is not loopback: "
+		snprintf(why, why_size, "%s address '%s' is not loopback: "
 			 "the endpoint has no authentication, so it listens "
-			 "only on 127.0.0.0/8 or [::1]", host);
+			 "only on 127.0.0.0/8 or [::1]", key, host);
 	else if (ret)
-		snprintf(why, why_size, "metrics address '%s' is not an IPv4 "
-			 "address, localhost or [IPv6]", host);
+		snprintf(why, why_size, "%s address '%s' is not an IPv4 "
+			 "address, localhost or [IPv6]", key, host);
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret ? -EINVAL : 0;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fuzz_make_seeds DIR [TOPIC_DIR]: writes seed inputs of fuzz_queue_segment
- * into DIR, and those of fuzz_topic_segment (fuzz_topic_format.h) into
- * TOPIC_DIR if given.
+ * fuzz_make_seeds DIR [TOPIC_DIR [REQUEST_DIR]]: writes seed inputs of
+ * fuzz_queue_segment into DIR, those of fuzz_topic_segment
+ * (fuzz_topic_format.h) into TOPIC_DIR and those of fuzz_requests
+ * (fuzz_request_format.h, request_seeds.c) into REQUEST_DIR if given.
  *
  * Raw and overwrite seeds hold real segments in interesting states (queued,
  * held, handed back, a loan never committed, a full drop-oldest ring), made
@@ -20,6 +21,7 @@
 
 #include "bus/bus.h"
 #include "fuzz_queue_format.h"
+#include "fuzz_request_format.h"
 #include "fuzz_topic_format.h"
 #include "queue.h"
 #include "segment.h"
@@ -393,17 +395,20 @@ static void topic_script_seeds(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: fuzz_make_seeds DIR [TOPIC_DIR]\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: fuzz_make_seeds DIR [TOPIC_DIR "
+			"[REQUEST_DIR]]\n");
 		return 2;
 	}
 	seed_dir = argv[1];
 	raw_seeds();
 	script_seeds();
-	if (argc == 3) {
+	if (argc >= 3) {
 		seed_dir = argv[2];
 		topic_raw_seeds();
 		topic_script_seeds();
 	}
+	if (argc == 4)
+		fuzz_write_request_seeds(argv[3]);
 	return 0;
 }

@@ -12,14 +12,14 @@
 #
 #   build-fuzz/fuzz/TARGET FILE
 #
-# Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config (default:
-# all three).
+# Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
+# (default: all four).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 
@@ -41,8 +41,9 @@ artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 
 # Fresh seeds of the current layout besides the checked-in corpus.
-mkdir -p "$scratch/seeds" "$scratch/topic-seeds"
-"$build/fuzz/fuzz_make_seeds" "$scratch/seeds" "$scratch/topic-seeds"
+mkdir -p "$scratch/seeds" "$scratch/topic-seeds" "$scratch/request-seeds"
+"$build/fuzz/fuzz_make_seeds" "$scratch/seeds" "$scratch/topic-seeds" \
+	"$scratch/request-seeds"
 
 failed=0
 for target in $targets; do
@@ -56,6 +57,9 @@ for target in $targets; do
 	elif [ "$target" = fuzz_topic_segment ]; then
 		extra="$scratch/topic-seeds"
 		max_len=16384 # a raw seed is a whole segment
+	elif [ "$target" = fuzz_requests ]; then
+		extra="$scratch/request-seeds"
+		max_len=16384 # a step with a route is 1.4 KiB
 	fi
 	# -close_fd_mask=1 silences the harness's stdout; libFuzzer and the
 	# sanitizers still report on stderr.

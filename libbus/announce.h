@@ -13,6 +13,7 @@
 #ifndef BUS_ANNOUNCE_H
 #define BUS_ANNOUNCE_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -32,7 +33,7 @@ static inline int bus__announce_name(char *buf, size_t size,
 {
 	int n = snprintf(buf, size, "/shmbus.%s", bus_name);
 
-	return n < 0 || (size_t)n >= size ? -36 /* ENAMETOOLONG */ : n;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
 }
 
 #endif /* BUS_ANNOUNCE_H */

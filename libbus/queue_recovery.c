@@ -63,6 +63,8 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 				    uint32_t index, uint64_t *buried)
 {
 	struct bus_queue_control *c = g->control;
+	/* Acquire both: pair with the departed consumer's releases of its
+	 * positions (queue_leases.c), after its reads of the cells below. */
 	uint64_t released = bus__load_acquire(&c->dequeue_position);
 	uint64_t taken = bus__load_acquire(&c->taken_position);
 	uint64_t count = 0;
@@ -77,6 +79,8 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 	     p++, count++) {
 		struct bus_cell *cell = bus__queue_cell(g, p);
 
+		/* Acquire: pairs with the producer's READY release; the
+		 * header we update next comes after its writes. */
 		if (bus__load_acquire(&cell->state) !=
 		    bus__cell_state(p, 0, BUS__CELL_READY))
 			continue;
@@ -89,6 +93,8 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 			(*buried)++;
 		}
 	}
+	/* Relaxed: the consumer that reads it next gets the slot from busd
+	 * after this, through the role's release and busd's reply. */
 	bus__store_relaxed(&c->taken_position, released);
 	return count;
 }
@@ -164,8 +170,12 @@ static void retire_figures(struct bus_retired_figures *t,
 static void uncount_sleeper(struct bus_queue_control *c,
 			    struct bus_attachment *a)
 {
+	/* Relaxed: the departed client wrote it last, before its death,
+	 * which busd learned of through its pidfd. */
 	uint32_t sleeping = bus__load_relaxed(&a->sleeping);
 
+	/* seq_cst, as a sleeper's own decrement (wait.c): wakers read the
+	 * count with seq_cst. */
 	if (sleeping & BUS_ATTACHMENT_SLEEPING_DATA)
 		bus__fetch_sub_seq_cst(&c->consumers_sleeping, 1);
 	if (sleeping & BUS_ATTACHMENT_SLEEPING_SPACE)
@@ -175,6 +185,8 @@ static void uncount_sleeper(struct bus_queue_control *c,
 
 static void wake_everybody(struct bus_queue_control *c)
 {
+	/* seq_cst raises (queue_ring.c, "Wake-ups"): a sleeper that read the
+	 * word before them does not sleep; one asleep wakes and looks. */
 	bus__fetch_add_seq_cst(&c->data_futex, 1);
 	bus__fetch_add_seq_cst(&c->space_futex, 1);
 	bus__futex_wake_all(&c->data_futex);

@@ -299,7 +299,7 @@ void bus__ring_publish(struct bus_queue *q, uint64_t position)
 void bus__ring_publish_seq_cst(struct bus_queue *q, uint64_t position)
 {
 	/* As bus__ring_publish, and seq_cst so that the wake-up check after
-	 * it needs no fence (see wake() below). */
+	 * it needs no fence (see "Wake-ups" and wake_if_sleeping() below). */
 	bus__store_seq_cst(&cell_at(q, position)->state,
 			   bus__cell_state(position, 0, BUS__CELL_READY));
 	prefetch_next_cell(q, position);

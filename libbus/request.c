@@ -150,8 +150,32 @@ static int64_t left_of(int64_t deadline_ns)
 }
 
 /* Copies a reply out: its length, or -EMSGSIZE. */
+/*
+ * A reply that stands for a failure on the far side of a bridge: busbridge
+ * answers a request it could not deliver with an empty reply carrying the
+ * header Shmbus-Status ("503 no responders", "504 timeout"), so that the
+ * requester learns it at once.  0 for an ordinary reply.
+ */
+static int remote_status(const struct bus_message *m)
+{
+	char status[64];
+
+	if (bus_message_header_get(m, "Shmbus-Status", status,
+				   sizeof(status)) < 0)
+		return 0;
+	if (strncmp(status, "503", 3) == 0)
+		return -ENXIO;
+	if (strncmp(status, "504", 3) == 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
 static int take_reply(const struct bus_message *m, void *buf, size_t size)
 {
+	int status = remote_status(m);
+
+	if (status)
+		return status;
 	if (m->length > size)
 		return -EMSGSIZE;
 	memcpy(buf, m->payload, m->length);

@@ -168,6 +168,8 @@ int bus_waitset_remove(bus_waitset_t *ws, const void *handle)
 
 void bus_waitset_cancel(bus_waitset_t *ws)
 {
+	/* Relaxed: a flag with no data behind it, as a handle's in wait.c;
+	 * the raise and wake that follow make a sleeper look again. */
 	bus__store_relaxed(&ws->cancelled, 1);
 	bus__fetch_add_seq_cst(&ws->wake, 1);
 	bus__futex_wake_all(&ws->wake);
@@ -175,6 +177,8 @@ void bus_waitset_cancel(bus_waitset_t *ws)
 
 void bus_waitset_uncancel(bus_waitset_t *ws)
 {
+	/* Relaxed: the caller's own thread waits next (one thread per
+	 * handle); nothing is published with it. */
 	bus__store_relaxed(&ws->cancelled, 0);
 }
 
@@ -304,6 +308,9 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 		return ret;
 	for (uint32_t i = 0; i < n; i++)
 		if (ws->words[i].sleepers || ws->words[i].private_word)
+			/* Acquire: pairs with a waker's seq_cst raise of the
+			 * word; what it changed before is seen on the next
+			 * look, and a later raise fails the futex compare. */
 			ws->words[i].expected =
 				bus__load_acquire(ws->words[i].word);
 	*count = n;
@@ -317,8 +324,10 @@ static void register_all(struct bus_waitset *ws, uint32_t n)
 
 		if (!w->sleepers)
 			continue;
+		/* seq_cst: wakers read the count with seq_cst (wait.c). */
 		bus__fetch_add_seq_cst(w->sleepers, 1);
-		/* Set after the raise, cleared before the drop: as wait.c. */
+		/* Relaxed, set after the raise, cleared before the drop: only
+		 * busd reads it, after our death (as wait.c). */
 		bus__store_relaxed(w->sleeping,
 				   bus__load_relaxed(w->sleeping) |
 					   BUS_ATTACHMENT_SLEEPING_DATA);
@@ -335,6 +344,7 @@ static void unregister_all(struct bus_waitset *ws, uint32_t n)
 
 		if (!w->sleepers)
 			continue;
+		/* Relaxed, then the seq_cst drop: as register_all(). */
 		bus__store_relaxed(w->sleeping,
 				   bus__load_relaxed(w->sleeping) &
 					   ~BUS_ATTACHMENT_SLEEPING_DATA);
@@ -365,6 +375,8 @@ static int sleep_words(struct bus_waitset *ws, uint32_t n, int64_t deadline)
 	struct timespec absolute = bus__timespec_of(deadline);
 	long rc;
 
+	/* Relaxed: a process-wide hint that futex_waitv is missing; a
+	 * stale 0 costs one failing call. */
 	if (n > WAITV_MAX || bus__load_relaxed(&no_waitv))
 		return -ENOSYS;
 	for (uint32_t i = 0; i < n; i++)
@@ -382,7 +394,7 @@ static int sleep_words(struct bus_waitset *ws, uint32_t n, int64_t deadline)
 		     deadline >= 0 ? &absolute : NULL, CLOCK_MONOTONIC);
 	if (rc >= 0 || errno == EAGAIN)
 		return 0;
-	if (errno == ENOSYS)
+	if (errno == ENOSYS) /* relaxed: the hint above */
 		bus__store_relaxed(&no_waitv, 1);
 	return -errno;
 }
@@ -399,6 +411,7 @@ static int sleep_once(struct bus_waitset *ws, int64_t deadline)
 		return ret;
 	register_all(ws, n);
 	ret = 0;
+	/* Relaxed: as in bus_waitset_wait(). */
 	if (!collect(ws, &ignored, 1, false) &&
 	    !bus__load_relaxed(&ws->cancelled)) {
 		ret = sleep_words(ws, n, deadline);
@@ -514,6 +527,7 @@ int bus_waitset_arm(bus_waitset_t *ws)
 	register_all(ws, n);
 	ws->armed = true;
 	ws->armed_count = n;
+	/* Relaxed: as in bus_waitset_wait(). */
 	if (collect(ws, &ignored, 1, false) ||
 	    bus__load_relaxed(&ws->cancelled))
 		/* Ready already: make the fd readable now. */

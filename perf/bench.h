@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bench_core.h"
 #include "hist.h"
 
 #define BENCH_ROW_COLUMNS                                                      \
@@ -25,7 +26,6 @@
 	"timestamps,rate_per_s,mean_ns,raw_p50_ns,raw_p99_ns,raw_p999_ns,"    \
 	"raw_max_ns,queue,pub_ns_per_msg"
 
-#define BENCH_LINE 64
 #define BENCH_MAX_PROCS 16
 #define BENCH_MAX_SIZES 32
 
@@ -67,24 +67,6 @@ void bench_parse_options(int argc, char **argv, struct bench_options *o,
 			 const char *usage);
 
 /* ---- clock, pinning, shared memory ------------------------------------ */
-
-static inline uint64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Tells the core we are spinning (lets the sibling thread run). */
-static inline void bench_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 /* Pins the calling process to one CPU.  0 or -errno. */
 int bench_pin(int cpu);
@@ -132,38 +114,7 @@ struct bench_barrier {
 };
 void bench_barrier_wait(struct bench_barrier *b, uint32_t n);
 
-/* ---- payload ---------------------------------------------------------- */
-
-/*
- * The sender writes every 8-byte word of the payload (sizes are multiples of
- * 8), the receiver reads every word back and checks their sum, so the bytes
- * really travel and a torn or stale message is caught.
- */
-static inline void bench_payload_write(void *payload, size_t size,
-				       uint64_t seq)
-{
-	uint64_t *word = payload;
-	size_t i;
-
-	for (i = 0; i < size / 8; i++)
-		word[i] = seq + i;
-}
-
-/* 0 when the payload holds what bench_payload_write(seq) wrote. */
-static inline int bench_payload_check(const void *payload, size_t size,
-				      uint64_t seq)
-{
-	const uint64_t *word = payload;
-	uint64_t n = size / 8, sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sum += word[i];
-	/* sum of seq + i over i < n; the first word catches a stale seq. */
-	if (n && (word[0] != seq || sum != seq * n + n * (n - 1) / 2))
-		return -1;
-	return 0;
-}
+/* ---- payload (the inline halves are in core/bench_core.h) ------------ */
 
 /* Prints "where: payload check failed at seq" and returns -EBADMSG. */
 int bench_payload_error(const char *where, uint64_t seq);

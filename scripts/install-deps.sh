@@ -18,10 +18,16 @@ PACKAGES="
 	libmicrohttpd-dev
 	libsystemd-dev
 	curl
+	jq
+	tmux
+	chromium
 	gnuplot-nox
 	iceoryx
 	libiceoryx-binding-c-dev
 	ca-certificates
+	nats-server
+	libnats-dev
+	mosquitto-clients
 "
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1099,7 +1099,9 @@ BUS_EXPORT int bus_requester_close(bus_requester_t *requester);
  * Sends a request and waits for its reply, up to timeout_ns in all; copies
  * the reply into reply and returns its length.  -ENXIO at once when
  * nothing consumes from (or subscribes to) the service: no responder is
- * attached.  -ETIMEDOUT when no reply came in time (a late reply is
+ * attached; also when the reply says so from the other side of a bridge
+ * (busbridge's header Shmbus-Status: 503; 504 gives -ETIMEDOUT).
+ * -ETIMEDOUT when no reply came in time (a late reply is
  * dropped by the next request); -EMSGSIZE when the request does not fit
  * the service, or the reply does not fit reply_size.
  */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory format of shmbus segments, version 1: queues and topics.
+ * The shared-memory format of shmbus segments (BUS_LAYOUT_VERSION): queues
+ * and topics.
  *
  * One POSIX shared-memory object per queue or topic, named
  * "/shmbus.BUS:NAME" (queues and topics share one namespace per bus),
