@@ -338,7 +338,8 @@ static const char busctl_global_options[] =
 	"  -b, --bus NAME       the bus (default: $BUS_NAME, else \"default\")\n"
 	"  --json               JSON output (ls, stat, top, peek, consume, "
 	"sub,\n"
-	"                       log, route ls, request, purge)\n"
+	"                       log, route ls, request, purge,\n"
+	"                       info)\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        the version\n";
 
