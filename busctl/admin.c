@@ -11,8 +11,8 @@
  *   either kind also [--owner USER] [--group GROUP] [--mode MODE]
  *   [--header-room BYTES] (room for routing keys and headers, default 0)
  *   (a name or a number; MODE octal, like 0660; default busd's user and
- *   group and 0660)
- * busctl delete NAME
+ *   group and 0660), and [--if-not-exists] (an existing NAME is success)
+ * busctl delete NAME [--if-empty] [--if-unused]
  *
  * Settings left out take the built-in defaults, adjusted as busd adjusts a
  * [queue NAME] section with those keys left out: an spsc queue gets one
@@ -51,6 +51,7 @@ enum {
 	BUSCTL_OPT_MAX_DELIVERIES,
 	BUSCTL_OPT_ACK_TIMEOUT,
 	BUSCTL_OPT_TTL,
+	BUSCTL_OPT_IF_NOT_EXISTS,
 };
 
 /* Options that make sense for one kind only. */
@@ -163,6 +164,7 @@ static int busctl_create_option(struct busctl_create_request *request,
 		s->max_message = t->max_message;
 		return 0;
 	case BUSCTL_OPT_TOPIC:
+	case BUSCTL_OPT_IF_NOT_EXISTS:
 		return 0;
 	case BUSCTL_OPT_HEADER_ROOM:
 		/* Both kinds have it: bytes for keys and headers. */
@@ -242,6 +244,8 @@ static int busctl_create_parse(struct busctl_create_request *request,
 		{ "ack-timeout", required_argument, NULL,
 		  BUSCTL_OPT_ACK_TIMEOUT },
 		{ "ttl", required_argument, NULL, BUSCTL_OPT_TTL },
+		{ "if-not-exists", no_argument, NULL,
+		  BUSCTL_OPT_IF_NOT_EXISTS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;
@@ -316,6 +320,10 @@ int busctl_create(struct busctl *ctl, int argc, char **argv)
 		err = bus_queue_create_with_access(ctl->bus, request.name,
 						   &request.settings,
 						   &request.access);
+	/* Provisioning scripts run again and again. */
+	if (err == -EEXIST &&
+	    busctl_create_given(&request, BUSCTL_OPT_IF_NOT_EXISTS))
+		return BUSCTL_EXIT_OK;
 	if (err < 0)
 		return busctl_fail(ctl, err, "create %s", request.name);
 	return BUSCTL_EXIT_OK;
@@ -323,13 +331,24 @@ int busctl_create(struct busctl *ctl, int argc, char **argv)
 
 int busctl_delete(struct busctl *ctl, int argc, char **argv)
 {
+	static const struct option options[] = {
+		{ "if-empty", no_argument, NULL, 'e' },
+		{ "if-unused", no_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int flags = 0;
 	const char *name;
 	int err;
 	int c;
 
-	c = getopt_long(argc, argv, ":", NULL, NULL);
-	if (c != -1)
-		return busctl_bad_option("delete", c, argv);
+	while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (c == 'e')
+			flags |= BUS_DELETE_IF_EMPTY;
+		else if (c == 'u')
+			flags |= BUS_DELETE_IF_UNUSED;
+		else
+			return busctl_bad_option("delete", c, argv);
+	}
 	if (optind >= argc)
 		return busctl_usage_error("delete: missing NAME");
 	name = argv[optind++];
@@ -340,7 +359,7 @@ int busctl_delete(struct busctl *ctl, int argc, char **argv)
 		return BUSCTL_EXIT_ERROR;
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
-	err = bus_queue_delete(ctl->bus, name);
+	err = bus_delete(ctl->bus, name, flags);
 	if (err < 0)
 		return busctl_fail(ctl, err, "delete %s", name);
 	return BUSCTL_EXIT_OK;

@@ -110,6 +110,15 @@ static const struct busctl_help_option busctl_help_create[] = {
 	{ "--group GROUP", "its group (name or number; default busd's group)" },
 	{ "--mode MODE", "octal permissions, r consumes and observes, w "
 	  "produces (default 0660)" },
+	{ "--if-not-exists", "a NAME that exists already is success" },
+	BUSCTL_END,
+};
+
+static const struct busctl_help_option busctl_help_delete[] = {
+	{ "--if-empty", "only if it holds no message (a topic: no subscriber "
+	  "has any left to read)" },
+	{ "--if-unused", "only if no producer, consumer, publisher or "
+	  "subscriber is attached" },
 	BUSCTL_END,
 };
 
@@ -224,11 +233,13 @@ static const struct busctl_help busctl_helps[] = {
 	  "busctl create orders --slots 4096 --overflow reject\n"
 	  "busctl create prices --topic --slow-subscriber overwrite "
 	  "--history 8" },
-	{ "delete", "NAME",
+	{ "delete", "NAME [OPTIONS]",
 	  "delete a queue or topic (admin)",
-	  "Deletes a queue or topic; clients attached to it see it closed.",
-	  busctl_help_none,
-	  "busctl delete orders" },
+	  "Deletes a queue or topic; calls of clients attached to it fail "
+	  "with \"the queue\nor topic was deleted\".  busd checks the "
+	  "conditions and deletes in one step.",
+	  busctl_help_delete,
+	  "busctl delete orders --if-empty --if-unused" },
 	{ "peek", "QUEUE [OPTIONS]",
 	  "show queued messages without taking them",
 	  "Prints up to COUNT queued messages, oldest first, as consume "
@@ -248,6 +259,13 @@ static const struct busctl_help busctl_helps[] = {
 	  "memory: also\nafter busd died.",
 	  busctl_help_log,
 	  "busctl log -n 5 --json" },
+	{ "info", "",
+	  "busd's version, pid, configuration, uptime and counts",
+	  "What busd says about itself: version, pid, configuration file, "
+	  "start time and\nuptime, connections now, queues and topics.  "
+	  "--json gives one object.",
+	  busctl_help_none,
+	  "busctl info\nbusctl info --json" },
 	{ "remove-bus", "",
 	  "remove a bus whose busd is gone for good",
 	  "Removes every segment of the bus, messages and all, and busd's "
@@ -320,7 +338,8 @@ static const char busctl_global_options[] =
 	"  -b, --bus NAME       the bus (default: $BUS_NAME, else \"default\")\n"
 	"  --json               JSON output (ls, stat, top, peek, consume, "
 	"sub,\n"
-	"                       log, route ls, request, purge)\n"
+	"                       log, route ls, request, purge,\n"
+	"                       info)\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        the version\n";
 

@@ -37,6 +37,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "top", busctl_top },
 	{ "route", busctl_route },
 	{ "bench", busctl_bench },
+	{ "info", busctl_info },
 };
 
 /* ---- errors -------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Starting and stopping the daemon, and the queues it owns. */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -116,6 +117,32 @@ static void busd_raise_fd_limit(void)
 		   (unsigned long long)limit.rlim_cur);
 }
 
+/*
+ * Whoever may write the directory may put a socket of their own where
+ * clients look for busd's, or remove busd's lock file: refuse rather
+ * than serve from a directory that others control.
+ */
+static int busd_check_runtime_dir(const char *dir, const struct stat *st)
+{
+	if (st->st_uid != geteuid()) {
+		busd_refuse("the runtime directory %s belongs to uid %u, not "
+			    "to busd's user (uid %u): another user could "
+			    "replace the control socket; use a directory of "
+			    "busd's own (BUS_RUNTIME_DIR)", dir,
+			    (unsigned int)st->st_uid,
+			    (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st->st_mode & S_IWOTH) {
+		busd_refuse("the runtime directory %s is writable by everyone "
+			    "(mode %04o): anyone could replace the control "
+			    "socket; chmod o-w %s, or use another directory",
+			    dir, (unsigned int)(st->st_mode & 07777), dir);
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int busd_make_runtime_dir(void)
 {
 	char dir[PATH_MAX];
@@ -136,7 +163,7 @@ static int busd_make_runtime_dir(void)
 		busd_refuse("the runtime directory %s is not a directory", dir);
 		return -ENOTDIR;
 	}
-	return 0;
+	return busd_check_runtime_dir(dir, &st);
 }
 
 static int busd_find_socket_path(struct busd *busd)
@@ -166,6 +193,33 @@ static int busd_take_lock(struct busd *busd)
 		busd_refuse("cannot take the lock file %s: %s",
 			    busd->lock.path, strerror(-ret));
 	return ret;
+}
+
+/*
+ * Whether /dev/shm holds nothing of this bus: then a start that fails
+ * removes everything it made, rather than leave segments nobody needs
+ * (no previous busd's messages are at stake).
+ */
+static bool busd_bus_is_fresh(const char *bus_name)
+{
+	char prefix[BUS_NAME_MAX + 16];
+	size_t length;
+	struct dirent *entry;
+	bool fresh = true;
+	DIR *shm = opendir("/dev/shm");
+
+	if (!shm)
+		return false;
+	length = (size_t)snprintf(prefix, sizeof(prefix), "shmbus.%s",
+				  bus_name);
+	while (fresh && (entry = readdir(shm))) {
+		if (strncmp(entry->d_name, prefix, length))
+			continue;
+		/* shmbus.BUS, shmbus.BUS:NAME, shmbus.BUS%log ... */
+		fresh = !strchr(":%", entry->d_name[length]);
+	}
+	closedir(shm);
+	return fresh;
 }
 
 /* With the lock held, nothing of this bus can belong to a live busd: its
@@ -311,6 +365,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	busd->listen_fd = -1;
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
+	clock_gettime(CLOCK_REALTIME, &busd->started_wall);
+	clock_gettime(CLOCK_MONOTONIC, &busd->started);
 	busd_raise_fd_limit();
 	busd_admission_init(&busd->admission, &config->bus.limits);
 	busd_hello_deadline_init(&busd->hello_deadline,
@@ -331,6 +387,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (ret)
 		return ret;
 	busd_remove_stale_socket(busd);
+	busd->fresh = busd_bus_is_fresh(bus_name);
 	/* Without it busd still works; only the shared copy is missing. */
 	if (busd_error_log_open(bus_name, &busd->log_page))
 		busd_warning("cannot keep an error log in /dev/shm");
@@ -448,7 +505,7 @@ static void busd_stop_queues(struct busd *busd)
 	}
 	/* Without a successful start the file may be another busd's, or
 	 * the next one's to read. */
-	if (!kept && busd->serving)
+	if (!kept && (busd->serving || busd->fresh))
 		busd_access_store_remove(busd->bus_name);
 }
 
@@ -479,10 +536,15 @@ static void busd_let_go(struct busd *busd)
 
 void busd_stop(struct busd *busd)
 {
+	/* A failed start of a fresh bus takes back all it made. */
+	bool undo = !busd->serving && busd->fresh;
+
 	/* No scrape may walk the registry while it is taken apart. */
 	busd_metrics_stop(busd->metrics);
 	busd->metrics = NULL;
-	if (!busd->serving)
+	if (undo)
+		busd->discard_on_stop = true;
+	else if (!busd->serving)
 		busd_let_go(busd);
 	/* No new clients: the socket path goes first. */
 	if (busd->listen_fd >= 0)
@@ -502,8 +564,10 @@ void busd_stop(struct busd *busd)
 	busd->listen_fd = -1;
 	busd_loop_exit(&busd->loop);
 	busd_admission_exit(&busd->admission);
-	/* A failed start leaves the log for whoever looks into why. */
-	busd_error_log_close(busd->bus_name, busd->log_page, busd->serving);
+	/* A failed start leaves the log for whoever looks into why, unless
+	 * the bus was fresh: then the reason went to stderr alone. */
+	busd_error_log_close(busd->bus_name, busd->log_page,
+			     busd->serving || undo);
 	busd->log_page = NULL;
 	busd_lock_release(&busd->lock);
 }

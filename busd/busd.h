@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "admission.h"
 #include "announcer.h"
@@ -48,11 +49,25 @@ struct busd {
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;
+	/* /dev/shm held nothing of this bus at start: a failed start may
+	 * remove all it made. */
+	bool fresh;
 	/* Measures, once at start, the TSC rate handed to clients at
 	 * HELLO (the TSC's rate does not change; an hours-long span could
 	 * take in a suspend). */
 	struct bus__clock clock;
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* For SIGHUP (reload.h): the file to read again (NULL: none, the
+	 * built-in default), the configuration in force (main's, replaced
+	 * by a reload), whether -l/-v and --log-file override the file. */
+	const char *config_path;
+	struct busd_config *config;
+	bool log_level_fixed;
+	bool log_file_fixed;
+	char log_file[1024]; /* "" when busd logs to the stderr it got */
+	/* CLOCK_REALTIME and CLOCK_MONOTONIC at start, for INFO. */
+	struct timespec started_wall;
+	struct timespec started;
 };
 
 /*

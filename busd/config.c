@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ini.h>
@@ -137,6 +138,7 @@ static void busd_config_bus_default(struct busd_bus_config *bus)
 	memset(&bus->metrics, 0, sizeof(bus->metrics));
 	memset(&bus->dashboard, 0, sizeof(bus->dashboard));
 	bus->log_level = -1;
+	bus->log_file[0] = '\0';
 	bus->given = 0;
 	busd_limits_default(&bus->limits);
 }
@@ -337,7 +339,29 @@ enum {
 	BUSD_BUS_METRICS = 1u << 3,
 	BUSD_BUS_LOG_LEVEL = 1u << 4,
 	BUSD_BUS_DASHBOARD = 1u << 5,
+	BUSD_BUS_LOG_FILE = 1u << 6,
 };
+
+/* log_file = PATH: absolute, since busd may run from anywhere (and
+ * detaches to /). */
+static void busd_config_set_log_file(struct busd_config_parser *p,
+				     const char *value)
+{
+	struct busd_bus_config *bus = &p->config->bus;
+
+	if (bus->given & BUSD_BUS_LOG_FILE) {
+		busd_config_error(p, "'log_file' is set twice in [bus]");
+		return;
+	}
+	if (value[0] != '/' || strlen(value) >= sizeof(bus->log_file)) {
+		busd_config_error(p, "log_file must be an absolute path "
+				  "shorter than %zu bytes, not '%s'",
+				  sizeof(bus->log_file), value);
+		return;
+	}
+	snprintf(bus->log_file, sizeof(bus->log_file), "%s", value);
+	bus->given |= BUSD_BUS_LOG_FILE;
+}
 
 /* metrics, dashboard and log_level: values that are not owners or
  * modes. */
@@ -382,7 +406,7 @@ static void busd_config_set_limit(struct busd_config_parser *p,
 	if (ret == -ENOENT)
 		busd_config_error(p, "unknown key '%s' in [bus]; it has "
 				  "admin_group, socket_mode, socket_group, "
-				  "metrics, dashboard, log_level, "
+				  "metrics, dashboard, log_level, log_file, "
 				  BUSD_LIMITS_KEY_NAMES,
 				  key);
 	else if (ret == -EEXIST)
@@ -411,7 +435,10 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 		bit = BUSD_BUS_LOG_LEVEL;
 	else if (!strcmp(key, "dashboard"))
 		bit = BUSD_BUS_DASHBOARD;
-	else {
+	else if (!strcmp(key, "log_file")) {
+		busd_config_set_log_file(p, value);
+		return;
+	} else {
 		busd_config_set_limit(p, key, value);
 		return;
 	}
@@ -970,6 +997,7 @@ int busd_config_read(struct busd_config *config, const char *path)
 		.path = path,
 		.section = BUSD_SECTION_NONE,
 	};
+	struct stat st;
 	int ret;
 
 	memset(config, 0, sizeof(*config));
@@ -979,6 +1007,14 @@ int busd_config_read(struct busd_config *config, const char *path)
 		ret = -errno;
 		busd_refuse("cannot read %s: %s", path, strerror(-ret));
 		return ret;
+	}
+	/* fopen() opens a directory, and reading it gives nothing: busd
+	 * would serve an empty bus instead of saying the path is wrong. */
+	if (fstat(fileno(p.file), &st) == 0 && S_ISDIR(st.st_mode)) {
+		busd_refuse("%s is a directory, not a configuration file; "
+			    "give -c the file itself", path);
+		fclose(p.file);
+		return -EISDIR;
 	}
 	ret = ini_parse_stream(busd_config_read_line, &p, busd_config_on_key,
 			       &p);

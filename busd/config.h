@@ -4,7 +4,8 @@
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
  *                          socket_group, metrics, dashboard, log_level,
- *                          and the connection limits of busd/admission.h:
+ *                          log_file, and the connection limits of
+ *                          busd/admission.h:
  *                          max_connections_per_user, hello_timeout_ms,
  *                          reserved_descriptors
  *   [queue NAME]           one queue; keys: type, slots, max_message,
@@ -66,6 +67,7 @@ struct busd_bus_config {
 	 * (dashboard.h); off when its length is 0 (the default). */
 	struct busd_metrics_address dashboard;
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
+	char log_file[1024]; /* log_file = PATH; "": stderr (the default) */
 	struct busd_limits limits; /* who may hold connections */
 	unsigned int given; /* keys set by the file, one bit each */
 };

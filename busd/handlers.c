@@ -10,6 +10,7 @@
 #include "clients.h"
 #include "control_socket.h"
 #include "dead_letter.h"
+#include "delete_guard.h"
 #include "handlers.h"
 #include "log.h"
 #include "routes.h"
@@ -37,6 +38,7 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_PURGE] = busd_on_purge,
 	[BUS_CONTROL_ROUTE_ADD] = busd_on_route_add,
 	[BUS_CONTROL_ROUTE_DELETE] = busd_on_route_delete,
+	[BUS_CONTROL_INFO] = busd_on_info,
 };
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
@@ -343,6 +345,12 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	/* One namespace: DELETE removes whichever has the name. */
 	topic = busd_registry_find_topic(&busd->registry, request->name);
 	if (topic) {
+		ret = busd_delete_guard_topic(topic, request->index,
+					      reply->message.detail,
+					      sizeof(reply->message.detail));
+		if (ret)
+			return ret;
+		bus__segment_mark_deleted(topic->geometry.header);
 		busd_info("client %u (pid %d) deleted topic '%s'",
 			  client->identity.client_id,
 			  (int)client->identity.pid, topic->name);
@@ -352,6 +360,13 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	queue = busd_find_queue(busd, request, reply);
 	if (!queue)
 		return -ENOENT;
+	ret = busd_delete_guard_queue(queue, request->index,
+				      reply->message.detail,
+				      sizeof(reply->message.detail));
+	if (ret)
+		return ret;
+	/* Its clients say "deleted", not "no busd" (-EIDRM). */
+	bus__segment_mark_deleted(queue->geometry.header);
 	busd_info("client %u (pid %d) deleted queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);

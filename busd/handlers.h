@@ -63,6 +63,10 @@ int busd_on_route_add(struct busd *busd, struct busd_client *client,
 int busd_on_route_delete(struct busd *busd, struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply);
+/* INFO: busd's version, configuration, uptime and counts (info.c). */
+int busd_on_info(struct busd *busd, struct busd_client *client,
+		 const struct bus_control_request *request,
+		 struct busd_reply *reply);
 int busd_on_purge(struct busd *busd, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply);

@@ -33,6 +33,9 @@ void busd_log_set_level(enum busd_log_level level);
 /* "error", "warning", "info" or "debug" as a level; -EINVAL otherwise. */
 int busd_log_level_parse(const char *text);
 
+/* The name of a level, as busd_log_level_parse() reads it. */
+const char *busd_log_level_name(int level);
+
 void busd_log(enum busd_log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 

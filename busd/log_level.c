@@ -22,3 +22,10 @@ int busd_log_level_parse(const char *text)
 			return i;
 	return -EINVAL;
 }
+
+const char *busd_log_level_name(int level)
+{
+	if (level < BUSD_LOG_ERROR || level > BUSD_LOG_DEBUG)
+		return "unknown";
+	return busd_log_names[level];
+}

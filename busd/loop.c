@@ -12,6 +12,7 @@
 #include "hello_deadline.h"
 #include "log.h"
 #include "loop.h"
+#include "reload.h"
 
 /* Enough for every client's recv and poll between two turns of the loop;
  * a fuller queue is submitted early (busd_loop_sqe). */
@@ -32,6 +33,9 @@ static int busd_loop_signals(struct busd_loop *loop)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	/* Unblocked, SIGHUP's default action would kill busd and leave its
+	 * socket, lock and segments behind: it asks for a reload instead. */
+	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	loop->signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -220,8 +224,21 @@ static void busd_loop_on_pause(struct busd *busd)
 		busd_error("cannot queue an accept request");
 }
 
-static void busd_loop_on_signal(struct busd_loop *loop, int result)
+static void busd_loop_on_signal(struct busd *busd, int result)
 {
+	struct busd_loop *loop = &busd->loop;
+
+	if (result == (int)sizeof(loop->signal) &&
+	    loop->signal.ssi_signo == SIGHUP) {
+		busd_info("reloading on SIGHUP (from pid %u)",
+			  (unsigned int)loop->signal.ssi_pid);
+		busd_reload(busd);
+		if (busd_loop_read_signal(loop)) {
+			busd_error("cannot queue a signalfd read; stopping");
+			loop->stop = true;
+		}
+		return;
+	}
 	if (result == (int)sizeof(loop->signal)) {
 		busd_info("stopping on SIG%s",
 			  sigabbrev_np((int)loop->signal.ssi_signo));
@@ -247,7 +264,7 @@ static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
 		busd_loop_on_pause(busd);
 		break;
 	case BUSD_OP_SIGNAL:
-		busd_loop_on_signal(&busd->loop, result);
+		busd_loop_on_signal(busd, result);
 		break;
 	case BUSD_OP_RECEIVE:
 		busd_client_on_receive(busd, op->client, result);

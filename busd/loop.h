@@ -2,7 +2,7 @@
 /*
  * busd's event loop on io_uring: one ring for the listening socket (accept),
  * each client's socket (recv, one request per packet) and pidfd (poll for
- * exit), a signalfd for SIGINT and SIGTERM, a timeout that is armed
+ * exit), a signalfd for SIGINT, SIGTERM and SIGHUP, a timeout that is armed
  * only while some queue has a dead_letter or ack_timeout_ms (TICK), and
  * one armed only while a connection has yet to say HELLO
  * (HELLO_DEADLINE).  Replies are small and go
@@ -26,7 +26,7 @@ struct busd_client;
 enum busd_op_kind {
 	BUSD_OP_ACCEPT = 1, /* a connection on the listening socket */
 	BUSD_OP_PAUSE,	    /* accept failed for want of fds: wait a bit */
-	BUSD_OP_SIGNAL,	    /* SIGINT or SIGTERM read from the signalfd */
+	BUSD_OP_SIGNAL,	    /* SIGINT, SIGTERM or SIGHUP from the signalfd */
 	BUSD_OP_RECEIVE,    /* a request packet from a client */
 	BUSD_OP_EXIT,	    /* a client's pidfd became readable: it exited */
 	BUSD_OP_TICK,	    /* dead letters and ack timeouts (dead_letter.h) */
@@ -56,7 +56,7 @@ struct busd_loop {
 };
 
 /*
- * Blocks SIGINT and SIGTERM (they arrive through the signalfd instead) and
+ * Blocks SIGINT, SIGTERM and SIGHUP (they arrive through the signalfd) and
  * sets up the ring.  Call before creating anything a signal must not
  * leave behind.
  */

@@ -173,7 +173,7 @@ static const struct busd_metric busd_queue_metrics[] = {
 	BUSD_QUEUE_METRIC(timed_out, "_total", "counter",
 			  "Leases taken back after ack_timeout_ms."),
 	BUSD_QUEUE_METRIC(backpressure_waits, "_total", "counter",
-			  "Loans that found the queue full and waited."),
+			  "Messages that found the queue full and waited."),
 	BUSD_QUEUE_METRIC(depth, "", "gauge",
 			  "Messages waiting to be delivered."),
 	BUSD_QUEUE_METRIC(high_water, "", "gauge",
@@ -200,7 +200,7 @@ static const struct busd_metric busd_topic_metrics[] = {
 	BUSD_TOPIC_METRIC(padded, "_total", "counter",
 			  "Loans dropped or left by dead publishers."),
 	BUSD_TOPIC_METRIC(backpressure_waits, "_total", "counter",
-			  "Loans that found the topic full and waited."),
+			  "Messages that found the topic full and waited."),
 	BUSD_TOPIC_METRIC(expired, "_total", "counter",
 			  "Messages past their expiry, skipped by "
 			  "subscribers."),
@@ -301,6 +301,9 @@ static void busd_metrics_write(FILE *out, const char *bus_name,
 	fprintf(out, "# HELP shmbus_bus_info The bus this busd serves.\n"
 		"# TYPE shmbus_bus_info gauge\n"
 		"shmbus_bus_info{bus=\"%s\"} 1\n", bus_name);
+	fprintf(out, "# HELP shmbus_build_info The busd version serving.\n"
+		"# TYPE shmbus_build_info gauge\n"
+		"shmbus_build_info{version=\"%s\"} 1\n", BUSD_VERSION);
 	fprintf(out, "# HELP shmbus_queues Queues on the bus.\n"
 		"# TYPE shmbus_queues gauge\nshmbus_queues %u\n",
 		snap->queue_count);
@@ -470,6 +473,14 @@ static void busd_metrics_announce(struct MHD_Daemon *daemon,
 		  six ? "]" : "", info ? (unsigned int)info->port : 0u, path);
 }
 
+static uint16_t busd_metrics_port(const struct busd_metrics_address *a)
+{
+	if (a->address.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->address)
+				     ->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->address)->sin_port);
+}
+
 /* One listener; every one serves every path. */
 static struct MHD_Daemon *
 busd_metrics_listen(struct busd_metrics *m,
@@ -481,9 +492,12 @@ busd_metrics_listen(struct busd_metrics *m,
 
 	if (address->address.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	/* The logger first, so that every later complaint goes through it. */
+	/* The logger first, so that every later complaint goes through it.
+	 * The port too, though SOCK_ADDR has it: MHD names the port
+	 * argument when bind fails ("port 0" otherwise). */
 	return MHD_start_daemon(
-		flags, 0, NULL, NULL, busd_metrics_on_request, m,
+		flags, busd_metrics_port(address), NULL, NULL,
+		busd_metrics_on_request, m,
 		MHD_OPTION_EXTERNAL_LOGGER, busd_metrics_on_log, NULL,
 		MHD_OPTION_SOCK_ADDR, where,
 		MHD_OPTION_CONNECTION_LIMIT, BUSD_METRICS_CONNECTIONS,
@@ -514,8 +528,9 @@ int busd_metrics_start(struct busd *busd,
 		m->daemon = busd_metrics_listen(m, address);
 		if (!m->daemon) {
 			busd_refuse("cannot serve metrics: libmicrohttpd "
-				    "could not listen on the metrics address "
-				    "(in use?)");
+				    "could not listen on port %u of the "
+				    "metrics address (in use?)",
+				    (unsigned int)busd_metrics_port(address));
 			busd_metrics_stop(m);
 			return -EADDRINUSE;
 		}
@@ -527,8 +542,9 @@ int busd_metrics_start(struct busd *busd,
 		m->dashboard = busd_metrics_listen(m, dashboard);
 		if (!m->dashboard) {
 			busd_refuse("cannot serve the dashboard: "
-				    "libmicrohttpd could not listen on the "
-				    "dashboard address (in use?)");
+				    "libmicrohttpd could not listen on port %u "
+				    "of the dashboard address (in use?)",
+				    (unsigned int)busd_metrics_port(dashboard));
 			busd_metrics_stop(m);
 			return -EADDRINUSE;
 		}

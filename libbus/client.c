@@ -36,7 +36,7 @@ struct bus {
 	struct bus_control_request *unsent_closes;
 	uint32_t unsent_count;
 	char name[BUS_NAME_MAX + 1];
-	char detail[BUS_CONTROL_DETAIL_MAX + 64];
+	char detail[BUS_CONTROL_DETAIL_MAX + 256];
 };
 
 static int fail(struct bus *bus, int error, const char *format, ...)
@@ -54,7 +54,7 @@ static int fail(struct bus *bus, int error, const char *format, ...)
  * busd refused, say): the calling thread keeps a copy for
  * bus_error_detail(NULL).
  */
-static _Thread_local char connect_detail[BUS_CONTROL_DETAIL_MAX + 64];
+static _Thread_local char connect_detail[BUS_CONTROL_DETAIL_MAX + 256];
 
 const char *bus_error_detail(const bus_t *bus)
 {
@@ -71,37 +71,67 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, BUS_NAME_MAX + 1, "%s", src);
 }
 
-static int connect_socket(struct bus *bus)
+/* 0 with bus->fd connected to path, or the positive errno of the try. */
+static int connect_path(struct bus *bus, const char *path)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
-	int length = bus__socket_path(address.sun_path,
-				      sizeof(address.sun_path), bus->name);
+	int error;
 
+	snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
+	bus->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (bus->fd < 0)
+		return errno;
+	if (!connect(bus->fd, (struct sockaddr *)&address, sizeof(address)))
+		return 0;
+	error = errno;
+	close(bus->fd);
+	bus->fd = -1;
+	return error;
+}
+
+/* A socket we may not write: busd runs, but its socket_mode and
+ * socket_group keep this user out. */
+static int fail_access(struct bus *bus, const char *path)
+{
+	return fail(bus, -EACCES, "user %u may not connect to bus '%s' (%s: "
+		    "see busd's socket_mode and socket_group)",
+		    (unsigned int)geteuid(), bus->name, path);
+}
+
+/*
+ * Our own runtime directory first (a busd of this user, or of the test),
+ * then the system bus's, so that an unprivileged program reaches a root
+ * busd without being told where it is.  A failure names every path tried:
+ * "no busd" is otherwise hard to tell from "looking in the wrong place".
+ */
+static int connect_socket(struct bus *bus)
+{
+	char own[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char system[sizeof(own)];
+	int own_error, system_error, length;
+
+	length = bus__socket_path(own, sizeof(own), bus->name);
 	if (length < 0)
 		return fail(bus, length,
 			    "the control socket path for bus '%s' is too long "
 			    "(check BUS_RUNTIME_DIR)", bus->name);
-	bus->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (bus->fd < 0)
-		return fail(bus, -errno, "socket: %s", strerror(errno));
-	if (connect(bus->fd, (struct sockaddr *)&address, sizeof(address))) {
-		int error = errno;
-
-		close(bus->fd);
-		bus->fd = -1;
-		/* A socket we may not write: busd runs, but its socket_mode
-		 * and socket_group keep this user out. */
-		if (error == EACCES)
-			return fail(bus, -EACCES,
-				    "user %u may not connect to bus '%s' (%s: "
-				    "see busd's socket_mode and socket_group)",
-				    (unsigned int)geteuid(), bus->name,
-				    address.sun_path);
-		return fail(bus, -ENOTCONN,
-			    "no busd serves bus '%s' (%s: %s)", bus->name,
-			    address.sun_path, strerror(error));
-	}
-	return 0;
+	own_error = connect_path(bus, own);
+	if (!own_error)
+		return 0;
+	if (own_error == EACCES)
+		return fail_access(bus, own);
+	if (bus__system_socket_path(system, sizeof(system), bus->name) < 0 ||
+	    !strcmp(system, own))
+		return fail(bus, -ENOTCONN, "no busd serves bus '%s' (%s: %s)",
+			    bus->name, own, strerror(own_error));
+	system_error = connect_path(bus, system);
+	if (!system_error)
+		return 0;
+	if (system_error == EACCES)
+		return fail_access(bus, system);
+	return fail(bus, -ENOTCONN, "no busd serves bus '%s' (tried %s: %s; "
+		    "then the system bus's %s: %s)", bus->name, own,
+		    strerror(own_error), system, strerror(system_error));
 }
 
 static int send_request(struct bus *bus, struct bus_control_request *request)
@@ -479,15 +509,48 @@ int bus_queue_create(bus_t *bus, const char *name,
 	return bus_queue_create_with_access(bus, name, settings, NULL);
 }
 
-int bus_queue_delete(bus_t *bus, const char *name)
+int bus_delete(bus_t *bus, const char *name, unsigned int flags)
 {
-	struct bus_control_request request = { .op = BUS_CONTROL_DELETE };
+	struct bus_control_request request = { .op = BUS_CONTROL_DELETE,
+					       .index = flags };
 	struct bus_control_reply reply;
 
 	if (!bus || bus_name_check(name))
 		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
+	if (flags & ~(unsigned int)(BUS_DELETE_IF_EMPTY | BUS_DELETE_IF_UNUSED))
+		return fail(bus, -EINVAL, "unknown delete flags 0x%x", flags);
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
+}
+
+int bus_daemon_info(bus_t *bus, struct bus_daemon_info *info)
+{
+	struct bus_control_request request = { .op = BUS_CONTROL_INFO };
+	struct bus_control_reply reply;
+	int rc;
+
+	if (!bus || !info)
+		return -EINVAL;
+	rc = transact(bus, &request, &reply, NULL);
+	if (rc < 0)
+		return rc;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->version, sizeof(info->version), "%.*s",
+		 (int)sizeof(reply.name), reply.name);
+	snprintf(info->config_path, sizeof(info->config_path), "%.*s",
+		 (int)sizeof(reply.detail), reply.detail);
+	info->pid = reply.busd_pid;
+	info->clients = reply.client_id;
+	info->queues = reply.attachment;
+	info->topics = reply.kind;
+	info->started_ns = reply.segment_size;
+	info->uptime_ns = reply.generation;
+	return 0;
+}
+
+int bus_queue_delete(bus_t *bus, const char *name)
+{
+	return bus_delete(bus, name, 0);
 }
 
 int bus_access_get(bus_t *bus, const char *name, struct bus_access *access)

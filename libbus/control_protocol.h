@@ -34,9 +34,10 @@
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 5u /* 2: owner, group and mode; 3: wildcards;
+#define BUS_CONTROL_VERSION 6u /* 2: owner, group and mode; 3: wildcards;
 				  4: dead letters in queue settings;
-				  5: busd's TSC rate at HELLO */
+				  5: busd's TSC rate at HELLO;
+				  6: DELETE's flags, INFO */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
@@ -49,7 +50,8 @@ enum bus_control_op {
 	BUS_CONTROL_CLOSE = 3,
 	/* name, settings. */
 	BUS_CONTROL_CREATE = 4,
-	/* name. */
+	/* name, index: enum bus_delete_flags (an older busd would ignore
+	 * them and delete: hence version 6). */
 	BUS_CONTROL_DELETE = 5,
 	/* index.  Reply: name and kind of the index-th entry, or -ENOENT. */
 	BUS_CONTROL_LIST = 6,
@@ -84,6 +86,13 @@ enum bus_control_op {
 	BUS_CONTROL_ROUTE_ADD = 14,
 	/* name, index: enum bus_route_kind.  Admin rights. */
 	BUS_CONTROL_ROUTE_DELETE = 15,
+	/* Nothing.  Reply (struct bus_daemon_info, in fields of other
+	 * requests, so that the reply keeps its size): busd_pid; name: the
+	 * version; detail: the configuration file, "" for the built-in one;
+	 * client_id: connections; attachment: queues; kind: topics;
+	 * segment_size: the start, CLOCK_REALTIME ns; generation: the uptime
+	 * in ns.  Anyone connected may ask. */
+	BUS_CONTROL_INFO = 16,
 };
 
 struct bus_control_request {

@@ -27,6 +27,12 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ ETIMEDOUT, "timed out waiting" },
 	{ ENOTCONN, "no busd serves this bus, or it closed the queue: "
 		    "start busd or reconnect" },
+	/* A segment marked DELETED (busd/handlers.c, DELETE). */
+	{ EIDRM, "the queue or topic was deleted (busctl delete): close this "
+		 "handle; open it again once it is created again" },
+	/* bus_delete() with BUS_DELETE_IF_EMPTY. */
+	{ ENOTEMPTY, "the queue or topic still holds messages, so it was not "
+		     "deleted (--if-empty)" },
 	{ EINVAL, "invalid argument" },
 	{ EEXIST, "a queue or topic with this name already exists" },
 	{ EBUSY, "the queue or topic has no free slot for this role (its "

@@ -49,7 +49,8 @@ int bus_runtime_dir(char *buf, size_t size)
 	if (dir && *dir)
 		return bus__format(buf, size, "%s%s", dir, "");
 	if (geteuid() == 0)
-		return bus__format(buf, size, "%s%s", "/run/shmbus", "");
+		return bus__format(buf, size, "%s%s", BUS_SYSTEM_RUNTIME_DIR,
+				   "");
 	dir = getenv("XDG_RUNTIME_DIR");
 	if (dir && *dir)
 		return bus__format(buf, size, "%s%s", dir, "/shmbus");
@@ -86,6 +87,21 @@ static int bus__runtime_path(char *buf, size_t size, const char *bus_name,
 int bus__socket_path(char *buf, size_t size, const char *bus_name)
 {
 	return bus__runtime_path(buf, size, bus_name, ".sock");
+}
+
+int bus__system_socket_path(char *buf, size_t size, const char *bus_name)
+{
+	const char *dir = getenv("BUS_SYSTEM_RUNTIME_DIR");
+	int length;
+
+	if (bus_name_check(bus_name))
+		return -EINVAL;
+	if (!dir || !*dir)
+		dir = BUS_SYSTEM_RUNTIME_DIR;
+	length = snprintf(buf, size, "%s/%s.sock", dir, bus_name);
+	if (length < 0 || (size_t)length >= size)
+		return -ENAMETOOLONG;
+	return length;
 }
 
 int bus__lock_path(char *buf, size_t size, const char *bus_name)

@@ -166,6 +166,12 @@ static int closed(const struct bus_queue *q)
 	       BUS_SEGMENT_OPEN;
 }
 
+/* Why a closed queue answers no more: -EIDRM deleted, -ENOTCONN. */
+static int gone(const struct bus_queue *q)
+{
+	return bus__segment_gone(bus__load_relaxed(&q->geometry.header->state));
+}
+
 /* One attempt at the next cell, without waiting (-ENOBUFS when full);
  * may_drop: a drop-oldest queue may give up its oldest message for it.
  * Direct calls, not try_claim(): that one is the wait's attempt and never
@@ -208,13 +214,17 @@ static int loan(struct bus_queue *q, struct bus_message *m,
 	if (q->role != BUS_PRODUCER)
 		return -EBADF;
 	if (closed(q))
-		return -ENOTCONN;
+		return gone(q);
 	rc = claim_now(q, &c, true);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
-		if (timeout_ns != BUS_NOWAIT)
+		if (timeout_ns != BUS_NOWAIT && !q->wait_counted)
 			count(&q->attachment->backpressure_waits, 1);
 		rc = bus__wait(q, BUS__WAIT_SPACE, timeout_ns, try_claim, &c);
+		q->wait_counted = timeout_ns != BUS_NOWAIT &&
+				  (rc == -ETIMEDOUT || rc == -EINTR);
+	} else {
+		q->wait_counted = false;
 	}
 	if (rc < 0) {
 		if (rc == -ENOBUFS)
@@ -618,13 +628,13 @@ static int receive_lazy(struct bus_queue *q, struct bus_message *m,
 	if (bus__queue_pending(q))
 		return 1;
 	if (timeout_ns == BUS_NOWAIT)
-		return closed(q) ? -ENOTCONN : -EAGAIN;
+		return closed(q) ? gone(q) : -EAGAIN;
 	deadline_start(deadline, timeout_ns);
 	rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, anything_to_take, NULL);
 	if (rc == 0)
 		return take_lazy(q, m) == 0 ? 0 : 1;
 	if (rc == -EAGAIN && closed(q))
-		return -ENOTCONN;
+		return gone(q);
 	return rc;
 }
 
@@ -649,13 +659,13 @@ again:
 	rc = try_take(q, &t);
 	/* The deadline passed after a wait or a skip. */
 	if (rc == -EAGAIN && deadline && timeout_ns == BUS_NOWAIT)
-		return closed(q) ? -ENOTCONN : -ETIMEDOUT;
+		return closed(q) ? gone(q) : -ETIMEDOUT;
 	if (rc == -EAGAIN) {
 		deadline_start(&deadline, timeout_ns);
 		rc = bus__wait(q, BUS__WAIT_DATA, timeout_ns, try_take, &t);
 	}
 	if (rc == -EAGAIN && closed(q))
-		return -ENOTCONN;
+		return gone(q);
 	if (rc < 0)
 		return rc;
 	rc = deliver(q, &t, m);

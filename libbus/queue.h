@@ -17,6 +17,10 @@
 struct bus_queue {
 	struct bus__queue_geometry geometry;
 	struct bus_attachment *attachment; /* our slot in the segment */
+	/* The last loan waited for room and its wait ran out (a timeout
+	 * slice, a signal): the next loan is that message's wait going on,
+	 * already counted in backpressure_waits. */
+	bool wait_counted;
 	struct bus *bus;		   /* NULL for a local handle */
 	enum bus_role role;
 	uint32_t attachment_index;

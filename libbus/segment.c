@@ -290,14 +290,23 @@ int bus__queue_segment_validate(void *base, size_t size,
 	return 0;
 }
 
+void bus__segment_mark_deleted(struct bus_segment_header *header)
+{
+	/* Release: as the CLOSED store of the close that follows, which
+	 * wakes the sleepers that then read it (acquire, wait.c). */
+	bus__store_release(&header->state, BUS_SEGMENT_DELETED);
+}
+
 void bus__queue_close_segment(const struct bus__queue_geometry *g)
 {
 	struct bus_queue_control *c = g->control;
 
 	/* Sleepers re-check the state word after every wake-up; the seq_cst
 	 * increments below order this store before their futex words change.
+	 * Relaxed load: busd alone writes the word; a DELETED mark stays.
 	 */
-	bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
+	if (bus__load_relaxed(&g->header->state) == BUS_SEGMENT_OPEN)
+		bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
 	bus__fetch_add_seq_cst(&c->data_futex, 1);
 	bus__fetch_add_seq_cst(&c->space_futex, 1);
 	bus__futex_wake_all(&c->data_futex);

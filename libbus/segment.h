@@ -6,6 +6,7 @@
 #ifndef BUS_SEGMENT_H
 #define BUS_SEGMENT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,6 +109,20 @@ uint64_t bus__queue_messages(const struct bus__queue_geometry *g);
  */
 void bus__queue_close_segment(const struct bus__queue_geometry *g);
 
+/*
+ * Marks a queue's or topic's header DELETED before busd closes it (which
+ * keeps that mark): its clients then answer -EIDRM, "deleted", rather
+ * than -ENOTCONN, "no busd".  busd alone writes the state word.
+ */
+void bus__segment_mark_deleted(struct bus_segment_header *header);
+
+/* What a call on a segment that is no longer OPEN returns: -EIDRM when it
+ * was deleted, -ENOTCONN when busd stopped. */
+static inline int bus__segment_gone(uint32_t state)
+{
+	return state == BUS_SEGMENT_DELETED ? -EIDRM : -ENOTCONN;
+}
+
 /* "/shmbus.BUS:NAME" into buf; -ENAMETOOLONG or -EINVAL for bad names. */
 int bus__shm_name(char *buf, size_t size, const char *bus_name,
 		  const char *name);
@@ -115,5 +130,16 @@ int bus__shm_name(char *buf, size_t size, const char *bus_name,
 /* RUNTIME_DIR/BUS.sock and RUNTIME_DIR/BUS.lock. */
 int bus__socket_path(char *buf, size_t size, const char *bus_name);
 int bus__lock_path(char *buf, size_t size, const char *bus_name);
+
+/* Where a root busd (the system bus) listens: /run/shmbus. */
+#define BUS_SYSTEM_RUNTIME_DIR "/run/shmbus"
+
+/*
+ * The system bus's socket, where clients look when their own runtime
+ * directory has no busd: $BUS_SYSTEM_RUNTIME_DIR/BUS.sock if that is set
+ * (tests), else /run/shmbus/BUS.sock.  Returns the length, -EINVAL or
+ * -ENAMETOOLONG.
+ */
+int bus__system_socket_path(char *buf, size_t size, const char *bus_name);
 
 #endif /* BUS_SEGMENT_H */

@@ -39,6 +39,12 @@ static int closed(const struct bus__topic_geometry *g)
 	return bus__load_relaxed(&g->header->state) != BUS_SEGMENT_OPEN;
 }
 
+/* Why a closed topic answers no more: -EIDRM deleted, -ENOTCONN. */
+static int gone(const struct bus__topic_geometry *g)
+{
+	return bus__segment_gone(bus__load_relaxed(&g->header->state));
+}
+
 static void wake_all(struct bus_topic_control *c)
 {
 	bus__fetch_add_seq_cst(&c->data_futex, 1);
@@ -170,12 +176,16 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 	if (t->role != BUS_PRODUCER)
 		return -EBADF;
 	if (closed(&t->geometry))
-		return -ENOTCONN;
+		return gone(&t->geometry);
 	ret = try_claim(&c);
 	if (ret == -ENOBUFS) {
-		if (timeout_ns != BUS_NOWAIT)
+		if (timeout_ns != BUS_NOWAIT && !t->wait_counted)
 			count(&t->attachment->backpressure_waits, 1);
 		ret = wait_for_room(t, &c, timeout_ns);
+		t->wait_counted = timeout_ns != BUS_NOWAIT &&
+				  (ret == -ETIMEDOUT || ret == -EINTR);
+	} else {
+		t->wait_counted = false;
 	}
 	if (ret < 0) {
 		if (ret == -ENOBUFS || ret == -ETIMEDOUT)
@@ -466,7 +476,7 @@ static int receive(struct bus_subscription *s, struct read_context *r,
 	if (ret == -EAGAIN)
 		ret = wait_for_data(s, r, timeout_ns);
 	if (ret == -EAGAIN && closed(&s->geometry))
-		return -ENOTCONN;
+		return gone(&s->geometry);
 	if (ret < 0)
 		return ret;
 	if (r->delivery.in_place)

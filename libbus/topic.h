@@ -18,6 +18,9 @@
 struct bus_topic {
 	struct bus__topic_geometry geometry;
 	struct bus_attachment *attachment; /* publisher: our slot */
+	/* As in struct bus_queue: a wait that ran out is counted once,
+	 * however many slices the caller waits the message in. */
+	bool wait_counted;
 	struct bus *bus;		   /* NULL for a local handle */
 	enum bus_role role;		   /* BUS_PRODUCER or BUS_OBSERVER */
 	uint32_t index;			   /* publisher slot */

@@ -452,7 +452,9 @@ int bus__topic_subscriber_detach(const struct bus__topic_geometry *g,
 
 void bus__topic_close_segment(const struct bus__topic_geometry *g)
 {
-	/* Sleepers look at the state word after every wake-up. */
-	bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
+	/* Sleepers look at the state word after every wake-up.  Relaxed
+	 * load: busd alone writes the word; a DELETED mark stays. */
+	if (bus__load_relaxed(&g->header->state) == BUS_SEGMENT_OPEN)
+		bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
 	wake_everybody(g->control);
 }

@@ -12,6 +12,7 @@
 #include "atomics.h"
 #include "clock.h"
 #include "futex.h"
+#include "segment.h"
 #include "wait.h"
 
 /* Read the clock once every this many spins: a vDSO call is ~20 ns. */
@@ -54,17 +55,20 @@ static void target_of(struct bus_queue *q, enum bus__wait_side side,
 	};
 }
 
-/* -ECANCELED, -ENOTCONN, or 0 to go on waiting. */
+/* -ECANCELED, -ENOTCONN, -EIDRM, or 0 to go on waiting. */
 static int interrupted(const struct bus__wait_target *t)
 {
+	uint32_t state;
+
 	/* Relaxed: a flag with no data behind it; the futex wake that
 	 * follows bus_queue_cancel() makes a sleeper look again. */
 	if (bus__load_relaxed(t->cancelled))
 		return -ECANCELED;
 	/* Acquire: pairs with the release in bus__queue_close_segment
 	 * (bus__topic_close_segment). */
-	if (bus__load_acquire(t->segment_state) != BUS_SEGMENT_OPEN)
-		return -ENOTCONN;
+	state = bus__load_acquire(t->segment_state);
+	if (state != BUS_SEGMENT_OPEN)
+		return bus__segment_gone(state);
 	return 0;
 }
 

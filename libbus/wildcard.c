@@ -307,7 +307,7 @@ static int try_members(struct bus_wildcard *w, struct receive_args *a)
 			tried++;
 			continue;
 		}
-		if (ret == -ENOTCONN) { /* deleted and drained */
+		if (ret == -EIDRM || ret == -ENOTCONN) { /* deleted, drained */
 			drop_member(w, i);
 			continue;
 		}

@@ -59,7 +59,8 @@ static void test_names_check_refuses_invalid(void **state)
 static const int documented_errors[] = {
 	EAGAIN,	   ENOBUFS, EMSGSIZE, ENOENT,	 EACCES,   EPROTO,
 	ETIMEDOUT, ENOTCONN, EINVAL,   EEXIST,	 EBUSY,	   ENOLCK,
-	EBADMSG,   ECANCELED, EINTR,   ENOSPC,	 ENAMETOOLONG,
+	EBADMSG,   ECANCELED, EINTR,   ENOSPC,	 ENAMETOOLONG, EIDRM,
+	ENOTEMPTY,
 };
 
 #define ERROR_COUNT (sizeof(documented_errors) / sizeof(documented_errors[0]))

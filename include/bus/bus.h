@@ -218,10 +218,45 @@ BUS_EXPORT int bus_queue_create(bus_t *bus, const char *name,
 				const struct bus_queue_settings *settings);
 
 /*
- * Asks busd to delete a queue (or a topic); attached clients see it as
- * closed.  -EACCES without admin rights.
+ * Asks busd to delete a queue (or a topic).  Its attached clients' calls
+ * then return -EIDRM ("the queue or topic was deleted").  -EACCES without
+ * admin rights.
  */
 BUS_EXPORT int bus_queue_delete(bus_t *bus, const char *name);
+
+/* What busd says about itself (bus_daemon_info(), busctl info). */
+struct bus_daemon_info {
+	char version[64];	/* busd's, such as "0.1.0" */
+	char config_path[160];	/* its -c file; "" for the built-in one */
+	int32_t pid;
+	uint32_t clients; /* connections to its control socket now */
+	uint32_t queues;
+	uint32_t topics;
+	uint64_t started_ns; /* when it started, CLOCK_REALTIME ns */
+	uint64_t uptime_ns;  /* how long it has served */
+};
+
+/* Fills info from busd.  Any connected client may ask.  Returns 0, or a
+ * negative errno (-ENOTCONN, -EPROTO). */
+BUS_EXPORT int bus_daemon_info(bus_t *bus, struct bus_daemon_info *info);
+
+/* Conditions of bus_delete(); busd checks them and deletes in one step. */
+enum bus_delete_flags {
+	/* Only a queue that holds no message, queued or leased, or a topic
+	 * whose live subscribers have read everything: else -ENOTEMPTY. */
+	BUS_DELETE_IF_EMPTY = 1u << 0,
+	/* Only one that no producer, consumer, publisher or subscriber is
+	 * attached to: else -EBUSY. */
+	BUS_DELETE_IF_UNUSED = 1u << 1,
+};
+
+/*
+ * bus_queue_delete() of a queue or topic, on the conditions in flags
+ * (enum bus_delete_flags, or 0 for none).  Returns 0, -ENOTEMPTY or
+ * -EBUSY with busd's sentence in bus_error_detail(), -ENOENT, -EACCES,
+ * -EINVAL (unknown flags).
+ */
+BUS_EXPORT int bus_delete(bus_t *bus, const char *name, unsigned int flags);
 
 /*
  * Who may use a queue or topic, read like a file's owner, group and mode:

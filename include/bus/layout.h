@@ -110,8 +110,11 @@ enum bus_segment_kind {
 
 enum bus_segment_state {
 	BUS_SEGMENT_OPEN = 1,
-	/* busd deleted the queue or stopped: reconnect (-ENOTCONN). */
+	/* busd stopped: reconnect (-ENOTCONN). */
 	BUS_SEGMENT_CLOSED = 2,
+	/* Deleted on request (busctl delete): -EIDRM, so that clients can
+	 * say so.  Older clients test for OPEN and see it as closed. */
+	BUS_SEGMENT_DELETED = 3,
 };
 
 enum bus_queue_type {
@@ -269,7 +272,7 @@ struct bus_attachment {
 	BUS_ATOMIC(uint32_t) high_water;
 	/* Slow-path line: written only by the attached client, relaxed,
 	 * and only when it had to wait. */
-	BUS_ATOMIC(uint64_t) backpressure_waits; /* loans that found it full */
+	BUS_ATOMIC(uint64_t) backpressure_waits; /* messages that waited */
 	uint8_t slow_pad[BUS_CACHE_LINE - 8];
 };
 
