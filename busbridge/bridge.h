@@ -12,6 +12,7 @@
 #ifndef BUSBRIDGE_BRIDGE_H
 #define BUSBRIDGE_BRIDGE_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -53,12 +54,30 @@ enum bridge_rule_kind {
 	BRIDGE_IMPORT_SERVICE,	 /* NATS requests -> bus service queue */
 };
 
-/* The figures of one rule; any thread reads them, its own thread writes. */
+/* The lag of a rule whose source cannot be read (a bus pattern, a
+ * JetStream consumer): the metrics endpoint leaves its line out. */
+#define BRIDGE_LAG_UNKNOWN UINT64_MAX
+
+/*
+ * The figures of one rule; any thread reads them (SIGUSR1's printer, the
+ * metrics endpoint's thread), its own thread writes them (and nats.c's
+ * threads, through the callbacks that run for the rule).  Each is an
+ * atomic counter on its own, with relaxed ordering: no reader decides
+ * anything from one figure about memory the writer wrote before it, so
+ * nothing needs ordering; each figure is exact, a line of them is not
+ * one snapshot.
+ */
 struct bridge_stats {
 	atomic_uint_fast64_t forwarded; /* delivered to the other side */
 	atomic_uint_fast64_t failed;	/* refused or timed out there */
 	atomic_uint_fast64_t dropped;	/* lost on purpose or by overwrite */
 	atomic_uint_fast64_t in_flight; /* sent, not yet confirmed */
+	/* Messages waiting behind the bridge in its source (the bus queue
+	 * or subscription, nats.c's subscription), refreshed by the rule's
+	 * own thread (bridge_lag_refresh()); BRIDGE_LAG_UNKNOWN where it
+	 * cannot be read. */
+	atomic_uint_fast64_t lag;
+	uint64_t lag_read_ns; /* the rule thread's own: when it last looked */
 };
 
 struct bridge;
@@ -114,16 +133,25 @@ struct bridge_config {
 	char servers[BRIDGE_SERVERS_MAX][BRIDGE_URL_MAX + 1];
 	unsigned int server_count;
 	unsigned int max_hops;
+	/* [bridge] metrics = HOST:PORT: the Prometheus endpoint, if set. */
+	bool has_metrics;
+	struct sockaddr_storage metrics;
 	struct bridge_rule *rules;
 	unsigned int rule_count;
 	unsigned int rule_capacity;
 };
+
+struct bridge_metrics;
 
 struct bridge {
 	struct bridge_config config;
 	bus_t *bus;
 	natsConnection *nats;
 	atomic_bool stopping;
+	/* Times nats.c reconnected (its callback's thread writes, the
+	 * metrics thread reads; relaxed, a figure like those of a rule). */
+	atomic_uint_fast64_t reconnects;
+	struct bridge_metrics *metrics;
 };
 
 /* config.c: reads and checks the file; errors go to stderr as
@@ -178,6 +206,20 @@ int bridge_import_service_prepare(struct bridge_rule *rule);
 
 /* stats.c */
 void bridge_stats_print(const struct bridge *bridge, FILE *out);
+const char *bridge_kind_name(enum bridge_rule_kind kind);
+/* The rule's own thread, after a receive: refreshes the lag figure at
+ * most every 100 ms, and at once when force (an idle wait ended). */
+void bridge_lag_refresh(struct bridge_rule *rule, bool force);
+
+/* metrics.c: the Prometheus endpoint of [bridge] metrics =.
+ * HOST:PORT (an IPv4 address, or an IPv6 one in brackets) into out: 0 or
+ * -EINVAL. */
+int bridge_metrics_parse_address(const char *text,
+				 struct sockaddr_storage *out);
+/* Starts serving /metrics (and logs where): 0 or -EADDRINUSE, -ENOMEM. */
+int bridge_metrics_start(struct bridge *bridge);
+/* Stops serving; no scrape runs after it returns.  Safe when not started. */
+void bridge_metrics_stop(struct bridge *bridge);
 
 /* log.c: one line on stderr, "busbridge: ..." */
 __attribute__((format(printf, 1, 2))) void bridge_log(const char *format, ...);

@@ -138,13 +138,20 @@ static void on_bridge_key(struct parser *p, const char *key,
 				     BRIDGE_ORIGIN_MAX);
 		else
 			snprintf(c->origin, sizeof(c->origin), "%s", value);
+	} else if (!strcmp(key, "metrics")) {
+		if (bridge_metrics_parse_address(value, &c->metrics))
+			config_error(p, "metrics = '%s' is not HOST:PORT with "
+				     "an IP address (127.0.0.1:9465; port 0 "
+				     "picks a free one)", value);
+		else
+			c->has_metrics = true;
 	} else if (!strcmp(key, "max_hops")) {
 		if (parse_count(value, 1, 255, &c->max_hops))
 			config_error(p, "max_hops = '%s' is not a number from "
 				     "1 to 255", value);
 	} else {
 		config_error(p, "unknown key '%s' in [bridge]; expected bus, "
-			     "nats, name or max_hops", key);
+			     "nats, name, max_hops or metrics", key);
 	}
 }
 

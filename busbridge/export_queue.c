@@ -285,10 +285,12 @@ void *bridge_export_queue_run(void *arg)
 		/* While NATS is away the messages wait on the bus, where
 		 * another consumer (or this bridge, later) can have them. */
 		if (!bridge_nats_up(rule->bridge)) {
+			bridge_lag_refresh(rule, false);
 			sleep_ms(100);
 			continue;
 		}
 		ret = one_window(rule, w, subject);
+		bridge_lag_refresh(rule, ret == -ETIMEDOUT || ret == -EAGAIN);
 		if (ret == -ETIMEDOUT || ret == -EAGAIN || ret == -EINTR ||
 		    ret == 0) {
 			if (ret == 0)

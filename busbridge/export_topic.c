@@ -78,6 +78,8 @@ void *bridge_export_topic_run(void *arg)
 		uint64_t lost = 0;
 		int ret = receive(rule, &m, &topic, &lost);
 
+		/* Idle: the lag is read at once, so that it drops to 0. */
+		bridge_lag_refresh(rule, ret == -ETIMEDOUT);
 		if (ret == -ETIMEDOUT || ret == -EAGAIN || ret == -EINTR)
 			continue;
 		if (ret == -EBADMSG) {

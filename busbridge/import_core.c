@@ -97,6 +97,7 @@ void *bridge_import_core_run(void *arg)
 		s = natsSubscription_NextMsg(&in, rule->nats_subscription,
 					     NEXT_TIMEOUT_MS);
 		count_nats_drops(rule, &seen);
+		bridge_lag_refresh(rule, s == NATS_TIMEOUT);
 		if (s == NATS_OK) {
 			deliver(rule, in);
 			natsMsg_Destroy(in);

@@ -92,12 +92,14 @@ static int start(struct bridge *bridge)
 		if (bridge_rule_start(&c->rules[i]))
 			return -EIO;
 	}
-	return 0;
+	return bridge_metrics_start(bridge);
 }
 
 static void stop(struct bridge *bridge)
 {
 	atomic_store_explicit(&bridge->stopping, true, memory_order_relaxed);
+	/* First: a scrape reads the rules and the NATS connection. */
+	bridge_metrics_stop(bridge);
 	for (unsigned int i = 0; i < bridge->config.rule_count; i++)
 		bridge_rule_stop(&bridge->config.rules[i]);
 	bridge_nats_close(bridge);

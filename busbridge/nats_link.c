@@ -49,8 +49,10 @@ static void on_disconnected(natsConnection *nc, void *closure)
 
 static void on_reconnected(natsConnection *nc, void *closure)
 {
+	struct bridge *bridge = closure;
 	char url[BRIDGE_URL_MAX + 1] = "";
 
+	bridge_count(&bridge->reconnects, 1);
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
 	bridge_log("connected to NATS at %s again", url);
 }
@@ -81,7 +83,8 @@ static natsStatus set_options(struct bridge *bridge, natsOptions *options,
 		s = natsOptions_SetDisconnectedCB(options, on_disconnected,
 						  bridge);
 	if (s == NATS_OK)
-		s = natsOptions_SetReconnectedCB(options, on_reconnected, NULL);
+		s = natsOptions_SetReconnectedCB(options, on_reconnected,
+						 bridge);
 	return s;
 }
 

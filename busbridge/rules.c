@@ -137,6 +137,8 @@ int bridge_rule_start(struct bridge_rule *rule)
 		ret = bridge_import_service_prepare(rule);
 	if (ret)
 		return ret;
+	/* The first value, read here before the thread owns the handles. */
+	bridge_lag_refresh(rule, true);
 	ret = pthread_create(&rule->thread, NULL, run[rule->kind], rule);
 	if (ret) {
 		bridge_log("%s %s: cannot start a thread: %s", kind_word(rule),

@@ -131,6 +131,7 @@ void *bridge_export_service_run(void *arg)
 		struct bus_message m;
 		int ret = bus_receive(rule->queue, &m, RECEIVE_TIMEOUT_NS);
 
+		bridge_lag_refresh(rule, ret == -ETIMEDOUT);
 		if (ret == -ETIMEDOUT || ret == -EAGAIN || ret == -EINTR)
 			continue;
 		if (ret == -EBADMSG) {

@@ -102,6 +102,7 @@ void *bridge_import_service_run(void *arg)
 
 		s = natsSubscription_NextMsg(&in, rule->nats_subscription,
 					     NEXT_TIMEOUT_MS);
+		bridge_lag_refresh(rule, s == NATS_TIMEOUT);
 		if (s == NATS_OK) {
 			serve(rule, in);
 			natsMsg_Destroy(in);

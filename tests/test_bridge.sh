@@ -24,6 +24,11 @@
 #                mosquitto_pub -> NATS -> bus topic, bus topic -> NATS ->
 #                mosquitto_sub, QoS 0 and 1 (skipped without
 #                mosquitto-clients)
+#   metrics      [bridge] metrics = 127.0.0.1:0 on both bridges: curl
+#                scrapes /metrics before, during and after 2000 topic
+#                messages (forwarded climbs and ends at 2000, lag back
+#                to 0), and while nats-server is down and back (connected
+#                0 then 1, a queue's lag 5 then 0, reconnects_total 1)
 #   service      busctl request on bus A -> [export] service -> NATS
 #                request -> [import] service on bus B -> a responder
 #                (bridge_responder, the 5th argument) and back; without a
@@ -945,6 +950,176 @@ EOF
 		'echo "$line" | grep -q "forwarded=3 failed=1 dropped=0"'
 }
 
+# ---- the Prometheus endpoint --------------------------------------------
+
+# metrics_port LOG: the port a bridge logged for its endpoint.
+metrics_port() {
+	sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' \
+		"$1" | tail -n 1
+}
+
+# scrape PORT FILE: GET /metrics into FILE, the headers into FILE.head;
+# fails unless the answer is 200.
+scrape() {
+	curl -s -f --max-time 5 -D "$2.head" -o "$2" \
+		"http://127.0.0.1:$1/metrics"
+}
+
+# metric FILE LINE-START: the value of the sample whose name and labels
+# are LINE-START ("" when absent).
+metric() {
+	grep -F "$2 " "$1" | awk '{ print $NF }' | tail -n 1
+}
+
+# wait_metric PORT LINE-START VALUE: up to 10 s until the sample has VALUE;
+# leaves the last page in $work/page.
+wait_metric() {
+	i=0
+	while [ $i -lt 100 ]; do
+		if scrape "$1" "$work/page" &&
+		   [ "$(metric "$work/page" "$2")" = "$3" ]; then
+			return 0
+		fi
+		i=$((i + 1))
+		sleep 0.1
+	done
+	return 1
+}
+
+case_metrics() {
+	if ! command -v curl >/dev/null 2>&1; then
+		echo "test_bridge metrics: curl not installed; skipped"
+		exit 77
+	fi
+	count=2000
+	start_nats
+	start_busd "$bus_a" "
+[topic prices.eu]
+slow_subscriber = overwrite
+slots = 4096
+[queue orders]"
+	start_busd "$bus_b" "
+[topic prices]
+slow_subscriber = overwrite
+header_room = 128"
+	cat >"$work/a.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+metrics = 127.0.0.1:0
+
+[export prices]
+from = topic prices.eu
+
+[export orders]
+from = queue orders
+stream = ORDERS
+EOF
+	cat >"$work/b.conf" <<EOF
+[bridge]
+bus = $bus_b
+nats = $nats_url
+name = hostB
+metrics = 127.0.0.1:0
+
+[import prices]
+from = shmbus.hostA.prices.*
+to = topic prices
+EOF
+	start_bridge a
+	a_pid=$bridge_pid
+	pids="$a_pid $pids"
+	start_bridge b
+	b_pid=$bridge_pid
+	pids="$b_pid $pids"
+	a_port=$(metrics_port "$work/a.log")
+	b_port=$(metrics_port "$work/b.log")
+	check "both bridges logged a port of their own ($a_port, $b_port)" \
+		'[ -n "$a_port" ] && [ -n "$b_port" ] && [ "$a_port" != 0 ] && [ "$a_port" != "$b_port" ]'
+	p="$work/page"
+	pa='{rule="prices",direction="export"}'
+	pb='{rule="prices",direction="import"}'
+	oa='{rule="orders",direction="export"}'
+
+	# Before any traffic.
+	check "A answers 200 on /metrics" 'scrape "$a_port" "$p"'
+	check "text format 0.0.4: $(grep -i content-type "$p.head" | tr -d '\r')" \
+		'grep -qi "^content-type: text/plain; version=0.0.4" "$p.head"'
+	check "every family has HELP and TYPE" \
+		'[ "$(grep -c "^# TYPE shmbus_bridge_" "$p")" -eq 7 ] && [ "$(grep -c "^# HELP shmbus_bridge_" "$p")" -eq 7 ]'
+	check "connected 1, reconnects 0, nothing forwarded yet" \
+		'[ "$(metric "$p" shmbus_bridge_connected)" = 1 ] && [ "$(metric "$p" shmbus_bridge_reconnects_total)" = 0 ] && [ "$(metric "$p" "shmbus_bridge_forwarded_total$pa")" = 0 ]'
+	check "every figure of a rule, lag included: $(grep -c "$pa" "$p") lines" \
+		'for f in forwarded_total failed_total dropped_total in_flight lag; do grep -qF "shmbus_bridge_$f$pa " "$p" || exit 1; done'
+	check "another path is 404" \
+		'[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$a_port/other")" = 404 ]'
+
+	# During: 2000 messages over about 2 s, scraped every 0.1 s; the
+	# figure never goes back and never passes what was sent.
+	(for i in $(seq 0 39); do
+		seq $((i * 50 + 1)) $((i * 50 + 50))
+		sleep 0.05
+	done) | "$busctl" -b "$bus_a" pub prices.eu >/dev/null 2>&1 &
+	pub_pid=$!
+	last=0
+	scrapes=0
+	bad=""
+	while kill -0 "$pub_pid" 2>/dev/null; do
+		if scrape "$a_port" "$p"; then
+			v=$(metric "$p" "shmbus_bridge_forwarded_total$pa")
+			lag=$(metric "$p" "shmbus_bridge_lag$pa")
+			scrapes=$((scrapes + 1))
+			if [ -z "$v" ] || [ -z "$lag" ] || [ "$v" -lt "$last" ] ||
+			   [ "$v" -gt $count ]; then
+				bad="$bad forwarded=$v lag=$lag after $last;"
+			fi
+			last=${v:-$last}
+		else
+			bad="$bad a scrape failed;"
+		fi
+		sleep 0.1
+	done
+	wait "$pub_pid"
+	check "$scrapes scrapes during traffic, each 200 and forwarded climbing ($last by the last):$bad" \
+		'[ -z "$bad" ] && [ "$scrapes" -ge 5 ]'
+
+	# After: every message counted on both sides, the lag back to 0.
+	check "A forwarded all $count" \
+		'wait_metric "$a_port" "shmbus_bridge_forwarded_total$pa" $count'
+	check "A's topic lag back to 0" \
+		'wait_metric "$a_port" "shmbus_bridge_lag$pa" 0'
+	check "A failed and dropped nothing" \
+		'[ "$(metric "$p" "shmbus_bridge_failed_total$pa")" = 0 ] && [ "$(metric "$p" "shmbus_bridge_dropped_total$pa")" = 0 ]'
+	check "B's import forwarded all $count" \
+		'wait_metric "$b_port" "shmbus_bridge_forwarded_total$pb" $count'
+	check "B's import lag (nats.c's pending) back to 0" \
+		'wait_metric "$b_port" "shmbus_bridge_lag$pb" 0'
+	line=$(figures "$a_pid" "$work/a.log" prices)
+	check "SIGUSR1's line agrees: $line" \
+		'echo "$line" | grep -q "forwarded=$count failed=0 dropped=0"'
+
+	# NATS away: connected 0, the queue's messages wait (lag 5); back:
+	# connected 1, one reconnect, all 5 forwarded, lag 0.
+	kill -KILL "$nats_pid"
+	wait "$nats_pid" 2>/dev/null
+	daemons=$(echo "$daemons" | sed "s/\\b$nats_pid\\b//")
+	check "connected 0 while nats-server is down" \
+		'wait_metric "$a_port" shmbus_bridge_connected 0'
+	"$busctl" -b "$bus_a" pub orders o1 o2 o3 o4 o5
+	check "queue lag 5 while NATS is away" \
+		'wait_metric "$a_port" "shmbus_bridge_lag$oa" 5'
+	start_nats "$nats_port"
+	check "connected 1 again" \
+		'wait_metric "$a_port" shmbus_bridge_connected 1'
+	check "the 5 queue messages forwarded" \
+		'wait_metric "$a_port" "shmbus_bridge_forwarded_total$oa" 5'
+	check "queue lag back to 0" \
+		'wait_metric "$a_port" "shmbus_bridge_lag$oa" 0'
+	check "one reconnect counted" \
+		'[ "$(metric "$p" shmbus_bridge_reconnects_total)" = 1 ]'
+}
+
 # ---- bad configs --------------------------------------------------------
 
 # expect_refusal WHAT WORDS: busbridge -c $work/bad.conf exits 1, prints
@@ -995,6 +1170,8 @@ nats = nats://127.0.0.1:1"
 	expect_refusal "unreachable NATS server" "cannot connect to NATS at nats://127.0.0.1:1"
 	printf '[bridge]\nbus = no-such-bus-%s\n[export x]\nfrom = topic plain\n' $$ >"$f"
 	expect_refusal "no busd" "cannot connect to bus no-such-bus-$$"
+	printf '%s\nmetrics = localhost:x\n[export x]\nfrom = topic plain\n' "$good" >"$f"
+	expect_refusal "bad metrics address" "bad.conf:4: metrics = 'localhost:x' is not HOST:PORT"
 	printf '[bridge]\nbus = x\n[export x]\nfrom = topic plain\n\001\002\n' >"$f"
 	expect_refusal "junk line" "bad.conf:5: expected [section] or key = value"
 	expect_refusal_args() {
@@ -1018,6 +1195,7 @@ no_loop) case_no_loop ;;
 cluster) case_cluster ;;
 mqtt) case_mqtt ;;
 service) case_service "$@" ;;
+metrics) case_metrics ;;
 config) case_config ;;
 *)
 	echo "test_bridge: unknown case '$case_name'" >&2
