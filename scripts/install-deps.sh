@@ -17,6 +17,7 @@ PACKAGES="
 	libinih-dev
 	libmicrohttpd-dev
 	libsystemd-dev
+	systemd
 	curl
 	jq
 	tmux
