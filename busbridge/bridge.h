@@ -178,6 +178,10 @@ struct bridge_trail {
 	char origin[BRIDGE_ORIGIN_MAX + 1];
 	unsigned int hops;
 };
+uint64_t bridge_realtime_offset_ns(void);
+int bridge_headers_to_nats_at(const struct bridge *bridge,
+			      const struct bus_message *message,
+			      uint64_t realtime_offset_ns, natsMsg *out);
 int bridge_headers_to_nats(const struct bridge *bridge,
 			   const struct bus_message *message,
 			   natsMsg *out);
