@@ -133,6 +133,13 @@ struct bridge_config {
 	char servers[BRIDGE_SERVERS_MAX][BRIDGE_URL_MAX + 1];
 	unsigned int server_count;
 	unsigned int max_hops;
+	/* [bridge] send_asap = yes|no: every publish is written to the socket
+	 * at once (natsOptions_SetSendAsap) rather than by nats.c's flusher
+	 * thread, which waits about 1 ms first.  Unset (send_asap_set false),
+	 * it is yes when a rule carries requests and replies (a service
+	 * export or import), else no: see busbridge.8. */
+	bool send_asap;
+	bool send_asap_set;
 	/* [bridge] metrics = HOST:PORT: the Prometheus endpoint, if set. */
 	bool has_metrics;
 	struct sockaddr_storage metrics;
@@ -171,6 +178,10 @@ struct bridge_trail {
 	char origin[BRIDGE_ORIGIN_MAX + 1];
 	unsigned int hops;
 };
+uint64_t bridge_realtime_offset_ns(void);
+int bridge_headers_to_nats_at(const struct bridge *bridge,
+			      const struct bus_message *message,
+			      uint64_t realtime_offset_ns, natsMsg *out);
 int bridge_headers_to_nats(const struct bridge *bridge,
 			   const struct bus_message *message,
 			   natsMsg *out);

@@ -116,6 +116,17 @@ static void add_server(struct parser *p, const char *list)
 			     "nats://127.0.0.1:4222");
 }
 
+static int parse_yes_no(const char *value, bool *out)
+{
+	if (!strcmp(value, "yes"))
+		*out = true;
+	else if (!strcmp(value, "no"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static void on_bridge_key(struct parser *p, const char *key,
 			  const char *value)
 {
@@ -149,9 +160,15 @@ static void on_bridge_key(struct parser *p, const char *key,
 		if (parse_count(value, 1, 255, &c->max_hops))
 			config_error(p, "max_hops = '%s' is not a number from "
 				     "1 to 255", value);
+	} else if (!strcmp(key, "send_asap")) {
+		if (parse_yes_no(value, &c->send_asap))
+			config_error(p, "send_asap = '%s' is neither yes nor "
+				     "no", value);
+		else
+			c->send_asap_set = true;
 	} else {
 		config_error(p, "unknown key '%s' in [bridge]; expected bus, "
-			     "nats, name, max_hops or metrics", key);
+			     "nats, name, max_hops, send_asap or metrics", key);
 	}
 }
 
@@ -560,6 +577,17 @@ static void finish_import(struct parser *p, struct bridge_rule *rule)
 				rule->name);
 }
 
+/* A request waits for its reply: the flusher's 1 ms would be part of
+ * every service call, once each way. */
+static bool carries_requests(const struct bridge_config *c)
+{
+	for (unsigned int i = 0; i < c->rule_count; i++)
+		if (c->rules[i].kind == BRIDGE_EXPORT_SERVICE ||
+		    c->rules[i].kind == BRIDGE_IMPORT_SERVICE)
+			return true;
+	return false;
+}
+
 static void finish(struct parser *p)
 {
 	struct bridge_config *c = p->config;
@@ -600,6 +628,8 @@ static void finish(struct parser *p)
 		else
 			finish_import(p, rule);
 	}
+	if (!c->send_asap_set)
+		c->send_asap = carries_requests(c);
 }
 
 int bridge_config_read(const char *path, struct bridge_config *config)

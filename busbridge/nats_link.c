@@ -10,7 +10,11 @@
  *   server list with an exponential backoff and jitter, so that many
  *   bridges do not all come back at the same instant after an outage;
  * - the first connect is not retried: a bridge started against a wrong
- *   URL says so and exits, where systemd's restart policy takes over.
+ *   URL says so and exits, where systemd's restart policy takes over;
+ * - send_asap (config.c has the default): each publish goes to the
+ *   socket at once, one write() each, instead of being gathered by
+ *   nats.c's flusher thread, which sleeps 1 ms before each write.  Round
+ *   trips want the first, streams the second.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -79,6 +83,8 @@ static natsStatus set_options(struct bridge *bridge, natsOptions *options,
 		s = natsOptions_SetTimeout(options, CONNECT_TIMEOUT_MS);
 	if (s == NATS_OK)
 		s = natsOptions_SetPingInterval(options, PING_INTERVAL_MS);
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(options, c->send_asap);
 	if (s == NATS_OK)
 		s = natsOptions_SetDisconnectedCB(options, on_disconnected,
 						  bridge);

@@ -3,10 +3,13 @@
  * bridge-bench: busbridge against plain libnats, on one nats-server that
  * perf/run starts on a loopback port.
  *
- *   -B nats-pp    two NATS connections: the requester publishes 64 bytes on
- *                 bench.nats.ping and waits on bench.nats.pong, where an
- *                 echo thread (a synchronous subscription, as a bridge's
- *                 import has) publishes each back; one round trip each.
+ *   -B nats-pp    two NATS connections, both with SendAsap (each publish
+ *                 written at once, no flusher delay): the requester
+ *                 publishes 64 bytes on bench.nats.ping and waits on
+ *                 bench.nats.pong, where an echo thread (a synchronous
+ *                 subscription, as a bridge's import has) publishes each
+ *                 back; one round trip each.  The bridges of bridge-pp run
+ *                 with send_asap = yes, so that both are measured alike.
  *   -B bridge-pp  the same through the bus and two bridges: bus A topic
  *                 bench.ping -> bridge A -> NATS -> bridge B -> bus B topic
  *                 bench.ping -> a responder process on bus B -> bus B topic
@@ -16,7 +19,8 @@
  *                 responder on bus A alone (topics bench.local.ping and
  *                 bench.local.pong), with the same blocking receives.
  *   -B nats-tp    a plain libnats publisher streams -n 64-byte messages as
- *                 fast as it can to a subscriber on another connection.
+ *                 fast as it can to a subscriber on another connection
+ *                 (nats.c's default buffering, flushed at the end).
  *   -B bridge-tp  a bus publisher streams -n 64-byte messages on bus A's
  *                 topic bench.stream (block policy: the bridge holds it
  *                 back rather than lose any), which bridge A exports; a
@@ -54,11 +58,22 @@ static const char usage[] =
 
 /* ---- NATS -------------------------------------------------------------- */
 
-static natsConnection *nats_connect(const char *url)
+/* send_asap: each publish is written at once (natsOptions_SetSendAsap),
+ * as a latency benchmark of NATS does; otherwise nats.c's default, where
+ * its flusher thread writes the buffer out after a 1 ms sleep. */
+static natsConnection *nats_connect(const char *url, bool send_asap)
 {
 	natsConnection *nc = NULL;
-	natsStatus s = natsConnection_ConnectTo(&nc, url);
+	natsOptions *options = NULL;
+	natsStatus s = natsOptions_Create(&options);
 
+	if (s == NATS_OK)
+		s = natsOptions_SetURL(options, url);
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(options, send_asap);
+	if (s == NATS_OK)
+		s = natsConnection_Connect(&nc, options);
+	natsOptions_Destroy(options);
 	if (s != NATS_OK) {
 		fprintf(stderr, "bridge-bench: cannot connect to %s: %s\n", url,
 			natsStatus_GetText(s));
@@ -112,14 +127,14 @@ static int nats_pingpong(const char *url, const struct bench_options *o,
 			 struct hist *h)
 {
 	struct echo e = { 0 };
-	natsConnection *nc = nats_connect(url);
+	natsConnection *nc = nats_connect(url, true);
 	natsSubscription *pong = nc ? nats_subscribe(nc, "bench.nats.pong") :
 				      NULL;
 	char payload[PAYLOAD];
 	pthread_t thread;
 	int ret = -EIO;
 
-	e.nc = nats_connect(url);
+	e.nc = nats_connect(url, true);
 	e.sub = e.nc ? nats_subscribe(e.nc, "bench.nats.ping") : NULL;
 	if (!pong || !e.sub)
 		goto out;
@@ -333,7 +348,7 @@ static int stream(const char *url, const char *subject,
 		  void *ctx, uint64_t count, double *rate, uint64_t *got)
 {
 	struct counter c = { .want = count };
-	natsConnection *nc = nats_connect(url);
+	natsConnection *nc = nats_connect(url, false);
 	char payload[PAYLOAD];
 	pthread_t thread;
 	uint64_t t0;
@@ -381,7 +396,7 @@ static int publish_bus(void *ctx, uint64_t i, const char *payload)
 static int nats_stream(const char *url, uint64_t count, double *rate,
 		       uint64_t *got)
 {
-	natsConnection *nc = nats_connect(url);
+	natsConnection *nc = nats_connect(url, false);
 	int ret;
 
 	if (!nc)
