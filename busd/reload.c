@@ -79,6 +79,13 @@ static void busd_reload_bus(struct busd *busd, const struct busd_config *next,
 			     "restarts");
 		t->need_restart++;
 	}
+	if (old->dashboard.length != new->dashboard.length ||
+	    memcmp(&old->dashboard.address, &new->dashboard.address,
+		   old->dashboard.length)) {
+		busd_warning("reload: dashboard changed: it applies when busd "
+			     "restarts");
+		t->need_restart++;
+	}
 	if (old->limits.max_connections_per_user !=
 		    new->limits.max_connections_per_user ||
 	    old->limits.hello_timeout_ms != new->limits.hello_timeout_ms ||
@@ -200,8 +207,7 @@ busd_reload_find_route(const struct busd_config *config,
  * The file's routes replace those of the file before; routes added at
  * run time (busctl route add) under other names stay.
  */
-static void busd_reload_routes(struct busd *busd,
-			       const struct busd_config *next,
+static void busd_reload_routes(struct busd *busd, struct busd_config *next,
 			       struct busd_reload_tally *t)
 {
 	const struct busd_config *old = busd->config;
@@ -219,7 +225,7 @@ static void busd_reload_routes(struct busd *busd,
 		}
 	}
 	for (unsigned int i = 0; i < next->route_count; i++) {
-		const struct bus_route *r = &next->routes[i].route;
+		struct bus_route *r = &next->routes[i].route;
 		const struct bus_route *was = busd_reload_find_route(old, r);
 
 		if (was && !memcmp(was, r, sizeof(*r)))
@@ -227,7 +233,19 @@ static void busd_reload_routes(struct busd *busd,
 		busd_routes_delete(busd->routes, r->kind, r->name, detail,
 				   sizeof(detail));
 		if (busd_routes_add(busd->routes, r, detail, sizeof(detail))) {
-			busd_error("reload: route '%s': %s", r->name, detail);
+			busd_error("reload: route '%s': %s; %s", r->name,
+				   detail, was ? "it stays as it was" :
+						 "the next reload tries again");
+			/* The config busd keeps says what runs, so that the
+			 * next reload sees the difference again. */
+			if (was && !busd_routes_add(busd->routes, was, detail,
+						    sizeof(detail))) {
+				*r = *was;
+			} else {
+				next->routes[i] =
+					next->routes[--next->route_count];
+				i--;
+			}
 			continue;
 		}
 		busd_info("reload: %s route '%s'", was ? "changed" : "added",
@@ -278,8 +296,20 @@ static void busd_reload_queues(struct busd *busd,
 	free(done);
 }
 
-static void busd_reload_apply(struct busd *busd,
-			      const struct busd_config *next,
+/* What needs a restart stays in the kept config as busd runs it, so that
+ * a later reload still reports it. */
+static void busd_reload_keep_running(struct busd_bus_config *next,
+				     const struct busd_bus_config *running)
+{
+	next->socket_mode = running->socket_mode;
+	next->socket_group = running->socket_group;
+	next->metrics = running->metrics;
+	next->dashboard = running->dashboard;
+	next->limits = running->limits;
+	memcpy(next->log_file, running->log_file, sizeof(next->log_file));
+}
+
+static void busd_reload_apply(struct busd *busd, struct busd_config *next,
 			      struct busd_reload_tally *t)
 {
 	busd_reload_log_level(busd, next, t);
@@ -290,6 +320,7 @@ static void busd_reload_apply(struct busd *busd,
 		busd_reload_topic(busd, &next->topics[i], t);
 	busd_reload_routes(busd, next, t);
 	busd_access_store_save(busd);
+	busd_reload_keep_running(&next->bus, &busd->config->bus);
 }
 
 int busd_reload(struct busd *busd)

@@ -35,6 +35,8 @@ struct bus {
 	 * busd has given our slots back, so none stays held for nothing. */
 	struct bus_control_request *unsent_closes;
 	uint32_t unsent_count;
+	/* The socket we connected to: a reconnect goes back there only. */
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char name[BUS_NAME_MAX + 1];
 	char detail[BUS_CONTROL_DETAIL_MAX + 256];
 };
@@ -99,6 +101,22 @@ static int fail_access(struct bus *bus, const char *path)
 }
 
 /*
+ * The system bus is tried only where no runtime directory was named: a
+ * program (or test) that set BUS_RUNTIME_DIR means that bus and no other,
+ * unless it names the system's directory too (BUS_SYSTEM_RUNTIME_DIR).
+ */
+static bool system_bus_allowed(void)
+{
+	return !getenv("BUS_RUNTIME_DIR") || getenv("BUS_SYSTEM_RUNTIME_DIR");
+}
+
+static int connected_to(struct bus *bus, const char *path)
+{
+	snprintf(bus->socket_path, sizeof(bus->socket_path), "%s", path);
+	return 0;
+}
+
+/*
  * Our own runtime directory first (a busd of this user, or of the test),
  * then the system bus's, so that an unprivileged program reaches a root
  * busd without being told where it is.  A failure names every path tried:
@@ -117,16 +135,17 @@ static int connect_socket(struct bus *bus)
 			    "(check BUS_RUNTIME_DIR)", bus->name);
 	own_error = connect_path(bus, own);
 	if (!own_error)
-		return 0;
+		return connected_to(bus, own);
 	if (own_error == EACCES)
 		return fail_access(bus, own);
-	if (bus__system_socket_path(system, sizeof(system), bus->name) < 0 ||
+	if (!system_bus_allowed() ||
+	    bus__system_socket_path(system, sizeof(system), bus->name) < 0 ||
 	    !strcmp(system, own))
 		return fail(bus, -ENOTCONN, "no busd serves bus '%s' (%s: %s)",
 			    bus->name, own, strerror(own_error));
 	system_error = connect_path(bus, system);
 	if (!system_error)
-		return 0;
+		return connected_to(bus, system);
 	if (system_error == EACCES)
 		return fail_access(bus, system);
 	return fail(bus, -ENOTCONN, "no busd serves bus '%s' (tried %s: %s; "
@@ -168,11 +187,23 @@ static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
 	do {
 		n = recvmsg(bus->fd, &msg, MSG_CMSG_CLOEXEC | flags);
 	} while (n < 0 && errno == EINTR);
+	/* A failed recvmsg leaves msg_controllen as we set it: the control
+	 * buffer holds nothing to read. */
+	if (n < 0)
+		return fail(bus, -ENOTCONN, "busd of bus '%s' went away",
+			    bus->name);
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		if (cmsg->cmsg_level == SOL_SOCKET &&
 		    cmsg->cmsg_type == SCM_RIGHTS &&
 		    cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
-			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+			int passed;
+
+			memcpy(&passed, CMSG_DATA(cmsg), sizeof(int));
+			/* One nobody asked for is closed, not leaked. */
+			if (fd)
+				*fd = passed;
+			else
+				close(passed);
 		}
 	}
 	if (n != (ssize_t)sizeof(*reply))
@@ -309,7 +340,13 @@ static int reconnect(struct bus *bus)
 	if (bus->fd >= 0)
 		close(bus->fd);
 	bus->fd = -1;
-	rc = connect_socket(bus);
+	/* The same busd's socket only: another bus of the same name (the
+	 * system's, say) must not take our handles over. */
+	rc = connect_path(bus, bus->socket_path);
+	if (rc)
+		rc = fail(bus, rc == EACCES ? -EACCES : -ENOTCONN,
+			  "no busd serves bus '%s' now (%s: %s)", bus->name,
+			  bus->socket_path, strerror(rc));
 	if (rc == 0)
 		rc = exchange(bus, &hello, &reply, NULL, &sent);
 	if (rc == 0 && reply.status < 0)

@@ -160,12 +160,14 @@ static int remote_status(const struct bus_message *m)
 {
 	char status[64];
 
-	if (bus_message_header_get(m, "Shmbus-Status", status,
-				   sizeof(status)) < 0)
+	/* Only the bridge's empty answer: a responder's own reply that
+	 * happens to carry such a header keeps its payload. */
+	if (m->length || bus_message_header_get(m, "Shmbus-Status", status,
+						sizeof(status)) < 0)
 		return 0;
-	if (strncmp(status, "503", 3) == 0)
+	if (!strncmp(status, "503", 3) && (!status[3] || status[3] == ' '))
 		return -ENXIO;
-	if (strncmp(status, "504", 3) == 0)
+	if (!strncmp(status, "504", 3) && (!status[3] || status[3] == ' '))
 		return -ETIMEDOUT;
 	return 0;
 }

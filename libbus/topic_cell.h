@@ -50,7 +50,9 @@
  * p - N.  It keeps the minimum it last computed, with the count of joins
  * (below) it saw before that scan, and scans the subscriber table again
  * only when that minimum says "full" or the count moved, so the scan costs
- * O(subscribers / slots) per message.  Scans read each cursor with acquire
+ * O(subscribers / slots) per message of each publisher (each publisher
+ * scans on its own: a minimum shared between them could not say which
+ * joins it saw).  Scans read each cursor with acquire
  * (pairs with the subscriber's release), so the publisher's writes to a
  * reused cell come after every read of its previous message.
  *
@@ -91,7 +93,9 @@
  * position below T_a that is uncommitted at step 3 was so at step 1.
  * Loans are at most a lap old (an open loan at q stops every claim from
  * q + N on), so each look reads at most N cell states; it stops at the
- * first uncommitted one.
+ * first uncommitted one.  With no loan open a join thus reads every
+ * cell's state twice, in busd's loop: microseconds for the default 1024
+ * slots, a few milliseconds per million.
  *
  * What the subscription gets: positions from first on, so also those
  * committed between first and T_b before it joined (at most a ring); with

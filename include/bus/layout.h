@@ -91,7 +91,9 @@
 #define BUS_NAME_MAX 63
 
 #define BUS_SEGMENT_MAGIC UINT64_C(0x31515355424d4853) /* "SHMBUSQ1" */
-#define BUS_LAYOUT_VERSION 2 /* 2: dead letters, ack_timeout_ms */
+/* 2: dead letters, ack_timeout_ms.  3: topics' joins (a publisher that
+ * does not read it could overwrite what a joining subscriber is owed). */
+#define BUS_LAYOUT_VERSION 3
 #define BUS_MESSAGE_HEADER_VERSION 1
 
 #define BUS_CACHE_LINE 64
