@@ -95,7 +95,7 @@
  * q + N on), so each look reads at most N cell states; it stops at the
  * first uncommitted one.  With no loan open a join thus reads every
  * cell's state twice, in busd's loop: microseconds for the default 1024
- * slots, a few milliseconds per million.
+ * slots, in the order of ten milliseconds for a million.
  *
  * What the subscription gets: positions from first on, so also those
  * committed between first and T_b before it joined (at most a ring); with
