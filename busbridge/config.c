@@ -15,6 +15,7 @@
 #include <ini.h>
 
 #include "bridge.h"
+#include "config_lines.h"
 
 enum bridge_section {
 	SECTION_NONE,	 /* before the first section */
@@ -457,63 +458,24 @@ static void on_section(struct parser *p, const char *text)
 	p->section = SECTION_RULE;
 }
 
-/* Returns true when the line is a broken section line, to hide from
- * inih, which would report it a second time. */
-static bool see_section(struct parser *p, const char *line)
-{
-	char text[BUS_NAME_MAX + 64];
-	const char *end;
-
-	if (p->line == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
-		line += 3;
-	line += strspn(line, " \t\r\f\v");
-	if (*line != '[')
-		return false;
-	p->section = SECTION_INVALID;
-	end = strchr(line, ']');
-	if (!end) {
-		config_error(p, "section line has no closing ']'");
-		return true;
-	}
-	if ((size_t)(end - line) > sizeof(text)) {
-		config_error(p, "section name is too long");
-		return true;
-	}
-	memcpy(text, line + 1, (size_t)(end - line - 1));
-	text[end - line - 1] = '\0';
-	on_section(p, text);
-	return false;
-}
-
-static void skip_line(FILE *file)
-{
-	int c;
-
-	while ((c = getc(file)) != EOF && c != '\n')
-		;
-}
-
+/* inih's reader: one line per call, counted, every [section] line seen
+ * (config_lines.h). */
 static char *read_line(char *line, int size, void *stream)
 {
 	struct parser *p = stream;
-	const char *newline;
+	char section[BUS_NAME_MAX + 64], why[96];
+	enum config_line kind;
 
-	memset(line, 0, (size_t)size);
-	if (!fgets(line, size, p->file))
+	if (!config_line_read(line, size, p->file, p->line == 0, &kind,
+			      section, sizeof(section), why, sizeof(why)))
 		return NULL;
 	p->line++;
-	newline = memchr(line, '\n', (size_t)size);
-	if (newline && strlen(line) < (size_t)(newline - line)) {
-		config_error(p, "line holds a NUL byte");
+	if (kind == CONFIG_LINE_BROKEN) {
+		config_error(p, "%s", why);
 		p->section = SECTION_INVALID;
-		strcpy(line, "\n");
-	} else if (!newline && !feof(p->file)) {
-		skip_line(p->file);
-		config_error(p, "line is longer than %d characters", size - 2);
+	} else if (kind == CONFIG_LINE_SECTION) {
 		p->section = SECTION_INVALID;
-		strcpy(line, "\n");
-	} else if (see_section(p, line)) {
-		strcpy(line, "\n");
+		on_section(p, section);
 	}
 	return line;
 }

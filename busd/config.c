@@ -4,9 +4,10 @@
  *
  * inih parses key = value lines and calls busd_config_on_key() for each;
  * it does not count lines for the handler, and it only reports sections that
- * hold keys.  So the file is fed to inih through busd_config_read_line(),
- * which counts lines and sees every [section] line itself: an empty
- * [queue NAME] still makes a queue, and every message can name its line.
+ * hold keys.  So the file is fed to inih through busd_config_read_line()
+ * (config_lines/), which counts lines and sees every [section] line
+ * itself: an empty [queue NAME] still makes a queue, and every message can
+ * name its line.
  */
 #include <errno.h>
 #include <grp.h>
@@ -24,6 +25,7 @@
 
 #include "bus/bus.h"
 #include "config.h"
+#include "config_lines.h"
 #include "log.h"
 #include "segment.h"
 #include "topic_segment.h"
@@ -853,77 +855,26 @@ static void busd_config_on_section(struct busd_config_parser *p, char *text)
 	}
 }
 
-/*
- * Spots a [section] line the way inih does: after leading white space (and
- * a UTF-8 byte order mark on the first line) it starts with '['.  Returns
- * true when the line is broken and should be hidden from inih, which would
- * otherwise report it a second time.
- */
-static bool busd_config_see_section(struct busd_config_parser *p,
-				    const char *line)
-{
-	char text[BUS_NAME_MAX + 64];
-	const char *end;
-
-	if (p->line == 1 && !strncmp(line, "\xef\xbb\xbf", 3))
-		line += 3;
-	line += strspn(line, " \t\r\f\v");
-	if (*line != '[')
-		return false;
-	p->section = BUSD_SECTION_INVALID;
-	end = strchr(line, ']');
-	if (!end) {
-		busd_config_error(p, "section line has no closing ']'");
-		return true;
-	}
-	if ((size_t)(end - line) > sizeof(text)) {
-		busd_config_error(p, "section name is too long");
-		return true;
-	}
-	memcpy(text, line + 1, (size_t)(end - line - 1));
-	text[end - line - 1] = '\0';
-	busd_config_on_section(p, text);
-	return false;
-}
-
 /* ---- reading ----------------------------------------------------------- */
 
-/* Discards the rest of an overlong line; returns how many bytes it had. */
-static size_t busd_config_skip_line(FILE *file)
-{
-	size_t skipped = 0;
-	int c;
-
-	while ((c = getc(file)) != EOF && c != '\n')
-		skipped++;
-	return skipped;
-}
-
-/*
- * inih's fgets-like reader: one line per call, counted.  The buffer is
- * cleared first so that a newline found after a NUL byte is this line's.
- */
+/* inih's fgets-like reader: one line per call, counted, every [section]
+ * line seen (config_lines.h). */
 static char *busd_config_read_line(char *line, int size, void *stream)
 {
 	struct busd_config_parser *p = stream;
-	const char *newline;
+	char section[BUS_NAME_MAX + 64], why[96];
+	enum config_line kind;
 
-	memset(line, 0, (size_t)size);
-	if (!fgets(line, size, p->file))
+	if (!config_line_read(line, size, p->file, p->line == 0, &kind,
+			      section, sizeof(section), why, sizeof(why)))
 		return NULL;
 	p->line++;
-	newline = memchr(line, '\n', (size_t)size);
-	if (newline && strlen(line) < (size_t)(newline - line)) {
-		busd_config_error(p, "line holds a NUL byte");
+	if (kind == CONFIG_LINE_BROKEN) {
+		busd_config_error(p, "%s", why);
 		p->section = BUSD_SECTION_INVALID;
-		strcpy(line, "\n");
-	} else if (!newline && busd_config_skip_line(p->file)) {
-		busd_config_error(p, "line is longer than %d characters",
-				  size - 2);
+	} else if (kind == CONFIG_LINE_SECTION) {
 		p->section = BUSD_SECTION_INVALID;
-		strcpy(line, "\n");
-	} else if (busd_config_see_section(p, line)) {
-		strcpy(line, "\n");
+		busd_config_on_section(p, section);
 	}
 	return line;
 }

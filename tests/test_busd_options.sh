@@ -43,6 +43,19 @@ expect "-t on a bad file: no file:line in: $(cat "$work/err")" \
 	grep -q "bad.conf:1: " "$work/err"
 expect "-t on a bad file said OK" sh -c "! grep -q OK '$work/out'"
 
+# Lines inih would not report, each named by its line (config_lines/).
+printf '[queue a\nslots = 8\n[bus]\nlog_level = info\000x\n[queue %0300d]\n' 7 \
+	>"$work/broken.conf"
+"$busd" -t -c "$work/broken.conf" >"$work/out" 2>"$work/err"
+rc=$?
+expect "-t on broken lines: exit $rc" [ "$rc" -eq 1 ]
+expect "-t: no sentence for a section without ']': $(cat "$work/err")" \
+	grep -q "broken.conf:1: section line has no closing" "$work/err"
+expect "-t: no sentence for a NUL byte: $(cat "$work/err")" \
+	grep -q "broken.conf:4: line holds a NUL byte" "$work/err"
+expect "-t: no sentence for an overlong line: $(cat "$work/err")" \
+	grep -q "broken.conf:5: line is longer than" "$work/err"
+
 # --log-file: the log goes there, not to stderr; SIGHUP opens it again
 # (logrotate moves the file, then signals).
 start_busd "$work/stderr.log" --log-file "$work/busd.log"
