@@ -7,143 +7,18 @@
 # --json keys, ls, create and delete, and the one-line errors with a
 # non-zero exit for an unknown queue, a missing daemon, a message too large
 # and a full queue.  Exit 0 pass, 1 fail, 77 skip.
-set -u
+name=test_busctl
+. "$(dirname "$0")/lib.sh"
 
-busd=${1:-}
-busctl=${2:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_busctl: busd or busctl not built; skipped"
-	exit 77
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-busctl-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-busctl-$$"
-busd_pid=
-failures=0
-checks=0
-
-# Stops busd (SIGTERM, then SIGKILL after 10 s); returns its exit status.
-stop_busd() {
-	[ -n "$busd_pid" ] || return 0
-	kill -TERM "$busd_pid" 2>/dev/null
-	i=0
-	while kill -0 "$busd_pid" 2>/dev/null && [ $i -lt 100 ]; do
-		# A zombie answers kill -0 too; wait reaps it below.
-		state=$(cut -d' ' -f3 "/proc/$busd_pid/stat" 2>/dev/null)
-		[ "$state" = Z ] && break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if [ $i -ge 100 ]; then
-		echo "busd ignored SIGTERM for 10 s: killed" >&2
-		kill -KILL "$busd_pid" 2>/dev/null
-	fi
-	wait "$busd_pid"
-	status=$?
-	busd_pid=
-	return $status
-}
-
+# leftovers: how many segments of the bus are in /dev/shm.
 leftovers() {
-	n=0
-	for f in /dev/shm/shmbus."$bus":*; do
-		[ -e "$f" ] && n=$((n + 1))
-	done
-	echo $n
+	segments_of | wc -l
 }
 
-cleanup() {
-	# A `consume --hold` left running by a failed check.
+# A `consume --hold` left running by a failed check.
+on_exit() {
 	[ -n "${hold_pid:-}" ] && kill -KILL "$hold_pid" 2>/dev/null
-	stop_busd
-	# Whatever happened, leave nothing of this bus behind.
-	for f in /dev/shm/shmbus."$bus":* /dev/shm/shmbus."$bus"-none:*; do
-		[ -e "$f" ] && rm -f "$f"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-	echo "  exit status: $rc" >&2
-	sed 's/^/  stdout: /' "$work/out" >&2
-	sed 's/^/  stderr: /' "$work/err" >&2
-}
-
-# ctl ARGS...: busctl on our bus; sets rc, $work/out and $work/err.
-ctl() {
-	"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
-	rc=$?
-}
-
-# ctl_input TEXT ARGS...: the same with TEXT on stdin.
-ctl_input() {
-	input=$1
-	shift
-	printf '%s' "$input" >"$work/in"
-	"$busctl" -b "$bus" "$@" <"$work/in" >"$work/out" 2>"$work/err"
-	rc=$?
-}
-
-# expect_ok WHAT: exit 0 and nothing on stderr.
-expect_ok() {
-	checks=$((checks + 1))
-	if [ "$rc" -ne 0 ]; then
-		fail "$1: expected exit 0"
-	elif [ -s "$work/err" ]; then
-		fail "$1: expected nothing on stderr"
-	fi
-}
-
-# expect_stdout WHAT TEXT: stdout is exactly TEXT (newlines as \n).
-expect_stdout() {
-	checks=$((checks + 1))
-	printf '%b' "$2" >"$work/want"
-	if ! cmp -s "$work/want" "$work/out"; then
-		fail "$1: stdout differs from '$2'"
-	fi
-}
-
-# expect_error WHAT [WORD]: non-zero exit, nothing on stdout, one line on
-# stderr (naming WORD when given).
-expect_error() {
-	checks=$((checks + 1))
-	lines=$(wc -l <"$work/err")
-	if [ "$rc" -eq 0 ]; then
-		fail "$1: expected a non-zero exit"
-	elif [ -s "$work/out" ]; then
-		fail "$1: expected nothing on stdout"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$1: expected one line on stderr, got $lines"
-	elif [ $# -ge 2 ] && ! grep -q -- "$2" "$work/err"; then
-		fail "$1: the error line does not name '$2'"
-	fi
-}
-
-# json_value KEY: the number under KEY in $work/out, or nothing.
-json_value() {
-	if command -v jq >/dev/null 2>&1; then
-		jq -r ".$1 // empty" "$work/out" 2>/dev/null
-	elif command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' \
-			"$work/out" "$1" 2>/dev/null
-	else
-		tr -d ' \n' <"$work/out" |
-			sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
-	fi
-}
-
-expect_json() {
-	checks=$((checks + 1))
-	value=$(json_value "$2")
-	if [ "$value" != "$3" ]; then
-		fail "$1: \"$2\" is '$value', expected $3"
-	fi
+	return 0
 }
 
 # ---- start a private busd ---------------------------------------------
@@ -163,17 +38,7 @@ slots = 4
 max_message = 16
 EOF
 
-"$busd" -f -d -b "$bus" -c "$work/busd.conf" &
-busd_pid=$!
-i=0
-until "$busctl" -b "$bus" ls >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -ge 100 ] || ! kill -0 "$busd_pid" 2>/dev/null; then
-		echo "FAIL: busd did not start within 10 s" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+start_busd -d -c "$work/busd.conf"
 
 # ---- round trips ------------------------------------------------------
 ctl pub q hello world

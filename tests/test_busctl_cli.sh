@@ -10,14 +10,19 @@
 # --reply, --correlation, request, sub --with-topic and the '[' escape.
 # Exit 0 pass, 1 fail, 77 skip.
 name=test_busctl_cli
-. "$(dirname "$0")/test_busctl_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
+# A helper left running by a failed check.
+on_exit() {
+	[ -n "${helper_pid:-}" ] && kill -KILL "$helper_pid" 2>/dev/null
+	return 0
+}
 conf='[bus]'
-start_busd
+start_busd_with_conf
 b="-b $bus"
 
 # ---- help ----------------------------------------------------------------
-ctl --help
+busctl_run --help
 expect_status 0 "--help"
 commands=$(sed -n '/^Commands:/,/^$/s/^  \([a-z-]*\) .*/\1/p' "$work/out")
 checks=$((checks + 1))
@@ -25,127 +30,127 @@ checks=$((checks + 1))
 # The summary once ran --header-room into --owner's text.
 expect_not_in "header-room" out "--help is a summary, one line a command"
 for c in $commands; do
-	ctl help "$c"
+	busctl_run help "$c"
 	expect_status 0 "help $c"
 	expect_in "^Usage: busctl $c" out "help $c: usage line"
 	expect_in "^Examples:" out "help $c: examples"
 	cp "$work/out" "$work/help"
-	ctl "$c" --help
+	busctl_run "$c" --help
 	expect_status 0 "$c --help"
 	checks=$((checks + 1))
 	cmp -s "$work/help" "$work/out" || fail "$c --help is not help $c"
 done
-ctl help create
+busctl_run help create
 expect_in "^  --header-room BYTES  *room for routing keys" out \
 	"help create: --header-room with its own text"
 expect_in "^  --owner USER  *who owns it" out "help create: --owner"
-ctl help nosuch
+busctl_run help nosuch
 expect_status 2 "help of an unknown command"
 
 # ---- global options anywhere, ls's header ----------------------------------
-ctl ls -b "$bus"
+busctl_run ls -b "$bus"
 expect_status 0 "ls -b NAME after the command"
 expect_stdout "ls of an empty bus is its header row" \
 	"NAME KIND       DEPTH HIGH_WATER   CAPACITY\n"
-ctl ls --json -b "$bus"
+busctl_run ls --json -b "$bus"
 expect_stdout "ls --json of an empty bus" "[]\n"
-ctl --json ls --bus="$bus"
+busctl_run --json ls --bus="$bus"
 expect_stdout "--json before the command, --bus=NAME" "[]\n"
-ctl ls -b
+busctl_run ls -b
 expect_status 2 "-b without a name"
 
-ctl create orders --slots 8 --max-message 16 --header-room 128 \
+busctl_run create orders --slots 8 --max-message 16 --header-room 128 \
 	--ttl 60000 -b "$bus"
 expect_status 0 "create -b after the options"
-ctl create prices.eu --topic --header-room 64 --history 4 $b
-ctl create prices.us --topic $b
-ctl ls $b
+busctl_run create prices.eu --topic --header-room 64 --history 4 $b
+busctl_run create prices.us --topic $b
+busctl_run ls $b
 expect_in "^NAME  *KIND  *DEPTH  *HIGH_WATER  *CAPACITY$" out "ls header"
 expect_in "^orders  *queue  *0  *0  *8$" out "ls row"
 
 # ---- stat --json: name, kind and settings ---------------------------------
-ctl stat orders --json $b
+busctl_run stat orders --json $b
 expect_status 0 "stat --json"
 jq_check '.name == "orders" and .kind == "queue"' "stat --json name, kind"
 jq_check '.settings.slots == 8 and .settings.max_message == 16 and
 	.settings.header_room == 128 and .settings.ttl_ms == 60000 and
 	.settings.overflow == "block" and .settings.dead_letter == null and
 	.mode == "0660"' "stat --json settings"
-ctl stat prices.eu --json $b
+busctl_run stat prices.eu --json $b
 jq_check '.kind == "topic" and .settings.history == 4 and
 	.settings.slow_subscriber == "block" and .settings.header_room == 64' \
 	"stat --json of a topic"
 
 # ---- pub: each failure reported, the rest sent ---------------------------
-ctl pub orders one 12345678901234567 three $b
+busctl_run pub orders one 12345678901234567 three $b
 expect_status 1 "pub with one message too large"
 expect_in "pub orders: argument 2 has 17 bytes, max_message is 16" err \
 	"pub names the argument that failed"
 expect_in "1 of 3 messages failed" err "pub counts the failures"
-ctl_input "four
+busctl_run_input "four
 12345678901234567890
 five
 " pub orders $b
 expect_status 1 "pub from stdin with a line too large"
 expect_in "pub orders: line 2 has 20 bytes" err "pub names the line"
-ctl consume orders -n 4 --timeout 5 $b
+busctl_run consume orders -n 4 --timeout 5 $b
 expect_stdout "pub went on past the bad messages" "one\nthree\nfour\nfive\n"
 # Through an address, a failed commit leaves a loan open: pub must still
 # send the messages after it.
-ctl route add to-orders --from orders-in --to orders $b
-ctl pub orders-in six 12345678901234567 seven $b
+busctl_run route add to-orders --from orders-in --to orders $b
+busctl_run pub orders-in six 12345678901234567 seven $b
 expect_status 1 "pub through an address with one message too large"
 expect_in "pub orders-in: argument 2 (17 bytes)" err \
 	"pub through an address names the argument"
-ctl consume orders -n 2 --timeout 5 $b
+busctl_run consume orders -n 2 --timeout 5 $b
 expect_stdout "pub through an address went on" "six\nseven\n"
-ctl route del to-orders $b
+busctl_run route del to-orders $b
 
-ctl pub orders --key 'a.*' x $b
+busctl_run pub orders --key 'a.*' x $b
 expect_status 2 "pub --key with a wildcard"
 expect_in "cannot contain wildcards" err "--key 'a.*' says why"
 expect_not_in "invalid argument" err "--key 'a.*' is not 'invalid argument'"
 
 # ---- consume --json, --ttl, --reply, escapes ------------------------------
-ctl pub orders --key eu.red --header n=1 --reply prices.us --ttl 60000 \
+busctl_run pub orders --key eu.red --header n=1 --reply prices.us --ttl 60000 \
 	'[x] y' $b
 expect_status 0 "pub --key --header --reply --ttl"
-ctl peek orders --json $b
+busctl_run peek orders --json $b
 jq_check '.queue == "orders" and .payload == "[x] y" and .sequence >= 0 and
 	.key == "eu.red" and .headers.n == "1" and .reply_to == "prices.us"' \
 	"peek --json, with the key, headers and reply-to"
-ctl peek orders --headers $b
+busctl_run peek orders --headers $b
 expect_in "^# sequence=[0-9]* producer=[0-9]* deliveries=[0-9]* length=5" out \
 	"peek --headers: the fields"
 expect_in '^\[key=eu.red reply-to=prices.us n=1\] \\\[x\] y$' out \
 	"peek --headers: the key and headers, as consume prints them"
-ctl consume orders -n 1 --json $b
+busctl_run consume orders -n 1 --json $b
 expect_status 0 "consume --json"
 jq_check '.queue == "orders" and .key == "eu.red" and .headers.n == "1" and
 	.reply_to == "prices.us" and .expiry_ns > 0 and .delivery_count == 1
 	and .encoding == "utf8" and .payload == "[x] y" and
 	(.publish_time_ns | type) == "number"' "consume --json fields"
-ctl pub orders '[not a prefix' '\back' $b
-ctl consume orders -n 2 $b
+busctl_run pub orders '[not a prefix' '\back' $b
+busctl_run consume orders -n 2 $b
 expect_stdout "a leading [ or \\ is escaped" '\\[not a prefix\n\\\\back\n'
 printf 'a\377b\n' >"$work/in"
 "$busctl" $b pub orders <"$work/in" >/dev/null 2>&1
-ctl consume orders -n 1 --json $b
+busctl_run consume orders -n 1 --json $b
 jq_check '.encoding == "base64" and .payload == "Yf9i"' \
 	"a payload that is not UTF-8 is base64"
 
-ctl pub orders --ttl 1 short-lived $b
+busctl_run pub orders --ttl 1 short-lived $b
 sleep 0.2
-ctl consume orders --timeout 0.3 $b
+busctl_run consume orders --timeout 0.3 $b
 expect_stdout "a message past its --ttl is never delivered" ""
-ctl stat orders --json $b
+busctl_run stat orders --json $b
 jq_check '.expired >= 1' "the expired message is counted"
 
 # ---- latencies in human units ----------------------------------------------
-ctl stat orders $b
+busctl_run stat orders $b
 expect_in "^latency  *[0-9]* receives: min [0-9.]* [nµm]*s p50 [0-9.]* [nµm]*s " \
 	out "stat's latency in human units"
-ctl stat orders --json $b
+busctl_run stat orders --json $b
 jq_check '(.latency.p50_ns | type) == "number" and
 	(.latency.p50_ns | floor) == .latency.p50_ns' "JSON keeps integer ns"
 
@@ -163,8 +168,8 @@ until "$busctl" $b stat prices.us --json 2>/dev/null |
 	[ $i -ge 100 ] && break
 	sleep 0.05
 done
-ctl pub prices.eu --key eu.fx 1.5 $b
-ctl pub prices.us 2.5 $b
+busctl_run pub prices.eu --key eu.fx 1.5 $b
+busctl_run pub prices.us 2.5 $b
 wait "$helper_pid"
 helper_pid=
 wait "$sub2_pid"
@@ -178,22 +183,22 @@ expect_in "^prices.eu	\[key=eu.fx\] 1.5$" out "sub --with-topic"
 expect_in "^prices.us	2.5$" out "sub --with-topic, the other topic"
 
 # ---- top --json --------------------------------------------------------------
-ctl pub orders a b c $b
-ctl top --json -n 2 --interval 100 --sort depth $b
+busctl_run pub orders a b c $b
+busctl_run top --json -n 2 --interval 100 --sort depth $b
 expect_status 0 "top --json -n 2"
 checks=$((checks + 1))
 [ "$(wc -l <"$work/out")" -eq 2 ] || fail "top --json -n 2: two lines"
 jq_check '.rows[0].name == "orders" and .rows[0].depth == 3 and
 	(.rows | map(.name) | index("prices.eu")) != null' \
 	"top --json rows, sorted by depth"
-ctl top --json $b
+busctl_run top --json $b
 checks=$((checks + 1))
 [ "$(wc -l <"$work/out")" -eq 1 ] || fail "top --json: one snapshot"
-ctl top --sort size $b
+busctl_run top --sort size $b
 expect_status 2 "top --sort of an unknown column"
 
 # ---- request ---------------------------------------------------------------
-ctl create service --header-room 64 $b
+busctl_run create service --header-room 64 $b
 # A responder in shell: consume the request, reply to its reply-to name
 # with its correlation id.
 (
@@ -211,16 +216,16 @@ until "$busctl" $b stat service --json 2>/dev/null |
 	sleep 0.05
 done
 if command -v jq >/dev/null 2>&1; then
-	ctl request service ping --timeout 10 $b
+	busctl_run request service ping --timeout 10 $b
 	expect_status 0 "request"
 	expect_stdout "request prints the reply" "pong ping\n"
 fi
 wait "$helper_pid"
 helper_pid=
-ctl request service ping --timeout 0.2 $b
+busctl_run request service ping --timeout 0.2 $b
 expect_status 1 "request without a responder"
 expect_in "nothing consumes from" err "request says why"
-ctl ls $b
+busctl_run ls $b
 expect_not_in "busctl-reply" out "request deletes its reply queue"
 
 finish

@@ -9,108 +9,14 @@
 # --header-room; route ls, add, del and unroutable, and pub to an address
 # (every target, no route, the unroutable target).  Exit 0 pass, 1 fail,
 # 77 skip.
-set -u
-
-busd=${1:-}
-busctl=${2:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_busctl_routes: busd or busctl not built; skipped"
-	exit 77
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-busctl-routes-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-busctl-routes-$$"
-busd_pid=
+name=test_busctl_routes
+. "$(dirname "$0")/lib.sh"
 sub_pid=
-failures=0
-checks=0
 
-cleanup() {
+# A subscriber left running by a failed check.
+on_exit() {
 	[ -n "$sub_pid" ] && kill -KILL "$sub_pid" 2>/dev/null
-	if [ -n "$busd_pid" ]; then
-		kill -TERM "$busd_pid" 2>/dev/null
-		wait "$busd_pid"
-	fi
-	for f in /dev/shm/shmbus."$bus":* /dev/shm/shmbus."$bus"; do
-		[ -e "$f" ] && rm -f "$f"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-	echo "  exit status: $rc" >&2
-	sed 's/^/  stdout: /' "$work/out" >&2
-	sed 's/^/  stderr: /' "$work/err" >&2
-}
-
-# ctl ARGS...: busctl on our bus; sets rc, $work/out and $work/err.
-ctl() {
-	"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
-	rc=$?
-}
-
-expect_ok() {
-	checks=$((checks + 1))
-	if [ "$rc" -ne 0 ]; then
-		fail "$1: expected exit 0"
-	elif [ -s "$work/err" ]; then
-		fail "$1: expected nothing on stderr"
-	fi
-}
-
-expect_stdout() {
-	checks=$((checks + 1))
-	printf '%b' "$2" >"$work/want"
-	if ! cmp -s "$work/want" "$work/out"; then
-		fail "$1: stdout differs from '$2'"
-	fi
-}
-
-# expect_error WHAT [WORD]: non-zero exit, nothing on stdout, one line on
-# stderr (naming WORD when given).
-expect_error() {
-	checks=$((checks + 1))
-	lines=$(wc -l <"$work/err")
-	if [ "$rc" -eq 0 ]; then
-		fail "$1: expected a non-zero exit"
-	elif [ -s "$work/out" ]; then
-		fail "$1: expected nothing on stdout"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$1: expected one line on stderr, got $lines"
-	elif [ $# -ge 2 ] && ! grep -q -- "$2" "$work/err"; then
-		fail "$1: the error line does not name '$2'"
-	fi
-}
-
-# json_value KEY: the number under KEY in $work/out (top level).
-json_value() {
-	tr -d ' \n' <"$work/out" | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"
-}
-
-expect_json() {
-	checks=$((checks + 1))
-	value=$(json_value "$2")
-	if [ "$value" != "$3" ]; then
-		fail "$1: \"$2\" is '$value', expected $3"
-	fi
-}
-
-# wait_subscribers TOPIC N: until stat says N subscribers (5 s at most).
-wait_subscribers() {
-	i=0
-	while [ $i -lt 50 ]; do
-		ctl stat "$1" --json
-		[ "$(json_value subscribers)" = "$2" ] && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "stat $1: $2 subscribers expected within 5 s"
+	return 0
 }
 
 # ---- start a private busd ---------------------------------------------
@@ -140,17 +46,7 @@ slow_subscriber = overwrite
 header_room = 64
 EOF
 
-"$busd" -f -d -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
-busd_pid=$!
-i=0
-until "$busctl" -b "$bus" ls >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -ge 100 ] || ! kill -0 "$busd_pid" 2>/dev/null; then
-		echo "FAIL: busd did not start within 10 s" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+start_busd -d -c "$work/busd.conf"
 
 # ---- keys and headers on a queue ---------------------------------------
 ctl pub keyed --key orders.eu.red --header color=red --header n=1 hello
@@ -246,9 +142,4 @@ ctl route ls
 expect_stdout "route ls after the deletes" \
 	"route reds: orders [*.red] -> red,keyed\n"
 
-if [ "$failures" -ne 0 ]; then
-	echo "test_busctl_routes: $failures of $checks checks failed" >&2
-	exit 1
-fi
-echo "test_busctl_routes: $checks checks passed"
-exit 0
+finish

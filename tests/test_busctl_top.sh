@@ -12,7 +12,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	echo "$name: tmux is not installed; skipped"
 	exit 77
 fi
-. "$(dirname "$0")/test_busctl_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 long=a-queue-name-much-longer-than-a-sixty-column-terminal-allows
 conf="[bus]
@@ -23,13 +23,17 @@ for n in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15 16 17 18 19 20; do
 [queue q$n]
 slots = 16"
 done
-start_busd
+start_busd_with_conf
 # q20 the deepest: first once sorted by depth.
 "$busctl" -b "$bus" pub q20 a b c d e >/dev/null
 
 tmux_socket="$work/tmux.sock"
+on_exit() {
+	tmux -S "$tmux_socket" kill-server 2>/dev/null
+	return 0
+}
 tmux -S "$tmux_socket" -f /dev/null new-session -d -s top -x 60 -y 12 \
-	"env BUS_RUNTIME_DIR='$work' '$busctl' -b '$bus' top --interval 100; \
+	"env BUS_RUNTIME_DIR='$BUS_RUNTIME_DIR' '$busctl' -b '$bus' top --interval 100; \
 	 echo \$? >'$work/top.status'; sleep 30"
 
 screen() {

@@ -8,10 +8,10 @@
 # short slices so that a signal stops it): three messages that each wait
 # about half a second count 3, for a queue and for a topic.
 name=backpressure
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 printf '[queue q]\nslots = 2\n[topic t]\nslots = 2\n' >"$work/busd.conf"
-start_busd "$work/busd.log" -c "$work/busd.conf"
+start_busd -c "$work/busd.conf"
 
 ctl pub q one two
 expect "filling q: $(cat "$work/err")" [ "$rc" -eq 0 ]

@@ -8,9 +8,9 @@
 # to a deleted queue or topic hear: that it was deleted (-EIDRM), not that
 # no busd serves the bus.
 name=delete
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
-start_busd "$work/busd.log"
+start_busd
 
 ctl create q
 ctl create q --if-not-exists

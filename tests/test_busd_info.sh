@@ -7,7 +7,7 @@
 # uptime, connections and counts, in text and JSON.
 name=info
 version=${3:-}
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 printf '[queue orders]\n[topic prices]\n' >"$work/busd.conf"
 # A relative -c path: busd reports (and reloads) the absolute one.

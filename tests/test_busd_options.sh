@@ -9,7 +9,7 @@
 # (--log-file, [bus] log_file, reopened on SIGHUP).
 name=options
 version=${3:-}
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 "$busd" --help >"$work/out" 2>"$work/err"
 rc=$?
@@ -58,7 +58,8 @@ expect "-t: no sentence for an overlong line: $(cat "$work/err")" \
 
 # --log-file: the log goes there, not to stderr; SIGHUP opens it again
 # (logrotate moves the file, then signals).
-start_busd "$work/stderr.log" --log-file "$work/busd.log"
+busd_log="$work/stderr.log"
+start_busd --log-file "$work/busd.log"
 expect "--log-file: nothing in the file" \
 	grep -q "serving bus '$bus'" "$work/busd.log"
 expect "--log-file: the log still goes to stderr: $(cat "$work/stderr.log")" \
@@ -78,7 +79,7 @@ busd_pid=
 if command -v curl >/dev/null 2>&1; then
 	printf '[bus]\nmetrics = 127.0.0.1:0\nlog_file = %s\n' \
 		"$work/metrics.log" >"$work/metrics.conf"
-	start_busd "$work/stderr.log" -c "$work/metrics.conf"
+	start_busd -c "$work/metrics.conf"
 	port=
 	for _ in $(seq 100); do
 		port=$(sed -n 's|.*metrics at http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' \

@@ -8,7 +8,7 @@
 # logs what it did and what needs a restart (a changed queue's settings).
 # A file with errors changes nothing.
 name=reload
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 conf="$work/busd.conf"
 cat >"$conf" <<EOT
@@ -17,7 +17,7 @@ log_level = info
 [queue orders]
 slots = 64
 EOT
-start_busd "$work/busd.log" -c "$conf"
+start_busd -c "$conf"
 ctl pub orders kept
 expect "pub before reload: $(cat "$work/err")" [ "$rc" -eq 0 ]
 

@@ -9,7 +9,7 @@
 # a runtime directory that another user owns, or that everyone may write,
 # is refused.
 name=startup
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 # refused WHAT EXPECTED ARGS...: busd exits 1 saying EXPECTED, leaving no
 # segment of the bus behind.
@@ -82,7 +82,7 @@ refused "another user's runtime directory" "belongs to uid"
 export BUS_RUNTIME_DIR="$own_dir"
 
 # The same bus starts fine afterwards, and stops cleanly.
-start_busd "$work/busd.log"
+start_busd
 stop_pid "$busd_pid"
 busd_pid=
 expect "a clean stop left: $(segments_of)" [ -z "$(segments_of)" ]

@@ -7,7 +7,7 @@
 # bus's (BUS_SYSTEM_RUNTIME_DIR stands in for /run/shmbus), and when no
 # busd serves the bus at all the error names both socket paths it tried.
 name=system_bus
-. "$(dirname "$0")/busd_test_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 system="$work/system"
 mkdir -m 0755 "$system"
