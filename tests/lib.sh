@@ -209,18 +209,19 @@ expect_stdout() {
 	cmp -s "$work/want" "$work/out" || fail "$1: stdout differs from '$2'"
 }
 
-# expect_error WHAT [WORD]: non-zero exit, nothing on stdout, one line on
-# stderr (naming WORD when given).
+# expect_error WHAT [WORD [STATUS]]: exit STATUS (default 1, busctl's
+# failure; 2 is a usage error), nothing on stdout, one line on stderr
+# (naming WORD when given and not empty).
 expect_error() {
 	checks=$((checks + 1))
 	lines=$(wc -l <"$work/err")
-	if [ "$rc" -eq 0 ]; then
-		fail "$1: expected a non-zero exit"
+	if [ "$rc" -ne "${3:-1}" ]; then
+		fail "$1: expected exit ${3:-1}"
 	elif [ -s "$work/out" ]; then
 		fail "$1: expected nothing on stdout"
 	elif [ "$lines" -ne 1 ]; then
 		fail "$1: expected one line on stderr, got $lines"
-	elif [ $# -ge 2 ] && ! grep -q -- "$2" "$work/err"; then
+	elif [ -n "${2:-}" ] && ! grep -q -- "$2" "$work/err"; then
 		fail "$1: the error line does not name '$2'"
 	fi
 }

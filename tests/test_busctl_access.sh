@@ -8,88 +8,20 @@
 # one-line "permission denied" naming who may not do what, and ls that
 # still lists what it may not read.  Needs root and setpriv(1) to act as
 # uid 65534.  Exit 0 pass, 1 fail, 77 skip.
-set -u
-
-busd=${1:-}
-busctl=${2:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_busctl_access: busd or busctl not built; skipped"
-	exit 77
-fi
+name=test_busctl_access
 if [ "$(id -u)" -ne 0 ] || ! command -v setpriv >/dev/null 2>&1; then
-	echo "test_busctl_access: needs root and setpriv; skipped"
+	echo "$name: needs root and setpriv; skipped"
 	exit 77
 fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-access-XXXXXX") || exit 1
 # The unprivileged busctl must reach the socket.
-chmod 0755 "$work"
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-access-$$"
-busd_pid=
-failures=0
-checks=0
+runtime_mode=0755
+. "$(dirname "$0")/lib.sh"
 
-stop_busd() {
-	[ -n "$busd_pid" ] || return 0
-	kill -TERM "$busd_pid" 2>/dev/null
-	wait "$busd_pid"
-	status=$?
-	busd_pid=
-	return $status
-}
-
-cleanup() {
-	stop_busd
-	for f in /dev/shm/shmbus."$bus":*; do
-		[ -e "$f" ] && rm -f "$f"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-	echo "  exit status: $rc" >&2
-	sed 's/^/  stdout: /' "$work/out" >&2
-	sed 's/^/  stderr: /' "$work/err" >&2
-}
-
-# ctl ARGS...: busctl as root; as_nobody ARGS...: as uid and gid 65534.
-ctl() {
-	"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
-	rc=$?
-}
-
+# as_nobody ARGS...: busctl on $bus as uid and gid 65534.
 as_nobody() {
 	setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
 	rc=$?
-}
-
-expect_ok() {
-	checks=$((checks + 1))
-	if [ "$rc" -ne 0 ]; then
-		fail "$1: expected exit 0"
-	elif [ -s "$work/err" ]; then
-		fail "$1: expected nothing on stderr"
-	fi
-}
-
-# expect_error WHAT TEXT: exit 1, one line on stderr holding TEXT.
-expect_error() {
-	checks=$((checks + 1))
-	lines=$(wc -l <"$work/err")
-	if [ "$rc" -ne 1 ]; then
-		fail "$1: expected exit 1"
-	elif [ "$lines" -ne 1 ]; then
-		fail "$1: expected one line on stderr, got $lines"
-	elif ! grep -qF -- "$2" "$work/err"; then
-		fail "$1: the error line lacks '$2'"
-	fi
 }
 
 # expect_line WHAT REGEX: some line of stdout matches.
@@ -107,18 +39,7 @@ owner = 65534
 group = 65534
 mode = 0644
 EOF
-"$busd" -f -d -b "$bus" -c "$work/busd.conf" 2>"$work/busd.log" &
-busd_pid=$!
-i=0
-until "$busctl" -b "$bus" ls >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 100 ]; then
-		echo "busd did not start:" >&2
-		cat "$work/busd.log" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+start_busd -d -c "$work/busd.conf"
 
 # ---- stat shows owner, group and mode ------------------------------------
 ctl stat public
@@ -173,6 +94,4 @@ stop_busd
 rc=$?
 checks=$((checks + 1))
 [ "$rc" -eq 0 ] || fail "busd: SIGTERM should end it with exit 0"
-
-echo "test_busctl_access: $checks checks, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -11,46 +11,17 @@
 # BUILD_DIR it first installs that build into a temporary prefix and runs
 # the installed busd and busctl instead.  Needs two CPUs (exit 77 otherwise).
 # Exit 0 pass, 1 fail.
-set -u
-
-busd=${1:-}
-busctl=${2:-}
+name=test_busctl_bench
 build=${3:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_busctl_bench: busd or busctl not built; skipped"
-	exit 77
-fi
 if [ "$(nproc)" -lt 2 ]; then
-	echo "test_busctl_bench: needs two CPUs; skipped"
+	echo "$name: needs two CPUs; skipped"
 	exit 77
 fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-bench-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-bench-$$"
-busd_pid=
+. "$(dirname "$0")/lib.sh"
 bench_pid=
-failures=0
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-cleanup() {
+on_exit() {
 	stop_pid "$bench_pid"
-	stop_pid "$busd_pid"
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus":*
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
 }
 
 if [ -n "$build" ]; then
@@ -68,13 +39,7 @@ if [ -n "$build" ]; then
 	fi
 fi
 
-"$busd" -f -b "$bus" 2>"$work/busd.log" &
-busd_pid=$!
-for _ in $(seq 100); do
-	[ -S "$work/$bus.sock" ] && break
-	sleep 0.05
-done
-[ -S "$work/$bus.sock" ] || { echo "FAIL: busd did not start" >&2; exit 1; }
+start_busd
 
 # no_leftovers WHEN: nothing of busctl bench's is on the bus or in /dev/shm.
 no_leftovers() {

@@ -64,7 +64,7 @@ expect_stdout "a header without a key" "[only=header] x\n"
 ctl pub plain --key a.b x
 expect_error "a key without header_room" "header_room"
 ctl pub keyed --key 'a.*' x
-expect_error "a wildcard key" "keyed"
+expect_error "a wildcard key" "keyed" 2
 ctl pub keyed --header novalue x
 checks=$((checks + 1))
 [ "$rc" -eq 2 ] || fail "--header without '=': expected usage (2)"
