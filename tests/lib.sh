@@ -10,7 +10,8 @@
 #   $BUS_RUNTIME_DIR    $work/run, where busd puts its socket
 #   $bus                a bus name of its own; every segment of it (and of
 #                       "$bus-*") is removed from /dev/shm at exit
-#   start_busd, stop_busd, stop_pid, track_pid, wait_for_socket
+#   start_busd, stop_busd, stop_pid, track_pid, stop_tracked,
+#   wait_for_socket
 #   ctl, ctl_input      busctl on $bus: $rc, $work/out, $work/err
 #   busctl_run(_input)  the same without -b
 #   fail, the expect_* checks, finish
@@ -64,9 +65,17 @@ stop_pid() {
 	wait "$1" 2>/dev/null
 }
 
-# track_pid PID: a helper process this test started, stopped at exit.
+# track_pid PID: a helper process this test started, stopped at exit
+# or by stop_tracked.
 track_pid() {
 	tracked_pids="$tracked_pids $1"
+}
+
+stop_tracked() {
+	for pid in $tracked_pids; do
+		stop_pid "$pid"
+	done
+	tracked_pids=
 }
 
 stop_busd() {
@@ -83,10 +92,7 @@ segments_of() {
 
 cleanup() {
 	command -v on_exit >/dev/null 2>&1 && on_exit
-	for pid in $tracked_pids; do
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+	stop_tracked
 	stop_busd
 	# A queue that still holds messages outlives busd's stop (it is kept
 	# for the next busd): remove what this test's buses left.
@@ -128,6 +134,13 @@ start_busd() {
 start_busd_with_conf() {
 	printf '%s\n' "$conf" >"$work/busd.conf"
 	start_busd -d -c "$work/busd.conf" "$@"
+}
+
+# ctl_ok ARGS...: ctl, and a failed check when busctl fails.
+ctl_ok() {
+	checks=$((checks + 1))
+	ctl "$@"
+	[ "$rc" -eq 0 ] || fail "busctl $*: exit $rc"
 }
 
 # busctl_run ARGS...: busctl ARGS (the caller names the bus, or tests
@@ -237,6 +250,21 @@ expect_json() {
 	checks=$((checks + 1))
 	value=$(json_value "$2")
 	[ "$value" = "$3" ] || fail "$1: \"$2\" is '$value', expected $3"
+}
+
+# expect_bad_config LINE WORDS: busd refuses a [bus] section holding
+# LINE, naming the file's line 2 and WORDS.
+expect_bad_config() {
+	printf '[bus]\n%s\n' "$1" >"$work/bad.conf"
+	"$busd" -f -b "$bus-bad" -c "$work/bad.conf" >"$work/out" \
+		2>"$work/err"
+	rc=$?
+	checks=$((checks + 1))
+	if [ "$rc" -eq 0 ]; then
+		fail "busd started with '$1'"
+	elif ! grep -q "bad.conf:2: .*$2" "$work/err"; then
+		fail "'$1': expected 'bad.conf:2: ...$2' in: $(cat "$work/err")"
+	fi
 }
 
 # wait_subscribers TOPIC N: until stat says N subscribers (5 s at most).

@@ -39,16 +39,10 @@
 # JetStream store in the case's temporary directory, and its own busd with
 # unique bus names; every process is stopped by its pid and nothing is
 # left in /dev/shm or on disk.  Exit 0 pass, 1 fail, 77 skip.
-set -u
-
 case_name=${1:-}
-busd=${2:-}
-busctl=${3:-}
 bridge=${4:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_bridge: busd or busctl not built; skipped"
-	exit 77
-fi
+responder=${5:-}
+name=bridge-$case_name
 if [ ! -x "$bridge" ]; then
 	echo "test_bridge: busbridge not built (no libnats-dev); skipped"
 	exit 77
@@ -57,16 +51,12 @@ if ! command -v nats-server >/dev/null 2>&1; then
 	echo "test_bridge: nats-server not installed; skipped"
 	exit 77
 fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-bridge-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus_a="test-bridge-a-$$"
-bus_b="test-bridge-b-$$"
+shift # lib.sh reads BUSD and BUSCTL as $1 and $2
+. "$(dirname "$0")/lib.sh"
+bus_a="$bus-a"
+bus_b="$bus-b"
 pids=""	 # bridges and clients, stopped first
 daemons="" # busd and nats-server, stopped after them
-failures=0
-checks=0
 
 # stop PID...: SIGTERM, then SIGKILL after 5 s, and reap.
 stop() {
@@ -84,24 +74,12 @@ stop() {
 	done
 }
 
-cleanup() {
-	# One at a time, bridges first, so that each goes while what it
-	# talks to is still there.
+# One at a time, bridges first, so that each goes while what it talks
+# to is still there; lib.sh removes the buses' segments and $work.
+on_exit() {
 	for pid in $pids $daemons; do
 		stop "$pid"
 	done
-	for f in /dev/shm/shmbus."$bus_a":* /dev/shm/shmbus."$bus_a" \
-		 /dev/shm/shmbus."$bus_b":* /dev/shm/shmbus."$bus_b"; do
-		[ -e "$f" ] && rm -f "$f"
-	done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
 }
 
 check() {
@@ -151,8 +129,9 @@ restart_nats() {
 	start_nats "$nats_port"
 }
 
-# start_busd BUS CONFIG-TEXT: a busd that removes its segments on stop.
-start_busd() {
+# start_host_busd BUS CONFIG-TEXT: a busd that removes its segments on
+# stop.
+start_host_busd() {
 	printf '%s\n' "$2" >"$work/$1.conf"
 	"$busd" -f -d -b "$1" -c "$work/$1.conf" 2>"$work/$1.log" &
 	busd_pid=$!
@@ -209,14 +188,14 @@ payloads() {
 # ---- topics: A -> NATS -> B, wildcards on both sides --------------------
 case_topics() {
 	start_nats
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [topic prices.eu]
 slow_subscriber = overwrite
 [topic prices.us]
 slow_subscriber = overwrite
 [topic news.eu]
 slow_subscriber = overwrite"
-	start_busd "$bus_b" "
+	start_host_busd "$bus_b" "
 [topic prices]
 slow_subscriber = overwrite
 header_room = 128"
@@ -302,11 +281,11 @@ case_queue_kills() {
 	# The kills after which nats-server dies too.
 	nats_kills=" $((kills / 3)) $((2 * kills / 3)) "
 	start_nats
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [queue orders]
 slots = 8192
 max_message = 64"
-	start_busd "$bus_b" "
+	start_host_busd "$bus_b" "
 [queue orders-in]
 slots = 16384
 max_message = 64
@@ -444,8 +423,8 @@ case_no_loop() {
 [topic t.x]
 slow_subscriber = overwrite
 header_room = 128"
-	start_busd "$bus_a" "$topics"
-	start_busd "$bus_b" "$topics"
+	start_host_busd "$bus_a" "$topics"
+	start_host_busd "$bus_b" "$topics"
 	for side in a b; do
 		if [ $side = a ]; then
 			me=hostA; other=hostB; bus=$bus_a
@@ -577,13 +556,13 @@ paced() {
 case_cluster() {
 	count=${BRIDGE_TEST_MESSAGES:-2000}
 	start_cluster
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [topic prices]
 slow_subscriber = overwrite
 [queue orders]
 slots = 4096
 max_message = 64"
-	start_busd "$bus_b" "
+	start_host_busd "$bus_b" "
 [topic prices]
 slow_subscriber = overwrite
 header_room = 128
@@ -779,7 +758,7 @@ mqtt { listen: \"127.0.0.1:-1\" }"
 	check "nats-server opened its MQTT listener ($mqtt_port)" \
 		'[ -n "$mqtt_port" ]'
 	[ -n "$mqtt_port" ] || return
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [topic prices]
 slow_subscriber = overwrite
 header_room = 128
@@ -864,18 +843,17 @@ request_a() {
 }
 
 case_service() {
-	responder=${5:-}
 	if [ ! -x "$responder" ]; then
 		echo "test_bridge service: bridge_responder not built; skipped"
 		exit 77
 	fi
 	start_nats
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [queue pricing]
 header_room = 128
 [queue replies]
 header_room = 128"
-	start_busd "$bus_b" "
+	start_host_busd "$bus_b" "
 [queue pricing]
 header_room = 128
 [queue bridge-replies]"
@@ -993,12 +971,12 @@ case_metrics() {
 	fi
 	count=2000
 	start_nats
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [topic prices.eu]
 slow_subscriber = overwrite
 slots = 4096
 [queue orders]"
-	start_busd "$bus_b" "
+	start_host_busd "$bus_b" "
 [topic prices]
 slow_subscriber = overwrite
 header_room = 128"
@@ -1136,7 +1114,7 @@ expect_refusal() {
 }
 
 case_config() {
-	start_busd "$bus_a" "
+	start_host_busd "$bus_a" "
 [queue orders]
 [topic plain]"
 	good="[bridge]
@@ -1194,7 +1172,7 @@ queue_kills) case_queue_kills ;;
 no_loop) case_no_loop ;;
 cluster) case_cluster ;;
 mqtt) case_mqtt ;;
-service) case_service "$@" ;;
+service) case_service ;;
 metrics) case_metrics ;;
 config) case_config ;;
 *)

@@ -19,74 +19,27 @@
 #     it stays whole JSON while queues are created and deleted;
 #   - bad dashboard values are configuration errors naming file and line.
 # Exit 77 (skip) without chromium, curl or python3; 0 pass, 1 fail.
-set -u
-
-busd=${1:-}
-busctl=${2:-}
+name=test_dashboard
 artifacts=${3:-.}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_dashboard: busd or busctl not built; skipped"
-	exit 77
-fi
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
-	echo "test_dashboard: chromium is missing; skipped"
+	echo "$name: chromium is missing; skipped"
 	exit 77
 fi
 for tool in curl python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		echo "test_dashboard: $tool is missing; skipped"
+		echo "$name: $tool is missing; skipped"
 		exit 77
 	fi
 done
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-dashboard-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-dashboard-$$"
-busd_pid=
-pids=
-failures=0
-
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-cleanup() {
-	for pid in $pids; do
-		stop_pid "$pid"
-	done
-	stop_pid "$busd_pid"
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus":*
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-}
+. "$(dirname "$0")/lib.sh"
 
 # ---- configuration errors name the file and the line ----------------------
 
-bad_config() {
-	printf '[bus]\n%s\n' "$1" >"$work/bad.conf"
-	"$busd" -f -b "$bus-bad" -c "$work/bad.conf" >"$work/out" \
-		2>"$work/err"
-	rc=$?
-	if [ "$rc" -eq 0 ]; then
-		fail "busd started with '$1'"
-	elif ! grep -q "bad.conf:2: .*$2" "$work/err"; then
-		fail "'$1': expected 'bad.conf:2: ...$2' in: $(cat "$work/err")"
-	fi
-}
-
-bad_config "dashboard = 10.1.2.3:8080" "dashboard address '10.1.2.3' is not loopback"
-bad_config "dashboard = 127.0.0.1" "dashboard must be ADDRESS:PORT"
-bad_config "dashboard = example:80" "dashboard address 'example' is not an IPv4"
+expect_bad_config "dashboard = 10.1.2.3:8080" "dashboard address '10.1.2.3' is not loopback"
+expect_bad_config "dashboard = 127.0.0.1" "dashboard must be ADDRESS:PORT"
+expect_bad_config "dashboard = example:80" "dashboard address 'example' is not an IPv4"
 
 # ---- a bus with traffic -------------------------------------------------------
 
@@ -115,18 +68,18 @@ fi
 "$busctl" -b "$bus" create orders >/dev/null || fail "create orders"
 "$busctl" -b "$bus" create prices --topic >/dev/null || fail "create prices"
 "$busctl" -b "$bus" consume orders >/dev/null 2>"$work/consume.err" &
-pids="$pids $!"
+track_pid $!
 "$busctl" -b "$bus" sub prices >/dev/null 2>"$work/sub.err" &
-pids="$pids $!"
+track_pid $!
 # Paced: a few hundred messages a second, for as long as the test runs.
 # Each loop ends at its first failed write once busctl pub is gone (by
 # the error, should SIGPIPE be ignored where the test runs).
 (while echo order; do sleep 0.002; done) |
 	"$busctl" -b "$bus" pub orders 2>/dev/null &
-pids="$pids $!"
+track_pid $!
 (while echo tick; do sleep 0.002; done) |
 	"$busctl" -b "$bus" pub prices 2>/dev/null &
-pids="$pids $!"
+track_pid $!
 sleep 1
 
 # ---- the browser ---------------------------------------------------------------
@@ -232,7 +185,7 @@ half.sendall(b"GET /api/state HTTP/1.1\r\nHost: x\r\n")
 time.sleep(8)
 PY
 idle_pid=$!
-pids="$pids $idle_pid"
+track_pid "$idle_pid"
 sleep 0.5
 if curl -s -S --max-time 5 -o "$work/state.json" \
 	"http://127.0.0.1:$port/api/state" 2>"$work/curl.err"; then
@@ -260,7 +213,7 @@ stop_pid "$idle_pid"
 	"$busctl" -b "$bus" delete "churn$i" >/dev/null 2>&1
 done) &
 churn_pid=$!
-pids="$pids $churn_pid"
+track_pid "$churn_pid"
 for i in $(seq 30); do
 	curl -s --max-time 5 "http://127.0.0.1:$port/api/state" \
 		>"$work/churn.json" 2>/dev/null ||
@@ -271,19 +224,11 @@ done
 wait "$churn_pid"
 kill -0 "$busd_pid" 2>/dev/null || fail "busd died during the churn"
 
-for pid in $pids; do
-	stop_pid "$pid"
-done
-pids=
+stop_tracked
 # A clean stop, sanitizer reports included, is exit 0.
 kill -TERM "$busd_pid"
 wait "$busd_pid"
 rc=$?
 busd_pid=
 [ "$rc" -eq 0 ] || fail "busd exited $rc on SIGTERM: $(tail -20 "$work/busd.log")"
-if [ "$failures" -ne 0 ]; then
-	echo "test_dashboard: $failures failure(s)"
-	exit 1
-fi
-echo "test_dashboard: ok"
-exit 0
+finish

@@ -10,55 +10,16 @@
 # deleted while scrapes run appear and go; bad metrics and log_level
 # values are configuration errors naming file and line.  Needs curl: exit
 # 77 (skip) without it.  Exit 0 pass, 1 fail.
-set -u
-
-busd=${1:-}
-busctl=${2:-}
-if [ ! -x "$busd" ] || [ ! -x "$busctl" ]; then
-	echo "test_metrics: busd or busctl not built; skipped"
-	exit 77
-fi
+name=test_metrics
 if ! command -v curl >/dev/null 2>&1; then
-	echo "test_metrics: curl is missing; skipped"
+	echo "$name: curl is missing; skipped"
 	exit 77
 fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-metrics-XXXXXX") || exit 1
-export BUS_RUNTIME_DIR="$work"
-unset BUS_NAME
-bus="test-metrics-$$"
-busd_pid=
+. "$(dirname "$0")/lib.sh"
 churn_pid=
-failures=0
-checks=0
-rc=0
 
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-
-cleanup() {
+on_exit() {
 	stop_pid "$churn_pid"
-	stop_pid "$busd_pid"
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus":*
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-fail() {
-	failures=$((failures + 1))
-	echo "FAIL: $*" >&2
-}
-
-ctl() {
-	"$busctl" -b "$bus" "$@" </dev/null >"$work/out" 2>"$work/err"
-	rc=$?
-	if [ "$rc" -ne 0 ]; then
-		fail "busctl $*: exit $rc: $(cat "$work/err")"
-	fi
 }
 
 # scrape [PATH]: the page into $work/page, the headers into $work/headers.
@@ -82,25 +43,11 @@ expect_page() {
 
 # ---- configuration errors name the file and the line ----------------
 
-# bad_config VALUE_LINE WORDS: busd refuses the file, naming line 2.
-bad_config() {
-	printf '[bus]\n%s\n' "$1" >"$work/bad.conf"
-	"$busd" -f -b "$bus-bad" -c "$work/bad.conf" >"$work/out" \
-		2>"$work/err"
-	rc=$?
-	checks=$((checks + 1))
-	if [ "$rc" -eq 0 ]; then
-		fail "busd started with '$1'"
-	elif ! grep -q "bad.conf:2: .*$2" "$work/err"; then
-		fail "'$1': expected 'bad.conf:2: ...$2' in: $(cat "$work/err")"
-	fi
-}
-
-bad_config "metrics = 10.1.2.3:9464" "not loopback"
-bad_config "metrics = 127.0.0.1" "ADDRESS:PORT"
-bad_config "metrics = 127.0.0.1:70000" "ADDRESS:PORT"
-bad_config "metrics = example:9464" "not an IPv4 address"
-bad_config "log_level = loud" "log_level must be"
+expect_bad_config "metrics = 10.1.2.3:9464" "not loopback"
+expect_bad_config "metrics = 127.0.0.1" "ADDRESS:PORT"
+expect_bad_config "metrics = 127.0.0.1:70000" "ADDRESS:PORT"
+expect_bad_config "metrics = example:9464" "not an IPv4 address"
+expect_bad_config "log_level = loud" "log_level must be"
 
 # ---- log levels, and journald's priority prefixes ----------------------
 
@@ -111,7 +58,7 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$work/journal.log") \
 	"$busd" -f -b "$bus-log" --log-level debug 2>>"$work/journal.log" &
 log_pid=$!
 for _ in $(seq 100); do
-	[ -S "$work/$bus-log.sock" ] && break
+	[ -S "$BUS_RUNTIME_DIR/$bus-log.sock" ] && break
 	sleep 0.05
 done
 stop_pid "$log_pid"
@@ -147,7 +94,7 @@ port=
 for _ in $(seq 100); do
 	port=$(sed -n 's|.*metrics at http://127\.0\.0\.1:\([0-9]*\)/metrics$|\1|p' \
 		"$work/busd.log")
-	[ -n "$port" ] && [ -S "$work/$bus.sock" ] && break
+	[ -n "$port" ] && [ -S "$BUS_RUNTIME_DIR/$bus.sock" ] && break
 	sleep 0.05
 done
 if [ -z "$port" ] || [ "$port" = 0 ]; then
@@ -156,10 +103,10 @@ if [ -z "$port" ] || [ "$port" = 0 ]; then
 	exit 1
 fi
 
-ctl pub orders one two three four
-ctl consume orders -n 1
-ctl consume orders -n 1 --no-ack
-ctl pub prices p1 p2
+ctl_ok pub orders one two three four
+ctl_ok consume orders -n 1
+ctl_ok consume orders -n 1 --no-ack
+ctl_ok pub prices p1 p2
 
 scrape
 checks=$((checks + 1))
@@ -239,13 +186,13 @@ churn_pid=
 checks=$((checks + 1))
 [ "$churn_status" -eq 0 ] || fail "create/delete while scraping failed"
 
-ctl create later --slots 16
-ctl pub later x
+ctl_ok create later --slots 16
+ctl_ok pub later x
 scrape
 expect_sample 'shmbus_queue_enqueued_total{queue="later"}' 1
 expect_sample 'shmbus_queue_capacity{queue="later"}' 16
 expect_sample 'shmbus_queues' 2
-ctl delete later
+ctl_ok delete later
 scrape
 checks=$((checks + 1))
 grep -q 'queue="later"' "$work/page" && fail "a deleted queue is scraped"
@@ -261,9 +208,5 @@ checks=$((checks + 1))
 grep -qi "error\|warning" "$work/busd.log" &&
 	fail "busd complained: $(grep "error\|warning" "$work/busd.log")"
 
-if [ "$failures" -ne 0 ]; then
-	echo "test_metrics: $failures of $checks checks failed" >&2
-	exit 1
-fi
-echo "test_metrics: $checks checks passed ($scrapes scrapes during churn)"
-exit 0
+echo "$name: $scrapes scrapes during churn"
+finish
