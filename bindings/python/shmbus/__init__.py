@@ -86,7 +86,8 @@ class Bus(_shmbus.Bus):
     def _reply_queue(self, max_reply):
         """A private reply queue, deleted again by close()."""
         name = f"reply.{os.getpid()}.{next(_reply_numbers)}"
-        self.create_queue(name, slots=16, max_message=max_reply)
+        self.create_queue(name, slots=16, max_unacked=16,
+                          max_message=max_reply)
         self._reply_queues.append(name)
         return name
 

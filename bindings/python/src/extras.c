@@ -41,8 +41,13 @@ int shmbus_set_extras(struct bus_message *m, const bus_t *bus, PyObject *key,
 	if (key && key != Py_None) {
 		if (shmbus_name(key, "key", &text) < 0)
 			return -1;
-		if ((rc = bus_message_set_key(m, text)) < 0)
-			return shmbus_raise_data(rc, "key");
+		if ((rc = bus_message_set_key(m, text)) < 0) {
+			char what[BUS_MESSAGE_KEY_MAX + 64];
+			snprintf(what, sizeof(what),
+				 "key '%s' (a dotted subject, no wildcards)",
+				 text);
+			return shmbus_raise_data(rc, what);
+		}
 	}
 	if (reply_to && reply_to != Py_None) {
 		if (shmbus_name(reply_to, "reply_to", &text) < 0)
@@ -69,16 +74,21 @@ int shmbus_set_extras(struct bus_message *m, const bus_t *bus, PyObject *key,
 	return 0;
 }
 
-int shmbus_fill(struct bus_message *m, const Py_buffer *data)
+int shmbus_check_size(Py_ssize_t length, uint32_t max_message)
 {
 	char what[96];
 
-	if (data->len > (Py_ssize_t)m->capacity) {
-		snprintf(what, sizeof(what),
-			 "send: payload of %zd bytes, max_message %u",
-			 data->len, m->capacity);
-		return shmbus_raise_data(-EMSGSIZE, what);
-	}
+	if (length <= (Py_ssize_t)max_message)
+		return 0;
+	snprintf(what, sizeof(what), "send: payload of %zd bytes, max_message %u",
+		 length, max_message);
+	return shmbus_raise_data(-EMSGSIZE, what);
+}
+
+int shmbus_fill(struct bus_message *m, const Py_buffer *data)
+{
+	if (shmbus_check_size(data->len, m->capacity) < 0)
+		return -1;
 	memcpy(m->payload, data->buf, (size_t)data->len);
 	return 0;
 }

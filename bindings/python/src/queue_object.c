@@ -218,6 +218,9 @@ static PyObject *queue_send(QueueObject *q, PyObject *args, PyObject *kw)
 		result = send_with_loan(q, &data, extras, timeout_ns);
 		goto out;
 	}
+	if (shmbus_check_size(data.len,
+			      bus_queue_settings(q->queue)->max_message) < 0)
+		goto out;
 	c.queue = q->queue;
 	c.data = &data;
 	rc = shmbus_wait(&q->h, send_once, &c, timeout_ns);

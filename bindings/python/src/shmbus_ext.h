@@ -233,6 +233,9 @@ int shmbus_set_extras(struct bus_message *message, const bus_t *bus,
 		      PyObject *key, PyObject *headers, PyObject *ttl,
 		      PyObject *correlation_id, PyObject *reply_to);
 
+/* MessageTooLarge, naming both sizes, when length > max_message: 0/-1. */
+int shmbus_check_size(Py_ssize_t length, uint32_t max_message);
+
 /* Copies data into a loan and commits it through commit (queue or topic
  * commit); the loan must be live.  0, or -1 with an exception. */
 int shmbus_fill(struct bus_message *message, const Py_buffer *data);

@@ -172,6 +172,9 @@ static PyObject *topic_send(TopicObject *t, PyObject *args, PyObject *kw)
 		result = publish_with_loan(t, &data, extras, timeout_ns);
 		goto out;
 	}
+	if (shmbus_check_size(data.len,
+			      bus_topic_settings(t->topic)->max_message) < 0)
+		goto out;
 	c.topic = t->topic;
 	c.data = &data;
 	rc = shmbus_wait(&t->h, publish_once, &c, timeout_ns);
