@@ -415,6 +415,23 @@ static PyObject *message_redelivered(MessageObject *m, void *closure)
 	return PyBool_FromLong(h->flags & BUS_MESSAGE_REDELIVERED);
 }
 
+/* The fixed header as a dict: what every message carries. */
+static PyObject *message_header(MessageObject *m, void *closure)
+{
+	const struct bus_message_header *h = header_of(m);
+
+	if (!h)
+		return NULL;
+	return Py_BuildValue(
+		"{sKsKsKsKsIsIsO}", "sequence", (unsigned long long)h->sequence,
+		"publish_time_ns", (unsigned long long)h->publish_time_ns,
+		"correlation_id", (unsigned long long)h->correlation_id,
+		"expiry_ns", (unsigned long long)h->expiry_ns, "producer_id",
+		(unsigned int)h->producer_id, "delivery_count",
+		(unsigned int)h->delivery_count, "redelivered",
+		(h->flags & BUS_MESSAGE_REDELIVERED) ? Py_True : Py_False);
+}
+
 typedef int (*text_getter)(const struct bus_message *, char *, size_t);
 
 /* A text of the header room, or None when the message has none. */
@@ -522,6 +539,10 @@ static PyGetSetDef message_getset[] = {
 	 "memoryview of the payload in shared memory (read-only when "
 	 "received, writable for a loan); valid until ack/nack/release/"
 	 "commit, which release it", NULL},
+	{"header", (getter)message_header, NULL,
+	 "dict of the fixed header: sequence, publish_time_ns, "
+	 "correlation_id, expiry_ns, producer_id, delivery_count, "
+	 "redelivered", NULL},
 	{"sequence", (getter)message_sequence, NULL, "per-queue sequence", NULL},
 	{"publish_time_ns", (getter)message_publish_time_ns, NULL,
 	 "CLOCK_MONOTONIC ns at commit (0: not stamped)", NULL},

@@ -23,6 +23,9 @@ def test_send_receive_ack_with_key_and_headers(bus, busd):
         assert msg.key == "orders.eu"
         assert msg.headers == {"colour": "red"}
         assert msg.delivery_count == 1 and not msg.redelivered
+        header = msg.header
+        assert header["sequence"] == msg.sequence
+        assert header["delivery_count"] == 1 and header["publish_time_ns"] > 0
         msg.ack()
         assert bus.stat(name)["acked"] == 1
 
