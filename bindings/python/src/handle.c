@@ -125,13 +125,16 @@ static int wait_slice(struct shmbus_handle *h, shmbus_wait_fn fn,
 }
 
 int shmbus_wait(struct shmbus_handle *h, shmbus_wait_fn fn, void *context,
-		int64_t timeout_ns)
+		int64_t timeout_ns, int probe)
 {
 	int64_t deadline = 0, left = WAIT_SLICE_NS;
-	int rc = fn(context, BUS_NOWAIT);
+	int rc;
 
-	if ((rc != -EAGAIN && rc != -ENOBUFS) || timeout_ns == BUS_NOWAIT)
-		return rc;
+	if (probe || timeout_ns == BUS_NOWAIT) {
+		rc = fn(context, BUS_NOWAIT);
+		if (rc != -EAGAIN || timeout_ns == BUS_NOWAIT)
+			return rc;
+	}
 	if (timeout_ns != BUS_FOREVER)
 		deadline = now_ns() + timeout_ns;
 	for (;;) {

@@ -126,7 +126,7 @@ static int take_loan(QueueObject *q, struct bus_message *out,
 		out->extras = 0;
 		return 0;
 	}
-	rc = shmbus_wait(&q->h, loan_once, &c, timeout_ns);
+	rc = shmbus_wait(&q->h, loan_once, &c, timeout_ns, 0);
 	if (rc >= 0)
 		*out = c.message;
 	return rc;
@@ -223,7 +223,7 @@ static PyObject *queue_send(QueueObject *q, PyObject *args, PyObject *kw)
 		goto out;
 	c.queue = q->queue;
 	c.data = &data;
-	rc = shmbus_wait(&q->h, send_once, &c, timeout_ns);
+	rc = shmbus_wait(&q->h, send_once, &c, timeout_ns, 0);
 	if (rc < 0)
 		raise_wait(q, rc, "send");
 	else
@@ -272,7 +272,7 @@ static PyObject *receive_one(QueueObject *q, int64_t timeout_ns,
 
 	if (enter_as(q, BUS_CONSUMER, "receive") < 0)
 		return NULL;
-	rc = shmbus_wait(&q->h, receive_once, &c, timeout_ns);
+	rc = shmbus_wait(&q->h, receive_once, &c, timeout_ns, 1);
 	if (rc < 0) {
 		if (none_when_empty && rc == -EAGAIN)
 			Py_RETURN_NONE;
@@ -323,7 +323,7 @@ static PyObject *queue_receive_batch(QueueObject *q, PyObject *args,
 	c.messages = PyMem_Calloc((size_t)max, sizeof(*c.messages));
 	if (!c.messages)
 		return PyErr_NoMemory();
-	rc = shmbus_wait(&q->h, receive_once, &c, timeout_ns);
+	rc = shmbus_wait(&q->h, receive_once, &c, timeout_ns, 1);
 	if (rc == -EAGAIN)
 		rc = 0; /* timeout 0 and nothing: an empty batch */
 	if (rc < 0) {

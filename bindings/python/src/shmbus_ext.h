@@ -130,14 +130,16 @@ int shmbus_bus_check(BusObject *bus);
 /* What a blocking call does once, with a relative timeout. */
 typedef int (*shmbus_wait_fn)(void *context, int64_t timeout_ns);
 /*
- * Calls fn with BUS_NOWAIT and the GIL held (nothing to wait for: no GIL
- * hand-over on the fast path); when it would block (-EAGAIN, -ENOBUFS) and
- * timeout_ns allows, again with the GIL released, in slices of at most
- * 100 ms, checking for signals (Ctrl-C) between slices and on -EINTR.
- * Returns fn's result, or INT_MIN when a signal handler raised.
+ * Calls fn with the GIL released, in slices of at most 100 ms of
+ * timeout_ns, checking for signals (Ctrl-C) between slices and on -EINTR.
+ * probe (receives): first calls fn with BUS_NOWAIT and the GIL held, and
+ * waits only on -EAGAIN, so that a message already there costs no GIL
+ * hand-over.  Producers do not probe: a loan that finds a block queue
+ * full with BUS_NOWAIT counts as rejected in the queue's figures.
+ * Returns fn's result, or SHMBUS_RAISED when a signal handler raised.
  */
 int shmbus_wait(struct shmbus_handle *handle, shmbus_wait_fn fn,
-		void *context, int64_t timeout_ns);
+		void *context, int64_t timeout_ns, int probe);
 #define SHMBUS_RAISED INT_MIN
 
 /* The handle's methods for asyncio: _arm() -> fd, _disarm(). */

@@ -118,7 +118,7 @@ static PyObject *receive_one(SubscriptionObject *s, int64_t timeout_ns,
 
 	if (shmbus_handle_enter(&s->h) < 0 || finish_current(s) < 0)
 		return NULL;
-	rc = shmbus_wait(&s->h, receive_once, &c, timeout_ns);
+	rc = shmbus_wait(&s->h, receive_once, &c, timeout_ns, 1);
 	if (rc < 0) {
 		if (rc == SHMBUS_RAISED)
 			return NULL;

@@ -74,7 +74,7 @@ static int take_loan(TopicObject *t, struct bus_message *out,
 		out->extras = 0;
 		return 0;
 	}
-	rc = shmbus_wait(&t->h, loan_once, &c, timeout_ns);
+	rc = shmbus_wait(&t->h, loan_once, &c, timeout_ns, 0);
 	if (rc >= 0)
 		*out = c.message;
 	return rc;
@@ -177,7 +177,7 @@ static PyObject *topic_send(TopicObject *t, PyObject *args, PyObject *kw)
 		goto out;
 	c.topic = t->topic;
 	c.data = &data;
-	rc = shmbus_wait(&t->h, publish_once, &c, timeout_ns);
+	rc = shmbus_wait(&t->h, publish_once, &c, timeout_ns, 0);
 	if (rc < 0)
 		raise_wait(t, rc, "send");
 	else

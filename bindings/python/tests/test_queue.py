@@ -166,3 +166,19 @@ def test_ls_and_stat(bus, busd):
     assert figures["kind"] == "queue" and figures["capacity"] == 64
     with pytest.raises(shmbus.NotFound):
         bus.stat(busd.unique())
+
+
+def test_full_queue_rejects_or_times_out(bus, busd):
+    reject = make_queue(bus, busd, slots=4, max_unacked=4, overflow="reject")
+    block = make_queue(bus, busd, slots=4, max_unacked=4)
+    with bus.queue(reject, "producer") as r, bus.queue(block, "producer") as b:
+        for _ in range(4):
+            r.send(b"x")
+            b.send(b"x")
+        with pytest.raises(shmbus.Full):
+            r.send(b"one too many")  # at once, whatever the timeout
+        with pytest.raises(shmbus.Timeout):
+            b.send(b"one too many", timeout=0.05)
+    assert bus.stat(reject)["rejected"] == 1
+    figures = bus.stat(block)
+    assert figures["rejected"] == 0 and figures["backpressure_waits"] == 1
