@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """100,000 messages without growth, and clear exceptions for bad input."""
 import gc
+import os
 import sys
 import tracemalloc
 
@@ -58,7 +59,9 @@ def test_many_messages_no_growth(bus, busd):
         assert sys.getrefcount(payload) == refs_before
         assert len(gc.get_objects()) - objects_before < 100
         assert grown < 64 * 1024, f"Python allocations grew {grown} bytes"
-        assert rss_kib() - rss_before < 8 * 1024
+        if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+            # ASan's quarantine holds freed memory back: RSS grows there.
+            assert rss_kib() - rss_before < 8 * 1024
     figures = bus.stat(name)
     assert figures["acked"] == count + 2000 and figures["leased"] == 0
 
