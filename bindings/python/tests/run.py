@@ -17,6 +17,9 @@ if len(sys.argv) > 1 and sys.argv[1].upper() in ("ON", "1", "TRUE", "YES"):
           "interpreter cannot load a TSan extension); the ASan and plain "
           "builds run it")
     sys.exit(77)
+if os.environ.get("BUS_TEST_PYTHON_SKIP"):
+    print("python: skipped: " + os.environ["BUS_TEST_PYTHON_SKIP"])
+    sys.exit(77)
 try:
     import pytest
 except ImportError:
