@@ -197,3 +197,30 @@ PyObject *shmbus_handle_disarm(struct shmbus_handle *h)
 		return shmbus_raise_detail(rc, "", "waitset");
 	Py_RETURN_NONE;
 }
+
+void shmbus_keep_loan(struct shmbus_handle *h, const struct bus_message *loan)
+{
+	/* Never full (see kept in shmbus_ext.h); were it, the loan would
+	 * stay claimed until the handle closes, which pads it. */
+	if (h->kept_count < SHMBUS_KEPT_MAX)
+		h->kept[h->kept_count++] = *loan;
+}
+
+int shmbus_take_kept_loan(struct shmbus_handle *h, struct bus_message *out)
+{
+	if (!h->kept_count)
+		return 0;
+	*out = h->kept[--h->kept_count];
+	out->extras = 0;
+	return 1;
+}
+
+int shmbus_one_loan(struct shmbus_handle *h)
+{
+	if (!h->messages)
+		return 0;
+	PyErr_SetString(PyExc_RuntimeError,
+			"the handle has a loan already: commit it first (one "
+			"loan at a time per handle)");
+	return -1;
+}

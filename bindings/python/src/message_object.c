@@ -103,8 +103,7 @@ int shmbus_message_drop_views(MessageObject *m)
  * loan (consumers never see it; a closed handle discards it). */
 static void keep_loan(MessageObject *m)
 {
-	m->owner->pending = m->message;
-	m->owner->has_pending = 1;
+	shmbus_keep_loan(m->owner, &m->message);
 }
 
 int shmbus_messages_close(struct shmbus_handle *h)
@@ -116,7 +115,7 @@ int shmbus_messages_close(struct shmbus_handle *h)
 			return -1;
 	while ((m = h->messages) != NULL)
 		shmbus_message_finish(m);
-	h->has_pending = 0;
+	h->kept_count = 0; /* the C close discards them */
 	return 0;
 }
 
@@ -330,8 +329,6 @@ static void abandon(MessageObject *m)
 	case SHMBUS_LOAN_TOPIC:
 		keep_loan(m);
 		break;
-	case SHMBUS_PEEKED:
-		break;
 	}
 	shmbus_message_finish(m);
 }
@@ -345,11 +342,12 @@ static PyObject *message_enter(MessageObject *m, PyObject *unused)
  * not committed in the block is kept for the next loan. */
 static PyObject *message_exit(MessageObject *m, PyObject *args)
 {
-	PyObject *type = PyTuple_GET_ITEM(args, 0);
+	PyObject *type = PyTuple_GET_SIZE(args) ? PyTuple_GET_ITEM(args, 0)
+						: Py_None;
 
 	if (!m->live)
 		Py_RETURN_FALSE;
-	if (is_loan(m) || m->kind == SHMBUS_PEEKED) {
+	if (is_loan(m)) {
 		if (shmbus_message_drop_views(m) < 0)
 			return NULL;
 		abandon(m);
@@ -511,17 +509,6 @@ static PyObject *message_is_live(MessageObject *m, void *closure)
 	return PyBool_FromLong(m->live);
 }
 
-static Py_ssize_t message_length(MessageObject *m)
-{
-	if (check_live(m) < 0)
-		return -1;
-	return is_loan(m) ? m->message.capacity : m->message.length;
-}
-
-static PySequenceMethods message_as_sequence = {
-	.sq_length = (lenfunc)message_length,
-};
-
 static PyObject *message_repr(MessageObject *m)
 {
 	if (!m->live)
@@ -591,7 +578,6 @@ PyTypeObject MessageType = {
 	.tp_dealloc = (destructor)message_dealloc,
 	.tp_repr = (reprfunc)message_repr,
 	.tp_as_buffer = &message_as_buffer,
-	.tp_as_sequence = &message_as_sequence,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_doc = "A message in shared memory: received (ack/nack/release) "
 		  "or loaned (commit).",

@@ -113,19 +113,15 @@ static int loan_once(void *context, int64_t timeout_ns)
 	return bus_loan(c->queue, &c->message, timeout_ns);
 }
 
-/* A loan: the one left pending, or a new one (waiting for room). */
+/* A loan: one kept, or a new one (waiting for room). */
 static int take_loan(QueueObject *q, struct bus_message *out,
 		     int64_t timeout_ns)
 {
 	struct loan_call c = {.queue = q->queue};
 	int rc;
 
-	if (q->h.has_pending) {
-		*out = q->h.pending;
-		q->h.has_pending = 0;
-		out->extras = 0;
+	if (shmbus_take_kept_loan(&q->h, out))
 		return 0;
-	}
 	rc = shmbus_wait(&q->h, loan_once, &c, timeout_ns, 0);
 	if (rc >= 0)
 		*out = c.message;
@@ -142,7 +138,7 @@ static PyObject *queue_loan(QueueObject *q, PyObject *args, PyObject *kw)
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:loan", keywords,
 					 &timeout) ||
-	    enter_as(q, BUS_PRODUCER, "loan") < 0 ||
+	    enter_as(q, BUS_PRODUCER, "loan") < 0 || shmbus_one_loan(&q->h) < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
 		return NULL;
 	m = shmbus_message_new(&q->h, SHMBUS_LOAN_QUEUE);
@@ -182,8 +178,7 @@ static PyObject *send_with_loan(QueueObject *q, const Py_buffer *data,
 			      extras[2], extras[3], extras[4]) < 0 ||
 	    shmbus_fill(&m, data) < 0) {
 		/* Nothing was published: the loan waits for the next. */
-		q->h.pending = m;
-		q->h.has_pending = 1;
+		shmbus_keep_loan(&q->h, &m);
 		return NULL;
 	}
 	rc = bus_commit(q->queue, &m, (uint32_t)data->len);
@@ -212,7 +207,7 @@ static PyObject *queue_send(QueueObject *q, PyObject *args, PyObject *kw)
 	if (enter_as(q, BUS_PRODUCER, "send") < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
 		goto out;
-	if (q->h.has_pending || extras[0] != Py_None || extras[1] != Py_None ||
+	if (q->h.kept_count || extras[0] != Py_None || extras[1] != Py_None ||
 	    extras[2] != Py_None || extras[3] != Py_None ||
 	    extras[4] != Py_None) {
 		result = send_with_loan(q, &data, extras, timeout_ns);

@@ -89,6 +89,8 @@ typedef void (*shmbus_close_fn)(struct shmbus_handle *handle);
 typedef int (*shmbus_waitset_add_fn)(struct shmbus_handle *handle,
 				     bus_waitset_t *waitset);
 
+#define SHMBUS_KEPT_MAX 4
+
 /* The head of every handle object. */
 struct shmbus_handle {
 	PyObject_HEAD
@@ -100,11 +102,13 @@ struct shmbus_handle {
 	int busy;
 	/* Messages received or loaned and not yet finished. */
 	struct shmbus_message *messages;
-	/* A loan left uncommitted (an exception in its with block): the
-	 * next loan or send of the handle reuses it, so that no consumer
-	 * waits behind a slot nobody will commit. */
-	struct bus_message pending;
-	int has_pending;
+	/* Loans left uncommitted (an exception in a with block, a send
+	 * whose key was refused): the next loans and sends of the handle
+	 * reuse them, so that no consumer waits behind a slot nobody will
+	 * commit.  One live loan per handle (loan() says so) and one failed
+	 * send at a time keep it at two at most. */
+	struct bus_message kept[SHMBUS_KEPT_MAX];
+	unsigned int kept_count;
 	/* The waitset of the asyncio helpers, made on first use. */
 	bus_waitset_t *waitset;
 	PyObject *weakrefs;
@@ -122,6 +126,14 @@ void shmbus_handle_attach(struct shmbus_handle *handle, BusObject *bus,
 /* Finishes the messages (BufferError while a view is held), then closes
  * the C handle; 0, or -1 with an exception.  Closed handles pass. */
 int shmbus_handle_close(struct shmbus_handle *handle);
+/* Keeps an uncommitted loan for the handle's next loan or send. */
+void shmbus_keep_loan(struct shmbus_handle *handle,
+		      const struct bus_message *loan);
+/* Takes a kept loan into *out (its extras cleared): 1, or 0 if none. */
+int shmbus_take_kept_loan(struct shmbus_handle *handle,
+			  struct bus_message *out);
+/* loan() of a handle that has a live loan: RuntimeError, -1. */
+int shmbus_one_loan(struct shmbus_handle *handle);
 /* For tp_dealloc: closes without raising (nothing can be exported then:
  * every message holds a reference to its handle). */
 void shmbus_handle_dealloc(struct shmbus_handle *handle);
@@ -154,7 +166,6 @@ enum shmbus_message_kind {
 	SHMBUS_RECEIVED_WILDCARD,
 	SHMBUS_LOAN_QUEUE,	/* commit */
 	SHMBUS_LOAN_TOPIC,
-	SHMBUS_PEEKED,		/* a copy; nothing to finish */
 };
 
 typedef struct shmbus_message {

@@ -68,12 +68,8 @@ static int take_loan(TopicObject *t, struct bus_message *out,
 	struct loan_call c = {.topic = t->topic};
 	int rc;
 
-	if (t->h.has_pending) {
-		*out = t->h.pending;
-		t->h.has_pending = 0;
-		out->extras = 0;
+	if (shmbus_take_kept_loan(&t->h, out))
 		return 0;
-	}
 	rc = shmbus_wait(&t->h, loan_once, &c, timeout_ns, 0);
 	if (rc >= 0)
 		*out = c.message;
@@ -97,7 +93,7 @@ static PyObject *topic_loan(TopicObject *t, PyObject *args, PyObject *kw)
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:loan", keywords,
 					 &timeout) ||
-	    shmbus_handle_enter(&t->h) < 0 ||
+	    shmbus_handle_enter(&t->h) < 0 || shmbus_one_loan(&t->h) < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
 		return NULL;
 	m = shmbus_message_new(&t->h, SHMBUS_LOAN_TOPIC);
@@ -136,8 +132,7 @@ static PyObject *publish_with_loan(TopicObject *t, const Py_buffer *data,
 	if (shmbus_set_extras(&m, t->h.bus->bus, extras[0], extras[1],
 			      extras[2], extras[3], extras[4]) < 0 ||
 	    shmbus_fill(&m, data) < 0) {
-		t->h.pending = m;
-		t->h.has_pending = 1;
+		shmbus_keep_loan(&t->h, &m);
 		return NULL;
 	}
 	rc = bus_topic_commit(t->topic, &m, (uint32_t)data->len);
@@ -168,7 +163,7 @@ static PyObject *topic_send(TopicObject *t, PyObject *args, PyObject *kw)
 		goto out;
 	for (i = 0; i < 5; i++)
 		plain &= extras[i] == Py_None;
-	if (t->h.has_pending || !plain) {
+	if (t->h.kept_count || !plain) {
 		result = publish_with_loan(t, &data, extras, timeout_ns);
 		goto out;
 	}

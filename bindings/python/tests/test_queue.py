@@ -51,6 +51,9 @@ def test_loan_left_uncommitted_is_reused(bus, busd):
                 m.payload[:3] = b"bad"
                 raise RuntimeError("the producer changed its mind")
         assert c.try_receive() is None  # nothing was published
+        with p.loan() as m:  # the kept slot again
+            with pytest.raises(RuntimeError, match="one loan"):
+                p.loan()
         p.send(b"good")  # goes into the kept loan
         with c.receive(timeout=2) as msg:
             assert bytes(msg.payload) == b"good"
