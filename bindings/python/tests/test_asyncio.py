@@ -61,3 +61,25 @@ def test_two_subscriptions_awaited_together(bus, busd):
     assert asyncio.run(main()) == [b"a", b"b"]
     for handle in (ta, tb, sa, sb):
         handle.close()
+
+
+def test_wildcard_receive_async_sees_a_new_topic(bus, busd):
+    base = busd.unique("aw")
+    sub = bus.subscribe(f"{base}.>")
+    assert sub.topics == 0
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def create_and_publish():
+            bus.create_topic(f"{base}.new")
+            with bus.topic(f"{base}.new") as t:
+                t.send(b"fresh")
+
+        loop.call_later(0.02, create_and_publish)
+        msg = await sub.receive_async(timeout=5)
+        with msg:
+            return msg.topic, bytes(msg.payload)
+
+    assert asyncio.run(main()) == (f"{base}.new", b"fresh")
+    sub.close()

@@ -99,3 +99,32 @@ def test_gil_released_while_waiting_and_cancel(bus, busd):
     assert not waiter.is_alive() and "error" in outcome
     c.uncancel()
     c.close()
+
+
+WAITER = """
+import sys, shmbus
+bus = shmbus.connect(sys.argv[1])
+q = bus.queue(sys.argv[2], "consumer", wait=sys.argv[3])
+print("waiting", flush=True)
+try:
+    q.receive()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("wait", ["futex", "busy"])
+def test_ctrl_c_interrupts_a_blocked_receive(bus, busd, wait):
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    child = python_child(WAITER, busd.name, name, wait)
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        assert child.stdout.readline().strip() == "interrupted"
+        assert child.wait(5) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -142,3 +142,20 @@ def test_serve_loop(bus, busd):
         caller.join(10)
         server.join(10)
         assert result["reply"] == b"xx" and served["n"] == 1
+
+
+def test_topic_loan_and_release_on_exception(bus, busd):
+    name = busd.unique("t")
+    bus.create_topic(name, max_message=128)
+    with bus.topic(name) as t, bus.subscribe(name) as s:
+        with t.loan(timeout=1) as m:
+            m.payload[:4] = b"zero"
+            m.commit(4)
+        with pytest.raises(RuntimeError):
+            with s.receive(timeout=2) as msg:
+                assert bytes(msg.payload) == b"zero"
+                raise RuntimeError("subscriber failed")
+        assert not msg.live  # released, not nacked: topics do not redeliver
+        assert s.try_receive() is None
+        with pytest.raises(TypeError):
+            t.loan().nack()
