@@ -140,13 +140,12 @@ static int apply(const struct setting *table, void *base, PyObject *kw,
 	return 0;
 }
 
-static int one_name(PyObject *args, const char *function, const char **name)
+static int one_name(PyObject *args, const char **name)
 {
 	PyObject *name_object;
 
 	if (!PyArg_ParseTuple(args, "O", &name_object))
 		return -1;
-	(void)function;
 	return shmbus_name(name_object, "name", name);
 }
 
@@ -157,7 +156,7 @@ PyObject *shmbus_create_queue(BusObject *bus, PyObject *args, PyObject *kw)
 	int rc;
 
 	if (shmbus_bus_check(bus) < 0 ||
-	    one_name(args, "create_queue", &name) < 0)
+	    one_name(args, &name) < 0)
 		return NULL;
 	bus_queue_settings_default(&settings);
 	if (apply(queue_settings, &settings, kw, settings.dead_letter) < 0)
@@ -177,7 +176,7 @@ PyObject *shmbus_create_topic(BusObject *bus, PyObject *args, PyObject *kw)
 	int rc;
 
 	if (shmbus_bus_check(bus) < 0 ||
-	    one_name(args, "create_topic", &name) < 0)
+	    one_name(args, &name) < 0)
 		return NULL;
 	bus_topic_settings_default(&settings);
 	if (apply(topic_settings, &settings, kw, NULL) < 0)
