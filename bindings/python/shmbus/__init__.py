@@ -11,16 +11,18 @@ README.md beside this package.
         with q.receive(timeout=1.0) as msg:   # acked on normal exit
             handle(msg.payload)
 """
+import asyncio
+import errno as _errno
 import itertools
 import os
 
-from . import _aio, _shmbus
+from . import _aio, _shmbus, errors
 from .errors import *  # noqa: F401,F403 - the exception hierarchy
 from .errors import BY_ERRNO, Error, NoResponder, Timeout
 
 __all__ = ["connect", "Bus", "Queue", "Subscription", "Topic", "Message",
            "Address", "Requester", "Responder", "strerror", "subject_match"]
-__all__ += list(errors.__all__)  # noqa: F405
+__all__ += list(errors.__all__)
 
 Message = _shmbus.Message
 Topic = _shmbus.Topic
@@ -124,11 +126,13 @@ class Bus(_shmbus.Bus):
             self._async_requests[key] = pair
         producer, replies, name = pair
         if self.stat(service).get("consumers", 1) == 0:
-            raise NoResponder(6, strerror(6), service, "request_async")
+            raise NoResponder(_errno.ENXIO, strerror(_errno.ENXIO),
+                              f"nothing consumes from {service!r}",
+                              "request_async")
         correlation = next(self._correlation)
         producer.send(data, correlation_id=correlation, reply_to=name,
                       timeout=timeout)
-        loop_time = __import__("asyncio").get_running_loop().time
+        loop_time = asyncio.get_running_loop().time
         deadline = None if timeout is None else loop_time() + timeout
         while True:
             left = None if deadline is None else max(0.0,

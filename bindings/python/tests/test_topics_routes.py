@@ -99,6 +99,9 @@ def test_request_reply(bus, busd):
     bus.create_queue(service, slots=64, max_message=256, header_room=64)
     with pytest.raises(shmbus.NoResponder):
         bus.request(service, b"anyone?", timeout=1)
+    import asyncio
+    with pytest.raises(shmbus.NoResponder):
+        asyncio.run(bus.request_async(service, b"anyone?", timeout=1))
     ready = threading.Event()
     worker = threading.Thread(target=responder_thread,
                               args=(busd, service, 3, ready))
