@@ -88,12 +88,20 @@ def test_gil_released_while_waiting_and_cancel(bus, busd):
 
     waiter = threading.Thread(target=wait_forever)
     waiter.start()
-    time.sleep(0.1)
+    # Until the other thread waits in C with the GIL released, the handle
+    # is free; from then on a second thread's call is refused.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert c.try_receive() is None
+        except RuntimeError as error:
+            assert "another thread" in str(error)  # one thread per handle
+            break
+        assert time.monotonic() < deadline, "the waiter never waited"
+        time.sleep(0.01)
     # The main thread runs Python while the other waits in C.
     ticks = sum(1 for _ in range(100000))
     assert ticks == 100000
-    with pytest.raises(RuntimeError):
-        c.try_receive()  # one thread per handle
     c.cancel()
     waiter.join(5)
     assert not waiter.is_alive() and "error" in outcome
@@ -105,7 +113,11 @@ WAITER = """
 import sys, shmbus
 bus = shmbus.connect(sys.argv[1])
 q = bus.queue(sys.argv[2], "consumer", wait=sys.argv[3])
-print("waiting", flush=True)
+try:
+    print("waiting", flush=True)
+except KeyboardInterrupt:
+    print("too early", flush=True)
+    sys.exit(1)
 try:
     q.receive()
 except KeyboardInterrupt:
@@ -120,7 +132,7 @@ def test_ctrl_c_interrupts_a_blocked_receive(bus, busd, wait):
     child = python_child(WAITER, busd.name, name, wait)
     try:
         assert child.stdout.readline().strip() == "waiting"
-        time.sleep(0.05)
+        time.sleep(0.3)  # into receive(), microseconds after the print
         child.send_signal(signal.SIGINT)
         assert child.stdout.readline().strip() == "interrupted"
         assert child.wait(5) == 0
