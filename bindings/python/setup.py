@@ -50,6 +50,7 @@ def from_pkg_config():
                          "--install build) so that `pkg-config bus` "
                          "works, or set SHMBUS_BUILD_DIR to a CMake "
                          "build directory of shmbus")
+    libdir = os.path.normpath(libdir) if libdir else ""
     options = dict(include_dirs=[], library_dirs=[], libraries=[],
                    runtime_library_dirs=[libdir] if libdir else [])
     for flag in shlex.split(flags.stdout):
