@@ -29,6 +29,10 @@ PACKAGES="
 	nats-server
 	libnats-dev
 	mosquitto-clients
+	python3-dev
+	python3-setuptools
+	python3-pytest
+	python3-pip
 "
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: MIT
+"""Processes and threads: a consumer killed with SIGKILL, fork, the GIL
+released while waiting, cancel from another thread."""
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import shmbus
+from conftest import python_child
+
+HOLDER = """
+import sys, time, shmbus
+bus = shmbus.connect(sys.argv[1])
+q = bus.queue(sys.argv[2], "consumer")
+held = [q.receive(timeout=5) for _ in range(int(sys.argv[3]))]
+print(" ".join(bytes(m.payload).decode() for m in held), flush=True)
+time.sleep(60)
+"""
+
+
+def test_consumer_killed_holding_messages_redelivers_them(bus, busd):
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    with bus.queue(name, "producer") as p:
+        for i in range(8):
+            p.send(b"m%d" % i)
+    child = python_child(HOLDER, busd.name, name, "5")
+    try:
+        line = child.stdout.readline().split()
+        assert line == ["m0", "m1", "m2", "m3", "m4"]
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    with bus.queue(name, "consumer") as c:
+        got = {}
+        deadline = time.monotonic() + 10
+        while len(got) < 8 and time.monotonic() < deadline:
+            msg = c.receive(timeout=max(0.0, deadline - time.monotonic()))
+            got[bytes(msg.payload).decode()] = msg.redelivered
+            msg.ack()
+    assert sorted(got) == ["m%d" % i for i in range(8)]
+    assert [k for k, again in got.items() if again] == \
+        ["m0", "m1", "m2", "m3", "m4"]
+    assert bus.stat(name)["redelivered"] == 5
+
+
+def test_child_of_fork_must_connect_again(bus, busd):
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    p = bus.queue(name, "producer")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            p.send(b"from the child")
+        except RuntimeError:
+            try:
+                with shmbus.connect(busd.name) as own, \
+                        own.queue(name, "producer") as mine:
+                    mine.send(b"child")
+                    code = 0
+            except BaseException:
+                code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with bus.queue(name, "consumer") as c:
+        with c.receive(timeout=2) as msg:
+            assert bytes(msg.payload) == b"child"
+        assert c.try_receive() is None
+    p.close()
+
+
+def test_gil_released_while_waiting_and_cancel(bus, busd):
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    c = bus.queue(name, "consumer", wait="futex")
+    outcome = {}
+
+    def wait_forever():
+        try:
+            c.receive()
+        except shmbus.Cancelled as error:
+            outcome["error"] = error
+
+    waiter = threading.Thread(target=wait_forever)
+    waiter.start()
+    # Until the other thread waits in C with the GIL released, the handle
+    # is free; from then on a second thread's call is refused.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert c.try_receive() is None
+        except RuntimeError as error:
+            assert "another thread" in str(error)  # one thread per handle
+            break
+        assert time.monotonic() < deadline, "the waiter never waited"
+        time.sleep(0.01)
+    # The main thread runs Python while the other waits in C.
+    ticks = sum(1 for _ in range(100000))
+    assert ticks == 100000
+    c.cancel()
+    waiter.join(5)
+    assert not waiter.is_alive() and "error" in outcome
+    c.uncancel()
+    c.close()
+
+
+WAITER = """
+import sys, shmbus
+bus = shmbus.connect(sys.argv[1])
+q = bus.queue(sys.argv[2], "consumer", wait=sys.argv[3])
+try:
+    print("waiting", flush=True)
+except KeyboardInterrupt:
+    print("too early", flush=True)
+    sys.exit(1)
+try:
+    q.receive()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("wait", ["futex", "busy"])
+def test_ctrl_c_interrupts_a_blocked_receive(bus, busd, wait):
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    child = python_child(WAITER, busd.name, name, wait)
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.3)  # into receive(), microseconds after the print
+        child.send_signal(signal.SIGINT)
+        assert child.stdout.readline().strip() == "interrupted"
+        assert child.wait(5) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
