@@ -142,6 +142,10 @@ struct bridge_config {
 	bool send_asap_set;
 	/* [bridge] metrics = HOST:PORT: the Prometheus endpoint, if set. */
 	bool has_metrics;
+	/* [bridge] status_topic = NAME | none: where the figures go once a
+	 * second for busctl bridge (default busbridge.ORIGIN); "" for none. */
+	char status_topic[BUS_NAME_MAX + 1];
+	bool status_topic_set;
 	struct sockaddr_storage metrics;
 	struct bridge_rule *rules;
 	unsigned int rule_count;
@@ -159,6 +163,12 @@ struct bridge {
 	 * metrics thread reads; relaxed, a figure like those of a rule). */
 	atomic_uint_fast64_t reconnects;
 	struct bridge_metrics *metrics;
+	/* status_topic.c: the topic handle is the status thread's while it
+	 * runs, main()'s before and after. */
+	bus_topic_t *status_topic;
+	pthread_t status_thread;
+	bool status_thread_started;
+	bool status_failed; /* logged once */
 };
 
 /* config.c: reads and checks the file; errors go to stderr as
@@ -231,6 +241,20 @@ int bridge_metrics_parse_address(const char *text,
 int bridge_metrics_start(struct bridge *bridge);
 /* Stops serving; no scrape runs after it returns.  Safe when not started. */
 void bridge_metrics_stop(struct bridge *bridge);
+
+/* status_topic.c: the figures on the bus, once a second, for busctl
+ * bridge.  start after the rules run (a failure is logged, not fatal);
+ * stop after bridge->stopping is set and the rules stopped. */
+void bridge_status_start(struct bridge *bridge);
+void bridge_status_stop(struct bridge *bridge);
+
+/* A figure read by another thread than the one counting it: relaxed, as
+ * bridge_count() counts it; each value is exact, a set of them is not one
+ * snapshot. */
+static inline uint64_t bridge_figure(const atomic_uint_fast64_t *value)
+{
+	return atomic_load_explicit(value, memory_order_relaxed);
+}
 
 /* log.c: one line on stderr, "busbridge: ..." */
 __attribute__((format(printf, 1, 2))) void bridge_log(const char *format, ...);

@@ -167,9 +167,19 @@ static void on_bridge_key(struct parser *p, const char *key,
 				     "no", value);
 		else
 			c->send_asap_set = true;
+	} else if (!strcmp(key, "status_topic")) {
+		if (strcmp(value, "none") && bus_name_check(value))
+			config_error(p, "status_topic = '%s' is neither a topic "
+				     "name (1 to %d letters, digits, '_', '-' "
+				     "and '.') nor none", value, BUS_NAME_MAX);
+		else
+			snprintf(c->status_topic, sizeof(c->status_topic),
+				 "%s", strcmp(value, "none") ? value : "");
+		c->status_topic_set = true;
 	} else {
 		config_error(p, "unknown key '%s' in [bridge]; expected bus, "
-			     "nats, name, max_hops, send_asap or metrics", key);
+			     "nats, name, max_hops, send_asap, metrics or "
+			     "status_topic", key);
 	}
 }
 
@@ -592,6 +602,9 @@ static void finish(struct parser *p)
 	}
 	if (!c->send_asap_set)
 		c->send_asap = carries_requests(c);
+	if (!c->status_topic_set)
+		snprintf(c->status_topic, sizeof(c->status_topic),
+			 "busbridge.%s", c->origin);
 }
 
 int bridge_config_read(const char *path, struct bridge_config *config)

@@ -92,6 +92,7 @@ static int start(struct bridge *bridge)
 		if (bridge_rule_start(&c->rules[i]))
 			return -EIO;
 	}
+	bridge_status_start(bridge);
 	return bridge_metrics_start(bridge);
 }
 
@@ -102,6 +103,8 @@ static void stop(struct bridge *bridge)
 	bridge_metrics_stop(bridge);
 	for (unsigned int i = 0; i < bridge->config.rule_count; i++)
 		bridge_rule_stop(&bridge->config.rules[i]);
+	/* With the rules' final figures, while NATS is still there. */
+	bridge_status_stop(bridge);
 	bridge_nats_close(bridge);
 	bus_disconnect(bridge->bus);
 	bridge->bus = NULL;

@@ -91,11 +91,6 @@ int bridge_metrics_parse_address(const char *text,
 
 /* ---- the page ---------------------------------------------------------- */
 
-static uint64_t figure(const atomic_uint_fast64_t *value)
-{
-	return atomic_load_explicit(value, memory_order_relaxed);
-}
-
 struct rule_family {
 	const char *name;
 	const char *type;
@@ -133,7 +128,7 @@ static void write_family(FILE *out, const struct bridge *bridge,
 		const struct bridge_rule *rule = &bridge->config.rules[i];
 		const atomic_uint_fast64_t *value = (const void *)
 			((const char *)&rule->stats + family->offset);
-		uint64_t n = figure(value);
+		uint64_t n = bridge_figure(value);
 
 		if (family->offset == offsetof(struct bridge_stats, lag) &&
 		    n == BRIDGE_LAG_UNKNOWN)
@@ -156,7 +151,7 @@ static void write_page(FILE *out, const struct bridge *bridge)
 		"# HELP shmbus_bridge_connected 1 while the bridge is connected "
 		"to a NATS server, else 0.\n"
 		"# TYPE shmbus_bridge_connected gauge\n"
-		"shmbus_bridge_connected %d\n", figure(&bridge->reconnects),
+		"shmbus_bridge_connected %d\n", bridge_figure(&bridge->reconnects),
 		bridge_nats_up(bridge) ? 1 : 0);
 }
 

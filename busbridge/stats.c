@@ -95,11 +95,6 @@ void bridge_lag_refresh(struct bridge_rule *rule, bool force)
 			      memory_order_relaxed);
 }
 
-static uint64_t figure(const atomic_uint_fast64_t *value)
-{
-	return atomic_load_explicit(value, memory_order_relaxed);
-}
-
 void bridge_stats_print(const struct bridge *bridge, FILE *out)
 {
 	for (unsigned int i = 0; i < bridge->config.rule_count; i++) {
@@ -109,9 +104,9 @@ void bridge_stats_print(const struct bridge *bridge, FILE *out)
 		fprintf(out, "busbridge: figures: %s %s forwarded=%" PRIu64
 			" failed=%" PRIu64 " dropped=%" PRIu64
 			" in_flight=%" PRIu64 "\n", rule->name,
-			kind_names[rule->kind], figure(&s->forwarded),
-			figure(&s->failed), figure(&s->dropped),
-			figure(&s->in_flight));
+			kind_names[rule->kind], bridge_figure(&s->forwarded),
+			bridge_figure(&s->failed), bridge_figure(&s->dropped),
+			bridge_figure(&s->in_flight));
 	}
 	fflush(out);
 }

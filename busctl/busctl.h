@@ -63,6 +63,7 @@ int busctl_top(struct busctl *ctl, int argc, char **argv);
 int busctl_route(struct busctl *ctl, int argc, char **argv);
 int busctl_bench(struct busctl *ctl, int argc, char **argv);
 int busctl_info(struct busctl *ctl, int argc, char **argv);
+int busctl_bridge(struct busctl *ctl, int argc, char **argv);
 
 /*
  * subscribe.c: the kind (BUS_SEGMENT_QUEUE or BUS_SEGMENT_TOPIC) of name,

@@ -259,6 +259,15 @@ static const struct busctl_help busctl_helps[] = {
 	  "memory: also\nafter busd died.",
 	  busctl_help_log,
 	  "busctl log -n 5 --json" },
+	{ "bridge", "[ORIGIN]",
+	  "the figures of the busbridges on this bus",
+	  "Each busbridge publishes its figures once a second on its status "
+	  "topic\n(busbridge.ORIGIN): state, NATS connection, reconnects, and "
+	  "per rule the\nmessages forwarded, failed, dropped, in flight and "
+	  "the lag.  Figures more than\nthree intervals old show as stale (a "
+	  "bridge killed with -9).  --json gives\none object a bridge.",
+	  busctl_help_none,
+	  "busctl bridge\nbusctl bridge host-a --json" },
 	{ "info", "",
 	  "busd's version, pid, configuration, uptime and counts",
 	  "What busd says about itself: version, pid, configuration file, "

@@ -38,6 +38,7 @@ static const struct busctl_command busctl_commands[] = {
 	{ "route", busctl_route },
 	{ "bench", busctl_bench },
 	{ "info", busctl_info },
+	{ "bridge", busctl_bridge },
 };
 
 /* ---- errors -------------------------------------------------------- */

@@ -1096,6 +1096,46 @@ EOF
 		'wait_metric "$a_port" "shmbus_bridge_lag$oa" 0'
 	check "one reconnect counted" \
 		'[ "$(metric "$p" shmbus_bridge_reconnects_total)" = 1 ]'
+
+	# busctl bridge: the same figures, from each bridge's status topic.
+	check "busctl bridge hostA: running, connected, 1 reconnect, $count and 5 forwarded, lags 0" \
+		'wait_bridge "$bus_a" hostA ".state == \"running\" and .connected and .reconnects == 1 and (.rules[] | select(.rule == \"prices\") | .forwarded == $count and .failed == 0 and .lag == 0) and (.rules[] | select(.rule == \"orders\") | .kind == \"export-queue\" and .forwarded == 5 and .lag == 0)"'
+	"$busctl" -b "$bus_a" bridge >"$work/bridge.out" 2>&1
+	check "busctl bridge as text: a line per rule with its figures: $(cat "$work/bridge.out")" \
+		'grep -q "^bridge hostA (topic busbridge.hostA): running, connected, 1 reconnect," "$work/bridge.out" && grep -Eq "^  prices +export-topic +$count +0 +0 +0 +0$" "$work/bridge.out"'
+	check "busctl bridge on bus B: its import, lag read from nats.c" \
+		'wait_bridge "$bus_b" hostB "(.rules[0] | .rule == \"prices\" and .kind == \"import-core\" and .forwarded == $count)"'
+	stop "$a_pid"
+	check "a bridge stopped cleanly says so, with its final figures" \
+		'wait_bridge "$bus_a" hostA ".state == \"stopped\" and (.rules[] | select(.rule == \"prices\") | .forwarded == $count)"'
+	kill -KILL "$b_pid"
+	wait "$b_pid" 2>/dev/null
+	check "a bridge killed with -9 shows as stale after three intervals" \
+		'wait_bridge "$bus_b" hostB ".state == \"stale\" and .age_ms > 3000" 60'
+	"$busctl" -b "$bus_a" bridge nobody >"$work/bridge.out" 2>&1
+	rc=$?
+	check "busctl bridge of an unknown bridge: exit 1, naming its topic: $(cat "$work/bridge.out")" \
+		'[ "$rc" -eq 1 ] && grep -q "busbridge.nobody" "$work/bridge.out"'
+	"$busctl" -b "$bus_a" create busbridge.fake --topic >/dev/null &&
+		"$busctl" -b "$bus_a" pub busbridge.fake "not figures" >/dev/null
+	"$busctl" -b "$bus_a" bridge fake >"$work/bridge.out" 2>&1
+	rc=$?
+	check "a status topic holding something else: exit 1 and why: $(cat "$work/bridge.out")" \
+		'[ "$rc" -eq 1 ] && grep -q "does not hold a bridge.s figures: line 1: " "$work/bridge.out"'
+}
+
+# wait_bridge BUS ORIGIN JQ [TRIES]: busctl --json bridge ORIGIN on BUS
+# until JQ holds (TRIES x 0.1 s, default 50).
+wait_bridge() {
+	i=0
+	while [ $i -lt "${4:-50}" ]; do
+		"$busctl" -b "$1" --json bridge "$2" >"$work/bridge.json" 2>&1 &&
+			jq -e "$3" "$work/bridge.json" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "  last: $(cat "$work/bridge.json")" >&2
+	return 1
 }
 
 # ---- bad configs --------------------------------------------------------
@@ -1138,6 +1178,8 @@ nats = nats://127.0.0.1:1"
 	expect_refusal "no from" "bad.conf:4: [export x] needs from = ..."
 	printf '%s\nname = a.b\n[export x]\nfrom = queue orders\n' "$good" >"$f"
 	expect_refusal "dotted origin" "bad.conf:4: name = 'a.b' is not an origin id"
+	printf '%s\nstatus_topic = a/b\n[export x]\nfrom = queue orders\n' "$good" >"$f"
+	expect_refusal "bad status topic" "bad.conf:4: status_topic = 'a/b' is neither a topic name"
 	printf '%s\n[export x]\nfrom = queue nope\n' "$good" >"$f"
 	expect_refusal "unknown queue" "bad.conf:4: [export x]: bus $bus_a has no queue 'nope'"
 	printf '%s\n[export x]\nfrom = topic nope\n' "$good" >"$f"
