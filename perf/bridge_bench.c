@@ -21,6 +21,11 @@
  *   -B nats-tp    a plain libnats publisher streams -n 64-byte messages as
  *                 fast as it can to a subscriber on another connection
  *                 (nats.c's default buffering, flushed at the end).
+ *   -B nats-tp-headers  the same publisher, each message a natsMsg with
+ *                 the three headers a bridge sets on a topic message
+ *                 (Shmbus-Origin, -Hops, -Publish-Time), made and
+ *                 destroyed per message: what any libnats program that
+ *                 carries metadata pays, and so the bridge's fair floor.
  *   -B bridge-tp  a bus publisher streams -n 64-byte messages on bus A's
  *                 topic bench.stream (block policy: the bridge holds it
  *                 back rather than lose any), which bridge A exports; a
@@ -51,7 +56,7 @@
 #define STREAM_IDLE_MS 5000
 
 static const char usage[] =
-	"usage: bridge-bench -B nats-pp|bridge-pp|bus-pp|nats-tp|bridge-tp\n"
+	"usage: bridge-bench -B nats-pp|bridge-pp|bus-pp|nats-tp|nats-tp-headers|bridge-tp\n"
 	"                    [-b BUS_A] [-n COUNT] [--warmup N] [--hist-dir D]\n"
 	"  $PERF_NATS_URL: the nats-server; $PERF_BRIDGE_BUS_B: bus B, whose\n"
 	"  bridge imports bench.ping and exports bench.pong (see perf/run)\n";
@@ -387,22 +392,45 @@ static int publish_nats(void *ctx, uint64_t i, const char *payload)
 				      PAYLOAD) == NATS_OK ? 0 : -EIO;
 }
 
+/* As busbridge/headers.c sets them for a topic message without a key. */
+static int publish_nats_headers(void *ctx, uint64_t i, const char *payload)
+{
+	char number[24];
+	natsMsg *m = NULL;
+	natsStatus s;
+
+	s = natsMsg_Create(&m, "bench.nats.stream", NULL, payload, PAYLOAD);
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Shmbus-Origin", "bench");
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Shmbus-Hops", "1");
+	snprintf(number, sizeof(number), "%llu",
+		 (unsigned long long)(bench_now_ns() + i));
+	if (s == NATS_OK)
+		s = natsMsgHeader_Set(m, "Shmbus-Publish-Time", number);
+	if (s == NATS_OK)
+		s = natsConnection_PublishMsg(ctx, m);
+	natsMsg_Destroy(m);
+	return s == NATS_OK ? 0 : -EIO;
+}
+
 static int publish_bus(void *ctx, uint64_t i, const char *payload)
 {
 	(void)i;
 	return topic_publish(ctx, payload, PAYLOAD);
 }
 
-static int nats_stream(const char *url, uint64_t count, double *rate,
-		       uint64_t *got)
+static int nats_stream(const char *url, bool headers, uint64_t count,
+		       double *rate, uint64_t *got)
 {
 	natsConnection *nc = nats_connect(url, false);
 	int ret;
 
 	if (!nc)
 		return -EIO;
-	ret = stream(url, "bench.nats.stream", publish_nats, nc, count, rate,
-		     got);
+	ret = stream(url, "bench.nats.stream",
+		     headers ? publish_nats_headers : publish_nats, nc, count,
+		     rate, got);
 	natsConnection_FlushTimeout(nc, 5000);
 	natsConnection_Destroy(nc);
 	return ret;
@@ -494,15 +522,18 @@ int main(int argc, char **argv)
 		if (!ret)
 			print_row(&o, "pingpong", bridged ? "bridge" :
 				  "bus-topic", &h, h.count, 0);
-	} else if (!strcmp(what, "nats-tp") || !strcmp(what, "bridge-tp")) {
+	} else if (!strcmp(what, "nats-tp") || !strcmp(what, "bridge-tp") ||
+		   !strcmp(what, "nats-tp-headers")) {
 		bool bridged = !strcmp(what, "bridge-tp");
+		bool headers = !strcmp(what, "nats-tp-headers");
 
 		ret = bridged ? bridge_stream(url, o.bus_name, o.count, &rate,
 					      &got) :
-				nats_stream(url, o.count, &rate, &got);
+				nats_stream(url, headers, o.count, &rate, &got);
 		if (!ret && got)
-			print_row(&o, "throughput", bridged ? "bridge" : "nats",
-				  NULL, got, rate);
+			print_row(&o, "throughput", bridged ? "bridge" :
+				  headers ? "nats-headers" : "nats", NULL, got,
+				  rate);
 		else if (!ret)
 			ret = -EIO;
 	} else {
