@@ -98,6 +98,9 @@ struct bridge_rule {
 	/* export: the subject template; import: the bus queue or topic. */
 	char to[BRIDGE_SUBJECT_MAX + 1];
 	bool to_queue; /* import: to = queue NAME */
+	/* import: to = topic PREFIX.> (to holds PREFIX, maybe ""): each
+	 * subject to a topic of its own (import_topics.c). */
+	bool to_each_subject;
 	/* export jetstream: a stream to create when none exists, kept on
 	 * replicas servers of a JetStream cluster. */
 	char stream[BUS_NAME_MAX + 1];
@@ -224,6 +227,17 @@ int bridge_import_core_prepare(struct bridge_rule *rule);
 void *bridge_export_service_run(void *rule);
 void *bridge_import_service_run(void *rule);
 int bridge_import_service_prepare(struct bridge_rule *rule);
+
+/* import_topics.c: the topic of a subject for to = topic PREFIX.>; NULL
+ * when it cannot be used (counted as failed by the caller, logged once).
+ * The rule's thread alone; it closes them with bridge_import_topics_close.
+ * bridge_import_topic_name: the topic name of subject, 0 or -EINVAL,
+ * -ENAMETOOLONG. */
+bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
+				     const char *subject);
+void bridge_import_topics_close(struct bridge_rule *rule);
+int bridge_import_topic_name(const char *from, const char *prefix,
+			     const char *subject, char *out, size_t size);
 
 /* stats.c */
 void bridge_stats_print(const struct bridge *bridge, FILE *out);

@@ -287,12 +287,24 @@ static void on_import_to(struct parser *p, struct bridge_rule *rule,
 {
 	char words[2][BRIDGE_SUBJECT_MAX + 1];
 	int count = split_words(value, words, 2);
+	size_t length = count == 2 ? strlen(words[1]) : 0;
 
-	if (count != 2 || (strcmp(words[0], "queue") &&
-			   strcmp(words[0], "topic")) ||
-	    bus_name_check(words[1])) {
-		config_error(p, "to = '%s': expected 'queue NAME' or 'topic "
-			     "NAME' with a bus name", value);
+	/* topic PREFIX.> or topic >: a topic for each subject. */
+	if (count == 2 && !strcmp(words[0], "topic") && length &&
+	    words[1][length - 1] == '>' &&
+	    (length == 1 || words[1][length - 2] == '.')) {
+		words[1][length == 1 ? 0 : length - 2] = '\0';
+		if (words[1][0] && bus_name_check(words[1])) {
+			config_error(p, "to = '%s': the prefix before '.>' is "
+				     "not a topic name", value);
+			return;
+		}
+		rule->to_each_subject = true;
+	} else if (count != 2 || (strcmp(words[0], "queue") &&
+				  strcmp(words[0], "topic")) ||
+		   bus_name_check(words[1])) {
+		config_error(p, "to = '%s': expected 'queue NAME', 'topic "
+			     "NAME' or 'topic PREFIX.>' with bus names", value);
 		return;
 	}
 	rule->to_queue = !strcmp(words[0], "queue");
@@ -532,6 +544,13 @@ static void finish_import(struct parser *p, struct bridge_rule *rule)
 				"NAME or to = topic NAME", rule->name);
 		return;
 	}
+	if (rule->to_each_subject &&
+	    (rule->kind != BRIDGE_IMPORT_CORE ||
+	     rule->from[strlen(rule->from) - 1] != '>'))
+		config_error_at(p, rule->line, "[import %s]: to = topic "
+				"PREFIX.> maps the tokens that from's '>' "
+				"matched, so it needs from = a core NATS "
+				"pattern ending in '>'", rule->name);
 	if (rule->kind == BRIDGE_IMPORT_CORE && rule->to_queue)
 		config_error_at(p, rule->line, "[import %s]: core NATS goes "
 				"to a topic; use from = jetstream STREAM "

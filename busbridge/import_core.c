@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * [import NAME] from = SUBJECT-PATTERN, to = topic NAME: core NATS -> a
- * bus topic.  At most once, like core NATS itself: a message the topic
+ * bus topic (or, with to = topic PREFIX.>, a topic for each subject:
+ * import_topics.c).  At most once, like core NATS itself: a message the topic
  * cannot take within IMPORT_LOAN_TIMEOUT_NS (a block topic whose slowest
  * subscriber is a ring behind) is dropped and counted, and so are those
  * nats.c drops when this thread falls too far behind (slow consumer).
@@ -44,19 +45,22 @@ static void deliver(struct bridge_rule *rule, natsMsg *in)
 	int length = natsMsg_GetDataLength(in);
 	struct bridge_trail trail;
 	struct bus_message m;
+	bus_topic_t *topic = rule->topic;
 
 	if (bridge_headers_from_nats(in, &trail) ||
 	    bridge_trail_refused(rule->bridge, &trail)) {
 		bridge_count(&rule->stats.dropped, 1);
 		return;
 	}
+	if (rule->to_each_subject)
+		topic = bridge_import_topic_get(rule, natsMsg_GetSubject(in));
 	/* Checked before the loan: a topic loan cannot be given back. */
-	if (length < 0 ||
-	    (uint32_t)length > bus_topic_settings(rule->topic)->max_message) {
+	if (!topic || length < 0 ||
+	    (uint32_t)length > bus_topic_settings(topic)->max_message) {
 		bridge_count(&rule->stats.failed, 1);
 		return;
 	}
-	if (bus_topic_loan(rule->topic, &m, IMPORT_LOAN_TIMEOUT_NS)) {
+	if (bus_topic_loan(topic, &m, IMPORT_LOAN_TIMEOUT_NS)) {
 		bridge_count(&rule->stats.dropped, 1);
 		return;
 	}
@@ -65,7 +69,7 @@ static void deliver(struct bridge_rule *rule, natsMsg *in)
 	/* Origin and hops fit: the topic's header_room was checked at
 	 * start (rules.c). */
 	bridge_headers_to_bus(in, &trail, &m);
-	if (bus_topic_commit(rule->topic, &m, (uint32_t)length))
+	if (bus_topic_commit(topic, &m, (uint32_t)length))
 		bridge_count(&rule->stats.failed, 1);
 	else
 		bridge_count(&rule->stats.forwarded, 1);
@@ -108,5 +112,6 @@ void *bridge_import_core_run(void *arg)
 			break;
 		}
 	}
+	bridge_import_topics_close(rule);
 	return NULL;
 }

@@ -87,6 +87,10 @@ int bridge_rule_open(struct bridge_rule *rule)
 				     &rule->queue);
 		return ret ? refuse(rule, "queue", rule->from, ret) : 0;
 	case BRIDGE_IMPORT_CORE:
+		/* Each subject's topic is opened when its first message
+		 * comes (import_topics.c). */
+		if (rule->to_each_subject)
+			return 0;
 		ret = bus_topic_open(bus, rule->to, BUS_PRODUCER, NULL,
 				     &rule->topic);
 		if (ret)
@@ -166,7 +170,9 @@ void bridge_rule_stop(struct bridge_rule *rule)
 	if (rule->kind == BRIDGE_EXPORT_QUEUE)
 		bridge_export_queue_free(rule);
 	else
-		free(rule->state); /* the import service's reply buffer */
+		/* The import service's reply buffer, or an import's table
+		 * of topics (its thread closed them). */
+		free(rule->state);
 	rule->state = NULL;
 	if (rule->requester)
 		bus_requester_close(rule->requester);

@@ -194,9 +194,17 @@ slow_subscriber = overwrite
 [topic prices.us]
 slow_subscriber = overwrite
 [topic news.eu]
+slow_subscriber = overwrite
+[topic prices.asia]
 slow_subscriber = overwrite"
 	start_host_busd "$bus_b" "
 [topic prices]
+slow_subscriber = overwrite
+header_room = 128
+[topic mirror.eu]
+slow_subscriber = overwrite
+header_room = 128
+[topic mirror.us]
 slow_subscriber = overwrite
 header_room = 128"
 	cat >"$work/a.conf" <<EOF
@@ -221,6 +229,11 @@ name = hostB
 [import prices]
 from = shmbus.hostA.prices.*
 to = topic prices
+
+[import mirror]
+; a topic for each subject: shmbus.hostA.prices.eu -> mirror.eu
+from = shmbus.hostA.prices.>
+to = topic mirror.>
 EOF
 	start_bridge a
 	a_pid=$bridge_pid
@@ -232,13 +245,21 @@ EOF
 	"$busctl" -b "$bus_b" sub prices -n 4 --timeout 10 >"$work/sub" \
 		2>"$work/sub.err" &
 	sub_pid=$!
-	# The subscription is in place once stat counts it.
-	i=0
-	until "$busctl" -b "$bus_b" stat prices --json 2>/dev/null |
-	      tr -d ' \n' | grep -q '"subscribers":1'; do
-		i=$((i + 1))
-		[ $i -ge 50 ] && break
-		sleep 0.1
+	"$busctl" -b "$bus_b" sub mirror.eu -n 2 --timeout 10 \
+		>"$work/sub.eu" 2>&1 &
+	eu_pid=$!
+	"$busctl" -b "$bus_b" sub mirror.us -n 2 --timeout 10 \
+		>"$work/sub.us" 2>&1 &
+	us_pid=$!
+	# The subscriptions are in place once stat counts them.
+	for topic in prices mirror.eu mirror.us; do
+		i=0
+		until "$busctl" -b "$bus_b" stat "$topic" --json 2>/dev/null |
+		      tr -d ' \n' | grep -q '"subscribers":1'; do
+			i=$((i + 1))
+			[ $i -ge 50 ] && break
+			sleep 0.1
+		done
 	done
 	"$busctl" -b "$bus_a" pub prices.eu eu-1 eu-2
 	"$busctl" -b "$bus_a" pub news.eu not-for-b
@@ -259,6 +280,42 @@ EOF
 	line=$(figures "$b_pid" "$work/b.log" prices)
 	check "B's import figures count 4 forwarded: $line" \
 		'echo "$line" | grep -q "forwarded=4 failed=0 dropped=0"'
+
+	# to = topic mirror.>: each subject to its own topic.
+	wait "$eu_pid" "$us_pid"
+	check "mirror.eu got prices.eu's messages alone: $(payloads "$work/sub.eu" | tr '\n' ' ')" \
+		'[ "$(payloads "$work/sub.eu" | sort | tr "\n" " ")" = "eu-1 eu-2 " ]'
+	check "mirror.us got prices.us's messages alone: $(payloads "$work/sub.us" | tr '\n' ' ')" \
+		'[ "$(payloads "$work/sub.us" | sort | tr "\n" " ")" = "us-1 us-2 " ]'
+	# A subject whose topic B lacks fails, counted and logged once;
+	# once the topic exists (looked for again after 1 s), it flows.
+	"$busctl" -b "$bus_a" pub prices.asia asia-1 asia-2
+	i=0
+	until figures "$b_pid" "$work/b.log" mirror | grep -q "failed=2"; do
+		i=$((i + 1))
+		[ $i -ge 50 ] && break
+		sleep 0.1
+	done
+	line=$(figures "$b_pid" "$work/b.log" mirror)
+	check "two messages for the missing mirror.asia failed: $line" \
+		'echo "$line" | grep -q "forwarded=4 failed=2 dropped=0"'
+	check "the missing topic logged once" \
+		'[ "$(grep -c "topic .mirror.asia.: .*until it is created" "$work/b.log")" -eq 1 ]'
+	"$busctl" -b "$bus_b" create mirror.asia --topic --header-room 128 \
+		>/dev/null
+	"$busctl" -b "$bus_b" sub mirror.asia -n 1 --timeout 10 \
+		>"$work/sub.asia" 2>&1 &
+	asia_pid=$!
+	pids="$asia_pid $pids"
+	sleep 1.2
+	i=0
+	while kill -0 "$asia_pid" 2>/dev/null && [ $i -lt 50 ]; do
+		"$busctl" -b "$bus_a" pub prices.asia asia-3
+		sleep 0.2
+		i=$((i + 1))
+	done
+	check "a topic created later is used: mirror.asia got asia-3" \
+		'payloads "$work/sub.asia" | grep -qx asia-3'
 }
 
 # ---- queues: A -> JetStream -> B through kill -9 ------------------------
@@ -1004,6 +1061,11 @@ metrics = 127.0.0.1:0
 [import prices]
 from = shmbus.hostA.prices.*
 to = topic prices
+
+[import mirror]
+; a topic for each subject: shmbus.hostA.prices.eu -> mirror.eu
+from = shmbus.hostA.prices.>
+to = topic mirror.>
 EOF
 	start_bridge a
 	a_pid=$bridge_pid
@@ -1178,6 +1240,10 @@ nats = nats://127.0.0.1:1"
 	expect_refusal "no from" "bad.conf:4: [export x] needs from = ..."
 	printf '%s\nname = a.b\n[export x]\nfrom = queue orders\n' "$good" >"$f"
 	expect_refusal "dotted origin" "bad.conf:4: name = 'a.b' is not an origin id"
+	printf '%s\n[import x]\nfrom = a.*\nto = topic m.>\n' "$good" >"$f"
+	expect_refusal "a topic per subject needs from ending in '>'" "bad.conf:4: [import x]: to = topic PREFIX.> maps the tokens that from's '>' matched"
+	printf '%s\n[import x]\nfrom = a.>\nto = topic m/n.>\n' "$good" >"$f"
+	expect_refusal "bad topic prefix" "bad.conf:6: to = 'topic m/n.>': the prefix before '.>' is not a topic name"
 	printf '%s\nstatus_topic = a/b\n[export x]\nfrom = queue orders\n' "$good" >"$f"
 	expect_refusal "bad status topic" "bad.conf:4: status_topic = 'a/b' is neither a topic name"
 	printf '%s\n[export x]\nfrom = queue nope\n' "$good" >"$f"
