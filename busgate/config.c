@@ -52,8 +52,9 @@ int gate_config_default(struct gate_config *c)
 	c->frame_timeout_ms = 30000;
 	c->prefetch = 0;
 	c->auto_create = true;
-	c->queue_slots = 1024;
-	c->topic_slots = 1024;
+	/* 256 slots of 64 KiB: 16 MiB of /dev/shm per queue made. */
+	c->queue_slots = 256;
+	c->topic_slots = 256;
 	c->max_message = 65536;
 	c->header_room = 1024;
 	return 0;

@@ -29,6 +29,11 @@ PACKAGES="
 	nats-server
 	libnats-dev
 	mosquitto-clients
+	nettle-dev
+	libcrypt-dev
+	python3-stomp
+	python3-websocket
+	python3-pytest
 "
 
 if [ "$(id -u)" -eq 0 ]; then
