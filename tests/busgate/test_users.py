@@ -36,8 +36,9 @@ def gateway():
     g.start()
     yield g
     alive = g.alive()
-    g.stop()
+    status = g.stop()
     assert alive
+    assert status == 0, "busgate's exit status %s" % status
 
 
 def test_right_password_connects(gateway):
