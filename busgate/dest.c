@@ -565,6 +565,15 @@ static int frame_ttl_ns(const struct stomp_frame *frame, int64_t *ttl_ns)
 	return 0;
 }
 
+static const struct stomp_header *first_header(const struct stomp_frame *f,
+					       const char *name)
+{
+	for (unsigned int i = 0; i < f->header_count; i++)
+		if (!strcmp(f->headers[i].name, name))
+			return &f->headers[i];
+	return NULL;
+}
+
 /* Writes the frame's headers, reply-to, correlation and expiry into a
  * loan; a sentence in *why when they do not fit. */
 static int message_fill(struct gate_conn *conn, struct stomp_frame *frame,
@@ -572,6 +581,7 @@ static int message_fill(struct gate_conn *conn, struct stomp_frame *frame,
 			const char **why)
 {
 	const char *correlation = stomp_header(frame, "correlation-id");
+	const struct stomp_header *numeric_correlation = NULL;
 	uint64_t id;
 	int64_t ttl_ns;
 	int ret;
@@ -584,14 +594,21 @@ static int message_fill(struct gate_conn *conn, struct stomp_frame *frame,
 		goto no_room;
 	if (reply_name && (ret = bus_message_set_reply_to(m, reply_name)))
 		goto no_room;
-	if (correlation && !parse_u64(correlation, &id) &&
-	    (ret = bus_message_set_correlation(m, id)))
-		goto no_room;
+	if (correlation && !parse_u64(correlation, &id) && id) {
+		ret = bus_message_set_correlation(m, id);
+		if (ret)
+			goto no_room;
+		numeric_correlation = first_header(frame, "correlation-id");
+	}
 	for (unsigned int i = 0; i < frame->header_count; i++) {
 		const struct stomp_header *h = &frame->headers[i];
 		bool repeat = false;
 
 		if (transport_header(h->name))
+			continue;
+		/* A numeric id travels in the message header alone, so that
+		 * a reply fits a reply queue without header_room. */
+		if (h == numeric_correlation)
 			continue;
 		for (unsigned int k = 0; k < i && !repeat; k++)
 			repeat = !strcmp(frame->headers[k].name, h->name);

@@ -313,3 +313,32 @@ def test_silent_client_dropped_after_two_intervals(gateway):
     cmd, headers, _ = raw.frame()
     assert (cmd, headers.get("receipt-id")) == ("RECEIPT", "alive")
     raw.close()
+
+
+def test_stomp_responder_answers_a_bus_requester(gateway):
+    # busctl request is a libbus requester: its reply-to and numeric
+    # correlation id must survive the trip through STOMP and back.
+    server, requests = connect(gateway)
+    server.subscribe("/queue/bus-service", id="svc", ack="client-individual",
+                     receipt="ready")
+    requests.wait("receipts", 1)
+    requester = subprocess.Popen(
+        [os.environ["BUSCTL"], "-b", gateway.bus, "request", "bus-service",
+         "question", "--timeout", "5"], env=gateway.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        req = requests.wait("messages", 1)[0]
+        assert req.body == b"question"
+        assert req.headers["reply-to"].startswith("/queue/")
+        assert req.headers["correlation-id"].isdigit()
+        server.send(req.headers["reply-to"], b"answer", headers={
+            "correlation-id": req.headers["correlation-id"]})
+        server.ack(req.headers["ack"])
+        out, err = requester.communicate(timeout=10)
+    finally:
+        if requester.poll() is None:
+            requester.kill()
+            requester.wait()
+    assert requester.returncode == 0, err
+    assert b"answer" in out
+    server.disconnect()
