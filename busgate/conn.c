@@ -42,6 +42,10 @@ struct gate_conn *gate_conn_open(struct gate *gate, int fd, bool websocket,
 	conn->last_read_ns = conn->opened_ns;
 	conn->last_write_ns = conn->opened_ns;
 	snprintf(conn->peer, sizeof(conn->peer), "%s", peer);
+	/* Temp queues are the connection's own: its id in their names. */
+	snprintf(conn->temp_prefix, sizeof(conn->temp_prefix),
+		 "stomp-tmp.%d.%llu.", (int)getpid(),
+		 (unsigned long long)conn->id);
 	conn->next = gate->conns;
 	if (gate->conns)
 		gate->conns->prev = conn;

@@ -720,6 +720,11 @@ int gate_send(struct gate_conn *conn, struct stomp_frame *frame)
 			       "SEND needs a topic name, not a pattern" : why);
 		return -1;
 	}
+	/* SEND to a temp-queue of its own: the connection's queue, made
+	 * (and subscribed to) as for a reply-to. */
+	if (d.kind == DEST_TEMP &&
+	    temp_queue_ensure(conn, frame, destination, &d))
+		return -1;
 	if (reply_name_of(conn, frame, reply_name, &why)) {
 		if (conn->stage != STAGE_CLOSING)
 			gate_conn_fail(conn, frame, "bad header 'reply-to'",

@@ -277,7 +277,26 @@ def test_request_reply_through_temp_queue(gateway):
     assert rep.body == b"pong"
     assert rep.headers["correlation-id"] == "17"
     assert rep.headers["destination"] == "/temp-queue/answers"
+    # Another connection's /temp-queue/answers is another queue.
+    other, other_replies = connect(gateway)
+    other.send("/queue/service", b"ping 2", headers={
+        "reply-to": "/temp-queue/answers", "correlation-id": "18"})
+    req2 = requests.wait("messages", 2)[1]
+    assert req2.headers["reply-to"] != req.headers["reply-to"]
+    server.send(req2.headers["reply-to"], b"pong 2",
+                headers={"correlation-id": "18"})
+    assert [m.body for m in other_replies.wait("messages", 1)] == [b"pong 2"]
+    time.sleep(0.2)
+    assert [m.body for m in replies.messages] == [b"pong"]
+    # The temp queue goes with its connection.
+    reply_queue = req.headers["reply-to"][len("/queue/"):]
+    assert reply_queue in gateway.busctl("ls").stdout
     client.disconnect()
+    deadline = time.monotonic() + 5
+    while reply_queue in gateway.busctl("ls").stdout:
+        assert time.monotonic() < deadline, "temp queue left behind"
+        time.sleep(0.05)
+    other.disconnect()
     server.disconnect()
 
 
