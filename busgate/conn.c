@@ -283,6 +283,7 @@ void gate_conn_retry_stalled(struct gate_conn *conn)
 		return;
 	conn->stalled = false;
 	conn->gate->stalled_count--;
+	conn->last_read_ns = gate_now_ns();
 	gate_buffer_consume(&conn->in, conn->stalled_length);
 	gate_socket_interest(conn);
 	process_input(conn);
@@ -505,8 +506,9 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 	}
 	if (conn->stage != STAGE_OPEN)
 		return;
-	/* A peer that sent nothing for two of its intervals is gone. */
-	if (conn->expect_every_ms &&
+	/* A peer that sent nothing for two of its intervals is gone; not
+	 * while its socket is left unread for a SEND that waits. */
+	if (conn->expect_every_ms && !conn->stalled &&
 	    now - conn->last_read_ns > 2 * (int64_t)conn->expect_every_ms *
 					       1000000) {
 		gate_log(1, "connection %llu from %s: no heart-beat for %u ms",

@@ -225,6 +225,10 @@ void gate_deliver_sub(struct gate_sub *sub)
 		if (conn->dead || conn->stage != STAGE_OPEN)
 			return;
 		if (gate_buffer_length(&conn->out) > limit) {
+			if (!conn->output_paused)
+				gate_log(1, "connection %llu: output over "
+					 "output_limit, deliveries paused",
+					 (unsigned long long)conn->id);
 			conn->output_paused = true;
 			return;
 		}

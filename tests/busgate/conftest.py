@@ -59,7 +59,8 @@ class Gateway:
                     "frame_timeout_ms = 600\nconnect_timeout_ms = 1500\n"
                     "max_frame = 65536\nqueue_slots = 64\n"
                     "topic_slots = 64\nmax_message = 8192\n"
-                    "header_room = 1024\n" % self.bus)
+                    "header_room = 1024\noutput_limit = 131072\n"
+                    % self.bus)
             if self.users is not None:
                 users = os.path.join(self.work, "users")
                 with open(users, "w") as u:
