@@ -27,7 +27,9 @@ def test_send_into_full_queue_waits_and_loses_nothing(gateway):
     # producer hears nothing yet (no ERROR, no RECEIPT).
     producer.sock.setblocking(False)
     try:
-        assert producer.sock.recv(1) == b"", "a frame before room was made"
+        early = producer.sock.recv(1)
+        raise AssertionError("the producer heard %r (or was closed) before "
+                             "room was made" % early)
     except BlockingIOError:
         pass
     producer.sock.setblocking(True)
