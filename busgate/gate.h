@@ -12,6 +12,13 @@
  * thousand frames a second, which is more than STOMP clients ask of a
  * same-host gateway; see docs/ARCHITECTURE.md.
  *
+ * Why epoll and not a liburing loop like busd's: the waitset fd is itself
+ * an io_uring whose readiness is what we wait for, sockets are read and
+ * written as soon as they are ready (no buffers handed to the kernel in
+ * advance, so ten thousand idle connections cost no memory), and every
+ * round's output is flushed with one send(2) per connection, which is
+ * where a batching ring would have saved system calls.
+ *
  * Back-pressure runs both ways without blocking the loop: a connection
  * whose output passes output_limit stops receiving from the bus until it
  * drains; a SEND into a full queue parks the connection (its socket is no
