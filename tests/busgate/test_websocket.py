@@ -186,3 +186,29 @@ def test_websocket_client_killed_messages_redelivered(gateway):
     assert sorted(m.body for m in ms) == [b"w0", b"w1"]
     assert all(m.headers.get("redelivered") == "true" for m in ms)
     tcp.disconnect()
+
+
+def test_websocket_heartbeats_both_ways(gateway):
+    c = WsStomp(gateway)
+    c.send("CONNECT", [("accept-version", "1.2"), ("host", "x"),
+                       ("heart-beat", "150,100")])
+    cmd, headers, _ = c.frame()
+    assert cmd == "CONNECTED" and headers["heart-beat"] == "100,100"
+    start = time.monotonic()
+    beats = 0
+    closed = False
+    while time.monotonic() - start < 3:
+        try:
+            op, data = c.ws.recv_data(control_frame=True)
+        except websocket.WebSocketConnectionClosedException:
+            closed = True
+            break
+        if op == ABNF.OPCODE_CLOSE:
+            closed = True
+            break
+        if data == b"\n":
+            beats += 1
+    # The gateway beat every 100 ms, then dropped us (silent for two of
+    # our 150 ms intervals).
+    assert beats >= 2
+    assert closed and time.monotonic() - start >= 0.25
