@@ -361,3 +361,21 @@ def test_stomp_responder_answers_a_bus_requester(gateway):
     assert requester.returncode == 0, err
     assert b"answer" in out
     server.disconnect()
+
+
+def test_ttl_and_expires(gateway):
+    conn, got = connect(gateway)
+    now_ms = int(time.time() * 1000)
+    conn.send("/queue/expiring", b"short", headers={"ttl": "100"})
+    conn.send("/queue/expiring", b"gone", headers={"expires": str(now_ms + 100)})
+    conn.send("/queue/expiring", b"rabbit", headers={"expiration": "100"})
+    conn.send("/queue/expiring", b"long", headers={"ttl": "60000"})
+    conn.send("/queue/expiring", b"later",
+              headers={"expires": str(now_ms + 60000)}, receipt="sent")
+    got.wait("receipts", 1)
+    time.sleep(0.4)
+    conn.subscribe("/queue/expiring", id="s")
+    got.wait("messages", 2)
+    time.sleep(0.2)
+    assert [m.body for m in got.messages] == [b"long", b"later"]
+    conn.disconnect()
