@@ -379,3 +379,24 @@ def test_ttl_and_expires(gateway):
     time.sleep(0.2)
     assert [m.body for m in got.messages] == [b"long", b"later"]
     conn.disconnect()
+
+
+def test_nacked_past_max_deliveries_goes_to_dead_letters(gateway):
+    for args in (("jobs-dead", "--header-room", "1024"),
+                 ("jobs-dl", "--header-room", "1024", "--max-deliveries",
+                  "2", "--dead-letter", "jobs-dead")):
+        out = gateway.busctl("create", *args)
+        assert out.returncode == 0, out.stderr
+    conn, got = connect(gateway)
+    conn.subscribe("/queue/jobs-dl", id="s", ack="client-individual")
+    conn.subscribe("/queue/jobs-dead", id="d", ack="auto")
+    conn.send("/queue/jobs-dl", b"poison", headers={"x-kind": "bad"})
+    first = got.wait("messages", 1)[0]
+    conn.nack(first.headers["ack"])
+    second = got.wait("messages", 2)[1]
+    assert second.headers["subscription"] == "s"
+    conn.nack(second.headers["ack"])
+    dead = got.wait("messages", 3)[2]
+    assert dead.headers["subscription"] == "d" and dead.body == b"poison"
+    assert dead.headers["x-kind"] == "bad"
+    conn.disconnect()
