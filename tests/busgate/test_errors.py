@@ -102,12 +102,23 @@ def test_ten_thousand_connections_opened_and_dropped(gateway):
     while done < total:
         socks = []
         for i in range(min(batch, total - done)):
-            s = socket.create_connection(("127.0.0.1", gateway.port))
-            if i % 3 == 0:
+            if i % 4 == 3:
+                # A WebSocket upgrade, whole or cut short.
+                s = socket.create_connection(("127.0.0.1", gateway.ws_port))
+                s.sendall(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Version: "
+                          b"13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25j"
+                          b"ZQ==\r\n" + (b"\r\n\x81\x85ab" if i % 8 == 3
+                                          else b""))
+            elif i % 3 == 0:
+                s = socket.create_connection(("127.0.0.1", gateway.port))
                 s.sendall(b"CONNECT\naccept-version:1.2\n\n\0")
             elif i % 3 == 1:
+                s = socket.create_connection(("127.0.0.1", gateway.port))
                 s.sendall(b"CONNECT\naccept-version:1.2\n\n\0SUBSCRIBE\n"
                           b"id:1\ndestination:/queue/churn\n\n\0SEND\nde")
+            else:
+                s = socket.create_connection(("127.0.0.1", gateway.port))
             socks.append(s)
         for s in socks:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
