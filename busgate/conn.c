@@ -407,7 +407,9 @@ void gate_conn_on_readable(struct gate_conn *conn)
 	struct gate_buffer *raw = conn->websocket ? &conn->ws_in : &conn->in;
 	ssize_t n;
 
-	if (!conn->reading || conn->dead)
+	/* Nothing is read while a SEND waits: the parsed frame points into
+	 * conn->in, which must not move. */
+	if (!conn->reading || conn->stalled || conn->dead)
 		return;
 	if (gate_buffer_reserve(raw, READ_CHUNK)) {
 		gate_conn_fail(conn, NULL, "out of memory", NULL);

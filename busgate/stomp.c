@@ -20,7 +20,10 @@ static int pick_version(const char *accept)
 	if (!accept)
 		return STOMP_V10;
 	while (*at) {
-		size_t n = strcspn(at, ",");
+		size_t n;
+
+		at += strspn(at, " \t");
+		n = strcspn(at, ", \t");
 
 		if (n == 3 && !memcmp(at, "1.2", 3))
 			best = best > 12 ? best : STOMP_V12;
@@ -29,8 +32,11 @@ static int pick_version(const char *accept)
 		else if (n == 3 && !memcmp(at, "1.0", 3))
 			best = best > 10 ? best : STOMP_V10;
 		at += n;
+		at += strspn(at, " \t");
 		if (*at == ',')
 			at++;
+		else if (*at)
+			break;
 	}
 	return best;
 }

@@ -56,6 +56,14 @@ def test_frame_before_connect(gateway):
                      "CONNECT first", connect_first=False)
 
 
+def test_accept_version_with_spaces(gateway):
+    raw = Raw(gateway.port)
+    raw.send(b"CONNECT\naccept-version:1.0, 1.1 ,1.2\n\n\0")
+    cmd, headers, _ = raw.frame()
+    assert (cmd, headers["version"]) == ("CONNECTED", "1.2")
+    raw.close()
+
+
 def test_unsupported_version(gateway):
     error_then_close(gateway, b"CONNECT\naccept-version:2.0\n\n\0",
                      "version", connect_first=False)
