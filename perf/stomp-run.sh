@@ -16,7 +16,8 @@
 # RabbitMQ node (own epmd, node, AMQP and STOMP ports, data under the
 # temporary directory), and stops each by pid.  Without rabbitmq-server
 # the RabbitMQ rows say "skipped: rabbitmq-server is not installed" and
-# no ratio is printed.
+# no ratio is printed.  RABBITMQ_SERVER names another rabbitmq-server
+# script (default /usr/lib/rabbitmq/bin/rabbitmq-server, Debian's).
 set -eu
 
 build=${1:-build}
@@ -81,7 +82,7 @@ done
 
 rabbit_port=
 rabbit_note="skipped: rabbitmq-server is not installed"
-rabbit_bin=/usr/lib/rabbitmq/bin/rabbitmq-server
+rabbit_bin=${RABBITMQ_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}
 if [ -x "$rabbit_bin" ] && command -v epmd >/dev/null 2>&1; then
 	epmd_port=$(free_port)
 	rabbit_port=$(free_port)
