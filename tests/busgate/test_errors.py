@@ -147,3 +147,25 @@ def test_ten_thousand_connections_opened_and_dropped(gateway):
     if not gateway.sanitized():
         assert rss_kib(pid) < rss + 64 * 1024, "RSS grew by %d KiB" % (
             rss_kib(pid) - rss)
+
+
+def test_max_connections_refuses_the_next():
+    from conftest import Gateway
+    g = Gateway(extra_config="max_connections = 3\n").start()
+    try:
+        held = [Raw(g.port) for _ in range(3)]
+        for raw in held:
+            assert raw.connect()[0] == "CONNECTED"
+        extra = Raw(g.port)
+        assert extra.closed_within(3.0)
+        extra.close()
+        held.pop().close()
+        time.sleep(0.2)
+        again = Raw(g.port)
+        assert again.connect()[0] == "CONNECTED"
+        again.close()
+        for raw in held:
+            raw.close()
+    finally:
+        status = g.stop()
+    assert status == 0
