@@ -7,7 +7,8 @@
 # client (stomp-bench): a round trip (SEND to a queue the client is
 # subscribed to, wait for the MESSAGE; 64-byte bodies) and a stream (a
 # producer process sends as fast as the server takes, a consumer counts).
-# Each repetition runs the four cases in turn; the medians over the
+# tcp-echo is the round trip's floor: the same bytes echoed over loopback
+# TCP by a plain process.  Each repetition runs the cases in turn; the medians over the
 # repetitions and the ratio lines are printed.  Targets: busgate's round
 # trip p50 <= 0.5x RabbitMQ's, busgate's stream >= 3x RabbitMQ's msgs/s.
 #
@@ -128,6 +129,8 @@ median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 : >"$work/rows"
 for rep in $(seq "$reps"); do
 	echo "repetition $rep of $reps" >&2
+	"$bench" floor - - "$rt_count" "$size" | sed 's/^/tcp-echo /' \
+		>>"$work/rows"
 	"$bench" rt 127.0.0.1 "$gate_port" "$rt_count" "$size" |
 		sed 's/^/busgate /' >>"$work/rows"
 	[ -n "$rabbit_port" ] && "$bench" rt 127.0.0.1 "$rabbit_port" \
@@ -143,7 +146,7 @@ done
 
 printf '%-9s %-7s %10s %10s %10s %10s %10s %12s\n' server case min_ns \
 	p50_ns p99_ns p99.9_ns max_ns msgs/s
-for server in busgate rabbitmq; do
+for server in tcp-echo busgate rabbitmq; do
 	if [ "$server" = rabbitmq ] && [ -z "$rabbit_port" ]; then
 		echo "rabbitmq  $rabbit_note"
 		continue
@@ -154,6 +157,7 @@ for server in busgate rabbitmq; do
 	done)
 	printf '%-9s %-7s %10s %10s %10s %10s %10s %12s\n' "$server" rt \
 		"$1" "$2" "$3" "$4" "$5" -
+	[ "$server" = tcp-echo ] && continue
 	eval "${server}_rt_p50=$2"
 	rate=$(awk -v s=$server '$1 == s && $2 == "stream" {print $5}' \
 		"$work/rows" | median)

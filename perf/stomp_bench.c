@@ -6,18 +6,22 @@
  *
  *   stomp-bench rt     HOST PORT [COUNT] [SIZE] [LOGIN PASSCODE]
  *   stomp-bench stream HOST PORT [COUNT] [SIZE] [LOGIN PASSCODE]
+ *   stomp-bench floor  - - [COUNT] [SIZE]
  *
  * rt: one connection subscribes to a queue (ack auto) and sends to it,
  * waiting for each MESSAGE before the next SEND; every round trip is
  * timed (CLOCK_MONOTONIC).  stream: a forked producer sends COUNT
  * messages on its own connection as fast as the server takes them while
  * the consumer counts them; msgs/s is COUNT over the time from the first
- * SEND to the last MESSAGE.  Both check every body.  Prints one line:
+ * SEND to the last MESSAGE.  Both check every body.  floor: the round
+ * trip's floor, SIZE + 100 bytes echoed over loopback TCP by a forked
+ * process (no STOMP, no bus).  Prints one line:
  *   rt N min_ns p50_ns p99_ns p999_ns max_ns
  *   stream N seconds msgs_per_s
  */
 #include <errno.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -284,6 +288,64 @@ static void stream(const char *host, const char *port, const char *login,
 	       (double)count * 1e9 / (double)(end - start));
 }
 
+/* The floor of a round trip: the same bytes a SEND and its MESSAGE take,
+ * echoed by a forked process over loopback TCP with no STOMP and no bus. */
+static void echo_floor(uint64_t count, size_t size)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET,
+				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t length = sizeof(addr);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	size_t frame = size + 100;
+	char *buf = calloc(1, frame);
+	int64_t *samples = malloc(count * sizeof(*samples));
+	uint64_t warm = count / 10 + 10;
+	struct client c = { 0 };
+	pid_t echo;
+
+	if (listener < 0 || bind(listener, (void *)&addr, sizeof(addr)) ||
+	    listen(listener, 1) ||
+	    getsockname(listener, (void *)&addr, &length))
+		die("cannot listen for the echo floor");
+	echo = fork();
+	if (echo == 0) {
+		int fd = accept(listener, NULL, NULL);
+		ssize_t n;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		while ((n = recv(fd, buf, frame, 0)) > 0)
+			send(fd, buf, (size_t)n, MSG_NOSIGNAL);
+		_exit(0);
+	}
+	c.fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c.fd, (void *)&addr, sizeof(addr)))
+		die("cannot connect to the echo floor");
+	setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (uint64_t i = 0; i < count + warm; i++) {
+		int64_t t0 = now_ns();
+		size_t got = 0;
+
+		send_all(&c, buf, frame);
+		while (got < frame) {
+			ssize_t n = recv(c.fd, buf, frame - got, 0);
+
+			if (n <= 0)
+				die("the echo floor closed");
+			got += (size_t)n;
+		}
+		if (i >= warm)
+			samples[i - warm] = now_ns() - t0;
+	}
+	close(c.fd);
+	waitpid(echo, NULL, 0);
+	qsort(samples, count, sizeof(*samples), compare);
+	printf("rt %llu %lld %lld %lld %lld %lld\n", (unsigned long long)count,
+	       (long long)samples[0], (long long)samples[count / 2],
+	       (long long)samples[count * 99 / 100],
+	       (long long)samples[count * 999 / 1000],
+	       (long long)samples[count - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t count;
@@ -291,8 +353,8 @@ int main(int argc, char **argv)
 	const char *login, *passcode;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: stomp-bench rt|stream HOST PORT "
-			"[COUNT] [SIZE] [LOGIN PASSCODE]\n");
+		fprintf(stderr, "usage: stomp-bench rt|stream|floor HOST "
+			"PORT [COUNT] [SIZE] [LOGIN PASSCODE]\n");
 		return 2;
 	}
 	count = argc > 4 ? strtoull(argv[4], NULL, 10) : 10000;
@@ -302,12 +364,14 @@ int main(int argc, char **argv)
 	if (!count || !size || size > 1 << 20)
 		die("COUNT and SIZE must be positive (SIZE up to 1 MiB)");
 	signal(SIGPIPE, SIG_IGN);
-	if (!strcmp(argv[1], "rt"))
+	if (!strcmp(argv[1], "floor"))
+		echo_floor(count, size);
+	else if (!strcmp(argv[1], "rt"))
 		round_trips(open_client(argv[2], argv[3], login, passcode),
 			    count, size);
 	else if (!strcmp(argv[1], "stream"))
 		stream(argv[2], argv[3], login, passcode, count, size);
 	else
-		die("the first argument is rt or stream");
+		die("the first argument is rt, stream or floor");
 	return 0;
 }
