@@ -423,7 +423,13 @@ void gate_conn_on_readable(struct gate_conn *conn)
 		return;
 	}
 	if (n == 0) {
-		close_now(conn);
+		/* The peer is done sending: what we owe it (a RECEIPT, say)
+		 * still goes out before the close. */
+		conn->stage = STAGE_CLOSING;
+		conn->reading = false;
+		conn->closing_since_ns = gate_now_ns();
+		gate_conn_mark_dirty(conn);
+		gate_socket_interest(conn);
 		return;
 	}
 	raw->end += (size_t)n;

@@ -169,3 +169,14 @@ def test_max_connections_refuses_the_next():
     finally:
         status = g.stop()
     assert status == 0
+
+
+def test_receipt_still_sent_after_the_client_half_closes(gateway):
+    raw = Raw(gateway.port)
+    raw.connect()
+    raw.send(b"SEND\ndestination:/queue/half-closed\nreceipt:owed\n\nx\0")
+    raw.sock.shutdown(socket.SHUT_WR)
+    cmd, headers, _ = raw.frame()
+    assert (cmd, headers["receipt-id"]) == ("RECEIPT", "owed")
+    assert raw.closed_within(3.0)
+    raw.close()
