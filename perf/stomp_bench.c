@@ -143,7 +143,7 @@ static void expect(struct client *c, const char *command)
 static struct client *open_client(const char *host, const char *port,
 				  const char *login, const char *passcode)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
 	struct client *c = calloc(1, sizeof(*c));
 	char frame[512];
 	int one = 1, n;
