@@ -282,7 +282,7 @@ void gate_waitset_arm(struct gate_conn *conn);
 int gate_waitset_add(struct gate_conn *conn, struct gate_sub *sub);
 void gate_waitset_remove(struct gate_conn *conn, struct gate_sub *sub);
 
-/* dest.c */
+/* subscribe.c, send.c, ack.c (destinations: dest.c and dest.h) */
 int gate_subscribe(struct gate_conn *conn, struct stomp_frame *frame);
 int gate_unsubscribe(struct gate_conn *conn, struct stomp_frame *frame);
 void gate_sub_close(struct gate_sub *sub);
