@@ -270,6 +270,8 @@ static int waitset_start(struct gate_conn *conn)
 	if (fd == -ENOSYS) {
 		/* An older kernel: the loop polls this connection's
 		 * subscriptions every millisecond instead. */
+		gate_log(1, "connection %llu: no io_uring FUTEX_WAITV; polled "
+			 "every millisecond", (unsigned long long)conn->id);
 		conn->waitset_polled = true;
 		conn->gate->polled_count++;
 		return 0;
@@ -338,6 +340,9 @@ void gate_waitset_arm(struct gate_conn *conn)
 	ret = bus_waitset_arm(conn->waitset);
 	if (ret == -E2BIG) {
 		/* More futex words than one io_uring wait takes: poll. */
+		gate_log(1, "connection %llu: too many subscriptions for a "
+			 "waitset fd; polled every millisecond",
+			 (unsigned long long)conn->id);
 		conn->waitset_polled = true;
 		conn->gate->polled_count++;
 		return;
