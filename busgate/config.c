@@ -243,5 +243,13 @@ int gate_config_read(struct gate_config *config)
 		p.line = ret;
 		config_error(&p, "expected [section] or key = value");
 	}
+	/* The bus takes rings of a power of two only: say so now rather
+	 * than at the first queue made. */
+	if (config->queue_slots & (config->queue_slots - 1) ||
+	    config->topic_slots & (config->topic_slots - 1)) {
+		fprintf(stderr, "busgate: %s: queue_slots and topic_slots must "
+			"be powers of two\n", config->path);
+		p.errors++;
+	}
 	return p.errors ? -EINVAL : 0;
 }

@@ -117,6 +117,9 @@ int gate_queue_make(struct gate_conn *conn, const char *name)
 	settings.slots = config->queue_slots;
 	settings.max_message = config->max_message;
 	settings.header_room = config->header_room;
+	/* A consumer cannot hold more than the ring has. */
+	if (settings.max_unacked > settings.slots)
+		settings.max_unacked = settings.slots;
 	ret = bus_queue_create(conn->bus, name, &settings);
 	return ret == -EEXIST ? 0 : ret;
 }

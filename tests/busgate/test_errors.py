@@ -180,3 +180,17 @@ def test_receipt_still_sent_after_the_client_half_closes(gateway):
     assert (cmd, headers["receipt-id"]) == ("RECEIPT", "owed")
     assert raw.closed_within(3.0)
     raw.close()
+
+
+def test_bad_config_is_refused_line_by_line(tmp_path):
+    import subprocess
+    conf = tmp_path / "busgate.conf"
+    conf.write_text("[gateway]\nqueue_slots = 100\nbogus = 1\n"
+                    "heartbeat = fast\n[other]\nlisten = x\n")
+    out = subprocess.run([os.environ["BUSGATE"], "-c", str(conf)],
+                         capture_output=True, text=True, timeout=10)
+    assert out.returncode == 2
+    assert "busgate.conf:3: unknown key 'bogus'" in out.stderr
+    assert "busgate.conf:4: heartbeat = 'fast'" in out.stderr
+    assert "busgate.conf:5: unknown section [other]" in out.stderr
+    assert "powers of two" in out.stderr
