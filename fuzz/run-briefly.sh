@@ -13,13 +13,13 @@
 #   build-fuzz/fuzz/TARGET FILE
 #
 # Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
-# fuzz_bridge_status (default: all).
+# fuzz_stomp_frame fuzz_bridge_status (default: all six).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_bridge_status}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 

@@ -33,6 +33,10 @@ PACKAGES="
 	python3-setuptools
 	python3-pytest
 	python3-pip
+	nettle-dev
+	libcrypt-dev
+	python3-stomp
+	python3-websocket
 "
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -3,9 +3,9 @@
 #
 # test_units.sh PACKAGING_DIR BUSD
 #
-# The systemd units: `systemd-analyze security --offline=yes` rates each
-# below an exposure of 3.0; neither turns on what would lose the queues
-# (RemoveIPC=, DynamicUser=, PrivateIPC=); the runtime directory outlives
+# The systemd units (busd's and busgate's): `systemd-analyze security
+# --offline=yes` rates each below an exposure of 3.0; none turns on what
+# would lose the queues (RemoveIPC=, DynamicUser=, PrivateIPC=); the runtime directory outlives
 # a restart; busd@ needs its configuration file, and busd -c refuses a
 # missing one rather than serve an empty bus.  Skipped (77) without a
 # systemd-analyze that has --offline (systemd 250).
@@ -62,6 +62,26 @@ for unit in busd.service busd@.service; do
 		Environment=BUS_RUNTIME_DIR=/run/shmbus; do
 		expect "$unit lacks $setting" grep -q "^$setting" "$work/$unit"
 	done
+done
+
+# busgate's unit: a client of busd's bus, as busd's user by default.
+sed 's|@BUSGATE_PATH@|/usr/bin/busgate|' "$units/busgate.service.in" \
+	>"$work/busgate.service"
+systemd-analyze security --offline=yes --no-pager "$work/busgate.service" \
+	>"$work/report" 2>&1
+score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' \
+	"$work/report")
+expect "busgate.service: exposure '$score', must be below 3.0" \
+	awk -v s="$score" 'BEGIN { exit !(s != "" && s < 3.0) }'
+for setting in RemoveIPC=yes DynamicUser=yes PrivateIPC=yes \
+	PrivateUsers=yes ProtectProc=invisible RuntimeDirectory=; do
+	expect "busgate.service sets $setting, which breaks the bus" \
+		sh -c "! grep -q '^$setting' '$work/busgate.service'"
+done
+for setting in Type=notify User=shmbus Group=shmbus \
+	"ExecStart=/usr/bin/busgate -c /etc/shmbus/busgate.conf$"; do
+	expect "busgate.service lacks $setting" \
+		grep -q "^$setting" "$work/busgate.service"
 done
 
 expect "busd@ does not read /etc/shmbus/%i.conf with -c" \
