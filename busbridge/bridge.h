@@ -236,6 +236,8 @@ int bridge_import_service_prepare(struct bridge_rule *rule);
 bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
 				     const char *subject);
 void bridge_import_topics_close(struct bridge_rule *rule);
+/* After -EIDRM from a topic of the table: closed, looked for again. */
+void bridge_import_topic_lost(struct bridge_rule *rule, bus_topic_t *topic);
 int bridge_import_topic_name(const char *from, const char *prefix,
 			     const char *subject, char *out, size_t size);
 
@@ -255,6 +257,12 @@ int bridge_metrics_parse_address(const char *text,
 int bridge_metrics_start(struct bridge *bridge);
 /* Stops serving; no scrape runs after it returns.  Safe when not started. */
 void bridge_metrics_stop(struct bridge *bridge);
+
+/* nats_link.c: a server URL without its user:password@ or token@ (for
+ * logs and the status topic), and the connected server's, redacted ("" when
+ * not connected). */
+void bridge_url_redact(const char *url, char *out, size_t size);
+void bridge_connected_url(natsConnection *nc, char *out, size_t size);
 
 /* status_topic.c: the figures on the bus, once a second, for busctl
  * bridge.  start after the rules run (a failure is logged, not fatal);

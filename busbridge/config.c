@@ -568,6 +568,33 @@ static void finish_import(struct parser *p, struct bridge_rule *rule)
 				rule->name);
 }
 
+/* busbridge.ORIGIN.CONFIG, CONFIG the config file's name without its
+ * directory and extension, in letters, digits, '_' and '-': two bridges
+ * of one host (busbridge.8 suggests one for streams, one for requests)
+ * then keep their figures apart. */
+static void default_status_topic(struct bridge_config *c)
+{
+	const char *base = strrchr(c->path, '/');
+	char config[BUS_NAME_MAX + 1];
+	size_t n = 0;
+
+	for (base = base ? base + 1 : c->path; *base && *base != '.' &&
+	     n < sizeof(config) - 1; base++) {
+		bool ok = (*base >= 'a' && *base <= 'z') ||
+			  (*base >= 'A' && *base <= 'Z') ||
+			  (*base >= '0' && *base <= '9') || *base == '_' ||
+			  *base == '-';
+
+		config[n++] = ok ? *base : '_';
+	}
+	config[n] = '\0';
+	if (snprintf(c->status_topic, sizeof(c->status_topic),
+		     "busbridge.%s%s%s", c->origin, n ? "." : "", config) >=
+	    (int)sizeof(c->status_topic))
+		snprintf(c->status_topic, sizeof(c->status_topic),
+			 "busbridge.%s", c->origin);
+}
+
 /* A request waits for its reply: the flusher's 1 ms would be part of
  * every service call, once each way. */
 static bool carries_requests(const struct bridge_config *c)
@@ -622,8 +649,7 @@ static void finish(struct parser *p)
 	if (!c->send_asap_set)
 		c->send_asap = carries_requests(c);
 	if (!c->status_topic_set)
-		snprintf(c->status_topic, sizeof(c->status_topic),
-			 "busbridge.%s", c->origin);
+		default_status_topic(c);
 }
 
 int bridge_config_read(const char *path, struct bridge_config *config)

@@ -46,6 +46,7 @@ static void deliver(struct bridge_rule *rule, natsMsg *in)
 	struct bridge_trail trail;
 	struct bus_message m;
 	bus_topic_t *topic = rule->topic;
+	int ret;
 
 	if (bridge_headers_from_nats(in, &trail) ||
 	    bridge_trail_refused(rule->bridge, &trail)) {
@@ -60,7 +61,10 @@ static void deliver(struct bridge_rule *rule, natsMsg *in)
 		bridge_count(&rule->stats.failed, 1);
 		return;
 	}
-	if (bus_topic_loan(topic, &m, IMPORT_LOAN_TIMEOUT_NS)) {
+	ret = bus_topic_loan(topic, &m, IMPORT_LOAN_TIMEOUT_NS);
+	if (ret == -EIDRM && rule->to_each_subject)
+		bridge_import_topic_lost(rule, topic);
+	if (ret) {
 		bridge_count(&rule->stats.dropped, 1);
 		return;
 	}

@@ -8,10 +8,12 @@
  *
  * The topics must exist (busd's config, or busctl create): a bridge does
  * not make topics with settings of its own choosing.  A subject whose
- * topic is missing, or has too little header_room, or whose name is no
- * bus name, counts as failed, and is logged once per topic; a missing
- * topic is looked for again at most once a second, so one made later is
- * used from then on.
+ * topic is missing, or has too little header_room, counts as failed and
+ * is logged once per topic (a subject that makes no bus name: once per
+ * rule); a missing topic is looked for again at most once a second, so
+ * one made later is used from then on, and one deleted (-EIDRM) is closed
+ * and looked for again the same way.  The table holds TOPICS_MAX topics;
+ * when it is full, the missing ones are dropped to make room.
  *
  * The table and its handles belong to the rule's thread, which closes
  * them as it ends; rules.c frees the table.
@@ -37,6 +39,7 @@ struct import_topic {
 
 struct import_topics {
 	unsigned int used;
+	unsigned int missing; /* entries without a handle */
 	bool full_logged;
 	bool bad_name_logged;
 	struct import_topic slots[TOPICS_SLOTS];
@@ -94,7 +97,8 @@ int bridge_import_topic_name(const char *from, const char *prefix,
 }
 
 /* Opens the topic of entry; logs a failure once for the entry. */
-static void open_entry(struct bridge_rule *rule, struct import_topic *e)
+static void open_entry(struct bridge_rule *rule, struct import_topics *t,
+		       struct import_topic *e)
 {
 	int ret = bus_topic_open(rule->bridge->bus, e->name, BUS_PRODUCER,
 				 NULL, &e->topic);
@@ -102,8 +106,10 @@ static void open_entry(struct bridge_rule *rule, struct import_topic *e)
 
 	if (ret == 0) {
 		header_room = bus_topic_settings(e->topic)->header_room;
-		if (header_room >= BRIDGE_HEADER_ROOM_MIN)
+		if (header_room >= BRIDGE_HEADER_ROOM_MIN) {
+			t->missing--;
 			return;
+		}
 		bus_topic_close(e->topic);
 		e->topic = NULL;
 		if (!e->logged)
@@ -120,13 +126,47 @@ static void open_entry(struct bridge_rule *rule, struct import_topic *e)
 	e->retry_ns = monotonic_ns() + RETRY_NS;
 }
 
+static struct import_topic *find_slot(struct import_topics *t,
+				      const char *name)
+{
+	struct import_topic *e;
+
+	for (uint32_t slot = name_hash(name) & (TOPICS_SLOTS - 1);;
+	     slot = (slot + 1) & (TOPICS_SLOTS - 1)) {
+		e = &t->slots[slot];
+		if (!e->name[0] || !strcmp(e->name, name))
+			return e;
+	}
+}
+
+/* A full table that holds missing topics (names a publisher made up, say)
+ * drops them and keeps the open ones: rebuilt, as linear probing cannot
+ * delete one entry.  Rare: at most once per TOPICS_MAX new names. */
+static void drop_missing(struct import_topics *t)
+{
+	struct import_topic *open = malloc(TOPICS_MAX * sizeof(*open));
+	unsigned int n = 0;
+
+	if (!open)
+		return; /* the table stays full: new names fail */
+
+	for (unsigned int i = 0; i < TOPICS_SLOTS; i++)
+		if (t->slots[i].name[0] && t->slots[i].topic)
+			open[n++] = t->slots[i];
+	memset(t->slots, 0, sizeof(t->slots));
+	for (unsigned int i = 0; i < n; i++)
+		*find_slot(t, open[i].name) = open[i];
+	free(open);
+	t->used = n;
+	t->missing = 0;
+}
+
 bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
 				     const char *subject)
 {
 	struct import_topics *t = rule->state;
 	char name[BUS_NAME_MAX + 1];
 	struct import_topic *e;
-	uint32_t slot;
 
 	if (!t) {
 		t = calloc(1, sizeof(*t));
@@ -144,11 +184,10 @@ bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
 		t->bad_name_logged = true;
 		return NULL;
 	}
-	for (slot = name_hash(name) & (TOPICS_SLOTS - 1);;
-	     slot = (slot + 1) & (TOPICS_SLOTS - 1)) {
-		e = &t->slots[slot];
-		if (!e->name[0] || !strcmp(e->name, name))
-			break;
+	e = find_slot(t, name);
+	if (!e->name[0] && t->used == TOPICS_MAX && t->missing) {
+		drop_missing(t);
+		e = find_slot(t, name);
 	}
 	if (!e->name[0]) {
 		if (t->used == TOPICS_MAX) {
@@ -161,11 +200,34 @@ bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
 		}
 		memcpy(e->name, name, sizeof(name));
 		t->used++;
-		open_entry(rule, e);
+		t->missing++;
+		open_entry(rule, t, e);
 	} else if (!e->topic && monotonic_ns() >= e->retry_ns) {
-		open_entry(rule, e);
+		open_entry(rule, t, e);
 	}
 	return e->topic;
+}
+
+void bridge_import_topic_lost(struct bridge_rule *rule, bus_topic_t *topic)
+{
+	struct import_topics *t = rule->state;
+
+	if (!t)
+		return;
+	for (unsigned int i = 0; i < TOPICS_SLOTS; i++) {
+		struct import_topic *e = &t->slots[i];
+
+		if (e->topic != topic)
+			continue;
+		bridge_log("import %s: topic '%s' was deleted; looked for "
+			   "again each second", rule->name, e->name);
+		bus_topic_close(e->topic);
+		e->topic = NULL;
+		e->logged = false;
+		e->retry_ns = monotonic_ns() + RETRY_NS;
+		t->missing++;
+		return;
+	}
 }
 
 void bridge_import_topics_close(struct bridge_rule *rule)

@@ -163,10 +163,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* The server of the list it reached: the one whose loss matters. */
-	url[0] = '\0';
-	natsConnection_GetConnectedUrl(bridge.nats, url, sizeof(url));
+	bridge_connected_url(bridge.nats, url, sizeof(url));
+	if (!url[0])
+		bridge_url_redact(bridge.config.servers[0], url, sizeof(url));
 	bridge_log("bridging bus %s and NATS at %s as %s: %u rule%s",
-		   bus_name(bridge.bus), url[0] ? url : bridge.config.servers[0],
+		   bus_name(bridge.bus), url,
 		   bridge.config.origin, bridge.config.rule_count,
 		   bridge.config.rule_count == 1 ? "" : "s");
 	snprintf(status, sizeof(status), "READY=1\nSTATUS=bridging bus %s "

@@ -17,6 +17,7 @@
  *   trips want the first, streams the second.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,13 +52,38 @@ static void on_disconnected(natsConnection *nc, void *closure)
 		   "and queue messages wait on the bus until it is back");
 }
 
+void bridge_url_redact(const char *url, char *out, size_t size)
+{
+	const char *host = strstr(url, "://");
+	const char *at;
+
+	host = host ? host + 3 : url;
+	at = strchr(host, '@');
+	/* user:password@ or token@ before the host: left out. */
+	if (at && at < host + strcspn(host, "/"))
+		snprintf(out, size, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(out, size, "%s", url);
+}
+
+void bridge_connected_url(natsConnection *nc, char *out, size_t size)
+{
+	char url[BRIDGE_URL_MAX + 1] = "";
+
+	if (nc && natsConnection_GetConnectedUrl(nc, url, sizeof(url)) ==
+		  NATS_OK && url[0])
+		bridge_url_redact(url, out, size);
+	else
+		snprintf(out, size, "%s", "");
+}
+
 static void on_reconnected(natsConnection *nc, void *closure)
 {
 	struct bridge *bridge = closure;
-	char url[BRIDGE_URL_MAX + 1] = "";
+	char url[BRIDGE_URL_MAX + 1];
 
 	bridge_count(&bridge->reconnects, 1);
-	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	bridge_connected_url(nc, url, sizeof(url));
 	bridge_log("connected to NATS at %s again", url);
 }
 
@@ -107,8 +133,10 @@ int bridge_nats_connect(struct bridge *bridge)
 		s = natsConnection_Connect(&bridge->nats, options);
 	natsOptions_Destroy(options);
 	if (s != NATS_OK) {
-		bridge_log("cannot connect to NATS at %s%s: %s",
-			   bridge->config.servers[0],
+		char url[BRIDGE_URL_MAX + 1];
+
+		bridge_url_redact(bridge->config.servers[0], url, sizeof(url));
+		bridge_log("cannot connect to NATS at %s%s: %s", url,
 			   bridge->config.server_count > 1 ? " (or the other "
 			   "servers of nats =)" : "", natsStatus_GetText(s));
 		bridge->nats = NULL;

@@ -63,10 +63,12 @@ static size_t status_format(const struct bridge *bridge, const char *state,
 	char line[512];
 	size_t used = 0;
 	bool connected = bridge->nats &&
-			 natsConnection_Status(bridge->nats) == NATS_CONN_STATUS_CONNECTED;
+			 natsConnection_Status(bridge->nats) ==
+				 NATS_CONN_STATUS_CONNECTED;
 
+	/* Without credentials: whoever may read the topic sees it. */
 	if (connected)
-		natsConnection_GetConnectedUrl(bridge->nats, url, sizeof(url));
+		bridge_connected_url(bridge->nats, url, sizeof(url));
 	snprintf(line, sizeof(line), "bridge %s state=%s pid=%d connected=%d "
 		 "reconnects=%" PRIu64 " time_ns=%" PRIu64 " interval_ms=%u "
 		 "nats=%s\n", bridge->config.origin, state, (int)getpid(),
@@ -125,6 +127,35 @@ static void *status_run(void *arg)
 	return NULL;
 }
 
+/* Another running bridge's fresh figures on the topic (two bridges given
+ * one status_topic) would be overwritten by ours, and ours by its: said
+ * once at start. */
+static void warn_if_shared(struct bridge *bridge)
+{
+	static char text[STATUS_MAX_MESSAGE];
+	unsigned long long time_ns = 0;
+	const char *pid_word, *time_word;
+	int length, pid = 0;
+
+	length = bus_topic_last(bridge->status_topic, text, sizeof(text) - 1,
+				NULL);
+	if (length <= 0)
+		return;
+	text[length] = '\0';
+	text[strcspn(text, "\n")] = '\0'; /* the bridge line */
+	pid_word = strstr(text, " pid=");
+	time_word = strstr(text, " time_ns=");
+	if (!strstr(text, " state=running") || !pid_word || !time_word ||
+	    sscanf(pid_word, " pid=%d", &pid) != 1 ||
+	    sscanf(time_word, " time_ns=%llu", &time_ns) != 1 ||
+	    pid == (int)getpid() ||
+	    realtime_ns() - time_ns > 3ull * STATUS_INTERVAL_MS * 1000000u)
+		return;
+	bridge_log("warning: status_topic %s: a bridge with pid %d publishes "
+		   "its figures there too; give each bridge its own "
+		   "status_topic", bridge->config.status_topic, pid);
+}
+
 /* Makes the topic where missing (busd's admin rights needed) and opens it
  * to publish.  Not being able to is a warning, not a reason to stop
  * bridging: the figures are also on SIGUSR1 and [bridge] metrics. */
@@ -155,8 +186,10 @@ static int status_open(struct bridge *bridge)
 			   "figures not published on the bus", name,
 			   bus_strerror(ret));
 		bridge->status_topic = NULL;
+		return ret;
 	}
-	return ret;
+	warn_if_shared(bridge);
+	return 0;
 }
 
 void bridge_status_start(struct bridge *bridge)

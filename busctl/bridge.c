@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl [--json] bridge [ORIGIN]: the figures of the busbridges on this
+ * busctl [--json] bridge [NAME]: the figures of the busbridges on this
  * bus, read as the last value of each bridge's status topic
- * (busbridge.ORIGIN unless its config names another; busbridge.8, STATUS
- * TOPIC).  A bridge killed with -9 leaves its last figures there: they
+ * (busbridge.ORIGIN.CONFIG unless its config names another; busbridge.8,
+ * STATUS TOPIC).  A bridge killed with -9 leaves its last figures there: they
  * are shown as stale once three intervals old.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,9 @@ static const char *state_of(const struct bridge_status *s, uint64_t now)
 {
 	uint64_t interval = s->interval_ms ? s->interval_ms : 1000;
 
+	/* interval_ms comes from the topic: capped so 3x cannot wrap. */
+	if (interval > UINT64_MAX / 3)
+		interval = UINT64_MAX / 3;
 	if (!strcmp(s->state, "running") && age_ms(s, now) > 3 * interval)
 		return "stale";
 	return s->state;
@@ -152,11 +156,30 @@ static int show_topic(struct busctl *ctl, const char *topic, char *text,
 	return 0;
 }
 
+/* Whether topic is a status topic to show: with no name, every
+ * busbridge.*; with one, busbridge.NAME, busbridge.NAME.* (a bridge's
+ * default is busbridge.ORIGIN.CONFIG) or the topic NAME itself (a
+ * status_topic of the config's choosing). */
+static bool wanted(const char *topic, const char *name)
+{
+	size_t prefix = strlen(STATUS_PREFIX), length;
+
+	if (!name)
+		return !strncmp(topic, STATUS_PREFIX, prefix);
+	if (!strcmp(topic, name))
+		return true;
+	length = strlen(name);
+	return !strncmp(topic, STATUS_PREFIX, prefix) &&
+	       !strncmp(topic + prefix, name, length) &&
+	       (topic[prefix + length] == '\0' ||
+		topic[prefix + length] == '.');
+}
+
 int busctl_bridge(struct busctl *ctl, int argc, char **argv)
 {
 	char topic[BUS_NAME_MAX + 1];
-	char name[BUS_NAME_MAX + 1];
 	struct bridge_status *status = NULL;
+	const char *name = NULL;
 	char *text = NULL;
 	unsigned int shown = 0;
 	int c, ret = BUSCTL_EXIT_OK;
@@ -167,11 +190,8 @@ int busctl_bridge(struct busctl *ctl, int argc, char **argv)
 	if (argc - optind > 1)
 		return busctl_usage_error("bridge: unexpected '%s'",
 					  argv[optind + 1]);
-	if (optind < argc &&
-	    snprintf(topic, sizeof(topic), STATUS_PREFIX "%s",
-		     argv[optind]) >= (int)sizeof(topic))
-		return busctl_usage_error("bridge: '%s' is too long a name",
-					  argv[optind]);
+	if (optind < argc)
+		name = argv[optind];
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
 	text = malloc(STATUS_TEXT_MAX);
@@ -180,14 +200,9 @@ int busctl_bridge(struct busctl *ctl, int argc, char **argv)
 		ret = busctl_fail(ctl, -ENOMEM, "bridge");
 		goto out;
 	}
-	if (optind < argc) {
-		if (show_topic(ctl, topic, text, status))
-			ret = BUSCTL_EXIT_ERROR;
-		goto out;
-	}
 	for (uint32_t index = 0;; index++) {
 		uint32_t kind;
-		int err = bus_list(ctl->bus, index, name, &kind);
+		int err = bus_list(ctl->bus, index, topic, &kind);
 
 		if (err == -ENOENT)
 			break;
@@ -195,14 +210,19 @@ int busctl_bridge(struct busctl *ctl, int argc, char **argv)
 			ret = busctl_fail(ctl, err, "bridge: ls");
 			goto out;
 		}
-		if (kind != BUS_SEGMENT_TOPIC ||
-		    strncmp(name, STATUS_PREFIX, strlen(STATUS_PREFIX)))
+		if (kind != BUS_SEGMENT_TOPIC || !wanted(topic, name))
 			continue;
-		if (show_topic(ctl, name, text, status))
+		if (show_topic(ctl, topic, text, status))
 			ret = BUSCTL_EXIT_ERROR;
 		shown++;
 	}
-	if (!shown)
+	if (!shown && name)
+		ret = busctl_error("bridge: no busbridge '%s' publishes its "
+				   "figures on bus '%s' (no topic %s, "
+				   STATUS_PREFIX "%s or " STATUS_PREFIX
+				   "%s.*; see status_topic in busbridge(8))",
+				   name, ctl->bus_name, name, name, name);
+	else if (!shown)
 		ret = busctl_error("bridge: no busbridge publishes its figures "
 				   "on bus '%s' (no topic " STATUS_PREFIX "*; "
 				   "see status_topic in busbridge(8))",

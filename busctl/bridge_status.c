@@ -42,9 +42,13 @@ static int next_word(struct cursor *c, char word[BRIDGE_STATUS_WORD_MAX + 1],
 		c->at++;
 	*found = c->at < c->end && *c->at != '\n';
 	while (c->at < c->end && *c->at != ' ' && *c->at != '\n') {
-		if (*c->at == '\0' || length == BRIDGE_STATUS_WORD_MAX)
-			return fail(c, "a word with a NUL byte or longer than "
-				    "%d bytes", BRIDGE_STATUS_WORD_MAX);
+		/* No control bytes: busctl prints the words to a terminal. */
+		if ((unsigned char)*c->at < 0x20 || *c->at == 0x7f)
+			return fail(c, "a control byte (0x%02x) in a word",
+				    (unsigned char)*c->at);
+		if (length == BRIDGE_STATUS_WORD_MAX)
+			return fail(c, "a word longer than %d bytes",
+				    BRIDGE_STATUS_WORD_MAX);
 		word[length++] = *c->at++;
 	}
 	word[length] = '\0';
@@ -73,7 +77,7 @@ static int parse_number(struct cursor *c, const char *key, const char *text,
 static int bridge_word(struct cursor *c, const char *key, const char *value,
 		       struct bridge_status *s)
 {
-	uint64_t n;
+	uint64_t n = 0;
 	int ret = 0;
 
 	if (!strcmp(key, "state"))

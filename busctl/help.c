@@ -259,15 +259,17 @@ static const struct busctl_help busctl_helps[] = {
 	  "memory: also\nafter busd died.",
 	  busctl_help_log,
 	  "busctl log -n 5 --json" },
-	{ "bridge", "[ORIGIN]",
+	{ "bridge", "[NAME]",
 	  "the figures of the busbridges on this bus",
 	  "Each busbridge publishes its figures once a second on its status "
-	  "topic\n(busbridge.ORIGIN): state, NATS connection, reconnects, and "
-	  "per rule the\nmessages forwarded, failed, dropped, in flight and "
-	  "the lag.  Figures more than\nthree intervals old show as stale (a "
-	  "bridge killed with -9).  --json gives\none object a bridge.",
+	  "topic\n(busbridge.ORIGIN.CONFIG): state, NATS connection, "
+	  "reconnects, and per rule the\nmessages forwarded, failed, dropped, "
+	  "in flight and the lag.  NAME picks the\nbridges of an origin "
+	  "(busbridge.NAME.*) or a status topic by its name.\nFigures more "
+	  "than three intervals old show as stale (a bridge killed with\n-9). "
+	  " --json gives one object a bridge.",
 	  busctl_help_none,
-	  "busctl bridge\nbusctl bridge host-a --json" },
+	  "busctl bridge\nbusctl bridge hostA --json" },
 	{ "info", "",
 	  "busd's version, pid, configuration, uptime and counts",
 	  "What busd says about itself: version, pid, configuration file, "

@@ -4,7 +4,8 @@
  * (busbridge.8, STATUS TOPIC), read by busctl bridge.  Anyone allowed to
  * publish to the topic writes it.  Besides the sanitizers, a parse that
  * succeeds must give a bridge line's state and time, a bounded number of
- * rules and NUL-terminated words; a failure must come with a sentence.
+ * rules and NUL-terminated words without control bytes (busctl prints
+ * them to a terminal); a failure must come with a sentence.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,9 @@ static void check_word(const char *word)
 {
 	if (strnlen(word, BRIDGE_STATUS_WORD_MAX + 1) > BRIDGE_STATUS_WORD_MAX)
 		fuzz_bug("a word is not terminated within its bound");
+	for (; *word; word++)
+		if ((unsigned char)*word < 0x20 || *word == 0x7f)
+			fuzz_bug("a control byte in a word");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
