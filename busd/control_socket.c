@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,19 +23,22 @@ static int busd_control_restrict(const char *path, mode_t mode, gid_t group)
 	return 0;
 }
 
-int busd_control_listen(const char *path, mode_t mode, gid_t group)
+/* A listening socket at path: bound, restricted and listening, or -errno
+ * with nothing left at path. */
+static int busd_control_bind(const char *path, mode_t mode, gid_t group)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	int fd, ret;
 
-	if (strlen(path) >= sizeof(address.sun_path))
-		return -ENAMETOOLONG;
 	strcpy(address.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&address, sizeof(address)))
-		goto fail;
+	if (bind(fd, (struct sockaddr *)&address, sizeof(address))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
 	ret = busd_control_restrict(path, mode, group);
 	if (!ret && listen(fd, SOMAXCONN))
 		ret = -errno;
@@ -44,10 +48,37 @@ int busd_control_listen(const char *path, mode_t mode, gid_t group)
 		return ret;
 	}
 	return fd;
-fail:
-	ret = -errno;
-	close(fd);
-	return ret;
+}
+
+/*
+ * The socket appears at path already listening: it is made under
+ * PATH.new and renamed into place, so that a client which sees the file
+ * (a script waiting for busd, say) is never refused in the moment between
+ * bind() and listen().  Only one busd serves a bus (its lock file), so the
+ * .new name is its own.  A path too long for the suffix is bound directly.
+ */
+int busd_control_listen(const char *path, mode_t mode, gid_t group)
+{
+	char staging[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int fd;
+
+	if (strlen(path) >= sizeof(staging))
+		return -ENAMETOOLONG;
+	if ((size_t)snprintf(staging, sizeof(staging), "%s.new", path) >=
+	    sizeof(staging))
+		return busd_control_bind(path, mode, group);
+	unlink(staging); /* left by a busd killed right here */
+	fd = busd_control_bind(staging, mode, group);
+	if (fd < 0)
+		return fd;
+	if (rename(staging, path)) {
+		int ret = -errno;
+
+		unlink(staging);
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 int busd_control_send(int socket_fd, const struct bus_control_reply *reply,
