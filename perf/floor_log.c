@@ -34,9 +34,10 @@
  *   --bench size        round trips over floor-size's sizes (64 B to
  *                       4 MiB), fewer of them above 4 KiB: the size sweep
  *
- * --slots N sizes each ring to hold N frames of the case's size (rounded
- * up to a cache line; at least 4; default 1024), so that a ring of
- * frames that do not divide it evenly ends in a padding frame.
+ * --slots N sizes each ring to hold N frames of the case's size, rounded
+ * up to whole cache lines (at least 4 frames; default 1024): a ring whose
+ * frames do not fill whole lines, as 4 frames of 72 bytes, ends in a
+ * padding frame every lap.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -269,8 +270,6 @@ static struct log_end log_end_open(const struct floor_log_shared *s,
  * and once for any size.
  */
 #define FLOOR_LOG_INLINE static inline __attribute__((always_inline))
-#define FLOOR_LOG_SIZED(call, payload)                                        \
-	((payload) == BENCH_LINE ? call(BENCH_LINE) : call(payload))
 
 /* ---- ping-pong -------------------------------------------------------- */
 
@@ -282,6 +281,7 @@ FLOOR_LOG_INLINE int pinger_loop(struct floor_log_shared *s, uint32_t payload)
 	const uint64_t base = s->seq_base;
 	uint64_t i, start = 0;
 
+	bench_barrier_wait(&s->barrier, 2); /* both rings touched */
 	for (i = 0; i < total; i++) {
 		uint64_t t0 = bench_now_ns();
 
@@ -305,6 +305,7 @@ FLOOR_LOG_INLINE int ponger_loop(struct floor_log_shared *s, uint32_t payload)
 	const uint64_t total = s->total, base = s->seq_base;
 	uint64_t i;
 
+	bench_barrier_wait(&s->barrier, 2);
 	for (i = 0; i < total; i++) {
 		if (log_read(&in, base + i + 1, payload, "floor-log ponger"))
 			return -EBADMSG;
@@ -316,15 +317,17 @@ FLOOR_LOG_INLINE int ponger_loop(struct floor_log_shared *s, uint32_t payload)
 static int pingpong_pinger(void *arg, unsigned int index)
 {
 	struct floor_log_shared *s = arg;
-#define PINGER(size) pinger_loop(s, size)
-	return FLOOR_LOG_SIZED(PINGER, s->payload);
+
+	return s->payload == BENCH_LINE ? pinger_loop(s, BENCH_LINE)
+					: pinger_loop(s, s->payload);
 }
 
 static int pingpong_ponger(void *arg, unsigned int index)
 {
 	struct floor_log_shared *s = arg;
-#define PONGER(size) ponger_loop(s, size)
-	return FLOOR_LOG_SIZED(PONGER, s->payload);
+
+	return s->payload == BENCH_LINE ? ponger_loop(s, BENCH_LINE)
+					: ponger_loop(s, s->payload);
 }
 
 /* ---- streaming -------------------------------------------------------- */
@@ -359,15 +362,17 @@ FLOOR_LOG_INLINE int reader_loop(struct floor_log_shared *s, uint32_t payload)
 static int stream_writer(void *arg, unsigned int index)
 {
 	struct floor_log_shared *s = arg;
-#define WRITER(size) writer_loop(s, size)
-	return FLOOR_LOG_SIZED(WRITER, s->payload);
+
+	return s->payload == BENCH_LINE ? writer_loop(s, BENCH_LINE)
+					: writer_loop(s, s->payload);
 }
 
 static int stream_reader(void *arg, unsigned int index)
 {
 	struct floor_log_shared *s = arg;
-#define READER(size) reader_loop(s, size)
-	return FLOOR_LOG_SIZED(READER, s->payload);
+
+	return s->payload == BENCH_LINE ? reader_loop(s, BENCH_LINE)
+					: reader_loop(s, s->payload);
 }
 
 /* ---- main ------------------------------------------------------------- */
