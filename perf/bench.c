@@ -205,6 +205,7 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_BATCH:
 		o->batch = (unsigned int)bench_parse_count(optarg, usage);
+		o->batch_given = true;
 		break;
 	case OPT_SLOTS:
 		o->slots = (unsigned int)bench_parse_count(optarg, usage);

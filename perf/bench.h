@@ -50,6 +50,7 @@ struct bench_options {
 	unsigned int consumers;
 	unsigned int subscribers; /* fanout */
 	unsigned int batch; /* 1: single calls, else batch calls */
+	bool batch_given;   /* --batch was on the command line */
 	bool copy;	    /* batch producer: copying sends, not loans */
 	unsigned int slots; /* ring slots */
 	bool slots_given;   /* --slots was on the command line */
