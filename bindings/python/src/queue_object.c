@@ -64,9 +64,8 @@ PyObject *shmbus_queue_open(BusObject *bus, PyObject *args, PyObject *kw)
 		return NULL;
 	options.spin_ns = spin_ns;
 	options.no_timestamp = !timestamps;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_queue_open(bus->bus, name, role, &options, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_queue_open(bus->bus, name, role,
+						  &options, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "queue");
 	q = (QueueObject *)shmbus_queue_class->tp_alloc(shmbus_queue_class, 0);

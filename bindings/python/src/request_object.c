@@ -67,9 +67,8 @@ PyObject *shmbus_address_open(BusObject *bus, PyObject *args, PyObject *kw)
 	    shmbus_wait_strategy(wait, &options.wait) < 0)
 		return NULL;
 	options.spin_ns = 2000;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_address_open(bus->bus, name, &options, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_address_open(bus->bus, name, &options,
+						    &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "address");
 	if (!(a = handle_new(&AddressType))) {
@@ -129,9 +128,8 @@ PyObject *shmbus_requester_open(BusObject *bus, PyObject *args, PyObject *kw)
 	    shmbus_name(service_object, "service", &service) < 0 ||
 	    shmbus_name(reply_object, "reply_to", &reply_to) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_requester_open(bus->bus, service, reply_to, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_requester_open(bus->bus, service,
+						      reply_to, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "requester");
 	if (!(r = handle_new(&RequesterType))) {

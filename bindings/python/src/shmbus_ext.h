@@ -78,8 +78,23 @@ typedef struct {
 	unsigned long fork_generation;
 	/* Open handles of this connection, closed by Bus.close(). */
 	struct shmbus_handle *handles;
+	/* Threads inside a call on bus with the GIL released (stat, opens,
+	 * administration): close() refuses while one runs, so that it never
+	 * disconnects under them, and no open finishes on a closed Bus. */
+	unsigned int calls;
 	PyObject *weakrefs;
 } BusObject;
+
+/* Runs statement (a call on bus->bus) with the GIL released, counted in
+ * bus->calls. */
+#define SHMBUS_BUS_CALL(bus, statement)        \
+	do {                                   \
+		(bus)->calls++;                \
+		Py_BEGIN_ALLOW_THREADS         \
+		statement;                     \
+		Py_END_ALLOW_THREADS           \
+		(bus)->calls--;                \
+	} while (0)
 
 struct shmbus_message;
 
