@@ -152,6 +152,16 @@ int shmbus_wait(struct shmbus_handle *h, shmbus_wait_fn fn, void *context,
 	}
 }
 
+int shmbus_call_once(struct shmbus_handle *h, shmbus_wait_fn fn,
+		     void *context, int64_t timeout_ns)
+{
+	int rc = wait_slice(h, fn, context, timeout_ns);
+
+	if (rc == -EINTR && PyErr_CheckSignals() < 0)
+		return SHMBUS_RAISED;
+	return rc;
+}
+
 PyObject *shmbus_handle_arm(struct shmbus_handle *h)
 {
 	int rc, fd;

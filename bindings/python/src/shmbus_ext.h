@@ -168,6 +168,15 @@ typedef int (*shmbus_wait_fn)(void *context, int64_t timeout_ns);
 int shmbus_wait(struct shmbus_handle *handle, shmbus_wait_fn fn,
 		void *context, int64_t timeout_ns, int probe);
 #define SHMBUS_RAISED INT_MIN
+/*
+ * Calls fn once with the whole timeout and the GIL released: for a call
+ * that must not be repeated (a request once sent, a routed send that some
+ * targets took, each waiting on the same deadline).  A signal reaches it
+ * only as the -EINTR of the wait it interrupts: then a handler that
+ * raises (Ctrl-C) gives SHMBUS_RAISED.
+ */
+int shmbus_call_once(struct shmbus_handle *handle, shmbus_wait_fn fn,
+		     void *context, int64_t timeout_ns);
 
 /* The handle's methods for asyncio: _arm() -> fd, _disarm(). */
 PyObject *shmbus_handle_arm(struct shmbus_handle *handle);
@@ -189,6 +198,10 @@ typedef struct shmbus_message {
 	struct bus_message message;
 	enum shmbus_message_kind kind;
 	int live; /* the view still points at the slot */
+	/* Responder.reply() calls reading the message with the GIL
+	 * released: finishing it (ack, nack, release, the handle's close)
+	 * refuses meanwhile. */
+	unsigned int replies;
 	Py_ssize_t exports;
 	PyObject *view_ref; /* weak reference to msg.payload's memoryview */
 	PyObject *topic; /* wildcard: the topic's name; else NULL */
@@ -202,7 +215,8 @@ extern PyTypeObject MessageType;
 MessageObject *shmbus_message_new(struct shmbus_handle *owner,
 				  enum shmbus_message_kind kind);
 /* Releases msg.payload's memoryview and checks that no other export is
- * left: 0, or -1 with BufferError.  Does not change the message. */
+ * left: 0, or -1 with BufferError (RuntimeError while a reply reads the
+ * message).  Does not change the message. */
 int shmbus_message_drop_views(MessageObject *message);
 /* Marks it finished (its payload is gone) and unlinks it. */
 void shmbus_message_finish(MessageObject *message);

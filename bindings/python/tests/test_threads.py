@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""A thread that closes while another thread is inside a call with the
-GIL released: refused with RuntimeError, never a crash."""
+"""A thread that closes or acks while another thread is inside a call
+with the GIL released: refused with RuntimeError, never a crash."""
 import os
 import signal
 import threading
@@ -134,3 +134,51 @@ def test_stat_in_a_loop_while_another_thread_closes(bus, busd):
         assert word == "ok", out
         refused += int(count)
     assert refused > 0  # the race was run into
+
+
+def make_request(bus, busd):
+    """A service queue with one request in it, and a full reply queue
+    (overflow block), so that a reply waits for room."""
+    service, replies = busd.unique("svc"), busd.unique("rep")
+    bus.create_queue(service, slots=64, max_message=64, header_room=128)
+    bus.create_queue(replies, slots=2, max_unacked=2, max_message=64,
+                    overflow="block")
+    with bus.queue(service, "producer") as p:
+        p.send(b"question", reply_to=replies, correlation_id=7)
+    with bus.queue(replies, "producer") as filler:
+        while True:
+            try:
+                filler.send(b"filler", timeout=0)
+            except shmbus.Error:
+                break
+    return service, replies
+
+
+def test_ack_refuses_while_another_thread_replies(bus, busd):
+    service, replies = make_request(bus, busd)
+    consumer = bus.queue(service, "consumer")
+    request = consumer.receive(timeout=2)
+    responder = bus.responder()
+    thread, outcome = in_thread(
+        lambda: responder.reply(request, b"answer", timeout=10))
+    time.sleep(0.3)  # into reply(), waiting for room in the reply queue
+    with pytest.raises(RuntimeError, match="replying"):
+        request.ack()
+    with pytest.raises(RuntimeError, match="replying"):
+        request.nack()
+    with pytest.raises(RuntimeError):
+        consumer.close()
+    assert request.live
+    with bus.queue(replies, "consumer") as drain:  # room for the reply
+        drain.receive(timeout=2).ack()
+        thread.join(10)
+        assert "error" not in outcome, outcome.get("error")
+        request.ack()  # the reply is sent: now it may go
+        answers = [drain.receive(timeout=2) for _ in range(2)]
+        assert [bytes(m.payload) for m in answers] == [b"filler", b"answer"]
+        assert answers[1].correlation_id == 7
+        for m in answers:
+            m.ack()
+    consumer.close()
+    responder.close()
+    assert bus.stat(service)["leased"] == 0
