@@ -324,10 +324,17 @@ static PyObject *queue_receive_batch(QueueObject *q, PyObject *args,
 		raise_wait(q, rc, "receive_batch");
 		goto out;
 	}
-	list = PyList_New(rc);
+	if (!(list = PyList_New(rc))) {
+		/* Every message is ours and none is wrapped: hand all back. */
+		for (i = 0; i < rc; i++)
+			bus_nack(q->queue, &c.messages[i]);
+		goto out;
+	}
 	for (i = 0; i < rc; i++) {
-		PyObject *m = list ? wrap_received(q, &c.messages[i]) : NULL;
+		PyObject *m = wrap_received(q, &c.messages[i]);
 		if (!m) {
+			/* wrap_received nacked message i; those already
+			 * in the list are nacked when it is freed. */
 			for (i++; i < rc; i++)
 				bus_nack(q->queue, &c.messages[i]);
 			Py_CLEAR(list);
