@@ -36,6 +36,16 @@ int shmbus_handle_enter(struct shmbus_handle *h)
 	return 0;
 }
 
+int shmbus_handle_ours(struct shmbus_handle *h)
+{
+	if (!h->bus || h->bus->fork_generation == shmbus_fork_generation)
+		return 0;
+	PyErr_SetString(PyExc_RuntimeError,
+			"this handle belongs to the parent process: after "
+			"fork() call shmbus.connect() again");
+	return -1;
+}
+
 void shmbus_handle_attach(struct shmbus_handle *h, BusObject *bus,
 			  shmbus_close_fn close,
 			  shmbus_waitset_add_fn waitset_add)

@@ -356,6 +356,8 @@ static PyObject *queue_iternext(QueueObject *q)
 
 static PyObject *queue_cancel(QueueObject *q, PyObject *unused)
 {
+	if (shmbus_handle_ours(&q->h) < 0)
+		return NULL;
 	if (q->queue)
 		bus_queue_cancel(q->queue);
 	Py_RETURN_NONE;
@@ -363,6 +365,8 @@ static PyObject *queue_cancel(QueueObject *q, PyObject *unused)
 
 static PyObject *queue_uncancel(QueueObject *q, PyObject *unused)
 {
+	if (shmbus_handle_ours(&q->h) < 0)
+		return NULL;
 	if (q->queue)
 		bus_queue_uncancel(q->queue);
 	Py_RETURN_NONE;

@@ -134,6 +134,10 @@ extern PyTypeObject BusType;
 /* Checks that the handle is open, of this process and not in use in
  * another thread; raises and returns -1 otherwise. */
 int shmbus_handle_enter(struct shmbus_handle *handle);
+/* For cancel() and uncancel(), which may come from any thread while
+ * another waits: RuntimeError (-1) in a child of fork(), whose handles
+ * are its parent's; 0 otherwise (a closed handle too). */
+int shmbus_handle_ours(struct shmbus_handle *handle);
 /* Links a new handle to its bus (a strong reference) and its closer. */
 void shmbus_handle_attach(struct shmbus_handle *handle, BusObject *bus,
 			  shmbus_close_fn close,

@@ -168,6 +168,8 @@ static PyObject *subscription_iternext(SubscriptionObject *s)
 
 static PyObject *subscription_cancel(SubscriptionObject *s, PyObject *unused)
 {
+	if (shmbus_handle_ours(&s->h) < 0)
+		return NULL;
 	if (s->wildcard)
 		bus_wildcard_cancel(s->wildcard);
 	else if (s->subscription)
@@ -178,6 +180,8 @@ static PyObject *subscription_cancel(SubscriptionObject *s, PyObject *unused)
 static PyObject *subscription_uncancel(SubscriptionObject *s,
 				       PyObject *unused)
 {
+	if (shmbus_handle_ours(&s->h) < 0)
+		return NULL;
 	if (s->wildcard)
 		bus_wildcard_uncancel(s->wildcard);
 	else if (s->subscription)

@@ -225,6 +225,8 @@ static PyObject *topic_exit(TopicObject *t, PyObject *args)
 
 static PyObject *topic_cancel(TopicObject *t, PyObject *unused)
 {
+	if (shmbus_handle_ours(&t->h) < 0)
+		return NULL;
 	if (t->topic)
 		bus_topic_cancel(t->topic);
 	Py_RETURN_NONE;

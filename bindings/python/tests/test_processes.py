@@ -74,6 +74,53 @@ def test_child_of_fork_must_connect_again(bus, busd):
     p.close()
 
 
+def test_child_of_fork_leaves_the_parents_messages_alone(bus, busd):
+    """The parent holds a received message when it forks: the child's
+    nack, cancel and uncancel are refused, and dropping the message or
+    closing its handle there hands nothing back; the parent still acks it
+    and nothing is redelivered."""
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    with bus.queue(name, "producer") as p:
+        p.send(b"held")
+    c = bus.queue(name, "consumer")
+    msg = c.receive(timeout=2)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            for call in (msg.nack, c.cancel, c.uncancel):
+                try:
+                    call()
+                    code = 1
+                except RuntimeError:
+                    pass
+            del msg  # collected: nacked, were it the parent's
+            import gc
+            gc.collect()
+            c.close()
+        except BaseException:
+            code = 2
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    stats = bus.stat(name)
+    assert (stats["nacked"], stats["leased"]) == (0, 1)
+    assert bytes(msg.payload) == b"held"
+    msg.ack()
+    with bus.queue(name, "producer") as p:
+        p.send(b"next")
+    with c.receive(timeout=2) as after:  # not cancelled by the child
+        assert bytes(after.payload) == b"next"
+    with bus.queue(name, "consumer") as other:
+        with pytest.raises(shmbus.Timeout):
+            other.receive(timeout=0.3)
+    stats = bus.stat(name)
+    assert (stats["acked"], stats["redelivered"], stats["leased"]) == \
+        (2, 0, 0)
+    c.close()
+
+
 def test_gil_released_while_waiting_and_cancel(bus, busd):
     name = busd.unique()
     bus.create_queue(name, slots=64, max_message=64)
