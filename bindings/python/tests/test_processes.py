@@ -208,6 +208,10 @@ elif kind == "request":
     call = lambda: requester.request(b"question", timeout=None)
 else:
     address = bus.address(first)
+    try:  # opens the target (a busd call, which a signal does not end)
+        address.send(b"more", timeout=0)
+    except shmbus.Full:
+        pass
     call = lambda: address.send(b"more", timeout=None)
 print("waiting", flush=True)
 try:

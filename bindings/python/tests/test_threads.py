@@ -126,7 +126,7 @@ def test_stat_in_a_loop_while_another_thread_closes(bus, busd):
     name = busd.unique()
     bus.create_queue(name, slots=64, max_message=64)
     refused = 0
-    for _ in range(max(2, scaled(5, least=2))):
+    for _ in range(scaled(2, least=1)):
         child = python_child(STAT_AND_CLOSE, busd.name, name)
         out, _ = child.communicate(timeout=30)
         assert child.returncode == 0, f"child died: {child.returncode}"
