@@ -268,7 +268,10 @@ static PyObject *responder_reply(ResponderObject *r, PyObject *args,
 					 &MessageType, &request, &data,
 					 &timeout))
 		return NULL;
+	/* A request received before a fork() is the parent's: the parent
+	 * may ack it while this process reads it. */
 	if (shmbus_handle_enter(&r->h) < 0 ||
+	    shmbus_handle_ours(request->owner) < 0 ||
 	    (timeout && shmbus_timeout(timeout, &timeout_ns) < 0))
 		goto out;
 	if (!request->live || !request->message.header) {

@@ -76,7 +76,7 @@ def test_child_of_fork_must_connect_again(bus, busd):
 
 def test_child_of_fork_leaves_the_parents_messages_alone(bus, busd):
     """The parent holds a received message when it forks: the child's
-    nack, cancel and uncancel are refused, and dropping the message or
+    nack, cancel, uncancel and reply to it are refused, and dropping the message or
     closing its handle there hands nothing back; the parent still acks it
     and nothing is redelivered."""
     name = busd.unique()
@@ -89,12 +89,17 @@ def test_child_of_fork_leaves_the_parents_messages_alone(bus, busd):
     if pid == 0:
         code = 0
         try:
-            for call in (msg.nack, c.cancel, c.uncancel):
+            own = shmbus.connect(busd.name)
+            responder = own.responder()
+            for call in (msg.nack, c.cancel, c.uncancel,
+                         lambda: responder.reply(msg, b"x", timeout=0)):
                 try:
                     call()
                     code = 1
                 except RuntimeError:
                     pass
+            responder.close()
+            own.close()
             del msg  # collected: nacked, were it the parent's
             import gc
             gc.collect()
