@@ -9,6 +9,7 @@ so no wake-up is lost.
 """
 import asyncio
 import errno
+import weakref
 
 from . import _shmbus
 from .errors import Timeout
@@ -30,9 +31,28 @@ def check_timeout(timeout):
                          f"not {timeout!r}")
 
 
+# Handles a coroutine waits on now.  One fd has one add_reader callback
+# per loop: a second waiter would replace the first one's, which would
+# then never wake.
+_awaited = weakref.WeakSet()
+
+
 async def receive(handle, timeout):
     """The next message of a Queue (consumer) or Subscription."""
     check_timeout(timeout)
+    if handle in _awaited:
+        raise RuntimeError(
+            f"another coroutine awaits this {type(handle).__name__} "
+            "already: one receive_async at a time per handle (open a "
+            "handle for each, or hand messages on through a queue)")
+    _awaited.add(handle)
+    try:
+        return await _receive(handle, timeout)
+    finally:
+        _awaited.discard(handle)
+
+
+async def _receive(handle, timeout):
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     while True:

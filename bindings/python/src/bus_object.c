@@ -56,6 +56,15 @@ static PyObject *bus_close(BusObject *self, PyObject *unused)
 
 	if (!self->bus)
 		Py_RETURN_NONE;
+	/* A child of fork() has only the forking thread: the parent's
+	 * other threads' calls do not run there. */
+	if (self->fork_generation == shmbus_fork_generation && self->calls) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"close() while another thread is in a call on "
+				"the Bus (stat, an open, an administration "
+				"call): close it after that call returns");
+		return NULL;
+	}
 	for (h = self->handles; h; h = h->next)
 		if (h->busy) {
 			PyErr_SetString(PyExc_RuntimeError,
@@ -152,6 +161,7 @@ static PyObject *bus_delete_name(BusObject *self, PyObject *args,
 	static char *keywords[] = {"name", "if_empty", "if_unused", NULL};
 	PyObject *name_object;
 	int if_empty = 0, if_unused = 0, rc;
+	unsigned int flags;
 	const char *name;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pp:delete", keywords,
@@ -159,11 +169,9 @@ static PyObject *bus_delete_name(BusObject *self, PyObject *args,
 	    shmbus_bus_check(self) < 0 ||
 	    shmbus_name(name_object, "name", &name) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_delete(self->bus, name,
-			(if_empty ? BUS_DELETE_IF_EMPTY : 0) |
-				(if_unused ? BUS_DELETE_IF_UNUSED : 0));
-	Py_END_ALLOW_THREADS
+	flags = (if_empty ? BUS_DELETE_IF_EMPTY : 0) |
+		(if_unused ? BUS_DELETE_IF_UNUSED : 0);
+	SHMBUS_BUS_CALL(self, rc = bus_delete(self->bus, name, flags));
 	if (rc < 0)
 		return shmbus_raise(rc, self->bus, "delete");
 	Py_RETURN_NONE;
@@ -176,9 +184,7 @@ static PyObject *bus_purge(BusObject *self, PyObject *arg)
 
 	if (shmbus_bus_check(self) < 0 || shmbus_name(arg, "name", &name) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_queue_purge(self->bus, name);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(self, rc = bus_queue_purge(self->bus, name));
 	if (rc < 0)
 		return shmbus_raise(rc, self->bus, "purge");
 	return PyLong_FromLong(rc);

@@ -36,6 +36,16 @@ int shmbus_handle_enter(struct shmbus_handle *h)
 	return 0;
 }
 
+int shmbus_handle_ours(struct shmbus_handle *h)
+{
+	if (!h->bus || h->bus->fork_generation == shmbus_fork_generation)
+		return 0;
+	PyErr_SetString(PyExc_RuntimeError,
+			"this handle belongs to the parent process: after "
+			"fork() call shmbus.connect() again");
+	return -1;
+}
+
 void shmbus_handle_attach(struct shmbus_handle *h, BusObject *bus,
 			  shmbus_close_fn close,
 			  shmbus_waitset_add_fn waitset_add)
@@ -150,6 +160,16 @@ int shmbus_wait(struct shmbus_handle *h, shmbus_wait_fn fn, void *context,
 		if (PyErr_CheckSignals() < 0)
 			return SHMBUS_RAISED;
 	}
+}
+
+int shmbus_call_once(struct shmbus_handle *h, shmbus_wait_fn fn,
+		     void *context, int64_t timeout_ns)
+{
+	int rc = wait_slice(h, fn, context, timeout_ns);
+
+	if (rc == -EINTR && PyErr_CheckSignals() < 0)
+		return SHMBUS_RAISED;
+	return rc;
 }
 
 PyObject *shmbus_handle_arm(struct shmbus_handle *h)

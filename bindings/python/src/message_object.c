@@ -33,6 +33,7 @@ MessageObject *shmbus_message_new(struct shmbus_handle *owner,
 	memset(&m->message, 0, sizeof(m->message));
 	m->kind = kind;
 	m->live = 1;
+	m->replies = 0;
 	m->exports = 0;
 	m->view_ref = NULL;
 	m->topic = NULL;
@@ -75,6 +76,12 @@ int shmbus_message_drop_views(MessageObject *m)
 {
 	PyObject *view, *done;
 
+	if (m->replies) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"another thread is replying to the message "
+				"(Responder.reply): finish it after the reply");
+		return -1;
+	}
 	if (m->view_ref) {
 		view = PyWeakref_GetObject(m->view_ref);
 		if (view && view != Py_None) {

@@ -64,9 +64,8 @@ PyObject *shmbus_queue_open(BusObject *bus, PyObject *args, PyObject *kw)
 		return NULL;
 	options.spin_ns = spin_ns;
 	options.no_timestamp = !timestamps;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_queue_open(bus->bus, name, role, &options, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_queue_open(bus->bus, name, role,
+						  &options, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "queue");
 	q = (QueueObject *)shmbus_queue_class->tp_alloc(shmbus_queue_class, 0);
@@ -325,10 +324,17 @@ static PyObject *queue_receive_batch(QueueObject *q, PyObject *args,
 		raise_wait(q, rc, "receive_batch");
 		goto out;
 	}
-	list = PyList_New(rc);
+	if (!(list = PyList_New(rc))) {
+		/* Every message is ours and none is wrapped: hand all back. */
+		for (i = 0; i < rc; i++)
+			bus_nack(q->queue, &c.messages[i]);
+		goto out;
+	}
 	for (i = 0; i < rc; i++) {
-		PyObject *m = list ? wrap_received(q, &c.messages[i]) : NULL;
+		PyObject *m = wrap_received(q, &c.messages[i]);
 		if (!m) {
+			/* wrap_received nacked message i; those already
+			 * in the list are nacked when it is freed. */
 			for (i++; i < rc; i++)
 				bus_nack(q->queue, &c.messages[i]);
 			Py_CLEAR(list);
@@ -350,6 +356,8 @@ static PyObject *queue_iternext(QueueObject *q)
 
 static PyObject *queue_cancel(QueueObject *q, PyObject *unused)
 {
+	if (shmbus_handle_ours(&q->h) < 0)
+		return NULL;
 	if (q->queue)
 		bus_queue_cancel(q->queue);
 	Py_RETURN_NONE;
@@ -357,6 +365,8 @@ static PyObject *queue_cancel(QueueObject *q, PyObject *unused)
 
 static PyObject *queue_uncancel(QueueObject *q, PyObject *unused)
 {
+	if (shmbus_handle_ours(&q->h) < 0)
+		return NULL;
 	if (q->queue)
 		bus_queue_uncancel(q->queue);
 	Py_RETURN_NONE;

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmbus.Address (publishing through routes), shmbus.Requester and
- * shmbus.Responder (request/reply).  These calls copy; each waits with the
- * GIL released, once (a routed send must not be retried: some targets may
- * have taken the message already).
+ * shmbus.Responder (request/reply).  These calls copy.  A routed send and
+ * a request wait with the GIL released, once, for the whole timeout: a
+ * routed send must not be retried (some targets may have taken the
+ * message already, and each target waits up to the same deadline), nor
+ * a request that was sent; Ctrl-C reaches them as -EINTR.  A reply sends
+ * nothing until its loan is granted, so it waits in slices as receives
+ * do.
  */
 #include "shmbus_ext.h"
 
@@ -67,9 +71,8 @@ PyObject *shmbus_address_open(BusObject *bus, PyObject *args, PyObject *kw)
 	    shmbus_wait_strategy(wait, &options.wait) < 0)
 		return NULL;
 	options.spin_ns = 2000;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_address_open(bus->bus, name, &options, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_address_open(bus->bus, name, &options,
+						    &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "address");
 	if (!(a = handle_new(&AddressType))) {
@@ -81,11 +84,26 @@ PyObject *shmbus_address_open(BusObject *bus, PyObject *args, PyObject *kw)
 	return (PyObject *)a;
 }
 
+struct address_send_call {
+	bus_address_t *address;
+	const char *key;
+	const Py_buffer *data;
+};
+
+static int address_send_once(void *context, int64_t timeout_ns)
+{
+	struct address_send_call *c = context;
+
+	return bus_address_send(c->address, c->key, c->data->buf,
+				(size_t)c->data->len, timeout_ns, NULL);
+}
+
 /* send(data, key=None, timeout=None) -> number of targets that took it */
 static PyObject *address_send(AddressObject *a, PyObject *args, PyObject *kw)
 {
 	static char *keywords[] = {"data", "key", "timeout", NULL};
 	PyObject *key_object = Py_None, *timeout = Py_None, *result = NULL;
+	struct address_send_call c;
 	const char *key = NULL;
 	int64_t timeout_ns;
 	Py_buffer data;
@@ -99,12 +117,12 @@ static PyObject *address_send(AddressObject *a, PyObject *args, PyObject *kw)
 	    (key_object != Py_None &&
 	     shmbus_name(key_object, "key", &key) < 0))
 		goto out;
-	a->h.busy = 1;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_address_send(a->address, key, data.buf, (size_t)data.len,
-			      timeout_ns, NULL);
-	Py_END_ALLOW_THREADS
-	a->h.busy = 0;
+	c.address = a->address;
+	c.key = key;
+	c.data = &data;
+	rc = shmbus_call_once(&a->h, address_send_once, &c, timeout_ns);
+	if (rc == SHMBUS_RAISED)
+		goto out;
 	if (rc < 0)
 		shmbus_raise_data(rc, "address send");
 	else
@@ -129,9 +147,8 @@ PyObject *shmbus_requester_open(BusObject *bus, PyObject *args, PyObject *kw)
 	    shmbus_name(service_object, "service", &service) < 0 ||
 	    shmbus_name(reply_object, "reply_to", &reply_to) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_requester_open(bus->bus, service, reply_to, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_requester_open(bus->bus, service,
+						      reply_to, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "requester");
 	if (!(r = handle_new(&RequesterType))) {
@@ -143,12 +160,28 @@ PyObject *shmbus_requester_open(BusObject *bus, PyObject *args, PyObject *kw)
 	return (PyObject *)r;
 }
 
+struct request_call {
+	bus_requester_t *requester;
+	const Py_buffer *data;
+	char *reply;
+	size_t reply_size;
+};
+
+static int request_once(void *context, int64_t timeout_ns)
+{
+	struct request_call *c = context;
+
+	return bus_request(c->requester, c->data->buf, (size_t)c->data->len,
+			   c->reply, c->reply_size, timeout_ns);
+}
+
 /* request(data, timeout=1.0, max_reply=65536) -> bytes */
 static PyObject *requester_request(RequesterObject *r, PyObject *args,
 				   PyObject *kw)
 {
 	static char *keywords[] = {"data", "timeout", "max_reply", NULL};
 	PyObject *timeout = NULL, *reply = NULL;
+	struct request_call c;
 	Py_ssize_t max_reply = 65536;
 	int64_t timeout_ns = 1000000000LL;
 	Py_buffer data;
@@ -166,16 +199,15 @@ static PyObject *requester_request(RequesterObject *r, PyObject *args,
 	}
 	if (!(reply = PyBytes_FromStringAndSize(NULL, max_reply)))
 		goto out;
-	r->h.busy = 1;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_request(r->requester, data.buf, (size_t)data.len,
-			 PyBytes_AS_STRING(reply), (size_t)max_reply,
-			 timeout_ns);
-	Py_END_ALLOW_THREADS
-	r->h.busy = 0;
+	c.requester = r->requester;
+	c.data = &data;
+	c.reply = PyBytes_AS_STRING(reply);
+	c.reply_size = (size_t)max_reply;
+	rc = shmbus_call_once(&r->h, request_once, &c, timeout_ns);
 	if (rc < 0) {
 		Py_CLEAR(reply);
-		shmbus_raise_data(rc, "request");
+		if (rc != SHMBUS_RAISED)
+			shmbus_raise_data(rc, "request");
 	} else {
 		_PyBytes_Resize(&reply, rc);
 	}
@@ -204,12 +236,29 @@ PyObject *shmbus_responder_open(BusObject *bus, PyObject *unused)
 	return (PyObject *)r;
 }
 
+struct reply_call {
+	bus_responder_t *responder;
+	const struct bus_message *request;
+	const Py_buffer *data;
+};
+
+/* Retried after -ETIMEDOUT or -EINTR: those come from the loan, before
+ * anything is sent. */
+static int reply_once(void *context, int64_t timeout_ns)
+{
+	struct reply_call *c = context;
+
+	return bus_reply(c->responder, c->request, c->data->buf,
+			 (size_t)c->data->len, timeout_ns);
+}
+
 /* reply(request, data, timeout=1.0): to the request's reply-to name. */
 static PyObject *responder_reply(ResponderObject *r, PyObject *args,
 				 PyObject *kw)
 {
 	static char *keywords[] = {"request", "data", "timeout", NULL};
 	PyObject *timeout = NULL, *result = NULL;
+	struct reply_call c;
 	int64_t timeout_ns = 1000000000LL;
 	MessageObject *request;
 	Py_buffer data;
@@ -219,7 +268,10 @@ static PyObject *responder_reply(ResponderObject *r, PyObject *args,
 					 &MessageType, &request, &data,
 					 &timeout))
 		return NULL;
+	/* A request received before a fork() is the parent's: the parent
+	 * may ack it while this process reads it. */
 	if (shmbus_handle_enter(&r->h) < 0 ||
+	    shmbus_handle_ours(request->owner) < 0 ||
 	    (timeout && shmbus_timeout(timeout, &timeout_ns) < 0))
 		goto out;
 	if (!request->live || !request->message.header) {
@@ -228,12 +280,16 @@ static PyObject *responder_reply(ResponderObject *r, PyObject *args,
 				"acked yet");
 		goto out;
 	}
-	r->h.busy = 1;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_reply(r->responder, &request->message, data.buf,
-		       (size_t)data.len, timeout_ns);
-	Py_END_ALLOW_THREADS
-	r->h.busy = 0;
+	c.responder = r->responder;
+	c.request = &request->message;
+	c.data = &data;
+	/* bus_reply reads the request's slot: no thread may ack it until
+	 * the reply is sent (see MessageObject.replies). */
+	request->replies++;
+	rc = shmbus_wait(&r->h, reply_once, &c, timeout_ns, 0);
+	request->replies--;
+	if (rc == SHMBUS_RAISED)
+		goto out;
 	if (rc < 0)
 		shmbus_raise_data(rc, "reply");
 	else

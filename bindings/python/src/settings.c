@@ -161,9 +161,7 @@ PyObject *shmbus_create_queue(BusObject *bus, PyObject *args, PyObject *kw)
 	bus_queue_settings_default(&settings);
 	if (apply(queue_settings, &settings, kw, settings.dead_letter) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_queue_create(bus->bus, name, &settings);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_queue_create(bus->bus, name, &settings));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "create_queue");
 	Py_RETURN_NONE;
@@ -181,9 +179,7 @@ PyObject *shmbus_create_topic(BusObject *bus, PyObject *args, PyObject *kw)
 	bus_topic_settings_default(&settings);
 	if (apply(topic_settings, &settings, kw, NULL) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_topic_create(bus->bus, name, &settings);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_topic_create(bus->bus, name, &settings));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "create_topic");
 	Py_RETURN_NONE;
@@ -291,9 +287,7 @@ PyObject *shmbus_add_route(BusObject *bus, PyObject *args, PyObject *kw)
 	    route_targets(&route, targets) < 0 ||
 	    route_matches(&route, headers) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_route_add(bus->bus, &route);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_route_add(bus->bus, &route));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "add_route");
 	Py_RETURN_NONE;
@@ -306,9 +300,8 @@ PyObject *shmbus_delete_route(BusObject *bus, PyObject *arg)
 
 	if (shmbus_bus_check(bus) < 0 || shmbus_name(arg, "name", &name) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_route_delete(bus->bus, BUS_ROUTE_RULE, name);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_route_delete(bus->bus, BUS_ROUTE_RULE,
+						    name));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "delete_route");
 	Py_RETURN_NONE;

@@ -78,8 +78,23 @@ typedef struct {
 	unsigned long fork_generation;
 	/* Open handles of this connection, closed by Bus.close(). */
 	struct shmbus_handle *handles;
+	/* Threads inside a call on bus with the GIL released (stat, opens,
+	 * administration): close() refuses while one runs, so that it never
+	 * disconnects under them, and no open finishes on a closed Bus. */
+	unsigned int calls;
 	PyObject *weakrefs;
 } BusObject;
+
+/* Runs statement (a call on bus->bus) with the GIL released, counted in
+ * bus->calls. */
+#define SHMBUS_BUS_CALL(bus, statement)        \
+	do {                                   \
+		(bus)->calls++;                \
+		Py_BEGIN_ALLOW_THREADS         \
+		statement;                     \
+		Py_END_ALLOW_THREADS           \
+		(bus)->calls--;                \
+	} while (0)
 
 struct shmbus_message;
 
@@ -119,6 +134,10 @@ extern PyTypeObject BusType;
 /* Checks that the handle is open, of this process and not in use in
  * another thread; raises and returns -1 otherwise. */
 int shmbus_handle_enter(struct shmbus_handle *handle);
+/* For cancel() and uncancel(), which may come from any thread while
+ * another waits: RuntimeError (-1) in a child of fork(), whose handles
+ * are its parent's; 0 otherwise (a closed handle too). */
+int shmbus_handle_ours(struct shmbus_handle *handle);
 /* Links a new handle to its bus (a strong reference) and its closer. */
 void shmbus_handle_attach(struct shmbus_handle *handle, BusObject *bus,
 			  shmbus_close_fn close,
@@ -153,6 +172,15 @@ typedef int (*shmbus_wait_fn)(void *context, int64_t timeout_ns);
 int shmbus_wait(struct shmbus_handle *handle, shmbus_wait_fn fn,
 		void *context, int64_t timeout_ns, int probe);
 #define SHMBUS_RAISED INT_MIN
+/*
+ * Calls fn once with the whole timeout and the GIL released: for a call
+ * that must not be repeated (a request once sent, a routed send that some
+ * targets took, each waiting on the same deadline).  A signal reaches it
+ * only as the -EINTR of the wait it interrupts: then a handler that
+ * raises (Ctrl-C) gives SHMBUS_RAISED.
+ */
+int shmbus_call_once(struct shmbus_handle *handle, shmbus_wait_fn fn,
+		     void *context, int64_t timeout_ns);
 
 /* The handle's methods for asyncio: _arm() -> fd, _disarm(). */
 PyObject *shmbus_handle_arm(struct shmbus_handle *handle);
@@ -174,6 +202,10 @@ typedef struct shmbus_message {
 	struct bus_message message;
 	enum shmbus_message_kind kind;
 	int live; /* the view still points at the slot */
+	/* Responder.reply() calls reading the message with the GIL
+	 * released: finishing it (ack, nack, release, the handle's close)
+	 * refuses meanwhile. */
+	unsigned int replies;
 	Py_ssize_t exports;
 	PyObject *view_ref; /* weak reference to msg.payload's memoryview */
 	PyObject *topic; /* wildcard: the topic's name; else NULL */
@@ -187,7 +219,8 @@ extern PyTypeObject MessageType;
 MessageObject *shmbus_message_new(struct shmbus_handle *owner,
 				  enum shmbus_message_kind kind);
 /* Releases msg.payload's memoryview and checks that no other export is
- * left: 0, or -1 with BufferError.  Does not change the message. */
+ * left: 0, or -1 with BufferError (RuntimeError while a reply reads the
+ * message).  Does not change the message. */
 int shmbus_message_drop_views(MessageObject *message);
 /* Marks it finished (its payload is gone) and unlinks it. */
 void shmbus_message_finish(MessageObject *message);

@@ -89,16 +89,12 @@ PyObject *shmbus_stat(BusObject *bus, PyObject *args)
 	    shmbus_bus_check(bus) < 0 ||
 	    shmbus_name(name_object, "name", &name) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = queue_stats(bus->bus, name, &qs);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = queue_stats(bus->bus, name, &qs));
 	if (rc == 0)
 		return to_dict(queue_figures, &qs, "queue");
 	if (rc != -ENOENT)
 		return shmbus_raise(rc, bus->bus, "stat");
-	Py_BEGIN_ALLOW_THREADS
-	rc = topic_stats(bus->bus, name, &ts);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = topic_stats(bus->bus, name, &ts));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "stat");
 	return to_dict(topic_figures, &ts, "topic");

@@ -55,13 +55,14 @@ PyObject *shmbus_subscribe(BusObject *bus, PyObject *args, PyObject *kw)
 		return NULL;
 	options.history = history;
 	options.spin_ns = spin_ns;
-	Py_BEGIN_ALLOW_THREADS
 	if (bus_pattern_is_wildcard(pattern))
-		rc = bus_subscribe_pattern(bus->bus, pattern, &options,
-					   &wildcard);
+		SHMBUS_BUS_CALL(bus, rc = bus_subscribe_pattern(
+					     bus->bus, pattern, &options,
+					     &wildcard));
 	else
-		rc = bus_subscribe(bus->bus, pattern, &options, &subscription);
-	Py_END_ALLOW_THREADS
+		SHMBUS_BUS_CALL(bus, rc = bus_subscribe(bus->bus, pattern,
+							&options,
+							&subscription));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "subscribe");
 	s = (SubscriptionObject *)shmbus_subscription_class->tp_alloc(
@@ -167,6 +168,8 @@ static PyObject *subscription_iternext(SubscriptionObject *s)
 
 static PyObject *subscription_cancel(SubscriptionObject *s, PyObject *unused)
 {
+	if (shmbus_handle_ours(&s->h) < 0)
+		return NULL;
 	if (s->wildcard)
 		bus_wildcard_cancel(s->wildcard);
 	else if (s->subscription)
@@ -177,6 +180,8 @@ static PyObject *subscription_cancel(SubscriptionObject *s, PyObject *unused)
 static PyObject *subscription_uncancel(SubscriptionObject *s,
 				       PyObject *unused)
 {
+	if (shmbus_handle_ours(&s->h) < 0)
+		return NULL;
 	if (s->wildcard)
 		bus_wildcard_uncancel(s->wildcard);
 	else if (s->subscription)

@@ -33,9 +33,8 @@ PyObject *shmbus_topic_open(BusObject *bus, PyObject *args, PyObject *kw)
 		return NULL;
 	options.spin_ns = spin_ns;
 	options.no_timestamp = !timestamps;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_topic_open(bus->bus, name, BUS_PRODUCER, &options, &handle);
-	Py_END_ALLOW_THREADS
+	SHMBUS_BUS_CALL(bus, rc = bus_topic_open(bus->bus, name, BUS_PRODUCER,
+						  &options, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "topic");
 	t = PyObject_New(TopicObject, &TopicType);
@@ -226,6 +225,8 @@ static PyObject *topic_exit(TopicObject *t, PyObject *args)
 
 static PyObject *topic_cancel(TopicObject *t, PyObject *unused)
 {
+	if (shmbus_handle_ours(&t->h) < 0)
+		return NULL;
 	if (t->topic)
 		bus_topic_cancel(t->topic);
 	Py_RETURN_NONE;

@@ -83,3 +83,34 @@ def test_wildcard_receive_async_sees_a_new_topic(bus, busd):
 
     assert asyncio.run(main()) == (f"{base}.new", b"fresh")
     sub.close()
+
+
+def test_second_waiter_on_a_handle_is_refused(bus, busd):
+    """One add_reader callback per fd: a second coroutine awaiting the
+    same handle would silently replace the first one's wake-up."""
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    p = bus.queue(name, "producer")
+    c = bus.queue(name, "consumer")
+
+    async def first():
+        msg = await c.receive_async(timeout=5)
+        with msg:
+            return bytes(msg.payload)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        waiting = asyncio.ensure_future(first())
+        await asyncio.sleep(0.05)  # the first waits on the fd now
+        with pytest.raises(RuntimeError, match="another coroutine"):
+            await c.receive_async(timeout=1)
+        loop.call_later(0.02, p.send, b"woken")
+        got = await asyncio.wait_for(waiting, 5)
+        p.send(b"again")  # the handle is free for the next waiter
+        msg = await c.receive_async(timeout=5)
+        with msg:
+            return got, bytes(msg.payload)
+
+    assert asyncio.run(main()) == (b"woken", b"again")
+    p.close()
+    c.close()

@@ -135,3 +135,33 @@ def test_bad_arguments_raise_clear_exceptions(bus, busd):
     bus.close()
     with pytest.raises(ValueError, match="closed"):
         bus.ls()
+
+
+def test_receive_batch_out_of_memory_strands_nothing(bus, busd):
+    """Each allocation of receive_batch fails in turn: whatever fails,
+    every message is handed back (nothing stays leased)."""
+    testcapi = pytest.importorskip("_testcapi")
+    name = busd.unique()
+    bus.create_queue(name, slots=64, max_message=64)
+    failed = 0
+    with bus.queue(name, "producer") as p, bus.queue(name, "consumer") as c:
+        for nth in range(12):
+            p.send(b"a")
+            p.send(b"b")
+            testcapi.set_nomemory(nth, nth + 1)
+            try:
+                batch = c.receive_batch(2, timeout=0)
+            except MemoryError:
+                batch = None
+            finally:
+                testcapi.remove_mem_hooks()
+            if batch is None:
+                failed += 1
+                assert bus.stat(name)["leased"] == 0, f"allocation {nth}"
+                batch = c.receive_batch(2, timeout=1)
+            assert len(batch) >= 1
+            for m in batch:
+                m.ack()
+            while (m := c.try_receive()) is not None:
+                m.ack()
+    assert failed >= 2  # both paths: the list, and a message

@@ -106,7 +106,11 @@ def test_close_refuses_while_a_view_is_exported(bus, busd):
     held.release()
     c.close()
     with pytest.raises(ValueError):
-        msg.payload  # closed with its handle: redelivered to others
+        msg.payload  # closed with its handle
+    with bus.queue(name, "consumer") as other:  # redelivered to others
+        again = other.receive(timeout=2)
+        assert bytes(again.payload) == b"abc" and again.redelivered
+        again.ack()
     p.close()
 
 
