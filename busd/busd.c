@@ -15,13 +15,15 @@
 #include "access_store.h"
 #include "adopt.h"
 #include "busd.h"
-#include "dead_letter.h"
-#include "log_page.h"
 #include "control_socket.h"
+#include "dead_letter.h"
 #include "log.h"
+#include "log_page.h"
 #include "routes.h"
 #include "segments.h"
+#include "stats.h"
 #include "topics.h"
+#include "tsc_measure.h"
 
 #define BUSD_MIB (UINT64_C(1) << 20)
 
@@ -409,7 +411,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_topics_start(busd, config);
 	/* The TSC rate clients start from (HELLO), known before any can
 	 * connect: sleeps what is left of 20 ms since the first reading. */
-	if (!ret && !bus__clock_measure(&busd->clock))
+	if (!ret && !busd_clock_measure(&busd->clock))
 		busd_debug("no TSC rate to hand out (no usable TSC, or "
 			   "BUS_CLOCK=monotonic): clients measure their own");
 	if (!ret)

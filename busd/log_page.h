@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busd's end of the error log in shared memory (libbus/error_log.h): the
+ * busd's end of the error log in shared memory (libbus/core/error_log.h): the
  * page is made, or taken over from a busd that died (its lines stay, so a
  * crash can be read about after the restart), and every warning and error
  * busd logs is also appended to it.  A clean stop unlinks it.
  */
 #ifndef BUSD_LOG_PAGE_H
 #define BUSD_LOG_PAGE_H
+
+#include <stdint.h>
 
 struct bus_log_page;
 
@@ -16,5 +18,9 @@ int busd_error_log_open(const char *bus_name, struct bus_log_page **out);
 /* Stops appending; unlinks the page when unlink is set. */
 void busd_error_log_close(const char *bus_name, struct bus_log_page *page,
 			  int unlink);
+
+/* Appends a line (the caller serialises writers: busd's log lock). */
+void busd_log_append(struct bus_log_page *page, uint64_t realtime_ns,
+		     uint32_t level, const char *text);
 
 #endif /* BUSD_LOG_PAGE_H */

@@ -17,6 +17,7 @@
 
 #include "access.h"
 #include "bus/bus.h"
+#include "queue_recovery.h"
 #include "segment.h"
 #include "topic_segment.h"
 
@@ -89,7 +90,7 @@ bool busd_queue_owns(const struct busd_queue *queue, uint32_t index,
 		     uint32_t client_id);
 
 /*
- * Takes slot index back (bus__queue_detach: loans padded, held messages
+ * Takes slot index back (busd_queue_slot_detach: loans padded, held messages
  * redelivered, figures folded).  Returns the number of messages made
  * deliverable again.
  */

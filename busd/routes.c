@@ -12,6 +12,7 @@
 #include "atomics.h"
 #include "detail.h"
 #include "log.h"
+#include "route_table_writer.h"
 #include "routes.h"
 
 /* A previous busd's table, if it is whole: its publishers map it still. */
@@ -93,7 +94,7 @@ static int busd_routes_map(const char *bus_name, struct bus_route_table **out)
 
 static void busd_routes_publish(struct busd_routes *r)
 {
-	bus__route_table_write(r->table, r->entries, r->count);
+	busd_route_table_write(r->table, r->entries, r->count);
 }
 
 int busd_routes_open(const char *bus_name, const struct busd_config *config,

@@ -12,6 +12,7 @@
 
 #include "detail.h"
 #include "log.h"
+#include "segment_lifecycle.h"
 #include "segments.h"
 
 /* Where glibc's shm_open() keeps its objects. */
@@ -46,7 +47,7 @@ static int busd_segment_map(int fd, size_t size, const char *bus_name,
 		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of queue "
 					 "'%s': %s", name, strerror(errno));
-	bus__queue_segment_init(base, size, bus_name, name, settings);
+	busd_queue_segment_init(base, size, bus_name, name, settings);
 	ret = bus__queue_segment_validate(base, size, geometry, detail,
 					  detail_size);
 	if (ret)
@@ -115,7 +116,7 @@ void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 {
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
-	bus__queue_close_segment(&queue->geometry);
+	busd_queue_close_segment(&queue->geometry);
 	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
 			  queue->name) >= 0 && shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,
@@ -155,7 +156,7 @@ static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
 		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of topic "
 					 "'%s': %s", name, strerror(errno));
-	bus__topic_segment_init(base, size, bus_name, name, settings);
+	busd_topic_segment_init(base, size, bus_name, name, settings);
 	ret = bus__topic_segment_validate(base, size, geometry, detail,
 					  detail_size);
 	if (ret)
@@ -208,7 +209,7 @@ void busd_topic_segment_destroy(const char *bus_name,
 {
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
-	bus__topic_close_segment(&topic->geometry);
+	busd_topic_close_segment(&topic->geometry);
 	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
 			  topic->name) >= 0 && shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,

@@ -19,9 +19,11 @@
 #include "clock.h"
 #include "control_protocol.h"
 #include "queue.h"
+#include "queue_handle.h"
 #include "route.h"
 #include "wildcard.h"
 #include "topic.h"
+#include "topic_handle.h"
 
 struct bus {
 	int fd;
@@ -747,9 +749,9 @@ int bus_queue_close(bus_queue_t *q)
 			close_attachment(q->bus, q->name, q->attachment_index,
 					 q->generation);
 		munmap(q->geometry.base, q->geometry.size);
-	} else if (q->role != BUS_OBSERVER) {
+	} else if (q->role != BUS_OBSERVER && q->local_detach) {
 		/* A local handle (tests): the caller owns the mapping. */
-		bus__queue_detach(&q->geometry, q->attachment_index);
+		q->local_detach(&q->geometry, q->attachment_index);
 	}
 	bus__queue_handle_destroy(q);
 	return 0;
@@ -917,9 +919,9 @@ int bus_topic_close(bus_topic_t *t)
 		close_topic_slot(bus, t->name, t->role, t->index,
 				 t->generation);
 		munmap(t->geometry.base, t->geometry.size);
-	} else if (t->role == BUS_PRODUCER) {
+	} else if (t->role == BUS_PRODUCER && t->local_detach) {
 		/* A local handle (tests): the caller owns the mapping. */
-		bus__topic_publisher_detach(&t->geometry, t->index);
+		t->local_detach(&t->geometry, t->index);
 	}
 	bus__topic_handle_destroy(t);
 	return 0;
@@ -1031,8 +1033,8 @@ int bus_unsubscribe(bus_subscription_t *s)
 		close_topic_slot(bus, s->name, BUS_CONSUMER, s->index,
 				 s->generation);
 		munmap(s->geometry.base, s->geometry.size);
-	} else {
-		bus__topic_subscriber_detach(&s->geometry, s->index);
+	} else if (s->local_detach) {
+		s->local_detach(&s->geometry, s->index);
 	}
 	bus__subscription_destroy(s);
 	return 0;

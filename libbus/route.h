@@ -81,4 +81,9 @@ int bus__target_loan(struct bus__route_target *target, struct bus_message *m,
 int bus__target_commit(struct bus__route_target *target,
 		       struct bus_message *m, uint32_t length);
 
+/* 1 when the route takes a message with this key (NULL: none) and whose
+ * headers are those of view (NULL: none). */
+int bus__route_matches(const struct bus_route *route, const char *key,
+		       const struct bus_message *view);
+
 #endif /* BUS_ROUTE_H */

@@ -11,7 +11,7 @@
 
 #include "announce.h"
 #include "bus/bus.h"
-#include "topic.h"
+#include "topic_handle.h"
 
 struct bus_wildcard {
 	struct bus *bus;

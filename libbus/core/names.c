@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "error_log.h"
 #include "segment.h"
 
 static int bus__name_char_ok(char c)
@@ -107,4 +108,11 @@ int bus__system_socket_path(char *buf, size_t size, const char *bus_name)
 int bus__lock_path(char *buf, size_t size, const char *bus_name)
 {
 	return bus__runtime_path(buf, size, bus_name, ".lock");
+}
+
+int bus__log_name(char *buf, size_t size, const char *bus_name)
+{
+	int length = snprintf(buf, size, "/shmbus.%s%%log", bus_name);
+
+	return length < 0 || (size_t)length >= size ? -ENAMETOOLONG : length;
 }

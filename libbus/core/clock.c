@@ -13,9 +13,7 @@
 #include "atomics.h"
 #include "clock.h"
 
-/* Rate measured over at least this long: jitter of a few tens of ns in
- * the pairs below is then a few parts in a million. */
-#define RATE_SPAN_NS (20u * 1000 * 1000)
+#define RATE_SPAN_NS BUS__CLOCK_RATE_SPAN_NS
 /* A longer span (a handle idle for a while, perhaps across a suspend,
  * during which CLOCK_MONOTONIC stops and the TSC may not) proves nothing
  * about the rate: the measurement starts over, the old rate kept. */
@@ -27,9 +25,6 @@
  * interrupted (under a microsecond at any TSC rate of 2 GHz or more). */
 #define PAIR_WIDTH_MAX 2000u
 #define PAIR_TRIES 3
-/* bus__clock_measure(): a first reading, then up to three for the second
- * (one that was interrupted does not count). */
-#define MEASURE_TRIES 4
 
 bool bus__tsc_usable;
 
@@ -158,23 +153,6 @@ static void measure_rate(struct bus__clock *c, uint64_t tsc, uint64_t ns)
 		bus__store_relaxed(&process_mult, c->mult);
 	c->rate_tsc = tsc;
 	c->rate_ns = ns;
-}
-
-bool bus__clock_measure(struct bus__clock *c)
-{
-	for (int i = 0; i < MEASURE_TRIES && bus__tsc_usable && !c->window;
-	     i++) {
-		uint64_t since = c->rate_ns ? monotonic_ns() - c->rate_ns : 0;
-
-		if (c->rate_ns && since < RATE_SPAN_NS) {
-			struct timespec pause = bus__timespec_of(
-				(int64_t)(RATE_SPAN_NS - since));
-
-			nanosleep(&pause, NULL);
-		}
-		bus__clock_anchor(c);
-	}
-	return c->window != 0;
 }
 
 uint64_t bus__clock_known_rate(void)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Creating, validating and mapping queue segments.  Internal to libbus and
- * busd (busd links the static library).
+ * Validating and mapping queue segments: the core both sides link.  busd
+ * creates and closes them (busd/segment_lifecycle.h).
  */
 #ifndef BUS_SEGMENT_H
 #define BUS_SEGMENT_H
@@ -41,20 +41,32 @@ struct bus__queue_geometry {
 int bus__queue_settings_check(const struct bus_queue_settings *settings,
 			      char *detail, size_t detail_size);
 
+/* Offsets derived from the settings alone; never read from the segment. */
+struct bus__queue_offsets {
+	uint64_t attachments;
+	uint64_t cells;
+	uint64_t latency;
+	uint64_t size;
+	uint32_t attachment_count;
+	uint32_t payload_offset;
+	uint32_t stride;
+};
+
+/* Where each part of a queue segment with these (valid) settings lies. */
+void bus__queue_offsets(const struct bus_queue_settings *settings,
+			struct bus__queue_offsets *offsets);
+
+/* Fills a geometry for a segment of size bytes at base from its offsets. */
+void bus__queue_geometry_fill(struct bus__queue_geometry *g, void *base,
+			      size_t size, const struct bus_queue_settings *s,
+			      const struct bus__queue_offsets *o);
+
 /* Bytes a queue with these (valid) settings needs. */
 size_t bus__queue_segment_size(const struct bus_queue_settings *settings);
 
 /*
- * Lays out a new segment in zeroed memory of bus__queue_segment_size()
- * bytes and publishes it by writing the magic last (release).
- */
-void bus__queue_segment_init(void *base, size_t size, const char *bus_name,
-			     const char *name,
-			     const struct bus_queue_settings *settings);
-
-/*
  * Checks a mapped segment: magic (acquire; pairs with the release in
- * bus__queue_segment_init), version, kind, and that every size agrees with
+ * busd_queue_segment_init), version, kind, and that every size agrees with
  * what the settings imply and fits in size bytes.  Fills *geometry.
  * -EPROTO with a sentence in detail when anything is off.
  */
@@ -89,32 +101,6 @@ bus__queue_cell(const struct bus__queue_geometry *g, uint64_t position)
 	return (struct bus_cell *)(g->cells +
 				   (size_t)(position & g->mask) * g->stride);
 }
-
-/*
- * Frees attachment slot index after its client closed it or died: pads
- * over its uncommitted loans, turns the messages it held into redeliveries,
- * folds its figures into the retired ones, wakes sleepers.  Only busd calls
- * this, and only for a client that can no longer act on the queue.
- * Returns the number of messages made deliverable again.
- */
-int bus__queue_detach(const struct bus__queue_geometry *g, uint32_t index);
-
-/* Messages queued or leased in the ring, from the cells (busd decides by
- * it whether a clean stop keeps the queue). */
-uint64_t bus__queue_messages(const struct bus__queue_geometry *g);
-
-/*
- * Marks the segment closed (state word) and wakes every sleeper so that
- * blocked clients return -ENOTCONN.
- */
-void bus__queue_close_segment(const struct bus__queue_geometry *g);
-
-/*
- * Marks a queue's or topic's header DELETED before busd closes it (which
- * keeps that mark): its clients then answer -EIDRM, "deleted", rather
- * than -ENOTCONN, "no busd".  busd alone writes the state word.
- */
-void bus__segment_mark_deleted(struct bus_segment_header *header);
 
 /* What a call on a segment that is no longer OPEN returns: -EIDRM when it
  * was deleted, -ENOTCONN when busd stopped. */

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a queue, read from shared memory without disturbing it. */
-#include <errno.h>
 #include <string.h>
 
 #include "atomics.h"
 #include "detail.h"
 #include "latency.h"
-#include "queue.h"
 #include "queue_cell.h"
+#include "stats.h"
 
 /* Relaxed loads throughout: figures are independent counters, each
  * written by one party; a reader sees each at some recent value. */
@@ -113,13 +112,9 @@ uint64_t bus__queue_messages(const struct bus__queue_geometry *g)
 	return s.depth + s.leased + s.dead_waiting;
 }
 
-int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
+void bus__queue_stats_read(const struct bus__queue_geometry *g,
+			   struct bus_queue_stats *s)
 {
-	const struct bus__queue_geometry *g;
-
-	if (!q || !s)
-		return -EINVAL;
-	g = &q->geometry;
 	memset(s, 0, sizeof(*s));
 	for (uint32_t i = 0; i < g->attachment_count; i++) {
 		const struct bus_attachment *a = &g->attachments[i];
@@ -138,7 +133,6 @@ int bus_queue_stats(const bus_queue_t *q, struct bus_queue_stats *s)
 	/* The depth now is the one take has not measured yet. */
 	s->high_water = bus__max_u64(s->high_water, s->depth);
 	s->capacity = g->slots;
-	return 0;
 }
 
 /* ---- per attachment ----------------------------------------------------- */
@@ -169,15 +163,12 @@ static void count_leases(const struct bus__queue_geometry *g,
 	}
 }
 
-int bus_queue_attachments(const bus_queue_t *q,
-			  struct bus_attachment_stats *out, uint32_t count)
+uint32_t bus__queue_attachments_read(const struct bus__queue_geometry *g,
+				      struct bus_attachment_stats *out,
+				      uint32_t count)
 {
-	const struct bus__queue_geometry *g;
 	uint32_t live = 0;
 
-	if (!q || (!out && count))
-		return -EINVAL;
-	g = &q->geometry;
 	for (uint32_t i = 0; i < g->attachment_count; i++) {
 		const struct bus_attachment *a = &g->attachments[i];
 		/* Acquire: pairs with busd's release when it hands out the
@@ -206,15 +197,12 @@ int bus_queue_attachments(const bus_queue_t *q,
 					     &s->latency);
 	}
 	count_leases(g, out, live < count ? live : count);
-	return (int)live;
+	return live;
 }
 
-int bus_queue_latency(const bus_queue_t *q, struct bus_latency *latency)
+void bus__queue_latency_read(const struct bus__queue_geometry *g,
+			     struct bus_latency *latency)
 {
-	if (!q || !latency)
-		return -EINVAL;
 	/* The departed consumers' histogram and every slot's. */
-	bus__latency_summary(q->geometry.latency,
-			     q->geometry.attachment_count + 1, latency);
-	return 0;
+	bus__latency_summary(g->latency, g->attachment_count + 1, latency);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Laying out and validating queue segments. */
+/* Laying out and validating queue segments; busd makes them
+ * (busd/segment_lifecycle.c). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,18 +116,7 @@ int bus__queue_settings_check(const struct bus_queue_settings *s,
 	return bus__queue_dead_letter_check(s, detail, detail_size);
 }
 
-/* Offsets derived from the settings alone; never read from the segment. */
-struct bus__queue_offsets {
-	uint64_t attachments;
-	uint64_t cells;
-	uint64_t latency;
-	uint64_t size;
-	uint32_t attachment_count;
-	uint32_t payload_offset;
-	uint32_t stride;
-};
-
-static void bus__queue_offsets(const struct bus_queue_settings *s,
+void bus__queue_offsets(const struct bus_queue_settings *s,
 			       struct bus__queue_offsets *o)
 {
 	o->attachment_count = s->max_producers + s->max_consumers;
@@ -156,10 +146,9 @@ size_t bus__queue_segment_size(const struct bus_queue_settings *settings)
 	return (size_t)o.size;
 }
 
-static void bus__queue_geometry_fill(struct bus__queue_geometry *g,
-				     void *base, size_t size,
-				     const struct bus_queue_settings *s,
-				     const struct bus__queue_offsets *o)
+void bus__queue_geometry_fill(struct bus__queue_geometry *g, void *base,
+			      size_t size, const struct bus_queue_settings *s,
+			      const struct bus__queue_offsets *o)
 {
 	g->base = base;
 	g->size = size;
@@ -177,51 +166,6 @@ static void bus__queue_geometry_fill(struct bus__queue_geometry *g,
 	g->mask = s->slots - 1;
 	g->stride = o->stride;
 	g->payload_offset = o->payload_offset;
-}
-
-static void bus__copy_name(char *dst, const char *src)
-{
-	strncpy(dst, src, BUS_NAME_MAX);
-	dst[BUS_NAME_MAX] = '\0';
-}
-
-void bus__queue_segment_init(void *base, size_t size, const char *bus_name,
-			     const char *name,
-			     const struct bus_queue_settings *settings)
-{
-	struct bus__queue_offsets o;
-	struct bus__queue_geometry g;
-	struct bus_segment_header *h = base;
-	struct timespec now;
-
-	bus__queue_offsets(settings, &o);
-	bus__queue_geometry_fill(&g, base, size, settings, &o);
-	clock_gettime(CLOCK_REALTIME, &now);
-
-	h->layout_version = BUS_LAYOUT_VERSION;
-	h->kind = BUS_SEGMENT_QUEUE;
-	h->segment_size = o.size;
-	h->header_size = sizeof(*h);
-	bus__store_relaxed(&h->state, BUS_SEGMENT_OPEN);
-	h->created_ns = (uint64_t)now.tv_sec * 1000000000u + now.tv_nsec;
-	h->attachments_offset = o.attachments;
-	h->cells_offset = o.cells;
-	h->attachment_count = o.attachment_count;
-	h->cell_stride = o.stride;
-	h->message_header_size = sizeof(struct bus_message_header);
-	h->settings = *settings;
-	bus__copy_name(h->bus_name, bus_name);
-	bus__copy_name(h->name, name);
-
-	/* Position p starts in cell p: every cell is free for its first lap. */
-	for (uint32_t i = 0; i < g.slots; i++)
-		bus__store_relaxed(&bus__queue_cell(&g, i)->state,
-				   bus__cell_state(i, 0, BUS__CELL_FREE));
-
-	/* Publish: pairs with the acquire load in
-	 * bus__queue_segment_validate(); a client that sees the magic sees
-	 * every store above. */
-	bus__store_release(&h->magic, BUS_SEGMENT_MAGIC);
 }
 
 static const char *kind_name(uint32_t kind)
@@ -288,27 +232,4 @@ int bus__queue_segment_validate(void *base, size_t size,
 				 size, (unsigned long long)o.size);
 	bus__queue_geometry_fill(geometry, base, size, &settings, &o);
 	return 0;
-}
-
-void bus__segment_mark_deleted(struct bus_segment_header *header)
-{
-	/* Release: as the CLOSED store of the close that follows, which
-	 * wakes the sleepers that then read it (acquire, wait.c). */
-	bus__store_release(&header->state, BUS_SEGMENT_DELETED);
-}
-
-void bus__queue_close_segment(const struct bus__queue_geometry *g)
-{
-	struct bus_queue_control *c = g->control;
-
-	/* Sleepers re-check the state word after every wake-up; the seq_cst
-	 * increments below order this store before their futex words change.
-	 * Relaxed load: busd alone writes the word; a DELETED mark stays.
-	 */
-	if (bus__load_relaxed(&g->header->state) == BUS_SEGMENT_OPEN)
-		bus__store_release(&g->header->state, BUS_SEGMENT_CLOSED);
-	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__fetch_add_seq_cst(&c->space_futex, 1);
-	bus__futex_wake_all(&c->data_futex);
-	bus__futex_wake_all(&c->space_futex);
 }

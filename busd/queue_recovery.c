@@ -11,7 +11,9 @@
 #include "futex.h"
 #include "latency.h"
 #include "queue_cell.h"
+#include "queue_recovery.h"
 #include "segment.h"
+#include "wake.h"
 
 /* A producer skips a held cell at most once per lap: more failed CASes on
  * one cell than this come from a peer that scribbles. */
@@ -187,13 +189,10 @@ static void wake_everybody(struct bus_queue_control *c)
 {
 	/* seq_cst raises (queue_ring.c, "Wake-ups"): a sleeper that read the
 	 * word before them does not sleep; one asleep wakes and looks. */
-	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__fetch_add_seq_cst(&c->space_futex, 1);
-	bus__futex_wake_all(&c->data_futex);
-	bus__futex_wake_all(&c->space_futex);
+	bus__wake_both(&c->data_futex, &c->space_futex);
 }
 
-int bus__queue_detach(const struct bus__queue_geometry *g, uint32_t index)
+int busd_queue_slot_detach(const struct bus__queue_geometry *g, uint32_t index)
 {
 	struct bus_queue_control *c = g->control;
 	struct bus_attachment *a;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The route table's seqlock, its checks, and matching a message. */
+/* The route table's seqlock (the read side; busd writes it with
+ * busd/route_table_writer.c) and its checks. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +9,6 @@
 #include "bus/bus.h"
 #include "detail.h"
 #include "route_table.h"
-
-typedef _Atomic uint64_t route_word;
 
 int bus__route_table_name(char *buf, size_t size, const char *bus_name)
 {
@@ -96,18 +95,7 @@ int bus__route_check(const struct bus_route *r, char *detail,
 
 /* ---- the seqlock --------------------------------------------------------- */
 
-static void write_words(route_word *to, const void *from, size_t bytes)
-{
-	const uint8_t *in = from;
-	uint64_t word;
-
-	for (size_t i = 0; i < bytes / 8; i++) {
-		memcpy(&word, in + 8 * i, 8);
-		bus__store_relaxed(&to[i], word);
-	}
-}
-
-static void read_words(void *to, const route_word *from, size_t bytes)
+static void read_words(void *to, const bus__route_word *from, size_t bytes)
 {
 	uint8_t *out = to;
 	uint64_t word;
@@ -116,29 +104,6 @@ static void read_words(void *to, const route_word *from, size_t bytes)
 		word = bus__load_relaxed(&from[i]);
 		memcpy(out + 8 * i, &word, 8);
 	}
-}
-
-static route_word *entry_words(const struct bus_route_table *t, uint32_t i)
-{
-	return (route_word *)(void *)&t->entries[i];
-}
-
-void bus__route_table_write(struct bus_route_table *t,
-			    const struct bus_route *entries, uint32_t count)
-{
-	uint64_t generation = bus__load_relaxed(&t->generation);
-
-	/* Odd: a reader that sees it, or sees it afterwards, tries again.
-	 * The release fence orders this store before the entries' stores;
-	 * pairs with the reader's acquire fence before its second look. */
-	bus__store_relaxed(&t->generation, generation + 1);
-	bus__fence_release();
-	for (uint32_t i = 0; i < count && i < BUS_ROUTES_MAX; i++)
-		write_words(entry_words(t, i), &entries[i], sizeof(entries[i]));
-	bus__store_relaxed(&t->count, count);
-	/* Release: pairs with the reader's acquire load of an even
-	 * generation; it sees every entry stored above. */
-	bus__store_release(&t->generation, generation + 2);
 }
 
 uint64_t bus__route_table_generation(const struct bus_route_table *t)
@@ -190,7 +155,7 @@ static int read_once(const struct bus_route_table *t, const char *from,
 	if (count > BUS_ROUTES_MAX)
 		count = BUS_ROUTES_MAX; /* corrupt: trust the bound */
 	for (uint32_t i = 0; i < count; i++) {
-		read_words(&entry, entry_words(t, i), sizeof(entry));
+		read_words(&entry, bus__route_entry_words(t, i), sizeof(entry));
 		terminate(&entry);
 		/* An entry busd would not have stored is skipped (counts,
 		 * names and patterns are used as they are below). */
@@ -232,7 +197,7 @@ int bus__route_table_get(const struct bus_route_table *t, uint32_t index,
 			continue;
 		count = bus__load_relaxed(&t->count);
 		if (index < count && index < BUS_ROUTES_MAX)
-			read_words(out, entry_words(t, index), sizeof(*out));
+			read_words(out, bus__route_entry_words(t, index), sizeof(*out));
 		if (read_end(t, generation))
 			continue;
 		if (index >= count || index >= BUS_ROUTES_MAX)
@@ -245,32 +210,4 @@ int bus__route_table_get(const struct bus_route_table *t, uint32_t index,
 		return 0;
 	}
 	return -EAGAIN;
-}
-
-/* ---- matching ------------------------------------------------------------ */
-
-static int headers_match(const struct bus_route *r,
-			 const struct bus_message *view)
-{
-	char value[BUS_MESSAGE_HEADER_VALUE_MAX + 1];
-
-	for (uint32_t i = 0; i < r->match_count && i < BUS_ROUTE_MATCHES_MAX;
-	     i++) {
-		if (!view || bus_message_header_get(view, r->matches[i].name,
-						    value, sizeof(value)) < 0)
-			return 0;
-		if (strcmp(value, r->matches[i].value))
-			return 0;
-	}
-	return 1;
-}
-
-int bus__route_matches(const struct bus_route *r, const char *key,
-		       const struct bus_message *view)
-{
-	if (r->kind != BUS_ROUTE_RULE)
-		return 0;
-	if (r->key[0] && (!key || !bus_subject_match(r->key, key)))
-		return 0;
-	return headers_match(r, view);
 }

@@ -34,6 +34,7 @@
 #include "topic_cell.h"
 #include "topic_high_water.h"
 #include "topic_ring.h"
+#include "wake.h"
 
 /* Words of a message as copied while a publisher may be writing them:
  * atomic, so that a concurrent copy is no data race, and may_alias, since
@@ -144,7 +145,7 @@ static bool subscribers_passed(struct bus_topic *t, uint64_t p)
 	 * publisher stored it after its last claim; several make a
 	 * modification of the tail here (an RMW reads the newest value).
 	 * Then the fence, which pairs with busd's in
-	 * bus__topic_subscriber_start().
+	 * busd_topic_subscriber_start().
 	 */
 	if (!t->single)
 		bus__fetch_add_seq_cst(&c->tail, 0);
@@ -284,12 +285,6 @@ void bus__topic_write_payload(void *payload, const void *data,
 	}
 }
 
-static void wake(_Atomic uint32_t *word)
-{
-	bus__fetch_add_seq_cst(word, 1);
-	bus__futex_wake_all(word);
-}
-
 void bus__topic_publish(struct bus_topic *t, uint64_t position)
 {
 	struct bus_topic_control *c = t->geometry.control;
@@ -302,10 +297,10 @@ void bus__topic_publish(struct bus_topic *t, uint64_t position)
 	bus__store_seq_cst(&cell_at(&t->geometry, position)->state,
 			   bus__topic_state(position, 0, BUS__TOPIC_READY));
 	if (bus__load_seq_cst(&c->subscribers_sleeping))
-		wake(&c->data_futex);
+		bus__wake_all(&c->data_futex);
 	/* Another publisher may wait for this cell's next lap. */
 	if (!t->single && bus__load_seq_cst(&c->publishers_sleeping))
-		wake(&c->space_futex);
+		bus__wake_all(&c->space_futex);
 }
 
 void bus__topic_abandon(struct bus_topic *t, uint64_t position)
@@ -316,7 +311,7 @@ void bus__topic_abandon(struct bus_topic *t, uint64_t position)
 	bus__store_seq_cst(&cell_at(&t->geometry, position)->state,
 			   bus__topic_state(position, 0, BUS__TOPIC_PADDED));
 	if (bus__load_seq_cst(&c->subscribers_sleeping))
-		wake(&c->data_futex);
+		bus__wake_all(&c->data_futex);
 }
 
 /* ---- readers ------------------------------------------------------------- */
@@ -590,7 +585,7 @@ void bus__subscription_publish_position(struct bus_subscription *s)
 	 */
 	if (before + g->slots > bus__load_relaxed(&c->tail))
 		return;
-	wake(&c->space_futex);
+	bus__wake_all(&c->space_futex);
 }
 
 /* ---- last value ---------------------------------------------------------- */

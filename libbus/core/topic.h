@@ -45,6 +45,11 @@ struct bus_topic {
 
 	struct bus_topic *next; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];
+	/* A local handle (no bus: a test or fuzzer owns the segment): what
+	 * closing it calls to take the slot back as busd would; NULL:
+	 * nothing. */
+	int (*local_detach)(const struct bus__topic_geometry *geometry,
+			    uint32_t index);
 };
 
 struct bus_subscription {
@@ -89,6 +94,11 @@ struct bus_subscription {
 
 	struct bus_subscription *next_handle; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];
+	/* A local handle (no bus: a test or fuzzer owns the segment): what
+	 * closing it calls to take the slot back as busd would; NULL:
+	 * nothing. */
+	int (*local_detach)(const struct bus__topic_geometry *geometry,
+			    uint32_t index);
 };
 
 /* Bytes of a subscription's copy buffer: header, header room, payload. */
@@ -98,32 +108,5 @@ bus__topic_copy_size(const struct bus__topic_geometry *geometry)
 	return sizeof(struct bus_message_header) + geometry->payload_offset -
 	       sizeof(struct bus_cell) + geometry->settings.max_message;
 }
-
-/*
- * Makes a publisher or observer handle for slot index of a validated
- * segment; the caller (client.c after busd said so, or a test that owns
- * the segment) has lent the slot.  The handle does not own the mapping.
- */
-int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
-			     enum bus_role role, uint32_t index,
-			     uint32_t client_id,
-			     const struct bus_queue_options *options,
-			     struct bus_topic **out);
-void bus__topic_handle_destroy(struct bus_topic *topic);
-
-/*
- * Makes a subscription for subscriber slot index, which the caller has
- * lent with bus__topic_subscriber_start().  options->history must already
- * be checked against the topic's history setting.
- */
-int bus__subscription_create(const struct bus__topic_geometry *geometry,
-			     uint32_t index, uint32_t client_id,
-			     const struct bus_subscribe_options *options,
-			     struct bus_subscription **out);
-void bus__subscription_destroy(struct bus_subscription *subscription);
-
-/* The copy buffer (laid out as a cell, see above), made if missing:
- * 0 or -ENOMEM. */
-int bus__subscription_copy_buffer(struct bus_subscription *subscription);
 
 #endif /* BUS_TOPIC_H */

@@ -28,6 +28,7 @@
 #include "queue_cell.h"
 #include "queue_high_water.h"
 #include "queue_ring.h"
+#include "wake.h"
 
 /*
  * Every loop below ends within this many steps.  A well-behaved run needs
@@ -299,7 +300,7 @@ void bus__ring_publish(struct bus_queue *q, uint64_t position)
 void bus__ring_publish_seq_cst(struct bus_queue *q, uint64_t position)
 {
 	/* As bus__ring_publish, and seq_cst so that the wake-up check after
-	 * it needs no fence (see "Wake-ups" and wake_if_sleeping() below). */
+	 * it needs no fence (see wake.h). */
 	bus__store_seq_cst(&cell_at(q, position)->state,
 			   bus__cell_state(position, 0, BUS__CELL_READY));
 	prefetch_next_cell(q, position);
@@ -577,37 +578,20 @@ int bus__ring_bury(struct bus_queue *q, uint64_t position)
 	return rc;
 }
 
-/*
- * Wake-ups.  A sleeper raises its sleepers count, issues a full fence, and
- * re-checks the queue before it sleeps (wait.c); the waker changes the
- * queue with a seq_cst store or read-modify-write, or changes it and issues
- * a full fence, then reads the count with seq_cst.  Either way the two
- * sides are ordered in the single total order of seq_cst operations: the
- * sleeper's re-check sees the change, or the waker sees the count (the
- * store-buffer pattern).  The futex word is raised before the wake so that
- * a sleeper that read it before our change does not sleep at all.
- */
-static void wake_if_sleeping(_Atomic uint32_t *sleeping, _Atomic uint32_t *word)
-{
-	if (bus__load_seq_cst(sleeping) == 0)
-		return;
-	bus__fetch_add_seq_cst(word, 1);
-	bus__futex_wake_all(word);
-}
-
+/* Wake-ups: wake.h says why a seq_cst load of the count suffices. */
 void bus__ring_wake_data(struct bus_queue *q)
 {
 	struct bus_queue_control *c = q->geometry.control;
 
 	bus__fence_seq_cst(); /* after release stores: see above */
-	wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
+	bus__wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
 }
 
 void bus__ring_wake_data_after_seq_cst(struct bus_queue *q)
 {
 	struct bus_queue_control *c = q->geometry.control;
 
-	wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
+	bus__wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
 }
 
 void bus__ring_wake_space(struct bus_queue *q)
@@ -618,5 +602,5 @@ void bus__ring_wake_space(struct bus_queue *q)
 	 * freed room before this was a seq_cst CAS (release_held), store
 	 * (bus__leases_publish) or read-modify-write. */
 	if (q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK)
-		wake_if_sleeping(&c->producers_sleeping, &c->space_futex);
+		bus__wake_if_sleeping(&c->producers_sleeping, &c->space_futex);
 }

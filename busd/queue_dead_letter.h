@@ -6,15 +6,15 @@
  * the middle.  Only busd calls these (one thread); clients never do.
  * Internal to libbus and busd.
  */
-#ifndef BUS_QUEUE_DEAD_LETTER_H
-#define BUS_QUEUE_DEAD_LETTER_H
+#ifndef BUSD_QUEUE_DEAD_LETTER_H
+#define BUSD_QUEUE_DEAD_LETTER_H
 
 #include <stdint.h>
 
 #include "segment.h"
 
 /* What one pass over a queue's DEAD cells did. */
-struct bus__dead_letter_pass {
+struct busd_dead_letter_pass {
 	uint32_t moved;	    /* now in the dead-letter queue */
 	uint32_t waiting;   /* still DEAD: the dead-letter queue is full */
 	uint32_t too_large; /* still DEAD: larger than the target allows */
@@ -28,17 +28,17 @@ struct bus__dead_letter_pass {
  * payload.  A cell that finds no room stays DEAD, to be moved by a later
  * pass.  Crash-safe: see queue_dead_letter.c.
  */
-void bus__dead_letter_move(const struct bus__queue_geometry *source,
+void busd_dead_letter_move(const struct bus__queue_geometry *source,
 			   const struct bus__queue_geometry *target,
-			   struct bus__dead_letter_pass *pass);
+			   struct busd_dead_letter_pass *pass);
 
 /*
  * After a restart: finishes the move that source's record says was in
  * progress when busd died (target: its dead-letter queue, or NULL when
  * that no longer exists).  Call for every queue before
- * bus__dead_letter_recover_cells() on any.
+ * busd_dead_letter_recover_cells() on any.
  */
-void bus__dead_letter_recover_move(const struct bus__queue_geometry *source,
+void busd_dead_letter_recover_move(const struct bus__queue_geometry *source,
 				   const struct bus__queue_geometry *target);
 
 /*
@@ -46,13 +46,13 @@ void bus__dead_letter_recover_move(const struct bus__queue_geometry *source,
  * dead-letter queue and never committed, and finishes the leases it was
  * taking back (HELD by busd).  Returns how many cells it fixed.
  */
-uint32_t bus__dead_letter_recover_cells(const struct bus__queue_geometry *g);
+uint32_t busd_dead_letter_recover_cells(const struct bus__queue_geometry *g);
 
 /*
  * What busd remembers of a HELD cell between two looks, to time the lease:
  * the same holder, message and delivery count mean the same lease.
  */
-struct bus__lease_sample {
+struct busd_lease_sample {
 	uint64_t sequence;
 	uint64_t since_ns; /* when busd first saw this lease; 0: none */
 	uint32_t owner;
@@ -67,8 +67,8 @@ struct bus__lease_sample {
  * samples has one entry per slot, zeroed at first.  Returns how many
  * leases it took back.
  */
-uint32_t bus__lease_timeout_scan(const struct bus__queue_geometry *g,
-				 struct bus__lease_sample *samples,
+uint32_t busd_lease_timeout_scan(const struct bus__queue_geometry *g,
+				 struct busd_lease_sample *samples,
 				 uint64_t now_ns);
 
-#endif /* BUS_QUEUE_DEAD_LETTER_H */
+#endif /* BUSD_QUEUE_DEAD_LETTER_H */

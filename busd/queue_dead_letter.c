@@ -26,7 +26,7 @@
  * frees the source cell if it still holds the same message (DEAD, same
  * sequence).  Either way the message ends up exactly once in exactly one
  * queue.  A target cell claimed in 1 but dead before 2 has no record and
- * is padded over like any claim of busd's (bus__dead_letter_recover_cells,
+ * is padded over like any claim of busd's (busd_dead_letter_recover_cells,
  * which runs only after every record is settled: padding first would make
  * an uncommitted move look committed).  While busd is down, consumers of
  * the dead-letter queue wait at such a cell, as for a producer that died
@@ -56,6 +56,7 @@
 #include "queue_cell.h"
 #include "queue_dead_letter.h"
 #include "queue_ring.h"
+#include "wake.h"
 
 /* Loops over one cell end within this many steps (queue_ring.c). */
 #define STEPS_MAX (1u << 20)
@@ -154,7 +155,7 @@ static void copy_and_commit(struct bus_queue *target, uint64_t d,
  * when the target is full, -EMSGSIZE when the message does not fit it.
  */
 static int move_cell(struct bus_queue *source, struct bus_queue *target,
-		     uint32_t index, struct bus__dead_letter_pass *pass)
+		     uint32_t index, struct busd_dead_letter_pass *pass)
 {
 	const struct bus__queue_geometry *s = &source->geometry;
 	const struct bus__queue_geometry *t = &target->geometry;
@@ -196,9 +197,9 @@ static int move_cell(struct bus_queue *source, struct bus_queue *target,
 	return 0;
 }
 
-void bus__dead_letter_move(const struct bus__queue_geometry *source,
+void busd_dead_letter_move(const struct bus__queue_geometry *source,
 			   const struct bus__queue_geometry *target,
-			   struct bus__dead_letter_pass *pass)
+			   struct busd_dead_letter_pass *pass)
 {
 	struct bus_queue s, t;
 	/* Roughly oldest first: from where consumers take. */
@@ -228,7 +229,7 @@ void bus__dead_letter_move(const struct bus__queue_geometry *source,
 
 /* ---- after busd died ----------------------------------------------------- */
 
-void bus__dead_letter_recover_move(const struct bus__queue_geometry *source,
+void busd_dead_letter_recover_move(const struct bus__queue_geometry *source,
 				   const struct bus__queue_geometry *target)
 {
 	struct bus_queue_control *c = source->control;
@@ -273,10 +274,7 @@ static void wake_consumers(struct bus_queue_control *c)
 {
 	/* After a seq_cst CAS: the sleepers' count is read in the same
 	 * total order (queue_ring.c, "Wake-ups"). */
-	if (bus__load_seq_cst(&c->consumers_sleeping) == 0)
-		return;
-	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__futex_wake_all(&c->data_futex);
+	bus__wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
 }
 
 /* Second step of a take-back: the cell is HELD by busd at state. */
@@ -305,7 +303,7 @@ static void finish_take_back(const struct bus__queue_geometry *g,
 	wake_consumers(c);
 }
 
-uint32_t bus__dead_letter_recover_cells(const struct bus__queue_geometry *g)
+uint32_t busd_dead_letter_recover_cells(const struct bus__queue_geometry *g)
 {
 	uint32_t fixed = 0;
 
@@ -358,7 +356,7 @@ static int take_back(const struct bus__queue_geometry *g,
 
 /* The lease now in the cell, as a sample; false when it holds none. */
 static int sample_lease(const struct bus_cell *cell, uint64_t state,
-			struct bus__lease_sample *now)
+			struct busd_lease_sample *now)
 {
 	const volatile struct bus_message_header *h = &cell->header;
 	uint32_t owner = bus__cell_owner(state);
@@ -374,15 +372,15 @@ static int sample_lease(const struct bus_cell *cell, uint64_t state,
 	return 1;
 }
 
-static int same_lease(const struct bus__lease_sample *a,
-		      const struct bus__lease_sample *b)
+static int same_lease(const struct busd_lease_sample *a,
+		      const struct busd_lease_sample *b)
 {
 	return a->owner == b->owner && a->sequence == b->sequence &&
 	       a->delivery_count == b->delivery_count;
 }
 
-uint32_t bus__lease_timeout_scan(const struct bus__queue_geometry *g,
-				 struct bus__lease_sample *samples,
+uint32_t busd_lease_timeout_scan(const struct bus__queue_geometry *g,
+				 struct busd_lease_sample *samples,
 				 uint64_t now_ns)
 {
 	uint64_t timeout_ns = (uint64_t)g->settings.ack_timeout_ms * 1000000u;
@@ -392,8 +390,8 @@ uint32_t bus__lease_timeout_scan(const struct bus__queue_geometry *g,
 		return 0;
 	for (uint32_t i = 0; i < g->slots; i++) {
 		struct bus_cell *cell = bus__queue_cell(g, i);
-		struct bus__lease_sample *known = &samples[i];
-		struct bus__lease_sample seen = { 0 };
+		struct busd_lease_sample *known = &samples[i];
+		struct busd_lease_sample seen = { 0 };
 		/* Acquire: the header we sample was written before. */
 		uint64_t state = bus__load_acquire(&cell->state);
 

@@ -3,7 +3,7 @@
  * busd's error log in shared memory: its last BUS_LOG_ENTRIES warnings
  * and errors, in "/shmbus.BUS%log" (mode 0644, like the announcement
  * page), so that busctl can show them while busd runs and after it died.
- * Internal to libbus and busd; readers use bus_log_read().
+ * busd writes it (busd/log_page.c); readers use bus_log_read().
  *
  * busd alone writes, one entry at a time (under its log mutex): entry
  * i % BUS_LOG_ENTRIES of the i-th line.  Each entry is a seqlock: its
@@ -50,9 +50,5 @@ _Static_assert(sizeof(struct bus_log_packed) ==
 
 /* "/shmbus.BUS%log" */
 int bus__log_name(char *buf, size_t size, const char *bus_name);
-
-/* busd: appends a line (the caller serialises writers). */
-void bus__log_append(struct bus_log_page *page, uint64_t realtime_ns,
-		     uint32_t level, const char *text);
 
 #endif /* BUS_ERROR_LOG_H */

@@ -59,6 +59,10 @@ static inline struct timespec bus__timespec_of(int64_t ns)
 int64_t bus__deadline_from(int64_t now, int64_t timeout_ns);
 int64_t bus__deadline_ns(int64_t timeout_ns);
 
+/* A handle measures the TSC rate over at least this long: jitter of a few
+ * tens of ns in its pairs of readings is then a few parts in a million. */
+#define BUS__CLOCK_RATE_SPAN_NS (20u * 1000 * 1000)
+
 /* True when the TSC may stand in for CLOCK_MONOTONIC (decided once). */
 extern bool bus__tsc_usable;
 
@@ -76,14 +80,6 @@ uint64_t bus__clock_anchor(struct bus__clock *c);
  */
 uint64_t bus__clock_known_rate(void);
 void bus__clock_adopt_rate(uint64_t rate);
-
-/*
- * Measures the rate now, for busd: sleeps what is left of the 20 ms since
- * c's first reading (if any) and takes the second; a few more tries when
- * a reading was interrupted.  true when c, and so the process, has a rate;
- * false without a usable TSC.
- */
-bool bus__clock_measure(struct bus__clock *c);
 
 static inline uint64_t bus__clock_now_ns(struct bus__clock *c)
 {

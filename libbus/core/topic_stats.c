@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* Figures of a topic, read from shared memory without disturbing it. */
-#include <errno.h>
 #include <string.h>
 
 #include "atomics.h"
 #include "detail.h"
 #include "latency.h"
-#include "topic.h"
+#include "stats.h"
 
 /* Relaxed loads throughout: figures are independent counters, each written
  * by one party; a reader sees each at some recent value. */
@@ -70,14 +69,11 @@ static int live(const struct bus__topic_geometry *g, uint32_t index)
 	return bus__load_acquire(&g->subscribers[index].role) != 0;
 }
 
-int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
+void bus__topic_stats_read(const struct bus__topic_geometry *g,
+			   struct bus_topic_stats *s)
 {
-	const struct bus__topic_geometry *g;
 	struct bus_subscriber_stats one;
 
-	if (!t || !s)
-		return -EINVAL;
-	g = &t->geometry;
 	memset(s, 0, sizeof(*s));
 	s->tail = bus__load_relaxed(&g->control->tail);
 	s->capacity = g->slots;
@@ -97,19 +93,15 @@ int bus_topic_stats(const bus_topic_t *t, struct bus_topic_stats *s)
 			s->max_lag = one.lag;
 		s->high_water = bus__max_u64(s->high_water, one.high_water);
 	}
-	return 0;
 }
 
-int bus_topic_subscribers(const bus_topic_t *t,
-			  struct bus_subscriber_stats *out, uint32_t count)
+uint32_t bus__topic_subscribers_read(const struct bus__topic_geometry *g,
+				      struct bus_subscriber_stats *out,
+				      uint32_t count)
 {
-	const struct bus__topic_geometry *g;
 	uint64_t tail;
 	uint32_t n = 0;
 
-	if (!t || (!out && count))
-		return -EINVAL;
-	g = &t->geometry;
 	tail = bus__load_relaxed(&g->control->tail);
 	for (uint32_t i = 0; i < g->settings.max_subscribers; i++) {
 		if (!live(g, i))
@@ -118,25 +110,19 @@ int bus_topic_subscribers(const bus_topic_t *t,
 			subscriber_stats(g, i, tail, &out[n]);
 		n++;
 	}
-	return (int)n;
+	return n;
 }
 
-int bus_subscription_stats(const bus_subscription_t *s,
-			   struct bus_subscriber_stats *stats)
+void bus__subscriber_stats_read(const struct bus__topic_geometry *g,
+				uint32_t index, struct bus_subscriber_stats *stats)
 {
-	if (!s || !stats)
-		return -EINVAL;
-	subscriber_stats(&s->geometry, s->index,
-			 bus__load_relaxed(&s->geometry.control->tail), stats);
-	return 0;
+	subscriber_stats(g, index, bus__load_relaxed(&g->control->tail), stats);
 }
 
-int bus_topic_latency(const bus_topic_t *t, struct bus_latency *latency)
+void bus__topic_latency_read(const struct bus__topic_geometry *g,
+			     struct bus_latency *latency)
 {
-	if (!t || !latency)
-		return -EINVAL;
 	/* The departed subscribers' histogram and every slot's. */
-	bus__latency_summary(t->geometry.latency,
-			     t->geometry.settings.max_subscribers + 1, latency);
-	return 0;
+	bus__latency_summary(g->latency, g->settings.max_subscribers + 1,
+			     latency);
 }

@@ -64,8 +64,8 @@ static int interrupted(const struct bus__wait_target *t)
 	 * follows bus_queue_cancel() makes a sleeper look again. */
 	if (bus__load_relaxed(t->cancelled))
 		return -ECANCELED;
-	/* Acquire: pairs with the release in bus__queue_close_segment
-	 * (bus__topic_close_segment). */
+	/* Acquire: pairs with the release in busd_queue_close_segment
+	 * (busd_topic_close_segment). */
 	state = bus__load_acquire(t->segment_state);
 	if (state != BUS_SEGMENT_OPEN)
 		return bus__segment_gone(state);

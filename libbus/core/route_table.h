@@ -52,16 +52,23 @@ _Static_assert(sizeof(struct bus_route) % 8 == 0, "route entry words");
 
 #define BUS_ROUTE_TABLE_SIZE sizeof(struct bus_route_table)
 
+/* The entries are copied a 64-bit word at a time, each word atomic
+ * (relaxed): the seqlock's generation orders them, and a reader racing
+ * busd's write sees torn words only in a copy it then throws away. */
+typedef _Atomic uint64_t bus__route_word;
+
+static inline bus__route_word *
+bus__route_entry_words(const struct bus_route_table *t, uint32_t i)
+{
+	return (bus__route_word *)(void *)&t->entries[i];
+}
+
 /* "/shmbus.BUS%routes" into buf: the length, or -ENAMETOOLONG. */
 int bus__route_table_name(char *buf, size_t size, const char *bus_name);
 
 /* 0 for an entry busd may store; -EINVAL with a sentence otherwise. */
 int bus__route_check(const struct bus_route *route, char *detail,
 		     size_t detail_size);
-
-/* busd: writes count entries as one change (the seqlock's write side). */
-void bus__route_table_write(struct bus_route_table *table,
-			    const struct bus_route *entries, uint32_t count);
 
 /*
  * Copies the entries that apply to the address `from` (routes from it and
@@ -80,10 +87,5 @@ int bus__route_table_get(const struct bus_route_table *table, uint32_t index,
 /* The generation, for the per-message check (relaxed: a stale value only
  * delays the change by a message or so; the read above is what orders). */
 uint64_t bus__route_table_generation(const struct bus_route_table *table);
-
-/* 1 when the route takes a message with this key (NULL: none) and whose
- * headers are those of view (NULL: none). */
-int bus__route_matches(const struct bus_route *route, const char *key,
-		       const struct bus_message *view);
 
 #endif /* BUS_ROUTE_TABLE_H */
