@@ -19,6 +19,7 @@
 #include "dead_letter.h"
 #include "log.h"
 #include "log_page.h"
+#include "names.h"
 #include "routes.h"
 #include "segments.h"
 #include "stats.h"

@@ -12,7 +12,7 @@
 #include "bus/layout.h"
 #include "error_log.h"
 #include "log.h"
-#include "log_page.h"
+#include "log_page_writer.h"
 
 static char busd_log_bus[BUS_NAME_MAX + 1] = "default";
 static enum busd_log_level busd_log_threshold = BUSD_LOG_INFO;

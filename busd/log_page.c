@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Making, taking over, writing and closing the error log page. */
+/* Making, taking over and closing the error log page. */
 #include <errno.h>
 #include <string.h>
 #include <fcntl.h>
@@ -12,8 +12,6 @@
 #include "error_log.h"
 #include "log.h"
 #include "log_page.h"
-
-#define WORDS (sizeof(struct bus_log_packed) / 8)
 
 static int busd_error_log_map(int fd, struct bus_log_page **out)
 {
@@ -90,37 +88,4 @@ void busd_error_log_close(const char *bus_name, struct bus_log_page *page,
 	munmap(page, sizeof(struct bus_log_page));
 	if (unlink && bus__log_name(name, sizeof(name), bus_name) >= 0)
 		shm_unlink(name);
-}
-
-void busd_log_append(struct bus_log_page *page, uint64_t realtime_ns,
-		     uint32_t level, const char *text)
-{
-	/* Relaxed: we are the only writer of lines. */
-	uint64_t line = bus__load_relaxed(&page->lines);
-	struct bus_log_entry *e = &page->entries[line % BUS_LOG_ENTRIES];
-	struct bus_log_packed packed = { .realtime_ns = realtime_ns,
-					 .level = level };
-	uint64_t words[WORDS];
-
-	packed.length = (uint32_t)strnlen(text, BUS_LOG_TEXT_MAX);
-	/* Cut whole UTF-8 characters only: never leave a lead byte whose
-	 * continuation bytes were cut off. */
-	if (text[packed.length] != '\0')
-		while (packed.length &&
-		       ((unsigned char)text[packed.length] & 0xc0) == 0x80)
-			packed.length--;
-	memcpy(packed.text, text, packed.length);
-	memcpy(words, &packed, sizeof(words));
-	/* Odd first; the release fence orders it before the words, so a
-	 * reader that sees a new word sees the odd sequence after it
-	 * (pairs with the reader's acquire fence). */
-	bus__store_relaxed(&e->sequence, 2 * line + 1);
-	bus__fence_release();
-	for (size_t i = 0; i < WORDS; i++)
-		bus__store_relaxed(&e->words[i], words[i]);
-	/* Release: the words before the even sequence (pairs with the
-	 * reader's acquire load of it). */
-	bus__store_release(&e->sequence, 2 * (line + 1));
-	/* Release: a reader that sees the count sees the entry. */
-	bus__store_release(&page->lines, line + 1);
 }

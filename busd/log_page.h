@@ -8,8 +8,6 @@
 #ifndef BUSD_LOG_PAGE_H
 #define BUSD_LOG_PAGE_H
 
-#include <stdint.h>
-
 struct bus_log_page;
 
 /* 0, or a negative errno (busd goes on without the page). */
@@ -18,9 +16,5 @@ int busd_error_log_open(const char *bus_name, struct bus_log_page **out);
 /* Stops appending; unlinks the page when unlink is set. */
 void busd_error_log_close(const char *bus_name, struct bus_log_page *page,
 			  int unlink);
-
-/* Appends a line (the caller serialises writers: busd's log lock). */
-void busd_log_append(struct bus_log_page *page, uint64_t realtime_ns,
-		     uint32_t level, const char *text);
 
 #endif /* BUSD_LOG_PAGE_H */

@@ -12,6 +12,7 @@
 
 #include "detail.h"
 #include "log.h"
+#include "names.h"
 #include "segment_lifecycle.h"
 #include "segments.h"
 

@@ -18,12 +18,13 @@
 #include "bus/bus.h"
 #include "clock.h"
 #include "control_protocol.h"
+#include "names.h"
 #include "queue.h"
 #include "queue_handle.h"
 #include "route.h"
-#include "wildcard.h"
 #include "topic.h"
 #include "topic_handle.h"
+#include "wildcard.h"
 
 struct bus {
 	int fd;

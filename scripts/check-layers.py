@@ -12,7 +12,8 @@ one graph; any cycle in it is printed and fails the check.
     check-layers.py SOURCE_ROOT FOLDER=OBJECT... [FOLDER=OBJECT...]
 
 FOLDER is a source folder relative to SOURCE_ROOT (busd, libbus,
-libbus/core) and OBJECT one of its built objects (NAME.c.o).  A folder
+libbus/core) and OBJECT one of its built objects (NAME.c.o), or a
+directory whose objects (*.o, at any depth) are all that folder's.  A folder
 named without objects is still read for its includes.
 """
 import os
@@ -150,7 +151,12 @@ def main(argv):
         folder, _, obj = arg.partition("=")
         if folder not in folders:
             folders.append(folder)
-        if obj:
+        if obj and os.path.isdir(obj):
+            for directory, _, names in sorted(os.walk(obj)):
+                objects.extend((folder, os.path.join(directory, name))
+                               for name in sorted(names)
+                               if name.endswith(".o"))
+        elif obj:
             objects.append((folder, obj))
     graph = {}
     include_edges(root, folders, graph)

@@ -8,7 +8,7 @@
 
 #include "bus/bus.h"
 #include "error_log.h"
-#include "segment.h"
+#include "names.h"
 
 static int bus__name_char_ok(char c)
 {
