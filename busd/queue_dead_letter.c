@@ -273,7 +273,7 @@ void busd_dead_letter_recover_move(const struct bus__queue_geometry *source,
 static void wake_consumers(struct bus_queue_control *c)
 {
 	/* After a seq_cst CAS: the sleepers' count is read in the same
-	 * total order (queue_ring.c, "Wake-ups"). */
+	 * total order (core/wake.h). */
 	bus__wake_if_sleeping(&c->consumers_sleeping, &c->data_futex);
 }
 

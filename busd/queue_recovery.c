@@ -123,7 +123,13 @@ static void recover_cells(const struct bus__queue_geometry *g, uint32_t owner,
 			dead = count_redelivery(g, cell);
 		/* CAS: a producer may skip a held cell meanwhile (it moves
 		 * the position, keeps the owner); then look again.  Bounded:
-		 * a hostile peer flipping the cell cannot hold busd here. */
+		 * a hostile peer flipping the cell cannot hold busd here.
+		 * acq_rel: the acquire half pairs with the departed client's
+		 * last release of the state (as the load above); the release
+		 * half with the acquire load of the state by whoever acts on
+		 * the cell next: a producer claiming it FREE
+		 * (bus__ring_claim_*), a consumer taking it REDELIVER
+		 * (bus__ring_take_redelivery), busd's dead-letter mover. */
 		for (uint32_t tries = 0;
 		     tries < RECOVER_CAS_TRIES &&
 		     (next = recovered_state(g, state, owner, dead)) != 0;
@@ -187,7 +193,7 @@ static void uncount_sleeper(struct bus_queue_control *c,
 
 static void wake_everybody(struct bus_queue_control *c)
 {
-	/* seq_cst raises (queue_ring.c, "Wake-ups"): a sleeper that read the
+	/* seq_cst raises (core/wake.h): a sleeper that read the
 	 * word before them does not sleep; one asleep wakes and looks. */
 	bus__wake_both(&c->data_futex, &c->space_futex);
 }
@@ -203,7 +209,8 @@ int busd_queue_slot_detach(const struct bus__queue_geometry *g, uint32_t index)
 	a = &g->attachments[index];
 	recover_cells(g, index + 1, &r);
 	r.orphaned += recover_ring_leases(g, index, &r.buried);
-	/* Release: pairs with busd's acquire load of the hint.  Raised for
+	/* Release: pairs with busd's acquire load of the hint
+	 * (busd_move_dead in busd/dead_letter.c).  Raised for
 	 * every detach of a dead-letter queue's client, not only when we
 	 * buried something: a nack killed between its DEAD store and its
 	 * own raise would otherwise leave the message unseen. */
@@ -222,7 +229,9 @@ int busd_queue_slot_detach(const struct bus__queue_geometry *g, uint32_t index)
 	bus__store_relaxed(&c->retired.orphaned,
 			   bus__load_relaxed(&c->retired.orphaned) +
 				   r.orphaned);
-	/* Release: the slot's next owner sees it clean. */
+	/* Release: the slot's next owner sees it clean; pairs with the
+	 * acquire loads of role by the stats (core/queue_stats.c) and by a
+	 * restarted busd (busd/adopt.c). */
 	bus__store_release(&a->role, 0);
 	wake_everybody(c);
 	return (int)r.orphaned;

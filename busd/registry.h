@@ -120,7 +120,7 @@ void busd_registry_remove_topic(struct busd_registry *registry,
 /*
  * Lends a publisher (BUS_PRODUCER) or subscriber (BUS_CONSUMER) slot: the
  * identity line, then the role; a subscriber's position by the joining
- * protocol of libbus/topic_cell.h.  Returns the slot index, or -EBUSY when
+ * protocol of libbus/core/topic_cell.h.  Returns the slot index, or -EBUSY when
  * that table is full.
  */
 int busd_topic_attach(struct busd_topic *topic, enum bus_role role,

@@ -23,6 +23,7 @@
 #include "queue_ring.h"
 #include "topic_ring.h"
 #include "uring.h"
+#include "wake.h"
 #include "wildcard.h"
 
 #ifndef SYS_futex_waitv
@@ -171,8 +172,9 @@ void bus_waitset_cancel(bus_waitset_t *ws)
 	/* Relaxed: a flag with no data behind it, as a handle's in wait.c;
 	 * the raise and wake that follow make a sleeper look again. */
 	bus__store_relaxed(&ws->cancelled, 1);
-	bus__fetch_add_seq_cst(&ws->wake, 1);
-	bus__futex_wake_all(&ws->wake);
+	/* seq_cst raise (wake.h): pairs with the acquire load of our word
+	 * in gather(); a waiter that read it before does not sleep. */
+	bus__wake_all(&ws->wake);
 }
 
 void bus_waitset_uncancel(bus_waitset_t *ws)
@@ -344,7 +346,9 @@ static void unregister_all(struct bus_waitset *ws, uint32_t n)
 
 		if (!w->sleepers)
 			continue;
-		/* Relaxed, then the seq_cst drop: as register_all(). */
+		/* Relaxed, then the seq_cst drop: as register_all(); the
+		 * drop pairs with the wakers' seq_cst load of the count
+		 * (wake.h), as a queue sleeper's own drop in wait.c. */
 		bus__store_relaxed(w->sleeping,
 				   bus__load_relaxed(w->sleeping) &
 					   ~BUS_ATTACHMENT_SLEEPING_DATA);

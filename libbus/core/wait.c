@@ -100,8 +100,8 @@ static void register_sleeper(const struct bus__wait_target *t)
 	 * a count we did not raise. */
 	bus__store_relaxed(t->sleeping,
 			   bus__load_relaxed(t->sleeping) | t->flag);
-	/* Pairs with the waker's seq_cst change and count load (queue_ring.c,
-	 * "Wake-ups", wake_if_sleeping()): after it, either our next attempt
+	/* Pairs with the waker's seq_cst change and count load (wake.h,
+	 * bus__wake_if_sleeping()): after it, either our next attempt
 	 * sees the waker's change or the waker sees our count. */
 	bus__fence_seq_cst();
 }
