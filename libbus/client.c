@@ -16,15 +16,14 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "client.h"
 #include "clock.h"
 #include "control_protocol.h"
 #include "names.h"
 #include "queue.h"
 #include "queue_handle.h"
-#include "route.h"
 #include "topic.h"
 #include "topic_handle.h"
-#include "wildcard.h"
 
 struct bus {
 	int fd;
@@ -33,7 +32,7 @@ struct bus {
 	struct bus_queue *queues;
 	struct bus_topic *topics;
 	struct bus_subscription *subscriptions;
-	struct bus_wildcard *wildcards;
+	struct bus__client_pattern *patterns; /* wildcards' (client.h) */
 	/* Closes busd never saw (it was down): sent again once a restarted
 	 * busd has given our slots back, so none stays held for nothing. */
 	struct bus_control_request *unsent_closes;
@@ -309,7 +308,7 @@ static void keep_unsent_close(struct bus *bus,
  */
 static void reregister_wildcards(struct bus *bus)
 {
-	for (struct bus_wildcard *w = bus->wildcards; w; w = w->next_handle) {
+	for (struct bus__client_pattern *w = bus->patterns; w; w = w->next) {
 		struct bus_control_request request = {
 			.op = BUS_CONTROL_WILDCARD,
 			.attachment = w->id,
@@ -421,7 +420,6 @@ static void release(struct bus *bus, struct bus_control_request *request)
 		keep_unsent_close(bus, request);
 }
 
-/* For route.c: one request, and a detail for a failure of its own. */
 int bus__client_request(struct bus *bus, struct bus_control_request *request,
 			struct bus_control_reply *reply)
 {
@@ -487,8 +485,8 @@ void bus_disconnect(bus_t *bus)
 	if (!bus)
 		return;
 	/* Wildcard handles first: they own subscriptions of their own. */
-	while (bus->wildcards)
-		bus_wildcard_close(bus->wildcards);
+	while (bus->patterns)
+		bus->patterns->close(bus->patterns);
 	while (bus->queues)
 		bus_queue_close(bus->queues);
 	while (bus->topics)
@@ -502,22 +500,23 @@ void bus_disconnect(bus_t *bus)
 	free(bus);
 }
 
-void bus__client_track_wildcard(struct bus *bus, struct bus_wildcard *w)
+void bus__client_track_pattern(struct bus *bus,
+			       struct bus__client_pattern *pattern)
 {
 	pthread_mutex_lock(&bus->lock);
-	w->next_handle = bus->wildcards;
-	bus->wildcards = w;
+	pattern->next = bus->patterns;
+	bus->patterns = pattern;
 	pthread_mutex_unlock(&bus->lock);
 }
 
-/* Harmless for a handle that was never tracked (a failed open). */
-void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w)
+void bus__client_untrack_pattern(struct bus *bus,
+				 struct bus__client_pattern *pattern)
 {
 	pthread_mutex_lock(&bus->lock);
-	for (struct bus_wildcard **p = &bus->wildcards; *p;
-	     p = &(*p)->next_handle) {
-		if (*p == w) {
-			*p = w->next_handle;
+	for (struct bus__client_pattern **p = &bus->patterns; *p;
+	     p = &(*p)->next) {
+		if (*p == pattern) {
+			*p = pattern->next;
 			break;
 		}
 	}

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "message_keys.h"
 #include "route.h"
+#include "route_match.h"
 
 /* How long a target that failed to open is left alone. */
 #define BUS__TARGET_RETRY_NS ((int64_t)1000 * 1000 * 1000)

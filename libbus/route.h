@@ -7,15 +7,11 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "client.h"
 #include "control_protocol.h"
 #include "route_table.h"
 
 struct bus;
-
-/* client.c: one request to busd, and a detail of our own. */
-int bus__client_request(struct bus *bus, struct bus_control_request *request,
-			struct bus_control_reply *reply);
-int bus__client_fail(struct bus *bus, int error, const char *text);
 
 /* A queue or topic a message may go to, opened on first use. */
 struct bus__route_target {
@@ -80,10 +76,5 @@ int bus__target_loan(struct bus__route_target *target, struct bus_message *m,
 		     int64_t timeout_ns);
 int bus__target_commit(struct bus__route_target *target,
 		       struct bus_message *m, uint32_t length);
-
-/* 1 when the route takes a message with this key (NULL: none) and whose
- * headers are those of view (NULL: none). */
-int bus__route_matches(const struct bus_route *route, const char *key,
-		       const struct bus_message *view);
 
 #endif /* BUS_ROUTE_H */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bus/bus.h"
-#include "route.h"
+#include "route_match.h"
 
 static int headers_match(const struct bus_route *r,
 			 const struct bus_message *view)
