@@ -21,17 +21,6 @@
 #define BUSD_LEASE_TICK_MIN_NS UINT64_C(1000000)
 #define BUSD_LEASE_TICK_MAX_NS UINT64_C(100000000)
 
-/* What busd keeps per queue between ticks. */
-struct busd_queue_watch {
-	uint64_t dead_seen;  /* dead_pending at the last pass */
-	bool dead_left;	     /* the last pass left DEAD cells: again */
-	bool warned;	     /* said why once, until a pass moves all */
-	struct busd_lease_sample *samples; /* ack_timeout_ms: per slot */
-	/* The next look at the leases: each queue at its own pace, however
-	 * fast another queue's timeout makes the loop tick. */
-	uint64_t next_scan_ns;
-};
-
 /* Recovery of a previous busd's half-done work runs once, first. */
 static bool busd_dead_letter_recovered;
 
@@ -104,15 +93,6 @@ uint64_t busd_dead_letter_interval(const struct busd *busd)
 			interval = tick;
 	}
 	return interval;
-}
-
-void busd_dead_letter_forget(struct busd_queue *queue)
-{
-	if (!queue->watch)
-		return;
-	free(queue->watch->samples);
-	free(queue->watch);
-	queue->watch = NULL;
 }
 
 static struct busd_queue_watch *busd_watch_of(struct busd_queue *queue)

@@ -45,7 +45,4 @@ void busd_dead_letter_tick(struct busd *busd);
  */
 void busd_dead_letter_recover(struct busd *busd);
 
-/* Frees what busd keeps for a queue here (registry.c calls it). */
-void busd_dead_letter_forget(struct busd_queue *queue);
-
 #endif /* BUSD_DEAD_LETTER_H */

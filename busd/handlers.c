@@ -13,6 +13,7 @@
 #include "delete_guard.h"
 #include "handlers.h"
 #include "log.h"
+#include "queues.h"
 #include "routes.h"
 #include "segment.h"
 #include "segment_lifecycle.h"

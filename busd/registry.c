@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "atomics.h"
-#include "dead_letter.h"
 #include "log.h"
 #include "queue_recovery.h"
 #include "registry.h"
@@ -35,7 +34,9 @@ void busd_queue_free(struct busd_queue *queue)
 {
 	if (!queue)
 		return;
-	busd_dead_letter_forget(queue);
+	if (queue->watch)
+		free(queue->watch->samples);
+	free(queue->watch);
 	free(queue->owners);
 	free(queue);
 }

@@ -17,7 +17,6 @@
 
 #include "access.h"
 #include "bus/bus.h"
-#include "queue_recovery.h"
 #include "segment.h"
 #include "topic_segment.h"
 
@@ -27,6 +26,18 @@ struct busd_identity {
 	pid_t pid;
 	uid_t uid;
 	uint64_t start_time; /* clock ticks after boot, /proc/PID/stat */
+};
+
+/* What busd keeps per queue between ticks of its dead-letter mover and
+ * lease time-outs (dead_letter.c); freed with the queue. */
+struct busd_queue_watch {
+	uint64_t dead_seen;  /* dead_pending at the last pass */
+	bool dead_left;	     /* the last pass left DEAD cells: again */
+	bool warned;	     /* said why once, until a pass moves all */
+	struct busd_lease_sample *samples; /* ack_timeout_ms: per slot */
+	/* The next look at the leases: each queue at its own pace, however
+	 * fast another queue's timeout makes the loop tick. */
+	uint64_t next_scan_ns;
 };
 
 struct busd_queue {

@@ -229,3 +229,16 @@ int busd_segment_room(uint64_t needed, uint64_t *available)
 	*available = (uint64_t)fs.f_bavail * fs.f_frsize;
 	return needed <= *available ? 0 : -ENOSPC;
 }
+
+int busd_segment_room_for(uint64_t needed, const char *kind,
+			  const char *name, char *detail, size_t detail_size)
+{
+	uint64_t available = 0;
+
+	if (busd_segment_room(needed, &available) != -ENOSPC)
+		return 0;
+	snprintf(detail, detail_size,
+		 "/dev/shm has %llu MiB free but %s '%s' needs %llu MiB",
+		 busd_mib_down(available), kind, name, busd_mib_up(needed));
+	return -ENOSPC;
+}
