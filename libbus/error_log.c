@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,6 +12,7 @@
 
 #include "atomics.h"
 #include "error_log.h"
+#include "page_map.h"
 
 #define WORDS (sizeof(struct bus_log_packed) / 8)
 
@@ -47,32 +49,18 @@ static int copy_entry(const struct bus_log_entry *e, uint64_t line,
 static int map_log(const char *bus_name, const struct bus_log_page **out)
 {
 	char name[NAME_MAX + 2];
-	struct stat st;
-	void *base;
-	int fd;
+	const void *base;
+	int ret;
 
 	if (bus_name_check(bus_name) ||
 	    bus__log_name(name, sizeof(name), bus_name) < 0)
 		return -EINVAL;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size != sizeof(struct bus_log_page)) {
-		close(fd);
-		return -EPROTO;
-	}
-	base = mmap(NULL, sizeof(struct bus_log_page), PROT_READ, MAP_SHARED,
-		    fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
-	*out = base;
-	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire(&(*out)->magic) != BUS_LOG_MAGIC) {
-		munmap(base, sizeof(struct bus_log_page));
-		return -EPROTO;
-	}
-	return 0;
+	ret = bus__page_map(name, sizeof(struct bus_log_page),
+			    offsetof(struct bus_log_page, magic), BUS_LOG_MAGIC,
+			    true, &base);
+	if (!ret)
+		*out = base;
+	return ret;
 }
 
 int bus_log_read(const char *bus_name, struct bus_log_record *records,

@@ -17,29 +17,25 @@
 
 #include "atomics.h"
 #include "clock.h"
+#include "page_map.h"
 #include "waitset.h"
 #include "wildcard.h"
 
 static int map_announce(struct bus_wildcard *w)
 {
 	char name[NAME_MAX + 2];
-	void *base;
-	int fd, ret;
+	const void *base;
+	int ret;
 
 	ret = bus__announce_name(name, sizeof(name), bus_name(w->bus));
 	if (ret < 0)
 		return ret;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno == ENOENT ? -EPROTO : -errno;
-	base = mmap(NULL, BUS_ANNOUNCE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
+	ret = bus__page_map(name, BUS_ANNOUNCE_SIZE,
+			    offsetof(struct bus_announce, magic),
+			    BUS_ANNOUNCE_MAGIC, false, &base);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
 	w->announce = base;
-	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire(&w->announce->magic) != BUS_ANNOUNCE_MAGIC)
-		return -EPROTO;
 	return 0;
 }
 
