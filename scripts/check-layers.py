@@ -36,16 +36,21 @@ def node_of_object(folder, obj):
     return folder + "/" + stem(obj)
 
 
-def read_symbols(obj):
-    """(defined, undefined) global symbols of one object, from nm."""
-    out = subprocess.run(["nm", "--defined-only", "-g", obj],
+def read_symbols(objects):
+    """{object: (defined, undefined)} global symbols, from one nm run."""
+    out = subprocess.run(["nm", "-A", "-g"] + objects,
                          capture_output=True, text=True, check=True).stdout
-    defined = {line.split()[-1] for line in out.splitlines()
-               if len(line.split()) >= 3}
-    out = subprocess.run(["nm", "--undefined-only", "-g", obj],
-                         capture_output=True, text=True, check=True).stdout
-    undefined = {line.split()[-1] for line in out.splitlines() if line.split()}
-    return defined, undefined
+    symbols = {obj: (set(), set()) for obj in objects}
+    for line in out.splitlines():
+        path, _, rest = line.partition(":")
+        fields = rest.split()
+        if path not in symbols or len(fields) < 2:
+            continue
+        if fields[-2] == "U":
+            symbols[path][1].add(fields[-1])
+        elif len(fields) >= 3:
+            symbols[path][0].add(fields[-1])
+    return symbols
 
 
 def include_edges(root, folders, graph):
@@ -76,9 +81,10 @@ def include_edges(root, folders, graph):
 def call_edges(objects, graph):
     defined_by = {}
     uses = {}
+    symbols = read_symbols([obj for _, obj in objects]) if objects else {}
     for folder, obj in objects:
         node = node_of_object(folder, obj)
-        defined, undefined = read_symbols(obj)
+        defined, undefined = symbols[obj]
         for symbol in defined:
             defined_by.setdefault(symbol, node)
         uses.setdefault(node, set()).update(undefined)
