@@ -16,6 +16,8 @@
 #include "busd.h"
 #include "clients.h"
 #include "log.h"
+#include "stats.h"
+#include "topic_slots.h"
 
 #define BUSD_SHM_DIR "/dev/shm"
 
@@ -90,7 +92,7 @@ static unsigned int busd_adopt_topic_slots(struct busd *busd,
 			topic->publishers[i] = who.client_id;
 			kept++;
 		} else {
-			bus__topic_publisher_detach(g, i);
+			busd_topic_publisher_detach(g, i);
 		}
 	}
 	for (uint32_t i = 0; i < s->max_subscribers; i++) {
@@ -109,7 +111,7 @@ static unsigned int busd_adopt_topic_slots(struct busd *busd,
 			topic->reserved[i] = sub->reserved_for;
 			kept++;
 		} else {
-			bus__topic_subscriber_detach(g, i);
+			busd_topic_subscriber_detach(g, i);
 		}
 	}
 	return kept;

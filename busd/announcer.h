@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The announcement page of the bus (libbus/announce.h). */
+/* The announcement page of the bus (libbus/core/announce.h). */
 #ifndef BUSD_ANNOUNCER_H
 #define BUSD_ANNOUNCER_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Starting and stopping the daemon, and the queues it owns. */
+/* Starting and stopping the daemon. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -15,86 +15,17 @@
 #include "access_store.h"
 #include "adopt.h"
 #include "busd.h"
-#include "dead_letter.h"
-#include "log_page.h"
 #include "control_socket.h"
+#include "dead_letter.h"
 #include "log.h"
+#include "log_page.h"
+#include "names.h"
+#include "queues.h"
 #include "routes.h"
 #include "segments.h"
+#include "stats.h"
 #include "topics.h"
-
-#define BUSD_MIB (UINT64_C(1) << 20)
-
-static unsigned long long busd_mib_down(uint64_t bytes)
-{
-	return (unsigned long long)(bytes / BUSD_MIB);
-}
-
-static unsigned long long busd_mib_up(uint64_t bytes)
-{
-	return (unsigned long long)((bytes + BUSD_MIB - 1) / BUSD_MIB);
-}
-
-/* ---- queues ------------------------------------------------------------- */
-
-int busd_queue_create(struct busd *busd, const char *name,
-		      const struct bus_queue_settings *settings,
-		      const struct bus_access *access, char *detail,
-		      size_t detail_size)
-{
-	struct busd_access resolved;
-	struct busd_queue *queue;
-	uint64_t needed, available;
-	int ret;
-
-	ret = bus__queue_settings_check(settings, detail, detail_size);
-	if (!ret)
-		ret = busd_access_resolve(access, &resolved, detail,
-					  detail_size);
-	if (ret)
-		return ret;
-	needed = bus__queue_segment_size(settings);
-	if (busd_segment_room(needed, &available) == -ENOSPC) {
-		snprintf(detail, detail_size,
-			 "/dev/shm has %llu MiB free but queue '%s' needs "
-			 "%llu MiB", busd_mib_down(available), name,
-			 busd_mib_up(needed));
-		return -ENOSPC;
-	}
-	ret = busd_segment_create(busd->bus_name, name, settings, &queue,
-				  detail, detail_size);
-	if (ret)
-		return ret;
-	queue->access = resolved;
-	ret = busd_registry_add(&busd->registry, queue);
-	if (ret) {
-		busd_segment_destroy(busd->bus_name, queue);
-		snprintf(detail, detail_size, "out of memory");
-		return ret;
-	}
-	busd_access_store_save(busd);
-	busd_debug("queue '%s': %s, %u slots of %u bytes, %zu bytes of "
-		   "shared memory; owner %u, group %u, mode %04o", name,
-		   settings->type == BUS_QUEUE_SPSC ? "spsc" : "mpmc",
-		   settings->slots, settings->max_message,
-		   queue->geometry.size, (unsigned int)resolved.owner,
-		   (unsigned int)resolved.group, (unsigned int)resolved.mode);
-	return 0;
-}
-
-/*
- * Nobody detaches here: the queue is gone for good, so there is nothing to
- * redeliver, and a client still working in the segment must not see busd
- * rewrite cells under it.  Its own mapping outlives ours.
- */
-void busd_queue_delete(struct busd *busd, struct busd_queue *queue)
-{
-	busd_registry_remove(&busd->registry, queue);
-	busd_segment_destroy(busd->bus_name, queue);
-	busd_access_store_save(busd);
-	/* bus_list indices moved: wildcard subscribers list again. */
-	busd_announce_change(busd->announce);
-}
+#include "tsc_measure.h"
 
 /* ---- starting ----------------------------------------------------------- */
 
@@ -409,7 +340,7 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_topics_start(busd, config);
 	/* The TSC rate clients start from (HELLO), known before any can
 	 * connect: sleeps what is left of 20 ms since the first reading. */
-	if (!ret && !bus__clock_measure(&busd->clock))
+	if (!ret && !busd_clock_measure(&busd->clock))
 		busd_debug("no TSC rate to hand out (no usable TSC, or "
 			   "BUS_CLOCK=monotonic): clients measure their own");
 	if (!ret)

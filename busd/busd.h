@@ -81,22 +81,4 @@ int busd_start(struct busd *busd, const char *bus_name,
 /* Closes and unlinks every segment, the socket and the lock file. */
 void busd_stop(struct busd *busd);
 
-/*
- * Creates a queue and adds it to the registry.  access: its owner, group
- * and mode as asked (NULL or fields not given: busd's defaults).  -EINVAL
- * (bad settings or mode), -EEXIST, -ENOSPC (no room in /dev/shm) or
- * another negative errno, with a sentence in detail.
- */
-int busd_queue_create(struct busd *busd, const char *name,
-		      const struct bus_queue_settings *settings,
-		      const struct bus_access *access, char *detail,
-		      size_t detail_size);
-
-/*
- * Removes a queue: its segment is marked closed and unlinked.  Attached
- * clients see the closed state word and keep their own mappings until
- * they close them.
- */
-void busd_queue_delete(struct busd *busd, struct busd_queue *queue);
-
 #endif /* BUSD_BUSD_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket: RUNTIME_DIR/BUS.sock, AF_UNIX SOCK_SEQPACKET, so that
- * one request or reply is always one packet (libbus/control_protocol.h).
+ * one request or reply is always one packet (libbus/core/control_protocol.h).
  */
 #ifndef BUSD_CONTROL_SOCKET_H
 #define BUSD_CONTROL_SOCKET_H

@@ -16,8 +16,7 @@
 #include "atomics.h"
 #include "busd.h"
 #include "dashboard_snapshot.h"
-#include "queue.h"
-#include "topic.h"
+#include "stats.h"
 
 static void busd_dashboard_buckets(const struct bus_latency_histogram *h,
 				   uint64_t *out)
@@ -40,12 +39,11 @@ busd_dashboard_readers(struct busd_dashboard_item *it, uint32_t live)
 
 /* The consumers among the attachments, each with its histogram. */
 static int busd_dashboard_consumers(const struct bus__queue_geometry *g,
-				    const bus_queue_t *handle,
 				    struct busd_dashboard_item *it)
 {
 	struct bus_attachment_stats *a;
 	uint32_t consumers = it->stats.queue.consumers;
-	int live;
+	uint32_t live;
 
 	if (!consumers || !g->attachment_count)
 		return 0;
@@ -54,8 +52,8 @@ static int busd_dashboard_consumers(const struct bus__queue_geometry *g,
 		free(a);
 		return -ENOMEM;
 	}
-	live = bus_queue_attachments(handle, a, g->attachment_count);
-	for (int i = 0; i < live && (uint32_t)i < g->attachment_count; i++) {
+	live = bus__queue_attachments_read(g, a, g->attachment_count);
+	for (uint32_t i = 0; i < live && i < g->attachment_count; i++) {
 		struct busd_dashboard_reader *r;
 
 		if (a[i].role != BUS_CONSUMER)
@@ -81,15 +79,11 @@ static int busd_dashboard_consumers(const struct bus__queue_geometry *g,
 static int busd_dashboard_queue(const struct busd_queue *queue,
 				struct busd_dashboard_item *it)
 {
-	struct bus_queue handle;
-
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = queue->geometry;
 	snprintf(it->name, sizeof(it->name), "%s", queue->name);
 	it->type = queue->geometry.settings.type;
-	bus_queue_stats(&handle, &it->stats.queue);
-	bus_queue_latency(&handle, &it->latency);
-	return busd_dashboard_consumers(&queue->geometry, &handle, it);
+	bus__queue_stats_read(&queue->geometry, &it->stats.queue);
+	bus__queue_latency_read(&queue->geometry, &it->latency);
+	return busd_dashboard_consumers(&queue->geometry, it);
 }
 
 static int busd_dashboard_topic(const struct busd_topic *topic,
@@ -97,21 +91,18 @@ static int busd_dashboard_topic(const struct busd_topic *topic,
 {
 	struct bus_subscriber_stats s[BUSD_DASHBOARD_READERS_MAX];
 	const struct bus__topic_geometry *g = &topic->geometry;
-	struct bus_topic handle;
-	int live;
+	uint32_t live;
 
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = topic->geometry;
 	snprintf(it->name, sizeof(it->name), "%s", topic->name);
 	it->topic = true;
-	bus_topic_stats(&handle, &it->stats.topic);
-	bus_topic_latency(&handle, &it->latency);
-	live = bus_topic_subscribers(&handle, s, BUSD_DASHBOARD_READERS_MAX);
-	if (live <= 0)
+	bus__topic_stats_read(g, &it->stats.topic);
+	bus__topic_latency_read(g, &it->latency);
+	live = bus__topic_subscribers_read(g, s, BUSD_DASHBOARD_READERS_MAX);
+	if (live == 0)
 		return 0;
-	if (!busd_dashboard_readers(it, (uint32_t)live))
+	if (!busd_dashboard_readers(it, live))
 		return -ENOMEM;
-	for (uint32_t i = 0; i < (uint32_t)live &&
+	for (uint32_t i = 0; i < live &&
 			     i < BUSD_DASHBOARD_READERS_MAX; i++) {
 		struct busd_dashboard_reader *r = &it->readers[i];
 

@@ -21,17 +21,6 @@
 #define BUSD_LEASE_TICK_MIN_NS UINT64_C(1000000)
 #define BUSD_LEASE_TICK_MAX_NS UINT64_C(100000000)
 
-/* What busd keeps per queue between ticks. */
-struct busd_queue_watch {
-	uint64_t dead_seen;  /* dead_pending at the last pass */
-	bool dead_left;	     /* the last pass left DEAD cells: again */
-	bool warned;	     /* said why once, until a pass moves all */
-	struct bus__lease_sample *samples; /* ack_timeout_ms: per slot */
-	/* The next look at the leases: each queue at its own pace, however
-	 * fast another queue's timeout makes the loop tick. */
-	uint64_t next_scan_ns;
-};
-
 /* Recovery of a previous busd's half-done work runs once, first. */
 static bool busd_dead_letter_recovered;
 
@@ -106,15 +95,6 @@ uint64_t busd_dead_letter_interval(const struct busd *busd)
 	return interval;
 }
 
-void busd_dead_letter_forget(struct busd_queue *queue)
-{
-	if (!queue->watch)
-		return;
-	free(queue->watch->samples);
-	free(queue->watch);
-	queue->watch = NULL;
-}
-
 static struct busd_queue_watch *busd_watch_of(struct busd_queue *queue)
 {
 	const struct bus__queue_geometry *g = &queue->geometry;
@@ -162,11 +142,11 @@ void busd_dead_letter_recover(struct busd *busd)
 	/* Every record first: padding a target cell before its record is
 	 * read would make an unfinished move look finished. */
 	for (unsigned int i = 0; i < r->count; i++)
-		bus__dead_letter_recover_move(
+		busd_dead_letter_recover_move(
 			&r->queues[i]->geometry,
 			busd_target_of(busd, r->queues[i]));
 	for (unsigned int i = 0; i < r->count; i++)
-		fixed += bus__dead_letter_recover_cells(
+		fixed += busd_dead_letter_recover_cells(
 			&r->queues[i]->geometry);
 	if (fixed)
 		busd_info("settled %u cell%s that a previous busd left in the "
@@ -177,7 +157,7 @@ void busd_dead_letter_recover(struct busd *busd)
 
 static void busd_report_left(struct busd_queue *queue,
 			     struct busd_queue_watch *watch,
-			     const struct bus__dead_letter_pass *pass,
+			     const struct busd_dead_letter_pass *pass,
 			     bool no_target)
 {
 	const char *target = queue->geometry.settings.dead_letter;
@@ -222,13 +202,13 @@ static void busd_move_dead(struct busd *busd, struct busd_queue *queue,
 	/* Acquire: pairs with the buriers' seq_cst raise; the DEAD states
 	 * made before it are seen by the pass. */
 	uint64_t pending = bus__load_acquire(&g->control->dead_pending);
-	struct bus__dead_letter_pass pass = { 0 };
+	struct busd_dead_letter_pass pass = { 0 };
 
 	if (pending == watch->dead_seen && !watch->dead_left)
 		return;
 	watch->dead_seen = pending;
 	if (target)
-		bus__dead_letter_move(g, target, &pass);
+		busd_dead_letter_move(g, target, &pass);
 	else
 		pass.waiting = busd_count_dead(g);
 	if (pass.moved)
@@ -275,7 +255,7 @@ void busd_dead_letter_tick(struct busd *busd)
 			watch->next_scan_ns =
 				now + busd_lease_tick(queue->geometry.settings
 							      .ack_timeout_ms);
-			taken = bus__lease_timeout_scan(&queue->geometry,
+			taken = busd_lease_timeout_scan(&queue->geometry,
 							watch->samples, now);
 			if (taken)
 				busd_info("queue '%s': took back %u lease%s "

@@ -3,7 +3,7 @@
  * Dead letters and ack timeouts in busd: checking a queue's dead_letter
  * key, and the periodic work in the loop that moves DEAD messages to their
  * dead-letter queue and takes back leases held past ack_timeout_ms (the
- * cell protocol is in libbus/queue_dead_letter.c).
+ * cell protocol is in busd/queue_dead_letter.c).
  *
  * The loop runs busd_dead_letter_tick() every busd_dead_letter_interval()
  * while some queue has a dead_letter or an ack_timeout_ms; otherwise busd
@@ -44,8 +44,5 @@ void busd_dead_letter_tick(struct busd *busd);
  * queue's count); the first tick calls it if nobody did.
  */
 void busd_dead_letter_recover(struct busd *busd);
-
-/* Frees what busd keeps for a queue here (registry.c calls it). */
-void busd_dead_letter_forget(struct busd_queue *queue);
 
 #endif /* BUSD_DEAD_LETTER_H */

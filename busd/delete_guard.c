@@ -5,30 +5,7 @@
 
 #include "bus/bus.h"
 #include "delete_guard.h"
-#include "queue.h"
-#include "topic.h"
-
-/* busd's own mapping, read through a handle on the stack: the stats
- * functions only look at the geometry. */
-static void busd_delete_guard_queue_stats(const struct busd_queue *queue,
-					  struct bus_queue_stats *stats)
-{
-	struct bus_queue handle;
-
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = queue->geometry;
-	bus_queue_stats(&handle, stats);
-}
-
-static void busd_delete_guard_topic_stats(const struct busd_topic *topic,
-					  struct bus_topic_stats *stats)
-{
-	struct bus_topic handle;
-
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = topic->geometry;
-	bus_topic_stats(&handle, stats);
-}
+#include "stats.h"
 
 int busd_delete_guard_queue(const struct busd_queue *queue, uint32_t flags,
 			    char *detail, size_t detail_size)
@@ -37,7 +14,7 @@ int busd_delete_guard_queue(const struct busd_queue *queue, uint32_t flags,
 
 	if (!flags)
 		return 0;
-	busd_delete_guard_queue_stats(queue, &s);
+	bus__queue_stats_read(&queue->geometry, &s);
 	if ((flags & BUS_DELETE_IF_EMPTY) && (s.depth || s.leased)) {
 		snprintf(detail, detail_size, "queue '%s' holds %llu queued "
 			 "and %llu leased messages (--if-empty)", queue->name,
@@ -62,7 +39,7 @@ int busd_delete_guard_topic(const struct busd_topic *topic, uint32_t flags,
 
 	if (!flags)
 		return 0;
-	busd_delete_guard_topic_stats(topic, &s);
+	bus__topic_stats_read(&topic->geometry, &s);
 	if ((flags & BUS_DELETE_IF_EMPTY) && s.max_lag) {
 		snprintf(detail, detail_size, "topic '%s' has a subscriber "
 			 "with %llu messages left to read (--if-empty)",

@@ -13,8 +13,10 @@
 #include "delete_guard.h"
 #include "handlers.h"
 #include "log.h"
+#include "queues.h"
 #include "routes.h"
 #include "segment.h"
+#include "segment_lifecycle.h"
 #include "topics.h"
 #include "wildcards.h"
 
@@ -350,7 +352,7 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 					      sizeof(reply->message.detail));
 		if (ret)
 			return ret;
-		bus__segment_mark_deleted(topic->geometry.header);
+		busd_segment_mark_deleted(topic->geometry.header);
 		busd_info("client %u (pid %d) deleted topic '%s'",
 			  client->identity.client_id,
 			  (int)client->identity.pid, topic->name);
@@ -366,7 +368,7 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	if (ret)
 		return ret;
 	/* Its clients say "deleted", not "no busd" (-EIDRM). */
-	bus__segment_mark_deleted(queue->geometry.header);
+	busd_segment_mark_deleted(queue->geometry.header);
 	busd_info("client %u (pid %d) deleted queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busd's answers to the requests of libbus/control_protocol.h, one handler
+ * busd's answers to the requests of libbus/core/control_protocol.h, one handler
  * per op.  A handler returns the reply's status, 0 or a negative errno, and
  * on failure has written a one-sentence detail into the reply.
  */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lockfile.h"
+#include "names.h"
 #include "segment.h"
 
 /* A few rounds are plenty: each lost race means another busd exited. */

@@ -12,6 +12,7 @@
 #include "bus/layout.h"
 #include "error_log.h"
 #include "log.h"
+#include "log_page_writer.h"
 
 static char busd_log_bus[BUS_NAME_MAX + 1] = "default";
 static enum busd_log_level busd_log_threshold = BUSD_LOG_INFO;
@@ -53,7 +54,7 @@ static void busd_log_keep(enum busd_log_level level, const char *text)
 	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&busd_log_page_lock);
 	if (busd_log_page)
-		bus__log_append(busd_log_page,
+		busd_log_append(busd_log_page,
 				(uint64_t)now.tv_sec * 1000000000u +
 					(uint64_t)now.tv_nsec,
 				level == BUSD_LOG_ERROR ? BUS_LOG_ERROR :

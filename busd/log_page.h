@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busd's end of the error log in shared memory (libbus/error_log.h): the
+ * busd's end of the error log in shared memory (libbus/core/error_log.h): the
  * page is made, or taken over from a busd that died (its lines stay, so a
  * crash can be read about after the restart), and every warning and error
  * busd logs is also appended to it.  A clean stop unlinks it.

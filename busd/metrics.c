@@ -20,8 +20,7 @@
 #include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
-#include "queue.h"
-#include "topic.h"
+#include "stats.h"
 
 /* A scraper is a program on this host: a few connections are plenty, and
  * a stuck one must not hold a slot for long. */
@@ -62,30 +61,21 @@ struct busd_metrics_snapshot {
 	unsigned int user_count;
 };
 
-/* busd's own mapping, read through a handle that lives on the stack:
- * bus_queue_stats() and bus_topic_stats() only look at the geometry. */
+/* busd's own mapping, read by the core from its geometry (stats.h). */
 static void busd_metrics_read_queue(const struct busd_queue *queue,
 				    struct busd_metrics_queue *out)
 {
-	struct bus_queue handle;
-
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = queue->geometry;
 	snprintf(out->name, sizeof(out->name), "%s", queue->name);
-	bus_queue_stats(&handle, &out->stats);
-	bus_queue_latency(&handle, &out->latency);
+	bus__queue_stats_read(&queue->geometry, &out->stats);
+	bus__queue_latency_read(&queue->geometry, &out->latency);
 }
 
 static void busd_metrics_read_topic(const struct busd_topic *topic,
 				    struct busd_metrics_topic *out)
 {
-	struct bus_topic handle;
-
-	memset(&handle, 0, sizeof(handle));
-	handle.geometry = topic->geometry;
 	snprintf(out->name, sizeof(out->name), "%s", topic->name);
-	bus_topic_stats(&handle, &out->stats);
-	bus_topic_latency(&handle, &out->latency);
+	bus__topic_stats_read(&topic->geometry, &out->stats);
+	bus__topic_latency_read(&topic->geometry, &out->latency);
 }
 
 /* Copies every figure out of shared memory under the registry lock. */

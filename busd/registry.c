@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "atomics.h"
-#include "dead_letter.h"
 #include "log.h"
+#include "queue_recovery.h"
 #include "registry.h"
+#include "topic_slots.h"
 
 struct busd_queue *busd_queue_new(const char *name, int fd,
 				  const struct bus__queue_geometry *geometry)
@@ -33,7 +34,9 @@ void busd_queue_free(struct busd_queue *queue)
 {
 	if (!queue)
 		return;
-	busd_dead_letter_forget(queue);
+	if (queue->watch)
+		free(queue->watch->samples);
+	free(queue->watch);
 	free(queue->owners);
 	free(queue);
 }
@@ -147,7 +150,7 @@ bool busd_queue_owns(const struct busd_queue *queue, uint32_t index,
 
 int busd_queue_detach(struct busd_queue *queue, uint32_t index)
 {
-	int redelivered = bus__queue_detach(&queue->geometry, index);
+	int redelivered = busd_queue_slot_detach(&queue->geometry, index);
 
 	queue->owners[index] = 0;
 	if (redelivered < 0) {
@@ -278,7 +281,7 @@ static uint32_t *busd_topic_owners(const struct busd_topic *topic,
 int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
 		      const struct busd_identity *who)
 {
-	const struct bus__topic_identity identity = {
+	const struct busd_topic_identity identity = {
 		.client_id = who->client_id,
 		.pid = (int32_t)who->pid,
 		.uid = (uint32_t)who->uid,
@@ -296,9 +299,9 @@ int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
 	/* Both publish the slot with a release store of its role last; the
 	 * client learns its slot from our reply, sent after. */
 	if (role == BUS_PRODUCER)
-		bus__topic_publisher_start(&topic->geometry, index, &identity);
+		busd_topic_publisher_start(&topic->geometry, index, &identity);
 	else
-		bus__topic_subscriber_start(&topic->geometry, index, &identity);
+		busd_topic_subscriber_start(&topic->geometry, index, &identity);
 	if (role == BUS_CONSUMER) /* a dead holder's note goes */
 		busd_topic_mark_reserved(topic, index, 0);
 	owners[index] = who->client_id;
@@ -324,9 +327,9 @@ int busd_topic_detach(struct busd_topic *topic, enum bus_role role,
 	if (!owners || index >= count)
 		return 0;
 	if (role == BUS_PRODUCER)
-		padded = bus__topic_publisher_detach(&topic->geometry, index);
+		padded = busd_topic_publisher_detach(&topic->geometry, index);
 	else
-		padded = bus__topic_subscriber_detach(&topic->geometry, index);
+		padded = busd_topic_subscriber_detach(&topic->geometry, index);
 	owners[index] = 0;
 	if (role == BUS_CONSUMER)
 		busd_topic_mark_reserved(topic, index, 0);

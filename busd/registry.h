@@ -28,6 +28,18 @@ struct busd_identity {
 	uint64_t start_time; /* clock ticks after boot, /proc/PID/stat */
 };
 
+/* What busd keeps per queue between ticks of its dead-letter mover and
+ * lease time-outs (dead_letter.c); freed with the queue. */
+struct busd_queue_watch {
+	uint64_t dead_seen;  /* dead_pending at the last pass */
+	bool dead_left;	     /* the last pass left DEAD cells: again */
+	bool warned;	     /* said why once, until a pass moves all */
+	struct busd_lease_sample *samples; /* ack_timeout_ms: per slot */
+	/* The next look at the leases: each queue at its own pace, however
+	 * fast another queue's timeout makes the loop tick. */
+	uint64_t next_scan_ns;
+};
+
 struct busd_queue {
 	char name[BUS_NAME_MAX + 1];
 	int fd; /* the shared-memory object, handed to clients */
@@ -89,7 +101,7 @@ bool busd_queue_owns(const struct busd_queue *queue, uint32_t index,
 		     uint32_t client_id);
 
 /*
- * Takes slot index back (bus__queue_detach: loans padded, held messages
+ * Takes slot index back (busd_queue_slot_detach: loans padded, held messages
  * redelivered, figures folded).  Returns the number of messages made
  * deliverable again.
  */
@@ -119,7 +131,7 @@ void busd_registry_remove_topic(struct busd_registry *registry,
 /*
  * Lends a publisher (BUS_PRODUCER) or subscriber (BUS_CONSUMER) slot: the
  * identity line, then the role; a subscriber's position by the joining
- * protocol of libbus/topic_cell.h.  Returns the slot index, or -EBUSY when
+ * protocol of libbus/core/topic_cell.h.  Returns the slot index, or -EBUSY when
  * that table is full.
  */
 int busd_topic_attach(struct busd_topic *topic, enum bus_role role,

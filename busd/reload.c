@@ -22,6 +22,7 @@
 #include "busd.h"
 #include "log.h"
 #include "log_file.h"
+#include "queues.h"
 #include "reload.h"
 #include "routes.h"
 #include "topics.h"

@@ -1,99 +1,62 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "atomics.h"
 #include "detail.h"
 #include "log.h"
+#include "route_table_writer.h"
+#include "page_open.h"
 #include "routes.h"
 
-/* A previous busd's table, if it is whole: its publishers map it still. */
-static struct bus_route_table *busd_routes_adopt(int fd)
+/* A previous busd's table is taken over only in this version. */
+static bool busd_routes_whole(const void *page)
 {
-	struct bus_route_table *t;
-	struct stat st;
-	void *base;
+	const struct bus_route_table *t = page;
 
-	if (fstat(fd, &st) || st.st_uid != geteuid() ||
-	    (size_t)st.st_size != BUS_ROUTE_TABLE_SIZE)
-		return NULL;
-	base = mmap(NULL, BUS_ROUTE_TABLE_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		return NULL;
-	t = base;
-	/* Acquire: pairs with the release of the busd that made it. */
-	if (bus__load_acquire(&t->magic) != BUS_ROUTE_TABLE_MAGIC ||
-	    t->version != BUS_ROUTE_TABLE_VERSION) {
-		munmap(base, BUS_ROUTE_TABLE_SIZE);
-		return NULL;
-	}
-	return t;
-}
-
-static int busd_routes_create(const char *name, struct bus_route_table **out)
-{
-	struct bus_route_table *t;
-	void *base;
-	int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return -errno;
-	/* shm_open's mode is masked by the umask: publishers need r. */
-	if (fchmod(fd, 0644) || ftruncate(fd, BUS_ROUTE_TABLE_SIZE))
-		goto fail;
-	base = mmap(NULL, BUS_ROUTE_TABLE_SIZE, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		goto fail;
-	close(fd);
-	t = base;
-	t->version = BUS_ROUTE_TABLE_VERSION;
-	t->capacity = BUS_ROUTES_MAX;
-	/* Release: a publisher that sees the magic sees an empty table. */
-	bus__store_release(&t->magic, BUS_ROUTE_TABLE_MAGIC);
-	*out = t;
-	return 0;
-fail:
-	{
-		int ret = -errno;
-
-		close(fd);
-		shm_unlink(name);
-		return ret;
-	}
+	return t->version == BUS_ROUTE_TABLE_VERSION;
 }
 
 static int busd_routes_map(const char *bus_name, struct bus_route_table **out)
 {
 	char name[NAME_MAX + 2];
-	int fd, ret;
+	struct bus_route_table *t;
+	bool adopted;
+	void *page;
+	int ret;
 
 	ret = bus__route_table_name(name, sizeof(name), bus_name);
 	if (ret < 0)
 		return ret;
-	/* We hold the bus's lock: a table left here is a dead busd's. */
-	fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-	if (fd >= 0) {
-		*out = busd_routes_adopt(fd);
-		close(fd);
-		if (*out)
-			return 0;
-		shm_unlink(name);
+	/* A dead busd's table: its publishers map it still. */
+	ret = busd_page_open(name, BUS_ROUTE_TABLE_SIZE,
+			     offsetof(struct bus_route_table, magic),
+			     BUS_ROUTE_TABLE_MAGIC, busd_routes_whole, &page,
+			     &adopted);
+	if (ret)
+		return ret;
+	t = page;
+	if (!adopted) {
+		t->version = BUS_ROUTE_TABLE_VERSION;
+		t->capacity = BUS_ROUTES_MAX;
+		/* A publisher that sees the magic sees an empty table. */
+		busd_page_publish(page,
+				  offsetof(struct bus_route_table, magic),
+				  BUS_ROUTE_TABLE_MAGIC);
 	}
-	return busd_routes_create(name, out);
+	*out = t;
+	return 0;
 }
 
 static void busd_routes_publish(struct busd_routes *r)
 {
-	bus__route_table_write(r->table, r->entries, r->count);
+	busd_route_table_write(r->table, r->entries, r->count);
 }
 
 int busd_routes_open(const char *bus_name, const struct busd_config *config,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The bus's routes: busd's list of them and the table in shared memory
- * that publishers read (libbus/route_table.h).  busd changes the list on
+ * that publishers read (libbus/core/route_table.h).  busd changes the list on
  * ROUTE_ADD and ROUTE_DELETE (admin rights, checked by the handlers) and
  * rewrites the table as one change, raising its generation.
  */

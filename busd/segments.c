@@ -12,6 +12,8 @@
 
 #include "detail.h"
 #include "log.h"
+#include "names.h"
+#include "segment_lifecycle.h"
 #include "segments.h"
 
 /* Where glibc's shm_open() keeps its objects. */
@@ -46,7 +48,7 @@ static int busd_segment_map(int fd, size_t size, const char *bus_name,
 		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of queue "
 					 "'%s': %s", name, strerror(errno));
-	bus__queue_segment_init(base, size, bus_name, name, settings);
+	busd_queue_segment_init(base, size, bus_name, name, settings);
 	ret = bus__queue_segment_validate(base, size, geometry, detail,
 					  detail_size);
 	if (ret)
@@ -115,7 +117,7 @@ void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 {
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
-	bus__queue_close_segment(&queue->geometry);
+	busd_queue_close_segment(&queue->geometry);
 	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
 			  queue->name) >= 0 && shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,
@@ -155,7 +157,7 @@ static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
 		return bus__detail(detail, detail_size, -errno,
 					 "cannot map the segment of topic "
 					 "'%s': %s", name, strerror(errno));
-	bus__topic_segment_init(base, size, bus_name, name, settings);
+	busd_topic_segment_init(base, size, bus_name, name, settings);
 	ret = bus__topic_segment_validate(base, size, geometry, detail,
 					  detail_size);
 	if (ret)
@@ -208,7 +210,7 @@ void busd_topic_segment_destroy(const char *bus_name,
 {
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
-	bus__topic_close_segment(&topic->geometry);
+	busd_topic_close_segment(&topic->geometry);
 	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
 			  topic->name) >= 0 && shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,
@@ -226,4 +228,17 @@ int busd_segment_room(uint64_t needed, uint64_t *available)
 		return -errno;
 	*available = (uint64_t)fs.f_bavail * fs.f_frsize;
 	return needed <= *available ? 0 : -ENOSPC;
+}
+
+int busd_segment_room_for(uint64_t needed, const char *kind,
+			  const char *name, char *detail, size_t detail_size)
+{
+	uint64_t available = 0;
+
+	if (busd_segment_room(needed, &available) != -ENOSPC)
+		return 0;
+	snprintf(detail, detail_size,
+		 "/dev/shm has %llu MiB free but %s '%s' needs %llu MiB",
+		 busd_mib_down(available), kind, name, busd_mib_up(needed));
+	return -ENOSPC;
 }

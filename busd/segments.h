@@ -49,4 +49,23 @@ void busd_topic_segment_destroy(const char *bus_name,
 /* 0 if /dev/shm has needed bytes free, else -ENOSPC; *available in bytes. */
 int busd_segment_room(uint64_t needed, uint64_t *available);
 
+/*
+ * The room check of a queue or topic created at run time (kind: "queue"
+ * or "topic"): 0, or -ENOSPC with the sentence "/dev/shm has N MiB free
+ * but KIND 'NAME' needs M MiB" in detail.
+ */
+int busd_segment_room_for(uint64_t needed, const char *kind,
+			  const char *name, char *detail, size_t detail_size);
+
+/* Bytes in MiB, rounded down (what is free) or up (what is needed). */
+static inline unsigned long long busd_mib_down(uint64_t bytes)
+{
+	return (unsigned long long)(bytes >> 20);
+}
+
+static inline unsigned long long busd_mib_up(uint64_t bytes)
+{
+	return (unsigned long long)((bytes + (UINT64_C(1) << 20) - 1) >> 20);
+}
+
 #endif /* BUSD_SEGMENTS_H */

@@ -12,14 +12,6 @@
 #include "topics.h"
 #include "wildcards.h"
 
-#define BUSD_MIB (UINT64_C(1) << 20)
-
-static unsigned long long busd_mib(uint64_t bytes, int up)
-{
-	return (unsigned long long)((bytes + (up ? BUSD_MIB - 1 : 0)) /
-				    BUSD_MIB);
-}
-
 int busd_topic_create(struct busd *busd, const char *name,
 		      const struct bus_topic_settings *settings,
 		      const struct bus_access *access, char *detail,
@@ -27,7 +19,6 @@ int busd_topic_create(struct busd *busd, const char *name,
 {
 	struct busd_access resolved;
 	struct busd_topic *topic;
-	uint64_t needed, available;
 	int ret;
 
 	ret = bus__topic_settings_check(settings, detail, detail_size);
@@ -43,14 +34,10 @@ int busd_topic_create(struct busd *busd, const char *name,
 			 "'%s'", name, busd->bus_name);
 		return -EEXIST;
 	}
-	needed = bus__topic_segment_size(settings);
-	if (busd_segment_room(needed, &available) == -ENOSPC) {
-		snprintf(detail, detail_size,
-			 "/dev/shm has %llu MiB free but topic '%s' needs "
-			 "%llu MiB", busd_mib(available, 0), name,
-			 busd_mib(needed, 1));
-		return -ENOSPC;
-	}
+	ret = busd_segment_room_for(bus__topic_segment_size(settings),
+				    "topic", name, detail, detail_size);
+	if (ret)
+		return ret;
 	ret = busd_topic_segment_create(busd->bus_name, name, settings,
 					&topic, detail, detail_size);
 	if (ret)
@@ -153,8 +140,8 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	ret = busd_segment_room(needed, &available);
 	if (ret == -ENOSPC) {
 		busd_refuse("/dev/shm has %llu MiB free but the configured "
-			    "topics need %llu MiB", busd_mib(available, 0),
-			    busd_mib(needed, 1));
+			    "topics need %llu MiB", busd_mib_down(available),
+			    busd_mib_up(needed));
 		return ret;
 	}
 	for (unsigned int i = 0; i < config->topic_count; i++) {

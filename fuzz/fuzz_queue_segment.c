@@ -9,7 +9,7 @@
  * (as tests/local_queue.c does), makes up to two producer and two consumer
  * handles, and drives them with BUS_NOWAIT only: every call must return at
  * once, with a message, an error or -EBADMSG, never crash, spin forever or
- * hand out a view outside the buffer.  busd's side (bus__queue_detach) is
+ * hand out a view outside the buffer.  busd's side (busd_queue_slot_detach) is
  * exercised too, since busd reads the same memory.
  *
  * What counts as a bug here: a sanitizer report, a timeout, or a check
@@ -29,7 +29,10 @@
 #include "fuzz_queue_format.h"
 #include "queue.h"
 #include "queue_cell.h"
+#include "queue_handle.h"
+#include "queue_recovery.h"
 #include "segment.h"
+#include "segment_lifecycle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -467,7 +470,7 @@ static void do_detach(struct harness *h, uint8_t which)
 		bus__queue_handle_destroy(*slot);
 		*slot = NULL;
 	}
-	note_answer(h, bus__queue_detach(&h->geometry, index));
+	note_answer(h, busd_queue_slot_detach(&h->geometry, index));
 	if (slot)
 		*slot = attach(h, role, index);
 }
@@ -635,7 +638,7 @@ static int build(struct harness *h, struct fuzz_input *in)
 	h->base = segment_alloc(h->size);
 	if (!h->base)
 		return -ENOMEM;
-	bus__queue_segment_init(h->base, h->size, "fuzz", "queue", &settings);
+	busd_queue_segment_init(h->base, h->size, "fuzz", "queue", &settings);
 	if (bus__queue_segment_validate(h->base, h->size, &h->geometry,
 					detail, sizeof(detail)))
 		fuzz_bug("a fresh segment does not validate");

@@ -35,10 +35,13 @@
 #include "bus/bus.h"
 #include "fuzz_input.h"
 #include "fuzz_topic_format.h"
+#include "segment_lifecycle.h"
 #include "topic.h"
 #include "topic_cell.h"
+#include "topic_handle.h"
 #include "topic_ring.h"
 #include "topic_segment.h"
+#include "topic_slots.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -131,9 +134,9 @@ static void note_answer(struct harness *h, int rc)
 		h->bad_answers++;
 }
 
-static struct bus__topic_identity identity(uint32_t client_id)
+static struct busd_topic_identity identity(uint32_t client_id)
 {
-	return (struct bus__topic_identity){
+	return (struct busd_topic_identity){
 		.client_id = client_id,
 		.pid = (int32_t)getpid(),
 		.uid = (uint32_t)getuid(),
@@ -144,10 +147,10 @@ static struct bus__topic_identity identity(uint32_t client_id)
 
 static bus_topic_t *publisher_attach(struct harness *h, uint32_t index)
 {
-	struct bus__topic_identity who = identity(100 + index);
+	struct busd_topic_identity who = identity(100 + index);
 	bus_topic_t *t = NULL;
 
-	bus__topic_publisher_start(&h->geometry, index, &who);
+	busd_topic_publisher_start(&h->geometry, index, &who);
 	if (bus__topic_handle_create(&h->geometry, BUS_PRODUCER, index,
 				     who.client_id, NULL, &t))
 		return NULL;
@@ -162,7 +165,7 @@ static bus_topic_t *publisher_attach(struct harness *h, uint32_t index)
 static bus_subscription_t *subscribe(struct harness *h, uint32_t index,
 				     uint32_t history, bool lend)
 {
-	struct bus__topic_identity who = identity(200 + index);
+	struct busd_topic_identity who = identity(200 + index);
 	struct bus_subscribe_options options = {
 		.wait = BUS_WAIT_SPIN_FUTEX,
 		.history = history,
@@ -170,7 +173,7 @@ static bus_subscription_t *subscribe(struct harness *h, uint32_t index,
 	bus_subscription_t *s = NULL;
 
 	if (lend)
-		bus__topic_subscriber_start(&h->geometry, index, &who);
+		busd_topic_subscriber_start(&h->geometry, index, &who);
 	if (bus__subscription_create(&h->geometry, index, who.client_id,
 				     &options, &s))
 		return NULL;
@@ -438,13 +441,13 @@ static void do_subscribe(struct harness *h, uint8_t slot, uint8_t history,
 		h->subscriptions[index] = NULL;
 		h->views[index].valid = false;
 	}
-	note_answer(h, bus__topic_subscriber_detach(&h->geometry, index));
+	note_answer(h, busd_topic_subscriber_detach(&h->geometry, index));
 	if (index < h->subscription_count)
 		h->subscriptions[index] =
 			subscribe(h, index, asked, !(how & 1));
 	else if (!(how & 1))
-		bus__topic_subscriber_start(&h->geometry, index,
-					    &(struct bus__topic_identity){ 0 });
+		busd_topic_subscriber_start(&h->geometry, index,
+					    &(struct busd_topic_identity){ 0 });
 }
 
 /* ---- publishing ---------------------------------------------------------- */
@@ -520,7 +523,7 @@ static void do_detach_publisher(struct harness *h, uint8_t who)
 	}
 	bus__topic_handle_destroy(h->publishers[index]);
 	h->publishers[index] = NULL;
-	note_answer(h, bus__topic_publisher_detach(&h->geometry, index));
+	note_answer(h, busd_topic_publisher_detach(&h->geometry, index));
 	h->publishers[index] = publisher_attach(h, index);
 }
 
@@ -828,11 +831,11 @@ static void run_fixed(struct harness *h)
 		if (i < h->publisher_count)
 			do_detach_publisher(h, i);
 		else
-			note_answer(h, bus__topic_publisher_detach(
+			note_answer(h, busd_topic_publisher_detach(
 					       &h->geometry, i));
 	}
 	for (uint32_t i = 0; i < s->max_subscribers; i++)
-		note_answer(h, bus__topic_subscriber_detach(&h->geometry, i));
+		note_answer(h, busd_topic_subscriber_detach(&h->geometry, i));
 	do_stats(h, 0);
 	read_each_way(h);
 }
@@ -888,7 +891,7 @@ static int build(struct harness *h, struct fuzz_input *in)
 	h->base = segment_alloc(h->size);
 	if (!h->base)
 		return -ENOMEM;
-	bus__topic_segment_init(h->base, h->size, "fuzz", "topic", &settings);
+	busd_topic_segment_init(h->base, h->size, "fuzz", "topic", &settings);
 	if (bus__topic_segment_validate(h->base, h->size, &h->geometry,
 					detail, sizeof(detail)))
 		fuzz_bug("a fresh segment does not validate");

@@ -24,9 +24,13 @@
 #include "fuzz_request_format.h"
 #include "fuzz_topic_format.h"
 #include "queue.h"
+#include "queue_handle.h"
 #include "segment.h"
+#include "segment_lifecycle.h"
 #include "topic.h"
+#include "topic_handle.h"
 #include "topic_segment.h"
+#include "topic_slots.h"
 
 struct seed_queue {
 	uint8_t settings_bytes[FUZZ_SETTINGS_BYTES];
@@ -93,7 +97,7 @@ static void queue_make(struct seed_queue *q, const uint8_t *bytes)
 		die("posix_memalign", -ENOMEM);
 	q->base = base;
 	memset(q->base, 0, q->size);
-	bus__queue_segment_init(q->base, q->size, "fuzz", "queue", &settings);
+	busd_queue_segment_init(q->base, q->size, "fuzz", "queue", &settings);
 	rc = bus__queue_segment_validate(q->base, q->size, &q->geometry,
 					 detail, sizeof(detail));
 	if (rc)
@@ -235,7 +239,7 @@ struct seed_topic {
 
 static void topic_make(struct seed_topic *t, const uint8_t *bytes)
 {
-	struct bus__topic_identity who = { .client_id = 1 };
+	struct busd_topic_identity who = { .client_id = 1 };
 	struct bus_topic_settings settings;
 	char detail[256];
 	void *base;
@@ -248,17 +252,17 @@ static void topic_make(struct seed_topic *t, const uint8_t *bytes)
 		die("posix_memalign", -ENOMEM);
 	t->base = base;
 	memset(t->base, 0, t->size);
-	bus__topic_segment_init(t->base, t->size, "fuzz", "topic", &settings);
+	busd_topic_segment_init(t->base, t->size, "fuzz", "topic", &settings);
 	rc = bus__topic_segment_validate(t->base, t->size, &t->geometry,
 					 detail, sizeof(detail));
 	if (rc)
 		die(detail, rc);
-	bus__topic_publisher_start(&t->geometry, 0, &who);
+	busd_topic_publisher_start(&t->geometry, 0, &who);
 	rc = bus__topic_handle_create(&t->geometry, BUS_PRODUCER, 0, 1, NULL,
 				      &t->publisher);
 	if (rc)
 		die("bus__topic_handle_create", rc);
-	bus__topic_subscriber_start(&t->geometry, 0, &who);
+	busd_topic_subscriber_start(&t->geometry, 0, &who);
 	rc = bus__subscription_create(&t->geometry, 0, 1, NULL,
 				      &t->subscription);
 	if (rc)
@@ -317,7 +321,7 @@ static void topic_raw_seeds(void)
 	bus_message_add_header(&m, "h", "value");
 	bus_topic_commit(t.publisher, &m, 4); /* with a key and a header */
 	bus_topic_loan(t.publisher, &m, BUS_NOWAIT);
-	bus__topic_publisher_detach(&t.geometry, 0); /* padded */
+	busd_topic_publisher_detach(&t.geometry, 0); /* padded */
 	bus_subscription_receive(t.subscription, &m, NULL, BUS_NOWAIT);
 	topic_write(&t, "topic-block-mixed"); /* one held in place */
 

@@ -17,9 +17,10 @@
 #include <unistd.h>
 
 #include "announce.h"
-#include "error_log.h"
-#include "route_table.h"
 #include "bus/bus.h"
+#include "error_log.h"
+#include "names.h"
+#include "route_table.h"
 #include "segment.h"
 
 /*

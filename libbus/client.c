@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "bus/bus.h"
+#include "client.h"
 #include "clock.h"
 #include "control_protocol.h"
+#include "names.h"
 #include "queue.h"
-#include "route.h"
-#include "wildcard.h"
+#include "queue_handle.h"
 #include "topic.h"
+#include "topic_handle.h"
 
 struct bus {
 	int fd;
@@ -30,7 +32,7 @@ struct bus {
 	struct bus_queue *queues;
 	struct bus_topic *topics;
 	struct bus_subscription *subscriptions;
-	struct bus_wildcard *wildcards;
+	struct bus__client_pattern *patterns; /* wildcards' (client.h) */
 	/* Closes busd never saw (it was down): sent again once a restarted
 	 * busd has given our slots back, so none stays held for nothing. */
 	struct bus_control_request *unsent_closes;
@@ -306,7 +308,7 @@ static void keep_unsent_close(struct bus *bus,
  */
 static void reregister_wildcards(struct bus *bus)
 {
-	for (struct bus_wildcard *w = bus->wildcards; w; w = w->next_handle) {
+	for (struct bus__client_pattern *w = bus->patterns; w; w = w->next) {
 		struct bus_control_request request = {
 			.op = BUS_CONTROL_WILDCARD,
 			.attachment = w->id,
@@ -418,7 +420,6 @@ static void release(struct bus *bus, struct bus_control_request *request)
 		keep_unsent_close(bus, request);
 }
 
-/* For route.c: one request, and a detail for a failure of its own. */
 int bus__client_request(struct bus *bus, struct bus_control_request *request,
 			struct bus_control_reply *reply)
 {
@@ -484,8 +485,8 @@ void bus_disconnect(bus_t *bus)
 	if (!bus)
 		return;
 	/* Wildcard handles first: they own subscriptions of their own. */
-	while (bus->wildcards)
-		bus_wildcard_close(bus->wildcards);
+	while (bus->patterns)
+		bus->patterns->close(bus->patterns);
 	while (bus->queues)
 		bus_queue_close(bus->queues);
 	while (bus->topics)
@@ -499,22 +500,23 @@ void bus_disconnect(bus_t *bus)
 	free(bus);
 }
 
-void bus__client_track_wildcard(struct bus *bus, struct bus_wildcard *w)
+void bus__client_track_pattern(struct bus *bus,
+			       struct bus__client_pattern *pattern)
 {
 	pthread_mutex_lock(&bus->lock);
-	w->next_handle = bus->wildcards;
-	bus->wildcards = w;
+	pattern->next = bus->patterns;
+	bus->patterns = pattern;
 	pthread_mutex_unlock(&bus->lock);
 }
 
-/* Harmless for a handle that was never tracked (a failed open). */
-void bus__client_untrack_wildcard(struct bus *bus, struct bus_wildcard *w)
+void bus__client_untrack_pattern(struct bus *bus,
+				 struct bus__client_pattern *pattern)
 {
 	pthread_mutex_lock(&bus->lock);
-	for (struct bus_wildcard **p = &bus->wildcards; *p;
-	     p = &(*p)->next_handle) {
-		if (*p == w) {
-			*p = w->next_handle;
+	for (struct bus__client_pattern **p = &bus->patterns; *p;
+	     p = &(*p)->next) {
+		if (*p == pattern) {
+			*p = pattern->next;
 			break;
 		}
 	}
@@ -747,9 +749,9 @@ int bus_queue_close(bus_queue_t *q)
 			close_attachment(q->bus, q->name, q->attachment_index,
 					 q->generation);
 		munmap(q->geometry.base, q->geometry.size);
-	} else if (q->role != BUS_OBSERVER) {
+	} else if (q->role != BUS_OBSERVER && q->local_detach) {
 		/* A local handle (tests): the caller owns the mapping. */
-		bus__queue_detach(&q->geometry, q->attachment_index);
+		q->local_detach(&q->geometry, q->attachment_index);
 	}
 	bus__queue_handle_destroy(q);
 	return 0;
@@ -917,9 +919,9 @@ int bus_topic_close(bus_topic_t *t)
 		close_topic_slot(bus, t->name, t->role, t->index,
 				 t->generation);
 		munmap(t->geometry.base, t->geometry.size);
-	} else if (t->role == BUS_PRODUCER) {
+	} else if (t->role == BUS_PRODUCER && t->local_detach) {
 		/* A local handle (tests): the caller owns the mapping. */
-		bus__topic_publisher_detach(&t->geometry, t->index);
+		t->local_detach(&t->geometry, t->index);
 	}
 	bus__topic_handle_destroy(t);
 	return 0;
@@ -1031,8 +1033,8 @@ int bus_unsubscribe(bus_subscription_t *s)
 		close_topic_slot(bus, s->name, BUS_CONSUMER, s->index,
 				 s->generation);
 		munmap(s->geometry.base, s->geometry.size);
-	} else {
-		bus__topic_subscriber_detach(&s->geometry, s->index);
+	} else if (s->local_detach) {
+		s->local_detach(&s->geometry, s->index);
 	}
 	bus__subscription_destroy(s);
 	return 0;

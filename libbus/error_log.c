@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* busd's error log in shared memory (error_log.h): writing and reading. */
+/* Reading busd's error log in shared memory (core/error_log.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,48 +12,9 @@
 
 #include "atomics.h"
 #include "error_log.h"
+#include "page_map.h"
 
 #define WORDS (sizeof(struct bus_log_packed) / 8)
-
-int bus__log_name(char *buf, size_t size, const char *bus_name)
-{
-	int length = snprintf(buf, size, "/shmbus.%s%%log", bus_name);
-
-	return length < 0 || (size_t)length >= size ? -ENAMETOOLONG : length;
-}
-
-void bus__log_append(struct bus_log_page *page, uint64_t realtime_ns,
-		     uint32_t level, const char *text)
-{
-	/* Relaxed: we are the only writer of lines. */
-	uint64_t line = bus__load_relaxed(&page->lines);
-	struct bus_log_entry *e = &page->entries[line % BUS_LOG_ENTRIES];
-	struct bus_log_packed packed = { .realtime_ns = realtime_ns,
-					 .level = level };
-	uint64_t words[WORDS];
-
-	packed.length = (uint32_t)strnlen(text, BUS_LOG_TEXT_MAX);
-	/* Cut whole UTF-8 characters only: never leave a lead byte whose
-	 * continuation bytes were cut off. */
-	if (text[packed.length] != '\0')
-		while (packed.length &&
-		       ((unsigned char)text[packed.length] & 0xc0) == 0x80)
-			packed.length--;
-	memcpy(packed.text, text, packed.length);
-	memcpy(words, &packed, sizeof(words));
-	/* Odd first; the release fence orders it before the words, so a
-	 * reader that sees a new word sees the odd sequence after it
-	 * (pairs with the reader's acquire fence). */
-	bus__store_relaxed(&e->sequence, 2 * line + 1);
-	bus__fence_release();
-	for (size_t i = 0; i < WORDS; i++)
-		bus__store_relaxed(&e->words[i], words[i]);
-	/* Release: the words before the even sequence (pairs with the
-	 * reader's acquire load of it). */
-	bus__store_release(&e->sequence, 2 * (line + 1));
-	/* Release: a reader that sees the count sees the entry. */
-	bus__store_release(&page->lines, line + 1);
-}
 
 /* Copies entry e if it holds line; 0, or -EAGAIN when it was rewritten. */
 static int copy_entry(const struct bus_log_entry *e, uint64_t line,
@@ -87,32 +49,18 @@ static int copy_entry(const struct bus_log_entry *e, uint64_t line,
 static int map_log(const char *bus_name, const struct bus_log_page **out)
 {
 	char name[NAME_MAX + 2];
-	struct stat st;
-	void *base;
-	int fd;
+	const void *base;
+	int ret;
 
 	if (bus_name_check(bus_name) ||
 	    bus__log_name(name, sizeof(name), bus_name) < 0)
 		return -EINVAL;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size != sizeof(struct bus_log_page)) {
-		close(fd);
-		return -EPROTO;
-	}
-	base = mmap(NULL, sizeof(struct bus_log_page), PROT_READ, MAP_SHARED,
-		    fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
-	*out = base;
-	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire(&(*out)->magic) != BUS_LOG_MAGIC) {
-		munmap(base, sizeof(struct bus_log_page));
-		return -EPROTO;
-	}
-	return 0;
+	ret = bus__page_map(name, sizeof(struct bus_log_page),
+			    offsetof(struct bus_log_page, magic), BUS_LOG_MAGIC,
+			    true, &base);
+	if (!ret)
+		*out = base;
+	return ret;
 }
 
 int bus_log_read(const char *bus_name, struct bus_log_record *records,

@@ -17,10 +17,12 @@
 #include "message_keys.h"
 #include "queue.h"
 #include "queue_cell.h"
+#include "queue_handle.h"
 #include "queue_high_water.h"
 #include "queue_leases.h"
 #include "queue_ring.h"
 #include "wait.h"
+#include "wake.h"
 
 /* ---- handle ---------------------------------------------------------- */
 
@@ -112,10 +114,7 @@ void bus_queue_cancel(bus_queue_t *q)
 	/* Relaxed flag; the futex raises below (seq_cst) make a sleeper
 	 * wake and look at it. */
 	bus__store_relaxed(&q->cancelled, 1);
-	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__fetch_add_seq_cst(&c->space_futex, 1);
-	bus__futex_wake_all(&c->data_futex);
-	bus__futex_wake_all(&c->space_futex);
+	bus__wake_both(&c->data_futex, &c->space_futex);
 }
 
 void bus_queue_uncancel(bus_queue_t *q)

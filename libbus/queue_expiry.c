@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "message_keys.h"
 #include "queue.h"
+#include "queue_handle.h"
 #include "queue_cell.h"
 #include "queue_leases.h"
 #include "queue_ring.h"

@@ -14,6 +14,7 @@
 
 #include "control_protocol.h"
 #include "queue.h"
+#include "queue_handle.h"
 
 /* Takes and acks at most limit messages; returns how many it removed. */
 static int purge_drain(struct bus_queue *q, uint64_t limit)

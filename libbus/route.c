@@ -18,7 +18,9 @@
 #include "atomics.h"
 #include "clock.h"
 #include "message_keys.h"
+#include "page_map.h"
 #include "route.h"
+#include "route_match.h"
 
 /* How long a target that failed to open is left alone. */
 #define BUS__TARGET_RETRY_NS ((int64_t)1000 * 1000 * 1000)
@@ -29,24 +31,20 @@ static int map_table(struct bus *bus, const struct bus_route_table **out)
 {
 	char name[NAME_MAX + 2];
 	const struct bus_route_table *t;
-	void *base;
-	int fd, ret;
+	const void *base;
+	int ret;
 
 	ret = bus__route_table_name(name, sizeof(name), bus_name(bus));
 	if (ret < 0)
 		return ret;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno == ENOENT ? -EPROTO : -errno;
-	base = mmap(NULL, BUS_ROUTE_TABLE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
+	ret = bus__page_map(name, BUS_ROUTE_TABLE_SIZE,
+			    offsetof(struct bus_route_table, magic),
+			    BUS_ROUTE_TABLE_MAGIC, false, &base);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
 	t = base;
-	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire(&t->magic) != BUS_ROUTE_TABLE_MAGIC ||
-	    t->version != BUS_ROUTE_TABLE_VERSION) {
-		munmap(base, BUS_ROUTE_TABLE_SIZE);
+	if (t->version != BUS_ROUTE_TABLE_VERSION) {
+		munmap((void *)base, BUS_ROUTE_TABLE_SIZE);
 		return -EPROTO;
 	}
 	*out = t;

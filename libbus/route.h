@@ -7,15 +7,11 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "client.h"
 #include "control_protocol.h"
 #include "route_table.h"
 
 struct bus;
-
-/* client.c: one request to busd, and a detail of our own. */
-int bus__client_request(struct bus *bus, struct bus_control_request *request,
-			struct bus_control_reply *reply);
-int bus__client_fail(struct bus *bus, int error, const char *text);
 
 /* A queue or topic a message may go to, opened on first use. */
 struct bus__route_target {

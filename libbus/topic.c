@@ -16,8 +16,10 @@
 #include "message_keys.h"
 #include "topic.h"
 #include "topic_cell.h"
+#include "topic_handle.h"
 #include "topic_ring.h"
 #include "wait.h"
+#include "wake.h"
 
 #define BUS__SPIN_NS_DEFAULT 2000
 
@@ -47,10 +49,7 @@ static int gone(const struct bus__topic_geometry *g)
 
 static void wake_all(struct bus_topic_control *c)
 {
-	bus__fetch_add_seq_cst(&c->data_futex, 1);
-	bus__fetch_add_seq_cst(&c->space_futex, 1);
-	bus__futex_wake_all(&c->data_futex);
-	bus__futex_wake_all(&c->space_futex);
+	bus__wake_both(&c->data_futex, &c->space_futex);
 }
 
 /* ---- publisher and observer handles ------------------------------------ */

@@ -23,7 +23,8 @@
 #include "queue_ring.h"
 #include "topic_ring.h"
 #include "uring.h"
-#include "wildcard.h"
+#include "wake.h"
+#include "waitset.h"
 
 #ifndef SYS_futex_waitv
 #define SYS_futex_waitv 449
@@ -45,12 +46,13 @@ struct waitv {
 	uint32_t reserved;
 };
 
-enum member_kind { MEMBER_QUEUE, MEMBER_SUBSCRIPTION, MEMBER_WILDCARD };
+enum member_kind { MEMBER_QUEUE, MEMBER_SUBSCRIPTION, MEMBER_GROUP };
 
 struct member {
 	enum member_kind kind;
 	void *handle;
 	void *tag;
+	const struct bus__waitset_group *group; /* MEMBER_GROUP's calls */
 };
 
 /* One word we sleep on, and the count we raise for it (NULL: none). */
@@ -111,8 +113,9 @@ void bus_waitset_destroy(bus_waitset_t *ws)
 	free(ws);
 }
 
-static int add(struct bus_waitset *ws, enum member_kind kind, void *handle,
-	       void *tag)
+static int add_member(struct bus_waitset *ws, enum member_kind kind,
+		      const struct bus__waitset_group *group, void *handle,
+		      void *tag)
 {
 	if (!ws || !handle)
 		return -EINVAL;
@@ -130,8 +133,14 @@ static int add(struct bus_waitset *ws, enum member_kind kind, void *handle,
 		ws->members = members;
 		ws->capacity = capacity;
 	}
-	ws->members[ws->count++] = (struct member){ kind, handle, tag };
+	ws->members[ws->count++] = (struct member){ kind, handle, tag, group };
 	return 0;
+}
+
+static int add(struct bus_waitset *ws, enum member_kind kind, void *handle,
+	       void *tag)
+{
+	return add_member(ws, kind, NULL, handle, tag);
 }
 
 int bus_waitset_add_queue(bus_waitset_t *ws, bus_queue_t *q, void *tag)
@@ -147,9 +156,11 @@ int bus_waitset_add_subscription(bus_waitset_t *ws, bus_subscription_t *s,
 	return add(ws, MEMBER_SUBSCRIPTION, s, tag);
 }
 
-int bus_waitset_add_wildcard(bus_waitset_t *ws, bus_wildcard_t *w, void *tag)
+int bus__waitset_add_group(bus_waitset_t *ws,
+			   const struct bus__waitset_group *calls, void *group,
+			   void *tag)
 {
-	return add(ws, MEMBER_WILDCARD, w, tag);
+	return add_member(ws, MEMBER_GROUP, calls, group, tag);
 }
 
 int bus_waitset_remove(bus_waitset_t *ws, const void *handle)
@@ -171,8 +182,9 @@ void bus_waitset_cancel(bus_waitset_t *ws)
 	/* Relaxed: a flag with no data behind it, as a handle's in wait.c;
 	 * the raise and wake that follow make a sleeper look again. */
 	bus__store_relaxed(&ws->cancelled, 1);
-	bus__fetch_add_seq_cst(&ws->wake, 1);
-	bus__futex_wake_all(&ws->wake);
+	/* seq_cst raise (wake.h): pairs with the acquire load of our word
+	 * in gather(); a waiter that read it before does not sleep. */
+	bus__wake_all(&ws->wake);
 }
 
 void bus_waitset_uncancel(bus_waitset_t *ws)
@@ -200,7 +212,8 @@ static bool subscription_ready(const struct bus_subscription *s)
  * busd); without, a change alone makes it ready. */
 static bool member_ready(const struct member *m, bool refresh)
 {
-	struct bus_wildcard *w;
+	struct bus_subscription *const *members;
+	uint32_t count;
 
 	switch (m->kind) {
 	case MEMBER_QUEUE: {
@@ -211,15 +224,15 @@ static bool member_ready(const struct member *m, bool refresh)
 	}
 	case MEMBER_SUBSCRIPTION:
 		return subscription_ready(m->handle);
-	case MEMBER_WILDCARD:
-		w = m->handle;
-		if (bus__wildcard_changed(w)) {
+	case MEMBER_GROUP:
+		if (m->group->changed(m->handle)) {
 			/* A failed listing is for the receive to report. */
-			if (!refresh || bus__wildcard_refresh(w))
+			if (!refresh || m->group->refresh(m->handle))
 				return true;
 		}
-		for (uint32_t i = 0; i < w->count; i++)
-			if (subscription_ready(w->members[i]))
+		count = m->group->members(m->handle, &members);
+		for (uint32_t i = 0; i < count; i++)
+			if (subscription_ready(members[i]))
 				return true;
 		return false;
 	}
@@ -276,7 +289,8 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 	for (uint32_t i = 0; !ret && i < ws->count; i++) {
 		struct member *m = &ws->members[i];
 		struct bus_queue *q;
-		struct bus_wildcard *w;
+		struct bus_subscription *const *members;
+		uint32_t member_count, expected;
 
 		switch (m->kind) {
 		case MEMBER_QUEUE:
@@ -290,17 +304,16 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 		case MEMBER_SUBSCRIPTION:
 			ret = push_word(ws, &n, subscription_word(m->handle));
 			break;
-		case MEMBER_WILDCARD:
-			w = m->handle;
-			/* busd always wakes this word: no count.  Expect the
-			 * value our members reflect: any change wakes. */
+		case MEMBER_GROUP:
+			/* Its writer always wakes this word: no count.  Expect
+			 * the value the members reflect: any change wakes. */
 			ret = push_word(ws, &n, (struct sleep_word){
-				.word = (_Atomic uint32_t *)&w->announce
-						->topics_generation,
-				.expected = w->seen_generation });
-			for (uint32_t k = 0; !ret && k < w->count; k++)
-				ret = push_word(ws, &n, subscription_word(
-							       w->members[k]));
+				.word = m->group->word(m->handle, &expected),
+				.expected = expected });
+			member_count = m->group->members(m->handle, &members);
+			for (uint32_t k = 0; !ret && k < member_count; k++)
+				ret = push_word(ws, &n,
+						subscription_word(members[k]));
 			break;
 		}
 	}
@@ -344,7 +357,9 @@ static void unregister_all(struct bus_waitset *ws, uint32_t n)
 
 		if (!w->sleepers)
 			continue;
-		/* Relaxed, then the seq_cst drop: as register_all(). */
+		/* Relaxed, then the seq_cst drop: as register_all(); the
+		 * drop pairs with the wakers' seq_cst load of the count
+		 * (wake.h), as a queue sleeper's own drop in wait.c. */
 		bus__store_relaxed(w->sleeping,
 				   bus__load_relaxed(w->sleeping) &
 					   ~BUS_ATTACHMENT_SLEEPING_DATA);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -16,32 +17,29 @@
 
 #include "atomics.h"
 #include "clock.h"
+#include "page_map.h"
+#include "waitset.h"
 #include "wildcard.h"
 
 static int map_announce(struct bus_wildcard *w)
 {
 	char name[NAME_MAX + 2];
-	void *base;
-	int fd, ret;
+	const void *base;
+	int ret;
 
 	ret = bus__announce_name(name, sizeof(name), bus_name(w->bus));
 	if (ret < 0)
 		return ret;
-	fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno == ENOENT ? -EPROTO : -errno;
-	base = mmap(NULL, BUS_ANNOUNCE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return -errno;
+	ret = bus__page_map(name, BUS_ANNOUNCE_SIZE,
+			    offsetof(struct bus_announce, magic),
+			    BUS_ANNOUNCE_MAGIC, false, &base);
+	if (ret)
+		return ret == -ENOENT ? -EPROTO : ret;
 	w->announce = base;
-	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire(&w->announce->magic) != BUS_ANNOUNCE_MAGIC)
-		return -EPROTO;
 	return 0;
 }
 
-bool bus__wildcard_changed(const struct bus_wildcard *w)
+static bool changed(const struct bus_wildcard *w)
 {
 	/* Relaxed: a hint; the refresh that follows loads it again with
 	 * acquire before it lists. */
@@ -134,10 +132,10 @@ static int consider(struct bus_wildcard *w, const char *name, bool later)
 	struct bus_subscription *s;
 	int ret;
 
-	if (!bus_subject_match(w->pattern, name) || is_member(w, name))
+	if (!bus_subject_match(w->registration.pattern, name) || is_member(w, name))
 		return 0;
 	ret = bus__client_subscribe_wildcard(w->bus, name, &w->options,
-					     w->id, &s);
+					     w->registration.id, &s);
 	/* Deleted meanwhile, not ours to read, full, or a history above
 	 * the topic's: not a topic this wildcard can follow. */
 	if (ret == -ENOENT || ret == -EACCES || ret == -EBUSY ||
@@ -193,9 +191,53 @@ static int refresh(struct bus_wildcard *w, bool later)
 	return 0;
 }
 
-int bus__wildcard_refresh(struct bus_wildcard *w)
+/* ---- as a member of a waitset (waitset.h) ------------------------------- */
+
+static bool group_changed(const void *group)
 {
-	return refresh(w, true);
+	return changed(group);
+}
+
+static int group_refresh(void *group)
+{
+	return refresh(group, true);
+}
+
+static _Atomic uint32_t *group_word(const void *group, uint32_t *expected)
+{
+	const struct bus_wildcard *w = group;
+
+	*expected = w->seen_generation;
+	return (_Atomic uint32_t *)&w->announce->topics_generation;
+}
+
+static uint32_t group_members(const void *group,
+			      struct bus_subscription *const **out)
+{
+	const struct bus_wildcard *w = group;
+
+	*out = w->members;
+	return w->count;
+}
+
+static const struct bus__waitset_group wildcard_group = {
+	.changed = group_changed,
+	.refresh = group_refresh,
+	.word = group_word,
+	.members = group_members,
+};
+
+int bus_waitset_add_wildcard(bus_waitset_t *ws, bus_wildcard_t *w, void *tag)
+{
+	return bus__waitset_add_group(ws, &wildcard_group, w, tag);
+}
+
+/* bus_disconnect() closes us through the connection's list. */
+static void close_registered(struct bus__client_pattern *registration)
+{
+	bus_wildcard_close((struct bus_wildcard *)(void *)(
+		(char *)registration -
+		offsetof(struct bus_wildcard, registration)));
 }
 
 int bus_subscribe_pattern(bus_t *bus, const char *pattern,
@@ -213,7 +255,8 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 	w->bus = bus;
 	if (options)
 		w->options = *options;
-	strcpy(w->pattern, pattern);
+	strcpy(w->registration.pattern, pattern);
+	w->registration.close = close_registered;
 	ret = map_announce(w);
 	if (!ret)
 		ret = bus_waitset_create(&w->waitset);
@@ -222,14 +265,14 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 	/* Registered before we list: a topic created from now on keeps
 	 * every message for us, one created before is in the listing. */
 	if (!ret)
-		ret = bus__client_wildcard_register(bus, pattern, &w->id);
+		ret = bus__client_wildcard_register(bus, pattern, &w->registration.id);
 	if (!ret)
 		ret = refresh(w, false);
 	if (ret) {
 		bus_wildcard_close(w);
 		return ret;
 	}
-	bus__client_track_wildcard(bus, w);
+	bus__client_track_pattern(bus, &w->registration);
 	*out = w;
 	return 0;
 }
@@ -238,11 +281,11 @@ int bus_wildcard_close(bus_wildcard_t *w)
 {
 	if (!w)
 		return -EINVAL;
-	bus__client_untrack_wildcard(w->bus, w);
+	bus__client_untrack_pattern(w->bus, &w->registration);
 	while (w->count)
 		drop_member(w, w->count - 1);
-	if (w->id)
-		bus__client_wildcard_unregister(w->bus, w->id);
+	if (w->registration.id)
+		bus__client_wildcard_unregister(w->bus, w->registration.id);
 	free(w->members);
 	bus_waitset_destroy(w->waitset);
 	if (w->announce)
@@ -333,8 +376,8 @@ static int receive(struct bus_wildcard *w, struct receive_args *a,
 	if (timeout_ns > 0)
 		deadline = bus__deadline_ns(timeout_ns);
 	for (;;) {
-		if (bus__wildcard_changed(w)) {
-			ret = bus__wildcard_refresh(w);
+		if (changed(w)) {
+			ret = refresh(w, true);
 			if (ret)
 				return ret;
 		}

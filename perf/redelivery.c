@@ -50,7 +50,7 @@
 #include "bus/bus.h"
 
 #include "bench.h"
-#include "bus_test_util.h"
+#include "busd_harness.h"
 
 #define RD_DEFAULT_COUNT 200u
 #define RD_DEFAULT_WARMUP 3u

@@ -55,7 +55,7 @@ int local_queue_create(struct local_queue *queue,
 		queue->base = NULL;
 		goto fail;
 	}
-	bus__queue_segment_init(queue->base, queue->size, "test", "local",
+	busd_queue_segment_init(queue->base, queue->size, "test", "local",
 				settings);
 	ret = bus__queue_segment_validate(queue->base, queue->size,
 					  &queue->geometry, detail,
@@ -106,6 +106,8 @@ int local_queue_attach(struct local_queue *queue, enum bus_role role,
 				       index + 1, options, out);
 	if (ret)
 		atomic_store_explicit(&a->role, 0u, memory_order_release);
+	else
+		(*out)->local_detach = busd_queue_slot_detach;
 	return ret;
 }
 
@@ -115,7 +117,7 @@ int local_queue_detach(struct local_queue *queue, bus_queue_t *handle)
 	int ret;
 
 	bus__queue_handle_destroy(handle);
-	ret = bus__queue_detach(&queue->geometry, index);
+	ret = busd_queue_slot_detach(&queue->geometry, index);
 	/* busd frees the slot; do it here too in case detach leaves it. */
 	atomic_store_explicit(&queue->geometry.attachments[index].role, 0u,
 			      memory_order_release);

@@ -12,7 +12,10 @@
 
 #include "bus/bus.h"
 #include "queue.h"
+#include "queue_handle.h"
+#include "queue_recovery.h"
 #include "segment.h"
+#include "segment_lifecycle.h"
 
 struct local_queue {
 	struct bus_queue_settings settings;
@@ -54,7 +57,7 @@ int local_queue_attach(struct local_queue *queue, enum bus_role role,
 /*
  * Does what busd does when a client closes a handle or dies: frees the
  * handle's private memory and detaches its slot (pads loans, redelivers
- * held messages).  Returns what bus__queue_detach() returns.
+ * held messages).  Returns what busd_queue_slot_detach() returns.
  */
 int local_queue_detach(struct local_queue *queue, bus_queue_t *handle);
 

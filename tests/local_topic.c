@@ -48,7 +48,7 @@ int local_topic_create(struct local_topic *topic,
 		topic->base = NULL;
 		goto fail;
 	}
-	bus__topic_segment_init(topic->base, topic->size, "test", "local",
+	busd_topic_segment_init(topic->base, topic->size, "test", "local",
 				settings);
 	ret = bus__topic_segment_validate(topic->base, topic->size,
 					  &topic->geometry, detail,
@@ -71,9 +71,9 @@ void local_topic_destroy(struct local_topic *topic)
 	topic->fd = -1;
 }
 
-static struct bus__topic_identity identity(uint32_t client_id)
+static struct busd_topic_identity identity(uint32_t client_id)
 {
-	return (struct bus__topic_identity){
+	return (struct busd_topic_identity){
 		.client_id = client_id,
 		.pid = (int32_t)getpid(),
 		.uid = (uint32_t)getuid(),
@@ -84,16 +84,18 @@ int local_topic_publisher(struct local_topic *topic, uint32_t nth,
 			  const struct bus_queue_options *options,
 			  bus_topic_t **out)
 {
-	struct bus__topic_identity who = identity(100 + nth);
+	struct busd_topic_identity who = identity(100 + nth);
 	int ret;
 
 	if (nth >= topic->settings.max_publishers)
 		return -EINVAL;
-	bus__topic_publisher_start(&topic->geometry, nth, &who);
+	busd_topic_publisher_start(&topic->geometry, nth, &who);
 	ret = bus__topic_handle_create(&topic->geometry, BUS_PRODUCER, nth,
 				       who.client_id, options, out);
 	if (ret)
-		bus__topic_publisher_detach(&topic->geometry, nth);
+		busd_topic_publisher_detach(&topic->geometry, nth);
+	else
+		(*out)->local_detach = busd_topic_publisher_detach;
 	return ret;
 }
 
@@ -107,15 +109,17 @@ int local_topic_subscribe(struct local_topic *topic, uint32_t nth,
 			  const struct bus_subscribe_options *options,
 			  bus_subscription_t **out)
 {
-	struct bus__topic_identity who = identity(200 + nth);
+	struct busd_topic_identity who = identity(200 + nth);
 	int ret;
 
 	if (nth >= topic->settings.max_subscribers)
 		return -EINVAL;
-	bus__topic_subscriber_start(&topic->geometry, nth, &who);
+	busd_topic_subscriber_start(&topic->geometry, nth, &who);
 	ret = bus__subscription_create(&topic->geometry, nth, who.client_id,
 				       options, out);
 	if (ret)
-		bus__topic_subscriber_detach(&topic->geometry, nth);
+		busd_topic_subscriber_detach(&topic->geometry, nth);
+	else
+		(*out)->local_detach = busd_topic_subscriber_detach;
 	return ret;
 }

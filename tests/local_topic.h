@@ -12,8 +12,11 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "segment_lifecycle.h"
 #include "topic.h"
+#include "topic_handle.h"
 #include "topic_segment.h"
+#include "topic_slots.h"
 
 struct local_topic {
 	struct bus_topic_settings settings;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The handle clock (libbus/clock.h) against clock_gettime(CLOCK_MONOTONIC):
+ * The handle clock (libbus/core/clock.h) against clock_gettime(CLOCK_MONOTONIC):
  * every reading lies between the real clock just before and just after
  * it, give or take what extrapolating from the TSC may be off by, and
  * readings never go back.  With BUS_CLOCK=monotonic in the environment the

@@ -639,11 +639,11 @@ static void move_until_killed(struct pair *p, uint32_t index, bool commit)
 /* What the next busd does first. */
 static void recover(struct pair *p)
 {
-	bus__dead_letter_recover_move(&p->source.geometry,
+	busd_dead_letter_recover_move(&p->source.geometry,
 				      &p->target.geometry);
-	bus__dead_letter_recover_move(&p->target.geometry, NULL);
-	bus__dead_letter_recover_cells(&p->source.geometry);
-	bus__dead_letter_recover_cells(&p->target.geometry);
+	busd_dead_letter_recover_move(&p->target.geometry, NULL);
+	busd_dead_letter_recover_cells(&p->source.geometry);
+	busd_dead_letter_recover_cells(&p->target.geometry);
 	assert_int_equal(atomic_load(&p->source.geometry.control->move_cell),
 			 0);
 }
@@ -651,11 +651,11 @@ static void recover(struct pair *p)
 /* The message is in the target exactly once, and nowhere else. */
 static void assert_moved_once(struct pair *p, const char *text)
 {
-	struct bus__dead_letter_pass pass;
+	struct busd_dead_letter_pass pass;
 	struct bus_queue_stats stats;
 	struct bus_message m;
 
-	bus__dead_letter_move(&p->source.geometry, &p->target.geometry,
+	busd_dead_letter_move(&p->source.geometry, &p->target.geometry,
 			      &pass);
 	assert_ret(bus_receive(p->dead, &m, BUS_NOWAIT), 0);
 	assert_payload(&m, text);
@@ -749,7 +749,7 @@ static void test_dead_letter_busd_killed_in_take_back(void **state)
 	atomic_store(&cell->state,
 		     bus__cell_state(bus__cell_position(state_word),
 				     BUS__OWNER_BUSD, BUS__CELL_HELD));
-	assert_int_equal(bus__dead_letter_recover_cells(&q.geometry), 1);
+	assert_int_equal(busd_dead_letter_recover_cells(&q.geometry), 1);
 	assert_ret(bus_ack(consumer, &m), -ESTALE);
 	assert_ret(bus_receive(consumer, &m, BUS_NOWAIT), 0);
 	assert_payload(&m, "taken");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Publish-to-receive latency histograms per consumer and subscriber
- * (libbus/latency.h): the bucket arithmetic, then counts through a real
+ * (libbus/core/latency.h): the bucket arithmetic, then counts through a real
  * busd with the producer in another process, kept after the receiver has
  * gone.
  *

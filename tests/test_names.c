@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "bus/bus.h"
+#include "names.h"
 #include "segment.h"
 #include "test_common.h"
 

@@ -2,7 +2,7 @@
 /*
  * A subscriber that joins a topic while another process holds a loan gets
  * the loan's message once it is committed, and under `block` no publisher
- * overwrites it first (libbus/topic_cell.h, "Joining").  Each case runs a
+ * overwrites it first (libbus/core/topic_cell.h, "Joining").  Each case runs a
  * private busd; the loan is held by a child process that commits, or is
  * killed, when the parent says so.  The parent publishes and subscribes
  * through its own connection.

@@ -466,7 +466,7 @@ static void test_topic_ring_closed_topic(void **state)
 
 	subscribe(f, 0, 0);
 	publish_value(f->publisher[0], 3);
-	bus__topic_close_segment(&f->topic.geometry);
+	busd_topic_close_segment(&f->topic.geometry);
 	assert_ret(bus_publish(f->publisher[0], "x", 1, BUS_NOWAIT),
 		   -ENOTCONN);
 	/* What was published is still delivered, then -ENOTCONN. */

@@ -70,7 +70,7 @@
  * unless magic, layout version, kind and sizes agree with what it computes
  * itself.
  *
- * The cell protocols live in libbus/queue_cell.h and libbus/topic_cell.h.
+ * The cell protocols live in libbus/core/queue_cell.h and libbus/core/topic_cell.h.
  */
 #ifndef BUS_LAYOUT_H
 #define BUS_LAYOUT_H
@@ -244,7 +244,7 @@ enum bus_dead_letter_reason {
 
 /* First line of a cell; header room and payload follow. */
 struct bus_cell {
-	BUS_ATOMIC(uint64_t) state; /* see libbus/queue_cell.h */
+	BUS_ATOMIC(uint64_t) state; /* see libbus/core/queue_cell.h */
 	struct bus_message_header header;
 };
 
@@ -283,7 +283,7 @@ struct bus_attachment {
 
 /*
  * Publish-to-receive latency of one consumer or subscriber: a count per
- * bucket, 8 buckets per power of two of nanoseconds (libbus/latency.h has
+ * bucket, 8 buckets per power of two of nanoseconds (libbus/core/latency.h has
  * the mapping), the last one open-ended.  Written by the receiver alone.
  */
 #define BUS_LATENCY_BUCKETS 256
@@ -362,10 +362,10 @@ struct bus_queue_control {
 	BUS_ATOMIC(uint32_t) space_futex;
 	uint8_t pad3[BUS_CACHE_LINE - 8];
 	/* Redelivery hint: raises since the last empty scan (low 32 bits)
-	 * and an epoch (high 32 bits); see libbus/queue_cell.h. */
+	 * and an epoch (high 32 bits); see libbus/core/queue_cell.h. */
 	BUS_ATOMIC(uint64_t) redeliver_pending;
 	/* Dead-letter hint: raised whenever a cell becomes DEAD, so busd
-	 * looks for cells to move (libbus/queue_dead_letter.c). */
+	 * looks for cells to move (busd/queue_dead_letter.c). */
 	BUS_ATOMIC(uint64_t) dead_pending;
 	/* busd's record of the move in progress, for a busd that restarts
 	 * after dying in the middle: the source cell index + 1 (0: none),
