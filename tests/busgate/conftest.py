@@ -27,7 +27,7 @@ def scaled(n, least=1):
 
 
 class Gateway:
-    def __init__(self, extra_config="", users=None):
+    def __init__(self, extra_config="", users=None, wrap=()):
         self.work = tempfile.mkdtemp(prefix="shmbus-busgate-")
         self.run_dir = os.path.join(self.work, "run")
         os.mkdir(self.run_dir, 0o700)
@@ -39,6 +39,7 @@ class Gateway:
         self.busd = self.gate = None
         self.users = users
         self.extra_config = extra_config
+        self.wrap = list(wrap)  # a command busgate runs under (prlimit)
 
     def start(self):
         busd_log = open(os.path.join(self.work, "busd.log"), "w")
@@ -69,7 +70,8 @@ class Gateway:
             f.write(self.extra_config)
         self.gate_log = os.path.join(self.work, "busgate.log")
         self.gate = subprocess.Popen(
-            [os.environ["BUSGATE"], "-c", config, "-v"], env=self.env,
+            self.wrap + [os.environ["BUSGATE"], "-c", config, "-v"],
+            env=self.env,
             stderr=open(self.gate_log, "w"), stdout=subprocess.DEVNULL)
         for _ in range(200):
             text = open(self.gate_log).read()
