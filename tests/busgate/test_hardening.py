@@ -148,6 +148,10 @@ def test_a_client_that_never_reads_is_not_read_either(gateway):
 def test_websocket_pings_without_reading_are_bounded(gateway):
     sock, status = ws_open(gateway.ws_port)
     assert "101" in status
+    sock.sendall(ws_frame(b"CONNECT\naccept-version:1.2\nhost:x\n"
+                          b"heart-beat:0,0\n\n\0"))
+    assert b"CONNECTED" in sock.recv(4096)
+    before = rss_kib(gateway.gate.pid)
     sock.setblocking(False)
     ping = ws_frame(b"p" * 125, opcode=9) * 256
     sent, blocked = 0, False
@@ -158,8 +162,23 @@ def test_websocket_pings_without_reading_are_bounded(gateway):
             blocked = True
             break
         sent += sock.send(ping[sent % len(ping):])
+    grown = rss_kib(gateway.gate.pid) - before
     assert blocked, "busgate read %d MiB of pings nobody reads" % (
         sent >> 20)
+    if not gateway.sanitized():
+        assert grown < 16 << 10, "busgate grew %d KiB" % grown
+    # Still open: once the pongs are read, pings are taken again.
+    received = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        readable, writable, _ = select.select([sock], [sock], [], 1.0)
+        if readable:
+            chunk = sock.recv(1 << 20)
+            assert chunk, "busgate closed the connection"
+            received += len(chunk)
+        if writable and received:
+            break
+    assert received and writable
     sock.close()
 
 
