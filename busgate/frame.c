@@ -117,6 +117,15 @@ static int parse_content_length(const char *value, size_t length,
 {
 	size_t n = 0;
 
+	/* "content-length: 5", as STOMP 1.0 clients write it. */
+	while (length && (*value == ' ' || *value == '\t')) {
+		value++;
+		length--;
+	}
+	while (length && (value[length - 1] == ' ' ||
+			  value[length - 1] == '\t'))
+		length--;
+
 	if (!length || length > 12)
 		return -EPROTO;
 	for (size_t i = 0; i < length; i++) {

@@ -291,6 +291,12 @@ long ws_frame_parse(const uint8_t *buf, size_t length, size_t max_payload,
 			       "125 bytes";
 			return -EPROTO;
 		}
+		/* RFC 6455 5.5.1: a close body is empty or starts with a
+		 * 2-byte status code. */
+		if (frame->opcode == WS_CLOSE && (buf[1] & 0x7f) == 1) {
+			*why = "a close frame with a 1-byte body";
+			return -EPROTO;
+		}
 		break;
 	default:
 		*why = "an unknown opcode";

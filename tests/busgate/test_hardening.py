@@ -284,3 +284,31 @@ def test_out_of_descriptors_does_not_spin():
         raw.close()
     finally:
         assert g.stop() == 0
+
+
+def test_stomp10_content_length_with_a_space(gateway):
+    raw = Raw(gateway.port)
+    assert raw.connect(version="1.0")[0] == "CONNECTED"
+    raw.send(b"SUBSCRIBE\nid:1\ndestination:/queue/cl10\nreceipt:s\n\n\0")
+    assert raw.frame()[:2] == ("RECEIPT", {"receipt-id": "s"})
+    raw.send(b"SEND\ndestination:/queue/cl10\ncontent-length: 5\n"
+             b"receipt:r\n\nhello\0")
+    assert raw.frame()[:2] == ("RECEIPT", {"receipt-id": "r"})
+    frame = raw.frame()
+    assert frame[0] == "MESSAGE" and frame[2] == b"hello"
+    raw.close()
+
+
+def test_websocket_close_with_one_byte_is_1002(gateway):
+    sock, status = ws_open(gateway.ws_port)
+    assert "101" in status
+    sock.sendall(bytes([0x88, 0x81]) + b"\0\0\0\0" + b"x")
+    data = b""
+    sock.settimeout(3)
+    while len(data) < 4:
+        chunk = sock.recv(64)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    assert data[:4] == b"\x88\x02\x03\xea"   # close, 1002
