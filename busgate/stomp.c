@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest.h"
 #include "gate.h"
 
 static int pick_version(const char *accept)
@@ -277,6 +278,27 @@ static int tx_add(struct gate_conn *conn, struct gate_tx *tx,
 {
 	struct stomp_frame *copy;
 	size_t bytes = frame_copy_size(frame);
+	const char *destination = stomp_header(frame, "destination");
+
+	/* COMMIT runs the frames one by one and cannot undo those before a
+	 * failing one: what can be checked without the bus fails now. */
+	if (frame->command == STOMP_SEND) {
+		const char *why = "";
+		struct dest d;
+
+		if (!destination) {
+			gate_conn_fail(conn, frame,
+				       "missing header 'destination'", "SEND");
+			return -1;
+		}
+		if (gate_dest_parse(conn, destination, &d, &why) ||
+		    d.wildcard) {
+			gate_conn_fail(conn, frame, "bad destination",
+				       d.wildcard ? "SEND needs a topic name, "
+				       "not a pattern" : why);
+			return -1;
+		}
+	}
 
 	/* Held frames are memory a client asks for at will: a budget per
 	 * connection, as output_limit is for what it does not read. */

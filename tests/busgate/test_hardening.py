@@ -312,3 +312,15 @@ def test_websocket_close_with_one_byte_is_1002(gateway):
         data += chunk
     sock.close()
     assert data[:4] == b"\x88\x02\x03\xea"   # close, 1002
+
+
+def test_a_bad_send_in_a_transaction_fails_when_sent(gateway):
+    # Not at COMMIT, when the frames before it would already be done.
+    raw = Raw(gateway.port)
+    assert raw.connect()[0] == "CONNECTED"
+    raw.send(b"BEGIN\ntransaction:t\n\n\0"
+             b"SEND\ndestination:/nowhere/x\ntransaction:t\nreceipt:b\n\nx\0")
+    frame = raw.frame()
+    assert frame[0] == "ERROR" and frame[1]["receipt-id"] == "b"
+    assert "destination" in frame[1]["message"]
+    raw.close()
