@@ -134,6 +134,8 @@ void gate_conn_free(struct gate_conn *conn)
 	gate_buffer_free(&conn->in);
 	gate_buffer_free(&conn->ws_in);
 	gate_buffer_free(&conn->out);
+	if (conn->identity)
+		gate_identity_release(conn->identity);
 	if (conn->prev)
 		conn->prev->next = conn->next;
 	else

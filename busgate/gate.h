@@ -78,7 +78,8 @@ struct gate_identity {
 	char hash[256]; /* crypt(3) */
 	uid_t uid;
 	gid_t gid;
-	bus_t *bus; /* connected as uid/gid on first use */
+	bus_t *bus; /* connected as uid/gid while a connection uses it */
+	unsigned int bus_users;
 };
 
 struct gate_users {
@@ -94,9 +95,11 @@ void gate_users_free(struct gate_users *users);
  * no users file); -EACCES when the pair is wrong. */
 int gate_users_check(struct gate_users *users, const char *login,
 		     const char *passcode, struct gate_identity **out);
-/* The identity's bus connection, made on first use. */
+/* The identity's bus connection, made when no connection holds it; each
+ * success is paired with a gate_identity_release(). */
 int gate_identity_bus(struct gate_identity *identity, const char *bus_name,
 		      bus_t **out);
+void gate_identity_release(struct gate_identity *identity);
 
 /* ---- buffers ----------------------------------------------------------- */
 

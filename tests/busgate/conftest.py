@@ -41,8 +41,8 @@ class Gateway:
         self.extra_config = extra_config
         self.wrap = list(wrap)  # a command busgate runs under (prlimit)
 
-    def start(self):
-        busd_log = open(os.path.join(self.work, "busd.log"), "w")
+    def start_busd(self):
+        busd_log = open(os.path.join(self.work, "busd.log"), "a")
         self.busd = subprocess.Popen(
             [os.environ["BUSD"], "-f", "-b", self.bus], env=self.env,
             stderr=busd_log, stdout=subprocess.DEVNULL)
@@ -53,6 +53,20 @@ class Gateway:
             time.sleep(0.025)
         else:
             raise RuntimeError("busd did not start")
+
+    def restart_busd(self):
+        """Stops busd by its pid and starts a new one on the same bus."""
+        self.busd.send_signal(signal.SIGTERM)
+        self.busd.wait(10)
+        sock = os.path.join(self.run_dir, self.bus + ".sock")
+        for _ in range(200):
+            if not os.path.exists(sock):
+                break
+            time.sleep(0.025)
+        self.start_busd()
+
+    def start(self):
+        self.start_busd()
         config = os.path.join(self.work, "busgate.conf")
         with open(config, "w") as f:
             f.write("[gateway]\nbus = %s\nlisten = 127.0.0.1:0\n"

@@ -324,3 +324,80 @@ def test_a_bad_send_in_a_transaction_fails_when_sent(gateway):
     assert frame[0] == "ERROR" and frame[1]["receipt-id"] == "b"
     assert "destination" in frame[1]["message"]
     raw.close()
+
+
+def bob_connect(port):
+    raw = Raw(port)
+    raw.send(b"CONNECT\naccept-version:1.2\nlogin:bob\npasscode:builder\n"
+             b"heart-beat:0,0\n\n\0")
+    assert raw.frame()[0] == "CONNECTED"
+    return raw
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting as another user "
+                    "needs root")
+def test_a_login_stays_itself_after_busd_restarts():
+    # libbus reconnects a handle to a restarted busd; one that busgate
+    # made as another user must not reconnect as busgate's own (root).
+    import crypt
+    users = "bob:%s:nobody\n" % crypt.crypt(
+        "builder", crypt.mksalt(crypt.METHOD_SHA512))
+    g = Gateway(users=users)
+    os.chmod(g.work, 0o755)
+    os.chmod(g.run_dir, 0o755)
+    g.start()
+    try:
+        out = g.busctl("create", "root-only", "--header-room", "1024",
+                       "--mode", "0600")
+        assert out.returncode == 0, out.stderr
+        out = g.busctl("create", "anyone", "--header-room", "1024",
+                       "--mode", "0666")
+        assert out.returncode == 0, out.stderr
+        idle = bob_connect(g.port)
+        idle.send(b"SEND\ndestination:/queue/anyone\nreceipt:a\n\nx\0")
+        assert idle.frame()[:2] == ("RECEIPT", {"receipt-id": "a"})
+        g.restart_busd()
+        raw = bob_connect(g.port)
+        raw.send(b"SEND\ndestination:/queue/root-only\nreceipt:b\n\ny\0")
+        frame = raw.frame()
+        assert frame is not None and frame[0] == "ERROR", frame
+        raw.close()
+        idle.close()
+        time.sleep(0.3)
+        # Once no connection holds the old handle, bob connects afresh.
+        raw = bob_connect(g.port)
+        raw.send(b"SEND\ndestination:/queue/anyone\nreceipt:c\n\nz\0")
+        assert raw.frame()[:2] == ("RECEIPT", {"receipt-id": "c"})
+        raw.send(b"SEND\ndestination:/queue/root-only\nreceipt:d\n\ny\0")
+        frame = raw.frame()
+        assert frame is not None and frame[0] == "ERROR", frame
+        raw.close()
+        assert g.alive()
+    finally:
+        assert g.stop() == 0
+
+
+def test_a_login_after_busd_restarted_reaches_the_new_busd():
+    # The gateway's own identity (no users file): libbus reconnects, and
+    # a connection made afresh after the release works too.
+    g = Gateway().start()
+    try:
+        raw = Raw(g.port)
+        assert raw.connect()[0] == "CONNECTED"
+        raw.send(b"SEND\ndestination:/queue/before\nreceipt:a\n\nx\0")
+        assert raw.frame()[:2] == ("RECEIPT", {"receipt-id": "a"})
+        raw.send(b"DISCONNECT\nreceipt:d\n\n\0")
+        assert raw.frame()[:2] == ("RECEIPT", {"receipt-id": "d"})
+        assert raw.closed_within(3.0)
+        raw.close()
+        time.sleep(0.2)
+        g.restart_busd()
+        raw = Raw(g.port)
+        assert raw.connect()[0] == "CONNECTED"
+        raw.send(b"SEND\ndestination:/queue/after\nreceipt:b\n\ny\0")
+        frame = raw.frame()
+        assert frame[:2] == ("RECEIPT", {"receipt-id": "b"}), frame
+        raw.close()
+        assert g.alive()
+    finally:
+        assert g.stop() == 0
