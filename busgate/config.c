@@ -45,6 +45,7 @@ int gate_config_default(struct gate_config *c)
 	strcpy(c->websocket_path, "/ws");
 	c->max_frame = 1u << 20;
 	c->output_limit = 4u << 20;
+	c->transaction_limit = 16u << 20;
 	c->max_connections = 16384;
 	c->heartbeat_send_ms = 10000;
 	c->heartbeat_receive_ms = 10000;
@@ -116,6 +117,7 @@ struct number_key {
 static const struct number_key number_keys[] = {
 	NUMBER_KEY(max_frame, 256, 64ul << 20),
 	NUMBER_KEY(output_limit, 65536, 1ul << 30),
+	NUMBER_KEY(transaction_limit, 0, 1ul << 34),
 	NUMBER_KEY(max_connections, 1, 1000000),
 	NUMBER_KEY(connect_timeout_ms, 0, 86400000),
 	NUMBER_KEY(frame_timeout_ms, 0, 86400000),
@@ -173,6 +175,10 @@ static void on_gateway_key(struct parser *p, const char *key,
 			      value))
 			config_error(p, "websocket_path = '%s' is not a path "
 				     "such as /ws", value);
+	} else if (!strcmp(key, "websocket_origins")) {
+		if (copy_text(c->websocket_origins,
+			      sizeof(c->websocket_origins), value))
+			config_error(p, "websocket_origins is too long");
 	} else if (!strcmp(key, "users")) {
 		if (copy_text(c->users, sizeof(c->users), value))
 			config_error(p, "users is too long");

@@ -134,6 +134,8 @@ void gate_conn_free(struct gate_conn *conn)
 	gate_buffer_free(&conn->in);
 	gate_buffer_free(&conn->ws_in);
 	gate_buffer_free(&conn->out);
+	if (conn->identity)
+		gate_identity_release(conn->identity);
 	if (conn->prev)
 		conn->prev->next = conn->next;
 	else
@@ -165,29 +167,19 @@ static void close_after_flush(struct gate_conn *conn)
 	gate_socket_interest(conn);
 }
 
-static void append_header(char *out, size_t size, size_t *n,
-			  const char *name, const char *value, int version)
-{
-	long e;
-
-	if (*n + strlen(name) + 2 >= size)
-		return;
-	*n += (size_t)snprintf(out + *n, size - *n, "%s:", name);
-	e = stomp_header_escape(value, strlen(value), version, out + *n,
-				size - *n - 2);
-	if (e > 0)
-		*n += (size_t)e;
-	out[(*n)++] = '\n';
-}
+/* The ERROR frame's body holds at most this much of the detail. */
+#define ERROR_DETAIL_MAX 1024
 
 void gate_conn_fail(struct gate_conn *conn, const struct stomp_frame *frame,
 		    const char *message, const char *detail)
 {
-	char out[2048];
-	size_t n = 0;
 	const char *receipt = frame ? stomp_header(frame, "receipt") : NULL;
 	size_t body = detail ? strlen(detail) : 0;
+	struct stomp_out_header headers[4];
+	unsigned int count = 0;
 	char length[32];
+	size_t n;
+	char *out;
 
 	if (conn->dead || conn->stage == STAGE_CLOSING)
 		return;
@@ -198,26 +190,26 @@ void gate_conn_fail(struct gate_conn *conn, const struct stomp_frame *frame,
 		close_now(conn);
 		return;
 	}
-	n += (size_t)snprintf(out, sizeof(out), "ERROR\n");
-	append_header(out, sizeof(out), &n, "message", message,
-		      conn->version ? conn->version : STOMP_V12);
-	if (receipt)
-		append_header(out, sizeof(out), &n, "receipt-id", receipt,
-			      conn->version);
-	if (body > 1024)
-		body = 1024;
+	if (body > ERROR_DETAIL_MAX)
+		body = ERROR_DETAIL_MAX;
 	snprintf(length, sizeof(length), "%zu", body);
-	append_header(out, sizeof(out), &n, "content-type", "text/plain",
-		      conn->version);
-	append_header(out, sizeof(out), &n, "content-length", length,
-		      conn->version);
-	out[n++] = '\n';
-	if (body) {
-		memcpy(out + n, detail, body);
-		n += body;
+	headers[count++] = (struct stomp_out_header){ "message", message };
+	if (receipt)
+		headers[count++] =
+			(struct stomp_out_header){ "receipt-id", receipt };
+	headers[count++] =
+		(struct stomp_out_header){ "content-type", "text/plain" };
+	headers[count++] =
+		(struct stomp_out_header){ "content-length", length };
+	/* Sized from the real lengths: a receipt of a whole max_frame
+	 * comes back whole (it was a stack overflow once). */
+	out = stomp_frame_build("ERROR", headers, count, detail, body,
+				conn->version ? conn->version : STOMP_V12,
+				&n);
+	if (out) {
+		gate_conn_send(conn, out, n);
+		free(out);
 	}
-	out[n++] = '\0';
-	gate_conn_send(conn, out, n);
 	close_after_flush(conn);
 }
 
@@ -243,7 +235,10 @@ static void process_input(struct gate_conn *conn)
 			return;
 		}
 		if (!used) {
-			if (gate_buffer_length(&conn->in)) {
+			/* A WebSocket frame cut short counts too: its
+			 * bytes wait in ws_in, not in conn->in. */
+			if (gate_buffer_length(&conn->in) ||
+			    gate_buffer_length(&conn->ws_in)) {
 				if (!conn->partial_since_ns)
 					conn->partial_since_ns =
 						conn->last_read_ns;
@@ -297,6 +292,7 @@ static void on_upgrade(struct gate_conn *conn)
 	long used = ws_upgrade_parse(conn->ws_in.data + conn->ws_in.start,
 				     gate_buffer_length(&conn->ws_in),
 				     conn->gate->config->websocket_path,
+				     conn->gate->config->websocket_origins,
 				     &upgrade, &why);
 	int n;
 
@@ -402,6 +398,35 @@ static void ws_unwrap(struct gate_conn *conn)
 	}
 }
 
+/* A client that sends frames asking for answers (receipts, pongs) and
+ * reads none would grow conn->out without bound: past output_limit its
+ * socket is not read until the output is down to half of it. */
+static bool pause_input_if_full(struct gate_conn *conn)
+{
+	if (gate_buffer_length(&conn->out) <= conn->gate->config->output_limit)
+		return false;
+	if (!conn->input_paused) {
+		conn->input_paused = true;
+		gate_log(2, "connection %llu: output over output_limit, "
+			 "not read until it drains",
+			 (unsigned long long)conn->id);
+		gate_socket_interest(conn);
+	}
+	return true;
+}
+
+static void resume_input(struct gate_conn *conn)
+{
+	int64_t now = gate_now_ns();
+
+	conn->input_paused = false;
+	/* The time it was not read is not the client's silence. */
+	conn->last_read_ns = now;
+	if (conn->partial_since_ns)
+		conn->partial_since_ns = now;
+	gate_socket_interest(conn);
+}
+
 void gate_conn_on_readable(struct gate_conn *conn)
 {
 	struct gate_buffer *raw = conn->websocket ? &conn->ws_in : &conn->in;
@@ -410,6 +435,8 @@ void gate_conn_on_readable(struct gate_conn *conn)
 	/* Nothing is read while a SEND waits: the parsed frame points into
 	 * conn->in, which must not move. */
 	if (!conn->reading || conn->stalled || conn->dead)
+		return;
+	if (pause_input_if_full(conn))
 		return;
 	if (gate_buffer_reserve(raw, READ_CHUNK)) {
 		gate_conn_fail(conn, NULL, "out of memory", NULL);
@@ -441,6 +468,7 @@ void gate_conn_on_readable(struct gate_conn *conn)
 			ws_unwrap(conn);
 	}
 	process_input(conn);
+	pause_input_if_full(conn);
 	gate_waitset_arm(conn);
 }
 
@@ -471,6 +499,8 @@ void gate_conn_flush(struct gate_conn *conn)
 		close_now(conn);
 		return;
 	}
+	if (conn->input_paused && length < conn->gate->config->output_limit / 2)
+		resume_input(conn);
 	if (conn->output_paused && length < conn->gate->config->output_limit / 2) {
 		conn->output_paused = false;
 		gate_deliver_all(conn);
@@ -506,6 +536,7 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 		return;
 	}
 	if (conn->partial_since_ns && config->frame_timeout_ms &&
+	    !conn->input_paused &&
 	    now - conn->partial_since_ns > (int64_t)config->frame_timeout_ms *
 						   1000000) {
 		gate_conn_fail(conn, NULL, "a frame was not finished in time",
@@ -516,7 +547,7 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 		return;
 	/* A peer that sent nothing for two of its intervals is gone; not
 	 * while its socket is left unread for a SEND that waits. */
-	if (conn->expect_every_ms && !conn->stalled &&
+	if (conn->expect_every_ms && !conn->stalled && !conn->input_paused &&
 	    now - conn->last_read_ns > 2 * (int64_t)conn->expect_every_ms *
 					       1000000) {
 		gate_log(1, "connection %llu from %s: no heart-beat for %u ms",

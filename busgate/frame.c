@@ -117,6 +117,15 @@ static int parse_content_length(const char *value, size_t length,
 {
 	size_t n = 0;
 
+	/* "content-length: 5", as STOMP 1.0 clients write it. */
+	while (length && (*value == ' ' || *value == '\t')) {
+		value++;
+		length--;
+	}
+	while (length && (value[length - 1] == ' ' ||
+			  value[length - 1] == '\t'))
+		length--;
+
 	if (!length || length > 12)
 		return -EPROTO;
 	for (size_t i = 0; i < length; i++) {
@@ -399,4 +408,49 @@ long stomp_header_escape(const char *value, size_t length, int version,
 		}
 	}
 	return (long)n;
+}
+
+char *stomp_frame_build(const char *command,
+			const struct stomp_out_header *headers,
+			unsigned int count, const char *body,
+			size_t body_length, int version, size_t *length)
+{
+	size_t size = strlen(command) + 1 + 1 + body_length + 1;
+	size_t n;
+	char *out;
+
+	/* Escaping at most doubles a value. */
+	for (unsigned int i = 0; i < count; i++)
+		size += strlen(headers[i].name) + 1 +
+			2 * strlen(headers[i].value) + 1;
+	out = malloc(size);
+	if (!out)
+		return NULL;
+	n = strlen(command);
+	memcpy(out, command, n);
+	out[n++] = '\n';
+	for (unsigned int i = 0; i < count; i++) {
+		size_t name = strlen(headers[i].name);
+		long e;
+
+		memcpy(out + n, headers[i].name, name);
+		n += name;
+		out[n++] = ':';
+		e = stomp_header_escape(headers[i].value,
+					strlen(headers[i].value), version,
+					out + n, size - n);
+		if (e < 0) { /* cannot be: the room is twice the value */
+			free(out);
+			return NULL;
+		}
+		n += (size_t)e;
+		out[n++] = '\n';
+	}
+	out[n++] = '\n';
+	if (body_length)
+		memcpy(out + n, body, body_length);
+	n += body_length;
+	out[n++] = '\0';
+	*length = n;
+	return out;
 }

@@ -84,4 +84,22 @@ bool stomp_utf8_valid(const char *s, size_t length);
 long stomp_header_escape(const char *value, size_t length, int version,
 			 char *out, size_t out_size);
 
+/* A header of a frame busgate writes. */
+struct stomp_out_header {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * Writes a whole frame (command, the headers with their values escaped
+ * for version, a blank line, the body and the NUL) into a buffer sized
+ * from the real lengths, so a client's long receipt or id is never cut.
+ * Returns the malloc(3)ed frame and its length with the NUL in *length,
+ * or NULL when memory is short.
+ */
+char *stomp_frame_build(const char *command,
+			const struct stomp_out_header *headers,
+			unsigned int count, const char *body,
+			size_t body_length, int version, size_t *length);
+
 #endif /* BUSGATE_FRAME_H */

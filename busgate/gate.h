@@ -46,8 +46,12 @@ struct gate_config {
 	char websocket[GATE_ADDRESS_MAX]; /* "" turns WebSocket off */
 	char websocket_path[GATE_ADDRESS_MAX];
 	char users[PATH_MAX];		  /* "" : loopback only */
+	/* Origins a WebSocket upgrade may come from, separated by spaces or
+	 * commas ("*": any); a request without Origin is not a browser's. */
+	char websocket_origins[1024];
 	size_t max_frame;
 	size_t output_limit;
+	size_t transaction_limit; /* bytes held in a connection's transactions */
 	unsigned int max_connections;
 	unsigned int heartbeat_send_ms;
 	unsigned int heartbeat_receive_ms;
@@ -74,7 +78,8 @@ struct gate_identity {
 	char hash[256]; /* crypt(3) */
 	uid_t uid;
 	gid_t gid;
-	bus_t *bus; /* connected as uid/gid on first use */
+	bus_t *bus; /* connected as uid/gid while a connection uses it */
+	unsigned int bus_users;
 };
 
 struct gate_users {
@@ -90,9 +95,11 @@ void gate_users_free(struct gate_users *users);
  * no users file); -EACCES when the pair is wrong. */
 int gate_users_check(struct gate_users *users, const char *login,
 		     const char *passcode, struct gate_identity **out);
-/* The identity's bus connection, made on first use. */
+/* The identity's bus connection, made when no connection holds it; each
+ * success is paired with a gate_identity_release(). */
 int gate_identity_bus(struct gate_identity *identity, const char *bus_name,
 		      bus_t **out);
+void gate_identity_release(struct gate_identity *identity);
 
 /* ---- buffers ----------------------------------------------------------- */
 
@@ -181,6 +188,7 @@ struct gate_tx {
 	char *id;
 	struct stomp_frame **frames; /* SEND, ACK and NACK, copied */
 	unsigned int count, size, done;
+	size_t bytes; /* of the copies */
 };
 
 enum gate_stage {
@@ -202,6 +210,7 @@ struct gate_conn {
 	bool websocket, loopback;
 	bool dirty, want_write, reading, dead;
 	bool output_paused; /* over output_limit: no bus receives */
+	bool input_paused;  /* over output_limit: the socket is not read */
 	bool stalled;	    /* a SEND waits for room in a full queue */
 	bool ws_in_message; /* a fragmented data message is open */
 	enum gate_stage stage;
@@ -224,6 +233,7 @@ struct gate_conn {
 	struct gate_producer *producers;
 	unsigned int producer_count;
 	struct gate_tx *transactions;
+	size_t transaction_bytes; /* held by them, against transaction_limit */
 	char temp_prefix[BUS_NAME_MAX + 1];
 };
 
@@ -238,6 +248,8 @@ struct gate {
 	unsigned int conn_count, stalled_count, polled_count, dead_count;
 	uint64_t next_conn_id;
 	int64_t next_tick_ns;
+	int64_t accept_resume_ns; /* out of descriptors: 0 once accepting */
+	bool accept_starved;	  /* logged for this episode */
 	volatile int stop;
 };
 

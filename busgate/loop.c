@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +27,12 @@
 #define EVENTS_MAX 256
 /* The heart-beat and time-out tick. */
 #define TICK_NS 50000000LL
+/* Out of descriptors, the listening sockets rest this long: a pending
+ * connection would otherwise wake every epoll_wait and spin the loop. */
+#define ACCEPT_REST_NS 100000000LL
+/* Descriptors that are not connections': stdio, epoll, the listening
+ * sockets, the bus connections of the identities, and some to spare. */
+#define FD_MARGIN 32u
 
 int64_t gate_now_ns(void)
 {
@@ -111,10 +118,41 @@ static int watch(struct gate *gate, int fd, struct gate_watch *w,
 	       -errno : 0;
 }
 
+/* A connection holds its socket and the fd of its waitset: take the soft
+ * RLIMIT_NOFILE up to the hard one, and max_connections down to what fits,
+ * so that accept(2) does not run out in the middle of serving. */
+static void fit_connections_to_rlimit(struct gate_config *config)
+{
+	struct rlimit limit;
+	unsigned long fit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit))
+		return;
+	if (limit.rlim_cur < limit.rlim_max) {
+		struct rlimit raised = { limit.rlim_max, limit.rlim_max };
+
+		if (!setrlimit(RLIMIT_NOFILE, &raised))
+			limit = raised;
+	}
+	if (limit.rlim_cur == RLIM_INFINITY)
+		return;
+	fit = limit.rlim_cur > 2 * FD_MARGIN ?
+	      (unsigned long)(limit.rlim_cur - FD_MARGIN) / 2 : 1;
+	if (fit >= config->max_connections)
+		return;
+	gate_log(0, "max_connections lowered from %u to %lu: RLIMIT_NOFILE "
+		 "is %llu, and a connection takes 2 descriptors",
+		 config->max_connections, fit,
+		 (unsigned long long)limit.rlim_cur);
+	config->max_connections = (unsigned int)fit;
+}
+
 int gate_listen(struct gate *gate)
 {
 	struct gate_config *config = gate->config;
 	int ret;
+
+	fit_connections_to_rlimit(config);
 
 	gate->tcp_fd = gate->ws_fd = -1;
 	gate->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -153,7 +191,7 @@ void gate_socket_interest(struct gate_conn *conn)
 
 	if (conn->dead)
 		return;
-	if (conn->reading && !conn->stalled)
+	if (conn->reading && !conn->stalled && !conn->input_paused)
 		event.events |= EPOLLIN;
 	if (conn->want_write)
 		event.events |= EPOLLOUT;
@@ -186,6 +224,38 @@ static bool peer_of(const struct sockaddr_storage *sa, char *text,
 	return loopback;
 }
 
+static void listening_interest(struct gate *gate, uint32_t events)
+{
+	struct epoll_event tcp = { .events = events,
+				   .data.ptr = &gate->tcp_watch };
+	struct epoll_event ws = { .events = events,
+				  .data.ptr = &gate->ws_watch };
+
+	if (gate->tcp_fd >= 0)
+		epoll_ctl(gate->epoll_fd, EPOLL_CTL_MOD, gate->tcp_fd, &tcp);
+	if (gate->ws_fd >= 0)
+		epoll_ctl(gate->epoll_fd, EPOLL_CTL_MOD, gate->ws_fd, &ws);
+}
+
+static void rest_accepting(struct gate *gate, int error)
+{
+	if (!gate->accept_starved)
+		gate_log(0, "accept: %s: not accepting for %lld ms (%u "
+			 "connections; see max_connections)", strerror(error),
+			 ACCEPT_REST_NS / 1000000, gate->conn_count);
+	gate->accept_starved = true;
+	gate->accept_resume_ns = gate_now_ns() + ACCEPT_REST_NS;
+	listening_interest(gate, 0);
+}
+
+static void resume_accepting(struct gate *gate, int64_t now)
+{
+	if (!gate->accept_resume_ns || now < gate->accept_resume_ns)
+		return;
+	gate->accept_resume_ns = 0;
+	listening_interest(gate, EPOLLIN);
+}
+
 static void on_accept(struct gate *gate, int listen_fd, bool websocket)
 {
 	for (;;) {
@@ -200,11 +270,14 @@ static void on_accept(struct gate *gate, int listen_fd, bool websocket)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE)
+				rest_accepting(gate, errno);
+			else if (errno != EAGAIN && errno != EINTR &&
+				 errno != ECONNABORTED)
 				gate_log(0, "accept: %s", strerror(errno));
 			return;
 		}
+		gate->accept_starved = false;
 		if (gate->conn_count >= gate->config->max_connections) {
 			/* A refusal costs nothing more than the close. */
 			close(fd);
@@ -277,6 +350,7 @@ static void background(struct gate *gate)
 	int64_t now = gate_now_ns();
 	bool tick = now >= gate->next_tick_ns;
 
+	resume_accepting(gate, now);
 	if (!gate->stalled_count && !gate->polled_count && !tick)
 		return;
 	if (tick)

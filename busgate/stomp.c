@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dest.h"
 #include "gate.h"
 
 static int pick_version(const char *accept)
@@ -148,17 +149,17 @@ int gate_stomp_connect(struct gate_conn *conn, struct stomp_frame *frame)
 
 static void send_receipt(struct gate_conn *conn, const char *receipt)
 {
-	char out[600];
-	char value[520];
-	long e = stomp_header_escape(receipt, strlen(receipt), conn->version,
-				     value, sizeof(value) - 1);
-	int n;
+	struct stomp_out_header header = { "receipt-id", receipt };
+	size_t n;
+	char *out = stomp_frame_build("RECEIPT", &header, 1, NULL, 0,
+				      conn->version, &n);
 
-	if (e < 0)
-		e = 0;
-	value[e] = '\0';
-	n = snprintf(out, sizeof(out), "RECEIPT\nreceipt-id:%s\n\n", value);
-	gate_conn_send(conn, out, (size_t)n + 1);
+	if (!out) {
+		gate_conn_fail(conn, NULL, "out of memory", NULL);
+		return;
+	}
+	gate_conn_send(conn, out, n);
+	free(out);
 }
 
 /* ---- transactions -------------------------------------------------------- */
@@ -187,6 +188,7 @@ static void tx_unlink(struct gate_conn *conn, struct gate_tx *tx)
 	while (*at != tx)
 		at = &(*at)->next;
 	*at = tx->next;
+	conn->transaction_bytes -= tx->bytes;
 }
 
 void gate_transactions_free(struct gate_conn *conn)
@@ -197,18 +199,27 @@ void gate_transactions_free(struct gate_conn *conn)
 		conn->transactions = tx->next;
 		tx_free(tx);
 	}
+	conn->transaction_bytes = 0;
+}
+
+/* The bytes of frame_copy(frame). */
+static size_t frame_copy_size(const struct stomp_frame *frame)
+{
+	size_t size = sizeof(*frame) + frame->body_length + 1;
+
+	for (unsigned int i = 0; i < frame->header_count; i++)
+		size += strlen(frame->headers[i].name) +
+			strlen(frame->headers[i].value) + 2;
+	return size;
 }
 
 /* One allocation holding the frame, its headers' strings and body. */
 static struct stomp_frame *frame_copy(const struct stomp_frame *frame)
 {
-	size_t size = sizeof(*frame) + frame->body_length + 1;
+	size_t size = frame_copy_size(frame);
 	struct stomp_frame *copy;
 	char *at;
 
-	for (unsigned int i = 0; i < frame->header_count; i++)
-		size += strlen(frame->headers[i].name) +
-			strlen(frame->headers[i].value) + 2;
 	copy = malloc(size);
 	if (!copy)
 		return NULL;
@@ -266,7 +277,38 @@ static int tx_add(struct gate_conn *conn, struct gate_tx *tx,
 		  struct stomp_frame *frame)
 {
 	struct stomp_frame *copy;
+	size_t bytes = frame_copy_size(frame);
+	const char *destination = stomp_header(frame, "destination");
 
+	/* COMMIT runs the frames one by one and cannot undo those before a
+	 * failing one: what can be checked without the bus fails now. */
+	if (frame->command == STOMP_SEND) {
+		const char *why = "";
+		struct dest d;
+
+		if (!destination) {
+			gate_conn_fail(conn, frame,
+				       "missing header 'destination'", "SEND");
+			return -1;
+		}
+		if (gate_dest_parse(conn, destination, &d, &why) ||
+		    d.wildcard) {
+			gate_conn_fail(conn, frame, "bad destination",
+				       d.wildcard ? "SEND needs a topic name, "
+				       "not a pattern" : why);
+			return -1;
+		}
+	}
+
+	/* Held frames are memory a client asks for at will: a budget per
+	 * connection, as output_limit is for what it does not read. */
+	if (bytes > conn->gate->config->transaction_limit -
+			    conn->transaction_bytes) {
+		gate_conn_fail(conn, frame, "transaction too large",
+			       "the frames held in this connection's "
+			       "transactions would pass transaction_limit");
+		return -1;
+	}
 	if (tx->count == tx->size) {
 		unsigned int size = tx->size ? tx->size * 2 : 16;
 		struct stomp_frame **frames;
@@ -290,6 +332,8 @@ static int tx_add(struct gate_conn *conn, struct gate_tx *tx,
 		return -1;
 	}
 	tx->frames[tx->count++] = copy;
+	tx->bytes += bytes;
+	conn->transaction_bytes += bytes;
 	return 0;
 }
 

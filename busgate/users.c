@@ -219,6 +219,18 @@ int gate_identity_bus(struct gate_identity *identity, const char *bus_name,
 		if (ret)
 			return ret;
 	}
+	identity->bus_users++;
 	*out = identity->bus;
 	return 0;
+}
+
+/* The last connection of an identity disconnects its bus, so that a
+ * login after busd restarted connects to the new busd; a handle kept
+ * forever would stay on the old one. */
+void gate_identity_release(struct gate_identity *identity)
+{
+	if (!identity->bus_users || --identity->bus_users)
+		return;
+	bus_disconnect(identity->bus);
+	identity->bus = NULL;
 }

@@ -48,6 +48,8 @@ struct request_headers {
 	size_t key_length;
 	const char *protocols;
 	size_t protocols_length;
+	const char *origin;
+	size_t origin_length;
 };
 
 static void on_header(const char *line, size_t length,
@@ -80,11 +82,34 @@ static void on_header(const char *line, size_t length,
 	else if (IS("Sec-WebSocket-Key")) {
 		h->key = value;
 		h->key_length = value_length;
+	} else if (IS("Origin")) {
+		h->origin = value;
+		h->origin_length = value_length;
 	} else if (IS("Sec-WebSocket-Protocol")) {
 		h->protocols = value;
 		h->protocols_length = value_length;
 	}
 #undef IS
+}
+
+/* true when origins (separated by spaces or commas) holds origin exactly
+ * (case-insensitive, as scheme and host are) or is "*". */
+static bool origin_allowed(const char *origins, const char *origin,
+			   size_t length)
+{
+	const char *at = origins;
+
+	while (*at) {
+		size_t n;
+
+		at += strspn(at, " \t,");
+		n = strcspn(at, " \t,");
+		if ((n == 1 && *at == '*') ||
+		    (n && n == length && !strncasecmp(at, origin, n)))
+			return true;
+		at += n;
+	}
+	return false;
 }
 
 static void make_accept(const char *key, size_t key_length, char *out)
@@ -132,7 +157,8 @@ static int check_request_line(const char *line, size_t length,
 }
 
 long ws_upgrade_parse(const char *buf, size_t length, const char *path,
-		      struct ws_upgrade *upgrade, const char **why)
+		      const char *origins, struct ws_upgrade *upgrade,
+		      const char **why)
 {
 	struct request_headers h = { 0 };
 	const char *end = NULL;
@@ -179,6 +205,14 @@ long ws_upgrade_parse(const char *buf, size_t length, const char *path,
 		*why = "only WebSocket version 13 is spoken";
 		return end - buf;
 	}
+	/* A browser names the page that opened the socket; any page could
+	 * otherwise drive the bus with the gateway's rights.  Clients that
+	 * are not browsers send no Origin. */
+	if (h.origin && !origin_allowed(origins, h.origin, h.origin_length)) {
+		upgrade->status = 403;
+		*why = "this Origin is not in websocket_origins";
+		return end - buf;
+	}
 	for (size_t i = 0; h.protocols && i < 3; i++)
 		if (list_has(h.protocols, h.protocols_length,
 			     stomp_protocols[i])) {
@@ -215,6 +249,7 @@ int ws_upgrade_answer(const struct ws_upgrade *upgrade, const char *why,
 			     upgrade->status,
 			     upgrade->status == 404 ? "Not Found" :
 			     upgrade->status == 426 ? "Upgrade Required" :
+			     upgrade->status == 403 ? "Forbidden" :
 						      "Bad Request",
 			     strlen(why) + 1,
 			     upgrade->status == 426 ?
@@ -254,6 +289,12 @@ long ws_frame_parse(const uint8_t *buf, size_t length, size_t max_payload,
 		if (!frame->fin || (buf[1] & 0x7f) > 125) {
 			*why = "a control frame that is fragmented or over "
 			       "125 bytes";
+			return -EPROTO;
+		}
+		/* RFC 6455 5.5.1: a close body is empty or starts with a
+		 * 2-byte status code. */
+		if (frame->opcode == WS_CLOSE && (buf[1] & 0x7f) == 1) {
+			*why = "a close frame with a 1-byte body";
 			return -EPROTO;
 		}
 		break;

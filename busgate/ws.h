@@ -40,11 +40,14 @@ struct ws_upgrade {
 /*
  * Reads the upgrade request at the start of buf[0, length) for path.
  * Returns the request's length (through its empty line) with *upgrade
- * filled (status 101, or 400/404/426 with *why), 0 when the request is
+ * filled (status 101, or 400/403/404/426 with *why; 403 for an Origin
+ * header not in origins, a list separated by spaces or commas where "*"
+ * allows any), 0 when the request is
  * not complete, -EMSGSIZE past WS_REQUEST_MAX.
  */
 long ws_upgrade_parse(const char *buf, size_t length, const char *path,
-		      struct ws_upgrade *upgrade, const char **why);
+		      const char *origins, struct ws_upgrade *upgrade,
+		      const char **why);
 
 /* Writes the answer to an upgrade (101, or the refusal with why as its
  * body) into out; returns its length or -EMSGSIZE. */

@@ -11,6 +11,8 @@
  * checked: a parse never takes more bytes than it has; every header and
  * the body lie inside the frame it took; headers are valid UTF-8 without
  * NUL; and escaping a decoded value and decoding it again gives it back.
+ * The ERROR and RECEIPT frames busgate answers a frame with are built from
+ * its headers (any length) and must parse back with them.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -61,6 +63,48 @@ static void check_escape_round_trip(const char *value, int version)
 	free(frame);
 }
 
+/* busgate's answer to frame f: an ERROR carrying a header value of f as
+ * receipt-id and message, and a piece of its body; it must parse back. */
+static void check_answer(const struct stomp_frame *f, int version)
+{
+	const char *receipt = stomp_header(f, "receipt");
+	const char *value = f->header_count ? f->headers[0].value : "";
+	struct stomp_out_header headers[3] = {
+		{ "message", value },
+		{ "receipt-id", receipt ? receipt : value },
+		{ "content-length", "" },
+	};
+	size_t body = f->body_length > 1024 ? 1024 : f->body_length;
+	char length[32];
+	struct stomp_frame parsed;
+	const char *why = "";
+	size_t n;
+	char *out;
+	long used;
+
+	/* As busgate does: 1.2 before CONNECT said otherwise. */
+	if (!version)
+		version = STOMP_V12;
+	snprintf(length, sizeof(length), "%zu", body);
+	headers[2].value = length;
+	out = stomp_frame_build("ERROR", headers, 3, f->body, body, version,
+				&n);
+	if (!out)
+		return;
+	if (memcmp(out, "ERROR\n", 6))
+		fuzz_bug("an ERROR frame that does not start with ERROR");
+	/* The parser takes client commands only: read it back as a SEND
+	 * (the 5 bytes after the E). */
+	memcpy(out + 1, "SEND\n", 5);
+	used = stomp_frame_parse(out + 1, n - 1, n, version, &parsed, &why);
+	if (used != (long)n - 1 || parsed.body_length != body)
+		fuzz_bug("an ERROR frame busgate built did not parse back");
+	if (version >= STOMP_V11 && !strpbrk(headers[1].value, "\r") &&
+	    strcmp(stomp_header(&parsed, "receipt-id"), headers[1].value))
+		fuzz_bug("an ERROR frame lost its receipt-id");
+	free(out);
+}
+
 static void check_frame(const struct stomp_frame *f, const char *start,
 			size_t length, int version)
 {
@@ -79,6 +123,7 @@ static void check_frame(const struct stomp_frame *f, const char *start,
 	}
 	if (f->body && !inside(f->body, f->body_length, start, length))
 		fuzz_bug("the body outside the frame");
+	check_answer(f, version);
 }
 
 static void parse_stream(char *buf, size_t length, int version)
@@ -109,7 +154,8 @@ static void parse_websocket(uint8_t *buf, size_t length, int version)
 	struct ws_upgrade upgrade;
 	const char *why = "";
 	char answer[1024];
-	long used = ws_upgrade_parse((char *)buf, length, "/ws", &upgrade, &why);
+	long used = ws_upgrade_parse((char *)buf, length, "/ws",
+				"http://a.example *x", &upgrade, &why);
 	char *stream;
 	size_t at, stream_length = 0;
 

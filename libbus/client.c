@@ -39,6 +39,11 @@ struct bus {
 	uint32_t unsent_count;
 	/* The socket we connected to: a reconnect goes back there only. */
 	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	/* The ids busd saw at connect (SO_PEERCRED): a reconnect under other
+	 * ids would hand the handles to another user (busgate connects as
+	 * each login's user, then goes back to root). */
+	uid_t euid;
+	gid_t egid;
 	char name[BUS_NAME_MAX + 1];
 	char detail[BUS_CONTROL_DETAIL_MAX + 256];
 };
@@ -115,6 +120,8 @@ static bool system_bus_allowed(void)
 static int connected_to(struct bus *bus, const char *path)
 {
 	snprintf(bus->socket_path, sizeof(bus->socket_path), "%s", path);
+	bus->euid = geteuid();
+	bus->egid = getegid();
 	return 0;
 }
 
@@ -342,6 +349,11 @@ static int reconnect(struct bus *bus)
 	if (bus->fd >= 0)
 		close(bus->fd);
 	bus->fd = -1;
+	if (geteuid() != bus->euid || getegid() != bus->egid)
+		return fail(bus, -ENOTCONN, "busd of bus '%s' restarted, and "
+			    "this process's ids are not the ones it connected "
+			    "with (uid %u, gid %u): connect again", bus->name,
+			    (unsigned int)bus->euid, (unsigned int)bus->egid);
 	/* The same busd's socket only: another bus of the same name (the
 	 * system's, say) must not take our handles over. */
 	rc = connect_path(bus, bus->socket_path);

@@ -64,7 +64,9 @@ for unit in busd.service busd@.service; do
 	done
 done
 
-# busgate's unit: a client of busd's bus, as busd's user by default.
+# busgate's unit: a client of busd's bus, as a user of its own: not as
+# busd's user, whom busd treats as admin, since without a users file every
+# local user acts as the gateway's user.
 sed 's|@BUSGATE_PATH@|/usr/bin/busgate|' "$units/busgate.service.in" \
 	>"$work/busgate.service"
 systemd-analyze security --offline=yes --no-pager "$work/busgate.service" \
@@ -78,7 +80,7 @@ for setting in RemoveIPC=yes DynamicUser=yes PrivateIPC=yes \
 	expect "busgate.service sets $setting, which breaks the bus" \
 		sh -c "! grep -q '^$setting' '$work/busgate.service'"
 done
-for setting in Type=notify User=shmbus Group=shmbus \
+for setting in Type=notify User=busgate Group=busgate \
 	"ExecStart=/usr/bin/busgate -c /etc/shmbus/busgate.conf$"; do
 	expect "busgate.service lacks $setting" \
 		grep -q "^$setting" "$work/busgate.service"

@@ -20,6 +20,10 @@
  * - fork(): the child must not use its parent's bus_t or handles.  It calls
  *   bus_connect() itself.  Messages the parent holds stay the parent's; they
  *   are redelivered only if the parent dies or nacks them.
+ * - busd restarts: a bus_t connects again by itself on its next request,
+ *   but only while the process has the effective uid and gid it connected
+ *   with (busd knows a client by its socket's credentials); otherwise that
+ *   request fails with -ENOTCONN and the caller connects again.
  * - Signals: a blocked call that is interrupted by a signal handler returns
  *   -EINTR, like read(2), so a handler can cancel a wait by setting a flag.
  *   Without a handler the call keeps waiting until its deadline.

@@ -27,7 +27,7 @@ def scaled(n, least=1):
 
 
 class Gateway:
-    def __init__(self, extra_config="", users=None):
+    def __init__(self, extra_config="", users=None, wrap=()):
         self.work = tempfile.mkdtemp(prefix="shmbus-busgate-")
         self.run_dir = os.path.join(self.work, "run")
         os.mkdir(self.run_dir, 0o700)
@@ -39,9 +39,10 @@ class Gateway:
         self.busd = self.gate = None
         self.users = users
         self.extra_config = extra_config
+        self.wrap = list(wrap)  # a command busgate runs under (prlimit)
 
-    def start(self):
-        busd_log = open(os.path.join(self.work, "busd.log"), "w")
+    def start_busd(self):
+        busd_log = open(os.path.join(self.work, "busd.log"), "a")
         self.busd = subprocess.Popen(
             [os.environ["BUSD"], "-f", "-b", self.bus], env=self.env,
             stderr=busd_log, stdout=subprocess.DEVNULL)
@@ -52,6 +53,20 @@ class Gateway:
             time.sleep(0.025)
         else:
             raise RuntimeError("busd did not start")
+
+    def restart_busd(self):
+        """Stops busd by its pid and starts a new one on the same bus."""
+        self.busd.send_signal(signal.SIGTERM)
+        self.busd.wait(10)
+        sock = os.path.join(self.run_dir, self.bus + ".sock")
+        for _ in range(200):
+            if not os.path.exists(sock):
+                break
+            time.sleep(0.025)
+        self.start_busd()
+
+    def start(self):
+        self.start_busd()
         config = os.path.join(self.work, "busgate.conf")
         with open(config, "w") as f:
             f.write("[gateway]\nbus = %s\nlisten = 127.0.0.1:0\n"
@@ -69,7 +84,8 @@ class Gateway:
             f.write(self.extra_config)
         self.gate_log = os.path.join(self.work, "busgate.log")
         self.gate = subprocess.Popen(
-            [os.environ["BUSGATE"], "-c", config, "-v"], env=self.env,
+            self.wrap + [os.environ["BUSGATE"], "-c", config, "-v"],
+            env=self.env,
             stderr=open(self.gate_log, "w"), stdout=subprocess.DEVNULL)
         for _ in range(200):
             text = open(self.gate_log).read()

@@ -13,9 +13,12 @@ from stomputil import connect
 
 
 def ws_open(gateway, protocols=("v12.stomp", "v11.stomp"), path="/ws"):
+    # websocket-client sends an Origin as a browser would, which busgate
+    # refuses unless websocket_origins lists it; these clients are not
+    # web pages.
     return websocket.create_connection(
         "ws://127.0.0.1:%d%s" % (gateway.ws_port, path),
-        subprotocols=list(protocols), timeout=5)
+        subprotocols=list(protocols), timeout=5, suppress_origin=True)
 
 
 def frame_bytes(command, headers=(), body=b""):
