@@ -131,7 +131,7 @@ struct bridge_rule {
 
 struct bridge_config {
 	const char *path;
-	char bus[BUS_NAME_MAX + 1];	 /* "" : $BUS_NAME, else default */
+	char bus[BUS_NAME_MAX + 1];	    /* "" : $BUS_NAME, else default */
 	char origin[BRIDGE_ORIGIN_MAX + 1]; /* name = ... */
 	char servers[BRIDGE_SERVERS_MAX][BRIDGE_URL_MAX + 1];
 	unsigned int server_count;
@@ -196,8 +196,7 @@ int bridge_headers_to_nats_at(const struct bridge *bridge,
 			      const struct bus_message *message,
 			      uint64_t realtime_offset_ns, natsMsg *out);
 int bridge_headers_to_nats(const struct bridge *bridge,
-			   const struct bus_message *message,
-			   natsMsg *out);
+			   const struct bus_message *message, natsMsg *out);
 int bridge_headers_from_nats(natsMsg *in, struct bridge_trail *trail);
 bool bridge_trail_refused(const struct bridge *bridge,
 			  const struct bridge_trail *trail);

@@ -18,7 +18,7 @@
 #include "config_lines.h"
 
 enum bridge_section {
-	SECTION_NONE,	 /* before the first section */
+	SECTION_NONE, /* before the first section */
 	SECTION_BRIDGE,
 	SECTION_RULE,	 /* the last rule of the table */
 	SECTION_INVALID, /* already reported: its keys are skipped */
@@ -32,9 +32,8 @@ struct parser {
 	enum bridge_section section;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void config_error_at(struct parser *p, int line, const char *format,
-			    ...)
+__attribute__((format(printf, 3, 4))) static void
+config_error_at(struct parser *p, int line, const char *format, ...)
 {
 	va_list args;
 
@@ -55,8 +54,8 @@ static struct bridge_rule *current_rule(struct parser *p)
 
 /* ---- [bridge] ---------------------------------------------------------- */
 
-static int parse_count(const char *value, unsigned int low,
-		       unsigned int high, unsigned int *out)
+static int parse_count(const char *value, unsigned int low, unsigned int high,
+		       unsigned int *out)
 {
 	char *end;
 	unsigned long n;
@@ -79,8 +78,11 @@ static int origin_check(const char *name)
 
 	if (!length || length > BRIDGE_ORIGIN_MAX)
 		return -EINVAL;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789_-") == length ? 0 : -EINVAL;
+	return strspn(name,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-") == length
+		       ? 0
+		       : -EINVAL;
 }
 
 static void add_server(struct parser *p, const char *list)
@@ -100,11 +102,12 @@ static void add_server(struct parser *p, const char *list)
 				     BRIDGE_SERVERS_MAX);
 			return;
 		}
-		if (length > BRIDGE_URL_MAX ||
-		    (strncmp(item, "nats://", 7) && strncmp(item, "tls://", 6))) {
-			config_error(p, "nats = '%.*s' is not a URL such as "
-				     "nats://HOST:PORT", (int)(length > 200 ?
-				     200 : length), item);
+		if (length > BRIDGE_URL_MAX || (strncmp(item, "nats://", 7) &&
+						strncmp(item, "tls://", 6))) {
+			config_error(p,
+				     "nats = '%.*s' is not a URL such as "
+				     "nats://HOST:PORT",
+				     (int)(length > 200 ? 200 : length), item);
 			return;
 		}
 		memcpy(p->config->servers[p->config->server_count], item,
@@ -114,7 +117,7 @@ static void add_server(struct parser *p, const char *list)
 	}
 	if (!p->config->server_count)
 		config_error(p, "nats needs at least one URL such as "
-			     "nats://127.0.0.1:4222");
+				"nats://127.0.0.1:4222");
 }
 
 static int parse_yes_no(const char *value, bool *out)
@@ -128,16 +131,16 @@ static int parse_yes_no(const char *value, bool *out)
 	return 0;
 }
 
-static void on_bridge_key(struct parser *p, const char *key,
-			  const char *value)
+static void on_bridge_key(struct parser *p, const char *key, const char *value)
 {
 	struct bridge_config *c = p->config;
 
 	if (!strcmp(key, "bus")) {
 		if (bus_name_check(value))
-			config_error(p, "bus = '%s' is not a bus name: 1 to %d "
-				     "letters, digits, '_', '-' and '.'", value,
-				     BUS_NAME_MAX);
+			config_error(p,
+				     "bus = '%s' is not a bus name: 1 to %d "
+				     "letters, digits, '_', '-' and '.'",
+				     value, BUS_NAME_MAX);
 		else
 			snprintf(c->bus, sizeof(c->bus), "%s", value);
 	} else if (!strcmp(key, "nats")) {
@@ -145,41 +148,52 @@ static void on_bridge_key(struct parser *p, const char *key,
 		add_server(p, value);
 	} else if (!strcmp(key, "name")) {
 		if (origin_check(value))
-			config_error(p, "name = '%s' is not an origin id: 1 to "
-				     "%d letters, digits, '_' and '-'", value,
-				     BRIDGE_ORIGIN_MAX);
+			config_error(p,
+				     "name = '%s' is not an origin id: 1 to "
+				     "%d letters, digits, '_' and '-'",
+				     value, BRIDGE_ORIGIN_MAX);
 		else
 			snprintf(c->origin, sizeof(c->origin), "%s", value);
 	} else if (!strcmp(key, "metrics")) {
 		if (bridge_metrics_parse_address(value, &c->metrics))
-			config_error(p, "metrics = '%s' is not HOST:PORT with "
+			config_error(p,
+				     "metrics = '%s' is not HOST:PORT with "
 				     "an IP address (127.0.0.1:9465; port 0 "
-				     "picks a free one)", value);
+				     "picks a free one)",
+				     value);
 		else
 			c->has_metrics = true;
 	} else if (!strcmp(key, "max_hops")) {
 		if (parse_count(value, 1, 255, &c->max_hops))
-			config_error(p, "max_hops = '%s' is not a number from "
-				     "1 to 255", value);
+			config_error(p,
+				     "max_hops = '%s' is not a number from "
+				     "1 to 255",
+				     value);
 	} else if (!strcmp(key, "send_asap")) {
 		if (parse_yes_no(value, &c->send_asap))
-			config_error(p, "send_asap = '%s' is neither yes nor "
-				     "no", value);
+			config_error(p,
+				     "send_asap = '%s' is neither yes nor "
+				     "no",
+				     value);
 		else
 			c->send_asap_set = true;
 	} else if (!strcmp(key, "status_topic")) {
 		if (strcmp(value, "none") && bus_name_check(value))
-			config_error(p, "status_topic = '%s' is neither a topic "
+			config_error(p,
+				     "status_topic = '%s' is neither a topic "
 				     "name (1 to %d letters, digits, '_', '-' "
-				     "and '.') nor none", value, BUS_NAME_MAX);
+				     "and '.') nor none",
+				     value, BUS_NAME_MAX);
 		else
 			snprintf(c->status_topic, sizeof(c->status_topic),
 				 "%s", strcmp(value, "none") ? value : "");
 		c->status_topic_set = true;
 	} else {
-		config_error(p, "unknown key '%s' in [bridge]; expected bus, "
+		config_error(p,
+			     "unknown key '%s' in [bridge]; expected bus, "
 			     "nats, name, max_hops, send_asap, metrics or "
-			     "status_topic", key);
+			     "status_topic",
+			     key);
 	}
 }
 
@@ -215,9 +229,11 @@ static void on_export_from(struct parser *p, struct bridge_rule *rule,
 
 	if (count == 2 && !strcmp(words[0], "topic")) {
 		if (bus_pattern_check(words[1]))
-			config_error(p, "from = topic '%s': not a topic name "
+			config_error(p,
+				     "from = topic '%s': not a topic name "
 				     "or pattern (dotted names, '*' for one "
-				     "token, '>' last)", words[1]);
+				     "token, '>' last)",
+				     words[1]);
 		rule->kind = BRIDGE_EXPORT_TOPIC;
 	} else if (count == 2 && !strcmp(words[0], "queue")) {
 		if (bus_name_check(words[1]))
@@ -226,12 +242,16 @@ static void on_export_from(struct parser *p, struct bridge_rule *rule,
 		rule->kind = BRIDGE_EXPORT_QUEUE;
 	} else if (count == 2 && !strcmp(words[0], "service")) {
 		if (bus_name_check(words[1]))
-			config_error(p, "from = service '%s': not a queue "
-				     "name", words[1]);
+			config_error(p,
+				     "from = service '%s': not a queue "
+				     "name",
+				     words[1]);
 		rule->kind = BRIDGE_EXPORT_SERVICE;
 	} else {
-		config_error(p, "from = '%s': expected 'topic PATTERN', "
-			     "'queue NAME' or 'service QUEUE'", value);
+		config_error(p,
+			     "from = '%s': expected 'topic PATTERN', "
+			     "'queue NAME' or 'service QUEUE'",
+			     value);
 		return;
 	}
 	snprintf(rule->from, sizeof(rule->from), "%s", words[1]);
@@ -248,35 +268,44 @@ static void on_import_from(struct parser *p, struct bridge_rule *rule,
 		if (count != 3 || bus_name_check(words[1]) ||
 		    bus_name_check(words[2]) || strchr(words[1], '.') ||
 		    strchr(words[2], '.')) {
-			config_error(p, "from = '%s': expected 'jetstream "
+			config_error(p,
+				     "from = '%s': expected 'jetstream "
 				     "STREAM DURABLE', two names of letters, "
-				     "digits, '_' and '-'", value);
+				     "digits, '_' and '-'",
+				     value);
 			return;
 		}
 		rule->kind = BRIDGE_IMPORT_JETSTREAM;
-		snprintf(rule->durable, sizeof(rule->durable), "%.63s", words[2]);
+		snprintf(rule->durable, sizeof(rule->durable), "%.63s",
+			 words[2]);
 		snprintf(rule->from, sizeof(rule->from), "%.255s", words[1]);
 	} else if (count == 2 && !strcmp(words[0], "service")) {
 		if (bridge_subject_check(words[1], false)) {
-			config_error(p, "from = service '%s': not a NATS "
-				     "subject without wildcards", words[1]);
+			config_error(p,
+				     "from = service '%s': not a NATS "
+				     "subject without wildcards",
+				     words[1]);
 			return;
 		}
 		rule->kind = BRIDGE_IMPORT_SERVICE;
 		snprintf(rule->from, sizeof(rule->from), "%s", words[1]);
 	} else if (count == 1) {
 		if (bridge_subject_check(words[0], true)) {
-			config_error(p, "from = '%s' is not a NATS subject "
+			config_error(p,
+				     "from = '%s' is not a NATS subject "
 				     "pattern (non-empty dotted tokens, '*' "
-				     "for one token, '>' last)", words[0]);
+				     "for one token, '>' last)",
+				     words[0]);
 			return;
 		}
 		rule->kind = BRIDGE_IMPORT_CORE;
 		snprintf(rule->from, sizeof(rule->from), "%s", words[0]);
 	} else {
-		config_error(p, "from = '%s': expected a NATS subject "
+		config_error(p,
+			     "from = '%s': expected a NATS subject "
 			     "pattern, 'jetstream STREAM DURABLE' or 'service "
-			     "SUBJECT'", value);
+			     "SUBJECT'",
+			     value);
 		return;
 	}
 	rule->has_from = true;
@@ -295,16 +324,20 @@ static void on_import_to(struct parser *p, struct bridge_rule *rule,
 	    (length == 1 || words[1][length - 2] == '.')) {
 		words[1][length == 1 ? 0 : length - 2] = '\0';
 		if (words[1][0] && bus_name_check(words[1])) {
-			config_error(p, "to = '%s': the prefix before '.>' is "
-				     "not a topic name", value);
+			config_error(p,
+				     "to = '%s': the prefix before '.>' is "
+				     "not a topic name",
+				     value);
 			return;
 		}
 		rule->to_each_subject = true;
-	} else if (count != 2 || (strcmp(words[0], "queue") &&
-				  strcmp(words[0], "topic")) ||
+	} else if (count != 2 ||
+		   (strcmp(words[0], "queue") && strcmp(words[0], "topic")) ||
 		   bus_name_check(words[1])) {
-		config_error(p, "to = '%s': expected 'queue NAME', 'topic "
-			     "NAME' or 'topic PREFIX.>' with bus names", value);
+		config_error(p,
+			     "to = '%s': expected 'queue NAME', 'topic "
+			     "NAME' or 'topic PREFIX.>' with bus names",
+			     value);
 		return;
 	}
 	rule->to_queue = !strcmp(words[0], "queue");
@@ -341,27 +374,37 @@ static void on_rule_key(struct parser *p, const char *key, const char *value)
 			on_import_to(p, rule, value);
 	} else if (rule->is_export && !strcmp(key, "mode")) {
 		if (strcmp(value, "core") && strcmp(value, "jetstream"))
-			config_error(p, "mode = '%s': expected core or "
-				     "jetstream", value);
+			config_error(p,
+				     "mode = '%s': expected core or "
+				     "jetstream",
+				     value);
 		rule->jetstream_mode = !strcmp(value, "jetstream");
 		rule->has_mode = true;
 	} else if (rule->is_export && !strcmp(key, "stream")) {
 		if (bus_name_check(value) || strchr(value, '.'))
-			config_error(p, "stream = '%s' is not a stream name: "
-				     "letters, digits, '_' and '-'", value);
+			config_error(p,
+				     "stream = '%s' is not a stream name: "
+				     "letters, digits, '_' and '-'",
+				     value);
 		snprintf(rule->stream, sizeof(rule->stream), "%s", value);
 	} else if (rule->is_export && !strcmp(key, "replicas")) {
 		if (parse_count(value, 1, 5, &rule->replicas))
-			config_error(p, "replicas = '%s' is not a number from "
-				     "1 to 5", value);
+			config_error(p,
+				     "replicas = '%s' is not a number from "
+				     "1 to 5",
+				     value);
 	} else if (rule->is_export && !strcmp(key, "in_flight")) {
 		if (parse_count(value, 1, 4096, &rule->in_flight))
-			config_error(p, "in_flight = '%s' is not a number "
-				     "from 1 to 4096", value);
+			config_error(p,
+				     "in_flight = '%s' is not a number "
+				     "from 1 to 4096",
+				     value);
 	} else if (!strcmp(key, "timeout_ms")) {
 		if (parse_count(value, 1, 600000, &rule->timeout_ms))
-			config_error(p, "timeout_ms = '%s' is not a number of "
-				     "milliseconds from 1 to 600000", value);
+			config_error(p,
+				     "timeout_ms = '%s' is not a number of "
+				     "milliseconds from 1 to 600000",
+				     value);
 	} else if (!rule->is_export && !strcmp(key, "reply_to")) {
 		if (bus_name_check(value))
 			config_error(p, "reply_to = '%s' is not a bus name",
@@ -370,17 +413,21 @@ static void on_rule_key(struct parser *p, const char *key, const char *value)
 			 value);
 	} else if (!rule->is_export && !strcmp(key, "ack_wait")) {
 		if (parse_count(value, 1, 3600, &rule->ack_wait_s))
-			config_error(p, "ack_wait = '%s' is not a number of "
-				     "seconds from 1 to 3600", value);
+			config_error(p,
+				     "ack_wait = '%s' is not a number of "
+				     "seconds from 1 to 3600",
+				     value);
 	} else if (rule->is_export) {
-		config_error(p, "unknown key '%s' in [export %s]; expected "
+		config_error(p,
+			     "unknown key '%s' in [export %s]; expected "
 			     "from, to, mode, stream, replicas, in_flight or "
-			     "timeout_ms", key,
-			     rule->name);
+			     "timeout_ms",
+			     key, rule->name);
 	} else {
-		config_error(p, "unknown key '%s' in [import %s]; expected "
-			     "from, to, ack_wait, reply_to or timeout_ms", key,
-			     rule->name);
+		config_error(p,
+			     "unknown key '%s' in [import %s]; expected "
+			     "from, to, ack_wait, reply_to or timeout_ms",
+			     key, rule->name);
 	}
 }
 
@@ -391,7 +438,8 @@ static int on_key(void *user, const char *section, const char *key,
 
 	switch (p->section) {
 	case SECTION_NONE:
-		config_error(p, "key '%s' comes before any section; put it "
+		config_error(p,
+			     "key '%s' comes before any section; put it "
 			     "under [bridge], [export NAME] or [import NAME]",
 			     key);
 		p->section = SECTION_INVALID;
@@ -426,10 +474,10 @@ static int add_rule(struct parser *p, const char *name, bool is_export)
 	struct bridge_rule *rule;
 
 	if (c->rule_count == c->rule_capacity) {
-		unsigned int capacity = c->rule_capacity ?
-					c->rule_capacity * 2 : 8;
-		struct bridge_rule *rules = realloc(c->rules, capacity *
-						    sizeof(*rules));
+		unsigned int capacity = c->rule_capacity ? c->rule_capacity * 2
+							 : 8;
+		struct bridge_rule *rules =
+			realloc(c->rules, capacity * sizeof(*rules));
 
 		if (!rules)
 			return -ENOMEM;
@@ -460,13 +508,17 @@ static void on_section(struct parser *p, const char *text)
 	}
 	count = sscanf(text, "%15s %64s %1s", kind, name, extra);
 	if (count < 1 || (strcmp(kind, "export") && strcmp(kind, "import"))) {
-		config_error(p, "unknown section [%s]; expected [bridge], "
-			     "[export NAME] or [import NAME]", text);
+		config_error(p,
+			     "unknown section [%s]; expected [bridge], "
+			     "[export NAME] or [import NAME]",
+			     text);
 		return;
 	}
 	if (count != 2 || bus_name_check(name)) {
-		config_error(p, "[%s] needs one rule name: 1 to %d letters, "
-			     "digits, '_', '-' and '.'", text, BUS_NAME_MAX);
+		config_error(p,
+			     "[%s] needs one rule name: 1 to %d letters, "
+			     "digits, '_', '-' and '.'",
+			     text, BUS_NAME_MAX);
 		return;
 	}
 	if (find_rule(p->config, name)) {
@@ -512,26 +564,35 @@ static void finish_export(struct parser *p, struct bridge_rule *rule)
 	if (!rule->has_mode)
 		rule->jetstream_mode = rule->kind == BRIDGE_EXPORT_QUEUE;
 	if (rule->kind == BRIDGE_EXPORT_TOPIC && rule->jetstream_mode)
-		config_error_at(p, rule->line, "[export %s]: a topic goes to "
+		config_error_at(p, rule->line,
+				"[export %s]: a topic goes to "
 				"core NATS (mode = core); JetStream takes "
-				"queues", rule->name);
+				"queues",
+				rule->name);
 	if (rule->kind == BRIDGE_EXPORT_QUEUE && !rule->jetstream_mode)
-		config_error_at(p, rule->line, "[export %s]: a queue goes to "
+		config_error_at(p, rule->line,
+				"[export %s]: a queue goes to "
 				"JetStream only (mode = jetstream): core NATS "
 				"has no acks and would lose messages",
 				rule->name);
 	if (rule->kind == BRIDGE_EXPORT_TOPIC && rule->stream[0])
-		config_error_at(p, rule->line, "[export %s]: stream is for "
-				"queues exported to JetStream", rule->name);
-	if (rule->replicas > 1 && !rule->stream[0])
-		config_error_at(p, rule->line, "[export %s]: replicas is for "
-				"the stream the bridge creates (stream = NAME)",
+		config_error_at(p, rule->line,
+				"[export %s]: stream is for "
+				"queues exported to JetStream",
 				rule->name);
+	if (rule->replicas > 1 && !rule->stream[0])
+		config_error_at(
+			p, rule->line,
+			"[export %s]: replicas is for "
+			"the stream the bridge creates (stream = NAME)",
+			rule->name);
 	if (!rule->has_to && rule->kind == BRIDGE_EXPORT_SERVICE)
 		/* Callers on other hosts need not know this one's name. */
-		snprintf(rule->to, sizeof(rule->to), "shmbus.service.{subject}");
+		snprintf(rule->to, sizeof(rule->to),
+			 "shmbus.service.{subject}");
 	else if (!rule->has_to)
-		snprintf(rule->to, sizeof(rule->to), "shmbus.{name}.{subject}");
+		snprintf(rule->to, sizeof(rule->to),
+			 "shmbus.{name}.{subject}");
 	if (bridge_template_check(rule->to, c->origin, detail, sizeof(detail)))
 		config_error_at(p, rule->line, "[export %s]: to = '%s': %s",
 				rule->name, rule->to, detail);
@@ -540,32 +601,42 @@ static void finish_export(struct parser *p, struct bridge_rule *rule)
 static void finish_import(struct parser *p, struct bridge_rule *rule)
 {
 	if (!rule->has_to) {
-		config_error_at(p, rule->line, "[import %s] needs to = queue "
-				"NAME or to = topic NAME", rule->name);
+		config_error_at(p, rule->line,
+				"[import %s] needs to = queue "
+				"NAME or to = topic NAME",
+				rule->name);
 		return;
 	}
 	if (rule->to_each_subject &&
 	    (rule->kind != BRIDGE_IMPORT_CORE ||
 	     rule->from[strlen(rule->from) - 1] != '>'))
-		config_error_at(p, rule->line, "[import %s]: to = topic "
+		config_error_at(p, rule->line,
+				"[import %s]: to = topic "
 				"PREFIX.> maps the tokens that from's '>' "
 				"matched, so it needs from = a core NATS "
-				"pattern ending in '>'", rule->name);
+				"pattern ending in '>'",
+				rule->name);
 	if (rule->kind == BRIDGE_IMPORT_CORE && rule->to_queue)
-		config_error_at(p, rule->line, "[import %s]: core NATS goes "
+		config_error_at(p, rule->line,
+				"[import %s]: core NATS goes "
 				"to a topic; use from = jetstream STREAM "
-				"DURABLE for a queue", rule->name);
+				"DURABLE for a queue",
+				rule->name);
 	if (rule->kind == BRIDGE_IMPORT_SERVICE &&
 	    (!rule->to_queue || !rule->reply_to[0]))
-		config_error_at(p, rule->line, "[import %s]: a service goes "
-				"to a queue (to = queue NAME) and needs reply_to "
-				"= a queue the bridge waits on for the replies",
-				rule->name);
+		config_error_at(
+			p, rule->line,
+			"[import %s]: a service goes "
+			"to a queue (to = queue NAME) and needs reply_to "
+			"= a queue the bridge waits on for the replies",
+			rule->name);
 	if (rule->kind == BRIDGE_IMPORT_JETSTREAM && !rule->to_queue)
-		config_error_at(p, rule->line, "[import %s]: JetStream goes "
-				"to a queue (to = queue NAME), so that NATS is "
-				"acked only after the bus took the message",
-				rule->name);
+		config_error_at(
+			p, rule->line,
+			"[import %s]: JetStream goes "
+			"to a queue (to = queue NAME), so that NATS is "
+			"acked only after the bus took the message",
+			rule->name);
 }
 
 /* busbridge.ORIGIN.CONFIG, CONFIG the config file's name without its
@@ -578,8 +649,8 @@ static void default_status_topic(struct bridge_config *c)
 	char config[BUS_NAME_MAX + 1];
 	size_t n = 0;
 
-	for (base = base ? base + 1 : c->path; *base && *base != '.' &&
-	     n < sizeof(config) - 1; base++) {
+	for (base = base ? base + 1 : c->path;
+	     *base && *base != '.' && n < sizeof(config) - 1; base++) {
 		bool ok = (*base >= 'a' && *base <= 'z') ||
 			  (*base >= 'A' && *base <= 'Z') ||
 			  (*base >= '0' && *base <= '9') || *base == '_' ||
@@ -589,8 +660,8 @@ static void default_status_topic(struct bridge_config *c)
 	}
 	config[n] = '\0';
 	if (snprintf(c->status_topic, sizeof(c->status_topic),
-		     "busbridge.%s%s%s", c->origin, n ? "." : "", config) >=
-	    (int)sizeof(c->status_topic))
+		     "busbridge.%s%s%s", c->origin, n ? "." : "",
+		     config) >= (int)sizeof(c->status_topic))
 		snprintf(c->status_topic, sizeof(c->status_topic),
 			 "busbridge.%s", c->origin);
 }
@@ -620,7 +691,8 @@ static void finish(struct parser *p)
 		host[sizeof(host) - 1] = '\0';
 		host[strcspn(host, ".")] = '\0';
 		if (origin_check(host)) {
-			config_error_at(p, 1, "the host name '%s' is no origin "
+			config_error_at(p, 1,
+					"the host name '%s' is no origin "
 					"id; set name = ... in [bridge]",
 					host);
 		}
@@ -630,15 +702,18 @@ static void finish(struct parser *p)
 		snprintf(c->servers[c->server_count++], BRIDGE_URL_MAX + 1,
 			 "nats://127.0.0.1:4222");
 	if (!c->rule_count)
-		config_error_at(p, p->line, "no [export NAME] or [import NAME] "
+		config_error_at(p, p->line,
+				"no [export NAME] or [import NAME] "
 				"section: nothing to bridge");
 	for (unsigned int i = 0; i < c->rule_count; i++) {
 		struct bridge_rule *rule = &c->rules[i];
 
 		if (!rule->has_from) {
-			config_error_at(p, rule->line, "[%s %s] needs from = "
-					"...", rule->is_export ? "export" :
-					"import", rule->name);
+			config_error_at(p, rule->line,
+					"[%s %s] needs from = "
+					"...",
+					rule->is_export ? "export" : "import",
+					rule->name);
 			continue;
 		}
 		if (rule->is_export)
@@ -662,8 +737,10 @@ int bridge_config_read(const char *path, struct bridge_config *config)
 	config->max_hops = BRIDGE_HOPS_DEFAULT;
 	p.file = fopen(path, "r");
 	if (!p.file) {
-		fprintf(stderr, "busbridge: cannot read the config file %s: "
-			"%s\n", path, strerror(errno));
+		fprintf(stderr,
+			"busbridge: cannot read the config file %s: "
+			"%s\n",
+			path, strerror(errno));
 		return -errno;
 	}
 	ret = ini_parse_stream(read_line, &p, on_key, &p);

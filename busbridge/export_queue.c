@@ -56,8 +56,8 @@ static void sleep_ms(unsigned int ms)
 	nanosleep(&t, NULL);
 }
 
-static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *ack,
-		   jsPubAckErr *error, void *closure)
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *ack, jsPubAckErr *error,
+		   void *closure)
 {
 	struct window *w = closure;
 
@@ -70,8 +70,9 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *ack,
 		w->state[i] = ack ? SLOT_ACKED : SLOT_FAILED;
 		if (!ack && error)
 			snprintf(w->error, sizeof(w->error), "%s",
-				 error->ErrText ? error->ErrText :
-				 natsStatus_GetText(error->Err));
+				 error->ErrText
+					 ? error->ErrText
+					 : natsStatus_GetText(error->Err));
 		break;
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -116,8 +117,8 @@ static int ensure_stream(struct bridge_rule *rule)
 		return 0;
 	if (s != NATS_NOT_FOUND && code != JSStreamNotFoundErr) {
 		bridge_log("export %s: cannot ask JetStream about stream %s: "
-			   "%s (is nats-server running with -js?)", rule->name,
-			   rule->stream, natsStatus_GetText(s));
+			   "%s (is nats-server running with -js?)",
+			   rule->name, rule->stream, natsStatus_GetText(s));
 		return -EIO;
 	}
 	bridge_subject_expand(rule->to, rule->bridge->config.origin,
@@ -134,9 +135,11 @@ static int ensure_stream(struct bridge_rule *rule)
 	s = js_AddStream(&info, rule->js, &config, NULL, &code);
 	jsStreamInfo_Destroy(info);
 	if (s != NATS_OK) {
-		bridge_log("export %s: cannot create stream %s for subject %s: "
-			   "%s", rule->name, rule->stream, subject,
-			   nats_GetLastError(NULL));
+		bridge_log(
+			"export %s: cannot create stream %s for subject %s: "
+			"%s",
+			rule->name, rule->stream, subject,
+			nats_GetLastError(NULL));
 		return -EIO;
 	}
 	bridge_log("export %s: created stream %s for subject %s", rule->name,
@@ -179,17 +182,19 @@ static void publish(struct bridge_rule *rule, struct window *w, unsigned int i,
 
 	snprintf(id, sizeof(id), "%s:%.63s:%" PRIu64,
 		 rule->bridge->config.origin, rule->from, m->header->sequence);
-	if (natsMsg_Create(&out, subject, NULL, m->payload,
-			   (int)m->length) == NATS_OK) {
+	if (natsMsg_Create(&out, subject, NULL, m->payload, (int)m->length) ==
+	    NATS_OK) {
 		ret = bridge_headers_to_nats(rule->bridge, m, out);
-		if (!ret && natsMsgHeader_Set(out, "Nats-Msg-Id", id) != NATS_OK)
+		if (!ret &&
+		    natsMsgHeader_Set(out, "Nats-Msg-Id", id) != NATS_OK)
 			ret = -EIO;
 	}
 	/* Marked before the publish: its ack may come before it returns. */
 	pthread_mutex_lock(&w->lock);
 	w->sent[i] = out;
-	w->state[i] = ret == -ELOOP ? SLOT_DROPPED :
-		      ret ? SLOT_FAILED : SLOT_PENDING;
+	w->state[i] = ret == -ELOOP ? SLOT_DROPPED
+		      : ret	    ? SLOT_FAILED
+				    : SLOT_PENDING;
 	pthread_mutex_unlock(&w->lock);
 	if (!ret && js_PublishMsgAsync(rule->js, &out, NULL) != NATS_OK) {
 		/* Not taken: no callback will come for it. */
@@ -241,8 +246,8 @@ static unsigned int settle(struct bridge_rule *rule, struct window *w,
 	}
 	if (failed && w->error[0]) {
 		bridge_log("export %s: JetStream refused %u message(s): %s; "
-			   "they stay on queue %s", rule->name, failed,
-			   w->error, rule->from);
+			   "they stay on queue %s",
+			   rule->name, failed, w->error, rule->from);
 		w->error[0] = '\0';
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -71,8 +71,8 @@ static void forward(struct bridge_rule *rule, struct export_batch *batch,
 		bridge_count(&rule->stats.failed, 1);
 		return;
 	}
-	if (natsMsg_Create(&out, subject, NULL, m->payload,
-			   (int)m->length) != NATS_OK) {
+	if (natsMsg_Create(&out, subject, NULL, m->payload, (int)m->length) !=
+	    NATS_OK) {
 		bridge_count(&rule->stats.failed, 1);
 		return;
 	}
@@ -80,7 +80,8 @@ static void forward(struct bridge_rule *rule, struct export_batch *batch,
 					out);
 	if (ret == -ELOOP)
 		bridge_count(&rule->stats.dropped, 1);
-	else if (ret || natsConnection_PublishMsg(bridge->nats, out) != NATS_OK)
+	else if (ret ||
+		 natsConnection_PublishMsg(bridge->nats, out) != NATS_OK)
 		bridge_count(&rule->stats.failed, 1);
 	else
 		bridge_count(&rule->stats.forwarded, 1);
@@ -137,7 +138,8 @@ static int export_batch(struct bridge_rule *rule, struct export_batch *batch)
 		if (ret < 0)
 			break;
 		if (timeout_ns) {
-			batch->realtime_offset_ns = bridge_realtime_offset_ns();
+			batch->realtime_offset_ns =
+				bridge_realtime_offset_ns();
 			timeout_ns = BUS_NOWAIT;
 		}
 		bridge_count(&rule->stats.dropped, lost);

@@ -92,8 +92,8 @@ static void trail_from_bus(const struct bus_message *message,
 	if (bus_message_header_get(message, HEADER_ORIGIN, trail->origin,
 				   sizeof(trail->origin)) < 0)
 		trail->origin[0] = '\0';
-	if (bus_message_header_get(message, HEADER_HOPS, hops,
-				   sizeof(hops)) > 0 &&
+	if (bus_message_header_get(message, HEADER_HOPS, hops, sizeof(hops)) >
+		    0 &&
 	    parse_hops(hops, &trail->hops))
 		trail->hops = 0;
 }
@@ -126,10 +126,11 @@ int bridge_headers_to_nats_at(const struct bridge *bridge,
 	if (s == NATS_OK && bus_message_key(message, key, sizeof(key)) > 0)
 		s = natsMsgHeader_Set(out, HEADER_KEY, key);
 	if (s == NATS_OK && message->header->publish_time_ns)
-		s = natsMsgHeader_Set(out, HEADER_PUBLISH_TIME,
-				      format_u64(message->header->publish_time_ns +
-						 realtime_offset_ns, number,
-						 sizeof(number)));
+		s = natsMsgHeader_Set(
+			out, HEADER_PUBLISH_TIME,
+			format_u64(message->header->publish_time_ns +
+					   realtime_offset_ns,
+				   number, sizeof(number)));
 	return s == NATS_OK ? 0 : -EIO;
 }
 

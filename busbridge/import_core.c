@@ -85,10 +85,11 @@ static void count_nats_drops(struct bridge_rule *rule, int64_t *seen)
 {
 	int64_t dropped = 0;
 
-	if (natsSubscription_GetDropped(rule->nats_subscription,
-					&dropped) == NATS_OK &&
+	if (natsSubscription_GetDropped(rule->nats_subscription, &dropped) ==
+		    NATS_OK &&
 	    dropped > *seen) {
-		bridge_count(&rule->stats.dropped, (uint64_t)(dropped - *seen));
+		bridge_count(&rule->stats.dropped,
+			     (uint64_t)(dropped - *seen));
 		*seen = dropped;
 	}
 }
@@ -111,7 +112,8 @@ void *bridge_import_core_run(void *arg)
 			natsMsg_Destroy(in);
 		} else if (s != NATS_TIMEOUT && s != NATS_SLOW_CONSUMER) {
 			bridge_log("import %s: subscription to %s ended: %s; "
-				   "this rule stops", rule->name, rule->from,
+				   "this rule stops",
+				   rule->name, rule->from,
 				   natsStatus_GetText(s));
 			break;
 		}

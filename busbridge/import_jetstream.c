@@ -42,8 +42,9 @@ static int ensure_consumer(struct bridge_rule *rule)
 	}
 	if (code != JSConsumerNotFoundErr && s != NATS_NOT_FOUND) {
 		bridge_log("import %s: cannot ask JetStream about %s %s: %s "
-			   "(is nats-server running with -js?)", rule->name,
-			   rule->from, rule->durable, natsStatus_GetText(s));
+			   "(is nats-server running with -js?)",
+			   rule->name, rule->from, rule->durable,
+			   natsStatus_GetText(s));
 		return -EIO;
 	}
 	jsConsumerConfig_Init(&config);
@@ -54,9 +55,11 @@ static int ensure_consumer(struct bridge_rule *rule)
 	s = js_AddConsumer(&info, rule->js, rule->from, &config, NULL, &code);
 	jsConsumerInfo_Destroy(info);
 	if (s != NATS_OK) {
-		bridge_log("import %s: cannot create consumer %s on stream %s: "
-			   "%s", rule->name, rule->durable, rule->from,
-			   nats_GetLastError(NULL));
+		bridge_log(
+			"import %s: cannot create consumer %s on stream %s: "
+			"%s",
+			rule->name, rule->durable, rule->from,
+			nats_GetLastError(NULL));
 		return code == JSStreamNotFoundErr ? -ENOENT : -EIO;
 	}
 	return 0;
@@ -107,9 +110,10 @@ static void deliver(struct bridge_rule *rule, natsMsg *in)
 	}
 	if (length < 0 ||
 	    (uint32_t)length > bus_queue_settings(rule->queue)->max_message) {
-		bridge_log("import %s: a message of %d bytes does not fit queue "
-			   "%s; JetStream is told to drop it", rule->name,
-			   length, rule->to);
+		bridge_log(
+			"import %s: a message of %d bytes does not fit queue "
+			"%s; JetStream is told to drop it",
+			rule->name, length, rule->to);
 		natsMsg_Term(in, NULL);
 		bridge_count(&rule->stats.failed, 1);
 		return;
@@ -154,7 +158,8 @@ void *bridge_import_jetstream_run(void *arg)
 			continue;
 		}
 		s = natsSubscription_Fetch(&list, rule->nats_subscription,
-					   FETCH_BATCH, FETCH_TIMEOUT_MS, NULL);
+					   FETCH_BATCH, FETCH_TIMEOUT_MS,
+					   NULL);
 		if (s != NATS_OK && s != NATS_TIMEOUT) {
 			/* A server going away shows here first; the
 			 * reconnect is nats.c's, the pause is ours. */

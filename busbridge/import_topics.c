@@ -32,7 +32,7 @@
 
 struct import_topic {
 	char name[BUS_NAME_MAX + 1]; /* "" : a free slot */
-	bus_topic_t *topic;	     /* NULL: missing, retried after retry_ns */
+	bus_topic_t *topic; /* NULL: missing, retried after retry_ns */
 	uint64_t retry_ns;
 	bool logged;
 };
@@ -89,8 +89,8 @@ int bridge_import_topic_name(const char *from, const char *prefix,
 	tail = skip_tokens(subject, fixed);
 	if (!tail)
 		return -EINVAL;
-	length = prefix[0] ? snprintf(out, size, "%s.%s", prefix, tail) :
-			     snprintf(out, size, "%s", tail);
+	length = prefix[0] ? snprintf(out, size, "%s.%s", prefix, tail)
+			   : snprintf(out, size, "%s", tail);
 	if (length < 0 || (size_t)length >= size)
 		return -ENAMETOOLONG;
 	return bus_name_check(out);
@@ -119,8 +119,8 @@ static void open_entry(struct bridge_rule *rule, struct import_topics *t,
 				   BRIDGE_HEADER_ROOM_MIN);
 	} else if (!e->logged) {
 		bridge_log("import %s: topic '%s': %s: its messages fail "
-			   "until it is created", rule->name, e->name,
-			   bus_strerror(ret));
+			   "until it is created",
+			   rule->name, e->name, bus_strerror(ret));
 	}
 	e->logged = true;
 	e->retry_ns = monotonic_ns() + RETRY_NS;
@@ -177,10 +177,11 @@ bus_topic_t *bridge_import_topic_get(struct bridge_rule *rule,
 	if (bridge_import_topic_name(rule->from, rule->to, subject, name,
 				     sizeof(name))) {
 		if (!t->bad_name_logged)
-			bridge_log("import %s: subject '%s' makes no bus topic "
-				   "name after '%s' (letters, digits, '_', '-' "
-				   "and '.', at most %d): such messages fail",
-				   rule->name, subject, rule->to, BUS_NAME_MAX);
+			bridge_log(
+				"import %s: subject '%s' makes no bus topic "
+				"name after '%s' (letters, digits, '_', '-' "
+				"and '.', at most %d): such messages fail",
+				rule->name, subject, rule->to, BUS_NAME_MAX);
 		t->bad_name_logged = true;
 		return NULL;
 	}
@@ -220,7 +221,8 @@ void bridge_import_topic_lost(struct bridge_rule *rule, bus_topic_t *topic)
 		if (e->topic != topic)
 			continue;
 		bridge_log("import %s: topic '%s' was deleted; looked for "
-			   "again each second", rule->name, e->name);
+			   "again each second",
+			   rule->name, e->name);
 		bus_topic_close(e->topic);
 		e->topic = NULL;
 		e->logged = false;

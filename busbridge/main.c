@@ -19,7 +19,8 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: busbridge -c FILE\n"
+	fprintf(out,
+		"usage: busbridge -c FILE\n"
 		"Carries messages between a shmbus bus and NATS by the rules "
 		"of FILE.\n"
 		"SIGUSR1 prints each rule's figures; SIGTERM stops it.  See "
@@ -46,10 +47,12 @@ static int parse_args(int argc, char **argv, const char **path)
 	if (!*path || optind < argc) {
 		if (!*path)
 			fprintf(stderr, "busbridge: -c FILE is required: the "
-				"rules come from a config file\n");
+					"rules come from a config file\n");
 		else
-			fprintf(stderr, "busbridge: unexpected argument "
-				"'%s'\n", argv[optind]);
+			fprintf(stderr,
+				"busbridge: unexpected argument "
+				"'%s'\n",
+				argv[optind]);
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -167,12 +170,13 @@ int main(int argc, char **argv)
 	if (!url[0])
 		bridge_url_redact(bridge.config.servers[0], url, sizeof(url));
 	bridge_log("bridging bus %s and NATS at %s as %s: %u rule%s",
-		   bus_name(bridge.bus), url,
-		   bridge.config.origin, bridge.config.rule_count,
+		   bus_name(bridge.bus), url, bridge.config.origin,
+		   bridge.config.rule_count,
 		   bridge.config.rule_count == 1 ? "" : "s");
-	snprintf(status, sizeof(status), "READY=1\nSTATUS=bridging bus %s "
-		 "and NATS with %u rules", bus_name(bridge.bus),
-		 bridge.config.rule_count);
+	snprintf(status, sizeof(status),
+		 "READY=1\nSTATUS=bridging bus %s "
+		 "and NATS with %u rules",
+		 bus_name(bridge.bus), bridge.config.rule_count);
 	sd_notify(0, status);
 
 	wait_for_stop(&bridge, &signals);

@@ -77,8 +77,9 @@ int bridge_metrics_parse_address(const char *text,
 		host[length - 2] = '\0';
 		six->sin6_family = AF_INET6;
 		six->sin6_port = htons(port);
-		return inet_pton(AF_INET6, host, &six->sin6_addr) == 1 ?
-		       0 : -EINVAL;
+		return inet_pton(AF_INET6, host, &six->sin6_addr) == 1
+			       ? 0
+			       : -EINVAL;
 	}
 	if (length >= sizeof(host))
 		return -EINVAL;
@@ -107,14 +108,16 @@ static const struct rule_family rule_families[] = {
 	  offsetof(struct bridge_stats, failed) },
 	{ "shmbus_bridge_dropped_total", "counter",
 	  "Messages dropped on purpose (loops, NATS away) or lost to "
-	  "overwrite.", offsetof(struct bridge_stats, dropped) },
+	  "overwrite.",
+	  offsetof(struct bridge_stats, dropped) },
 	{ "shmbus_bridge_in_flight", "gauge",
 	  "Messages sent and not yet confirmed.",
 	  offsetof(struct bridge_stats, in_flight) },
 	{ "shmbus_bridge_lag", "gauge",
 	  "Messages waiting behind the bridge in its source (bus queue or "
 	  "subscription, NATS subscription); absent where it cannot be "
-	  "read.", offsetof(struct bridge_stats, lag) },
+	  "read.",
+	  offsetof(struct bridge_stats, lag) },
 };
 
 /* Rule names are bus names (letters, digits, '_', '-', '.'): the label
@@ -126,8 +129,9 @@ static void write_family(FILE *out, const struct bridge *bridge,
 		family->help, family->name, family->type);
 	for (unsigned int i = 0; i < bridge->config.rule_count; i++) {
 		const struct bridge_rule *rule = &bridge->config.rules[i];
-		const atomic_uint_fast64_t *value = (const void *)
-			((const char *)&rule->stats + family->offset);
+		const atomic_uint_fast64_t *value =
+			(const void *)((const char *)&rule->stats +
+				       family->offset);
 		uint64_t n = bridge_figure(value);
 
 		if (family->offset == offsetof(struct bridge_stats, lag) &&
@@ -141,17 +145,19 @@ static void write_family(FILE *out, const struct bridge *bridge,
 
 static void write_page(FILE *out, const struct bridge *bridge)
 {
-	for (size_t i = 0; i < sizeof(rule_families) /
-			       sizeof(rule_families[0]); i++)
+	for (size_t i = 0;
+	     i < sizeof(rule_families) / sizeof(rule_families[0]); i++)
 		write_family(out, bridge, &rule_families[i]);
-	fprintf(out, "# HELP shmbus_bridge_reconnects_total Times the NATS "
+	fprintf(out,
+		"# HELP shmbus_bridge_reconnects_total Times the NATS "
 		"connection was made again after a loss.\n"
 		"# TYPE shmbus_bridge_reconnects_total counter\n"
 		"shmbus_bridge_reconnects_total %" PRIu64 "\n"
 		"# HELP shmbus_bridge_connected 1 while the bridge is connected "
 		"to a NATS server, else 0.\n"
 		"# TYPE shmbus_bridge_connected gauge\n"
-		"shmbus_bridge_connected %d\n", bridge_figure(&bridge->reconnects),
+		"shmbus_bridge_connected %d\n",
+		bridge_figure(&bridge->reconnects),
 		bridge_nats_up(bridge) ? 1 : 0);
 }
 
@@ -244,8 +250,8 @@ static void on_log(void *cls, const char *format, va_list args)
 static void announce(struct MHD_Daemon *daemon,
 		     const struct sockaddr_storage *address)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
-		daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
 	bool six = address->ss_family == AF_INET6;
 	char host[INET6_ADDRSTRLEN] = "?";
 	const void *where;
@@ -255,8 +261,8 @@ static void announce(struct MHD_Daemon *daemon,
 	else
 		where = &((const struct sockaddr_in *)address)->sin_addr;
 	inet_ntop(six ? AF_INET6 : AF_INET, where, host, sizeof(host));
-	bridge_log("metrics at http://%s%s%s:%u/metrics", six ? "[" : "",
-		   host, six ? "]" : "", info ? (unsigned int)info->port : 0u);
+	bridge_log("metrics at http://%s%s%s:%u/metrics", six ? "[" : "", host,
+		   six ? "]" : "", info ? (unsigned int)info->port : 0u);
 }
 
 int bridge_metrics_start(struct bridge *bridge)
@@ -275,11 +281,11 @@ int bridge_metrics_start(struct bridge *bridge)
 		return -ENOMEM;
 	/* Port 0 asks the kernel for a free one; announce() says which. */
 	m->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, bridge,
-		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)address,
-		MHD_OPTION_CONNECTION_LIMIT, METRICS_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, METRICS_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
+		flags, 0, NULL, NULL, on_request, bridge, MHD_OPTION_SOCK_ADDR,
+		(const struct sockaddr *)address, MHD_OPTION_CONNECTION_LIMIT,
+		METRICS_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+		METRICS_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+		MHD_OPTION_END);
 	if (!m->daemon) {
 		free(m);
 		bridge_log("%s: cannot serve metrics: libmicrohttpd could not "

@@ -29,8 +29,7 @@
 #define CONNECT_TIMEOUT_MS 2000
 #define PING_INTERVAL_MS 5000
 
-static int64_t reconnect_delay(natsConnection *nc, int attempts,
-			       void *closure)
+static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure)
 {
 	int64_t delay = BACKOFF_FIRST_MS;
 	unsigned int seed = (unsigned int)time(NULL) ^ (unsigned int)attempts;
@@ -70,8 +69,9 @@ void bridge_connected_url(natsConnection *nc, char *out, size_t size)
 {
 	char url[BRIDGE_URL_MAX + 1] = "";
 
-	if (nc && natsConnection_GetConnectedUrl(nc, url, sizeof(url)) ==
-		  NATS_OK && url[0])
+	if (nc &&
+	    natsConnection_GetConnectedUrl(nc, url, sizeof(url)) == NATS_OK &&
+	    url[0])
 		bridge_url_redact(url, out, size);
 	else
 		snprintf(out, size, "%s", "");
@@ -137,8 +137,11 @@ int bridge_nats_connect(struct bridge *bridge)
 
 		bridge_url_redact(bridge->config.servers[0], url, sizeof(url));
 		bridge_log("cannot connect to NATS at %s%s: %s", url,
-			   bridge->config.server_count > 1 ? " (or the other "
-			   "servers of nats =)" : "", natsStatus_GetText(s));
+			   bridge->config.server_count > 1
+				   ? " (or the other "
+				     "servers of nats =)"
+				   : "",
+			   natsStatus_GetText(s));
 		bridge->nats = NULL;
 		return -ECONNREFUSED;
 	}

@@ -17,8 +17,8 @@ static const char *kind_word(const struct bridge_rule *rule)
 	return rule->is_export ? "export" : "import";
 }
 
-static int refuse(struct bridge_rule *rule, const char *what,
-		  const char *name, int error)
+static int refuse(struct bridge_rule *rule, const char *what, const char *name,
+		  int error)
 {
 	struct bridge *bridge = rule->bridge;
 	const char *detail = bus_error_detail(bridge->bus);
@@ -44,9 +44,9 @@ static int check_header_room(struct bridge_rule *rule, const char *what,
 	bridge_log("%s:%d: [import %s]: %s '%s' has header_room %u; an "
 		   "import needs at least %u to carry Shmbus-Origin and "
 		   "Shmbus-Hops, which keep messages from looping (set "
-		   "header_room in busd's config)", rule->bridge->config.path,
-		   rule->line, rule->name, what, rule->to, header_room,
-		   BRIDGE_HEADER_ROOM_MIN);
+		   "header_room in busd's config)",
+		   rule->bridge->config.path, rule->line, rule->name, what,
+		   rule->to, header_room, BRIDGE_HEADER_ROOM_MIN);
 	return -EINVAL;
 }
 
@@ -60,17 +60,19 @@ static int open_export_topic(struct bridge_rule *rule)
 	if (bus_pattern_is_wildcard(rule->from)) {
 		ret = bus_subscribe_pattern(bus, rule->from, NULL,
 					    &rule->wildcard);
-		return ret ? refuse(rule, "topic pattern", rule->from, ret) : 0;
+		return ret ? refuse(rule, "topic pattern", rule->from, ret)
+			   : 0;
 	}
 	ret = bus_subscribe(bus, rule->from, NULL, &rule->subscription);
 	if (ret)
 		return refuse(rule, "topic", rule->from, ret);
 	settings = bus_subscription_settings(rule->subscription);
 	if (settings->slow_subscriber == BUS_SLOW_SUBSCRIBER_BLOCK)
-		bridge_log("warning: [export %s]: topic %s has slow_subscriber "
-			   "= block, so a bridge that falls a ring behind holds "
-			   "its publishers back; overwrite suits an export",
-			   rule->name, rule->from);
+		bridge_log(
+			"warning: [export %s]: topic %s has slow_subscriber "
+			"= block, so a bridge that falls a ring behind holds "
+			"its publishers back; overwrite suits an export",
+			rule->name, rule->from);
 	return 0;
 }
 
@@ -95,26 +97,30 @@ int bridge_rule_open(struct bridge_rule *rule)
 				     &rule->topic);
 		if (ret)
 			return refuse(rule, "topic", rule->to, ret);
-		return check_header_room(rule, "topic", bus_topic_settings(
-						 rule->topic)->header_room);
+		return check_header_room(
+			rule, "topic",
+			bus_topic_settings(rule->topic)->header_room);
 	case BRIDGE_IMPORT_JETSTREAM:
 		ret = bus_queue_open(bus, rule->to, BUS_PRODUCER, NULL,
 				     &rule->queue);
 		if (ret)
 			return refuse(rule, "queue", rule->to, ret);
-		return check_header_room(rule, "queue", bus_queue_settings(
-						 rule->queue)->header_room);
+		return check_header_room(
+			rule, "queue",
+			bus_queue_settings(rule->queue)->header_room);
 	case BRIDGE_EXPORT_SERVICE:
 		ret = bus_queue_open(bus, rule->from, BUS_CONSUMER, NULL,
 				     &rule->queue);
 		if (!ret)
 			ret = bus_responder_open(bus, &rule->responder);
-		return ret ? refuse(rule, "service queue", rule->from, ret) : 0;
+		return ret ? refuse(rule, "service queue", rule->from, ret)
+			   : 0;
 	case BRIDGE_IMPORT_SERVICE:
 		ret = bus_requester_open(bus, rule->to, rule->reply_to,
 					 &rule->requester);
 		return ret ? refuse(rule, "service queue (or its reply_to)",
-				    rule->to, ret) : 0;
+				    rule->to, ret)
+			   : 0;
 	}
 	return -EINVAL;
 }

@@ -41,17 +41,19 @@ static int status_reply(struct bridge_rule *rule,
 		return ret < 0 ? ret : -EINVAL;
 	ret = bus_queue_open(bus, reply_to, BUS_PRODUCER, NULL, &queue);
 	if (ret == -ENOENT)
-		ret = bus_topic_open(bus, reply_to, BUS_PRODUCER, NULL, &topic);
+		ret = bus_topic_open(bus, reply_to, BUS_PRODUCER, NULL,
+				     &topic);
 	if (ret)
 		return ret;
-	ret = queue ? bus_loan(queue, &m, REPLY_TIMEOUT_NS) :
-		      bus_topic_loan(topic, &m, REPLY_TIMEOUT_NS);
+	ret = queue ? bus_loan(queue, &m, REPLY_TIMEOUT_NS)
+		    : bus_topic_loan(topic, &m, REPLY_TIMEOUT_NS);
 	if (!ret) {
-		bus_message_set_correlation(&m, request->header->correlation_id);
+		bus_message_set_correlation(&m,
+					    request->header->correlation_id);
 		/* Without header_room the empty reply still comes at once. */
 		(void)bus_message_add_header(&m, "Shmbus-Status", status);
-		ret = queue ? bus_commit(queue, &m, 0) :
-			      bus_topic_commit(topic, &m, 0);
+		ret = queue ? bus_commit(queue, &m, 0)
+			    : bus_topic_commit(topic, &m, 0);
 	}
 	if (queue)
 		bus_queue_close(queue);
@@ -65,8 +67,7 @@ static const char *reply_status(natsMsg *reply)
 {
 	const char *status = NULL;
 
-	if (natsMsgHeader_Get(reply, BRIDGE_HEADER_STATUS, &status) !=
-	    NATS_OK)
+	if (natsMsgHeader_Get(reply, BRIDGE_HEADER_STATUS, &status) != NATS_OK)
 		return NULL;
 	return status;
 }
@@ -81,8 +82,8 @@ static void answer(struct bridge_rule *rule, const struct bus_message *m,
 		ret = bus_reply(rule->responder, m, natsMsg_GetData(reply),
 				(size_t)natsMsg_GetDataLength(reply),
 				REPLY_TIMEOUT_NS);
-		bridge_count(ret ? &rule->stats.failed :
-			     &rule->stats.forwarded, 1);
+		bridge_count(
+			ret ? &rule->stats.failed : &rule->stats.forwarded, 1);
 		return;
 	}
 	bridge_count(&rule->stats.failed, 1);
@@ -139,8 +140,9 @@ void *bridge_export_service_run(void *arg)
 			continue;
 		}
 		if (ret < 0) {
-			bridge_log("export %s: service %s: %s; this rule stops",
-				   rule->name, rule->from, bus_strerror(ret));
+			bridge_log(
+				"export %s: service %s: %s; this rule stops",
+				rule->name, rule->from, bus_strerror(ret));
 			break;
 		}
 		forward(rule, &m, subject);

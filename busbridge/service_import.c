@@ -56,7 +56,8 @@ static void reply_status(struct bridge_rule *rule, const char *subject,
 	else if (error == -ETIMEDOUT)
 		snprintf(status, sizeof(status), "504 timeout");
 	else
-		snprintf(status, sizeof(status), "500 %s", bus_strerror(error));
+		snprintf(status, sizeof(status), "500 %s",
+			 bus_strerror(error));
 	if (natsMsg_Create(&out, subject, NULL, NULL, 0) == NATS_OK &&
 	    natsMsgHeader_Set(out, BRIDGE_HEADER_STATUS, status) == NATS_OK)
 		natsConnection_PublishMsg(rule->bridge->nats, out);
@@ -108,7 +109,8 @@ void *bridge_import_service_run(void *arg)
 			natsMsg_Destroy(in);
 		} else if (s != NATS_TIMEOUT && s != NATS_SLOW_CONSUMER) {
 			bridge_log("import %s: subscription to %s ended: %s; "
-				   "this rule stops", rule->name, rule->from,
+				   "this rule stops",
+				   rule->name, rule->from,
 				   natsStatus_GetText(s));
 			break;
 		}

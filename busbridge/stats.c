@@ -49,9 +49,10 @@ static uint64_t nats_pending(natsSubscription *subscription)
 {
 	int messages = 0;
 
-	if (!subscription || natsSubscription_GetPending(subscription,
-							 &messages, NULL) !=
-			     NATS_OK || messages < 0)
+	if (!subscription ||
+	    natsSubscription_GetPending(subscription, &messages, NULL) !=
+		    NATS_OK ||
+	    messages < 0)
 		return BRIDGE_LAG_UNKNOWN;
 	return (uint64_t)messages;
 }
@@ -101,10 +102,12 @@ void bridge_stats_print(const struct bridge *bridge, FILE *out)
 		const struct bridge_rule *rule = &bridge->config.rules[i];
 		const struct bridge_stats *s = &rule->stats;
 
-		fprintf(out, "busbridge: figures: %s %s forwarded=%" PRIu64
+		fprintf(out,
+			"busbridge: figures: %s %s forwarded=%" PRIu64
 			" failed=%" PRIu64 " dropped=%" PRIu64
-			" in_flight=%" PRIu64 "\n", rule->name,
-			kind_names[rule->kind], bridge_figure(&s->forwarded),
+			" in_flight=%" PRIu64 "\n",
+			rule->name, kind_names[rule->kind],
+			bridge_figure(&s->forwarded),
 			bridge_figure(&s->failed), bridge_figure(&s->dropped),
 			bridge_figure(&s->in_flight));
 	}

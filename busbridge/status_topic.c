@@ -62,17 +62,18 @@ static size_t status_format(const struct bridge *bridge, const char *state,
 	char url[BRIDGE_URL_MAX + 1] = "";
 	char line[512];
 	size_t used = 0;
-	bool connected = bridge->nats &&
-			 natsConnection_Status(bridge->nats) ==
-				 NATS_CONN_STATUS_CONNECTED;
+	bool connected = bridge->nats && natsConnection_Status(bridge->nats) ==
+						 NATS_CONN_STATUS_CONNECTED;
 
 	/* Without credentials: whoever may read the topic sees it. */
 	if (connected)
 		bridge_connected_url(bridge->nats, url, sizeof(url));
-	snprintf(line, sizeof(line), "bridge %s state=%s pid=%d connected=%d "
+	snprintf(line, sizeof(line),
+		 "bridge %s state=%s pid=%d connected=%d "
 		 "reconnects=%" PRIu64 " time_ns=%" PRIu64 " interval_ms=%u "
-		 "nats=%s\n", bridge->config.origin, state, (int)getpid(),
-		 connected, bridge_figure(&bridge->reconnects), realtime_ns(),
+		 "nats=%s\n",
+		 bridge->config.origin, state, (int)getpid(), connected,
+		 bridge_figure(&bridge->reconnects), realtime_ns(),
 		 STATUS_INTERVAL_MS, url[0] ? url : "-");
 	append(buf, size, &used, line);
 	for (unsigned int i = 0; i < bridge->config.rule_count; i++) {
@@ -83,12 +84,13 @@ static size_t status_format(const struct bridge *bridge, const char *state,
 
 		if (lag != BRIDGE_LAG_UNKNOWN)
 			snprintf(lag_text, sizeof(lag_text), "%" PRIu64, lag);
-		snprintf(line, sizeof(line), "rule %s kind=%s forwarded=%" PRIu64
-			 " failed=%" PRIu64 " dropped=%" PRIu64 " in_flight=%"
-			 PRIu64 " lag=%s\n", rule->name,
-			 bridge_kind_name(rule->kind),
-			 bridge_figure(&s->forwarded), bridge_figure(&s->failed),
-			 bridge_figure(&s->dropped),
+		snprintf(line, sizeof(line),
+			 "rule %s kind=%s forwarded=%" PRIu64
+			 " failed=%" PRIu64 " dropped=%" PRIu64
+			 " in_flight=%" PRIu64 " lag=%s\n",
+			 rule->name, bridge_kind_name(rule->kind),
+			 bridge_figure(&s->forwarded),
+			 bridge_figure(&s->failed), bridge_figure(&s->dropped),
 			 bridge_figure(&s->in_flight), lag_text);
 		if (!append(buf, size, &used, line))
 			break;
@@ -153,7 +155,8 @@ static void warn_if_shared(struct bridge *bridge)
 		return;
 	bridge_log("warning: status_topic %s: a bridge with pid %d publishes "
 		   "its figures there too; give each bridge its own "
-		   "status_topic", bridge->config.status_topic, pid);
+		   "status_topic",
+		   bridge->config.status_topic, pid);
 }
 
 /* Makes the topic where missing (busd's admin rights needed) and opens it
@@ -175,16 +178,16 @@ static int status_open(struct bridge *bridge)
 			   "not published on the bus; an admin can create it "
 			   "(busctl create %s --topic --max-message %u "
 			   "--slow-subscriber overwrite), or set status_topic "
-			   "= none", name, bus_strerror(ret), name,
-			   STATUS_MAX_MESSAGE);
+			   "= none",
+			   name, bus_strerror(ret), name, STATUS_MAX_MESSAGE);
 		return ret;
 	}
 	ret = bus_topic_open(bridge->bus, name, BUS_PRODUCER, NULL,
 			     &bridge->status_topic);
 	if (ret < 0) {
 		bridge_log("status_topic %s: cannot publish to it (%s): "
-			   "figures not published on the bus", name,
-			   bus_strerror(ret));
+			   "figures not published on the bus",
+			   name, bus_strerror(ret));
 		bridge->status_topic = NULL;
 		return ret;
 	}

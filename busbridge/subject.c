@@ -73,7 +73,7 @@ int bridge_subject_expand(const char *template, const char *origin,
 			}
 			length = strlen(piece);
 		} else {
-			template++;
+			template ++;
 		}
 		if (used + length >= size)
 			return -ENAMETOOLONG;
@@ -95,12 +95,14 @@ int bridge_template_check(const char *template, const char *origin,
 	ret = bridge_subject_expand(template, origin, "x", subject,
 				    sizeof(subject));
 	if (ret == -EINVAL) {
-		snprintf(detail, size, "only {name} and {subject} may stand "
+		snprintf(detail, size,
+			 "only {name} and {subject} may stand "
 			 "in braces");
 		return ret;
 	}
 	if (ret || bridge_subject_check(subject, false)) {
-		snprintf(detail, size, "not a NATS subject without wildcards "
+		snprintf(detail, size,
+			 "not a NATS subject without wildcards "
 			 "(non-empty dotted tokens)");
 		return -EINVAL;
 	}

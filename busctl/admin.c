@@ -55,17 +55,17 @@ enum {
 };
 
 /* Options that make sense for one kind only. */
-#define BUSCTL_QUEUE_ONLY                                     \
-	((1u << (BUSCTL_OPT_TYPE - BUSCTL_OPT_TYPE)) |         \
-	 (1u << (BUSCTL_OPT_OVERFLOW - BUSCTL_OPT_TYPE)) |     \
-	 (1u << (BUSCTL_OPT_MAX_UNACKED - BUSCTL_OPT_TYPE)) |  \
-	 (1u << (BUSCTL_OPT_MAX_PRODUCERS - BUSCTL_OPT_TYPE)) | \
-	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)) | \
-	 (1u << (BUSCTL_OPT_DEAD_LETTER - BUSCTL_OPT_TYPE)) |   \
+#define BUSCTL_QUEUE_ONLY                                        \
+	((1u << (BUSCTL_OPT_TYPE - BUSCTL_OPT_TYPE)) |           \
+	 (1u << (BUSCTL_OPT_OVERFLOW - BUSCTL_OPT_TYPE)) |       \
+	 (1u << (BUSCTL_OPT_MAX_UNACKED - BUSCTL_OPT_TYPE)) |    \
+	 (1u << (BUSCTL_OPT_MAX_PRODUCERS - BUSCTL_OPT_TYPE)) |  \
+	 (1u << (BUSCTL_OPT_MAX_CONSUMERS - BUSCTL_OPT_TYPE)) |  \
+	 (1u << (BUSCTL_OPT_DEAD_LETTER - BUSCTL_OPT_TYPE)) |    \
 	 (1u << (BUSCTL_OPT_MAX_DELIVERIES - BUSCTL_OPT_TYPE)) | \
-	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)) | \
+	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)) |    \
 	 (1u << (BUSCTL_OPT_TTL - BUSCTL_OPT_TYPE)))
-#define BUSCTL_TOPIC_ONLY                                        \
+#define BUSCTL_TOPIC_ONLY                                         \
 	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_PUBLISHERS - BUSCTL_OPT_TYPE)) |  \
@@ -110,13 +110,15 @@ static int busctl_parse_id(const char *text, int group, uint32_t *id)
 
 	if (!busctl_parse_u32(text, id))
 		return *id == UINT32_MAX ? -EINVAL : 0;
-	if (group && !getgrnam_r(text, &entry, buffer, sizeof(buffer),
-				 &found_group) && found_group) {
+	if (group &&
+	    !getgrnam_r(text, &entry, buffer, sizeof(buffer), &found_group) &&
+	    found_group) {
 		*id = (uint32_t)found_group->gr_gid;
 		return 0;
 	}
-	if (!group && !getpwnam_r(text, &user, buffer, sizeof(buffer),
-				  &found_user) && found_user) {
+	if (!group &&
+	    !getpwnam_r(text, &user, buffer, sizeof(buffer), &found_user) &&
+	    found_user) {
 		*id = (uint32_t)found_user->pw_uid;
 		return 0;
 	}
@@ -209,8 +211,8 @@ static int busctl_create_option(struct busctl_create_request *request,
 	return -EINVAL;
 }
 
-static int busctl_create_parse(struct busctl_create_request *request,
-			       int argc, char **argv)
+static int busctl_create_parse(struct busctl_create_request *request, int argc,
+			       char **argv)
 {
 	static const struct option options[] = {
 		{ "type", required_argument, NULL, BUSCTL_OPT_TYPE },
@@ -266,17 +268,19 @@ static int busctl_create_parse(struct busctl_create_request *request,
 					  argv[optind]);
 	if (busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_QUEUE_ONLY))
-		return busctl_usage_error("create: --type, --overflow, "
-					  "--max-unacked, --max-producers, "
-					  "--max-consumers, --dead-letter, "
-					  "--max-deliveries, --ack-timeout and "
-					  "--ttl are for queues, not with "
-					  "--topic");
+		return busctl_usage_error(
+			"create: --type, --overflow, "
+			"--max-unacked, --max-producers, "
+			"--max-consumers, --dead-letter, "
+			"--max-deliveries, --ack-timeout and "
+			"--ttl are for queues, not with "
+			"--topic");
 	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_TOPIC_ONLY))
-		return busctl_usage_error("create: --slow-subscriber, "
-					  "--max-subscribers, --max-publishers "
-					  "and --history need --topic");
+		return busctl_usage_error(
+			"create: --slow-subscriber, "
+			"--max-subscribers, --max-publishers "
+			"and --history need --topic");
 	return -1;
 }
 
@@ -377,8 +381,10 @@ int busctl_remove_bus(struct busctl *ctl, int argc, char **argv)
 					  argv[optind]);
 	removed = bus_remove(ctl->bus_name);
 	if (removed == -EBUSY)
-		return busctl_error("remove-bus: a busd still serves bus '%s'; "
-				    "stop it first", ctl->bus_name);
+		return busctl_error(
+			"remove-bus: a busd still serves bus '%s'; "
+			"stop it first",
+			ctl->bus_name);
 	if (removed < 0)
 		return busctl_error("remove-bus %s: %s", ctl->bus_name,
 				    bus_strerror(removed));

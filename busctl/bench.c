@@ -82,7 +82,8 @@ static int busctl_bench_option(struct busctl_bench_options *o, int c,
 		if (busctl_bench_parse_cpus(optarg, o->cpu))
 			return busctl_usage_error("bench: --cpus must be two "
 						  "different CPU numbers A,B, "
-						  "not '%s'", optarg);
+						  "not '%s'",
+						  optarg);
 		*cpus_given = true;
 		return 0;
 	case 'j':
@@ -117,9 +118,9 @@ static int busctl_bench_parse(int argc, char **argv,
 	if (optind < argc)
 		return busctl_usage_error("bench: unexpected '%s'",
 					  argv[optind]);
-	o->warmup = o->count / 10 < BUSCTL_BENCH_WARMUP_MAX ?
-			    o->count / 10 :
-			    BUSCTL_BENCH_WARMUP_MAX;
+	o->warmup = o->count / 10 < BUSCTL_BENCH_WARMUP_MAX
+			    ? o->count / 10
+			    : BUSCTL_BENCH_WARMUP_MAX;
 	/* Two spinning sides on one CPU would measure the scheduler. */
 	if (!cpus_given && busctl_bench_default_cpus(o->cpu))
 		return busctl_error("bench: needs two CPUs to run on, and "
@@ -132,7 +133,9 @@ static int busctl_bench_case(struct busctl_bench *b, int kind,
 			     struct busctl_bench_result *r)
 {
 	static const enum bus_wait_strategy waits[] = {
-		BUS_WAIT_BUSY, BUS_WAIT_SPIN_FUTEX, BUS_WAIT_FUTEX,
+		BUS_WAIT_BUSY,
+		BUS_WAIT_SPIN_FUTEX,
+		BUS_WAIT_FUTEX,
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -200,7 +203,8 @@ int busctl_bench(struct busctl *ctl, int argc, char **argv)
 	busctl_bench_stop_end(&b.stop);
 	if (why > 0) {
 		busctl_error("bench: stopped by signal %d; the temporary "
-			     "queues and topic are deleted", why);
+			     "queues and topic are deleted",
+			     why);
 		return 128 + why;
 	}
 	if (ret)

@@ -29,8 +29,7 @@ const char *busctl_bench_wait_name(enum bus_wait_strategy wait)
 	return "spin-futex";
 }
 
-int busctl_bench_side_fail(struct busctl_bench *b, int error,
-			   const char *what)
+int busctl_bench_side_fail(struct busctl_bench *b, int error, const char *what)
 {
 	/* A side cancelled by the stop says nothing: whoever stopped it
 	 * has said why. */
@@ -45,7 +44,8 @@ int busctl_bench_payload_fail(struct busctl_bench *b, const char *who,
 			      uint64_t seq)
 {
 	busctl_error("bench: %s: message %llu arrived torn, out of order or "
-		     "of the wrong length", who, (unsigned long long)seq);
+		     "of the wrong length",
+		     who, (unsigned long long)seq);
 	busctl_bench_abort(&b->stop, -1);
 	return -EBADMSG;
 }
@@ -99,8 +99,10 @@ int busctl_bench_delete(struct busctl_bench *b, const char *name)
 	int ret = bus_queue_delete(b->ctl->bus, name);
 
 	if (ret < 0)
-		busctl_fail(b->ctl, ret, "bench: delete temporary %s (delete "
-			    "it with 'busctl delete %s')", name, name);
+		busctl_fail(b->ctl, ret,
+			    "bench: delete temporary %s (delete "
+			    "it with 'busctl delete %s')",
+			    name, name);
 	return ret;
 }
 

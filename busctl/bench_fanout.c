@@ -68,9 +68,9 @@ static int busctl_bench_fo_subscriber(void *arg)
 							 "subscriber", seq);
 		if (seq > warmup && m.header->publish_time_ns)
 			hist_record(fo->hist,
-				    now > m.header->publish_time_ns ?
-					    now - m.header->publish_time_ns :
-					    0);
+				    now > m.header->publish_time_ns
+					    ? now - m.header->publish_time_ns
+					    : 0);
 		ret = bus_subscription_release(fo->sub);
 		if (ret < 0)
 			return busctl_bench_side_fail(fo->bench, ret,
@@ -92,8 +92,7 @@ static int busctl_bench_fo_open(struct busctl_bench_fo *fo, const char *name)
 		busctl_fail(b->ctl, ret, "bench: subscribe %s", name);
 		return ret;
 	}
-	ret = busctl_bench_watch(&b->stop, BUSCTL_BENCH_SUBSCRIPTION,
-				 fo->sub);
+	ret = busctl_bench_watch(&b->stop, BUSCTL_BENCH_SUBSCRIPTION, fo->sub);
 	if (!ret)
 		ret = bus_topic_open(b->ctl->bus, name, BUS_PRODUCER, NULL,
 				     &fo->topic);
@@ -124,7 +123,8 @@ int busctl_bench_fanout(struct busctl_bench *b,
 			struct busctl_bench_result *result)
 {
 	struct busctl_bench_fo fo = {
-		.bench = b, .hist = result->hist,
+		.bench = b,
+		.hist = result->hist,
 		.total = b->options.count + b->options.warmup,
 		.rounds = b->options.count,
 	};

@@ -15,13 +15,13 @@ struct busctl_bench_floor_run {
 	struct floor_spin_shared *shared;
 };
 
-static int busctl_bench_floor_side(struct busctl_bench_floor_run *run,
-				   int ret, const char *who)
+static int busctl_bench_floor_side(struct busctl_bench_floor_run *run, int ret,
+				   const char *who)
 {
 	if (ret == -EBADMSG) {
 		busctl_error("bench: floor-spin %s: payload check failed at "
-			     "round trip %llu", who,
-			     (unsigned long long)run->shared->failed_seq);
+			     "round trip %llu",
+			     who, (unsigned long long)run->shared->failed_seq);
 		busctl_bench_abort(&run->bench->stop, -1);
 	}
 	return ret;

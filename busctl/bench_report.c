@@ -10,7 +10,7 @@
 
 #include "bench.h"
 
-#define BUSCTL_BENCH_COLUMNS                                                  \
+#define BUSCTL_BENCH_COLUMNS \
 	"%-15s %-10s %-18s %8s %8s %8s %8s %8s %12s %9s %11s\n"
 
 /* 812ns, 12.3us, 4.5ms: wide enough to read, short enough to line up. */
@@ -43,8 +43,8 @@ static double busctl_bench_ratio(const struct busctl_bench *b,
 	uint64_t floor = hist_percentile(b->floor->hist, percentile);
 
 	return floor ? (double)hist_percentile(r->hist, percentile) /
-			       (double)floor :
-		       0.0;
+			       (double)floor
+		     : 0.0;
 }
 
 /* 2.42x, 351x, <0.01x: a ratio at a glance, never in e-notation. */
@@ -66,7 +66,8 @@ void busctl_bench_print_header(const struct busctl_bench *b)
 		return;
 	printf("busctl bench: bus '%s', %u-byte messages (the floor: one "
 	       "%u-byte line), %llu per case after %llu to warm up, CPUs %d "
-	       "and %d\n", b->ctl->bus_name, o->size, FLOOR_SPIN_PAYLOAD,
+	       "and %d\n",
+	       b->ctl->bus_name, o->size, FLOOR_SPIN_PAYLOAD,
 	       (unsigned long long)o->count, (unsigned long long)o->warmup,
 	       o->cpu[0], o->cpu[1]);
 	printf(BUSCTL_BENCH_COLUMNS, "case", "wait", "measures", "min", "p50",

@@ -36,9 +36,8 @@ static int busctl_bench_rt_send(struct busctl_bench_rt *rt, bus_queue_t *q,
 	return 0;
 }
 
-static int busctl_bench_rt_receive(struct busctl_bench_rt *rt,
-				   bus_queue_t *q, uint64_t seq,
-				   const char *who)
+static int busctl_bench_rt_receive(struct busctl_bench_rt *rt, bus_queue_t *q,
+				   uint64_t seq, const char *who)
 {
 	uint32_t size = rt->bench->options.size;
 	struct bus_message m;
@@ -123,7 +122,8 @@ int busctl_bench_roundtrip(struct busctl_bench *b, enum bus_wait_strategy wait,
 			   struct busctl_bench_result *result)
 {
 	struct busctl_bench_rt rt = {
-		.bench = b, .hist = result->hist,
+		.bench = b,
+		.hist = result->hist,
 		.total = b->options.count + b->options.warmup,
 		.rounds = b->options.count,
 	};

@@ -82,8 +82,7 @@ int busctl_bench_stop_start(struct busctl_bench_stop *stop)
 	ret = pthread_sigmask(SIG_BLOCK, &set, &stop->old_mask);
 	if (ret)
 		return -ret;
-	ret = pthread_create(&stop->watcher, NULL, busctl_bench_watcher,
-			     stop);
+	ret = pthread_create(&stop->watcher, NULL, busctl_bench_watcher, stop);
 	if (ret) {
 		pthread_sigmask(SIG_SETMASK, &stop->old_mask, NULL);
 		return -ret;

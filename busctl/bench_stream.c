@@ -65,7 +65,8 @@ static int busctl_bench_st_producer(void *arg)
 			busctl_bench_mark_start(&st->start_ns);
 			started = true;
 		}
-		ret = busctl_bench_st_produce(st, seq,
+		ret = busctl_bench_st_produce(
+			st, seq,
 			left < st->batch ? (unsigned int)left : st->batch);
 		if (ret < 0)
 			return ret;
@@ -89,8 +90,8 @@ static int busctl_bench_st_take(struct busctl_bench_st *st,
 
 		if (m[k].length != size ||
 		    bench_payload_check(m[k].payload, size, seq))
-			return busctl_bench_payload_fail(st->bench,
-							 "consumer", seq);
+			return busctl_bench_payload_fail(st->bench, "consumer",
+							 seq);
 		if (seq > warmup && stamp)
 			hist_record(st->hist, now > stamp ? now - stamp : 0);
 	}
@@ -111,8 +112,9 @@ static int busctl_bench_st_consumer(void *arg)
 		uint64_t left = st->total - seq + 1;
 
 		got = bus_receive_batch(st->in, m,
-			left < st->batch ? (unsigned int)left : st->batch,
-			BUS_FOREVER);
+					left < st->batch ? (unsigned int)left
+							 : st->batch,
+					BUS_FOREVER);
 		if (got < 0)
 			return busctl_bench_side_fail(st->bench, got,
 						      "receive");
@@ -129,9 +131,11 @@ int busctl_bench_stream(struct busctl_bench *b, unsigned int batch,
 			struct busctl_bench_result *result)
 {
 	struct busctl_bench_st st = {
-		.bench = b, .hist = result->hist,
-		.batch = batch > BUSCTL_BENCH_BATCH_MAX ?
-				 BUSCTL_BENCH_BATCH_MAX : batch,
+		.bench = b,
+		.hist = result->hist,
+		.batch = batch > BUSCTL_BENCH_BATCH_MAX
+				 ? BUSCTL_BENCH_BATCH_MAX
+				 : batch,
 		.total = b->options.count + b->options.warmup,
 		.rounds = b->options.count,
 	};

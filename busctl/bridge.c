@@ -102,14 +102,15 @@ static void print_json(const char *topic, const struct bridge_status *s,
 	busctl_json_string(stdout, topic);
 	printf(", \"state\": ");
 	busctl_json_string(stdout, state_of(s, now));
-	printf(", \"pid\": %" PRId64 ", \"connected\": %s, \"nats\": ",
-	       s->pid, s->connected ? "true" : "false");
+	printf(", \"pid\": %" PRId64 ", \"connected\": %s, \"nats\": ", s->pid,
+	       s->connected ? "true" : "false");
 	if (s->connected)
 		busctl_json_string(stdout, s->nats);
 	else
 		printf("null");
 	printf(", \"reconnects\": %" PRIu64 ", \"age_ms\": %" PRIu64
-	       ", \"rules\": [", s->reconnects, age_ms(s, now));
+	       ", \"rules\": [",
+	       s->reconnects, age_ms(s, now));
 	for (unsigned int i = 0; i < s->rule_count; i++) {
 		const struct bridge_status_rule *r = &s->rules[i];
 
@@ -142,13 +143,15 @@ static int show_topic(struct busctl *ctl, const char *topic, char *text,
 	bus_topic_close(handle);
 	if (length == -EAGAIN)
 		return busctl_error("bridge: topic '%s' holds no figures yet "
-				    "(its bridge has not published)", topic);
+				    "(its bridge has not published)",
+				    topic);
 	if (length < 0)
 		return busctl_fail(ctl, length, "bridge: topic '%s'", topic);
 	if (bridge_status_parse(text, (size_t)length, status, error,
 				sizeof(error)))
 		return busctl_error("bridge: topic '%s' does not hold a "
-				    "bridge's figures: %s", topic, error);
+				    "bridge's figures: %s",
+				    topic, error);
 	if (ctl->json)
 		print_json(topic, status, realtime_ns());
 	else
@@ -217,16 +220,18 @@ int busctl_bridge(struct busctl *ctl, int argc, char **argv)
 		shown++;
 	}
 	if (!shown && name)
-		ret = busctl_error("bridge: no busbridge '%s' publishes its "
-				   "figures on bus '%s' (no topic %s, "
-				   STATUS_PREFIX "%s or " STATUS_PREFIX
-				   "%s.*; see status_topic in busbridge(8))",
-				   name, ctl->bus_name, name, name, name);
+		ret = busctl_error(
+			"bridge: no busbridge '%s' publishes its "
+			"figures on bus '%s' (no topic %s, " STATUS_PREFIX
+			"%s or " STATUS_PREFIX
+			"%s.*; see status_topic in busbridge(8))",
+			name, ctl->bus_name, name, name, name);
 	else if (!shown)
-		ret = busctl_error("bridge: no busbridge publishes its figures "
-				   "on bus '%s' (no topic " STATUS_PREFIX "*; "
-				   "see status_topic in busbridge(8))",
-				   ctl->bus_name);
+		ret = busctl_error(
+			"bridge: no busbridge publishes its figures "
+			"on bus '%s' (no topic " STATUS_PREFIX "*; "
+			"see status_topic in busbridge(8))",
+			ctl->bus_name);
 out:
 	free(status);
 	free(text);

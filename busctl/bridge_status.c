@@ -16,8 +16,8 @@ struct cursor {
 	size_t error_size;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct cursor *c, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct cursor *c,
+						      const char *format, ...)
 {
 	va_list args;
 	int n = snprintf(c->error, c->error_size, "line %u: ", c->line);
@@ -107,10 +107,12 @@ static int rule_word(struct cursor *c, const char *key, const char *value,
 		const char *key;
 		size_t offset;
 	} figures[] = {
-		{ "forwarded", offsetof(struct bridge_status_rule, forwarded) },
+		{ "forwarded",
+		  offsetof(struct bridge_status_rule, forwarded) },
 		{ "failed", offsetof(struct bridge_status_rule, failed) },
 		{ "dropped", offsetof(struct bridge_status_rule, dropped) },
-		{ "in_flight", offsetof(struct bridge_status_rule, in_flight) },
+		{ "in_flight",
+		  offsetof(struct bridge_status_rule, in_flight) },
 		{ "lag", offsetof(struct bridge_status_rule, lag) },
 	};
 
@@ -120,9 +122,9 @@ static int rule_word(struct cursor *c, const char *key, const char *value,
 	}
 	for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++) {
 		if (!strcmp(key, figures[i].key))
-			return parse_number(c, key, value, true,
-					    (uint64_t *)((char *)r +
-							 figures[i].offset));
+			return parse_number(
+				c, key, value, true,
+				(uint64_t *)((char *)r + figures[i].offset));
 	}
 	return 0;
 }
@@ -145,8 +147,8 @@ static int parse_words(struct cursor *c, struct bridge_status *s,
 		if (!equals || equals == word)
 			return fail(c, "'%s' is not KEY=VALUE", word);
 		*equals = '\0';
-		ret = rule ? rule_word(c, word, equals + 1, rule) :
-			     bridge_word(c, word, equals + 1, s);
+		ret = rule ? rule_word(c, word, equals + 1, rule)
+			   : bridge_word(c, word, equals + 1, s);
 		if (ret)
 			return ret;
 	}
@@ -168,7 +170,8 @@ static int parse_line(struct cursor *c, struct bridge_status *s,
 	if (!found)
 		return fail(c, "'%s' without a name", kind);
 	if (!*seen_bridge && strcmp(kind, "bridge"))
-		return fail(c, "expected 'bridge ORIGIN ...' first, found '%s'",
+		return fail(c,
+			    "expected 'bridge ORIGIN ...' first, found '%s'",
 			    kind);
 	if (!strcmp(kind, "bridge")) {
 		if (*seen_bridge)

@@ -191,8 +191,8 @@ void busctl_json_payload(FILE *out, const void *data, size_t length);
  */
 void busctl_json_message(FILE *out, const char *where, const char *name,
 			 const struct bus_message_header *header,
-			 const struct bus_message *message, const void *payload,
-			 size_t length);
+			 const struct bus_message *message,
+			 const void *payload, size_t length);
 
 /* ---- units.c: human units ------------------------------------------------ */
 

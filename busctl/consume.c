@@ -198,7 +198,8 @@ static int busctl_consume_parse(struct busctl_consumer *consumer, int argc,
 		case 'n':
 			if (busctl_parse_u64(optarg, &consumer->count))
 				return busctl_usage_error("consume: bad -n "
-							  "'%s'", optarg);
+							  "'%s'",
+							  optarg);
 			consumer->has_count = 1;
 			break;
 		case 't':

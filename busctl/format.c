@@ -66,7 +66,8 @@ static const char *busctl_name_of(const struct busctl_name *names,
 int busctl_parse_queue_type(const char *text, uint32_t *type)
 {
 	return busctl_name_lookup(busctl_queue_types,
-				  BUSCTL_COUNT(busctl_queue_types), text, type);
+				  BUSCTL_COUNT(busctl_queue_types), text,
+				  type);
 }
 
 int busctl_parse_overflow(const char *text, uint32_t *overflow)

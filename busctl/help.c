@@ -29,50 +29,56 @@ struct busctl_help {
 	const char *examples;
 };
 
-#define BUSCTL_END { NULL, NULL }
+#define BUSCTL_END         \
+	{                  \
+		NULL, NULL \
+	}
 
 static const struct busctl_help_option busctl_help_pub[] = {
-	{ "--timeout SEC", "wait at most SEC seconds (fractions allowed) for "
+	{ "--timeout SEC",
+	  "wait at most SEC seconds (fractions allowed) for "
 	  "room for each message; 0 never waits (default: no limit)" },
 	{ "--key KEY", "a routing key, a dotted subject such as orders.eu.red "
-	  "(no wildcards: those belong in 'route add --key')" },
-	{ "--header NAME=VALUE", "a user header (up to 16; repeat the option)" },
+		       "(no wildcards: those belong in 'route add --key')" },
+	{ "--header NAME=VALUE",
+	  "a user header (up to 16; repeat the option)" },
 	{ "--ttl MS", "the message expires MS milliseconds from now and is "
-	  "never delivered after that" },
+		      "never delivered after that" },
 	{ "--reply QUEUE", "a reply-to name: where a responder should send "
-	  "its reply" },
+			   "its reply" },
 	{ "--correlation ID", "a correlation id: send a reply to a request "
-	  "(its correlation_id in consume --json)" },
+			      "(its correlation_id in consume --json)" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_request[] = {
-	{ "--reply-to QUEUE", "wait for the reply on QUEUE (default: a "
+	{ "--reply-to QUEUE",
+	  "wait for the reply on QUEUE (default: a "
 	  "temporary queue busctl creates and deletes, which needs admin "
 	  "rights)" },
 	{ "--timeout SEC", "give up after SEC seconds, fractions allowed "
-	  "(default 5)" },
+			   "(default 5)" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_consume[] = {
 	{ "-n, --count COUNT", "stop after COUNT messages" },
 	{ "--timeout SEC", "stop SEC seconds after the start (with -n: fewer "
-	  "than COUNT by then is exit status 1)" },
+			   "than COUNT by then is exit status 1)" },
 	{ "--no-ack", "print without acking; the messages are delivered "
-	  "again once busctl has gone" },
+		      "again once busctl has gone" },
 	{ "--hold", "like --no-ack, then keep COUNT (default 1) messages "
-	  "unacked until killed" },
+		    "unacked until killed" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_sub[] = {
 	{ "-n, --count COUNT", "stop after COUNT messages" },
 	{ "--history K", "first print up to K messages published before (at "
-	  "most the topic's history)" },
+			 "most the topic's history)" },
 	{ "--timeout SEC", "stop SEC seconds after the start" },
 	{ "--with-topic", "put the topic each message came from and a tab "
-	  "before it (useful with a PATTERN)" },
+			  "before it (useful with a PATTERN)" },
 	BUSCTL_END,
 };
 
@@ -82,43 +88,48 @@ static const struct busctl_help_option busctl_help_none[] = {
 
 static const struct busctl_help_option busctl_help_create[] = {
 	{ "--type spsc|mpmc", "queue: one producer and one consumer, or many "
-	  "(default mpmc)" },
+			      "(default mpmc)" },
 	{ "--slots N", "ring size, a power of two (default 1024)" },
 	{ "--max-message BYTES", "largest payload (default 256)" },
 	{ "--header-room BYTES", "room for routing keys and headers (default "
-	  "0: none)" },
-	{ "--overflow block|reject|drop-oldest", "queue: what a producer "
+				 "0: none)" },
+	{ "--overflow block|reject|drop-oldest",
+	  "queue: what a producer "
 	  "meets when it is full (default block)" },
 	{ "--max-unacked N", "queue: messages a consumer may hold (default "
-	  "64)" },
+			     "64)" },
 	{ "--max-producers N", "queue: default 64 (spsc: 1)" },
 	{ "--max-consumers N", "queue: default 64 (spsc: 1)" },
-	{ "--dead-letter QUEUE", "queue: where messages go after "
+	{ "--dead-letter QUEUE",
+	  "queue: where messages go after "
 	  "--max-deliveries failed deliveries (an existing mpmc queue)" },
 	{ "--max-deliveries N", "queue: deliveries before dead-lettering" },
 	{ "--ack-timeout MS", "queue: take a message back from a consumer "
-	  "that held it MS milliseconds" },
+			      "that held it MS milliseconds" },
 	{ "--ttl MS", "queue: drop messages older than MS milliseconds "
-	  "(default 0: never)" },
+		      "(default 0: never)" },
 	{ "--topic", "create a topic instead of a queue" },
-	{ "--slow-subscriber block|overwrite", "topic: wait for the slowest "
+	{ "--slow-subscriber block|overwrite",
+	  "topic: wait for the slowest "
 	  "subscriber, or overwrite what it has not read (default block)" },
 	{ "--max-subscribers N", "topic: default 64" },
 	{ "--max-publishers N", "topic: default 64 (1: a faster path)" },
 	{ "--history K", "topic: messages a late subscriber may ask for" },
-	{ "--owner USER", "who owns it (name or number; default busd's user)" },
-	{ "--group GROUP", "its group (name or number; default busd's group)" },
+	{ "--owner USER",
+	  "who owns it (name or number; default busd's user)" },
+	{ "--group GROUP",
+	  "its group (name or number; default busd's group)" },
 	{ "--mode MODE", "octal permissions, r consumes and observes, w "
-	  "produces (default 0660)" },
+			 "produces (default 0660)" },
 	{ "--if-not-exists", "a NAME that exists already is success" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_delete[] = {
 	{ "--if-empty", "only if it holds no message (a topic: no subscriber "
-	  "has any left to read)" },
+			"has any left to read)" },
 	{ "--if-unused", "only if no producer, consumer, publisher or "
-	  "subscriber is attached" },
+			 "subscriber is attached" },
 	BUSCTL_END,
 };
 
@@ -135,32 +146,32 @@ static const struct busctl_help_option busctl_help_log[] = {
 
 static const struct busctl_help_option busctl_help_top[] = {
 	{ "--interval MS", "redraw every MS milliseconds (default 1000, at "
-	  "least 50)" },
+			   "least 50)" },
 	{ "--once", "print one screen and exit" },
 	{ "-n, --count COUNT", "print COUNT screens (or JSON snapshots) and "
-	  "exit" },
+			       "exit" },
 	{ "--sort depth|rate|name", "order of the rows (default name; key s "
-	  "cycles)" },
+				    "cycles)" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_bench[] = {
 	{ "--size BYTES", "the payload of every case (default 64, a multiple "
-	  "of 8)" },
+			  "of 8)" },
 	{ "--count N", "messages per case (default 100000, after a tenth as "
-	  "many, at most 10000, to warm up)" },
+		       "many, at most 10000, to warm up)" },
 	{ "--cpus A,B", "the two CPUs to pin to (default: the first two this "
-	  "process may use)" },
+			"process may use)" },
 	BUSCTL_END,
 };
 
 static const struct busctl_help_option busctl_help_route[] = {
 	{ "--from ADDRESS", "add: the address publishers send to" },
 	{ "--key PATTERN", "add: match routing keys (* one token, > the "
-	  "rest)" },
+			   "rest)" },
 	{ "--to T[,T...]", "add: the target queues or topics" },
 	{ "--header NAME=VALUE", "add: match only messages with this header "
-	  "(repeatable)" },
+				 "(repeatable)" },
 	{ "--delete", "unroutable: remove the address's unroutable target" },
 	BUSCTL_END,
 };
@@ -188,8 +199,7 @@ static const struct busctl_help busctl_helps[] = {
 	  busctl_help_request,
 	  "busctl request prices.quote EURUSD --reply-to my-replies --timeout "
 	  "2" },
-	{ "consume", "QUEUE [OPTIONS]",
-	  "print and ack messages of a queue",
+	{ "consume", "QUEUE [OPTIONS]", "print and ack messages of a queue",
 	  "Receives one message, prints it and a newline, flushes, and only "
 	  "then acks it.\nA message with a key or headers is printed after "
 	  "\"[key=K name=value] \"; a\npayload that itself starts with '[' or "
@@ -209,23 +219,19 @@ static const struct busctl_help busctl_helps[] = {
 	  busctl_help_sub,
 	  "busctl sub prices -n 10\nbusctl sub 'prices.>' --with-topic\n"
 	  "busctl sub prices --json --history 8" },
-	{ "ls", "",
-	  "list queues and topics",
+	{ "ls", "", "list queues and topics",
 	  "One row per queue or topic after a header row: name, kind, depth, "
 	  "high water,\ncapacity (a topic's depth is its slowest subscriber's "
 	  "lag).  --json prints\nan array of objects.",
-	  busctl_help_none,
-	  "busctl ls\nbusctl ls --json -b trading" },
-	{ "stat", "NAME",
-	  "show a queue's or topic's figures and settings",
+	  busctl_help_none, "busctl ls\nbusctl ls --json -b trading" },
+	{ "stat", "NAME", "show a queue's or topic's figures and settings",
 	  "The figures of a queue or topic, its settings, owner, group and "
 	  "mode, its\nlatency summary and one row per producer, consumer or "
 	  "subscriber.  --json\ngives the same as one object (latencies in "
 	  "integer nanoseconds).",
 	  busctl_help_none,
 	  "busctl stat orders\nbusctl stat orders --json | jq .settings" },
-	{ "create", "NAME [OPTIONS]",
-	  "create a queue or topic (admin)",
+	{ "create", "NAME [OPTIONS]", "create a queue or topic (admin)",
 	  "Creates a queue, or with --topic a topic.  Settings left out take "
 	  "busd's\ndefaults; queue options with --topic, or topic options "
 	  "without it, are\nusage errors.",
@@ -233,13 +239,11 @@ static const struct busctl_help busctl_helps[] = {
 	  "busctl create orders --slots 4096 --overflow reject\n"
 	  "busctl create prices --topic --slow-subscriber overwrite "
 	  "--history 8" },
-	{ "delete", "NAME [OPTIONS]",
-	  "delete a queue or topic (admin)",
+	{ "delete", "NAME [OPTIONS]", "delete a queue or topic (admin)",
 	  "Deletes a queue or topic; calls of clients attached to it fail "
 	  "with \"the queue\nor topic was deleted\".  busd checks the "
 	  "conditions and deletes in one step.",
-	  busctl_help_delete,
-	  "busctl delete orders --if-empty --if-unused" },
+	  busctl_help_delete, "busctl delete orders --if-empty --if-unused" },
 	{ "peek", "QUEUE [OPTIONS]",
 	  "show queued messages without taking them",
 	  "Prints up to COUNT queued messages, oldest first, as consume "
@@ -247,20 +251,15 @@ static const struct busctl_help busctl_helps[] = {
 	  "as they were.  Needs r\non the queue.",
 	  busctl_help_peek,
 	  "busctl peek orders -n 3 --headers\nbusctl peek orders --json" },
-	{ "purge", "QUEUE",
-	  "remove every queued message (admin)",
+	{ "purge", "QUEUE", "remove every queued message (admin)",
 	  "Removes every queued message and prints how many; messages that "
 	  "consumers\nhold stay theirs.",
-	  busctl_help_none,
-	  "busctl purge orders" },
-	{ "log", "[OPTIONS]",
-	  "busd's last warnings and errors",
+	  busctl_help_none, "busctl purge orders" },
+	{ "log", "[OPTIONS]", "busd's last warnings and errors",
 	  "busd's last warnings and errors, oldest first, read from shared "
 	  "memory: also\nafter busd died.",
-	  busctl_help_log,
-	  "busctl log -n 5 --json" },
-	{ "bridge", "[NAME]",
-	  "the figures of the busbridges on this bus",
+	  busctl_help_log, "busctl log -n 5 --json" },
+	{ "bridge", "[NAME]", "the figures of the busbridges on this bus",
 	  "Each busbridge publishes its figures once a second on its status "
 	  "topic\n(busbridge.ORIGIN.CONFIG): state, NATS connection, "
 	  "reconnects, and per rule the\nmessages forwarded, failed, dropped, "
@@ -268,24 +267,18 @@ static const struct busctl_help busctl_helps[] = {
 	  "(busbridge.NAME.*) or a status topic by its name.\nFigures more "
 	  "than three intervals old show as stale (a bridge killed with\n-9). "
 	  " --json gives one object a bridge.",
-	  busctl_help_none,
-	  "busctl bridge\nbusctl bridge hostA --json" },
-	{ "info", "",
-	  "busd's version, pid, configuration, uptime and counts",
+	  busctl_help_none, "busctl bridge\nbusctl bridge hostA --json" },
+	{ "info", "", "busd's version, pid, configuration, uptime and counts",
 	  "What busd says about itself: version, pid, configuration file, "
 	  "start time and\nuptime, connections now, queues and topics.  "
 	  "--json gives one object.",
-	  busctl_help_none,
-	  "busctl info\nbusctl info --json" },
-	{ "remove-bus", "",
-	  "remove a bus whose busd is gone for good",
+	  busctl_help_none, "busctl info\nbusctl info --json" },
+	{ "remove-bus", "", "remove a bus whose busd is gone for good",
 	  "Removes every segment of the bus, messages and all, and busd's "
 	  "socket,\naccess and lock files.  Refused while a busd serves the "
 	  "bus.",
-	  busctl_help_none,
-	  "busctl -b old-bus remove-bus" },
-	{ "top", "[OPTIONS]",
-	  "live rates, depths and lags",
+	  busctl_help_none, "busctl -b old-bus remove-bus" },
+	{ "top", "[OPTIONS]", "live rates, depths and lags",
 	  "A live view of every queue and topic: messages in and out per "
 	  "second, depth,\nleases, lag, capacity, producers and consumers, "
 	  "losses and refusals.  In a\nterminal: q quits, s cycles the sort "
@@ -308,7 +301,8 @@ static const struct busctl_help busctl_helps[] = {
 	  "and line, latencies in ns.",
 	  busctl_help_bench,
 	  "busctl bench --count 20000\nbusctl bench --size 1024 --json" },
-	{ "route", "ls | add NAME ... | del NAME | unroutable ADDRESS "
+	{ "route",
+	  "ls | add NAME ... | del NAME | unroutable ADDRESS "
 	  "TARGET|--delete",
 	  "list, add and delete routes (changes: admin)",
 	  "route ls lists routes and unroutable targets.  route add NAME "
@@ -320,13 +314,11 @@ static const struct busctl_help busctl_helps[] = {
 	  busctl_help_route,
 	  "busctl route add red --from requests --key '*.red' --to red,audit\n"
 	  "busctl route ls --json" },
-	{ "help", "[COMMAND]",
-	  "show this summary, or a command's options",
+	{ "help", "[COMMAND]", "show this summary, or a command's options",
 	  "Without COMMAND, the summary of every command; with one, its "
 	  "arguments,\noptions and examples (the same as busctl COMMAND "
 	  "--help).",
-	  busctl_help_none,
-	  "busctl help pub" },
+	  busctl_help_none, "busctl help pub" },
 };
 
 #define BUSCTL_HELP_COUNT (sizeof(busctl_helps) / sizeof(busctl_helps[0]))
@@ -414,7 +406,8 @@ void busctl_help_print_command(FILE *out, const char *command)
 void busctl_help_print_summary(FILE *out)
 {
 	fputs("Usage: busctl [-b NAME] [--json] COMMAND [ARGS...]\n\n"
-	      "Commands:\n", out);
+	      "Commands:\n",
+	      out);
 	for (size_t i = 0; i < BUSCTL_HELP_COUNT; i++)
 		fprintf(out, "  %-12s %s\n", busctl_helps[i].name,
 			busctl_helps[i].summary);
@@ -423,21 +416,24 @@ void busctl_help_print_summary(FILE *out)
 	fputs("\n'busctl help COMMAND' or 'busctl COMMAND --help' shows a "
 	      "command's arguments,\noptions and examples.  Use -- to end "
 	      "options: busctl pub orders -- -1.\nExit status: 0 ok, 1 error "
-	      "(or consume timed out short of COUNT), 2 usage.\n", out);
+	      "(or consume timed out short of COUNT), 2 usage.\n",
+	      out);
 }
 
 int busctl_help(struct busctl *ctl, int argc, char **argv)
 {
 	(void)ctl;
 	if (argc > 2)
-		return busctl_usage_error("help: expected at most one COMMAND");
+		return busctl_usage_error(
+			"help: expected at most one COMMAND");
 	if (argc < 2) {
 		busctl_help_print_summary(stdout);
 		return busctl_flush_stdout();
 	}
 	if (!busctl_help_find(argv[1]))
 		return busctl_usage_error("help: no command '%s'; 'busctl "
-					  "help' lists them", argv[1]);
+					  "help' lists them",
+					  argv[1]);
 	busctl_help_print_command(stdout, argv[1]);
 	return busctl_flush_stdout();
 }

@@ -27,9 +27,9 @@ static void busctl_info_uptime(uint64_t ns, char *buf, size_t size)
 	uint64_t s = ns / 1000000000u;
 
 	if (s >= 86400)
-		snprintf(buf, size, "%" PRIu64 "d %" PRIu64 "h %" PRIu64
-			 "m %" PRIu64 "s", s / 86400, s / 3600 % 24,
-			 s / 60 % 60, s % 60);
+		snprintf(buf, size,
+			 "%" PRIu64 "d %" PRIu64 "h %" PRIu64 "m %" PRIu64 "s",
+			 s / 86400, s / 3600 % 24, s / 60 % 60, s % 60);
 	else if (s >= 3600)
 		snprintf(buf, size, "%" PRIu64 "h %" PRIu64 "m %" PRIu64 "s",
 			 s / 3600, s / 60 % 60, s % 60);
@@ -68,9 +68,9 @@ static void busctl_info_text(const struct busctl *ctl,
 	busctl_info_uptime(i->uptime_ns, uptime, sizeof(uptime));
 	printf("bus:      %s\n", ctl->bus_name);
 	printf("busd:     version %s, pid %d\n", i->version, (int)i->pid);
-	printf("config:   %s\n",
-	       i->config_path[0] ? i->config_path : "(built in: one queue "
-						   "named default)");
+	printf("config:   %s\n", i->config_path[0] ? i->config_path
+						   : "(built in: one queue "
+						     "named default)");
 	printf("started:  %s (up %s)\n", started, uptime);
 	printf("clients:  %u\n", i->clients);
 	printf("queues:   %u\n", i->queues);

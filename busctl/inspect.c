@@ -260,19 +260,22 @@ int busctl_ls(struct busctl *ctl, int argc, char **argv)
 /* ---- stat ---------------------------------------------------------- */
 
 /* "0 (root)", or the bare number when the system has no name for it. */
-static void busctl_print_id(const char *key, uint32_t id, int group,
-			    int width)
+static void busctl_print_id(const char *key, uint32_t id, int group, int width)
 {
 	char buffer[4096];
 	struct passwd user, *found_user = NULL;
 	struct group entry, *found_group = NULL;
 	const char *name = NULL;
 
-	if (group && !getgrgid_r((gid_t)id, &entry, buffer, sizeof(buffer),
-				 &found_group) && found_group)
+	if (group &&
+	    !getgrgid_r((gid_t)id, &entry, buffer, sizeof(buffer),
+			&found_group) &&
+	    found_group)
 		name = found_group->gr_name;
-	if (!group && !getpwuid_r((uid_t)id, &user, buffer, sizeof(buffer),
-				  &found_user) && found_user)
+	if (!group &&
+	    !getpwuid_r((uid_t)id, &user, buffer, sizeof(buffer),
+			&found_user) &&
+	    found_user)
 		name = found_user->pw_name;
 	if (name)
 		printf("%-*s %u (%s)\n", width, key, id, name);
@@ -486,11 +489,10 @@ static void busctl_topic_print_json(const char *name,
 	for (uint32_t i = 0; i < v->count; i++) {
 		const struct bus_subscriber_stats *s = &v->subscribers[i];
 
-		printf("%s\n    {\"slot\": %u, \"pid\": %d, \"position\": %"
-		       PRIu64 ", \"lag\": %" PRIu64 ", \"high_water\": %"
-		       PRIu64 ", \"received\": %" PRIu64
-		       ", \"lapped\": %" PRIu64 ", \"lost\": %" PRIu64
-		       ", \"latency\": ",
+		printf("%s\n    {\"slot\": %u, \"pid\": %d, \"position\": %" PRIu64
+		       ", \"lag\": %" PRIu64 ", \"high_water\": %" PRIu64
+		       ", \"received\": %" PRIu64 ", \"lapped\": %" PRIu64
+		       ", \"lost\": %" PRIu64 ", \"latency\": ",
 		       i ? "," : "", s->slot, (int)s->pid, s->position, s->lag,
 		       s->high_water, s->received, s->lapped, s->lost);
 		busctl_latency_print_json(&s->latency);
@@ -505,7 +507,8 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	size_t count = busctl_topic_figures(&v->stats, figures);
 
 	for (size_t i = 0; i < count; i++)
-		printf("%-15s %" PRIu64 "\n", figures[i].key, figures[i].value);
+		printf("%-15s %" PRIu64 "\n", figures[i].key,
+		       figures[i].value);
 	printf("%-15s %s\n", "slow_subscriber",
 	       busctl_slow_subscriber_name(v->settings.slow_subscriber));
 	printf("%-15s %u\n", "slots", v->settings.slots);
@@ -550,8 +553,8 @@ static int busctl_topic_read(struct busctl *ctl, const char *name,
 	if (err < 0)
 		return err;
 	v->settings = *bus_topic_settings(topic);
-	v->subscribers = calloc(v->settings.max_subscribers,
-				sizeof(*v->subscribers));
+	v->subscribers =
+		calloc(v->settings.max_subscribers, sizeof(*v->subscribers));
 	err = v->subscribers ? bus_topic_stats(topic, &v->stats) : -ENOMEM;
 	if (err >= 0)
 		err = bus_topic_latency(topic, &v->latency);
@@ -559,9 +562,9 @@ static int busctl_topic_read(struct busctl *ctl, const char *name,
 		err = bus_topic_subscribers(topic, v->subscribers,
 					    v->settings.max_subscribers);
 	if (err >= 0)
-		v->count = (uint32_t)err < v->settings.max_subscribers ?
-				   (uint32_t)err :
-				   v->settings.max_subscribers;
+		v->count = (uint32_t)err < v->settings.max_subscribers
+				   ? (uint32_t)err
+				   : v->settings.max_subscribers;
 	bus_topic_close(topic);
 	return err < 0 ? err : 0;
 }

@@ -174,8 +174,8 @@ static void busctl_json_meta(FILE *out, const struct bus_message *message)
 		fputs("null", out);
 	fputs(", \"headers\": {", out);
 	for (uint32_t i = 0; has; i++) {
-		if (bus_message_header_at(message, i, name, sizeof(name), value,
-					  sizeof(value)) < 0)
+		if (bus_message_header_at(message, i, name, sizeof(name),
+					  value, sizeof(value)) < 0)
 			break;
 		fputs(i ? ", " : "", out);
 		busctl_json_string(out, name);
@@ -187,18 +187,20 @@ static void busctl_json_meta(FILE *out, const struct bus_message *message)
 
 void busctl_json_message(FILE *out, const char *where, const char *name,
 			 const struct bus_message_header *h,
-			 const struct bus_message *message, const void *payload,
-			 size_t length)
+			 const struct bus_message *message,
+			 const void *payload, size_t length)
 {
 	fprintf(out, "{\"%s\": ", where);
 	busctl_json_string(out, name);
-	fprintf(out, ", \"sequence\": %" PRIu64 ", \"producer\": %u"
+	fprintf(out,
+		", \"sequence\": %" PRIu64 ", \"producer\": %u"
 		", \"delivery_count\": %u, \"redelivered\": %s",
 		h->sequence, h->producer_id, h->delivery_count,
 		h->flags & BUS_MESSAGE_REDELIVERED ? "true" : "false");
 	busctl_json_publish_time(out, h->publish_time_ns);
-	fprintf(out, ", \"correlation_id\": %" PRIu64
-		", \"expiry_ns\": %" PRIu64, h->correlation_id, h->expiry_ns);
+	fprintf(out,
+		", \"correlation_id\": %" PRIu64 ", \"expiry_ns\": %" PRIu64,
+		h->correlation_id, h->expiry_ns);
 	busctl_json_meta(out, message);
 	fprintf(out, ", \"length\": %zu, ", length);
 	busctl_json_payload(out, payload, length);

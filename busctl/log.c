@@ -51,7 +51,8 @@ int busctl_log(struct busctl *ctl, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:", options, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
-		else if (c == 'n' && !busctl_parse_u32(optarg, &count) && count)
+		else if (c == 'n' && !busctl_parse_u32(optarg, &count) &&
+			 count)
 			continue;
 		else if (c == 'n')
 			return busctl_usage_error("log: -n takes a count of "
@@ -60,7 +61,8 @@ int busctl_log(struct busctl *ctl, int argc, char **argv)
 			return busctl_bad_option("log", c, argv);
 	}
 	if (optind < argc)
-		return busctl_usage_error("log: unexpected '%s'", argv[optind]);
+		return busctl_usage_error("log: unexpected '%s'",
+					  argv[optind]);
 	if (count > 128) /* the log holds no more */
 		count = 128;
 	records = calloc(count, sizeof(*records));

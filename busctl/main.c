@@ -21,24 +21,15 @@
 #include "busctl.h"
 
 static const struct busctl_command busctl_commands[] = {
-	{ "help", busctl_help },
-	{ "pub", busctl_pub },
-	{ "request", busctl_request },
-	{ "consume", busctl_consume },
-	{ "sub", busctl_sub },
-	{ "ls", busctl_ls },
-	{ "stat", busctl_stat },
-	{ "create", busctl_create },
-	{ "delete", busctl_delete },
-	{ "remove-bus", busctl_remove_bus },
-	{ "log", busctl_log },
-	{ "peek", busctl_peek },
-	{ "purge", busctl_purge },
-	{ "top", busctl_top },
-	{ "route", busctl_route },
-	{ "bench", busctl_bench },
-	{ "info", busctl_info },
-	{ "bridge", busctl_bridge },
+	{ "help", busctl_help },       { "pub", busctl_pub },
+	{ "request", busctl_request }, { "consume", busctl_consume },
+	{ "sub", busctl_sub },	       { "ls", busctl_ls },
+	{ "stat", busctl_stat },       { "create", busctl_create },
+	{ "delete", busctl_delete },   { "remove-bus", busctl_remove_bus },
+	{ "log", busctl_log },	       { "peek", busctl_peek },
+	{ "purge", busctl_purge },     { "top", busctl_top },
+	{ "route", busctl_route },     { "bench", busctl_bench },
+	{ "info", busctl_info },       { "bridge", busctl_bridge },
 };
 
 /* ---- errors -------------------------------------------------------- */
@@ -107,8 +98,7 @@ int busctl_bad_option(const char *command, int c, char **argv)
 	if (optopt > 0 && optopt < 128 && word[0] == '-' && word[1] != '-')
 		return busctl_usage_error("%s%sunknown option -%c", command,
 					  sep, optopt);
-	return busctl_usage_error("%s%sunknown option %s", command, sep,
-				  word);
+	return busctl_usage_error("%s%sunknown option %s", command, sep, word);
 }
 
 int busctl_flush_stdout(void)
@@ -123,8 +113,9 @@ int busctl_check_name(const char *command, const char *name)
 	if (bus_name_check(name) == 0)
 		return 0;
 	return busctl_error("%s '%s': %s: a name is 1 to %d letters, digits, "
-			    "'_', '-' or '.'", command, name,
-			    bus_strerror(-EINVAL), BUS_NAME_MAX);
+			    "'_', '-' or '.'",
+			    command, name, bus_strerror(-EINVAL),
+			    BUS_NAME_MAX);
 }
 
 /* ---- connection ---------------------------------------------------- */
@@ -270,7 +261,8 @@ static int busctl_take_globals(struct busctl *ctl, int *argc, char **argv)
 		} else if (!strcmp(word, "-b") || !strcmp(word, "--bus")) {
 			if (i + 1 >= *argc)
 				return busctl_usage_error("option %s needs a "
-							  "bus name", word);
+							  "bus name",
+							  word);
 			ctl->bus_name = argv[++i];
 		} else if (!strncmp(word, "--bus=", 6)) {
 			ctl->bus_name = word + 6;
@@ -313,7 +305,8 @@ int main(int argc, char **argv)
 		return busctl_usage_error("missing COMMAND");
 	command = busctl_find_command(argv[optind]);
 	if (!command)
-		return busctl_usage_error("unknown command '%s'", argv[optind]);
+		return busctl_usage_error("unknown command '%s'",
+					  argv[optind]);
 
 	argc -= optind;
 	argv += optind;

@@ -40,7 +40,8 @@ static int busctl_peek_parse(struct busctl_peek *peek, int argc, char **argv)
 		case 'n':
 			if (busctl_parse_u64(optarg, &peek->count))
 				return busctl_usage_error("peek: bad --count "
-							  "'%s'", optarg);
+							  "'%s'",
+							  optarg);
 			break;
 		case 'H':
 			peek->headers = 1;
@@ -132,8 +133,7 @@ static int busctl_peek_loop(struct busctl_peek *peek, bus_queue_t *queue)
 
 int busctl_peek(struct busctl *ctl, int argc, char **argv)
 {
-	struct busctl_peek peek = { .ctl = ctl,
-				    .count = BUSCTL_PEEK_DEFAULT };
+	struct busctl_peek peek = { .ctl = ctl, .count = BUSCTL_PEEK_DEFAULT };
 	bus_queue_t *queue;
 	int status = busctl_peek_parse(&peek, argc, argv);
 	int err;

@@ -30,7 +30,7 @@ struct busctl_publisher {
 	bus_address_t *address;
 	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
 	uint64_t sent;
-	uint64_t failed; /* messages reported and skipped */
+	uint64_t failed;	 /* messages reported and skipped */
 	struct busctl_meta meta; /* --key, --header, --ttl, --reply */
 };
 
@@ -38,8 +38,8 @@ struct busctl_publisher {
  * Sends one message, waiting for room in slices so that SIGINT or SIGTERM
  * stops the wait.  A timeout of 0 tries once (-ENOBUFS when full).
  */
-static int busctl_pub_send_once(struct busctl_publisher *pub,
-				const void *data, size_t length)
+static int busctl_pub_send_once(struct busctl_publisher *pub, const void *data,
+				size_t length)
 {
 	int64_t deadline = busctl_deadline(pub->timeout_ns);
 	int64_t wait = pub->timeout_ns == 0 ? BUS_NOWAIT
@@ -127,20 +127,23 @@ static int busctl_pub_send(struct busctl_publisher *pub, const char *what,
 	 * connection's detail is that of an older call, so it is left out
 	 * (a loan's own failure, such as "no route", has one). */
 	if (pub->address && err == -EMSGSIZE)
-		busctl_error("pub %s: %s %llu (%zu bytes): %s", pub->queue_name,
-			     what, (unsigned long long)number, length,
-			     bus_strerror(err));
+		busctl_error("pub %s: %s %llu (%zu bytes): %s",
+			     pub->queue_name, what, (unsigned long long)number,
+			     length, bus_strerror(err));
 	else if (err == -EMSGSIZE && !busctl_meta_empty(&pub->meta) && max &&
-	    length <= max)
-		busctl_fail(pub->ctl, err, "pub %s: %s %llu: the key and "
+		 length <= max)
+		busctl_fail(pub->ctl, err,
+			    "pub %s: %s %llu: the key and "
 			    "headers do not fit the header_room of %u bytes "
 			    "(create it with a larger --header-room)",
 			    pub->queue_name, what, (unsigned long long)number,
 			    busctl_pub_header_room(pub));
 	else if (err == -EMSGSIZE && max)
-		busctl_fail(pub->ctl, err, "pub %s: %s %llu has %zu bytes, "
-			    "max_message is %u", pub->queue_name, what,
-			    (unsigned long long)number, length, max);
+		busctl_fail(pub->ctl, err,
+			    "pub %s: %s %llu has %zu bytes, "
+			    "max_message is %u",
+			    pub->queue_name, what, (unsigned long long)number,
+			    length, max);
 	else
 		busctl_fail(pub->ctl, err, "pub %s: %s %llu", pub->queue_name,
 			    what, (unsigned long long)number);
@@ -197,7 +200,8 @@ static int busctl_pub_stdin(struct busctl_publisher *pub)
 	if (status == BUSCTL_EXIT_OK && ferror(stdin)) {
 		if (busctl_stop_requested())
 			status = busctl_error("pub %s: interrupted after %llu "
-					      "messages", pub->queue_name,
+					      "messages",
+					      pub->queue_name,
 					      (unsigned long long)pub->sent);
 		else
 			status = busctl_error("pub %s: read stdin: %s",
@@ -226,8 +230,8 @@ static int busctl_pub_check_key(const char *name, const char *key)
 	if (strlen(key) > BUS_MESSAGE_KEY_MAX || bus_pattern_check(key)) {
 		busctl_error("pub %s: bad --key '%s': a routing key is up to "
 			     "%u bytes of dot-separated, non-empty tokens, "
-			     "such as orders.eu.red", name, key,
-			     BUS_MESSAGE_KEY_MAX);
+			     "such as orders.eu.red",
+			     name, key, BUS_MESSAGE_KEY_MAX);
 		return BUSCTL_EXIT_USAGE;
 	}
 	return -1;
@@ -248,8 +252,7 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 	uint32_t ttl_ms;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":t:k:H:", options, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, ":t:k:H:", options, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			pub->meta.key = optarg;
@@ -258,7 +261,8 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 			if (busctl_parse_u32(optarg, &ttl_ms) || !ttl_ms)
 				return busctl_usage_error(
 					"pub: bad --ttl '%s': milliseconds, "
-					"1 or more", optarg);
+					"1 or more",
+					optarg);
 			pub->meta.ttl_ns = (int64_t)ttl_ms * 1000000;
 			break;
 		case 'c':
@@ -267,15 +271,16 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 				return busctl_usage_error(
 					"pub: bad --correlation '%s': the id "
 					"of the request answered, 1 or more "
-					"(consume --json shows it)", optarg);
+					"(consume --json shows it)",
+					optarg);
 			break;
 		case 'r':
 			if (bus_name_check(optarg))
 				return busctl_usage_error(
 					"pub: bad --reply '%s': a queue or "
 					"topic name, 1 to %d letters, digits, "
-					"'_', '-' or '.'", optarg,
-					BUS_NAME_MAX);
+					"'_', '-' or '.'",
+					optarg, BUS_NAME_MAX);
 			pub->meta.reply_to = optarg;
 			break;
 		case 'H':
@@ -288,7 +293,8 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		case 't':
 			if (busctl_parse_seconds(optarg, &pub->timeout_ns))
 				return busctl_usage_error("pub: bad --timeout "
-							  "'%s'", optarg);
+							  "'%s'",
+							  optarg);
 			break;
 		default:
 			return busctl_bad_option("pub", c, argv);
@@ -323,7 +329,8 @@ static int busctl_pub_open(struct busctl_publisher *pub)
 
 int busctl_pub(struct busctl *ctl, int argc, char **argv)
 {
-	struct busctl_publisher pub = { .ctl = ctl, .timeout_ns = BUS_FOREVER };
+	struct busctl_publisher pub = { .ctl = ctl,
+					.timeout_ns = BUS_FOREVER };
 	int status = busctl_pub_parse(&pub, argc, argv);
 	int err;
 

@@ -23,7 +23,7 @@ struct busctl_requester {
 	struct busctl *ctl;
 	const char *service;
 	const char *message;
-	const char *reply_to; /* --reply-to */
+	const char *reply_to;		  /* --reply-to */
 	char own_queue[BUS_NAME_MAX + 1]; /* created here, else "" */
 	int64_t timeout_ns;
 };
@@ -77,10 +77,11 @@ static int busctl_request_own_queue(struct busctl_requester *r)
 		 (long)getpid());
 	err = bus_queue_create(r->ctl->bus, r->own_queue, &settings);
 	if (err < 0) {
-		busctl_fail(r->ctl, err, "request %s: create the reply queue "
+		busctl_fail(r->ctl, err,
+			    "request %s: create the reply queue "
 			    "'%s' (without admin rights, name a queue you may "
-			    "consume from with --reply-to QUEUE)", r->service,
-			    r->own_queue);
+			    "consume from with --reply-to QUEUE)",
+			    r->service, r->own_queue);
 		r->own_queue[0] = '\0';
 		return err;
 	}
@@ -133,13 +134,14 @@ static int busctl_request_run(struct busctl_requester *r)
 	if (ret == -ENXIO)
 		status = busctl_error("request %s: nothing consumes from or "
 				      "subscribes to '%s': start a responder "
-				      "first", r->service, r->service);
+				      "first",
+				      r->service, r->service);
 	else if (ret == -ETIMEDOUT)
 		status = busctl_error("request %s: no reply within %.3g s: "
 				      "is the responder replying to the "
 				      "reply-to name? (try a longer "
-				      "--timeout)", r->service,
-				      (double)r->timeout_ns / 1e9);
+				      "--timeout)",
+				      r->service, (double)r->timeout_ns / 1e9);
 	else if (ret < 0)
 		status = busctl_fail(r->ctl, ret, "request %s", r->service);
 	else

@@ -265,8 +265,8 @@ int busctl_route_send(struct busctl *ctl, bus_address_t *address,
 		first = first ? first : status;
 		if (status != -ETIMEDOUT && status != -EINTR)
 			busctl_error("pub %s: target %s did not take the "
-				     "message: %s", name,
-				     report.targets[i].name,
+				     "message: %s",
+				     name, report.targets[i].name,
 				     bus_strerror(status));
 	}
 	(void)ctl;

@@ -45,13 +45,13 @@ struct busctl_subscriber {
 	const char *topic_name;
 	bus_subscription_t *subscription;
 	bus_wildcard_t *wildcard; /* instead, for a PATTERN */
-	uint64_t count; /* -n COUNT, or UINT64_MAX */
+	uint64_t count;		  /* -n COUNT, or UINT64_MAX */
 	int has_count;
 	uint32_t history;
 	int64_t timeout_ns; /* BUS_FOREVER: none */
 	uint64_t printed;
 	uint64_t lost;
-	int with_topic; /* --with-topic */
+	int with_topic;	  /* --with-topic */
 	const char *from; /* the topic of a wildcard's last message */
 };
 
@@ -188,7 +188,8 @@ static int busctl_sub_parse(struct busctl_subscriber *sub, int argc,
 		return busctl_usage_error("sub: missing TOPIC");
 	sub->topic_name = argv[optind++];
 	if (optind < argc)
-		return busctl_usage_error("sub: unexpected '%s'", argv[optind]);
+		return busctl_usage_error("sub: unexpected '%s'",
+					  argv[optind]);
 	return -1;
 }
 

@@ -37,11 +37,11 @@
 struct busctl_top_row {
 	char name[BUS_NAME_MAX + 1];
 	uint32_t kind;
-	int known; /* figures read (not: no r on it, or it went away) */
+	int known;    /* figures read (not: no r on it, or it went away) */
 	uint64_t in;  /* enqueued or published */
 	uint64_t out; /* dequeued or received (every subscriber) */
 	uint64_t depth, leased, lag, capacity;
-	uint64_t loss;	   /* dropped (queue) or lost (topic) */
+	uint64_t loss; /* dropped (queue) or lost (topic) */
 	uint64_t rejected;
 	uint32_t producers, consumers;
 };
@@ -60,8 +60,8 @@ struct busctl_top {
 	int ansi;
 	int json;
 	enum busctl_top_sort sort;
-	size_t first_row; /* scrolled past this many rows */
-	int columns, lines; /* of the terminal; 0: not a terminal */
+	size_t first_row;      /* scrolled past this many rows */
+	int columns, lines;    /* of the terminal; 0: not a terminal */
 	unsigned long screens; /* drawn so far */
 	struct busctl_top_reading last, now;
 	struct busctl_top_keys keys;
@@ -223,8 +223,8 @@ static int busctl_top_by_key(const void *a, const void *b)
 static struct busctl_top_sorted *busctl_top_sort(const struct busctl_top *top)
 {
 	const struct busctl_top_reading *r = &top->now;
-	struct busctl_top_sorted *sorted = calloc(r->count + 1,
-						  sizeof(*sorted));
+	struct busctl_top_sorted *sorted =
+		calloc(r->count + 1, sizeof(*sorted));
 
 	if (!sorted)
 		return NULL;
@@ -234,13 +234,14 @@ static struct busctl_top_sorted *busctl_top_sort(const struct busctl_top *top)
 		sorted[i].row = row;
 		sorted[i].rates = busctl_top_rates_of(top, row);
 		if (top->sort == BUSCTL_TOP_SORT_RATE)
-			sorted[i].key = sorted[i].rates.known ?
-						sorted[i].rates.in : -1;
+			sorted[i].key = sorted[i].rates.known
+						? sorted[i].rates.in
+						: -1;
 		else
 			sorted[i].key = !row->known ? -1
-					: row->kind == BUS_SEGMENT_TOPIC ?
-						(double)row->lag :
-						(double)row->depth;
+					: row->kind == BUS_SEGMENT_TOPIC
+						? (double)row->lag
+						: (double)row->depth;
 	}
 	qsort(sorted, r->count, sizeof(*sorted),
 	      top->sort == BUSCTL_TOP_SORT_NAME ? busctl_top_by_name
@@ -391,9 +392,9 @@ static void busctl_top_print(struct busctl_top *top,
 	else if (top->screens)
 		putchar('\n');
 	busctl_top_title(top);
-	snprintf(line, sizeof(line), "%-*s " BUSCTL_TOP_COLUMNS, width,
-		 "NAME", "KIND", "IN/s", "OUT/s", "DEPTH", "CAP", "LOSS",
-		 "REJECT", "PROD", "CONS", "LEASED");
+	snprintf(line, sizeof(line), "%-*s " BUSCTL_TOP_COLUMNS, width, "NAME",
+		 "KIND", "IN/s", "OUT/s", "DEPTH", "CAP", "LOSS", "REJECT",
+		 "PROD", "CONS", "LEASED");
 	busctl_top_line(top, line);
 	for (size_t i = top->first_row;
 	     i < count && i < top->first_row + visible; i++)
@@ -403,10 +404,12 @@ static void busctl_top_print(struct busctl_top *top,
 	if (top->ansi) {
 		snprintf(line, sizeof(line), "rows %zu-%zu of %zu  sort %s%s",
 			 count ? top->first_row + 1 : 0,
-			 top->first_row + visible < count ?
-				 top->first_row + visible : count,
+			 top->first_row + visible < count
+				 ? top->first_row + visible
+				 : count,
 			 count, busctl_top_sort_name(top->sort),
-			 top->keys.active ? " (s)  j/k PgDn/PgUp  q quit" : "");
+			 top->keys.active ? " (s)  j/k PgDn/PgUp  q quit"
+					  : "");
 		/* No newline after the last line: it would scroll. */
 		printf("%.*s", top->columns > 0 ? top->columns : 255, line);
 	}
@@ -510,7 +513,7 @@ static int busctl_top_key(struct busctl_top *top, enum busctl_top_key key)
 		break;
 	case BUSCTL_TOP_KEY_PAGE_UP:
 		top->first_row -= top->first_row > page ? page
-							 : top->first_row;
+							: top->first_row;
 		break;
 	default:
 		break;
@@ -545,8 +548,9 @@ static int busctl_top_wait(struct busctl_top *top, uint32_t ms)
 
 static int busctl_top_run(struct busctl_top *top)
 {
-	uint32_t first = top->interval_ms < BUSCTL_TOP_FIRST_MS ?
-				 top->interval_ms : BUSCTL_TOP_FIRST_MS;
+	uint32_t first = top->interval_ms < BUSCTL_TOP_FIRST_MS
+				 ? top->interval_ms
+				 : BUSCTL_TOP_FIRST_MS;
 	struct busctl_top_reading swap;
 	int status = busctl_top_read(top, &top->last);
 
@@ -596,8 +600,8 @@ static int busctl_top_parse(struct busctl_top *top, int argc, char **argv)
 			    top->interval_ms < BUSCTL_TOP_INTERVAL_MIN_MS)
 				return busctl_usage_error(
 					"top: bad --interval '%s': "
-					"milliseconds, at least %u", optarg,
-					BUSCTL_TOP_INTERVAL_MIN_MS);
+					"milliseconds, at least %u",
+					optarg, BUSCTL_TOP_INTERVAL_MIN_MS);
 			break;
 		case '1':
 			top->count = 1;
@@ -607,13 +611,15 @@ static int busctl_top_parse(struct busctl_top *top, int argc, char **argv)
 			    !top->count)
 				return busctl_usage_error(
 					"top: bad -n '%s': a count of "
-					"screens, 1 or more", optarg);
+					"screens, 1 or more",
+					optarg);
 			break;
 		case 's':
 			if (busctl_top_sort_parse(optarg, &top->sort))
 				return busctl_usage_error(
 					"top: bad --sort '%s': depth, rate "
-					"or name", optarg);
+					"or name",
+					optarg);
 			break;
 		default:
 			return busctl_bad_option("top", c, argv);

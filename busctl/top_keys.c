@@ -75,11 +75,11 @@ void busctl_top_keys_stop(struct busctl_top_keys *keys)
 static enum busctl_top_key busctl_top_key_of(const char *in, ssize_t length)
 {
 	if (length >= 4 && in[0] == '\033' && in[1] == '[' && in[3] == '~')
-		return in[2] == '5' ? BUSCTL_TOP_KEY_PAGE_UP
+		return in[2] == '5'   ? BUSCTL_TOP_KEY_PAGE_UP
 		       : in[2] == '6' ? BUSCTL_TOP_KEY_PAGE_DOWN
 				      : BUSCTL_TOP_KEY_OTHER;
 	if (length >= 3 && in[0] == '\033' && in[1] == '[')
-		return in[2] == 'B' ? BUSCTL_TOP_KEY_DOWN
+		return in[2] == 'B'   ? BUSCTL_TOP_KEY_DOWN
 		       : in[2] == 'A' ? BUSCTL_TOP_KEY_UP
 				      : BUSCTL_TOP_KEY_OTHER;
 	switch (in[0]) {
@@ -108,8 +108,7 @@ static void busctl_top_sleep(int ms)
 		;
 }
 
-enum busctl_top_key busctl_top_keys_wait(struct busctl_top_keys *keys,
-					 int ms)
+enum busctl_top_key busctl_top_keys_wait(struct busctl_top_keys *keys, int ms)
 {
 	struct pollfd in = { .fd = STDIN_FILENO, .events = POLLIN };
 	char buffer[16];

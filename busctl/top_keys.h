@@ -39,8 +39,7 @@ void busctl_top_keys_stop(struct busctl_top_keys *keys);
  * Waits up to ms milliseconds for a key: the key, or NONE when the time
  * ran out or SIGINT/SIGTERM came.  Without a terminal it only sleeps.
  */
-enum busctl_top_key busctl_top_keys_wait(struct busctl_top_keys *keys,
-					 int ms);
+enum busctl_top_key busctl_top_keys_wait(struct busctl_top_keys *keys, int ms);
 /* The terminal's columns and lines (TIOCGWINSZ on stdout), else 0, 0. */
 void busctl_terminal_size(int *columns, int *lines);
 /* "name", "depth", "rate" both ways: 0 or -1. */

@@ -31,7 +31,8 @@ static void busctl_three_digits(char *out, size_t size, double value,
 const char *busctl_format_ns(char *out, size_t size, uint64_t ns)
 {
 	size_t last = sizeof(busctl_duration_units) /
-		      sizeof(busctl_duration_units[0]) - 1;
+			      sizeof(busctl_duration_units[0]) -
+		      1;
 	size_t i;
 
 	if (ns < 1000) {
@@ -42,7 +43,8 @@ const char *busctl_format_ns(char *out, size_t size, uint64_t ns)
 	for (i = 0; i < last; i++)
 		if ((double)ns / busctl_duration_units[i].ns < 999.5)
 			break;
-	busctl_three_digits(out, size, (double)ns / busctl_duration_units[i].ns,
+	busctl_three_digits(out, size,
+			    (double)ns / busctl_duration_units[i].ns,
 			    busctl_duration_units[i].unit);
 	return out;
 }
@@ -52,17 +54,20 @@ const char *busctl_format_count(char *out, size_t size, double value)
 	static const char *const suffixes[] = { "", "k", "M", "G", "T" };
 	size_t i = 0;
 
-	while (value >= 9999.5 && i + 1 < sizeof(suffixes) / sizeof(*suffixes)) {
+	while (value >= 9999.5 &&
+	       i + 1 < sizeof(suffixes) / sizeof(*suffixes)) {
 		value /= 1000;
 		i++;
 	}
 	if (i == 0)
-		snprintf(out, size, value == (double)(uint64_t)value ? "%.0f"
-								     : "%.1f",
+		snprintf(out, size,
+			 value == (double)(uint64_t)value ? "%.0f" : "%.1f",
 			 value);
 	else
-		snprintf(out, size, "%.*f%s", value < 9.995 ? 2
-					      : value < 99.95 ? 1 : 0,
+		snprintf(out, size, "%.*f%s",
+			 value < 9.995	 ? 2
+			 : value < 99.95 ? 1
+					 : 0,
 			 value, suffixes[i]);
 	return out;
 }

@@ -22,21 +22,23 @@ int busd_access_resolve(const struct bus_access *asked,
 {
 	uint32_t given = asked ? asked->given : 0;
 
-	out->owner = given & BUS_ACCESS_OWNER ? (uid_t)asked->owner :
-						geteuid();
-	out->group = given & BUS_ACCESS_GROUP ? (gid_t)asked->group :
-						getegid();
-	out->mode = given & BUS_ACCESS_MODE ? (mode_t)asked->mode :
-					      BUSD_ACCESS_MODE_DEFAULT;
+	out->owner = given & BUS_ACCESS_OWNER ? (uid_t)asked->owner
+					      : geteuid();
+	out->group = given & BUS_ACCESS_GROUP ? (gid_t)asked->group
+					      : getegid();
+	out->mode = given & BUS_ACCESS_MODE ? (mode_t)asked->mode
+					    : BUSD_ACCESS_MODE_DEFAULT;
 	/* (uid_t)-1 and (gid_t)-1 mean "nobody" to chown(2): refuse them
 	 * rather than make a queue that only root can tell apart. */
 	if (out->owner == (uid_t)-1 || out->group == (gid_t)-1) {
-		snprintf(detail, detail_size, "owner and group must be real "
+		snprintf(detail, detail_size,
+			 "owner and group must be real "
 			 "ids, not 4294967295");
 		return -EINVAL;
 	}
 	if (out->mode & ~(mode_t)BUSD_ACCESS_MODE_MASK) {
-		snprintf(detail, detail_size, "mode %#o has bits above 0777; "
+		snprintf(detail, detail_size,
+			 "mode %#o has bits above 0777; "
 			 "only the permission bits apply",
 			 (unsigned int)out->mode);
 		return -EINVAL;
@@ -55,8 +57,7 @@ void busd_access_export(const struct busd_access *access,
 
 /* ---- checks ------------------------------------------------------------- */
 
-bool busd_credentials_in_group(const struct busd_credentials *who,
-			       gid_t group)
+bool busd_credentials_in_group(const struct busd_credentials *who, gid_t group)
 {
 	if (who->gid == group)
 		return true;

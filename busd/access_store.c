@@ -43,7 +43,8 @@ void busd_access_store_save(const struct busd *busd)
 		return;
 	file = fopen(temporary, "w");
 	if (!file) {
-		busd_warning("cannot write %s: %s", temporary, strerror(errno));
+		busd_warning("cannot write %s: %s", temporary,
+			     strerror(errno));
 		return;
 	}
 	for (unsigned int i = 0; i < r->count; i++)

@@ -42,8 +42,8 @@ void busd_admission_init(struct busd_admission *admission,
 {
 	memset(admission, 0, sizeof(*admission));
 	admission->limits = *limits;
-	admission->fd_dir = open("/proc/self/fd",
-				 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	admission->fd_dir =
+		open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (admission->fd_dir < 0 && limits->reserved_descriptors)
 		busd_warning("cannot open /proc/self/fd (%s): the %u reserved "
 			     "descriptors are not kept for admins",
@@ -83,8 +83,9 @@ busd_admission_user(struct busd_admission *admission, uid_t uid)
 	if (user)
 		return user;
 	if (admission->user_count == admission->user_capacity) {
-		capacity = admission->user_capacity ?
-				   admission->user_capacity * 2 : 16;
+		capacity = admission->user_capacity
+				   ? admission->user_capacity * 2
+				   : 16;
 		user = realloc(admission->users, capacity * sizeof(*user));
 		if (!user)
 			return NULL;
@@ -143,10 +144,11 @@ static int busd_admission_check_reserve(struct busd_admission *admission,
 	if ((uint64_t)open_now + BUSD_FDS_PER_CLIENT_MORE + reserve <=
 	    (uint64_t)limit.rlim_cur)
 		return 0;
-	snprintf(detail, detail_size, "busd holds %d of its %llu file "
+	snprintf(detail, detail_size,
+		 "busd holds %d of its %llu file "
 		 "descriptors and keeps the last %u (reserved_descriptors) "
-		 "for root and admin_group", open_now,
-		 (unsigned long long)limit.rlim_cur, reserve);
+		 "for root and admin_group",
+		 open_now, (unsigned long long)limit.rlim_cur, reserve);
 	return -ECONNREFUSED;
 }
 
@@ -162,7 +164,8 @@ static int busd_admission_check_user(struct busd_admission *admission,
 	user = busd_admission_find(admission, uid);
 	if (!cap || !user || user->connections < cap)
 		return 0;
-	snprintf(detail, detail_size, "too many connections from uid %u: it "
+	snprintf(detail, detail_size,
+		 "too many connections from uid %u: it "
 		 "holds %u, and busd's max_connections_per_user is %u",
 		 (unsigned int)uid, user->connections, cap);
 	return -EUSERS;
@@ -186,8 +189,8 @@ int busd_admission_admit(struct busd *busd, struct busd_client *client)
 						   sizeof(detail));
 	if (ret) {
 		busd_admission_refuse(busd, client,
-				      ret == -EUSERS ? BUSD_REFUSED_PER_USER :
-						       BUSD_REFUSED_RESERVE,
+				      ret == -EUSERS ? BUSD_REFUSED_PER_USER
+						     : BUSD_REFUSED_RESERVE,
 				      ret, detail);
 		return ret;
 	}
@@ -250,13 +253,14 @@ static void busd_admission_warn(struct busd_admission *admission,
 		return;
 	}
 	if (w->left_out)
-		snprintf(more, sizeof(more), " (and %llu more like it since "
+		snprintf(more, sizeof(more),
+			 " (and %llu more like it since "
 			 "the last such line, not logged one by one)",
 			 (unsigned long long)w->left_out);
 	busd_warning("%s pid %d (uid %u): %s%s",
-		     reason == BUSD_REFUSED_HELLO_TIMEOUT ?
-			     "closed the connection of" :
-			     "refused a connection from",
+		     reason == BUSD_REFUSED_HELLO_TIMEOUT
+			     ? "closed the connection of"
+			     : "refused a connection from",
 		     (int)client->identity.pid,
 		     (unsigned int)client->credentials.uid, detail, more);
 	/* 0 means "never": a clock that reads 0 counts as 1 ns. */

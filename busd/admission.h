@@ -62,8 +62,8 @@ struct busd_limits {
 
 /* Why a connection was refused or closed; the metrics' reason label. */
 enum busd_refusal {
-	BUSD_REFUSED_PER_USER = 0, /* max_connections_per_user */
-	BUSD_REFUSED_RESERVE,	   /* reserved_descriptors */
+	BUSD_REFUSED_PER_USER = 0,  /* max_connections_per_user */
+	BUSD_REFUSED_RESERVE,	    /* reserved_descriptors */
 	BUSD_REFUSED_HELLO_TIMEOUT, /* hello_timeout_ms */
 	BUSD_REFUSAL_COUNT,
 };
@@ -76,8 +76,8 @@ struct busd_admission_user {
 };
 
 struct busd_admission_warning {
-	uint64_t last_ns;    /* when the last line went out; 0: never */
-	uint64_t left_out;   /* refusals since then without a line */
+	uint64_t last_ns;  /* when the last line went out; 0: never */
+	uint64_t left_out; /* refusals since then without a line */
 };
 
 struct busd_admission {

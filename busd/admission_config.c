@@ -9,8 +9,8 @@
 
 struct busd_limits_key {
 	const char *name;
-	size_t offset;	   /* of the field in struct busd_limits */
-	const char *what;  /* what the number counts, for a sentence */
+	size_t offset;	  /* of the field in struct busd_limits */
+	const char *what; /* what the number counts, for a sentence */
 };
 
 static const struct busd_limits_key busd_limits_keys[] = {
@@ -20,8 +20,7 @@ static const struct busd_limits_key busd_limits_keys[] = {
 	{ "hello_timeout_ms", offsetof(struct busd_limits, hello_timeout_ms),
 	  "milliseconds" },
 	{ "reserved_descriptors",
-	  offsetof(struct busd_limits, reserved_descriptors),
-	  "descriptors" },
+	  offsetof(struct busd_limits, reserved_descriptors), "descriptors" },
 };
 
 #define BUSD_LIMITS_KEY_COUNT \
@@ -70,8 +69,10 @@ int busd_limits_set(struct busd_limits *limits, const char *key,
 	if (limits->given & bit)
 		return -EEXIST;
 	if (busd_limits_parse(value, &number)) {
-		snprintf(why, why_size, "%s must be a whole number of %s (0: "
-			 "no limit), not '%s'", key, k->what, value);
+		snprintf(why, why_size,
+			 "%s must be a whole number of %s (0: "
+			 "no limit), not '%s'",
+			 key, k->what, value);
 		return -EINVAL;
 	}
 	memcpy((char *)limits + k->offset, &number, sizeof(number));

@@ -29,8 +29,8 @@ struct busd_found {
 	size_t size;
 };
 
-static struct busd_identity busd_slot_identity(uint32_t client_id,
-					       int32_t pid, uint32_t uid,
+static struct busd_identity busd_slot_identity(uint32_t client_id, int32_t pid,
+					       uint32_t uid,
 					       uint64_t start_time)
 {
 	struct busd_identity who = {
@@ -127,9 +127,9 @@ static void busd_found_access(struct busd *busd, const char *name,
 	/* Lost with the runtime directory: the safest default. */
 	busd_access_resolve(NULL, access, NULL, 0);
 	busd_warning("no stored owner, group and mode for '%s': it gets "
-		     "busd's defaults (%u, %u, %04o)", name,
-		     (unsigned int)access->owner, (unsigned int)access->group,
-		     (unsigned int)access->mode);
+		     "busd's defaults (%u, %u, %04o)",
+		     name, (unsigned int)access->owner,
+		     (unsigned int)access->group, (unsigned int)access->mode);
 }
 
 static int busd_adopt_queue(struct busd *busd, struct busd_found *f)
@@ -200,7 +200,8 @@ static int busd_found_map(struct busd_found *f)
 	/* Only segments we created: busd makes them 0600 and its own. */
 	if (st.st_uid != geteuid()) {
 		busd_warning("%s belongs to uid %u, not to busd's user: left "
-			     "alone", f->shm_name, (unsigned int)st.st_uid);
+			     "alone",
+			     f->shm_name, (unsigned int)st.st_uid);
 		return -ENOENT;
 	}
 	f->size = (size_t)st.st_size;
@@ -224,10 +225,11 @@ static int busd_adopt_found(struct busd *busd, struct busd_found *f)
 		return 0;
 	h = f->base;
 	/* Acquire: pairs with the release that ended the creation. */
-	if (ret == -EBADMSG || (!ret && bus__load_acquire(&h->magic) !=
-						 BUS_SEGMENT_MAGIC)) {
+	if (ret == -EBADMSG ||
+	    (!ret && bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)) {
 		busd_warning("%s was never finished by the busd that made "
-			     "it: removed", f->shm_name);
+			     "it: removed",
+			     f->shm_name);
 		shm_unlink(f->shm_name);
 		return 0;
 	}
@@ -236,11 +238,13 @@ static int busd_adopt_found(struct busd *busd, struct busd_found *f)
 		return ret;
 	}
 	if (h->layout_version != BUS_LAYOUT_VERSION) {
-		busd_refuse("%s has layout version %u and this busd speaks %u: "
-			    "drain it with the busd that made it, or remove "
-			    "the bus with 'busctl remove-bus %s' (README, "
-			    "Upgrading)", f->shm_name, h->layout_version,
-			    BUS_LAYOUT_VERSION, busd->bus_name);
+		busd_refuse(
+			"%s has layout version %u and this busd speaks %u: "
+			"drain it with the busd that made it, or remove "
+			"the bus with 'busctl remove-bus %s' (README, "
+			"Upgrading)",
+			f->shm_name, h->layout_version, BUS_LAYOUT_VERSION,
+			busd->bus_name);
 		return -EPROTO;
 	}
 	if (bus__load_acquire(&h->state) != BUS_SEGMENT_OPEN) {
@@ -283,8 +287,8 @@ int busd_adopt_segments(struct busd *busd)
 
 	/* layout.h: "/shmbus.BUS:NAME"; ':' never occurs in a bus name, so
 	 * the prefix cannot match another bus whose name starts with ours. */
-	length = (size_t)snprintf(prefix, sizeof(prefix), "shmbus.%s:",
-				  busd->bus_name);
+	length = (size_t)snprintf(prefix, sizeof(prefix),
+				  "shmbus.%s:", busd->bus_name);
 	dir = opendir(BUSD_SHM_DIR);
 	if (!dir) {
 		int error = errno;

@@ -59,8 +59,8 @@ static int busd_check_runtime_dir(const char *dir, const struct stat *st)
 		busd_refuse("the runtime directory %s belongs to uid %u, not "
 			    "to busd's user (uid %u): another user could "
 			    "replace the control socket; use a directory of "
-			    "busd's own (BUS_RUNTIME_DIR)", dir,
-			    (unsigned int)st->st_uid,
+			    "busd's own (BUS_RUNTIME_DIR)",
+			    dir, (unsigned int)st->st_uid,
 			    (unsigned int)geteuid());
 		return -EPERM;
 	}
@@ -91,7 +91,8 @@ static int busd_make_runtime_dir(void)
 		return ret;
 	}
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		busd_refuse("the runtime directory %s is not a directory", dir);
+		busd_refuse("the runtime directory %s is not a directory",
+			    dir);
 		return -ENOTDIR;
 	}
 	return busd_check_runtime_dir(dir, &st);
@@ -105,8 +106,8 @@ static int busd_find_socket_path(struct busd *busd)
 	if (ret < 0)
 		busd_refuse("the socket path of bus '%s' is longer than %zu "
 			    "bytes; point BUS_RUNTIME_DIR at a shorter "
-			    "directory", busd->bus_name,
-			    sizeof(busd->socket_path) - 1);
+			    "directory",
+			    busd->bus_name, sizeof(busd->socket_path) - 1);
 	return ret < 0 ? ret : 0;
 }
 
@@ -177,8 +178,8 @@ static int busd_check_room(const struct busd *busd,
 	ret = busd_segment_room(needed, &available);
 	if (ret == -ENOSPC)
 		busd_refuse("/dev/shm has %llu MiB free but the configuration "
-			    "needs %llu MiB", busd_mib_down(available),
-			    busd_mib_up(needed));
+			    "needs %llu MiB",
+			    busd_mib_down(available), busd_mib_up(needed));
 	else if (ret)
 		busd_refuse("cannot see how much room /dev/shm has: %s",
 			    strerror(-ret));
@@ -201,8 +202,8 @@ static bool busd_queue_attached(const struct busd_queue *queue)
 static int busd_queue_reconcile(struct busd *busd,
 				const struct busd_queue_config *config)
 {
-	struct busd_queue *queue = busd_registry_find(&busd->registry,
-						      config->name);
+	struct busd_queue *queue =
+		busd_registry_find(&busd->registry, config->name);
 	uint64_t messages = bus__queue_messages(&queue->geometry);
 	char detail[256];
 	int ret;
@@ -218,16 +219,18 @@ static int busd_queue_reconcile(struct busd *busd,
 		    sizeof(config->settings)))
 		return 0;
 	if (messages || busd_queue_attached(queue)) {
-		busd_warning("queue '%s' holds %llu message%s and its settings "
-			     "differ from the configuration: it is used as it "
-			     "is until it is empty (then delete and create it, "
-			     "or restart busd)", config->name,
-			     (unsigned long long)messages,
-			     messages == 1 ? "" : "s");
+		busd_warning(
+			"queue '%s' holds %llu message%s and its settings "
+			"differ from the configuration: it is used as it "
+			"is until it is empty (then delete and create it, "
+			"or restart busd)",
+			config->name, (unsigned long long)messages,
+			messages == 1 ? "" : "s");
 		return 0;
 	}
 	busd_info("queue '%s' was empty: made again with the configured "
-		  "settings", config->name);
+		  "settings",
+		  config->name);
 	busd_queue_delete(busd, queue);
 	ret = busd_queue_create(busd, config->name, &config->settings,
 				&config->access, detail, sizeof(detail));
@@ -256,8 +259,8 @@ static int busd_create_queues(struct busd *busd,
 					&queue->access, detail,
 					sizeof(detail));
 		if (ret) {
-			busd_refuse("cannot create queue '%s': %s", queue->name,
-				    detail);
+			busd_refuse("cannot create queue '%s': %s",
+				    queue->name, detail);
 			return ret;
 		}
 	}
@@ -325,7 +328,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	ret = busd_announce_open(busd->bus_name, &busd->announce);
 	if (ret)
 		busd_refuse("cannot create the announcement page of bus "
-			    "'%s' in /dev/shm: %s", bus_name, strerror(-ret));
+			    "'%s' in /dev/shm: %s",
+			    bus_name, strerror(-ret));
 	if (!ret)
 		ret = busd_routes_open(busd->bus_name, config, &busd->routes);
 	if (!ret)
@@ -352,8 +356,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	busd->serving = ret == 0;
 	if (!ret)
 		busd_info("serving bus '%s' at %s with %u queue%s and %u "
-			  "topic%s", bus_name, busd->socket_path,
-			  busd->registry.count,
+			  "topic%s",
+			  bus_name, busd->socket_path, busd->registry.count,
 			  busd->registry.count == 1 ? "" : "s",
 			  busd->registry.topic_count,
 			  busd->registry.topic_count == 1 ? "" : "s");
@@ -387,9 +391,9 @@ static bool busd_needed_by_kept(const struct busd *busd,
 	const struct busd_registry *r = &busd->registry;
 
 	for (unsigned int i = 0; i < r->count; i++)
-		if (keep[i] && !strcmp(r->queues[i]->geometry.settings
-					       .dead_letter,
-				       queue->name))
+		if (keep[i] &&
+		    !strcmp(r->queues[i]->geometry.settings.dead_letter,
+			    queue->name))
 			return true;
 	return false;
 }
@@ -425,11 +429,12 @@ static void busd_stop_queues(struct busd *busd)
 		struct busd_queue *queue = r->queues[r->count - 1];
 
 		busd_info("kept queue '%s' (%llu message%s) for the next "
-			  "busd", queue->name,
+			  "busd",
+			  queue->name,
 			  (unsigned long long)bus__queue_messages(
 				  &queue->geometry),
-			  bus__queue_messages(&queue->geometry) == 1 ? "" :
-								       "s");
+			  bus__queue_messages(&queue->geometry) == 1 ? ""
+								     : "s");
 		busd_registry_remove(r, queue);
 		busd_segment_release(queue);
 		kept++;

@@ -24,7 +24,7 @@
 /* ---- the table ---------------------------------------------------------- */
 
 static bool busd_client_id_taken(const struct busd_clients *clients,
-				  uint32_t id)
+				 uint32_t id)
 {
 	for (const struct busd_client *c = clients->head; c; c = c->next)
 		if (!c->gone && c->identity.client_id == id)
@@ -95,7 +95,8 @@ static int busd_client_open_pidfd(struct busd_client *client)
 	long fd;
 
 	if (getsockopt(client->socket_fd, SOL_SOCKET, SO_PEERPIDFD,
-		       &peer_pidfd, &length) == 0 && peer_pidfd >= 0) {
+		       &peer_pidfd, &length) == 0 &&
+	    peer_pidfd >= 0) {
 		client->pidfd = peer_pidfd;
 		return 0;
 	}
@@ -142,9 +143,8 @@ static int busd_process_start_time(pid_t pid, uint64_t *start_time)
  */
 static void busd_client_read_groups(struct busd_client *client)
 {
-	int ret = busd_credentials_read_groups(&client->credentials,
-					       client->socket_fd,
-					       client->identity.pid);
+	int ret = busd_credentials_read_groups(
+		&client->credentials, client->socket_fd, client->identity.pid);
 
 	if (ret)
 		busd_debug("cannot read the groups of pid %d: %s; only its "
@@ -420,9 +420,9 @@ int busd_client_adopt(struct busd *busd, const struct busd_identity *who)
 	if (client)
 		return client->identity.pid == who->pid &&
 				       client->identity.start_time ==
-					       who->start_time ?
-			       0 :
-			       -ESRCH;
+					       who->start_time
+			       ? 0
+			       : -ESRCH;
 	pidfd = busd_open_same_process(who);
 	if (pidfd < 0)
 		return pidfd;

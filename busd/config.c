@@ -31,7 +31,7 @@
 #include "topic_segment.h"
 
 enum busd_config_section {
-	BUSD_SECTION_NONE,    /* before the first section */
+	BUSD_SECTION_NONE, /* before the first section */
 	BUSD_SECTION_BUS,
 	BUSD_SECTION_QUEUE,
 	BUSD_SECTION_TOPIC,
@@ -43,7 +43,7 @@ struct busd_config_parser {
 	struct busd_config *config;
 	const char *path;
 	FILE *file;
-	int line;	 /* the line inih is working on */
+	int line; /* the line inih is working on */
 	unsigned int errors;
 	enum busd_config_section section;
 	unsigned int queue; /* index of the current [queue NAME] */
@@ -63,9 +63,8 @@ static void busd_config_verror(struct busd_config_parser *p, int line,
 	p->errors++;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void busd_config_error(struct busd_config_parser *p,
-			      const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void
+busd_config_error(struct busd_config_parser *p, const char *format, ...)
 {
 	va_list args;
 
@@ -74,9 +73,9 @@ static void busd_config_error(struct busd_config_parser *p,
 	va_end(args);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void busd_config_error_at(struct busd_config_parser *p, int line,
-				 const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void
+busd_config_error_at(struct busd_config_parser *p, int line,
+		     const char *format, ...)
 {
 	va_list args;
 
@@ -87,8 +86,8 @@ static void busd_config_error_at(struct busd_config_parser *p, int line,
 
 /* ---- the queue table --------------------------------------------------- */
 
-static struct busd_queue_config *
-busd_config_find(struct busd_config *config, const char *name)
+static struct busd_queue_config *busd_config_find(struct busd_config *config,
+						  const char *name)
 {
 	for (unsigned int i = 0; i < config->queue_count; i++) {
 		if (!strcmp(config->queues[i].name, name))
@@ -99,8 +98,8 @@ busd_config_find(struct busd_config *config, const char *name)
 
 static int busd_config_grow(struct busd_config *config)
 {
-	unsigned int capacity = config->queue_capacity ?
-					config->queue_capacity * 2 : 8;
+	unsigned int capacity =
+		config->queue_capacity ? config->queue_capacity * 2 : 8;
 	struct busd_queue_config *queues;
 
 	queues = realloc(config->queues, capacity * sizeof(*queues));
@@ -243,8 +242,7 @@ static int busd_config_parse_mode(const char *value, uint32_t *out)
  * A number, or a name for the system's user (or group) database.  The
  * ids -1 are refused: chown(2) reads them as "leave it".
  */
-static int busd_config_parse_id(const char *value, bool group,
-				uint32_t *out)
+static int busd_config_parse_id(const char *value, bool group, uint32_t *out)
 {
 	char buffer[4096];
 	struct passwd user, *found_user = NULL;
@@ -269,18 +267,20 @@ static int busd_config_parse_id(const char *value, bool group,
 }
 
 /* Says what is wrong with an owner or group value. */
-static void busd_config_id_error(struct busd_config_parser *p,
-				 const char *key, bool group,
-				 const char *value, int error)
+static void busd_config_id_error(struct busd_config_parser *p, const char *key,
+				 bool group, const char *value, int error)
 {
 	if (error == -ENOENT)
-		busd_config_error(p, "%s '%s' is no %s on this system; give a "
-				  "name from %s or a number", key, value,
-				  group ? "group" : "user",
+		busd_config_error(p,
+				  "%s '%s' is no %s on this system; give a "
+				  "name from %s or a number",
+				  key, value, group ? "group" : "user",
 				  group ? "/etc/group" : "/etc/passwd");
 	else if (error == -EINVAL)
-		busd_config_error(p, "%s must be a %s name or number, not "
-				  "'%s'", key, group ? "group" : "user", value);
+		busd_config_error(p,
+				  "%s must be a %s name or number, not "
+				  "'%s'",
+				  key, group ? "group" : "user", value);
 	else
 		busd_config_error(p, "cannot look up %s '%s': %s", key, value,
 				  strerror(-error));
@@ -323,8 +323,10 @@ static bool busd_config_set_access(struct busd_config_parser *p,
 	else
 		ret = busd_config_parse_id(value, group, field);
 	if (ret && bit == BUS_ACCESS_MODE)
-		busd_config_error(p, "mode must be octal permission bits up "
-				  "to 0777, like 0660, not '%s'", value);
+		busd_config_error(p,
+				  "mode must be octal permission bits up "
+				  "to 0777, like 0660, not '%s'",
+				  value);
 	else if (ret)
 		busd_config_id_error(p, key, group, value, ret);
 	else
@@ -356,7 +358,8 @@ static void busd_config_set_log_file(struct busd_config_parser *p,
 		return;
 	}
 	if (value[0] != '/' || strlen(value) >= sizeof(bus->log_file)) {
-		busd_config_error(p, "log_file must be an absolute path "
+		busd_config_error(p,
+				  "log_file must be an absolute path "
 				  "shorter than %zu bytes, not '%s'",
 				  sizeof(bus->log_file), value);
 		return;
@@ -377,8 +380,9 @@ static void busd_config_set_bus_other(struct busd_config_parser *p,
 	if (bit == BUSD_BUS_METRICS || bit == BUSD_BUS_DASHBOARD) {
 		if (busd_http_parse_address(
 			    bit == BUSD_BUS_METRICS ? "metrics" : "dashboard",
-			    value, bit == BUSD_BUS_METRICS ? &bus->metrics :
-							     &bus->dashboard,
+			    value,
+			    bit == BUSD_BUS_METRICS ? &bus->metrics
+						    : &bus->dashboard,
 			    why, sizeof(why))) {
 			busd_config_error(p, "%s", why);
 			return;
@@ -386,7 +390,8 @@ static void busd_config_set_bus_other(struct busd_config_parser *p,
 	} else {
 		level = busd_log_level_parse(value);
 		if (level < 0) {
-			busd_config_error(p, "log_level must be error, "
+			busd_config_error(p,
+					  "log_level must be error, "
 					  "warning, info or debug, not '%s'",
 					  value);
 			return;
@@ -406,19 +411,20 @@ static void busd_config_set_limit(struct busd_config_parser *p,
 				  sizeof(why));
 
 	if (ret == -ENOENT)
-		busd_config_error(p, "unknown key '%s' in [bus]; it has "
-				  "admin_group, socket_mode, socket_group, "
-				  "metrics, dashboard, log_level, log_file, "
-				  BUSD_LIMITS_KEY_NAMES,
-				  key);
+		busd_config_error(
+			p,
+			"unknown key '%s' in [bus]; it has "
+			"admin_group, socket_mode, socket_group, "
+			"metrics, dashboard, log_level, log_file, " BUSD_LIMITS_KEY_NAMES,
+			key);
 	else if (ret == -EEXIST)
 		busd_config_error(p, "'%s' is set twice in [bus]", key);
 	else if (ret)
 		busd_config_error(p, "%s", why);
 }
 
-static void busd_config_set_bus(struct busd_config_parser *p,
-				const char *key, const char *value)
+static void busd_config_set_bus(struct busd_config_parser *p, const char *key,
+				const char *value)
 {
 	struct busd_bus_config *bus = &p->config->bus;
 	unsigned int bit;
@@ -456,9 +462,11 @@ static void busd_config_set_bus(struct busd_config_parser *p,
 	if (bit == BUSD_BUS_SOCKET_MODE) {
 		ret = busd_config_parse_mode(value, &number);
 		if (ret) {
-			busd_config_error(p, "socket_mode must be octal "
+			busd_config_error(p,
+					  "socket_mode must be octal "
 					  "permission bits up to 0777, like "
-					  "0660, not '%s'", value);
+					  "0660, not '%s'",
+					  value);
 			return;
 		}
 		bus->socket_mode = (mode_t)number;
@@ -485,8 +493,11 @@ struct busd_config_key {
 	const char *expected;
 };
 
-#define BUSD_KEY(field, parser, what) \
-	{ #field, offsetof(struct bus_queue_settings, field), parser, what }
+#define BUSD_KEY(field, parser, what)                                       \
+	{                                                                   \
+#field, offsetof(struct bus_queue_settings, field), parser, \
+			what                                                \
+	}
 
 static const struct busd_config_key busd_config_keys[] = {
 	BUSD_KEY(type, busd_config_parse_type, "mpmc or spsc"),
@@ -527,14 +538,17 @@ static void busd_config_set_dead_letter(struct busd_config_parser *p,
 					const char *value)
 {
 	if (queue->dead_letter_line) {
-		busd_config_error(p, "'dead_letter' is set twice in [queue %s]",
+		busd_config_error(p,
+				  "'dead_letter' is set twice in [queue %s]",
 				  queue->name);
 		return;
 	}
 	if (bus_name_check(value)) {
-		busd_config_error(p, "dead_letter must be a queue name: 1 to "
+		busd_config_error(p,
+				  "dead_letter must be a queue name: 1 to "
 				  "%d letters, digits, '_', '-' or '.', not "
-				  "'%s'", BUS_NAME_MAX, value);
+				  "'%s'",
+				  BUS_NAME_MAX, value);
 		return;
 	}
 	snprintf(queue->settings.dead_letter,
@@ -567,8 +581,8 @@ static void busd_config_set(struct busd_config_parser *p,
 				  queue->name);
 		return;
 	}
-	if (key->parse(value, (uint32_t *)((char *)&queue->settings +
-					   key->offset))) {
+	if (key->parse(value,
+		       (uint32_t *)((char *)&queue->settings + key->offset))) {
 		busd_config_error(p, "%s must be %s, not '%s'", name,
 				  key->expected, value);
 		return;
@@ -584,15 +598,17 @@ static const struct busd_config_word busd_config_slow_subscribers[] = {
 	{ NULL, 0 },
 };
 
-static int busd_config_parse_slow_subscriber(const char *value,
-					     uint32_t *out)
+static int busd_config_parse_slow_subscriber(const char *value, uint32_t *out)
 {
 	return busd_config_parse_word(busd_config_slow_subscribers, value,
 				      out);
 }
 
-#define BUSD_TOPIC_KEY(field, parser, what) \
-	{ #field, offsetof(struct bus_topic_settings, field), parser, what }
+#define BUSD_TOPIC_KEY(field, parser, what)                                 \
+	{                                                                   \
+#field, offsetof(struct bus_topic_settings, field), parser, \
+			what                                                \
+	}
 
 static const struct busd_config_key busd_config_topic_keys[] = {
 	BUSD_TOPIC_KEY(slots, busd_config_parse_number, "a whole number"),
@@ -638,8 +654,8 @@ static void busd_config_set_topic(struct busd_config_parser *p,
 				  topic->name);
 		return;
 	}
-	if (key->parse(value, (uint32_t *)((char *)&topic->settings +
-					   key->offset))) {
+	if (key->parse(value,
+		       (uint32_t *)((char *)&topic->settings + key->offset))) {
 		busd_config_error(p, "%s must be %s, not '%s'", name,
 				  key->expected, value);
 		return;
@@ -665,22 +681,23 @@ static bool busd_config_topic_taken(struct busd_config_parser *p,
 		busd_config_find_topic(p->config, name);
 
 	if (topic)
-		busd_config_error(p, "'%s' is already a topic, defined on line "
+		busd_config_error(p,
+				  "'%s' is already a topic, defined on line "
 				  "%d; queues and topics share one namespace",
 				  name, topic->line);
 	return topic != NULL;
 }
 
 /* Appends a topic with the default settings; returns its index. */
-static int busd_config_add_topic(struct busd_config *config,
-				 const char *name, int line)
+static int busd_config_add_topic(struct busd_config *config, const char *name,
+				 int line)
 {
 	struct busd_topic_config *topics, *topic;
 	unsigned int capacity;
 
 	if (config->topic_count == config->topic_capacity) {
-		capacity = config->topic_capacity ?
-				   config->topic_capacity * 2 : 8;
+		capacity = config->topic_capacity ? config->topic_capacity * 2
+						  : 8;
 		topics = realloc(config->topics, capacity * sizeof(*topics));
 		if (!topics)
 			return -ENOMEM;
@@ -702,14 +719,16 @@ static void busd_config_on_topic(struct busd_config_parser *p,
 	int index;
 
 	if (bus_name_check(name)) {
-		busd_config_error(p, "'%s' is not a valid topic name: use 1 to "
+		busd_config_error(p,
+				  "'%s' is not a valid topic name: use 1 to "
 				  "%d letters, digits, '_', '-' or '.'",
 				  name, BUS_NAME_MAX);
 		return;
 	}
 	queue = busd_config_find(p->config, name);
 	if (queue) {
-		busd_config_error(p, "'%s' is already a queue, defined on line "
+		busd_config_error(p,
+				  "'%s' is already a queue, defined on line "
 				  "%d; queues and topics share one namespace",
 				  name, queue->line);
 		return;
@@ -744,9 +763,11 @@ static int busd_config_on_key(void *user, const char *section,
 
 	switch (p->section) {
 	case BUSD_SECTION_NONE:
-		busd_config_error(p, "key '%s' comes before any section; put "
+		busd_config_error(p,
+				  "key '%s' comes before any section; put "
 				  "it under [bus], [queue NAME] or "
-				  "[topic NAME]", name);
+				  "[topic NAME]",
+				  name);
 		break;
 	case BUSD_SECTION_BUS:
 		busd_config_set_bus(p, name, value);
@@ -781,14 +802,16 @@ static void busd_config_on_queue(struct busd_config_parser *p,
 	int index;
 
 	if (bus_name_check(name)) {
-		busd_config_error(p, "'%s' is not a valid queue name: use 1 to "
+		busd_config_error(p,
+				  "'%s' is not a valid queue name: use 1 to "
 				  "%d letters, digits, '_', '-' or '.'",
 				  name, BUS_NAME_MAX);
 		return;
 	}
 	other = busd_config_find(p->config, name);
 	if (other) {
-		busd_config_error(p, "queue '%s' is already defined on line %d",
+		busd_config_error(p,
+				  "queue '%s' is already defined on line %d",
 				  name, other->line);
 		return;
 	}
@@ -833,13 +856,13 @@ static void busd_config_on_section(struct busd_config_parser *p, char *text)
 		busd_config_on_queue(p, text + 5 + strspn(text + 5, " \t"));
 	} else if (!strcmp(text, "queue")) {
 		busd_config_error(p, "a queue section needs a name: "
-				  "[queue NAME]");
+				     "[queue NAME]");
 	} else if (!strncmp(text, "topic", 5) && text[5] &&
 		   strchr(" \t", text[5])) {
 		busd_config_on_topic(p, text + 5 + strspn(text + 5, " \t"));
 	} else if (!strcmp(text, "topic")) {
 		busd_config_error(p, "a topic section needs a name: "
-				  "[topic NAME]");
+				     "[topic NAME]");
 	} else if (!strncmp(text, "route", 5) && text[5] &&
 		   strchr(" \t", text[5])) {
 		busd_config_on_route(p, BUS_ROUTE_RULE,
@@ -849,9 +872,11 @@ static void busd_config_on_section(struct busd_config_parser *p, char *text)
 		busd_config_on_route(p, BUS_ROUTE_UNROUTABLE,
 				     text + 7 + strspn(text + 7, " \t"));
 	} else {
-		busd_config_error(p, "unknown section [%s]; expected [bus], "
+		busd_config_error(p,
+				  "unknown section [%s]; expected [bus], "
 				  "[queue NAME], [topic NAME], [route NAME] "
-				  "or [address NAME]", text);
+				  "or [address NAME]",
+				  text);
 	}
 }
 
@@ -906,8 +931,9 @@ static void busd_config_finish_queue(struct busd_config_parser *p,
  * writes into it besides its producers), and take every message of the
  * queue.  Errors name the dead_letter line.
  */
-static void busd_config_check_dead_letter(struct busd_config_parser *p,
-					  const struct busd_queue_config *queue)
+static void
+busd_config_check_dead_letter(struct busd_config_parser *p,
+			      const struct busd_queue_config *queue)
 {
 	const struct bus_queue_settings *s = &queue->settings;
 	const struct busd_queue_config *target;
@@ -916,29 +942,35 @@ static void busd_config_check_dead_letter(struct busd_config_parser *p,
 	if (!line)
 		return;
 	if (!strcmp(s->dead_letter, queue->name)) {
-		busd_config_error_at(p, line, "[queue %s]: a queue cannot be "
-				     "its own dead-letter queue", queue->name);
+		busd_config_error_at(p, line,
+				     "[queue %s]: a queue cannot be "
+				     "its own dead-letter queue",
+				     queue->name);
 		return;
 	}
 	target = busd_config_find(p->config, s->dead_letter);
 	if (!target) {
-		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
+		busd_config_error_at(p, line,
+				     "[queue %s]: dead-letter queue "
 				     "'%s' does not exist (no [queue %s] in "
-				     "this file)", queue->name, s->dead_letter,
+				     "this file)",
+				     queue->name, s->dead_letter,
 				     s->dead_letter);
 		return;
 	}
 	if (target->settings.type != BUS_QUEUE_MPMC)
-		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
-				     "'%s' must be mpmc", queue->name,
-				     s->dead_letter);
+		busd_config_error_at(p, line,
+				     "[queue %s]: dead-letter queue "
+				     "'%s' must be mpmc",
+				     queue->name, s->dead_letter);
 	else if (target->settings.max_message < s->max_message ||
 		 target->settings.header_room < s->header_room)
-		busd_config_error_at(p, line, "[queue %s]: dead-letter queue "
+		busd_config_error_at(p, line,
+				     "[queue %s]: dead-letter queue "
 				     "'%s' must take messages of max_message "
-				     "%u and header_room %u", queue->name,
-				     s->dead_letter, s->max_message,
-				     s->header_room);
+				     "%u and header_room %u",
+				     queue->name, s->dead_letter,
+				     s->max_message, s->header_room);
 }
 
 int busd_config_read(struct busd_config *config, const char *path)
@@ -963,7 +995,8 @@ int busd_config_read(struct busd_config *config, const char *path)
 	 * would serve an empty bus instead of saying the path is wrong. */
 	if (fstat(fileno(p.file), &st) == 0 && S_ISDIR(st.st_mode)) {
 		busd_refuse("%s is a directory, not a configuration file; "
-			    "give -c the file itself", path);
+			    "give -c the file itself",
+			    path);
 		fclose(p.file);
 		return -EISDIR;
 	}
@@ -976,7 +1009,8 @@ int busd_config_read(struct busd_config *config, const char *path)
 	 * reach it).
 	 */
 	if (ret > 0)
-		busd_config_error_at(&p, ret, "expected [section] or "
+		busd_config_error_at(&p, ret,
+				     "expected [section] or "
 				     "key = value");
 	for (unsigned int i = 0; i < config->queue_count; i++)
 		busd_config_finish_queue(&p, &config->queues[i]);

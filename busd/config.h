@@ -42,9 +42,9 @@ struct busd_queue_config {
 	char name[BUS_NAME_MAX + 1];
 	struct bus_queue_settings settings;
 	struct bus_access access; /* the keys given; the rest: defaults */
-	int line;	       /* of its [queue NAME] line; 0 if built in */
-	unsigned int given;    /* keys set by the file, one bit each */
-	int dead_letter_line;  /* of its dead_letter key; 0 if none */
+	int line;		  /* of its [queue NAME] line; 0 if built in */
+	unsigned int given;	  /* keys set by the file, one bit each */
+	int dead_letter_line;	  /* of its dead_letter key; 0 if none */
 };
 
 struct busd_topic_config {
@@ -69,7 +69,7 @@ struct busd_bus_config {
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
 	char log_file[1024]; /* log_file = PATH; "": stderr (the default) */
 	struct busd_limits limits; /* who may hold connections */
-	unsigned int given; /* keys set by the file, one bit each */
+	unsigned int given;	   /* keys set by the file, one bit each */
 };
 
 /* [route NAME] or [address NAME] (busd/route_config.c). */
@@ -110,8 +110,7 @@ int busd_route_config_begin(struct busd_config *config, uint32_t kind,
 			    const char *name, int line, char *detail,
 			    size_t detail_size);
 int busd_route_config_key(struct busd_route_config *route, const char *key,
-			  const char *value, char *detail,
-			  size_t detail_size);
+			  const char *value, char *detail, size_t detail_size);
 int busd_route_config_finish(const struct busd_route_config *route,
 			     char *detail, size_t detail_size);
 

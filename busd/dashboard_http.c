@@ -12,8 +12,8 @@
 #include "busd.h"
 #include "dashboard.h"
 
-#define BUSD_DASHBOARD_POLICY                                                 \
-	"default-src 'none'; script-src 'unsafe-inline'; "                  \
+#define BUSD_DASHBOARD_POLICY                              \
+	"default-src 'none'; script-src 'unsafe-inline'; " \
 	"style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'"
 
 static enum MHD_Result busd_dashboard_queue(struct MHD_Connection *connection,
@@ -29,8 +29,7 @@ static enum MHD_Result busd_dashboard_queue(struct MHD_Connection *connection,
 	/* Figures go stale in a second: no cache may keep them. */
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
-	MHD_add_response_header(response, "X-Content-Type-Options",
-				"nosniff");
+	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(response, "Content-Security-Policy",
 				BUSD_DASHBOARD_POLICY);
 	ret = MHD_queue_response(connection, MHD_HTTP_OK, response);
@@ -66,12 +65,10 @@ static enum MHD_Result busd_dashboard_api(struct MHD_Connection *connection,
 			MHD_RESPMEM_PERSISTENT);
 		if (!response)
 			return MHD_NO;
-		MHD_add_response_header(response,
-					MHD_HTTP_HEADER_CONTENT_TYPE,
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
-		ret = MHD_queue_response(connection,
-					 MHD_HTTP_INTERNAL_SERVER_ERROR,
-					 response);
+		ret = MHD_queue_response(
+			connection, MHD_HTTP_INTERNAL_SERVER_ERROR, response);
 		MHD_destroy_response(response);
 		return ret;
 	}

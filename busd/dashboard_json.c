@@ -46,10 +46,12 @@ static void busd_dashboard_string(FILE *out, const char *text)
 
 static void busd_dashboard_latency(FILE *out, const struct bus_latency *l)
 {
-	fprintf(out, "{\"count\": %llu, \"min_ns\": %llu, \"p50_ns\": %llu, "
+	fprintf(out,
+		"{\"count\": %llu, \"min_ns\": %llu, \"p50_ns\": %llu, "
 		"\"p90_ns\": %llu, \"p99_ns\": %llu, \"p999_ns\": %llu, "
-		"\"max_ns\": %llu}", U(l->count), U(l->min_ns), U(l->p50_ns),
-		U(l->p90_ns), U(l->p99_ns), U(l->p999_ns), U(l->max_ns));
+		"\"max_ns\": %llu}",
+		U(l->count), U(l->min_ns), U(l->p50_ns), U(l->p90_ns),
+		U(l->p99_ns), U(l->p999_ns), U(l->max_ns));
 }
 
 static void busd_dashboard_histogram(FILE *out, const uint64_t *buckets)
@@ -67,7 +69,8 @@ static void busd_dashboard_histogram(FILE *out, const uint64_t *buckets)
 	fputc(']', out);
 }
 
-static void busd_dashboard_reader(FILE *out, const struct busd_dashboard_item *it,
+static void busd_dashboard_reader(FILE *out,
+				  const struct busd_dashboard_item *it,
 				  const struct busd_dashboard_reader *r)
 {
 	fprintf(out, "{\"slot\": %u, \"pid\": %d, \"received\": %llu, ",
@@ -107,7 +110,8 @@ static void busd_dashboard_queue(FILE *out,
 
 	fputs("{\"name\": ", out);
 	busd_dashboard_string(out, it->name);
-	fprintf(out, ", \"type\": \"%s\", \"enqueued\": %llu, "
+	fprintf(out,
+		", \"type\": \"%s\", \"enqueued\": %llu, "
 		"\"dequeued\": %llu, \"acked\": %llu, \"depth\": %llu, "
 		"\"leased\": %llu, \"capacity\": %llu, \"high_water\": %llu, "
 		"\"producers\": %u, \"consumers\": %u, \"rejected\": %llu, "
@@ -126,13 +130,14 @@ static void busd_dashboard_topic(FILE *out,
 
 	fputs("{\"name\": ", out);
 	busd_dashboard_string(out, it->name);
-	fprintf(out, ", \"published\": %llu, \"received\": %llu, "
+	fprintf(out,
+		", \"published\": %llu, \"received\": %llu, "
 		"\"max_lag\": %llu, \"capacity\": %llu, \"publishers\": %u, "
 		"\"subscribers\": %u, \"lost\": %llu, \"lapped\": %llu, "
 		"\"high_water\": %llu",
-		U(s->published), U(s->received), U(s->max_lag),
-		U(s->capacity), s->publishers, s->subscribers, U(s->lost),
-		U(s->lapped), U(s->high_water));
+		U(s->published), U(s->received), U(s->max_lag), U(s->capacity),
+		s->publishers, s->subscribers, U(s->lost), U(s->lapped),
+		U(s->high_water));
 	busd_dashboard_readers(out, it);
 }
 

@@ -28,9 +28,9 @@ static void busd_dashboard_buckets(const struct bus_latency_histogram *h,
 static struct busd_dashboard_reader *
 busd_dashboard_readers(struct busd_dashboard_item *it, uint32_t live)
 {
-	uint32_t n = live < BUSD_DASHBOARD_READERS_MAX ?
-			     live :
-			     BUSD_DASHBOARD_READERS_MAX;
+	uint32_t n = live < BUSD_DASHBOARD_READERS_MAX
+			     ? live
+			     : BUSD_DASHBOARD_READERS_MAX;
 
 	it->reader_count = live;
 	it->readers = n ? calloc(n, sizeof(*it->readers)) : NULL;
@@ -102,8 +102,7 @@ static int busd_dashboard_topic(const struct busd_topic *topic,
 		return 0;
 	if (!busd_dashboard_readers(it, live))
 		return -ENOMEM;
-	for (uint32_t i = 0; i < live &&
-			     i < BUSD_DASHBOARD_READERS_MAX; i++) {
+	for (uint32_t i = 0; i < live && i < BUSD_DASHBOARD_READERS_MAX; i++) {
 		struct busd_dashboard_reader *r = &it->readers[i];
 
 		r->slot = s[i].slot;
@@ -147,8 +146,8 @@ int busd_dashboard_snapshot(struct busd *busd, pthread_mutex_t *lock,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ret = busd_dashboard_read(&busd->registry, snap);
 	pthread_mutex_unlock(lock);
-	snap->now_ns = (uint64_t)now.tv_sec * 1000000000u +
-		       (uint64_t)now.tv_nsec;
+	snap->now_ns =
+		(uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	return ret;
 }
 

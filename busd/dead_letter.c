@@ -38,7 +38,8 @@ int busd_dead_letter_check(const struct busd *busd, const char *name,
 	if (!strcmp(s->dead_letter, name))
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "queue '%s' cannot be its own dead-letter "
-				   "queue", name);
+				   "queue",
+				   name);
 	target = busd_registry_find(&busd->registry, s->dead_letter);
 	if (!target)
 		return bus__detail(detail, detail_size, -ENOENT,
@@ -142,9 +143,9 @@ void busd_dead_letter_recover(struct busd *busd)
 	/* Every record first: padding a target cell before its record is
 	 * read would make an unfinished move look finished. */
 	for (unsigned int i = 0; i < r->count; i++)
-		busd_dead_letter_recover_move(
-			&r->queues[i]->geometry,
-			busd_target_of(busd, r->queues[i]));
+		busd_dead_letter_recover_move(&r->queues[i]->geometry,
+					      busd_target_of(busd,
+							     r->queues[i]));
 	for (unsigned int i = 0; i < r->count; i++)
 		fixed += busd_dead_letter_recover_cells(
 			&r->queues[i]->geometry);
@@ -169,13 +170,14 @@ static void busd_report_left(struct busd_queue *queue,
 	if (no_target)
 		busd_warning("queue '%s': dead-letter queue '%s' does not "
 			     "exist; messages past max_deliveries wait in "
-			     "'%s' (dead_waiting)", queue->name, target,
-			     queue->name);
+			     "'%s' (dead_waiting)",
+			     queue->name, target, queue->name);
 	else if (pass->waiting)
 		busd_warning("queue '%s': dead-letter queue '%s' is full; %u "
 			     "message%s past max_deliveries wait in '%s' "
-			     "(dead_waiting)", queue->name, target, left,
-			     left == 1 ? "" : "s", queue->name);
+			     "(dead_waiting)",
+			     queue->name, target, left, left == 1 ? "" : "s",
+			     queue->name);
 	else
 		busd_warning("queue '%s': %u message%s past max_deliveries "
 			     "do not fit dead-letter queue '%s' and wait",
@@ -213,11 +215,13 @@ static void busd_move_dead(struct busd *busd, struct busd_queue *queue,
 		pass.waiting = busd_count_dead(g);
 	if (pass.moved)
 		busd_debug("queue '%s': moved %u message%s to dead-letter "
-			   "queue '%s'", queue->name, pass.moved,
-			   pass.moved == 1 ? "" : "s", g->settings.dead_letter);
+			   "queue '%s'",
+			   queue->name, pass.moved, pass.moved == 1 ? "" : "s",
+			   g->settings.dead_letter);
 	if (pass.corrupt)
 		busd_warning("queue '%s': dropped %u corrupt message%s past "
-			     "max_deliveries", queue->name, pass.corrupt,
+			     "max_deliveries",
+			     queue->name, pass.corrupt,
 			     pass.corrupt == 1 ? "" : "s");
 	watch->dead_left = pass.waiting || pass.too_large;
 	if (watch->dead_left)

@@ -45,9 +45,8 @@ static const busd_handler busd_handlers[] = {
 
 #define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
 
-__attribute__((format(printf, 3, 4)))
-static int busd_fail(struct busd_reply *reply, int error,
-		     const char *format, ...)
+__attribute__((format(printf, 3, 4))) static int
+busd_fail(struct busd_reply *reply, int error, const char *format, ...)
 {
 	va_list args;
 
@@ -76,10 +75,11 @@ static int busd_check_name(const struct bus_control_request *request,
 {
 	if (bus_name_check(request->name) == 0)
 		return 0;
-	return busd_fail(reply, -EINVAL,
-			 "'%s' is not a valid queue name: use 1 to %d letters, "
-			 "digits, '_', '-' or '.'",
-			 request->name, BUS_NAME_MAX);
+	return busd_fail(
+		reply, -EINVAL,
+		"'%s' is not a valid queue name: use 1 to %d letters, "
+		"digits, '_', '-' or '.'",
+		request->name, BUS_NAME_MAX);
 }
 
 /* The named queue, or NULL with a sentence in the reply (-ENOENT). */
@@ -87,12 +87,14 @@ static struct busd_queue *busd_find_queue(struct busd *busd,
 					  const struct bus_control_request *r,
 					  struct busd_reply *reply)
 {
-	struct busd_queue *queue = busd_registry_find(&busd->registry,
-						      r->name);
+	struct busd_queue *queue =
+		busd_registry_find(&busd->registry, r->name);
 
 	if (!queue && busd_registry_find_topic(&busd->registry, r->name))
-		busd_fail(reply, -ENOENT, "'%s' on bus '%s' is a topic, not a "
-			  "queue", r->name, busd->bus_name);
+		busd_fail(reply, -ENOENT,
+			  "'%s' on bus '%s' is a topic, not a "
+			  "queue",
+			  r->name, busd->bus_name);
 	else if (!queue)
 		busd_fail(reply, -ENOENT, "no queue named '%s' on bus '%s'",
 			  r->name, busd->bus_name);
@@ -137,7 +139,8 @@ static int busd_check_access(const struct busd_client *client,
 		verb = topic ? "subscribe to" : "consume from";
 	else
 		verb = "observe";
-	return busd_fail(reply, -EACCES, "user %u may not %s %s '%s' (owner "
+	return busd_fail(reply, -EACCES,
+			 "user %u may not %s %s '%s' (owner "
 			 "%u, group %u, mode %04o)",
 			 (unsigned int)client->credentials.uid, verb, kind,
 			 name, (unsigned int)access->owner,
@@ -162,11 +165,14 @@ static int busd_require_admin(const struct busd *busd,
 		  client->identity.client_id, (int)client->identity.pid,
 		  (unsigned int)who->uid, what, name);
 	if (busd->admin_group == BUSD_NO_GROUP)
-		return busd_fail(reply, -EACCES, "user %u may not %s '%s': "
+		return busd_fail(reply, -EACCES,
+				 "user %u may not %s '%s': "
 				 "only root or uid %u (busd's user) may; see "
-				 "admin_group", (unsigned int)who->uid, what,
-				 name, (unsigned int)geteuid());
-	return busd_fail(reply, -EACCES, "user %u may not %s '%s': only root, "
+				 "admin_group",
+				 (unsigned int)who->uid, what, name,
+				 (unsigned int)geteuid());
+	return busd_fail(reply, -EACCES,
+			 "user %u may not %s '%s': only root, "
 			 "uid %u (busd) or group %u (admin_group) may",
 			 (unsigned int)who->uid, what, name,
 			 (unsigned int)geteuid(),
@@ -220,17 +226,19 @@ static int busd_attach(struct busd *busd, struct busd_client *client,
 	if (role != BUS_PRODUCER && role != BUS_CONSUMER)
 		return busd_fail(reply, -EINVAL,
 				 "role %u is not producer (%d), consumer (%d) "
-				 "or observer (%d)", role, BUS_PRODUCER,
-				 BUS_CONSUMER, BUS_OBSERVER);
+				 "or observer (%d)",
+				 role, BUS_PRODUCER, BUS_CONSUMER,
+				 BUS_OBSERVER);
 	index = busd_queue_attach(queue, (enum bus_role)role,
 				  &client->identity);
 	if (index == -EBUSY)
 		return busd_fail(reply, -EBUSY,
 				 "queue '%s' has no free %s slot "
-				 "(max_%ss = %u)", queue->name,
-				 busd_role_name(role), busd_role_name(role),
-				 role == BUS_PRODUCER ? s->max_producers :
-							s->max_consumers);
+				 "(max_%ss = %u)",
+				 queue->name, busd_role_name(role),
+				 busd_role_name(role),
+				 role == BUS_PRODUCER ? s->max_producers
+						      : s->max_consumers);
 	reply->message.attachment = (uint32_t)index;
 	return 0;
 }
@@ -289,11 +297,13 @@ int busd_on_close(struct busd *busd, struct busd_client *client,
 			     client->identity.client_id))
 		return busd_fail(reply, -EINVAL,
 				 "attachment %u of queue '%s' is not this "
-				 "client's", request->attachment, queue->name);
+				 "client's",
+				 request->attachment, queue->name);
 	ret = busd_queue_detach(queue, request->attachment);
 	busd_debug("client %u closed slot %u of '%s'; %d message%s made "
-		   "deliverable again", client->identity.client_id,
-		   request->attachment, queue->name, ret, ret == 1 ? "" : "s");
+		   "deliverable again",
+		   client->identity.client_id, request->attachment,
+		   queue->name, ret, ret == 1 ? "" : "s");
 	return 0;
 }
 
@@ -400,7 +410,8 @@ int busd_on_purge(struct busd *busd, struct busd_client *client,
 		return -ENOENT;
 	ret = busd_attach(busd, client, queue, BUS_CONSUMER, reply);
 	if (ret == -EBUSY && queue->geometry.settings.type == BUS_QUEUE_SPSC)
-		return busd_fail(reply, -EBUSY, "queue '%s' is spsc and its "
+		return busd_fail(reply, -EBUSY,
+				 "queue '%s' is spsc and its "
 				 "consumer is attached: stop it, then purge",
 				 queue->name);
 	if (ret)
@@ -428,14 +439,15 @@ int busd_on_list(struct busd *busd, struct busd_client *client,
 		reply->message.kind = BUS_SEGMENT_QUEUE;
 		return 0;
 	}
-	topic = request->index >= r->count ?
-			busd_registry_topic_at(r, request->index - r->count) :
-			NULL;
+	topic = request->index >= r->count
+			? busd_registry_topic_at(r, request->index - r->count)
+			: NULL;
 	if (!topic)
 		return busd_fail(reply, -ENOENT,
 				 "bus '%s' has %u queues and %u topics; there "
-				 "is no number %u", busd->bus_name, r->count,
-				 r->topic_count, request->index);
+				 "is no number %u",
+				 busd->bus_name, r->count, r->topic_count,
+				 request->index);
 	snprintf(reply->message.name, sizeof(reply->message.name), "%s",
 		 topic->name);
 	reply->message.kind = BUS_SEGMENT_TOPIC;
@@ -449,12 +461,14 @@ static struct busd_topic *busd_find_topic(struct busd *busd,
 					  const struct bus_control_request *r,
 					  struct busd_reply *reply)
 {
-	struct busd_topic *topic = busd_registry_find_topic(&busd->registry,
-							    r->name);
+	struct busd_topic *topic =
+		busd_registry_find_topic(&busd->registry, r->name);
 
 	if (!topic && busd_registry_find(&busd->registry, r->name))
-		busd_fail(reply, -ENOENT, "'%s' on bus '%s' is a queue, not a "
-			  "topic", r->name, busd->bus_name);
+		busd_fail(reply, -ENOENT,
+			  "'%s' on bus '%s' is a queue, not a "
+			  "topic",
+			  r->name, busd->bus_name);
 	else if (!topic)
 		busd_fail(reply, -ENOENT, "no topic named '%s' on bus '%s'",
 			  r->name, busd->bus_name);
@@ -504,8 +518,9 @@ static int busd_topic_lend(struct busd_client *client,
 	if (role != BUS_PRODUCER && role != BUS_CONSUMER)
 		return busd_fail(reply, -EINVAL,
 				 "role %u is not publisher (%d), subscriber "
-				 "(%d) or observer (%d)", role, BUS_PRODUCER,
-				 BUS_CONSUMER, BUS_OBSERVER);
+				 "(%d) or observer (%d)",
+				 role, BUS_PRODUCER, BUS_CONSUMER,
+				 BUS_OBSERVER);
 	/* A slot reserved for one of its wildcards when the topic was
 	 * created: the subscription starts at the first message. */
 	if (role == BUS_CONSUMER && request->attachment) {
@@ -520,17 +535,18 @@ static int busd_topic_lend(struct busd_client *client,
 	if (role == BUS_CONSUMER && request->index > s->history)
 		return busd_fail(reply, -EINVAL,
 				 "topic '%s' keeps a history of %u messages; "
-				 "%u were asked for", topic->name, s->history,
-				 request->index);
+				 "%u were asked for",
+				 topic->name, s->history, request->index);
 	index = busd_topic_attach(topic, (enum bus_role)role,
 				  &client->identity);
 	if (index == -EBUSY)
 		return busd_fail(reply, -EBUSY,
 				 "topic '%s' has no free %s slot (max_%ss = "
-				 "%u)", topic->name, busd_topic_role_name(role),
+				 "%u)",
+				 topic->name, busd_topic_role_name(role),
 				 busd_topic_role_name(role),
-				 role == BUS_PRODUCER ? s->max_publishers :
-							s->max_subscribers);
+				 role == BUS_PRODUCER ? s->max_publishers
+						      : s->max_subscribers);
 	if (index < 0)
 		return busd_fail(reply, index, "cannot lend a slot of '%s'",
 				 topic->name);
@@ -562,8 +578,9 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 	reply->fd = topic->fd;
 	busd_debug("client %u opened topic '%s' as %s (slot %u)",
 		   client->identity.client_id, topic->name,
-		   request->role == BUS_OBSERVER ?
-			   "observer" : busd_topic_role_name(request->role),
+		   request->role == BUS_OBSERVER
+			   ? "observer"
+			   : busd_topic_role_name(request->role),
 		   reply->message.attachment);
 	return 0;
 }
@@ -588,13 +605,14 @@ int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 			     client->identity.client_id))
 		return busd_fail(reply, -EINVAL,
 				 "%s slot %u of topic '%s' is not this "
-				 "client's", busd_topic_role_name(role),
+				 "client's",
+				 busd_topic_role_name(role),
 				 request->attachment, topic->name);
 	ret = busd_topic_detach(topic, role, request->attachment);
 	busd_debug("client %u closed %s slot %u of topic '%s'; %d loan%s "
-		   "padded", client->identity.client_id,
-		   busd_topic_role_name(role), request->attachment,
-		   topic->name, ret, ret == 1 ? "" : "s");
+		   "padded",
+		   client->identity.client_id, busd_topic_role_name(role),
+		   request->attachment, topic->name, ret, ret == 1 ? "" : "s");
 	return 0;
 }
 
@@ -618,8 +636,10 @@ int busd_on_access(struct busd *busd, struct busd_client *client,
 	else if (topic)
 		busd_access_export(&topic->access, &reply->message.access);
 	else
-		return busd_fail(reply, -ENOENT, "no queue or topic named '%s' "
-				 "on bus '%s'", request->name, busd->bus_name);
+		return busd_fail(reply, -ENOENT,
+				 "no queue or topic named '%s' "
+				 "on bus '%s'",
+				 request->name, busd->bus_name);
 	return 0;
 }
 
@@ -673,17 +693,19 @@ static int busd_check_request(const struct busd_client *client,
 	if (length != sizeof(*request))
 		return busd_fail(reply, -EPROTO,
 				 "a request has %zu bytes in control protocol "
-				 "version %u, not %zu", sizeof(*request),
-				 BUS_CONTROL_VERSION, length);
+				 "version %u, not %zu",
+				 sizeof(*request), BUS_CONTROL_VERSION,
+				 length);
 	if (request->magic != BUS_CONTROL_MAGIC)
 		return busd_fail(reply, -EPROTO,
 				 "the request lacks the control protocol's "
 				 "magic number");
 	if (request->version != BUS_CONTROL_VERSION)
-		return busd_fail(reply, -EPROTO,
-				 "busd speaks control protocol version %u, the "
-				 "client version %u", BUS_CONTROL_VERSION,
-				 request->version);
+		return busd_fail(
+			reply, -EPROTO,
+			"busd speaks control protocol version %u, the "
+			"client version %u",
+			BUS_CONTROL_VERSION, request->version);
 	if (request->op >= BUSD_HANDLER_COUNT || !busd_handlers[request->op])
 		return busd_fail(reply, -EINVAL, "unknown request %u",
 				 request->op);

@@ -43,8 +43,8 @@ void busd_hello_deadline_start(struct busd *busd, struct busd_client *client)
 
 	if (!d->timeout_ns || client->awaiting_hello)
 		return;
-	client->hello_deadline_ns = (uint64_t)bus__monotonic_ns() +
-				    d->timeout_ns;
+	client->hello_deadline_ns =
+		(uint64_t)bus__monotonic_ns() + d->timeout_ns;
 	client->awaiting_hello = true;
 	client->hello_prev = d->tail;
 	client->hello_next = NULL;
@@ -80,7 +80,8 @@ static void busd_hello_deadline_expire(struct busd *busd,
 {
 	char detail[BUS_CONTROL_DETAIL_MAX];
 
-	snprintf(detail, sizeof(detail), "it said nothing within busd's "
+	snprintf(detail, sizeof(detail),
+		 "it said nothing within busd's "
 		 "hello_timeout_ms of %llu ms",
 		 (unsigned long long)(busd->hello_deadline.timeout_ns /
 				      1000000u));

@@ -57,8 +57,8 @@ static void busd_log_keep(enum busd_log_level level, const char *text)
 		busd_log_append(busd_log_page,
 				(uint64_t)now.tv_sec * 1000000000u +
 					(uint64_t)now.tv_nsec,
-				level == BUSD_LOG_ERROR ? BUS_LOG_ERROR :
-							  BUS_LOG_WARNING,
+				level == BUSD_LOG_ERROR ? BUS_LOG_ERROR
+							: BUS_LOG_WARNING,
 				text);
 	pthread_mutex_unlock(&busd_log_page_lock);
 }
@@ -99,11 +99,10 @@ void busd_log_set_level(enum busd_log_level level)
  * could interleave with another process writing to the same terminal.
  */
 static void busd_log_line(enum busd_log_level level, const char *prefix,
-			  const char *label, const char *format,
-			  va_list args)
+			  const char *label, const char *format, va_list args)
 {
-	const char *priority = busd_log_journal ?
-				       busd_log_priorities[level] : "";
+	const char *priority = busd_log_journal ? busd_log_priorities[level]
+						: "";
 	char text[1024];
 
 	vsnprintf(text, sizeof(text), format, args);

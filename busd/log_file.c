@@ -9,8 +9,9 @@
 
 static int busd_log_file_redirect(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-				    O_NOCTTY, 0640);
+	int fd = open(path,
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+		      0640);
 	int ret = 0;
 
 	if (fd < 0)
@@ -40,5 +41,6 @@ void busd_log_file_reopen(const char *path)
 	ret = busd_log_file_redirect(path);
 	if (ret)
 		busd_error("cannot open the log file %s again: %s; still "
-			   "writing to the old one", path, strerror(-ret));
+			   "writing to the old one",
+			   path, strerror(-ret));
 }

@@ -293,7 +293,8 @@ static void busd_loop_reap(struct busd *busd)
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
-	io_uring_for_each_cqe(ring, head, cqe) {
+	io_uring_for_each_cqe(ring, head, cqe)
+	{
 		busd_loop_dispatch(busd, io_uring_cqe_get_data(cqe), cqe->res);
 		seen++;
 	}

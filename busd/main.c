@@ -101,8 +101,10 @@ static int busd_parse_options(int argc, char **argv, struct busd_options *o)
 		case 'l':
 			o->log_level = busd_log_level_parse(optarg);
 			if (o->log_level < 0) {
-				busd_refuse("log level must be error, warning, "
-					    "info or debug, not '%s'", optarg);
+				busd_refuse(
+					"log level must be error, warning, "
+					"info or debug, not '%s'",
+					optarg);
 				return -1;
 			}
 			break;
@@ -135,8 +137,8 @@ static int busd_parse_options(int argc, char **argv, struct busd_options *o)
 	}
 	if (bus_name_check(o->bus_name)) {
 		busd_refuse("'%s' is not a valid bus name: use 1 to %d "
-			    "letters, digits, '_', '-' or '.'", o->bus_name,
-			    BUS_NAME_MAX);
+			    "letters, digits, '_', '-' or '.'",
+			    o->bus_name, BUS_NAME_MAX);
 		return -1;
 	}
 	return 0;

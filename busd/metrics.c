@@ -33,7 +33,7 @@ struct busd_metrics {
 	struct busd *busd;
 	struct MHD_Daemon *daemon;
 	struct MHD_Daemon *dashboard; /* [bus] dashboard's own listener */
-	pthread_mutex_t lock; /* the registry: see metrics.h */
+	pthread_mutex_t lock;	      /* the registry: see metrics.h */
 	bool lock_ready;
 };
 
@@ -103,8 +103,8 @@ static int busd_metrics_snapshot(struct busd_metrics *m,
 		ret = -ENOMEM;
 	}
 	if (!ret)
-		ret = busd_admission_snapshot(&m->busd->admission, &snap->users,
-					      &snap->user_count);
+		ret = busd_admission_snapshot(&m->busd->admission,
+					      &snap->users, &snap->user_count);
 	pthread_mutex_unlock(&m->lock);
 	return ret;
 }
@@ -127,14 +127,18 @@ struct busd_metric {
 	size_t size; /* of the field: 4 or 8 bytes */
 };
 
-#define BUSD_QUEUE_METRIC(field, suffix, type, help)                        \
-	{ "shmbus_queue_" #field suffix, type, help,                      \
-	  offsetof(struct bus_queue_stats, field),                        \
-	  sizeof(((struct bus_queue_stats *)0)->field) }
-#define BUSD_TOPIC_METRIC(field, suffix, type, help)                        \
-	{ "shmbus_topic_" #field suffix, type, help,                      \
-	  offsetof(struct bus_topic_stats, field),                        \
-	  sizeof(((struct bus_topic_stats *)0)->field) }
+#define BUSD_QUEUE_METRIC(field, suffix, type, help)                 \
+	{                                                            \
+		"shmbus_queue_" #field suffix, type, help,           \
+			offsetof(struct bus_queue_stats, field),     \
+			sizeof(((struct bus_queue_stats *)0)->field) \
+	}
+#define BUSD_TOPIC_METRIC(field, suffix, type, help)                 \
+	{                                                            \
+		"shmbus_topic_" #field suffix, type, help,           \
+			offsetof(struct bus_topic_stats, field),     \
+			sizeof(((struct bus_topic_stats *)0)->field) \
+	}
 
 static const struct busd_metric busd_queue_metrics[] = {
 	BUSD_QUEUE_METRIC(enqueued, "_total", "counter",
@@ -200,8 +204,7 @@ static const struct busd_metric busd_topic_metrics[] = {
 	BUSD_TOPIC_METRIC(high_water, "", "gauge",
 			  "The greatest lag any subscriber ever had."),
 	BUSD_TOPIC_METRIC(capacity, "", "gauge", "Slots of the ring."),
-	BUSD_TOPIC_METRIC(publishers, "", "gauge",
-			  "Publisher handles open."),
+	BUSD_TOPIC_METRIC(publishers, "", "gauge", "Publisher handles open."),
 	BUSD_TOPIC_METRIC(subscribers, "", "gauge", "Live subscriptions."),
 };
 
@@ -210,8 +213,8 @@ static const struct busd_metric busd_topic_metrics[] = {
 static unsigned long long busd_metric_value(const struct busd_metric *metric,
 					    const void *stats)
 {
-	const unsigned char *field = (const unsigned char *)stats +
-				     metric->offset;
+	const unsigned char *field =
+		(const unsigned char *)stats + metric->offset;
 	uint64_t wide;
 	uint32_t narrow;
 
@@ -232,13 +235,15 @@ static void busd_metric_family(FILE *out, const struct busd_metric *metric)
 /* Publish-to-receive latency as a Prometheus summary, in seconds. */
 static void busd_latency_family(FILE *out, const char *kind)
 {
-	fprintf(out, "# HELP shmbus_%s_latency_seconds Publish-to-receive "
+	fprintf(out,
+		"# HELP shmbus_%s_latency_seconds Publish-to-receive "
 		"latency of every receive so far (bucket upper bounds).\n"
-		"# TYPE shmbus_%s_latency_seconds summary\n", kind, kind);
+		"# TYPE shmbus_%s_latency_seconds summary\n",
+		kind, kind);
 }
 
-static void busd_latency_write(FILE *out, const char *kind,
-			       const char *name, const struct bus_latency *l)
+static void busd_latency_write(FILE *out, const char *kind, const char *name,
+			       const struct bus_latency *l)
 {
 	static const char *const quantiles[] = { "0.5", "0.9", "0.99",
 						 "0.999" };
@@ -246,11 +251,13 @@ static void busd_latency_write(FILE *out, const char *kind,
 				    l->p999_ns };
 
 	for (size_t i = 0; i < BUSD_COUNT(quantiles); i++)
-		fprintf(out, "shmbus_%s_latency_seconds{%s=\"%s\","
-			"quantile=\"%s\"} %.9f\n", kind, kind, name,
-			quantiles[i], (double)values[i] / 1e9);
-	fprintf(out, "shmbus_%s_latency_seconds_count{%s=\"%s\"} %llu\n",
-		kind, kind, name, (unsigned long long)l->count);
+		fprintf(out,
+			"shmbus_%s_latency_seconds{%s=\"%s\","
+			"quantile=\"%s\"} %.9f\n",
+			kind, kind, name, quantiles[i],
+			(double)values[i] / 1e9);
+	fprintf(out, "shmbus_%s_latency_seconds_count{%s=\"%s\"} %llu\n", kind,
+		kind, name, (unsigned long long)l->count);
 }
 
 /* Uids are numbers: the label values need no escaping either. */
@@ -258,13 +265,14 @@ static void busd_metrics_write_users(FILE *out,
 				     const struct busd_metrics_snapshot *snap)
 {
 	fprintf(out, "# HELP shmbus_connections Connections to busd's control "
-		"socket, by the peer's uid.\n"
-		"# TYPE shmbus_connections gauge\n");
+		     "socket, by the peer's uid.\n"
+		     "# TYPE shmbus_connections gauge\n");
 	for (unsigned int u = 0; u < snap->user_count; u++)
 		fprintf(out, "shmbus_connections{uid=\"%u\"} %u\n",
 			(unsigned int)snap->users[u].uid,
 			snap->users[u].connections);
-	fprintf(out, "# HELP shmbus_connections_refused_total Connections "
+	fprintf(out,
+		"# HELP shmbus_connections_refused_total Connections "
 		"busd refused or closed, by uid and reason (per_user: "
 		"max_connections_per_user, reserve: reserved_descriptors, "
 		"hello_timeout: hello_timeout_ms).\n"
@@ -272,7 +280,8 @@ static void busd_metrics_write_users(FILE *out,
 	for (unsigned int u = 0; u < snap->user_count; u++)
 		for (int r = 0; r < BUSD_REFUSAL_COUNT; r++)
 			if (snap->users[u].refused[r])
-				fprintf(out, "shmbus_connections_refused_total"
+				fprintf(out,
+					"shmbus_connections_refused_total"
 					"{uid=\"%u\",reason=\"%s\"} %llu\n",
 					(unsigned int)snap->users[u].uid,
 					busd_refusal_label(
@@ -288,16 +297,22 @@ static void busd_metrics_write_users(FILE *out,
 static void busd_metrics_write(FILE *out, const char *bus_name,
 			       const struct busd_metrics_snapshot *snap)
 {
-	fprintf(out, "# HELP shmbus_bus_info The bus this busd serves.\n"
+	fprintf(out,
+		"# HELP shmbus_bus_info The bus this busd serves.\n"
 		"# TYPE shmbus_bus_info gauge\n"
-		"shmbus_bus_info{bus=\"%s\"} 1\n", bus_name);
-	fprintf(out, "# HELP shmbus_build_info The busd version serving.\n"
+		"shmbus_bus_info{bus=\"%s\"} 1\n",
+		bus_name);
+	fprintf(out,
+		"# HELP shmbus_build_info The busd version serving.\n"
 		"# TYPE shmbus_build_info gauge\n"
-		"shmbus_build_info{version=\"%s\"} 1\n", BUSD_VERSION);
-	fprintf(out, "# HELP shmbus_queues Queues on the bus.\n"
+		"shmbus_build_info{version=\"%s\"} 1\n",
+		BUSD_VERSION);
+	fprintf(out,
+		"# HELP shmbus_queues Queues on the bus.\n"
 		"# TYPE shmbus_queues gauge\nshmbus_queues %u\n",
 		snap->queue_count);
-	fprintf(out, "# HELP shmbus_topics Topics on the bus.\n"
+	fprintf(out,
+		"# HELP shmbus_topics Topics on the bus.\n"
 		"# TYPE shmbus_topics gauge\nshmbus_topics %u\n",
 		snap->topic_count);
 	for (size_t i = 0; i < BUSD_COUNT(busd_queue_metrics); i++) {
@@ -378,8 +393,7 @@ static enum MHD_Result busd_metrics_reply(struct MHD_Connection *connection,
 }
 
 static enum MHD_Result busd_metrics_text(struct MHD_Connection *connection,
-					 unsigned int status,
-					 const char *text)
+					 unsigned int status, const char *text)
 {
 	char *body = strdup(text);
 
@@ -408,9 +422,8 @@ busd_metrics_on_request(void *cls, struct MHD_Connection *connection,
 	(void)request_state;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return busd_metrics_text(connection,
-					 MHD_HTTP_METHOD_NOT_ALLOWED,
-					 "only GET\n");
+		return busd_metrics_text(
+			connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
 	if (busd_dashboard_serve(connection, url, m->busd, &m->lock, &result))
 		return result;
 	if (strcmp(url, "/metrics"))
@@ -446,8 +459,8 @@ static void busd_metrics_announce(struct MHD_Daemon *daemon,
 				  const struct busd_metrics_address *address,
 				  const char *what, const char *path)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
-		daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
 	char host[INET6_ADDRSTRLEN] = "?";
 	const void *where;
 	bool six = address->address.ss_family == AF_INET6;
@@ -466,8 +479,8 @@ static void busd_metrics_announce(struct MHD_Daemon *daemon,
 static uint16_t busd_metrics_port(const struct busd_metrics_address *a)
 {
 	if (a->address.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&a->address)
-				     ->sin6_port);
+		return ntohs(
+			((const struct sockaddr_in6 *)&a->address)->sin6_port);
 	return ntohs(((const struct sockaddr_in *)&a->address)->sin_port);
 }
 
@@ -487,9 +500,8 @@ busd_metrics_listen(struct busd_metrics *m,
 	 * argument when bind fails ("port 0" otherwise). */
 	return MHD_start_daemon(
 		flags, busd_metrics_port(address), NULL, NULL,
-		busd_metrics_on_request, m,
-		MHD_OPTION_EXTERNAL_LOGGER, busd_metrics_on_log, NULL,
-		MHD_OPTION_SOCK_ADDR, where,
+		busd_metrics_on_request, m, MHD_OPTION_EXTERNAL_LOGGER,
+		busd_metrics_on_log, NULL, MHD_OPTION_SOCK_ADDR, where,
 		MHD_OPTION_CONNECTION_LIMIT, BUSD_METRICS_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, BUSD_METRICS_TIMEOUT_S,
 		MHD_OPTION_END);
@@ -531,10 +543,11 @@ int busd_metrics_start(struct busd *busd,
 	if (dashboard->length) {
 		m->dashboard = busd_metrics_listen(m, dashboard);
 		if (!m->dashboard) {
-			busd_refuse("cannot serve the dashboard: "
-				    "libmicrohttpd could not listen on port %u "
-				    "of the dashboard address (in use?)",
-				    (unsigned int)busd_metrics_port(dashboard));
+			busd_refuse(
+				"cannot serve the dashboard: "
+				"libmicrohttpd could not listen on port %u "
+				"of the dashboard address (in use?)",
+				(unsigned int)busd_metrics_port(dashboard));
 			busd_metrics_stop(m);
 			return -EADDRINUSE;
 		}

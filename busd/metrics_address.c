@@ -82,8 +82,10 @@ int busd_http_parse_address(const char *key, const char *text,
 	host_length = colon ? (size_t)(colon - text) : 0;
 	if (!colon || host_length == 0 || host_length >= sizeof(host) ||
 	    busd_metrics_parse_port(colon + 1, &port)) {
-		snprintf(why, why_size, "%s must be ADDRESS:PORT, like "
-			 "127.0.0.1:9464 or [::1]:9464, not '%s'", key, text);
+		snprintf(why, why_size,
+			 "%s must be ADDRESS:PORT, like "
+			 "127.0.0.1:9464 or [::1]:9464, not '%s'",
+			 key, text);
 		return -EINVAL;
 	}
 	memcpy(host, text, host_length);
@@ -95,12 +97,16 @@ int busd_http_parse_address(const char *key, const char *text,
 		ret = busd_metrics_ipv4(host, port, out);
 	}
 	if (ret == -EACCES)
-		snprintf(why, why_size, "%s address '%s' is not loopback: "
+		snprintf(why, why_size,
+			 "%s address '%s' is not loopback: "
 			 "the endpoint has no authentication, so it listens "
-			 "only on 127.0.0.0/8 or [::1]", key, host);
+			 "only on 127.0.0.0/8 or [::1]",
+			 key, host);
 	else if (ret)
-		snprintf(why, why_size, "%s address '%s' is not an IPv4 "
-			 "address, localhost or [IPv6]", key, host);
+		snprintf(why, why_size,
+			 "%s address '%s' is not an IPv4 "
+			 "address, localhost or [IPv6]",
+			 key, host);
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret ? -EINVAL : 0;

@@ -35,8 +35,9 @@ void busd_notify_ready(const char *bus_name, unsigned int queues,
 
 	snprintf(state, sizeof(state),
 		 "READY=1\nMAINPID=%d\nSTATUS=serving bus '%s' with %u "
-		 "queue%s and %u topic%s", (int)getpid(), bus_name, queues,
-		 queues == 1 ? "" : "s", topics, topics == 1 ? "" : "s");
+		 "queue%s and %u topic%s",
+		 (int)getpid(), bus_name, queues, queues == 1 ? "" : "s",
+		 topics, topics == 1 ? "" : "s");
 	busd_notify(state);
 }
 

@@ -63,8 +63,8 @@ static int create(const char *name, size_t size, void **out)
 }
 
 int busd_page_open(const char *name, size_t size, size_t magic_offset,
-		   uint64_t magic, bool (*whole)(const void *page),
-		   void **out, bool *adopted)
+		   uint64_t magic, bool (*whole)(const void *page), void **out,
+		   bool *adopted)
 {
 	int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
 

@@ -21,8 +21,8 @@
  * with nothing left behind.
  */
 int busd_page_open(const char *name, size_t size, size_t magic_offset,
-		   uint64_t magic, bool (*whole)(const void *page),
-		   void **out, bool *adopted);
+		   uint64_t magic, bool (*whole)(const void *page), void **out,
+		   bool *adopted);
 
 /* Writes a new page's magic, last, with release: pairs with the acquire
  * load of the magic by every reader (libbus/page_map.c) and by the next

@@ -314,10 +314,11 @@ uint32_t busd_dead_letter_recover_cells(const struct bus__queue_geometry *g)
 		if (bus__cell_owner(state) != BUS__OWNER_BUSD)
 			continue;
 		if (bus__cell_kind(state) == BUS__CELL_WRITING &&
-		    bus__cas_seq_cst(&cell->state, &state,
-				     bus__cell_state(bus__cell_position(state) +
-							     g->slots,
-						     0, BUS__CELL_FREE))) {
+		    bus__cas_seq_cst(
+			    &cell->state, &state,
+			    bus__cell_state(bus__cell_position(state) +
+						    g->slots,
+					    0, BUS__CELL_FREE))) {
 			add_figure(&g->control->retired.reclaimed, 1);
 			fixed++;
 		} else if (bus__cell_kind(state) == BUS__CELL_HELD) {

@@ -37,8 +37,8 @@ static uint64_t recovered_state(const struct bus__queue_geometry *g,
 		 * caller raised its delivery count), or hand it to busd's
 		 * dead-letter move. */
 		return bus__cell_state(bus__cell_position(state), 0,
-				       dead ? BUS__CELL_DEAD :
-					      BUS__CELL_REDELIVER);
+				       dead ? BUS__CELL_DEAD
+					    : BUS__CELL_REDELIVER);
 	default:
 		return 0;
 	}
@@ -71,7 +71,8 @@ static uint64_t recover_ring_leases(const struct bus__queue_geometry *g,
 	uint64_t taken = bus__load_acquire(&c->taken_position);
 	uint64_t count = 0;
 
-	if (!bus__queue_lazy(&g->settings) || index < g->settings.max_producers)
+	if (!bus__queue_lazy(&g->settings) ||
+	    index < g->settings.max_producers)
 		return 0;
 	/* A corrupt pair of positions must not make us loop for long. */
 	for (uint64_t p = released;
@@ -152,8 +153,8 @@ static void retire_figures(struct bus_retired_figures *t,
 {
 	/* Relaxed: the attachment's writer is gone; busd is the only
 	 * writer of the retired figures. */
-#define BUS__RETIRE(field)                                            \
-	bus__store_relaxed(&t->field, bus__load_relaxed(&t->field) +  \
+#define BUS__RETIRE(field)                                                   \
+	bus__store_relaxed(&t->field, bus__load_relaxed(&t->field) +         \
 					      bus__load_relaxed(&a->field)); \
 	bus__store_relaxed(&a->field, 0)
 	BUS__RETIRE(enqueued);
@@ -225,7 +226,8 @@ int busd_queue_slot_detach(const struct bus__queue_geometry *g, uint32_t index)
 	/* The histogram too: exact after its consumer has gone. */
 	bus__latency_merge(&g->latency[0], &g->latency[1 + index]);
 	bus__store_relaxed(&c->retired.reclaimed,
-			   bus__load_relaxed(&c->retired.reclaimed) + r.padded);
+			   bus__load_relaxed(&c->retired.reclaimed) +
+				   r.padded);
 	bus__store_relaxed(&c->retired.orphaned,
 			   bus__load_relaxed(&c->retired.orphaned) +
 				   r.orphaned);

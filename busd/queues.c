@@ -25,8 +25,8 @@ int busd_queue_create(struct busd *busd, const char *name,
 					  detail_size);
 	if (ret)
 		return ret;
-	ret = busd_segment_room_for(bus__queue_segment_size(settings),
-				    "queue", name, detail, detail_size);
+	ret = busd_segment_room_for(bus__queue_segment_size(settings), "queue",
+				    name, detail, detail_size);
 	if (ret)
 		return ret;
 	ret = busd_segment_create(busd->bus_name, name, settings, &queue,
@@ -42,8 +42,8 @@ int busd_queue_create(struct busd *busd, const char *name,
 	}
 	busd_access_store_save(busd);
 	busd_debug("queue '%s': %s, %u slots of %u bytes, %zu bytes of "
-		   "shared memory; owner %u, group %u, mode %04o", name,
-		   settings->type == BUS_QUEUE_SPSC ? "spsc" : "mpmc",
+		   "shared memory; owner %u, group %u, mode %04o",
+		   name, settings->type == BUS_QUEUE_SPSC ? "spsc" : "mpmc",
 		   settings->slots, settings->max_message,
 		   queue->geometry.size, (unsigned int)resolved.owner,
 		   (unsigned int)resolved.group, (unsigned int)resolved.mode);

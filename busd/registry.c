@@ -18,8 +18,8 @@ struct busd_queue *busd_queue_new(const char *name, int fd,
 
 	if (!queue)
 		return NULL;
-	queue->owners = calloc(geometry->attachment_count,
-			       sizeof(*queue->owners));
+	queue->owners =
+		calloc(geometry->attachment_count, sizeof(*queue->owners));
 	if (!queue->owners) {
 		free(queue);
 		return NULL;
@@ -59,16 +59,14 @@ struct busd_queue *busd_registry_at(const struct busd_registry *registry,
 	return index < registry->count ? registry->queues[index] : NULL;
 }
 
-int busd_registry_add(struct busd_registry *registry,
-		      struct busd_queue *queue)
+int busd_registry_add(struct busd_registry *registry, struct busd_queue *queue)
 {
 	unsigned int capacity;
 	struct busd_queue **queues;
 
 	if (registry->count == registry->capacity) {
 		capacity = registry->capacity ? registry->capacity * 2 : 8;
-		queues = realloc(registry->queues,
-				 capacity * sizeof(*queues));
+		queues = realloc(registry->queues, capacity * sizeof(*queues));
 		if (!queues)
 			return -ENOMEM;
 		registry->queues = queues;
@@ -108,8 +106,8 @@ static void busd_queue_role_range(const struct busd_queue *queue,
 	uint32_t producers = queue->geometry.settings.max_producers;
 
 	*first = role == BUS_PRODUCER ? 0 : producers;
-	*end = role == BUS_PRODUCER ? producers :
-				      queue->geometry.attachment_count;
+	*end = role == BUS_PRODUCER ? producers
+				    : queue->geometry.attachment_count;
 }
 
 int busd_queue_attach(struct busd_queue *queue, enum bus_role role,
@@ -210,8 +208,9 @@ void busd_topic_free(struct busd_topic *topic)
 	free(topic);
 }
 
-struct busd_topic *busd_registry_find_topic(
-	const struct busd_registry *registry, const char *name)
+struct busd_topic *
+busd_registry_find_topic(const struct busd_registry *registry,
+			 const char *name)
 {
 	for (unsigned int i = 0; i < registry->topic_count; i++) {
 		if (!strcmp(registry->topics[i]->name, name))
@@ -233,10 +232,10 @@ int busd_registry_add_topic(struct busd_registry *registry,
 	struct busd_topic **topics;
 
 	if (registry->topic_count == registry->topic_capacity) {
-		capacity = registry->topic_capacity ?
-				   registry->topic_capacity * 2 : 8;
-		topics = realloc(registry->topics,
-				 capacity * sizeof(*topics));
+		capacity = registry->topic_capacity
+				   ? registry->topic_capacity * 2
+				   : 8;
+		topics = realloc(registry->topics, capacity * sizeof(*topics));
 		if (!topics)
 			return -ENOMEM;
 		registry->topics = topics;
@@ -301,7 +300,8 @@ int busd_topic_attach(struct busd_topic *topic, enum bus_role role,
 	if (role == BUS_PRODUCER)
 		busd_topic_publisher_start(&topic->geometry, index, &identity);
 	else
-		busd_topic_subscriber_start(&topic->geometry, index, &identity);
+		busd_topic_subscriber_start(&topic->geometry, index,
+					    &identity);
 	if (role == BUS_CONSUMER) /* a dead holder's note goes */
 		busd_topic_mark_reserved(topic, index, 0);
 	owners[index] = who->client_id;

@@ -31,9 +31,9 @@ struct busd_identity {
 /* What busd keeps per queue between ticks of its dead-letter mover and
  * lease time-outs (dead_letter.c); freed with the queue. */
 struct busd_queue_watch {
-	uint64_t dead_seen;  /* dead_pending at the last pass */
-	bool dead_left;	     /* the last pass left DEAD cells: again */
-	bool warned;	     /* said why once, until a pass moves all */
+	uint64_t dead_seen; /* dead_pending at the last pass */
+	bool dead_left;	    /* the last pass left DEAD cells: again */
+	bool warned;	    /* said why once, until a pass moves all */
 	struct busd_lease_sample *samples; /* ack_timeout_ms: per slot */
 	/* The next look at the leases: each queue at its own pace, however
 	 * fast another queue's timeout makes the loop tick. */
@@ -118,8 +118,9 @@ struct busd_topic *busd_topic_new(const char *name, int fd,
 				  const struct bus__topic_geometry *geometry);
 void busd_topic_free(struct busd_topic *topic);
 
-struct busd_topic *busd_registry_find_topic(
-	const struct busd_registry *registry, const char *name);
+struct busd_topic *
+busd_registry_find_topic(const struct busd_registry *registry,
+			 const char *name);
 /* The index-th topic, or NULL past the end. */
 struct busd_topic *busd_registry_topic_at(const struct busd_registry *registry,
 					  uint32_t index);

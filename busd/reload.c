@@ -45,13 +45,13 @@ static void busd_reload_log_level(struct busd *busd,
 			  "command line's -l or -v wins");
 		return;
 	}
-	busd_log_set_level(next->bus.log_level >= 0 ?
-				   (enum busd_log_level)next->bus.log_level :
-				   BUSD_LOG_INFO);
+	busd_log_set_level(next->bus.log_level >= 0
+				   ? (enum busd_log_level)next->bus.log_level
+				   : BUSD_LOG_INFO);
 	busd_info("reload: log_level is now %s",
-		  busd_log_level_name(next->bus.log_level >= 0 ?
-					      next->bus.log_level :
-					      BUSD_LOG_INFO));
+		  busd_log_level_name(next->bus.log_level >= 0
+					      ? next->bus.log_level
+					      : BUSD_LOG_INFO));
 	t->applied++;
 }
 
@@ -121,9 +121,9 @@ static void busd_reload_access(struct busd_access *current,
 	if (!memcmp(&resolved, current, sizeof(resolved)))
 		return;
 	*current = resolved;
-	busd_info("reload: %s '%s': owner %u, group %u, mode %04o", kind,
-		  name, (unsigned int)resolved.owner,
-		  (unsigned int)resolved.group, (unsigned int)resolved.mode);
+	busd_info("reload: %s '%s': owner %u, group %u, mode %04o", kind, name,
+		  (unsigned int)resolved.owner, (unsigned int)resolved.group,
+		  (unsigned int)resolved.mode);
 	t->applied++;
 }
 
@@ -131,8 +131,8 @@ static void busd_reload_queue(struct busd *busd,
 			      const struct busd_queue_config *q,
 			      struct busd_reload_tally *t)
 {
-	struct busd_queue *queue = busd_registry_find(&busd->registry,
-						      q->name);
+	struct busd_queue *queue =
+		busd_registry_find(&busd->registry, q->name);
 	char detail[256];
 
 	if (!queue) {
@@ -151,7 +151,8 @@ static void busd_reload_queue(struct busd *busd,
 		   sizeof(q->settings))) {
 		busd_warning("reload: queue '%s': its settings changed; they "
 			     "apply when it is deleted and created again, or "
-			     "when busd restarts with it empty", q->name);
+			     "when busd restarts with it empty",
+			     q->name);
 		t->need_restart++;
 	}
 }
@@ -160,13 +161,14 @@ static void busd_reload_topic(struct busd *busd,
 			      const struct busd_topic_config *c,
 			      struct busd_reload_tally *t)
 {
-	struct busd_topic *topic = busd_registry_find_topic(&busd->registry,
-							    c->name);
+	struct busd_topic *topic =
+		busd_registry_find_topic(&busd->registry, c->name);
 	char detail[256];
 
 	if (busd_registry_find(&busd->registry, c->name)) {
 		busd_error("reload: '%s' is a queue; it cannot become a topic "
-			   "while busd runs", c->name);
+			   "while busd runs",
+			   c->name);
 		return;
 	}
 	if (!topic) {
@@ -219,8 +221,8 @@ static void busd_reload_routes(struct busd *busd, struct busd_config *next,
 
 		if (busd_reload_find_route(next, r))
 			continue;
-		if (!busd_routes_delete(busd->routes, r->kind, r->name,
-					detail, sizeof(detail))) {
+		if (!busd_routes_delete(busd->routes, r->kind, r->name, detail,
+					sizeof(detail))) {
 			busd_info("reload: deleted route '%s'", r->name);
 			t->applied++;
 		}
@@ -235,8 +237,9 @@ static void busd_reload_routes(struct busd *busd, struct busd_config *next,
 				   sizeof(detail));
 		if (busd_routes_add(busd->routes, r, detail, sizeof(detail))) {
 			busd_error("reload: route '%s': %s; %s", r->name,
-				   detail, was ? "it stays as it was" :
-						 "the next reload tries again");
+				   detail,
+				   was ? "it stays as it was"
+				       : "the next reload tries again");
 			/* The config busd keeps says what runs, so that the
 			 * next reload sees the difference again. */
 			if (was && !busd_routes_add(busd->routes, was, detail,

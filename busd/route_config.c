@@ -29,12 +29,12 @@ int busd_route_config_begin(struct busd_config *config, uint32_t kind,
 	struct busd_route_config *r;
 
 	if (bus_name_check(name))
-		return bus__detail(detail, detail_size, -EINVAL,
-				   "'%s' is not a valid %s name: use 1 to %d "
-				   "letters, digits, '_', '-' or '.'",
-				   name,
-				   kind == BUS_ROUTE_RULE ? "route" : "address",
-				   BUS_NAME_MAX);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"'%s' is not a valid %s name: use 1 to %d "
+			"letters, digits, '_', '-' or '.'",
+			name, kind == BUS_ROUTE_RULE ? "route" : "address",
+			BUS_NAME_MAX);
 	for (unsigned int i = 0; i < config->route_count; i++) {
 		r = &config->routes[i];
 		if (r->route.kind == kind && !strcmp(r->route.name, name))
@@ -71,9 +71,11 @@ static int busd_route_config_name(char *field, const char *value,
 				  size_t detail_size)
 {
 	if (bus_name_check(value))
-		return bus__detail(detail, detail_size, -EINVAL,
-				   "%s must be a queue, topic or address name, "
-				   "not '%s'", what, value);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"%s must be a queue, topic or address name, "
+			"not '%s'",
+			what, value);
 	strncpy(field, value, BUS_NAME_MAX);
 	return 0;
 }
@@ -104,18 +106,17 @@ static int busd_route_config_targets(struct bus_route *route,
 			return bus__detail(detail, detail_size, -EINVAL,
 					   "'to' names more than %u targets",
 					   BUS_ROUTE_TARGETS_MAX);
-		if (busd_route_config_name(
-			    route->targets[route->target_count], item,
-			    "each target in 'to'", detail, detail_size))
+		if (busd_route_config_name(route->targets[route->target_count],
+					   item, "each target in 'to'", detail,
+					   detail_size))
 			return -EINVAL;
 		route->target_count++;
 	}
 	return 0;
 }
 
-static int busd_route_config_match(struct bus_route *route,
-				   const char *value, char *detail,
-				   size_t detail_size)
+static int busd_route_config_match(struct bus_route *route, const char *value,
+				   char *detail, size_t detail_size)
 {
 	const char *equals = strchr(value, '=');
 	struct bus_route_match *m;
@@ -147,8 +148,8 @@ int busd_route_config_key(struct busd_route_config *r, const char *key,
 		if (strcmp(key, "unroutable"))
 			return bus__detail(detail, detail_size, -EINVAL,
 					   "unknown key '%s' in [address %s]; "
-					   "expected unroutable", key,
-					   route->name);
+					   "expected unroutable",
+					   key, route->name);
 		route->target_count = 1;
 		return busd_route_config_name(route->targets[0], value,
 					      "unroutable", detail,
@@ -162,7 +163,8 @@ int busd_route_config_key(struct busd_route_config *r, const char *key,
 			return bus__detail(detail, detail_size, -EINVAL,
 					   "key must be a pattern such as "
 					   "orders.*.red or orders.>, not "
-					   "'%s'", value);
+					   "'%s'",
+					   value);
 		strcpy(route->key, value);
 		return 0;
 	}
@@ -174,7 +176,8 @@ int busd_route_config_key(struct busd_route_config *r, const char *key,
 					       detail_size);
 	return bus__detail(detail, detail_size, -EINVAL,
 			   "unknown key '%s' in [route %s]; expected from, "
-			   "key, to or header", key, route->name);
+			   "key, to or header",
+			   key, route->name);
 }
 
 int busd_route_config_finish(const struct busd_route_config *r, char *detail,

@@ -27,7 +27,8 @@ void busd_route_table_write(struct bus_route_table *t,
 	bus__store_relaxed(&t->generation, generation + 1);
 	bus__fence_release();
 	for (uint32_t i = 0; i < count && i < BUS_ROUTES_MAX; i++)
-		write_words(bus__route_entry_words(t, i), &entries[i], sizeof(entries[i]));
+		write_words(bus__route_entry_words(t, i), &entries[i],
+			    sizeof(entries[i]));
 	bus__store_relaxed(&t->count, count);
 	/* Release: pairs with the reader's acquire load of an even
 	 * generation; it sees every entry stored above. */

@@ -71,7 +71,8 @@ int busd_routes_open(const char *bus_name, const struct busd_config *config,
 	ret = busd_routes_map(bus_name, &r->table);
 	if (ret) {
 		busd_refuse("cannot create the route table of bus '%s' in "
-			    "/dev/shm: %s", bus_name, strerror(-ret));
+			    "/dev/shm: %s",
+			    bus_name, strerror(-ret));
 		free(r);
 		return ret;
 	}
@@ -144,7 +145,8 @@ int busd_routes_add(struct busd_routes *r, const struct bus_route *route,
 	if (r->count >= BUS_ROUTES_MAX)
 		return bus__detail(detail, detail_size, -ENOSPC,
 				   "the bus has %u routes and addresses, the "
-				   "most it may have", BUS_ROUTES_MAX);
+				   "most it may have",
+				   BUS_ROUTES_MAX);
 	r->entries[r->count++] = entry;
 	if (r->table)
 		busd_routes_publish(r);

@@ -37,8 +37,8 @@ static int busd_segment_reserve(int fd, size_t size)
 static int busd_segment_map(int fd, size_t size, const char *bus_name,
 			    const char *name,
 			    const struct bus_queue_settings *settings,
-			    struct bus__queue_geometry *geometry,
-			    char *detail, size_t detail_size)
+			    struct bus__queue_geometry *geometry, char *detail,
+			    size_t detail_size)
 {
 	void *base;
 	int ret;
@@ -46,8 +46,9 @@ static int busd_segment_map(int fd, size_t size, const char *bus_name,
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		return bus__detail(detail, detail_size, -errno,
-					 "cannot map the segment of queue "
-					 "'%s': %s", name, strerror(errno));
+				   "cannot map the segment of queue "
+				   "'%s': %s",
+				   name, strerror(errno));
 	busd_queue_segment_init(base, size, bus_name, name, settings);
 	ret = bus__queue_segment_validate(base, size, geometry, detail,
 					  detail_size);
@@ -66,11 +67,12 @@ static int busd_segment_open(const char *shm_name, const char *name,
 		return fd;
 	if (errno == EEXIST)
 		return bus__detail(detail, detail_size, -EEXIST,
-					 "shared-memory object %s of '%s' "
-					 "already exists", shm_name, name);
+				   "shared-memory object %s of '%s' "
+				   "already exists",
+				   shm_name, name);
 	return bus__detail(detail, detail_size, -errno,
-				 "cannot create shared-memory object %s: %s",
-				 shm_name, strerror(errno));
+			   "cannot create shared-memory object %s: %s",
+			   shm_name, strerror(errno));
 }
 
 int busd_segment_create(const char *bus_name, const char *name,
@@ -86,16 +88,16 @@ int busd_segment_create(const char *bus_name, const char *name,
 	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
 	if (ret < 0)
 		return bus__detail(detail, detail_size, ret,
-					 "'%s' is not a valid queue name",
-					 name);
+				   "'%s' is not a valid queue name", name);
 	fd = busd_segment_open(shm_name, name, detail, detail_size);
 	if (fd < 0)
 		return fd;
 	ret = busd_segment_reserve(fd, size);
 	if (ret) {
 		bus__detail(detail, detail_size, ret,
-				  "cannot reserve %zu bytes in /dev/shm for "
-				  "queue '%s': %s", size, name, strerror(-ret));
+			    "cannot reserve %zu bytes in /dev/shm for "
+			    "queue '%s': %s",
+			    size, name, strerror(-ret));
 		goto fail;
 	}
 	ret = busd_segment_map(fd, size, bus_name, name, settings, &geometry,
@@ -118,8 +120,9 @@ void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
 	busd_queue_close_segment(&queue->geometry);
-	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
-			  queue->name) >= 0 && shm_unlink(shm_name))
+	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name, queue->name) >=
+		    0 &&
+	    shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,
 			     strerror(errno));
 	munmap(queue->geometry.base, queue->geometry.size);
@@ -155,8 +158,9 @@ static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED)
 		return bus__detail(detail, detail_size, -errno,
-					 "cannot map the segment of topic "
-					 "'%s': %s", name, strerror(errno));
+				   "cannot map the segment of topic "
+				   "'%s': %s",
+				   name, strerror(errno));
 	busd_topic_segment_init(base, size, bus_name, name, settings);
 	ret = bus__topic_segment_validate(base, size, geometry, detail,
 					  detail_size);
@@ -178,16 +182,16 @@ int busd_topic_segment_create(const char *bus_name, const char *name,
 	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
 	if (ret < 0)
 		return bus__detail(detail, detail_size, ret,
-					 "'%s' is not a valid topic name",
-					 name);
+				   "'%s' is not a valid topic name", name);
 	fd = busd_segment_open(shm_name, name, detail, detail_size);
 	if (fd < 0)
 		return fd;
 	ret = busd_segment_reserve(fd, size);
 	if (ret) {
 		bus__detail(detail, detail_size, ret,
-				  "cannot reserve %zu bytes in /dev/shm for "
-				  "topic '%s': %s", size, name, strerror(-ret));
+			    "cannot reserve %zu bytes in /dev/shm for "
+			    "topic '%s': %s",
+			    size, name, strerror(-ret));
 		goto fail;
 	}
 	ret = busd_topic_segment_map(fd, size, bus_name, name, settings,
@@ -205,14 +209,14 @@ fail:
 	return ret;
 }
 
-void busd_topic_segment_destroy(const char *bus_name,
-				struct busd_topic *topic)
+void busd_topic_segment_destroy(const char *bus_name, struct busd_topic *topic)
 {
 	char shm_name[2 * BUS_NAME_MAX + 16];
 
 	busd_topic_close_segment(&topic->geometry);
-	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name,
-			  topic->name) >= 0 && shm_unlink(shm_name))
+	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name, topic->name) >=
+		    0 &&
+	    shm_unlink(shm_name))
 		busd_warning("cannot unlink %s: %s", shm_name,
 			     strerror(errno));
 	munmap(topic->geometry.base, topic->geometry.size);
@@ -230,8 +234,8 @@ int busd_segment_room(uint64_t needed, uint64_t *available)
 	return needed <= *available ? 0 : -ENOSPC;
 }
 
-int busd_segment_room_for(uint64_t needed, const char *kind,
-			  const char *name, char *detail, size_t detail_size)
+int busd_segment_room_for(uint64_t needed, const char *kind, const char *name,
+			  char *detail, size_t detail_size)
 {
 	uint64_t available = 0;
 

@@ -54,8 +54,8 @@ int busd_segment_room(uint64_t needed, uint64_t *available);
  * or "topic"): 0, or -ENOSPC with the sentence "/dev/shm has N MiB free
  * but KIND 'NAME' needs M MiB" in detail.
  */
-int busd_segment_room_for(uint64_t needed, const char *kind,
-			  const char *name, char *detail, size_t detail_size);
+int busd_segment_room_for(uint64_t needed, const char *kind, const char *name,
+			  char *detail, size_t detail_size);
 
 /* Bytes in MiB, rounded down (what is free) or up (what is needed). */
 static inline unsigned long long busd_mib_down(uint64_t bytes)

@@ -52,13 +52,14 @@ static uint64_t oldest_uncommitted(const struct bus__topic_geometry *g,
 		/* seq_cst: the final look of a join must come after its raise
 		 * of joins in the single order (topic_cell.h); the first look
 		 * could be relaxed, but costs the same on x86-64. */
-		uint64_t state = bus__load_seq_cst(&bus__topic_cell(g, q)->state);
+		uint64_t state =
+			bus__load_seq_cst(&bus__topic_cell(g, q)->state);
 		int64_t d = bus__position_diff(bus__cell_position(state),
 					       bus__position_wrap(q));
 
-		if (d < 0 || (d == 0 && bus__topic_kind(state) !=
-						BUS__TOPIC_READY &&
-			      bus__topic_kind(state) != BUS__TOPIC_PADDED))
+		if (d < 0 ||
+		    (d == 0 && bus__topic_kind(state) != BUS__TOPIC_READY &&
+		     bus__topic_kind(state) != BUS__TOPIC_PADDED))
 			break;
 	}
 	return q;
@@ -152,9 +153,10 @@ static uint64_t pad_loans(const struct bus__topic_geometry *g, uint32_t owner)
 		/* CAS: the publisher may have closed after a commit we race
 		 * with (a local handle); a READY state must survive.
 		 * Release: readers that see PADDED see nothing else of it. */
-		if (bus__cas_acq_rel(&cell->state, &state,
-				     bus__topic_state(bus__cell_position(state),
-						      0, BUS__TOPIC_PADDED)))
+		if (bus__cas_acq_rel(
+			    &cell->state, &state,
+			    bus__topic_state(bus__cell_position(state), 0,
+					     BUS__TOPIC_PADDED)))
 			padded++;
 	}
 	return padded;

@@ -31,15 +31,16 @@ int busd_topic_create(struct busd *busd, const char *name,
 	    busd_registry_find_topic(&busd->registry, name)) {
 		snprintf(detail, detail_size,
 			 "a queue or topic named '%s' already exists on bus "
-			 "'%s'", name, busd->bus_name);
+			 "'%s'",
+			 name, busd->bus_name);
 		return -EEXIST;
 	}
-	ret = busd_segment_room_for(bus__topic_segment_size(settings),
-				    "topic", name, detail, detail_size);
+	ret = busd_segment_room_for(bus__topic_segment_size(settings), "topic",
+				    name, detail, detail_size);
 	if (ret)
 		return ret;
-	ret = busd_topic_segment_create(busd->bus_name, name, settings,
-					&topic, detail, detail_size);
+	ret = busd_topic_segment_create(busd->bus_name, name, settings, &topic,
+					detail, detail_size);
 	if (ret)
 		return ret;
 	topic->access = resolved;
@@ -55,10 +56,11 @@ int busd_topic_create(struct busd *busd, const char *name,
 	busd_wildcards_reserve(busd, topic);
 	busd_announce_change(busd->announce);
 	busd_debug("topic '%s': %u slots of %u bytes, %s, %zu bytes of "
-		   "shared memory", name, settings->slots,
-		   settings->max_message,
-		   settings->slow_subscriber == BUS_SLOW_SUBSCRIBER_OVERWRITE ?
-			   "overwrite" : "block",
+		   "shared memory",
+		   name, settings->slots, settings->max_message,
+		   settings->slow_subscriber == BUS_SLOW_SUBSCRIBER_OVERWRITE
+			   ? "overwrite"
+			   : "block",
 		   topic->geometry.size);
 	return 0;
 }
@@ -93,8 +95,8 @@ static bool busd_topic_attached(const struct busd_topic *topic)
 static int busd_topic_reconcile(struct busd *busd,
 				const struct busd_topic_config *config)
 {
-	struct busd_topic *topic = busd_registry_find_topic(&busd->registry,
-							    config->name);
+	struct busd_topic *topic =
+		busd_registry_find_topic(&busd->registry, config->name);
 	char detail[256];
 	int ret;
 
@@ -112,7 +114,8 @@ static int busd_topic_reconcile(struct busd *busd,
 		busd_warning("topic '%s' is in use and its settings differ "
 			     "from the configuration: it is used as it is "
 			     "(delete and create it, or restart busd once its "
-			     "clients are gone)", config->name);
+			     "clients are gone)",
+			     config->name);
 		return 0;
 	}
 	busd_topic_delete(busd, topic);
@@ -140,8 +143,8 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	ret = busd_segment_room(needed, &available);
 	if (ret == -ENOSPC) {
 		busd_refuse("/dev/shm has %llu MiB free but the configured "
-			    "topics need %llu MiB", busd_mib_down(available),
-			    busd_mib_up(needed));
+			    "topics need %llu MiB",
+			    busd_mib_down(available), busd_mib_up(needed));
 		return ret;
 	}
 	for (unsigned int i = 0; i < config->topic_count; i++) {

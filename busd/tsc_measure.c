@@ -12,9 +12,9 @@ bool busd_clock_measure(struct bus__clock *c)
 {
 	for (int i = 0; i < MEASURE_TRIES && bus__tsc_usable && !c->window;
 	     i++) {
-		uint64_t since = c->rate_ns ? (uint64_t)bus__monotonic_ns() -
-						      c->rate_ns
-					    : 0;
+		uint64_t since =
+			c->rate_ns ? (uint64_t)bus__monotonic_ns() - c->rate_ns
+				   : 0;
 
 		if (c->rate_ns && since < BUS__CLOCK_RATE_SPAN_NS) {
 			struct timespec pause = bus__timespec_of(

@@ -12,8 +12,7 @@
 #include "log.h"
 #include "wildcards.h"
 
-static bool busd_wildcard_id_taken(const struct busd_wildcards *w,
-				   uint32_t id)
+static bool busd_wildcard_id_taken(const struct busd_wildcards *w, uint32_t id)
 {
 	for (uint32_t i = 0; i < w->count; i++)
 		if (w->items[i].id == id)
@@ -44,8 +43,8 @@ static int busd_wildcard_add(struct busd_wildcards *w, const char *pattern,
 		while (!*id || busd_wildcard_id_taken(w, *id));
 	}
 	w->items[w->count].id = *id;
-	snprintf(w->items[w->count].pattern, sizeof(w->items[0].pattern),
-		 "%s", pattern);
+	snprintf(w->items[w->count].pattern, sizeof(w->items[0].pattern), "%s",
+		 pattern);
 	w->count++;
 	return 0;
 }
@@ -67,8 +66,10 @@ int busd_on_wildcard(struct busd *busd, struct busd_client *client,
 		return -EINVAL;
 	}
 	if (w->count >= BUSD_WILDCARDS_MAX) {
-		snprintf(detail, size, "a client may hold at most %u wildcard "
-			 "subscriptions", BUSD_WILDCARDS_MAX);
+		snprintf(detail, size,
+			 "a client may hold at most %u wildcard "
+			 "subscriptions",
+			 BUSD_WILDCARDS_MAX);
 		return -EMFILE;
 	}
 	if (busd_wildcard_add(w, request->name, request->attachment, &id)) {

@@ -45,8 +45,8 @@ static int settle(struct gate_sub *sub, unsigned int index, bool nack)
 	} else {
 		for (unsigned int i = first; i <= index; i++) {
 			int r = nack ? bus_nack(sub->queue,
-						&sub->pending[i].message) :
-				       bus_ack(sub->queue,
+						&sub->pending[i].message)
+				     : bus_ack(sub->queue,
 					       &sub->pending[i].message);
 
 			if (r < 0 && !ret)
@@ -57,9 +57,10 @@ static int settle(struct gate_sub *sub, unsigned int index, bool nack)
 	if (ret == -ESTALE)
 		/* busd took it back after ack_timeout_ms: it is delivered
 		 * again, and the client hears of it then. */
-		gate_log(1, "connection %llu: an %s came after the queue's "
-			 "ack_timeout", (unsigned long long)conn->id,
-			 nack ? "nack" : "ack");
+		gate_log(1,
+			 "connection %llu: an %s came after the queue's "
+			 "ack_timeout",
+			 (unsigned long long)conn->id, nack ? "nack" : "ack");
 	return ret == -ESTALE ? 0 : ret;
 }
 
@@ -73,12 +74,14 @@ int gate_ack(struct gate_conn *conn, struct stomp_frame *frame, bool nack)
 	int ret;
 
 	if (!id || conn->version < STOMP_V12)
-		id = stomp_header(frame, "message-id") ?
-		     stomp_header(frame, "message-id") : id;
+		id = stomp_header(frame, "message-id")
+			     ? stomp_header(frame, "message-id")
+			     : id;
 	if (!id) {
-		gate_conn_fail(conn, frame, conn->version >= STOMP_V12 ?
-			       "missing header 'id'" :
-			       "missing header 'message-id'",
+		gate_conn_fail(conn, frame,
+			       conn->version >= STOMP_V12
+				       ? "missing header 'id'"
+				       : "missing header 'message-id'",
 			       nack ? "NACK" : "ACK");
 		return -1;
 	}

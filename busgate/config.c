@@ -23,8 +23,8 @@ struct parser {
 	bool in_gateway;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void config_error(struct parser *p, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void
+config_error(struct parser *p, const char *format, ...)
 {
 	va_list args;
 
@@ -110,9 +110,11 @@ struct number_key {
 	size_t width;
 };
 
-#define NUMBER_KEY(field, low, high) \
-	{ #field, low, high, offsetof(struct gate_config, field), \
-	  sizeof(((struct gate_config *)0)->field) }
+#define NUMBER_KEY(field, low, high)                                    \
+	{                                                               \
+#field, low, high, offsetof(struct gate_config, field), \
+			sizeof(((struct gate_config *)0)->field)        \
+	}
 
 static const struct number_key number_keys[] = {
 	NUMBER_KEY(max_frame, 256, 64ul << 20),
@@ -139,8 +141,10 @@ static bool set_number(struct parser *p, const char *key, const char *value)
 		if (strcmp(key, k->name))
 			continue;
 		if (parse_number(value, k->low, k->high, &n)) {
-			config_error(p, "%s = '%s' is not a whole number from "
-				     "%lu to %lu", key, value, k->low, k->high);
+			config_error(p,
+				     "%s = '%s' is not a whole number from "
+				     "%lu to %lu",
+				     key, value, k->low, k->high);
 			return true;
 		}
 		if (k->width == sizeof(size_t))
@@ -160,8 +164,8 @@ static void on_gateway_key(struct parser *p, const char *key,
 	if (set_number(p, key, value))
 		return;
 	if (!strcmp(key, "bus")) {
-		if (bus_name_check(value) || copy_text(c->bus, sizeof(c->bus),
-						       value))
+		if (bus_name_check(value) ||
+		    copy_text(c->bus, sizeof(c->bus), value))
 			config_error(p, "bus = '%s' is not a bus name", value);
 	} else if (!strcmp(key, "listen")) {
 		if (copy_text(c->listen, sizeof(c->listen), value))
@@ -173,8 +177,10 @@ static void on_gateway_key(struct parser *p, const char *key,
 		if (value[0] != '/' ||
 		    copy_text(c->websocket_path, sizeof(c->websocket_path),
 			      value))
-			config_error(p, "websocket_path = '%s' is not a path "
-				     "such as /ws", value);
+			config_error(p,
+				     "websocket_path = '%s' is not a path "
+				     "such as /ws",
+				     value);
 	} else if (!strcmp(key, "websocket_origins")) {
 		if (copy_text(c->websocket_origins,
 			      sizeof(c->websocket_origins), value))
@@ -184,8 +190,10 @@ static void on_gateway_key(struct parser *p, const char *key,
 			config_error(p, "users is too long");
 	} else if (!strcmp(key, "heartbeat")) {
 		if (parse_heartbeat(value, c))
-			config_error(p, "heartbeat = '%s' is not SEND_MS,"
-				     "RECEIVE_MS", value);
+			config_error(p,
+				     "heartbeat = '%s' is not SEND_MS,"
+				     "RECEIVE_MS",
+				     value);
 	} else if (!strcmp(key, "auto_create")) {
 		if (!strcmp(value, "yes"))
 			c->auto_create = true;
@@ -226,8 +234,10 @@ static char *read_line(char *line, int size, void *stream)
 	} else if (kind == CONFIG_LINE_SECTION) {
 		p->in_gateway = !strcmp(section, "gateway");
 		if (!p->in_gateway)
-			config_error(p, "unknown section [%s]; busgate reads "
-				     "[gateway]", section);
+			config_error(p,
+				     "unknown section [%s]; busgate reads "
+				     "[gateway]",
+				     section);
 	}
 	return line;
 }
@@ -253,8 +263,10 @@ int gate_config_read(struct gate_config *config)
 	 * than at the first queue made. */
 	if (config->queue_slots & (config->queue_slots - 1) ||
 	    config->topic_slots & (config->topic_slots - 1)) {
-		fprintf(stderr, "busgate: %s: queue_slots and topic_slots must "
-			"be powers of two\n", config->path);
+		fprintf(stderr,
+			"busgate: %s: queue_slots and topic_slots must "
+			"be powers of two\n",
+			config->path);
 		p.errors++;
 	}
 	return p.errors ? -EINVAL : 0;

@@ -85,8 +85,9 @@ int gate_conn_send(struct gate_conn *conn, const char *data, size_t n)
 	if (conn->websocket)
 		/* A text frame must hold UTF-8; a binary body goes as a
 		 * binary frame, which stomp.js accepts as well. */
-		ret = append_ws_frame(conn, stomp_utf8_valid(data, n) ?
-				      WS_TEXT : WS_BINARY, data, n);
+		ret = append_ws_frame(
+			conn, stomp_utf8_valid(data, n) ? WS_TEXT : WS_BINARY,
+			data, n);
 	else
 		ret = gate_buffer_append(&conn->out, data, n);
 	if (ret)
@@ -204,8 +205,7 @@ void gate_conn_fail(struct gate_conn *conn, const struct stomp_frame *frame,
 	/* Sized from the real lengths: a receipt of a whole max_frame
 	 * comes back whole (it was a stack overflow once). */
 	out = stomp_frame_build("ERROR", headers, count, detail, body,
-				conn->version ? conn->version : STOMP_V12,
-				&n);
+				conn->version ? conn->version : STOMP_V12, &n);
 	if (out) {
 		gate_conn_send(conn, out, n);
 		free(out);
@@ -218,19 +218,19 @@ static void process_input(struct gate_conn *conn)
 {
 	struct gate_config *config = conn->gate->config;
 
-	while (!conn->dead && conn->stage != STAGE_CLOSING &&
-	       !conn->stalled) {
+	while (!conn->dead && conn->stage != STAGE_CLOSING && !conn->stalled) {
 		struct stomp_frame *frame = &conn->stalled_frame;
 		const char *why = "";
 		long used = stomp_frame_parse(conn->in.data + conn->in.start,
 					      gate_buffer_length(&conn->in),
-					      config->max_frame,
-					      conn->version, frame, &why);
+					      config->max_frame, conn->version,
+					      frame, &why);
 		int ret;
 
 		if (used < 0) {
-			gate_conn_fail(conn, NULL, used == -EMSGSIZE ?
-				       "frame too large" : "malformed frame",
+			gate_conn_fail(conn, NULL,
+				       used == -EMSGSIZE ? "frame too large"
+							 : "malformed frame",
 				       why);
 			return;
 		}
@@ -308,9 +308,11 @@ static void on_upgrade(struct gate_conn *conn)
 		gate_buffer_append(&conn->out, answer, (size_t)n);
 	gate_conn_mark_dirty(conn);
 	if (upgrade.status != 101) {
-		gate_log(1, "connection %llu from %s: WebSocket upgrade "
-			 "refused (%d): %s", (unsigned long long)conn->id,
-			 conn->peer, upgrade.status, why);
+		gate_log(1,
+			 "connection %llu from %s: WebSocket upgrade "
+			 "refused (%d): %s",
+			 (unsigned long long)conn->id, conn->peer,
+			 upgrade.status, why);
 		conn->stage = STAGE_CLOSING;
 		conn->reading = false;
 		conn->closing_since_ns = gate_now_ns();
@@ -341,8 +343,8 @@ static void ws_control(struct gate_conn *conn, const struct ws_frame *frame,
 
 static void ws_fail(struct gate_conn *conn, long error, const char *why)
 {
-	uint16_t code = error == -EMSGSIZE ? WS_CLOSE_TOO_BIG :
-					     WS_CLOSE_PROTOCOL;
+	uint16_t code = error == -EMSGSIZE ? WS_CLOSE_TOO_BIG
+					   : WS_CLOSE_PROTOCOL;
 	uint8_t payload[2] = { (uint8_t)(code >> 8), (uint8_t)code };
 
 	gate_log(1, "connection %llu from %s: WebSocket error: %s",
@@ -364,7 +366,8 @@ static void ws_unwrap(struct gate_conn *conn)
 		struct ws_frame frame;
 		const char *why = "";
 		uint8_t *at = (uint8_t *)conn->ws_in.data + conn->ws_in.start;
-		long used = ws_frame_parse(at, gate_buffer_length(&conn->ws_in),
+		long used = ws_frame_parse(at,
+					   gate_buffer_length(&conn->ws_in),
 					   max, &frame, &why);
 		uint8_t *payload = at + (used > 0 ? frame.header_length : 0);
 		size_t n = (size_t)frame.payload_length;
@@ -382,10 +385,12 @@ static void ws_unwrap(struct gate_conn *conn)
 			bool continuation = frame.opcode == WS_CONTINUATION;
 
 			if (continuation != conn->ws_in_message) {
-				ws_fail(conn, -EPROTO, continuation ?
-					"a continuation frame outside a "
-					"message" : "a new message inside a "
-					"fragmented one");
+				ws_fail(conn, -EPROTO,
+					continuation
+						? "a continuation frame outside a "
+						  "message"
+						: "a new message inside a "
+						  "fragmented one");
 				return;
 			}
 			conn->ws_in_message = !frame.fin;
@@ -407,7 +412,8 @@ static bool pause_input_if_full(struct gate_conn *conn)
 		return false;
 	if (!conn->input_paused) {
 		conn->input_paused = true;
-		gate_log(2, "connection %llu: output over output_limit, "
+		gate_log(2,
+			 "connection %llu: output over output_limit, "
 			 "not read until it drains",
 			 (unsigned long long)conn->id);
 		gate_socket_interest(conn);
@@ -499,9 +505,11 @@ void gate_conn_flush(struct gate_conn *conn)
 		close_now(conn);
 		return;
 	}
-	if (conn->input_paused && length < conn->gate->config->output_limit / 2)
+	if (conn->input_paused &&
+	    length < conn->gate->config->output_limit / 2)
 		resume_input(conn);
-	if (conn->output_paused && length < conn->gate->config->output_limit / 2) {
+	if (conn->output_paused &&
+	    length < conn->gate->config->output_limit / 2) {
 		conn->output_paused = false;
 		gate_deliver_all(conn);
 		gate_waitset_arm(conn);
@@ -530,15 +538,15 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 		return;
 	}
 	if (conn->stage != STAGE_OPEN && config->connect_timeout_ms &&
-	    now - conn->opened_ns > (int64_t)config->connect_timeout_ms *
-					    1000000) {
+	    now - conn->opened_ns >
+		    (int64_t)config->connect_timeout_ms * 1000000) {
 		gate_conn_fail(conn, NULL, "no CONNECT frame in time", NULL);
 		return;
 	}
 	if (conn->partial_since_ns && config->frame_timeout_ms &&
 	    !conn->input_paused &&
-	    now - conn->partial_since_ns > (int64_t)config->frame_timeout_ms *
-						   1000000) {
+	    now - conn->partial_since_ns >
+		    (int64_t)config->frame_timeout_ms * 1000000) {
 		gate_conn_fail(conn, NULL, "a frame was not finished in time",
 			       NULL);
 		return;
@@ -548,8 +556,8 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 	/* A peer that sent nothing for two of its intervals is gone; not
 	 * while its socket is left unread for a SEND that waits. */
 	if (conn->expect_every_ms && !conn->stalled && !conn->input_paused &&
-	    now - conn->last_read_ns > 2 * (int64_t)conn->expect_every_ms *
-					       1000000) {
+	    now - conn->last_read_ns >
+		    2 * (int64_t)conn->expect_every_ms * 1000000) {
 		gate_log(1, "connection %llu from %s: no heart-beat for %u ms",
 			 (unsigned long long)conn->id, conn->peer,
 			 2 * conn->expect_every_ms);
@@ -557,7 +565,7 @@ void gate_conn_tick(struct gate_conn *conn, int64_t now)
 		return;
 	}
 	if (conn->send_every_ms && !gate_buffer_length(&conn->out) &&
-	    now - conn->last_write_ns >= (int64_t)conn->send_every_ms *
-						 1000000)
+	    now - conn->last_write_ns >=
+		    (int64_t)conn->send_every_ms * 1000000)
 		gate_conn_send(conn, "\n", 1);
 }

@@ -46,7 +46,7 @@ static void put_header(const char *name, const char *value, size_t length,
 static bool gate_header(const char *name)
 {
 	static const char *const names[] = {
-		"subscription", "message-id", "destination", "ack",
+		"subscription",	  "message-id",	 "destination", "ack",
 		"content-length", "redelivered", "reply-to",
 	};
 
@@ -123,17 +123,18 @@ static int write_message(struct gate_sub *sub, const struct bus_message *m,
 		put_header("lost", id, (size_t)n, version);
 	}
 	put_message_rest(m, version);
-	return gate_conn_send(conn, scratch.data, gate_buffer_length(&scratch));
+	return gate_conn_send(conn, scratch.data,
+			      gate_buffer_length(&scratch));
 }
 
 static int pending_push(struct gate_sub *sub, uint64_t seq,
 			const struct bus_message *m)
 {
 	if (sub->pending_count == sub->pending_size) {
-		unsigned int size = sub->pending_size ? sub->pending_size * 2 :
-							16;
-		struct gate_pending *p = realloc(sub->pending,
-						 size * sizeof(*p));
+		unsigned int size = sub->pending_size ? sub->pending_size * 2
+						      : 16;
+		struct gate_pending *p =
+			realloc(sub->pending, size * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
@@ -226,7 +227,8 @@ void gate_deliver_sub(struct gate_sub *sub)
 			return;
 		if (gate_buffer_length(&conn->out) > limit) {
 			if (!conn->output_paused)
-				gate_log(1, "connection %llu: output over "
+				gate_log(1,
+					 "connection %llu: output over "
 					 "output_limit, deliveries paused",
 					 (unsigned long long)conn->id);
 			conn->output_paused = true;
@@ -238,8 +240,8 @@ void gate_deliver_sub(struct gate_sub *sub)
 				gate_waitset_remove(conn, sub);
 			return;
 		}
-		ret = sub->kind == SUB_QUEUE ? deliver_queue_one(sub) :
-					       deliver_topic_one(sub);
+		ret = sub->kind == SUB_QUEUE ? deliver_queue_one(sub)
+					     : deliver_topic_one(sub);
 		if (ret <= 0)
 			return;
 	}
@@ -270,8 +272,10 @@ static int waitset_start(struct gate_conn *conn)
 	if (fd == -ENOSYS) {
 		/* An older kernel: the loop polls this connection's
 		 * subscriptions every millisecond instead. */
-		gate_log(1, "connection %llu: no io_uring FUTEX_WAITV; polled "
-			 "every millisecond", (unsigned long long)conn->id);
+		gate_log(1,
+			 "connection %llu: no io_uring FUTEX_WAITV; polled "
+			 "every millisecond",
+			 (unsigned long long)conn->id);
 		conn->waitset_polled = true;
 		conn->gate->polled_count++;
 		return 0;
@@ -313,9 +317,10 @@ int gate_waitset_add(struct gate_conn *conn, struct gate_sub *sub)
 
 void gate_waitset_remove(struct gate_conn *conn, struct gate_sub *sub)
 {
-	const void *handle = sub->queue ? (const void *)sub->queue :
-			     sub->subscription ? (const void *)sub->subscription :
-						 (const void *)sub->wildcard;
+	const void *handle = sub->queue ? (const void *)sub->queue
+			     : sub->subscription
+				     ? (const void *)sub->subscription
+				     : (const void *)sub->wildcard;
 
 	bus_waitset_remove(conn->waitset, handle);
 	sub->in_waitset = false;
@@ -340,7 +345,8 @@ void gate_waitset_arm(struct gate_conn *conn)
 	ret = bus_waitset_arm(conn->waitset);
 	if (ret == -E2BIG) {
 		/* More futex words than one io_uring wait takes: poll. */
-		gate_log(1, "connection %llu: too many subscriptions for a "
+		gate_log(1,
+			 "connection %llu: too many subscriptions for a "
 			 "waitset fd; polled every millisecond",
 			 (unsigned long long)conn->id);
 		conn->waitset_polled = true;

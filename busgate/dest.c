@@ -52,12 +52,13 @@ static int topic_pattern(const char *in, struct dest *d)
 }
 
 int gate_dest_parse(struct gate_conn *conn, const char *s, struct dest *d,
-		      const char **why)
+		    const char **why)
 {
 	memset(d, 0, sizeof(*d));
 	if (!strncmp(s, "/queue/", 7)) {
 		d->kind = DEST_QUEUE;
-		if (copy_name(d->name, sizeof(d->name), s + 7, strlen(s + 7)) ||
+		if (copy_name(d->name, sizeof(d->name), s + 7,
+			      strlen(s + 7)) ||
 		    bus_name_check(d->name))
 			goto bad_name;
 	} else if (!strncmp(s, "/topic/", 7)) {
@@ -139,7 +140,7 @@ int gate_topic_make(struct gate_conn *conn, const char *name)
 }
 
 int gate_queue_open(struct gate_conn *conn, const char *name,
-		      enum bus_role role, bool make, bus_queue_t **out)
+		    enum bus_role role, bool make, bus_queue_t **out)
 {
 	int ret = bus_queue_open(conn->bus, name, role, NULL, out);
 
@@ -153,7 +154,7 @@ int gate_queue_open(struct gate_conn *conn, const char *name,
 
 /* The sentence for a failed bus call, with libbus's detail. */
 void gate_fail_bus(struct gate_conn *conn, struct stomp_frame *frame,
-		     const char *what, int error)
+		   const char *what, int error)
 {
 	char detail[512];
 	const char *extra = bus_error_detail(conn->bus);
@@ -162,7 +163,9 @@ void gate_fail_bus(struct gate_conn *conn, struct stomp_frame *frame,
 		 bus_strerror(error), *extra ? " (" : "", extra);
 	if (*extra)
 		strncat(detail, ")", sizeof(detail) - strlen(detail) - 1);
-	gate_conn_fail(conn, frame, error == -EACCES ? "access refused" :
-			error == -ENOENT ? "no such destination" :
-					   "the bus refused", detail);
+	gate_conn_fail(conn, frame,
+		       error == -EACCES	  ? "access refused"
+		       : error == -ENOENT ? "no such destination"
+					  : "the bus refused",
+		       detail);
 }

@@ -33,8 +33,8 @@ static const char *const command_names[] = {
 
 const char *stomp_command_name(enum stomp_command command)
 {
-	if ((unsigned int)command >= sizeof(command_names) /
-					     sizeof(command_names[0]))
+	if ((unsigned int)command >=
+	    sizeof(command_names) / sizeof(command_names[0]))
 		return "";
 	return command_names[command];
 }
@@ -112,8 +112,7 @@ static size_t line_length(const char *buf, size_t from, size_t lf)
 	return n && buf[lf - 1] == '\r' ? n - 1 : n;
 }
 
-static int parse_content_length(const char *value, size_t length,
-				size_t *out)
+static int parse_content_length(const char *value, size_t length, size_t *out)
 {
 	size_t n = 0;
 
@@ -122,8 +121,8 @@ static int parse_content_length(const char *value, size_t length,
 		value++;
 		length--;
 	}
-	while (length && (value[length - 1] == ' ' ||
-			  value[length - 1] == '\t'))
+	while (length &&
+	       (value[length - 1] == ' ' || value[length - 1] == '\t'))
 		length--;
 
 	if (!length || length > 12)
@@ -235,9 +234,10 @@ static long scan_frame(const char *buf, size_t length, size_t max_frame,
 		}
 		s->body_length = content_length;
 	} else {
-		const char *nul = s->body_start < limit ?
-			memchr(buf + s->body_start, '\0',
-			       limit - s->body_start) : NULL;
+		const char *nul = s->body_start < limit
+					  ? memchr(buf + s->body_start, '\0',
+						   limit - s->body_start)
+					  : NULL;
 
 		if (!nul)
 			goto incomplete;
@@ -276,8 +276,8 @@ static int cut_headers(char *buf, const struct scan *s, int version,
 		buf[lf] = '\0';
 		colon = memchr(line, ':', n);
 		if (!colon || colon == line) {
-			*why = colon ? "a header without a name" :
-				       "a header line without ':'";
+			*why = colon ? "a header without a name"
+				     : "a header line without ':'";
 			return -EPROTO;
 		}
 		*colon = '\0';
@@ -327,9 +327,8 @@ static long skip_heartbeats(const char *buf, size_t length, const char **why)
 	return (long)i;
 }
 
-long stomp_frame_parse(char *buf, size_t length, size_t max_frame,
-		       int version, struct stomp_frame *frame,
-		       const char **why)
+long stomp_frame_parse(char *buf, size_t length, size_t max_frame, int version,
+		       struct stomp_frame *frame, const char **why)
 {
 	struct scan s;
 	long skipped = skip_heartbeats(buf, length, why);

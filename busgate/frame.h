@@ -63,9 +63,8 @@ struct stomp_frame {
  * -EPROTO (malformed: *why says how).  A frame that needs more bytes but
  * already holds max_frame is -EMSGSIZE at once.
  */
-long stomp_frame_parse(char *buf, size_t length, size_t max_frame,
-		       int version, struct stomp_frame *frame,
-		       const char **why);
+long stomp_frame_parse(char *buf, size_t length, size_t max_frame, int version,
+		       struct stomp_frame *frame, const char **why);
 
 /* The value of the first header called name (later repeats are ignored,
  * as the protocol says), or NULL. */

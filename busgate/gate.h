@@ -45,7 +45,7 @@ struct gate_config {
 	char listen[GATE_ADDRESS_MAX];	  /* "" turns TCP off */
 	char websocket[GATE_ADDRESS_MAX]; /* "" turns WebSocket off */
 	char websocket_path[GATE_ADDRESS_MAX];
-	char users[PATH_MAX];		  /* "" : loopback only */
+	char users[PATH_MAX]; /* "" : loopback only */
 	/* Origins a WebSocket upgrade may come from, separated by spaces or
 	 * commas ("*": any); a request without Origin is not a browser's. */
 	char websocket_origins[1024];
@@ -192,10 +192,10 @@ struct gate_tx {
 };
 
 enum gate_stage {
-	STAGE_HTTP,	/* WebSocket: the upgrade request */
-	STAGE_CONNECT,	/* waiting for CONNECT */
+	STAGE_HTTP,    /* WebSocket: the upgrade request */
+	STAGE_CONNECT, /* waiting for CONNECT */
 	STAGE_OPEN,
-	STAGE_CLOSING,	/* an ERROR or a DISCONNECT is being flushed */
+	STAGE_CLOSING, /* an ERROR or a DISCONNECT is being flushed */
 };
 
 struct gate;
@@ -303,8 +303,8 @@ void gate_producers_close(struct gate_conn *conn);
 int gate_ack(struct gate_conn *conn, struct stomp_frame *frame, bool nack);
 
 /* log.c */
-__attribute__((format(printf, 2, 3)))
-void gate_log(int level, const char *format, ...);
+__attribute__((format(printf, 2, 3))) void gate_log(int level,
+						    const char *format, ...);
 extern int gate_log_level;
 
 #endif /* BUSGATE_GATE_H */

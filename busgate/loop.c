@@ -67,8 +67,8 @@ static int listen_on(const char *address, const char *what)
 		gate_log(0, "%s = '%s': %s", what, address, gai_strerror(ret));
 		return -EINVAL;
 	}
-	fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-			  SOCK_CLOEXEC, 0);
+	fd = socket(found->ai_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, found->ai_addr, found->ai_addrlen) || listen(fd, 1024)) {
@@ -114,8 +114,8 @@ static int watch(struct gate *gate, int fd, struct gate_watch *w,
 
 	w->kind = kind;
 	w->owner = gate;
-	return epoll_ctl(gate->epoll_fd, EPOLL_CTL_ADD, fd, &event) ?
-	       -errno : 0;
+	return epoll_ctl(gate->epoll_fd, EPOLL_CTL_ADD, fd, &event) ? -errno
+								    : 0;
 }
 
 /* A connection holds its socket and the fd of its waitset: take the soft
@@ -136,11 +136,13 @@ static void fit_connections_to_rlimit(struct gate_config *config)
 	}
 	if (limit.rlim_cur == RLIM_INFINITY)
 		return;
-	fit = limit.rlim_cur > 2 * FD_MARGIN ?
-	      (unsigned long)(limit.rlim_cur - FD_MARGIN) / 2 : 1;
+	fit = limit.rlim_cur > 2 * FD_MARGIN
+		      ? (unsigned long)(limit.rlim_cur - FD_MARGIN) / 2
+		      : 1;
 	if (fit >= config->max_connections)
 		return;
-	gate_log(0, "max_connections lowered from %u to %lu: RLIMIT_NOFILE "
+	gate_log(0,
+		 "max_connections lowered from %u to %lu: RLIMIT_NOFILE "
 		 "is %llu, and a connection takes 2 descriptors",
 		 config->max_connections, fit,
 		 (unsigned long long)limit.rlim_cur);
@@ -198,8 +200,7 @@ void gate_socket_interest(struct gate_conn *conn)
 	epoll_ctl(conn->gate->epoll_fd, EPOLL_CTL_MOD, conn->fd, &event);
 }
 
-static bool peer_of(const struct sockaddr_storage *sa, char *text,
-		    size_t size)
+static bool peer_of(const struct sockaddr_storage *sa, char *text, size_t size)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	bool loopback = false;
@@ -240,9 +241,11 @@ static void listening_interest(struct gate *gate, uint32_t events)
 static void rest_accepting(struct gate *gate, int error)
 {
 	if (!gate->accept_starved)
-		gate_log(0, "accept: %s: not accepting for %lld ms (%u "
-			 "connections; see max_connections)", strerror(error),
-			 ACCEPT_REST_NS / 1000000, gate->conn_count);
+		gate_log(0,
+			 "accept: %s: not accepting for %lld ms (%u "
+			 "connections; see max_connections)",
+			 strerror(error), ACCEPT_REST_NS / 1000000,
+			 gate->conn_count);
 	gate->accept_starved = true;
 	gate->accept_resume_ns = gate_now_ns() + ACCEPT_REST_NS;
 	listening_interest(gate, 0);

@@ -133,8 +133,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!gate.users.from_file)
-		gate_log(0, "no users file: serving loopback clients only, "
-			 "as uid %u", (unsigned int)geteuid());
+		gate_log(0,
+			 "no users file: serving loopback clients only, "
+			 "as uid %u",
+			 (unsigned int)geteuid());
 	sd_notify(0, "READY=1");
 	ret = gate_run(&gate);
 	sd_notify(0, "STOPPING=1");

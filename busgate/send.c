@@ -39,7 +39,8 @@ static struct gate_producer *producer_get(struct gate_conn *conn,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	if (kind == PRODUCER_QUEUE) {
 		ret = gate_queue_open(conn, name, BUS_PRODUCER,
-				 conn->gate->config->auto_create, &p->queue);
+				      conn->gate->config->auto_create,
+				      &p->queue);
 	} else if (kind == PRODUCER_TOPIC) {
 		struct bus_queue_options options = { .no_timestamp = 0 };
 
@@ -87,8 +88,9 @@ void gate_producers_close(struct gate_conn *conn)
 static bool transport_header(const char *name)
 {
 	static const char *const names[] = {
-		"destination", "content-length", "receipt", "transaction",
-		"reply-to", "expires", "ttl", "expiration", "message-id",
+		"destination", "content-length", "receipt",
+		"transaction", "reply-to",	 "expires",
+		"ttl",	       "expiration",	 "message-id",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -119,7 +121,8 @@ static int frame_ttl_ns(const struct stomp_frame *frame, int64_t *ttl_ns)
 
 	*ttl_ns = 0;
 	if (ttl || expiration) {
-		if (parse_u64(ttl ? ttl : expiration, &ms) || ms > 1000000000000ull)
+		if (parse_u64(ttl ? ttl : expiration, &ms) ||
+		    ms > 1000000000000ull)
 			return -EINVAL;
 		*ttl_ns = (int64_t)ms * 1000000;
 	} else if (expires && strcmp(expires, "0")) {
@@ -192,11 +195,12 @@ static int message_fill(struct gate_conn *conn, struct stomp_frame *frame,
 	}
 	return 0;
 no_room:
-	*why = ret == -E2BIG ? "more than 16 headers to carry" :
-	       ret == -EMSGSIZE ? "the headers do not fit the destination's "
-				  "header_room" :
-	       "a header name or value that the bus cannot carry (names up "
-	       "to 63 bytes without '=', values up to 255)";
+	*why = ret == -E2BIG ? "more than 16 headers to carry"
+	       : ret == -EMSGSIZE
+		       ? "the headers do not fit the destination's "
+			 "header_room"
+		       : "a header name or value that the bus cannot carry (names up "
+			 "to 63 bytes without '=', values up to 255)";
 	return ret;
 }
 
@@ -210,8 +214,8 @@ static int reply_name_of(struct gate_conn *conn, struct stomp_frame *frame,
 	out[0] = '\0';
 	if (!reply_to)
 		return 0;
-	if (gate_dest_parse(conn, reply_to, &d, why) || d.kind == DEST_EXCHANGE ||
-	    d.wildcard) {
+	if (gate_dest_parse(conn, reply_to, &d, why) ||
+	    d.kind == DEST_EXCHANGE || d.wildcard) {
 		*why = "reply-to must be /queue/NAME, /topic/NAME or "
 		       "/temp-queue/NAME";
 		return -EINVAL;
@@ -268,8 +272,8 @@ static int commit(struct gate_producer *p, struct bus_message *m,
 /* A full destination whose policy is to reject: an error, not a wait. */
 static bool rejects_when_full(const struct gate_producer *p)
 {
-	return p->queue && bus_queue_settings(p->queue)->overflow ==
-				   BUS_OVERFLOW_REJECT;
+	return p->queue &&
+	       bus_queue_settings(p->queue)->overflow == BUS_OVERFLOW_REJECT;
 }
 
 int gate_send(struct gate_conn *conn, struct stomp_frame *frame)
@@ -288,8 +292,10 @@ int gate_send(struct gate_conn *conn, struct stomp_frame *frame)
 		return -1;
 	}
 	if (gate_dest_parse(conn, destination, &d, &why) || d.wildcard) {
-		gate_conn_fail(conn, frame, "bad destination", d.wildcard ?
-			       "SEND needs a topic name, not a pattern" : why);
+		gate_conn_fail(
+			conn, frame, "bad destination",
+			d.wildcard ? "SEND needs a topic name, not a pattern"
+				   : why);
 		return -1;
 	}
 	/* SEND to a temp-queue of its own: the connection's queue, made
@@ -303,9 +309,11 @@ int gate_send(struct gate_conn *conn, struct stomp_frame *frame)
 				       why);
 		return -1;
 	}
-	p = producer_get(conn, d.kind == DEST_TOPIC ? PRODUCER_TOPIC :
-			 d.kind == DEST_EXCHANGE ? PRODUCER_ADDRESS :
-			 PRODUCER_QUEUE, d.name, &ret);
+	p = producer_get(conn,
+			 d.kind == DEST_TOPIC	   ? PRODUCER_TOPIC
+			 : d.kind == DEST_EXCHANGE ? PRODUCER_ADDRESS
+						   : PRODUCER_QUEUE,
+			 d.name, &ret);
 	if (!p) {
 		gate_fail_bus(conn, frame, d.name, ret);
 		return -1;
@@ -320,9 +328,10 @@ int gate_send(struct gate_conn *conn, struct stomp_frame *frame)
 	if (frame->body_length > m.capacity) {
 		char detail[256];
 
-		snprintf(detail, sizeof(detail), "%zu bytes; %s takes at most "
-			 "%u (max_message)", frame->body_length, d.name,
-			 m.capacity);
+		snprintf(detail, sizeof(detail),
+			 "%zu bytes; %s takes at most "
+			 "%u (max_message)",
+			 frame->body_length, d.name, m.capacity);
 		loan_drop(conn, p);
 		gate_conn_fail(conn, frame, "message too large", detail);
 		return -1;

@@ -42,8 +42,7 @@ static int pick_version(const char *accept)
 	return best;
 }
 
-static int parse_heartbeat(const char *value, unsigned int *x,
-			   unsigned int *y)
+static int parse_heartbeat(const char *value, unsigned int *x, unsigned int *y)
 {
 	char *end;
 	unsigned long a, b;
@@ -74,8 +73,9 @@ static unsigned int heartbeat_of(unsigned int a, unsigned int b)
 
 static const char *version_text(int version)
 {
-	return version == STOMP_V12 ? "1.2" :
-	       version == STOMP_V11 ? "1.1" : "1.0";
+	return version == STOMP_V12   ? "1.2"
+	       : version == STOMP_V11 ? "1.1"
+				      : "1.0";
 }
 
 int gate_stomp_connect(struct gate_conn *conn, struct stomp_frame *frame)
@@ -130,14 +130,14 @@ int gate_stomp_connect(struct gate_conn *conn, struct stomp_frame *frame)
 	conn->expect_every_ms = heartbeat_of(config->heartbeat_receive_ms, cx);
 	if (conn->version == STOMP_V10)
 		conn->send_every_ms = conn->expect_every_ms = 0;
-	n = snprintf(out, sizeof(out),
-		     "CONNECTED\nversion:%s\nserver:busgate/%s\n"
-		     "session:%llu\nheart-beat:%u,%u\n\n",
-		     version_text(conn->version), GATE_VERSION,
-		     (unsigned long long)conn->id,
-		     conn->version == STOMP_V10 ? 0 : config->heartbeat_send_ms,
-		     conn->version == STOMP_V10 ? 0 :
-						  config->heartbeat_receive_ms);
+	n = snprintf(
+		out, sizeof(out),
+		"CONNECTED\nversion:%s\nserver:busgate/%s\n"
+		"session:%llu\nheart-beat:%u,%u\n\n",
+		version_text(conn->version), GATE_VERSION,
+		(unsigned long long)conn->id,
+		conn->version == STOMP_V10 ? 0 : config->heartbeat_send_ms,
+		conn->version == STOMP_V10 ? 0 : config->heartbeat_receive_ms);
 	gate_conn_send(conn, out, (size_t)n + 1);
 	conn->stage = STAGE_OPEN;
 	conn->last_write_ns = gate_now_ns();
@@ -231,12 +231,12 @@ static struct stomp_frame *frame_copy(const struct stomp_frame *frame)
 		copy->headers[i].name = memcpy(at, frame->headers[i].name, n);
 		at += n;
 		n = strlen(frame->headers[i].value) + 1;
-		copy->headers[i].value = memcpy(at, frame->headers[i].value,
-						n);
+		copy->headers[i].value =
+			memcpy(at, frame->headers[i].value, n);
 		at += n;
 	}
-	copy->body = memcpy(at, frame->body ? frame->body : "",
-			    frame->body_length);
+	copy->body =
+		memcpy(at, frame->body ? frame->body : "", frame->body_length);
 	copy->body[frame->body_length] = '\0';
 	return copy;
 }
@@ -295,15 +295,16 @@ static int tx_add(struct gate_conn *conn, struct gate_tx *tx,
 		    d.wildcard) {
 			gate_conn_fail(conn, frame, "bad destination",
 				       d.wildcard ? "SEND needs a topic name, "
-				       "not a pattern" : why);
+						    "not a pattern"
+						  : why);
 			return -1;
 		}
 	}
 
 	/* Held frames are memory a client asks for at will: a budget per
 	 * connection, as output_limit is for what it does not read. */
-	if (bytes > conn->gate->config->transaction_limit -
-			    conn->transaction_bytes) {
+	if (bytes >
+	    conn->gate->config->transaction_limit - conn->transaction_bytes) {
 		gate_conn_fail(conn, frame, "transaction too large",
 			       "the frames held in this connection's "
 			       "transactions would pass transaction_limit");
@@ -382,12 +383,12 @@ static int on_transaction(struct gate_conn *conn, struct stomp_frame *frame)
 static int dispatch(struct gate_conn *conn, struct stomp_frame *frame,
 		    bool in_commit)
 {
-	const char *tx_id = in_commit ? NULL :
-			    stomp_header(frame, "transaction");
+	const char *tx_id = in_commit ? NULL
+				      : stomp_header(frame, "transaction");
 
-	if (tx_id && (frame->command == STOMP_SEND ||
-		      frame->command == STOMP_ACK ||
-		      frame->command == STOMP_NACK)) {
+	if (tx_id &&
+	    (frame->command == STOMP_SEND || frame->command == STOMP_ACK ||
+	     frame->command == STOMP_NACK)) {
 		struct gate_tx *tx = tx_find(conn, tx_id);
 
 		if (!tx) {

@@ -86,8 +86,9 @@ static int sub_open_handle(struct gate_conn *conn, struct gate_sub *sub,
 	case DEST_TEMP:
 		sub->kind = SUB_QUEUE;
 		return gate_queue_open(conn, d->name, BUS_CONSUMER,
-				  conn->gate->config->auto_create ||
-				  d->kind == DEST_TEMP, &sub->queue);
+				       conn->gate->config->auto_create ||
+					       d->kind == DEST_TEMP,
+				       &sub->queue);
 	case DEST_TOPIC:
 		if (d->wildcard) {
 			sub->kind = SUB_WILDCARD;
@@ -186,7 +187,8 @@ int gate_subscribe(struct gate_conn *conn, struct stomp_frame *frame)
 		return -1;
 	}
 	if (!id && conn->version >= STOMP_V11) {
-		gate_conn_fail(conn, frame, "missing header 'id'", "SUBSCRIBE");
+		gate_conn_fail(conn, frame, "missing header 'id'",
+			       "SUBSCRIBE");
 		return -1;
 	}
 	if (!id)
@@ -258,9 +260,8 @@ int gate_unsubscribe(struct gate_conn *conn, struct stomp_frame *frame)
 }
 
 /* The connection's own queue behind reply-to: /temp-queue/NAME. */
-int gate_temp_queue_ensure(struct gate_conn *conn,
-			     struct stomp_frame *frame, const char *reply_to,
-			     const struct dest *d)
+int gate_temp_queue_ensure(struct gate_conn *conn, struct stomp_frame *frame,
+			   const char *reply_to, const struct dest *d)
 {
 	struct gate_sub *sub = gate_sub_find(conn, reply_to);
 	int ret;

@@ -73,7 +73,8 @@ static int parse_line(char *line, struct gate_identity *id, char *why,
 		id->gid = gr->gr_gid;
 	}
 	if (geteuid() != 0 && (id->uid != geteuid() || id->gid != getegid())) {
-		snprintf(why, why_size, "acting as another user or group "
+		snprintf(why, why_size,
+			 "acting as another user or group "
 			 "than busgate's own needs root");
 		return -EPERM;
 	}
@@ -200,7 +201,8 @@ restore:
 	/* Undoing what was done can only fail if root was lost, and
 	 * then nothing further is safe. */
 	if (seteuid(uid) || setegid(gid) || setgroups((size_t)count, groups)) {
-		gate_log(0, "cannot take back root's ids: %s", strerror(errno));
+		gate_log(0, "cannot take back root's ids: %s",
+			 strerror(errno));
 		abort();
 	}
 	return ret;

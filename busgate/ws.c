@@ -14,7 +14,9 @@ static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /* Subprotocols in the order busgate prefers them. */
 static const char *const stomp_protocols[] = {
-	"v12.stomp", "v11.stomp", "v10.stomp",
+	"v12.stomp",
+	"v11.stomp",
+	"v10.stomp",
 };
 
 /* true when the comma-separated list holds token (case-insensitive). */
@@ -25,15 +27,15 @@ static bool list_has(const char *list, size_t length, const char *token)
 	while (i < length) {
 		size_t start, end;
 
-		while (i < length && (list[i] == ' ' || list[i] == '\t' ||
-				      list[i] == ','))
+		while (i < length &&
+		       (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
 			i++;
 		start = i;
 		while (i < length && list[i] != ',')
 			i++;
 		end = i;
-		while (end > start && (list[end - 1] == ' ' ||
-				       list[end - 1] == '\t'))
+		while (end > start &&
+		       (list[end - 1] == ' ' || list[end - 1] == '\t'))
 			end--;
 		if (end - start == token_length &&
 		    !strncasecmp(list + start, token, token_length))
@@ -71,8 +73,9 @@ static void on_header(const char *line, size_t length,
 	while (value_length && (value[value_length - 1] == ' ' ||
 				value[value_length - 1] == '\t'))
 		value_length--;
-#define IS(name) (name_length == sizeof(name) - 1 && \
-		  !strncasecmp(line, name, name_length))
+#define IS(name)                            \
+	(name_length == sizeof(name) - 1 && \
+	 !strncasecmp(line, name, name_length))
 	if (IS("Upgrade"))
 		h->upgrade = list_has(value, value_length, "websocket");
 	else if (IS("Connection"))
@@ -234,9 +237,10 @@ int ws_upgrade_answer(const struct ws_upgrade *upgrade, const char *why,
 			     "Upgrade: websocket\r\n"
 			     "Connection: Upgrade\r\n"
 			     "Sec-WebSocket-Accept: %s\r\n"
-			     "%s%s%s\r\n", upgrade->accept,
-			     upgrade->protocol ? "Sec-WebSocket-Protocol: " :
-						 "",
+			     "%s%s%s\r\n",
+			     upgrade->accept,
+			     upgrade->protocol ? "Sec-WebSocket-Protocol: "
+					       : "",
 			     upgrade->protocol ? upgrade->protocol : "",
 			     upgrade->protocol ? "\r\n" : "");
 	else
@@ -247,13 +251,14 @@ int ws_upgrade_answer(const struct ws_upgrade *upgrade, const char *why,
 			     "%s"
 			     "Connection: close\r\n\r\n%s\n",
 			     upgrade->status,
-			     upgrade->status == 404 ? "Not Found" :
-			     upgrade->status == 426 ? "Upgrade Required" :
-			     upgrade->status == 403 ? "Forbidden" :
-						      "Bad Request",
+			     upgrade->status == 404   ? "Not Found"
+			     : upgrade->status == 426 ? "Upgrade Required"
+			     : upgrade->status == 403 ? "Forbidden"
+						      : "Bad Request",
 			     strlen(why) + 1,
-			     upgrade->status == 426 ?
-				     "Sec-WebSocket-Version: 13\r\n" : "",
+			     upgrade->status == 426
+				     ? "Sec-WebSocket-Version: 13\r\n"
+				     : "",
 			     why);
 	if (n < 0 || (size_t)n >= size)
 		return -EMSGSIZE;

@@ -36,8 +36,7 @@ static int input_open(void)
 	input_fd = memfd_create("fuzz-config", MFD_CLOEXEC);
 	if (input_fd < 0)
 		return -errno;
-	snprintf(input_path, sizeof(input_path), "/proc/self/fd/%d",
-		 input_fd);
+	snprintf(input_path, sizeof(input_path), "/proc/self/fd/%d", input_fd);
 	return 0;
 }
 

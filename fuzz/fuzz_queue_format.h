@@ -45,25 +45,25 @@ enum fuzz_mode {
 #define FUZZ_SETTINGS_BYTES 8
 
 enum fuzz_op {
-	FUZZ_OP_RECEIVE,	/* who */
-	FUZZ_OP_RECEIVE_BATCH,	/* who, count */
-	FUZZ_OP_ACK,		/* which held message */
-	FUZZ_OP_NACK,		/* which */
-	FUZZ_OP_ACK_THROUGH,	/* which */
-	FUZZ_OP_RECEIVE_COPY,	/* who, buffer size */
-	FUZZ_OP_SEND,		/* who, length (u16) */
-	FUZZ_OP_SEND_BATCH,	/* who, count */
-	FUZZ_OP_LOAN,		/* who */
-	FUZZ_OP_COMMIT,		/* which loan, length (u16) */
-	FUZZ_OP_STATS,		/* who */
-	FUZZ_OP_SET_CELL,	/* cell, kind, owner, lap (i8) */
-	FUZZ_OP_SET_CELL_RAW,	/* cell, state (u64) */
-	FUZZ_OP_POKE_CONTROL,	/* offset (u16), value (u64) */
-	FUZZ_OP_POKE_CELL,	/* cell, offset (u16), length, bytes */
+	FUZZ_OP_RECEIVE,	 /* who */
+	FUZZ_OP_RECEIVE_BATCH,	 /* who, count */
+	FUZZ_OP_ACK,		 /* which held message */
+	FUZZ_OP_NACK,		 /* which */
+	FUZZ_OP_ACK_THROUGH,	 /* which */
+	FUZZ_OP_RECEIVE_COPY,	 /* who, buffer size */
+	FUZZ_OP_SEND,		 /* who, length (u16) */
+	FUZZ_OP_SEND_BATCH,	 /* who, count */
+	FUZZ_OP_LOAN,		 /* who */
+	FUZZ_OP_COMMIT,		 /* which loan, length (u16) */
+	FUZZ_OP_STATS,		 /* who */
+	FUZZ_OP_SET_CELL,	 /* cell, kind, owner, lap (i8) */
+	FUZZ_OP_SET_CELL_RAW,	 /* cell, state (u64) */
+	FUZZ_OP_POKE_CONTROL,	 /* offset (u16), value (u64) */
+	FUZZ_OP_POKE_CELL,	 /* cell, offset (u16), length, bytes */
 	FUZZ_OP_POKE_ATTACHMENT, /* offset (u16), value (u64) */
-	FUZZ_OP_POKE_ANY,	/* offset (u32), byte */
-	FUZZ_OP_DETACH,		/* attachment index */
-	FUZZ_OP_TOUCH,		/* (none): reads every view held */
+	FUZZ_OP_POKE_ANY,	 /* offset (u32), byte */
+	FUZZ_OP_DETACH,		 /* attachment index */
+	FUZZ_OP_TOUCH,		 /* (none): reads every view held */
 	FUZZ_OP_COUNT,
 };
 

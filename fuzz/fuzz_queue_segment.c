@@ -160,7 +160,8 @@ static void attach_all(struct harness *h)
 	for (unsigned int i = 0; i < h->producer_count; i++)
 		h->producers[i] = attach(h, BUS_PRODUCER, i);
 	for (unsigned int i = 0; i < h->consumer_count; i++)
-		h->consumers[i] = attach(h, BUS_CONSUMER, s->max_producers + i);
+		h->consumers[i] =
+			attach(h, BUS_CONSUMER, s->max_producers + i);
 }
 
 static void destroy_all(struct harness *h)
@@ -408,7 +409,8 @@ static void do_set_cell(struct harness *h, struct fuzz_input *in)
 {
 	uint8_t cell = fuzz_input_u8(in);
 	uint8_t kind = fuzz_input_u8(in) % 8;
-	uint32_t owner = fuzz_input_u8(in) % (h->geometry.attachment_count + 2);
+	uint32_t owner =
+		fuzz_input_u8(in) % (h->geometry.attachment_count + 2);
 	int8_t lap = (int8_t)fuzz_input_u8(in);
 	uint32_t slots = h->geometry.slots;
 	uint64_t base = atomic_load_explicit(
@@ -595,8 +597,9 @@ static void run_fixed(struct harness *h)
 		  FINISH_ACK_THROUGH);
 	do_receive_copy(h, 1, 0xff);
 	for (unsigned int i = 0; i < 8; i++)
-		do_send(h, (uint8_t)i, (uint16_t)(i * 13u %
-				       (h->geometry.settings.max_message + 1)));
+		do_send(h, (uint8_t)i,
+			(uint16_t)(i * 13u %
+				   (h->geometry.settings.max_message + 1)));
 	do_send_batch(h, 0, 3);
 	do_loan(h, 0);
 	do_loan(h, 1);
@@ -639,8 +642,8 @@ static int build(struct harness *h, struct fuzz_input *in)
 	if (!h->base)
 		return -ENOMEM;
 	busd_queue_segment_init(h->base, h->size, "fuzz", "queue", &settings);
-	if (bus__queue_segment_validate(h->base, h->size, &h->geometry,
-					detail, sizeof(detail)))
+	if (bus__queue_segment_validate(h->base, h->size, &h->geometry, detail,
+					sizeof(detail)))
 		fuzz_bug("a fresh segment does not validate");
 	attach_all(h);
 	for (unsigned int i = 0; i < s[7] % (settings.slots + 1u); i++)
@@ -666,8 +669,8 @@ static int load_raw(struct harness *h, struct fuzz_input *in)
 	if (!h->base)
 		return -ENOMEM;
 	fuzz_input_bytes(in, h->base, h->size);
-	if (bus__queue_segment_validate(h->base, h->size, &h->geometry,
-					detail, sizeof(detail)))
+	if (bus__queue_segment_validate(h->base, h->size, &h->geometry, detail,
+					sizeof(detail)))
 		return -EPROTO;
 	attach_all(h);
 	return 0;

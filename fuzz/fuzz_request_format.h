@@ -56,8 +56,8 @@
 
 /* What busd's recv() may deliver: a request and one spare byte. */
 #define FUZZ_PACKET_MAX (sizeof(struct bus_control_request) + 1)
-#define FUZZ_UNION_MAX                                                     \
-	(offsetof(struct bus_control_request, access) -                    \
+#define FUZZ_UNION_MAX                                  \
+	(offsetof(struct bus_control_request, access) - \
 	 offsetof(struct bus_control_request, settings))
 
 enum fuzz_generation {

@@ -243,7 +243,8 @@ static bool too_big(const struct bus_control_request *r)
 	if (r->op == BUS_CONTROL_CREATE)
 		return !bus__queue_settings_check(&r->settings, detail,
 						  sizeof(detail)) &&
-		       bus__queue_segment_size(&r->settings) > FUZZ_SEGMENT_MAX;
+		       bus__queue_segment_size(&r->settings) >
+			       FUZZ_SEGMENT_MAX;
 	if (r->op == BUS_CONTROL_TOPIC_CREATE)
 		return !bus__topic_settings_check(&r->topic_settings, detail,
 						  sizeof(detail)) &&

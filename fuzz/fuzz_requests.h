@@ -14,7 +14,7 @@ struct fuzz_peer {
 	enum fuzz_peer_kind kind;
 	int fd; /* the harness's end of the socket pair */
 	struct busd_client *client;
-	bool greeted; /* busd answered its HELLO */
+	bool greeted;		  /* busd answered its HELLO */
 	uint64_t last_generation; /* the latest a reply gave it */
 };
 

@@ -79,7 +79,8 @@ static int receive_reply(int socket_fd, struct bus_control_reply *reply)
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { reply, sizeof(*reply) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	char more;
@@ -114,9 +115,11 @@ static bool find_named(const struct busd *busd, const char *name, bool topic,
 	if (topic) {
 		t = busd_registry_find_topic(&busd->registry, name);
 		if (t)
-			*out = (struct fuzz_named){ t->fd, &t->access,
+			*out = (struct fuzz_named){
+				t->fd, &t->access,
 				t->geometry.header->created_ns,
-				t->geometry.size };
+				t->geometry.size
+			};
 		return t != NULL;
 	}
 	q = busd_registry_find(&busd->registry, name);
@@ -142,8 +145,8 @@ static void check_handed(const struct busd *busd, struct fuzz_peer *peer,
 			 const struct bus_control_reply *reply, int fd)
 {
 	bool topic = request->op == BUS_CONTROL_TOPIC_OPEN;
-	unsigned int want = request->role == BUS_PRODUCER ? BUSD_ACCESS_WRITE :
-							     BUSD_ACCESS_READ;
+	unsigned int want = request->role == BUS_PRODUCER ? BUSD_ACCESS_WRITE
+							  : BUSD_ACCESS_READ;
 	struct fuzz_named named;
 	struct stat st;
 
@@ -152,13 +155,15 @@ static void check_handed(const struct busd *busd, struct fuzz_peer *peer,
 		fuzz_fail("busd handed over another segment than the named");
 	if (fstat(fd, &st) || reply->segment_size != named.size ||
 	    reply->segment_size > (uint64_t)st.st_size)
-		fuzz_fail("the segment size in the reply is not the segment's");
+		fuzz_fail(
+			"the segment size in the reply is not the segment's");
 	if (reply->generation != named.generation)
 		fuzz_fail("the generation in the reply is not the segment's");
-	if (request->op == BUS_CONTROL_PURGE ? !peer_is_admin(peer->kind) :
-					       !peer_may(named.access,
-							 peer->kind, want))
-		fuzz_fail("busd handed a segment to a peer its access refuses");
+	if (request->op == BUS_CONTROL_PURGE
+		    ? !peer_is_admin(peer->kind)
+		    : !peer_may(named.access, peer->kind, want))
+		fuzz_fail(
+			"busd handed a segment to a peer its access refuses");
 	peer->last_generation = reply->generation;
 }
 
@@ -192,16 +197,15 @@ static void check_granted(const struct busd *busd, struct fuzz_peer *peer,
 }
 
 void fuzz_check_reply(const struct busd *busd, struct fuzz_peer *peer,
-		      const struct bus_control_request *request,
-		      size_t length)
+		      const struct bus_control_request *request, size_t length)
 {
 	struct bus_control_reply reply;
 	int fd = receive_reply(peer->fd, &reply);
 	/* busd echoes the op only of a packet long enough to hold one. */
 	uint32_t op = length >= offsetof(struct bus_control_request, op) +
-					sizeof(request->op) ?
-			      request->op :
-			      0;
+					      sizeof(request->op)
+			      ? request->op
+			      : 0;
 
 	if (reply.magic != BUS_CONTROL_MAGIC || reply.op != op)
 		fuzz_fail("the reply does not answer the request");

@@ -155,7 +155,7 @@ static void parse_websocket(uint8_t *buf, size_t length, int version)
 	const char *why = "";
 	char answer[1024];
 	long used = ws_upgrade_parse((char *)buf, length, "/ws",
-				"http://a.example *x", &upgrade, &why);
+				     "http://a.example *x", &upgrade, &why);
 	char *stream;
 	size_t at, stream_length = 0;
 

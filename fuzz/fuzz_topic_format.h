@@ -53,31 +53,31 @@ enum fuzz_topic_mode {
 #define FUZZ_TOPIC_SETTINGS_BYTES 8
 
 enum fuzz_topic_op {
-	FUZZ_TOP_RECEIVE,	/* who */
-	FUZZ_TOP_RECEIVE_COPY,	/* who, buffer size */
-	FUZZ_TOP_READ,		/* who, how (bit 0: into a buffer, bit 1:
+	FUZZ_TOP_RECEIVE,	   /* who */
+	FUZZ_TOP_RECEIVE_COPY,	   /* who, buffer size */
+	FUZZ_TOP_READ,		   /* who, how (bit 0: into a buffer, bit 1:
 				 * publish the position), buffer size */
-	FUZZ_TOP_RELEASE,	/* who */
+	FUZZ_TOP_RELEASE,	   /* who */
 	FUZZ_TOP_PUBLISH_POSITION, /* who */
-	FUZZ_TOP_PENDING,	/* who */
-	FUZZ_TOP_LAST,		/* buffer size */
-	FUZZ_TOP_KEYS,		/* who: the key and headers of its view */
-	FUZZ_TOP_PUBLISH,	/* who, length (u16) */
-	FUZZ_TOP_LOAN,		/* who, extras (bits: key, reply, hdr) */
-	FUZZ_TOP_COMMIT,	/* which loan, length (u16) */
-	FUZZ_TOP_STATS,		/* who */
-	FUZZ_TOP_SUBSCRIBE,	/* slot, history, how (bit 0: scribbled) */
+	FUZZ_TOP_PENDING,	   /* who */
+	FUZZ_TOP_LAST,		   /* buffer size */
+	FUZZ_TOP_KEYS,		   /* who: the key and headers of its view */
+	FUZZ_TOP_PUBLISH,	   /* who, length (u16) */
+	FUZZ_TOP_LOAN,		   /* who, extras (bits: key, reply, hdr) */
+	FUZZ_TOP_COMMIT,	   /* which loan, length (u16) */
+	FUZZ_TOP_STATS,		   /* who */
+	FUZZ_TOP_SUBSCRIBE,	   /* slot, history, how (bit 0: scribbled) */
 	FUZZ_TOP_DETACH_PUBLISHER, /* who */
-	FUZZ_TOP_SET_CELL,	/* cell, kind, owner, lap (i8) */
-	FUZZ_TOP_SET_CELL_RAW,	/* cell, state (u64) */
-	FUZZ_TOP_SET_TAIL,	/* delta (i16) from the tail, not below 0 */
-	FUZZ_TOP_SET_SLOT,	/* slot, field, delta (i8): as SET_TAIL */
-	FUZZ_TOP_POKE_CONTROL,	/* offset (u16), value (u64) */
-	FUZZ_TOP_POKE_CELL,	/* cell, offset (u16), length, bytes */
-	FUZZ_TOP_POKE_SUBSCRIBER, /* offset (u16), value (u64) */
-	FUZZ_TOP_POKE_PUBLISHER, /* offset (u16), value (u64) */
-	FUZZ_TOP_POKE_ANY,	/* offset (u32), byte */
-	FUZZ_TOP_TOUCH,		/* (none): reads every view held */
+	FUZZ_TOP_SET_CELL,	   /* cell, kind, owner, lap (i8) */
+	FUZZ_TOP_SET_CELL_RAW,	   /* cell, state (u64) */
+	FUZZ_TOP_SET_TAIL,	   /* delta (i16) from the tail, not below 0 */
+	FUZZ_TOP_SET_SLOT,	   /* slot, field, delta (i8): as SET_TAIL */
+	FUZZ_TOP_POKE_CONTROL,	   /* offset (u16), value (u64) */
+	FUZZ_TOP_POKE_CELL,	   /* cell, offset (u16), length, bytes */
+	FUZZ_TOP_POKE_SUBSCRIBER,  /* offset (u16), value (u64) */
+	FUZZ_TOP_POKE_PUBLISHER,   /* offset (u16), value (u64) */
+	FUZZ_TOP_POKE_ANY,	   /* offset (u32), byte */
+	FUZZ_TOP_TOUCH,		   /* (none): reads every view held */
 	FUZZ_TOPIC_OP_COUNT,
 };
 

@@ -414,8 +414,7 @@ static void do_stats(struct harness *h, uint8_t who)
 	     stats.publishers > settings->max_publishers ||
 	     stats.capacity != h->geometry.slots))
 		fuzz_bug("topic stats count more slots than the topic has");
-	n = h->observer ? bus_topic_subscribers(h->observer, list,
-						1 + who % 4)
+	n = h->observer ? bus_topic_subscribers(h->observer, list, 1 + who % 4)
 			: 0;
 	if (n > (int)settings->max_subscribers)
 		fuzz_bug("bus_topic_subscribers lists more than there are");
@@ -446,8 +445,9 @@ static void do_subscribe(struct harness *h, uint8_t slot, uint8_t history,
 		h->subscriptions[index] =
 			subscribe(h, index, asked, !(how & 1));
 	else if (!(how & 1))
-		busd_topic_subscriber_start(&h->geometry, index,
-					    &(struct busd_topic_identity){ 0 });
+		busd_topic_subscriber_start(
+			&h->geometry, index,
+			&(struct busd_topic_identity){ 0 });
 }
 
 /* ---- publishing ---------------------------------------------------------- */
@@ -545,8 +545,8 @@ static void do_set_cell(struct harness *h, struct fuzz_input *in)
 {
 	uint8_t cell = fuzz_input_u8(in);
 	uint8_t kind = fuzz_input_u8(in) % 8;
-	uint32_t owner = fuzz_input_u8(in) %
-			 (h->geometry.settings.max_publishers + 2);
+	uint32_t owner =
+		fuzz_input_u8(in) % (h->geometry.settings.max_publishers + 2);
 	int8_t lap = (int8_t)fuzz_input_u8(in);
 	uint32_t slots = h->geometry.slots;
 	uint64_t base = tail_now(h);
@@ -555,7 +555,8 @@ static void do_set_cell(struct harness *h, struct fuzz_input *in)
 
 	atomic_store_explicit(&cell_of(h, cell)->state,
 			      bus__cell_state(bus__position_wrap(position),
-					      owner, (enum bus__cell_kind)kind),
+					      owner,
+					      (enum bus__cell_kind)kind),
 			      memory_order_release);
 }
 
@@ -892,8 +893,8 @@ static int build(struct harness *h, struct fuzz_input *in)
 	if (!h->base)
 		return -ENOMEM;
 	busd_topic_segment_init(h->base, h->size, "fuzz", "topic", &settings);
-	if (bus__topic_segment_validate(h->base, h->size, &h->geometry,
-					detail, sizeof(detail)))
+	if (bus__topic_segment_validate(h->base, h->size, &h->geometry, detail,
+					sizeof(detail)))
 		fuzz_bug("a fresh segment does not validate");
 	attach_all(h);
 	h->subscriptions[0] = subscribe(h, 0, 0, true);
@@ -924,15 +925,14 @@ static int load_raw(struct harness *h, struct fuzz_input *in)
 	if (!h->base)
 		return -ENOMEM;
 	fuzz_input_bytes(in, h->base, h->size);
-	if (bus__topic_segment_validate(h->base, h->size, &h->geometry,
-					detail, sizeof(detail)))
+	if (bus__topic_segment_validate(h->base, h->size, &h->geometry, detail,
+					sizeof(detail)))
 		return -EPROTO;
 	attach_all(h);
 	/* Even slots as the segment holds them, odd ones lent by busd. */
 	for (unsigned int i = 0; i < h->subscription_count; i++)
-		h->subscriptions[i] = subscribe(h, i,
-						h->geometry.settings.history,
-						i & 1);
+		h->subscriptions[i] =
+			subscribe(h, i, h->geometry.settings.history, i & 1);
 	return 0;
 }
 

@@ -20,7 +20,7 @@ struct seed {
 /* A step's optional fields. */
 struct seed_step {
 	uint8_t selector;
-	uint16_t length;	   /* FUZZ_ODD_LENGTH */
+	uint16_t length;	 /* FUZZ_ODD_LENGTH */
 	uint32_t magic, version; /* FUZZ_RAW_HEADER */
 	uint8_t op;
 	uint8_t role;
@@ -61,8 +61,8 @@ static void put_u32(struct seed *s, uint32_t v)
 	put(s, &v, sizeof(v));
 }
 
-static void begin(struct seed *s, enum fuzz_peer_kind a,
-		  enum fuzz_peer_kind b, enum fuzz_peer_kind c)
+static void begin(struct seed *s, enum fuzz_peer_kind a, enum fuzz_peer_kind b,
+		  enum fuzz_peer_kind c)
 {
 	s->size = 0;
 	put_u8(s, a);
@@ -99,8 +99,9 @@ static void step(struct seed *s, const struct seed_step *t)
 static void ask(struct seed *s, uint8_t peer, uint8_t op, uint8_t role,
 		const char *name)
 {
-	step(s, &(struct seed_step){ .selector = peer, .op = op,
-				     .role = role, .name = name });
+	step(s,
+	     &(struct seed_step){
+		     .selector = peer, .op = op, .role = role, .name = name });
 }
 
 static void hello(struct seed *s, uint8_t peer)
@@ -149,7 +150,8 @@ static void seed_queue_open(struct seed *s)
 	ask(s, 0, BUS_CONTROL_OPEN, BUS_PRODUCER, "work");
 	ask(s, 0, BUS_CONTROL_OPEN, BUS_CONSUMER, "work");
 	ask(s, 0, BUS_CONTROL_OPEN, BUS_OBSERVER, "work");
-	step(s, &(struct seed_step){ .op = BUS_CONTROL_CLOSE, .name = "work",
+	step(s, &(struct seed_step){ .op = BUS_CONTROL_CLOSE,
+				     .name = "work",
 				     .attachment = 2,
 				     .generation = FUZZ_GENERATION_CURRENT });
 	hello(s, 1);
@@ -183,22 +185,27 @@ static void seed_create(struct seed *s)
 	hello(s, 0);
 	hello(s, 1);
 	hello(s, 2);
-	step(s, &(struct seed_step){ .selector = 2, .op = BUS_CONTROL_CREATE,
-				     .name = "mine", .body = &settings,
+	step(s, &(struct seed_step){ .selector = 2,
+				     .op = BUS_CONTROL_CREATE,
+				     .name = "mine",
+				     .body = &settings,
 				     .body_size = sizeof(settings) });
-	step(s, &(struct seed_step){ .op = BUS_CONTROL_CREATE, .name = "mine",
+	step(s, &(struct seed_step){ .op = BUS_CONTROL_CREATE,
+				     .name = "mine",
 				     .body = &settings,
 				     .body_size = sizeof(settings),
 				     .access = &access });
 	ask(s, 1, BUS_CONTROL_OPEN, BUS_PRODUCER, "mine");
 	ask(s, 0, BUS_CONTROL_DELETE, 0, "mine");
-	step(s, &(struct seed_step){ .selector = 1, .op = BUS_CONTROL_CLOSE,
+	step(s, &(struct seed_step){ .selector = 1,
+				     .op = BUS_CONTROL_CLOSE,
 				     .name = "mine",
 				     .generation = FUZZ_GENERATION_LAST });
 	settings.max_deliveries = 2;
 	snprintf(settings.dead_letter, sizeof(settings.dead_letter), "%s",
 		 "work.dead");
-	step(s, &(struct seed_step){ .op = BUS_CONTROL_CREATE, .name = "mine",
+	step(s, &(struct seed_step){ .op = BUS_CONTROL_CREATE,
+				     .name = "mine",
 				     .body = &settings,
 				     .body_size = sizeof(settings) });
 	ask(s, 0, BUS_CONTROL_DELETE, 0, "work.dead");
@@ -219,17 +226,20 @@ static void seed_topics(struct seed *s)
 	hello(s, 0);
 	hello(s, 1);
 	step(s, &(struct seed_step){ .op = BUS_CONTROL_TOPIC_CREATE,
-				     .name = "alerts", .body = &settings,
+				     .name = "alerts",
+				     .body = &settings,
 				     .body_size = sizeof(settings) });
 	ask(s, 0, BUS_CONTROL_TOPIC_OPEN, BUS_PRODUCER, "alerts");
 	step(s, &(struct seed_step){ .selector = 1,
 				     .op = BUS_CONTROL_TOPIC_OPEN,
-				     .role = BUS_CONSUMER, .index = 2,
+				     .role = BUS_CONSUMER,
+				     .index = 2,
 				     .name = "news" });
 	ask(s, 1, BUS_CONTROL_TOPIC_OPEN, BUS_PRODUCER, "news");
 	step(s, &(struct seed_step){ .selector = 1,
 				     .op = BUS_CONTROL_TOPIC_CLOSE,
-				     .role = BUS_CONSUMER, .name = "news",
+				     .role = BUS_CONSUMER,
+				     .name = "news",
 				     .generation = FUZZ_GENERATION_CURRENT });
 	ask(s, 0, BUS_CONTROL_DELETE, 0, "alerts");
 	finish(s, "topics");
@@ -250,11 +260,13 @@ static void seed_wildcards(struct seed *s)
 	ask(s, 0, BUS_CONTROL_WILDCARD, 0, "prices.>");
 	step(s, &(struct seed_step){ .selector = 1,
 				     .op = BUS_CONTROL_TOPIC_CREATE,
-				     .name = "prices.us", .body = &settings,
+				     .name = "prices.us",
+				     .body = &settings,
 				     .body_size = sizeof(settings),
 				     .access = &readable });
 	step(s, &(struct seed_step){ .op = BUS_CONTROL_TOPIC_OPEN,
-				     .role = BUS_CONSUMER, .attachment = 1,
+				     .role = BUS_CONSUMER,
+				     .attachment = 1,
 				     .name = "prices.us" });
 	ask(s, 0, BUS_CONTROL_WILDCARD, 0, "*.us");
 	step(s, &(struct seed_step){ .op = BUS_CONTROL_WILDCARD_CLOSE,
@@ -280,12 +292,15 @@ static void seed_purge_routes(struct seed *s)
 	ask(s, 2, BUS_CONTROL_OPEN, BUS_CONSUMER, "pipe");
 	ask(s, 0, BUS_CONTROL_PURGE, 0, "pipe");
 	step(s, &(struct seed_step){ .op = BUS_CONTROL_ROUTE_ADD,
-				     .body = &route, .body_size = route_size });
+				     .body = &route,
+				     .body_size = route_size });
 	step(s, &(struct seed_step){ .selector = 1,
 				     .op = BUS_CONTROL_ROUTE_ADD,
-				     .body = &route, .body_size = route_size });
+				     .body = &route,
+				     .body_size = route_size });
 	step(s, &(struct seed_step){ .op = BUS_CONTROL_ROUTE_DELETE,
-				     .index = BUS_ROUTE_RULE, .name = "reds" });
+				     .index = BUS_ROUTE_RULE,
+				     .name = "reds" });
 	finish(s, "purge-routes");
 }
 
@@ -309,7 +324,8 @@ static void seed_protocol(struct seed *s)
 	hello(s, 0);
 	hello(s, 0);
 	step(s, &(struct seed_step){ .selector = FUZZ_ODD_LENGTH | 1,
-				     .length = 40, .op = BUS_CONTROL_HELLO });
+				     .length = 40,
+				     .op = BUS_CONTROL_HELLO });
 	step(s, &(struct seed_step){ .selector = FUZZ_RAW_HEADER | 1,
 				     .magic = BUS_CONTROL_MAGIC,
 				     .version = BUS_CONTROL_VERSION - 1,

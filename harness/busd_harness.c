@@ -62,8 +62,8 @@ static int write_config(struct test_busd *busd, const char *config)
 	FILE *file;
 
 	if (snprintf(busd->config_path, sizeof(busd->config_path),
-		     "%s/%s.conf", busd->runtime_dir, busd->bus_name) >=
-	    (int)sizeof(busd->config_path))
+		     "%s/%s.conf", busd->runtime_dir,
+		     busd->bus_name) >= (int)sizeof(busd->config_path))
 		return -ENAMETOOLONG;
 	file = fopen(busd->config_path, "w");
 	if (!file)
@@ -103,8 +103,10 @@ static int wait_ready(struct test_busd *busd)
 		bus_t *bus;
 
 		if (waitpid(busd->pid, &status, WNOHANG) == busd->pid) {
-			fprintf(stderr, "busd exited during start-up (status "
-					"%#x)\n", status);
+			fprintf(stderr,
+				"busd exited during start-up (status "
+				"%#x)\n",
+				status);
 			busd->pid = 0;
 			return -ECHILD;
 		}
@@ -204,7 +206,8 @@ int test_busd_stop(struct test_busd *busd)
 	}
 	leftovers = test_shm_leftovers(busd->bus_name, 1);
 	if (leftovers) {
-		fprintf(stderr, "busd left %d segments of bus %s in /dev/shm\n",
+		fprintf(stderr,
+			"busd left %d segments of bus %s in /dev/shm\n",
 			leftovers, busd->bus_name);
 		if (!ret)
 			ret = -EEXIST;
@@ -220,7 +223,8 @@ static void remove_tree(const char *path)
 	if (!dir)
 		return;
 	while ((entry = readdir(dir))) {
-		if (!strcmp(entry->d_name, ".") || !strcmp(entry->d_name, ".."))
+		if (!strcmp(entry->d_name, ".") ||
+		    !strcmp(entry->d_name, ".."))
 			continue;
 		/* Only files live here (socket, lock, config). */
 		unlinkat(dirfd(dir), entry->d_name, 0);

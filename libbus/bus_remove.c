@@ -65,8 +65,8 @@ static int remove_segments(const char *bus_name)
 	DIR *dir;
 
 	/* "shmbus.BUS:" cannot match another bus: ':' is in no bus name. */
-	length = (size_t)snprintf(prefix, sizeof(prefix), "shmbus.%s:",
-				  bus_name);
+	length = (size_t)snprintf(prefix, sizeof(prefix),
+				  "shmbus.%s:", bus_name);
 	dir = opendir("/dev/shm");
 	if (!dir)
 		return -errno;

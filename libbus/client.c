@@ -102,7 +102,8 @@ static int connect_path(struct bus *bus, const char *path)
  * socket_group keep this user out. */
 static int fail_access(struct bus *bus, const char *path)
 {
-	return fail(bus, -EACCES, "user %u may not connect to bus '%s' (%s: "
+	return fail(bus, -EACCES,
+		    "user %u may not connect to bus '%s' (%s: "
 		    "see busd's socket_mode and socket_group)",
 		    (unsigned int)geteuid(), bus->name, path);
 }
@@ -141,7 +142,8 @@ static int connect_socket(struct bus *bus)
 	if (length < 0)
 		return fail(bus, length,
 			    "the control socket path for bus '%s' is too long "
-			    "(check BUS_RUNTIME_DIR)", bus->name);
+			    "(check BUS_RUNTIME_DIR)",
+			    bus->name);
 	own_error = connect_path(bus, own);
 	if (!own_error)
 		return connected_to(bus, own);
@@ -157,9 +159,11 @@ static int connect_socket(struct bus *bus)
 		return connected_to(bus, system);
 	if (system_error == EACCES)
 		return fail_access(bus, system);
-	return fail(bus, -ENOTCONN, "no busd serves bus '%s' (tried %s: %s; "
-		    "then the system bus's %s: %s)", bus->name, own,
-		    strerror(own_error), system, strerror(system_error));
+	return fail(bus, -ENOTCONN,
+		    "no busd serves bus '%s' (tried %s: %s; "
+		    "then the system bus's %s: %s)",
+		    bus->name, own, strerror(own_error), system,
+		    strerror(system_error));
 }
 
 static int send_request(struct bus *bus, struct bus_control_request *request)
@@ -187,7 +191,8 @@ static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { reply, sizeof(*reply) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
 			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *cmsg;
@@ -201,7 +206,8 @@ static int receive_reply(struct bus *bus, struct bus_control_reply *reply,
 	if (n < 0)
 		return fail(bus, -ENOTCONN, "busd of bus '%s' went away",
 			    bus->name);
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg;
+	     cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		if (cmsg->cmsg_level == SOL_SOCKET &&
 		    cmsg->cmsg_type == SCM_RIGHTS &&
 		    cmsg->cmsg_len == CMSG_LEN(sizeof(int))) {
@@ -242,8 +248,7 @@ static int exchange(struct bus *bus, struct bus_control_request *request,
 	 * shuts the socket: our send fails, and the refusal waits to be
 	 * read.  Without one, busd went away, as send_request() said.
 	 */
-	if (bus->fd >= 0 &&
-	    receive_reply(bus, reply, fd, MSG_DONTWAIT) == 0)
+	if (bus->fd >= 0 && receive_reply(bus, reply, fd, MSG_DONTWAIT) == 0)
 		return 0;
 	if (bus->fd >= 0)
 		fail(bus, -ENOTCONN, "busd of bus '%s' went away", bus->name);
@@ -263,7 +268,8 @@ static void send_unsent_closes(struct bus *bus)
 		bool sent;
 
 		if (exchange(bus, &bus->unsent_closes[done], &reply, NULL,
-			     &sent) == -ENOTCONN && !sent)
+			     &sent) == -ENOTCONN &&
+		    !sent)
 			break;
 		done++;
 	}
@@ -327,9 +333,9 @@ static void reregister_wildcards(struct bus *bus)
 		copy_name(request.name, w->pattern);
 		/* One store: the handle's own thread may be reading it. */
 		w->id = exchange(bus, &request, &reply, NULL, &sent) == 0 &&
-				reply.status == 0 ?
-			reply.attachment :
-			0;
+					reply.status == 0
+				? reply.attachment
+				: 0;
 	}
 }
 
@@ -350,10 +356,12 @@ static int reconnect(struct bus *bus)
 		close(bus->fd);
 	bus->fd = -1;
 	if (geteuid() != bus->euid || getegid() != bus->egid)
-		return fail(bus, -ENOTCONN, "busd of bus '%s' restarted, and "
+		return fail(bus, -ENOTCONN,
+			    "busd of bus '%s' restarted, and "
 			    "this process's ids are not the ones it connected "
-			    "with (uid %u, gid %u): connect again", bus->name,
-			    (unsigned int)bus->euid, (unsigned int)bus->egid);
+			    "with (uid %u, gid %u): connect again",
+			    bus->name, (unsigned int)bus->euid,
+			    (unsigned int)bus->egid);
 	/* The same busd's socket only: another bus of the same name (the
 	 * system's, say) must not take our handles over. */
 	rc = connect_path(bus, bus->socket_path);
@@ -364,8 +372,8 @@ static int reconnect(struct bus *bus)
 	if (rc == 0)
 		rc = exchange(bus, &hello, &reply, NULL, &sent);
 	if (rc == 0 && reply.status < 0)
-		rc = fail(bus, reply.status, "%.*s",
-			  (int)sizeof(reply.detail), reply.detail);
+		rc = fail(bus, reply.status, "%.*s", (int)sizeof(reply.detail),
+			  reply.detail);
 	if (rc == 0)
 		bus->client_id = reply.client_id;
 	if (rc == 0) {
@@ -469,8 +477,10 @@ int bus_connect(const char *name, bus_t **out)
 	if (!name || !*name)
 		name = "default";
 	if (bus_name_check(name)) {
-		snprintf(connect_detail, sizeof(connect_detail), "'%.*s' is "
-			 "not a valid bus name", BUS_NAME_MAX, name);
+		snprintf(connect_detail, sizeof(connect_detail),
+			 "'%.*s' is "
+			 "not a valid bus name",
+			 BUS_NAME_MAX, name);
 		return -EINVAL;
 	}
 	bus = calloc(1, sizeof(*bus));
@@ -568,7 +578,8 @@ int bus_delete(bus_t *bus, const char *name, unsigned int flags)
 
 	if (!bus || bus_name_check(name))
 		return bus ? fail(bus, -EINVAL, "bad queue name") : -EINVAL;
-	if (flags & ~(unsigned int)(BUS_DELETE_IF_EMPTY | BUS_DELETE_IF_UNUSED))
+	if (flags &
+	    ~(unsigned int)(BUS_DELETE_IF_EMPTY | BUS_DELETE_IF_UNUSED))
 		return fail(bus, -EINVAL, "unknown delete flags 0x%x", flags);
 	copy_name(request.name, name);
 	return transact(bus, &request, &reply, NULL);
@@ -822,9 +833,8 @@ static int open_topic_slot(struct bus *bus, const char *name, uint32_t role,
 	return transact(bus, &request, reply, fd);
 }
 
-static void close_topic_slot(struct bus *bus, const char *name,
-			     uint32_t role, uint32_t index,
-			     uint64_t generation)
+static void close_topic_slot(struct bus *bus, const char *name, uint32_t role,
+			     uint32_t index, uint64_t generation)
 {
 	struct bus_control_request request = { .op = BUS_CONTROL_TOPIC_CLOSE,
 					       .role = role,
@@ -879,7 +889,8 @@ int bus_topic_open(bus_t *bus, const char *name, enum bus_role role,
 	if (!bus || !out)
 		return -EINVAL;
 	if (role != BUS_PRODUCER && role != BUS_OBSERVER)
-		return fail(bus, -EINVAL, "a topic is opened as a publisher "
+		return fail(bus, -EINVAL,
+			    "a topic is opened as a publisher "
 			    "(BUS_PRODUCER) or an observer; subscribe with "
 			    "bus_subscribe()");
 	ret = open_topic_slot(bus, name, role, 0, 0, &reply, &fd);
@@ -920,7 +931,8 @@ int bus_topic_close(bus_topic_t *t)
 	bus = t->bus;
 	if (bus) {
 		pthread_mutex_lock(&bus->lock);
-		for (struct bus_topic **p = &bus->topics; *p; p = &(*p)->next) {
+		for (struct bus_topic **p = &bus->topics; *p;
+		     p = &(*p)->next) {
 			if (*p == t) {
 				*p = t->next;
 				break;
@@ -964,8 +976,10 @@ static int subscribe(struct bus *bus, const char *name,
 					       bus->client_id, options, &s);
 		if (ret < 0) {
 			munmap(geometry.base, geometry.size);
-			fail(bus, ret, "cannot set up the subscription to "
-			     "'%s'", name);
+			fail(bus, ret,
+			     "cannot set up the subscription to "
+			     "'%s'",
+			     name);
 		}
 	}
 	if (ret < 0) {

@@ -56,8 +56,8 @@ static int map_log(const char *bus_name, const struct bus_log_page **out)
 	    bus__log_name(name, sizeof(name), bus_name) < 0)
 		return -EINVAL;
 	ret = bus__page_map(name, sizeof(struct bus_log_page),
-			    offsetof(struct bus_log_page, magic), BUS_LOG_MAGIC,
-			    true, &base);
+			    offsetof(struct bus_log_page, magic),
+			    BUS_LOG_MAGIC, true, &base);
 	if (!ret)
 		*out = base;
 	return ret;

@@ -91,7 +91,8 @@ static int parse_received(const struct bus_message *m, struct extension *e)
 
 	if (ret)
 		return ret;
-	e->room.used = *(const volatile uint16_t *)&m->header->extension_length;
+	e->room.used =
+		*(const volatile uint16_t *)&m->header->extension_length;
 	return parse_fixed(e);
 }
 
@@ -265,7 +266,8 @@ int bus__message_key_check(const char *key, size_t length)
 
 		if (c <= ' ' || c >= 0x7f || c == '*' || c == '>')
 			return -EINVAL;
-		if (c == '.' && (i == 0 || i + 1 == length || key[i + 1] == '.'))
+		if (c == '.' &&
+		    (i == 0 || i + 1 == length || key[i + 1] == '.'))
 			return -EINVAL; /* an empty token */
 	}
 	return 0;

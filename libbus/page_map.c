@@ -27,8 +27,11 @@ int bus__page_map(const char *name, size_t size, size_t magic_offset,
 	if (base == MAP_FAILED)
 		return -errno;
 	/* Acquire: pairs with busd's release of the magic. */
-	if (bus__load_acquire((const _Atomic uint64_t *)(const void *)(
-		    (const char *)base + magic_offset)) != magic) {
+	if (bus__load_acquire(
+		    (const _Atomic uint64_t *)(const void *)((const char *)
+								     base +
+							     magic_offset)) !=
+	    magic) {
 		munmap(base, size);
 		return -EPROTO;
 	}

@@ -168,7 +168,8 @@ static int closed(const struct bus_queue *q)
 /* Why a closed queue answers no more: -EIDRM deleted, -ENOTCONN. */
 static int gone(const struct bus_queue *q)
 {
-	return bus__segment_gone(bus__load_relaxed(&q->geometry.header->state));
+	return bus__segment_gone(
+		bus__load_relaxed(&q->geometry.header->state));
 }
 
 /* One attempt at the next cell, without waiting (-ENOBUFS when full);
@@ -204,8 +205,7 @@ static inline void lend(struct bus_queue *q, const struct claim_context *c,
 	m->extras = q->loan_extras;
 }
 
-static int loan(struct bus_queue *q, struct bus_message *m,
-		int64_t timeout_ns)
+static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns)
 {
 	struct claim_context c = { 0, 0 };
 	int rc;
@@ -432,7 +432,8 @@ int bus_send_batch(bus_queue_t *q, const struct bus_buffer *buffers,
 
 	while (sent < n) {
 		rc = send_one(q, buffers[sent].data, buffers[sent].length,
-			      sent == 0 ? timeout_ns : BUS_NOWAIT, false, &stamp);
+			      sent == 0 ? timeout_ns : BUS_NOWAIT, false,
+			      &stamp);
 		if (rc < 0)
 			break;
 		sent++;
@@ -517,7 +518,8 @@ static inline __attribute__((always_inline)) unsigned int
 take_lazy_run(struct bus_queue *q, struct bus_message *m, unsigned int max)
 {
 	uint64_t p = q->dequeue_position;
-	uint32_t leases_free = q->geometry.settings.max_unacked - q->held_count;
+	uint32_t leases_free =
+		q->geometry.settings.max_unacked - q->held_count;
 	uint32_t max_message = q->geometry.settings.max_message;
 	unsigned int k, redelivered = 0;
 
@@ -691,8 +693,8 @@ int bus_receive_batch(bus_queue_t *q, struct bus_message *messages,
 		/* After the first, a lazy consumer takes what is there the
 		 * fast way, in one run; receive() does the rest. */
 		if (got && q->lazy) {
-			unsigned int k = take_lazy_run(q, &messages[got],
-						       n - got);
+			unsigned int k =
+				take_lazy_run(q, &messages[got], n - got);
 
 			if (k) {
 				got += k;

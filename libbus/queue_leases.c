@@ -170,15 +170,16 @@ static bool still_ours(const struct bus_queue *q, uint64_t entry)
 static void nack_in_ring(struct bus_queue *q, struct bus_cell *cell,
 			 uint64_t position, int dead)
 {
-	_Atomic uint64_t *hint = dead ? &q->geometry.control->dead_pending :
-					&q->geometry.control->redeliver_pending;
+	_Atomic uint64_t *hint =
+		dead ? &q->geometry.control->dead_pending
+		     : &q->geometry.control->redeliver_pending;
 
 	/* Release: the header update comes before whoever takes the message
 	 * (a consumer, or busd for a DEAD one). */
 	bus__store_release(&cell->state,
 			   bus__cell_state(position, 0,
-					   dead ? BUS__CELL_DEAD :
-						  BUS__CELL_REDELIVER));
+					   dead ? BUS__CELL_DEAD
+						: BUS__CELL_REDELIVER));
 	/* Raised after the state (see bus__ring_take_redelivery). */
 	bus__fetch_add_seq_cst(hint, 1);
 }

@@ -65,8 +65,8 @@ static inline void bus__leases_forget(struct bus_queue *q, uint32_t i)
 static inline void bus__leases_push_in_ring(struct bus_queue *q,
 					    uint64_t position)
 {
-	q->held[bus__leases_slot(q, q->held_count++)] =
-		(position + 1) | BUS__LEASE_IN_RING;
+	q->held[bus__leases_slot(q, q->held_count++)] = (position + 1) |
+							BUS__LEASE_IN_RING;
 }
 
 /*
@@ -162,8 +162,8 @@ static inline void bus__leases_publish(struct bus_queue *q)
 
 	if (!q->lazy)
 		return;
-	position = q->held_count ? bus__leases_releasable(q) :
-				   q->dequeue_position;
+	position = q->held_count ? bus__leases_releasable(q)
+				 : q->dequeue_position;
 	if (position == q->released)
 		return;
 	q->released = position;

@@ -93,17 +93,17 @@ static int peek_scan(const struct bus__queue_geometry *g, uint64_t cursor,
 	for (uint32_t i = 0; i < g->slots; i++) {
 		/* Acquire: pairs with the producer's release of READY (or the
 		 * consumer's of REDELIVER); the message is visible with it. */
-		uint64_t state = bus__load_acquire(
-			&bus__queue_cell(g, i)->state);
+		uint64_t state =
+			bus__load_acquire(&bus__queue_cell(g, i)->state);
 		uint64_t position = bus__cell_position(state);
 
 		if (!peek_queued(g, state))
 			continue;
 		if (cursor && bus__position_diff(position, cursor - 1) <= 0)
 			continue;
-		if (have && bus__position_diff(
-				    position,
-				    bus__cell_position(found->state)) >= 0)
+		if (have &&
+		    bus__position_diff(position,
+				       bus__cell_position(found->state)) >= 0)
 			continue;
 		found->cell = i;
 		found->state = state;
@@ -138,8 +138,8 @@ static int peek_copy_found(const struct bus__queue_geometry *g,
 	/* Nothing in shared memory is trusted: a bad length is a changed
 	 * or corrupt cell; the state check below tells which. */
 	if (length <= g->settings.max_message && length <= to->size)
-		peek_copy(to->payload, (const uint8_t *)cell + g->payload_offset,
-			  length);
+		peek_copy(to->payload,
+			  (const uint8_t *)cell + g->payload_offset, length);
 	/* Acquire fence: if a load above read a word a producer wrote after
 	 * reclaiming the cell, the load below sees at least that claim (it
 	 * pairs with the acquire-release CAS of the claim in queue_ring.c,

@@ -115,8 +115,8 @@ static int check_responder(struct bus_requester *r)
 				"subscribes to the request queue or topic");
 }
 
-static int send_request(struct bus_requester *r, uint64_t id,
-			const void *data, size_t length, int64_t timeout_ns)
+static int send_request(struct bus_requester *r, uint64_t id, const void *data,
+			size_t length, int64_t timeout_ns)
 {
 	struct bus__route_target *t = &r->service;
 	struct bus_message m;

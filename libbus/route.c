@@ -167,7 +167,8 @@ int bus_address_open(bus_t *bus, const char *name,
 	ret = map_table(bus, &a->table);
 	if (ret) {
 		free(a);
-		return bus__client_fail(bus, ret, "busd has no route table "
+		return bus__client_fail(bus, ret,
+					"busd has no route table "
 					"(an older busd?)");
 	}
 	/* An odd generation never matches: the first loan reads. */
@@ -270,14 +271,14 @@ uint32_t bus__target_max_message(const struct bus__route_target *t)
 }
 
 int bus__target_loan(struct bus__route_target *t, struct bus_message *m,
-		       int64_t timeout_ns)
+		     int64_t timeout_ns)
 {
 	return t->topic ? bus_topic_loan(t->topic, m, timeout_ns)
 			: bus_loan(t->queue, m, timeout_ns);
 }
 
 int bus__target_commit(struct bus__route_target *t, struct bus_message *m,
-			 uint32_t length)
+		       uint32_t length)
 {
 	return t->topic ? bus_topic_commit(t->topic, m, length)
 			: bus_commit(t->queue, m, length);
@@ -339,7 +340,8 @@ static int choose(struct bus_address *a, const char *key,
 
 		snprintf(detail, sizeof(detail),
 			 "no route from '%s' for key '%s', and no unroutable "
-			 "target", a->name, key ? key : "(none)");
+			 "target",
+			 a->name, key ? key : "(none)");
 		return bus__client_fail(a->bus, -ENOENT, detail);
 	}
 	return ret;
@@ -395,13 +397,12 @@ static int loan_direct(struct bus_address *a, uint32_t index,
 	return 0;
 }
 
-static int stage_make(struct bus_address *a, uint32_t room,
-		      uint32_t capacity)
+static int stage_make(struct bus_address *a, uint32_t room, uint32_t capacity)
 {
 	size_t room_lines = (size_t)(room + BUS_CACHE_LINE - 1) /
 			    BUS_CACHE_LINE * BUS_CACHE_LINE;
-	size_t size = sizeof(struct bus_message_header) + room_lines +
-		      capacity;
+	size_t size =
+		sizeof(struct bus_message_header) + room_lines + capacity;
 
 	if (size > a->stage_size) {
 		uint64_t *more = realloc(a->stage, (size + 7) / 8 * 8);
@@ -517,8 +518,8 @@ static int address_loan(bus_address_t *a, const char *key,
 	return loan_staged(a, &c, m);
 }
 
-int bus_address_loan(bus_address_t *a, const char *key,
-		     struct bus_message *m, int64_t timeout_ns)
+int bus_address_loan(bus_address_t *a, const char *key, struct bus_message *m,
+		     int64_t timeout_ns)
 {
 	return address_loan(a, key, m, timeout_ns, 0);
 }

@@ -48,7 +48,7 @@ struct bus_address {
 
 	/* The open loan. */
 	enum bus__address_loan loan;
-	uint32_t direct; /* target index */
+	uint32_t direct;     /* target index */
 	int64_t deadline_ns; /* absolute; -1: none; 0: no wait */
 	char key[BUS_MESSAGE_KEY_MAX + 1];
 	bool has_key;
@@ -74,7 +74,7 @@ uint32_t bus__target_room(const struct bus__route_target *target);
 uint32_t bus__target_max_message(const struct bus__route_target *target);
 int bus__target_loan(struct bus__route_target *target, struct bus_message *m,
 		     int64_t timeout_ns);
-int bus__target_commit(struct bus__route_target *target,
-		       struct bus_message *m, uint32_t length);
+int bus__target_commit(struct bus__route_target *target, struct bus_message *m,
+		       uint32_t length);
 
 #endif /* BUS_ROUTE_H */

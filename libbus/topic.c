@@ -64,8 +64,7 @@ int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
 
 	if (role != BUS_PRODUCER && role != BUS_OBSERVER)
 		return -EINVAL;
-	if (role == BUS_PRODUCER &&
-	    index >= geometry->settings.max_publishers)
+	if (role == BUS_PRODUCER && index >= geometry->settings.max_publishers)
 		return -EINVAL;
 	if (options && !wait_valid(options->wait))
 		return -EINVAL;
@@ -234,8 +233,8 @@ int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
 	if (__builtin_expect(m->extras, 0))
 		bus__message_extras_keep(m->header, &header);
 	header.sequence = m->token;
-	header.publish_time_ns = t->no_timestamp ? 0 :
-			       bus__clock_now_ns(&t->clock);
+	header.publish_time_ns =
+		t->no_timestamp ? 0 : bus__clock_now_ns(&t->clock);
 	header.producer_id = t->client_id;
 	bus__topic_write_header(bus__topic_cell(&t->geometry, m->token),
 				&header);
@@ -343,9 +342,9 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 int bus__subscription_copy_buffer(struct bus_subscription *s)
 {
 	if (!s->buffer)
-		s->buffer = calloc((bus__topic_copy_size(&s->geometry) + 7) /
-					   8,
-				   sizeof(*s->buffer));
+		s->buffer =
+			calloc((bus__topic_copy_size(&s->geometry) + 7) / 8,
+			       sizeof(*s->buffer));
 	return s->buffer ? 0 : -ENOMEM;
 }
 

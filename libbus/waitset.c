@@ -78,9 +78,9 @@ struct bus_waitset {
 	 * FUTEX_WAITV over the words (bus_waitset_arm). */
 	struct bus__uring ring;
 	bool has_ring;
-	bool armed;	      /* registered as a sleeper on armed_count words */
-	bool outstanding;     /* the FUTEX_WAITV request has not completed */
-	bool cancelling;      /* an ASYNC_CANCEL has not completed */
+	bool armed;	  /* registered as a sleeper on armed_count words */
+	bool outstanding; /* the FUTEX_WAITV request has not completed */
+	bool cancelling;  /* an ASYNC_CANCEL has not completed */
 	uint32_t armed_count;
 	struct waitv armed_v[WAITV_MAX];
 };
@@ -125,8 +125,8 @@ static int add_member(struct bus_waitset *ws, enum member_kind kind,
 	disarm(ws);
 	if (ws->count == ws->capacity) {
 		uint32_t capacity = ws->capacity ? 2 * ws->capacity : 8;
-		void *members = realloc(ws->members,
-					capacity * sizeof(*ws->members));
+		void *members =
+			realloc(ws->members, capacity * sizeof(*ws->members));
 
 		if (!members)
 			return -ENOMEM;
@@ -257,7 +257,8 @@ static int push_word(struct bus_waitset *ws, uint32_t *n,
 {
 	if (*n == ws->words_capacity) {
 		uint32_t capacity = *n ? 2 * *n : 16;
-		void *words = realloc(ws->words, capacity * sizeof(*ws->words));
+		void *words =
+			realloc(ws->words, capacity * sizeof(*ws->words));
 
 		if (!words)
 			return -ENOMEM;
@@ -284,8 +285,9 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 	uint32_t n = 0;
 	int ret;
 
-	ret = push_word(ws, &n, (struct sleep_word){ .word = &ws->wake,
-						     .private_word = true });
+	ret = push_word(ws, &n,
+			(struct sleep_word){ .word = &ws->wake,
+					     .private_word = true });
 	for (uint32_t i = 0; !ret && i < ws->count; i++) {
 		struct member *m = &ws->members[i];
 		struct bus_queue *q;
@@ -295,11 +297,16 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 		switch (m->kind) {
 		case MEMBER_QUEUE:
 			q = m->handle;
-			ret = push_word(ws, &n, (struct sleep_word){
-				.word = &q->geometry.control->data_futex,
-				.sleepers =
-					&q->geometry.control->consumers_sleeping,
-				.sleeping = &q->attachment->sleeping });
+			ret = push_word(
+				ws, &n,
+				(struct sleep_word){
+					.word = &q->geometry.control
+							 ->data_futex,
+					.sleepers =
+						&q->geometry.control
+							 ->consumers_sleeping,
+					.sleeping =
+						&q->attachment->sleeping });
 			break;
 		case MEMBER_SUBSCRIPTION:
 			ret = push_word(ws, &n, subscription_word(m->handle));
@@ -307,9 +314,11 @@ static int gather(struct bus_waitset *ws, uint32_t *count)
 		case MEMBER_GROUP:
 			/* Its writer always wakes this word: no count.  Expect
 			 * the value the members reflect: any change wakes. */
-			ret = push_word(ws, &n, (struct sleep_word){
-				.word = m->group->word(m->handle, &expected),
-				.expected = expected });
+			ret = push_word(ws, &n,
+					(struct sleep_word){
+						.word = m->group->word(
+							m->handle, &expected),
+						.expected = expected });
 			member_count = m->group->members(m->handle, &members);
 			for (uint32_t k = 0; !ret && k < member_count; k++)
 				ret = push_word(ws, &n,
@@ -506,8 +515,8 @@ static void disarm(struct bus_waitset *ws)
 		return;
 	drain(ws);
 	if (ws->outstanding &&
-	    bus__uring_submit(&ws->ring, IORING_OP_ASYNC_CANCEL, RING_WAITV,
-			      0, RING_CANCEL) == 0)
+	    bus__uring_submit(&ws->ring, IORING_OP_ASYNC_CANCEL, RING_WAITV, 0,
+			      RING_CANCEL) == 0)
 		ws->cancelling = true;
 	/* Both completions come soon: the cancel ends the wait.  Nothing
 	 * may stay queued, or the fd would look readable for nothing. */

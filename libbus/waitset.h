@@ -28,7 +28,7 @@ struct bus__waitset_group {
 
 /* Adds a group member: as bus_waitset_add_queue(), the same answers. */
 int bus__waitset_add_group(bus_waitset_t *waitset,
-			   const struct bus__waitset_group *calls,
-			   void *group, void *tag);
+			   const struct bus__waitset_group *calls, void *group,
+			   void *tag);
 
 #endif /* BUS_WAITSET_H */

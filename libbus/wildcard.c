@@ -71,8 +71,8 @@ static int add_member(struct bus_wildcard *w, struct bus_subscription *s)
 {
 	if (w->count == w->capacity) {
 		uint32_t capacity = w->capacity ? 2 * w->capacity : 8;
-		void *members = realloc(w->members,
-					capacity * sizeof(*w->members));
+		void *members =
+			realloc(w->members, capacity * sizeof(*w->members));
 
 		if (!members)
 			return -ENOMEM;
@@ -132,7 +132,8 @@ static int consider(struct bus_wildcard *w, const char *name, bool later)
 	struct bus_subscription *s;
 	int ret;
 
-	if (!bus_subject_match(w->registration.pattern, name) || is_member(w, name))
+	if (!bus_subject_match(w->registration.pattern, name) ||
+	    is_member(w, name))
 		return 0;
 	ret = bus__client_subscribe_wildcard(w->bus, name, &w->options,
 					     w->registration.id, &s);
@@ -180,8 +181,8 @@ static int refresh(struct bus_wildcard *w, bool later)
 	 * while it ran: list again until the counter holds still.  Acquire:
 	 * pairs with busd's raise, made after its registry changed. */
 	do {
-		generation = bus__load_acquire(
-			&w->announce->topics_generation);
+		generation =
+			bus__load_acquire(&w->announce->topics_generation);
 		ret = list_once(w, later);
 		if (ret)
 			return ret;
@@ -235,9 +236,10 @@ int bus_waitset_add_wildcard(bus_waitset_t *ws, bus_wildcard_t *w, void *tag)
 /* bus_disconnect() closes us through the connection's list. */
 static void close_registered(struct bus__client_pattern *registration)
 {
-	bus_wildcard_close((struct bus_wildcard *)(void *)(
-		(char *)registration -
-		offsetof(struct bus_wildcard, registration)));
+	bus_wildcard_close(
+		(struct bus_wildcard *)(void *)((char *)registration -
+						offsetof(struct bus_wildcard,
+							 registration)));
 }
 
 int bus_subscribe_pattern(bus_t *bus, const char *pattern,
@@ -265,7 +267,8 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 	/* Registered before we list: a topic created from now on keeps
 	 * every message for us, one created before is in the listing. */
 	if (!ret)
-		ret = bus__client_wildcard_register(bus, pattern, &w->registration.id);
+		ret = bus__client_wildcard_register(bus, pattern,
+						    &w->registration.id);
 	if (!ret)
 		ret = refresh(w, false);
 	if (ret) {

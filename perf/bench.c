@@ -255,8 +255,10 @@ static void bench_check_cpus(struct bench_options *o)
 		if (o->cpu[i] < 0 || o->cpu[i] >= CPU_SETSIZE ||
 		    CPU_ISSET(o->cpu[i], &set))
 			continue;
-		fprintf(stderr, "warning: CPU %d is not available, running "
-				"unpinned\n", o->cpu[i]);
+		fprintf(stderr,
+			"warning: CPU %d is not available, running "
+			"unpinned\n",
+			o->cpu[i]);
 		o->cpu[i] = -1;
 	}
 }
@@ -267,8 +269,8 @@ void bench_parse_options(int argc, char **argv, struct bench_options *o,
 	int c;
 
 	bench_defaults(o);
-	while ((c = getopt_long(argc, argv, "n:s:B:m:t:b:h", bench_long_options,
-				NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "n:s:B:m:t:b:h",
+				bench_long_options, NULL)) != -1)
 		bench_option(o, c, usage);
 	if (optind < argc) {
 		fprintf(stderr, "unexpected argument: %s\n", argv[optind]);
@@ -278,8 +280,10 @@ void bench_parse_options(int argc, char **argv, struct bench_options *o,
 	    o->batch == 0 || o->subscribers == 0 ||
 	    o->producers + o->consumers > BENCH_MAX_PROCS ||
 	    o->subscribers + 1 > BENCH_MAX_PROCS) {
-		fprintf(stderr, "counts must be at least 1, and at most %d "
-				"processes\n", BENCH_MAX_PROCS);
+		fprintf(stderr,
+			"counts must be at least 1, and at most %d "
+			"processes\n",
+			BENCH_MAX_PROCS);
 		bench_usage(usage, 2);
 	}
 	bench_check_cpus(o);
@@ -502,8 +506,8 @@ static void bench_hist_append(const struct bench_row *row,
 		 "%s/%s_%s_%s_%llu_p%uc%us%u_b%u_t%d_r%llu.hist", o->hist_dir,
 		 row->bench, row->transport, row->mode,
 		 (unsigned long long)row->size, row->producers, row->consumers,
-		 row->subscribers,
-		 row->batch, row->timestamps, (unsigned long long)row->rate);
+		 row->subscribers, row->batch, row->timestamps,
+		 (unsigned long long)row->rate);
 	f = fopen(path, "a");
 	if (!f) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));

@@ -20,10 +20,10 @@
 #include "bench_core.h"
 #include "hist.h"
 
-#define BENCH_ROW_COLUMNS                                                      \
-	"bench,transport,mode,size,subscribers,count,min_ns,p50_ns,p99_ns,"   \
-	"p999_ns,p9999_ns,max_ns,msgs_per_s,producers,consumers,batch,"       \
-	"timestamps,rate_per_s,mean_ns,raw_p50_ns,raw_p99_ns,raw_p999_ns,"    \
+#define BENCH_ROW_COLUMNS                                                   \
+	"bench,transport,mode,size,subscribers,count,min_ns,p50_ns,p99_ns," \
+	"p999_ns,p9999_ns,max_ns,msgs_per_s,producers,consumers,batch,"     \
+	"timestamps,rate_per_s,mean_ns,raw_p50_ns,raw_p99_ns,raw_p999_ns,"  \
 	"raw_max_ns,queue,pub_ns_per_msg"
 
 #define BENCH_MAX_PROCS 16
@@ -31,32 +31,32 @@
 
 /* Every option any program takes; each program reads the ones it needs. */
 struct bench_options {
-	uint64_t count;	 /* measured messages or round trips */
-	bool count_given; /* --count was on the command line */
-	uint64_t warmup; /* unmeasured ones before them */
+	uint64_t count;			 /* measured messages or round trips */
+	bool count_given;		 /* --count was on the command line */
+	uint64_t warmup;		 /* unmeasured ones before them */
 	uint32_t sizes[BENCH_MAX_SIZES]; /* payload bytes */
 	unsigned int size_count;
-	bool sizes_given; /* --size was on the command line */
-	const char *bench; /* pingpong, oneway, throughput, size, fanout */
+	bool sizes_given;      /* --size was on the command line */
+	const char *bench;     /* pingpong, oneway, throughput, size, fanout */
 	const char *mode;      /* busy, spin-futex, futex */
 	const char *transport; /* for programs that serve several */
 	const char *hist_dir;  /* append histogram buckets there */
 	const char *bus_name;  /* bus-bench: the bus to connect to */
 	const char *queue_type; /* spsc or mpmc */
-	int cpu[2];	       /* the two CPUs to pin to */
-	uint64_t rate;	       /* oneway: messages per second */
-	double seconds;	       /* oneway: how long to send */
+	int cpu[2];		/* the two CPUs to pin to */
+	uint64_t rate;		/* oneway: messages per second */
+	double seconds;		/* oneway: how long to send */
 	unsigned int producers;
 	unsigned int consumers;
 	unsigned int subscribers; /* fanout */
-	unsigned int batch; /* 1: single calls, else batch calls */
-	bool batch_given;   /* --batch was on the command line */
+	unsigned int batch;	  /* 1: single calls, else batch calls */
+	bool batch_given;	  /* --batch was on the command line */
 	bool copy;	    /* batch producer: copying sends, not loans */
 	unsigned int slots; /* ring slots */
 	bool slots_given;   /* --slots was on the command line */
 	uint32_t spin_ns;   /* spin phase of spin-then-futex */
 	bool no_timestamp;
-	bool no_latency; /* bus: receivers keep no latency histogram */
+	bool no_latency;	/* bus: receivers keep no latency histogram */
 	unsigned int timeout_s; /* kill the children after this long */
 };
 
@@ -139,7 +139,7 @@ struct bench_row {
 	/* oneway: latency from the publish timestamp, without the
 	 * coordinated-omission correction; NULL elsewhere. */
 	const struct hist *raw_hist;
-	const char *queue; /* spsc, mpmc, or NULL when not a queue */
+	const char *queue;     /* spsc, mpmc, or NULL when not a queue */
 	double pub_ns_per_msg; /* fanout: publisher cost; 0: leave empty */
 };
 

@@ -80,8 +80,8 @@ static natsConnection *nats_connect(const char *url, bool send_asap)
 		s = natsConnection_Connect(&nc, options);
 	natsOptions_Destroy(options);
 	if (s != NATS_OK) {
-		fprintf(stderr, "bridge-bench: cannot connect to %s: %s\n", url,
-			natsStatus_GetText(s));
+		fprintf(stderr, "bridge-bench: cannot connect to %s: %s\n",
+			url, natsStatus_GetText(s));
 		return NULL;
 	}
 	return nc;
@@ -133,8 +133,8 @@ static int nats_pingpong(const char *url, const struct bench_options *o,
 {
 	struct echo e = { 0 };
 	natsConnection *nc = nats_connect(url, true);
-	natsSubscription *pong = nc ? nats_subscribe(nc, "bench.nats.pong") :
-				      NULL;
+	natsSubscription *pong = nc ? nats_subscribe(nc, "bench.nats.pong")
+				    : NULL;
 	char payload[PAYLOAD];
 	pthread_t thread;
 	int ret = -EIO;
@@ -150,15 +150,18 @@ static int nats_pingpong(const char *url, const struct bench_options *o,
 		natsMsg *m = NULL;
 
 		memcpy(payload, &i, sizeof(i));
-		memset(payload + sizeof(i), (int)(i & 0xff), PAYLOAD - sizeof(i));
+		memset(payload + sizeof(i), (int)(i & 0xff),
+		       PAYLOAD - sizeof(i));
 		if (natsConnection_Publish(nc, "bench.nats.ping", payload,
 					   PAYLOAD) != NATS_OK ||
 		    natsSubscription_NextMsg(&m, pong, REPLY_TIMEOUT_MS) !=
 			    NATS_OK ||
 		    natsMsg_GetDataLength(m) != PAYLOAD ||
 		    memcmp(natsMsg_GetData(m), payload, PAYLOAD)) {
-			fprintf(stderr, "bridge-bench: nats-pp: round trip %llu "
-				"lost or wrong\n", (unsigned long long)i);
+			fprintf(stderr,
+				"bridge-bench: nats-pp: round trip %llu "
+				"lost or wrong\n",
+				(unsigned long long)i);
 			ret = -EIO;
 		} else if (i >= o->warmup) {
 			hist_record(h, bench_now_ns() - t0);
@@ -177,7 +180,8 @@ out:
 
 /* ---- the bus ----------------------------------------------------------- */
 
-static int topic_publish(bus_topic_t *topic, const void *payload, size_t length)
+static int topic_publish(bus_topic_t *topic, const void *payload,
+			 size_t length)
 {
 	struct bus_message m;
 	int ret = bus_topic_loan(topic, &m, REPLY_TIMEOUT_NS);
@@ -204,8 +208,8 @@ static int responder_run(const char *bus_name, const char *ping,
 	if (!ret)
 		ret = bus_topic_open(bus, pong, BUS_PRODUCER, NULL, &out);
 	if (ret) {
-		fprintf(stderr, "bridge-bench: responder on %s: %s\n", bus_name,
-			bus_strerror(ret));
+		fprintf(stderr, "bridge-bench: responder on %s: %s\n",
+			bus_name, bus_strerror(ret));
 		return 1;
 	}
 	if (write(ready, "r", 1) != 1)
@@ -272,8 +276,9 @@ static int bus_round_trip(bus_topic_t *ping, bus_subscription_t *pong,
 	ret = bus_subscription_receive(pong, &m, &lost, REPLY_TIMEOUT_NS);
 	if (ret < 0)
 		return ret;
-	ret = m.length == PAYLOAD && !memcmp(m.payload, payload, PAYLOAD) ?
-	      0 : -EBADMSG;
+	ret = m.length == PAYLOAD && !memcmp(m.payload, payload, PAYLOAD)
+		      ? 0
+		      : -EBADMSG;
 	bus_subscription_release(pong);
 	return ret;
 }
@@ -298,12 +303,14 @@ static int bus_pingpong(const char *bus_a, const char *bus_b,
 	if (!ret)
 		ret = bus_subscribe(bus, pong_name, NULL, &pong);
 	if (!ret)
-		ret = bus_topic_open(bus, ping_name, BUS_PRODUCER, NULL, &ping);
+		ret = bus_topic_open(bus, ping_name, BUS_PRODUCER, NULL,
+				     &ping);
 	for (uint64_t i = 0; !ret && i < o->warmup + o->count; i++) {
 		uint64_t t0 = bench_now_ns();
 
 		memcpy(payload, &i, sizeof(i));
-		memset(payload + sizeof(i), (int)(i & 0xff), PAYLOAD - sizeof(i));
+		memset(payload + sizeof(i), (int)(i & 0xff),
+		       PAYLOAD - sizeof(i));
 		ret = bus_round_trip(ping, pong, payload);
 		if (ret)
 			fprintf(stderr, "bridge-bench: round trip %llu: %s\n",
@@ -376,9 +383,11 @@ static int stream(const char *url, const char *subject,
 	if (!ret && c.got)
 		*rate = (double)c.got * 1e9 / (double)(c.last_ns - t0);
 	if (!ret && c.got < count)
-		fprintf(stderr, "bridge-bench: %s: %llu of %llu messages "
+		fprintf(stderr,
+			"bridge-bench: %s: %llu of %llu messages "
 			"arrived (core NATS is at most once); the rate counts "
-			"those\n", subject, (unsigned long long)c.got,
+			"those\n",
+			subject, (unsigned long long)c.got,
 			(unsigned long long)count);
 	natsSubscription_Destroy(c.sub);
 	natsConnection_Destroy(nc);
@@ -389,7 +398,9 @@ static int publish_nats(void *ctx, uint64_t i, const char *payload)
 {
 	(void)i;
 	return natsConnection_Publish(ctx, "bench.nats.stream", payload,
-				      PAYLOAD) == NATS_OK ? 0 : -EIO;
+				      PAYLOAD) == NATS_OK
+		       ? 0
+		       : -EIO;
 }
 
 /* As busbridge/headers.c sets them for a topic message without a key. */
@@ -451,8 +462,9 @@ static int bridge_stream(const char *url, const char *bus_a, uint64_t count,
 		ret = stream(url, "bench.stream", publish_bus, topic, count,
 			     rate, got);
 	else
-		fprintf(stderr, "bridge-bench: bus %s topic bench.stream: %s\n",
-			bus_a, bus_strerror(ret));
+		fprintf(stderr,
+			"bridge-bench: bus %s topic bench.stream: %s\n", bus_a,
+			bus_strerror(ret));
 	if (topic)
 		bus_topic_close(topic);
 	if (bus)
@@ -512,7 +524,7 @@ int main(int argc, char **argv)
 
 		if (bridged && !bus_b) {
 			fprintf(stderr, "bridge-bench: $PERF_BRIDGE_BUS_B is "
-				"not set\n");
+					"not set\n");
 			return 2;
 		}
 		ret = bus_pingpong(o.bus_name, bridged ? bus_b : o.bus_name,
@@ -520,24 +532,29 @@ int main(int argc, char **argv)
 				   bridged ? "bench.pong" : "bench.local.pong",
 				   &o, &h);
 		if (!ret)
-			print_row(&o, "pingpong", bridged ? "bridge" :
-				  "bus-topic", &h, h.count, 0);
+			print_row(&o, "pingpong",
+				  bridged ? "bridge" : "bus-topic", &h,
+				  h.count, 0);
 	} else if (!strcmp(what, "nats-tp") || !strcmp(what, "bridge-tp") ||
 		   !strcmp(what, "nats-tp-headers")) {
 		bool bridged = !strcmp(what, "bridge-tp");
 		bool headers = !strcmp(what, "nats-tp-headers");
 
 		ret = bridged ? bridge_stream(url, o.bus_name, o.count, &rate,
-					      &got) :
-				nats_stream(url, headers, o.count, &rate, &got);
+					      &got)
+			      : nats_stream(url, headers, o.count, &rate,
+					    &got);
 		if (!ret && got)
-			print_row(&o, "throughput", bridged ? "bridge" :
-				  headers ? "nats-headers" : "nats", NULL, got,
-				  rate);
+			print_row(&o, "throughput",
+				  bridged   ? "bridge"
+				  : headers ? "nats-headers"
+					    : "nats",
+				  NULL, got, rate);
 		else if (!ret)
 			ret = -EIO;
 	} else {
-		fprintf(stderr, "bridge-bench: unknown -B %s\n%s", what, usage);
+		fprintf(stderr, "bridge-bench: unknown -B %s\n%s", what,
+			usage);
 		return 2;
 	}
 	nats_Close();

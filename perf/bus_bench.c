@@ -84,7 +84,8 @@ struct bb_shared {
 	uint64_t start_ns[BENCH_MAX_PROCS];
 	uint64_t end_ns[BENCH_MAX_PROCS];
 	uint64_t received[BENCH_MAX_PROCS];
-	uint64_t publish_ns; /* fanout: wall time inside the measured publishes */
+	uint64_t
+		publish_ns; /* fanout: wall time inside the measured publishes */
 	char topic[BUS_NAME_MAX + 1];
 	/* fanout: one latency histogram per subscriber, merged at the end */
 	struct hist sub_hist[BENCH_MAX_PROCS];
@@ -111,8 +112,8 @@ static int bb_fail(const char *what, bus_t *bus, int error)
 }
 
 /* Connects and opens out (as producer) and in (as consumer), each if set. */
-static int bb_open(struct bb_shared *s, struct bb_client *c,
-		   const char *out, const char *in)
+static int bb_open(struct bb_shared *s, struct bb_client *c, const char *out,
+		   const char *in)
 {
 	int ret;
 
@@ -352,9 +353,9 @@ static int bb_produce_batches(struct bb_shared *s, struct bb_client *c,
 		return bb_send_batches(s, c, p, count);
 	while (sent < count) {
 		n = bus_loan_batch(c->out, m,
-				   count - sent < s->batch ?
-					   (unsigned int)(count - sent) :
-					   s->batch,
+				   count - sent < s->batch
+					   ? (unsigned int)(count - sent)
+					   : s->batch,
 				   BUS_FOREVER);
 		if (n <= 0)
 			return bb_fail("loan batch", c->bus, n ? n : -EIO);
@@ -444,8 +445,9 @@ static int bb_producer(void *arg, unsigned int p)
 	if (ret == 0 && s->batch > 1)
 		ret = bb_produce_batches(s, &c, p, count);
 	for (n = 1; ret == 0 && s->batch == 1 && n <= count; n++)
-		ret = s->with_key ? bb_send_keyed(&c, s->size, bb_stream_seq(p, n))
-				  : bb_send(&c, s->size, bb_stream_seq(p, n));
+		ret = s->with_key
+			      ? bb_send_keyed(&c, s->size, bb_stream_seq(p, n))
+			      : bb_send(&c, s->size, bb_stream_seq(p, n));
 	s->publish_ns = bench_now_ns() - s->start_ns[p];
 	/* The last producer to finish tells every consumer to stop: all
 	 * data was committed before, so it is ahead of the stops. */
@@ -471,9 +473,10 @@ static int bb_check_stream(struct bb_shared *s, const struct bus_message *m,
 	    bench_payload_check(m->payload, s->size, word))
 		return bench_payload_error("bus consumer", word);
 	if (s->consumers == 1 ? n != last[p] + 1 : n <= last[p]) {
-		fprintf(stderr, "bus consumer: producer %u message %llu "
-				"after %llu\n", p, (unsigned long long)n,
-			(unsigned long long)last[p]);
+		fprintf(stderr,
+			"bus consumer: producer %u message %llu "
+			"after %llu\n",
+			p, (unsigned long long)n, (unsigned long long)last[p]);
 		return -EBADMSG;
 	}
 	last[p] = n;
@@ -516,8 +519,7 @@ static int bb_consume_single(struct bb_shared *s, struct bb_client *c,
  * belong to the other consumers, so they are nacked back to the queue and
  * the rest acked one by one.
  */
-static int bb_finish_batch(struct bb_client *c, struct bus_message *m,
-			   int n)
+static int bb_finish_batch(struct bb_client *c, struct bus_message *m, int n)
 {
 	bool stopped = false;
 	int i, ret;
@@ -636,9 +638,13 @@ static struct bench_row bb_row(const struct bb_shared *s,
 			       const struct bench_options *o)
 {
 	return (struct bench_row){
-		.bench = o->bench, .transport = "bus", .mode = o->mode,
-		.size = s->size, .producers = s->producers,
-		.consumers = s->consumers, .batch = s->batch,
+		.bench = o->bench,
+		.transport = "bus",
+		.mode = o->mode,
+		.size = s->size,
+		.producers = s->producers,
+		.consumers = s->consumers,
+		.batch = s->batch,
 		.timestamps = !o->no_timestamp,
 		.queue = s->spsc ? "spsc" : "mpmc",
 	};
@@ -655,10 +661,12 @@ static uint64_t bb_size_rounds(uint64_t count, size_t size)
 static int bb_run_pair(struct bb_shared *s, const struct bench_options *o,
 		       bench_child_fn a, bench_child_fn b)
 {
-	return bench_run((const struct bench_child[]){
-				 { o->cpu[1], b, s, 1 },
-				 { o->cpu[0], a, s, 0 },
-			 }, 2, o->timeout_s);
+	return bench_run(
+		(const struct bench_child[]){
+			{ o->cpu[1], b, s, 1 },
+			{ o->cpu[0], a, s, 0 },
+		},
+		2, o->timeout_s);
 }
 
 static int bb_pingpong(struct bb_shared *s, const struct bench_options *o,
@@ -683,8 +691,8 @@ static int bb_pingpong(struct bb_shared *s, const struct bench_options *o,
 		s->size = o->sizes[i];
 		s->rounds = sweep ? bb_size_rounds(o->count, s->size)
 				  : o->count;
-		s->total = s->rounds + (sweep ? (s->rounds + 9) / 10
-					      : o->warmup);
+		s->total =
+			s->rounds + (sweep ? (s->rounds + 9) / 10 : o->warmup);
 		ret = bb_run_pair(s, o, bb_pinger, bb_ponger);
 		s->seq_base += s->total;
 		if (ret)
@@ -721,8 +729,8 @@ static int bb_oneway(struct bb_shared *s, const struct bench_options *o)
 	row.hist = &s->hist;
 	row.raw_hist = &s->raw_hist;
 	row.rate = o->rate;
-	row.msgs_per_s = s->total * 1e9 / (double)(s->end_ns[0] -
-						   s->start_ns[0]);
+	row.msgs_per_s =
+		s->total * 1e9 / (double)(s->end_ns[0] - s->start_ns[0]);
 	bench_row_print(&row, o);
 	return 0;
 }
@@ -746,7 +754,9 @@ static int bb_throughput(struct bb_shared *s, const struct bench_options *o)
 	for (i = 0; i < n; i++)
 		children[i] = (struct bench_child){
 			i < s->producers ? o->cpu[0] : o->cpu[1],
-			i < s->producers ? bb_producer : bb_consumer, s, i,
+			i < s->producers ? bb_producer : bb_consumer,
+			s,
+			i,
 		};
 	ret = bb_create_queues(s, s->size, o->slots, false);
 	if (ret == 0)
@@ -761,8 +771,10 @@ static int bb_throughput(struct bb_shared *s, const struct bench_options *o)
 		received += s->received[i];
 	}
 	if (received != s->total) {
-		fprintf(stderr, "bus-bench: %llu messages sent, %llu "
-				"received\n", (unsigned long long)s->total,
+		fprintf(stderr,
+			"bus-bench: %llu messages sent, %llu "
+			"received\n",
+			(unsigned long long)s->total,
 			(unsigned long long)received);
 		return -EBADMSG;
 	}
@@ -806,10 +818,12 @@ static int bb_route_run(struct bb_shared *s, const struct bench_options *o,
 	s->with_key = with_key;
 	s->producers_done = 0;
 	s->received[0] = 0;
-	ret = bench_run((const struct bench_child[]){
-				{ o->cpu[0], bb_producer, s, 0 },
-				{ o->cpu[1], bb_consumer, s, 1 },
-			}, 2, o->timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o->cpu[0], bb_producer, s, 0 },
+			{ o->cpu[1], bb_consumer, s, 1 },
+		},
+		2, o->timeout_s);
 	if (ret)
 		return ret;
 	if (s->received[0] != s->total) {
@@ -821,8 +835,8 @@ static int bb_route_run(struct bb_shared *s, const struct bench_options *o,
 	row = bb_row(s, o);
 	row.transport = via_route ? "bus-route" : with_key ? "bus-key" : "bus";
 	row.count = s->total;
-	row.msgs_per_s = s->total * 1e9 / (double)(s->end_ns[0] -
-						   s->start_ns[0]);
+	row.msgs_per_s =
+		s->total * 1e9 / (double)(s->end_ns[0] - s->start_ns[0]);
 	row.pub_ns_per_msg = (double)s->publish_ns / (double)s->total;
 	bench_row_print(&row, o);
 	return 0;
@@ -836,8 +850,7 @@ static int bb_route(struct bb_shared *s, const struct bench_options *o)
 	s->producers = s->consumers = s->batch = 1;
 	s->size = o->sizes[0];
 	s->total = o->count;
-	snprintf(s->address, sizeof(s->address), "perf-%d-via",
-		 (int)getpid());
+	snprintf(s->address, sizeof(s->address), "perf-%d-via", (int)getpid());
 	s->via_route = true; /* the queue gets header room for the key */
 	ret = bb_create_queues(s, s->size, o->slots, false);
 	if (ret == 0)
@@ -918,7 +931,8 @@ static int bb_fanout_subscriber(void *arg, unsigned int index)
 {
 	struct bb_shared *s = arg;
 	struct bus_subscribe_options so = {
-		.wait = s->options.wait, .spin_ns = s->options.spin_ns,
+		.wait = s->options.wait,
+		.spin_ns = s->options.spin_ns,
 		.no_latency = s->options.no_latency,
 	};
 	struct hist *h = &s->sub_hist[index - 1];
@@ -1018,9 +1032,10 @@ static void bb_fanout_cpus(const struct bench_options *o, unsigned int n,
 	for (i = 0; i < n; i++)
 		cpus[i] = count ? avail[(first + (int)i) % count] : -1;
 	if (count && count < (int)n)
-		fprintf(stderr, "bus-bench: fanout: %u subscribers share %d "
-				"CPU%s besides the publisher's\n", n, count,
-			count > 1 ? "s" : "");
+		fprintf(stderr,
+			"bus-bench: fanout: %u subscribers share %d "
+			"CPU%s besides the publisher's\n",
+			n, count, count > 1 ? "s" : "");
 }
 
 static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
@@ -1047,12 +1062,15 @@ static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
 	/* Subscribers first: the publisher's CPU is the last one busied. */
 	for (i = 0; i < n; i++) {
 		children[i] = (struct bench_child){
-			cpus[i], bb_fanout_subscriber, s, i + 1,
+			cpus[i],
+			bb_fanout_subscriber,
+			s,
+			i + 1,
 		};
 		hist_reset(&s->sub_hist[i]);
 	}
-	children[n] = (struct bench_child){ o->cpu[0], bb_fanout_publisher,
-					    s, 0 };
+	children[n] =
+		(struct bench_child){ o->cpu[0], bb_fanout_publisher, s, 0 };
 	ret = bb_create_topic(s);
 	if (ret == 0)
 		ret = bench_run(children, n + 1, o->timeout_s);
@@ -1065,8 +1083,10 @@ static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
 		received += s->received[i];
 	}
 	if (received != s->total * n) {
-		fprintf(stderr, "bus-bench: %u subscribers received %llu of "
-				"%llu\n", n, (unsigned long long)received,
+		fprintf(stderr,
+			"bus-bench: %u subscribers received %llu of "
+			"%llu\n",
+			n, (unsigned long long)received,
 			(unsigned long long)(s->total * n));
 		return -EBADMSG;
 	}
@@ -1078,8 +1098,8 @@ static int bb_fanout(struct bb_shared *s, const struct bench_options *o)
 	row.count = s->rounds;
 	row.hist = &s->hist;
 	row.rate = o->rate;
-	row.msgs_per_s = s->rounds * 1e9 / (double)(s->end_ns[0] -
-						    s->start_ns[0]);
+	row.msgs_per_s =
+		s->rounds * 1e9 / (double)(s->end_ns[0] - s->start_ns[0]);
 	row.pub_ns_per_msg = (double)s->publish_ns / (double)s->rounds;
 	bench_row_print(&row, o);
 	return 0;
@@ -1131,13 +1151,15 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	}
 	if (o->batch > BB_BATCH_MAX || o->sizes[0] > 512 * 1024 * 1024u ||
 	    (strcmp(o->bench, "throughput") == 0 && o->sizes[0] > 512)) {
-		fprintf(stderr, "--batch at most %u, throughput --size at "
-				"most 512\n", BB_BATCH_MAX);
+		fprintf(stderr,
+			"--batch at most %u, throughput --size at "
+			"most 512\n",
+			BB_BATCH_MAX);
 		return -EINVAL;
 	}
 	if (strcmp(o->bench, "size") == 0 && !o->sizes_given) {
-		o->size_count = sizeof(default_sizes) /
-				sizeof(default_sizes[0]);
+		o->size_count =
+			sizeof(default_sizes) / sizeof(default_sizes[0]);
 		for (i = 0; i < o->size_count; i++)
 			o->sizes[i] = default_sizes[i];
 	}
@@ -1151,9 +1173,9 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	hist_reset(&s->hist);
 	hist_reset(&s->raw_hist);
 	snprintf(s->bus_name, sizeof(s->bus_name), "%s",
-		 o->bus_name ? o->bus_name
-			     : getenv("BUS_NAME") ? getenv("BUS_NAME")
-						  : "default");
+		 o->bus_name	      ? o->bus_name
+		 : getenv("BUS_NAME") ? getenv("BUS_NAME")
+				      : "default");
 	snprintf(s->request, sizeof(s->request), "perf-%d-a", (int)getpid());
 	snprintf(s->reply, sizeof(s->reply), "perf-%d-b", (int)getpid());
 	snprintf(s->topic, sizeof(s->topic), "perf-%d-t", (int)getpid());

@@ -177,19 +177,25 @@ int main(int argc, char **argv)
 	s->total = o.count + o.warmup;
 	s->spin = strcmp(o.mode, "spin-futex") == 0;
 	s->spin_ns = o.spin_ns;
-	ret = bench_run((const struct bench_child[]){
-				{ o.cpu[1], floor_futex_ponger, s, 1 },
-				{ o.cpu[0], floor_futex_pinger, s, 0 },
-			}, 2, o.timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o.cpu[1], floor_futex_ponger, s, 1 },
+			{ o.cpu[0], floor_futex_pinger, s, 0 },
+		},
+		2, o.timeout_s);
 	if (ret == 0) {
 		struct bench_row row = {
 			.bench = "pingpong",
 			.transport = s->spin ? "floor-spin-futex"
 					     : "floor-futex",
-			.mode = o.mode, .size = BENCH_LINE,
-			.count = s->hist.count, .hist = &s->hist,
+			.mode = o.mode,
+			.size = BENCH_LINE,
+			.count = s->hist.count,
+			.hist = &s->hist,
 			.msgs_per_s = s->rounds * 1e9 / (double)s->elapsed_ns,
-			.producers = 1, .consumers = 1, .batch = 1,
+			.producers = 1,
+			.consumers = 1,
+			.batch = 1,
 			.timestamps = -1,
 		};
 		bench_row_print(&row, &o);

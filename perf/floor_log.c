@@ -65,11 +65,11 @@ struct log_ring {
 /* One side's private view of a ring: nothing here is shared. */
 struct log_end {
 	struct log_ring *ring;
-	uint64_t size;	       /* bytes in the ring, a multiple of 64 */
-	uint64_t position;     /* bytes written or consumed, running freely */
-	uint64_t offset;       /* position within the ring */
-	uint64_t limit;	       /* writer: cached reader position + size */
-	uint64_t published;    /* reader: the position last published */
+	uint64_t size;	    /* bytes in the ring, a multiple of 64 */
+	uint64_t position;  /* bytes written or consumed, running freely */
+	uint64_t offset;    /* position within the ring */
+	uint64_t limit;	    /* writer: cached reader position + size */
+	uint64_t published; /* reader: the position last published */
 	unsigned int unpublished; /* reader: frames since then */
 	unsigned int batch;	  /* reader: frames per publication */
 };
@@ -77,14 +77,14 @@ struct log_end {
 struct floor_log_shared {
 	struct bench_barrier barrier;
 	struct hist hist __attribute__((aligned(128)));
-	uint64_t total;	 /* frames or round trips, warm-up included */
-	uint64_t rounds; /* measured */
+	uint64_t total;	   /* frames or round trips, warm-up included */
+	uint64_t rounds;   /* measured */
 	uint64_t seq_base; /* sequences keep growing across sizes */
 	uint64_t start_ns;
 	uint64_t end_ns;
 	uint64_t frames;    /* per ring, of the case's size */
 	uint64_t ring_size; /* bytes, for the case's size */
-	uint32_t payload; /* bytes of payload in every frame of this case */
+	uint32_t payload;   /* bytes of payload in every frame of this case */
 	unsigned int batch;
 	struct log_ring *request; /* the same address in every child */
 	struct log_ring *reply;
@@ -98,7 +98,8 @@ static inline _Atomic uint64_t *log_word(const struct log_end *e,
 
 static inline uint64_t log_frame_bytes(uint32_t payload)
 {
-	return (LOG_WORD_BYTES + payload + LOG_ALIGN - 1) & ~(LOG_ALIGN - 1ull);
+	return (LOG_WORD_BYTES + payload + LOG_ALIGN - 1) &
+	       ~(LOG_ALIGN - 1ull);
 }
 
 static inline uint64_t log_tag(uint64_t seq, uint64_t length)
@@ -147,8 +148,7 @@ static inline void log_commit(struct log_end *w, uint64_t word,
 }
 
 /* Writes one frame; a padding frame first when it does not fit the end. */
-static inline void log_write(struct log_end *w, uint64_t seq,
-			     uint32_t payload)
+static inline void log_write(struct log_end *w, uint64_t seq, uint32_t payload)
 {
 	uint64_t length = log_frame_bytes(payload);
 	uint64_t pad = w->size - w->offset < length ? w->size - w->offset : 0;
@@ -254,7 +254,9 @@ static struct log_end log_end_open(const struct floor_log_shared *s,
 				   struct log_ring *ring, bool writer)
 {
 	struct log_end e = {
-		.ring = ring, .size = s->ring_size, .limit = s->ring_size,
+		.ring = ring,
+		.size = s->ring_size,
+		.limit = s->ring_size,
 		.batch = s->batch,
 	};
 
@@ -427,10 +429,16 @@ static int floor_log_case(struct floor_log_shared *s,
 {
 	bool stream = strcmp(bench, "throughput") == 0;
 	struct bench_row row = {
-		.bench = bench, .transport = "floor-log", .mode = "busy",
-		.size = s->payload, .count = s->rounds,
-		.hist = stream ? NULL : &s->hist, .producers = 1,
-		.consumers = 1, .batch = s->batch, .timestamps = -1,
+		.bench = bench,
+		.transport = "floor-log",
+		.mode = "busy",
+		.size = s->payload,
+		.count = s->rounds,
+		.hist = stream ? NULL : &s->hist,
+		.producers = 1,
+		.consumers = 1,
+		.batch = s->batch,
+		.timestamps = -1,
 	};
 	bench_child_fn a = stream ? stream_writer : pingpong_pinger;
 	bench_child_fn b = stream ? stream_reader : pingpong_ponger;
@@ -440,10 +448,12 @@ static int floor_log_case(struct floor_log_shared *s,
 	hist_reset(&s->hist);
 	log_ring_reset(s->request);
 	log_ring_reset(s->reply);
-	ret = bench_run((const struct bench_child[]){
-				{ o->cpu[1], b, s, 1 },
-				{ o->cpu[0], a, s, 0 },
-			}, 2, o->timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o->cpu[1], b, s, 1 },
+			{ o->cpu[0], a, s, 0 },
+		},
+		2, o->timeout_s);
 	if (ret)
 		return ret;
 	row.msgs_per_s = s->rounds * 1e9 / (double)(s->end_ns - s->start_ns);
@@ -490,8 +500,8 @@ int main(int argc, char **argv)
 		s->payload = o.sizes[i];
 		s->rounds = sweep ? floor_log_rounds(o.count, s->payload)
 				  : o.count;
-		s->total = s->rounds + (sweep ? (s->rounds + 9) / 10
-					      : o.warmup);
+		s->total =
+			s->rounds + (sweep ? (s->rounds + 9) / 10 : o.warmup);
 		if (strcmp(o.bench, "throughput") == 0)
 			s->total = s->rounds;
 		ret = floor_log_case(s, &o, sweep ? "size" : o.bench);

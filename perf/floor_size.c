@@ -133,7 +133,8 @@ int main(int argc, char **argv)
 
 	bench_parse_options(argc, argv, &o, usage);
 	if (!o.sizes_given) {
-		o.size_count = sizeof(default_sizes) / sizeof(default_sizes[0]);
+		o.size_count =
+			sizeof(default_sizes) / sizeof(default_sizes[0]);
 		for (i = 0; i < o.size_count; i++)
 			o.sizes[i] = default_sizes[i];
 	}
@@ -155,18 +156,25 @@ int main(int argc, char **argv)
 		s->size = o.sizes[i];
 		s->rounds = floor_size_rounds(o.count, s->size);
 		s->total = s->rounds + (s->rounds + 9) / 10;
-		ret = bench_run((const struct bench_child[]){
-					{ o.cpu[1], floor_size_ponger, s, 1 },
-					{ o.cpu[0], floor_size_pinger, s, 0 },
-				}, 2, o.timeout_s);
+		ret = bench_run(
+			(const struct bench_child[]){
+				{ o.cpu[1], floor_size_ponger, s, 1 },
+				{ o.cpu[0], floor_size_pinger, s, 0 },
+			},
+			2, o.timeout_s);
 		if (ret == 0) {
 			struct bench_row row = {
-				.bench = "size", .transport = "floor-size",
-				.mode = "busy", .size = s->size,
-				.count = s->hist.count, .hist = &s->hist,
+				.bench = "size",
+				.transport = "floor-size",
+				.mode = "busy",
+				.size = s->size,
+				.count = s->hist.count,
+				.hist = &s->hist,
 				.msgs_per_s = s->rounds * 1e9 /
 					      (double)s->elapsed_ns,
-				.producers = 1, .consumers = 1, .batch = 1,
+				.producers = 1,
+				.consumers = 1,
+				.batch = 1,
 				.timestamps = -1,
 			};
 			bench_row_print(&row, &o);

@@ -23,16 +23,14 @@ static int floor_spin_pinger_child(void *arg, unsigned int index)
 {
 	struct floor_spin_shared *s = arg;
 
-	return floor_spin_report(s, "floor-spin pinger",
-				 floor_spin_pinger(s));
+	return floor_spin_report(s, "floor-spin pinger", floor_spin_pinger(s));
 }
 
 static int floor_spin_ponger_child(void *arg, unsigned int index)
 {
 	struct floor_spin_shared *s = arg;
 
-	return floor_spin_report(s, "floor-spin ponger",
-				 floor_spin_ponger(s));
+	return floor_spin_report(s, "floor-spin ponger", floor_spin_ponger(s));
 }
 
 static const char usage[] =
@@ -50,17 +48,24 @@ int main(int argc, char **argv)
 	if (!s)
 		return 1;
 	floor_spin_init(s, o.count + o.warmup, o.count);
-	ret = bench_run((const struct bench_child[]){
-				{ o.cpu[1], floor_spin_ponger_child, s, 1 },
-				{ o.cpu[0], floor_spin_pinger_child, s, 0 },
-			}, 2, o.timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o.cpu[1], floor_spin_ponger_child, s, 1 },
+			{ o.cpu[0], floor_spin_pinger_child, s, 0 },
+		},
+		2, o.timeout_s);
 	if (ret == 0) {
 		struct bench_row row = {
-			.bench = "pingpong", .transport = "floor-spin",
-			.mode = "busy", .size = BENCH_LINE,
-			.count = s->hist.count, .hist = &s->hist,
+			.bench = "pingpong",
+			.transport = "floor-spin",
+			.mode = "busy",
+			.size = BENCH_LINE,
+			.count = s->hist.count,
+			.hist = &s->hist,
 			.msgs_per_s = s->rounds * 1e9 / (double)s->elapsed_ns,
-			.producers = 1, .consumers = 1, .batch = 1,
+			.producers = 1,
+			.consumers = 1,
+			.batch = 1,
 			.timestamps = -1,
 		};
 		bench_row_print(&row, &o);

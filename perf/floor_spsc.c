@@ -72,8 +72,8 @@ static inline struct spsc_slot *spsc_claim(struct spsc_end *p)
 	while (p->mine - p->theirs > r->mask) {
 		/* Acquire pairs with the consumer's release of tail: its
 		 * reads of the slot are done before we overwrite it. */
-		p->theirs = atomic_load_explicit(&r->tail,
-						 memory_order_acquire);
+		p->theirs =
+			atomic_load_explicit(&r->tail, memory_order_acquire);
 		if (p->mine - p->theirs > r->mask)
 			bench_relax();
 	}
@@ -93,8 +93,8 @@ static inline struct spsc_slot *spsc_peek(struct spsc_end *c)
 
 	while (c->mine == c->theirs) {
 		/* Acquire pairs with spsc_publish's release. */
-		c->theirs = atomic_load_explicit(&r->head,
-						 memory_order_acquire);
+		c->theirs =
+			atomic_load_explicit(&r->head, memory_order_acquire);
 		if (c->mine == c->theirs)
 			bench_relax();
 	}
@@ -119,8 +119,7 @@ static inline void spsc_header_write(struct spsc_slot *slot, uint64_t seq)
 #endif
 }
 
-static inline int spsc_header_check(const struct spsc_slot *slot,
-				    uint64_t seq)
+static inline int spsc_header_check(const struct spsc_slot *slot, uint64_t seq)
 {
 #if FLOOR_SPSC_HEADER_LINE
 	return slot->header[0] != seq || slot->header[1] != BENCH_LINE;
@@ -269,8 +268,8 @@ static int oneway_receiver(void *arg, unsigned int index)
 
 static struct spsc_ring *spsc_ring_map(unsigned int slots)
 {
-	struct spsc_ring *r = bench_shared_map(sizeof(*r) +
-					       slots * sizeof(r->slot[0]));
+	struct spsc_ring *r =
+		bench_shared_map(sizeof(*r) + slots * sizeof(r->slot[0]));
 
 	if (r)
 		r->mask = slots - 1;
@@ -289,10 +288,12 @@ static int floor_spsc_run(struct floor_spsc_shared *s,
 			  const struct bench_options *o, bench_child_fn a,
 			  bench_child_fn b)
 {
-	return bench_run((const struct bench_child[]){
-				 { o->cpu[1], b, s, 1 },
-				 { o->cpu[0], a, s, 0 },
-			 }, 2, o->timeout_s);
+	return bench_run(
+		(const struct bench_child[]){
+			{ o->cpu[1], b, s, 1 },
+			{ o->cpu[0], a, s, 0 },
+		},
+		2, o->timeout_s);
 }
 
 int main(int argc, char **argv)
@@ -300,8 +301,13 @@ int main(int argc, char **argv)
 	struct bench_options o;
 	struct floor_spsc_shared *s;
 	struct bench_row row = {
-		.transport = "floor-spsc", .mode = "busy", .size = BENCH_LINE,
-		.producers = 1, .consumers = 1, .batch = 1, .timestamps = -1,
+		.transport = "floor-spsc",
+		.mode = "busy",
+		.size = BENCH_LINE,
+		.producers = 1,
+		.consumers = 1,
+		.batch = 1,
+		.timestamps = -1,
 		.queue = FLOOR_SPSC_HEADER_LINE ? "spsc-2line" : "spsc",
 	};
 	int ret;
@@ -341,8 +347,8 @@ int main(int argc, char **argv)
 	row.count = s->rounds;
 	row.msgs_per_s = s->rounds * 1e9 / (double)(s->end_ns - s->start_ns);
 	if (strcmp(o.bench, "oneway") == 0)
-		row.msgs_per_s = s->total * 1e9 / (double)(s->end_ns -
-							   s->start_ns);
+		row.msgs_per_s =
+			s->total * 1e9 / (double)(s->end_ns - s->start_ns);
 	bench_row_print(&row, &o);
 	return 0;
 }

@@ -64,8 +64,10 @@ static int iceoryx_open(struct iceoryx_shared *s, struct iceoryx_ends *e,
 		       SubscribeState_SUBSCRIBED ||
 	       !iox_pub_has_subscribers(e->pub)) {
 		if (bench_now_ns() > deadline) {
-			fprintf(stderr, "iceoryx: %s not connected after 20 s "
-					"(is iox-roudi running?)\n", me);
+			fprintf(stderr,
+				"iceoryx: %s not connected after 20 s "
+				"(is iox-roudi running?)\n",
+				me);
 			return -ETIMEDOUT;
 		}
 		usleep(1000);
@@ -181,17 +183,24 @@ int main(int argc, char **argv)
 	s->rounds = o.count;
 	s->total = o.count + o.warmup;
 	snprintf(s->instance, sizeof(s->instance), "run%d", (int)getpid());
-	ret = bench_run((const struct bench_child[]){
-				{ o.cpu[1], iceoryx_ponger, s, 1 },
-				{ o.cpu[0], iceoryx_pinger, s, 0 },
-			}, 2, o.timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o.cpu[1], iceoryx_ponger, s, 1 },
+			{ o.cpu[0], iceoryx_pinger, s, 0 },
+		},
+		2, o.timeout_s);
 	if (ret == 0) {
 		struct bench_row row = {
-			.bench = "pingpong", .transport = "iceoryx",
-			.mode = "busy", .size = s->size,
-			.count = s->hist.count, .hist = &s->hist,
+			.bench = "pingpong",
+			.transport = "iceoryx",
+			.mode = "busy",
+			.size = s->size,
+			.count = s->hist.count,
+			.hist = &s->hist,
 			.msgs_per_s = s->rounds * 1e9 / (double)s->elapsed_ns,
-			.producers = 1, .consumers = 1, .batch = 1,
+			.producers = 1,
+			.consumers = 1,
+			.batch = 1,
 			.timestamps = -1,
 		};
 		bench_row_print(&row, &o);

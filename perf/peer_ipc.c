@@ -81,8 +81,9 @@ static int peer_write(const struct peer_shared *s, int fd, const void *buf)
 
 	do {
 		if (s->kind == PEER_MQUEUE)
-			n = mq_send(fd, buf, s->size, 0) == 0 ? (ssize_t)s->size
-							      : -1;
+			n = mq_send(fd, buf, s->size, 0) == 0
+				    ? (ssize_t)s->size
+				    : -1;
 		else
 			n = write(fd, buf, s->size);
 	} while (n < 0 && (errno == EINTR || (errno == EAGAIN && s->busy)));
@@ -251,17 +252,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", o.transport, strerror(-ret));
 		return 1;
 	}
-	ret = bench_run((const struct bench_child[]){
-				{ o.cpu[1], peer_ponger, s, 1 },
-				{ o.cpu[0], peer_pinger, s, 0 },
-			}, 2, o.timeout_s);
+	ret = bench_run(
+		(const struct bench_child[]){
+			{ o.cpu[1], peer_ponger, s, 1 },
+			{ o.cpu[0], peer_pinger, s, 0 },
+		},
+		2, o.timeout_s);
 	if (ret == 0) {
 		struct bench_row row = {
-			.bench = "pingpong", .transport = o.transport,
-			.mode = o.mode, .size = s->size,
-			.count = s->hist.count, .hist = &s->hist,
+			.bench = "pingpong",
+			.transport = o.transport,
+			.mode = o.mode,
+			.size = s->size,
+			.count = s->hist.count,
+			.hist = &s->hist,
 			.msgs_per_s = s->rounds * 1e9 / (double)s->elapsed_ns,
-			.producers = 1, .consumers = 1, .batch = 1,
+			.producers = 1,
+			.consumers = 1,
+			.batch = 1,
 			.timestamps = -1,
 		};
 		bench_row_print(&row, &o);

@@ -54,7 +54,7 @@
 
 #define RD_DEFAULT_COUNT 200u
 #define RD_DEFAULT_WARMUP 3u
-#define RD_STEP_TIMEOUT_MS 10000 /* one step of a round, at most */
+#define RD_STEP_TIMEOUT_MS 10000  /* one step of a round, at most */
 #define RD_BUSY_SETTLE_NS 1000000 /* busy waiter: let it spin this long */
 
 /* What a child tells the driver, in one atomic pipe write. */
@@ -247,7 +247,8 @@ static int rd_take_redelivery(struct rd_run *r, bus_t *bus, bus_queue_t *queue)
 	r->seq++;
 	if (m.header->delivery_count != 2 || m.length != r->size ||
 	    bench_payload_check(m.payload, r->size, r->seq))
-		return bench_payload_error("waiter (delivery count 2)", r->seq);
+		return bench_payload_error("waiter (delivery count 2)",
+					   r->seq);
 	ret = bus_ack(queue, &m);
 	if (ret < 0)
 		return rd_fail("waiter: ack", bus, ret);
@@ -280,8 +281,9 @@ static int rd_wait_for_room(struct rd_run *r, bus_t *bus, bus_topic_t *topic)
 	if (ret != -ENOBUFS || filled == 0 || filled > r->o->slots) {
 		fprintf(stderr, "redelivery: publisher filled %llu slots\n",
 			(unsigned long long)filled);
-		return ret < 0 && ret != -ENOBUFS ? rd_fail("publish", bus, ret)
-						  : -EPROTO;
+		return ret < 0 && ret != -ENOBUFS
+			       ? rd_fail("publish", bus, ret)
+			       : -EPROTO;
 	}
 	rd_report(r, RD_WAITING, 0, 0);
 	ret = rd_publish(topic, BUS_FOREVER, r->size, &now);
@@ -302,7 +304,8 @@ static int rd_wait_for_exit(struct rd_run *r, pid_t victim)
 
 	if (fd < 0) {
 		ret = -errno;
-		fprintf(stderr, "redelivery: pidfd_open: %s\n", strerror(-ret));
+		fprintf(stderr, "redelivery: pidfd_open: %s\n",
+			strerror(-ret));
 		return ret;
 	}
 	rd_report(r, RD_WAITING, 0, 0);
@@ -432,7 +435,8 @@ static int rd_settle_waiter(const struct rd_run *r)
 	}
 	while (rd_process_state(r->waiter) != 'S') {
 		if (bench_now_ns() > deadline) {
-			fprintf(stderr, "redelivery: the waiter never slept\n");
+			fprintf(stderr,
+				"redelivery: the waiter never slept\n");
 			return -ETIMEDOUT;
 		}
 		rd_sleep_ns(50000);
@@ -445,7 +449,9 @@ static int rd_command(const struct rd_run *r, int32_t kind)
 	struct rd_command command = { kind, (int32_t)r->victim };
 
 	return write(r->commands[1], &command, sizeof(command)) ==
-			       sizeof(command) ? 0 : -EPIPE;
+			       sizeof(command)
+		       ? 0
+		       : -EPIPE;
 }
 
 /* Sends the message the next holder receives. */
@@ -474,8 +480,8 @@ static int rd_spawn_victim(struct rd_run *r)
 
 static int rd_reap_victim(struct rd_run *r)
 {
-	int status, ret = test_child_wait(r->victim, RD_STEP_TIMEOUT_MS,
-					  &status);
+	int status,
+		ret = test_child_wait(r->victim, RD_STEP_TIMEOUT_MS, &status);
 
 	r->victim = 0;
 	if (ret == 0 && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))

@@ -73,8 +73,8 @@ static void send_all(struct client *c, const char *data, size_t n)
 static char *next_frame(struct client *c, size_t *length)
 {
 	for (;;) {
-		while (c->start < c->end && (c->buf[c->start] == '\n' ||
-					     c->buf[c->start] == '\r'))
+		while (c->start < c->end &&
+		       (c->buf[c->start] == '\n' || c->buf[c->start] == '\r'))
 			c->start++;
 		if (c->start < c->end) {
 			char *body = memmem(c->buf + c->start,
@@ -84,7 +84,7 @@ static char *next_frame(struct client *c, size_t *length)
 			if (body) {
 				char *cl = memmem(c->buf + c->start,
 						  (size_t)(body - c->buf) -
-						  c->start,
+							  c->start,
 						  "\ncontent-length:", 16);
 
 				if (cl) {
@@ -94,9 +94,10 @@ static char *next_frame(struct client *c, size_t *length)
 					    c->end)
 						nul = body + 2 + n;
 				} else {
-					nul = memchr(body + 2, '\0',
-						     c->end - (size_t)(body +
-						     2 - c->buf));
+					nul = memchr(
+						body + 2, '\0',
+						c->end - (size_t)(body + 2 -
+								  c->buf));
 				}
 			}
 			if (nul) {
@@ -159,10 +160,10 @@ static struct client *open_client(const char *host, const char *port,
 	c->buf = malloc(c->size);
 	n = snprintf(frame, sizeof(frame),
 		     "CONNECT\naccept-version:1.2\nhost:/\nheart-beat:0,0\n"
-		     "%s%s%s%s%s%s\n", login ? "login:" : "",
-		     login ? login : "", login ? "\n" : "",
-		     passcode ? "passcode:" : "", passcode ? passcode : "",
-		     passcode ? "\n" : "");
+		     "%s%s%s%s%s%s\n",
+		     login ? "login:" : "", login ? login : "",
+		     login ? "\n" : "", passcode ? "passcode:" : "",
+		     passcode ? passcode : "", passcode ? "\n" : "");
 	send_all(c, frame, (size_t)n + 1);
 	expect(c, "CONNECTED");
 	return c;
@@ -171,8 +172,10 @@ static struct client *open_client(const char *host, const char *port,
 static size_t send_frame(char *out, const char *queue, const char *body,
 			 size_t size)
 {
-	int n = sprintf(out, "SEND\ndestination:/queue/%s\n"
-			     "content-length:%zu\n\n", queue, size);
+	int n = sprintf(out,
+			"SEND\ndestination:/queue/%s\n"
+			"content-length:%zu\n\n",
+			queue, size);
 
 	memcpy(out + n, body, size);
 	out[(size_t)n + size] = '\0';
@@ -184,7 +187,8 @@ static void subscribe(struct client *c, const char *queue)
 	char frame[256];
 	int n = snprintf(frame, sizeof(frame),
 			 "SUBSCRIBE\nid:0\ndestination:/queue/%s\nack:auto\n"
-			 "receipt:sub\n\n", queue);
+			 "receipt:sub\n\n",
+			 queue);
 
 	send_all(c, frame, (size_t)n + 1);
 	expect(c, "RECEIPT");
@@ -197,7 +201,8 @@ static void check_body(const char *frame, size_t n, const char *body,
 	const char *b = memmem(frame, n, "\n\n", 2);
 
 	if (strncmp(frame, "MESSAGE", 7) || !b ||
-	    (size_t)(frame + n - (b + 2)) != size || memcmp(b + 2, body, size)) {
+	    (size_t)(frame + n - (b + 2)) != size ||
+	    memcmp(b + 2, body, size)) {
 		fprintf(stderr, "stomp-bench: unexpected frame: %.*s\n",
 			(int)(n > 300 ? 300 : n), frame);
 		exit(1);
@@ -293,7 +298,8 @@ static void stream(const char *host, const char *port, const char *login,
 static void echo_floor(uint64_t count, size_t size)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
-				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+				    .sin_addr.s_addr =
+					    htonl(INADDR_LOOPBACK) };
 	socklen_t length = sizeof(addr);
 	int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	size_t frame = size + 100;
@@ -354,7 +360,7 @@ int main(int argc, char **argv)
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: stomp-bench rt|stream|floor HOST "
-			"PORT [COUNT] [SIZE] [LOGIN PASSCODE]\n");
+				"PORT [COUNT] [SIZE] [LOGIN PASSCODE]\n");
 		return 2;
 	}
 	count = argc > 4 ? strtoull(argv[4], NULL, 10) : 10000;

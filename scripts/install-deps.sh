@@ -9,6 +9,7 @@ PACKAGES="
 	cmake
 	gcc
 	clang
+	clang-format
 	libclang-rt-dev
 	make
 	pkg-config

@@ -39,8 +39,8 @@ static int serve(bus_t *bus, const char *service, long count, long seconds)
 				bus_strerror(ret), served);
 			break;
 		}
-		length = m.length < sizeof(reply) - 3 ? m.length :
-			 sizeof(reply) - 3;
+		length = m.length < sizeof(reply) - 3 ? m.length
+						      : sizeof(reply) - 3;
 		memcpy(reply, "re:", 3);
 		memcpy(reply + 3, m.payload, length);
 		ret = bus_reply(responder, &m, reply, length + 3, 1000000000);
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: bridge_responder BUS SERVICE COUNT "
-			"SECONDS\n");
+				"SECONDS\n");
 		return 1;
 	}
 	ret = bus_connect(argv[1], &bus);

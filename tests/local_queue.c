@@ -78,8 +78,8 @@ void local_queue_destroy(struct local_queue *queue)
 	queue->fd = -1;
 }
 
-uint32_t local_queue_index(const struct local_queue *queue,
-			   enum bus_role role, uint32_t nth)
+uint32_t local_queue_index(const struct local_queue *queue, enum bus_role role,
+			   uint32_t nth)
 {
 	/* Producers own the first max_producers slots, consumers the rest. */
 	if (role == BUS_PRODUCER)

@@ -43,8 +43,8 @@ int local_queue_create(struct local_queue *queue,
 void local_queue_destroy(struct local_queue *queue);
 
 /* The attachment index of the nth producer or consumer. */
-uint32_t local_queue_index(const struct local_queue *queue,
-			   enum bus_role role, uint32_t nth);
+uint32_t local_queue_index(const struct local_queue *queue, enum bus_role role,
+			   uint32_t nth);
 
 /*
  * Marks the nth producer or consumer slot taken, as busd does, and makes a

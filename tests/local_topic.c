@@ -7,8 +7,8 @@
 
 #include "local_topic.h"
 
-void local_topic_settings(struct bus_topic_settings *settings,
-			  uint32_t slots, uint32_t max_message,
+void local_topic_settings(struct bus_topic_settings *settings, uint32_t slots,
+			  uint32_t max_message,
 			  enum bus_slow_subscriber policy,
 			  uint32_t max_publishers, uint32_t history)
 {

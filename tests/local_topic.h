@@ -28,8 +28,8 @@ struct local_topic {
 
 /* The defaults, then slots, max_message, the policy, max_publishers and
  * history; max_subscribers 8. */
-void local_topic_settings(struct bus_topic_settings *settings,
-			  uint32_t slots, uint32_t max_message,
+void local_topic_settings(struct bus_topic_settings *settings, uint32_t slots,
+			  uint32_t max_message,
 			  enum bus_slow_subscriber policy,
 			  uint32_t max_publishers, uint32_t history);
 

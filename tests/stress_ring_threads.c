@@ -31,7 +31,7 @@
 #define MAX_MESSAGE 96u
 #define SLOTS 256u
 #define MAX_UNACKED 16u
-#define HOLD_MAX 8u		 /* messages a consumer holds before acking */
+#define HOLD_MAX 8u /* messages a consumer holds before acking */
 #define CALL_TIMEOUT_NS (20 * 1000 * 1000)
 #define STALL_LIMIT_NS (30ull * 1000 * 1000 * 1000)
 
@@ -164,7 +164,7 @@ static int produce_loan_batch(struct worker *w, uint64_t sequence)
 				  sequence + (uint64_t)i, loans[i].length);
 	}
 	return bus_commit_batch(w->handle, loans, (unsigned int)n) == n ? n
-									 : -EIO;
+									: -EIO;
 }
 
 static void *producer_main(void *arg)
@@ -195,8 +195,9 @@ static void *producer_main(void *arg)
 		}
 		if (ret < 0) {
 			if (!atomic_load(&s->failed))
-				stress_fail(s, "producer %u at %" PRIu64
-					    ": %s", w->index, sequence,
+				stress_fail(s,
+					    "producer %u at %" PRIu64 ": %s",
+					    w->index, sequence,
 					    bus_strerror(ret));
 			break;
 		}
@@ -225,8 +226,8 @@ static int ack_one(struct worker *w, const struct bus_message *message)
 	if (ret)
 		return ret;
 	if (atomic_fetch_add(&s->acked[producer * s->count + sequence], 1)) {
-		stress_fail(s, "producer %u message %" PRIu64
-			    " acked twice", producer, sequence);
+		stress_fail(s, "producer %u message %" PRIu64 " acked twice",
+			    producer, sequence);
 		return -EBADMSG;
 	}
 	atomic_fetch_add(&s->acked_total, 1);
@@ -267,24 +268,29 @@ static int check_delivery(struct worker *w, const struct bus_message *m)
 	}
 	if (m->header->payload_length != m->length ||
 	    m->header->delivery_count < 1) {
-		stress_fail(s, "consumer %u: header disagrees (length %u/%u, "
-			    "delivery count %u)", w->index,
-			    m->header->payload_length, m->length,
+		stress_fail(s,
+			    "consumer %u: header disagrees (length %u/%u, "
+			    "delivery count %u)",
+			    w->index, m->header->payload_length, m->length,
 			    m->header->delivery_count);
 		return -EBADMSG;
 	}
 	if (m->header->delivery_count > 1)
 		return 0; /* redelivered: order and uniqueness do not apply */
-	if (atomic_fetch_add(&s->first_delivered[producer * s->count +
-						 sequence], 1)) {
-		stress_fail(s, "producer %u message %" PRIu64
-			    " delivered twice as new", producer, sequence);
+	if (atomic_fetch_add(
+		    &s->first_delivered[producer * s->count + sequence], 1)) {
+		stress_fail(s,
+			    "producer %u message %" PRIu64
+			    " delivered twice as new",
+			    producer, sequence);
 		return -EBADMSG;
 	}
 	if (w->last_sequence[producer] != UINT64_MAX &&
 	    sequence <= w->last_sequence[producer]) {
-		stress_fail(s, "consumer %u: producer %u's %" PRIu64
-			    " after %" PRIu64, w->index, producer, sequence,
+		stress_fail(s,
+			    "consumer %u: producer %u's %" PRIu64
+			    " after %" PRIu64,
+			    w->index, producer, sequence,
 			    w->last_sequence[producer]);
 		return -EBADMSG;
 	}
@@ -335,10 +341,12 @@ static int consume_batch(struct worker *w)
 			return -EBADMSG;
 		test_message_check(messages[i].payload, messages[i].length,
 				   &producer, &sequence);
-		if (atomic_fetch_add(&s->acked[producer * s->count +
-					       sequence], 1)) {
-			stress_fail(s, "producer %u message %" PRIu64
-				    " acked twice", producer, sequence);
+		if (atomic_fetch_add(&s->acked[producer * s->count + sequence],
+				     1)) {
+			stress_fail(s,
+				    "producer %u message %" PRIu64
+				    " acked twice",
+				    producer, sequence);
 			return -EBADMSG;
 		}
 	}
@@ -390,7 +398,8 @@ static int parse_args(struct stress *s, int argc, char **argv,
 		      enum bus_queue_type *type)
 {
 	const char *scale_text = getenv("BUS_TEST_SCALE");
-	double scale = scale_text && *scale_text ? strtod(scale_text, NULL) : 1;
+	double scale = scale_text && *scale_text ? strtod(scale_text, NULL)
+						 : 1;
 
 	if (argc != 5)
 		return -EINVAL;
@@ -410,7 +419,8 @@ static int parse_args(struct stress *s, int argc, char **argv,
 	if (s->producers < 1 || s->consumers < 1 || s->producers > 64 ||
 	    s->consumers > 64)
 		return -EINVAL;
-	if (*type == BUS_QUEUE_SPSC && (s->producers != 1 || s->consumers != 1))
+	if (*type == BUS_QUEUE_SPSC &&
+	    (s->producers != 1 || s->consumers != 1))
 		return -EINVAL;
 	s->total = s->count * s->producers;
 	return 0;
@@ -458,10 +468,9 @@ static int start_worker(struct worker *w, struct stress *s, enum bus_role role,
 	if (ret)
 		return ret;
 	atomic_fetch_add(&s->running, 1);
-	ret = -pthread_create(&w->thread, NULL,
-			      role == BUS_PRODUCER ? producer_main
-						   : consumer_main,
-			      w);
+	ret = -pthread_create(
+		&w->thread, NULL,
+		role == BUS_PRODUCER ? producer_main : consumer_main, w);
 	if (ret) {
 		atomic_fetch_sub(&s->running, 1);
 		local_queue_forget(w->handle);
@@ -482,7 +491,8 @@ static void watch(struct stress *s)
 			last_progress = progress;
 			last_change = now_ns();
 		} else if (now_ns() - last_change > STALL_LIMIT_NS) {
-			stress_fail(s, "no progress for 30 s: %" PRIu64
+			stress_fail(s,
+				    "no progress for 30 s: %" PRIu64
 				    " of %" PRIu64 " acked",
 				    atomic_load(&s->acked_total), s->total);
 			/* Blocked threads may never return: leave now. */
@@ -500,7 +510,8 @@ static int verify(struct stress *s, bus_queue_t *handle)
 
 	for (uint64_t i = 0; i < s->total; i++) {
 		if (atomic_load(&s->acked[i]) != 1) {
-			stress_fail(s, "producer %" PRIu64 " message %" PRIu64
+			stress_fail(s,
+				    "producer %" PRIu64 " message %" PRIu64
 				    " acked %u times",
 				    i / s->count, i % s->count,
 				    atomic_load(&s->acked[i]));
@@ -514,8 +525,9 @@ static int verify(struct stress *s, bus_queue_t *handle)
 	}
 	if (stats.depth || stats.leased || stats.acked != s->total ||
 	    stats.enqueued != s->total) {
-		stress_fail(s, "after the run: depth %" PRIu64 ", leased %"
-			    PRIu64 ", enqueued %" PRIu64 ", acked %" PRIu64,
+		stress_fail(s,
+			    "after the run: depth %" PRIu64 ", leased %" PRIu64
+			    ", enqueued %" PRIu64 ", acked %" PRIu64,
 			    stats.depth, stats.leased, stats.enqueued,
 			    stats.acked);
 		return -EBADMSG;
@@ -523,7 +535,8 @@ static int verify(struct stress *s, bus_queue_t *handle)
 	printf("stress_ring_threads: %" PRIu64 " messages, %u producers, %u "
 	       "consumers: enqueued %" PRIu64 " dequeued %" PRIu64
 	       " acked %" PRIu64 " nacked %" PRIu64 " redelivered %" PRIu64
-	       "\n", s->total, s->producers, s->consumers, stats.enqueued,
+	       "\n",
+	       s->total, s->producers, s->consumers, stats.enqueued,
 	       stats.dequeued, stats.acked, stats.nacked, stats.redelivered);
 	return 0;
 }

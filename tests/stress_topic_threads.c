@@ -50,7 +50,7 @@ struct stress {
 	int churn;
 	uint32_t publishers;
 	uint32_t subscribers;
-	uint64_t count; /* per publisher */
+	uint64_t count;		     /* per publisher */
 	_Atomic uint32_t publishing; /* publishers still running */
 	_Atomic uint64_t progress;   /* anything done, for the stall check */
 	_Atomic int failed;
@@ -151,7 +151,6 @@ static void *publisher_main(void *arg)
 
 /* ---- subscribers --------------------------------------------------------- */
 
-
 /* Checks one message; 0, or -1 after reporting. */
 static int check(struct worker *w, const struct bus_message *m, uint64_t lost)
 {
@@ -179,10 +178,11 @@ static int check(struct worker *w, const struct bus_message *m, uint64_t lost)
 	 * reported since, or this is the first message seen from it. */
 	if (w->next[publisher] != UINT64_MAX &&
 	    (sequence < w->next[publisher] ||
-	     (!w->gap_allowed[publisher] &&
-	      sequence != w->next[publisher]))) {
-		stress_fail(s, "subscriber %u: publisher %u's %" PRIu64
-			    " after %" PRIu64, w->index, publisher, sequence,
+	     (!w->gap_allowed[publisher] && sequence != w->next[publisher]))) {
+		stress_fail(s,
+			    "subscriber %u: publisher %u's %" PRIu64
+			    " after %" PRIu64,
+			    w->index, publisher, sequence,
 			    w->next[publisher] - 1);
 		return -1;
 	}
@@ -321,14 +321,16 @@ static void check_totals(struct stress *s, struct worker *subscribers)
 		struct bus_subscriber_stats stats;
 
 		if (w->received + w->lost != total)
-			stress_fail(s, "subscriber %u: %" PRIu64 " received + "
-				    "%" PRIu64 " lost != %" PRIu64, i,
-				    w->received, w->lost, total);
+			stress_fail(s,
+				    "subscriber %u: %" PRIu64 " received + "
+				    "%" PRIu64 " lost != %" PRIu64,
+				    i, w->received, w->lost, total);
 		bus_subscription_stats(w->subscription, &stats);
 		if (stats.received != w->received || stats.lost != w->lost)
-			stress_fail(s, "subscriber %u: figures say %" PRIu64
-				    " received, %" PRIu64 " lost", i,
-				    stats.received, stats.lost);
+			stress_fail(s,
+				    "subscriber %u: figures say %" PRIu64
+				    " received, %" PRIu64 " lost",
+				    i, stats.received, stats.lost);
 		if (!s->overwrite && w->lost)
 			stress_fail(s, "subscriber %u lost %" PRIu64, i,
 				    w->lost);

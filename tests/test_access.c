@@ -72,13 +72,12 @@ static const char config[] =
 	"owner = 0\n"
 	"mode = 0600\n";
 
-static const char socket_config[] =
-	"[bus]\n"
-	"socket_mode = 0660\n"
-	"socket_group = 4244\n"
-	"\n"
-	"[queue open]\n"
-	"mode = 0666\n";
+static const char socket_config[] = "[bus]\n"
+				    "socket_mode = 0660\n"
+				    "socket_group = 4244\n"
+				    "\n"
+				    "[queue open]\n"
+				    "mode = 0666\n";
 
 struct access_test {
 	struct test_busd busd;
@@ -104,8 +103,10 @@ static int open_runtime_dir(struct test_busd *busd)
 		if (stat(path, &st))
 			return -errno;
 		if (!(st.st_mode & S_IXOTH)) {
-			fprintf(stderr, "%s is not searchable by other users: "
-				"set TMPDIR elsewhere\n", path);
+			fprintf(stderr,
+				"%s is not searchable by other users: "
+				"set TMPDIR elsewhere\n",
+				path);
 			return -EACCES;
 		}
 	}
@@ -163,8 +164,8 @@ static int teardown(void **state)
 
 /* ---- children ----------------------------------------------------------- */
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void child_fail(const char *format, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void
+child_fail(const char *format, ...)
 {
 	va_list args;
 
@@ -232,8 +233,9 @@ static bus_t *child_connect(const char *bus_name)
 
 static const char *role_name(enum bus_role role)
 {
-	return role == BUS_PRODUCER ? "producer" :
-	       role == BUS_CONSUMER ? "consumer" : "observer";
+	return role == BUS_PRODUCER   ? "producer"
+	       : role == BUS_CONSUMER ? "consumer"
+				      : "observer";
 }
 
 /* An -EACCES must come with busd's sentence naming the name. */
@@ -247,7 +249,8 @@ static void expect_refused(bus_t *bus, int ret, const char *what,
 			   test_errno_name(ret), detail);
 	if (!strstr(detail, "may not") || !strstr(detail, name))
 		child_fail("%s %s: the detail '%s' does not say who may not "
-			   "do what", what, name, detail);
+			   "do what",
+			   what, name, detail);
 }
 
 static bus_queue_t *expect_open(bus_t *bus, const char *name,
@@ -318,13 +321,15 @@ static void nobody_body(const char *bus_name)
 	if (bus_subscribe(bus, "news", NULL, &subscription))
 		child_fail("subscribe to news: %s", bus_error_detail(bus));
 	bus_unsubscribe(subscription);
-	expect_refused(bus, bus_topic_open(bus, "news", BUS_PRODUCER, NULL,
-					   &topic), "publish", "news");
-	expect_refused(bus, bus_subscribe(bus, "private", NULL,
-					  &subscription), "subscribe",
-		       "private");
-	expect_refused(bus, bus_topic_open(bus, "private", BUS_OBSERVER, NULL,
-					   &topic), "observe", "private");
+	expect_refused(bus,
+		       bus_topic_open(bus, "news", BUS_PRODUCER, NULL, &topic),
+		       "publish", "news");
+	expect_refused(bus, bus_subscribe(bus, "private", NULL, &subscription),
+		       "subscribe", "private");
+	expect_refused(bus,
+		       bus_topic_open(bus, "private", BUS_OBSERVER, NULL,
+				      &topic),
+		       "observe", "private");
 
 	/* Anyone may see who may. */
 	if (bus_access_get(bus, "secret", &access))
@@ -429,7 +434,8 @@ static void insider_body(const char *bus_name)
 
 static struct child_job job(const struct access_test *t, uid_t uid, gid_t gid)
 {
-	return (struct child_job){ .bus_name = t->busd.bus_name, .uid = uid,
+	return (struct child_job){ .bus_name = t->busd.bus_name,
+				   .uid = uid,
 				   .gid = gid };
 }
 
@@ -468,7 +474,8 @@ static void test_access_admin_group_creates_and_deletes(void **state)
 	admin.group_count = 1;
 	run_as(&admin, admin_body);
 	assert_ret(bus_queue_open(t->bus, "made", BUS_OBSERVER, NULL,
-				  &(bus_queue_t *){ NULL }), -ENOENT);
+				  &(bus_queue_t *){ NULL }),
+		   -ENOENT);
 }
 
 static void test_access_root_does_everything(void **state)
@@ -487,9 +494,11 @@ static void test_access_root_does_everything(void **state)
 	char buf[8];
 
 	assert_ret(bus_queue_open(t->bus, "secret", BUS_PRODUCER, NULL,
-				  &producer), 0);
+				  &producer),
+		   0);
 	assert_ret(bus_queue_open(t->bus, "secret", BUS_CONSUMER, NULL,
-				  &consumer), 0);
+				  &consumer),
+		   0);
 	assert_ret(bus_send(producer, "root", 4, BUS_NOWAIT), 0);
 	assert_ret(bus_receive_copy(consumer, buf, sizeof(buf), BUS_NOWAIT),
 		   4);
@@ -506,7 +515,8 @@ static void test_access_root_does_everything(void **state)
 	run_as(&owner, owner_body);
 	run_as(&stranger, stranger_body);
 	assert_ret(bus_queue_open(t->bus, "mine", BUS_CONSUMER, NULL,
-				  &consumer), 0);
+				  &consumer),
+		   0);
 	bus_queue_close(consumer);
 	assert_ret(bus_queue_delete(t->bus, "mine"), 0);
 	assert_ret(bus_access_get(t->bus, "mine", &seen), -ENOENT);
@@ -553,8 +563,7 @@ static const struct bad_config bad_configs[] = {
 	  "'mode' is set twice in [queue q]" },
 	{ "[bus]\nadmin_group = no-such-group-shmbus\n", 2,
 	  "admin_group 'no-such-group-shmbus' is no group" },
-	{ "[bus]\n\nsocket_mode = rw\n", 3,
-	  "socket_mode must be octal" },
+	{ "[bus]\n\nsocket_mode = rw\n", 3, "socket_mode must be octal" },
 	{ "[bus]\nsocket_owner = root\n", 2,
 	  "unknown key 'socket_owner' in [bus]" },
 };
@@ -622,7 +631,8 @@ static void test_access_config_errors_name_file_and_line(void **state)
 
 /* ---- main --------------------------------------------------------------- */
 
-#define ACCESS_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define ACCESS_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
 {
@@ -644,12 +654,12 @@ int main(int argc, char **argv)
 	}
 	if (geteuid() != 0) {
 		fprintf(stderr, "access control tests need root (they switch "
-			"users): skipped\n");
+				"users): skipped\n");
 		return TEST_SKIP_EXIT;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("access", tests, NULL, NULL) ? 1 :
-									 0;
+	return cmocka_run_group_tests_name("access", tests, NULL, NULL) ? 1
+									: 0;
 }

@@ -64,18 +64,16 @@
  * come and go. */
 #define FD_SLACK 8
 
-static const char cap_config[] =
-	"[bus]\n"
-	"max_connections_per_user = 8\n"
-	"hello_timeout_ms = 3000\n"
-	"metrics = 127.0.0.1:0\n";
+static const char cap_config[] = "[bus]\n"
+				 "max_connections_per_user = 8\n"
+				 "hello_timeout_ms = 3000\n"
+				 "metrics = 127.0.0.1:0\n";
 
-static const char reserve_config[] =
-	"[bus]\n"
-	"admin_group = 4243\n"
-	"max_connections_per_user = 0\n"
-	"hello_timeout_ms = 0\n"
-	"reserved_descriptors = 16\n";
+static const char reserve_config[] = "[bus]\n"
+				     "admin_group = 4243\n"
+				     "max_connections_per_user = 0\n"
+				     "hello_timeout_ms = 0\n"
+				     "reserved_descriptors = 16\n";
 
 struct admission_test {
 	struct test_busd busd;
@@ -164,8 +162,8 @@ static int teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void child_fail(const char *format, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void
+child_fail(const char *format, ...)
 {
 	va_list args;
 
@@ -194,8 +192,8 @@ static int silent_connect(const char *path)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 
 	snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&address,
-			      sizeof(address)))
+	if (fd < 0 ||
+	    connect(fd, (struct sockaddr *)&address, sizeof(address)))
 		child_fail("connect %s: %s", path, strerror(errno));
 	return fd;
 }
@@ -443,12 +441,12 @@ static int scrape(const char *log_path, char *page, size_t size)
 	address.sin_port = htons((uint16_t)port);
 	address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&address,
-			      sizeof(address)) ||
+	if (fd < 0 ||
+	    connect(fd, (struct sockaddr *)&address, sizeof(address)) ||
 	    write(fd, get, sizeof(get) - 1) != (ssize_t)sizeof(get) - 1)
 		return -errno;
-	while (got < size - 1 && (n = read(fd, page + got,
-					   size - 1 - got)) > 0)
+	while (got < size - 1 &&
+	       (n = read(fd, page + got, size - 1 - got)) > 0)
 		got += (size_t)n;
 	page[got] = '\0';
 	close(fd);
@@ -476,7 +474,7 @@ static void hog(const char *socket_path, const char *bus_name,
 	expect_connect_refused(bus_name, -EUSERS,
 			       "too many connections from uid 65534");
 	expect_busctl_refused(bus_name, "too many connections from uid "
-			      "65534");
+					"65534");
 	child_step(turns);
 	child_await(turns);
 	for (int i = 0; i < CAP; i++)
@@ -521,7 +519,8 @@ static void test_admission_silent_user_cannot_lock_out_others(void **state)
 	parent_step(&turns);
 	assert_ret(test_child_wait(pid, CHILD_TIMEOUT_MS, &status), 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("the silent user's child failed (status %#x)", status);
+		fail_msg("the silent user's child failed (status %#x)",
+			 status);
 	/* Every silent connection is gone once its deadline passed. */
 	for (int i = 0; i < 100 && busd_fd_count(t->busd.pid) > at_rest + 2;
 	     i++)
@@ -529,16 +528,18 @@ static void test_admission_silent_user_cannot_lock_out_others(void **state)
 	assert_true(busd_fd_count(t->busd.pid) <= at_rest + 2);
 	/* One line per reason, however many refusals. */
 	assert_int_equal(log_lines(t->log_path, "max_connections_per_user "
-				   "is 8"), 1);
+						"is 8"),
+			 1);
 	assert_int_equal(log_lines(t->log_path, "hello_timeout_ms of"), 1);
 	assert_ret(scrape(t->log_path, page, sizeof(page)), 0);
 	/* OVER_CAP silent ones, bus_connect() and busctl's. */
-	snprintf(per_user, sizeof(per_user), "shmbus_connections_refused_total"
+	snprintf(per_user, sizeof(per_user),
+		 "shmbus_connections_refused_total"
 		 "{uid=\"65534\",reason=\"per_user\"} %d\n",
 		 OVER_CAP + 1 + (BUS_TEST_BUSCTL_PATH[0] ? 1 : 0));
 	if (!strstr(page, per_user) ||
 	    !strstr(page, "shmbus_connections_refused_total{uid=\"65534\","
-		    "reason=\"hello_timeout\"} 8\n"))
+			  "reason=\"hello_timeout\"} 8\n"))
 		fail_msg("the metrics lack the refusals:\n%s", page);
 	turns_close(&turns, false);
 }
@@ -574,8 +575,7 @@ static void reserve_hog(const char *socket_path, const char *bus_name,
 			   reply.status, (int)sizeof(reply.detail),
 			   reply.detail);
 	if (admitted < RESERVE_ROOM - 1)
-		child_fail("only %d connections before the reserve",
-			   admitted);
+		child_fail("only %d connections before the reserve", admitted);
 	expect_connect_refused(bus_name, -ECONNREFUSED,
 			       "reserved_descriptors");
 	child_step(turns);
@@ -586,7 +586,8 @@ static void reserve_hog(const char *socket_path, const char *bus_name,
 static void stranger_refused(const char *bus_name)
 {
 	become(STRANGER, NULL, 0);
-	expect_connect_refused(bus_name, -ECONNREFUSED, "for root and "
+	expect_connect_refused(bus_name, -ECONNREFUSED,
+			       "for root and "
 			       "admin_group");
 	_exit(0);
 }
@@ -604,8 +605,8 @@ static void test_admission_reserve_kept_for_admins(void **state)
 	/* busd reads its limit at each connection: leave it RESERVE plus
 	 * RESERVE_ROOM connections (two descriptors each) above now. */
 	at_rest = busd_fd_count_settled(t->busd.pid);
-	limit.rlim_cur = limit.rlim_max = (rlim_t)(at_rest + RESERVE +
-						   2 * RESERVE_ROOM);
+	limit.rlim_cur = limit.rlim_max =
+		(rlim_t)(at_rest + RESERVE + 2 * RESERVE_ROOM);
 	assert_int_equal(prlimit(t->busd.pid, RLIMIT_NOFILE, &limit, NULL), 0);
 	turns_open(&turns);
 	pid = test_fork();
@@ -651,13 +652,12 @@ int main(int argc, char **argv)
 		return TEST_SKIP_EXIT;
 	if (geteuid() != 0) {
 		fprintf(stderr, "connection limit tests need root (they "
-			"switch users): skipped\n");
+				"switch users): skipped\n");
 		return TEST_SKIP_EXIT;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("admission", tests, NULL, NULL) ?
-		       1 :
-		       0;
+	return cmocka_run_group_tests_name("admission", tests, NULL, NULL) ? 1
+									   : 0;
 }

@@ -15,16 +15,16 @@
  * Like assert_int_equal, but prints both values as signed numbers with the
  * errno name, which is what a failing libbus call needs to be understood.
  */
-#define assert_ret(expr, expected)                                       \
-	do {                                                             \
-		long assert_ret_seen = (long)(expr);                     \
-		long assert_ret_want = (long)(expected);                 \
-		if (assert_ret_seen != assert_ret_want)                  \
+#define assert_ret(expr, expected)                                          \
+	do {                                                                \
+		long assert_ret_seen = (long)(expr);                        \
+		long assert_ret_want = (long)(expected);                    \
+		if (assert_ret_seen != assert_ret_want)                     \
 			fail_msg("%s returned %ld (%s), expected %ld (%s)", \
-				 #expr, assert_ret_seen,                 \
-				 test_errno_name(assert_ret_seen),       \
-				 assert_ret_want,                        \
-				 test_errno_name(assert_ret_want));      \
+				 #expr, assert_ret_seen,                    \
+				 test_errno_name(assert_ret_seen),          \
+				 assert_ret_want,                           \
+				 test_errno_name(assert_ret_want));         \
 	} while (0)
 
 static inline const char *test_errno_name(long value)

@@ -61,9 +61,9 @@
 #define QUEUE_MPMC "crash"
 #define QUEUE_SPSC "crash-spsc"
 #define MAX_MESSAGE 128u
-#define HOLD_MAX 8u		/* messages a consumer holds before acking */
+#define HOLD_MAX 8u /* messages a consumer holds before acking */
 #define BATCH_MAX 4u
-#define WORKERS_MAX 24u		/* of each kind; test_fork() tracks 64 */
+#define WORKERS_MAX 24u		 /* of each kind; test_fork() tracks 64 */
 #define SEQUENCES_MAX (1u << 22) /* per producer: 32 MiB of records */
 #define INCARNATIONS_MAX (1u << 22)
 #define CALL_TIMEOUT_NS (100 * MS)
@@ -75,22 +75,21 @@
 #define BUSD_RESTART_GAP_NS (2 * SECOND) /* with "restart" */
 #define BUSD_DOWN_NS (30 * MS)
 
-static const char config[] =
-	"[queue " QUEUE_MPMC "]\n"
-	"type = mpmc\n"
-	"slots = 256\n"
-	"max_message = 128\n"
-	"overflow = block\n"
-	"max_unacked = 16\n"
-	"max_producers = 64\n"
-	"max_consumers = 64\n"
-	"\n"
-	"[queue " QUEUE_SPSC "]\n"
-	"type = spsc\n"
-	"slots = 256\n"
-	"max_message = 128\n"
-	"overflow = block\n"
-	"max_unacked = 16\n";
+static const char config[] = "[queue " QUEUE_MPMC "]\n"
+			     "type = mpmc\n"
+			     "slots = 256\n"
+			     "max_message = 128\n"
+			     "overflow = block\n"
+			     "max_unacked = 16\n"
+			     "max_producers = 64\n"
+			     "max_consumers = 64\n"
+			     "\n"
+			     "[queue " QUEUE_SPSC "]\n"
+			     "type = spsc\n"
+			     "slots = 256\n"
+			     "max_message = 128\n"
+			     "overflow = block\n"
+			     "max_unacked = 16\n";
 
 /* The queue of this run; set before any fork, so every worker has it. */
 static const char *queue_name = QUEUE_MPMC;
@@ -128,10 +127,10 @@ struct shared {
 	_Atomic int stop_producing;
 	_Atomic int stop_consuming;
 	char error[512];
-	int64_t start_ns;	 /* CLOCK_MONOTONIC when producing began */
-	double rate;		 /* messages per second per producer */
+	int64_t start_ns; /* CLOCK_MONOTONIC when producing began */
+	double rate;	  /* messages per second per producer */
 	uint32_t producers;
-	_Atomic uint64_t acked;	 /* progress */
+	_Atomic uint64_t acked; /* progress */
 	_Atomic uint64_t deliveries;
 	_Atomic uint64_t redeliveries;
 	_Atomic uint64_t nacks;
@@ -230,8 +229,8 @@ static void record_failure(const char *who, const char *format, va_list args)
 		memcpy(shared->error, line, sizeof(line));
 }
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void child_fail(const char *format, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void
+child_fail(const char *format, ...)
 {
 	char who[32];
 	va_list args;
@@ -243,8 +242,8 @@ static void child_fail(const char *format, ...)
 	_exit(1);
 }
 
-__attribute__((format(printf, 1, 2)))
-static void driver_fail(const char *format, ...)
+__attribute__((format(printf, 1, 2))) static void
+driver_fail(const char *format, ...)
 {
 	va_list args;
 
@@ -259,9 +258,8 @@ static uint64_t next_random(uint64_t *state)
 	return test_mix(*state);
 }
 
-static bus_queue_t *child_open(enum bus_role role,
-			       enum bus_wait_strategy wait, bus_t **bus,
-			       const char *bus_name)
+static bus_queue_t *child_open(enum bus_role role, enum bus_wait_strategy wait,
+			       bus_t **bus, const char *bus_name)
 {
 	struct bus_queue_options options = { .wait = wait, .spin_ns = 2000 };
 	bus_queue_t *queue;
@@ -356,8 +354,8 @@ static int producer_batch(struct producer *p, uint64_t sequence,
 	struct bus_buffer buffers[BATCH_MAX];
 
 	for (unsigned int i = 0; i < count; i++) {
-		uint32_t length = test_message_length(p->id, sequence + i,
-						      MAX_MESSAGE);
+		uint32_t length =
+			test_message_length(p->id, sequence + i, MAX_MESSAGE);
 
 		test_message_fill(payloads[i], p->id, sequence + i, length);
 		buffers[i] = (struct bus_buffer){ payloads[i], length };
@@ -373,10 +371,10 @@ static void producer_step(struct producer *p)
 {
 	uint64_t next = atomic_load(&p->record->next);
 	uint64_t choice = next_random(&p->random) % 8;
-	unsigned int count = choice == 0 ? 1 + (unsigned int)(next_random(
-							   &p->random) %
-						   BATCH_MAX)
-					 : 1;
+	unsigned int count =
+		choice == 0 ? 1 + (unsigned int)(next_random(&p->random) %
+						 BATCH_MAX)
+			    : 1;
 	int ret;
 
 	if (next + count > SEQUENCES_MAX) {
@@ -403,8 +401,8 @@ static void producer_step(struct producer *p)
 	atomic_store(&p->record->next, next + (uint64_t)ret);
 }
 
-__attribute__((noreturn))
-static void producer_main(const char *bus_name, uint32_t id, uint64_t seed)
+__attribute__((noreturn)) static void producer_main(const char *bus_name,
+						    uint32_t id, uint64_t seed)
 {
 	struct producer p = {
 		.id = id,
@@ -414,8 +412,8 @@ static void producer_main(const char *bus_name, uint32_t id, uint64_t seed)
 	bus_t *bus;
 	int ret;
 
-	p.queue = child_open(BUS_PRODUCER, BUS_WAIT_SPIN_FUTEX, &bus,
-			     bus_name);
+	p.queue =
+		child_open(BUS_PRODUCER, BUS_WAIT_SPIN_FUTEX, &bus, bus_name);
 	while (!atomic_load(&shared->stop_producing)) {
 		if (atomic_load(&shared->failed))
 			_exit(1);
@@ -460,9 +458,9 @@ static void consumer_check_payload(const struct bus_message *m,
 			   ": no such producer or sequence",
 			   *producer, *sequence);
 	/* Acquire: pairs with the producer's release before it sent. */
-	attempt_end = atomic_load_explicit(
-		&shared->producer[*producer].attempt_end,
-		memory_order_acquire);
+	attempt_end =
+		atomic_load_explicit(&shared->producer[*producer].attempt_end,
+				     memory_order_acquire);
 	if (*sequence >= attempt_end)
 		child_fail("message %u/%" PRIu64 " received before its "
 			   "producer sent it (sent up to %" PRIu64 ")",
@@ -575,9 +573,9 @@ static void consumer_receive(struct consumer *c)
 	int ret;
 
 	if (room > 1 && next_random(&c->random) % 4 == 0)
-		want = 1 + (unsigned int)(next_random(&c->random) %
-					  (room < BATCH_MAX ? room
-							    : BATCH_MAX));
+		want = 1 +
+		       (unsigned int)(next_random(&c->random) %
+				      (room < BATCH_MAX ? room : BATCH_MAX));
 	if (want == 1)
 		ret = bus_receive(c->queue, &messages[0], CALL_TIMEOUT_NS);
 	else
@@ -645,22 +643,21 @@ static void consumer_nack(struct consumer *c, unsigned int i)
  * the rest acked one by one in random order. */
 static void consumer_finish(struct consumer *c, bool nack_some)
 {
-	if (nack_some && c->held_count &&
-	    next_random(&c->random) % 16 == 0)
+	if (nack_some && c->held_count && next_random(&c->random) % 16 == 0)
 		consumer_nack(c, (unsigned int)(next_random(&c->random) %
 						c->held_count));
 	if (c->held_count > 1 && next_random(&c->random) % 4 == 0)
-		consumer_ack_through(c, (unsigned int)(next_random(&c->random) %
-						       c->held_count));
+		consumer_ack_through(c,
+				     (unsigned int)(next_random(&c->random) %
+						    c->held_count));
 	while (c->held_count)
 		consumer_ack(c, (unsigned int)(next_random(&c->random) %
 					       c->held_count));
 	c->hold = 1 + (unsigned int)(next_random(&c->random) % HOLD_MAX);
 }
 
-__attribute__((noreturn))
-static void consumer_main(const char *bus_name, uint32_t incarnation,
-			  uint64_t seed)
+__attribute__((noreturn)) static void
+consumer_main(const char *bus_name, uint32_t incarnation, uint64_t seed)
 {
 	struct consumer c = {
 		.incarnation = incarnation,
@@ -906,8 +903,9 @@ static int kill_phase(struct driver *d)
 			struct bus_queue_stats stats = queue_stats(d);
 
 			print_stats("stalled", &stats);
-			driver_fail("no message acked for %lld s while killing",
-				    STALL_LIMIT_NS / SECOND);
+			driver_fail(
+				"no message acked for %lld s while killing",
+				STALL_LIMIT_NS / SECOND);
 			return -1;
 		}
 	}
@@ -984,8 +982,8 @@ struct tally {
 };
 
 /* Prints the first few problems of a kind, counts them all. */
-__attribute__((format(printf, 2, 3)))
-static void tally_bad(struct tally *t, const char *format, ...)
+__attribute__((format(printf, 2, 3))) static void
+tally_bad(struct tally *t, const char *format, ...)
 {
 	va_list args;
 
@@ -998,16 +996,17 @@ static void tally_bad(struct tally *t, const char *format, ...)
 	}
 }
 
-static void check_message(struct tally *t, uint32_t p, uint64_t s,
-			  uint64_t r)
+static void check_message(struct tally *t, uint32_t p, uint64_t s, uint64_t r)
 {
 	if (r & RECORD_IN_DOUBT)
 		t->in_doubt++;
 	if (record_deliveries(r) == 0) {
 		if (!(r & RECORD_IN_DOUBT)) {
 			t->lost++;
-			tally_bad(t, "message %u/%" PRIu64 " was committed "
-				  "and never delivered", p, s);
+			tally_bad(t,
+				  "message %u/%" PRIu64 " was committed "
+				  "and never delivered",
+				  p, s);
 		}
 		return;
 	}
@@ -1018,14 +1017,17 @@ static void check_message(struct tally *t, uint32_t p, uint64_t s,
 		/* Killed after its ack and before recording it: fine; had
 		 * the ack not happened, the queue would not have drained. */
 		if (!atomic_load(&shared->killed[record_holder(r)]))
-			tally_bad(t, "message %u/%" PRIu64 " is still held by "
+			tally_bad(t,
+				  "message %u/%" PRIu64 " is still held by "
 				  "incarnation %u, which stopped cleanly",
 				  p, s, record_holder(r));
 		break;
 	case OUTCOME_NACKED:
 		t->lost++;
-		tally_bad(t, "message %u/%" PRIu64 " was nacked and never "
-			  "delivered again", p, s);
+		tally_bad(t,
+			  "message %u/%" PRIu64 " was nacked and never "
+			  "delivered again",
+			  p, s);
 		break;
 	}
 }
@@ -1049,7 +1051,8 @@ static int check_records(struct driver *d, struct tally *t)
 				continue;
 			if (have_previous &&
 			    (int32_t)(position - previous_position) <= 0)
-				tally_bad(t, "producer %u: sequence %" PRIu64
+				tally_bad(t,
+					  "producer %u: sequence %" PRIu64
 					  " sits at queue position %u, not "
 					  "after sequence %" PRIu64 " at %u",
 					  p, s, position, previous,
@@ -1089,10 +1092,11 @@ static int parse_arguments(struct driver *d, int argc, char **argv)
 	    (argc > 3 && parse_count(argv[3], 1, WORKERS_MAX, &consumers)) ||
 	    (argc > 4 && !spsc && strcmp(argv[4], "mpmc")) ||
 	    (spsc && (producers != 1 || consumers != 1))) {
-		fprintf(stderr, "usage: test_crash [SECONDS [PRODUCERS "
-				"[CONSUMERS [mpmc|spsc [restart]]]]]   (1 to "
-				"%u of each; spsc: 1 and 1; restart: kill -9 "
-				"busd every 2 s and start it again)\n",
+		fprintf(stderr,
+			"usage: test_crash [SECONDS [PRODUCERS "
+			"[CONSUMERS [mpmc|spsc [restart]]]]]   (1 to "
+			"%u of each; spsc: 1 and 1; restart: kill -9 "
+			"busd every 2 s and start it again)\n",
 			WORKERS_MAX);
 		return -EINVAL;
 	}

@@ -38,45 +38,44 @@
 #define MS (1000ll * 1000)
 #define SECOND (1000 * MS)
 
-static const char config[] =
-	"[queue work]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"max_deliveries = 3\n"
-	"dead_letter = dead\n"
-	"\n"
-	"[queue dead]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue once]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"max_deliveries = 1\n"
-	"dead_letter = small\n"
-	"\n"
-	"[queue small]\n"
-	"slots = 2\n"
-	"max_message = 64\n"
-	"overflow = reject\n"
-	"\n"
-	"[queue slow]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"ack_timeout_ms = 200\n"
-	"\n"
-	"[queue slow-spsc]\n"
-	"type = spsc\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"ack_timeout_ms = 200\n"
-	"\n"
-	"[queue slow-dead]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"ack_timeout_ms = 200\n"
-	"max_deliveries = 1\n"
-	"dead_letter = dead\n";
+static const char config[] = "[queue work]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "max_deliveries = 3\n"
+			     "dead_letter = dead\n"
+			     "\n"
+			     "[queue dead]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue once]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "max_deliveries = 1\n"
+			     "dead_letter = small\n"
+			     "\n"
+			     "[queue small]\n"
+			     "slots = 2\n"
+			     "max_message = 64\n"
+			     "overflow = reject\n"
+			     "\n"
+			     "[queue slow]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "ack_timeout_ms = 200\n"
+			     "\n"
+			     "[queue slow-spsc]\n"
+			     "type = spsc\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "ack_timeout_ms = 200\n"
+			     "\n"
+			     "[queue slow-dead]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "ack_timeout_ms = 200\n"
+			     "max_deliveries = 1\n"
+			     "dead_letter = dead\n";
 
 static int dl_setup(void **state)
 {
@@ -202,7 +201,8 @@ static void wait_ready(int fd)
 		fail_msg("the child did not report ready within 20 s");
 }
 
-static pid_t start_holder(struct test_bus *dl, const char *queue_name, int count)
+static pid_t start_holder(struct test_bus *dl, const char *queue_name,
+			  int count)
 {
 	int fds[2];
 	pid_t pid;
@@ -269,8 +269,8 @@ static struct bus_queue_stats wait_stats(bus_t *bus, const char *name,
 		usleep(10 * 1000);
 	} while (test_now_ns() < deadline);
 	fail_msg("'%s': dead_waiting %llu, dead_lettered %llu after 5 s; "
-		 "expected %llu, %llu", name,
-		 (unsigned long long)stats.dead_waiting,
+		 "expected %llu, %llu",
+		 name, (unsigned long long)stats.dead_waiting,
 		 (unsigned long long)stats.dead_lettered,
 		 (unsigned long long)dead_waiting,
 		 (unsigned long long)dead_lettered);
@@ -495,13 +495,13 @@ static int run_busd_config(const char *text, char *out, size_t size,
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		dup2(fds[1], STDERR_FILENO);
-		execl(test_busd_path(), "busd", "-f", "-d", "-b", busd.bus_name,
-		      "-c", path, (char *)NULL);
+		execl(test_busd_path(), "busd", "-f", "-d", "-b",
+		      busd.bus_name, "-c", path, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
-	while (got + 1 < size && (n = read(fds[0], out + got,
-					   size - 1 - got)) > 0)
+	while (got + 1 < size &&
+	       (n = read(fds[0], out + got, size - 1 - got)) > 0)
 		got += (size_t)n;
 	out[got] = '\0';
 	close(fds[0]);
@@ -655,8 +655,7 @@ static void assert_moved_once(struct pair *p, const char *text)
 	struct bus_queue_stats stats;
 	struct bus_message m;
 
-	busd_dead_letter_move(&p->source.geometry, &p->target.geometry,
-			      &pass);
+	busd_dead_letter_move(&p->source.geometry, &p->target.geometry, &pass);
 	assert_ret(bus_receive(p->dead, &m, BUS_NOWAIT), 0);
 	assert_payload(&m, text);
 	assert_int_equal(m.header->dead_letter_reason, BUS_DEAD_LETTER_NACKED);
@@ -786,7 +785,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("dead_letter", tests, NULL, NULL) ?
-		       1 :
-		       0;
+	return cmocka_run_group_tests_name("dead_letter", tests, NULL, NULL)
+		       ? 1
+		       : 0;
 }

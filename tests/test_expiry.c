@@ -254,16 +254,15 @@ static void test_expiry_topic_message_ttl(void **state)
 	assert_ret(bus_subscription_receive(s, &m, NULL, SECOND), 0);
 	assert_int_equal(m.length, 5);
 	assert_memory_equal(m.payload, "fresh", 5);
-	assert_ret(bus_subscription_receive(s, &m, NULL, 20 * MS),
-		   -ETIMEDOUT);
+	assert_ret(bus_subscription_receive(s, &m, NULL, 20 * MS), -ETIMEDOUT);
 	assert_ret(bus_subscription_stats(s, &stats), 0);
 	assert_int_equal(stats.expired, 2);
 	assert_ret(bus_topic_close(t), 0);
 	assert_ret(bus_unsubscribe(s), 0);
 }
 
-#define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      test_bus_teardown)
+#define RT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, rt_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -282,5 +281,5 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("expiry", tests, NULL, NULL) ? 1
-									 : 0;
+									: 0;
 }

@@ -32,9 +32,9 @@
 #include "test_common.h"
 
 #define SECOND (1000ll * 1000 * 1000)
-#define PEAK 11	   /* messages queued at once; below slots */
+#define PEAK 11	     /* messages queued at once; below slots */
 #define SMALL_PEAK 3 /* the second consumer's */
-#define ROUNDS 50  /* send-one/receive-one rounds */
+#define ROUNDS 50    /* send-one/receive-one rounds */
 /* Then the consumer queues this many itself and takes them: a peak found
  * by takes that come after the first, on an SPSC queue the fast ones. */
 #define BURST (PEAK + 2)
@@ -379,8 +379,8 @@ static void test_high_water_topic(void **state)
 	assert_ret(bus_topic_close(publisher), 0);
 }
 
-#define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      test_bus_teardown)
+#define RT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, rt_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("high_water", tests, NULL, NULL) ?
-		       1 :
-		       0;
+	return cmocka_run_group_tests_name("high_water", tests, NULL, NULL)
+		       ? 1
+		       : 0;
 }

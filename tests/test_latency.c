@@ -35,14 +35,13 @@
 /* A bucket's low end is at most 1/9 below any value in it. */
 #define PAUSED_NS_LOW ((uint64_t)PAUSE_MS * MS * 8 / 9)
 
-static const char config[] =
-	"[queue lat]\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic lat.t]\n"
-	"slots = 1024\n"
-	"max_message = 64\n";
+static const char config[] = "[queue lat]\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic lat.t]\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n";
 
 /* ---- buckets ------------------------------------------------------------ */
 
@@ -57,7 +56,8 @@ static void check_value(uint64_t ns)
 		return; /* open-ended */
 	if (ns < low || ns > high)
 		fail_msg("%" PRIu64 " ns in bucket %u [%" PRIu64 ", %" PRIu64
-			 "]", ns, b, low, high);
+			 "]",
+			 ns, b, low, high);
 	/* At most 12.5% wide: the reported bound is close. */
 	assert_true(high - low <= low / 8 + 1);
 }
@@ -263,7 +263,8 @@ static void test_topic_latency(void **state)
 	assert_ret(bus_topic_close(observer), 0);
 }
 
-#define LT_TEST(name) cmocka_unit_test_setup_teardown(name, lt_setup, lt_teardown)
+#define LT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, lt_setup, lt_teardown)
 
 int main(int argc, char **argv)
 {

@@ -39,45 +39,44 @@
 /* A child that sees nothing move for this long gives up. */
 #define IDLE_LIMIT_NS (30ll * SECOND)
 
-static const char config[] =
-	"[bus]\n"
-	"\n"
-	"[queue mpmc]\n"
-	"type = mpmc\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"overflow = block\n"
-	"max_unacked = 64\n"
-	"\n"
-	"[queue spsc]\n"
-	"type = spsc\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue wake]\n"
-	"type = mpmc\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue nack]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue corrupt]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue killed]\n"
-	"slots = 64\n"
-	"max_message = 64\n"
-	"max_unacked = 16\n";
+static const char config[] = "[bus]\n"
+			     "\n"
+			     "[queue mpmc]\n"
+			     "type = mpmc\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "overflow = block\n"
+			     "max_unacked = 64\n"
+			     "\n"
+			     "[queue spsc]\n"
+			     "type = spsc\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue wake]\n"
+			     "type = mpmc\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue nack]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue corrupt]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue killed]\n"
+			     "slots = 64\n"
+			     "max_message = 64\n"
+			     "max_unacked = 16\n";
 
 static int cases_run, cases_skipped;
 
-#define test_skip()                     \
-	do {                            \
-		cases_skipped++;        \
-		skip();                 \
+#define test_skip()              \
+	do {                     \
+		cases_skipped++; \
+		skip();          \
 	} while (0)
 
 /* What the processes of one case share: progress and the first error. */
@@ -178,10 +177,10 @@ static void child_leave(bus_t *bus, bus_queue_t *queue)
 
 /* How a producer child writes its messages. */
 enum produce_mode {
-	PRODUCE_SEND,	     /* bus_send: a copy */
-	PRODUCE_LOAN,	     /* bus_loan, write in place, bus_commit */
+	PRODUCE_SEND,	    /* bus_send: a copy */
+	PRODUCE_LOAN,	    /* bus_loan, write in place, bus_commit */
 	PRODUCE_LOAN_BATCH, /* bus_loan_batch, in place, bus_commit_batch */
-	PRODUCE_ROTATE,	     /* the three in turn */
+	PRODUCE_ROTATE,	    /* the three in turn */
 };
 
 struct producer_job {
@@ -198,7 +197,8 @@ static int produce_batch(bus_queue_t *queue, const struct producer_job *job,
 {
 	struct bus_message loans[16];
 	uint64_t left = job->count - sequence;
-	int n = bus_loan_batch(queue, loans, left < 16 ? (unsigned int)left : 16,
+	int n = bus_loan_batch(queue, loans,
+			       left < 16 ? (unsigned int)left : 16,
 			       10ll * SECOND);
 
 	for (int i = 0; i < n; i++) {
@@ -213,8 +213,7 @@ static int produce_batch(bus_queue_t *queue, const struct producer_job *job,
 	}
 	if (n <= 0)
 		return n ? n : -EIO;
-	return bus_commit_batch(queue, loans, (unsigned int)n) == n ? n
-								   : -EIO;
+	return bus_commit_batch(queue, loans, (unsigned int)n) == n ? n : -EIO;
 }
 
 /* The message of sequence (and more, in batch mode): how many, or an
@@ -222,13 +221,13 @@ static int produce_batch(bus_queue_t *queue, const struct producer_job *job,
 static int produce(bus_queue_t *queue, const struct producer_job *job,
 		   uint64_t sequence)
 {
-	uint32_t length = test_message_length(job->producer, sequence,
-					      MAX_MESSAGE);
+	uint32_t length =
+		test_message_length(job->producer, sequence, MAX_MESSAGE);
 	uint8_t payload[MAX_MESSAGE];
 	struct bus_message loan;
-	enum produce_mode mode = job->mode == PRODUCE_ROTATE ?
-					 (enum produce_mode)(sequence % 3) :
-					 job->mode;
+	enum produce_mode mode = job->mode == PRODUCE_ROTATE
+					 ? (enum produce_mode)(sequence % 3)
+					 : job->mode;
 	int ret;
 
 	if (mode == PRODUCE_LOAN_BATCH)
@@ -294,9 +293,11 @@ static void consumer_check(struct scoreboard *board,
 		child_fail(board, "corrupt message of %u bytes",
 			   message->length);
 	if (message->header->delivery_count != 1)
-		child_fail(board, "producer %u's %" PRIu64 " has delivery "
+		child_fail(board,
+			   "producer %u's %" PRIu64 " has delivery "
 			   "count %u; nobody nacked or died",
-			   producer, sequence, message->header->delivery_count);
+			   producer, sequence,
+			   message->header->delivery_count);
 	if (last_sequence[producer] != UINT64_MAX &&
 	    sequence <= last_sequence[producer])
 		child_fail(board, "producer %u's %" PRIu64 " after %" PRIu64,
@@ -358,7 +359,8 @@ static void consumer_child(struct scoreboard *board,
 			atomic_fetch_add(&board->acked_total, (uint64_t)n);
 			idle_since = test_now_ns();
 		} else if (test_now_ns() - idle_since > IDLE_LIMIT_NS) {
-			child_fail(board, "nothing received for 30 s, %" PRIu64
+			child_fail(board,
+				   "nothing received for 30 s, %" PRIu64
 				   " of %" PRIu64 " acked",
 				   atomic_load(&board->acked_total), total);
 		}
@@ -439,7 +441,7 @@ static void test_multiprocess_mpmc_every_message_once(void **state)
 	}
 	for (uint32_t p = 0; p < PRODUCERS; p++) {
 		struct producer_job job = {
-			mp->tb.busd.bus_name, "mpmc", p, count,
+			mp->tb.busd.bus_name,	    "mpmc", p, count,
 			(enum produce_mode)(p % 3),
 		};
 
@@ -463,7 +465,8 @@ static void test_multiprocess_mpmc_every_message_once(void **state)
 	assert_int_equal(stats.depth, 0);
 	assert_int_equal(stats.leased, 0);
 	printf("mpmc: %u producers x %" PRIu64 " messages, %u consumers: "
-	       "%.2f s\n", PRODUCERS, count, CONSUMERS,
+	       "%.2f s\n",
+	       PRODUCERS, count, CONSUMERS,
 	       (double)(test_now_ns() - start) / SECOND);
 }
 
@@ -505,7 +508,8 @@ static void test_multiprocess_spsc_in_order(void **state)
 					  30ll * SECOND);
 
 		if (n < 0)
-			fail_msg("receive after %" PRIu64 " of %" PRIu64 ": %s",
+			fail_msg("receive after %" PRIu64 " of %" PRIu64
+				 ": %s",
 				 next, count, bus_strerror(n));
 		for (int i = 0; i < n; i++)
 			spsc_check(&messages[i], next++);
@@ -550,7 +554,8 @@ static void wake_round(struct mp *mp, enum bus_wait_strategy wait)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		late_sender_child(mp->tb.busd.bus_name, "wake", 300, "wake up");
+		late_sender_child(mp->tb.busd.bus_name, "wake", 300,
+				  "wake up");
 
 	/* Asleep on the futex long before the message comes. */
 	assert_ret(bus_receive(consumer, &message, 10ll * SECOND), 0);
@@ -572,7 +577,8 @@ static void wake_round(struct mp *mp, enum bus_wait_strategy wait)
 	assert_ret(bus_queue_close(consumer), 0);
 }
 
-static void test_multiprocess_blocked_consumer_wakes_and_times_out(void **state)
+static void
+test_multiprocess_blocked_consumer_wakes_and_times_out(void **state)
 {
 	struct mp *mp = *state;
 
@@ -656,8 +662,10 @@ static void nack_receiver_child(const char *bus_name)
 		child_fail(NULL, "received the wrong message");
 	if (message.header->delivery_count != 2 ||
 	    !(message.header->flags & BUS_MESSAGE_REDELIVERED))
-		child_fail(NULL, "delivery count %u, flags %#x; expected 2 "
-			   "and REDELIVERED", message.header->delivery_count,
+		child_fail(NULL,
+			   "delivery count %u, flags %#x; expected 2 "
+			   "and REDELIVERED",
+			   message.header->delivery_count,
 			   message.header->flags);
 	ret = bus_ack(queue, &message);
 	if (ret)
@@ -706,13 +714,13 @@ static void test_multiprocess_unknown_queue_gives_enoent(void **state)
 	struct mp *mp = *state;
 	bus_queue_t *queue = NULL;
 
-	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_CONSUMER, NULL,
-				  &queue),
+	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_CONSUMER,
+				  NULL, &queue),
 		   -ENOENT);
 	assert_null(queue);
 	assert_non_null(bus_error_detail(mp->tb.bus));
-	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_PRODUCER, NULL,
-				  &queue),
+	assert_ret(bus_queue_open(mp->tb.bus, "no-such-queue", BUS_PRODUCER,
+				  NULL, &queue),
 		   -ENOENT);
 	assert_ret(bus_queue_open(mp->tb.bus, "bad/name", BUS_PRODUCER, NULL,
 				  &queue),
@@ -725,7 +733,8 @@ static void test_multiprocess_full_table_gives_ebusy(void **state)
 	bus_queue_t *first, *second = NULL;
 
 	/* An SPSC queue has one producer slot and one consumer slot. */
-	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL, &first),
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL,
+				  &first),
 		   0);
 	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL,
 				  &second),
@@ -737,7 +746,8 @@ static void test_multiprocess_full_table_gives_ebusy(void **state)
 	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_PRODUCER, NULL,
 				  &second),
 		   0);
-	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_CONSUMER, NULL, &first),
+	assert_ret(bus_queue_open(mp->tb.bus, "spsc", BUS_CONSUMER, NULL,
+				  &first),
 		   0);
 	assert_ret(bus_send(second, "x", 1, BUS_NOWAIT), 0);
 	assert_ret(bus_receive_copy(first, (char[8]){ 0 }, 8, BUS_NOWAIT), 1);
@@ -821,8 +831,8 @@ static void holder_child(const char *bus_name, int hold, int ready_fd)
 {
 	struct bus_message message;
 	bus_t *bus;
-	bus_queue_t *queue = child_open(NULL, bus_name, "killed",
-					BUS_CONSUMER, BUS_WAIT_FUTEX, &bus);
+	bus_queue_t *queue = child_open(NULL, bus_name, "killed", BUS_CONSUMER,
+					BUS_WAIT_FUTEX, &bus);
 
 	for (int i = 0; i < hold; i++) {
 		int ret = bus_receive(queue, &message, 10ll * SECOND);
@@ -849,7 +859,8 @@ static void wait_readable(int fd, int timeout_ms)
 #define KILLED_SENT 10
 #define KILLED_HELD 5
 
-static void test_multiprocess_killed_consumer_messages_redelivered(void **state)
+static void
+test_multiprocess_killed_consumer_messages_redelivered(void **state)
 {
 	struct mp *mp = *state;
 	struct bus_message message;
@@ -945,7 +956,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	failed = cmocka_run_group_tests_name("multiprocess", tests, NULL, NULL);
+	failed =
+		cmocka_run_group_tests_name("multiprocess", tests, NULL, NULL);
 	if (failed)
 		return 1;
 	if (!cases_run) {

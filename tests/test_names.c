@@ -40,9 +40,23 @@ static void test_names_check_refuses_invalid(void **state)
 {
 	char too_long[BUS_NAME_MAX + 2];
 	static const char *const bad[] = {
-		"",	     "a/b",   "/",	 "a b",	   " ",	       "a\tb",
-		"a:b",	     "a\\b",  "a*",	 "a?",	   "caf\xc3\xa9",
-		"\xe2\x82\xac", "na\xc3\xafve", "a\nb", "a,b", "a;b", "a@b",
+		"",
+		"a/b",
+		"/",
+		"a b",
+		" ",
+		"a\tb",
+		"a:b",
+		"a\\b",
+		"a*",
+		"a?",
+		"caf\xc3\xa9",
+		"\xe2\x82\xac",
+		"na\xc3\xafve",
+		"a\nb",
+		"a,b",
+		"a;b",
+		"a@b",
 		"a%b",
 	};
 
@@ -58,10 +72,9 @@ static void test_names_check_refuses_invalid(void **state)
 
 /* Every errno that include/bus/bus.h and STYLE.md say libbus returns. */
 static const int documented_errors[] = {
-	EAGAIN,	   ENOBUFS, EMSGSIZE, ENOENT,	 EACCES,   EPROTO,
-	ETIMEDOUT, ENOTCONN, EINVAL,   EEXIST,	 EBUSY,	   ENOLCK,
-	EBADMSG,   ECANCELED, EINTR,   ENOSPC,	 ENAMETOOLONG, EIDRM,
-	ENOTEMPTY,
+	EAGAIN,	  ENOBUFS, EMSGSIZE,	 ENOENT, EACCES,    EPROTO,  ETIMEDOUT,
+	ENOTCONN, EINVAL,  EEXIST,	 EBUSY,	 ENOLCK,    EBADMSG, ECANCELED,
+	EINTR,	  ENOSPC,  ENAMETOOLONG, EIDRM,	 ENOTEMPTY,
 };
 
 #define ERROR_COUNT (sizeof(documented_errors) / sizeof(documented_errors[0]))
@@ -110,7 +123,8 @@ static void test_names_shm_name(void **state)
 	assert_string_equal(buf, "/shmbus.default:orders");
 
 	fill_name(longest, BUS_NAME_MAX, 'q');
-	snprintf(expected, sizeof(expected), "/shmbus.%s:%s", longest, longest);
+	snprintf(expected, sizeof(expected), "/shmbus.%s:%s", longest,
+		 longest);
 	assert_ret(bus__shm_name(buf, sizeof(buf), longest, longest),
 		   (long)strlen(expected));
 	assert_string_equal(buf, expected);

@@ -128,8 +128,9 @@ static void test_notify_without_socket_is_harmless(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_notify_ready_then_stopping,
-						notify_setup, notify_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_notify_ready_then_stopping, notify_setup,
+			notify_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_notify_without_socket_is_harmless, notify_setup,
 			notify_teardown),

@@ -98,7 +98,8 @@ static bus_queue_t *ring_attach_other_consumer(struct ring *r)
 							 : &r->consumer[1];
 
 	assert_null(*slot);
-	assert_ret(local_queue_attach(&r->queue, BUS_CONSUMER, nth, NULL, slot),
+	assert_ret(local_queue_attach(&r->queue, BUS_CONSUMER, nth, NULL,
+				      slot),
 		   0);
 	return *slot;
 }
@@ -110,7 +111,8 @@ static bus_queue_t *ring_attach_other_producer(struct ring *r)
 							 : &r->producer[1];
 
 	assert_null(*slot);
-	assert_ret(local_queue_attach(&r->queue, BUS_PRODUCER, nth, NULL, slot),
+	assert_ret(local_queue_attach(&r->queue, BUS_PRODUCER, nth, NULL,
+				      slot),
 		   0);
 	return *slot;
 }
@@ -137,7 +139,7 @@ static uint32_t message_value(const struct bus_message *message)
 
 /* Receives without waiting and checks the payload and delivery count. */
 static void receive_value(bus_queue_t *queue, uint32_t value,
-			 uint32_t delivery_count, struct bus_message *out)
+			  uint32_t delivery_count, struct bus_message *out)
 {
 	struct bus_message message;
 
@@ -238,8 +240,7 @@ static void test_queue_ring_full_reject_gives_enobufs(void **state)
 	expect_empty(r->consumer[0]);
 }
 
-static void
-test_queue_ring_full_block_gives_enobufs_or_etimedout(void **state)
+static void test_queue_ring_full_block_gives_enobufs_or_etimedout(void **state)
 {
 	struct ring *r = *state;
 	struct bus_message loan;
@@ -301,7 +302,8 @@ static void test_queue_ring_wrap_around_keeps_fifo(void **state)
 			assert_ret(bus_receive(r->consumer[0], &message,
 					       BUS_NOWAIT),
 				   0);
-			assert_int_equal(message.length, 4 + next_receive % 60);
+			assert_int_equal(message.length,
+					 4 + next_receive % 60);
 			memcpy(&value, message.payload, sizeof(value));
 			if (value != next_receive)
 				fail_msg("lap %u: received %u, expected %u",
@@ -309,7 +311,8 @@ static void test_queue_ring_wrap_around_keeps_fifo(void **state)
 			const uint8_t *bytes = message.payload;
 
 			for (uint32_t b = 4; b < message.length; b++)
-				assert_int_equal(bytes[b], next_receive & 0xff);
+				assert_int_equal(bytes[b],
+						 next_receive & 0xff);
 			if (have_sequence)
 				assert_true(message.header->sequence >
 					    last_sequence);
@@ -503,9 +506,10 @@ static void test_queue_ring_acks_out_of_order(void **state)
 		send_values(r->producer[0], round * 4, 4);
 		for (uint32_t i = 0; i < 4; i++)
 			receive_value(r->consumer[0], round * 4 + i, 1,
-				     &held[i]);
+				      &held[i]);
 		for (int i = 0; i < 4; i++) {
-			assert_ret(bus_ack(r->consumer[0], &held[order[i]]), 0);
+			assert_ret(bus_ack(r->consumer[0], &held[order[i]]),
+				   0);
 			assert_int_equal(ring_stats(r->consumer[0]).leased,
 					 3 - i);
 		}
@@ -602,7 +606,8 @@ static void test_queue_ring_max_unacked_gives_enolck(void **state)
 
 /* With every lease taken the answer comes at once, message or not: a
  * receive never waits for a message it could not take. */
-static void test_queue_ring_max_unacked_empty_gives_enolck_at_once(void **state)
+static void
+test_queue_ring_max_unacked_empty_gives_enolck_at_once(void **state)
 {
 	struct ring *r = *state;
 	struct bus_message held[2], message;
@@ -734,8 +739,9 @@ static void test_queue_ring_loan_and_commit_batches(void **state)
 	/* One stamp per commit batch. */
 	assert_true(messages[0].header->publish_time_ns != 0);
 	for (uint32_t i = 1; i < 8; i++)
-		assert_int_equal(messages[i].header->publish_time_ns,
-				 messages[i < 5 ? 0 : 5].header->publish_time_ns);
+		assert_int_equal(
+			messages[i].header->publish_time_ns,
+			messages[i < 5 ? 0 : 5].header->publish_time_ns);
 	struct bus_queue_stats stats = ring_stats(r->consumer[0]);
 	assert_int_equal(stats.enqueued, 8);
 	assert_int_equal(stats.dequeued, 8);

@@ -193,8 +193,8 @@ static void test_request_reply_reply_through_a_topic(void **state)
 	expect_exit_0(child);
 }
 
-#define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      test_bus_teardown)
+#define RT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, rt_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -210,8 +210,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("request_reply", tests, NULL,
-					   NULL) ?
-		       1 :
-		       0;
+	return cmocka_run_group_tests_name("request_reply", tests, NULL, NULL)
+		       ? 1
+		       : 0;
 }

@@ -33,19 +33,18 @@
 
 #define MS (1000 * 1000)
 #define SECOND (1000 * MS)
-#define FIRST 10u  /* sent before busd is killed */
+#define FIRST 10u	 /* sent before busd is killed */
 #define SECOND_BATCH 10u /* sent while it is down */
-#define HELD 3u	   /* received by the child and never acked */
+#define HELD 3u		 /* received by the child and never acked */
 #define TOTAL (FIRST + SECOND_BATCH)
 
-static const char config[] =
-	"[queue jobs]\n"
-	"slots = 64\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue empty]\n"
-	"slots = 16\n"
-	"max_message = 64\n";
+static const char config[] = "[queue jobs]\n"
+			     "slots = 64\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue empty]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n";
 
 struct rt {
 	struct test_busd busd;
@@ -96,8 +95,7 @@ static void send_numbers(bus_queue_t *q, uint64_t from, uint64_t count)
 		assert_ret(bus_send(q, &n, sizeof(n), SECOND), 0);
 }
 
-__attribute__((noreturn))
-static void child_fail(const char *what, int ret)
+__attribute__((noreturn)) static void child_fail(const char *what, int ret)
 {
 	fprintf(stderr, "child %d: %s: %s\n", (int)getpid(), what,
 		bus_strerror(ret));
@@ -445,8 +443,7 @@ static void test_wildcard_registered_again_after_restart(void **state)
 	 * from the oldest message still in its ring. */
 	assert_ret(bus_connect(rt->busd.bus_name, &other), 0);
 	assert_ret(bus_topic_create(other, "t.other", &settings), 0);
-	assert_ret(bus_topic_open(other, "t.other", BUS_PRODUCER, NULL,
-				  &late),
+	assert_ret(bus_topic_open(other, "t.other", BUS_PRODUCER, NULL, &late),
 		   0);
 	for (uint64_t n = 0; n < 3; n++)
 		assert_ret(bus_publish(late, &n, sizeof(n), SECOND), 0);
@@ -456,7 +453,8 @@ static void test_wildcard_registered_again_after_restart(void **state)
 	for (unsigned int i = 0; i < FIRST + 3; i++) {
 		uint64_t got, *next;
 
-		assert_ret(bus_wildcard_receive(w, &m, &from, NULL, SECOND), 0);
+		assert_ret(bus_wildcard_receive(w, &m, &from, NULL, SECOND),
+			   0);
 		next = !strcmp(from, "t.early") ? &next_early : &next_other;
 		memcpy(&got, m.payload, sizeof(got));
 		assert_int_equal(got, *next);
@@ -487,7 +485,8 @@ static void test_wildcard_registered_again_after_restart(void **state)
 	for (uint64_t n = 0; n < settings.slots; n++) {
 		uint64_t got;
 
-		assert_ret(bus_wildcard_receive(w, &m, &from, NULL, SECOND), 0);
+		assert_ret(bus_wildcard_receive(w, &m, &from, NULL, SECOND),
+			   0);
 		assert_string_equal(from, "t.new");
 		memcpy(&got, m.payload, sizeof(got));
 		assert_int_equal(got, n);
@@ -528,7 +527,8 @@ static void test_remove_bus(void **state)
 	bus_disconnect(bus);
 }
 
-#define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, rt_teardown)
+#define RT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, rt_setup, rt_teardown)
 
 int main(int argc, char **argv)
 {

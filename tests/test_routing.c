@@ -139,8 +139,7 @@ static void test_routing_patterns_reach_every_target(void **state)
 		assert_ret(bus_subscription_receive(audit, &m, NULL,
 						    2 * SECOND),
 			   0);
-		assert_ret(bus_message_key(&m, key, sizeof(key)),
-			   i ? 6 : 6);
+		assert_ret(bus_message_key(&m, key, sizeof(key)), i ? 6 : 6);
 		assert_string_equal(key, i ? "us.red" : "eu.red");
 	}
 	assert_ret(bus_address_close(orders), 0);
@@ -337,8 +336,8 @@ static void test_routing_table_checks_and_lists(void **state)
 	assert_string_equal(got.targets[0], "left");
 }
 
-#define RT_TEST(name) cmocka_unit_test_setup_teardown(name, rt_setup, \
-						      test_bus_teardown)
+#define RT_TEST(name) \
+	cmocka_unit_test_setup_teardown(name, rt_setup, test_bus_teardown)
 
 int main(int argc, char **argv)
 {
@@ -357,5 +356,5 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("routing", tests, NULL, NULL) ? 1
-									  : 0;
+									 : 0;
 }

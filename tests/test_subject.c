@@ -75,8 +75,8 @@ static void test_subject_match_table(void **state)
 
 		if (got != c->match)
 			fail_msg("bus_subject_match(\"%s\", \"%s\") = %d, "
-				 "want %d", c->pattern, c->name, got,
-				 c->match);
+				 "want %d",
+				 c->pattern, c->name, got, c->match);
 	}
 }
 
@@ -86,11 +86,11 @@ struct check_case {
 };
 
 static const struct check_case checks[] = {
-	{ "a", 1 },	   { "a.b.c", 1 },    { "*", 1 },      { ">", 1 },
-	{ "a.*", 1 },	   { "a.>", 1 },      { "*.*.>", 1 },  { "a.*.b", 1 },
-	{ "", 0 },	   { ".", 0 },	      { ".a", 0 },     { "a.", 0 },
-	{ "a..b", 0 },	   { ">.a", 0 },      { "a.>.b", 0 },  { ">.>", 0 },
-	{ "a*", 0 },	   { "*a", 0 },	      { "a.b>", 0 },   { "a.**", 0 },
+	{ "a", 1 },    { "a.b.c", 1 }, { "*", 1 },     { ">", 1 },
+	{ "a.*", 1 },  { "a.>", 1 },   { "*.*.>", 1 }, { "a.*.b", 1 },
+	{ "", 0 },     { ".", 0 },     { ".a", 0 },    { "a.", 0 },
+	{ "a..b", 0 }, { ">.a", 0 },   { "a.>.b", 0 }, { ">.>", 0 },
+	{ "a*", 0 },   { "*a", 0 },    { "a.b>", 0 },  { "a.**", 0 },
 	{ "a.>>", 0 },
 };
 
@@ -104,8 +104,8 @@ static void test_subject_pattern_check(void **state)
 		int got = bus_pattern_check(c->pattern);
 
 		if (got != (c->valid ? 0 : -EINVAL))
-			fail_msg("bus_pattern_check(\"%s\") = %d",
-				 c->pattern, got);
+			fail_msg("bus_pattern_check(\"%s\") = %d", c->pattern,
+				 got);
 	}
 	assert_int_equal(bus_pattern_check(NULL), -EINVAL);
 	memset(longest, 'a', sizeof(longest));

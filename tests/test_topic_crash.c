@@ -68,21 +68,20 @@
 #define KILL_GAP_MIN_MS 5
 #define KILL_GAP_MAX_MS 60
 
-static const char config[] =
-	"[topic " TOPIC_BLOCK "]\n"
-	"slots = 32\n"
-	"max_message = 64\n"
-	"history = 8\n"
-	"max_subscribers = 32\n"
-	"max_publishers = 16\n"
-	"\n"
-	"[topic " TOPIC_OVERWRITE "]\n"
-	"slots = 32\n"
-	"max_message = 64\n"
-	"history = 8\n"
-	"slow_subscriber = overwrite\n"
-	"max_subscribers = 32\n"
-	"max_publishers = 16\n";
+static const char config[] = "[topic " TOPIC_BLOCK "]\n"
+			     "slots = 32\n"
+			     "max_message = 64\n"
+			     "history = 8\n"
+			     "max_subscribers = 32\n"
+			     "max_publishers = 16\n"
+			     "\n"
+			     "[topic " TOPIC_OVERWRITE "]\n"
+			     "slots = 32\n"
+			     "max_message = 64\n"
+			     "history = 8\n"
+			     "slow_subscriber = overwrite\n"
+			     "max_subscribers = 32\n"
+			     "max_publishers = 16\n";
 
 enum { BLOCK, OVERWRITE, TOPICS };
 static const char *const topic_names[TOPICS] = { TOPIC_BLOCK,
@@ -173,8 +172,8 @@ static void publisher_main(const char *bus_name, int topic, uint64_t seed)
 		child_fail("open %s: %s", topic_names[topic],
 			   bus_strerror(ret));
 	for (uint64_t sequence = 0; !atomic_load(&shared->stop);) {
-		uint32_t length = test_message_length(me, sequence,
-						      MAX_MESSAGE);
+		uint32_t length =
+			test_message_length(me, sequence, MAX_MESSAGE);
 		struct bus_message loan;
 
 		ret = bus_topic_loan(t, &loan, 50 * MS);
@@ -186,7 +185,8 @@ static void publisher_main(const char *bus_name, int topic, uint64_t seed)
 		/* Held open loans are what joins must get right. */
 		if (next_random(&random) % 8 == 0) {
 			atomic_fetch_add(&shared->held_loans, 1);
-			sleep_ns((int64_t)(next_random(&random) % (300 * 1000)));
+			sleep_ns((int64_t)(next_random(&random) %
+					   (300 * 1000)));
 		}
 		/* seq_cst: a subscriber that reads an older value after it
 		 * joined is sure this commit started later. */
@@ -256,7 +256,8 @@ static void view_take(struct view *v, int topic, const struct bus_message *m,
 			   topic_names[topic]);
 	if (lost) {
 		if (topic == BLOCK)
-			child_fail("%" PRIu64 " reported lost on a block topic",
+			child_fail("%" PRIu64
+				   " reported lost on a block topic",
 				   lost);
 		atomic_fetch_add(&shared->losses_reported, 1);
 		v->lost_seen[topic] = true;
@@ -267,18 +268,21 @@ static void view_take(struct view *v, int topic, const struct bus_message *m,
 	s = (int64_t)sequence;
 	if (s <= v->last[who])
 		child_fail("publisher %u's %" PRId64 " after %" PRId64
-			   " (a duplicate or out of order)", who, s,
-			   v->last[who]);
+			   " (a duplicate or out of order)",
+			   who, s, v->last[who]);
 	expected = v->last[who] + 1 > v->floor[who] ? v->last[who] + 1
 						    : v->floor[who];
 	if (s >= v->floor[who] && s != expected && !v->gap_allowed[who])
-		child_fail("publisher %u's %" PRId64 " missing on %s (got %"
-			   PRId64 ", floor %" PRId64 ")", who, expected,
-			   topic_names[topic], s, v->floor[who]);
+		child_fail("publisher %u's %" PRId64
+			   " missing on %s (got %" PRId64 ", floor %" PRId64
+			   ")",
+			   who, expected, topic_names[topic], s,
+			   v->floor[who]);
 	v->last[who] = s;
 	v->gap_allowed[who] = false;
 	atomic_fetch_add(s >= v->floor[who] ? &shared->after_join
-					    : &shared->before_join, 1);
+					    : &shared->before_join,
+			 1);
 }
 
 /* A subscription to one topic or to both through the pattern. */
@@ -341,8 +345,9 @@ static void subscription_drain(struct subscription *sub, struct view *v,
 		if (now_ns() > deadline)
 			child_fail("publisher %u's %" PRId64 ", committed "
 				   "before we left, never came (last %" PRId64
-				   ", floor %" PRId64 ")", missing, sequence,
-				   v->last[missing], v->floor[missing]);
+				   ", floor %" PRId64 ")",
+				   missing, sequence, v->last[missing],
+				   v->floor[missing]);
 		subscription_receive(sub, v, 10 * MS);
 	}
 }
@@ -364,7 +369,8 @@ static void subscriber_main(const char *bus_name, uint64_t seed)
 		int ret;
 
 		if (pick % 3 == 0) {
-			options.history = 1 + (uint32_t)(pick / 3 % HISTORY_MAX);
+			options.history =
+				1 + (uint32_t)(pick / 3 % HISTORY_MAX);
 			atomic_fetch_add(&shared->history_joins, 1);
 		}
 		memset(v->topics, 0, sizeof(v->topics));
@@ -450,11 +456,12 @@ static int workers_check(struct driver *d)
 
 		if (test_child_wait(d->workers[i].pid, 0, &status))
 			continue;
-		fprintf(stderr, "test_topic_crash: a %s ended (status %#x): "
-			"%s\n", d->workers[i].publisher ? "publisher"
-							: "subscriber",
-			status, shared->error[0] ? shared->error
-						 : "see its stderr");
+		fprintf(stderr,
+			"test_topic_crash: a %s ended (status %#x): "
+			"%s\n",
+			d->workers[i].publisher ? "publisher" : "subscriber",
+			status,
+			shared->error[0] ? shared->error : "see its stderr");
 		return -1;
 	}
 	return 0;
@@ -477,8 +484,10 @@ static int kill_phase(struct driver *d)
 		w = &d->workers[next_random(&d->random) % d->count];
 		kill(w->pid, SIGKILL);
 		if (test_child_wait(w->pid, EXIT_LIMIT_MS, &status)) {
-			fprintf(stderr, "test_topic_crash: pid %d outlived "
-				"SIGKILL\n", (int)w->pid);
+			fprintf(stderr,
+				"test_topic_crash: pid %d outlived "
+				"SIGKILL\n",
+				(int)w->pid);
 			return -1;
 		}
 		d->kills++;
@@ -499,13 +508,15 @@ static int workers_stop(struct driver *d)
 		if (test_child_wait(d->workers[i].pid, EXIT_LIMIT_MS,
 				    &status)) {
 			fprintf(stderr, "test_topic_crash: a worker did not "
-				"stop\n");
+					"stop\n");
 			ret = -1;
 			continue;
 		}
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-			fprintf(stderr, "test_topic_crash: a worker failed "
-				"(status %#x): %s\n", status,
+			fprintf(stderr,
+				"test_topic_crash: a worker failed "
+				"(status %#x): %s\n",
+				status,
 				shared->error[0] ? shared->error
 						 : "see its stderr");
 			ret = -1;
@@ -520,21 +531,23 @@ static int report(const struct driver *d)
 	uint64_t after = atomic_load(&shared->after_join);
 
 	printf("test_topic_crash: %" PRId64 " s, %u publishers, %u "
-	       "subscribers, %" PRIu64 " kills\n", d->seconds, d->publishers,
-	       d->subscribers, d->kills);
-	printf("  joins %" PRIu64 " (wildcard %" PRIu64 ", with history %"
-	       PRIu64 "), subscriptions checked to the end %" PRIu64 "\n",
+	       "subscribers, %" PRIu64 " kills\n",
+	       d->seconds, d->publishers, d->subscribers, d->kills);
+	printf("  joins %" PRIu64 " (wildcard %" PRIu64
+	       ", with history %" PRIu64
+	       "), subscriptions checked to the end %" PRIu64 "\n",
 	       atomic_load(&shared->joins),
 	       atomic_load(&shared->wildcard_joins),
 	       atomic_load(&shared->history_joins), checked);
 	printf("  published %" PRIu64 " (%" PRIu64 " with a held loan) by %u "
-	       "incarnations\n", atomic_load(&shared->published),
+	       "incarnations\n",
+	       atomic_load(&shared->published),
 	       atomic_load(&shared->held_loans),
 	       atomic_load(&shared->incarnations));
 	printf("  delivered and checked: %" PRIu64 " committed after their "
 	       "join, %" PRIu64 " before it (window or history); losses "
-	       "reported under overwrite: %" PRIu64 "\n", after,
-	       atomic_load(&shared->before_join),
+	       "reported under overwrite: %" PRIu64 "\n",
+	       after, atomic_load(&shared->before_join),
 	       atomic_load(&shared->losses_reported));
 	if (!checked || !after) {
 		fprintf(stderr, "test_topic_crash: nothing was checked\n");
@@ -578,12 +591,16 @@ static int parse_arguments(struct driver *d, int argc, char **argv)
 {
 	long seconds = 0, publishers = 4, subscribers = 3;
 
-	if (argc > 4 || (argc > 1 && parse_count(argv[1], 0, 86400, &seconds)) ||
-	    (argc > 2 && parse_count(argv[2], 1, WORKERS_MAX / 2, &publishers)) ||
+	if (argc > 4 ||
+	    (argc > 1 && parse_count(argv[1], 0, 86400, &seconds)) ||
+	    (argc > 2 &&
+	     parse_count(argv[2], 1, WORKERS_MAX / 2, &publishers)) ||
 	    (argc > 3 &&
 	     parse_count(argv[3], 1, WORKERS_MAX / 2, &subscribers))) {
-		fprintf(stderr, "usage: test_topic_crash [SECONDS [PUBLISHERS "
-			"[SUBSCRIBERS]]] (1 to %u each)\n", WORKERS_MAX / 2);
+		fprintf(stderr,
+			"usage: test_topic_crash [SECONDS [PUBLISHERS "
+			"[SUBSCRIBERS]]] (1 to %u each)\n",
+			WORKERS_MAX / 2);
 		return -1;
 	}
 	d->seconds = seconds ? seconds : (int64_t)test_scaled(10, 2);

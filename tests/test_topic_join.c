@@ -33,24 +33,23 @@
 #define MS (1000ll * 1000)
 #define SECOND (1000 * MS)
 
-static const char config[] =
-	"[topic join.eight]\n"
-	"slots = 8\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic join.four]\n"
-	"slots = 4\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic join.history]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"history = 4\n"
-	"\n"
-	"[topic join.lossy]\n"
-	"slots = 8\n"
-	"max_message = 64\n"
-	"slow_subscriber = overwrite\n";
+static const char config[] = "[topic join.eight]\n"
+			     "slots = 8\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic join.four]\n"
+			     "slots = 4\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic join.history]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "history = 4\n"
+			     "\n"
+			     "[topic join.lossy]\n"
+			     "slots = 8\n"
+			     "max_message = 64\n"
+			     "slow_subscriber = overwrite\n";
 
 /* What the parent tells the loan holder, and what it says back. */
 enum holder_order { HOLD, COMMIT, STOP };
@@ -118,7 +117,8 @@ static void holder_child(struct holder_board *board, const char *bus_name,
 
 	ret = bus_connect(bus_name, &bus);
 	if (ret == 0)
-		ret = bus_topic_open(bus, topic, BUS_PRODUCER, NULL, &publisher);
+		ret = bus_topic_open(bus, topic, BUS_PRODUCER, NULL,
+				     &publisher);
 	if (ret == 0)
 		ret = bus_topic_loan(publisher, &loan, 5 * SECOND);
 	if (ret)
@@ -128,7 +128,8 @@ static void holder_child(struct holder_board *board, const char *bus_name,
 	while (atomic_load(&board->order) == HOLD)
 		usleep(1000);
 	if (atomic_load(&board->order) == COMMIT) {
-		ret = bus_topic_commit(publisher, &loan, (uint32_t)strlen(text));
+		ret = bus_topic_commit(publisher, &loan,
+				       (uint32_t)strlen(text));
 		if (ret)
 			holder_fail(board, "commit: %s", bus_strerror(ret));
 		atomic_store(&board->committed, 1);
@@ -141,8 +142,7 @@ static void holder_child(struct holder_board *board, const char *bus_name,
 }
 
 /* Starts the holder and waits until its loan is open. */
-static void hold_loan(struct join_case *c, const char *topic,
-		      const char *text)
+static void hold_loan(struct join_case *c, const char *topic, const char *text)
 {
 	uint64_t deadline = test_now_ns() + 10 * SECOND;
 
@@ -302,8 +302,7 @@ static void test_wildcard_join_during_loan(void **state)
 		   0);
 	hold_loan(c, "join.eight", "A1");
 	publish_text(b, "B1");
-	assert_ret(bus_subscribe_pattern(c->tb.bus, "join.*", NULL, &w),
-		   0);
+	assert_ret(bus_subscribe_pattern(c->tb.bus, "join.*", NULL, &w), 0);
 	commit_loan(c);
 	publish_text(b, "B2");
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
@@ -425,6 +424,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests_name("topic_join", tests, NULL, NULL) ? 1
-									    : 0;
+	return cmocka_run_group_tests_name("topic_join", tests, NULL, NULL)
+		       ? 1
+		       : 0;
 }

@@ -39,38 +39,37 @@
 #define IDLE_LIMIT_NS (30ll * SECOND)
 #define MAX_PUBLISHERS 4u
 
-static const char config[] =
-	"[topic fanout]\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic lossy]\n"
-	"slots = 256\n"
-	"max_message = 64\n"
-	"slow_subscriber = overwrite\n"
-	"\n"
-	"[topic late]\n"
-	"slots = 64\n"
-	"max_message = 64\n"
-	"history = 8\n"
-	"\n"
-	"[topic held]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic pair]\n"
-	"slots = 256\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic small]\n"
-	"slots = 16\n"
-	"max_message = 64\n"
-	"max_subscribers = 2\n"
-	"max_publishers = 1\n"
-	"\n"
-	"[queue orders]\n"
-	"slots = 16\n"
-	"max_message = 64\n";
+static const char config[] = "[topic fanout]\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic lossy]\n"
+			     "slots = 256\n"
+			     "max_message = 64\n"
+			     "slow_subscriber = overwrite\n"
+			     "\n"
+			     "[topic late]\n"
+			     "slots = 64\n"
+			     "max_message = 64\n"
+			     "history = 8\n"
+			     "\n"
+			     "[topic held]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic pair]\n"
+			     "slots = 256\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic small]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n"
+			     "max_subscribers = 2\n"
+			     "max_publishers = 1\n"
+			     "\n"
+			     "[queue orders]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n";
 
 static int cases_run, cases_skipped;
 
@@ -182,8 +181,8 @@ struct publisher_job {
 static int publish(bus_topic_t *topic, const struct publisher_job *job,
 		   uint64_t sequence)
 {
-	uint32_t length = test_message_length(job->publisher, sequence,
-					      MAX_MESSAGE);
+	uint32_t length =
+		test_message_length(job->publisher, sequence, MAX_MESSAGE);
 	uint8_t payload[MAX_MESSAGE];
 	struct bus_message loan;
 	int ret;
@@ -268,9 +267,10 @@ static void tally_check(struct scoreboard *board, struct tally *t,
 			t->gap_allowed[p] = 1;
 	if (sequence < t->next[publisher] ||
 	    (sequence != t->next[publisher] && !t->gap_allowed[publisher]))
-		child_fail(board, "publisher %u's %" PRIu64 " after %" PRIu64
-			   " (lost %" PRIu64 ")", publisher, sequence,
-			   t->next[publisher], lost);
+		child_fail(board,
+			   "publisher %u's %" PRIu64 " after %" PRIu64
+			   " (lost %" PRIu64 ")",
+			   publisher, sequence, t->next[publisher], lost);
 	t->next[publisher] = sequence + 1;
 	t->gap_allowed[publisher] = 0;
 	t->received++;
@@ -296,8 +296,9 @@ static void fanout_subscriber_child(struct scoreboard *board,
 
 		if (ret == -ETIMEDOUT) {
 			if (test_now_ns() - idle_since > IDLE_LIMIT_NS)
-				child_fail(board, "nothing for 30 s after %"
-					   PRIu64, t.received);
+				child_fail(board,
+					   "nothing for 30 s after %" PRIu64,
+					   t.received);
 			if (atomic_load(&board->failed))
 				_exit(1);
 			continue;
@@ -369,8 +370,8 @@ static void test_topic_multiprocess_block_fan_out_in_order(void **state)
 		pids[i] = test_fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			fanout_subscriber_child(mp->board, mp->tb.busd.bus_name,
-						count);
+			fanout_subscriber_child(mp->board,
+						mp->tb.busd.bus_name, count);
 	}
 	pids[FANOUT_SUBSCRIBERS] =
 		spawn_publisher(mp, "fanout", 0, count, FANOUT_SUBSCRIBERS);
@@ -403,9 +404,8 @@ static void lossy_subscriber_child(struct scoreboard *board,
 		 * done before our next receive too. */
 		int done = atomic_load(&board->published) == 1;
 		uint64_t lost = 0;
-		int ret = bus_subscription_receive(s, &m, &lost,
-						   done ? BUS_NOWAIT
-							: 10ll * MS);
+		int ret = bus_subscription_receive(
+			s, &m, &lost, done ? BUS_NOWAIT : 10ll * MS);
 
 		if (ret == -EAGAIN && done)
 			break;
@@ -419,20 +419,22 @@ static void lossy_subscriber_child(struct scoreboard *board,
 			usleep(2000);
 	}
 	if (t.received + t.lost != count)
-		child_fail(board, "%s subscriber: %" PRIu64 " received + %"
-			   PRIu64 " lost != %" PRIu64 " published",
+		child_fail(board,
+			   "%s subscriber: %" PRIu64 " received + %" PRIu64
+			   " lost != %" PRIu64 " published",
 			   slow ? "slow" : "fast", t.received, t.lost, count);
 	if (slow && !t.lost)
 		child_fail(board, "the slow subscriber was never lapped");
 	bus_subscription_stats(s, &stats);
 	if (stats.received != t.received || stats.lost != t.lost ||
 	    (t.lost && !stats.lapped))
-		child_fail(board, "figures: %" PRIu64 " received, %" PRIu64
-			   " lost, %" PRIu64 " lapped", stats.received,
-			   stats.lost, stats.lapped);
-	printf("%s subscriber: %" PRIu64 " received, %" PRIu64 " lost in %"
-	       PRIu64 " laps\n", slow ? "slow" : "fast", t.received, t.lost,
-	       stats.lapped);
+		child_fail(board,
+			   "figures: %" PRIu64 " received, %" PRIu64
+			   " lost, %" PRIu64 " lapped",
+			   stats.received, stats.lost, stats.lapped);
+	printf("%s subscriber: %" PRIu64 " received, %" PRIu64
+	       " lost in %" PRIu64 " laps\n",
+	       slow ? "slow" : "fast", t.received, t.lost, stats.lapped);
 	fflush(stdout);
 	bus_unsubscribe(s);
 	bus_disconnect(bus);
@@ -463,8 +465,7 @@ static void test_topic_multiprocess_overwrite_counts_every_loss(void **state)
 
 /* ---- joining late ----------------------------------------------------- */
 
-static void expect_values(bus_subscription_t *s, uint64_t first,
-			  uint64_t end)
+static void expect_values(bus_subscription_t *s, uint64_t first, uint64_t end)
 {
 	uint8_t buf[MAX_MESSAGE];
 
@@ -486,8 +487,8 @@ static void expect_values(bus_subscription_t *s, uint64_t first,
 		   -EAGAIN);
 }
 
-static void test_topic_multiprocess_late_subscriber_sees_newer_or_history(
-	void **state)
+static void
+test_topic_multiprocess_late_subscriber_sees_newer_or_history(void **state)
 {
 	struct mp *mp = *state;
 	struct bus_subscribe_options history = { .history = 5 };
@@ -551,7 +552,8 @@ static void held_round(struct mp *mp, bus_topic_t *publisher, int kill_it)
 	pid = test_fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		idle_subscriber_child(mp->board, mp->tb.busd.bus_name, kill_it);
+		idle_subscriber_child(mp->board, mp->tb.busd.bus_name,
+				      kill_it);
 	wait_ready(mp->board, 1);
 	for (int i = 0; i < 16; i++)
 		assert_ret(bus_publish(publisher, &value, sizeof(value),
@@ -581,8 +583,8 @@ static void held_round(struct mp *mp, bus_topic_t *publisher, int kill_it)
 		assert_ret(test_child_wait(pid, 10 * 1000, &status), 0);
 }
 
-static void test_topic_multiprocess_gone_subscriber_frees_publisher(
-	void **state)
+static void
+test_topic_multiprocess_gone_subscriber_frees_publisher(void **state)
 {
 	struct mp *mp = *state;
 	struct bus_queue_options options = { .wait = BUS_WAIT_FUTEX };
@@ -619,8 +621,8 @@ static void test_topic_multiprocess_two_publishers_keep_order(void **state)
 		pids[p] = spawn_publisher(mp, "pair", p, count, 0);
 	while (t.received < 2 * count) {
 		uint64_t lost = 0;
-		int ret = bus_subscription_receive(s, &m, &lost,
-						   30ll * SECOND);
+		int ret =
+			bus_subscription_receive(s, &m, &lost, 30ll * SECOND);
 
 		if (ret)
 			fail_msg("receive after %" PRIu64 ": %s", t.received,
@@ -653,8 +655,8 @@ static void loan_holder_child(struct scoreboard *board, const char *bus_name)
 		pause();
 }
 
-static void test_topic_multiprocess_killed_publisher_loan_is_padded(
-	void **state)
+static void
+test_topic_multiprocess_killed_publisher_loan_is_padded(void **state)
 {
 	struct mp *mp = *state;
 	bus_topic_t *publisher;
@@ -706,17 +708,22 @@ static void test_topic_multiprocess_limits_and_names(void **state)
 	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &b), 0);
 	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &c), -EBUSY);
 	assert_null(c);
-	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "max_subscribers"));
+	assert_non_null(
+		strstr(bus_error_detail(mp->tb.bus), "max_subscribers"));
 	assert_ret(bus_unsubscribe(a), 0);
 	assert_ret(bus_subscribe(mp->tb.bus, "small", NULL, &c), 0);
-	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL, &p1),
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL,
+				  &p1),
 		   0);
-	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL, &p2),
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_PRODUCER, NULL,
+				  &p2),
 		   -EBUSY);
-	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "max_publishers"));
+	assert_non_null(
+		strstr(bus_error_detail(mp->tb.bus), "max_publishers"));
 
 	/* One namespace for queues and topics. */
-	assert_ret(bus_topic_open(mp->tb.bus, "orders", BUS_PRODUCER, NULL, &p2),
+	assert_ret(bus_topic_open(mp->tb.bus, "orders", BUS_PRODUCER, NULL,
+				  &p2),
 		   -ENOENT);
 	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "is a queue"));
 	assert_ret(bus_queue_open(mp->tb.bus, "small", BUS_PRODUCER, NULL,
@@ -725,7 +732,8 @@ static void test_topic_multiprocess_limits_and_names(void **state)
 	assert_non_null(strstr(bus_error_detail(mp->tb.bus), "is a topic"));
 	assert_ret(bus_queue_create(mp->tb.bus, "small", NULL), -EEXIST);
 	assert_ret(bus_topic_create(mp->tb.bus, "orders", NULL), -EEXIST);
-	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_CONSUMER, NULL, &p2),
+	assert_ret(bus_topic_open(mp->tb.bus, "small", BUS_CONSUMER, NULL,
+				  &p2),
 		   -EINVAL);
 	for (uint32_t i = 0; bus_list(mp->tb.bus, i, name, &kind) == 0; i++)
 		topics += kind == BUS_SEGMENT_TOPIC;
@@ -777,8 +785,7 @@ static void test_topic_multiprocess_create_last_value_delete(void **state)
 	assert_ret(bus_publish(publisher, "three", 5, BUS_NOWAIT), -EIDRM);
 	assert_ret(bus_subscription_receive(s, &m, NULL, BUS_NOWAIT), 0);
 	assert_ret(bus_subscription_receive(s, &m, NULL, BUS_NOWAIT), 0);
-	assert_ret(bus_subscription_receive(s, &m, NULL, 100ll * MS),
-		   -EIDRM);
+	assert_ret(bus_subscription_receive(s, &m, NULL, 100ll * MS), -EIDRM);
 	assert_ret(bus_unsubscribe(s), 0);
 	assert_ret(bus_topic_close(observer), 0);
 	assert_ret(bus_topic_close(publisher), 0);

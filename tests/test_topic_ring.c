@@ -70,8 +70,7 @@ static void publish_value(bus_topic_t *t, uint32_t value)
 }
 
 /* Receives one message, checks its value, releases it. */
-static void receive_value(bus_subscription_t *s, uint32_t value,
-			 uint64_t lost)
+static void receive_value(bus_subscription_t *s, uint32_t value, uint64_t lost)
 {
 	struct bus_message m;
 	uint64_t seen_lost = 99;
@@ -220,8 +219,8 @@ static void test_topic_ring_two_publishers_keep_their_order(void **state)
 
 static void test_topic_ring_overwrite_reports_lost(void **state)
 {
-	struct fixture *f = fixture_make(8, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1,
-					 0);
+	struct fixture *f =
+		fixture_make(8, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
 	struct bus_subscriber_stats stats;
 
 	subscribe(f, 0, 0);
@@ -242,8 +241,8 @@ static void test_topic_ring_overwrite_reports_lost(void **state)
 
 static void test_topic_ring_overwrite_never_blocks(void **state)
 {
-	struct fixture *f = fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 2,
-					 0);
+	struct fixture *f =
+		fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 2, 0);
 	struct bus_topic_stats stats;
 
 	subscribe(f, 0, 0);
@@ -262,8 +261,8 @@ static void test_topic_ring_overwrite_never_blocks(void **state)
 /* A loan open across a whole lap holds even an overwrite publisher. */
 static void test_topic_ring_overwrite_waits_for_open_loan(void **state)
 {
-	struct fixture *f = fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1,
-					 0);
+	struct fixture *f =
+		fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
 	struct bus_message loan;
 	uint32_t v = 7;
 
@@ -407,8 +406,8 @@ static void test_topic_ring_loan_errors(void **state)
 
 static void test_topic_ring_last_value(void **state)
 {
-	struct fixture *f = fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1,
-					 0);
+	struct fixture *f =
+		fixture_make(4, BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
 	struct bus_message_header header;
 	bus_topic_t *observer;
 	char buf[16];
@@ -443,18 +442,20 @@ static void test_topic_ring_receive_copy(void **state)
 	subscribe(f, 0, 0);
 	assert_ret(bus_publish(f->publisher[0], "hello", 5, BUS_NOWAIT), 0);
 	assert_ret(bus_publish(f->publisher[0], "", 0, BUS_NOWAIT), 0);
-	assert_ret(bus_subscription_receive_copy(f->subscriber[0], buf, 4, NULL,
-						 BUS_NOWAIT),
+	assert_ret(bus_subscription_receive_copy(f->subscriber[0], buf, 4,
+						 NULL, BUS_NOWAIT),
 		   -EMSGSIZE);
 	assert_ret(bus_subscription_receive_copy(f->subscriber[0], buf,
-						 sizeof(buf), NULL, BUS_NOWAIT),
+						 sizeof(buf), NULL,
+						 BUS_NOWAIT),
 		   5);
 	assert_memory_equal(buf, "hello", 5);
 	assert_ret(bus_subscription_receive_copy(f->subscriber[0], NULL, 0,
 						 NULL, BUS_NOWAIT),
 		   0);
 	assert_ret(bus_subscription_receive_copy(f->subscriber[0], buf,
-						 sizeof(buf), NULL, BUS_NOWAIT),
+						 sizeof(buf), NULL,
+						 BUS_NOWAIT),
 		   -EAGAIN);
 	fixture_free(f);
 }
@@ -535,8 +536,7 @@ static void test_topic_ring_segment_kinds_are_told_apart(void **state)
 	char detail[256];
 
 	assert_ret(bus__queue_segment_validate(f->topic.base, f->topic.size,
-					       &queue, detail,
-					       sizeof(detail)),
+					       &queue, detail, sizeof(detail)),
 		   -EPROTO);
 	assert_ret(bus__topic_segment_validate(f->topic.base,
 					       f->topic.size - 64, &topic,
@@ -544,13 +544,11 @@ static void test_topic_ring_segment_kinds_are_told_apart(void **state)
 		   -EPROTO);
 	f->topic.geometry.header->topic_settings.slots = 7;
 	assert_ret(bus__topic_segment_validate(f->topic.base, f->topic.size,
-					       &topic, detail,
-					       sizeof(detail)),
+					       &topic, detail, sizeof(detail)),
 		   -EPROTO);
 	f->topic.geometry.header->topic_settings.slots = 8;
 	assert_ret(bus__topic_segment_validate(f->topic.base, f->topic.size,
-					       &topic, detail,
-					       sizeof(detail)),
+					       &topic, detail, sizeof(detail)),
 		   0);
 	fixture_free(f);
 }
@@ -575,19 +573,24 @@ static void test_topic_ring_corrupt_length_is_skipped(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_topic_ring_every_subscriber_gets_every_message),
+		cmocka_unit_test(
+			test_topic_ring_every_subscriber_gets_every_message),
 		cmocka_unit_test(test_topic_ring_block_waits_for_slowest),
 		cmocka_unit_test(test_topic_ring_block_times_out),
 		cmocka_unit_test(test_topic_ring_no_subscriber_never_blocks),
 		cmocka_unit_test(test_topic_ring_unsubscribe_frees_publisher),
-		cmocka_unit_test(test_topic_ring_single_publisher_laps_in_order),
-		cmocka_unit_test(test_topic_ring_two_publishers_keep_their_order),
+		cmocka_unit_test(
+			test_topic_ring_single_publisher_laps_in_order),
+		cmocka_unit_test(
+			test_topic_ring_two_publishers_keep_their_order),
 		cmocka_unit_test(test_topic_ring_overwrite_reports_lost),
 		cmocka_unit_test(test_topic_ring_overwrite_never_blocks),
-		cmocka_unit_test(test_topic_ring_overwrite_waits_for_open_loan),
+		cmocka_unit_test(
+			test_topic_ring_overwrite_waits_for_open_loan),
 		cmocka_unit_test(test_topic_ring_subscriber_sees_only_newer),
 		cmocka_unit_test(test_topic_ring_history_delivers_earlier),
-		cmocka_unit_test(test_topic_ring_history_overwritten_is_no_loss),
+		cmocka_unit_test(
+			test_topic_ring_history_overwritten_is_no_loss),
 		cmocka_unit_test(test_topic_ring_open_loan_counts_as_newer),
 		cmocka_unit_test(test_topic_ring_dropped_loan_is_skipped),
 		cmocka_unit_test(test_topic_ring_loan_errors),

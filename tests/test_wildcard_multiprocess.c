@@ -39,26 +39,25 @@
  * noticed w.c, and must then wait for it (busd reserved it a slot). */
 #define W_C_SLOTS 64u
 
-static const char config[] =
-	"[topic w.a]\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic w.b]\n"
-	"slots = 1024\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic w.a.deep]\n"
-	"slots = 64\n"
-	"max_message = 64\n"
-	"\n"
-	"[topic other]\n"
-	"slots = 64\n"
-	"max_message = 64\n"
-	"\n"
-	"[queue orders]\n"
-	"slots = 16\n"
-	"max_message = 64\n";
+static const char config[] = "[topic w.a]\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic w.b]\n"
+			     "slots = 1024\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic w.a.deep]\n"
+			     "slots = 64\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[topic other]\n"
+			     "slots = 64\n"
+			     "max_message = 64\n"
+			     "\n"
+			     "[queue orders]\n"
+			     "slots = 16\n"
+			     "max_message = 64\n";
 
 static const char *const topic_names[TOPICS] = { "w.a", "w.b", "w.c" };
 
@@ -67,8 +66,8 @@ static int mp_setup(void **state)
 	return test_bus_setup(state, config);
 }
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void child_fail(const char *format, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void
+child_fail(const char *format, ...)
 {
 	va_list args;
 
@@ -83,8 +82,8 @@ static void child_fail(const char *format, ...)
 static void child_publish(bus_topic_t *topic, uint32_t publisher,
 			  uint64_t sequence)
 {
-	uint32_t length = test_message_length(publisher, sequence,
-					      MAX_MESSAGE);
+	uint32_t length =
+		test_message_length(publisher, sequence, MAX_MESSAGE);
 	uint8_t payload[MAX_MESSAGE];
 	int ret;
 
@@ -227,8 +226,7 @@ static void test_wildcard_existing_and_later_topics(void **state)
 	assert_ret(bus_subscribe_pattern(mp->bus, "w.>", NULL, &w), 0);
 	assert_ret(bus_wildcard_topics(w), 3);
 	assert_ret(bus_wildcard_close(w), 0);
-	assert_ret(bus_subscribe_pattern(mp->bus, "w.>.a", NULL, &w),
-		   -EINVAL);
+	assert_ret(bus_subscribe_pattern(mp->bus, "w.>.a", NULL, &w), -EINVAL);
 }
 
 /* ---- waitsets ----------------------------------------------------------- */
@@ -526,7 +524,8 @@ static void wildcard_holder_child(const char *bus_name, int ready_fd)
 		pause();
 }
 
-static void wait_subscribers(struct test_bus *mp, const char *name, int expected)
+static void wait_subscribers(struct test_bus *mp, const char *name,
+			     int expected)
 {
 	uint64_t deadline = test_now_ns() + 20ull * SECOND;
 
@@ -638,5 +637,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests_name("wildcard_multiprocess", tests,
-					   NULL, NULL) ? 1 : 0;
+					   NULL, NULL)
+		       ? 1
+		       : 0;
 }

@@ -81,7 +81,7 @@ enum bus_role {
 /* Options of one handle; pass NULL for the defaults. */
 struct bus_queue_options {
 	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
-	uint32_t spin_ns;	     /* spin phase of SPIN_FUTEX, default 2000 */
+	uint32_t spin_ns; /* spin phase of SPIN_FUTEX, default 2000 */
 	/* Producer: leave publish_time_ns at 0 to save a clock read per
 	 * message (a TSC read: 3-17% of a busy round trip in
 	 * perf/RESULTS.md); consumers then count no latency for them. */
@@ -209,7 +209,8 @@ BUS_EXPORT const char *bus_name(const bus_t *bus);
 /* ---- administration -------------------------------------------------- */
 
 /* The built-in defaults of a queue (see README.md, "Configuration"). */
-BUS_EXPORT void bus_queue_settings_default(struct bus_queue_settings *settings);
+BUS_EXPORT void
+bus_queue_settings_default(struct bus_queue_settings *settings);
 
 /*
  * Asks busd to create a queue.  settings NULL means the defaults.  Returns
@@ -230,8 +231,8 @@ BUS_EXPORT int bus_queue_delete(bus_t *bus, const char *name);
 
 /* What busd says about itself (bus_daemon_info(), busctl info). */
 struct bus_daemon_info {
-	char version[64];	/* busd's, such as "0.1.0" */
-	char config_path[160];	/* its -c file; "" for the built-in one */
+	char version[64];      /* busd's, such as "0.1.0" */
+	char config_path[160]; /* its -c file; "" for the built-in one */
 	int32_t pid;
 	uint32_t clients; /* connections to its control socket now */
 	uint32_t queues;
@@ -307,7 +308,8 @@ BUS_EXPORT int bus_access_get(bus_t *bus, const char *name,
  * (BUS_NAME_MAX + 1 bytes) and its kind (BUS_SEGMENT_QUEUE, ...) into *kind.
  * Returns 0, or -ENOENT past the last one.
  */
-BUS_EXPORT int bus_list(bus_t *bus, uint32_t index, char *name, uint32_t *kind);
+BUS_EXPORT int bus_list(bus_t *bus, uint32_t index, char *name,
+			uint32_t *kind);
 
 /* ---- queue handles --------------------------------------------------- */
 
@@ -510,8 +512,8 @@ BUS_EXPORT int bus_receive_copy(bus_queue_t *queue, void *buf, size_t size,
 /* ---- figures --------------------------------------------------------- */
 
 struct bus_queue_stats {
-	uint64_t enqueued;    /* messages committed */
-	uint64_t dequeued;    /* deliveries, redeliveries included */
+	uint64_t enqueued; /* messages committed */
+	uint64_t dequeued; /* deliveries, redeliveries included */
 	uint64_t acked;
 	uint64_t nacked;
 	uint64_t redelivered; /* deliveries of a message seen before */
@@ -675,7 +677,8 @@ typedef struct bus_topic bus_topic_t;
 typedef struct bus_subscription bus_subscription_t;
 
 /* The built-in defaults of a topic (see README.md, "Topics"). */
-BUS_EXPORT void bus_topic_settings_default(struct bus_topic_settings *settings);
+BUS_EXPORT void
+bus_topic_settings_default(struct bus_topic_settings *settings);
 
 /*
  * Asks busd to create a topic.  settings NULL means the defaults.  -EEXIST
@@ -704,8 +707,7 @@ BUS_EXPORT int bus_topic_delete(bus_t *bus, const char *name);
  * valid topic of this layout version, -EACCES when the topic's mode does
  * not let this user publish (w) or observe (r).  options may be NULL.
  */
-BUS_EXPORT int bus_topic_open(bus_t *bus, const char *name,
-			      enum bus_role role,
+BUS_EXPORT int bus_topic_open(bus_t *bus, const char *name, enum bus_role role,
 			      const struct bus_queue_options *options,
 			      bus_topic_t **out);
 
@@ -748,8 +750,8 @@ BUS_EXPORT int bus_topic_loan(bus_topic_t *topic, struct bus_message *message,
  * subscribers.  -EMSGSIZE if length exceeds max_message (the loan stays
  * held), -EINVAL for a token that is not an open loan of this handle.
  */
-BUS_EXPORT int bus_topic_commit(bus_topic_t *topic, struct bus_message *message,
-				uint32_t length);
+BUS_EXPORT int bus_topic_commit(bus_topic_t *topic,
+				struct bus_message *message, uint32_t length);
 
 /* Copies length bytes into the topic: a loan and a commit. */
 BUS_EXPORT int bus_publish(bus_topic_t *topic, const void *data, size_t length,
@@ -768,7 +770,7 @@ BUS_EXPORT int bus_topic_last(bus_topic_t *topic, void *buf, size_t size,
 /* Options of a subscription; pass NULL for the defaults. */
 struct bus_subscribe_options {
 	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
-	uint32_t spin_ns;	     /* spin phase of SPIN_FUTEX, default 2000 */
+	uint32_t spin_ns; /* spin phase of SPIN_FUTEX, default 2000 */
 	/* Also deliver up to this many messages published before the
 	 * subscription, those still intact; at most the topic's history
 	 * setting (-EINVAL past it).  Default 0. */
@@ -937,9 +939,10 @@ typedef struct bus_wildcard bus_wildcard_t;
  * -EINVAL for a bad pattern, -EPROTO without an announcement page (an
  * older busd), or an error of bus_list()/bus_subscribe().
  */
-BUS_EXPORT int bus_subscribe_pattern(bus_t *bus, const char *pattern,
-				     const struct bus_subscribe_options *options,
-				     bus_wildcard_t **out);
+BUS_EXPORT int
+bus_subscribe_pattern(bus_t *bus, const char *pattern,
+		      const struct bus_subscribe_options *options,
+		      bus_wildcard_t **out);
 
 /* Ends every subscription of the handle and frees it.  bus_disconnect()
  * closes the connection's wildcard handles too. */
@@ -1112,8 +1115,7 @@ typedef struct bus_responder bus_responder_t;
  * (or subscriber).  Errors of bus_queue_open() and bus_subscribe().
  */
 BUS_EXPORT int bus_requester_open(bus_t *bus, const char *service,
-				  const char *reply_to,
-				  bus_requester_t **out);
+				  const char *reply_to, bus_requester_t **out);
 BUS_EXPORT int bus_requester_close(bus_requester_t *requester);
 
 /*

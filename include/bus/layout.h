@@ -189,17 +189,17 @@ struct bus_topic_settings {
  * cell's state word.  header_length lets later versions append fields.
  */
 struct bus_message_header {
-	uint16_t header_length;	   /* sizeof this struct */
-	uint8_t header_version;	   /* BUS_MESSAGE_HEADER_VERSION */
-	uint8_t flags;		   /* BUS_MESSAGE_* */
-	uint32_t payload_length;   /* bytes */
-	uint64_t sequence;	   /* per queue, increasing, may have gaps */
-	uint64_t publish_time_ns;  /* CLOCK_MONOTONIC at commit, 0 if off */
-	uint64_t correlation_id;   /* request/reply, 0 if none */
-	uint64_t expiry_ns;	   /* CLOCK_MONOTONIC deadline, 0 if none */
-	uint32_t producer_id;	   /* busd's id of the producing client */
-	uint32_t delivery_count;   /* 1 on first delivery */
-	uint16_t extension_length; /* bytes used of the header room */
+	uint16_t header_length;	     /* sizeof this struct */
+	uint8_t header_version;	     /* BUS_MESSAGE_HEADER_VERSION */
+	uint8_t flags;		     /* BUS_MESSAGE_* */
+	uint32_t payload_length;     /* bytes */
+	uint64_t sequence;	     /* per queue, increasing, may have gaps */
+	uint64_t publish_time_ns;    /* CLOCK_MONOTONIC at commit, 0 if off */
+	uint64_t correlation_id;     /* request/reply, 0 if none */
+	uint64_t expiry_ns;	     /* CLOCK_MONOTONIC deadline, 0 if none */
+	uint32_t producer_id;	     /* busd's id of the producing client */
+	uint32_t delivery_count;     /* 1 on first delivery */
+	uint16_t extension_length;   /* bytes used of the header room */
 	uint16_t dead_letter_reason; /* enum bus_dead_letter_reason */
 	uint32_t reserved;
 };
@@ -213,10 +213,10 @@ struct bus_message_header {
  */
 enum bus_dead_letter_reason {
 	BUS_DEAD_LETTER_NONE = 0,
-	BUS_DEAD_LETTER_NACKED = 1,	    /* its consumer nacked it */
-	BUS_DEAD_LETTER_CONSUMER_DIED = 2,  /* or died (or closed) holding it */
-	BUS_DEAD_LETTER_ACK_TIMEOUT = 3,    /* or held it past ack_timeout_ms */
-	BUS_DEAD_LETTER_EXPIRED = 4,	    /* taken after its expiry deadline */
+	BUS_DEAD_LETTER_NACKED = 1,	   /* its consumer nacked it */
+	BUS_DEAD_LETTER_CONSUMER_DIED = 2, /* or died (or closed) holding it */
+	BUS_DEAD_LETTER_ACK_TIMEOUT = 3,   /* or held it past ack_timeout_ms */
+	BUS_DEAD_LETTER_EXPIRED = 4, /* taken after its expiry deadline */
 };
 
 /*
@@ -322,7 +322,7 @@ struct bus_segment_header {
 	uint32_t layout_version;
 	uint32_t kind; /* enum bus_segment_kind */
 	uint64_t segment_size;
-	uint32_t header_size; /* sizeof(struct bus_segment_header) */
+	uint32_t header_size;	    /* sizeof(struct bus_segment_header) */
 	BUS_ATOMIC(uint32_t) state; /* enum bus_segment_state */
 	uint64_t created_ns;	    /* CLOCK_REALTIME */
 	uint64_t attachments_offset;
@@ -498,8 +498,7 @@ _Static_assert(sizeof(struct bus_subscriber) == 2 * BUS_CACHE_LINE,
 _Static_assert(offsetof(struct bus_topic_control, joins) == 8, "topic joins");
 _Static_assert(offsetof(struct bus_topic_control, unused_minimum) == 64,
 	       "topic second line");
-_Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) ==
-		       128,
+_Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) == 128,
 	       "topic subscriber wait line");
 _Static_assert(offsetof(struct bus_topic_control, publishers_sleeping) == 192,
 	       "topic publisher wait line");

@@ -36,15 +36,15 @@
 
 /* Strong compare-and-swap; on failure *expected gets the current value,
  * read with acquire so the caller may act on what it sees. */
-#define bus__cas_acq_rel(p, expected, desired)                            \
+#define bus__cas_acq_rel(p, expected, desired)                              \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_acq_rel,       \
 						memory_order_acquire)
-#define bus__cas_seq_cst(p, expected, desired)                            \
+#define bus__cas_seq_cst(p, expected, desired)                              \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_seq_cst,       \
 						memory_order_seq_cst)
-#define bus__cas_relaxed(p, expected, desired)                            \
+#define bus__cas_relaxed(p, expected, desired)                              \
 	atomic_compare_exchange_strong_explicit((p), (expected), (desired), \
 						memory_order_relaxed,       \
 						memory_order_relaxed)

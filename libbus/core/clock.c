@@ -185,9 +185,9 @@ int64_t bus__deadline_from(int64_t now, int64_t timeout_ns)
 
 int64_t bus__deadline_ns(int64_t timeout_ns)
 {
-	return timeout_ns < 0 ? -1
-			      : bus__deadline_from(bus__monotonic_ns(),
-						   timeout_ns);
+	return timeout_ns < 0
+		       ? -1
+		       : bus__deadline_from(bus__monotonic_ns(), timeout_ns);
 }
 
 /* Never backwards, whatever the source of ns. */

@@ -35,9 +35,9 @@ struct bus__clock {
 	uint64_t anchor_ns;  /* what it said */
 	uint64_t rate_tsc;   /* the start of the rate measurement */
 	uint64_t rate_ns;
-	uint64_t mult;	     /* nanoseconds per tick, << 32 */
-	uint64_t window;     /* ticks an anchor serves; 0: not measured */
-	uint64_t last_ns;    /* the latest answer: never go back */
+	uint64_t mult;	  /* nanoseconds per tick, << 32 */
+	uint64_t window;  /* ticks an anchor serves; 0: not measured */
+	uint64_t last_ns; /* the latest answer: never go back */
 };
 
 /* CLOCK_MONOTONIC in ns, a real clock_gettime(): for deadlines. */

@@ -34,7 +34,8 @@
 #include "bus/layout.h"
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
-#define BUS_CONTROL_VERSION 6u /* 2: owner, group and mode; 3: wildcards;
+#define BUS_CONTROL_VERSION \
+	6u /* 2: owner, group and mode; 3: wildcards;
 				  4: dead letters in queue settings;
 				  5: busd's TSC rate at HELLO;
 				  6: DELETE's flags, INFO */
@@ -100,8 +101,9 @@ struct bus_control_request {
 	uint32_t version; /* BUS_CONTROL_VERSION */
 	uint32_t op;	  /* enum bus_control_op */
 	uint32_t role;	  /* OPEN, TOPIC_OPEN, TOPIC_CLOSE: enum bus_role */
-	uint32_t attachment; /* CLOSE, TOPIC_CLOSE, TOPIC_OPEN, WILDCARD_CLOSE */
-	uint32_t index;	     /* LIST; TOPIC_OPEN: history */
+	uint32_t
+		attachment; /* CLOSE, TOPIC_CLOSE, TOPIC_OPEN, WILDCARD_CLOSE */
+	uint32_t index;	    /* LIST; TOPIC_OPEN: history */
 	uint64_t generation; /* CLOSE: as OPEN answered */
 	union {
 		struct bus_queue_settings settings;	  /* CREATE */
@@ -111,16 +113,16 @@ struct bus_control_request {
 	/* CREATE, TOPIC_CREATE: owner, group and mode; fields whose bit is
 	 * not in access.given (a zeroed struct: all) take busd's defaults. */
 	struct bus_access access;
-	char name[BUS_NAME_MAX + 1];	    /* NUL-terminated */
+	char name[BUS_NAME_MAX + 1]; /* NUL-terminated */
 };
 
 struct bus_control_reply {
-	uint32_t magic;	    /* BUS_CONTROL_MAGIC */
-	uint32_t op;	    /* the request's op */
-	int32_t status;	    /* 0 or a negative errno */
-	uint32_t client_id; /* HELLO */
-	uint32_t attachment;   /* OPEN */
-	uint32_t kind;	       /* LIST: enum bus_segment_kind */
+	uint32_t magic;	     /* BUS_CONTROL_MAGIC */
+	uint32_t op;	     /* the request's op */
+	int32_t status;	     /* 0 or a negative errno */
+	uint32_t client_id;  /* HELLO */
+	uint32_t attachment; /* OPEN */
+	uint32_t kind;	     /* LIST: enum bus_segment_kind */
 	/* A union, so that the reply keeps its size across versions and a
 	 * client of another version still reads busd's refusal. */
 	union {
@@ -132,11 +134,11 @@ struct bus_control_reply {
 	/* OPEN: tells this queue from a later one of the same name, so a
 	 * late CLOSE cannot free a slot of the new queue. */
 	uint64_t generation;
-	int32_t busd_pid;      /* HELLO */
+	int32_t busd_pid; /* HELLO */
 	uint32_t reserved;
-	struct bus_access access;		/* ACCESS */
-	char name[BUS_NAME_MAX + 1];		/* LIST */
-	char detail[BUS_CONTROL_DETAIL_MAX];	/* a sentence on failure */
+	struct bus_access access;	     /* ACCESS */
+	char name[BUS_NAME_MAX + 1];	     /* LIST */
+	char detail[BUS_CONTROL_DETAIL_MAX]; /* a sentence on failure */
 };
 
 #endif /* BUS_CONTROL_PROTOCOL_H */

@@ -10,9 +10,10 @@
  * Writes a sentence into detail (if given) and returns error, so that a
  * check can fail in one line: return bus__detail(d, n, -EINVAL, "...").
  */
-__attribute__((format(printf, 4, 5))) int
-bus__detail(char *detail, size_t detail_size, int error, const char *format,
-	    ...);
+__attribute__((format(printf, 4, 5))) int bus__detail(char *detail,
+						      size_t detail_size,
+						      int error,
+						      const char *format, ...);
 
 static inline uint64_t bus__round_up(uint64_t value, uint64_t to)
 {

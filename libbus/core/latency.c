@@ -5,8 +5,8 @@
 #include "latency.h"
 
 void bus__latency_meter_init(struct bus__latency_meter *m,
-			     struct bus_latency_histogram *histogram,
-			     int off, uint32_t every)
+			     struct bus_latency_histogram *histogram, int off,
+			     uint32_t every)
 {
 	memset(m, 0, sizeof(*m));
 	m->histogram = off ? NULL : histogram;
@@ -24,7 +24,8 @@ uint64_t bus__latency_bucket_high(uint32_t bucket)
 	sub = bucket % BUS__LATENCY_SUBS;
 	/* Bucket holds [(SUBS + sub) << shift, (SUBS + sub + 1) << shift). */
 	return (((uint64_t)(BUS__LATENCY_SUBS + sub + 1))
-		<< (top - BUS__LATENCY_SUB_BITS)) - 1;
+		<< (top - BUS__LATENCY_SUB_BITS)) -
+	       1;
 }
 
 void bus__latency_merge(struct bus_latency_histogram *into,

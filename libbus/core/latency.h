@@ -46,15 +46,15 @@ uint64_t bus__latency_bucket_high(uint32_t bucket);
 /* A receiver's side of its histogram; private to the handle. */
 struct bus__latency_meter {
 	struct bus_latency_histogram *histogram; /* NULL: turned off */
-	uint32_t every;	 /* count one receive in this many */
+	uint32_t every;	  /* count one receive in this many */
 	uint32_t to_skip; /* receives before the next counted one */
 	struct bus__clock clock;
 };
 
 /* Sets the meter up from the options (no_latency, latency_every). */
 void bus__latency_meter_init(struct bus__latency_meter *m,
-			     struct bus_latency_histogram *histogram,
-			     int off, uint32_t every);
+			     struct bus_latency_histogram *histogram, int off,
+			     uint32_t every);
 
 /*
  * Counts one receive of a message published at publish_ns (0: the
@@ -66,7 +66,7 @@ static inline void bus__latency_record(struct bus__latency_meter *m,
 {
 	struct bus_latency_histogram *h = m->histogram;
 	uint64_t now, delta;
-	BUS_ATOMIC(uint64_t) *slot;
+	BUS_ATOMIC(uint64_t) * slot;
 
 	if (!h || !publish_ns || --m->to_skip)
 		return;

@@ -21,7 +21,7 @@ struct bus_queue {
 	 * slice, a signal): the next loan is that message's wait going on,
 	 * already counted in backpressure_waits. */
 	bool wait_counted;
-	struct bus *bus;		   /* NULL for a local handle */
+	struct bus *bus; /* NULL for a local handle */
 	enum bus_role role;
 	uint32_t attachment_index;
 	uint32_t owner; /* attachment_index + 1, as stored in cell states */
@@ -67,7 +67,6 @@ struct bus_queue {
 	/* Consumer: the highest depth seen just before a take, mirrored in
 	 * attachment->high_water (queue_high_water.h). */
 	uint32_t high_water;
-
 
 	/* The bus's queue list, for bus_disconnect. */
 	struct bus_queue *next;

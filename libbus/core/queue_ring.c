@@ -112,7 +112,8 @@ static enum producer_view producer_view(uint64_t state, uint64_t p)
 static bool skip_occupied(struct bus_cell *cell, uint64_t *state, uint64_t p)
 {
 	return bus__cas_acq_rel(&cell->state, state,
-				bus__cell_moved(*state, bus__position_wrap(p)));
+				bus__cell_moved(*state,
+						bus__position_wrap(p)));
 }
 
 /*
@@ -161,13 +162,12 @@ static bool released_by_lazy_consumer(struct bus_queue *q,
 	 * before what we do next. */
 	q->cached_released =
 		bus__load_acquire(&q->geometry.control->dequeue_position);
-	return bus__position_diff(position,
-				  bus__position_wrap(q->cached_released)) < 0 &&
+	return bus__position_diff(
+		       position, bus__position_wrap(q->cached_released)) < 0 &&
 	       bus__load_acquire(&cell->state) == state;
 }
 
-int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position,
-			 int *dropped)
+int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position, int *dropped)
 {
 	uint64_t p = q->enqueue_position;
 	uint32_t skipped = 0;
@@ -232,8 +232,7 @@ claimed:
 	return 0;
 }
 
-int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
-			 int *dropped)
+int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position, int *dropped)
 {
 	_Atomic uint64_t *enqueue = &q->geometry.control->enqueue_position;
 	uint32_t skipped = 0;
@@ -246,8 +245,8 @@ int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position,
 		/* Acquire: pairs with the release of the consumer that freed
 		 * the cell (see bus__ring_release). */
 		uint64_t state = bus__load_acquire(&cell->state);
-		uint64_t claim = bus__cell_state(p, q->owner,
-						 BUS__CELL_WRITING);
+		uint64_t claim =
+			bus__cell_state(p, q->owner, BUS__CELL_WRITING);
 
 		switch (producer_view(state, p)) {
 		case CLAIMABLE:
@@ -312,9 +311,8 @@ void bus__ring_abandon(struct bus_queue *q, uint64_t position)
 	uint64_t state = bus__load_relaxed(&cell->state);
 
 	/* Pad over our own claim as busd would after our death. */
-	bus__store_release(&cell->state,
-			   bus__cell_state(next_lap(q, state), 0,
-					   BUS__CELL_FREE));
+	bus__store_release(&cell->state, bus__cell_state(next_lap(q, state), 0,
+							 BUS__CELL_FREE));
 }
 
 /*
@@ -394,7 +392,8 @@ taken:
 	 * replacement after busd; the socket round trip orders them.  A lazy
 	 * consumer publishes its released position separately. */
 	if (q->lazy)
-		bus__store_relaxed(&q->geometry.control->taken_position, p + 1);
+		bus__store_relaxed(&q->geometry.control->taken_position,
+				   p + 1);
 	else
 		bus__store_relaxed(&q->geometry.control->dequeue_position,
 				   p + 1);
@@ -493,9 +492,9 @@ int bus__ring_take_redelivery(struct bus_queue *q, uint64_t *position)
 			if (bus__cell_kind(state) != BUS__CELL_REDELIVER)
 				continue;
 			if (!oldest ||
-			    bus__position_diff(bus__cell_position(state),
-					       bus__cell_position(
-						       oldest_state)) < 0) {
+			    bus__position_diff(
+				    bus__cell_position(state),
+				    bus__cell_position(oldest_state)) < 0) {
 				oldest = cell;
 				oldest_state = state;
 			}

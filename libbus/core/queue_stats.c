@@ -21,8 +21,8 @@ static void add_attachment(struct bus_queue_stats *s,
 	s->dropped += bus__load_relaxed(&a->dropped);
 	s->rejected += bus__load_relaxed(&a->rejected);
 	s->backpressure_waits += bus__load_relaxed(&a->backpressure_waits);
-	s->high_water = bus__max_u64(s->high_water,
-				   bus__load_relaxed(&a->high_water));
+	s->high_water =
+		bus__max_u64(s->high_water, bus__load_relaxed(&a->high_water));
 }
 
 static void add_retired(struct bus_queue_stats *s,
@@ -40,8 +40,8 @@ static void add_retired(struct bus_queue_stats *s,
 	s->dead_lettered += bus__load_relaxed(&r->dead_lettered);
 	s->timed_out += bus__load_relaxed(&r->timed_out);
 	s->expired += bus__load_relaxed(&r->expired);
-	s->high_water = bus__max_u64(s->high_water,
-				   bus__load_relaxed(&r->high_water));
+	s->high_water =
+		bus__max_u64(s->high_water, bus__load_relaxed(&r->high_water));
 }
 
 /*
@@ -74,7 +74,8 @@ static void count_cells(struct bus_queue_stats *s,
 			const struct bus__queue_geometry *g)
 {
 	for (uint32_t i = 0; i < g->slots; i++) {
-		uint64_t state = bus__load_relaxed(&bus__queue_cell(g, i)->state);
+		uint64_t state =
+			bus__load_relaxed(&bus__queue_cell(g, i)->state);
 
 		switch (bus__cell_kind(state)) {
 		case BUS__CELL_READY:
@@ -148,7 +149,8 @@ static void count_leases(const struct bus__queue_geometry *g,
 			 struct bus_attachment_stats *out, uint32_t count)
 {
 	for (uint32_t i = 0; i < g->slots; i++) {
-		uint64_t state = bus__load_relaxed(&bus__queue_cell(g, i)->state);
+		uint64_t state =
+			bus__load_relaxed(&bus__queue_cell(g, i)->state);
 		uint32_t holder = UINT32_MAX;
 
 		if (bus__cell_kind(state) == BUS__CELL_HELD &&
@@ -164,8 +166,8 @@ static void count_leases(const struct bus__queue_geometry *g,
 }
 
 uint32_t bus__queue_attachments_read(const struct bus__queue_geometry *g,
-				      struct bus_attachment_stats *out,
-				      uint32_t count)
+				     struct bus_attachment_stats *out,
+				     uint32_t count)
 {
 	uint32_t live = 0;
 

@@ -37,7 +37,8 @@ static int check_targets(const struct bus_route *r, char *detail,
 		    bus_name_check(r->targets[i]))
 			return bus__detail(detail, detail_size, -EINVAL,
 					   "target %u is not a valid queue or "
-					   "topic name", i + 1);
+					   "topic name",
+					   i + 1);
 	return 0;
 }
 
@@ -56,7 +57,8 @@ static int check_matches(const struct bus_route *r, char *detail,
 		    strchr(m->name, '='))
 			return bus__detail(detail, detail_size, -EINVAL,
 					   "header match %u needs a name "
-					   "(without '=') and a value", i + 1);
+					   "(without '=') and a value",
+					   i + 1);
 	}
 	return 0;
 }
@@ -89,8 +91,8 @@ int bus__route_check(const struct bus_route *r, char *detail,
 	if (r->reserved)
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "reserved route fields must be 0");
-	return check_targets(r, detail, detail_size) ?:
-		       check_matches(r, detail, detail_size);
+	return check_targets(r, detail, detail_size)
+		       ?: check_matches(r, detail, detail_size);
 }
 
 /* ---- the seqlock --------------------------------------------------------- */
@@ -155,11 +157,13 @@ static int read_once(const struct bus_route_table *t, const char *from,
 	if (count > BUS_ROUTES_MAX)
 		count = BUS_ROUTES_MAX; /* corrupt: trust the bound */
 	for (uint32_t i = 0; i < count; i++) {
-		read_words(&entry, bus__route_entry_words(t, i), sizeof(entry));
+		read_words(&entry, bus__route_entry_words(t, i),
+			   sizeof(entry));
 		terminate(&entry);
 		/* An entry busd would not have stored is skipped (counts,
 		 * names and patterns are used as they are below). */
-		if (strcmp(entry.from, from) || bus__route_check(&entry, NULL, 0))
+		if (strcmp(entry.from, from) ||
+		    bus__route_check(&entry, NULL, 0))
 			continue;
 		if (found < max)
 			out[found] = entry;
@@ -197,7 +201,8 @@ int bus__route_table_get(const struct bus_route_table *t, uint32_t index,
 			continue;
 		count = bus__load_relaxed(&t->count);
 		if (index < count && index < BUS_ROUTES_MAX)
-			read_words(out, bus__route_entry_words(t, index), sizeof(*out));
+			read_words(out, bus__route_entry_words(t, index),
+				   sizeof(*out));
 		if (read_end(t, generation))
 			continue;
 		if (index >= count || index >= BUS_ROUTES_MAX)

@@ -51,88 +51,94 @@ static int bus__queue_dead_letter_check(const struct bus_queue_settings *s,
 {
 	if (!memchr(s->dead_letter, '\0', sizeof(s->dead_letter)))
 		return bus__detail(detail, detail_size, -EINVAL,
-				 "dead_letter is longer than %d characters",
-				 BUS_NAME_MAX);
+				   "dead_letter is longer than %d characters",
+				   BUS_NAME_MAX);
 	if (s->dead_letter[0] && bus_name_check(s->dead_letter))
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "dead_letter '%s' is not a valid queue name",
-				 s->dead_letter);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"dead_letter '%s' is not a valid queue name",
+			s->dead_letter);
 	if (s->max_deliveries && !s->dead_letter[0])
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "max_deliveries needs dead_letter, the queue "
-				 "that takes the messages that reach it");
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"max_deliveries needs dead_letter, the queue "
+			"that takes the messages that reach it");
 	if (s->ack_timeout_ms > BUS_QUEUE_ACK_TIMEOUT_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "ack_timeout_ms must be at most %u (a day), "
-				 "not %u",
-				 BUS_QUEUE_ACK_TIMEOUT_MAX, s->ack_timeout_ms);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"ack_timeout_ms must be at most %u (a day), "
+			"not %u",
+			BUS_QUEUE_ACK_TIMEOUT_MAX, s->ack_timeout_ms);
 	return 0;
 }
 
-int bus__queue_settings_check(const struct bus_queue_settings *s,
-			      char *detail, size_t detail_size)
+int bus__queue_settings_check(const struct bus_queue_settings *s, char *detail,
+			      size_t detail_size)
 {
 	if (s->type != BUS_QUEUE_MPMC && s->type != BUS_QUEUE_SPSC)
 		return bus__detail(detail, detail_size, -EINVAL,
-				 "type must be mpmc or spsc");
-	if (!bus__is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
-	    s->slots > BUS_QUEUE_SLOTS_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "slots must be a power of two from %u to %u, "
-				 "not %u",
-				 BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX,
-				 s->slots);
+				   "type must be mpmc or spsc");
+	if (!bus__is_power_of_two(s->slots) ||
+	    s->slots < BUS_QUEUE_SLOTS_MIN || s->slots > BUS_QUEUE_SLOTS_MAX)
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"slots must be a power of two from %u to %u, "
+			"not %u",
+			BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX, s->slots);
 	if (s->max_message < 1 || s->max_message > BUS_QUEUE_MESSAGE_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "max_message must be from 1 to %u bytes, not %u",
-				 BUS_QUEUE_MESSAGE_MAX, s->max_message);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"max_message must be from 1 to %u bytes, not %u",
+			BUS_QUEUE_MESSAGE_MAX, s->max_message);
 	if (s->overflow > BUS_OVERFLOW_DROP_OLDEST)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "overflow must be block, reject or drop-oldest");
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"overflow must be block, reject or drop-oldest");
 	if (s->max_unacked < 1 || s->max_unacked > s->slots)
 		return bus__detail(detail, detail_size, -EINVAL,
-				 "max_unacked must be from 1 to slots (%u), "
-				 "not %u",
-				 s->slots, s->max_unacked);
+				   "max_unacked must be from 1 to slots (%u), "
+				   "not %u",
+				   s->slots, s->max_unacked);
 	if (s->max_producers < 1 || s->max_consumers < 1 ||
 	    (uint64_t)s->max_producers + s->max_consumers >
 		    BUS_QUEUE_ATTACHMENTS_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "max_producers and max_consumers must be at "
-				 "least 1 and add up to at most %u",
-				 BUS_QUEUE_ATTACHMENTS_MAX);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"max_producers and max_consumers must be at "
+			"least 1 and add up to at most %u",
+			BUS_QUEUE_ATTACHMENTS_MAX);
 	if (s->type == BUS_QUEUE_SPSC &&
 	    (s->max_producers != 1 || s->max_consumers != 1))
 		return bus__detail(detail, detail_size, -EINVAL,
-				 "an spsc queue has max_producers = "
-				 "max_consumers = 1");
+				   "an spsc queue has max_producers = "
+				   "max_consumers = 1");
 	if (s->header_room > BUS_QUEUE_HEADER_ROOM_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
-				 "header_room must be at most %u bytes",
-				 BUS_QUEUE_HEADER_ROOM_MAX);
+				   "header_room must be at most %u bytes",
+				   BUS_QUEUE_HEADER_ROOM_MAX);
 	if (bus__queue_segment_size(s) > BUS__SEGMENT_SIZE_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				 "slots x max_message is too large (over 1 TiB)");
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"slots x max_message is too large (over 1 TiB)");
 	return bus__queue_dead_letter_check(s, detail, detail_size);
 }
 
 void bus__queue_offsets(const struct bus_queue_settings *s,
-			       struct bus__queue_offsets *o)
+			struct bus__queue_offsets *o)
 {
 	o->attachment_count = s->max_producers + s->max_consumers;
-	o->attachments = bus__round_up(BUS_QUEUE_CONTROL_OFFSET +
-					       sizeof(struct bus_queue_control),
-				       BUS_CACHE_LINE);
+	o->attachments = bus__round_up(
+		BUS_QUEUE_CONTROL_OFFSET + sizeof(struct bus_queue_control),
+		BUS_CACHE_LINE);
 	o->cells = bus__round_up(o->attachments +
 					 (uint64_t)o->attachment_count *
 						 sizeof(struct bus_attachment),
 				 BUS_CACHE_LINE);
-	o->payload_offset = sizeof(struct bus_cell) +
-			    (uint32_t)bus__round_up(s->header_room,
-						    BUS_CACHE_LINE);
-	o->stride = (uint32_t)bus__round_up((uint64_t)o->payload_offset +
-						    s->max_message,
-					    BUS_CACHE_LINE);
+	o->payload_offset =
+		sizeof(struct bus_cell) +
+		(uint32_t)bus__round_up(s->header_room, BUS_CACHE_LINE);
+	o->stride = (uint32_t)bus__round_up(
+		(uint64_t)o->payload_offset + s->max_message, BUS_CACHE_LINE);
 	o->latency = o->cells + (uint64_t)s->slots * o->stride;
 	o->size = o->latency + (uint64_t)(o->attachment_count + 1) *
 				       sizeof(struct bus_latency_histogram);
@@ -158,8 +164,8 @@ void bus__queue_geometry_fill(struct bus__queue_geometry *g, void *base,
 	g->attachments =
 		(struct bus_attachment *)((uint8_t *)base + o->attachments);
 	g->cells = (uint8_t *)base + o->cells;
-	g->latency = (struct bus_latency_histogram *)((uint8_t *)base +
-						      o->latency);
+	g->latency =
+		(struct bus_latency_histogram *)((uint8_t *)base + o->latency);
 	g->settings = *s;
 	g->attachment_count = o->attachment_count;
 	g->slots = s->slots;
@@ -181,7 +187,8 @@ int bus__segment_check_header(const struct bus_segment_header *h,
 	if (bus__load_acquire(&h->magic) != BUS_SEGMENT_MAGIC)
 		return bus__detail(detail, detail_size, -EPROTO,
 				   "segment has a bad magic number: not a "
-				   "shmbus %s, or corrupt", kind_name(kind));
+				   "shmbus %s, or corrupt",
+				   kind_name(kind));
 	if (h->layout_version != BUS_LAYOUT_VERSION)
 		return bus__detail(detail, detail_size, -EPROTO,
 				   "segment has layout version %u, this "
@@ -211,8 +218,9 @@ int bus__queue_segment_validate(void *base, size_t size,
 
 	if (size < BUS_QUEUE_CONTROL_OFFSET + sizeof(struct bus_queue_control))
 		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment of %zu bytes is too small to be a "
-				 "shmbus queue", size);
+				   "segment of %zu bytes is too small to be a "
+				   "shmbus queue",
+				   size);
 	ret = bus__segment_check_header(h, BUS_SEGMENT_QUEUE, detail,
 					detail_size);
 	if (ret)
@@ -220,16 +228,16 @@ int bus__queue_segment_validate(void *base, size_t size,
 	memcpy(&settings, &h->settings, sizeof(settings));
 	if (bus__queue_settings_check(&settings, why, sizeof(why)))
 		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment holds invalid settings: %s", why);
+				   "segment holds invalid settings: %s", why);
 	bus__queue_offsets(&settings, &o);
 	if (h->segment_size != o.size || o.size > size ||
 	    h->attachments_offset != o.attachments ||
 	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
 	    h->attachment_count != o.attachment_count)
 		return bus__detail(detail, detail_size, -EPROTO,
-				 "segment sizes disagree with its settings "
-				 "(%zu bytes mapped, %llu needed)",
-				 size, (unsigned long long)o.size);
+				   "segment sizes disagree with its settings "
+				   "(%zu bytes mapped, %llu needed)",
+				   size, (unsigned long long)o.size);
 	bus__queue_geometry_fill(geometry, base, size, &settings, &o);
 	return 0;
 }

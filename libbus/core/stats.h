@@ -23,8 +23,8 @@ uint64_t bus__queue_messages(const struct bus__queue_geometry *g);
 void bus__queue_stats_read(const struct bus__queue_geometry *g,
 			   struct bus_queue_stats *stats);
 uint32_t bus__queue_attachments_read(const struct bus__queue_geometry *g,
-				      struct bus_attachment_stats *out,
-				      uint32_t count);
+				     struct bus_attachment_stats *out,
+				     uint32_t count);
 void bus__queue_latency_read(const struct bus__queue_geometry *g,
 			     struct bus_latency *latency);
 
@@ -33,8 +33,8 @@ void bus__queue_latency_read(const struct bus__queue_geometry *g,
 void bus__topic_stats_read(const struct bus__topic_geometry *g,
 			   struct bus_topic_stats *stats);
 uint32_t bus__topic_subscribers_read(const struct bus__topic_geometry *g,
-				      struct bus_subscriber_stats *out,
-				      uint32_t count);
+				     struct bus_subscriber_stats *out,
+				     uint32_t count);
 void bus__subscriber_stats_read(const struct bus__topic_geometry *g,
 				uint32_t index,
 				struct bus_subscriber_stats *stats);

@@ -64,8 +64,7 @@ int bus_subject_match(const char *pattern, const char *name)
 					return 0;
 			return 1;
 		}
-		if (!(pn == 1 && *p == '*') &&
-		    (pn != sn || memcmp(p, s, pn)))
+		if (!(pn == 1 && *p == '*') && (pn != sn || memcmp(p, s, pn)))
 			return 0;
 		if (p[pn] == '\0' || s[sn] == '\0')
 			return p[pn] == '\0' && s[sn] == '\0';

@@ -21,10 +21,10 @@ struct bus_topic {
 	/* As in struct bus_queue: a wait that ran out is counted once,
 	 * however many slices the caller waits the message in. */
 	bool wait_counted;
-	struct bus *bus;		   /* NULL for a local handle */
-	enum bus_role role;		   /* BUS_PRODUCER or BUS_OBSERVER */
-	uint32_t index;			   /* publisher slot */
-	uint32_t owner;			   /* index + 1, as in cell states */
+	struct bus *bus;    /* NULL for a local handle */
+	enum bus_role role; /* BUS_PRODUCER or BUS_OBSERVER */
+	uint32_t index;	    /* publisher slot */
+	uint32_t owner;	    /* index + 1, as in cell states */
 	uint32_t client_id;
 	uint64_t generation; /* busd's id of this incarnation of the topic */
 	bool single;	     /* max_publishers == 1: the tail is ours */
@@ -77,11 +77,11 @@ struct bus_subscription {
 	/* Block policy: positions from here on are protected by our
 	 * position and read in place; those below are copied and checked. */
 	uint64_t protected_from;
-	uint64_t published;	/* what slot->position says now */
-	uint64_t lost;		/* lost since the last delivery */
-	uint64_t received;	/* mirror of slot->received */
-	uint64_t lapped;	/* mirror of slot->lapped */
-	uint64_t lost_total;	/* mirror of slot->lost */
+	uint64_t published;  /* what slot->position says now */
+	uint64_t lost;	     /* lost since the last delivery */
+	uint64_t received;   /* mirror of slot->received */
+	uint64_t lapped;     /* mirror of slot->lapped */
+	uint64_t lost_total; /* mirror of slot->lost */
 	/* The highest lag seen just before a read, mirrored in
 	 * slot->high_water (topic_high_water.h). */
 	uint32_t high_water;

@@ -87,7 +87,7 @@ static enum publisher_view publisher_view(uint64_t state, uint64_t p)
 		return CLAIMABLE; /* FREE(p): the first lap */
 	if (kind == BUS__TOPIC_WRITING)
 		return FULL; /* the previous lap is still being written */
-	return CLAIMABLE; /* READY or PADDED of the previous lap */
+	return CLAIMABLE;    /* READY or PADDED of the previous lap */
 }
 
 /* The lowest position of a live subscriber, but at most `position`. */
@@ -181,9 +181,10 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 				goto full;
 			/* Nobody else writes the state of a claimable cell of
 			 * a single-publisher topic: a plain store. */
-			bus__store_relaxed(&cell->state,
-					   bus__topic_state(p, t->owner,
-							    BUS__TOPIC_WRITING));
+			bus__store_relaxed(
+				&cell->state,
+				bus__topic_state(p, t->owner,
+						 BUS__TOPIC_WRITING));
 			*position = p;
 			t->tail = p + 1;
 			/* Relaxed: for busd's joining protocol (the fence in
@@ -230,9 +231,10 @@ int bus__topic_claim_multi(struct bus_topic *t, uint64_t *position)
 			/* Claim the cell first, then the position: whoever
 			 * sees the cell claimed helps the tail along, so dying
 			 * between the two stalls nobody. */
-			if (!bus__cas_acq_rel(&cell->state, &state,
-					      bus__topic_state(p, t->owner,
-							       BUS__TOPIC_WRITING)))
+			if (!bus__cas_acq_rel(
+				    &cell->state, &state,
+				    bus__topic_state(p, t->owner,
+						     BUS__TOPIC_WRITING)))
 				continue;
 			help_advance(tail, p);
 			*position = p;
@@ -265,8 +267,7 @@ void bus__topic_write_header(struct bus_cell *cell,
 		bus__store_relaxed(&to[i], words[i]);
 }
 
-void bus__topic_write_payload(void *payload, const void *data,
-			      uint32_t length)
+void bus__topic_write_payload(void *payload, const void *data, uint32_t length)
 {
 	bus__shared_word *to = payload;
 	const uint8_t *from = data;
@@ -362,8 +363,9 @@ static int copy_message(const struct bus__topic_geometry *g,
 	 * find: it is bounded by the room, and so is this copy). */
 	if (extension && header->extension_length)
 		read_words(extension, (uint8_t *)cell + sizeof(*cell),
-			   header->extension_length < room ?
-				   header->extension_length : room);
+			   header->extension_length < room
+				   ? header->extension_length
+				   : room);
 	/* Acquire fence: pairs with the release fence after a claim.  If a
 	 * load above read a word of a later message, the load below sees
 	 * that message's claim. */
@@ -395,8 +397,7 @@ static enum reader_view reader_view(uint64_t state, uint64_t p)
 }
 
 /* Figures in our own cursor line: only we write them. */
-static void count_loss(struct bus_subscription *s, uint64_t from,
-		       uint64_t to)
+static void count_loss(struct bus_subscription *s, uint64_t from, uint64_t to)
 {
 	/* History that was overwritten before we got to it is no loss:
 	 * it was published before we subscribed. */
@@ -419,9 +420,9 @@ static void jump(struct bus_subscription *s, uint64_t state)
 {
 	const struct bus__topic_geometry *g = &s->geometry;
 	uint64_t p = s->next;
-	uint64_t newer = p + (uint64_t)bus__position_diff(
-				     bus__cell_position(state),
-				     bus__position_wrap(p));
+	uint64_t newer =
+		p + (uint64_t)bus__position_diff(bus__cell_position(state),
+						 bus__position_wrap(p));
 	/* Relaxed: a stale tail only makes the jump shorter, and the next
 	 * look finds out. */
 	uint64_t tail = bus__load_relaxed(&g->control->tail);
@@ -473,7 +474,7 @@ static int read_copy(struct bus_subscription *s, struct bus_cell *cell,
 	uint8_t *room = head + sizeof(struct bus_message_header);
 	void *to = dst ? dst
 		       : room + s->geometry.payload_offset -
-				 sizeof(struct bus_cell);
+				   sizeof(struct bus_cell);
 	int ret;
 
 	if (!dst)
@@ -547,8 +548,8 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 int bus__subscription_pending(const struct bus_subscription *s)
 {
 	/* Acquire, as in bus__topic_read: a caller that sees 1 reads next. */
-	uint64_t state = bus__load_acquire(
-		&cell_at(&s->geometry, s->next)->state);
+	uint64_t state =
+		bus__load_acquire(&cell_at(&s->geometry, s->next)->state);
 
 	return reader_view(state, s->next) != EMPTY;
 }

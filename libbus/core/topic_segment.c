@@ -40,26 +40,27 @@ void bus_topic_settings_default(struct bus_topic_settings *settings)
 static int check_sizes(const struct bus_topic_settings *s, char *detail,
 		       size_t detail_size)
 {
-	if (!bus__is_power_of_two(s->slots) || s->slots < BUS_QUEUE_SLOTS_MIN ||
-	    s->slots > BUS_QUEUE_SLOTS_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				  "slots must be a power of two from %u to %u, "
-				  "not %u",
-				  BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX,
-				  s->slots);
+	if (!bus__is_power_of_two(s->slots) ||
+	    s->slots < BUS_QUEUE_SLOTS_MIN || s->slots > BUS_QUEUE_SLOTS_MAX)
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"slots must be a power of two from %u to %u, "
+			"not %u",
+			BUS_QUEUE_SLOTS_MIN, BUS_QUEUE_SLOTS_MAX, s->slots);
 	if (s->max_message < 1 || s->max_message > BUS_QUEUE_MESSAGE_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
-				  "max_message must be from 1 to %u bytes, "
-				  "not %u",
-				  BUS_QUEUE_MESSAGE_MAX, s->max_message);
+				   "max_message must be from 1 to %u bytes, "
+				   "not %u",
+				   BUS_QUEUE_MESSAGE_MAX, s->max_message);
 	if (s->slow_subscriber > BUS_SLOW_SUBSCRIBER_OVERWRITE)
-		return bus__detail(detail, detail_size, -EINVAL,
-				  "slow_subscriber must be block or overwrite");
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"slow_subscriber must be block or overwrite");
 	return 0;
 }
 
-int bus__topic_settings_check(const struct bus_topic_settings *s,
-			      char *detail, size_t detail_size)
+int bus__topic_settings_check(const struct bus_topic_settings *s, char *detail,
+			      size_t detail_size)
 {
 	int ret = check_sizes(s, detail, detail_size);
 
@@ -67,52 +68,54 @@ int bus__topic_settings_check(const struct bus_topic_settings *s,
 		return ret;
 	if (s->max_subscribers < 1 ||
 	    s->max_subscribers > BUS_TOPIC_SUBSCRIBERS_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				  "max_subscribers must be from 1 to %u, not %u",
-				  BUS_TOPIC_SUBSCRIBERS_MAX,
-				  s->max_subscribers);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"max_subscribers must be from 1 to %u, not %u",
+			BUS_TOPIC_SUBSCRIBERS_MAX, s->max_subscribers);
 	if (s->max_publishers < 1 ||
 	    s->max_publishers > BUS_TOPIC_PUBLISHERS_MAX)
-		return bus__detail(detail, detail_size, -EINVAL,
-				  "max_publishers must be from 1 to %u, not %u",
-				  BUS_TOPIC_PUBLISHERS_MAX, s->max_publishers);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"max_publishers must be from 1 to %u, not %u",
+			BUS_TOPIC_PUBLISHERS_MAX, s->max_publishers);
 	if (s->history > s->slots)
-		return bus__detail(detail, detail_size, -EINVAL,
-				  "history must be at most slots (%u), not %u",
-				  s->slots, s->history);
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"history must be at most slots (%u), not %u", s->slots,
+			s->history);
 	if (s->header_room > BUS_QUEUE_HEADER_ROOM_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
-				  "header_room must be at most %u bytes",
-				  BUS_QUEUE_HEADER_ROOM_MAX);
+				   "header_room must be at most %u bytes",
+				   BUS_QUEUE_HEADER_ROOM_MAX);
 	if (s->reserved)
 		return bus__detail(detail, detail_size, -EINVAL,
-				  "reserved settings must be 0");
+				   "reserved settings must be 0");
 	if (bus__topic_segment_size(s) > BUS__TOPIC_SIZE_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
-				  "slots x max_message is too large (over 1 "
-				  "TiB)");
+				   "slots x max_message is too large (over 1 "
+				   "TiB)");
 	return 0;
 }
 
 void bus__topic_offsets(const struct bus_topic_settings *s,
 			struct bus__topic_offsets *o)
 {
-	o->subscribers = bus__round_up(BUS_TOPIC_CONTROL_OFFSET +
-					  sizeof(struct bus_topic_control),
-				  BUS_CACHE_LINE);
+	o->subscribers = bus__round_up(
+		BUS_TOPIC_CONTROL_OFFSET + sizeof(struct bus_topic_control),
+		BUS_CACHE_LINE);
 	o->publishers = o->subscribers + (uint64_t)s->max_subscribers *
 						 sizeof(struct bus_subscriber);
-	o->cells = bus__round_up(o->publishers + (uint64_t)s->max_publishers *
-						    sizeof(struct bus_attachment),
-			    BUS__TOPIC_CELLS_ALIGN);
+	o->cells = bus__round_up(o->publishers +
+					 (uint64_t)s->max_publishers *
+						 sizeof(struct bus_attachment),
+				 BUS__TOPIC_CELLS_ALIGN);
 	/* The payload starts on the line after the state and header, and
 	 * the header room if any (0 in segments made before it existed). */
-	o->payload_offset = sizeof(struct bus_cell) +
-			    (uint32_t)bus__round_up(s->header_room,
-						    BUS_CACHE_LINE);
-	o->stride = (uint32_t)bus__round_up((uint64_t)o->payload_offset +
-					       s->max_message,
-				       BUS_CACHE_LINE);
+	o->payload_offset =
+		sizeof(struct bus_cell) +
+		(uint32_t)bus__round_up(s->header_room, BUS_CACHE_LINE);
+	o->stride = (uint32_t)bus__round_up(
+		(uint64_t)o->payload_offset + s->max_message, BUS_CACHE_LINE);
 	o->latency = o->cells + (uint64_t)s->slots * o->stride;
 	o->size = o->latency + (uint64_t)(s->max_subscribers + 1) *
 				       sizeof(struct bus_latency_histogram);
@@ -140,8 +143,8 @@ void bus__topic_geometry_fill(struct bus__topic_geometry *g, void *base,
 	g->publishers =
 		(struct bus_attachment *)((uint8_t *)base + o->publishers);
 	g->cells = (uint8_t *)base + o->cells;
-	g->latency = (struct bus_latency_histogram *)((uint8_t *)base +
-						      o->latency);
+	g->latency =
+		(struct bus_latency_histogram *)((uint8_t *)base + o->latency);
 	g->settings = *s;
 	g->slots = s->slots;
 	g->mask = s->slots - 1;
@@ -162,8 +165,9 @@ int bus__topic_segment_validate(void *base, size_t size,
 
 	if (size < BUS_TOPIC_CONTROL_OFFSET + sizeof(struct bus_topic_control))
 		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment of %zu bytes is too small to be a "
-				  "shmbus topic", size);
+				   "segment of %zu bytes is too small to be a "
+				   "shmbus topic",
+				   size);
 	ret = bus__segment_check_header(h, BUS_SEGMENT_TOPIC, detail,
 					detail_size);
 	if (ret)
@@ -171,7 +175,7 @@ int bus__topic_segment_validate(void *base, size_t size,
 	memcpy(&settings, &h->topic_settings, sizeof(settings));
 	if (bus__topic_settings_check(&settings, why, sizeof(why)))
 		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment holds invalid settings: %s", why);
+				   "segment holds invalid settings: %s", why);
 	bus__topic_offsets(&settings, &o);
 	if (h->segment_size != o.size || o.size > size ||
 	    h->attachments_offset != o.subscribers ||
@@ -179,10 +183,9 @@ int bus__topic_segment_validate(void *base, size_t size,
 	    h->attachment_count !=
 		    settings.max_subscribers + settings.max_publishers)
 		return bus__detail(detail, detail_size, -EPROTO,
-				  "segment sizes disagree with its settings "
-				  "(%zu bytes mapped, %llu needed)",
-				  size, (unsigned long long)o.size);
+				   "segment sizes disagree with its settings "
+				   "(%zu bytes mapped, %llu needed)",
+				   size, (unsigned long long)o.size);
 	bus__topic_geometry_fill(geometry, base, size, &settings, &o);
 	return 0;
 }
-

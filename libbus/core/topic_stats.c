@@ -58,8 +58,8 @@ static void subscriber_stats(const struct bus__topic_geometry *g,
 		.expired = bus__load_relaxed(&s->expired),
 	};
 	/* Its mark, or the lag now if higher: that one no read measured. */
-	out->high_water = bus__max_u64(bus__load_relaxed(&s->high_water),
-				     out->lag);
+	out->high_water =
+		bus__max_u64(bus__load_relaxed(&s->high_water), out->lag);
 	bus__latency_summary(&g->latency[1 + index], 1, &out->latency);
 }
 
@@ -96,8 +96,8 @@ void bus__topic_stats_read(const struct bus__topic_geometry *g,
 }
 
 uint32_t bus__topic_subscribers_read(const struct bus__topic_geometry *g,
-				      struct bus_subscriber_stats *out,
-				      uint32_t count)
+				     struct bus_subscriber_stats *out,
+				     uint32_t count)
 {
 	uint64_t tail;
 	uint32_t n = 0;
@@ -114,9 +114,11 @@ uint32_t bus__topic_subscribers_read(const struct bus__topic_geometry *g,
 }
 
 void bus__subscriber_stats_read(const struct bus__topic_geometry *g,
-				uint32_t index, struct bus_subscriber_stats *stats)
+				uint32_t index,
+				struct bus_subscriber_stats *stats)
 {
-	subscriber_stats(g, index, bus__load_relaxed(&g->control->tail), stats);
+	subscriber_stats(g, index, bus__load_relaxed(&g->control->tail),
+			 stats);
 }
 
 void bus__topic_latency_read(const struct bus__topic_geometry *g,

@@ -20,12 +20,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define HIST_LINEAR_LIMIT 256u	/* values below have exact buckets */
-#define HIST_SUB_BUCKETS 128u	/* buckets per power of two above */
-#define HIST_FIRST_EXPONENT 8u	/* 2^8 == HIST_LINEAR_LIMIT */
-#define HIST_LAST_EXPONENT 40u	/* the range ends at 2^(40 + 1) */
-#define HIST_BUCKETS                                                           \
-	(HIST_LINEAR_LIMIT +                                                   \
+#define HIST_LINEAR_LIMIT 256u /* values below have exact buckets */
+#define HIST_SUB_BUCKETS 128u  /* buckets per power of two above */
+#define HIST_FIRST_EXPONENT 8u /* 2^8 == HIST_LINEAR_LIMIT */
+#define HIST_LAST_EXPONENT 40u /* the range ends at 2^(40 + 1) */
+#define HIST_BUCKETS         \
+	(HIST_LINEAR_LIMIT + \
 	 (HIST_LAST_EXPONENT - HIST_FIRST_EXPONENT + 1) * HIST_SUB_BUCKETS)
 
 struct hist {

@@ -20,7 +20,8 @@ int shmbus_timeout(PyObject *seconds, int64_t *out)
 	    !(PyFloat_Check(seconds) || PyLong_Check(seconds))) {
 		PyErr_Format(PyExc_TypeError,
 			     "timeout must be a number of seconds or None, "
-			     "not %.100s", Py_TYPE(seconds)->tp_name);
+			     "not %.100s",
+			     Py_TYPE(seconds)->tp_name);
 		return -1;
 	}
 	value = PyFloat_AsDouble(seconds);
@@ -53,7 +54,8 @@ int shmbus_name(PyObject *name, const char *what, const char **out)
 	if (!text)
 		return -1;
 	if ((Py_ssize_t)strlen(text) != length) {
-		PyErr_Format(PyExc_ValueError, "%s must not contain NUL", what);
+		PyErr_Format(PyExc_ValueError, "%s must not contain NUL",
+			     what);
 		return -1;
 	}
 	*out = text;
@@ -79,7 +81,8 @@ int shmbus_wait_strategy(PyObject *word, enum bus_wait_strategy *out)
 	else {
 		PyErr_Format(PyExc_ValueError,
 			     "wait must be 'spin-futex', 'busy' or 'futex', "
-			     "not %R", word);
+			     "not %R",
+			     word);
 		return -1;
 	}
 	return 0;

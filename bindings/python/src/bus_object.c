@@ -11,9 +11,10 @@ int shmbus_bus_check(BusObject *bus)
 		return -1;
 	}
 	if (bus->fork_generation != shmbus_fork_generation) {
-		PyErr_SetString(PyExc_RuntimeError,
-				"this Bus belongs to the parent process: after "
-				"fork() call shmbus.connect() again");
+		PyErr_SetString(
+			PyExc_RuntimeError,
+			"this Bus belongs to the parent process: after "
+			"fork() call shmbus.connect() again");
 		return -1;
 	}
 	return 0;
@@ -21,7 +22,7 @@ int shmbus_bus_check(BusObject *bus)
 
 static PyObject *bus_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", NULL};
+	static char *keywords[] = { "name", NULL };
 	PyObject *name_object = Py_None;
 	const char *name = NULL;
 	BusObject *self;
@@ -34,11 +35,9 @@ static PyObject *bus_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	if (name_object != Py_None &&
 	    shmbus_name(name_object, "bus name", &name) < 0)
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS
-	rc = bus_connect(name, &bus);
-	Py_END_ALLOW_THREADS
-	if (rc < 0)
-		return shmbus_raise(rc, NULL, "connect");
+	Py_BEGIN_ALLOW_THREADS rc = bus_connect(name, &bus);
+	Py_END_ALLOW_THREADS if (rc < 0) return shmbus_raise(rc, NULL,
+							     "connect");
 	self = (BusObject *)type->tp_alloc(type, 0);
 	if (!self) {
 		bus_disconnect(bus);
@@ -155,17 +154,17 @@ static PyObject *bus_ls(BusObject *self, PyObject *unused)
 	}
 }
 
-static PyObject *bus_delete_name(BusObject *self, PyObject *args,
-				 PyObject *kw)
+static PyObject *bus_delete_name(BusObject *self, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", "if_empty", "if_unused", NULL};
+	static char *keywords[] = { "name", "if_empty", "if_unused", NULL };
 	PyObject *name_object;
 	int if_empty = 0, if_unused = 0, rc;
 	unsigned int flags;
 	const char *name;
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|$pp:delete", keywords,
-					 &name_object, &if_empty, &if_unused) ||
+					 &name_object, &if_empty,
+					 &if_unused) ||
 	    shmbus_bus_check(self) < 0 ||
 	    shmbus_name(name_object, "name", &name) < 0)
 		return NULL;
@@ -191,55 +190,57 @@ static PyObject *bus_purge(BusObject *self, PyObject *arg)
 }
 
 static PyMethodDef bus_methods[] = {
-	{"close", SHMBUS_METHOD(bus_close), METH_NOARGS,
-	 "Closes every handle of the connection, then the connection."},
-	{"__enter__", SHMBUS_METHOD(bus_enter), METH_NOARGS, NULL},
-	{"__exit__", SHMBUS_METHOD(bus_exit), METH_VARARGS, NULL},
-	{"ls", SHMBUS_METHOD(bus_ls), METH_NOARGS,
-	 "ls() -> [(name, 'queue'|'topic')]"},
-	{"stat", SHMBUS_METHOD(shmbus_stat), METH_VARARGS,
-	 "stat(name) -> dict of the queue's or topic's figures"},
-	{"delete", SHMBUS_METHOD(bus_delete_name), METH_VARARGS | METH_KEYWORDS,
-	 "delete(name, *, if_empty=False, if_unused=False)"},
-	{"purge", SHMBUS_METHOD(bus_purge), METH_O,
-	 "purge(name) -> number of queued messages removed"},
-	{"create_queue", SHMBUS_METHOD(shmbus_create_queue),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "create_queue(name, **settings): admin rights needed"},
-	{"create_topic", SHMBUS_METHOD(shmbus_create_topic),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "create_topic(name, **settings): admin rights needed"},
-	{"add_route", SHMBUS_METHOD(shmbus_add_route),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "add_route(name, source, targets, key='', headers=None)"},
-	{"delete_route", SHMBUS_METHOD(shmbus_delete_route), METH_O,
-	 "delete_route(name)"},
-	{"queue", SHMBUS_METHOD(shmbus_queue_open), METH_VARARGS | METH_KEYWORDS,
-	 "queue(name, role, wait='spin-futex', spin_ns=2000) -> Queue"},
-	{"topic", SHMBUS_METHOD(shmbus_topic_open), METH_VARARGS | METH_KEYWORDS,
-	 "topic(name, wait='spin-futex') -> Topic (a publisher)"},
-	{"subscribe", SHMBUS_METHOD(shmbus_subscribe),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "subscribe(pattern, history=0, wait='spin-futex') -> Subscription"},
-	{"address", SHMBUS_METHOD(shmbus_address_open),
-	 METH_VARARGS | METH_KEYWORDS, "address(name) -> Address (routes)"},
-	{"requester", SHMBUS_METHOD(shmbus_requester_open),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "requester(service, reply_to) -> Requester"},
-	{"responder", SHMBUS_METHOD(shmbus_responder_open), METH_NOARGS,
-	 "responder() -> Responder"},
-	{NULL},
+	{ "close", SHMBUS_METHOD(bus_close), METH_NOARGS,
+	  "Closes every handle of the connection, then the connection." },
+	{ "__enter__", SHMBUS_METHOD(bus_enter), METH_NOARGS, NULL },
+	{ "__exit__", SHMBUS_METHOD(bus_exit), METH_VARARGS, NULL },
+	{ "ls", SHMBUS_METHOD(bus_ls), METH_NOARGS,
+	  "ls() -> [(name, 'queue'|'topic')]" },
+	{ "stat", SHMBUS_METHOD(shmbus_stat), METH_VARARGS,
+	  "stat(name) -> dict of the queue's or topic's figures" },
+	{ "delete", SHMBUS_METHOD(bus_delete_name),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "delete(name, *, if_empty=False, if_unused=False)" },
+	{ "purge", SHMBUS_METHOD(bus_purge), METH_O,
+	  "purge(name) -> number of queued messages removed" },
+	{ "create_queue", SHMBUS_METHOD(shmbus_create_queue),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "create_queue(name, **settings): admin rights needed" },
+	{ "create_topic", SHMBUS_METHOD(shmbus_create_topic),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "create_topic(name, **settings): admin rights needed" },
+	{ "add_route", SHMBUS_METHOD(shmbus_add_route),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "add_route(name, source, targets, key='', headers=None)" },
+	{ "delete_route", SHMBUS_METHOD(shmbus_delete_route), METH_O,
+	  "delete_route(name)" },
+	{ "queue", SHMBUS_METHOD(shmbus_queue_open),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "queue(name, role, wait='spin-futex', spin_ns=2000) -> Queue" },
+	{ "topic", SHMBUS_METHOD(shmbus_topic_open),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "topic(name, wait='spin-futex') -> Topic (a publisher)" },
+	{ "subscribe", SHMBUS_METHOD(shmbus_subscribe),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "subscribe(pattern, history=0, wait='spin-futex') -> Subscription" },
+	{ "address", SHMBUS_METHOD(shmbus_address_open),
+	  METH_VARARGS | METH_KEYWORDS, "address(name) -> Address (routes)" },
+	{ "requester", SHMBUS_METHOD(shmbus_requester_open),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "requester(service, reply_to) -> Requester" },
+	{ "responder", SHMBUS_METHOD(shmbus_responder_open), METH_NOARGS,
+	  "responder() -> Responder" },
+	{ NULL },
 };
 
 static PyGetSetDef bus_getset[] = {
-	{"name", (getter)bus_get_name, NULL, "the bus name", NULL},
-	{"closed", (getter)bus_get_closed, NULL, "True after close()", NULL},
-	{NULL},
+	{ "name", (getter)bus_get_name, NULL, "the bus name", NULL },
+	{ "closed", (getter)bus_get_closed, NULL, "True after close()", NULL },
+	{ NULL },
 };
 
 PyTypeObject BusType = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "shmbus.Bus",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus.Bus",
 	.tp_basicsize = sizeof(BusObject),
 	.tp_dealloc = (destructor)bus_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,

@@ -9,7 +9,7 @@
 
 #include <errno.h>
 
-static PyObject *error_base;   /* shmbus.Error */
+static PyObject *error_base;	 /* shmbus.Error */
 static PyObject *error_by_errno; /* {errno: class} */
 
 PyObject *shmbus_set_errors(PyObject *module, PyObject *args)

@@ -61,11 +61,13 @@ int shmbus_set_extras(struct bus_message *m, const bus_t *bus, PyObject *key,
 		int64_t ns;
 		if (shmbus_timeout(ttl, &ns) < 0)
 			return -1;
-		if ((rc = bus_message_set_ttl(m, ns == BUS_FOREVER ? 0 : ns)) < 0)
+		if ((rc = bus_message_set_ttl(m, ns == BUS_FOREVER ? 0 : ns)) <
+		    0)
 			return shmbus_raise_data(rc, "ttl");
 	}
 	if (correlation_id && correlation_id != Py_None) {
-		unsigned long long id = PyLong_AsUnsignedLongLong(correlation_id);
+		unsigned long long id =
+			PyLong_AsUnsignedLongLong(correlation_id);
 		if (PyErr_Occurred())
 			return -1;
 		if ((rc = bus_message_set_correlation(m, id)) < 0)
@@ -80,8 +82,9 @@ int shmbus_check_size(Py_ssize_t length, uint32_t max_message)
 
 	if (length <= (Py_ssize_t)max_message)
 		return 0;
-	snprintf(what, sizeof(what), "send: payload of %zd bytes, max_message %u",
-		 length, max_message);
+	snprintf(what, sizeof(what),
+		 "send: payload of %zd bytes, max_message %u", length,
+		 max_message);
 	return shmbus_raise_data(-EMSGSIZE, what);
 }
 

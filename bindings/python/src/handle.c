@@ -127,10 +127,8 @@ static int wait_slice(struct shmbus_handle *h, shmbus_wait_fn fn,
 	int rc;
 
 	h->busy = 1;
-	Py_BEGIN_ALLOW_THREADS
-	rc = fn(context, slice);
-	Py_END_ALLOW_THREADS
-	h->busy = 0;
+	Py_BEGIN_ALLOW_THREADS rc = fn(context, slice);
+	Py_END_ALLOW_THREADS h->busy = 0;
 	return rc;
 }
 
@@ -162,8 +160,8 @@ int shmbus_wait(struct shmbus_handle *h, shmbus_wait_fn fn, void *context,
 	}
 }
 
-int shmbus_call_once(struct shmbus_handle *h, shmbus_wait_fn fn,
-		     void *context, int64_t timeout_ns)
+int shmbus_call_once(struct shmbus_handle *h, shmbus_wait_fn fn, void *context,
+		     int64_t timeout_ns)
 {
 	int rc = wait_slice(h, fn, context, timeout_ns);
 
@@ -196,8 +194,8 @@ PyObject *shmbus_handle_arm(struct shmbus_handle *h)
 	}
 	fd = bus_waitset_fd(h->waitset);
 	if (fd < 0)
-		return shmbus_raise_detail(fd, "",
-				    "waitset fd (asyncio needs Linux 6.7+)");
+		return shmbus_raise_detail(
+			fd, "", "waitset fd (asyncio needs Linux 6.7+)");
 	rc = bus_waitset_arm(h->waitset);
 	if (rc < 0)
 		return shmbus_raise_detail(rc, "", "waitset arm");

@@ -67,7 +67,8 @@ void shmbus_message_finish(MessageObject *m)
 		return;
 	m->live = 0;
 	if ((m->kind == SHMBUS_RECEIVED_TOPIC ||
-	     m->kind == SHMBUS_RECEIVED_WILDCARD) && s->current == m)
+	     m->kind == SHMBUS_RECEIVED_WILDCARD) &&
+	    s->current == m)
 		s->current = NULL;
 	unlink_message(m);
 }
@@ -77,9 +78,10 @@ int shmbus_message_drop_views(MessageObject *m)
 	PyObject *view, *done;
 
 	if (m->replies) {
-		PyErr_SetString(PyExc_RuntimeError,
-				"another thread is replying to the message "
-				"(Responder.reply): finish it after the reply");
+		PyErr_SetString(
+			PyExc_RuntimeError,
+			"another thread is replying to the message "
+			"(Responder.reply): finish it after the reply");
 		return -1;
 	}
 	if (m->view_ref) {
@@ -130,9 +132,10 @@ static int check_live(MessageObject *m)
 {
 	if (m->live)
 		return 0;
-	PyErr_SetString(PyExc_ValueError,
-			"the message was acked, nacked, released or committed: "
-			"its payload and fields are gone");
+	PyErr_SetString(
+		PyExc_ValueError,
+		"the message was acked, nacked, released or committed: "
+		"its payload and fields are gone");
 	return -1;
 }
 
@@ -183,7 +186,8 @@ static PyObject *message_payload(MessageObject *m, void *closure)
 		view = PyWeakref_GetObject(m->view_ref);
 		if (view && view != Py_None) {
 			/* Still ours unless the user released it. */
-			PyObject *shape = PyObject_GetAttrString(view, "nbytes");
+			PyObject *shape =
+				PyObject_GetAttrString(view, "nbytes");
 			if (shape) {
 				Py_DECREF(shape);
 				return Py_NewRef(view);
@@ -244,8 +248,10 @@ static int queue_received(MessageObject *m, const char *what)
 {
 	if (m->kind == SHMBUS_RECEIVED_QUEUE)
 		return 0;
-	PyErr_Format(PyExc_TypeError, "%s() is for messages received from "
-		     "a queue", what);
+	PyErr_Format(PyExc_TypeError,
+		     "%s() is for messages received from "
+		     "a queue",
+		     what);
 	return -1;
 }
 
@@ -428,10 +434,11 @@ static PyObject *message_header(MessageObject *m, void *closure)
 	if (!h)
 		return NULL;
 	return Py_BuildValue(
-		"{sKsKsKsKsIsIsO}", "sequence", (unsigned long long)h->sequence,
-		"publish_time_ns", (unsigned long long)h->publish_time_ns,
-		"correlation_id", (unsigned long long)h->correlation_id,
-		"expiry_ns", (unsigned long long)h->expiry_ns, "producer_id",
+		"{sKsKsKsKsIsIsO}", "sequence",
+		(unsigned long long)h->sequence, "publish_time_ns",
+		(unsigned long long)h->publish_time_ns, "correlation_id",
+		(unsigned long long)h->correlation_id, "expiry_ns",
+		(unsigned long long)h->expiry_ns, "producer_id",
 		(unsigned int)h->producer_id, "delivery_count",
 		(unsigned int)h->delivery_count, "redelivered",
 		(h->flags & BUS_MESSAGE_REDELIVERED) ? Py_True : Py_False);
@@ -488,8 +495,9 @@ static PyObject *message_headers(MessageObject *m, void *closure)
 		}
 		k = PyUnicode_DecodeUTF8(name, strlen(name), "replace");
 		v = PyUnicode_DecodeUTF8(value, rc, "replace");
-		if (!k || !v || (!PyDict_Contains(dict, k) &&
-				 PyDict_SetItem(dict, k, v) < 0)) {
+		if (!k || !v ||
+		    (!PyDict_Contains(dict, k) &&
+		     PyDict_SetItem(dict, k, v) < 0)) {
 			Py_XDECREF(k);
 			Py_XDECREF(v);
 			Py_DECREF(dict);
@@ -521,66 +529,70 @@ static PyObject *message_repr(MessageObject *m)
 	if (!m->live)
 		return PyUnicode_FromFormat("<shmbus.Message (finished)>");
 	if (is_loan(m))
-		return PyUnicode_FromFormat("<shmbus.Message loan of %u bytes>",
-					    m->message.capacity);
-	return PyUnicode_FromFormat("<shmbus.Message seq=%llu %u bytes>",
-				    (unsigned long long)m->message.header->sequence,
-				    m->message.length);
+		return PyUnicode_FromFormat(
+			"<shmbus.Message loan of %u bytes>",
+			m->message.capacity);
+	return PyUnicode_FromFormat(
+		"<shmbus.Message seq=%llu %u bytes>",
+		(unsigned long long)m->message.header->sequence,
+		m->message.length);
 }
 
 static PyGetSetDef message_getset[] = {
-	{"payload", (getter)message_payload, NULL,
-	 "memoryview of the payload in shared memory (read-only when "
-	 "received, writable for a loan); valid until ack/nack/release/"
-	 "commit, which release it", NULL},
-	{"header", (getter)message_header, NULL,
-	 "dict of the fixed header: sequence, publish_time_ns, "
-	 "correlation_id, expiry_ns, producer_id, delivery_count, "
-	 "redelivered", NULL},
-	{"sequence", (getter)message_sequence, NULL, "per-queue sequence", NULL},
-	{"publish_time_ns", (getter)message_publish_time_ns, NULL,
-	 "CLOCK_MONOTONIC ns at commit (0: not stamped)", NULL},
-	{"correlation_id", (getter)message_correlation_id, NULL,
-	 "request/reply correlation id (0: none)", NULL},
-	{"delivery_count", (getter)message_delivery_count, NULL,
-	 "1 on the first delivery", NULL},
-	{"producer_id", (getter)message_producer_id, NULL,
-	 "busd's id of the producing client", NULL},
-	{"expiry_ns", (getter)message_expiry_ns, NULL,
-	 "CLOCK_MONOTONIC deadline (0: none)", NULL},
-	{"redelivered", (getter)message_redelivered, NULL,
-	 "True when delivered before", NULL},
-	{"key", (getter)message_key, NULL, "routing key or None", NULL},
-	{"reply_to", (getter)message_reply_to, NULL, "reply-to name or None",
-	 NULL},
-	{"headers", (getter)message_headers, NULL, "dict of user headers",
-	 NULL},
-	{"topic", (getter)message_topic, NULL,
-	 "the topic of a wildcard subscription's message, else None", NULL},
-	{"lost", (getter)message_lost, NULL,
-	 "messages this subscriber lost (overwrite) before this one", NULL},
-	{"live", (getter)message_is_live, NULL,
-	 "False once acked, nacked, released or committed", NULL},
-	{NULL},
+	{ "payload", (getter)message_payload, NULL,
+	  "memoryview of the payload in shared memory (read-only when "
+	  "received, writable for a loan); valid until ack/nack/release/"
+	  "commit, which release it",
+	  NULL },
+	{ "header", (getter)message_header, NULL,
+	  "dict of the fixed header: sequence, publish_time_ns, "
+	  "correlation_id, expiry_ns, producer_id, delivery_count, "
+	  "redelivered",
+	  NULL },
+	{ "sequence", (getter)message_sequence, NULL, "per-queue sequence",
+	  NULL },
+	{ "publish_time_ns", (getter)message_publish_time_ns, NULL,
+	  "CLOCK_MONOTONIC ns at commit (0: not stamped)", NULL },
+	{ "correlation_id", (getter)message_correlation_id, NULL,
+	  "request/reply correlation id (0: none)", NULL },
+	{ "delivery_count", (getter)message_delivery_count, NULL,
+	  "1 on the first delivery", NULL },
+	{ "producer_id", (getter)message_producer_id, NULL,
+	  "busd's id of the producing client", NULL },
+	{ "expiry_ns", (getter)message_expiry_ns, NULL,
+	  "CLOCK_MONOTONIC deadline (0: none)", NULL },
+	{ "redelivered", (getter)message_redelivered, NULL,
+	  "True when delivered before", NULL },
+	{ "key", (getter)message_key, NULL, "routing key or None", NULL },
+	{ "reply_to", (getter)message_reply_to, NULL, "reply-to name or None",
+	  NULL },
+	{ "headers", (getter)message_headers, NULL, "dict of user headers",
+	  NULL },
+	{ "topic", (getter)message_topic, NULL,
+	  "the topic of a wildcard subscription's message, else None", NULL },
+	{ "lost", (getter)message_lost, NULL,
+	  "messages this subscriber lost (overwrite) before this one", NULL },
+	{ "live", (getter)message_is_live, NULL,
+	  "False once acked, nacked, released or committed", NULL },
+	{ NULL },
 };
 
 static PyMethodDef message_methods[] = {
-	{"ack", SHMBUS_METHOD(message_ack), METH_NOARGS,
-	 "Marks the message done (a subscription's: releases it)."},
-	{"nack", SHMBUS_METHOD(message_nack), METH_NOARGS,
-	 "Hands the message back for redelivery."},
-	{"release", SHMBUS_METHOD(message_release), METH_NOARGS,
-	 "Done with a subscription's message."},
-	{"commit", SHMBUS_METHOD(message_commit), METH_O,
-	 "commit(length): publishes a loan holding length payload bytes."},
-	{"__enter__", SHMBUS_METHOD(message_enter), METH_NOARGS, NULL},
-	{"__exit__", SHMBUS_METHOD(message_exit), METH_VARARGS, NULL},
-	{NULL},
+	{ "ack", SHMBUS_METHOD(message_ack), METH_NOARGS,
+	  "Marks the message done (a subscription's: releases it)." },
+	{ "nack", SHMBUS_METHOD(message_nack), METH_NOARGS,
+	  "Hands the message back for redelivery." },
+	{ "release", SHMBUS_METHOD(message_release), METH_NOARGS,
+	  "Done with a subscription's message." },
+	{ "commit", SHMBUS_METHOD(message_commit), METH_O,
+	  "commit(length): publishes a loan holding length payload bytes." },
+	{ "__enter__", SHMBUS_METHOD(message_enter), METH_NOARGS, NULL },
+	{ "__exit__", SHMBUS_METHOD(message_exit), METH_VARARGS, NULL },
+	{ NULL },
 };
 
 PyTypeObject MessageType = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "shmbus.Message",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus.Message",
 	.tp_basicsize = sizeof(MessageObject),
 	.tp_dealloc = (destructor)message_dealloc,
 	.tp_repr = (reprfunc)message_repr,

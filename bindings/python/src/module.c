@@ -42,8 +42,8 @@ static PyObject *module_strerror(PyObject *module, PyObject *arg)
 
 	if (error == -1 && PyErr_Occurred())
 		return NULL;
-	return PyUnicode_FromString(bus_strerror(error > 0 ? (int)-error
-							   : (int)error));
+	return PyUnicode_FromString(
+		bus_strerror(error > 0 ? (int)-error : (int)error));
 }
 
 static PyObject *module_subject_match(PyObject *module, PyObject *args)
@@ -56,13 +56,13 @@ static PyObject *module_subject_match(PyObject *module, PyObject *args)
 }
 
 static PyMethodDef module_methods[] = {
-	{"_set_errors", shmbus_set_errors, METH_VARARGS, NULL},
-	{"_set_classes", shmbus_set_classes, METH_VARARGS, NULL},
-	{"strerror", module_strerror, METH_O,
-	 "strerror(errno) -> libbus's sentence for it"},
-	{"subject_match", module_subject_match, METH_VARARGS,
-	 "subject_match(pattern, name) -> bool (NATS wildcards)"},
-	{NULL},
+	{ "_set_errors", shmbus_set_errors, METH_VARARGS, NULL },
+	{ "_set_classes", shmbus_set_classes, METH_VARARGS, NULL },
+	{ "strerror", module_strerror, METH_O,
+	  "strerror(errno) -> libbus's sentence for it" },
+	{ "subject_match", module_subject_match, METH_VARARGS,
+	  "subject_match(pattern, name) -> bool (NATS wildcards)" },
+	{ NULL },
 };
 
 static struct PyModuleDef module_def = {
@@ -77,13 +77,13 @@ PyMODINIT_FUNC PyInit__shmbus(void);
 
 PyMODINIT_FUNC PyInit__shmbus(void)
 {
-	PyTypeObject *types[] = {&BusType,	 &MessageType,
-				 &QueueType,	 &TopicType,
-				 &SubscriptionType, &AddressType,
-				 &RequesterType, &ResponderType};
-	const char *names[] = {"Bus",	       "Message",   "Queue",
-			       "Topic",	       "Subscription", "Address",
-			       "Requester",    "Responder"};
+	PyTypeObject *types[] = { &BusType,	     &MessageType,
+				  &QueueType,	     &TopicType,
+				  &SubscriptionType, &AddressType,
+				  &RequesterType,    &ResponderType };
+	const char *names[] = { "Bus",	     "Message",	     "Queue",
+				"Topic",     "Subscription", "Address",
+				"Requester", "Responder" };
 	PyObject *module;
 	size_t i;
 
@@ -100,7 +100,8 @@ PyMODINIT_FUNC PyInit__shmbus(void)
 			return NULL;
 		}
 	if (PyModule_AddIntConstant(module, "NAME_MAX", BUS_NAME_MAX) < 0 ||
-	    PyModule_AddIntConstant(module, "KEY_MAX", BUS_MESSAGE_KEY_MAX) < 0) {
+	    PyModule_AddIntConstant(module, "KEY_MAX", BUS_MESSAGE_KEY_MAX) <
+		    0) {
 		Py_DECREF(module);
 		return NULL;
 	}

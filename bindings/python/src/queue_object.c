@@ -35,7 +35,8 @@ static int role_of(PyObject *word, enum bus_role *out)
 	else {
 		PyErr_Format(PyExc_ValueError,
 			     "role must be 'producer', 'consumer' or "
-			     "'observer', not %R", word);
+			     "'observer', not %R",
+			     word);
 		return -1;
 	}
 	return 0;
@@ -43,9 +44,9 @@ static int role_of(PyObject *word, enum bus_role *out)
 
 PyObject *shmbus_queue_open(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", "role", "wait", "spin_ns",
-				   "timestamps", NULL};
-	struct bus_queue_options options = {0};
+	static char *keywords[] = { "name",    "role",	     "wait",
+				    "spin_ns", "timestamps", NULL };
+	struct bus_queue_options options = { 0 };
 	PyObject *name_object, *role_object, *wait = Py_None;
 	unsigned int spin_ns = 2000;
 	int timestamps = 1, rc;
@@ -65,7 +66,7 @@ PyObject *shmbus_queue_open(BusObject *bus, PyObject *args, PyObject *kw)
 	options.spin_ns = spin_ns;
 	options.no_timestamp = !timestamps;
 	SHMBUS_BUS_CALL(bus, rc = bus_queue_open(bus->bus, name, role,
-						  &options, &handle));
+						 &options, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "queue");
 	q = (QueueObject *)shmbus_queue_class->tp_alloc(shmbus_queue_class, 0);
@@ -116,7 +117,7 @@ static int loan_once(void *context, int64_t timeout_ns)
 static int take_loan(QueueObject *q, struct bus_message *out,
 		     int64_t timeout_ns)
 {
-	struct loan_call c = {.queue = q->queue};
+	struct loan_call c = { .queue = q->queue };
 	int rc;
 
 	if (shmbus_take_kept_loan(&q->h, out))
@@ -129,7 +130,7 @@ static int take_loan(QueueObject *q, struct bus_message *out,
 
 static PyObject *queue_loan(QueueObject *q, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"timeout", NULL};
+	static char *keywords[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 	MessageObject *m;
 	int64_t timeout_ns;
@@ -137,7 +138,8 @@ static PyObject *queue_loan(QueueObject *q, PyObject *args, PyObject *kw)
 
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:loan", keywords,
 					 &timeout) ||
-	    enter_as(q, BUS_PRODUCER, "loan") < 0 || shmbus_one_loan(&q->h) < 0 ||
+	    enter_as(q, BUS_PRODUCER, "loan") < 0 ||
+	    shmbus_one_loan(&q->h) < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
 		return NULL;
 	m = shmbus_message_new(&q->h, SHMBUS_LOAN_QUEUE);
@@ -188,20 +190,20 @@ static PyObject *send_with_loan(QueueObject *q, const Py_buffer *data,
 
 static PyObject *queue_send(QueueObject *q, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"data", "key", "headers", "ttl",
-				   "correlation_id", "reply_to", "timeout",
-				   NULL};
-	PyObject *extras[5] = {Py_None, Py_None, Py_None, Py_None, Py_None};
+	static char *keywords[] = { "data",	      "key",
+				    "headers",	      "ttl",
+				    "correlation_id", "reply_to",
+				    "timeout",	      NULL };
+	PyObject *extras[5] = { Py_None, Py_None, Py_None, Py_None, Py_None };
 	PyObject *timeout = Py_None, *result = NULL;
 	struct send_call c;
 	int64_t timeout_ns;
 	Py_buffer data;
 	int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|$OOOOOO:send", keywords,
-					 &data, &extras[0], &extras[1],
-					 &extras[2], &extras[3], &extras[4],
-					 &timeout))
+	if (!PyArg_ParseTupleAndKeywords(
+		    args, kw, "y*|$OOOOOO:send", keywords, &data, &extras[0],
+		    &extras[1], &extras[2], &extras[3], &extras[4], &timeout))
 		return NULL;
 	if (enter_as(q, BUS_PRODUCER, "send") < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
@@ -261,7 +263,7 @@ static PyObject *receive_one(QueueObject *q, int64_t timeout_ns,
 			     int none_when_empty)
 {
 	struct bus_message bm;
-	struct receive_call c = {q->queue, &bm, 1};
+	struct receive_call c = { q->queue, &bm, 1 };
 	int rc;
 
 	if (enter_as(q, BUS_CONSUMER, "receive") < 0)
@@ -277,7 +279,7 @@ static PyObject *receive_one(QueueObject *q, int64_t timeout_ns,
 
 static PyObject *queue_receive(QueueObject *q, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"timeout", NULL};
+	static char *keywords[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 	int64_t timeout_ns;
 
@@ -296,9 +298,9 @@ static PyObject *queue_try_receive(QueueObject *q, PyObject *unused)
 static PyObject *queue_receive_batch(QueueObject *q, PyObject *args,
 				     PyObject *kw)
 {
-	static char *keywords[] = {"max", "timeout", NULL};
+	static char *keywords[] = { "max", "timeout", NULL };
 	PyObject *timeout = Py_None, *list = NULL;
-	struct receive_call c = {.queue = NULL};
+	struct receive_call c = { .queue = NULL };
 	int64_t timeout_ns;
 	int max = 64, rc, i;
 
@@ -407,7 +409,8 @@ static PyObject *queue_get_max_message(QueueObject *q, void *closure)
 {
 	if (shmbus_handle_enter(&q->h) < 0)
 		return NULL;
-	return PyLong_FromUnsignedLong(bus_queue_settings(q->queue)->max_message);
+	return PyLong_FromUnsignedLong(
+		bus_queue_settings(q->queue)->max_message);
 }
 
 static PyObject *queue_get_closed(QueueObject *q, void *closure)
@@ -429,43 +432,43 @@ static void queue_dealloc(QueueObject *q)
 }
 
 static PyMethodDef queue_methods[] = {
-	{"loan", SHMBUS_METHOD(queue_loan), METH_VARARGS | METH_KEYWORDS,
-	 "loan(timeout=None) -> Message: a slot to fill through .payload "
-	 "and .commit(n)"},
-	{"send", SHMBUS_METHOD(queue_send), METH_VARARGS | METH_KEYWORDS,
-	 "send(data, *, key=None, headers=None, ttl=None, "
-	 "correlation_id=None, reply_to=None, timeout=None): copies data"},
-	{"receive", SHMBUS_METHOD(queue_receive), METH_VARARGS | METH_KEYWORDS,
-	 "receive(timeout=None) -> Message; raises shmbus.Timeout"},
-	{"try_receive", SHMBUS_METHOD(queue_try_receive), METH_NOARGS,
-	 "try_receive() -> Message or None, never waits"},
-	{"receive_batch", SHMBUS_METHOD(queue_receive_batch),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "receive_batch(max=64, timeout=None) -> [Message]: waits for the "
-	 "first only"},
-	{"cancel", SHMBUS_METHOD(queue_cancel), METH_NOARGS,
-	 "Any thread: blocked and later calls raise shmbus.Cancelled."},
-	{"uncancel", SHMBUS_METHOD(queue_uncancel), METH_NOARGS, NULL},
-	{"close", SHMBUS_METHOD(queue_close), METH_NOARGS,
-	 "Closes the handle; unacked messages are redelivered."},
-	{"__enter__", SHMBUS_METHOD(queue_enter), METH_NOARGS, NULL},
-	{"__exit__", SHMBUS_METHOD(queue_exit), METH_VARARGS, NULL},
-	{"_arm", SHMBUS_METHOD(queue_arm), METH_NOARGS, NULL},
-	{"_disarm", SHMBUS_METHOD(queue_disarm), METH_NOARGS, NULL},
-	{NULL},
+	{ "loan", SHMBUS_METHOD(queue_loan), METH_VARARGS | METH_KEYWORDS,
+	  "loan(timeout=None) -> Message: a slot to fill through .payload "
+	  "and .commit(n)" },
+	{ "send", SHMBUS_METHOD(queue_send), METH_VARARGS | METH_KEYWORDS,
+	  "send(data, *, key=None, headers=None, ttl=None, "
+	  "correlation_id=None, reply_to=None, timeout=None): copies data" },
+	{ "receive", SHMBUS_METHOD(queue_receive),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "receive(timeout=None) -> Message; raises shmbus.Timeout" },
+	{ "try_receive", SHMBUS_METHOD(queue_try_receive), METH_NOARGS,
+	  "try_receive() -> Message or None, never waits" },
+	{ "receive_batch", SHMBUS_METHOD(queue_receive_batch),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "receive_batch(max=64, timeout=None) -> [Message]: waits for the "
+	  "first only" },
+	{ "cancel", SHMBUS_METHOD(queue_cancel), METH_NOARGS,
+	  "Any thread: blocked and later calls raise shmbus.Cancelled." },
+	{ "uncancel", SHMBUS_METHOD(queue_uncancel), METH_NOARGS, NULL },
+	{ "close", SHMBUS_METHOD(queue_close), METH_NOARGS,
+	  "Closes the handle; unacked messages are redelivered." },
+	{ "__enter__", SHMBUS_METHOD(queue_enter), METH_NOARGS, NULL },
+	{ "__exit__", SHMBUS_METHOD(queue_exit), METH_VARARGS, NULL },
+	{ "_arm", SHMBUS_METHOD(queue_arm), METH_NOARGS, NULL },
+	{ "_disarm", SHMBUS_METHOD(queue_disarm), METH_NOARGS, NULL },
+	{ NULL },
 };
 
 static PyGetSetDef queue_getset[] = {
-	{"max_message", (getter)queue_get_max_message, NULL,
-	 "largest payload of the queue", NULL},
-	{"closed", (getter)queue_get_closed, NULL, NULL, NULL},
-	{"role", (getter)queue_get_role, NULL, NULL, NULL},
-	{NULL},
+	{ "max_message", (getter)queue_get_max_message, NULL,
+	  "largest payload of the queue", NULL },
+	{ "closed", (getter)queue_get_closed, NULL, NULL, NULL },
+	{ "role", (getter)queue_get_role, NULL, NULL, NULL },
+	{ NULL },
 };
 
 PyTypeObject QueueType = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "shmbus._shmbus.Queue",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus._shmbus.Queue",
 	.tp_basicsize = sizeof(QueueObject),
 	.tp_dealloc = (destructor)queue_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,

@@ -56,8 +56,8 @@ static void *handle_new(PyTypeObject *type)
 
 PyObject *shmbus_address_open(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", "wait", NULL};
-	struct bus_queue_options options = {0};
+	static char *keywords[] = { "name", "wait", NULL };
+	struct bus_queue_options options = { 0 };
 	PyObject *name_object, *wait = Py_None;
 	bus_address_t *handle;
 	AddressObject *a;
@@ -72,7 +72,7 @@ PyObject *shmbus_address_open(BusObject *bus, PyObject *args, PyObject *kw)
 		return NULL;
 	options.spin_ns = 2000;
 	SHMBUS_BUS_CALL(bus, rc = bus_address_open(bus->bus, name, &options,
-						    &handle));
+						   &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "address");
 	if (!(a = handle_new(&AddressType))) {
@@ -101,7 +101,7 @@ static int address_send_once(void *context, int64_t timeout_ns)
 /* send(data, key=None, timeout=None) -> number of targets that took it */
 static PyObject *address_send(AddressObject *a, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"data", "key", "timeout", NULL};
+	static char *keywords[] = { "data", "key", "timeout", NULL };
 	PyObject *key_object = Py_None, *timeout = Py_None, *result = NULL;
 	struct address_send_call c;
 	const char *key = NULL;
@@ -134,7 +134,7 @@ out:
 
 PyObject *shmbus_requester_open(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"service", "reply_to", NULL};
+	static char *keywords[] = { "service", "reply_to", NULL };
 	PyObject *service_object, *reply_object;
 	const char *service, *reply_to;
 	bus_requester_t *handle;
@@ -148,7 +148,7 @@ PyObject *shmbus_requester_open(BusObject *bus, PyObject *args, PyObject *kw)
 	    shmbus_name(reply_object, "reply_to", &reply_to) < 0)
 		return NULL;
 	SHMBUS_BUS_CALL(bus, rc = bus_requester_open(bus->bus, service,
-						      reply_to, &handle));
+						     reply_to, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "requester");
 	if (!(r = handle_new(&RequesterType))) {
@@ -179,7 +179,7 @@ static int request_once(void *context, int64_t timeout_ns)
 static PyObject *requester_request(RequesterObject *r, PyObject *args,
 				   PyObject *kw)
 {
-	static char *keywords[] = {"data", "timeout", "max_reply", NULL};
+	static char *keywords[] = { "data", "timeout", "max_reply", NULL };
 	PyObject *timeout = NULL, *reply = NULL;
 	struct request_call c;
 	Py_ssize_t max_reply = 65536;
@@ -256,7 +256,7 @@ static int reply_once(void *context, int64_t timeout_ns)
 static PyObject *responder_reply(ResponderObject *r, PyObject *args,
 				 PyObject *kw)
 {
-	static char *keywords[] = {"request", "data", "timeout", NULL};
+	static char *keywords[] = { "request", "data", "timeout", NULL };
 	PyObject *timeout = NULL, *result = NULL;
 	struct reply_call c;
 	int64_t timeout_ns = 1000000000LL;
@@ -299,70 +299,73 @@ out:
 	return result;
 }
 
-#define CLOSE_METHODS(prefix, Type)                                         \
-	static PyObject *prefix##_close(Type *o, PyObject *unused)          \
-	{                                                                   \
-		if (shmbus_handle_close(&o->h) < 0)                         \
-			return NULL;                                        \
-		Py_RETURN_NONE;                                             \
-	}                                                                   \
-	static PyObject *prefix##_enter(Type *o, PyObject *unused)          \
-	{                                                                   \
-		return Py_NewRef(o);                                        \
-	}                                                                   \
-	static PyObject *prefix##_exit(Type *o, PyObject *args)             \
-	{                                                                   \
-		if (shmbus_handle_close(&o->h) < 0)                         \
-			return NULL;                                        \
-		Py_RETURN_FALSE;                                            \
-	}                                                                   \
-	static void prefix##_dealloc(Type *o)                               \
-	{                                                                   \
-		shmbus_handle_dealloc(&o->h);                               \
-		PyObject_Free(o);                                           \
+#define CLOSE_METHODS(prefix, Type)                                \
+	static PyObject *prefix##_close(Type *o, PyObject *unused) \
+	{                                                          \
+		if (shmbus_handle_close(&o->h) < 0)                \
+			return NULL;                               \
+		Py_RETURN_NONE;                                    \
+	}                                                          \
+	static PyObject *prefix##_enter(Type *o, PyObject *unused) \
+	{                                                          \
+		return Py_NewRef(o);                               \
+	}                                                          \
+	static PyObject *prefix##_exit(Type *o, PyObject *args)    \
+	{                                                          \
+		if (shmbus_handle_close(&o->h) < 0)                \
+			return NULL;                               \
+		Py_RETURN_FALSE;                                   \
+	}                                                          \
+	static void prefix##_dealloc(Type *o)                      \
+	{                                                          \
+		shmbus_handle_dealloc(&o->h);                      \
+		PyObject_Free(o);                                  \
 	}
 CLOSE_METHODS(address, AddressObject)
 CLOSE_METHODS(requester, RequesterObject)
 CLOSE_METHODS(responder, ResponderObject)
 
-#define CLOSE_ENTRIES(prefix)                                               \
-	{"close", SHMBUS_METHOD(prefix##_close), METH_NOARGS, NULL},          \
-	{"__enter__", SHMBUS_METHOD(prefix##_enter), METH_NOARGS, NULL},      \
-	{"__exit__", SHMBUS_METHOD(prefix##_exit), METH_VARARGS, NULL}
+#define CLOSE_ENTRIES(prefix)                                                \
+	{ "close", SHMBUS_METHOD(prefix##_close), METH_NOARGS, NULL },       \
+		{ "__enter__", SHMBUS_METHOD(prefix##_enter), METH_NOARGS,   \
+		  NULL },                                                    \
+	{                                                                    \
+		"__exit__", SHMBUS_METHOD(prefix##_exit), METH_VARARGS, NULL \
+	}
 
 static PyMethodDef address_methods[] = {
-	{"send", SHMBUS_METHOD(address_send), METH_VARARGS | METH_KEYWORDS,
-	 "send(data, key=None, *, timeout=None) -> targets that took it"},
+	{ "send", SHMBUS_METHOD(address_send), METH_VARARGS | METH_KEYWORDS,
+	  "send(data, key=None, *, timeout=None) -> targets that took it" },
 	CLOSE_ENTRIES(address),
-	{NULL},
+	{ NULL },
 };
 
 static PyMethodDef requester_methods[] = {
-	{"request", SHMBUS_METHOD(requester_request),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "request(data, timeout=1.0, *, max_reply=65536) -> reply bytes; "
-	 "raises shmbus.NoResponder, shmbus.Timeout"},
+	{ "request", SHMBUS_METHOD(requester_request),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "request(data, timeout=1.0, *, max_reply=65536) -> reply bytes; "
+	  "raises shmbus.NoResponder, shmbus.Timeout" },
 	CLOSE_ENTRIES(requester),
-	{NULL},
+	{ NULL },
 };
 
 static PyMethodDef responder_methods[] = {
-	{"reply", SHMBUS_METHOD(responder_reply), METH_VARARGS | METH_KEYWORDS,
-	 "reply(request, data, timeout=1.0): before acking the request"},
+	{ "reply", SHMBUS_METHOD(responder_reply),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "reply(request, data, timeout=1.0): before acking the request" },
 	CLOSE_ENTRIES(responder),
-	{NULL},
+	{ NULL },
 };
 
-#define HANDLE_TYPE(Name, Object, prefix, doc)                              \
-	PyTypeObject Name##Type = {                                         \
-		PyVarObject_HEAD_INIT(NULL, 0)                              \
-		.tp_name = "shmbus." #Name,                                 \
-		.tp_basicsize = sizeof(Object),                             \
-		.tp_dealloc = (destructor)prefix##_dealloc,                 \
-		.tp_flags = Py_TPFLAGS_DEFAULT,                             \
-		.tp_doc = doc,                                              \
-		.tp_methods = prefix##_methods,                             \
-		.tp_weaklistoffset = offsetof(Object, h.weakrefs),          \
+#define HANDLE_TYPE(Name, Object, prefix, doc)                            \
+	PyTypeObject Name##Type = {                                       \
+		PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus." #Name, \
+		.tp_basicsize = sizeof(Object),                           \
+		.tp_dealloc = (destructor)prefix##_dealloc,               \
+		.tp_flags = Py_TPFLAGS_DEFAULT,                           \
+		.tp_doc = doc,                                            \
+		.tp_methods = prefix##_methods,                           \
+		.tp_weaklistoffset = offsetof(Object, h.weakrefs),        \
 	};
 HANDLE_TYPE(Address, AddressObject, address,
 	    "Publishes through the routes of an address (Bus.address()).")

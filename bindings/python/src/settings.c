@@ -19,43 +19,46 @@ struct setting {
 	const struct word *words; /* NULL: an unsigned number */
 };
 
-static const struct word queue_types[] = {
-	{"mpmc", BUS_QUEUE_MPMC}, {"spsc", BUS_QUEUE_SPSC}, {NULL, 0}};
-static const struct word overflows[] = {{"block", BUS_OVERFLOW_BLOCK},
-					{"reject", BUS_OVERFLOW_REJECT},
-					{"drop-oldest", BUS_OVERFLOW_DROP_OLDEST},
-					{NULL, 0}};
+static const struct word queue_types[] = { { "mpmc", BUS_QUEUE_MPMC },
+					   { "spsc", BUS_QUEUE_SPSC },
+					   { NULL, 0 } };
+static const struct word overflows[] = { { "block", BUS_OVERFLOW_BLOCK },
+					 { "reject", BUS_OVERFLOW_REJECT },
+					 { "drop-oldest",
+					   BUS_OVERFLOW_DROP_OLDEST },
+					 { NULL, 0 } };
 static const struct word slow_policies[] = {
-	{"block", BUS_SLOW_SUBSCRIBER_BLOCK},
-	{"overwrite", BUS_SLOW_SUBSCRIBER_OVERWRITE},
-	{NULL, 0}};
+	{ "block", BUS_SLOW_SUBSCRIBER_BLOCK },
+	{ "overwrite", BUS_SLOW_SUBSCRIBER_OVERWRITE },
+	{ NULL, 0 }
+};
 
 #define QUEUE_FIELD(name) #name, offsetof(struct bus_queue_settings, name)
 static const struct setting queue_settings[] = {
-	{QUEUE_FIELD(type), queue_types},
-	{QUEUE_FIELD(slots), NULL},
-	{QUEUE_FIELD(max_message), NULL},
-	{QUEUE_FIELD(overflow), overflows},
-	{QUEUE_FIELD(max_unacked), NULL},
-	{QUEUE_FIELD(max_producers), NULL},
-	{QUEUE_FIELD(max_consumers), NULL},
-	{QUEUE_FIELD(header_room), NULL},
-	{QUEUE_FIELD(max_deliveries), NULL},
-	{QUEUE_FIELD(ack_timeout_ms), NULL},
-	{QUEUE_FIELD(ttl_ms), NULL},
-	{NULL, 0, NULL},
+	{ QUEUE_FIELD(type), queue_types },
+	{ QUEUE_FIELD(slots), NULL },
+	{ QUEUE_FIELD(max_message), NULL },
+	{ QUEUE_FIELD(overflow), overflows },
+	{ QUEUE_FIELD(max_unacked), NULL },
+	{ QUEUE_FIELD(max_producers), NULL },
+	{ QUEUE_FIELD(max_consumers), NULL },
+	{ QUEUE_FIELD(header_room), NULL },
+	{ QUEUE_FIELD(max_deliveries), NULL },
+	{ QUEUE_FIELD(ack_timeout_ms), NULL },
+	{ QUEUE_FIELD(ttl_ms), NULL },
+	{ NULL, 0, NULL },
 };
 
 #define TOPIC_FIELD(name) #name, offsetof(struct bus_topic_settings, name)
 static const struct setting topic_settings[] = {
-	{TOPIC_FIELD(slots), NULL},
-	{TOPIC_FIELD(max_message), NULL},
-	{TOPIC_FIELD(slow_subscriber), slow_policies},
-	{TOPIC_FIELD(max_subscribers), NULL},
-	{TOPIC_FIELD(max_publishers), NULL},
-	{TOPIC_FIELD(history), NULL},
-	{TOPIC_FIELD(header_room), NULL},
-	{NULL, 0, NULL},
+	{ TOPIC_FIELD(slots), NULL },
+	{ TOPIC_FIELD(max_message), NULL },
+	{ TOPIC_FIELD(slow_subscriber), slow_policies },
+	{ TOPIC_FIELD(max_subscribers), NULL },
+	{ TOPIC_FIELD(max_publishers), NULL },
+	{ TOPIC_FIELD(history), NULL },
+	{ TOPIC_FIELD(header_room), NULL },
+	{ NULL, 0, NULL },
 };
 
 static int set_word(const struct setting *s, PyObject *value, uint32_t *out)
@@ -129,7 +132,8 @@ static int apply(const struct setting *table, void *base, PyObject *kw,
 			if (strcmp(s->name, name) == 0)
 				break;
 		if (!s->name) {
-			PyErr_Format(PyExc_TypeError, "unknown setting %R", key);
+			PyErr_Format(PyExc_TypeError, "unknown setting %R",
+				     key);
 			return -1;
 		}
 		field = (uint32_t *)((char *)base + s->offset);
@@ -155,8 +159,7 @@ PyObject *shmbus_create_queue(BusObject *bus, PyObject *args, PyObject *kw)
 	const char *name;
 	int rc;
 
-	if (shmbus_bus_check(bus) < 0 ||
-	    one_name(args, &name) < 0)
+	if (shmbus_bus_check(bus) < 0 || one_name(args, &name) < 0)
 		return NULL;
 	bus_queue_settings_default(&settings);
 	if (apply(queue_settings, &settings, kw, settings.dead_letter) < 0)
@@ -173,8 +176,7 @@ PyObject *shmbus_create_topic(BusObject *bus, PyObject *args, PyObject *kw)
 	const char *name;
 	int rc;
 
-	if (shmbus_bus_check(bus) < 0 ||
-	    one_name(args, &name) < 0)
+	if (shmbus_bus_check(bus) < 0 || one_name(args, &name) < 0)
 		return NULL;
 	bus_topic_settings_default(&settings);
 	if (apply(topic_settings, &settings, kw, NULL) < 0)
@@ -221,7 +223,8 @@ static int route_targets(struct bus_route *route, PyObject *targets)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		if (copy_name(route->targets[i], PySequence_Fast_GET_ITEM(seq, i),
+		if (copy_name(route->targets[i],
+			      PySequence_Fast_GET_ITEM(seq, i),
 			      "target") < 0) {
 			Py_DECREF(seq);
 			return -1;
@@ -248,7 +251,8 @@ static int route_matches(struct bus_route *route, PyObject *headers)
 		return -1;
 	}
 	while (PyDict_Next(headers, &pos, &name, &value)) {
-		struct bus_route_match *m = &route->matches[route->match_count];
+		struct bus_route_match *m =
+			&route->matches[route->match_count];
 		const char *text;
 
 		if (shmbus_name(name, "header name", &text) < 0)
@@ -268,15 +272,15 @@ static int route_matches(struct bus_route *route, PyObject *headers)
 
 PyObject *shmbus_add_route(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", "source", "targets", "key",
-				   "headers", NULL};
+	static char *keywords[] = { "name", "source",  "targets",
+				    "key",  "headers", NULL };
 	PyObject *name, *source, *targets, *key = NULL, *headers = Py_None;
 	struct bus_route route;
 	int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO:add_route", keywords,
-					 &name, &source, &targets, &key,
-					 &headers) ||
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO:add_route",
+					 keywords, &name, &source, &targets,
+					 &key, &headers) ||
 	    shmbus_bus_check(bus) < 0)
 		return NULL;
 	memset(&route, 0, sizeof(route));
@@ -300,8 +304,8 @@ PyObject *shmbus_delete_route(BusObject *bus, PyObject *arg)
 
 	if (shmbus_bus_check(bus) < 0 || shmbus_name(arg, "name", &name) < 0)
 		return NULL;
-	SHMBUS_BUS_CALL(bus, rc = bus_route_delete(bus->bus, BUS_ROUTE_RULE,
-						    name));
+	SHMBUS_BUS_CALL(bus,
+			rc = bus_route_delete(bus->bus, BUS_ROUTE_RULE, name));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "delete_route");
 	Py_RETURN_NONE;

@@ -45,8 +45,7 @@ int shmbus_raise_int(int error, const bus_t *bus, const char *what);
  * detail, and the connection's is that of an older failure.  -1. */
 int shmbus_raise_data(int error, const char *what);
 PyObject *shmbus_raise_plain(int error, const char *what);
-PyObject *shmbus_raise_detail(int error, const char *detail,
-			      const char *what);
+PyObject *shmbus_raise_detail(int error, const char *detail, const char *what);
 /* _shmbus._set_errors(base, {errno: class}) from shmbus/errors.py. */
 PyObject *shmbus_set_errors(PyObject *module, PyObject *args);
 
@@ -73,8 +72,7 @@ extern unsigned long shmbus_fork_generation;
 struct shmbus_handle;
 
 typedef struct {
-	PyObject_HEAD
-	bus_t *bus;
+	PyObject_HEAD bus_t *bus;
 	unsigned long fork_generation;
 	/* Open handles of this connection, closed by Bus.close(). */
 	struct shmbus_handle *handles;
@@ -87,13 +85,11 @@ typedef struct {
 
 /* Runs statement (a call on bus->bus) with the GIL released, counted in
  * bus->calls. */
-#define SHMBUS_BUS_CALL(bus, statement)        \
-	do {                                   \
-		(bus)->calls++;                \
-		Py_BEGIN_ALLOW_THREADS         \
-		statement;                     \
-		Py_END_ALLOW_THREADS           \
-		(bus)->calls--;                \
+#define SHMBUS_BUS_CALL(bus, statement)             \
+	do {                                        \
+		(bus)->calls++;                     \
+		Py_BEGIN_ALLOW_THREADS statement;   \
+		Py_END_ALLOW_THREADS(bus)->calls--; \
 	} while (0)
 
 struct shmbus_message;
@@ -108,8 +104,7 @@ typedef int (*shmbus_waitset_add_fn)(struct shmbus_handle *handle,
 
 /* The head of every handle object. */
 struct shmbus_handle {
-	PyObject_HEAD
-	BusObject *bus; /* strong; NULL once closed */
+	PyObject_HEAD BusObject *bus;	   /* strong; NULL once closed */
 	struct shmbus_handle *next, *prev; /* in bus->handles */
 	shmbus_close_fn close;
 	shmbus_waitset_add_fn waitset_add;
@@ -169,8 +164,8 @@ typedef int (*shmbus_wait_fn)(void *context, int64_t timeout_ns);
  * full with BUS_NOWAIT counts as rejected in the queue's figures.
  * Returns fn's result, or SHMBUS_RAISED when a signal handler raised.
  */
-int shmbus_wait(struct shmbus_handle *handle, shmbus_wait_fn fn,
-		void *context, int64_t timeout_ns, int probe);
+int shmbus_wait(struct shmbus_handle *handle, shmbus_wait_fn fn, void *context,
+		int64_t timeout_ns, int probe);
 #define SHMBUS_RAISED INT_MIN
 /*
  * Calls fn once with the whole timeout and the GIL released: for a call
@@ -189,16 +184,15 @@ PyObject *shmbus_handle_disarm(struct shmbus_handle *handle);
 /* ---- messages (message_object.c) ------------------------------------- */
 
 enum shmbus_message_kind {
-	SHMBUS_RECEIVED_QUEUE,	/* ack / nack */
-	SHMBUS_RECEIVED_TOPIC,	/* release (a subscription's view) */
+	SHMBUS_RECEIVED_QUEUE, /* ack / nack */
+	SHMBUS_RECEIVED_TOPIC, /* release (a subscription's view) */
 	SHMBUS_RECEIVED_WILDCARD,
-	SHMBUS_LOAN_QUEUE,	/* commit */
+	SHMBUS_LOAN_QUEUE, /* commit */
 	SHMBUS_LOAN_TOPIC,
 };
 
 typedef struct shmbus_message {
-	PyObject_HEAD
-	struct shmbus_handle *owner; /* strong */
+	PyObject_HEAD struct shmbus_handle *owner; /* strong */
 	struct bus_message message;
 	enum shmbus_message_kind kind;
 	int live; /* the view still points at the slot */
@@ -208,7 +202,7 @@ typedef struct shmbus_message {
 	unsigned int replies;
 	Py_ssize_t exports;
 	PyObject *view_ref; /* weak reference to msg.payload's memoryview */
-	PyObject *topic; /* wildcard: the topic's name; else NULL */
+	PyObject *topic;    /* wildcard: the topic's name; else NULL */
 	uint64_t lost;
 	struct shmbus_message *next, *prev; /* in owner->messages */
 } MessageObject;

@@ -12,24 +12,38 @@ struct figure {
 	int is_32; /* uint32_t, else uint64_t */
 };
 
-#define Q64(f) {#f, offsetof(struct bus_queue_stats, f), 0}
-#define Q32(f) {#f, offsetof(struct bus_queue_stats, f), 1}
+#define Q64(f)                                             \
+	{                                                  \
+#f, offsetof(struct bus_queue_stats, f), 0 \
+	}
+#define Q32(f)                                             \
+	{                                                  \
+#f, offsetof(struct bus_queue_stats, f), 1 \
+	}
 static const struct figure queue_figures[] = {
-	Q64(enqueued), Q64(dequeued), Q64(acked), Q64(nacked),
-	Q64(redelivered), Q64(dropped), Q64(rejected), Q64(reclaimed),
-	Q64(depth), Q64(leased), Q64(capacity), Q32(producers),
-	Q32(consumers), Q64(dead_lettered), Q64(dead_waiting),
-	Q64(timed_out), Q64(expired), Q64(backpressure_waits),
-	Q64(high_water), {NULL, 0, 0},
+	Q64(enqueued),	 Q64(dequeued),	     Q64(acked),
+	Q64(nacked),	 Q64(redelivered),   Q64(dropped),
+	Q64(rejected),	 Q64(reclaimed),     Q64(depth),
+	Q64(leased),	 Q64(capacity),	     Q32(producers),
+	Q32(consumers),	 Q64(dead_lettered), Q64(dead_waiting),
+	Q64(timed_out),	 Q64(expired),	     Q64(backpressure_waits),
+	Q64(high_water), { NULL, 0, 0 },
 };
 
-#define T64(f) {#f, offsetof(struct bus_topic_stats, f), 0}
-#define T32(f) {#f, offsetof(struct bus_topic_stats, f), 1}
+#define T64(f)                                             \
+	{                                                  \
+#f, offsetof(struct bus_topic_stats, f), 0 \
+	}
+#define T32(f)                                             \
+	{                                                  \
+#f, offsetof(struct bus_topic_stats, f), 1 \
+	}
 static const struct figure topic_figures[] = {
-	T64(published), T64(rejected), T64(received), T64(lapped), T64(lost),
-	T64(padded), T64(tail), T64(capacity), T64(max_lag),
+	T64(published),	 T64(rejected),	   T64(received),
+	T64(lapped),	 T64(lost),	   T64(padded),
+	T64(tail),	 T64(capacity),	   T64(max_lag),
 	T32(publishers), T32(subscribers), T64(backpressure_waits),
-	T64(expired), T64(high_water), {NULL, 0, 0},
+	T64(expired),	 T64(high_water),  { NULL, 0, 0 },
 };
 
 static PyObject *to_dict(const struct figure *table, const void *stats,

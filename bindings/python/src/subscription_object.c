@@ -23,8 +23,7 @@ static void subscription_close_handle(struct shmbus_handle *h)
 	s->subscription = NULL;
 }
 
-static int subscription_waitset_add(struct shmbus_handle *h,
-				    bus_waitset_t *ws)
+static int subscription_waitset_add(struct shmbus_handle *h, bus_waitset_t *ws)
 {
 	SubscriptionObject *s = (SubscriptionObject *)h;
 
@@ -35,9 +34,9 @@ static int subscription_waitset_add(struct shmbus_handle *h,
 
 PyObject *shmbus_subscribe(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"pattern", "history", "wait", "spin_ns",
-				   NULL};
-	struct bus_subscribe_options options = {0};
+	static char *keywords[] = { "pattern", "history", "wait", "spin_ns",
+				    NULL };
+	struct bus_subscribe_options options = { 0 };
 	PyObject *pattern_object, *wait = Py_None;
 	unsigned int history = 0, spin_ns = 2000;
 	bus_subscription_t *subscription = NULL;
@@ -56,13 +55,13 @@ PyObject *shmbus_subscribe(BusObject *bus, PyObject *args, PyObject *kw)
 	options.history = history;
 	options.spin_ns = spin_ns;
 	if (bus_pattern_is_wildcard(pattern))
-		SHMBUS_BUS_CALL(bus, rc = bus_subscribe_pattern(
-					     bus->bus, pattern, &options,
-					     &wildcard));
+		SHMBUS_BUS_CALL(
+			bus, rc = bus_subscribe_pattern(bus->bus, pattern,
+							&options, &wildcard));
 	else
-		SHMBUS_BUS_CALL(bus, rc = bus_subscribe(bus->bus, pattern,
-							&options,
-							&subscription));
+		SHMBUS_BUS_CALL(bus,
+				rc = bus_subscribe(bus->bus, pattern, &options,
+						   &subscription));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "subscribe");
 	s = (SubscriptionObject *)shmbus_subscription_class->tp_alloc(
@@ -113,7 +112,7 @@ static int finish_current(SubscriptionObject *s)
 static PyObject *receive_one(SubscriptionObject *s, int64_t timeout_ns,
 			     int none_when_empty)
 {
-	struct receive_call c = {.s = s};
+	struct receive_call c = { .s = s };
 	MessageObject *m;
 	int rc;
 
@@ -144,7 +143,7 @@ static PyObject *receive_one(SubscriptionObject *s, int64_t timeout_ns,
 static PyObject *subscription_receive(SubscriptionObject *s, PyObject *args,
 				      PyObject *kw)
 {
-	static char *keywords[] = {"timeout", NULL};
+	static char *keywords[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 	int64_t timeout_ns;
 
@@ -177,8 +176,7 @@ static PyObject *subscription_cancel(SubscriptionObject *s, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *subscription_uncancel(SubscriptionObject *s,
-				       PyObject *unused)
+static PyObject *subscription_uncancel(SubscriptionObject *s, PyObject *unused)
 {
 	if (shmbus_handle_ours(&s->h) < 0)
 		return NULL;
@@ -233,31 +231,31 @@ static void subscription_dealloc(SubscriptionObject *s)
 }
 
 static PyMethodDef subscription_methods[] = {
-	{"receive", SHMBUS_METHOD(subscription_receive),
-	 METH_VARARGS | METH_KEYWORDS,
-	 "receive(timeout=None) -> Message (finishes the one before)"},
-	{"try_receive", SHMBUS_METHOD(subscription_try_receive), METH_NOARGS,
-	 "try_receive() -> Message or None"},
-	{"cancel", SHMBUS_METHOD(subscription_cancel), METH_NOARGS, NULL},
-	{"uncancel", SHMBUS_METHOD(subscription_uncancel), METH_NOARGS, NULL},
-	{"close", SHMBUS_METHOD(subscription_close), METH_NOARGS,
-	 "Ends the subscription."},
-	{"__enter__", SHMBUS_METHOD(subscription_enter), METH_NOARGS, NULL},
-	{"__exit__", SHMBUS_METHOD(subscription_exit), METH_VARARGS, NULL},
-	{"_arm", SHMBUS_METHOD(subscription_arm), METH_NOARGS, NULL},
-	{"_disarm", SHMBUS_METHOD(subscription_disarm), METH_NOARGS, NULL},
-	{NULL},
+	{ "receive", SHMBUS_METHOD(subscription_receive),
+	  METH_VARARGS | METH_KEYWORDS,
+	  "receive(timeout=None) -> Message (finishes the one before)" },
+	{ "try_receive", SHMBUS_METHOD(subscription_try_receive), METH_NOARGS,
+	  "try_receive() -> Message or None" },
+	{ "cancel", SHMBUS_METHOD(subscription_cancel), METH_NOARGS, NULL },
+	{ "uncancel", SHMBUS_METHOD(subscription_uncancel), METH_NOARGS,
+	  NULL },
+	{ "close", SHMBUS_METHOD(subscription_close), METH_NOARGS,
+	  "Ends the subscription." },
+	{ "__enter__", SHMBUS_METHOD(subscription_enter), METH_NOARGS, NULL },
+	{ "__exit__", SHMBUS_METHOD(subscription_exit), METH_VARARGS, NULL },
+	{ "_arm", SHMBUS_METHOD(subscription_arm), METH_NOARGS, NULL },
+	{ "_disarm", SHMBUS_METHOD(subscription_disarm), METH_NOARGS, NULL },
+	{ NULL },
 };
 
 static PyGetSetDef subscription_getset[] = {
-	{"topics", (getter)subscription_get_topics, NULL,
-	 "how many topics the subscription covers now", NULL},
-	{NULL},
+	{ "topics", (getter)subscription_get_topics, NULL,
+	  "how many topics the subscription covers now", NULL },
+	{ NULL },
 };
 
 PyTypeObject SubscriptionType = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "shmbus._shmbus.Subscription",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus._shmbus.Subscription",
 	.tp_basicsize = sizeof(SubscriptionObject),
 	.tp_dealloc = (destructor)subscription_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,

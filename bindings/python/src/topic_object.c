@@ -14,9 +14,9 @@ static void topic_close_handle(struct shmbus_handle *h)
 
 PyObject *shmbus_topic_open(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"name", "wait", "spin_ns", "timestamps",
-				   NULL};
-	struct bus_queue_options options = {0};
+	static char *keywords[] = { "name", "wait", "spin_ns", "timestamps",
+				    NULL };
+	struct bus_queue_options options = { 0 };
 	PyObject *name_object, *wait = Py_None;
 	unsigned int spin_ns = 2000;
 	int timestamps = 1, rc;
@@ -34,7 +34,7 @@ PyObject *shmbus_topic_open(BusObject *bus, PyObject *args, PyObject *kw)
 	options.spin_ns = spin_ns;
 	options.no_timestamp = !timestamps;
 	SHMBUS_BUS_CALL(bus, rc = bus_topic_open(bus->bus, name, BUS_PRODUCER,
-						  &options, &handle));
+						 &options, &handle));
 	if (rc < 0)
 		return shmbus_raise(rc, bus->bus, "topic");
 	t = PyObject_New(TopicObject, &TopicType);
@@ -42,8 +42,7 @@ PyObject *shmbus_topic_open(BusObject *bus, PyObject *args, PyObject *kw)
 		bus_topic_close(handle);
 		return NULL;
 	}
-	memset((char *)t + sizeof(PyObject), 0,
-	       sizeof(*t) - sizeof(PyObject));
+	memset((char *)t + sizeof(PyObject), 0, sizeof(*t) - sizeof(PyObject));
 	t->topic = handle;
 	shmbus_handle_attach(&t->h, bus, topic_close_handle, NULL);
 	return (PyObject *)t;
@@ -64,7 +63,7 @@ static int loan_once(void *context, int64_t timeout_ns)
 static int take_loan(TopicObject *t, struct bus_message *out,
 		     int64_t timeout_ns)
 {
-	struct loan_call c = {.topic = t->topic};
+	struct loan_call c = { .topic = t->topic };
 	int rc;
 
 	if (shmbus_take_kept_loan(&t->h, out))
@@ -84,7 +83,7 @@ static PyObject *raise_wait(TopicObject *t, int rc, const char *what)
 
 static PyObject *topic_loan(TopicObject *t, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"timeout", NULL};
+	static char *keywords[] = { "timeout", NULL };
 	PyObject *timeout = Py_None;
 	MessageObject *m;
 	int64_t timeout_ns;
@@ -142,20 +141,20 @@ static PyObject *publish_with_loan(TopicObject *t, const Py_buffer *data,
 
 static PyObject *topic_send(TopicObject *t, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = {"data", "key", "headers", "ttl",
-				   "correlation_id", "reply_to", "timeout",
-				   NULL};
-	PyObject *extras[5] = {Py_None, Py_None, Py_None, Py_None, Py_None};
+	static char *keywords[] = { "data",	      "key",
+				    "headers",	      "ttl",
+				    "correlation_id", "reply_to",
+				    "timeout",	      NULL };
+	PyObject *extras[5] = { Py_None, Py_None, Py_None, Py_None, Py_None };
 	PyObject *timeout = Py_None, *result = NULL;
 	struct publish_call c;
 	int64_t timeout_ns;
 	Py_buffer data;
 	int rc, i, plain = 1;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "y*|$OOOOOO:send", keywords,
-					 &data, &extras[0], &extras[1],
-					 &extras[2], &extras[3], &extras[4],
-					 &timeout))
+	if (!PyArg_ParseTupleAndKeywords(
+		    args, kw, "y*|$OOOOOO:send", keywords, &data, &extras[0],
+		    &extras[1], &extras[2], &extras[3], &extras[4], &timeout))
 		return NULL;
 	if (shmbus_handle_enter(&t->h) < 0 ||
 	    shmbus_timeout(timeout, &timeout_ns) < 0)
@@ -247,30 +246,29 @@ static void topic_dealloc(TopicObject *t)
 }
 
 static PyMethodDef topic_methods[] = {
-	{"loan", SHMBUS_METHOD(topic_loan), METH_VARARGS | METH_KEYWORDS,
-	 "loan(timeout=None) -> Message to fill and commit(n)"},
-	{"send", SHMBUS_METHOD(topic_send), METH_VARARGS | METH_KEYWORDS,
-	 "send(data, *, key=None, headers=None, ttl=None, "
-	 "correlation_id=None, reply_to=None, timeout=None)"},
-	{"publish", SHMBUS_METHOD(topic_send), METH_VARARGS | METH_KEYWORDS,
-	 "publish(...): the same as send()"},
-	{"last", SHMBUS_METHOD(topic_last), METH_NOARGS,
-	 "last() -> bytes of the newest message, or None"},
-	{"cancel", SHMBUS_METHOD(topic_cancel), METH_NOARGS, NULL},
-	{"close", SHMBUS_METHOD(topic_close), METH_NOARGS, NULL},
-	{"__enter__", SHMBUS_METHOD(topic_enter), METH_NOARGS, NULL},
-	{"__exit__", SHMBUS_METHOD(topic_exit), METH_VARARGS, NULL},
-	{NULL},
+	{ "loan", SHMBUS_METHOD(topic_loan), METH_VARARGS | METH_KEYWORDS,
+	  "loan(timeout=None) -> Message to fill and commit(n)" },
+	{ "send", SHMBUS_METHOD(topic_send), METH_VARARGS | METH_KEYWORDS,
+	  "send(data, *, key=None, headers=None, ttl=None, "
+	  "correlation_id=None, reply_to=None, timeout=None)" },
+	{ "publish", SHMBUS_METHOD(topic_send), METH_VARARGS | METH_KEYWORDS,
+	  "publish(...): the same as send()" },
+	{ "last", SHMBUS_METHOD(topic_last), METH_NOARGS,
+	  "last() -> bytes of the newest message, or None" },
+	{ "cancel", SHMBUS_METHOD(topic_cancel), METH_NOARGS, NULL },
+	{ "close", SHMBUS_METHOD(topic_close), METH_NOARGS, NULL },
+	{ "__enter__", SHMBUS_METHOD(topic_enter), METH_NOARGS, NULL },
+	{ "__exit__", SHMBUS_METHOD(topic_exit), METH_VARARGS, NULL },
+	{ NULL },
 };
 
 static PyGetSetDef topic_getset[] = {
-	{"max_message", (getter)topic_get_max_message, NULL, NULL, NULL},
-	{NULL},
+	{ "max_message", (getter)topic_get_max_message, NULL, NULL, NULL },
+	{ NULL },
 };
 
 PyTypeObject TopicType = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "shmbus.Topic",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmbus.Topic",
 	.tp_basicsize = sizeof(TopicObject),
 	.tp_dealloc = (destructor)topic_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
