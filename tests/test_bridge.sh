@@ -1180,10 +1180,30 @@ EOF
 		'grep -q "^bridge hostA (topic busbridge.hostA.a): running, connected, 1 reconnect," "$work/bridge.out" && grep -Eq "^  prices +export-topic +$count +0 +0 +0 +0$" "$work/bridge.out"'
 	check "busctl bridge on bus B: its import, lag read from nats.c" \
 		'wait_bridge "$bus_b" hostB "(.rules[0] | .rule == \"prices\" and .kind == \"import-core\" and .forwarded == $count and .lag == 0)"'
+	# A second bridge of the same origin (busbridge.8: one for streams,
+	# one for requests) keeps its figures apart: its default topic
+	# carries its config's name.
+	cat >"$work/c.conf" <<EOF
+[bridge]
+bus = $bus_a
+nats = $nats_url
+name = hostA
+
+[export again]
+from = topic prices.eu
+to = other.{subject}
+EOF
+	start_bridge c
+	c_pid=$bridge_pid
+	pids="$c_pid $pids"
+	check "two bridges of origin hostA: two status topics, each its own rules" \
+		'wait_bridge "$bus_a" hostA "select(.topic == \"busbridge.hostA.c\") | .rules[0].rule == \"again\"" && [ "$(jq -s "[.[] | .topic] | sort == [\"busbridge.hostA.a\", \"busbridge.hostA.c\"]" "$work/bridge.json")" = true ]'
+	check "no warning of a shared status topic" \
+		'! grep -q "publishes its figures there too" "$work/c.log"'
 	stop "$a_pid"
 	forget "$a_pid"
 	check "a bridge stopped cleanly says so, with its final figures" \
-		'wait_bridge "$bus_a" hostA ".state == \"stopped\" and (.rules[] | select(.rule == \"prices\") | .forwarded == $count)"'
+		'wait_bridge "$bus_a" hostA.a ".state == \"stopped\" and (.rules[] | select(.rule == \"prices\") | .forwarded == $count)"'
 	kill -KILL "$b_pid"
 	wait "$b_pid" 2>/dev/null
 	forget "$b_pid"
