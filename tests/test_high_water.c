@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * High-water marks through a real busd (libbus/queue_high_water.h,
+ * High-water marks through a real busd (libbus/core/queue_high_water.h,
  * topic_high_water.h): a queue that had N messages queued before its
  * consumer took any says high_water N, while the consumer is attached
  * (its own mark), after it has exited (busd's retired figure), through

@@ -269,7 +269,7 @@ struct bus_attachment {
 	 * the control block, so busd can uncount a client that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
 	/* A consumer's high-water mark of the queue's depth, as seen just
-	 * before its takes (libbus/queue_high_water.h); 0 for a producer.
+	 * before its takes (libbus/core/queue_high_water.h); 0 for a producer.
 	 * Zero in segments made before it existed, which is right. */
 	BUS_ATOMIC(uint32_t) high_water;
 	/* Slow-path line: written only by the attached client, relaxed,
@@ -312,7 +312,7 @@ struct bus_retired_figures {
 	BUS_ATOMIC(uint64_t) expired;
 	BUS_ATOMIC(uint64_t) backpressure_waits;
 	/* The highest high_water of departed consumers: folded in with
-	 * max(), not added (libbus/queue_high_water.h). */
+	 * max(), not added (libbus/core/queue_high_water.h). */
 	BUS_ATOMIC(uint64_t) high_water;
 	uint8_t pad[2 * BUS_CACHE_LINE - 14 * 8];
 };
@@ -410,7 +410,7 @@ struct bus_subscriber {
 	 * so busd can uncount a subscriber that died asleep. */
 	BUS_ATOMIC(uint32_t) sleeping;
 	/* The highest lag this subscriber saw just before its reads
-	 * (libbus/topic_high_water.h); zero in older segments. */
+	 * (libbus/core/topic_high_water.h); zero in older segments. */
 	BUS_ATOMIC(uint32_t) high_water;
 	BUS_ATOMIC(uint64_t) expired; /* past their expiry: skipped */
 	uint8_t cursor_pad[BUS_CACHE_LINE - 48];
