@@ -39,8 +39,8 @@ const char *busd_log_level_name(int level);
 void busd_log(enum busd_log_level level, const char *format, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Warnings and errors also go to page (libbus/core/error_log.h, appended by busd/log_page_writer.c);
- * NULL stops. */
+/* Warnings and errors also go to page (libbus/core/error_log.h, appended
+ * by busd/log_page_writer.c); NULL stops. */
 struct bus_log_page;
 void busd_log_attach(struct bus_log_page *page);
 
