@@ -267,11 +267,12 @@ expect_bad_config() {
 	fi
 }
 
-# wait_subscribers TOPIC N: until stat says N subscribers (5 s at most).
+# wait_subscribers TOPIC N [BUS]: until stat says N subscribers on $bus
+# (or BUS), 5 s at most.
 wait_subscribers() {
 	i=0
 	while [ $i -lt 50 ]; do
-		ctl stat "$1" --json
+		busctl_run -b "${3:-$bus}" stat "$1" --json
 		[ "$(json_value subscribers)" = "$2" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
