@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* INFO: busd describes itself to an operator (busctl info). */
+#ifndef BUSD_INFO_H
+#define BUSD_INFO_H
+
+#include "handler_context.h"
+
+int busd_on_info(struct busd_handlers *handlers, struct busd_client *client,
+		 const struct bus_control_request *request,
+		 struct busd_reply *reply);
+
+#endif /* BUSD_INFO_H */
