@@ -83,6 +83,25 @@ static int busd_check_name(const struct bus_control_request *request,
 		request->name, BUS_NAME_MAX);
 }
 
+/* Why no queue (topic false) or topic (true) is named name: the other
+ * kind has the name, or nothing has.  -ENOENT, in the reply too. */
+static int busd_not_found(const struct busd_handlers *handlers,
+			  const char *name, bool topic,
+			  struct busd_reply *reply)
+{
+	const struct busd_registry *r = &handlers->catalog->registry;
+	const char *kind = topic ? "topic" : "queue";
+
+	if (topic ? busd_registry_find(r, name) != NULL
+		  : busd_registry_find_topic(r, name) != NULL)
+		return busd_fail(reply, -ENOENT,
+				 "'%s' on bus '%s' is a %s, not a %s", name,
+				 handlers->catalog->bus_name,
+				 topic ? "queue" : "topic", kind);
+	return busd_fail(reply, -ENOENT, "no %s named '%s' on bus '%s'", kind,
+			 name, handlers->catalog->bus_name);
+}
+
 /* The named queue, or NULL with a sentence in the reply (-ENOENT). */
 static struct busd_queue *busd_find_queue(struct busd_handlers *handlers,
 					  const struct bus_control_request *r,
@@ -91,16 +110,20 @@ static struct busd_queue *busd_find_queue(struct busd_handlers *handlers,
 	struct busd_queue *queue =
 		busd_registry_find(&handlers->catalog->registry, r->name);
 
-	if (!queue &&
-	    busd_registry_find_topic(&handlers->catalog->registry, r->name))
-		busd_fail(reply, -ENOENT,
-			  "'%s' on bus '%s' is a topic, not a "
-			  "queue",
-			  r->name, handlers->catalog->bus_name);
-	else if (!queue)
-		busd_fail(reply, -ENOENT, "no queue named '%s' on bus '%s'",
-			  r->name, handlers->catalog->bus_name);
+	if (!queue)
+		busd_not_found(handlers, r->name, false, reply);
 	return queue;
+}
+
+/* What a client needs to map the segment whose slot it was lent: a
+ * queue's or a topic's, which share the header. */
+static void busd_hand_over(int fd, size_t size,
+			   const struct bus_segment_header *header,
+			   struct busd_reply *reply)
+{
+	reply->message.segment_size = size;
+	reply->message.generation = header->created_ns;
+	reply->fd = fd;
 }
 
 /* ---- access ------------------------------------------------------------ */
@@ -245,15 +268,6 @@ static int busd_attach(struct busd_handlers *handlers,
 	return 0;
 }
 
-/* What a client needs to map the queue whose slot it was lent. */
-static void busd_hand_over_queue(const struct busd_queue *queue,
-				 struct busd_reply *reply)
-{
-	reply->message.segment_size = queue->geometry.size;
-	reply->message.generation = queue->geometry.header->created_ns;
-	reply->fd = queue->fd;
-}
-
 int busd_on_open(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply)
@@ -273,7 +287,8 @@ int busd_on_open(struct busd_handlers *handlers, struct busd_client *client,
 	ret = busd_attach(handlers, client, queue, request->role, reply);
 	if (ret)
 		return ret;
-	busd_hand_over_queue(queue, reply);
+	busd_hand_over(queue->fd, queue->geometry.size, queue->geometry.header,
+		       reply);
 	busd_debug("client %u opened '%s' as %s (slot %u)",
 		   client->identity.client_id, queue->name,
 		   busd_role_name(request->role), reply->message.attachment);
@@ -423,7 +438,8 @@ int busd_on_purge(struct busd_handlers *handlers, struct busd_client *client,
 				 queue->name);
 	if (ret)
 		return ret;
-	busd_hand_over_queue(queue, reply);
+	busd_hand_over(queue->fd, queue->geometry.size, queue->geometry.header,
+		       reply);
 	busd_info("client %u (pid %d) purges queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
@@ -471,15 +487,8 @@ static struct busd_topic *busd_find_topic(struct busd_handlers *handlers,
 	struct busd_topic *topic = busd_registry_find_topic(
 		&handlers->catalog->registry, r->name);
 
-	if (!topic &&
-	    busd_registry_find(&handlers->catalog->registry, r->name))
-		busd_fail(reply, -ENOENT,
-			  "'%s' on bus '%s' is a queue, not a "
-			  "topic",
-			  r->name, handlers->catalog->bus_name);
-	else if (!topic)
-		busd_fail(reply, -ENOENT, "no topic named '%s' on bus '%s'",
-			  r->name, handlers->catalog->bus_name);
+	if (!topic)
+		busd_not_found(handlers, r->name, true, reply);
 	return topic;
 }
 
@@ -584,9 +593,8 @@ int busd_on_topic_open(struct busd_handlers *handlers,
 	ret = busd_topic_lend(client, topic, request, reply);
 	if (ret)
 		return ret;
-	reply->message.segment_size = topic->geometry.size;
-	reply->message.generation = topic->geometry.header->created_ns;
-	reply->fd = topic->fd;
+	busd_hand_over(topic->fd, topic->geometry.size, topic->geometry.header,
+		       reply);
 	busd_debug("client %u opened topic '%s' as %s (slot %u)",
 		   client->identity.client_id, topic->name,
 		   request->role == BUS_OBSERVER
