@@ -60,7 +60,6 @@ int busd_on_route_delete(struct busd_handlers *handlers,
 			 struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply);
-/* INFO: busd's version, configuration, uptime and counts (info.c). */
 int busd_on_purge(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply);

@@ -5,6 +5,7 @@
 
 #include "handler_context.h"
 
+/* busd's version, configuration, uptime and counts. */
 int busd_on_info(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply);
