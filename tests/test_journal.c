@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -228,6 +229,46 @@ static void test_journal_topic_retention_by_bytes(void **state)
 	/* About retain_bytes / segment_bytes files, plus the newest. */
 	assert_true(jt_files(f->dir) <= 6);
 	assert_true(jt_files(f->dir) >= 2);
+}
+
+static void test_journal_topic_retention_by_age(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	struct dirent *e;
+	DIR *d;
+	int files, old = 0;
+
+	f->options.kind = BUS_JOURNAL_TOPIC;
+	f->options.segment_bytes = 8192;
+	f->options.retain_age_ms = 60000;
+	w = writer_open(f, NULL);
+	jt_append(w, 0, 1000);
+	assert_ret(bus_journal_submit(w), 0);
+	files = jt_files(f->dir);
+	assert_true(files > 4);
+	/* The three oldest files were last written an hour ago. */
+	d = opendir(f->dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[600];
+		struct timeval hour_ago[2];
+
+		if (!strstr(e->d_name, ".journal") ||
+		    strcmp(e->d_name, "00000000000000000100") > 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		gettimeofday(&hour_ago[0], NULL);
+		hour_ago[0].tv_sec -= 3600;
+		hour_ago[1] = hour_ago[0];
+		assert_int_equal(utimes(path, hour_ago), 0);
+		old++;
+	}
+	closedir(d);
+	assert_true(old >= 1);
+	assert_int_equal(bus_journal_trim(w, 0), old);
+	assert_int_equal(jt_files(f->dir), files - old);
+	assert_ret(bus_journal_writer_close(w), 0);
 }
 
 static void seek_check(const char *dir, uint64_t sequence, uint64_t want)
@@ -546,6 +587,7 @@ int main(void)
 		T(test_journal_durable_sequence_follows_syncs),
 		T(test_journal_many_files_and_trim),
 		T(test_journal_topic_retention_by_bytes),
+		T(test_journal_topic_retention_by_age),
 		T(test_journal_seek_by_sequence_and_time),
 		T(test_journal_torn_tail_cut_counted_appended_after),
 		T(test_journal_corruption_refused_with_file_and_offset),
