@@ -322,13 +322,16 @@ static int load(struct bus_journal_reader *r, struct bus_journal_entry *entry,
 					 detail_size);
 		if (ret < 0)
 			return ret;
+		/* A writer may still be filling the tail in: read it again
+		 * next time rather than from the buffer. */
+		r->buffer_bytes = 0;
 		ret = look_again(r, &more);
 		if (ret < 0)
 			return ret;
 		if (!more)
 			return 0;
-		/* A newer file: this one's end was final after all. */
-		return corrupt(r, r->offset, why, detail, detail_size);
+		/* A newer file: the writer finished this one first, so its
+		 * end is final; look once more, now as an older file. */
 	}
 }
 

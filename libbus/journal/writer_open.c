@@ -199,6 +199,8 @@ static int open_files(struct bus_journal_writer *w,
 		if (recovered) {
 			*recovered = r->recovery;
 			recovered->files = r->files;
+			/* Past a trim of every message: the newest name. */
+			recovered->next_sequence = w->next_sequence;
 		}
 	}
 	if (ret == 0 && !r->files) {
