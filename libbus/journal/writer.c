@@ -590,22 +590,25 @@ uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w)
 	return w ? w->durable_sequence : 0;
 }
 
+/*
+ * 0 when a submit has something to do now: records not yet handed to a
+ * write, or written bytes no sync covers (always, or interval once due).
+ * What waits for writes in flight says -1: their completions make the
+ * event fd readable, and bus_journal_reap() issues the sync then.  Never
+ * 0 for nothing, so a caller's loop does not spin.
+ */
 int bus_journal_sync_due_ms(const struct bus_journal_writer *w)
 {
 	uint64_t now;
 
 	if (!w || w->options.sync == BUS_JOURNAL_SYNC_NONE)
 		return -1;
-	if (w->options.sync == BUS_JOURNAL_SYNC_ALWAYS)
-		return w->durable_position < w->position ||
-				       (w->filling >= 0 &&
-					w->buffers[w->filling].used)
-			       ? 0
-			       : -1;
-	if (!w->sync_due_ns)
-		return w->filling >= 0 && w->buffers[w->filling].used
-			       ? (int)w->options.sync_interval_ms
-			       : -1;
+	if (w->filling >= 0 && w->buffers[w->filling].used)
+		return 0;
+	if (w->written_position <= sync_cover_max(w))
+		return -1;
+	if (w->options.sync == BUS_JOURNAL_SYNC_ALWAYS || !w->sync_due_ns)
+		return 0;
 	now = bus__journal_now_ns(CLOCK_MONOTONIC);
 	return now >= w->sync_due_ns
 		       ? 0
