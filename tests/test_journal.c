@@ -437,6 +437,9 @@ static void test_journal_torn_tail_cut_counted_appended_after(void **state)
 			;
 		bus_journal_reader_recovery(r, &rr);
 		assert_int_equal(rr.torn_records, 1);
+		assert_int_equal(rr.files, jt_files(f->dir));
+		assert_int_equal(rr.records, 1999);
+		assert_int_equal(rr.next_sequence, 2000);
 		bus_journal_reader_close(r);
 	}
 	w = writer_open(f, &rec);

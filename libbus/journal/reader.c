@@ -141,7 +141,8 @@ static int open_file(struct bus_journal_reader *r, size_t i, char *detail,
 			       "the header's first sequence is not the "
 			       "file's name",
 			       detail, detail_size);
-	r->recovery.files++;
+	if (i + 1 > r->recovery.files)
+		r->recovery.files = i + 1; /* seeks open files again */
 	return 0;
 }
 
