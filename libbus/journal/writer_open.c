@@ -55,6 +55,7 @@ static int scan(struct bus_journal_writer *w, struct bus_journal_reader *r,
 		if (e.type != BUS_JOURNAL_RECORD_MESSAGE ||
 		    !bus__journal_reader_in_newest(r))
 			continue;
+		w->file_has_message = 1;
 		if (indexed &&
 		    e.offset - last_indexed < BUS__JOURNAL_BUFFER_SIZE)
 			continue;
@@ -108,14 +109,25 @@ static int adopt_newest(struct bus_journal_writer *w,
 			}
 			end = BUS__JOURNAL_FILE_HEADER_SIZE;
 		}
-		if (w->options.sync != BUS_JOURNAL_SYNC_NONE &&
-		    fdatasync(w->fd) != 0) {
-			ret = -errno;
-			say(detail, detail_size, path, ret);
-			return ret;
-		}
 	}
 	w->file_offset = end;
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE)
+		return 0;
+	/* What a writer with sync = none (or one killed before its sync)
+	 * left in the page cache is durable only from here: the durable
+	 * sequence at open counts on it, and the first mark names it. */
+	if (fdatasync(w->fd) != 0) {
+		ret = -errno;
+		say(detail, detail_size, path, ret);
+		return ret;
+	}
+	ret = bus__journal_sync_directory(w->directory);
+	if (ret < 0) {
+		say(detail, detail_size, w->directory, ret);
+		return ret;
+	}
+	w->figures.syncs++;
+	w->mark_synced = end;
 	return 0;
 }
 
@@ -266,15 +278,16 @@ int bus_journal_writer_close(struct bus_journal_writer *w)
 
 	if (!w)
 		return -EINVAL;
-	if (w->ring_ready && !w->error) {
-		ret = bus_journal_submit(w);
+	if (w->ring_ready) {
+		/* Drained whatever submit says: the buffers are freed below
+		 * and no write in flight may still read them. */
+		ret = w->error ? w->error : bus_journal_submit(w);
+		int drained = bus__journal_writer_drain(w);
+
 		if (ret == 0)
-			ret = bus__journal_writer_drain(w);
+			ret = drained;
 		if (ret == 0)
 			ret = bus__journal_writer_sync_now(w);
-	} else if (w->ring_ready) {
-		bus__journal_writer_drain(w);
-		ret = w->error;
 	}
 	if (w->ring_ready) {
 		/* The ring lets go of its files when it is torn down, later
