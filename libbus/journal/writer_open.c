@@ -272,9 +272,31 @@ int bus_journal_writer_open(struct bus_journal_writer **writer,
 	return 0;
 }
 
+/* A journal closed cleanly ends with a sync mark that covers all of it,
+ * itself fdatasync'd: damage anywhere in it is refused, never cut. */
+static int close_mark(struct bus_journal_writer *w)
+{
+	uint8_t mark[BUS__JOURNAL_MARK_SIZE];
+	int ret;
+
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE ||
+	    w->mark_synced <= w->mark_named || w->fd < 0)
+		return 0;
+	bus__journal_encode_mark(mark, w->mark_synced);
+	ret = bus__journal_write_all(w->fd, mark, sizeof(mark),
+				     (off_t)w->file_offset);
+	if (ret == 0 && fdatasync(w->fd) != 0)
+		ret = -errno;
+	if (ret < 0)
+		return ret;
+	w->mark_named = w->mark_synced;
+	w->file_offset += sizeof(mark);
+	return 0;
+}
+
 int bus_journal_writer_close(struct bus_journal_writer *w)
 {
-	int ret = 0;
+	int ret = 0, drained;
 
 	if (!w)
 		return -EINVAL;
@@ -282,12 +304,13 @@ int bus_journal_writer_close(struct bus_journal_writer *w)
 		/* Drained whatever submit says: the buffers are freed below
 		 * and no write in flight may still read them. */
 		ret = w->error ? w->error : bus_journal_submit(w);
-		int drained = bus__journal_writer_drain(w);
-
+		drained = bus__journal_writer_drain(w);
 		if (ret == 0)
 			ret = drained;
 		if (ret == 0)
 			ret = bus__journal_writer_sync_now(w);
+		if (ret == 0)
+			ret = close_mark(w);
 	}
 	if (w->ring_ready) {
 		/* The ring lets go of its files when it is torn down, later
