@@ -145,10 +145,17 @@ static int parse_time(const char *text, uint64_t *value)
 
 	if (text[0] == '@') {
 		char *stop;
-		unsigned long long s = strtoull(text + 1, &stop, 10);
+		unsigned long long s;
 
+		if (text[1] < '0' || text[1] > '9')
+			return -EINVAL;
+		errno = 0;
+		s = strtoull(text + 1, &stop, 10);
 		if (stop == text + 1)
 			return -EINVAL;
+		/* Nanoseconds since 1970 in 64 bits: up to 2554. */
+		if (errno == ERANGE || s > UINT64_MAX / 1000000000u - 1)
+			return -ERANGE;
 		ns = fraction_ns(stop, &end);
 		if (*end)
 			return -EINVAL;

@@ -216,9 +216,15 @@ static int busctl_record_queue_batch(struct busctl_recorder *r,
 
 		/* Not on disk: they go back to the queue when the handle
 		 * closes; on disk: taken. */
+		int acked;
+
 		if (flushed < 0)
 			return flushed;
-		bus_ack_through(queue, &last);
+		/* Not taken (busd took them back: -ESTALE): they would be
+		 * delivered and recorded again.  Stop and say so. */
+		acked = bus_ack_through(queue, &last);
+		if (acked < 0)
+			return acked;
 	}
 	return err;
 }

@@ -94,6 +94,8 @@ checks=$((checks + 1))
 [ -s "$work/out" ] && fail "dump --from a later time: expected nothing"
 ctl dump "$work/ticks" --from yesterday
 expect_error "dump --from garbage" "yesterday" 2
+ctl dump "$work/ticks" --from @18446744074
+expect_error "dump --from @SECONDS past 64-bit nanoseconds" "18446744074" 2
 ctl dump "$work/nothing-here"
 expect_error "dump of a missing path" "nothing-here"
 

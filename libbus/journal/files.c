@@ -22,12 +22,29 @@ int bus__journal_path(char *out, size_t size, const char *directory,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+/* fsync of the directory that holds path, so that its new entry
+ * survives a power cut (a queue's directory with confirmed files in it). */
+static int sync_parent(const char *path)
+{
+	char parent[BUS__JOURNAL_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (!slash)
+		return bus__journal_sync_directory(".");
+	if (n == 0)
+		return bus__journal_sync_directory("/");
+	memcpy(parent, path, n);
+	parent[n] = '\0';
+	return bus__journal_sync_directory(parent);
+}
+
 static int make_one(const char *path)
 {
 	struct stat st;
 
 	if (mkdir(path, 0750) == 0)
-		return 0;
+		return sync_parent(path);
 	if (errno != EEXIST)
 		return -errno;
 	if (stat(path, &st) != 0)

@@ -18,6 +18,12 @@
  *            u32 payload_length (40 bytes), the extension bytes, the
  *            payload
  *   ACK body: u32 count, u32 reserved, count x (u64 first, u64 count)
+ *   SYNC_MARK body: u64 offset of the file an fdatasync made durable
+ *            (never past the mark itself)
+ *
+ * There is no torn window: after a power cut the writes since the last
+ * fdatasync may have landed in any order and any amount, so only the sync
+ * marks tell a tear from corruption (journal.h).
  *
  * A reader trusts nothing: the length is bounded by what is there and by
  * BUS__JOURNAL_RECORD_MAX, the body's lengths by the record's, and the
@@ -41,12 +47,8 @@
 /* Larger than any message a segment can hold (1 GiB): a length past it
  * is garbage, not a record to wait for. */
 #define BUS__JOURNAL_RECORD_MAX (1u << 30)
-/* The most bytes a writer has in flight at once (journal_writer.c: its
- * buffers, or one record larger than they are).  After a crash, what
- * follows the last good record of the newest file may hold the writes
- * that did land beyond one that did not, but never further than this:
- * a good record past it means the bad one is corruption, not a tear. */
-#define BUS__JOURNAL_TORN_WINDOW (4u << 20)
+/* A SYNC_MARK record: header and u64 offset. */
+#define BUS__JOURNAL_MARK_SIZE 24u
 
 /*
  * The file header.  crc covers the 124 bytes before it.  first_sequence
@@ -85,6 +87,7 @@ size_t bus__journal_encode_message(void *out,
 size_t bus__journal_encode_acks(void *out,
 				const struct bus_journal_range *ranges,
 				uint32_t count);
+size_t bus__journal_encode_mark(void *out, uint64_t synced_offset);
 
 /* A file header for name (cut to BUS__JOURNAL_NAME_MAX bytes). */
 void bus__journal_header_encode(void *out, enum bus_journal_kind kind,

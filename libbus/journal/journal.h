@@ -14,9 +14,20 @@
  *
  * A file opens with a struct bus_journal_file_header, then records back to
  * back, each 8-byte aligned.  Integers are little-endian.  Every record
- * carries a CRC-32C of its bytes; a record that fails it at the very end
- * of the newest file is a torn write (cut off, counted, logged); anywhere
- * else it is corruption and the file is refused with its name and offset.
+ * carries a CRC-32C of its bytes.
+ *
+ * Torn or corrupt: after each fdatasync completes the writer appends a
+ * sync mark naming the offset of the file it made durable.  A bad record
+ * in the newest file before the offset its newest good mark names is
+ * corruption: the file is refused with its name and offset (-EBADMSG).
+ * After it, what a crash or a power cut left of writes never synced: a
+ * tear, cut off with all that follows, counted and logged.  A bad record
+ * in any other file (each is fdatasync'd before the next begins, whatever
+ * the sync setting) is corruption.  What this promises per sync setting:
+ * ALWAYS and INTERVAL, every record before the newest mark is checked and
+ * kept or refused, never cut; NONE writes no marks, so across a power cut
+ * nothing of the newest file is promised: whatever follows its first bad
+ * record is cut as a tear, also when the damage was not a crash's.
  */
 #ifndef BUS_JOURNAL_H
 #define BUS_JOURNAL_H
@@ -39,6 +50,10 @@ enum bus_journal_record_type {
 	BUS_JOURNAL_RECORD_MESSAGE = 1,
 	/* Sequences acked: an array of struct bus_journal_range. */
 	BUS_JOURNAL_RECORD_ACK = 2,
+	/* The writer's: u64 file offset an fdatasync that completed made
+	 * durable (journal.h's top).  bus_journal_next() never returns it;
+	 * bus_journal_record_parse() gives it in synced_offset. */
+	BUS_JOURNAL_RECORD_SYNC_MARK = 3,
 	/* Further types (delivery counts, ...) may be added by busd's
 	 * durable queues; a reader skips a type it does not know only if
 	 * its CRC is good. */
@@ -136,7 +151,8 @@ int bus_journal_reap(struct bus_journal_writer *writer, int wait_ms);
 
 /* One past the newest message that is on disk as the sync setting promises
  * (written for NONE, written and fdatasync'd for INTERVAL and ALWAYS), and
- * every record appended before it too. */
+ * every record appended before it too.  At open: what the journal held,
+ * fdatasync'd first unless sync is NONE. */
 uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w);
 
 /* Milliseconds until an INTERVAL sync is due, -1 when none is pending. */
@@ -146,7 +162,9 @@ int bus_journal_sync_due_ms(const struct bus_journal_writer *writer);
 int bus_journal_event_fd(const struct bus_journal_writer *writer);
 
 /* Deletes the whole files that hold only sequences below below (a queue:
- * every message acked) or, for topics, past retention. */
+ * every message acked) or, for topics, past retention.  Acks for sequences
+ * >= below in the files it deletes (acked before the journal wrote the
+ * message) are appended again to the newest file and fdatasync'd first. */
 int bus_journal_trim(struct bus_journal_writer *writer, uint64_t below);
 
 void bus_journal_writer_figures(const struct bus_journal_writer *writer,
@@ -163,6 +181,7 @@ struct bus_journal_entry {
 	uint32_t range_count;
 	const char *file; /* where it was read, for messages */
 	uint64_t offset;
+	uint64_t synced_offset; /* SYNC_MARK */
 };
 
 /* Opens a journal directory, or one .journal file, for reading. */

@@ -2,11 +2,12 @@
 /*
  * Reading a journal back, file after file, record after record, every CRC
  * checked.  What the reader does at a bad record is the journal's rule
- * (journal.h): in the newest file, a tear when nothing good follows it
- * beyond BUS__JOURNAL_TORN_WINDOW, else corruption; in any other file,
- * corruption.  A reader at the end of the newest file of a journal being
- * written looks again on its next call: the file may have grown, or a
- * newer file appeared.
+ * (journal.h): in the newest file, corruption when a good sync mark after
+ * it names an offset past it, else a tear; in any other file, corruption.
+ * A reader at the end of the newest file of a journal being written looks
+ * again on its next call: the file may have grown, or newer files appeared
+ * (and older ones went with a trim).  A tailer may see a record while it
+ * is being written: before it calls one corrupt it reads it again.
  */
 #include <endian.h>
 #include <errno.h>
@@ -91,6 +92,82 @@ static long fetch(struct bus_journal_reader *r, uint64_t at, size_t need)
 	return (long)got;
 }
 
+/* A cheap look before the CRC while searching garbage for records. */
+static int plausible(const uint8_t *p)
+{
+	uint32_t length, type, reserved;
+
+	memcpy(&length, p, 4);
+	memcpy(&type, p + 8, 4);
+	memcpy(&reserved, p + 12, 4);
+	length = le32toh(length);
+	type = le32toh(type);
+	return length >= BUS__JOURNAL_RECORD_HEADER &&
+	       length <= BUS__JOURNAL_RECORD_MAX && type != 0 && type < 64 &&
+	       reserved == 0;
+}
+
+static int all_zero(const uint8_t *p, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * A bad record at offset in the newest file: corruption when a good sync
+ * mark after it names an offset past it (what lies before that offset was
+ * on disk, fdatasync'd, when the mark was written), else a tear: the
+ * reader ends there, counting the records it cuts.  Reads the rest of the
+ * file a chunk at a time through the reader's buffer.
+ */
+static int tear_or_corruption(struct bus_journal_reader *r, uint64_t offset,
+			      const char *why, char *detail,
+			      size_t detail_size)
+{
+	uint64_t torn_records = 1, synced = 0;
+	struct bus_journal_entry e;
+
+	for (uint64_t p = offset + 8;
+	     p + BUS__JOURNAL_RECORD_HEADER <= r->file_size; p += 8) {
+		uint64_t aligned;
+		uint32_t length;
+		long n, len;
+
+		n = fetch(r, p, BUS__JOURNAL_RECORD_HEADER);
+		if (n < 0)
+			return (int)n;
+		if (n < (long)BUS__JOURNAL_RECORD_HEADER)
+			break;
+		if (!plausible(r->buffer + (p - r->buffer_offset)))
+			continue;
+		memcpy(&length, r->buffer + (p - r->buffer_offset), 4);
+		aligned = bus__journal_align(le32toh(length));
+		if (p + aligned > r->file_size)
+			continue;
+		n = fetch(r, p, aligned);
+		if (n < 0)
+			return (int)n;
+		len = bus_journal_record_parse(r->buffer +
+						       (p - r->buffer_offset),
+					       (size_t)n, &e, NULL, 0);
+		if (len <= 0)
+			continue;
+		torn_records++;
+		if (e.type == BUS_JOURNAL_RECORD_SYNC_MARK &&
+		    e.synced_offset <= p && e.synced_offset > synced)
+			synced = e.synced_offset;
+		p += (uint64_t)len - 8;
+	}
+	if (offset < synced)
+		return corrupt(r, offset, why, detail, detail_size);
+	r->torn = 1;
+	r->recovery.torn_records = torn_records;
+	r->recovery.torn_bytes = r->file_size - offset;
+	return 0;
+}
+
 /* Opens file number i and checks its header; the reader at its first
  * record.  A newest file too short for its header is a tear. */
 static int open_file(struct bus_journal_reader *r, size_t i, char *detail,
@@ -134,8 +211,17 @@ static int open_file(struct bus_journal_reader *r, size_t i, char *detail,
 	if (n < 0)
 		return (int)n;
 	if (bus__journal_header_parse(r->buffer, (size_t)n, &h, why,
-				      sizeof(why)) < 0)
+				      sizeof(why)) < 0) {
+		/* Zeros where the header goes: its pages never landed (a
+		 * power cut before the file's first fdatasync, XFS). */
+		if (bus__journal_reader_in_newest(r) &&
+		    all_zero(r->buffer, BUS__JOURNAL_FILE_HEADER_SIZE)) {
+			r->offset = 0;
+			return tear_or_corruption(r, 0, why, detail,
+						  detail_size);
+		}
 		return corrupt(r, 0, why, detail, detail_size);
+	}
 	if (!r->single && h.first_sequence != r->firsts[i])
 		return corrupt(r, 0,
 			       "the header's first sequence is not the "
@@ -146,85 +232,67 @@ static int open_file(struct bus_journal_reader *r, size_t i, char *detail,
 	return 0;
 }
 
-/* A cheap look before the CRC while searching garbage for records. */
-static int plausible(const uint8_t *p)
-{
-	uint32_t length, type, reserved;
-
-	memcpy(&length, p, 4);
-	memcpy(&type, p + 8, 4);
-	memcpy(&reserved, p + 12, 4);
-	return length >= BUS__JOURNAL_RECORD_HEADER && type != 0 &&
-	       type < 64 && reserved == 0;
-}
-
 /*
- * A bad record at offset in the newest file: a tear (the reader ends
- * there, counting what it cuts) or corruption (a good record lies past
- * the window, which no crash of a writer leaves).
+ * At the end of the newest file: has the writer gone on?  The new list
+ * may have lost older files to a trim, the one being read too (its fd
+ * still reads it): the reader goes on with the first file after it.
  */
-static int tear_or_corruption(struct bus_journal_reader *r, uint64_t offset,
-			      const char *why, char *detail,
-			      size_t detail_size)
-{
-	uint64_t size = r->file_size - offset, torn_records = 1;
-	uint8_t *rest = malloc(size ? size : 1);
-	struct bus_journal_entry e;
-	ssize_t n;
-
-	if (!rest)
-		return -ENOMEM;
-	n = pread(r->fd, rest, size, (off_t)offset);
-	if (n < 0) {
-		free(rest);
-		return -errno;
-	}
-	for (uint64_t p = 8; p + BUS__JOURNAL_RECORD_HEADER <= (uint64_t)n;
-	     p += 8) {
-		long len;
-
-		if (!plausible(rest + p))
-			continue;
-		len = bus_journal_record_parse(rest + p, (size_t)n - p, &e,
-					       NULL, 0);
-		if (len <= 0)
-			continue;
-		if (p >= BUS__JOURNAL_TORN_WINDOW) {
-			free(rest);
-			return corrupt(r, offset, why, detail, detail_size);
-		}
-		torn_records++;
-		p += (uint64_t)len - 8;
-	}
-	free(rest);
-	r->torn = 1;
-	r->recovery.torn_records = torn_records;
-	r->recovery.torn_bytes = size;
-	return 0;
-}
-
-/* At the end of the newest file: has the writer gone on? */
 static int look_again(struct bus_journal_reader *r, int *more)
 {
-	uint64_t *firsts;
-	size_t count;
+	uint64_t *firsts, current;
+	size_t count, j = 0;
 	int ret;
 
 	*more = 0;
-	if (!r->single) {
-		ret = bus__journal_list(r->path, &firsts, &count);
-		if (ret < 0)
-			return ret;
-		if (count > r->files && r->files &&
-		    firsts[r->files - 1] == r->firsts[r->files - 1]) {
+	if (r->single)
+		return 0;
+	ret = bus__journal_list(r->path, &firsts, &count);
+	if (ret < 0)
+		return ret;
+	if (r->files == 0) {
+		if (count) {
 			free(r->firsts);
 			r->firsts = firsts;
 			r->files = count;
+			r->file = 0;
 			*more = 1;
+		} else {
+			free(firsts);
+		}
+		return 0;
+	}
+	current = r->firsts[r->file];
+	while (j < count && firsts[j] < current)
+		j++;
+	if (j < count && firsts[j] == current) {
+		if (j + 1 == count) {
+			free(firsts);
 			return 0;
 		}
+	} else if (j < count) {
+		/* Deleted under the reader: kept in the list, so that the
+		 * next file opened is the first one after it. */
+		uint64_t *grown =
+			realloc(firsts, (count + 1) * sizeof(*grown));
+
+		if (!grown) {
+			free(firsts);
+			return -ENOMEM;
+		}
+		firsts = grown;
+		memmove(firsts + j + 1, firsts + j,
+			(count - j) * sizeof(*firsts));
+		firsts[j] = current;
+		count++;
+	} else {
 		free(firsts);
+		return 0;
 	}
+	free(r->firsts);
+	r->firsts = firsts;
+	r->files = count;
+	r->file = j;
+	*more = 1;
 	return 0;
 }
 
@@ -235,11 +303,14 @@ static int load(struct bus_journal_reader *r, struct bus_journal_entry *entry,
 {
 	char why[160];
 	long n, len;
-	int ret, more;
+	int ret, more, reread = 0;
 
 	for (;;) {
-		if (r->files == 0)
-			return 0;
+		if (r->files == 0) {
+			ret = look_again(r, &more);
+			if (ret < 0 || !more)
+				return ret;
+		}
 		if (r->fd < 0) {
 			ret = open_file(r, r->file, detail, detail_size);
 			if (ret < 0)
@@ -255,7 +326,7 @@ static int load(struct bus_journal_reader *r, struct bus_journal_entry *entry,
 			if (r->file_size < BUS__JOURNAL_FILE_HEADER_SIZE)
 				return 0;
 			ret = open_file(r, r->file, detail, detail_size);
-			if (ret < 0)
+			if (ret < 0 || (r->torn && r->offset == 0))
 				return ret;
 		}
 		if (r->offset >= r->file_size) {
@@ -321,18 +392,27 @@ static int load(struct bus_journal_reader *r, struct bus_journal_entry *entry,
 			return corrupt(r, r->offset, why, detail, detail_size);
 		ret = tear_or_corruption(r, r->offset, why, detail,
 					 detail_size);
-		if (ret < 0)
+		if (ret == 0) {
+			ret = look_again(r, &more);
+			if (ret < 0)
+				return ret;
+			if (!more)
+				return 0;
+			/* A newer file: this one's end is final now. */
+			ret = -EBADMSG;
+		}
+		if (ret != -EBADMSG)
 			return ret;
-		/* A writer may still be filling the tail in: read it again
-		 * next time rather than from the buffer. */
+		/* Seen while being written?  Its writes completed before a
+		 * newer file or a mark past it appeared: once more. */
+		if (reread)
+			return corrupt(r, r->offset, why, detail, detail_size);
+		reread = 1;
+		r->torn = 0;
 		r->buffer_bytes = 0;
-		ret = look_again(r, &more);
+		ret = file_size(r);
 		if (ret < 0)
 			return ret;
-		if (!more)
-			return 0;
-		/* A newer file: the writer finished this one first, so its
-		 * end is final; look once more, now as an older file. */
 	}
 }
 
@@ -344,10 +424,12 @@ int bus_journal_next(struct bus_journal_reader *r,
 
 	if (!r || !entry)
 		return -EINVAL;
-	ret = load(r, entry, detail, detail_size);
-	if (ret <= 0)
-		return ret;
-	r->offset += (uint64_t)r->pending;
+	do {
+		ret = load(r, entry, detail, detail_size);
+		if (ret <= 0)
+			return ret;
+		r->offset += (uint64_t)r->pending;
+	} while (entry->type == BUS_JOURNAL_RECORD_SYNC_MARK);
 	r->recovery.records++;
 	if (entry->type == BUS_JOURNAL_RECORD_MESSAGE) {
 		if (!r->recovery.first_sequence && !r->recovery.next_sequence)
@@ -373,8 +455,10 @@ int bus_journal_reader_open(struct bus_journal_reader **reader,
 		ret = -errno;
 		goto fail_detail;
 	}
-	if (strlen(path) >= BUS__JOURNAL_PATH_MAX)
-		return -ENAMETOOLONG;
+	if (strlen(path) >= BUS__JOURNAL_PATH_MAX - 32) {
+		ret = -ENAMETOOLONG;
+		goto fail_detail;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -508,7 +592,9 @@ int bus_journal_seek_time(struct bus_journal_reader *r, uint64_t time_ns)
 	for (size_t k = r->files; k-- > 1;) {
 		uint64_t t = first_time(r, k);
 
-		if (t && t <= time_ns) {
+		/* Strictly before: messages of time_ns may end the file
+		 * before it. */
+		if (t && t < time_ns) {
 			i = k;
 			break;
 		}

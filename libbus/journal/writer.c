@@ -153,6 +153,12 @@ static void on_sync(struct bus_journal_writer *w, uint32_t i, int res)
 	s->busy = 0;
 	if (res == -ECANCELED && w->error)
 		return; /* its write failed before it */
+	if (res == -ECANCELED) {
+		/* Its write came back short and finish_short() wrote the
+		 * rest: the link broke, not the disk.  Another sync, now. */
+		w->sync_due_ns = bus__journal_now_ns(CLOCK_MONOTONIC);
+		return;
+	}
 	if (res < 0) {
 		/* After a failed fdatasync the page cache may have dropped
 		 * the pages: nothing after durable is promised, ever. */
@@ -162,6 +168,15 @@ static void on_sync(struct bus_journal_writer *w, uint32_t i, int res)
 	w->figures.syncs++;
 	w->figures.sync_latency[bus__latency_bucket(took)]++;
 	durable_to(w, s->covers);
+	if (s->file_first == w->file_first)
+		bus__journal_writer_synced(w, s->file_offset);
+}
+
+void bus__journal_writer_synced(struct bus_journal_writer *w,
+				uint64_t file_offset)
+{
+	if (file_offset > w->mark_synced)
+		w->mark_synced = file_offset;
 }
 
 static int complete(struct bus_journal_writer *w, struct io_uring_cqe *cqe)
@@ -290,7 +305,10 @@ static int queue_sync(struct bus_journal_writer *w, uint64_t covers)
 		sqe->flags |= IOSQE_FIXED_FILE;
 	io_uring_sqe_set_data64(sqe, USER_DATA(OP_SYNC, i));
 	w->syncs[i] = (struct bus__journal_sync){
-		1, covers, bus__journal_now_ns(CLOCK_MONOTONIC)
+		1, covers, bus__journal_now_ns(CLOCK_MONOTONIC), w->file_first,
+		/* covers is in the newest file: position and file_offset
+		 * moved on together since it began. */
+		w->file_offset - (w->position - covers)
 	};
 	w->in_flight++;
 	/* Group commit: what this one does not cover waits an interval
@@ -398,6 +416,32 @@ int bus__journal_writer_sync_now(struct bus_journal_writer *w)
 	w->figures.sync_latency[bus__latency_bucket(
 		bus__journal_now_ns(CLOCK_MONOTONIC) - t0)]++;
 	durable_to(w, w->written_position);
+	bus__journal_writer_synced(
+		w, w->file_offset - (w->position - w->written_position));
+	return 0;
+}
+
+int bus__journal_writer_flush(struct bus_journal_writer *w)
+{
+	int ret;
+
+	if (w->error)
+		return w->error;
+	if (w->filling >= 0 && w->buffers[w->filling].used) {
+		ret = queue_write(w, 0);
+		if (ret < 0)
+			return ret;
+	}
+	ret = bus__journal_writer_drain(w);
+	if (ret < 0)
+		return ret;
+	if (w->options.sync != BUS_JOURNAL_SYNC_NONE)
+		return bus__journal_writer_sync_now(w);
+	/* sync = none promises nothing of the newest file, but a file
+	 * that is not the newest is read strictly: it must be whole. */
+	if (fdatasync(w->fd) != 0)
+		return fail(w, -errno);
+	w->figures.syncs++;
 	return 0;
 }
 
@@ -406,27 +450,28 @@ static int roll(struct bus_journal_writer *w, uint64_t first)
 {
 	int ret;
 
-	if (w->filling >= 0 && w->buffers[w->filling].used) {
-		ret = queue_write(w, 0);
-		if (ret < 0)
-			return ret;
-	}
-	ret = bus__journal_writer_drain(w);
-	if (ret == 0)
-		ret = bus__journal_writer_sync_now(w);
+	ret = bus__journal_writer_flush(w);
 	if (ret < 0)
 		return ret;
 	ret = bus__journal_writer_new_file(w, first);
 	if (ret < 0)
 		return fail(w, ret);
 	if (w->options.kind == BUS_JOURNAL_TOPIC &&
-	    (w->options.retain_bytes || w->options.retain_age_ms))
-		bus_journal_trim(w, 0);
+	    (w->options.retain_bytes || w->options.retain_age_ms)) {
+		uint64_t *firsts;
+		size_t n;
+
+		/* Retention: a topic has no acks to carry. */
+		if (bus__journal_trim_choose(w, 0, &firsts, &n) == 0) {
+			(void)bus__journal_trim_delete(w, firsts, n);
+			free(firsts);
+		}
+	}
 	return 0;
 }
 
 /* A record larger than a buffer: written alone, by pwrite, after what is
- * in flight (so the torn window holds). */
+ * in flight. */
 static int append_large(struct bus_journal_writer *w, uint64_t size,
 			const struct bus_journal_message *m,
 			const struct bus_journal_range *ranges, uint32_t count)
@@ -468,6 +513,7 @@ static int append_large(struct bus_journal_writer *w, uint64_t size,
 	if (m) {
 		w->next_sequence = m->sequence + 1;
 		w->has_messages = 1;
+		w->file_has_message = 1;
 	}
 	w->file_offset += size;
 	w->position += size;
@@ -523,7 +569,7 @@ static int append(struct bus_journal_writer *w,
 {
 	uint64_t size = m ? bus__journal_message_size(m)
 			  : bus__journal_acks_size(count);
-	uint64_t end_in_file;
+	uint64_t end_in_file, mark;
 	struct bus__journal_buffer *b;
 	int ret;
 
@@ -535,18 +581,32 @@ static int append(struct bus_journal_writer *w,
 		return -EMSGSIZE;
 	end_in_file = w->file_offset +
 		      (w->filling >= 0 ? w->buffers[w->filling].used : 0);
+	/* A file with no message yet does not roll: the next would take
+	 * the same name (the next sequence).  It grows past segment_bytes
+	 * by acks only, until its first message. */
 	if (end_in_file > BUS__JOURNAL_FILE_HEADER_SIZE &&
-	    end_in_file + size > w->options.segment_bytes) {
+	    end_in_file + size > w->options.segment_bytes &&
+	    w->file_has_message) {
 		ret = roll(w, m ? m->sequence : w->next_sequence);
 		if (ret < 0)
 			return ret;
 	}
 	if (size > BUS__JOURNAL_BUFFER_SIZE)
 		return append_large(w, size, m, ranges, count);
-	ret = room(w, size);
+	mark = w->mark_synced > w->mark_named &&
+			       size + BUS__JOURNAL_MARK_SIZE <=
+				       BUS__JOURNAL_BUFFER_SIZE
+		       ? BUS__JOURNAL_MARK_SIZE
+		       : 0;
+	ret = room(w, size + mark);
 	if (ret < 0)
 		return ret;
 	b = &w->buffers[w->filling];
+	if (mark) {
+		b->used += (uint32_t)bus__journal_encode_mark(
+			b->data + b->used, w->mark_synced);
+		w->mark_named = w->mark_synced;
+	}
 	if (m) {
 		if (!b->has_message) {
 			b->has_message = 1;
@@ -557,6 +617,7 @@ static int append(struct bus_journal_writer *w,
 		bus__journal_encode_message(b->data + b->used, m);
 		w->next_sequence = m->sequence + 1;
 		w->has_messages = 1;
+		w->file_has_message = 1;
 	} else {
 		bus__journal_encode_acks(b->data + b->used, ranges, count);
 	}

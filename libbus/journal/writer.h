@@ -12,4 +12,12 @@ int bus__journal_writer_drain(struct bus_journal_writer *w);
  * for sync = none. */
 int bus__journal_writer_sync_now(struct bus_journal_writer *w);
 
+/* Writes the batch being filled, waits for it and fdatasyncs the newest
+ * file whatever the sync setting (a roll, a trim that carries acks). */
+int bus__journal_writer_flush(struct bus_journal_writer *w);
+
+/* The newest file's offset an fdatasync made durable, for the next mark. */
+void bus__journal_writer_synced(struct bus_journal_writer *w,
+				uint64_t file_offset);
+
 #endif /* BUS_JOURNAL_WRITER_H */

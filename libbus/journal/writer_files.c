@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A writer's files: a new journal file with its header and index, the
- * ring pointed at it, old files deleted (bus_journal_trim).
+ * ring pointed at it, old files chosen and deleted (bus_journal_trim,
+ * writer_trim.c, and a topic's roll).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,6 +110,8 @@ int bus__journal_writer_new_file(struct bus_journal_writer *w, uint64_t first)
 	w->fd = fd;
 	w->file_first = first;
 	w->file_offset = BUS__JOURNAL_FILE_HEADER_SIZE;
+	w->file_has_message = 0;
+	w->mark_synced = w->mark_named = 0;
 	bus__journal_file_register(w);
 	bus__journal_index_open(w, first);
 	return 0;
@@ -131,49 +134,59 @@ static uint64_t size_of(const char *path)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-int bus_journal_trim(struct bus_journal_writer *w, uint64_t below)
+int bus__journal_trim_choose(struct bus_journal_writer *w, uint64_t below,
+			     uint64_t **firsts, size_t *n)
 {
 	char path[BUS__JOURNAL_PATH_MAX];
-	uint64_t *firsts, total = 0, now_s = (uint64_t)time(NULL);
-	size_t count, removed = 0;
+	uint64_t total = 0, now_s = (uint64_t)time(NULL);
+	size_t count, i = 0;
 	int ret, topic;
 
-	if (!w)
-		return -EINVAL;
-	ret = bus__journal_list(w->directory, &firsts, &count);
+	*n = 0;
+	ret = bus__journal_list(w->directory, firsts, &count);
 	if (ret < 0)
 		return ret;
 	topic = w->options.kind == BUS_JOURNAL_TOPIC;
-	for (size_t i = 0; i < count; i++)
+	for (size_t k = 0; k < count; k++)
 		if (bus__journal_path(path, sizeof(path), w->directory,
-				      firsts[i], "journal") == 0)
+				      (*firsts)[k], "journal") == 0)
 			total += size_of(path);
 	/* Oldest first, never the file being written. */
-	for (size_t i = 0; i + 1 < count && firsts[i] != w->file_first; i++) {
-		uint64_t size;
-		int go;
+	for (; i + 1 < count && (*firsts)[i] != w->file_first; i++) {
+		if (bus__journal_path(path, sizeof(path), w->directory,
+				      (*firsts)[i], "journal") < 0)
+			break;
+		if (!((*firsts)[i + 1] <= below ||
+		      (topic && ((w->options.retain_bytes &&
+				  total > w->options.retain_bytes) ||
+				 stale(w, path, now_s)))))
+			break;
+		total -= size_of(path);
+	}
+	*n = i;
+	return 0;
+}
 
+int bus__journal_trim_delete(struct bus_journal_writer *w,
+			     const uint64_t *firsts, size_t n)
+{
+	char path[BUS__JOURNAL_PATH_MAX];
+	size_t removed = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
 		if (bus__journal_path(path, sizeof(path), w->directory,
 				      firsts[i], "journal") < 0)
-			break;
-		size = size_of(path);
-		go = firsts[i + 1] <= below ||
-		     (topic && ((w->options.retain_bytes &&
-				 total > w->options.retain_bytes) ||
-				stale(w, path, now_s)));
-		if (!go)
 			break;
 		if (unlink(path) != 0) {
 			ret = -errno;
 			break;
 		}
-		total -= size;
 		removed++;
 		if (bus__journal_path(path, sizeof(path), w->directory,
 				      firsts[i], "index") == 0)
 			unlink(path);
 	}
-	free(firsts);
 	if (removed && w->options.sync != BUS_JOURNAL_SYNC_NONE)
 		bus__journal_sync_directory(w->directory);
 	return ret < 0 ? ret : (int)removed;

@@ -6,6 +6,7 @@
 #ifndef BUS_JOURNAL_WRITER_FILES_H
 #define BUS_JOURNAL_WRITER_FILES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "writer_state.h"
@@ -28,5 +29,14 @@ void bus__journal_index_open(struct bus_journal_writer *w, uint64_t first);
 /* Makes DIR/first.journal with its header and index and makes it w's
  * newest; what was in flight to the old one must be done. */
 int bus__journal_writer_new_file(struct bus_journal_writer *w, uint64_t first);
+
+/* The oldest files a trim to below (and a topic's retention) deletes:
+ * the directory's list in *firsts (free it), the first *n of it. */
+int bus__journal_trim_choose(struct bus_journal_writer *w, uint64_t below,
+			     uint64_t **firsts, size_t *n);
+
+/* Deletes those files and their indexes: how many, or -errno. */
+int bus__journal_trim_delete(struct bus_journal_writer *w,
+			     const uint64_t *firsts, size_t n);
 
 #endif /* BUS_JOURNAL_WRITER_FILES_H */

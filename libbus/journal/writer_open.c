@@ -55,6 +55,7 @@ static int scan(struct bus_journal_writer *w, struct bus_journal_reader *r,
 		if (e.type != BUS_JOURNAL_RECORD_MESSAGE ||
 		    !bus__journal_reader_in_newest(r))
 			continue;
+		w->file_has_message = 1;
 		if (indexed &&
 		    e.offset - last_indexed < BUS__JOURNAL_BUFFER_SIZE)
 			continue;
@@ -108,14 +109,25 @@ static int adopt_newest(struct bus_journal_writer *w,
 			}
 			end = BUS__JOURNAL_FILE_HEADER_SIZE;
 		}
-		if (w->options.sync != BUS_JOURNAL_SYNC_NONE &&
-		    fdatasync(w->fd) != 0) {
-			ret = -errno;
-			say(detail, detail_size, path, ret);
-			return ret;
-		}
 	}
 	w->file_offset = end;
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE)
+		return 0;
+	/* What a writer with sync = none (or one killed before its sync)
+	 * left in the page cache is durable only from here: the durable
+	 * sequence at open counts on it, and the first mark names it. */
+	if (fdatasync(w->fd) != 0) {
+		ret = -errno;
+		say(detail, detail_size, path, ret);
+		return ret;
+	}
+	ret = bus__journal_sync_directory(w->directory);
+	if (ret < 0) {
+		say(detail, detail_size, w->directory, ret);
+		return ret;
+	}
+	w->figures.syncs++;
+	w->mark_synced = end;
 	return 0;
 }
 
@@ -262,21 +274,45 @@ int bus_journal_writer_open(struct bus_journal_writer **writer,
 	return 0;
 }
 
+/* A journal closed cleanly ends with a sync mark that covers all of it,
+ * itself fdatasync'd: damage anywhere in it is refused, never cut. */
+static int close_mark(struct bus_journal_writer *w)
+{
+	uint8_t mark[BUS__JOURNAL_MARK_SIZE];
+	int ret;
+
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE ||
+	    w->mark_synced <= w->mark_named || w->fd < 0)
+		return 0;
+	bus__journal_encode_mark(mark, w->mark_synced);
+	ret = bus__journal_write_all(w->fd, mark, sizeof(mark),
+				     (off_t)w->file_offset);
+	if (ret == 0 && fdatasync(w->fd) != 0)
+		ret = -errno;
+	if (ret < 0)
+		return ret;
+	w->mark_named = w->mark_synced;
+	w->file_offset += sizeof(mark);
+	return 0;
+}
+
 int bus_journal_writer_close(struct bus_journal_writer *w)
 {
-	int ret = 0;
+	int ret = 0, drained;
 
 	if (!w)
 		return -EINVAL;
-	if (w->ring_ready && !w->error) {
-		ret = bus_journal_submit(w);
+	if (w->ring_ready) {
+		/* Drained whatever submit says: the buffers are freed below
+		 * and no write in flight may still read them. */
+		ret = w->error ? w->error : bus_journal_submit(w);
+		drained = bus__journal_writer_drain(w);
 		if (ret == 0)
-			ret = bus__journal_writer_drain(w);
+			ret = drained;
 		if (ret == 0)
 			ret = bus__journal_writer_sync_now(w);
-	} else if (w->ring_ready) {
-		bus__journal_writer_drain(w);
-		ret = w->error;
+		if (ret == 0)
+			ret = close_mark(w);
 	}
 	if (w->ring_ready) {
 		/* The ring lets go of its files when it is torn down, later

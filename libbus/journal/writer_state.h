@@ -27,10 +27,6 @@
 #define BUS__JOURNAL_BUFFER_SIZE (256u << 10)
 #define BUS__JOURNAL_SYNCS 4 /* fdatasyncs in flight at most */
 
-_Static_assert(BUS__JOURNAL_BUFFERS *BUS__JOURNAL_BUFFER_SIZE <=
-		       BUS__JOURNAL_TORN_WINDOW,
-	       "what is in flight fits the torn window");
-
 enum bus__journal_buffer_state {
 	BUS__JOURNAL_BUFFER_FREE = 0,
 	BUS__JOURNAL_BUFFER_FILLING,
@@ -60,6 +56,7 @@ struct bus__journal_sync {
 	int busy;
 	uint64_t covers; /* position */
 	uint64_t started_ns;
+	uint64_t file_first, file_offset; /* covers, in the file then newest */
 };
 
 struct bus_journal_writer {
@@ -77,7 +74,13 @@ struct bus_journal_writer {
 	size_t index_count;
 	uint64_t file_first;  /* its name */
 	uint64_t file_offset; /* end of what was handed to writes */
-	uint8_t *memory;      /* the buffers */
+	int file_has_message; /* the newest file holds a message */
+	/* Sync marks (journal.h): the newest file's offset an fdatasync made
+	 * durable, and the one the last mark appended named.  A mark rides in
+	 * the next batch, so that marks never call for syncs of their own. */
+	uint64_t mark_synced, mark_named;
+	int trimming;	 /* in bus_journal_trim: a roll does not trim again */
+	uint8_t *memory; /* the buffers */
 	struct bus__journal_buffer buffers[BUS__JOURNAL_BUFFERS];
 	int filling;			 /* -1: none */
 	int order[BUS__JOURNAL_BUFFERS]; /* writing, oldest first */
