@@ -75,8 +75,8 @@ struct bus_journal_options {
 	enum bus_journal_sync sync;
 	uint32_t sync_interval_ms; /* INTERVAL; 0: 10 */
 	uint64_t segment_bytes;	   /* a new file past this; 0: 64 MiB */
-	uint64_t retain_bytes;	   /* topics: oldest files go past it; 0: all */
-	uint64_t retain_age_ms;	   /* topics: files older go; 0: all */
+	uint64_t retain_bytes;	/* topics: oldest files go past it; 0: all */
+	uint64_t retain_age_ms; /* topics: files older go; 0: all */
 };
 
 /* What opening found and repaired. */
@@ -111,8 +111,8 @@ struct bus_journal_reader;
  */
 int bus_journal_writer_open(struct bus_journal_writer **writer,
 			    const struct bus_journal_options *options,
-			    struct bus_journal_recovery *recovered, char *detail,
-			    size_t detail_size);
+			    struct bus_journal_recovery *recovered,
+			    char *detail, size_t detail_size);
 
 /*
  * Copy a record into the batch being built (registered buffers); a full
@@ -158,7 +158,7 @@ int bus_journal_writer_close(struct bus_journal_writer *writer);
 /* One record as read back; pointers valid until the next call. */
 struct bus_journal_entry {
 	enum bus_journal_record_type type;
-	struct bus_journal_message message; /* MESSAGE */
+	struct bus_journal_message message;	/* MESSAGE */
 	const struct bus_journal_range *ranges; /* ACK */
 	uint32_t range_count;
 	const char *file; /* where it was read, for messages */
@@ -167,7 +167,8 @@ struct bus_journal_entry {
 
 /* Opens a journal directory, or one .journal file, for reading. */
 int bus_journal_reader_open(struct bus_journal_reader **reader,
-			    const char *path, char *detail, size_t detail_size);
+			    const char *path, char *detail,
+			    size_t detail_size);
 
 /* Positions the reader at the first message with sequence >= sequence, or
  * with time_ns >= time_ns (through the index, then a scan). */

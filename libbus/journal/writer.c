@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The writer: records copied into registered buffers, each full buffer
+ * one write (IORING_OP_WRITE_FIXED into the registered file), an
+ * fdatasync linked behind the writes of a submission when the sync
+ * setting calls for one (group commit), completions reaped without
+ * waiting.  writer.h explains the positions the durable sequence comes
+ * from.
+ *
+ * An fdatasync covers what was written before it began.  Linked behind
+ * the writes of its submission it covers them once they complete; it also
+ * covers what earlier submissions wrote only if their writes completed
+ * (and were reaped) before it was submitted, so that is what it is
+ * credited with.  A write or sync that fails stops the durable sequence
+ * where it is for good: the caller reopens the journal (which cuts what
+ * did not land) and appends again from bus_journal_durable_sequence().
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "format.h"
+#include "index.h"
+#include "latency.h"
+#include "writer.h"
+
+enum { OP_WRITE = 1, OP_SYNC = 2 };
+
+#define USER_DATA(op, i) (((uint64_t)(op) << 32) | (uint32_t)(i))
+
+uint64_t bus__journal_now_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(struct bus_journal_writer *w, int error)
+{
+	if (!w->error)
+		w->error = error;
+	w->figures.write_errors++;
+	return w->error;
+}
+
+/* ---- positions to sequences --------------------------------------------- */
+
+static void durable_to(struct bus_journal_writer *w, uint64_t position)
+{
+	if (position > w->durable_position)
+		w->durable_position = position;
+	while (w->marks_count &&
+	       w->marks[w->marks_head].position <= w->durable_position) {
+		w->durable_sequence = w->marks[w->marks_head].next_sequence;
+		w->marks_head = (w->marks_head + 1) % w->marks_size;
+		w->marks_count--;
+	}
+	if (w->durable_position >= w->position)
+		w->sync_due_ns = 0;
+}
+
+static int mark(struct bus_journal_writer *w, uint64_t position,
+		uint64_t next_sequence)
+{
+	if (w->marks_count == w->marks_size) {
+		size_t size = w->marks_size ? w->marks_size * 2 : 64;
+		struct bus__journal_mark *grown =
+			malloc(size * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		for (size_t i = 0; i < w->marks_count; i++)
+			grown[i] =
+				w->marks[(w->marks_head + i) % w->marks_size];
+		free(w->marks);
+		w->marks = grown;
+		w->marks_size = size;
+		w->marks_head = 0;
+	}
+	w->marks[(w->marks_head + w->marks_count) % w->marks_size] =
+		(struct bus__journal_mark){ position, next_sequence };
+	w->marks_count++;
+	return 0;
+}
+
+/* Writes completed in order move written_position (and, for sync =
+ * none, the durable sequence) on. */
+static void written_prefix(struct bus_journal_writer *w)
+{
+	while (w->order_count) {
+		struct bus__journal_buffer *b =
+			&w->buffers[w->order[w->order_head]];
+
+		if (b->state != BUS__JOURNAL_BUFFER_WRITTEN)
+			break;
+		w->written_position = b->end_position;
+		if (w->options.sync == BUS_JOURNAL_SYNC_NONE) {
+			w->durable_sequence = b->next_sequence;
+			w->durable_position = b->end_position;
+		} else if (mark(w, b->end_position, b->next_sequence) < 0) {
+			fail(w, -ENOMEM);
+		}
+		b->state = BUS__JOURNAL_BUFFER_FREE;
+		b->used = 0;
+		b->records = 0;
+		b->has_message = 0;
+		w->order_head = (w->order_head + 1) % BUS__JOURNAL_BUFFERS;
+		w->order_count--;
+	}
+	if (w->options.sync != BUS_JOURNAL_SYNC_NONE)
+		durable_to(w, w->durable_position);
+}
+
+/* ---- completions ---------------------------------------------------------- */
+
+/* The rest of a short write, by pwrite: its errno is the real reason. */
+static int finish_short(struct bus_journal_writer *w,
+			struct bus__journal_buffer *b, uint32_t done)
+{
+	while (done < b->used) {
+		ssize_t n = pwrite(w->fd, b->data + done, b->used - done,
+				   (off_t)(b->file_offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -ENOSPC;
+		done += (uint32_t)n;
+	}
+	return 0;
+}
+
+static void on_write(struct bus_journal_writer *w, uint32_t i, int res)
+{
+	struct bus__journal_buffer *b = &w->buffers[i];
+
+	if (res >= 0 && (uint32_t)res < b->used)
+		res = finish_short(w, b, (uint32_t)res);
+	if (res < 0) {
+		b->state = BUS__JOURNAL_BUFFER_FAILED;
+		fail(w, res);
+		return;
+	}
+	b->state = BUS__JOURNAL_BUFFER_WRITTEN;
+	w->figures.bytes_written += b->used;
+	w->figures.records_written += b->records;
+	written_prefix(w);
+}
+
+static void on_sync(struct bus_journal_writer *w, uint32_t i, int res)
+{
+	struct bus__journal_sync *s = &w->syncs[i];
+	uint64_t took = bus__journal_now_ns(CLOCK_MONOTONIC) - s->started_ns;
+
+	s->busy = 0;
+	if (res == -ECANCELED && w->error)
+		return; /* its write failed before it */
+	if (res < 0) {
+		/* After a failed fdatasync the page cache may have dropped
+		 * the pages: nothing after durable is promised, ever. */
+		fail(w, res);
+		return;
+	}
+	w->figures.syncs++;
+	w->figures.sync_latency[bus__latency_bucket(took)]++;
+	durable_to(w, s->covers);
+}
+
+static int complete(struct bus_journal_writer *w, struct io_uring_cqe *cqe)
+{
+	uint64_t data = io_uring_cqe_get_data64(cqe);
+	uint32_t op = (uint32_t)(data >> 32), i = (uint32_t)data;
+
+	w->in_flight--;
+	if (op == OP_WRITE && i < BUS__JOURNAL_BUFFERS)
+		on_write(w, i, cqe->res);
+	else if (op == OP_SYNC && i < BUS__JOURNAL_SYNCS)
+		on_sync(w, i, cqe->res);
+	return 1;
+}
+
+static int reap_ready(struct bus_journal_writer *w)
+{
+	struct io_uring_cqe *cqe;
+	int n = 0;
+
+	while (w->in_flight && io_uring_peek_cqe(&w->ring, &cqe) == 0) {
+		n += complete(w, cqe);
+		io_uring_cqe_seen(&w->ring, cqe);
+	}
+	return n;
+}
+
+/* ---- submissions ---------------------------------------------------------- */
+
+static struct io_uring_sqe *sqe_get(struct bus_journal_writer *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+/* Queues the filling buffer's write (linked to what follows if link). */
+static int queue_write(struct bus_journal_writer *w, int link)
+{
+	struct bus__journal_buffer *b = &w->buffers[w->filling];
+	struct io_uring_sqe *sqe = sqe_get(w);
+	int fd = w->fixed_file ? 0 : w->fd;
+
+	if (!sqe)
+		return -EBUSY;
+	if (w->fixed_buffers)
+		io_uring_prep_write_fixed(sqe, fd, b->data, b->used,
+					  w->file_offset, w->filling);
+	else
+		io_uring_prep_write(sqe, fd, b->data, b->used, w->file_offset);
+	if (w->fixed_file)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	if (link)
+		sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, USER_DATA(OP_WRITE, w->filling));
+	if (b->has_message) {
+		struct bus__journal_index_entry e = {
+			b->index_sequence, b->index_time_ns,
+			w->file_offset + b->index_offset
+		};
+
+		/* The index is a hint (index.h): a failure costs a scan. */
+		if (w->index_fd >= 0)
+			(void)bus__journal_index_put(w->index_fd,
+						     w->index_count++, &e);
+	}
+	b->file_offset = w->file_offset;
+	b->state = BUS__JOURNAL_BUFFER_WRITING;
+	w->file_offset += b->used;
+	w->position += b->used;
+	b->end_position = w->position;
+	b->next_sequence = w->next_sequence;
+	w->order[(w->order_head + w->order_count) % BUS__JOURNAL_BUFFERS] =
+		w->filling;
+	w->order_count++;
+	w->filling = -1;
+	w->in_flight++;
+	if (!w->sync_due_ns && w->options.sync == BUS_JOURNAL_SYNC_INTERVAL)
+		w->sync_due_ns =
+			bus__journal_now_ns(CLOCK_MONOTONIC) +
+			(uint64_t)w->options.sync_interval_ms * 1000000u;
+	return 0;
+}
+
+static uint64_t sync_cover_max(const struct bus_journal_writer *w)
+{
+	uint64_t max = w->durable_position;
+
+	for (int i = 0; i < BUS__JOURNAL_SYNCS; i++)
+		if (w->syncs[i].busy && w->syncs[i].covers > max)
+			max = w->syncs[i].covers;
+	return max;
+}
+
+static int sync_wanted(const struct bus_journal_writer *w, uint64_t target)
+{
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE ||
+	    sync_cover_max(w) >= target)
+		return 0;
+	if (w->options.sync == BUS_JOURNAL_SYNC_ALWAYS)
+		return 1;
+	return w->sync_due_ns &&
+	       bus__journal_now_ns(CLOCK_MONOTONIC) >= w->sync_due_ns;
+}
+
+/* Queues an fdatasync covering covers, if a slot is free. */
+static int queue_sync(struct bus_journal_writer *w, uint64_t covers)
+{
+	struct io_uring_sqe *sqe;
+	int i;
+
+	for (i = 0; i < BUS__JOURNAL_SYNCS && w->syncs[i].busy; i++)
+		;
+	if (i == BUS__JOURNAL_SYNCS || covers <= sync_cover_max(w))
+		return 0;
+	sqe = sqe_get(w);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_fsync(sqe, w->fixed_file ? 0 : w->fd,
+			    IORING_FSYNC_DATASYNC);
+	if (w->fixed_file)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data64(sqe, USER_DATA(OP_SYNC, i));
+	w->syncs[i] = (struct bus__journal_sync){
+		1, covers, bus__journal_now_ns(CLOCK_MONOTONIC)
+	};
+	w->in_flight++;
+	return 1;
+}
+
+int bus_journal_submit(struct bus_journal_writer *w)
+{
+	uint64_t start, end;
+	int ret, link;
+
+	if (!w)
+		return -EINVAL;
+	if (w->error)
+		return w->error;
+	reap_ready(w);
+	start = w->position;
+	end = start + (w->filling >= 0 ? w->buffers[w->filling].used : 0);
+	if (w->filling >= 0 && w->buffers[w->filling].used == 0)
+		end = start;
+	if (end > start) {
+		/* Linked only if the sync can claim the write: nothing
+		 * written before it is still in flight. */
+		link = sync_wanted(w, end) && w->written_position == start;
+		ret = queue_write(w, link);
+		if (ret < 0)
+			return ret;
+		if (link)
+			queue_sync(w, end);
+	}
+	if (sync_wanted(w, w->position) &&
+	    w->written_position > w->durable_position)
+		queue_sync(w, w->written_position);
+	ret = io_uring_submit(&w->ring);
+	return ret < 0 ? ret : 0;
+}
+
+int bus_journal_reap(struct bus_journal_writer *w, int wait_ms)
+{
+	struct io_uring_cqe *cqe;
+	uint64_t value;
+	int n;
+
+	if (!w)
+		return -EINVAL;
+	/* Before the CQEs: one posted after this read makes it readable
+	 * again, so a caller polling it never misses one. */
+	if (read(w->event_fd, &value, sizeof(value)) < 0 && errno != EAGAIN)
+		return -errno;
+	n = reap_ready(w);
+	if (n == 0 && wait_ms > 0 && w->in_flight) {
+		struct __kernel_timespec ts = {
+			.tv_sec = wait_ms / 1000,
+			.tv_nsec = (long long)(wait_ms % 1000) * 1000000,
+		};
+
+		if (io_uring_wait_cqe_timeout(&w->ring, &cqe, &ts) == 0)
+			n = reap_ready(w);
+	}
+	if (w->error)
+		return w->error;
+	/* Writes that could not be linked to a sync get one now. */
+	if (sync_wanted(w, w->position) &&
+	    w->written_position > sync_cover_max(w)) {
+		if (queue_sync(w, w->written_position) > 0)
+			io_uring_submit(&w->ring);
+	}
+	return n;
+}
+
+/* Waits for everything in flight. */
+int bus__journal_writer_drain(struct bus_journal_writer *w);
+int bus__journal_writer_drain(struct bus_journal_writer *w)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	io_uring_submit(&w->ring);
+	while (w->in_flight) {
+		ret = io_uring_wait_cqe(&w->ring, &cqe);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0)
+			return ret;
+		complete(w, cqe);
+		io_uring_cqe_seen(&w->ring, cqe);
+	}
+	return w->error;
+}
+
+/* fdatasync of everything written, waited for (a roll, the close). */
+int bus__journal_writer_sync_now(struct bus_journal_writer *w);
+int bus__journal_writer_sync_now(struct bus_journal_writer *w)
+{
+	uint64_t t0 = bus__journal_now_ns(CLOCK_MONOTONIC);
+
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE ||
+	    w->durable_position >= w->written_position)
+		return w->error;
+	if (fdatasync(w->fd) != 0)
+		return fail(w, -errno);
+	w->figures.syncs++;
+	w->figures.sync_latency[bus__latency_bucket(
+		bus__journal_now_ns(CLOCK_MONOTONIC) - t0)]++;
+	durable_to(w, w->written_position);
+	return 0;
+}
+
+/* The newest file is full: finish it, start the next at first. */
+static int roll(struct bus_journal_writer *w, uint64_t first)
+{
+	int ret;
+
+	if (w->filling >= 0 && w->buffers[w->filling].used) {
+		ret = queue_write(w, 0);
+		if (ret < 0)
+			return ret;
+	}
+	ret = bus__journal_writer_drain(w);
+	if (ret == 0)
+		ret = bus__journal_writer_sync_now(w);
+	if (ret < 0)
+		return ret;
+	ret = bus__journal_writer_new_file(w, first);
+	if (ret < 0)
+		return fail(w, ret);
+	if (w->options.kind == BUS_JOURNAL_TOPIC &&
+	    (w->options.retain_bytes || w->options.retain_age_ms))
+		bus_journal_trim(w, 0);
+	return 0;
+}
+
+/* A record larger than a buffer: written alone, by pwrite, after what is
+ * in flight (so the torn window holds). */
+static int append_large(struct bus_journal_writer *w, uint64_t size,
+			const struct bus_journal_message *m,
+			const struct bus_journal_range *ranges, uint32_t count)
+{
+	uint8_t *data = malloc(size);
+	uint64_t done = 0;
+	int ret;
+
+	if (!data)
+		return -ENOMEM;
+	if (m)
+		bus__journal_encode_message(data, m);
+	else
+		bus__journal_encode_acks(data, ranges, count);
+	if (w->filling >= 0 && w->buffers[w->filling].used)
+		queue_write(w, 0);
+	ret = bus__journal_writer_drain(w);
+	while (ret == 0 && done < size) {
+		ssize_t n = pwrite(w->fd, data + done, size - done,
+				   (off_t)(w->file_offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			ret = fail(w, n < 0 ? -errno : -ENOSPC);
+		else
+			done += (uint64_t)n;
+	}
+	free(data);
+	if (ret < 0)
+		return ret;
+	if (m && w->index_fd >= 0) {
+		struct bus__journal_index_entry e = { m->sequence, m->time_ns,
+						      w->file_offset };
+
+		(void)bus__journal_index_put(w->index_fd, w->index_count++,
+					     &e);
+	}
+	if (m) {
+		w->next_sequence = m->sequence + 1;
+		w->has_messages = 1;
+	}
+	w->file_offset += size;
+	w->position += size;
+	w->written_position = w->position;
+	w->figures.bytes_written += size;
+	w->figures.records_written++;
+	if (w->options.sync == BUS_JOURNAL_SYNC_NONE) {
+		w->durable_position = w->position;
+		w->durable_sequence = w->next_sequence;
+		return 0;
+	}
+	if (mark(w, w->position, w->next_sequence) < 0)
+		return fail(w, -ENOMEM);
+	if (!w->sync_due_ns)
+		w->sync_due_ns =
+			bus__journal_now_ns(CLOCK_MONOTONIC) +
+			(uint64_t)w->options.sync_interval_ms * 1000000u;
+	return 0;
+}
+
+/* A buffer with room for size bytes, submitting the full one. */
+static int room(struct bus_journal_writer *w, uint64_t size)
+{
+	int ret;
+
+	if (w->filling >= 0 &&
+	    w->buffers[w->filling].used + size > BUS__JOURNAL_BUFFER_SIZE) {
+		ret = bus_journal_submit(w);
+		if (ret < 0)
+			return ret;
+	}
+	if (w->filling >= 0)
+		return 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < BUS__JOURNAL_BUFFERS; i++) {
+			if (w->buffers[i].state == BUS__JOURNAL_BUFFER_FREE) {
+				w->buffers[i].state =
+					BUS__JOURNAL_BUFFER_FILLING;
+				w->filling = i;
+				return 0;
+			}
+		}
+		reap_ready(w);
+		if (w->error)
+			return w->error;
+	}
+	return -EAGAIN;
+}
+
+static int append(struct bus_journal_writer *w,
+		  const struct bus_journal_message *m,
+		  const struct bus_journal_range *ranges, uint32_t count)
+{
+	uint64_t size = m ? bus__journal_message_size(m)
+			  : bus__journal_acks_size(count);
+	uint64_t end_in_file;
+	struct bus__journal_buffer *b;
+	int ret;
+
+	if (w->error)
+		return w->error;
+	if (m && w->has_messages && m->sequence < w->next_sequence)
+		return -EINVAL; /* sequences only grow */
+	if (size > BUS__JOURNAL_RECORD_MAX)
+		return -EMSGSIZE;
+	end_in_file = w->file_offset +
+		      (w->filling >= 0 ? w->buffers[w->filling].used : 0);
+	if (end_in_file > BUS__JOURNAL_FILE_HEADER_SIZE &&
+	    end_in_file + size > w->options.segment_bytes) {
+		ret = roll(w, m ? m->sequence : w->next_sequence);
+		if (ret < 0)
+			return ret;
+	}
+	if (size > BUS__JOURNAL_BUFFER_SIZE)
+		return append_large(w, size, m, ranges, count);
+	ret = room(w, size);
+	if (ret < 0)
+		return ret;
+	b = &w->buffers[w->filling];
+	if (m) {
+		if (!b->has_message) {
+			b->has_message = 1;
+			b->index_sequence = m->sequence;
+			b->index_time_ns = m->time_ns;
+			b->index_offset = b->used;
+		}
+		bus__journal_encode_message(b->data + b->used, m);
+		w->next_sequence = m->sequence + 1;
+		w->has_messages = 1;
+	} else {
+		bus__journal_encode_acks(b->data + b->used, ranges, count);
+	}
+	b->used += (uint32_t)size;
+	b->records++;
+	if (b->used == BUS__JOURNAL_BUFFER_SIZE)
+		return bus_journal_submit(w);
+	return 0;
+}
+
+int bus_journal_append_message(struct bus_journal_writer *w,
+			       const struct bus_journal_message *m)
+{
+	if (!w || !m || (m->extension_length && !m->extension) ||
+	    (m->payload_length && !m->payload))
+		return -EINVAL;
+	return append(w, m, NULL, 0);
+}
+
+int bus_journal_append_acks(struct bus_journal_writer *w,
+			    const struct bus_journal_range *ranges,
+			    uint32_t count)
+{
+	if (!w || (count && !ranges) || count > (BUS__JOURNAL_RECORD_MAX / 16))
+		return -EINVAL;
+	return append(w, NULL, ranges, count);
+}
+
+uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w)
+{
+	return w ? w->durable_sequence : 0;
+}
+
+int bus_journal_sync_due_ms(const struct bus_journal_writer *w)
+{
+	uint64_t now;
+
+	if (!w || w->options.sync == BUS_JOURNAL_SYNC_NONE)
+		return -1;
+	if (w->options.sync == BUS_JOURNAL_SYNC_ALWAYS)
+		return w->durable_position < w->position ||
+				       (w->filling >= 0 &&
+					w->buffers[w->filling].used)
+			       ? 0
+			       : -1;
+	if (!w->sync_due_ns)
+		return w->filling >= 0 && w->buffers[w->filling].used
+			       ? (int)w->options.sync_interval_ms
+			       : -1;
+	now = bus__journal_now_ns(CLOCK_MONOTONIC);
+	return now >= w->sync_due_ns
+		       ? 0
+		       : (int)((w->sync_due_ns - now + 999999) / 1000000);
+}
+
+int bus_journal_event_fd(const struct bus_journal_writer *w)
+{
+	return w ? w->event_fd : -EINVAL;
+}
+
+void bus_journal_writer_figures(const struct bus_journal_writer *w,
+				struct bus_journal_figures *figures)
+{
+	if (w && figures)
+		*figures = w->figures;
+}

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The journal (libbus/journal/): records written through io_uring read
+ * back, many files, seeks, torn tails and corruption, an unusable
+ * directory.  Real files in a temporary directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "journal_test.h"
+
+struct fixture {
+	char dir[256];
+	char detail[512];
+	struct bus_journal_options options;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	jt_tmpdir(f->dir, sizeof(f->dir));
+	f->options = (struct bus_journal_options){
+		.directory = f->dir,
+		.name = "test",
+		.kind = BUS_JOURNAL_QUEUE,
+		.sync = BUS_JOURNAL_SYNC_INTERVAL,
+	};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	jt_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct bus_journal_writer *
+writer_open(struct fixture *f, struct bus_journal_recovery *recovered)
+{
+	struct bus_journal_writer *w;
+	int ret = bus_journal_writer_open(&w, &f->options, recovered,
+					  f->detail, sizeof(f->detail));
+
+	if (ret < 0)
+		fail_msg("writer_open: %d: %s", ret, f->detail);
+	return w;
+}
+
+/* Reads the whole journal: messages must be first..; returns the count
+ * and the acks seen in *acks. */
+static uint64_t read_all(const char *path, uint64_t first, uint64_t *acks)
+{
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+	char detail[512];
+	uint64_t n = 0;
+	int ret;
+
+	assert_ret(bus_journal_reader_open(&r, path, detail, sizeof(detail)),
+		   0);
+	while ((ret = bus_journal_next(r, &e, detail, sizeof(detail))) == 1) {
+		if (e.type == BUS_JOURNAL_RECORD_ACK) {
+			if (acks)
+				for (uint32_t i = 0; i < e.range_count; i++)
+					*acks += e.ranges[i].count;
+			continue;
+		}
+		assert_int_equal(e.type, BUS_JOURNAL_RECORD_MESSAGE);
+		jt_check(&e.message, first + n);
+		n++;
+	}
+	if (ret < 0)
+		fail_msg("next: %d: %s", ret, detail);
+	bus_journal_reader_close(r);
+	return n;
+}
+
+static void test_journal_round_trip_messages_and_acks(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_recovery rec;
+	struct bus_journal_writer *w = writer_open(f, &rec);
+	struct bus_journal_range ranges[2] = { { 1, 10 }, { 20, 5 } };
+	uint64_t acks = 0, count = test_scaled(20000, 1000);
+
+	assert_int_equal(rec.records, 0);
+	jt_append(w, 1, count / 2);
+	assert_ret(bus_journal_append_acks(w, ranges, 2), 0);
+	jt_append(w, 1 + count / 2, count - count / 2);
+	assert_ret(bus_journal_writer_close(w), 0);
+
+	assert_int_equal(read_all(f->dir, 1, &acks), count);
+	assert_int_equal(acks, 15);
+
+	/* Reopened: it knows where it was and goes on. */
+	w = writer_open(f, &rec);
+	assert_int_equal(rec.records, count + 1);
+	assert_int_equal(rec.first_sequence, 1);
+	assert_int_equal(rec.next_sequence, count + 1);
+	assert_int_equal(rec.torn_records, 0);
+	assert_int_equal(bus_journal_durable_sequence(w), count + 1);
+	jt_append(w, count + 1, 100);
+	/* Sequences only grow. */
+	{
+		struct jt_message t;
+
+		jt_message(&t, 5);
+		assert_ret(bus_journal_append_message(w, &t.m), -EINVAL);
+	}
+	assert_ret(bus_journal_writer_close(w), 0);
+	assert_int_equal(read_all(f->dir, 1, NULL), count + 100);
+}
+
+static void test_journal_durable_sequence_follows_syncs(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_figures fig;
+	struct bus_journal_writer *w;
+	uint64_t deadline;
+
+	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
+	w = writer_open(f, NULL);
+	assert_int_equal(bus_journal_durable_sequence(w), 0);
+	assert_int_equal(bus_journal_sync_due_ms(w), -1);
+	jt_append(w, 0, 10);
+	/* Appended, not submitted: nothing is promised yet. */
+	assert_int_equal(bus_journal_durable_sequence(w), 0);
+	assert_int_equal(bus_journal_sync_due_ms(w), 0);
+	assert_ret(bus_journal_submit(w), 0);
+	deadline = test_now_ns() + 10000000000ull;
+	while (bus_journal_durable_sequence(w) < 10 &&
+	       test_now_ns() < deadline)
+		assert_true(bus_journal_reap(w, 100) >= 0);
+	assert_int_equal(bus_journal_durable_sequence(w), 10);
+	bus_journal_writer_figures(w, &fig);
+	assert_true(fig.syncs >= 1);
+	assert_int_equal(fig.records_written, 10);
+	assert_true(fig.bytes_written > 10 * 56);
+	assert_ret(bus_journal_writer_close(w), 0);
+
+	/* INTERVAL: a sync comes due after the interval. */
+	f->options.sync = BUS_JOURNAL_SYNC_INTERVAL;
+	f->options.sync_interval_ms = 5;
+	w = writer_open(f, NULL);
+	assert_int_equal(bus_journal_durable_sequence(w), 10);
+	jt_append(w, 10, 10);
+	assert_ret(bus_journal_submit(w), 0);
+	assert_true(bus_journal_sync_due_ms(w) >= 0);
+	deadline = test_now_ns() + 10000000000ull;
+	while (bus_journal_durable_sequence(w) < 20 &&
+	       test_now_ns() < deadline) {
+		int due = bus_journal_sync_due_ms(w);
+
+		assert_true(bus_journal_reap(w, due > 0 ? due : 1) >= 0);
+		assert_ret(bus_journal_submit(w), 0);
+	}
+	assert_int_equal(bus_journal_durable_sequence(w), 20);
+	assert_int_equal(bus_journal_sync_due_ms(w), -1);
+	assert_ret(bus_journal_writer_close(w), 0);
+}
+
+static void test_journal_many_files_and_trim(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	uint64_t count = 3000;
+	int files, removed;
+
+	f->options.segment_bytes = 8192;
+	w = writer_open(f, NULL);
+	jt_append(w, 100, count);
+	assert_ret(bus_journal_submit(w), 0);
+	files = jt_files(f->dir);
+	assert_true(files > 20);
+	assert_int_equal(read_all(f->dir, 100, NULL), count);
+	/* Files wholly below 1000 go; the one holding 1000 stays. */
+	removed = bus_journal_trim(w, 1000);
+	assert_true(removed > 0);
+	assert_int_equal(jt_files(f->dir), files - removed);
+	assert_ret(bus_journal_writer_close(w), 0);
+	{
+		struct bus_journal_reader *r;
+		struct bus_journal_entry e;
+
+		assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+		assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+		assert_true(e.message.sequence <= 1000);
+		assert_true(e.message.sequence > 100);
+		bus_journal_reader_close(r);
+	}
+	/* Reopened over many files: the next sequence is known. */
+	{
+		struct bus_journal_recovery rec;
+
+		w = writer_open(f, &rec);
+		assert_int_equal(rec.next_sequence, 100 + count);
+		assert_ret(bus_journal_writer_close(w), 0);
+	}
+}
+
+static void test_journal_topic_retention_by_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+
+	f->options.kind = BUS_JOURNAL_TOPIC;
+	f->options.segment_bytes = 8192;
+	f->options.retain_bytes = 32768;
+	w = writer_open(f, NULL);
+	jt_append(w, 0, 3000);
+	assert_ret(bus_journal_writer_close(w), 0);
+	/* About retain_bytes / segment_bytes files, plus the newest. */
+	assert_true(jt_files(f->dir) <= 6);
+	assert_true(jt_files(f->dir) >= 2);
+}
+
+static void seek_check(const char *dir, uint64_t sequence, uint64_t want)
+{
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+
+	assert_ret(bus_journal_reader_open(&r, dir, NULL, 0), 0);
+	assert_ret(bus_journal_seek_sequence(r, sequence), 0);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	jt_check(&e.message, want);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	jt_check(&e.message, want + 1);
+	bus_journal_reader_close(r);
+
+	/* By time: message s was published at jt_message's time of s. */
+	{
+		struct jt_message t;
+
+		jt_message(&t, sequence);
+		assert_ret(bus_journal_reader_open(&r, dir, NULL, 0), 0);
+		assert_ret(bus_journal_seek_time(r, t.m.time_ns - 1), 0);
+		assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+		jt_check(&e.message, want);
+		bus_journal_reader_close(r);
+	}
+}
+
+static void test_journal_seek_by_sequence_and_time(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	uint64_t count = test_scaled(60000, 20000);
+
+	f->options.segment_bytes = 1 << 20;
+	w = writer_open(f, NULL);
+	jt_append(w, 10, count);
+	assert_ret(bus_journal_writer_close(w), 0);
+	assert_true(jt_files(f->dir) >= 3);
+	seek_check(f->dir, 0, 10);
+	seek_check(f->dir, 10, 10);
+	seek_check(f->dir, 11, 11);
+	seek_check(f->dir, 5000, 5000);
+	seek_check(f->dir, count / 2 + 3, count / 2 + 3);
+	seek_check(f->dir, count + 8, count + 8);
+	/* Past the end: nothing. */
+	{
+		struct bus_journal_reader *r;
+		struct bus_journal_entry e;
+
+		assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+		assert_ret(bus_journal_seek_sequence(r, count + 10), 0);
+		assert_int_equal(bus_journal_next(r, &e, NULL, 0), 0);
+		bus_journal_reader_close(r);
+	}
+	/* Without the index files: the same, by scanning. */
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -f %s/*.index", f->dir);
+		assert_int_equal(system(cmd), 0);
+		seek_check(f->dir, count / 2 + 3, count / 2 + 3);
+	}
+}
+
+static void newest_file(const char *dir, char *out, size_t size)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char best[256] = "";
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".journal") &&
+		    strcmp(e->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", e->d_name);
+	closedir(d);
+	snprintf(out, size, "%s/%s", dir, best);
+}
+
+static off_t file_size_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static void test_journal_torn_tail_cut_counted_appended_after(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_recovery rec;
+	struct bus_journal_writer *w;
+	char path[512];
+	off_t size;
+
+	f->options.segment_bytes = 64 << 10;
+	w = writer_open(f, NULL);
+	jt_append(w, 1, 2000);
+	assert_ret(bus_journal_writer_close(w), 0);
+
+	/* Cut mid-record: the last record loses 20 bytes. */
+	newest_file(f->dir, path, sizeof(path));
+	size = file_size_of(path);
+	assert_int_equal(truncate(path, size - 20), 0);
+	{
+		struct bus_journal_reader *r;
+		struct bus_journal_recovery rr;
+
+		assert_int_equal(read_all(f->dir, 1, NULL), 1999);
+		assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+		while (bus_journal_next(r, &(struct bus_journal_entry){ 0 },
+					NULL, 0) == 1)
+			;
+		bus_journal_reader_recovery(r, &rr);
+		assert_int_equal(rr.torn_records, 1);
+		bus_journal_reader_close(r);
+	}
+	w = writer_open(f, &rec);
+	assert_int_equal(rec.torn_records, 1);
+	assert_true(rec.torn_bytes > 0 && rec.torn_bytes < 200);
+	assert_int_equal(rec.next_sequence, 2000);
+	jt_append(w, 2000, 10);
+	assert_ret(bus_journal_writer_close(w), 0);
+	assert_int_equal(read_all(f->dir, 1, NULL), 2009);
+
+	/* Garbage after the last record. */
+	{
+		int fd = open(path, O_WRONLY | O_APPEND);
+		char junk[300];
+
+		for (size_t i = 0; i < sizeof(junk); i++)
+			junk[i] = (char)(i * 37 + 11);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+		close(fd);
+	}
+	w = writer_open(f, &rec);
+	assert_int_equal(rec.torn_records, 1);
+	assert_int_equal(rec.torn_bytes, 300);
+	assert_int_equal(rec.next_sequence, 2010);
+	jt_append(w, 2010, 1);
+	assert_ret(bus_journal_writer_close(w), 0);
+	assert_int_equal(read_all(f->dir, 1, NULL), 2010);
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+static void test_journal_corruption_refused_with_file_and_offset(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+	char path[512], want[600];
+	int ret;
+
+	f->options.segment_bytes = 64 << 10;
+	w = writer_open(f, NULL);
+	jt_append(w, 0, 3000);
+	assert_ret(bus_journal_writer_close(w), 0);
+	snprintf(path, sizeof(path), "%s/%020d.journal", f->dir, 0);
+	/* A payload byte of a record in the middle of the oldest file. */
+	flip_byte(path, 30000);
+
+	ret = bus_journal_writer_open(&w, &f->options, NULL, f->detail,
+				      sizeof(f->detail));
+	assert_ret(ret, -EBADMSG);
+	snprintf(want, sizeof(want), "%s: offset ", path);
+	if (strncmp(f->detail, want, strlen(want)) != 0)
+		fail_msg("detail '%s' does not name '%s'", f->detail, want);
+	assert_non_null(strstr(f->detail, "CRC"));
+
+	assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+	f->detail[0] = '\0';
+	while ((ret = bus_journal_next(r, &e, f->detail, sizeof(f->detail))) ==
+	       1)
+		assert_true(e.offset < 30000);
+	assert_ret(ret, -EBADMSG);
+	assert_non_null(strstr(f->detail, path));
+	bus_journal_reader_close(r);
+}
+
+static void test_journal_corruption_deep_in_newest_file(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	char path[512];
+	uint64_t count = 80000; /* about 9 MiB: more than the torn window */
+
+	f->options.segment_bytes = 64 << 20;
+	w = writer_open(f, NULL);
+	jt_append(w, 0, count);
+	assert_ret(bus_journal_writer_close(w), 0);
+	newest_file(f->dir, path, sizeof(path));
+	flip_byte(path, 1000000);
+	assert_ret(bus_journal_writer_open(&w, &f->options, NULL, f->detail,
+					   sizeof(f->detail)),
+		   -EBADMSG);
+	assert_non_null(strstr(f->detail, path));
+}
+
+static void test_journal_unusable_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	char file[300], dir[400];
+	int fd;
+
+	/* A path through a regular file. */
+	snprintf(file, sizeof(file), "%s/plain", f->dir);
+	fd = open(file, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(dir, sizeof(dir), "%s/journal", file);
+	f->options.directory = dir;
+	assert_ret(bus_journal_writer_open(&w, &f->options, NULL, f->detail,
+					   sizeof(f->detail)),
+		   -ENOTDIR);
+	assert_non_null(strstr(f->detail, file));
+
+	/* A directory without write permission (root ignores modes). */
+	if (geteuid() != 0) {
+		snprintf(dir, sizeof(dir), "%s/ro", f->dir);
+		assert_int_equal(mkdir(dir, 0500), 0);
+		assert_ret(bus_journal_writer_open(&w, &f->options, NULL,
+						   f->detail,
+						   sizeof(f->detail)),
+			   -EACCES);
+		assert_non_null(strstr(f->detail, dir));
+	}
+
+	/* Bad options. */
+	f->options.directory = f->dir;
+	f->options.kind = 0;
+	assert_ret(bus_journal_writer_open(&w, &f->options, NULL, NULL, 0),
+		   -EINVAL);
+}
+
+static void test_journal_one_writer_per_directory(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w = writer_open(f, NULL), *other;
+
+	assert_ret(bus_journal_writer_open(&other, &f->options, NULL,
+					   f->detail, sizeof(f->detail)),
+		   -EBUSY);
+	assert_ret(bus_journal_writer_close(w), 0);
+}
+
+static void test_journal_large_record(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w = writer_open(f, NULL);
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+	struct bus_journal_message m = { .sequence = 3 };
+	size_t size = 3u << 20;
+	char *payload = malloc(size);
+
+	for (size_t i = 0; i < size; i++)
+		payload[i] = (char)(i % 251);
+	jt_append(w, 1, 2);
+	m.payload = payload;
+	m.payload_length = (uint32_t)size;
+	assert_ret(bus_journal_append_message(w, &m), 0);
+	jt_append(w, 4, 2);
+	assert_ret(bus_journal_writer_close(w), 0);
+	assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	assert_int_equal(e.message.sequence, 3);
+	assert_int_equal(e.message.payload_length, size);
+	assert_memory_equal(e.message.payload, payload, size);
+	assert_int_equal(bus_journal_next(r, &e, NULL, 0), 1);
+	jt_check(&e.message, 4);
+	bus_journal_reader_close(r);
+	free(payload);
+}
+
+static void test_journal_record_parse_refuses_garbage(void **state)
+{
+	uint64_t buf[32] = { 0 };
+	struct bus_journal_entry e;
+	char detail[128];
+
+	assert_ret(bus_journal_record_parse(buf, 8, &e, detail,
+					    sizeof(detail)),
+		   -EAGAIN);
+	assert_ret(bus_journal_record_parse(buf, sizeof(buf), &e, detail,
+					    sizeof(detail)),
+		   -EBADMSG);
+	buf[0] = 64; /* length 64, CRC 0 */
+	assert_ret(bus_journal_record_parse(buf, sizeof(buf), &e, detail,
+					    sizeof(detail)),
+		   -EBADMSG);
+	assert_non_null(strstr(detail, "CRC"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+		T(test_journal_round_trip_messages_and_acks),
+		T(test_journal_durable_sequence_follows_syncs),
+		T(test_journal_many_files_and_trim),
+		T(test_journal_topic_retention_by_bytes),
+		T(test_journal_seek_by_sequence_and_time),
+		T(test_journal_torn_tail_cut_counted_appended_after),
+		T(test_journal_corruption_refused_with_file_and_offset),
+		T(test_journal_corruption_deep_in_newest_file),
+		T(test_journal_unusable_directory),
+		T(test_journal_one_writer_per_directory),
+		T(test_journal_large_record),
+		T(test_journal_record_parse_refuses_garbage),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
