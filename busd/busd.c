@@ -17,6 +17,7 @@
 #include "busd.h"
 #include "control_socket.h"
 #include "dead_letter.h"
+#include "durable.h"
 #include "log.h"
 #include "log_page.h"
 #include "names.h"
@@ -333,6 +334,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (!ret)
 		ret = busd_routes_open(busd->bus_name, config, &busd->routes);
 	if (!ret)
+		ret = busd_durable_start(busd, config);
+	if (!ret)
 		ret = busd_adopt_segments(busd);
 	if (!ret)
 		busd_dead_letter_recover(busd);
@@ -492,6 +495,7 @@ void busd_stop(struct busd *busd)
 	busd_routes_close(busd->bus_name, busd->routes);
 	busd->routes = NULL;
 	busd_stop_queues(busd);
+	busd_durable_stop(busd);
 	busd_registry_free(&busd->registry);
 	busd_clients_drop_all(busd);
 	busd_loop_drain(busd);

@@ -46,6 +46,8 @@ struct busd {
 	/* A clean stop unlinks queues that hold messages too (busd -d). */
 	bool discard_on_stop;
 	struct bus_log_page *log_page; /* warnings and errors (log_page.h) */
+	/* Durable queues' journals and their thread (durable.h). */
+	struct busd_durable *durable;
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;

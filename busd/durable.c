@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomics.h"
 #include "busd.h"
 #include "detail.h"
 #include "durable.h"
@@ -115,6 +116,7 @@ static void queue_free(struct busd_durable_queue *dq)
 		munmap(dq->geometry.base, dq->geometry.size);
 	free(dq->held);
 	free(dq->acks);
+	free(dq->counts);
 	free(dq);
 }
 

@@ -47,6 +47,10 @@ struct busd_durable_queue {
 	struct bus_journal_range *acks;
 	uint32_t ack_count;
 	uint32_t ack_capacity;
+	/* Delivery counts noted, not yet appended (durable_ring.c). */
+	struct bus_journal_range *counts;
+	uint32_t count_count;
+	uint32_t count_capacity;
 	uint64_t next_ack_scan_ns;
 	uint64_t next_trim_ns;
 	uint64_t retry_ns; /* writer failed: reopen at this time */
@@ -62,6 +66,10 @@ struct busd_durable_queue {
 	uint64_t recounts;
 	uint64_t corrupt;
 };
+
+/* The first range of an ACK record that carries delivery counts
+ * (durable_ring.c): {BUSD_DURABLE_COUNTS_MARK, 0}. */
+#define BUSD_DURABLE_COUNTS_MARK UINT64_MAX
 
 /* durable_ring.c: one pass over the ring.  Copies committed messages from
  * copied on and publishes journal_position; returns messages copied or

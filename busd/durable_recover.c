@@ -36,7 +36,8 @@
 
 struct recovered_message {
 	uint64_t sequence;
-	uint64_t ordinal; /* of its last record, counting messages read */
+	uint64_t ordinal; /* of its record, counting messages read */
+	uint32_t delivery_count; /* the newest noted after it, 0: none */
 	bool acked;
 };
 
@@ -78,6 +79,7 @@ static int note_message(struct recovery *r, uint64_t sequence)
 	if (at < r->count && r->m[at].sequence == sequence) {
 		r->m[at].ordinal = r->ordinal;
 		r->m[at].acked = false;
+		r->m[at].delivery_count = 0;
 		return 0;
 	}
 	if (r->count == r->capacity) {
@@ -91,14 +93,31 @@ static int note_message(struct recovery *r, uint64_t sequence)
 		r->capacity = capacity;
 	}
 	memmove(&r->m[at + 1], &r->m[at], (r->count - at) * sizeof(*r->m));
-	r->m[at] = (struct recovered_message){ sequence, r->ordinal, false };
+	r->m[at] = (struct recovered_message){ sequence, r->ordinal, 0, false };
 	r->count++;
 	return 0;
+}
+
+/* busd's delivery-count notes: pairs after the mark (durable_ring.c). */
+static void note_counts(struct recovery *r, const struct bus_journal_range *a,
+			uint32_t n)
+{
+	for (uint32_t i = 1; i + 1 < n; i += 2) {
+		size_t at = lower_bound(r, a[i].first);
+
+		if (at < r->count && r->m[at].sequence == a[i].first &&
+		    a[i + 1].first <= UINT32_MAX)
+			r->m[at].delivery_count = (uint32_t)a[i + 1].first;
+	}
 }
 
 static void note_acks(struct recovery *r, const struct bus_journal_range *a,
 		      uint32_t n)
 {
+	if (n && a[0].first == BUSD_DURABLE_COUNTS_MARK && a[0].count == 0) {
+		note_counts(r, a, n);
+		return;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t end = a[i].first + a[i].count;
 
@@ -152,7 +171,8 @@ static uint64_t monotonic_of(uint64_t wall_ns)
 
 /* Writes one recovered message into the cell of position. */
 static int put_message(struct busd_durable_queue *dq, uint64_t position,
-		       const struct bus_journal_entry *e, char *detail,
+		       const struct bus_journal_entry *e,
+		       uint32_t delivery_count, char *detail,
 		       size_t detail_size)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
@@ -179,9 +199,15 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		.sequence = m->sequence,
 		.publish_time_ns = monotonic_of(m->time_ns),
 		.correlation_id = m->correlation_id,
-		.delivery_count = m->delivery_count ? m->delivery_count : 1,
+		.delivery_count = delivery_count > m->delivery_count
+					  ? delivery_count
+					  : m->delivery_count,
 		.extension_length = (uint16_t)m->extension_length,
 	};
+	if (!cell->header.delivery_count)
+		cell->header.delivery_count = 1;
+	if (cell->header.delivery_count > 1)
+		cell->header.flags |= BUS_MESSAGE_REDELIVERED;
 	memcpy((uint8_t *)cell + sizeof(*cell), m->extension,
 	       m->extension_length);
 	memcpy((uint8_t *)cell + g->payload_offset, m->payload,
@@ -230,7 +256,8 @@ static int read_pass(const char *directory, struct recovery *r,
 		if (at == r->count || r->m[at].sequence != e.message.sequence ||
 		    r->m[at].ordinal != ordinal)
 			continue;
-		ret = put_message(dq, base + at, &e, detail, detail_size);
+		ret = put_message(dq, base + at, &e, r->m[at].delivery_count,
+				  detail, detail_size);
 		if (ret < 0)
 			break;
 	}
@@ -360,12 +387,9 @@ static int adopt(struct busd_durable_queue *dq, struct recovery *r,
 				.live = true,
 			};
 			dq->held_count++;
-		} else if ((int64_t)(sequence - start) < 0) {
-			/* Copied by the busd that died, never written. */
-			ret = busd_durable_append_cell(dq, position, sequence);
-			if (ret < 0 && ret != -EAGAIN)
-				return ret;
 		}
+		/* Not on disk: at or past start (copied again), since the
+		 * journal is written in order. */
 	}
 	/* Unacked on disk, gone from the segment: acked meanwhile. */
 	for (size_t at = 0; at < r->count; at++) {

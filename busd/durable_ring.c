@@ -32,9 +32,12 @@
  * Acks are appended as ranges of sequences.
  *
  * Delivery counts: a nack raises the count in the cell's header; the scan
- * appends the message again with the new count and the same sequence, and
- * a rebuild keeps the last record of a sequence.  Rare (nacks, deaths,
- * ack time-outs), so a whole record is cheap enough.
+ * notes the new count in an ACK record of busd's own shape (the journal's
+ * sequences only grow, so the message cannot be appended again): a first
+ * range {UINT64_MAX, 0}, then pairs {sequence, 0}, {delivery count, 0}.
+ * Every range acks nothing (count 0), so a reader that does not know the
+ * shape acks nothing by mistake; a rebuild applies the newest count of a
+ * sequence (durable_recover.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -249,6 +252,46 @@ int busd_durable_flush_acks(struct busd_durable_queue *dq)
 	return 0;
 }
 
+/* ---- delivery counts (see the top of this file) ----------------------- */
+
+static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
+		      uint32_t count)
+{
+	if (dq->count_count + 3 > dq->count_capacity) {
+		uint32_t capacity =
+			dq->count_capacity ? dq->count_capacity * 2 : 64;
+		struct bus_journal_range *counts =
+			realloc(dq->counts, capacity * sizeof(*counts));
+
+		if (!counts)
+			return -ENOMEM;
+		dq->counts = counts;
+		dq->count_capacity = capacity;
+	}
+	if (!dq->count_count)
+		dq->counts[dq->count_count++] = (struct bus_journal_range){
+			BUSD_DURABLE_COUNTS_MARK, 0
+		};
+	dq->counts[dq->count_count++] =
+		(struct bus_journal_range){ sequence, 0 };
+	dq->counts[dq->count_count++] = (struct bus_journal_range){ count, 0 };
+	return 0;
+}
+
+static int flush_counts(struct busd_durable_queue *dq)
+{
+	int ret;
+
+	if (!dq->count_count)
+		return 0;
+	ret = bus_journal_append_acks(dq->writer, dq->counts,
+				      dq->count_count);
+	if (ret < 0)
+		return ret == -EAGAIN ? 0 : ret;
+	dq->count_count = 0;
+	return 0;
+}
+
 /* 1 while the message of entry is still in its cell, else 0 (acked);
  * *count: its delivery count now. */
 static int still_held(const struct busd_durable_queue *dq,
@@ -306,18 +349,13 @@ int busd_durable_scan_acks(struct busd_durable_queue *dq)
 			continue;
 		}
 		if (count > e->delivery_count) {
-			/* Redelivered: the record again, with its count. */
-			ret = busd_durable_append_cell(dq, e->position,
-						       e->sequence);
-			if (ret == -EAGAIN)
-				ret = 0;
-			else if (ret == 0)
-				dq->recounts++;
-			else if (ret == 1)
-				ret = 0;
+			ret = note_count(dq, e->sequence, count);
+			e->delivery_count = count;
+			dq->recounts++;
 		}
 	}
 	if (ret < 0)
 		return ret;
-	return busd_durable_flush_acks(dq);
+	ret = flush_counts(dq);
+	return ret < 0 ? ret : busd_durable_flush_acks(dq);
 }

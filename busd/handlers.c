@@ -10,6 +10,7 @@
 #include "clients.h"
 #include "control_socket.h"
 #include "dead_letter.h"
+#include "durable.h"
 #include "delete_guard.h"
 #include "handlers.h"
 #include "log.h"
@@ -382,6 +383,8 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	busd_info("client %u (pid %d) deleted queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
+	/* Deleted for good: a durable queue's journal goes too. */
+	busd_durable_close(busd, queue->name, true);
 	busd_queue_delete(busd, queue);
 	return 0;
 }

@@ -162,6 +162,11 @@ static void retry(struct busd_durable_queue *dq)
 		dq->retry_ns = now_ns() + BUSD_JOURNAL_RETRY_NS;
 		return;
 	}
+	/* Copy again from where the disk ends: the journal cut what did not
+	 * land, and its sequences only grow. */
+	if ((int64_t)(recovered.next_sequence - dq->durable) > 0)
+		dq->durable = recovered.next_sequence;
+	/* What was copied past it is not on disk: it will be again. */
 	for (uint32_t i = 0; i < dq->geometry.slots; i++) {
 		struct busd_durable_held *e = &dq->held[i];
 

@@ -41,6 +41,8 @@ void bus_queue_settings_default(struct bus_queue_settings *settings)
 		.max_producers = 64,
 		.max_consumers = 64,
 		.header_room = 0,
+		.sync = BUS_SYNC_INTERVAL,
+		.sync_interval_ms = 10,
 	};
 }
 
