@@ -566,6 +566,23 @@ struct bus_queue_stats {
 	 * while they wait now.
 	 */
 	uint64_t high_water;
+	/*
+	 * A durable queue's journal (0 for others): bytes busd wrote to it;
+	 * messages committed and not yet on disk as the sync setting
+	 * promises (its lag); fdatasyncs and the p50/p99 of their latency
+	 * (nanoseconds, the last 10 s); writes that failed; and busd's
+	 * start: how long reading the journal took, the messages it put
+	 * back after a reboot, the torn records it cut off its end.
+	 */
+	uint64_t journal_bytes;
+	uint64_t journal_lag;
+	uint64_t journal_syncs;
+	uint64_t journal_sync_p50_ns;
+	uint64_t journal_sync_p99_ns;
+	uint64_t journal_write_errors;
+	uint64_t journal_recovery_ns;
+	uint64_t journal_recovered;
+	uint64_t journal_torn;
 };
 
 /*
