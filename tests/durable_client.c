@@ -9,8 +9,8 @@
  *       killed the next instant).  A flush that fails ends the program
  *       with status 3 (the queue's journal failed: -ENOSPC ...), after
  *       printing "flush: ERROR".
- *   durable_client consume BUS QUEUE
- *       takes and acks messages for ever, checking each; prints
+ *   durable_client consume BUS QUEUE MAX
+ *       takes and acks up to MAX messages, checking each; prints
  *       "acking ID" before each ack (so an ID printed may or may not be
  *       acked: it may come back).
  *   durable_client check BUS QUEUE FILE
@@ -115,7 +115,7 @@ static int produce(const char *bus_name, const char *queue, uint64_t first,
 	}
 }
 
-static int consume(const char *bus_name, const char *queue)
+static int consume(const char *bus_name, const char *queue, uint64_t max)
 {
 	struct bus_message m;
 	bus_queue_t *q;
@@ -124,7 +124,7 @@ static int consume(const char *bus_name, const char *queue)
 
 	if (open_queue(bus_name, queue, BUS_CONSUMER, &bus, &q))
 		return 1;
-	for (;;) {
+	for (uint64_t n = 0; n < max; n++) {
 		int64_t id;
 
 		ret = bus_receive(q, &m, BUS_FOREVER);
@@ -141,6 +141,9 @@ static int consume(const char *bus_name, const char *queue)
 		say("acking %" PRIu64 "\n", (uint64_t)id);
 		bus_ack(q, &m);
 	}
+	bus_queue_close(q);
+	bus_disconnect(bus);
+	return 0;
 }
 
 static int compare_ids(const void *a, const void *b)
@@ -217,11 +220,11 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "produce"))
 		return produce(argv[2], argv[3], strtoull(argv[4], NULL, 10),
 			       (uint32_t)strtoul(argv[5], NULL, 10));
-	if (argc == 4 && !strcmp(argv[1], "consume"))
-		return consume(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "consume"))
+		return consume(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 5 && !strcmp(argv[1], "check"))
 		return check(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "usage: durable_client produce BUS QUEUE FIRST BATCH | "
-			"consume BUS QUEUE | check BUS QUEUE FILE\n");
+			"consume BUS QUEUE MAX | check BUS QUEUE FILE\n");
 	return 2;
 }
