@@ -53,6 +53,7 @@ struct busd_durable_queue {
 	uint32_t count_capacity;
 	uint64_t next_ack_scan_ns;
 	uint64_t next_trim_ns;
+	uint64_t next_figures_ns;
 	uint64_t retry_ns; /* writer failed: reopen at this time */
 	int error;	   /* the failure, 0 when writing */
 	bool closing;

@@ -47,6 +47,7 @@
 #define BUSD_JOURNAL_IDLE_MS 2
 #define BUSD_JOURNAL_RETRY_NS 1000000000u
 #define BUSD_JOURNAL_TRIM_NS 1000000000u
+#define BUSD_JOURNAL_FIGURES_NS 50000000u
 #define BUSD_JOURNAL_WAITV_MAX 128
 
 static uint64_t now_ns(void)
@@ -213,10 +214,13 @@ static bool round_queue(struct busd_durable_queue *dq, int *timeout_ms,
 		return false;
 	}
 	publish_durable(dq);
+	if (now_ns() >= dq->next_figures_ns) {
+		dq->next_figures_ns = now_ns() + BUSD_JOURNAL_FIGURES_NS;
+		publish_figures(dq);
+	}
 	if (now_ns() >= dq->next_trim_ns) {
 		dq->next_trim_ns = now_ns() + BUSD_JOURNAL_TRIM_NS;
 		bus_journal_trim(dq->writer, oldest_needed(dq));
-		publish_figures(dq);
 	}
 	due = bus_journal_sync_due_ms(dq->writer);
 	if (due >= 0 && due < *timeout_ms)
