@@ -64,6 +64,10 @@ int busctl_route(struct busctl *ctl, int argc, char **argv);
 int busctl_bench(struct busctl *ctl, int argc, char **argv);
 int busctl_info(struct busctl *ctl, int argc, char **argv);
 int busctl_bridge(struct busctl *ctl, int argc, char **argv);
+/* record.c, dump.c, replay.c: journals (libbus/journal/). */
+int busctl_record(struct busctl *ctl, int argc, char **argv);
+int busctl_dump(struct busctl *ctl, int argc, char **argv);
+int busctl_replay(struct busctl *ctl, int argc, char **argv);
 
 /*
  * subscribe.c: the kind (BUS_SEGMENT_QUEUE or BUS_SEGMENT_TOPIC) of name,
@@ -184,6 +188,9 @@ void busctl_json_bytes(FILE *out, const void *data, size_t length);
 int busctl_utf8_valid(const void *data, size_t length);
 /* "encoding": "utf8"|"base64", "payload": "..." (no braces). */
 void busctl_json_payload(FILE *out, const void *data, size_t length);
+/* ', "key": ..., "reply_to": ..., "headers": {...}' of a received view
+ * (nothing for NULL). */
+void busctl_json_meta(FILE *out, const struct bus_message *message);
 /*
  * One message as one JSON object and a newline: where ("queue" or
  * "topic") and name, the header's fields, key, reply_to and headers from

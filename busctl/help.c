@@ -85,6 +85,33 @@ static const struct busctl_help_option busctl_help_sub[] = {
 	BUSCTL_END,
 };
 
+static const struct busctl_help_option busctl_help_record[] = {
+	{ "-n, --count COUNT", "stop after COUNT messages" },
+	{ "--timeout SEC", "stop SEC seconds after the start (with -n: fewer "
+			   "than COUNT by then is exit status 1)" },
+	BUSCTL_END,
+};
+
+static const struct busctl_help_option busctl_help_dump[] = {
+	{ "-n, --count COUNT", "stop after COUNT messages" },
+	{ "--from SEQ|TIME", "start at the first message with this sequence "
+			     "or later, or published at TIME or later" },
+	{ "--to SEQ|TIME", "stop after the last message up to this sequence "
+			   "or TIME" },
+	BUSCTL_END,
+};
+
+static const struct busctl_help_option busctl_help_replay[] = {
+	{ "--into TOPIC", "the topic to publish into (needed)" },
+	{ "--from SEQ|TIME", "start at this sequence or time (as for dump)" },
+	{ "--to SEQ|TIME", "stop after this sequence or time" },
+	{ "--speed 1x|Nx|max", "keep the recorded gaps (1x), N times faster "
+			       "(10x, 0.5x), or none (max, the default)" },
+	{ "--timeout SEC", "wait at most SEC seconds for room for each "
+			   "message (default: no limit)" },
+	BUSCTL_END,
+};
+
 static const struct busctl_help_option busctl_help_none[] = {
 	BUSCTL_END,
 };
@@ -326,6 +353,38 @@ static const struct busctl_help busctl_helps[] = {
 	  busctl_help_route,
 	  "busctl route add red --from requests --key '*.red' --to red,audit\n"
 	  "busctl route ls --json" },
+	{ "record", "NAME DIR [OPTIONS]",
+	  "capture a topic's or a queue's messages into a journal",
+	  "Writes every message of topic NAME (as a subscriber) or queue NAME "
+	  "(as a\nconsumer: it TAKES them, acking each batch once it is on "
+	  "disk) into the\njournal directory DIR (made if missing; an "
+	  "existing journal is appended to),\nwith sequence, publish time, "
+	  "key, reply-to and headers, until SIGINT,\nSIGTERM, COUNT messages "
+	  "or the timeout.",
+	  busctl_help_record,
+	  "busctl record prices /var/tmp/prices -n 100000\n"
+	  "busctl record orders ./orders.capture --timeout 60" },
+	{ "dump", "PATH [OPTIONS]", "print the records of a journal",
+	  "Prints a journal directory (busctl record's or busd's) or one "
+	  ".journal file:\none line per message, SEQUENCE TIME [key=K "
+	  "name=value] PAYLOAD (hex: and\nthe bytes in hex when it is not "
+	  "text), and \"ack FIRST+COUNT\" lines of a\ndurable queue.  "
+	  "--json: one object per record.  A torn tail is reported on\n"
+	  "stderr; a corrupt record ends the dump with its file and offset "
+	  "(exit 1).\nTIME is 2026-01-31T12:00:00.5Z (UTC) or @SECONDS "
+	  "since the epoch.",
+	  busctl_help_dump,
+	  "busctl dump /var/tmp/prices -n 20\n"
+	  "busctl dump /var/tmp/prices --from 2026-01-31T12:00:00Z --json" },
+	{ "replay", "PATH --into TOPIC [OPTIONS]",
+	  "publish a journal's messages into a topic",
+	  "Publishes the messages of a journal (as dump reads it) into TOPIC, "
+	  "oldest\nfirst, with their keys, reply-to, headers and "
+	  "correlation ids; the topic gives\nthem new sequences and publish "
+	  "times.",
+	  busctl_help_replay,
+	  "busctl replay /var/tmp/prices --into prices.test --speed 1x\n"
+	  "busctl replay /var/tmp/prices --into sim --from 1200 --to 1300" },
 	{ "help", "[COMMAND]", "show this summary, or a command's options",
 	  "Without COMMAND, the summary of every command; with one, its "
 	  "arguments,\noptions and examples (the same as busctl COMMAND "
@@ -354,7 +413,7 @@ static const char busctl_global_options[] =
 	"  --json               JSON output (ls, stat, top, peek, consume, "
 	"sub,\n"
 	"                       log, route ls, request, purge,\n"
-	"                       info)\n"
+	"                       info, dump)\n"
 	"  -h, --help           this help\n"
 	"  -V, --version        the version\n";
 

@@ -152,7 +152,7 @@ static void busctl_json_publish_time(FILE *out, uint64_t monotonic_ns)
 }
 
 /* "key", "reply_to" and "headers" of a received view. */
-static void busctl_json_meta(FILE *out, const struct bus_message *message)
+void busctl_json_meta(FILE *out, const struct bus_message *message)
 {
 	char name[BUS_MESSAGE_HEADER_NAME_MAX + 1];
 	char value[BUS_MESSAGE_KEY_MAX + 1];

@@ -30,6 +30,8 @@ static const struct busctl_command busctl_commands[] = {
 	{ "purge", busctl_purge },     { "top", busctl_top },
 	{ "route", busctl_route },     { "bench", busctl_bench },
 	{ "info", busctl_info },       { "bridge", busctl_bridge },
+	{ "record", busctl_record },   { "dump", busctl_dump },
+	{ "replay", busctl_replay },
 };
 
 /* ---- errors -------------------------------------------------------- */

@@ -62,7 +62,14 @@ _busctl()
 		return
 		;;
 	--sort) COMPREPLY=($(compgen -W "depth rate name" -- "$cur")); return ;;
-	--dead-letter | --reply | --reply-to | --to | --from)
+	--speed) COMPREPLY=($(compgen -W "1x 2x 10x max" -- "$cur")); return ;;
+	--to | --from)
+		# dump and replay take a sequence or a time there.
+		[[ $command == dump || $command == replay ]] && return
+		COMPREPLY=($(compgen -W "$(_busctl_names "$bus")" -- "$cur"))
+		return
+		;;
+	--dead-letter | --reply | --reply-to | --into)
 		COMPREPLY=($(compgen -W "$(_busctl_names "$bus")" -- "$cur"))
 		return
 		;;
@@ -95,6 +102,16 @@ _busctl()
 	pub | request | consume | sub | stat | delete | peek | purge)
 		COMPREPLY=($(compgen -W "$(_busctl_names "$bus")" -- "$cur"))
 		;;
+	record)
+		# NAME, then the journal directory.
+		if [[ $prev == record ]]; then
+			COMPREPLY=($(compgen -W "$(_busctl_names "$bus")" \
+				-- "$cur"))
+		else
+			COMPREPLY=($(compgen -d -- "$cur"))
+		fi
+		;;
+	dump | replay) COMPREPLY=($(compgen -f -- "$cur")) ;;
 	route)
 		[[ $COMP_CWORD -le 2 || $prev == route ]] &&
 			COMPREPLY=($(compgen -W "ls add del unroutable" -- "$cur"))

@@ -13,13 +13,14 @@
 #   build-fuzz/fuzz/TARGET FILE
 #
 # Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
-# fuzz_stomp_frame fuzz_bridge_status (default: all six).
+# fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record (default: all
+# seven).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 
@@ -57,6 +58,8 @@ for target in $targets; do
 	elif [ "$target" = fuzz_topic_segment ]; then
 		extra="$scratch/topic-seeds"
 		max_len=16384 # a raw seed is a whole segment
+	elif [ "$target" = fuzz_journal_record ]; then
+		max_len=16384 # a seed is a small journal file
 	elif [ "$target" = fuzz_requests ]; then
 		extra="$scratch/request-seeds"
 		max_len=16384 # a step with a route is 1.4 KiB

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -89,6 +90,21 @@ static uint64_t read_all(const char *path, uint64_t first, uint64_t *acks)
 		fail_msg("next: %d: %s", ret, detail);
 	bus_journal_reader_close(r);
 	return n;
+}
+
+/* Writes everything appended and waits until it is on disk (as promised
+ * by the sync setting). */
+static void wait_durable(struct bus_journal_writer *w, uint64_t next)
+{
+	uint64_t deadline = test_now_ns() + 10000000000ull;
+
+	assert_ret(bus_journal_submit(w), 0);
+	while (bus_journal_durable_sequence(w) < next &&
+	       test_now_ns() < deadline) {
+		assert_true(bus_journal_reap(w, 10) >= 0);
+		assert_ret(bus_journal_submit(w), 0);
+	}
+	assert_int_equal(bus_journal_durable_sequence(w), next);
 }
 
 static void test_journal_round_trip_messages_and_acks(void **state)
@@ -185,7 +201,7 @@ static void test_journal_many_files_and_trim(void **state)
 	f->options.segment_bytes = 8192;
 	w = writer_open(f, NULL);
 	jt_append(w, 100, count);
-	assert_ret(bus_journal_submit(w), 0);
+	wait_durable(w, 100 + count);
 	files = jt_files(f->dir);
 	assert_true(files > 20);
 	assert_int_equal(read_all(f->dir, 100, NULL), count);
@@ -228,6 +244,75 @@ static void test_journal_topic_retention_by_bytes(void **state)
 	/* About retain_bytes / segment_bytes files, plus the newest. */
 	assert_true(jt_files(f->dir) <= 6);
 	assert_true(jt_files(f->dir) >= 2);
+}
+
+static void test_journal_topic_retention_by_age(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	struct dirent *e;
+	DIR *d;
+	int files, old = 0;
+
+	f->options.kind = BUS_JOURNAL_TOPIC;
+	f->options.segment_bytes = 8192;
+	f->options.retain_age_ms = 60000;
+	w = writer_open(f, NULL);
+	jt_append(w, 0, 1000);
+	assert_ret(bus_journal_submit(w), 0);
+	files = jt_files(f->dir);
+	assert_true(files > 4);
+	/* The three oldest files were last written an hour ago. */
+	d = opendir(f->dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char path[600];
+		struct timeval hour_ago[2];
+
+		if (!strstr(e->d_name, ".journal") ||
+		    strcmp(e->d_name, "00000000000000000100") > 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		gettimeofday(&hour_ago[0], NULL);
+		hour_ago[0].tv_sec -= 3600;
+		hour_ago[1] = hour_ago[0];
+		assert_int_equal(utimes(path, hour_ago), 0);
+		old++;
+	}
+	closedir(d);
+	assert_true(old >= 1);
+	assert_int_equal(bus_journal_trim(w, 0), old);
+	assert_int_equal(jt_files(f->dir), files - old);
+	assert_ret(bus_journal_writer_close(w), 0);
+}
+
+/* A catch-up reader: at the end it says 0, then goes on with what the
+ * writer adds, into the files it starts. */
+static void test_journal_reader_follows_a_live_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_journal_writer *w;
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+	uint64_t next = 1;
+
+	f->options.sync = BUS_JOURNAL_SYNC_NONE;
+	f->options.segment_bytes = 8192;
+	w = writer_open(f, NULL);
+	jt_append(w, 1, 100);
+	wait_durable(w, 101);
+	assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
+	for (int round = 0; round < 3; round++) {
+		while (bus_journal_next(r, &e, NULL, 0) == 1)
+			jt_check(&e.message, next++);
+		assert_int_equal(next, 101 + 200 * round);
+		assert_int_equal(bus_journal_next(r, &e, NULL, 0), 0);
+		jt_append(w, next, 200);
+		wait_durable(w, next + 200);
+	}
+	bus_journal_reader_close(r);
+	assert_true(jt_files(f->dir) > 5);
+	assert_ret(bus_journal_writer_close(w), 0);
 }
 
 static void seek_check(const char *dir, uint64_t sequence, uint64_t want)
@@ -546,6 +631,8 @@ int main(void)
 		T(test_journal_durable_sequence_follows_syncs),
 		T(test_journal_many_files_and_trim),
 		T(test_journal_topic_retention_by_bytes),
+		T(test_journal_topic_retention_by_age),
+		T(test_journal_reader_follows_a_live_writer),
 		T(test_journal_seek_by_sequence_and_time),
 		T(test_journal_torn_tail_cut_counted_appended_after),
 		T(test_journal_corruption_refused_with_file_and_offset),

@@ -3,7 +3,8 @@
  * The journal on a full file system: a 1 MiB tmpfs mounted for the test
  * (root only; skipped otherwise).  The writer must report -ENOSPC, its
  * durable sequence must never cover what did not land, and what it said
- * was durable must read back intact.
+ * was durable must read back intact.  Then the same tmpfs read-only: a
+ * clear start-up error naming the directory.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -137,10 +139,35 @@ static void test_journal_full_file_system(void **state)
 	}
 }
 
+/* A read-only file system: root ignores file modes, not this. */
+static void test_journal_read_only_file_system(void **state)
+{
+	char dir[300], detail[512] = "";
+	struct bus_journal_options options = {
+		.directory = dir,
+		.name = "ro",
+		.kind = BUS_JOURNAL_TOPIC,
+	};
+	struct bus_journal_writer *w;
+
+	snprintf(dir, sizeof(dir), "%s/ro", mount_dir);
+	assert_int_equal(mkdir(dir, 0750), 0);
+	assert_int_equal(mount("tmpfs", mount_dir, "tmpfs",
+			       MS_REMOUNT | MS_RDONLY, "size=1m"),
+			 0);
+	assert_ret(bus_journal_writer_open(&w, &options, NULL, detail,
+					   sizeof(detail)),
+		   -EROFS);
+	assert_non_null(strstr(detail, dir));
+	assert_int_equal(
+		mount("tmpfs", mount_dir, "tmpfs", MS_REMOUNT, "size=1m"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_journal_full_file_system),
+		cmocka_unit_test(test_journal_read_only_file_system),
 	};
 	int ret;
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "format.h"
+#include "crc32c.h"
 
 #define POLY 0x82F63B78u
 

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crc32c.h"
 #include "journal.h"
 
 #define BUS__JOURNAL_FILE_HEADER_SIZE 128u
@@ -73,9 +74,6 @@ static inline uint64_t bus__journal_align(uint64_t n)
 	return (n + BUS__JOURNAL_ALIGN - 1) &
 	       ~(uint64_t)(BUS__JOURNAL_ALIGN - 1);
 }
-
-/* CRC-32C (Castagnoli), continuing from crc (0 to start). */
-uint32_t bus__journal_crc32c(uint32_t crc, const void *data, size_t size);
 
 /* The aligned size a message or an ack record takes. */
 uint64_t bus__journal_message_size(const struct bus_journal_message *m);

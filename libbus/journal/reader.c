@@ -56,11 +56,16 @@ static int file_size(struct bus_journal_reader *r)
  * need of them if the file has them. */
 static long fetch(struct bus_journal_reader *r, uint64_t at, size_t need)
 {
-	size_t want = need > CHUNK ? need : CHUNK, got = 0;
+	size_t want = CHUNK, got = 0;
 
 	if (at >= r->buffer_offset &&
 	    at + need <= r->buffer_offset + r->buffer_bytes)
 		return (long)(r->buffer_offset + r->buffer_bytes - at);
+	/* A chunk, or what the file has left if less, or need. */
+	if (at < r->file_size && r->file_size - at < want)
+		want = (size_t)(r->file_size - at);
+	if (want < need)
+		want = need;
 	if (want > r->buffer_size) {
 		uint8_t *grown = realloc(r->buffer, want);
 
@@ -317,13 +322,16 @@ static int load(struct bus_journal_reader *r, struct bus_journal_entry *entry,
 					 detail_size);
 		if (ret < 0)
 			return ret;
+		/* A writer may still be filling the tail in: read it again
+		 * next time rather than from the buffer. */
+		r->buffer_bytes = 0;
 		ret = look_again(r, &more);
 		if (ret < 0)
 			return ret;
 		if (!more)
 			return 0;
-		/* A newer file: this one's end was final after all. */
-		return corrupt(r, r->offset, why, detail, detail_size);
+		/* A newer file: the writer finished this one first, so its
+		 * end is final; look once more, now as an older file. */
 	}
 }
 

@@ -20,105 +20,15 @@
 #include "index.h"
 #include "reader.h"
 #include "writer.h"
+#include "writer_files.h"
 
 #define QUEUE_DEPTH 64
-
-int bus__journal_writer_drain(struct bus_journal_writer *w);
-int bus__journal_writer_sync_now(struct bus_journal_writer *w);
 
 static void say(char *detail, size_t detail_size, const char *path, int error)
 {
 	if (detail && detail_size)
 		snprintf(detail, detail_size, "%s: %s", path,
 			 strerror(-error));
-}
-
-static int write_all(int fd, const void *data, size_t size, off_t at)
-{
-	const uint8_t *p = data;
-
-	while (size) {
-		ssize_t n = pwrite(fd, p, size, at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENOSPC;
-		p += n;
-		size -= (size_t)n;
-		at += n;
-	}
-	return 0;
-}
-
-static int header_write(struct bus_journal_writer *w, int fd, uint64_t first)
-{
-	uint8_t header[BUS__JOURNAL_FILE_HEADER_SIZE];
-
-	bus__journal_header_encode(header, w->options.kind, w->name, first,
-				   bus__journal_now_ns(CLOCK_REALTIME));
-	return write_all(fd, header, sizeof(header), 0);
-}
-
-/* Points the ring's file 0 (or plain fd use) at w->fd. */
-static void file_register(struct bus_journal_writer *w)
-{
-	if (!w->ring_ready)
-		return;
-	if (w->fixed_file)
-		w->fixed_file = io_uring_register_files_update(&w->ring, 0,
-							       &w->fd, 1) == 1;
-	else
-		w->fixed_file = io_uring_register_files(&w->ring, &w->fd, 1) ==
-				0;
-}
-
-static int index_open(struct bus_journal_writer *w, uint64_t first)
-{
-	char path[BUS__JOURNAL_PATH_MAX];
-
-	if (w->index_fd >= 0)
-		close(w->index_fd);
-	w->index_fd = -1;
-	w->index_count = 0;
-	if (bus__journal_path(path, sizeof(path), w->directory, first,
-			      "index") < 0)
-		return 0;
-	/* The index is a hint: without one, seeks scan. */
-	w->index_fd = bus__journal_index_create(path);
-	if (w->index_fd < 0)
-		w->index_fd = -1;
-	return 0;
-}
-
-int bus__journal_writer_new_file(struct bus_journal_writer *w, uint64_t first)
-{
-	char path[BUS__JOURNAL_PATH_MAX];
-	int fd, ret;
-
-	ret = bus__journal_path(path, sizeof(path), w->directory, first,
-				"journal");
-	if (ret < 0)
-		return ret;
-	/* O_EXCL: a file of this name holds records already. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	ret = header_write(w, fd, first);
-	if (ret == 0 && w->options.sync != BUS_JOURNAL_SYNC_NONE)
-		ret = bus__journal_sync_directory(w->directory);
-	if (ret < 0) {
-		close(fd);
-		unlink(path);
-		return ret;
-	}
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = fd;
-	w->file_first = first;
-	w->file_offset = BUS__JOURNAL_FILE_HEADER_SIZE;
-	file_register(w);
-	return index_open(w, first);
 }
 
 static int options_check(const struct bus_journal_options *o)
@@ -190,7 +100,8 @@ static int adopt_newest(struct bus_journal_writer *w,
 			return ret;
 		}
 		if (end < BUS__JOURNAL_FILE_HEADER_SIZE) {
-			ret = header_write(w, w->fd, w->file_first);
+			ret = bus__journal_header_write(w, w->fd,
+							w->file_first);
 			if (ret < 0) {
 				say(detail, detail_size, path, ret);
 				return ret;
@@ -237,7 +148,7 @@ static int ring_setup(struct bus_journal_writer *w)
 	 * kernel that refuses (RLIMIT_MEMLOCK) gets plain writes. */
 	w->fixed_buffers = io_uring_register_buffers(
 				   &w->ring, iov, BUS__JOURNAL_BUFFERS) == 0;
-	file_register(w);
+	bus__journal_file_register(w);
 	return 0;
 }
 
@@ -273,7 +184,7 @@ static int open_files(struct bus_journal_writer *w,
 	if (ret < 0)
 		return ret;
 	if (r->files)
-		index_open(w, r->firsts[r->files - 1]);
+		bus__journal_index_open(w, r->firsts[r->files - 1]);
 	ret = scan(w, r, detail, detail_size);
 	if (ret == 0 && r->files)
 		ret = adopt_newest(w, r, detail, detail_size);
@@ -288,6 +199,8 @@ static int open_files(struct bus_journal_writer *w,
 		if (recovered) {
 			*recovered = r->recovery;
 			recovered->files = r->files;
+			/* Past a trim of every message: the newest name. */
+			recovered->next_sequence = w->next_sequence;
 		}
 	}
 	if (ret == 0 && !r->files) {
@@ -347,71 +260,6 @@ int bus_journal_writer_open(struct bus_journal_writer **writer,
 	}
 	*writer = w;
 	return 0;
-}
-
-static int stale(const struct bus_journal_writer *w, const char *path,
-		 uint64_t now_s)
-{
-	struct stat st;
-
-	return w->options.retain_age_ms && stat(path, &st) == 0 &&
-	       (uint64_t)st.st_mtime * 1000u + w->options.retain_age_ms <
-		       now_s * 1000u;
-}
-
-static uint64_t size_of(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-int bus_journal_trim(struct bus_journal_writer *w, uint64_t below)
-{
-	char path[BUS__JOURNAL_PATH_MAX];
-	uint64_t *firsts, total = 0, now_s = (uint64_t)time(NULL);
-	size_t count, removed = 0;
-	int ret, topic;
-
-	if (!w)
-		return -EINVAL;
-	ret = bus__journal_list(w->directory, &firsts, &count);
-	if (ret < 0)
-		return ret;
-	topic = w->options.kind == BUS_JOURNAL_TOPIC;
-	for (size_t i = 0; i < count; i++)
-		if (bus__journal_path(path, sizeof(path), w->directory,
-				      firsts[i], "journal") == 0)
-			total += size_of(path);
-	/* Oldest first, never the file being written. */
-	for (size_t i = 0; i + 1 < count && firsts[i] != w->file_first; i++) {
-		uint64_t size;
-		int go;
-
-		if (bus__journal_path(path, sizeof(path), w->directory,
-				      firsts[i], "journal") < 0)
-			break;
-		size = size_of(path);
-		go = firsts[i + 1] <= below ||
-		     (topic && ((w->options.retain_bytes &&
-				 total > w->options.retain_bytes) ||
-				stale(w, path, now_s)));
-		if (!go)
-			break;
-		if (unlink(path) != 0) {
-			ret = -errno;
-			break;
-		}
-		total -= size;
-		removed++;
-		if (bus__journal_path(path, sizeof(path), w->directory,
-				      firsts[i], "index") == 0)
-			unlink(path);
-	}
-	free(firsts);
-	if (removed && w->options.sync != BUS_JOURNAL_SYNC_NONE)
-		bus__journal_sync_directory(w->directory);
-	return ret < 0 ? ret : (int)removed;
 }
 
 int bus_journal_writer_close(struct bus_journal_writer *w)
