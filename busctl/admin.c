@@ -187,9 +187,18 @@ static int busctl_parse_kib(const char *text, uint32_t *kib)
 		return -EINVAL;
 	memcpy(number, text, length + 1);
 	switch (number[length - 1]) {
-	case 'K': case 'k': shift = 10; break;
-	case 'M': case 'm': shift = 20; break;
-	case 'G': case 'g': shift = 30; break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
 	}
 	if (shift)
 		number[length - 1] = '\0';

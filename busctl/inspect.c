@@ -361,7 +361,7 @@ static size_t busctl_stat_journal_figures(const struct bus_queue_stats *s,
 
 static const char *busctl_sync_name(uint32_t sync)
 {
-	return sync == BUS_SYNC_NONE	   ? "none"
+	return sync == BUS_SYNC_NONE	 ? "none"
 	       : sync == BUS_SYNC_ALWAYS ? "always"
 					 : "interval";
 }
@@ -474,8 +474,7 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 		       "durable", busctl_sync_name(settings->sync),
 		       settings->sync_interval_ms ? settings->sync_interval_ms
 						  : 10,
-		       settings->segment_kib ? settings->segment_kib
-					     : 65536);
+		       settings->segment_kib ? settings->segment_kib : 65536);
 	busctl_access_print_text(access, 13);
 	busctl_attachments_print_text(holders);
 }

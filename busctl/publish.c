@@ -332,10 +332,11 @@ static int busctl_pub_confirm(struct busctl_publisher *pub)
 				    pub->topic ? "topic" : "routed address");
 	err = bus_flush(pub->queue, timeout_ms);
 	if (err == -EOPNOTSUPP)
-		return busctl_error("pub %s: --confirm: the queue is not "
-				    "durable (durable = yes keeps it on disk); "
-				    "the messages were sent",
-				    pub->queue_name);
+		return busctl_error(
+			"pub %s: --confirm: the queue is not "
+			"durable (durable = yes keeps it on disk); "
+			"the messages were sent",
+			pub->queue_name);
 	if (err)
 		return busctl_error("pub %s: --confirm: %s; the messages were "
 				    "sent but are not known to be on disk",

@@ -435,13 +435,12 @@ static void busd_config_set_limit(struct busd_config_parser *p,
 				  sizeof(why));
 
 	if (ret == -ENOENT)
-		busd_config_error(
-			p,
-			"unknown key '%s' in [bus]; it has "
-			"admin_group, socket_mode, socket_group, "
-			"metrics, dashboard, log_level, log_file, "
-			"data_dir, " BUSD_LIMITS_KEY_NAMES,
-			key);
+		busd_config_error(p,
+				  "unknown key '%s' in [bus]; it has "
+				  "admin_group, socket_mode, socket_group, "
+				  "metrics, dashboard, log_level, log_file, "
+				  "data_dir, " BUSD_LIMITS_KEY_NAMES,
+				  key);
 	else if (ret == -EEXIST)
 		busd_config_error(p, "'%s' is set twice in [bus]", key);
 	else if (ret)

@@ -197,13 +197,14 @@ static int open_journal(struct busd_durable_queue *dq, bool adopted,
 		return ret;
 	}
 	if (recovered.torn_records)
-		busd_warning("queue '%s': its journal in %s ended in %llu torn "
-			     "record%s (%llu bytes, a write cut short): cut "
-			     "off",
-			     dq->name, dq->directory,
-			     (unsigned long long)recovered.torn_records,
-			     recovered.torn_records == 1 ? "" : "s",
-			     (unsigned long long)recovered.torn_bytes);
+		busd_warning(
+			"queue '%s': its journal in %s ended in %llu torn "
+			"record%s (%llu bytes, a write cut short): cut "
+			"off",
+			dq->name, dq->directory,
+			(unsigned long long)recovered.torn_records,
+			recovered.torn_records == 1 ? "" : "s",
+			(unsigned long long)recovered.torn_bytes);
 	ret = busd_durable_recover(dq, adopted, &recovered, detail,
 				   detail_size);
 	if (ret)
@@ -304,8 +305,7 @@ static void remove_journal(const char *directory)
 			     strerror(errno));
 }
 
-void busd_durable_close(struct busd *busd, const char *name,
-			bool remove_files)
+void busd_durable_close(struct busd *busd, const char *name, bool remove_files)
 {
 	struct busd_durable *d = busd->durable;
 	struct busd_durable_queue *dq = NULL;

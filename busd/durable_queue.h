@@ -40,7 +40,7 @@ struct busd_durable_queue {
 	uint64_t copied;
 	/* One past the newest message appended (new ones: its position). */
 	uint64_t appended;
-	uint64_t durable; /* published as durable_position */
+	uint64_t durable;		/* published as durable_position */
 	struct busd_durable_held *held; /* slots entries */
 	uint32_t held_count;
 	/* Acks found, not yet appended (ranges, merged when adjacent). */

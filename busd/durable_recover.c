@@ -36,7 +36,7 @@
 
 struct recovered_message {
 	uint64_t sequence;
-	uint64_t ordinal; /* of its record, counting messages read */
+	uint64_t ordinal;	 /* of its record, counting messages read */
 	uint32_t delivery_count; /* the newest noted after it, 0: none */
 	bool acked;
 };
@@ -93,7 +93,8 @@ static int note_message(struct recovery *r, uint64_t sequence)
 		r->capacity = capacity;
 	}
 	memmove(&r->m[at + 1], &r->m[at], (r->count - at) * sizeof(*r->m));
-	r->m[at] = (struct recovered_message){ sequence, r->ordinal, 0, false };
+	r->m[at] =
+		(struct recovered_message){ sequence, r->ordinal, 0, false };
 	r->count++;
 	return 0;
 }
@@ -253,7 +254,8 @@ static int read_pass(const char *directory, struct recovery *r,
 		ordinal++;
 		size_t at = lower_bound(r, e.message.sequence);
 
-		if (at == r->count || r->m[at].sequence != e.message.sequence ||
+		if (at == r->count ||
+		    r->m[at].sequence != e.message.sequence ||
 		    r->m[at].ordinal != ordinal)
 			continue;
 		ret = put_message(dq, base + at, &e, r->m[at].delivery_count,
@@ -280,14 +282,16 @@ static void set_positions(struct busd_durable_queue *dq, uint64_t base,
 		struct bus_cell *cell = bus__queue_cell(g, p);
 
 		if (p >= base + g->slots)
-			bus__store_relaxed(&cell->state,
-					   bus__cell_state(bus__position_wrap(
-								   p - g->slots),
-							   0, BUS__CELL_READY));
+			bus__store_relaxed(
+				&cell->state,
+				bus__cell_state(
+					bus__position_wrap(p - g->slots), 0,
+					BUS__CELL_READY));
 		else
-			bus__store_relaxed(&cell->state,
-					   bus__cell_state(bus__position_wrap(p),
-							   0, BUS__CELL_FREE));
+			bus__store_relaxed(
+				&cell->state,
+				bus__cell_state(bus__position_wrap(p), 0,
+						BUS__CELL_FREE));
 	}
 	/* Relaxed: no client has the segment yet; busd hands it out over
 	 * the socket, which orders these stores before any use. */

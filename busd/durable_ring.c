@@ -189,8 +189,7 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 		if (view == NOT_YET)
 			break;
 		/* A lazy consumer's released message: acked already. */
-		if (view == MESSAGE && dq->lazy &&
-		    (int64_t)(j - released) < 0)
+		if (view == MESSAGE && dq->lazy && (int64_t)(j - released) < 0)
 			view = NOTHING;
 		if (view == MESSAGE) {
 			ret = busd_durable_append_cell(dq, j, j);
@@ -225,7 +224,8 @@ int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
 		return 0;
 	}
 	if (dq->ack_count == dq->ack_capacity) {
-		uint32_t capacity = dq->ack_capacity ? dq->ack_capacity * 2 : 64;
+		uint32_t capacity = dq->ack_capacity ? dq->ack_capacity * 2
+						     : 64;
 		struct bus_journal_range *acks =
 			realloc(dq->acks, capacity * sizeof(*acks));
 
@@ -258,8 +258,8 @@ static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
 		      uint32_t count)
 {
 	if (dq->count_count + 3 > dq->count_capacity) {
-		uint32_t capacity =
-			dq->count_capacity ? dq->count_capacity * 2 : 64;
+		uint32_t capacity = dq->count_capacity ? dq->count_capacity * 2
+						       : 64;
 		struct bus_journal_range *counts =
 			realloc(dq->counts, capacity * sizeof(*counts));
 
@@ -269,9 +269,9 @@ static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
 		dq->count_capacity = capacity;
 	}
 	if (!dq->count_count)
-		dq->counts[dq->count_count++] = (struct bus_journal_range){
-			BUSD_DURABLE_COUNTS_MARK, 0
-		};
+		dq->counts[dq->count_count++] =
+			(struct bus_journal_range){ BUSD_DURABLE_COUNTS_MARK,
+						    0 };
 	dq->counts[dq->count_count++] =
 		(struct bus_journal_range){ sequence, 0 };
 	dq->counts[dq->count_count++] = (struct bus_journal_range){ count, 0 };
@@ -284,8 +284,7 @@ static int flush_counts(struct busd_durable_queue *dq)
 
 	if (!dq->count_count)
 		return 0;
-	ret = bus_journal_append_acks(dq->writer, dq->counts,
-				      dq->count_count);
+	ret = bus_journal_append_acks(dq->writer, dq->counts, dq->count_count);
 	if (ret < 0)
 		return ret == -EAGAIN ? 0 : ret;
 	dq->count_count = 0;
@@ -298,15 +297,16 @@ static int still_held(const struct busd_durable_queue *dq,
 		      const struct busd_durable_held *e, uint64_t released,
 		      uint32_t *count)
 {
-	const struct bus_cell *cell = bus__queue_cell(&dq->geometry,
-						      e->position);
+	const struct bus_cell *cell =
+		bus__queue_cell(&dq->geometry, e->position);
 	/* Acquire: pairs with the release of whoever moved the cell last,
 	 * so the header we read next belongs to the state we saw. */
 	uint64_t state = bus__load_acquire(&cell->state);
 
 	switch (bus__cell_kind(state)) {
 	case BUS__CELL_READY:
-		if (bus__cell_position(state) != bus__position_wrap(e->position))
+		if (bus__cell_position(state) !=
+		    bus__position_wrap(e->position))
 			return 0;
 		if (dq->lazy && (int64_t)(e->position - released) < 0)
 			return 0;

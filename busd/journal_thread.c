@@ -107,9 +107,8 @@ static void publish_durable(struct busd_durable_queue *dq)
 	/* All appended on disk: so is every position copied, since the
 	 * ones between held no message; else the sequence is a position
 	 * (new messages' sequences are theirs). */
-	uint64_t durable = (int64_t)(sequence - dq->appended) >= 0
-				   ? dq->copied
-				   : sequence;
+	uint64_t durable = (int64_t)(sequence - dq->appended) >= 0 ? dq->copied
+								   : sequence;
 
 	if ((int64_t)(durable - dq->durable) <= 0)
 		return;
@@ -276,7 +275,8 @@ static void gather_completions(struct busd_durable *d, struct journal_wait *w)
 	     i < d->count && w->fd_count < BUSD_JOURNAL_WAITV_MAX; i++)
 		if (d->queues[i]->writer)
 			w->fds[w->fd_count++] = (struct pollfd){
-				.fd = bus_journal_event_fd(d->queues[i]->writer),
+				.fd = bus_journal_event_fd(
+					d->queues[i]->writer),
 				.events = POLLIN,
 			};
 }
@@ -294,8 +294,8 @@ static void wait_doorbells(struct journal_wait *w, int timeout_ms)
 	}
 	/* Shared futexes (no FUTEX_PRIVATE_FLAG): flushers are other
 	 * processes.  ENOSYS (before Linux 5.16): a plain sleep. */
-	if (syscall(SYS_futex_waitv, w->waiters, w->waiter_count, 0,
-		    &deadline, CLOCK_MONOTONIC) < 0 &&
+	if (syscall(SYS_futex_waitv, w->waiters, w->waiter_count, 0, &deadline,
+		    CLOCK_MONOTONIC) < 0 &&
 	    errno == ENOSYS)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline,
 				NULL);
@@ -325,7 +325,8 @@ static void *journal_thread(void *arg)
 		if (busy)
 			continue;
 		if (in_flight)
-			poll(w.fds, w.fd_count, timeout_ms > 1 ? 1 : timeout_ms);
+			poll(w.fds, w.fd_count,
+			     timeout_ms > 1 ? 1 : timeout_ms);
 		else
 			wait_doorbells(&w, timeout_ms);
 	}

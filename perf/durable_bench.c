@@ -15,7 +15,6 @@
  *       in DIR with pwrite and fdatasync, COUNT times: the bare cost of a
  *       confirm on this file system; prints "p50_ns N p99_ns N".
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -123,7 +122,8 @@ static int stream(const char *bus_name, const char *queue, uint64_t count)
 	if (read(done_fd, &end, sizeof(end)) != sizeof(end))
 		return 1;
 	waitpid(consumer, &status, 0);
-	printf("msgs_per_s %.0f\n", (double)count * 1e9 / (double)(end - start));
+	printf("msgs_per_s %.0f\n",
+	       (double)count * 1e9 / (double)(end - start));
 	return 0;
 }
 
@@ -189,7 +189,8 @@ int main(int argc, char **argv)
 		return confirm(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "floor-fsync"))
 		return floor_fsync(argv[2], strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: durable-bench stream|confirm BUS QUEUE COUNT | "
-			"floor-fsync DIR COUNT\n");
+	fprintf(stderr,
+		"usage: durable-bench stream|confirm BUS QUEUE COUNT | "
+		"floor-fsync DIR COUNT\n");
 	return 2;
 }

@@ -206,8 +206,9 @@ static int check(const char *bus_name, const char *queue, const char *path)
 		if (found[i])
 			continue;
 		if (missing++ < 10)
-			fprintf(stderr, "durable_client: confirmed %" PRIu64
-					" is missing\n",
+			fprintf(stderr,
+				"durable_client: confirmed %" PRIu64
+				" is missing\n",
 				ids[i]);
 	}
 	printf("taken %zu, corrupt %zu, listed %zu, missing %zu\n", taken,
@@ -224,7 +225,8 @@ int main(int argc, char **argv)
 		return consume(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 5 && !strcmp(argv[1], "check"))
 		return check(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: durable_client produce BUS QUEUE FIRST BATCH | "
-			"consume BUS QUEUE MAX | check BUS QUEUE FILE\n");
+	fprintf(stderr,
+		"usage: durable_client produce BUS QUEUE FIRST BATCH | "
+		"consume BUS QUEUE MAX | check BUS QUEUE FILE\n");
 	return 2;
 }

@@ -570,7 +570,7 @@ struct bus_queue_stats {
 	 * A durable queue's journal (0 for others): bytes busd wrote to it;
 	 * messages committed and not yet on disk as the sync setting
 	 * promises (its lag); fdatasyncs and the p50/p99 of their latency
-	 * (nanoseconds, the last 10 s); writes that failed; and busd's
+	 * (nanoseconds, since busd started); writes that failed; and busd's
 	 * start: how long reading the journal took, the messages it put
 	 * back after a reboot, the torn records it cut off its end.
 	 */

@@ -425,10 +425,10 @@ struct bus_queue_control {
 		BUS_ATOMIC(uint64_t) bytes_written;
 		BUS_ATOMIC(uint64_t) syncs;
 		BUS_ATOMIC(uint64_t) write_errors;
-		BUS_ATOMIC(uint64_t) sync_p50_ns; /* of the last 10 s */
+		BUS_ATOMIC(uint64_t) sync_p50_ns; /* since busd started */
 		BUS_ATOMIC(uint64_t) sync_p99_ns;
-		BUS_ATOMIC(uint64_t) recovery_ns; /* reading it at start */
-		BUS_ATOMIC(uint64_t) recovered;	  /* messages put back */
+		BUS_ATOMIC(uint64_t) recovery_ns;  /* reading it at start */
+		BUS_ATOMIC(uint64_t) recovered;	   /* messages put back */
 		BUS_ATOMIC(uint64_t) torn_records; /* cut off at start */
 	} journal;
 };

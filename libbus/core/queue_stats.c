@@ -126,7 +126,7 @@ static void add_journal(struct bus_queue_stats *s,
 	if (!g->settings.durable)
 		return;
 	s->journal_lag = (int64_t)(enqueued - durable) > 0 ? enqueued - durable
-							  : 0;
+							   : 0;
 	s->journal_bytes = bus__load_relaxed(&j->bytes_written);
 	s->journal_syncs = bus__load_relaxed(&j->syncs);
 	s->journal_sync_p50_ns = bus__load_relaxed(&j->sync_p50_ns);
