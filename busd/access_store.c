@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "access_store.h"
-#include "busd.h"
+#include "catalog.h"
 #include "log.h"
 
 _Static_assert(BUS_NAME_MAX == 63, "the %63s in busd_access_store_find");
@@ -31,15 +31,16 @@ static void busd_access_store_line(FILE *file, const char *name,
 		(unsigned int)a->group, (unsigned int)a->mode);
 }
 
-void busd_access_store_save(const struct busd *busd)
+void busd_access_store_save(const struct busd_catalog *catalog)
 {
-	const struct busd_registry *r = &busd->registry;
+	const struct busd_registry *r = &catalog->registry;
 	char path[PATH_MAX], temporary[PATH_MAX];
 	FILE *file;
 
-	if (busd_access_store_path(path, sizeof(path), busd->bus_name, "") ||
+	if (busd_access_store_path(path, sizeof(path), catalog->bus_name,
+				   "") ||
 	    busd_access_store_path(temporary, sizeof(temporary),
-				   busd->bus_name, ".new"))
+				   catalog->bus_name, ".new"))
 		return;
 	file = fopen(temporary, "w");
 	if (!file) {

@@ -14,10 +14,10 @@
 
 #include "access.h"
 
-struct busd;
+struct busd_catalog;
 
 /* Writes the file for the registry as it is now; logs a failure. */
-void busd_access_store_save(const struct busd *busd);
+void busd_access_store_save(const struct busd_catalog *catalog);
 
 /* The stored access of name: 0, or -ENOENT when the file has none. */
 int busd_access_store_find(const char *bus_name, const char *name,

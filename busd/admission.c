@@ -11,10 +11,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "busd.h"
+#include "admission.h"
+#include "client.h"
 #include "clock.h"
 #include "control_socket.h"
 #include "log.h"
+#include "stats_lock.h"
 
 /* What one more client takes beyond its socket, which is open and counted
  * by the time it is checked: its pidfd. */
@@ -38,10 +40,14 @@ const char *busd_refusal_label(enum busd_refusal reason)
 /* ---- set-up ------------------------------------------------------------- */
 
 void busd_admission_init(struct busd_admission *admission,
-			 const struct busd_limits *limits)
+			 const struct busd_limits *limits,
+			 const gid_t *admin_group,
+			 struct busd_stats_lock *lock)
 {
 	memset(admission, 0, sizeof(*admission));
 	admission->limits = *limits;
+	admission->admin_group = admin_group;
+	admission->lock = lock;
 	admission->fd_dir =
 		open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (admission->fd_dir < 0 && limits->reserved_descriptors)
@@ -171,11 +177,11 @@ static int busd_admission_check_user(struct busd_admission *admission,
 	return -EUSERS;
 }
 
-int busd_admission_admit(struct busd *busd, struct busd_client *client)
+int busd_admission_admit(struct busd_admission *admission,
+			 struct busd_client *client)
 {
-	struct busd_admission *admission = &busd->admission;
 	const struct busd_credentials *who = &client->credentials;
-	bool admin = busd_credentials_admin(who, busd->admin_group);
+	bool admin = busd_credentials_admin(who, *admission->admin_group);
 	struct busd_admission_user *user;
 	char detail[BUS_CONTROL_DETAIL_MAX];
 	int ret = 0;
@@ -188,17 +194,17 @@ int busd_admission_admit(struct busd *busd, struct busd_client *client)
 		ret = busd_admission_check_reserve(admission, detail,
 						   sizeof(detail));
 	if (ret) {
-		busd_admission_refuse(busd, client,
+		busd_admission_refuse(admission, client,
 				      ret == -EUSERS ? BUSD_REFUSED_PER_USER
 						     : BUSD_REFUSED_RESERVE,
 				      ret, detail);
 		return ret;
 	}
-	busd_metrics_lock(busd->metrics);
+	busd_stats_lock(admission->lock);
 	user = busd_admission_user(admission, who->uid);
 	if (user)
 		user->connections++;
-	busd_metrics_unlock(busd->metrics);
+	busd_stats_unlock(admission->lock);
 	if (!user)
 		return -ENOMEM;
 	client->admitted = true;
@@ -215,21 +221,21 @@ static bool busd_admission_unrefused(const struct busd_admission_user *user)
 	return true;
 }
 
-void busd_admission_leave(struct busd *busd, struct busd_client *client)
+void busd_admission_leave(struct busd_admission *admission,
+			  struct busd_client *client)
 {
-	struct busd_admission *admission = &busd->admission;
 	struct busd_admission_user *user;
 
 	if (!client->admitted)
 		return;
 	client->admitted = false;
-	busd_metrics_lock(busd->metrics);
+	busd_stats_lock(admission->lock);
 	user = busd_admission_find(admission, client->credentials.uid);
 	if (user && user->connections)
 		user->connections--;
 	if (user && !user->connections && busd_admission_unrefused(user))
 		*user = admission->users[--admission->user_count];
-	busd_metrics_unlock(busd->metrics);
+	busd_stats_unlock(admission->lock);
 }
 
 /* ---- refusing ----------------------------------------------------------- */
@@ -268,16 +274,16 @@ static void busd_admission_warn(struct busd_admission *admission,
 	w->left_out = 0;
 }
 
-static void busd_admission_count(struct busd *busd, uid_t uid,
+static void busd_admission_count(struct busd_admission *admission, uid_t uid,
 				 enum busd_refusal reason)
 {
 	struct busd_admission_user *user;
 
-	busd_metrics_lock(busd->metrics);
-	user = busd_admission_user(&busd->admission, uid);
+	busd_stats_lock(admission->lock);
+	user = busd_admission_user(admission, uid);
 	if (user)
 		user->refused[reason]++;
-	busd_metrics_unlock(busd->metrics);
+	busd_stats_unlock(admission->lock);
 }
 
 /*
@@ -295,7 +301,8 @@ static void busd_admission_drain(int socket_fd)
 			break;
 }
 
-void busd_admission_refuse(struct busd *busd, struct busd_client *client,
+void busd_admission_refuse(struct busd_admission *admission,
+			   struct busd_client *client,
 			   enum busd_refusal reason, int error,
 			   const char *detail)
 {
@@ -313,8 +320,8 @@ void busd_admission_refuse(struct busd *busd, struct busd_client *client,
 		busd_control_send(client->socket_fd, &reply, -1);
 		busd_admission_drain(client->socket_fd);
 	}
-	busd_admission_count(busd, client->credentials.uid, reason);
-	busd_admission_warn(&busd->admission, reason, client, detail);
+	busd_admission_count(admission, client->credentials.uid, reason);
+	busd_admission_warn(admission, reason, client, detail);
 }
 
 /* ---- the metrics' copy ------------------------------------------------- */

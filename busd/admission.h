@@ -42,8 +42,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct busd;
 struct busd_client;
+struct busd_stats_lock;
 
 #define BUSD_MAX_CONNECTIONS_PER_USER_DEFAULT 256u
 #define BUSD_HELLO_TIMEOUT_MS_DEFAULT 5000u
@@ -91,6 +91,10 @@ struct busd_admission {
 	 * a descriptor when they run short.  -1 when /proc is missing. */
 	int fd_dir;
 	struct busd_admission_warning warnings[BUSD_REFUSAL_COUNT];
+	/* The daemon's: [bus] admin_group (a reload changes it), and the
+	 * lock the metrics thread reads these figures under. */
+	const gid_t *admin_group;
+	struct busd_stats_lock *lock;
 };
 
 /* ---- configuration (busd/admission_config.c) ---------------------------- */
@@ -113,7 +117,9 @@ int busd_limits_set(struct busd_limits *limits, const char *key,
 /* Takes the limits and opens /proc/self/fd.  Never fails: without /proc
  * the reserve is not enforced, which busd logs. */
 void busd_admission_init(struct busd_admission *admission,
-			 const struct busd_limits *limits);
+			 const struct busd_limits *limits,
+			 const gid_t *admin_group,
+			 struct busd_stats_lock *lock);
 void busd_admission_exit(struct busd_admission *admission);
 
 /*
@@ -124,10 +130,12 @@ void busd_admission_exit(struct busd_admission *admission);
  * max_connections_per_user), -ECONNREFUSED (busd is down to its reserve
  * of descriptors), or -ENOMEM.
  */
-int busd_admission_admit(struct busd *busd, struct busd_client *client);
+int busd_admission_admit(struct busd_admission *admission,
+			 struct busd_client *client);
 
 /* An admitted client is gone. */
-void busd_admission_leave(struct busd *busd, struct busd_client *client);
+void busd_admission_leave(struct busd_admission *admission,
+			  struct busd_client *client);
 
 /*
  * Sends client a HELLO reply with status error and detail, shuts the
@@ -135,7 +143,8 @@ void busd_admission_leave(struct busd *busd, struct busd_client *client);
  * the connection and throw the reply away.  Counts and logs the refusal
  * under reason.  The caller drops the client.
  */
-void busd_admission_refuse(struct busd *busd, struct busd_client *client,
+void busd_admission_refuse(struct busd_admission *admission,
+			   struct busd_client *client,
 			   enum busd_refusal reason, int error,
 			   const char *detail);
 

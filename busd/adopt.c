@@ -14,11 +14,18 @@
 #include "adopt.h"
 #include "durable.h"
 #include "atomics.h"
-#include "busd.h"
+#include "catalog.h"
 #include "clients.h"
 #include "log.h"
 #include "stats.h"
 #include "topic_slots.h"
+
+/* Where adopted segments go, and who watches the processes holding
+ * their slots. */
+struct busd_adoption {
+	struct busd_catalog *catalog;
+	struct busd_clients *clients;
+};
 
 #define BUSD_SHM_DIR "/dev/shm"
 
@@ -46,7 +53,7 @@ static struct busd_identity busd_slot_identity(uint32_t client_id, int32_t pid,
 
 /* ---- slots -------------------------------------------------------------- */
 
-static unsigned int busd_adopt_queue_slots(struct busd *busd,
+static unsigned int busd_adopt_queue_slots(struct busd_adoption *adoption,
 					   struct busd_queue *queue,
 					   int *redelivered)
 {
@@ -63,7 +70,7 @@ static unsigned int busd_adopt_queue_slots(struct busd *busd,
 
 		if (!role)
 			continue;
-		if (busd_client_adopt(busd, &who) == 0) {
+		if (busd_client_adopt(adoption->clients, &who) == 0) {
 			queue->owners[i] = who.client_id;
 			kept++;
 			continue;
@@ -73,7 +80,7 @@ static unsigned int busd_adopt_queue_slots(struct busd *busd,
 	return kept;
 }
 
-static unsigned int busd_adopt_topic_slots(struct busd *busd,
+static unsigned int busd_adopt_topic_slots(struct busd_adoption *adoption,
 					   struct busd_topic *topic)
 {
 	const struct bus__topic_geometry *g = &topic->geometry;
@@ -89,7 +96,7 @@ static unsigned int busd_adopt_topic_slots(struct busd *busd,
 			continue;
 		who = busd_slot_identity(a->client_id, a->pid, a->uid,
 					 a->start_time);
-		if (busd_client_adopt(busd, &who) == 0) {
+		if (busd_client_adopt(adoption->clients, &who) == 0) {
 			topic->publishers[i] = who.client_id;
 			kept++;
 		} else {
@@ -105,7 +112,7 @@ static unsigned int busd_adopt_topic_slots(struct busd *busd,
 			continue;
 		who = busd_slot_identity(sub->client_id, sub->pid, sub->uid,
 					 sub->start_time);
-		if (busd_client_adopt(busd, &who) == 0) {
+		if (busd_client_adopt(adoption->clients, &who) == 0) {
 			topic->subscribers[i] = who.client_id;
 			/* Still reserved for one of its wildcards: it will
 			 * ask for it under the same id (wildcards.h). */
@@ -120,10 +127,11 @@ static unsigned int busd_adopt_topic_slots(struct busd *busd,
 
 /* ---- one segment -------------------------------------------------------- */
 
-static void busd_found_access(struct busd *busd, const char *name,
+static void busd_found_access(struct busd_adoption *adoption, const char *name,
 			      struct busd_access *access)
 {
-	if (busd_access_store_find(busd->bus_name, name, access) == 0)
+	if (busd_access_store_find(adoption->catalog->bus_name, name,
+				   access) == 0)
 		return;
 	/* Lost with the runtime directory: the safest default. */
 	busd_access_resolve(NULL, access, NULL, 0);
@@ -133,7 +141,8 @@ static void busd_found_access(struct busd *busd, const char *name,
 		     (unsigned int)access->group, (unsigned int)access->mode);
 }
 
-static int busd_adopt_queue(struct busd *busd, struct busd_found *f)
+static int busd_adopt_queue(struct busd_adoption *adoption,
+			    struct busd_found *f)
 {
 	struct bus__queue_geometry geometry;
 	struct busd_queue *queue;
@@ -147,15 +156,16 @@ static int busd_adopt_queue(struct busd *busd, struct busd_found *f)
 		return -EPROTO;
 	}
 	queue = busd_queue_new(f->name, f->fd, &geometry);
-	if (!queue || busd_registry_add(&busd->registry, queue)) {
+	if (!queue || busd_registry_add(&adoption->catalog->registry, queue)) {
 		busd_queue_free(queue);
 		return -ENOMEM;
 	}
 	f->fd = -1; /* the queue's now */
-	busd_found_access(busd, f->name, &queue->access);
-	kept = busd_adopt_queue_slots(busd, queue, &redelivered);
+	busd_found_access(adoption, f->name, &queue->access);
+	kept = busd_adopt_queue_slots(adoption, queue, &redelivered);
 	/* Its journal carries on (busd/durable.h). */
-	if (busd_durable_open(busd, queue, true, detail, sizeof(detail))) {
+	if (busd_durable_open(adoption->catalog, queue, true, detail,
+			      sizeof(detail))) {
 		busd_refuse("durable queue '%s': %s", f->name, detail);
 		return -EIO;
 	}
@@ -168,7 +178,8 @@ static int busd_adopt_queue(struct busd *busd, struct busd_found *f)
 	return 0;
 }
 
-static int busd_adopt_topic(struct busd *busd, struct busd_found *f)
+static int busd_adopt_topic(struct busd_adoption *adoption,
+			    struct busd_found *f)
 {
 	struct bus__topic_geometry geometry;
 	struct busd_topic *topic;
@@ -181,13 +192,14 @@ static int busd_adopt_topic(struct busd *busd, struct busd_found *f)
 		return -EPROTO;
 	}
 	topic = busd_topic_new(f->name, f->fd, &geometry);
-	if (!topic || busd_registry_add_topic(&busd->registry, topic)) {
+	if (!topic ||
+	    busd_registry_add_topic(&adoption->catalog->registry, topic)) {
 		busd_topic_free(topic);
 		return -ENOMEM;
 	}
 	f->fd = -1;
-	busd_found_access(busd, f->name, &topic->access);
-	kept = busd_adopt_topic_slots(busd, topic);
+	busd_found_access(adoption, f->name, &topic->access);
+	kept = busd_adopt_topic_slots(adoption, topic);
 	busd_info("adopted topic '%s': %u live attachment%s kept", f->name,
 		  kept, kept == 1 ? "" : "s");
 	return 0;
@@ -222,7 +234,8 @@ static int busd_found_map(struct busd_found *f)
 	return 0;
 }
 
-static int busd_adopt_found(struct busd *busd, struct busd_found *f)
+static int busd_adopt_found(struct busd_adoption *adoption,
+			    struct busd_found *f)
 {
 	const struct bus_segment_header *h;
 	int ret = busd_found_map(f);
@@ -250,7 +263,7 @@ static int busd_adopt_found(struct busd *busd, struct busd_found *f)
 			"the bus with 'busctl remove-bus %s' (README, "
 			"Upgrading)",
 			f->shm_name, h->layout_version, BUS_LAYOUT_VERSION,
-			busd->bus_name);
+			adoption->catalog->bus_name);
 		return -EPROTO;
 	}
 	if (bus__load_acquire(&h->state) != BUS_SEGMENT_OPEN) {
@@ -259,12 +272,12 @@ static int busd_adopt_found(struct busd *busd, struct busd_found *f)
 		shm_unlink(f->shm_name);
 		return 0;
 	}
-	ret = h->kind == BUS_SEGMENT_TOPIC ? busd_adopt_topic(busd, f)
-					   : busd_adopt_queue(busd, f);
+	ret = h->kind == BUS_SEGMENT_TOPIC ? busd_adopt_topic(adoption, f)
+					   : busd_adopt_queue(adoption, f);
 	if (ret == -EPROTO) {
 		busd_refuse("%s is damaged (see above): it cannot be adopted; "
 			    "remove the bus with 'busctl remove-bus %s'",
-			    f->shm_name, busd->bus_name);
+			    f->shm_name, adoption->catalog->bus_name);
 		return ret;
 	}
 	if (ret)
@@ -283,7 +296,7 @@ static void busd_found_release(struct busd_found *f)
 	}
 }
 
-int busd_adopt_segments(struct busd *busd)
+static int busd_adopt_all(struct busd_adoption *adoption)
 {
 	char prefix[BUS_NAME_MAX + 16];
 	struct dirent *entry;
@@ -294,7 +307,7 @@ int busd_adopt_segments(struct busd *busd)
 	/* layout.h: "/shmbus.BUS:NAME"; ':' never occurs in a bus name, so
 	 * the prefix cannot match another bus whose name starts with ours. */
 	length = (size_t)snprintf(prefix, sizeof(prefix),
-				  "shmbus.%s:", busd->bus_name);
+				  "shmbus.%s:", adoption->catalog->bus_name);
 	dir = opendir(BUSD_SHM_DIR);
 	if (!dir) {
 		int error = errno;
@@ -311,9 +324,17 @@ int busd_adopt_segments(struct busd *busd)
 			continue;
 		snprintf(f.shm_name, sizeof(f.shm_name), "/%s", entry->d_name);
 		f.name = f.shm_name + 1 + length;
-		ret = busd_adopt_found(busd, &f);
+		ret = busd_adopt_found(adoption, &f);
 		busd_found_release(&f);
 	}
 	closedir(dir);
 	return ret;
+}
+
+int busd_adopt_segments(struct busd_catalog *catalog,
+			struct busd_clients *clients)
+{
+	struct busd_adoption adoption = { catalog, clients };
+
+	return busd_adopt_all(&adoption);
 }

@@ -17,9 +17,12 @@
 #ifndef BUSD_ADOPT_H
 #define BUSD_ADOPT_H
 
-struct busd;
+struct busd_catalog;
+struct busd_clients;
 
-/* 0, or a negative errno after busd_refuse() said why. */
-int busd_adopt_segments(struct busd *busd);
+/* Into catalog; clients (clients.h) watches every process whose slots are
+ * kept.  0, or a negative errno after busd_refuse() said why. */
+int busd_adopt_segments(struct busd_catalog *catalog,
+			struct busd_clients *clients);
 
 #endif /* BUSD_ADOPT_H */

@@ -14,10 +14,13 @@
 
 #include "access_store.h"
 #include "adopt.h"
+#include "announcer.h"
 #include "busd.h"
+#include "clients.h"
 #include "control_socket.h"
 #include "dead_letter.h"
 #include "durable.h"
+#include "hello_deadline.h"
 #include "log.h"
 #include "log_page.h"
 #include "names.h"
@@ -102,26 +105,30 @@ static int busd_make_runtime_dir(void)
 static int busd_find_socket_path(struct busd *busd)
 {
 	int ret = bus__socket_path(busd->socket_path,
-				   sizeof(busd->socket_path), busd->bus_name);
+				   sizeof(busd->socket_path),
+				   busd->catalog.bus_name);
 
 	if (ret < 0)
 		busd_refuse("the socket path of bus '%s' is longer than %zu "
 			    "bytes; point BUS_RUNTIME_DIR at a shorter "
 			    "directory",
-			    busd->bus_name, sizeof(busd->socket_path) - 1);
+			    busd->catalog.bus_name,
+			    sizeof(busd->socket_path) - 1);
 	return ret < 0 ? ret : 0;
 }
 
 static int busd_take_lock(struct busd *busd)
 {
 	pid_t holder;
-	int ret = busd_lock_acquire(&busd->lock, busd->bus_name, &holder);
+	int ret = busd_lock_acquire(&busd->lock, busd->catalog.bus_name,
+				    &holder);
 
 	if (ret == -EWOULDBLOCK && holder > 0)
 		busd_refuse("bus '%s' is already running (pid %d)",
-			    busd->bus_name, (int)holder);
+			    busd->catalog.bus_name, (int)holder);
 	else if (ret == -EWOULDBLOCK)
-		busd_refuse("bus '%s' is already running", busd->bus_name);
+		busd_refuse("bus '%s' is already running",
+			    busd->catalog.bus_name);
 	else if (ret)
 		busd_refuse("cannot take the lock file %s: %s",
 			    busd->lock.path, strerror(-ret));
@@ -171,7 +178,7 @@ static int busd_check_room(const struct busd *busd,
 
 	for (unsigned int i = 0; i < config->queue_count; i++) {
 		/* An adopted queue has its room already. */
-		if (busd_registry_find(&busd->registry,
+		if (busd_registry_find(&busd->catalog.registry,
 				       config->queues[i].name))
 			continue;
 		needed += bus__queue_segment_size(&config->queues[i].settings);
@@ -204,7 +211,7 @@ static int busd_queue_reconcile(struct busd *busd,
 				const struct busd_queue_config *config)
 {
 	struct busd_queue *queue =
-		busd_registry_find(&busd->registry, config->name);
+		busd_registry_find(&busd->catalog.registry, config->name);
 	uint64_t messages = bus__queue_messages(&queue->geometry);
 	char detail[256];
 	int ret;
@@ -215,7 +222,7 @@ static int busd_queue_reconcile(struct busd *busd,
 		busd_refuse("queue '%s': %s", config->name, detail);
 		return ret;
 	}
-	busd_access_store_save(busd);
+	busd_access_store_save(&busd->catalog);
 	if (!memcmp(&queue->geometry.settings, &config->settings,
 		    sizeof(config->settings)))
 		return 0;
@@ -232,9 +239,10 @@ static int busd_queue_reconcile(struct busd *busd,
 	busd_info("queue '%s' was empty: made again with the configured "
 		  "settings",
 		  config->name);
-	busd_queue_delete(busd, queue);
-	ret = busd_queue_create(busd, config->name, &config->settings,
-				&config->access, detail, sizeof(detail));
+	busd_queue_delete(&busd->catalog, queue);
+	ret = busd_queue_create(&busd->catalog, config->name,
+				&config->settings, &config->access, detail,
+				sizeof(detail));
 	if (ret)
 		busd_refuse("cannot create queue '%s': %s", config->name,
 			    detail);
@@ -250,15 +258,15 @@ static int busd_create_queues(struct busd *busd,
 
 	for (unsigned int i = 0; i < config->queue_count; i++) {
 		queue = &config->queues[i];
-		if (busd_registry_find(&busd->registry, queue->name)) {
+		if (busd_registry_find(&busd->catalog.registry, queue->name)) {
 			ret = busd_queue_reconcile(busd, queue);
 			if (ret)
 				return ret;
 			continue;
 		}
-		ret = busd_queue_create(busd, queue->name, &queue->settings,
-					&queue->access, detail,
-					sizeof(detail));
+		ret = busd_queue_create(&busd->catalog, queue->name,
+					&queue->settings, &queue->access,
+					detail, sizeof(detail));
 		if (ret) {
 			busd_refuse("cannot create queue '%s': %s",
 				    queue->name, detail);
@@ -289,25 +297,124 @@ static int busd_listen(struct busd *busd, const struct busd_bus_config *bus)
 	return 0;
 }
 
+/* ---- the loop's callbacks: what its completions mean here ------------ */
+
+static void busd_on_accept(void *context, int socket_fd)
+{
+	struct busd *busd = context;
+
+	busd_client_accept(&busd->clients, socket_fd);
+}
+
+static void busd_on_receive(void *context, struct busd_client *client,
+			    int result)
+{
+	struct busd *busd = context;
+
+	busd_client_on_receive(&busd->clients, client, result);
+}
+
+static void busd_on_exit(void *context, struct busd_client *client, int result)
+{
+	struct busd *busd = context;
+
+	busd_client_on_exit(&busd->clients, client, result);
+}
+
+static void busd_on_hello_deadline(void *context, int result)
+{
+	struct busd *busd = context;
+
+	busd_hello_deadline_on_timeout(&busd->hello_deadline, result);
+}
+
+static uint64_t busd_tick_interval(void *context)
+{
+	struct busd *busd = context;
+
+	return busd_dead_letter_interval(&busd->catalog.registry);
+}
+
+static void busd_on_tick(void *context)
+{
+	struct busd *busd = context;
+
+	busd_dead_letter_tick(&busd->catalog.registry);
+}
+
+static void busd_on_reload(void *context)
+{
+	struct busd *busd = context;
+
+	if (busd->reload)
+		busd->reload(busd);
+}
+
+static void busd_cancel(void *context)
+{
+	struct busd *busd = context;
+
+	busd_loop_cancel(&busd->loop, &busd->hello_deadline.op);
+}
+
+static bool busd_busy(void *context)
+{
+	struct busd *busd = context;
+
+	return busd->clients.list.head || busd->hello_deadline.op.in_flight;
+}
+
+/* Hands each layer what it works on; nothing is opened yet. */
+static void busd_wire(struct busd *busd)
+{
+	busd->events = (struct busd_loop_events){
+		.context = busd,
+		.accept = busd_on_accept,
+		.receive = busd_on_receive,
+		.exit = busd_on_exit,
+		.hello_deadline = busd_on_hello_deadline,
+		.tick_interval = busd_tick_interval,
+		.tick = busd_on_tick,
+		.reload = busd_on_reload,
+		.cancel = busd_cancel,
+		.busy = busd_busy,
+	};
+	busd->catalog.clients = &busd->clients.list;
+	busd->handlers.catalog = &busd->catalog;
+	busd->handlers.clients = &busd->clients.list;
+	busd->handlers.hello_deadline = &busd->hello_deadline;
+	busd->handlers.lock = &busd->stats_lock;
+	busd->handlers.admin_group = &busd->admin_group;
+	busd->handlers.started_wall = busd->started_wall;
+	busd->handlers.started = busd->started;
+	busd_clients_init(&busd->clients, &busd->loop, &busd->catalog,
+			  &busd->admission, &busd->hello_deadline,
+			  &busd->handlers);
+}
+
 int busd_start(struct busd *busd, const char *bus_name,
 	       const struct busd_config *config)
 {
 	int ret;
 
 	memset(busd, 0, sizeof(*busd));
-	busd->bus_name = bus_name;
+	busd->catalog.bus_name = bus_name;
 	busd->admin_group = config->bus.admin_group;
 	busd->listen_fd = -1;
 	busd->lock.fd = -1;
 	busd->loop.signal_fd = -1;
+	pthread_mutex_init(&busd->stats_lock.mutex, NULL);
 	clock_gettime(CLOCK_REALTIME, &busd->started_wall);
 	clock_gettime(CLOCK_MONOTONIC, &busd->started);
 	busd_raise_fd_limit();
-	busd_admission_init(&busd->admission, &config->bus.limits);
+	busd_admission_init(&busd->admission, &config->bus.limits,
+			    &busd->admin_group, &busd->stats_lock);
 	busd_hello_deadline_init(&busd->hello_deadline,
-				 config->bus.limits.hello_timeout_ms);
+				 config->bus.limits.hello_timeout_ms,
+				 &busd->loop, &busd->admission);
 	/* The first reading of the TSC rate measurement (clock.h). */
 	bus__clock_now_ns(&busd->clock);
+	busd_wire(busd);
 	ret = busd_loop_init(&busd->loop);
 	if (ret) {
 		busd_refuse("cannot set up the io_uring event loop: %s",
@@ -326,25 +433,28 @@ int busd_start(struct busd *busd, const char *bus_name,
 	/* Without it busd still works; only the shared copy is missing. */
 	if (busd_error_log_open(bus_name, &busd->log_page))
 		busd_warning("cannot keep an error log in /dev/shm");
-	ret = busd_announce_open(busd->bus_name, &busd->announce);
+	ret = busd_announce_open(busd->catalog.bus_name,
+				 &busd->catalog.announce);
 	if (ret)
 		busd_refuse("cannot create the announcement page of bus "
 			    "'%s' in /dev/shm: %s",
 			    bus_name, strerror(-ret));
 	if (!ret)
-		ret = busd_routes_open(busd->bus_name, config, &busd->routes);
+		ret = busd_routes_open(busd->catalog.bus_name, config,
+				       &busd->routes);
+	busd->handlers.routes = busd->routes;
 	if (!ret)
-		ret = busd_durable_start(busd, config);
+		ret = busd_durable_start(&busd->catalog, config);
 	if (!ret)
-		ret = busd_adopt_segments(busd);
+		ret = busd_adopt_segments(&busd->catalog, &busd->clients);
 	if (!ret)
-		busd_dead_letter_recover(busd);
+		busd_dead_letter_recover(&busd->catalog.registry);
 	if (!ret)
 		ret = busd_check_room(busd, config);
 	if (!ret)
 		ret = busd_create_queues(busd, config);
 	if (!ret)
-		ret = busd_topics_start(busd, config);
+		ret = busd_topics_start(&busd->catalog, config);
 	/* The TSC rate clients start from (HELLO), known before any can
 	 * connect: sleeps what is left of 20 ms since the first reading. */
 	if (!ret && !busd_clock_measure(&busd->clock))
@@ -353,18 +463,29 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (!ret)
 		ret = busd_listen(busd, &config->bus);
 	if (!ret)
-		ret = busd_metrics_start(busd, &config->bus.metrics,
+		ret = busd_metrics_start(&busd->catalog, &busd->admission,
+					 &busd->stats_lock,
+					 &config->bus.metrics,
 					 &config->bus.dashboard,
 					 &busd->metrics);
 	busd->serving = ret == 0;
 	if (!ret)
 		busd_info("serving bus '%s' at %s with %u queue%s and %u "
 			  "topic%s",
-			  bus_name, busd->socket_path, busd->registry.count,
-			  busd->registry.count == 1 ? "" : "s",
-			  busd->registry.topic_count,
-			  busd->registry.topic_count == 1 ? "" : "s");
+			  bus_name, busd->socket_path,
+			  busd->catalog.registry.count,
+			  busd->catalog.registry.count == 1 ? "" : "s",
+			  busd->catalog.registry.topic_count,
+			  busd->catalog.registry.topic_count == 1 ? "" : "s");
 	return ret;
+}
+
+int busd_run(struct busd *busd, int (*reload)(struct busd *busd))
+{
+	busd->reload = reload;
+	/* main sets it after busd_start(), with what a reload needs. */
+	busd->handlers.config_path = busd->config_path;
+	return busd_loop_run(&busd->loop, busd->listen_fd, &busd->events);
 }
 
 /* ---- stopping ----------------------------------------------------------- */
@@ -391,7 +512,7 @@ static bool busd_needed_by_kept(const struct busd *busd,
 				const struct busd_queue *queue,
 				const bool *keep)
 {
-	const struct busd_registry *r = &busd->registry;
+	const struct busd_registry *r = &busd->catalog.registry;
 
 	for (unsigned int i = 0; i < r->count; i++)
 		if (keep[i] &&
@@ -403,7 +524,7 @@ static bool busd_needed_by_kept(const struct busd *busd,
 
 static void busd_stop_queues(struct busd *busd)
 {
-	struct busd_registry *r = &busd->registry;
+	struct busd_registry *r = &busd->catalog.registry;
 	unsigned int kept = 0;
 	bool *keep = calloc(r->count ? r->count : 1, sizeof(*keep));
 	bool grew = true;
@@ -424,7 +545,7 @@ static void busd_stop_queues(struct busd *busd)
 	}
 	for (unsigned int i = r->count; keep && i-- > 0;) {
 		if (!keep[i])
-			busd_queue_delete(busd, r->queues[i]);
+			busd_queue_delete(&busd->catalog, r->queues[i]);
 	}
 	free(keep);
 	/* The access file now lists the kept ones alone. */
@@ -445,14 +566,14 @@ static void busd_stop_queues(struct busd *busd)
 	/* Without a successful start the file may be another busd's, or
 	 * the next one's to read. */
 	if (!kept && (busd->serving || busd->fresh))
-		busd_access_store_remove(busd->bus_name);
+		busd_access_store_remove(busd->catalog.bus_name);
 }
 
 /* A start that failed half way: every segment stays as it is, for the
  * next busd to adopt; only our mappings and fds go. */
 static void busd_let_go(struct busd *busd)
 {
-	struct busd_registry *r = &busd->registry;
+	struct busd_registry *r = &busd->catalog.registry;
 
 	while (r->topic_count) {
 		struct busd_topic *topic = r->topics[r->topic_count - 1];
@@ -466,9 +587,9 @@ static void busd_let_go(struct busd *busd)
 		busd_registry_remove(r, queue);
 		busd_segment_release(queue);
 	}
-	if (busd->announce)
-		munmap(busd->announce, BUS_ANNOUNCE_SIZE);
-	busd->announce = NULL;
+	if (busd->catalog.announce)
+		munmap(busd->catalog.announce, BUS_ANNOUNCE_SIZE);
+	busd->catalog.announce = NULL;
 	busd_routes_release(busd->routes);
 	busd->routes = NULL;
 }
@@ -489,24 +610,25 @@ void busd_stop(struct busd *busd)
 	if (busd->listen_fd >= 0)
 		unlink(busd->socket_path);
 	/* Then the segments, so that blocked clients wake and see CLOSED. */
-	busd_topics_stop(busd);
-	busd_announce_close(busd->bus_name, busd->announce);
-	busd->announce = NULL;
-	busd_routes_close(busd->bus_name, busd->routes);
+	busd_topics_stop(&busd->catalog);
+	busd_announce_close(busd->catalog.bus_name, busd->catalog.announce);
+	busd->catalog.announce = NULL;
+	busd_routes_close(busd->catalog.bus_name, busd->routes);
 	busd->routes = NULL;
 	busd_stop_queues(busd);
-	busd_durable_stop(busd);
-	busd_registry_free(&busd->registry);
-	busd_clients_drop_all(busd);
-	busd_loop_drain(busd);
+	busd_durable_stop(&busd->catalog);
+	busd_registry_free(&busd->catalog.registry);
+	busd_clients_drop_all(&busd->clients);
+	busd_loop_drain(&busd->loop, &busd->events);
 	if (busd->listen_fd >= 0)
 		close(busd->listen_fd);
 	busd->listen_fd = -1;
 	busd_loop_exit(&busd->loop);
 	busd_admission_exit(&busd->admission);
+	pthread_mutex_destroy(&busd->stats_lock.mutex);
 	/* A failed start leaves the log for whoever looks into why, unless
 	 * the bus was fresh: then the reason went to stderr alone. */
-	busd_error_log_close(busd->bus_name, busd->log_page,
+	busd_error_log_close(busd->catalog.bus_name, busd->log_page,
 			     busd->serving || undo);
 	busd->log_page = NULL;
 	busd_lock_release(&busd->lock);

@@ -7,6 +7,13 @@
  * left (socket, segments); check that /dev/shm can hold the configured
  * queues and create them; listen on the control socket.  Stop: the same
  * backwards, unlinking every segment.
+ *
+ * The daemon owns the state of every layer below it and wires them: the
+ * loop gets a table of callbacks (struct busd_loop_events) that reach the
+ * clients, the dead-letter tick and the reload; the clients layer gets
+ * the loop, the catalog and the handlers; the handlers get the catalog,
+ * the routes and the lock.  No layer includes this file but main.c and
+ * reload.c, which act on the daemon as a whole.
  */
 #ifndef BUSD_BUSD_H
 #define BUSD_BUSD_H
@@ -17,37 +24,37 @@
 #include <time.h>
 
 #include "admission.h"
-#include "announcer.h"
-#include "clock.h"
+#include "catalog.h"
 #include "clients.h"
+#include "clock.h"
 #include "config.h"
+#include "handler_context.h"
 #include "hello_deadline.h"
 #include "lockfile.h"
 #include "loop.h"
 #include "metrics.h"
-#include "registry.h"
+#include "stats_lock.h"
 
 struct busd {
-	const char *bus_name;
+	struct busd_catalog catalog; /* the name, queues and topics */
 	struct busd_loop loop;
+	struct busd_loop_events events; /* the loop's callbacks, to us */
 	struct busd_lock lock;
-	struct busd_registry registry;
 	struct busd_clients clients;
+	struct busd_handlers handlers;
 	/* Who may hold connections, and for how long without HELLO. */
 	struct busd_admission admission;
 	struct busd_hello_deadline hello_deadline;
 	gid_t admin_group; /* [bus] admin_group; BUSD_NO_GROUP when none */
-	struct bus_announce *announce; /* /shmbus.BUS: new topics */
-	struct busd_routes *routes;    /* /shmbus.BUS%routes */
-	/* The Prometheus endpoint's thread and the registry lock it shares
-	 * with the loop (metrics.h); NULL when [bus] metrics is not set. */
+	struct busd_routes *routes; /* /shmbus.BUS%routes */
+	/* The Prometheus endpoint's thread (metrics.h); NULL when [bus]
+	 * metrics is not set.  It shares stats_lock with the loop. */
 	struct busd_metrics *metrics;
+	struct busd_stats_lock stats_lock;
 	int listen_fd;
 	/* A clean stop unlinks queues that hold messages too (busd -d). */
 	bool discard_on_stop;
 	struct bus_log_page *log_page; /* warnings and errors (log_page.h) */
-	/* Durable queues' journals and their thread (durable.h). */
-	struct busd_durable *durable;
 	/* busd_start() succeeded.  Until then busd_stop() only lets go of
 	 * what it adopted: a failed start must not destroy a bus. */
 	bool serving;
@@ -70,6 +77,8 @@ struct busd {
 	/* CLOCK_REALTIME and CLOCK_MONOTONIC at start, for INFO. */
 	struct timespec started_wall;
 	struct timespec started;
+	/* SIGHUP's work (reload.h), given by main to busd_run(). */
+	int (*reload)(struct busd *busd);
 };
 
 /*
@@ -79,6 +88,10 @@ struct busd {
  */
 int busd_start(struct busd *busd, const char *bus_name,
 	       const struct busd_config *config);
+
+/* Serves until SIGINT or SIGTERM, calling reload on SIGHUP.  0, or a
+ * negative errno from the loop. */
+int busd_run(struct busd *busd, int (*reload)(struct busd *busd));
 
 /* Closes and unlinks every segment, the socket and the lock file. */
 void busd_stop(struct busd *busd);

@@ -10,60 +10,19 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "busd.h"
+#include "admission.h"
+#include "catalog.h"
 #include "clients.h"
 #include "handlers.h"
+#include "hello_deadline.h"
 #include "log.h"
 #include "topics.h"
+#include "wildcards.h"
 
 /* Linux 6.5 hands out a pidfd of the peer; older headers lack the name. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
 #endif
-
-/* ---- the table ---------------------------------------------------------- */
-
-static bool busd_client_id_taken(const struct busd_clients *clients,
-				 uint32_t id)
-{
-	for (const struct busd_client *c = clients->head; c; c = c->next)
-		if (!c->gone && c->identity.client_id == id)
-			return true;
-	return false;
-}
-
-uint32_t busd_clients_new_id(struct busd_clients *clients)
-{
-	/* Ids in use are skipped: an adopted client may hold any id, even
-	 * one a scribbling peer wrote near the top of the range. */
-	do {
-		if (++clients->last_id == 0)
-			clients->last_id = 1;
-	} while (busd_client_id_taken(clients, clients->last_id));
-	return clients->last_id;
-}
-
-static void busd_clients_link(struct busd_clients *clients,
-			      struct busd_client *client)
-{
-	client->next = clients->head;
-	if (clients->head)
-		clients->head->prev = client;
-	clients->head = client;
-	clients->count++;
-}
-
-static void busd_clients_unlink(struct busd_clients *clients,
-				struct busd_client *client)
-{
-	if (client->prev)
-		client->prev->next = client->next;
-	else
-		clients->head = client->next;
-	if (client->next)
-		client->next->prev = client->prev;
-	clients->count--;
-}
 
 /* ---- the peer process --------------------------------------------------- */
 
@@ -176,20 +135,21 @@ static int busd_client_watch_process(struct busd_client *client)
 
 /* ---- requests in the ring ----------------------------------------------- */
 
-static int busd_client_arm_receive(struct busd *busd,
+static int busd_client_arm_receive(struct busd_clients *clients,
 				   struct busd_client *client)
 {
-	return busd_loop_receive(&busd->loop, &client->receive_op,
+	return busd_loop_receive(clients->loop, &client->receive_op,
 				 client->socket_fd, client->in.bytes,
 				 sizeof(client->in.bytes));
 }
 
-static int busd_client_arm(struct busd *busd, struct busd_client *client)
+static int busd_client_arm(struct busd_clients *clients,
+			   struct busd_client *client)
 {
-	int ret = busd_client_arm_receive(busd, client);
+	int ret = busd_client_arm_receive(clients, client);
 
 	if (!ret)
-		ret = busd_loop_poll(&busd->loop, &client->exit_op,
+		ret = busd_loop_poll(clients->loop, &client->exit_op,
 				     client->pidfd);
 	return ret;
 }
@@ -211,13 +171,14 @@ static void busd_client_close_fds(struct busd_client *client)
  * next accept, so that the dead client's receive would read the new
  * client's first request and drop it.
  */
-static void busd_client_release(struct busd *busd, struct busd_client *client)
+static void busd_client_release(struct busd_clients *clients,
+				struct busd_client *client)
 {
 	if (client->receive_op.in_flight || client->exit_op.in_flight)
 		return;
 	busd_client_close_fds(client);
-	busd_admission_leave(busd, client);
-	busd_clients_unlink(&busd->clients, client);
+	busd_admission_leave(clients->admission, client);
+	busd_client_list_unlink(&clients->list, client);
 	busd_credentials_free(&client->credentials);
 	busd_wildcards_free(&client->wildcards);
 	free(client);
@@ -238,7 +199,7 @@ static struct busd_client *busd_client_new(int socket_fd)
 	return client;
 }
 
-void busd_client_accept(struct busd *busd, int socket_fd)
+void busd_client_accept(struct busd_clients *clients, int socket_fd)
 {
 	struct busd_client *client = busd_client_new(socket_fd);
 	int ret;
@@ -248,10 +209,10 @@ void busd_client_accept(struct busd *busd, int socket_fd)
 		close(socket_fd);
 		return;
 	}
-	busd_clients_link(&busd->clients, client);
+	busd_client_list_link(&clients->list, client);
 	ret = busd_client_identify(client);
-	if (!ret && busd_admission_admit(busd, client)) {
-		busd_client_drop(busd, client, "was refused");
+	if (!ret && busd_admission_admit(clients->admission, client)) {
+		busd_client_drop(clients, client, "was refused");
 		return;
 	}
 	if (!ret)
@@ -260,58 +221,58 @@ void busd_client_accept(struct busd *busd, int socket_fd)
 		/* ESRCH: it connected and died before we looked. */
 		busd_debug("cannot identify a new client (pid %d): %s",
 			   (int)client->identity.pid, strerror(-ret));
-		busd_client_drop(busd, client, "could not be identified");
+		busd_client_drop(clients, client, "could not be identified");
 		return;
 	}
 	busd_debug("pid %d (uid %u) connected", (int)client->identity.pid,
 		   (unsigned int)client->identity.uid);
-	if (busd_client_arm(busd, client)) {
-		busd_client_drop(busd, client, "could not be watched");
+	if (busd_client_arm(clients, client)) {
+		busd_client_drop(clients, client, "could not be watched");
 		return;
 	}
-	busd_hello_deadline_start(busd, client);
+	busd_hello_deadline_start(clients->hello_deadline, client);
 }
 
 /* ---- completions -------------------------------------------------------- */
 
-void busd_client_on_receive(struct busd *busd, struct busd_client *client,
-			    int result)
+void busd_client_on_receive(struct busd_clients *clients,
+			    struct busd_client *client, int result)
 {
 	if (client->gone) {
-		busd_client_release(busd, client);
+		busd_client_release(clients, client);
 		return;
 	}
 	/* 0 is a hang-up (an empty packet is no request either). */
 	if (result <= 0) {
-		busd_client_drop(busd, client,
+		busd_client_drop(clients, client,
 				 result == 0 ? "hung up" : "lost its socket");
 		return;
 	}
-	if (busd_handle_request(busd, client, (size_t)result)) {
-		busd_client_drop(busd, client, "could not be answered");
+	if (busd_handle_request(clients->handlers, client, (size_t)result)) {
+		busd_client_drop(clients, client, "could not be answered");
 		return;
 	}
-	if (busd_client_arm_receive(busd, client))
-		busd_client_drop(busd, client, "could not be watched");
+	if (busd_client_arm_receive(clients, client))
+		busd_client_drop(clients, client, "could not be watched");
 }
 
-void busd_client_on_exit(struct busd *busd, struct busd_client *client,
-			 int result)
+void busd_client_on_exit(struct busd_clients *clients,
+			 struct busd_client *client, int result)
 {
 	if (client->gone) {
-		busd_client_release(busd, client);
+		busd_client_release(clients, client);
 		return;
 	}
 	if (result < 0)
 		busd_warning("cannot watch pid %d: %s",
 			     (int)client->identity.pid, strerror(-result));
-	busd_client_drop(busd, client, "exited");
+	busd_client_drop(clients, client, "exited");
 }
 
 /* ---- dropping ----------------------------------------------------------- */
 
 /* Every slot of the client in every queue; the count of redeliveries. */
-static int busd_client_detach_all(struct busd *busd,
+static int busd_client_detach_all(struct busd_clients *clients,
 				  struct busd_client *client,
 				  unsigned int *slots)
 {
@@ -322,12 +283,13 @@ static int busd_client_detach_all(struct busd *busd,
 	 * that never said HELLO has id 0 and holds nothing. */
 	if (!client->identity.client_id)
 		return 0;
-	for (uint32_t i = 0; (queue = busd_registry_at(&busd->registry, i));
-	     i++)
+	for (uint32_t i = 0;
+	     (queue = busd_registry_at(&clients->catalog->registry, i)); i++)
 		redelivered += busd_queue_detach_client(
 			queue, client->identity.client_id, slots);
 	/* Topic loans padded are not counted: nothing is redelivered. */
-	busd_topics_detach_client(busd, client->identity.client_id, slots);
+	busd_topics_detach_client(clients->catalog, client->identity.client_id,
+				  slots);
 	return redelivered;
 }
 
@@ -349,7 +311,7 @@ static void busd_client_log_drop(const struct busd_client *client,
 		  redelivered == 1 ? "" : "s");
 }
 
-void busd_client_drop(struct busd *busd, struct busd_client *client,
+void busd_client_drop(struct busd_clients *clients, struct busd_client *client,
 		      const char *why)
 {
 	unsigned int slots = 0;
@@ -358,8 +320,8 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	if (client->gone)
 		return;
 	client->gone = true;
-	busd_hello_deadline_stop(busd, client);
-	redelivered = busd_client_detach_all(busd, client, &slots);
+	busd_hello_deadline_stop(clients->hello_deadline, client);
+	redelivered = busd_client_detach_all(clients, client, &slots);
 	busd_client_log_drop(client, why, slots, redelivered);
 	/*
 	 * The peer sees the end of the connection now, and a receive still
@@ -368,22 +330,9 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
 	 */
 	if (client->socket_fd >= 0)
 		shutdown(client->socket_fd, SHUT_RDWR);
-	busd_loop_cancel(&busd->loop, &client->receive_op);
-	busd_loop_cancel(&busd->loop, &client->exit_op);
-	busd_client_release(busd, client);
-}
-
-/* ---- clients of a previous busd ---------------------------------------- */
-
-static struct busd_client *busd_client_find_adopted(struct busd *busd,
-						    uint32_t client_id)
-{
-	for (struct busd_client *c = busd->clients.head; c; c = c->next) {
-		if (c->adopted && !c->gone &&
-		    c->identity.client_id == client_id)
-			return c;
-	}
-	return NULL;
+	busd_loop_cancel(clients->loop, &client->receive_op);
+	busd_loop_cancel(clients->loop, &client->exit_op);
+	busd_client_release(clients, client);
 }
 
 /* A pidfd of who's process, if it is still the process that attached. */
@@ -407,14 +356,15 @@ static int busd_open_same_process(const struct busd_identity *who)
 	return (int)fd;
 }
 
-int busd_client_adopt(struct busd *busd, const struct busd_identity *who)
+int busd_client_adopt(struct busd_clients *clients,
+		      const struct busd_identity *who)
 {
 	struct busd_client *client;
 	int pidfd;
 
 	if (!who->client_id)
 		return -ESRCH;
-	client = busd_client_find_adopted(busd, who->client_id);
+	client = busd_client_list_adopted(&clients->list, who->client_id);
 	/* One id, two processes: a slot line that a peer scribbled on (any
 	 * client may write the segment).  It is not the id's owner's. */
 	if (client)
@@ -436,20 +386,23 @@ int busd_client_adopt(struct busd *busd, const struct busd_identity *who)
 	client->greeted = true;
 	client->adopted = true;
 	/* New clients get ids above every adopted one. */
-	if (busd->clients.last_id < who->client_id)
-		busd->clients.last_id = who->client_id;
-	busd_clients_link(&busd->clients, client);
-	if (busd_loop_poll(&busd->loop, &client->exit_op, pidfd)) {
-		busd_client_drop(busd, client, "could not be watched");
+	if (clients->list.last_id < who->client_id)
+		clients->list.last_id = who->client_id;
+	busd_client_list_link(&clients->list, client);
+	if (busd_loop_poll(clients->loop, &client->exit_op, pidfd)) {
+		busd_client_drop(clients, client, "could not be watched");
 		return -ESRCH;
 	}
 	return 0;
 }
 
-bool busd_client_resume(struct busd *busd, struct busd_client *client,
-			uint32_t client_id)
+/* handlers->resume (handler_context.h). */
+static bool busd_client_resume(void *owner, struct busd_client *client,
+			       uint32_t client_id)
 {
-	struct busd_client *old = busd_client_find_adopted(busd, client_id);
+	struct busd_clients *clients = owner;
+	struct busd_client *old =
+		busd_client_list_adopted(&clients->list, client_id);
 
 	if (!old || old->identity.pid != client->identity.pid ||
 	    old->identity.start_time != client->identity.start_time)
@@ -457,17 +410,42 @@ bool busd_client_resume(struct busd *busd, struct busd_client *client,
 	/* The connection takes over the slots; nothing is detached. */
 	client->identity.client_id = client_id;
 	old->gone = true;
-	busd_loop_cancel(&busd->loop, &old->exit_op);
-	busd_client_release(busd, old);
+	busd_loop_cancel(clients->loop, &old->exit_op);
+	busd_client_release(clients, old);
 	return true;
 }
 
-void busd_clients_drop_all(struct busd *busd)
+void busd_clients_drop_all(struct busd_clients *clients)
 {
-	struct busd_client *client = busd->clients.head, *next;
+	struct busd_client *client = clients->list.head, *next;
 
 	for (; client; client = next) {
 		next = client->next;
-		busd_client_drop(busd, client, "disconnected: busd stops");
+		busd_client_drop(clients, client, "disconnected: busd stops");
 	}
+}
+
+/* deadline->drop (hello_deadline.h). */
+static void busd_client_drop_silent(void *owner, struct busd_client *client,
+				    const char *why)
+{
+	busd_client_drop(owner, client, why);
+}
+
+void busd_clients_init(struct busd_clients *clients, struct busd_loop *loop,
+		       struct busd_catalog *catalog,
+		       struct busd_admission *admission,
+		       struct busd_hello_deadline *deadline,
+		       struct busd_handlers *handlers)
+{
+	memset(&clients->list, 0, sizeof(clients->list));
+	clients->loop = loop;
+	clients->catalog = catalog;
+	clients->admission = admission;
+	clients->hello_deadline = deadline;
+	clients->handlers = handlers;
+	deadline->drop = busd_client_drop_silent;
+	deadline->owner = clients;
+	handlers->resume = busd_client_resume;
+	handlers->owner = clients;
 }

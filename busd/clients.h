@@ -18,67 +18,46 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "control_protocol.h"
-#include "loop.h"
-#include "registry.h"
-#include "wildcards.h"
+#include "client.h"
 
-struct busd;
+struct busd_admission;
+struct busd_catalog;
+struct busd_handlers;
+struct busd_hello_deadline;
+struct busd_loop;
 
-struct busd_client {
-	struct busd_client *next;
-	struct busd_client *prev;
-	struct busd_identity identity; /* client_id is 0 until HELLO */
-	/* What it may do: uid, gid and groups as of connect(). */
-	struct busd_credentials credentials;
-	int socket_fd;
-	int pidfd;
-	bool greeted;
-	/* Counted against its uid's max_connections_per_user until it is
-	 * released (admission.h). */
-	bool admitted;
-	/* On the list of busd/hello_deadline.h until it says HELLO. */
-	bool awaiting_hello;
-	uint64_t hello_deadline_ns; /* CLOCK_MONOTONIC */
-	struct busd_client *hello_next;
-	struct busd_client *hello_prev;
-	/* A process that attached through a previous busd, watched only by
-	 * its pidfd until it reconnects (busd_client_resume) or exits. */
-	bool adopted;
-	/* Dropped: its fds are closed and it waits only for its requests in
-	 * the ring to complete before it is freed. */
-	bool gone;
-	struct busd_wildcards wildcards; /* its patterns (wildcards.h) */
-	struct busd_op receive_op;
-	struct busd_op exit_op;
-	/* One byte more than a request: a packet that fills the spare byte
-	 * is longer than any request of this protocol version. */
-	union {
-		struct bus_control_request request;
-		uint8_t bytes[sizeof(struct bus_control_request) + 1];
-	} in;
-};
-
+/* The clients layer: the list, and what it is given by the daemon. */
 struct busd_clients {
-	struct busd_client *head;
-	unsigned int count;
-	uint32_t last_id;
+	struct busd_client_list list;
+	struct busd_loop *loop;	      /* watches sockets and pidfds */
+	struct busd_catalog *catalog; /* detached from when a client goes */
+	struct busd_admission *admission;
+	struct busd_hello_deadline *hello_deadline;
+	struct busd_handlers *handlers; /* answer the requests */
 };
+
+/* Empties the list, keeps what it is given and sets the callbacks of
+ * deadline (dropping a silent client) and handlers (resuming one). */
+void busd_clients_init(struct busd_clients *clients, struct busd_loop *loop,
+		       struct busd_catalog *catalog,
+		       struct busd_admission *admission,
+		       struct busd_hello_deadline *deadline,
+		       struct busd_handlers *handlers);
 
 /* Takes over an accepted socket; on failure the socket is closed. */
-void busd_client_accept(struct busd *busd, int socket_fd);
+void busd_client_accept(struct busd_clients *clients, int socket_fd);
 
 /* Completions of the client's recv and pidfd poll. */
-void busd_client_on_receive(struct busd *busd, struct busd_client *client,
-			    int result);
-void busd_client_on_exit(struct busd *busd, struct busd_client *client,
-			 int result);
+void busd_client_on_receive(struct busd_clients *clients,
+			    struct busd_client *client, int result);
+void busd_client_on_exit(struct busd_clients *clients,
+			 struct busd_client *client, int result);
 
 /*
  * Detaches everything the client holds, closes its fds and frees it as soon
  * as the ring no longer refers to it.  why completes "client 3 (pid 42) ".
  */
-void busd_client_drop(struct busd *busd, struct busd_client *client,
+void busd_client_drop(struct busd_clients *clients, struct busd_client *client,
 		      const char *why);
 
 /*
@@ -87,20 +66,10 @@ void busd_client_drop(struct busd *busd, struct busd_client *client,
  * Returns 0 (also when already adopted), or -ESRCH when its process is
  * gone (or its pid is another process's now): detach its slots at once.
  */
-int busd_client_adopt(struct busd *busd, const struct busd_identity *who);
-
-/*
- * A new connection that says it was client_id before busd restarted: if
- * an adopted client of that id is the same process, the connection takes
- * its id and slots and true is returned.
- */
-bool busd_client_resume(struct busd *busd, struct busd_client *client,
-			uint32_t client_id);
+int busd_client_adopt(struct busd_clients *clients,
+		      const struct busd_identity *who);
 
 /* Drops every client (busd is stopping). */
-void busd_clients_drop_all(struct busd *busd);
-
-/* The next client id: counts from 1, never 0. */
-uint32_t busd_clients_new_id(struct busd_clients *clients);
+void busd_clients_drop_all(struct busd_clients *clients);
 
 #endif /* BUSD_CLIENTS_H */

@@ -25,7 +25,7 @@
 
 #include "bus/bus.h"
 #include "config.h"
-#include "durable.h"
+#include "durable_config.h"
 #include "config_lines.h"
 #include "log.h"
 #include "segment.h"
@@ -876,8 +876,11 @@ static void busd_config_on_route(struct busd_config_parser *p, uint32_t kind,
 				 const char *name)
 {
 	char detail[256];
-	int index = busd_route_config_begin(p->config, kind, name, p->line,
-					    detail, sizeof(detail));
+	int index = busd_route_config_begin(&p->config->routes,
+					    &p->config->route_count,
+					    &p->config->route_capacity, kind,
+					    name, p->line, detail,
+					    sizeof(detail));
 
 	if (index < 0) {
 		busd_config_error(p, "%s", detail);

@@ -39,6 +39,7 @@
 #include "bus/layout.h"
 #include "admission.h"
 #include "metrics.h"
+#include "route_config.h"
 
 struct busd_queue_config {
 	char name[BUS_NAME_MAX + 1];
@@ -77,12 +78,6 @@ struct busd_bus_config {
 	unsigned int given;	   /* keys set by the file, one bit each */
 };
 
-/* [route NAME] or [address NAME] (busd/route_config.c). */
-struct busd_route_config {
-	struct bus_route route;
-	int line; /* of its section line */
-};
-
 struct busd_config {
 	struct busd_bus_config bus;
 	struct busd_route_config *routes;
@@ -107,16 +102,5 @@ int busd_config_default(struct busd_config *config);
 int busd_config_read(struct busd_config *config, const char *path);
 
 void busd_config_free(struct busd_config *config);
-
-/* busd/route_config.c: the lines of [route NAME] and [address NAME].
- * Each returns 0 (begin: the entry's index) or a negative errno with a
- * sentence in detail. */
-int busd_route_config_begin(struct busd_config *config, uint32_t kind,
-			    const char *name, int line, char *detail,
-			    size_t detail_size);
-int busd_route_config_key(struct busd_route_config *route, const char *key,
-			  const char *value, char *detail, size_t detail_size);
-int busd_route_config_finish(const struct busd_route_config *route,
-			     char *detail, size_t detail_size);
 
 #endif /* BUSD_CONFIG_H */

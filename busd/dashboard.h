@@ -24,19 +24,19 @@
 
 #include <microhttpd.h>
 
-struct busd;
+struct busd_catalog;
 
 /*
  * Serves url if it is one of the dashboard's: sets *result and returns
  * true; false for any other url.  lock is the metrics' registry lock.
  */
 bool busd_dashboard_serve(struct MHD_Connection *connection, const char *url,
-			  struct busd *busd, pthread_mutex_t *lock,
-			  enum MHD_Result *result);
+			  const struct busd_catalog *catalog,
+			  pthread_mutex_t *lock, enum MHD_Result *result);
 
 /* The state as a malloc'd JSON text; NULL without memory. */
-char *busd_dashboard_state(struct busd *busd, pthread_mutex_t *lock,
-			   size_t *length);
+char *busd_dashboard_state(const struct busd_catalog *catalog,
+			   pthread_mutex_t *lock, size_t *length);
 
 /* The page, generated from busd/dashboard/index.html by embed.cmake. */
 extern const unsigned char busd_dashboard_index_html[];

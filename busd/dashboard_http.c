@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "busd.h"
 #include "dashboard.h"
 
 #define BUSD_DASHBOARD_POLICY                              \
@@ -50,13 +49,13 @@ static enum MHD_Result busd_dashboard_page(struct MHD_Connection *connection)
 }
 
 static enum MHD_Result busd_dashboard_api(struct MHD_Connection *connection,
-					  struct busd *busd,
+					  const struct busd_catalog *catalog,
 					  pthread_mutex_t *lock)
 {
 	static const char no_memory[] = "{\"error\": \"out of memory\"}\n";
 	struct MHD_Response *response;
 	size_t length = 0;
-	char *state = busd_dashboard_state(busd, lock, &length);
+	char *state = busd_dashboard_state(catalog, lock, &length);
 	enum MHD_Result ret;
 
 	if (!state) {
@@ -80,15 +79,15 @@ static enum MHD_Result busd_dashboard_api(struct MHD_Connection *connection,
 }
 
 bool busd_dashboard_serve(struct MHD_Connection *connection, const char *url,
-			  struct busd *busd, pthread_mutex_t *lock,
-			  enum MHD_Result *result)
+			  const struct busd_catalog *catalog,
+			  pthread_mutex_t *lock, enum MHD_Result *result)
 {
 	if (!strcmp(url, "/") || !strcmp(url, "/index.html")) {
 		*result = busd_dashboard_page(connection);
 		return true;
 	}
 	if (!strcmp(url, "/api/state")) {
-		*result = busd_dashboard_api(connection, busd, lock);
+		*result = busd_dashboard_api(connection, catalog, lock);
 		return true;
 	}
 	return false;

@@ -22,7 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "busd.h"
+#include "catalog.h"
 #include "dashboard.h"
 #include "dashboard_snapshot.h"
 #include "latency.h"
@@ -168,20 +168,20 @@ static void busd_dashboard_write(FILE *out, const char *bus_name,
 	fputs("]}\n", out);
 }
 
-char *busd_dashboard_state(struct busd *busd, pthread_mutex_t *lock,
-			   size_t *length)
+char *busd_dashboard_state(const struct busd_catalog *catalog,
+			   pthread_mutex_t *lock, size_t *length)
 {
 	struct busd_dashboard_snapshot snap;
 	char *text = NULL;
 	FILE *out;
 
-	if (busd_dashboard_snapshot(busd, lock, &snap)) {
+	if (busd_dashboard_snapshot(&catalog->registry, lock, &snap)) {
 		busd_dashboard_snapshot_free(&snap);
 		return NULL;
 	}
 	out = open_memstream(&text, length);
 	if (out) {
-		busd_dashboard_write(out, busd->bus_name, &snap);
+		busd_dashboard_write(out, catalog->bus_name, &snap);
 		if (fclose(out)) {
 			free(text);
 			text = NULL;

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "atomics.h"
-#include "busd.h"
+#include "registry.h"
 #include "dashboard_snapshot.h"
 #include "stats.h"
 
@@ -135,7 +135,8 @@ static int busd_dashboard_read(const struct busd_registry *r,
 	return ret;
 }
 
-int busd_dashboard_snapshot(struct busd *busd, pthread_mutex_t *lock,
+int busd_dashboard_snapshot(const struct busd_registry *registry,
+			    pthread_mutex_t *lock,
 			    struct busd_dashboard_snapshot *snap)
 {
 	struct timespec now;
@@ -144,7 +145,7 @@ int busd_dashboard_snapshot(struct busd *busd, pthread_mutex_t *lock,
 	memset(snap, 0, sizeof(*snap));
 	pthread_mutex_lock(lock);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ret = busd_dashboard_read(&busd->registry, snap);
+	ret = busd_dashboard_read(registry, snap);
 	pthread_mutex_unlock(lock);
 	snap->now_ns =
 		(uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;

@@ -51,10 +51,11 @@ struct busd_dashboard_snapshot {
 	unsigned int count;
 };
 
-struct busd;
+struct busd_registry;
 
 /* Takes the copy under lock.  0 or -ENOMEM. */
-int busd_dashboard_snapshot(struct busd *busd, pthread_mutex_t *lock,
+int busd_dashboard_snapshot(const struct busd_registry *registry,
+			    pthread_mutex_t *lock,
 			    struct busd_dashboard_snapshot *snap);
 void busd_dashboard_snapshot_free(struct busd_dashboard_snapshot *snap);
 

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "atomics.h"
-#include "busd.h"
+#include "registry.h"
 #include "dead_letter.h"
 #include "detail.h"
 #include "log.h"
@@ -24,7 +24,8 @@
 /* Recovery of a previous busd's half-done work runs once, first. */
 static bool busd_dead_letter_recovered;
 
-int busd_dead_letter_check(const struct busd *busd, const char *name,
+int busd_dead_letter_check(const struct busd_registry *registry,
+			   const char *name,
 			   const struct bus_queue_settings *s, char *detail,
 			   size_t detail_size)
 {
@@ -40,7 +41,7 @@ int busd_dead_letter_check(const struct busd *busd, const char *name,
 				   "queue '%s' cannot be its own dead-letter "
 				   "queue",
 				   name);
-	target = busd_registry_find(&busd->registry, s->dead_letter);
+	target = busd_registry_find(registry, s->dead_letter);
 	if (!target)
 		return bus__detail(detail, detail_size, -ENOENT,
 				   "dead-letter queue '%s' does not exist",
@@ -76,13 +77,13 @@ static uint64_t busd_lease_tick(uint32_t ack_timeout_ms)
 	return tick > BUSD_LEASE_TICK_MAX_NS ? BUSD_LEASE_TICK_MAX_NS : tick;
 }
 
-uint64_t busd_dead_letter_interval(const struct busd *busd)
+uint64_t busd_dead_letter_interval(const struct busd_registry *registry)
 {
 	uint64_t interval = 0;
 
-	for (unsigned int i = 0; i < busd->registry.count; i++) {
+	for (unsigned int i = 0; i < registry->count; i++) {
 		const struct bus_queue_settings *s =
-			&busd->registry.queues[i]->geometry.settings;
+			&registry->queues[i]->geometry.settings;
 		uint64_t tick = 0;
 
 		if (s->ack_timeout_ms)
@@ -120,14 +121,15 @@ static struct busd_queue_watch *busd_watch_of(struct busd_queue *queue)
 }
 
 static const struct bus__queue_geometry *
-busd_target_of(const struct busd *busd, const struct busd_queue *queue)
+busd_target_of(const struct busd_registry *registry,
+	       const struct busd_queue *queue)
 {
 	const char *name = queue->geometry.settings.dead_letter;
 	const struct busd_queue *target;
 
 	if (!name[0])
 		return NULL;
-	target = busd_registry_find(&busd->registry, name);
+	target = busd_registry_find(registry, name);
 	if (!target || target == queue ||
 	    target->geometry.settings.type != BUS_QUEUE_MPMC)
 		return NULL;
@@ -135,16 +137,16 @@ busd_target_of(const struct busd *busd, const struct busd_queue *queue)
 }
 
 /* Settles what a busd that died mid-move or mid-take-back left. */
-void busd_dead_letter_recover(struct busd *busd)
+void busd_dead_letter_recover(struct busd_registry *registry)
 {
-	struct busd_registry *r = &busd->registry;
+	struct busd_registry *r = registry;
 	uint32_t fixed = 0;
 
 	/* Every record first: padding a target cell before its record is
 	 * read would make an unfinished move look finished. */
 	for (unsigned int i = 0; i < r->count; i++)
 		busd_dead_letter_recover_move(&r->queues[i]->geometry,
-					      busd_target_of(busd,
+					      busd_target_of(registry,
 							     r->queues[i]));
 	for (unsigned int i = 0; i < r->count; i++)
 		fixed += busd_dead_letter_recover_cells(
@@ -196,11 +198,13 @@ static uint32_t busd_count_dead(const struct bus__queue_geometry *g)
 	return dead;
 }
 
-static void busd_move_dead(struct busd *busd, struct busd_queue *queue,
+static void busd_move_dead(struct busd_registry *registry,
+			   struct busd_queue *queue,
 			   struct busd_queue_watch *watch)
 {
 	const struct bus__queue_geometry *g = &queue->geometry;
-	const struct bus__queue_geometry *target = busd_target_of(busd, queue);
+	const struct bus__queue_geometry *target =
+		busd_target_of(registry, queue);
 	/* Acquire: pairs with the buriers' seq_cst raise; the DEAD states
 	 * made before it are seen by the pass. */
 	uint64_t pending = bus__load_acquire(&g->control->dead_pending);
@@ -238,13 +242,13 @@ static uint64_t busd_monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void busd_dead_letter_tick(struct busd *busd)
+void busd_dead_letter_tick(struct busd_registry *registry)
 {
-	struct busd_registry *r = &busd->registry;
+	struct busd_registry *r = registry;
 	uint64_t now = busd_monotonic_ns();
 
 	if (!busd_dead_letter_recovered)
-		busd_dead_letter_recover(busd);
+		busd_dead_letter_recover(registry);
 	for (unsigned int i = 0; i < r->count; i++) {
 		struct busd_queue *queue = r->queues[i];
 		struct busd_queue_watch *watch;
@@ -270,6 +274,6 @@ void busd_dead_letter_tick(struct busd *busd)
 						  .ack_timeout_ms);
 		}
 		if (queue->geometry.settings.dead_letter[0])
-			busd_move_dead(busd, queue, watch);
+			busd_move_dead(registry, queue, watch);
 	}
 }

@@ -18,7 +18,7 @@
 
 #include "bus/layout.h"
 
-struct busd;
+struct busd_registry;
 struct busd_queue;
 
 /*
@@ -27,15 +27,16 @@ struct busd_queue;
  * and header_room at least as large), or is empty.  -ENOENT ("dead-letter
  * queue 'X' does not exist") or -EINVAL, with the sentence in detail.
  */
-int busd_dead_letter_check(const struct busd *busd, const char *name,
+int busd_dead_letter_check(const struct busd_registry *registry,
+			   const char *name,
 			   const struct bus_queue_settings *settings,
 			   char *detail, size_t detail_size);
 
 /* Nanoseconds between ticks; 0 when no queue needs any. */
-uint64_t busd_dead_letter_interval(const struct busd *busd);
+uint64_t busd_dead_letter_interval(const struct busd_registry *registry);
 
 /* One round over every queue with a dead_letter or an ack_timeout_ms. */
-void busd_dead_letter_tick(struct busd *busd);
+void busd_dead_letter_tick(struct busd_registry *registry);
 
 /*
  * Settles what a busd that died in the middle of a move or a take-back
@@ -43,6 +44,6 @@ void busd_dead_letter_tick(struct busd *busd);
  * before anything may judge a queue empty (a half-moved message is in no
  * queue's count); the first tick calls it if nobody did.
  */
-void busd_dead_letter_recover(struct busd *busd);
+void busd_dead_letter_recover(struct busd_registry *registry);
 
 #endif /* BUSD_DEAD_LETTER_H */

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "atomics.h"
-#include "busd.h"
+#include "catalog.h"
+#include "config.h"
 #include "detail.h"
 #include "durable.h"
-#include "durable_thread.h"
+#include "durable_config.h"
+#include "journal_thread.h"
 #include "log.h"
 
 /* mkdir -p, 0750 for what it makes. */
@@ -72,7 +74,8 @@ static bool any_durable(const struct busd_config *config)
 	return false;
 }
 
-int busd_durable_start(struct busd *busd, const struct busd_config *config)
+int busd_durable_start(struct busd_catalog *catalog,
+		       const struct busd_config *config)
 {
 	struct busd_durable *d = calloc(1, sizeof(*d));
 	char detail[PATH_MAX + 256];
@@ -83,8 +86,8 @@ int busd_durable_start(struct busd *busd, const struct busd_config *config)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&d->lock, NULL);
-	d->bus_name = busd->bus_name;
-	busd->durable = d;
+	d->bus_name = catalog->bus_name;
+	catalog->durable = d;
 	if (config->bus.data_dir[0])
 		ret = snprintf(d->data_dir, sizeof(d->data_dir), "%s",
 			       config->bus.data_dir) >=
@@ -92,7 +95,7 @@ int busd_durable_start(struct busd *busd, const struct busd_config *config)
 			      ? -ENAMETOOLONG
 			      : 0;
 	else
-		ret = busd_durable_default_dir(busd->bus_name, d->data_dir,
+		ret = busd_durable_default_dir(catalog->bus_name, d->data_dir,
 					       sizeof(d->data_dir));
 	if (ret) {
 		busd_refuse("no data directory for durable queues (%s): set "
@@ -120,9 +123,9 @@ static void queue_free(struct busd_durable_queue *dq)
 	free(dq);
 }
 
-void busd_durable_stop(struct busd *busd)
+void busd_durable_stop(struct busd_catalog *catalog)
 {
-	struct busd_durable *d = busd->durable;
+	struct busd_durable *d = catalog->durable;
 
 	if (!d)
 		return;
@@ -134,7 +137,7 @@ void busd_durable_stop(struct busd *busd)
 	free(d->queues);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
-	busd->durable = NULL;
+	catalog->durable = NULL;
 }
 
 /* Our own mapping of the queue's segment, for the thread. */
@@ -245,10 +248,10 @@ static int add_queue(struct busd_durable *d, struct busd_durable_queue *dq)
 	return ret ? ret : busd_journal_thread_start(d);
 }
 
-int busd_durable_open(struct busd *busd, struct busd_queue *queue,
+int busd_durable_open(struct busd_catalog *catalog, struct busd_queue *queue,
 		      bool adopted, char *detail, size_t detail_size)
 {
-	struct busd_durable *d = busd->durable;
+	struct busd_durable *d = catalog->durable;
 	struct busd_durable_queue *dq;
 	int ret;
 
@@ -305,9 +308,10 @@ static void remove_journal(const char *directory)
 			     strerror(errno));
 }
 
-void busd_durable_close(struct busd *busd, const char *name, bool remove_files)
+void busd_durable_close(struct busd_catalog *catalog, const char *name,
+			bool remove_files)
 {
-	struct busd_durable *d = busd->durable;
+	struct busd_durable *d = catalog->durable;
 	struct busd_durable_queue *dq = NULL;
 
 	if (!d)

@@ -29,10 +29,9 @@
 
 #include "bus/layout.h"
 
-struct busd;
+struct busd_catalog;
 struct busd_config;
 struct busd_queue;
-struct busd_metrics_text;
 
 /*
  * Takes the data directory (config's data_dir, or the default: as root
@@ -42,10 +41,11 @@ struct busd_metrics_text;
  * queue (or later, at the first one created): -EACCES and friends after
  * busd_refuse() naming the path.
  */
-int busd_durable_start(struct busd *busd, const struct busd_config *config);
+int busd_durable_start(struct busd_catalog *catalog,
+		       const struct busd_config *config);
 
 /* Stops the thread; every journal is written, synced and closed. */
-void busd_durable_stop(struct busd *busd);
+void busd_durable_stop(struct busd_catalog *catalog);
 
 /*
  * A durable queue whose segment busd just made (adopted false: it is
@@ -54,7 +54,7 @@ void busd_durable_stop(struct busd *busd);
  * 0 for a queue that is not durable; else 0 or a negative errno with a
  * sentence in detail (a corrupt journal: "FILE: offset N: why").
  */
-int busd_durable_open(struct busd *busd, struct busd_queue *queue,
+int busd_durable_open(struct busd_catalog *catalog, struct busd_queue *queue,
 		      bool adopted, char *detail, size_t detail_size);
 
 /*
@@ -62,17 +62,7 @@ int busd_durable_open(struct busd *busd, struct busd_queue *queue,
  * and closed.  remove_files: it was deleted on request, its journal goes
  * too.
  */
-void busd_durable_close(struct busd *busd, const char *name,
+void busd_durable_close(struct busd_catalog *catalog, const char *name,
 			bool remove_files);
-
-/* Parses a durable key of [queue NAME] (durable, sync, sync_interval_ms,
- * segment_bytes) into settings: 0, -ENOENT for another key, -EINVAL with a
- * sentence in why. */
-int busd_durable_config_key(struct bus_queue_settings *settings,
-			    const char *key, const char *value, char *why,
-			    size_t why_size);
-
-/* The default data directory of a bus, into path. */
-int busd_durable_default_dir(const char *bus_name, char *path, size_t size);
 
 #endif /* BUSD_DURABLE_H */

@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "durable.h"
+#include "durable_config.h"
 
 static int parse_u64(const char *value, uint64_t *out)
 {

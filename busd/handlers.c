@@ -6,26 +6,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "busd.h"
-#include "clients.h"
+#include "catalog.h"
+#include "client.h"
+#include "clock.h"
 #include "control_socket.h"
 #include "dead_letter.h"
 #include "durable.h"
 #include "delete_guard.h"
 #include "handlers.h"
+#include "hello_deadline.h"
+#include "info.h"
 #include "log.h"
 #include "queues.h"
 #include "routes.h"
 #include "segment.h"
 #include "segment_lifecycle.h"
+#include "stats_lock.h"
 #include "topics.h"
 #include "wildcards.h"
 
-typedef int (*busd_handler)(struct busd *busd, struct busd_client *client,
-			    const struct bus_control_request *request,
-			    struct busd_reply *reply);
-
-static const busd_handler busd_handlers[] = {
+static const busd_handler busd_handler_table[] = {
 	[BUS_CONTROL_HELLO] = busd_on_hello,
 	[BUS_CONTROL_OPEN] = busd_on_open,
 	[BUS_CONTROL_CLOSE] = busd_on_close,
@@ -44,7 +44,8 @@ static const busd_handler busd_handlers[] = {
 	[BUS_CONTROL_INFO] = busd_on_info,
 };
 
-#define BUSD_HANDLER_COUNT (sizeof(busd_handlers) / sizeof(busd_handlers[0]))
+#define BUSD_HANDLER_COUNT \
+	(sizeof(busd_handler_table) / sizeof(busd_handler_table[0]))
 
 __attribute__((format(printf, 3, 4))) static int
 busd_fail(struct busd_reply *reply, int error, const char *format, ...)
@@ -83,23 +84,47 @@ static int busd_check_name(const struct bus_control_request *request,
 		request->name, BUS_NAME_MAX);
 }
 
+/* Why no queue (topic false) or topic (true) is named name: the other
+ * kind has the name, or nothing has.  -ENOENT, in the reply too. */
+static int busd_not_found(const struct busd_handlers *handlers,
+			  const char *name, bool topic,
+			  struct busd_reply *reply)
+{
+	const struct busd_registry *r = &handlers->catalog->registry;
+	const char *kind = topic ? "topic" : "queue";
+
+	if (topic ? busd_registry_find(r, name) != NULL
+		  : busd_registry_find_topic(r, name) != NULL)
+		return busd_fail(reply, -ENOENT,
+				 "'%s' on bus '%s' is a %s, not a %s", name,
+				 handlers->catalog->bus_name,
+				 topic ? "queue" : "topic", kind);
+	return busd_fail(reply, -ENOENT, "no %s named '%s' on bus '%s'", kind,
+			 name, handlers->catalog->bus_name);
+}
+
 /* The named queue, or NULL with a sentence in the reply (-ENOENT). */
-static struct busd_queue *busd_find_queue(struct busd *busd,
+static struct busd_queue *busd_find_queue(struct busd_handlers *handlers,
 					  const struct bus_control_request *r,
 					  struct busd_reply *reply)
 {
 	struct busd_queue *queue =
-		busd_registry_find(&busd->registry, r->name);
+		busd_registry_find(&handlers->catalog->registry, r->name);
 
-	if (!queue && busd_registry_find_topic(&busd->registry, r->name))
-		busd_fail(reply, -ENOENT,
-			  "'%s' on bus '%s' is a topic, not a "
-			  "queue",
-			  r->name, busd->bus_name);
-	else if (!queue)
-		busd_fail(reply, -ENOENT, "no queue named '%s' on bus '%s'",
-			  r->name, busd->bus_name);
+	if (!queue)
+		busd_not_found(handlers, r->name, false, reply);
 	return queue;
+}
+
+/* What a client needs to map the segment whose slot it was lent: a
+ * queue's or a topic's, which share the header. */
+static void busd_hand_over(int fd, size_t size,
+			   const struct bus_segment_header *header,
+			   struct busd_reply *reply)
+{
+	reply->message.segment_size = size;
+	reply->message.generation = header->created_ns;
+	reply->fd = fd;
 }
 
 /* ---- access ------------------------------------------------------------ */
@@ -153,19 +178,19 @@ static int busd_check_access(const struct busd_client *client,
  * Creating and deleting (and, later, purging and routing) need admin
  * rights.  what and name complete "may not create queue 'x'".
  */
-static int busd_require_admin(const struct busd *busd,
+static int busd_require_admin(const struct busd_handlers *handlers,
 			      const struct busd_client *client,
 			      const char *what, const char *name,
 			      struct busd_reply *reply)
 {
 	const struct busd_credentials *who = &client->credentials;
 
-	if (busd_credentials_admin(who, busd->admin_group))
+	if (busd_credentials_admin(who, *handlers->admin_group))
 		return 0;
 	busd_info("client %u (pid %d, uid %u) may not %s '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  (unsigned int)who->uid, what, name);
-	if (busd->admin_group == BUSD_NO_GROUP)
+	if (*handlers->admin_group == BUSD_NO_GROUP)
 		return busd_fail(reply, -EACCES,
 				 "user %u may not %s '%s': "
 				 "only root or uid %u (busd's user) may; see "
@@ -174,15 +199,15 @@ static int busd_require_admin(const struct busd *busd,
 				 (unsigned int)geteuid());
 	return busd_fail(reply, -EACCES,
 			 "user %u may not %s '%s': only root, "
-			 "uid %u (busd) or group %u (admin_group) may",
+			 "uid %u (handlers) or group %u (admin_group) may",
 			 (unsigned int)who->uid, what, name,
 			 (unsigned int)geteuid(),
-			 (unsigned int)busd->admin_group);
+			 (unsigned int)*handlers->admin_group);
 }
 
 /* ---- the handlers ------------------------------------------------------- */
 
-int busd_on_hello(struct busd *busd, struct busd_client *client,
+int busd_on_hello(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply)
 {
@@ -190,12 +215,12 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -EPROTO,
 				 "this connection has already said HELLO");
 	client->greeted = true;
-	busd_hello_deadline_stop(busd, client);
+	busd_hello_deadline_stop(handlers->hello_deadline, client);
 	/* attachment: the id this process had before busd restarted. */
 	if (!request->attachment ||
-	    !busd_client_resume(busd, client, request->attachment))
+	    !handlers->resume(handlers->owner, client, request->attachment))
 		client->identity.client_id =
-			busd_clients_new_id(&busd->clients);
+			busd_client_list_new_id(handlers->clients);
 	else
 		busd_info("client %u (pid %d) is back after the restart",
 			  client->identity.client_id,
@@ -213,9 +238,9 @@ int busd_on_hello(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
-static int busd_attach(struct busd *busd, struct busd_client *client,
-		       struct busd_queue *queue, uint32_t role,
-		       struct busd_reply *reply)
+static int busd_attach(struct busd_handlers *handlers,
+		       struct busd_client *client, struct busd_queue *queue,
+		       uint32_t role, struct busd_reply *reply)
 {
 	const struct bus_queue_settings *s = &queue->geometry.settings;
 	int index;
@@ -244,16 +269,7 @@ static int busd_attach(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
-/* What a client needs to map the queue whose slot it was lent. */
-static void busd_hand_over_queue(const struct busd_queue *queue,
-				 struct busd_reply *reply)
-{
-	reply->message.segment_size = queue->geometry.size;
-	reply->message.generation = queue->geometry.header->created_ns;
-	reply->fd = queue->fd;
-}
-
-int busd_on_open(struct busd *busd, struct busd_client *client,
+int busd_on_open(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply)
 {
@@ -262,24 +278,25 @@ int busd_on_open(struct busd *busd, struct busd_client *client,
 
 	if (ret)
 		return ret;
-	queue = busd_find_queue(busd, request, reply);
+	queue = busd_find_queue(handlers, request, reply);
 	if (!queue)
 		return -ENOENT;
 	ret = busd_check_access(client, &queue->access, false, queue->name,
 				request->role, reply);
 	if (ret)
 		return ret;
-	ret = busd_attach(busd, client, queue, request->role, reply);
+	ret = busd_attach(handlers, client, queue, request->role, reply);
 	if (ret)
 		return ret;
-	busd_hand_over_queue(queue, reply);
+	busd_hand_over(queue->fd, queue->geometry.size, queue->geometry.header,
+		       reply);
 	busd_debug("client %u opened '%s' as %s (slot %u)",
 		   client->identity.client_id, queue->name,
 		   busd_role_name(request->role), reply->message.attachment);
 	return 0;
 }
 
-int busd_on_close(struct busd *busd, struct busd_client *client,
+int busd_on_close(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply)
 {
@@ -290,7 +307,8 @@ int busd_on_close(struct busd *busd, struct busd_client *client,
 		return ret;
 	/* A deleted (or deleted and re-created) queue forgot its slots
 	 * already; observers hold none. */
-	queue = busd_registry_find(&busd->registry, request->name);
+	queue = busd_registry_find(&handlers->catalog->registry,
+				   request->name);
 	if (!queue || request->attachment == UINT32_MAX ||
 	    request->generation != queue->geometry.header->created_ns)
 		return 0;
@@ -308,32 +326,35 @@ int busd_on_close(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
-int busd_on_create(struct busd *busd, struct busd_client *client,
+int busd_on_create(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply)
 {
 	int ret = busd_check_name(request, reply);
 
 	if (!ret)
-		ret = busd_require_admin(busd, client, "create queue",
+		ret = busd_require_admin(handlers, client, "create queue",
 					 request->name, reply);
 	if (ret)
 		return ret;
-	if (busd_registry_find(&busd->registry, request->name))
+	if (busd_registry_find(&handlers->catalog->registry, request->name))
 		return busd_fail(reply, -EEXIST,
 				 "queue '%s' already exists on bus '%s'",
-				 request->name, busd->bus_name);
-	if (busd_registry_find_topic(&busd->registry, request->name))
+				 request->name, handlers->catalog->bus_name);
+	if (busd_registry_find_topic(&handlers->catalog->registry,
+				     request->name))
 		return busd_fail(reply, -EEXIST,
 				 "'%s' is already a topic on bus '%s'",
-				 request->name, busd->bus_name);
-	ret = busd_dead_letter_check(busd, request->name, &request->settings,
+				 request->name, handlers->catalog->bus_name);
+	ret = busd_dead_letter_check(&handlers->catalog->registry,
+				     request->name, &request->settings,
 				     reply->message.detail,
 				     sizeof(reply->message.detail));
 	if (ret)
 		return ret;
-	ret = busd_queue_create(busd, request->name, &request->settings,
-				&request->access, reply->message.detail,
+	ret = busd_queue_create(handlers->catalog, request->name,
+				&request->settings, &request->access,
+				reply->message.detail,
 				sizeof(reply->message.detail));
 	if (!ret)
 		busd_info("client %u (pid %d) created queue '%s'",
@@ -342,7 +363,7 @@ int busd_on_create(struct busd *busd, struct busd_client *client,
 	return ret;
 }
 
-int busd_on_delete(struct busd *busd, struct busd_client *client,
+int busd_on_delete(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply)
 {
@@ -351,12 +372,13 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 	int ret = busd_check_name(request, reply);
 
 	if (!ret)
-		ret = busd_require_admin(busd, client, "delete", request->name,
-					 reply);
+		ret = busd_require_admin(handlers, client, "delete",
+					 request->name, reply);
 	if (ret)
 		return ret;
 	/* One namespace: DELETE removes whichever has the name. */
-	topic = busd_registry_find_topic(&busd->registry, request->name);
+	topic = busd_registry_find_topic(&handlers->catalog->registry,
+					 request->name);
 	if (topic) {
 		ret = busd_delete_guard_topic(topic, request->index,
 					      reply->message.detail,
@@ -367,10 +389,10 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 		busd_info("client %u (pid %d) deleted topic '%s'",
 			  client->identity.client_id,
 			  (int)client->identity.pid, topic->name);
-		busd_topic_delete(busd, topic);
+		busd_topic_delete(handlers->catalog, topic);
 		return 0;
 	}
-	queue = busd_find_queue(busd, request, reply);
+	queue = busd_find_queue(handlers, request, reply);
 	if (!queue)
 		return -ENOENT;
 	ret = busd_delete_guard_queue(queue, request->index,
@@ -384,8 +406,8 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
 	/* Deleted for good: a durable queue's journal goes too. */
-	busd_durable_close(busd, queue->name, true);
-	busd_queue_delete(busd, queue);
+	busd_durable_close(handlers->catalog, queue->name, true);
+	busd_queue_delete(handlers->catalog, queue);
 	return 0;
 }
 
@@ -396,7 +418,7 @@ int busd_on_delete(struct busd *busd, struct busd_client *client,
  * would, so producers and consumers at work are safe, and leased messages
  * stay with the consumers that hold them.
  */
-int busd_on_purge(struct busd *busd, struct busd_client *client,
+int busd_on_purge(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply)
 {
@@ -404,14 +426,14 @@ int busd_on_purge(struct busd *busd, struct busd_client *client,
 	int ret = busd_check_name(request, reply);
 
 	if (!ret)
-		ret = busd_require_admin(busd, client, "purge", request->name,
-					 reply);
+		ret = busd_require_admin(handlers, client, "purge",
+					 request->name, reply);
 	if (ret)
 		return ret;
-	queue = busd_find_queue(busd, request, reply);
+	queue = busd_find_queue(handlers, request, reply);
 	if (!queue)
 		return -ENOENT;
-	ret = busd_attach(busd, client, queue, BUS_CONSUMER, reply);
+	ret = busd_attach(handlers, client, queue, BUS_CONSUMER, reply);
 	if (ret == -EBUSY && queue->geometry.settings.type == BUS_QUEUE_SPSC)
 		return busd_fail(reply, -EBUSY,
 				 "queue '%s' is spsc and its "
@@ -419,18 +441,19 @@ int busd_on_purge(struct busd *busd, struct busd_client *client,
 				 queue->name);
 	if (ret)
 		return ret;
-	busd_hand_over_queue(queue, reply);
+	busd_hand_over(queue->fd, queue->geometry.size, queue->geometry.header,
+		       reply);
 	busd_info("client %u (pid %d) purges queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
 	return 0;
 }
 
-int busd_on_list(struct busd *busd, struct busd_client *client,
+int busd_on_list(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply)
 {
-	const struct busd_registry *r = &busd->registry;
+	const struct busd_registry *r = &handlers->catalog->registry;
 	const struct busd_queue *queue;
 	const struct busd_topic *topic;
 
@@ -449,8 +472,8 @@ int busd_on_list(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -ENOENT,
 				 "bus '%s' has %u queues and %u topics; there "
 				 "is no number %u",
-				 busd->bus_name, r->count, r->topic_count,
-				 request->index);
+				 handlers->catalog->bus_name, r->count,
+				 r->topic_count, request->index);
 	snprintf(reply->message.name, sizeof(reply->message.name), "%s",
 		 topic->name);
 	reply->message.kind = BUS_SEGMENT_TOPIC;
@@ -460,37 +483,33 @@ int busd_on_list(struct busd *busd, struct busd_client *client,
 /* ---- topics ------------------------------------------------------------- */
 
 /* The named topic, or NULL with a sentence in the reply (-ENOENT). */
-static struct busd_topic *busd_find_topic(struct busd *busd,
+static struct busd_topic *busd_find_topic(struct busd_handlers *handlers,
 					  const struct bus_control_request *r,
 					  struct busd_reply *reply)
 {
-	struct busd_topic *topic =
-		busd_registry_find_topic(&busd->registry, r->name);
+	struct busd_topic *topic = busd_registry_find_topic(
+		&handlers->catalog->registry, r->name);
 
-	if (!topic && busd_registry_find(&busd->registry, r->name))
-		busd_fail(reply, -ENOENT,
-			  "'%s' on bus '%s' is a queue, not a "
-			  "topic",
-			  r->name, busd->bus_name);
-	else if (!topic)
-		busd_fail(reply, -ENOENT, "no topic named '%s' on bus '%s'",
-			  r->name, busd->bus_name);
+	if (!topic)
+		busd_not_found(handlers, r->name, true, reply);
 	return topic;
 }
 
-int busd_on_topic_create(struct busd *busd, struct busd_client *client,
+int busd_on_topic_create(struct busd_handlers *handlers,
+			 struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply)
 {
 	int ret = busd_check_name(request, reply);
 
 	if (!ret)
-		ret = busd_require_admin(busd, client, "create topic",
+		ret = busd_require_admin(handlers, client, "create topic",
 					 request->name, reply);
 	if (ret)
 		return ret;
-	ret = busd_topic_create(busd, request->name, &request->topic_settings,
-				&request->access, reply->message.detail,
+	ret = busd_topic_create(handlers->catalog, request->name,
+				&request->topic_settings, &request->access,
+				reply->message.detail,
 				sizeof(reply->message.detail));
 	if (!ret)
 		busd_info("client %u (pid %d) created topic '%s'",
@@ -557,7 +576,8 @@ static int busd_topic_lend(struct busd_client *client,
 	return 0;
 }
 
-int busd_on_topic_open(struct busd *busd, struct busd_client *client,
+int busd_on_topic_open(struct busd_handlers *handlers,
+		       struct busd_client *client,
 		       const struct bus_control_request *request,
 		       struct busd_reply *reply)
 {
@@ -566,7 +586,7 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 
 	if (ret)
 		return ret;
-	topic = busd_find_topic(busd, request, reply);
+	topic = busd_find_topic(handlers, request, reply);
 	if (!topic)
 		return -ENOENT;
 	ret = busd_check_access(client, &topic->access, true, topic->name,
@@ -576,9 +596,8 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 	ret = busd_topic_lend(client, topic, request, reply);
 	if (ret)
 		return ret;
-	reply->message.segment_size = topic->geometry.size;
-	reply->message.generation = topic->geometry.header->created_ns;
-	reply->fd = topic->fd;
+	busd_hand_over(topic->fd, topic->geometry.size, topic->geometry.header,
+		       reply);
 	busd_debug("client %u opened topic '%s' as %s (slot %u)",
 		   client->identity.client_id, topic->name,
 		   request->role == BUS_OBSERVER
@@ -588,7 +607,8 @@ int busd_on_topic_open(struct busd *busd, struct busd_client *client,
 	return 0;
 }
 
-int busd_on_topic_close(struct busd *busd, struct busd_client *client,
+int busd_on_topic_close(struct busd_handlers *handlers,
+			struct busd_client *client,
 			const struct bus_control_request *request,
 			struct busd_reply *reply)
 {
@@ -600,7 +620,8 @@ int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 		return ret;
 	/* A deleted (or re-created) topic forgot its slots already;
 	 * observers hold none. */
-	topic = busd_registry_find_topic(&busd->registry, request->name);
+	topic = busd_registry_find_topic(&handlers->catalog->registry,
+					 request->name);
 	if (!topic || role == BUS_OBSERVER ||
 	    request->generation != topic->geometry.header->created_ns)
 		return 0;
@@ -621,7 +642,7 @@ int busd_on_topic_close(struct busd *busd, struct busd_client *client,
 
 /* ---- access ------------------------------------------------------------ */
 
-int busd_on_access(struct busd *busd, struct busd_client *client,
+int busd_on_access(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply)
 {
@@ -632,8 +653,10 @@ int busd_on_access(struct busd *busd, struct busd_client *client,
 	(void)client;
 	if (ret)
 		return ret;
-	queue = busd_registry_find(&busd->registry, request->name);
-	topic = busd_registry_find_topic(&busd->registry, request->name);
+	queue = busd_registry_find(&handlers->catalog->registry,
+				   request->name);
+	topic = busd_registry_find_topic(&handlers->catalog->registry,
+					 request->name);
 	if (queue)
 		busd_access_export(&queue->access, &reply->message.access);
 	else if (topic)
@@ -642,12 +665,13 @@ int busd_on_access(struct busd *busd, struct busd_client *client,
 		return busd_fail(reply, -ENOENT,
 				 "no queue or topic named '%s' "
 				 "on bus '%s'",
-				 request->name, busd->bus_name);
+				 request->name, handlers->catalog->bus_name);
 	return 0;
 }
 
 /* ROUTE_ADD and ROUTE_DELETE: admin rights, then busd/routes.c. */
-int busd_on_route_add(struct busd *busd, struct busd_client *client,
+int busd_on_route_add(struct busd_handlers *handlers,
+		      struct busd_client *client,
 		      const struct bus_control_request *request,
 		      struct busd_reply *reply)
 {
@@ -656,9 +680,9 @@ int busd_on_route_add(struct busd *busd, struct busd_client *client,
 
 	memcpy(name, request->route.name, BUS_NAME_MAX);
 	name[BUS_NAME_MAX] = '\0';
-	ret = busd_require_admin(busd, client, "add route", name, reply);
+	ret = busd_require_admin(handlers, client, "add route", name, reply);
 	if (!ret)
-		ret = busd_routes_add(busd->routes, &request->route,
+		ret = busd_routes_add(handlers->routes, &request->route,
 				      reply->message.detail,
 				      sizeof(reply->message.detail));
 	if (!ret)
@@ -668,15 +692,16 @@ int busd_on_route_add(struct busd *busd, struct busd_client *client,
 	return ret;
 }
 
-int busd_on_route_delete(struct busd *busd, struct busd_client *client,
+int busd_on_route_delete(struct busd_handlers *handlers,
+			 struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply)
 {
-	int ret = busd_require_admin(busd, client, "delete route",
+	int ret = busd_require_admin(handlers, client, "delete route",
 				     request->name, reply);
 
 	if (!ret)
-		ret = busd_routes_delete(busd->routes, request->index,
+		ret = busd_routes_delete(handlers->routes, request->index,
 					 request->name, reply->message.detail,
 					 sizeof(reply->message.detail));
 	if (!ret)
@@ -709,7 +734,8 @@ static int busd_check_request(const struct busd_client *client,
 			"busd speaks control protocol version %u, the "
 			"client version %u",
 			BUS_CONTROL_VERSION, request->version);
-	if (request->op >= BUSD_HANDLER_COUNT || !busd_handlers[request->op])
+	if (request->op >= BUSD_HANDLER_COUNT ||
+	    !busd_handler_table[request->op])
 		return busd_fail(reply, -EINVAL, "unknown request %u",
 				 request->op);
 	if (!client->greeted && request->op != BUS_CONTROL_HELLO)
@@ -723,8 +749,8 @@ static int busd_check_request(const struct busd_client *client,
 	return 0;
 }
 
-int busd_handle_request(struct busd *busd, struct busd_client *client,
-			size_t length)
+int busd_handle_request(struct busd_handlers *handlers,
+			struct busd_client *client, size_t length)
 {
 	const struct bus_control_request *request = &client->in.request;
 	struct busd_reply reply;
@@ -738,11 +764,11 @@ int busd_handle_request(struct busd *busd, struct busd_client *client,
 	status = busd_check_request(client, request, length, &reply);
 	/* Handlers are where queues and topics come and go after start:
 	 * the metrics thread must not walk the registry meanwhile. */
-	busd_metrics_lock(busd->metrics);
+	busd_stats_lock(handlers->lock);
 	if (!status)
-		status = busd_handlers[request->op](busd, client, request,
-						    &reply);
-	busd_metrics_unlock(busd->metrics);
+		status = busd_handler_table[request->op](handlers, client,
+							 request, &reply);
+	busd_stats_unlock(handlers->lock);
 	reply.message.status = status;
 	if (status)
 		busd_debug("client %u (pid %d): request %u failed: %s",

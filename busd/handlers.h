@@ -9,65 +9,58 @@
 
 #include <stddef.h>
 
-#include "control_protocol.h"
-
-struct busd;
-struct busd_client;
-
-struct busd_reply {
-	struct bus_control_reply message;
-	int fd; /* passed with SCM_RIGHTS when >= 0 */
-};
+#include "handler_context.h"
 
 /*
  * Answers the packet of length bytes in client->in.  Returns 0, or a
  * negative errno when the reply could not be sent (the caller drops the
  * client).
  */
-int busd_handle_request(struct busd *busd, struct busd_client *client,
-			size_t length);
+int busd_handle_request(struct busd_handlers *handlers,
+			struct busd_client *client, size_t length);
 
-int busd_on_hello(struct busd *busd, struct busd_client *client,
+int busd_on_hello(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply);
-int busd_on_open(struct busd *busd, struct busd_client *client,
+int busd_on_open(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply);
-int busd_on_close(struct busd *busd, struct busd_client *client,
+int busd_on_close(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply);
-int busd_on_create(struct busd *busd, struct busd_client *client,
+int busd_on_create(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply);
-int busd_on_delete(struct busd *busd, struct busd_client *client,
+int busd_on_delete(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply);
-int busd_on_list(struct busd *busd, struct busd_client *client,
+int busd_on_list(struct busd_handlers *handlers, struct busd_client *client,
 		 const struct bus_control_request *request,
 		 struct busd_reply *reply);
-int busd_on_topic_create(struct busd *busd, struct busd_client *client,
+int busd_on_topic_create(struct busd_handlers *handlers,
+			 struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply);
-int busd_on_topic_open(struct busd *busd, struct busd_client *client,
+int busd_on_topic_open(struct busd_handlers *handlers,
+		       struct busd_client *client,
 		       const struct bus_control_request *request,
 		       struct busd_reply *reply);
-int busd_on_topic_close(struct busd *busd, struct busd_client *client,
+int busd_on_topic_close(struct busd_handlers *handlers,
+			struct busd_client *client,
 			const struct bus_control_request *request,
 			struct busd_reply *reply);
-int busd_on_access(struct busd *busd, struct busd_client *client,
+int busd_on_access(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply);
-int busd_on_route_add(struct busd *busd, struct busd_client *client,
+int busd_on_route_add(struct busd_handlers *handlers,
+		      struct busd_client *client,
 		      const struct bus_control_request *request,
 		      struct busd_reply *reply);
-int busd_on_route_delete(struct busd *busd, struct busd_client *client,
+int busd_on_route_delete(struct busd_handlers *handlers,
+			 struct busd_client *client,
 			 const struct bus_control_request *request,
 			 struct busd_reply *reply);
-/* INFO: busd's version, configuration, uptime and counts (info.c). */
-int busd_on_info(struct busd *busd, struct busd_client *client,
-		 const struct bus_control_request *request,
-		 struct busd_reply *reply);
-int busd_on_purge(struct busd *busd, struct busd_client *client,
+int busd_on_purge(struct busd_handlers *handlers, struct busd_client *client,
 		  const struct bus_control_request *request,
 		  struct busd_reply *reply);
 

@@ -22,7 +22,7 @@
 
 #include "loop.h"
 
-struct busd;
+struct busd_admission;
 struct busd_client;
 
 struct busd_hello_deadline {
@@ -31,18 +31,27 @@ struct busd_hello_deadline {
 	struct busd_client *tail;
 	struct __kernel_timespec when; /* CLOCK_MONOTONIC, absolute */
 	struct busd_op op;
+	struct busd_loop *loop;		  /* arms op */
+	struct busd_admission *admission; /* counts the refusal */
+	/* Closes an expired client (clients.c sets it). */
+	void (*drop)(void *owner, struct busd_client *client, const char *why);
+	void *owner;
 };
 
 void busd_hello_deadline_init(struct busd_hello_deadline *deadline,
-			      uint32_t timeout_ms);
+			      uint32_t timeout_ms, struct busd_loop *loop,
+			      struct busd_admission *admission);
 
 /* A client was accepted: its deadline starts now. */
-void busd_hello_deadline_start(struct busd *busd, struct busd_client *client);
+void busd_hello_deadline_start(struct busd_hello_deadline *deadline,
+			       struct busd_client *client);
 
 /* The client said HELLO, or is dropped: no deadline any more. */
-void busd_hello_deadline_stop(struct busd *busd, struct busd_client *client);
+void busd_hello_deadline_stop(struct busd_hello_deadline *deadline,
+			      struct busd_client *client);
 
 /* The timeout's completion: closes the clients that are past it. */
-void busd_hello_deadline_on_timeout(struct busd *busd, int result);
+void busd_hello_deadline_on_timeout(struct busd_hello_deadline *deadline,
+				    int result);
 
 #endif /* BUSD_HELLO_DEADLINE_H */

@@ -35,11 +35,9 @@
 #include <unistd.h>
 
 #include "atomics.h"
-#include "busd.h"
 #include "detail.h"
-#include "durable.h"
 #include "durable_queue.h"
-#include "durable_thread.h"
+#include "journal_thread.h"
 #include "latency.h"
 #include "log.h"
 #include "wake.h"

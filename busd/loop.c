@@ -6,13 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "busd.h"
-#include "clients.h"
-#include "dead_letter.h"
-#include "hello_deadline.h"
 #include "log.h"
 #include "loop.h"
-#include "reload.h"
 
 /* Enough for every client's recv and poll between two turns of the loop;
  * a fuller queue is submitted early (busd_loop_sqe). */
@@ -141,14 +136,14 @@ int busd_loop_timeout_at(struct busd_loop *loop, struct busd_op *op,
 	return 0;
 }
 
-static int busd_loop_accept(struct busd *busd)
+static int busd_loop_accept(struct busd_loop *loop)
 {
-	struct io_uring_sqe *sqe = busd_loop_sqe(&busd->loop);
+	struct io_uring_sqe *sqe = busd_loop_sqe(loop);
 
 	if (!sqe)
 		return -EBUSY;
-	io_uring_prep_accept(sqe, busd->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	busd_loop_track(sqe, &busd->loop.accept_op);
+	io_uring_prep_accept(sqe, loop->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	busd_loop_track(sqe, &loop->accept_op);
 	return 0;
 }
 
@@ -164,10 +159,9 @@ static int busd_loop_pause(struct busd_loop *loop)
 }
 
 /* Arms the tick timer if some queue needs it and it is not armed. */
-static void busd_loop_arm_tick(struct busd *busd)
+static void busd_loop_arm_tick(struct busd_loop *loop)
 {
-	struct busd_loop *loop = &busd->loop;
-	uint64_t interval = busd_dead_letter_interval(busd);
+	uint64_t interval = loop->events->tick_interval(loop->events->context);
 	struct io_uring_sqe *sqe;
 
 	if (!interval || loop->tick_op.in_flight || loop->stop)
@@ -195,44 +189,42 @@ static int busd_loop_read_signal(struct busd_loop *loop)
 
 /* ---- completions -------------------------------------------------------- */
 
-static void busd_loop_on_accept(struct busd *busd, int result)
+static void busd_loop_on_accept(struct busd_loop *loop, int result)
 {
-	if (busd->loop.stop) {
+	if (loop->stop) {
 		if (result >= 0)
 			close(result);
 		return;
 	}
 	if (result >= 0) {
-		busd_client_accept(busd, result);
+		loop->events->accept(loop->events->context, result);
 	} else if (result == -EMFILE || result == -ENFILE ||
 		   result == -ENOBUFS || result == -ENOMEM) {
 		/* Accepting again at once would spin: give clients a moment
 		 * to go away. */
 		busd_warning("cannot accept a client: %s", strerror(-result));
-		if (busd_loop_pause(&busd->loop) == 0)
+		if (busd_loop_pause(loop) == 0)
 			return;
 	} else if (result != -ECONNABORTED && result != -EINTR) {
 		busd_warning("cannot accept a client: %s", strerror(-result));
 	}
-	if (busd_loop_accept(busd))
+	if (busd_loop_accept(loop))
 		busd_error("cannot queue an accept request");
 }
 
-static void busd_loop_on_pause(struct busd *busd)
+static void busd_loop_on_pause(struct busd_loop *loop)
 {
-	if (!busd->loop.stop && busd_loop_accept(busd))
+	if (!loop->stop && busd_loop_accept(loop))
 		busd_error("cannot queue an accept request");
 }
 
-static void busd_loop_on_signal(struct busd *busd, int result)
+static void busd_loop_on_signal(struct busd_loop *loop, int result)
 {
-	struct busd_loop *loop = &busd->loop;
-
 	if (result == (int)sizeof(loop->signal) &&
 	    loop->signal.ssi_signo == SIGHUP) {
 		busd_info("reloading on SIGHUP (from pid %u)",
 			  (unsigned int)loop->signal.ssi_pid);
-		busd_reload(busd);
+		loop->events->reload(loop->events->context);
 		if (busd_loop_read_signal(loop)) {
 			busd_error("cannot queue a signalfd read; stopping");
 			loop->stop = true;
@@ -250,7 +242,7 @@ static void busd_loop_on_signal(struct busd *busd, int result)
 	loop->stop = true;
 }
 
-static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
+static void busd_loop_dispatch(struct busd_loop *loop, struct busd_op *op,
 			       int result)
 {
 	if (!op)
@@ -258,26 +250,27 @@ static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
 	op->in_flight = false;
 	switch (op->kind) {
 	case BUSD_OP_ACCEPT:
-		busd_loop_on_accept(busd, result);
+		busd_loop_on_accept(loop, result);
 		break;
 	case BUSD_OP_PAUSE:
-		busd_loop_on_pause(busd);
+		busd_loop_on_pause(loop);
 		break;
 	case BUSD_OP_SIGNAL:
-		busd_loop_on_signal(busd, result);
+		busd_loop_on_signal(loop, result);
 		break;
 	case BUSD_OP_RECEIVE:
-		busd_client_on_receive(busd, op->client, result);
+		loop->events->receive(loop->events->context, op->client,
+				      result);
 		break;
 	case BUSD_OP_EXIT:
-		busd_client_on_exit(busd, op->client, result);
+		loop->events->exit(loop->events->context, op->client, result);
 		break;
 	case BUSD_OP_TICK:
-		if (!busd->loop.stop)
-			busd_dead_letter_tick(busd);
+		if (!loop->stop)
+			loop->events->tick(loop->events->context);
 		break;
 	case BUSD_OP_HELLO_DEADLINE:
-		busd_hello_deadline_on_timeout(busd, result);
+		loop->events->hello_deadline(loop->events->context, result);
 		break;
 	}
 }
@@ -287,60 +280,64 @@ static void busd_loop_dispatch(struct busd *busd, struct busd_op *op,
  * never one with a request still in the ring, so no later completion of
  * this batch can point at freed memory.
  */
-static void busd_loop_reap(struct busd *busd)
+static void busd_loop_reap(struct busd_loop *loop)
 {
-	struct io_uring *ring = &busd->loop.ring;
+	struct io_uring *ring = &loop->ring;
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 
 	io_uring_for_each_cqe(ring, head, cqe)
 	{
-		busd_loop_dispatch(busd, io_uring_cqe_get_data(cqe), cqe->res);
+		busd_loop_dispatch(loop, io_uring_cqe_get_data(cqe), cqe->res);
 		seen++;
 	}
 	io_uring_cq_advance(ring, seen);
 }
 
-static int busd_loop_turn(struct busd *busd)
+static int busd_loop_turn(struct busd_loop *loop)
 {
-	int ret = io_uring_submit_and_wait(&busd->loop.ring, 1);
+	int ret = io_uring_submit_and_wait(&loop->ring, 1);
 
 	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 		busd_error("io_uring_submit_and_wait: %s", strerror(-ret));
 		return ret;
 	}
-	busd_loop_reap(busd);
+	busd_loop_reap(loop);
 	return 0;
 }
 
-int busd_loop_run(struct busd *busd)
+int busd_loop_run(struct busd_loop *loop, int listen_fd,
+		  const struct busd_loop_events *events)
 {
 	int ret;
 
-	if (busd_loop_accept(busd) || busd_loop_read_signal(&busd->loop))
+	loop->listen_fd = listen_fd;
+	loop->events = events;
+	if (busd_loop_accept(loop) || busd_loop_read_signal(loop))
 		return -EBUSY;
-	while (!busd->loop.stop) {
-		busd_loop_arm_tick(busd);
-		ret = busd_loop_turn(busd);
+	while (!loop->stop) {
+		busd_loop_arm_tick(loop);
+		ret = busd_loop_turn(loop);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-void busd_loop_drain(struct busd *busd)
+void busd_loop_drain(struct busd_loop *loop,
+		     const struct busd_loop_events *events)
 {
-	busd->loop.stop = true;
-	if (!busd->loop.ring_ready)
+	loop->stop = true;
+	if (!loop->ring_ready)
 		return;
-	busd_loop_cancel(&busd->loop, &busd->loop.accept_op);
-	busd_loop_cancel(&busd->loop, &busd->loop.pause_op);
-	busd_loop_cancel(&busd->loop, &busd->loop.tick_op);
-	busd_loop_cancel(&busd->loop, &busd->hello_deadline.op);
-	while (busd->clients.head || busd->loop.accept_op.in_flight ||
-	       busd->loop.pause_op.in_flight || busd->loop.tick_op.in_flight ||
-	       busd->hello_deadline.op.in_flight) {
-		if (busd_loop_turn(busd))
+	loop->events = events;
+	busd_loop_cancel(loop, &loop->accept_op);
+	busd_loop_cancel(loop, &loop->pause_op);
+	busd_loop_cancel(loop, &loop->tick_op);
+	events->cancel(events->context);
+	while (events->busy(events->context) || loop->accept_op.in_flight ||
+	       loop->pause_op.in_flight || loop->tick_op.in_flight) {
+		if (busd_loop_turn(loop))
 			return;
 	}
 }

@@ -10,17 +10,21 @@
  *
  * Every request in the ring carries the address of a struct busd_op as its
  * user_data; cancel requests carry NULL, and their completions are ignored.
+ *
+ * The loop knows nothing of clients, queues or reloads: what a completion
+ * means is the daemon's, which hands the loop a table of callbacks
+ * (struct busd_loop_events).  Files below the daemon only queue requests.
  */
 #ifndef BUSD_LOOP_H
 #define BUSD_LOOP_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/signalfd.h>
 
 #include <liburing.h>
 
-struct busd;
 struct busd_client;
 
 enum busd_op_kind {
@@ -53,6 +57,27 @@ struct busd_loop {
 	/* Armed only while some queue has a dead_letter or ack_timeout_ms. */
 	struct __kernel_timespec tick;
 	struct busd_op tick_op;
+	int listen_fd; /* accepted from while running */
+	const struct busd_loop_events *events; /* busd_loop_run's */
+};
+
+/* What the loop's completions do, given by the daemon (busd.c). */
+struct busd_loop_events {
+	void *context; /* every callback's first argument */
+	/* A connection accepted (socket_fd is the callee's to close). */
+	void (*accept)(void *context, int socket_fd);
+	/* BUSD_OP_RECEIVE and BUSD_OP_EXIT of op.client. */
+	void (*receive)(void *context, struct busd_client *client, int result);
+	void (*exit)(void *context, struct busd_client *client, int result);
+	void (*hello_deadline)(void *context, int result);
+	/* The TICK's period in ns (0: not armed), and its work. */
+	uint64_t (*tick_interval)(void *context);
+	void (*tick)(void *context);
+	void (*reload)(void *context); /* SIGHUP */
+	/* Draining: cancel cancels the context's own requests outside any
+	 * client; busy is true while the ring still refers to any. */
+	void (*cancel)(void *context);
+	bool (*busy)(void *context);
 };
 
 /*
@@ -64,10 +89,12 @@ int busd_loop_init(struct busd_loop *loop);
 void busd_loop_exit(struct busd_loop *loop);
 
 /* Serves until SIGINT or SIGTERM.  0, or a negative errno from the ring. */
-int busd_loop_run(struct busd *busd);
+int busd_loop_run(struct busd_loop *loop, int listen_fd,
+		  const struct busd_loop_events *events);
 
 /* Waits until every client has been freed (busd is stopping). */
-void busd_loop_drain(struct busd *busd);
+void busd_loop_drain(struct busd_loop *loop,
+		     const struct busd_loop_events *events);
 
 /* Queue requests; they are submitted on the next turn of the loop. */
 int busd_loop_receive(struct busd_loop *loop, struct busd_op *op, int fd,

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "log_file.h"
 #include "notify.h"
+#include "reload.h"
 
 struct busd_options {
 	const char *bus_name;
@@ -251,9 +252,10 @@ int main(int argc, char **argv)
 	busd.log_level_fixed = options.log_level >= 0 || options.verbose;
 	if (!ret) {
 		busd_daemon_ready(ready_fd);
-		busd_notify_ready(options.bus_name, busd.registry.count,
-				  busd.registry.topic_count);
-		ret = busd_loop_run(&busd);
+		busd_notify_ready(options.bus_name,
+				  busd.catalog.registry.count,
+				  busd.catalog.registry.topic_count);
+		ret = busd_run(&busd, busd_reload);
 		busd_notify_stopping();
 	}
 	busd_stop(&busd);

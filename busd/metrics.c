@@ -16,11 +16,13 @@
 
 #include <microhttpd.h>
 
-#include "busd.h"
+#include "admission.h"
+#include "catalog.h"
 #include "dashboard.h"
 #include "log.h"
 #include "metrics.h"
 #include "stats.h"
+#include "stats_lock.h"
 
 /* A scraper is a program on this host: a few connections are plenty, and
  * a stuck one must not hold a slot for long. */
@@ -30,11 +32,11 @@
 #define BUSD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct busd_metrics {
-	struct busd *busd;
+	const struct busd_catalog *catalog;
+	const struct busd_admission *admission;
+	struct busd_stats_lock *lock; /* the daemon's (stats_lock.h) */
 	struct MHD_Daemon *daemon;
 	struct MHD_Daemon *dashboard; /* [bus] dashboard's own listener */
-	pthread_mutex_t lock;	      /* the registry: see metrics.h */
-	bool lock_ready;
 };
 
 /* ---- the snapshot ------------------------------------------------------ */
@@ -82,11 +84,11 @@ static void busd_metrics_read_topic(const struct busd_topic *topic,
 static int busd_metrics_snapshot(struct busd_metrics *m,
 				 struct busd_metrics_snapshot *snap)
 {
-	const struct busd_registry *r = &m->busd->registry;
+	const struct busd_registry *r = &m->catalog->registry;
 	int ret = 0;
 
 	memset(snap, 0, sizeof(*snap));
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&m->lock->mutex);
 	snap->queues = calloc(r->count ? r->count : 1, sizeof(*snap->queues));
 	snap->topics = calloc(r->topic_count ? r->topic_count : 1,
 			      sizeof(*snap->topics));
@@ -103,9 +105,9 @@ static int busd_metrics_snapshot(struct busd_metrics *m,
 		ret = -ENOMEM;
 	}
 	if (!ret)
-		ret = busd_admission_snapshot(&m->busd->admission,
-					      &snap->users, &snap->user_count);
-	pthread_mutex_unlock(&m->lock);
+		ret = busd_admission_snapshot(m->admission, &snap->users,
+					      &snap->user_count);
+	pthread_mutex_unlock(&m->lock->mutex);
 	return ret;
 }
 
@@ -378,7 +380,7 @@ static char *busd_metrics_page(struct busd_metrics *m, size_t *length)
 	}
 	out = open_memstream(&page, length);
 	if (out) {
-		busd_metrics_write(out, m->busd->bus_name, &snap);
+		busd_metrics_write(out, m->catalog->bus_name, &snap);
 		if (fclose(out)) {
 			free(page);
 			page = NULL;
@@ -443,7 +445,8 @@ busd_metrics_on_request(void *cls, struct MHD_Connection *connection,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return busd_metrics_text(
 			connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
-	if (busd_dashboard_serve(connection, url, m->busd, &m->lock, &result))
+	if (busd_dashboard_serve(connection, url, m->catalog, &m->lock->mutex,
+				 &result))
 		return result;
 	if (strcmp(url, "/metrics"))
 		return busd_metrics_text(connection, MHD_HTTP_NOT_FOUND,
@@ -526,7 +529,9 @@ busd_metrics_listen(struct busd_metrics *m,
 		MHD_OPTION_END);
 }
 
-int busd_metrics_start(struct busd *busd,
+int busd_metrics_start(const struct busd_catalog *catalog,
+		       const struct busd_admission *admission,
+		       struct busd_stats_lock *lock,
 		       const struct busd_metrics_address *address,
 		       const struct busd_metrics_address *dashboard,
 		       struct busd_metrics **out)
@@ -542,9 +547,11 @@ int busd_metrics_start(struct busd *busd,
 			    strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	m->busd = busd;
-	pthread_mutex_init(&m->lock, NULL);
-	m->lock_ready = true;
+	m->catalog = catalog;
+	m->admission = admission;
+	m->lock = lock;
+	/* Before the first listener's thread can read (stats_lock.h). */
+	lock->shared = true;
 	if (address->length) {
 		m->daemon = busd_metrics_listen(m, address);
 		if (!m->daemon) {
@@ -586,19 +593,6 @@ void busd_metrics_stop(struct busd_metrics *m)
 		MHD_stop_daemon(m->daemon);
 	if (m->dashboard)
 		MHD_stop_daemon(m->dashboard);
-	if (m->lock_ready)
-		pthread_mutex_destroy(&m->lock);
+	m->lock->shared = false;
 	free(m);
-}
-
-void busd_metrics_lock(struct busd_metrics *m)
-{
-	if (m)
-		pthread_mutex_lock(&m->lock);
-}
-
-void busd_metrics_unlock(struct busd_metrics *m)
-{
-	if (m)
-		pthread_mutex_unlock(&m->lock);
 }

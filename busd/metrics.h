@@ -27,7 +27,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-struct busd;
+struct busd_admission;
+struct busd_catalog;
+struct busd_stats_lock;
 struct busd_metrics;
 
 /* Where to listen, as parsed from the configuration. */
@@ -54,19 +56,18 @@ int busd_http_parse_address(const char *key, const char *text,
  * Starts serving: /metrics, and the dashboard's / and /api/state
  * (dashboard.h), at address and, when dashboard has a length, at that
  * address too.  Returns 0 and sets *out (NULL when neither asks for an
- * endpoint), or a negative errno after saying why ("busd: ...").
+ * endpoint), or a negative errno after saying why ("busd: ...").  The
+ * thread reads catalog and admission under lock, which it marks shared
+ * while it runs (stats_lock.h).
  */
-int busd_metrics_start(struct busd *busd,
+int busd_metrics_start(const struct busd_catalog *catalog,
+		       const struct busd_admission *admission,
+		       struct busd_stats_lock *lock,
 		       const struct busd_metrics_address *address,
 		       const struct busd_metrics_address *dashboard,
 		       struct busd_metrics **out);
 
 /* Stops the thread and frees everything; NULL is fine. */
 void busd_metrics_stop(struct busd_metrics *metrics);
-
-/* The registry lock, around every change of the registry after start.
- * Both take NULL (no endpoint: nothing to exclude). */
-void busd_metrics_lock(struct busd_metrics *metrics);
-void busd_metrics_unlock(struct busd_metrics *metrics);
 
 #endif /* BUSD_METRICS_H */

@@ -8,7 +8,7 @@
 #include "bus/layout.h"
 #include "registry.h"
 
-struct busd;
+struct busd_catalog;
 struct bus_access;
 
 /*
@@ -17,7 +17,7 @@ struct bus_access;
  * (bad settings or mode), -EEXIST, -ENOSPC (no room in /dev/shm) or
  * another negative errno, with a sentence in detail.
  */
-int busd_queue_create(struct busd *busd, const char *name,
+int busd_queue_create(struct busd_catalog *catalog, const char *name,
 		      const struct bus_queue_settings *settings,
 		      const struct bus_access *access, char *detail,
 		      size_t detail_size);
@@ -27,6 +27,6 @@ int busd_queue_create(struct busd *busd, const char *name,
  * clients see the closed state word and keep their own mappings until
  * they close them.
  */
-void busd_queue_delete(struct busd *busd, struct busd_queue *queue);
+void busd_queue_delete(struct busd_catalog *catalog, struct busd_queue *queue);
 
 #endif /* BUSD_QUEUES_H */

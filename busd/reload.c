@@ -132,12 +132,12 @@ static void busd_reload_queue(struct busd *busd,
 			      struct busd_reload_tally *t)
 {
 	struct busd_queue *queue =
-		busd_registry_find(&busd->registry, q->name);
+		busd_registry_find(&busd->catalog.registry, q->name);
 	char detail[256];
 
 	if (!queue) {
-		if (busd_queue_create(busd, q->name, &q->settings, &q->access,
-				      detail, sizeof(detail))) {
+		if (busd_queue_create(&busd->catalog, q->name, &q->settings,
+				      &q->access, detail, sizeof(detail))) {
 			busd_error("reload: cannot create queue '%s': %s",
 				   q->name, detail);
 			return;
@@ -162,18 +162,18 @@ static void busd_reload_topic(struct busd *busd,
 			      struct busd_reload_tally *t)
 {
 	struct busd_topic *topic =
-		busd_registry_find_topic(&busd->registry, c->name);
+		busd_registry_find_topic(&busd->catalog.registry, c->name);
 	char detail[256];
 
-	if (busd_registry_find(&busd->registry, c->name)) {
+	if (busd_registry_find(&busd->catalog.registry, c->name)) {
 		busd_error("reload: '%s' is a queue; it cannot become a topic "
 			   "while busd runs",
 			   c->name);
 		return;
 	}
 	if (!topic) {
-		if (busd_topic_create(busd, c->name, &c->settings, &c->access,
-				      detail, sizeof(detail))) {
+		if (busd_topic_create(&busd->catalog, c->name, &c->settings,
+				      &c->access, detail, sizeof(detail))) {
 			busd_error("reload: cannot create topic '%s': %s",
 				   c->name, detail);
 			return;
@@ -264,8 +264,9 @@ static bool busd_reload_queue_ready(const struct busd *busd,
 				    const struct busd_queue_config *q)
 {
 	return !q->settings.dead_letter[0] ||
-	       busd_registry_find(&busd->registry, q->name) ||
-	       busd_registry_find(&busd->registry, q->settings.dead_letter);
+	       busd_registry_find(&busd->catalog.registry, q->name) ||
+	       busd_registry_find(&busd->catalog.registry,
+				  q->settings.dead_letter);
 }
 
 /* In passes, so that a new queue's new dead-letter queue is made before
@@ -323,7 +324,7 @@ static void busd_reload_apply(struct busd *busd, struct busd_config *next,
 	for (unsigned int i = 0; i < next->topic_count; i++)
 		busd_reload_topic(busd, &next->topics[i], t);
 	busd_reload_routes(busd, next, t);
-	busd_access_store_save(busd);
+	busd_access_store_save(&busd->catalog);
 	busd_reload_keep_running(&next->bus, &busd->config->bus);
 }
 
@@ -351,9 +352,9 @@ int busd_reload(struct busd *busd)
 		memcpy(next.bus.log_file, busd->config->bus.log_file,
 		       sizeof(next.bus.log_file));
 	/* Scrapes must not walk the registry while it grows. */
-	busd_metrics_lock(busd->metrics);
+	busd_stats_lock(&busd->stats_lock);
 	busd_reload_apply(busd, &next, &tally);
-	busd_metrics_unlock(busd->metrics);
+	busd_stats_unlock(&busd->stats_lock);
 	busd_config_free(busd->config);
 	*busd->config = next;
 	busd_info("reload: done: %u change%s applied, %u need%s a restart",

@@ -18,13 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "bus/bus.h"
 #include "detail.h"
-#include "route_table.h"
+#include "route_config.h"
 
-int busd_route_config_begin(struct busd_config *config, uint32_t kind,
-			    const char *name, int line, char *detail,
-			    size_t detail_size)
+int busd_route_config_begin(struct busd_route_config **routes,
+			    unsigned int *count, unsigned int *capacity,
+			    uint32_t kind, const char *name, int line,
+			    char *detail, size_t detail_size)
 {
 	struct busd_route_config *r;
 
@@ -35,8 +36,8 @@ int busd_route_config_begin(struct busd_config *config, uint32_t kind,
 			"letters, digits, '_', '-' or '.'",
 			name, kind == BUS_ROUTE_RULE ? "route" : "address",
 			BUS_NAME_MAX);
-	for (unsigned int i = 0; i < config->route_count; i++) {
-		r = &config->routes[i];
+	for (unsigned int i = 0; i < *count; i++) {
+		r = &(*routes)[i];
 		if (r->route.kind == kind && !strcmp(r->route.name, name))
 			return bus__detail(detail, detail_size, -EEXIST,
 					   "%s '%s' is already defined on "
@@ -45,25 +46,24 @@ int busd_route_config_begin(struct busd_config *config, uint32_t kind,
 								  : "address",
 					   name, r->line);
 	}
-	if (config->route_count == config->route_capacity) {
-		unsigned int capacity = config->route_capacity
-						? 2 * config->route_capacity
-						: 8;
-		r = realloc(config->routes, capacity * sizeof(*r));
+	if (*count == *capacity) {
+		unsigned int grown = *capacity ? 2 * *capacity : 8;
+
+		r = realloc(*routes, grown * sizeof(*r));
 		if (!r)
 			return bus__detail(detail, detail_size, -ENOMEM,
 					   "out of memory");
-		config->routes = r;
-		config->route_capacity = capacity;
+		*routes = r;
+		*capacity = grown;
 	}
-	r = &config->routes[config->route_count];
+	r = &(*routes)[*count];
 	memset(r, 0, sizeof(*r));
 	r->route.kind = kind;
 	r->line = line;
 	strncpy(r->route.name, name, BUS_NAME_MAX);
 	if (kind == BUS_ROUTE_UNROUTABLE)
 		strncpy(r->route.from, name, BUS_NAME_MAX);
-	return (int)config->route_count++;
+	return (int)(*count)++;
 }
 
 static int busd_route_config_name(char *field, const char *value,

@@ -33,30 +33,6 @@ static int busd_segment_reserve(int fd, size_t size)
 	return 0;
 }
 
-/* Maps, lays out and validates; fills *geometry. */
-static int busd_segment_map(int fd, size_t size, const char *bus_name,
-			    const char *name,
-			    const struct bus_queue_settings *settings,
-			    struct bus__queue_geometry *geometry, char *detail,
-			    size_t detail_size)
-{
-	void *base;
-	int ret;
-
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		return bus__detail(detail, detail_size, -errno,
-				   "cannot map the segment of queue "
-				   "'%s': %s",
-				   name, strerror(errno));
-	busd_queue_segment_init(base, size, bus_name, name, settings);
-	ret = bus__queue_segment_validate(base, size, geometry, detail,
-					  detail_size);
-	if (ret)
-		munmap(base, size);
-	return ret;
-}
-
 static int busd_segment_open(const char *shm_name, const char *name,
 			     char *detail, size_t detail_size)
 {
@@ -75,6 +51,59 @@ static int busd_segment_open(const char *shm_name, const char *name,
 			   shm_name, strerror(errno));
 }
 
+/*
+ * The shared-memory object of a new queue or topic (kind), size bytes
+ * reserved and mapped at *base, its fd in *fd; or a negative errno with a
+ * sentence, and nothing left behind.
+ */
+static int busd_segment_make(const char *bus_name, const char *name,
+			     const char *kind, size_t size, int *fd,
+			     void **base, char *detail, size_t detail_size)
+{
+	char shm_name[2 * BUS_NAME_MAX + 16];
+	int ret;
+
+	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
+	if (ret < 0)
+		return bus__detail(detail, detail_size, ret,
+				   "'%s' is not a valid %s name", name, kind);
+	*fd = busd_segment_open(shm_name, name, detail, detail_size);
+	if (*fd < 0)
+		return *fd;
+	ret = busd_segment_reserve(*fd, size);
+	if (ret) {
+		bus__detail(detail, detail_size, ret,
+			    "cannot reserve %zu bytes in /dev/shm for "
+			    "%s '%s': %s",
+			    size, kind, name, strerror(-ret));
+		goto fail;
+	}
+	*base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (*base != MAP_FAILED)
+		return 0;
+	ret = bus__detail(detail, detail_size, -errno,
+			  "cannot map the segment of %s '%s': %s", kind, name,
+			  strerror(errno));
+fail:
+	close(*fd);
+	shm_unlink(shm_name);
+	return ret;
+}
+
+/* Unmaps, closes and unlinks a segment; warns when it cannot unlink. */
+static void busd_segment_unmake(const char *bus_name, const char *name, int fd,
+				void *base, size_t size)
+{
+	char shm_name[2 * BUS_NAME_MAX + 16];
+
+	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name, name) >= 0 &&
+	    shm_unlink(shm_name))
+		busd_warning("cannot unlink %s: %s", shm_name,
+			     strerror(errno));
+	munmap(base, size);
+	close(fd);
+}
+
 int busd_segment_create(const char *bus_name, const char *name,
 			const struct bus_queue_settings *settings,
 			struct busd_queue **out, char *detail,
@@ -82,51 +111,29 @@ int busd_segment_create(const char *bus_name, const char *name,
 {
 	size_t size = bus__queue_segment_size(settings);
 	struct bus__queue_geometry geometry;
-	char shm_name[2 * BUS_NAME_MAX + 16];
+	void *base;
 	int fd, ret;
 
-	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
-	if (ret < 0)
-		return bus__detail(detail, detail_size, ret,
-				   "'%s' is not a valid queue name", name);
-	fd = busd_segment_open(shm_name, name, detail, detail_size);
-	if (fd < 0)
-		return fd;
-	ret = busd_segment_reserve(fd, size);
-	if (ret) {
-		bus__detail(detail, detail_size, ret,
-			    "cannot reserve %zu bytes in /dev/shm for "
-			    "queue '%s': %s",
-			    size, name, strerror(-ret));
-		goto fail;
-	}
-	ret = busd_segment_map(fd, size, bus_name, name, settings, &geometry,
-			       detail, detail_size);
+	ret = busd_segment_make(bus_name, name, "queue", size, &fd, &base,
+				detail, detail_size);
 	if (ret)
-		goto fail;
-	*out = busd_queue_new(name, fd, &geometry);
-	if (*out)
-		return 0;
-	munmap(geometry.base, geometry.size);
-	ret = bus__detail(detail, detail_size, -ENOMEM, "out of memory");
-fail:
-	close(fd);
-	shm_unlink(shm_name);
+		return ret;
+	busd_queue_segment_init(base, size, bus_name, name, settings);
+	ret = bus__queue_segment_validate(base, size, &geometry, detail,
+					  detail_size);
+	if (!ret && !(*out = busd_queue_new(name, fd, &geometry)))
+		ret = bus__detail(detail, detail_size, -ENOMEM,
+				  "out of memory");
+	if (ret)
+		busd_segment_unmake(bus_name, name, fd, base, size);
 	return ret;
 }
 
 void busd_segment_destroy(const char *bus_name, struct busd_queue *queue)
 {
-	char shm_name[2 * BUS_NAME_MAX + 16];
-
 	busd_queue_close_segment(&queue->geometry);
-	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name, queue->name) >=
-		    0 &&
-	    shm_unlink(shm_name))
-		busd_warning("cannot unlink %s: %s", shm_name,
-			     strerror(errno));
-	munmap(queue->geometry.base, queue->geometry.size);
-	close(queue->fd);
+	busd_segment_unmake(bus_name, queue->name, queue->fd,
+			    queue->geometry.base, queue->geometry.size);
 	busd_queue_free(queue);
 }
 
@@ -146,29 +153,6 @@ void busd_topic_segment_release(struct busd_topic *topic)
 	busd_topic_free(topic);
 }
 
-static int busd_topic_segment_map(int fd, size_t size, const char *bus_name,
-				  const char *name,
-				  const struct bus_topic_settings *settings,
-				  struct bus__topic_geometry *geometry,
-				  char *detail, size_t detail_size)
-{
-	void *base;
-	int ret;
-
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		return bus__detail(detail, detail_size, -errno,
-				   "cannot map the segment of topic "
-				   "'%s': %s",
-				   name, strerror(errno));
-	busd_topic_segment_init(base, size, bus_name, name, settings);
-	ret = bus__topic_segment_validate(base, size, geometry, detail,
-					  detail_size);
-	if (ret)
-		munmap(base, size);
-	return ret;
-}
-
 int busd_topic_segment_create(const char *bus_name, const char *name,
 			      const struct bus_topic_settings *settings,
 			      struct busd_topic **out, char *detail,
@@ -176,51 +160,29 @@ int busd_topic_segment_create(const char *bus_name, const char *name,
 {
 	size_t size = bus__topic_segment_size(settings);
 	struct bus__topic_geometry geometry;
-	char shm_name[2 * BUS_NAME_MAX + 16];
+	void *base;
 	int fd, ret;
 
-	ret = bus__shm_name(shm_name, sizeof(shm_name), bus_name, name);
-	if (ret < 0)
-		return bus__detail(detail, detail_size, ret,
-				   "'%s' is not a valid topic name", name);
-	fd = busd_segment_open(shm_name, name, detail, detail_size);
-	if (fd < 0)
-		return fd;
-	ret = busd_segment_reserve(fd, size);
-	if (ret) {
-		bus__detail(detail, detail_size, ret,
-			    "cannot reserve %zu bytes in /dev/shm for "
-			    "topic '%s': %s",
-			    size, name, strerror(-ret));
-		goto fail;
-	}
-	ret = busd_topic_segment_map(fd, size, bus_name, name, settings,
-				     &geometry, detail, detail_size);
+	ret = busd_segment_make(bus_name, name, "topic", size, &fd, &base,
+				detail, detail_size);
 	if (ret)
-		goto fail;
-	*out = busd_topic_new(name, fd, &geometry);
-	if (*out)
-		return 0;
-	munmap(geometry.base, geometry.size);
-	ret = bus__detail(detail, detail_size, -ENOMEM, "out of memory");
-fail:
-	close(fd);
-	shm_unlink(shm_name);
+		return ret;
+	busd_topic_segment_init(base, size, bus_name, name, settings);
+	ret = bus__topic_segment_validate(base, size, &geometry, detail,
+					  detail_size);
+	if (!ret && !(*out = busd_topic_new(name, fd, &geometry)))
+		ret = bus__detail(detail, detail_size, -ENOMEM,
+				  "out of memory");
+	if (ret)
+		busd_segment_unmake(bus_name, name, fd, base, size);
 	return ret;
 }
 
 void busd_topic_segment_destroy(const char *bus_name, struct busd_topic *topic)
 {
-	char shm_name[2 * BUS_NAME_MAX + 16];
-
 	busd_topic_close_segment(&topic->geometry);
-	if (bus__shm_name(shm_name, sizeof(shm_name), bus_name, topic->name) >=
-		    0 &&
-	    shm_unlink(shm_name))
-		busd_warning("cannot unlink %s: %s", shm_name,
-			     strerror(errno));
-	munmap(topic->geometry.base, topic->geometry.size);
-	close(topic->fd);
+	busd_segment_unmake(bus_name, topic->name, topic->fd,
+			    topic->geometry.base, topic->geometry.size);
 	busd_topic_free(topic);
 }
 

@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "access_store.h"
-#include "busd.h"
+#include "announcer.h"
+#include "catalog.h"
 #include "log.h"
 #include "segments.h"
 #include "topics.h"
 #include "wildcards.h"
 
-int busd_topic_create(struct busd *busd, const char *name,
+int busd_topic_create(struct busd_catalog *catalog, const char *name,
 		      const struct bus_topic_settings *settings,
 		      const struct bus_access *access, char *detail,
 		      size_t detail_size)
@@ -27,34 +28,34 @@ int busd_topic_create(struct busd *busd, const char *name,
 					  detail_size);
 	if (ret)
 		return ret;
-	if (busd_registry_find(&busd->registry, name) ||
-	    busd_registry_find_topic(&busd->registry, name)) {
+	if (busd_registry_find(&catalog->registry, name) ||
+	    busd_registry_find_topic(&catalog->registry, name)) {
 		snprintf(detail, detail_size,
 			 "a queue or topic named '%s' already exists on bus "
 			 "'%s'",
-			 name, busd->bus_name);
+			 name, catalog->bus_name);
 		return -EEXIST;
 	}
 	ret = busd_segment_room_for(bus__topic_segment_size(settings), "topic",
 				    name, detail, detail_size);
 	if (ret)
 		return ret;
-	ret = busd_topic_segment_create(busd->bus_name, name, settings, &topic,
-					detail, detail_size);
+	ret = busd_topic_segment_create(catalog->bus_name, name, settings,
+					&topic, detail, detail_size);
 	if (ret)
 		return ret;
 	topic->access = resolved;
-	ret = busd_registry_add_topic(&busd->registry, topic);
+	ret = busd_registry_add_topic(&catalog->registry, topic);
 	if (ret) {
-		busd_topic_segment_destroy(busd->bus_name, topic);
+		busd_topic_segment_destroy(catalog->bus_name, topic);
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
 	}
-	busd_access_store_save(busd);
+	busd_access_store_save(catalog);
 	/* Before anyone can open it: wildcards miss none of its messages.
 	 * Then wildcard subscribers look for new topics. */
-	busd_wildcards_reserve(busd, topic);
-	busd_announce_change(busd->announce);
+	busd_wildcards_reserve(catalog->clients, topic);
+	busd_announce_change(catalog->announce);
 	busd_debug("topic '%s': %u slots of %u bytes, %s, %zu bytes of "
 		   "shared memory",
 		   name, settings->slots, settings->max_message,
@@ -66,12 +67,12 @@ int busd_topic_create(struct busd *busd, const char *name,
 }
 
 /* As for queues, nobody is detached: the topic is gone for good. */
-void busd_topic_delete(struct busd *busd, struct busd_topic *topic)
+void busd_topic_delete(struct busd_catalog *catalog, struct busd_topic *topic)
 {
-	busd_registry_remove_topic(&busd->registry, topic);
-	busd_topic_segment_destroy(busd->bus_name, topic);
-	busd_access_store_save(busd);
-	busd_announce_change(busd->announce);
+	busd_registry_remove_topic(&catalog->registry, topic);
+	busd_topic_segment_destroy(catalog->bus_name, topic);
+	busd_access_store_save(catalog);
+	busd_announce_change(catalog->announce);
 }
 
 static bool busd_topic_attached(const struct busd_topic *topic)
@@ -92,11 +93,11 @@ static bool busd_topic_attached(const struct busd_topic *topic)
  * owner, group and mode apply; settings that differ hold while clients
  * still use the old segment.
  */
-static int busd_topic_reconcile(struct busd *busd,
+static int busd_topic_reconcile(struct busd_catalog *catalog,
 				const struct busd_topic_config *config)
 {
 	struct busd_topic *topic =
-		busd_registry_find_topic(&busd->registry, config->name);
+		busd_registry_find_topic(&catalog->registry, config->name);
 	char detail[256];
 	int ret;
 
@@ -106,7 +107,7 @@ static int busd_topic_reconcile(struct busd *busd,
 		busd_refuse("topic '%s': %s", config->name, detail);
 		return ret;
 	}
-	busd_access_store_save(busd);
+	busd_access_store_save(catalog);
 	if (!memcmp(&topic->geometry.settings, &config->settings,
 		    sizeof(config->settings)))
 		return 0;
@@ -118,8 +119,8 @@ static int busd_topic_reconcile(struct busd *busd,
 			     config->name);
 		return 0;
 	}
-	busd_topic_delete(busd, topic);
-	ret = busd_topic_create(busd, config->name, &config->settings,
+	busd_topic_delete(catalog, topic);
+	ret = busd_topic_create(catalog, config->name, &config->settings,
 				&config->access, detail, sizeof(detail));
 	if (ret)
 		busd_refuse("cannot create topic '%s': %s", config->name,
@@ -127,7 +128,8 @@ static int busd_topic_reconcile(struct busd *busd,
 	return ret;
 }
 
-int busd_topics_start(struct busd *busd, const struct busd_config *config)
+int busd_topics_start(struct busd_catalog *catalog,
+		      const struct busd_config *config)
 {
 	uint64_t needed = 0, available;
 	char detail[256];
@@ -135,7 +137,7 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 
 	for (unsigned int i = 0; i < config->topic_count; i++) {
 		/* An adopted topic has its room already. */
-		if (busd_registry_find_topic(&busd->registry,
+		if (busd_registry_find_topic(&catalog->registry,
 					     config->topics[i].name))
 			continue;
 		needed += bus__topic_segment_size(&config->topics[i].settings);
@@ -150,13 +152,14 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	for (unsigned int i = 0; i < config->topic_count; i++) {
 		const struct busd_topic_config *topic = &config->topics[i];
 
-		if (busd_registry_find_topic(&busd->registry, topic->name)) {
-			ret = busd_topic_reconcile(busd, topic);
+		if (busd_registry_find_topic(&catalog->registry,
+					     topic->name)) {
+			ret = busd_topic_reconcile(catalog, topic);
 			if (ret)
 				return ret;
 			continue;
 		}
-		ret = busd_topic_create(busd, topic->name, &topic->settings,
+		ret = busd_topic_create(catalog, topic->name, &topic->settings,
 					&topic->access, detail,
 					sizeof(detail));
 		if (ret) {
@@ -168,22 +171,22 @@ int busd_topics_start(struct busd *busd, const struct busd_config *config)
 	return 0;
 }
 
-void busd_topics_stop(struct busd *busd)
+void busd_topics_stop(struct busd_catalog *catalog)
 {
-	struct busd_registry *r = &busd->registry;
+	struct busd_registry *r = &catalog->registry;
 
 	while (r->topic_count)
-		busd_topic_delete(busd, r->topics[r->topic_count - 1]);
+		busd_topic_delete(catalog, r->topics[r->topic_count - 1]);
 }
 
-int busd_topics_detach_client(struct busd *busd, uint32_t client_id,
+int busd_topics_detach_client(struct busd_catalog *catalog, uint32_t client_id,
 			      unsigned int *slots)
 {
 	struct busd_topic *topic;
 	int padded = 0;
 
 	for (uint32_t i = 0;
-	     (topic = busd_registry_topic_at(&busd->registry, i)); i++)
+	     (topic = busd_registry_topic_at(&catalog->registry, i)); i++)
 		padded += busd_topic_detach_client(topic, client_id, slots);
 	return padded;
 }

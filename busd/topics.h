@@ -13,7 +13,7 @@
 #include "config.h"
 #include "registry.h"
 
-struct busd;
+struct busd_catalog;
 
 /*
  * Creates a topic and adds it to the registry.  access: its owner, group
@@ -22,25 +22,26 @@ struct busd;
  * (no room in /dev/shm) or another negative errno, with a sentence in
  * detail.
  */
-int busd_topic_create(struct busd *busd, const char *name,
+int busd_topic_create(struct busd_catalog *catalog, const char *name,
 		      const struct bus_topic_settings *settings,
 		      const struct bus_access *access, char *detail,
 		      size_t detail_size);
 
 /* Removes a topic: its segment is marked closed and unlinked. */
-void busd_topic_delete(struct busd *busd, struct busd_topic *topic);
+void busd_topic_delete(struct busd_catalog *catalog, struct busd_topic *topic);
 
 /*
  * Creates the topics of the configuration (after its queues, so that the
  * room check sees what they took).  Says why on failure.
  */
-int busd_topics_start(struct busd *busd, const struct busd_config *config);
+int busd_topics_start(struct busd_catalog *catalog,
+		      const struct busd_config *config);
 
 /* Deletes every topic (busd is stopping). */
-void busd_topics_stop(struct busd *busd);
+void busd_topics_stop(struct busd_catalog *catalog);
 
 /* Gives back every topic slot of a client; returns the loans padded. */
-int busd_topics_detach_client(struct busd *busd, uint32_t client_id,
+int busd_topics_detach_client(struct busd_catalog *catalog, uint32_t client_id,
 			      unsigned int *slots);
 
 #endif /* BUSD_TOPICS_H */

@@ -6,9 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "busd.h"
-#include "clients.h"
-#include "handlers.h"
+#include "catalog.h"
+#include "client.h"
 #include "log.h"
 #include "wildcards.h"
 
@@ -49,7 +48,8 @@ static int busd_wildcard_add(struct busd_wildcards *w, const char *pattern,
 	return 0;
 }
 
-int busd_on_wildcard(struct busd *busd, struct busd_client *client,
+int busd_on_wildcard(struct busd_handlers *handlers,
+		     struct busd_client *client,
 		     const struct bus_control_request *request,
 		     struct busd_reply *reply)
 {
@@ -58,7 +58,7 @@ int busd_on_wildcard(struct busd *busd, struct busd_client *client,
 	size_t size = sizeof(reply->message.detail);
 	uint32_t id;
 
-	(void)busd;
+	(void)handlers;
 	if (memchr(request->name, '\0', sizeof(request->name)) == NULL ||
 	    bus_pattern_check(request->name)) {
 		snprintf(detail, size, "'%.*s' is not a valid subject pattern",
@@ -83,14 +83,14 @@ int busd_on_wildcard(struct busd *busd, struct busd_client *client,
 }
 
 /* Gives back the slots still reserved for the wildcard in every topic. */
-static void busd_wildcard_release(struct busd *busd,
+static void busd_wildcard_release(struct busd_registry *registry,
 				  const struct busd_client *client,
 				  uint32_t id)
 {
 	struct busd_topic *topic;
 
-	for (uint32_t i = 0;
-	     (topic = busd_registry_topic_at(&busd->registry, i)); i++) {
+	for (uint32_t i = 0; (topic = busd_registry_topic_at(registry, i));
+	     i++) {
 		int index;
 
 		while ((index = busd_topic_claim(
@@ -100,7 +100,8 @@ static void busd_wildcard_release(struct busd *busd,
 	}
 }
 
-int busd_on_wildcard_close(struct busd *busd, struct busd_client *client,
+int busd_on_wildcard_close(struct busd_handlers *handlers,
+			   struct busd_client *client,
 			   const struct bus_control_request *request,
 			   struct busd_reply *reply)
 {
@@ -109,7 +110,8 @@ int busd_on_wildcard_close(struct busd *busd, struct busd_client *client,
 	for (uint32_t i = 0; i < w->count; i++) {
 		if (w->items[i].id != request->attachment)
 			continue;
-		busd_wildcard_release(busd, client, request->attachment);
+		busd_wildcard_release(&handlers->catalog->registry, client,
+				      request->attachment);
 		w->items[i] = w->items[--w->count];
 		return 0;
 	}
@@ -118,9 +120,10 @@ int busd_on_wildcard_close(struct busd *busd, struct busd_client *client,
 	return -ENOENT;
 }
 
-void busd_wildcards_reserve(struct busd *busd, struct busd_topic *topic)
+void busd_wildcards_reserve(const struct busd_client_list *clients,
+			    struct busd_topic *topic)
 {
-	for (struct busd_client *c = busd->clients.head; c; c = c->next) {
+	for (struct busd_client *c = clients->head; c; c = c->next) {
 		if (c->gone || !c->greeted ||
 		    busd_access_check(&topic->access, &c->credentials,
 				      BUSD_ACCESS_READ))

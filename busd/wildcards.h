@@ -17,39 +17,25 @@
 
 #include <stdint.h>
 
-#include "bus/layout.h"
+#include "handler_context.h"
 
-/* Patterns one client may register: a bound on busd's memory. */
-#define BUSD_WILDCARDS_MAX 1024u
-
-struct busd;
-struct busd_client;
-struct busd_reply;
+struct busd_client_list;
 struct busd_topic;
-struct bus_control_request;
+struct busd_wildcards;
 
-struct busd_wildcard {
-	uint32_t id;
-	char pattern[BUS_NAME_MAX + 1];
-};
-
-struct busd_wildcards {
-	struct busd_wildcard *items;
-	uint32_t count;
-	uint32_t capacity;
-	uint32_t last_id;
-};
-
-int busd_on_wildcard(struct busd *busd, struct busd_client *client,
+int busd_on_wildcard(struct busd_handlers *handlers,
+		     struct busd_client *client,
 		     const struct bus_control_request *request,
 		     struct busd_reply *reply);
-int busd_on_wildcard_close(struct busd *busd, struct busd_client *client,
+int busd_on_wildcard_close(struct busd_handlers *handlers,
+			   struct busd_client *client,
 			   const struct bus_control_request *request,
 			   struct busd_reply *reply);
 
 /* Lends a slot of a topic busd has just created to every matching
  * wildcard whose client may subscribe to it. */
-void busd_wildcards_reserve(struct busd *busd, struct busd_topic *topic);
+void busd_wildcards_reserve(const struct busd_client_list *clients,
+			    struct busd_topic *topic);
 
 void busd_wildcards_free(struct busd_wildcards *wildcards);
 

@@ -80,7 +80,8 @@ static void check_rebuilt(const struct busd_durable_queue *dq)
 
 		if (bus__load_relaxed(&cell->state) !=
 		    bus__cell_state(bus__position_wrap(p), 0, BUS__CELL_READY))
-			fuzz_bug("a rebuilt cell is not READY at its position");
+			fuzz_bug(
+				"a rebuilt cell is not READY at its position");
 		if (cell->header.payload_length > g->settings.max_message ||
 		    cell->header.extension_length >
 			    g->payload_offset - sizeof(struct bus_cell))
@@ -116,9 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(dq.directory, sizeof(dq.directory), "%s", directory);
 	bus__queue_geometry_fill(&dq.geometry, base, o.size, &settings, &o);
 	dq.held = calloc(settings.slots, sizeof(*dq.held));
-	if (dq.held &&
-	    busd_durable_recover(&dq, false, &recovered, detail,
-				 sizeof(detail)) == 0) {
+	if (dq.held && busd_durable_recover(&dq, false, &recovered, detail,
+					    sizeof(detail)) == 0) {
 		check_rebuilt(&dq);
 		/* The same journal and segment, as a restarted busd sees
 		 * them. */

@@ -163,8 +163,8 @@ static void peer_connect(struct fuzz_peer *peer, enum fuzz_peer_kind kind)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair))
 		fuzz_fail("cannot make a socket pair");
-	busd_client_accept(busd, pair[0]);
-	client = busd->clients.head;
+	busd_client_accept(&busd->clients, pair[0]);
+	client = busd->clients.list.head;
 	if (!client || client->socket_fd != pair[0] || client->gone)
 		fuzz_fail("busd did not take the connection");
 	impersonate(client, kind);
@@ -177,7 +177,7 @@ static void peer_connect(struct fuzz_peer *peer, enum fuzz_peer_kind kind)
 /* What busd_client_on_receive() does when the peer's socket hangs up. */
 static void peer_hang_up(struct fuzz_peer *peer)
 {
-	busd_client_drop(&session.busd, peer->client, "hung up");
+	busd_client_drop(&session.busd.clients, peer->client, "hung up");
 	close(peer->fd);
 	peer->fd = -1;
 	peer->client = NULL;
@@ -195,7 +195,7 @@ static void read_field(struct fuzz_input *in, void *field, size_t count,
 static uint64_t read_generation(struct fuzz_input *in,
 				const struct fuzz_peer *peer, const char *name)
 {
-	struct busd_registry *r = &session.busd.registry;
+	struct busd_registry *r = &session.busd.catalog.registry;
 	const struct busd_queue *queue;
 	const struct busd_topic *topic;
 
@@ -283,7 +283,7 @@ static void run_step(struct fuzz_input *in)
 	/* As recv() would: what lies past the packet stays as it was. */
 	memcpy(peer->client->in.bytes, &request,
 	       length < sizeof(request) ? length : sizeof(request));
-	if (busd_handle_request(&session.busd, peer->client, length))
+	if (busd_handle_request(&session.busd.handlers, peer->client, length))
 		fuzz_fail("busd could not send its reply");
 	fuzz_check_reply(&session.busd, peer, &request, length);
 	fuzz_check_slots(&session.busd);

@@ -113,7 +113,7 @@ static bool find_named(const struct busd *busd, const char *name, bool topic,
 	const struct busd_topic *t;
 
 	if (topic) {
-		t = busd_registry_find_topic(&busd->registry, name);
+		t = busd_registry_find_topic(&busd->catalog.registry, name);
 		if (t)
 			*out = (struct fuzz_named){
 				t->fd, &t->access,
@@ -122,7 +122,7 @@ static bool find_named(const struct busd *busd, const char *name, bool topic,
 			};
 		return t != NULL;
 	}
-	q = busd_registry_find(&busd->registry, name);
+	q = busd_registry_find(&busd->catalog.registry, name);
 	if (q)
 		*out = (struct fuzz_named){ q->fd, &q->access,
 					    q->geometry.header->created_ns,
@@ -228,7 +228,8 @@ void fuzz_check_reply(const struct busd *busd, struct fuzz_peer *peer,
 
 static bool connected(const struct busd *busd, uint32_t client_id)
 {
-	for (const struct busd_client *c = busd->clients.head; c; c = c->next)
+	for (const struct busd_client *c = busd->clients.list.head; c;
+	     c = c->next)
 		if (!c->gone && c->identity.client_id == client_id)
 			return true;
 	return false;
@@ -245,7 +246,8 @@ static void check_table(const struct busd *busd, const uint32_t *owners,
 
 static void check_ids(const struct busd *busd)
 {
-	for (const struct busd_client *c = busd->clients.head; c; c = c->next)
+	for (const struct busd_client *c = busd->clients.list.head; c;
+	     c = c->next)
 		for (const struct busd_client *d = c->next; d; d = d->next)
 			if (!c->gone && !d->gone && c->identity.client_id &&
 			    c->identity.client_id == d->identity.client_id)
@@ -254,7 +256,7 @@ static void check_ids(const struct busd *busd)
 
 void fuzz_check_slots(const struct busd *busd)
 {
-	const struct busd_registry *r = &busd->registry;
+	const struct busd_registry *r = &busd->catalog.registry;
 
 	for (unsigned int i = 0; i < r->count; i++)
 		check_table(busd, r->queues[i]->owners,

@@ -3,8 +3,8 @@
  * The journal thread and the list of durable queues it serves
  * (busd/journal_thread.c); internal to busd/durable_*.c.
  */
-#ifndef BUSD_DURABLE_THREAD_H
-#define BUSD_DURABLE_THREAD_H
+#ifndef BUSD_JOURNAL_THREAD_H
+#define BUSD_JOURNAL_THREAD_H
 
 #include <limits.h>
 #include <pthread.h>
@@ -37,4 +37,4 @@ void busd_journal_thread_unlock(struct busd_durable *d);
  * longer sees the queue). */
 void busd_journal_queue_finish(struct busd_durable_queue *dq);
 
-#endif /* BUSD_DURABLE_THREAD_H */
+#endif /* BUSD_JOURNAL_THREAD_H */
