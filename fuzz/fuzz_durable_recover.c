@@ -26,8 +26,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char directory[64];
-static char file[128];
+static char directory[4096];
+static char file[4200];
 
 static void fuzz_bug(const char *what)
 {
@@ -35,15 +35,24 @@ static void fuzz_bug(const char *what)
 	abort();
 }
 
+/* The private directory goes when the fuzzer exits. */
+static void cleanup(void)
+{
+	unlink(file);
+	rmdir(directory);
+}
+
 static int setup(void)
 {
 	if (directory[0])
 		return 0;
-	snprintf(directory, sizeof(directory), "/tmp/fuzz-durable-XXXXXX");
+	snprintf(directory, sizeof(directory), "%s/fuzz-durable-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(directory))
 		return -errno;
 	snprintf(file, sizeof(file), "%s/00000000000000000000.journal",
 		 directory);
+	atexit(cleanup);
 	return 0;
 }
 
