@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "atomics.h"
+#include "bus/bus.h"
 #include "durable_queue.h"
 #include "queue_cell.h"
 #include "segment.h"
