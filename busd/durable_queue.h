@@ -36,6 +36,9 @@ struct busd_durable_queue {
 	struct bus_journal_options options;
 	char directory[4096];
 	bool lazy;
+	/* The last pass stopped because every journal buffer was in
+	 * flight: wait for a completion before the next. */
+	bool stalled;
 	/* Next position to look at; published as journal_position. */
 	uint64_t copied;
 	/* One past the newest message appended (new ones: its position). */

@@ -178,6 +178,7 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 	uint64_t start = dq->copied;
 	int copied = 0, ret = 0;
 
+	dq->stalled = false;
 	for (uint32_t n = 0; n < BUSD_DURABLE_PASS_MAX; n++) {
 		uint64_t j = dq->copied;
 		struct bus_cell *cell = bus__queue_cell(g, j);
@@ -194,7 +195,10 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 		if (view == MESSAGE) {
 			ret = busd_durable_append_cell(dq, j, j);
 			if (ret == -EAGAIN) {
-				ret = 0; /* every buffer in flight: later */
+				/* Every buffer in flight: the thread waits for
+				 * a completion rather than spin. */
+				dq->stalled = true;
+				ret = 0;
 				break;
 			}
 			if (ret < 0)

@@ -222,9 +222,9 @@ static bool round_queue(struct busd_durable_queue *dq, int *timeout_ms,
 	due = bus_journal_sync_due_ms(dq->writer);
 	if (due >= 0 && due < *timeout_ms)
 		*timeout_ms = due;
-	if (dq->durable != dq->copied)
+	if (dq->durable != dq->copied || dq->stalled)
 		*in_flight = true;
-	return copied > 0;
+	return copied > 0 && !dq->stalled;
 }
 
 /* ---- the thread ------------------------------------------------------- */

@@ -21,6 +21,7 @@ build=${1:-build}
 reps=${2:-3}
 count=${STREAM_COUNT:-1000000}
 confirms=${CONFIRM_COUNT:-2000}
+slots=${SLOTS:-4096}
 bench=$build/perf/durable-bench
 for program in "$build/busd/busd" "$bench"; do
 	if [ ! -x "$program" ]; then
@@ -46,7 +47,8 @@ trap 'exit 1' INT TERM
 export BUS_RUNTIME_DIR="$work/run"
 mkdir -m 0700 "$BUS_RUNTIME_DIR"
 queue() {
-	printf '[queue %s]\nslots = 4096\nmax_message = 64\n%s\n\n' "$1" "$2"
+	printf '[queue %s]\nslots = %s\nmax_message = 64\n%s\n\n' "$1" \
+		"$slots" "$2"
 }
 {
 	printf '[bus]\ndata_dir = %s/data\n\n' "$work"
