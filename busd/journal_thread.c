@@ -75,8 +75,11 @@ static uint64_t percentile(const uint64_t *buckets, uint32_t n, double q)
 }
 
 /* The writer's figures into the journal line, for busctl stat and
- * Prometheus.  Relaxed: figures, read by whoever looks. */
-static void publish_figures(struct busd_durable_queue *dq)
+ * Prometheus: the counters (at every advance of the durable position, so
+ * that a confirmed message is counted when its confirm returns) and, with
+ * latency, the fdatasync percentiles (at a tick: they take a walk over
+ * the histogram).  Relaxed: figures, read by whoever looks. */
+static void publish_figures(struct busd_durable_queue *dq, bool latency)
 {
 	struct bus_journal_line *line = &dq->geometry.control->journal;
 	struct bus_journal_figures f;
@@ -90,6 +93,8 @@ static void publish_figures(struct busd_durable_queue *dq)
 	bus__store_relaxed(&line->syncs, dq->syncs_before + f.syncs);
 	bus__store_relaxed(&line->write_errors,
 			   dq->errors_before + f.write_errors);
+	if (!latency)
+		return;
 	bus__store_relaxed(&line->sync_p50_ns,
 			   percentile(f.sync_latency, n, 0.50));
 	bus__store_relaxed(&line->sync_p99_ns,
@@ -111,6 +116,7 @@ static void publish_durable(struct busd_durable_queue *dq)
 	if ((int64_t)(durable - dq->durable) <= 0)
 		return;
 	dq->durable = durable;
+	publish_figures(dq, false);
 	/* seq_cst store, then the seq_cst load of the sleepers' count in
 	 * bus__wake_if_sleeping: the store-buffer pairing of wake.h with
 	 * bus_flush's raise of flush_sleepers and its re-check. */
@@ -213,7 +219,7 @@ static bool round_queue(struct busd_durable_queue *dq, int *timeout_ms,
 	publish_durable(dq);
 	if (now_ns() >= dq->next_figures_ns) {
 		dq->next_figures_ns = now_ns() + BUSD_JOURNAL_FIGURES_NS;
-		publish_figures(dq);
+		publish_figures(dq, true);
 	}
 	if (now_ns() >= dq->next_trim_ns) {
 		dq->next_trim_ns = now_ns() + BUSD_JOURNAL_TRIM_NS;
@@ -377,7 +383,7 @@ void busd_journal_queue_finish(struct busd_durable_queue *dq)
 	busd_durable_copy(dq);
 	busd_durable_scan_acks(dq);
 	bus_journal_submit(dq->writer);
-	publish_figures(dq);
+	publish_figures(dq, true);
 	if (bus_journal_writer_close(dq->writer) == 0) {
 		dq->durable = dq->copied;
 		bus__store_seq_cst(&dq->geometry.control->durable_position,
