@@ -52,6 +52,10 @@ enum {
 	BUSCTL_OPT_ACK_TIMEOUT,
 	BUSCTL_OPT_TTL,
 	BUSCTL_OPT_IF_NOT_EXISTS,
+	BUSCTL_OPT_DURABLE,
+	BUSCTL_OPT_SYNC,
+	BUSCTL_OPT_SYNC_INTERVAL,
+	BUSCTL_OPT_SEGMENT_BYTES,
 };
 
 /* Options that make sense for one kind only. */
@@ -64,7 +68,11 @@ enum {
 	 (1u << (BUSCTL_OPT_DEAD_LETTER - BUSCTL_OPT_TYPE)) |    \
 	 (1u << (BUSCTL_OPT_MAX_DELIVERIES - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)) |    \
-	 (1u << (BUSCTL_OPT_TTL - BUSCTL_OPT_TYPE)))
+	 (1u << (BUSCTL_OPT_TTL - BUSCTL_OPT_TYPE)) |            \
+	 (1u << (BUSCTL_OPT_DURABLE - BUSCTL_OPT_TYPE)) |        \
+	 (1u << (BUSCTL_OPT_SYNC - BUSCTL_OPT_TYPE)) |           \
+	 (1u << (BUSCTL_OPT_SYNC_INTERVAL - BUSCTL_OPT_TYPE)) |  \
+	 (1u << (BUSCTL_OPT_SEGMENT_BYTES - BUSCTL_OPT_TYPE)))
 #define BUSCTL_TOPIC_ONLY                                         \
 	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
@@ -143,6 +151,66 @@ static int busctl_create_access(struct bus_access *access, int option,
 	return -EINVAL;
 }
 
+/* --sync none|interval|always (busd's [queue] sync). */
+static int busctl_parse_sync(const char *text, uint8_t *sync)
+{
+	if (!strcmp(text, "none"))
+		*sync = BUS_SYNC_NONE;
+	else if (!strcmp(text, "interval"))
+		*sync = BUS_SYNC_INTERVAL;
+	else if (!strcmp(text, "always"))
+		*sync = BUS_SYNC_ALWAYS;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int busctl_parse_u16(const char *text, uint16_t *out)
+{
+	uint32_t n;
+
+	if (busctl_parse_u32(text, &n) || n > UINT16_MAX)
+		return -EINVAL;
+	*out = (uint16_t)n;
+	return 0;
+}
+
+/* A size in bytes (K, M or G may follow) as whole KiB, rounded up. */
+static int busctl_parse_kib(const char *text, uint32_t *kib)
+{
+	char number[32];
+	size_t length = strlen(text);
+	unsigned int shift = 0;
+	uint64_t n;
+
+	if (!length || length >= sizeof(number))
+		return -EINVAL;
+	memcpy(number, text, length + 1);
+	switch (number[length - 1]) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
+	}
+	if (shift)
+		number[length - 1] = '\0';
+	if (busctl_parse_u64(number, &n) || n > (UINT64_MAX >> 31))
+		return -EINVAL;
+	n = ((n << shift) + 1023) >> 10;
+	if (n > UINT32_MAX)
+		return -EINVAL;
+	*kib = (uint32_t)n;
+	return 0;
+}
+
 /* Stores one numeric or named option.  0, or -EINVAL for a bad value. */
 static int busctl_create_option(struct busctl_create_request *request,
 				int option, const char *value)
@@ -203,6 +271,15 @@ static int busctl_create_option(struct busctl_create_request *request,
 		return busctl_parse_u32(value, &s->ack_timeout_ms);
 	case BUSCTL_OPT_TTL:
 		return busctl_parse_u32(value, &s->ttl_ms);
+	case BUSCTL_OPT_DURABLE:
+		s->durable = 1;
+		return 0;
+	case BUSCTL_OPT_SYNC:
+		return busctl_parse_sync(value, &s->sync);
+	case BUSCTL_OPT_SYNC_INTERVAL:
+		return busctl_parse_u16(value, &s->sync_interval_ms);
+	case BUSCTL_OPT_SEGMENT_BYTES:
+		return busctl_parse_kib(value, &s->segment_kib);
 	case BUSCTL_OPT_OWNER:
 	case BUSCTL_OPT_GROUP:
 	case BUSCTL_OPT_MODE:
@@ -248,6 +325,12 @@ static int busctl_create_parse(struct busctl_create_request *request, int argc,
 		{ "ttl", required_argument, NULL, BUSCTL_OPT_TTL },
 		{ "if-not-exists", no_argument, NULL,
 		  BUSCTL_OPT_IF_NOT_EXISTS },
+		{ "durable", no_argument, NULL, BUSCTL_OPT_DURABLE },
+		{ "sync", required_argument, NULL, BUSCTL_OPT_SYNC },
+		{ "sync-interval-ms", required_argument, NULL,
+		  BUSCTL_OPT_SYNC_INTERVAL },
+		{ "segment-bytes", required_argument, NULL,
+		  BUSCTL_OPT_SEGMENT_BYTES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;
@@ -272,9 +355,10 @@ static int busctl_create_parse(struct busctl_create_request *request, int argc,
 			"create: --type, --overflow, "
 			"--max-unacked, --max-producers, "
 			"--max-consumers, --dead-letter, "
-			"--max-deliveries, --ack-timeout and "
-			"--ttl are for queues, not with "
-			"--topic");
+			"--max-deliveries, --ack-timeout, "
+			"--ttl, --durable, --sync, "
+			"--sync-interval-ms and --segment-bytes are "
+			"for queues, not with --topic");
 	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_TOPIC_ONLY))
 		return busctl_usage_error(

@@ -48,6 +48,9 @@ static const struct busctl_help_option busctl_help_pub[] = {
 			   "its reply" },
 	{ "--correlation ID", "a correlation id: send a reply to a request "
 			      "(its correlation_id in consume --json)" },
+	{ "--confirm", "a durable queue: return only once busd has every "
+		       "message on disk as its sync setting promises "
+		       "(within --timeout when given)" },
 	BUSCTL_END,
 };
 
@@ -135,6 +138,15 @@ static const struct busctl_help_option busctl_help_create[] = {
 			      "that held it MS milliseconds" },
 	{ "--ttl MS", "queue: drop messages older than MS milliseconds "
 		      "(default 0: never)" },
+	{ "--durable", "queue: keep its messages and acks on disk, in busd's "
+		       "data_dir, so that they survive a reboot" },
+	{ "--sync none|interval|always",
+	  "durable queue: fdatasync never, every --sync-interval-ms (the "
+	  "default), or with every write" },
+	{ "--sync-interval-ms MS", "durable queue: the group commit's period "
+				   "(default 10)" },
+	{ "--segment-bytes SIZE", "durable queue: size of one journal file "
+				  "(K, M, G; default 64M)" },
 	{ "--topic", "create a topic instead of a queue" },
 	{ "--slow-subscriber block|overwrite",
 	  "topic: wait for the slowest "

@@ -334,6 +334,38 @@ static size_t busctl_stat_figures(const struct bus_queue_stats *s,
 
 #define BUSCTL_STAT_FIGURES 18
 
+/* A durable queue's journal figures (bus_queue_stats), after the others. */
+static size_t busctl_stat_journal_figures(const struct bus_queue_stats *s,
+					  struct busctl_figure *f)
+{
+	size_t n = 0;
+
+	f[n++] = (struct busctl_figure){ "journal_bytes", s->journal_bytes };
+	f[n++] = (struct busctl_figure){ "journal_lag", s->journal_lag };
+	f[n++] = (struct busctl_figure){ "journal_syncs", s->journal_syncs };
+	f[n++] = (struct busctl_figure){ "journal_sync_p50_ns",
+					 s->journal_sync_p50_ns };
+	f[n++] = (struct busctl_figure){ "journal_sync_p99_ns",
+					 s->journal_sync_p99_ns };
+	f[n++] = (struct busctl_figure){ "journal_write_errors",
+					 s->journal_write_errors };
+	f[n++] = (struct busctl_figure){ "journal_recovery_ns",
+					 s->journal_recovery_ns };
+	f[n++] = (struct busctl_figure){ "journal_recovered",
+					 s->journal_recovered };
+	f[n++] = (struct busctl_figure){ "journal_torn", s->journal_torn };
+	return n;
+}
+
+#define BUSCTL_STAT_JOURNAL_FIGURES 9
+
+static const char *busctl_sync_name(uint32_t sync)
+{
+	return sync == BUS_SYNC_NONE	 ? "none"
+	       : sync == BUS_SYNC_ALWAYS ? "always"
+					 : "interval";
+}
+
 /* "name" and "kind", the first keys of stat's object. */
 static void busctl_stat_print_identity(const char *name, uint32_t kind)
 {
@@ -358,6 +390,15 @@ static void busctl_queue_settings_json(const struct bus_queue_settings *s)
 		busctl_json_string(stdout, s->dead_letter);
 	else
 		fputs("null", stdout);
+	printf(", \"durable\": %s", s->durable ? "true" : "false");
+	if (s->durable)
+		printf(", \"sync\": \"%s\", \"sync_interval_ms\": %u, "
+		       "\"segment_bytes\": %llu",
+		       busctl_sync_name(s->sync),
+		       s->sync_interval_ms ? s->sync_interval_ms : 10,
+		       (unsigned long long)(s->segment_kib ? s->segment_kib
+							   : 65536)
+			       << 10);
 	putchar('}');
 }
 
@@ -375,6 +416,14 @@ static void busctl_stat_print_json(const char *name,
 	for (i = 0; i < count; i++)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
+	if (settings->durable) {
+		struct busctl_figure journal[BUSCTL_STAT_JOURNAL_FIGURES];
+
+		count = busctl_stat_journal_figures(stats, journal);
+		for (i = 0; i < count; i++)
+			printf(",\n  \"%s\": %" PRIu64, journal[i].key,
+			       journal[i].value);
+	}
 	busctl_queue_settings_json(settings);
 	busctl_access_print_json(access);
 	busctl_attachments_print_json(holders);
@@ -394,6 +443,14 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 	for (i = 0; i < count; i++)
 		printf("%-13s %" PRIu64 "\n", figures[i].key,
 		       figures[i].value);
+	if (settings->durable) {
+		struct busctl_figure journal[BUSCTL_STAT_JOURNAL_FIGURES];
+
+		count = busctl_stat_journal_figures(stats, journal);
+		for (i = 0; i < count; i++)
+			printf("%-13s %" PRIu64 "\n", journal[i].key,
+			       journal[i].value);
+	}
 	printf("%-13s %s\n", "type", busctl_queue_type_name(settings->type));
 	printf("%-13s %u\n", "slots", settings->slots);
 	printf("%-13s %s\n", "overflow",
@@ -411,6 +468,13 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 	if (settings->ack_timeout_ms)
 		printf("%-13s %u ms\n", "ack_timeout",
 		       settings->ack_timeout_ms);
+	if (settings->durable)
+		printf("%-13s yes (sync %s, every %u ms; journal files of "
+		       "%u KiB)\n",
+		       "durable", busctl_sync_name(settings->sync),
+		       settings->sync_interval_ms ? settings->sync_interval_ms
+						  : 10,
+		       settings->segment_kib ? settings->segment_kib : 65536);
 	busctl_access_print_text(access, 13);
 	busctl_attachments_print_text(holders);
 }

@@ -2,7 +2,7 @@
 /*
  * busctl pub NAME [MESSAGE...] [--timeout SEC] [--key KEY]
  *                   [--header NAME=VALUE]... [--ttl MS] [--reply QUEUE]
- *                   [--correlation ID]
+ *                   [--correlation ID] [--confirm]
  *
  * Sends each MESSAGE argument, or else each line of stdin without its
  * newline, as one message to the queue or topic NAME (busd's list says
@@ -12,10 +12,13 @@
  * message that fails on its own (too large, no room in time, a bad
  * header) gets a line naming its argument or line number, and pub goes
  * on with the rest: one bad line must not silently drop the thousand
- * after it.  The exit status is 1 if any failed.
+ * after it.  The exit status is 1 if any failed.  --confirm (a durable
+ * queue): pub returns only once busd has every message on disk as the
+ * queue's sync setting promises (bus_flush()), and fails if it cannot.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,7 @@ struct busctl_publisher {
 	/* Instead of both when NAME is neither but routes start there. */
 	bus_address_t *address;
 	int64_t timeout_ns; /* for room, per message; BUS_FOREVER: none */
+	bool confirm;	    /* --confirm: bus_flush() at the end */
 	uint64_t sent;
 	uint64_t failed;	 /* messages reported and skipped */
 	struct busctl_meta meta; /* --key, --header, --ttl, --reply */
@@ -247,6 +251,7 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "reply", required_argument, NULL, 'r' },
 		{ "correlation", required_argument, NULL, 'c' },
+		{ "confirm", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t ttl_ms;
@@ -256,6 +261,9 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 		switch (c) {
 		case 'k':
 			pub->meta.key = optarg;
+			break;
+		case 'C':
+			pub->confirm = true;
 			break;
 		case 'T':
 			if (busctl_parse_u32(optarg, &ttl_ms) || !ttl_ms)
@@ -308,6 +316,34 @@ static int busctl_pub_parse(struct busctl_publisher *pub, int argc,
 	return -1;
 }
 
+/* --confirm: every message sent is on disk (bus_flush), within --timeout
+ * when one was given. */
+static int busctl_pub_confirm(struct busctl_publisher *pub)
+{
+	int timeout_ms = pub->timeout_ns == BUS_FOREVER
+				 ? -1
+				 : (int)(pub->timeout_ns / 1000000);
+	int err;
+
+	if (!pub->queue)
+		return busctl_error("pub %s: --confirm is for durable queues, "
+				    "and %s is a %s",
+				    pub->queue_name, pub->queue_name,
+				    pub->topic ? "topic" : "routed address");
+	err = bus_flush(pub->queue, timeout_ms);
+	if (err == -EOPNOTSUPP)
+		return busctl_error(
+			"pub %s: --confirm: the queue is not "
+			"durable (durable = yes keeps it on disk); "
+			"the messages were sent",
+			pub->queue_name);
+	if (err)
+		return busctl_error("pub %s: --confirm: %s; the messages were "
+				    "sent but are not known to be on disk",
+				    pub->queue_name, bus_strerror(err));
+	return BUSCTL_EXIT_OK;
+}
+
 /* Opens NAME as a topic publisher if busd lists it as a topic, else as a
  * queue producer (whose error names a missing queue or topic). */
 static int busctl_pub_open(struct busctl_publisher *pub)
@@ -350,6 +386,8 @@ int busctl_pub(struct busctl *ctl, int argc, char **argv)
 					      argv + optind);
 	else
 		status = busctl_pub_stdin(&pub);
+	if (pub.confirm && status == BUSCTL_EXIT_OK)
+		status = busctl_pub_confirm(&pub);
 	if (pub.address)
 		bus_address_close(pub.address);
 	else if (pub.topic)

@@ -12,6 +12,7 @@
 
 #include "access_store.h"
 #include "adopt.h"
+#include "durable.h"
 #include "atomics.h"
 #include "catalog.h"
 #include "clients.h"
@@ -162,6 +163,12 @@ static int busd_adopt_queue(struct busd_adoption *adoption,
 	f->fd = -1; /* the queue's now */
 	busd_found_access(adoption, f->name, &queue->access);
 	kept = busd_adopt_queue_slots(adoption, queue, &redelivered);
+	/* Its journal carries on (busd/durable.h). */
+	if (busd_durable_open(adoption->catalog, queue, true, detail,
+			      sizeof(detail))) {
+		busd_refuse("durable queue '%s': %s", f->name, detail);
+		return -EIO;
+	}
 	busd_info("adopted queue '%s': %llu message%s, %u live attachment%s "
 		  "kept, %d message%s of dead ones made deliverable again",
 		  f->name, (unsigned long long)bus__queue_messages(&geometry),

@@ -19,6 +19,7 @@
 #include "clients.h"
 #include "control_socket.h"
 #include "dead_letter.h"
+#include "durable.h"
 #include "hello_deadline.h"
 #include "log.h"
 #include "log_page.h"
@@ -443,6 +444,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 				       &busd->routes);
 	busd->handlers.routes = busd->routes;
 	if (!ret)
+		ret = busd_durable_start(&busd->catalog, config);
+	if (!ret)
 		ret = busd_adopt_segments(&busd->catalog, &busd->clients);
 	if (!ret)
 		busd_dead_letter_recover(&busd->catalog.registry);
@@ -613,6 +616,7 @@ void busd_stop(struct busd *busd)
 	busd_routes_close(busd->catalog.bus_name, busd->routes);
 	busd->routes = NULL;
 	busd_stop_queues(busd);
+	busd_durable_stop(&busd->catalog);
 	busd_registry_free(&busd->catalog.registry);
 	busd_clients_drop_all(&busd->clients);
 	busd_loop_drain(&busd->loop, &busd->events);

@@ -14,6 +14,7 @@
 
 struct bus_announce;
 struct busd_client_list;
+struct busd_durable;
 
 struct busd_catalog {
 	const char *bus_name;
@@ -21,6 +22,9 @@ struct busd_catalog {
 	struct bus_announce *announce; /* /shmbus.BUS: new topics */
 	/* Whose wildcards a new topic lends slots to (wildcards.h). */
 	const struct busd_client_list *clients;
+	/* Durable queues' journals and their thread (durable.h); NULL
+	 * before busd_durable_start(). */
+	struct busd_durable *durable;
 };
 
 #endif /* BUSD_CATALOG_H */

@@ -25,6 +25,7 @@
 
 #include "bus/bus.h"
 #include "config.h"
+#include "durable_config.h"
 #include "config_lines.h"
 #include "log.h"
 #include "segment.h"
@@ -140,6 +141,7 @@ static void busd_config_bus_default(struct busd_bus_config *bus)
 	memset(&bus->dashboard, 0, sizeof(bus->dashboard));
 	bus->log_level = -1;
 	bus->log_file[0] = '\0';
+	bus->data_dir[0] = '\0';
 	bus->given = 0;
 	busd_limits_default(&bus->limits);
 }
@@ -344,7 +346,29 @@ enum {
 	BUSD_BUS_LOG_LEVEL = 1u << 4,
 	BUSD_BUS_DASHBOARD = 1u << 5,
 	BUSD_BUS_LOG_FILE = 1u << 6,
+	BUSD_BUS_DATA_DIR = 1u << 7,
 };
+
+/* data_dir = PATH: absolute, like log_file (busd/durable.h). */
+static void busd_config_set_data_dir(struct busd_config_parser *p,
+				     const char *value)
+{
+	struct busd_bus_config *bus = &p->config->bus;
+
+	if (bus->given & BUSD_BUS_DATA_DIR) {
+		busd_config_error(p, "'data_dir' is set twice in [bus]");
+		return;
+	}
+	if (value[0] != '/' || strlen(value) >= sizeof(bus->data_dir)) {
+		busd_config_error(p,
+				  "data_dir must be an absolute path "
+				  "shorter than %zu bytes, not '%s'",
+				  sizeof(bus->data_dir), value);
+		return;
+	}
+	snprintf(bus->data_dir, sizeof(bus->data_dir), "%s", value);
+	bus->given |= BUSD_BUS_DATA_DIR;
+}
 
 /* log_file = PATH: absolute, since busd may run from anywhere (and
  * detaches to /). */
@@ -411,12 +435,12 @@ static void busd_config_set_limit(struct busd_config_parser *p,
 				  sizeof(why));
 
 	if (ret == -ENOENT)
-		busd_config_error(
-			p,
-			"unknown key '%s' in [bus]; it has "
-			"admin_group, socket_mode, socket_group, "
-			"metrics, dashboard, log_level, log_file, " BUSD_LIMITS_KEY_NAMES,
-			key);
+		busd_config_error(p,
+				  "unknown key '%s' in [bus]; it has "
+				  "admin_group, socket_mode, socket_group, "
+				  "metrics, dashboard, log_level, log_file, "
+				  "data_dir, " BUSD_LIMITS_KEY_NAMES,
+				  key);
 	else if (ret == -EEXIST)
 		busd_config_error(p, "'%s' is set twice in [bus]", key);
 	else if (ret)
@@ -443,7 +467,10 @@ static void busd_config_set_bus(struct busd_config_parser *p, const char *key,
 		bit = BUSD_BUS_LOG_LEVEL;
 	else if (!strcmp(key, "dashboard"))
 		bit = BUSD_BUS_DASHBOARD;
-	else if (!strcmp(key, "log_file")) {
+	else if (!strcmp(key, "data_dir")) {
+		busd_config_set_data_dir(p, value);
+		return;
+	} else if (!strcmp(key, "log_file")) {
 		busd_config_set_log_file(p, value);
 		return;
 	} else {
@@ -556,6 +583,23 @@ static void busd_config_set_dead_letter(struct busd_config_parser *p,
 	queue->dead_letter_line = p->line;
 }
 
+/* durable, sync, sync_interval_ms, segment_bytes (busd/durable.h):
+ * true when name was one of them. */
+static bool busd_config_set_durable(struct busd_config_parser *p,
+				    struct busd_queue_config *queue,
+				    const char *name, const char *value)
+{
+	char why[256];
+	int ret = busd_durable_config_key(&queue->settings, name, value, why,
+					  sizeof(why));
+
+	if (ret == -ENOENT)
+		return false;
+	if (ret)
+		busd_config_error(p, "%s", why);
+	return true;
+}
+
 static void busd_config_set(struct busd_config_parser *p,
 			    struct busd_queue_config *queue, const char *name,
 			    const char *value)
@@ -570,6 +614,8 @@ static void busd_config_set(struct busd_config_parser *p,
 		busd_config_set_dead_letter(p, queue, value);
 		return;
 	}
+	if (busd_config_set_durable(p, queue, name, value))
+		return;
 	if (index < 0) {
 		busd_config_error(p, "unknown key '%s' in [queue %s]", name,
 				  queue->name);

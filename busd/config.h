@@ -4,15 +4,17 @@
  *
  *   [bus]                  bus-wide settings: admin_group, socket_mode,
  *                          socket_group, metrics, dashboard, log_level,
- *                          log_file, and the connection limits of
+ *                          log_file, data_dir, and the connection
+ *                          limits of
  *                          busd/admission.h:
  *                          max_connections_per_user, hello_timeout_ms,
  *                          reserved_descriptors
  *   [queue NAME]           one queue; keys: type, slots, max_message,
  *                          overflow, max_unacked, max_producers,
  *                          max_consumers, header_room, max_deliveries,
- *                          dead_letter, ack_timeout_ms, owner, group,
- *                          mode
+ *                          dead_letter, ack_timeout_ms, durable, sync,
+ *                          sync_interval_ms, segment_bytes, owner,
+ *                          group, mode
  *   [topic NAME]           one topic; keys: slots, max_message,
  *                          slow_subscriber, max_subscribers,
  *                          max_publishers, history, header_room, owner,
@@ -69,6 +71,9 @@ struct busd_bus_config {
 	struct busd_metrics_address dashboard;
 	int log_level; /* log_level = error|warning|info|debug; -1: not set */
 	char log_file[1024]; /* log_file = PATH; "": stderr (the default) */
+	/* data_dir = PATH: durable queues' journals (busd/durable.h); "":
+	 * the default. */
+	char data_dir[1024];
 	struct busd_limits limits; /* who may hold connections */
 	unsigned int given;	   /* keys set by the file, one bit each */
 };

@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "control_socket.h"
 #include "dead_letter.h"
+#include "durable.h"
 #include "delete_guard.h"
 #include "handlers.h"
 #include "hello_deadline.h"
@@ -404,6 +405,8 @@ int busd_on_delete(struct busd_handlers *handlers, struct busd_client *client,
 	busd_info("client %u (pid %d) deleted queue '%s'",
 		  client->identity.client_id, (int)client->identity.pid,
 		  queue->name);
+	/* Deleted for good: a durable queue's journal goes too. */
+	busd_durable_close(handlers->catalog, queue->name, true);
 	busd_queue_delete(handlers->catalog, queue);
 	return 0;
 }

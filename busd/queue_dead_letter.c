@@ -75,6 +75,8 @@ static void busd_handle(struct bus_queue *q,
 	q->geometry = *g;
 	q->role = BUS_PRODUCER;
 	q->owner = BUS__OWNER_BUSD;
+	/* A durable dead-letter queue: our claims wait for its journal. */
+	q->durable = g->settings.durable;
 }
 
 static uint32_t room_of(const struct bus__queue_geometry *g)

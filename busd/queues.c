@@ -6,6 +6,7 @@
 #include "access_store.h"
 #include "announcer.h"
 #include "catalog.h"
+#include "durable.h"
 #include "log.h"
 #include "queues.h"
 #include "segments.h"
@@ -34,8 +35,16 @@ int busd_queue_create(struct busd_catalog *catalog, const char *name,
 	if (ret)
 		return ret;
 	queue->access = resolved;
+	/* A durable queue is rebuilt from its journal before anybody sees
+	 * it (busd/durable.h). */
+	ret = busd_durable_open(catalog, queue, false, detail, detail_size);
+	if (ret) {
+		busd_segment_destroy(catalog->bus_name, queue);
+		return ret;
+	}
 	ret = busd_registry_add(&catalog->registry, queue);
 	if (ret) {
+		busd_durable_close(catalog, name, false);
 		busd_segment_destroy(catalog->bus_name, queue);
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
@@ -57,6 +66,9 @@ int busd_queue_create(struct busd_catalog *catalog, const char *name,
  */
 void busd_queue_delete(struct busd_catalog *catalog, struct busd_queue *queue)
 {
+	/* Its journal is written and closed; busctl delete removes it too
+	 * (handlers.c). */
+	busd_durable_close(catalog, queue->name, false);
 	busd_registry_remove(&catalog->registry, queue);
 	busd_segment_destroy(catalog->bus_name, queue);
 	busd_access_store_save(catalog);

@@ -13,14 +13,14 @@
 #   build-fuzz/fuzz/TARGET FILE
 #
 # Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
-# fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record (default: all
-# seven).
+# fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record
+# fuzz_durable_recover (default: all eight).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record fuzz_durable_recover}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 
@@ -58,7 +58,8 @@ for target in $targets; do
 	elif [ "$target" = fuzz_topic_segment ]; then
 		extra="$scratch/topic-seeds"
 		max_len=16384 # a raw seed is a whole segment
-	elif [ "$target" = fuzz_journal_record ]; then
+	elif [ "$target" = fuzz_journal_record ] ||
+		[ "$target" = fuzz_durable_recover ]; then
 		max_len=16384 # a seed is a small journal file
 	elif [ "$target" = fuzz_requests ]; then
 		extra="$scratch/request-seeds"

@@ -47,7 +47,12 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ ECANCELED, "the call was cancelled with bus_queue_cancel(), "
 		     "bus_topic_cancel() or bus_subscription_cancel()" },
 	{ EINTR, "interrupted by a signal" },
-	{ ENOSPC, "/dev/shm has no room for the segment" },
+	{ ENOSPC, "no room: /dev/shm cannot hold the segment, or the disk "
+		  "of a durable queue's journal (busd's data_dir) is full" },
+	/* bus_flush() on a queue that is not durable. */
+	{ EOPNOTSUPP, "the queue is not durable: nothing to flush to disk "
+		      "(create it with durable = yes)" },
+
 	{ ENOMEM, "out of memory" },
 	{ ENAMETOOLONG, "a name or path is too long" },
 	{ EPERM, "operation not permitted for this role or user" },
@@ -61,7 +66,8 @@ static const struct bus__error_text bus__error_texts[] = {
 	{ EUSERS, "busd refused the connection: too many connections from "
 		  "this user (busd's max_connections_per_user); close some "
 		  "or ask the operator to raise it" },
-	{ EIO, "the control connection to busd failed" },
+	{ EIO, "the control connection to busd failed, or (bus_flush) busd "
+	       "could not write the durable queue's journal: see its log" },
 	{ ENXIO, "no responder: nothing consumes from or subscribes to the "
 		 "request queue or topic" },
 };

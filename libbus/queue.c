@@ -79,6 +79,11 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 		bus__load_relaxed(&geometry->control->dequeue_position);
 	q->released = q->dequeue_position;
 	q->cached_released = q->dequeue_position;
+	q->durable = geometry->settings.durable;
+	/* Acquire: pairs with busd's journal thread's store (durable_ring.c
+	 * in busd), as in bus__ring_journal_allows(). */
+	q->cached_journal =
+		bus__load_acquire(&geometry->control->journal_position);
 	*out = q;
 	return 0;
 }
@@ -347,6 +352,7 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		bus__ring_publish_seq_cst(q, m->token);
 	else
 		bus__ring_publish(q, m->token);
+	q->committed_through = m->token + 1;
 	count(&q->attachment->enqueued, 1);
 	return 0;
 }

@@ -1106,6 +1106,87 @@ static void test_queue_ring_settings_and_stats(void **state)
 	assert_ret(bus_ack(r->consumer[0], &message), 0);
 }
 
+/* A durable queue of 4 slots whose journal_position the test moves, as
+ * busd's journal thread would. */
+static void ring_open_durable(struct ring *r)
+{
+	struct bus_queue_settings settings;
+
+	local_queue_settings(&settings, ring_type, 4, 16, BUS_OVERFLOW_REJECT,
+			     4);
+	settings.durable = 1;
+	assert_ret(local_queue_create(&r->queue, &settings), 0);
+	assert_ret(local_queue_attach(&r->queue, BUS_PRODUCER, 0, NULL,
+				      &r->producer[0]),
+		   0);
+	assert_ret(local_queue_attach(&r->queue, BUS_CONSUMER, 0, NULL,
+				      &r->consumer[0]),
+		   0);
+}
+
+static void receive_and_ack(bus_queue_t *consumer, uint32_t count)
+{
+	struct bus_message m;
+
+	for (uint32_t i = 0; i < count; i++) {
+		assert_ret(bus_receive(consumer, &m, BUS_NOWAIT), 0);
+		assert_ret(bus_ack(consumer, &m), 0);
+	}
+}
+
+/* A cell is not reused before busd's journal copied it, even once its
+ * message was acked: the producer sees the queue full. */
+static void test_queue_ring_durable_waits_for_the_journal(void **state)
+{
+	struct ring *r = *state;
+	_Atomic uint64_t *journal;
+
+	ring_open_durable(r);
+	journal = &r->queue.geometry.control->journal_position;
+	send_values(r->producer[0], 0, 4);
+	receive_and_ack(r->consumer[0], 4);
+	assert_ret(send_value(r->producer[0], 4), -ENOBUFS);
+	atomic_store(journal, 2);
+	send_values(r->producer[0], 4, 2);
+	assert_ret(send_value(r->producer[0], 6), -ENOBUFS);
+	atomic_store(journal, 6);
+	receive_and_ack(r->consumer[0], 2);
+	send_values(r->producer[0], 6, 4);
+}
+
+/* bus_flush: 0 once durable_position covers the producer's commits,
+ * -ETIMEDOUT before, the journal's error when it failed, -EOPNOTSUPP on
+ * a queue that is not durable, -EBADF on a consumer. */
+static void test_queue_ring_flush_waits_for_durable_position(void **state)
+{
+	struct ring *r = *state;
+	struct bus_queue_control *c;
+
+	ring_open_durable(r);
+	c = r->queue.geometry.control;
+	assert_ret(bus_flush(r->producer[0], 0), 0);
+	send_values(r->producer[0], 0, 3);
+	assert_ret(bus_flush(r->producer[0], 0), -ETIMEDOUT);
+	assert_ret(bus_flush(r->producer[0], 1), -ETIMEDOUT);
+	atomic_store(&c->durable_position, 2);
+	assert_ret(bus_flush(r->producer[0], 0), -ETIMEDOUT);
+	atomic_store(&c->journal_error, -ENOSPC);
+	assert_ret(bus_flush(r->producer[0], 0), -ENOSPC);
+	atomic_store(&c->journal_error, 0);
+	atomic_store(&c->durable_position, 3);
+	assert_ret(bus_flush(r->producer[0], 0), 0);
+	assert_ret(bus_flush(r->consumer[0], 0), -EBADF);
+}
+
+static void test_queue_ring_flush_not_durable_gives_eopnotsupp(void **state)
+{
+	struct ring *r = *state;
+
+	ring_open(r, 4, 16, BUS_OVERFLOW_REJECT, 4);
+	send_values(r->producer[0], 0, 1);
+	assert_ret(bus_flush(r->producer[0], 0), -EOPNOTSUPP);
+}
+
 #define RING_TEST(name) \
 	cmocka_unit_test_setup_teardown(name, ring_setup, ring_teardown)
 
@@ -1141,6 +1222,9 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_endless_timeout_waits),
 	RING_TEST(test_queue_ring_wrong_role_is_refused),
 	RING_TEST(test_queue_ring_settings_and_stats),
+	RING_TEST(test_queue_ring_durable_waits_for_the_journal),
+	RING_TEST(test_queue_ring_flush_waits_for_durable_position),
+	RING_TEST(test_queue_ring_flush_not_durable_gives_eopnotsupp),
 };
 
 int main(int argc, char **argv)

@@ -402,6 +402,24 @@ BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
 			      const struct bus_buffer *buffers,
 			      unsigned int count, int64_t timeout_ns);
 
+/*
+ * Publisher confirm on a durable queue (durable = yes): waits until every
+ * message this producer handle committed is on disk as the queue's sync
+ * setting promises (sync = none: written to the file; interval and
+ * always: written and fdatasync'd), so that it survives a reboot or a
+ * power cut.  Plain commits never wait for the disk; call this when the
+ * promise is needed (after a batch, before telling somebody "done").
+ *
+ * Messages committed before ours by other producers must reach the disk
+ * first (the journal is written in queue order).  timeout_ms < 0 waits
+ * for ever, 0 only looks.  Returns 0; -ETIMEDOUT; -EOPNOTSUPP when the
+ * queue is not durable; -EBADF on a consumer or observer handle;
+ * -ENOSPC or -EIO when busd's journal write failed (its disk is full:
+ * nothing committed after the last confirmed message is promised until
+ * busd writes again); -ENOTCONN or -EIDRM when the queue went.
+ */
+BUS_EXPORT int bus_flush(bus_queue_t *queue, int timeout_ms);
+
 /* ---- keys, headers, correlation, expiry --------------------------------
  *
  * A message may carry a routing key (a dotted subject such as
@@ -548,6 +566,23 @@ struct bus_queue_stats {
 	 * while they wait now.
 	 */
 	uint64_t high_water;
+	/*
+	 * A durable queue's journal (0 for others): bytes busd wrote to it;
+	 * messages committed and not yet on disk as the sync setting
+	 * promises (its lag); fdatasyncs and the p50/p99 of their latency
+	 * (nanoseconds, since busd started); writes that failed; and busd's
+	 * start: how long reading the journal took, the messages it put
+	 * back after a reboot, the torn records it cut off its end.
+	 */
+	uint64_t journal_bytes;
+	uint64_t journal_lag;
+	uint64_t journal_syncs;
+	uint64_t journal_sync_p50_ns;
+	uint64_t journal_sync_p99_ns;
+	uint64_t journal_write_errors;
+	uint64_t journal_recovery_ns;
+	uint64_t journal_recovered;
+	uint64_t journal_torn;
 };
 
 /*

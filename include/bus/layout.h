@@ -22,6 +22,10 @@
  *                 | redelivery:     pending count, dead-  64 B |
  *                 |   letter hint and move record (busd)       |
  *                 | retired figures (written by busd)    128 B |
+ *                 | journal line: copied and durable      64 B |
+ *                 |   positions, flush sleepers (busd's        |
+ *                 |   journal thread; durable queues only)     |
+ *                 | journal figures (busd)                64 B |
  *   attachments   +--------------------------------------------+
  *                 | attachment[0 .. max_producers +            |
  *                 |   max_consumers): identity line written by |
@@ -92,8 +96,10 @@
 
 #define BUS_SEGMENT_MAGIC UINT64_C(0x31515355424d4853) /* "SHMBUSQ1" */
 /* 2: dead letters, ack_timeout_ms.  3: topics' joins (a publisher that
- * does not read it could overwrite what a joining subscriber is owed). */
-#define BUS_LAYOUT_VERSION 3
+ * does not read it could overwrite what a joining subscriber is owed).
+ * 4: durable queues (the journal lines; a producer that does not read
+ * journal_position could overwrite a message busd has not copied). */
+#define BUS_LAYOUT_VERSION 4
 #define BUS_MESSAGE_HEADER_VERSION 1
 
 #define BUS_CACHE_LINE 64
@@ -153,7 +159,26 @@ struct bus_queue_settings {
 	/* The queue that takes messages past max_deliveries: an mpmc queue
 	 * of the same bus, not this one; "" for none (the default). */
 	char dead_letter[BUS_NAME_MAX + 1];
+	/* 1: busd keeps the queue's messages and acks on disk (its
+	 * data_dir), so that they survive a reboot; 0 (the default). */
+	uint8_t durable;
+	/* enum bus_sync (durable queues), default BUS_SYNC_INTERVAL. */
+	uint8_t sync;
+	/* BUS_SYNC_INTERVAL: the group commit's period; 0: 10 ms. */
+	uint16_t sync_interval_ms;
+	/* Size of one journal file in KiB; 0: 64 MiB. */
+	uint32_t segment_kib;
 };
+
+/* How a durable queue's journal reaches the disk (bus_flush says when). */
+enum bus_sync {
+	BUS_SYNC_NONE = 0,     /* written to the file, never fdatasync'd */
+	BUS_SYNC_INTERVAL = 1, /* fdatasync every sync_interval_ms */
+	BUS_SYNC_ALWAYS = 2,   /* fdatasync linked to every write */
+};
+
+#define BUS_SYNC_INTERVAL_MAX_MS 60000u
+#define BUS_JOURNAL_SEGMENT_KIB_MIN 64u
 
 /* Longest ack_timeout_ms busd accepts: a day. */
 #define BUS_QUEUE_ACK_TIMEOUT_MAX 86400000u
@@ -375,6 +400,37 @@ struct bus_queue_control {
 	BUS_ATOMIC(uint64_t) move_target;
 	uint8_t pad4[BUS_CACHE_LINE - 5 * 8];
 	struct bus_retired_figures retired;
+	/*
+	 * Journal line (durable queues; busd's journal thread writes it,
+	 * busd/durable_*.c).  journal_position: every position before it
+	 * has been copied for the disk (or carried no message); a producer
+	 * never claims position p unless p < journal_position + slots
+	 * (read with acquire, only when its cached copy says no), so that no
+	 * cell is reused before busd copied it.  durable_position: every
+	 * message before it is on disk as the queue's sync setting promises
+	 * (bus_flush waits for it on durable_futex, counted in
+	 * flush_sleepers).  journal_doorbell: raised by a flusher so that
+	 * the journal thread looks now.  journal_error: 0, or the negative
+	 * errno of a write that failed (a full disk), until one succeeds.
+	 */
+	BUS_ATOMIC(uint64_t) journal_position;
+	BUS_ATOMIC(uint64_t) durable_position;
+	BUS_ATOMIC(uint32_t) flush_sleepers;
+	BUS_ATOMIC(uint32_t) durable_futex;
+	BUS_ATOMIC(uint32_t) journal_doorbell;
+	BUS_ATOMIC(int32_t) journal_error;
+	uint8_t pad5[BUS_CACHE_LINE - 32];
+	/* Journal figures, written by busd (relaxed) for busctl stat. */
+	struct bus_journal_line {
+		BUS_ATOMIC(uint64_t) bytes_written;
+		BUS_ATOMIC(uint64_t) syncs;
+		BUS_ATOMIC(uint64_t) write_errors;
+		BUS_ATOMIC(uint64_t) sync_p50_ns; /* since busd started */
+		BUS_ATOMIC(uint64_t) sync_p99_ns;
+		BUS_ATOMIC(uint64_t) recovery_ns;  /* reading it at start */
+		BUS_ATOMIC(uint64_t) recovered;	   /* messages put back */
+		BUS_ATOMIC(uint64_t) torn_records; /* cut off at start */
+	} journal;
 };
 
 /* ---- topics ------------------------------------------------------------ */
@@ -481,7 +537,11 @@ _Static_assert(offsetof(struct bus_queue_control, redeliver_pending) == 256,
 	       "redelivery line");
 _Static_assert(offsetof(struct bus_queue_control, retired) == 320,
 	       "retired figures");
-_Static_assert(sizeof(struct bus_queue_control) == 448, "queue control");
+_Static_assert(offsetof(struct bus_queue_control, journal_position) == 448,
+	       "journal line");
+_Static_assert(offsetof(struct bus_queue_control, journal) == 512,
+	       "journal figures line");
+_Static_assert(sizeof(struct bus_queue_control) == 576, "queue control");
 _Static_assert(offsetof(struct bus_attachment, high_water) ==
 		       BUS_CACHE_LINE + 7 * 8 + 4,
 	       "attachment high-water mark");

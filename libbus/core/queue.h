@@ -57,6 +57,16 @@ struct bus_queue {
 	uint64_t released;
 	uint64_t cached_released;
 
+	/*
+	 * Producer of a durable queue: our copy of busd's journal position
+	 * (layout.h's journal line), refreshed only when the next position
+	 * is a lap past it; and one past the last position we committed,
+	 * which bus_flush() waits to see durable.
+	 */
+	bool durable;
+	uint64_t cached_journal;
+	uint64_t committed_through;
+
 	/* Consumer: the messages it holds, in the order received (a ring of
 	 * max_unacked entries, rounded up to a power of two so that an index
 	 * wraps with held_mask; see queue_leases.c). */

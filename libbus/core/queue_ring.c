@@ -177,6 +177,10 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position, int *dropped)
 	for (uint32_t steps = 0;; steps++) {
 		if (steps > RING_STEPS_MAX)
 			return -EBADMSG;
+		if (!bus__ring_journal_allows(q, p)) {
+			q->enqueue_position = p;
+			return -ENOBUFS;
+		}
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release of the consumer that freed
 		 * the cell, so its reads of the old payload come first. */
@@ -241,6 +245,14 @@ int bus__ring_claim_mpmc(struct bus_queue *q, uint64_t *position, int *dropped)
 		if (steps > RING_STEPS_MAX)
 			return -EBADMSG;
 		uint64_t p = bus__load_relaxed(enqueue);
+
+		/* Before the cell: a skip needs the journal's copy too. */
+		if (!bus__ring_journal_allows(q, p)) {
+			/* A stale p may look blocked: only a current one is. */
+			if (bus__load_relaxed(enqueue) != p)
+				continue;
+			return -ENOBUFS;
+		}
 		struct bus_cell *cell = cell_at(q, p);
 		/* Acquire: pairs with the release of the consumer that freed
 		 * the cell (see bus__ring_release). */

@@ -40,6 +40,28 @@ static inline void bus__ring_spsc_advance(struct bus_queue *q, uint64_t p)
 }
 
 /*
+ * A durable queue: may a producer claim (or skip) position p?  Only when
+ * busd's journal thread copied the message of the cell's previous lap,
+ * p - slots, i.e. p < journal_position + slots.  The shared position is
+ * read only when our copy says no: once per lap at most while busd keeps
+ * up.  false: the queue is full for now (the journal is behind: disk
+ * back-pressure); the caller waits for room as for a full ring, and busd
+ * wakes space sleepers when it advances the position.
+ */
+static inline bool bus__ring_journal_allows(struct bus_queue *q, uint64_t p)
+{
+	if (!q->durable ||
+	    (int64_t)(p - q->cached_journal) < (int64_t)q->geometry.slots)
+		return true;
+	/* Acquire: pairs with the journal thread's seq_cst store of the
+	 * position after it copied the cells (busd/durable_ring.c), so its
+	 * reads of a cell come before our writes to it. */
+	q->cached_journal =
+		bus__load_acquire(&q->geometry.control->journal_position);
+	return (int64_t)(p - q->cached_journal) < (int64_t)q->geometry.slots;
+}
+
+/*
  * The SPSC producer's common case, inline in bus_loan(): its next cell is
  * free for this lap, or holds the previous lap's message and our copy of
  * the lazy consumer's released position (full counters, no wrap) says it
@@ -58,6 +80,9 @@ static inline bool bus__ring_claim_spsc_fast(struct bus_queue *q,
 	 * already ordered the consumer's reads of the old payload first. */
 	uint64_t found = bus__load_acquire(&cell->state);
 
+	if (q->durable &&
+	    (int64_t)(p - q->cached_journal) >= (int64_t)q->geometry.slots)
+		return false;
 	if (found != bus__cell_state(p, 0, BUS__CELL_FREE) &&
 	    !(q->lazy && found == bus__cell_state(lap, 0, BUS__CELL_READY) &&
 	      (int64_t)(lap - q->cached_released) < 0))

@@ -113,6 +113,30 @@ uint64_t bus__queue_messages(const struct bus__queue_geometry *g)
 	return s.depth + s.leased + s.dead_waiting;
 }
 
+/* The journal line (layout.h), written by busd's journal thread.
+ * Relaxed: figures. */
+static void add_journal(struct bus_queue_stats *s,
+			const struct bus__queue_geometry *g)
+{
+	const struct bus_queue_control *c = g->control;
+	const struct bus_journal_line *j = &c->journal;
+	uint64_t enqueued = bus__load_relaxed(&c->enqueue_position);
+	uint64_t durable = bus__load_relaxed(&c->durable_position);
+
+	if (!g->settings.durable)
+		return;
+	s->journal_lag = (int64_t)(enqueued - durable) > 0 ? enqueued - durable
+							   : 0;
+	s->journal_bytes = bus__load_relaxed(&j->bytes_written);
+	s->journal_syncs = bus__load_relaxed(&j->syncs);
+	s->journal_sync_p50_ns = bus__load_relaxed(&j->sync_p50_ns);
+	s->journal_sync_p99_ns = bus__load_relaxed(&j->sync_p99_ns);
+	s->journal_write_errors = bus__load_relaxed(&j->write_errors);
+	s->journal_recovery_ns = bus__load_relaxed(&j->recovery_ns);
+	s->journal_recovered = bus__load_relaxed(&j->recovered);
+	s->journal_torn = bus__load_relaxed(&j->torn_records);
+}
+
 void bus__queue_stats_read(const struct bus__queue_geometry *g,
 			   struct bus_queue_stats *s)
 {
@@ -134,6 +158,7 @@ void bus__queue_stats_read(const struct bus__queue_geometry *g,
 	/* The depth now is the one take has not measured yet. */
 	s->high_water = bus__max_u64(s->high_water, s->depth);
 	s->capacity = g->slots;
+	add_journal(s, g);
 }
 
 /* ---- per attachment ----------------------------------------------------- */

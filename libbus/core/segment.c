@@ -41,6 +41,8 @@ void bus_queue_settings_default(struct bus_queue_settings *settings)
 		.max_producers = 64,
 		.max_consumers = 64,
 		.header_room = 0,
+		.sync = BUS_SYNC_INTERVAL,
+		.sync_interval_ms = 10,
 	};
 }
 
@@ -72,9 +74,45 @@ static int bus__queue_dead_letter_check(const struct bus_queue_settings *s,
 	return 0;
 }
 
+/* The keys of durable queues (busd's journal, busd/durable.h). */
+static int bus__queue_durable_check(const struct bus_queue_settings *s,
+				    char *detail, size_t detail_size)
+{
+	if (s->durable > 1)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "durable must be yes or no");
+	if (!s->durable)
+		return 0;
+	if (s->sync > BUS_SYNC_ALWAYS)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "sync must be none, interval or always");
+	if (s->sync_interval_ms > BUS_SYNC_INTERVAL_MAX_MS)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "sync_interval_ms must be at most %u, "
+				   "not %u",
+				   BUS_SYNC_INTERVAL_MAX_MS,
+				   (unsigned int)s->sync_interval_ms);
+	if (s->segment_kib && s->segment_kib < BUS_JOURNAL_SEGMENT_KIB_MIN)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "segment_bytes must be at least %u KiB",
+				   BUS_JOURNAL_SEGMENT_KIB_MIN);
+	/* Dropping a message nobody consumed is what durable rules out;
+	 * and busd's copy may still need the oldest cell. */
+	if (s->overflow == BUS_OVERFLOW_DROP_OLDEST)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "a durable queue cannot have overflow = "
+				   "drop-oldest (it would drop messages it "
+				   "promised to keep): use block or reject");
+	return 0;
+}
+
 int bus__queue_settings_check(const struct bus_queue_settings *s, char *detail,
 			      size_t detail_size)
 {
+	int ret = bus__queue_durable_check(s, detail, detail_size);
+
+	if (ret)
+		return ret;
 	if (s->type != BUS_QUEUE_MPMC && s->type != BUS_QUEUE_SPSC)
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "type must be mpmc or spsc");

@@ -356,6 +356,32 @@ static PyObject *queue_iternext(QueueObject *q)
 
 /* ---- the rest -------------------------------------------------------- */
 
+/* flush(timeout=None): bus_flush(), the GIL let go while it waits. */
+static PyObject *queue_flush(QueueObject *q, PyObject *args, PyObject *kw)
+{
+	static char *keywords[] = { "timeout", NULL };
+	PyObject *timeout = Py_None;
+	int64_t timeout_ns;
+	int timeout_ms, rc;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:flush", keywords,
+					 &timeout) ||
+	    shmbus_timeout(timeout, &timeout_ns) < 0 ||
+	    enter_as(q, BUS_PRODUCER, "flush") < 0)
+		return NULL;
+	timeout_ms = timeout_ns < 0 ? -1
+		     : timeout_ns / 1000000 > INT32_MAX
+			     ? INT32_MAX
+			     : (int)((timeout_ns + 999999) / 1000000);
+	/* busy: no other thread uses the handle (or closes it) meanwhile. */
+	q->h.busy = 1;
+	Py_BEGIN_ALLOW_THREADS rc = bus_flush(q->queue, timeout_ms);
+	Py_END_ALLOW_THREADS q->h.busy = 0;
+	if (rc < 0)
+		return shmbus_raise_plain(rc, "flush");
+	Py_RETURN_NONE;
+}
+
 static PyObject *queue_cancel(QueueObject *q, PyObject *unused)
 {
 	if (shmbus_handle_ours(&q->h) < 0)
@@ -447,6 +473,10 @@ static PyMethodDef queue_methods[] = {
 	  METH_VARARGS | METH_KEYWORDS,
 	  "receive_batch(max=64, timeout=None) -> [Message]: waits for the "
 	  "first only" },
+	{ "flush", SHMBUS_METHOD(queue_flush), METH_VARARGS | METH_KEYWORDS,
+	  "flush(timeout=None): a durable queue's confirm - returns once "
+	  "every message this producer sent is on disk; raises "
+	  "shmbus.Timeout" },
 	{ "cancel", SHMBUS_METHOD(queue_cancel), METH_NOARGS,
 	  "Any thread: blocked and later calls raise shmbus.Cancelled." },
 	{ "uncancel", SHMBUS_METHOD(queue_uncancel), METH_NOARGS, NULL },

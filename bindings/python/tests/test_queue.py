@@ -189,3 +189,13 @@ def test_full_queue_rejects_or_times_out(bus, busd):
     assert bus.stat(reject)["rejected"] == 1
     figures = bus.stat(block)
     assert figures["rejected"] == 0 and figures["backpressure_waits"] == 1
+
+
+def test_flush_of_a_queue_that_is_not_durable_raises(bus, busd):
+    name = make_queue(bus, busd)
+    with bus.queue(name, "producer") as p, bus.queue(name, "consumer") as c:
+        p.send(b"x")
+        with pytest.raises(shmbus.Error, match="not durable"):
+            p.flush(timeout=1)
+        with pytest.raises(TypeError, match="producer"):
+            c.flush()

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The journal thread as a reader of a durable queue's ring: a consumer
+ * that never takes (busd/durable.h).
+ *
+ * Copying.  The thread looks at position j = copied, in cell j % slots,
+ * and reads the state word with acquire (pairs with the producer's
+ * release publish, queue_ring.c), as a consumer would:
+ *
+ *   older than j, or FREE(j)/WRITING(j)    not committed yet: stop here
+ *   READY(j)                               message j: copy it
+ *   HELD/REDELIVER/DEAD at j or later      taken already: message j if the
+ *                                          header's sequence is j, else an
+ *                                          older message a producer skipped
+ *                                          over at j (no message at j)
+ *   FREE at a later lap, READY later       j was acked (or padded) before
+ *                                          we came: nothing to keep
+ *
+ * A producer never claims nor skips position p unless p < journal_position
+ * + slots (queue_ring.h, bus__ring_journal_allows), so the cell's bytes do
+ * not change under the copy; only a consumer's nack may raise the delivery
+ * count meanwhile, which the ack scan sees and journals again.  After a
+ * pass the thread stores journal_position (seq_cst: the release pairs with
+ * the producers' acquire; seq_cst so that the wake-up check of the space
+ * sleepers after it needs no fence, wake.h).
+ *
+ * Acks.  A copied message that is still in the queue has an entry in the
+ * held table (one per cell: an occupied cell is skipped, never reused).
+ * The scan reads each entry's cell: gone (FREE, WRITING, another message,
+ * or below a lazy spsc consumer's released position) means acked, or
+ * moved to its dead-letter queue, which journals it itself if durable.
+ * Acks are appended as ranges of sequences.
+ *
+ * Delivery counts: a nack raises the count in the cell's header; the scan
+ * notes the new count in an ACK record of busd's own shape (the journal's
+ * sequences only grow, so the message cannot be appended again): a first
+ * range {UINT64_MAX, 0}, then pairs {sequence, 0}, {delivery count, 0}.
+ * Every range acks nothing (count 0), so a reader that does not know the
+ * shape acks nothing by mistake; a rebuild applies the newest count of a
+ * sequence (durable_recover.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "durable_queue.h"
+#include "queue_cell.h"
+#include "wake.h"
+
+/* Copies a pass at most, so that one busy queue does not starve the
+ * others nor its own acks. */
+#define BUSD_DURABLE_PASS_MAX 4096u
+/* Acks looked for at most this often. */
+#define BUSD_DURABLE_ACK_SCAN_NS 1000000u
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec t;
+
+	clock_gettime(clock, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint32_t room_of(const struct bus__queue_geometry *g)
+{
+	return g->payload_offset - (uint32_t)sizeof(struct bus_cell);
+}
+
+/* CLOCK_MONOTONIC publish stamp to CLOCK_REALTIME; 0 stays 0 (the
+ * journal then has the time of the copy). */
+static uint64_t wall_time_of(uint64_t monotonic_ns)
+{
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (!monotonic_ns || monotonic_ns > now)
+		return wall;
+	return wall - (now - monotonic_ns);
+}
+
+int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence)
+{
+	const struct bus__queue_geometry *g = &dq->geometry;
+	struct bus_cell *cell = bus__queue_cell(g, position);
+	struct bus_message_header h;
+	struct bus_journal_message m;
+	struct busd_durable_held *held = &dq->held[position & g->mask];
+	int ret;
+
+	/* One copy of the header: never trust shared memory twice. */
+	memcpy(&h, &cell->header, sizeof(h));
+	if (h.payload_length > g->settings.max_message ||
+	    h.extension_length > room_of(g)) {
+		dq->corrupt++;
+		return 1;
+	}
+	m = (struct bus_journal_message){
+		.sequence = sequence,
+		.time_ns = wall_time_of(h.publish_time_ns),
+		.correlation_id = h.correlation_id,
+		.delivery_count = h.delivery_count,
+		.flags = h.flags,
+		.extension = (const uint8_t *)cell + sizeof(*cell),
+		.extension_length = h.extension_length,
+		.payload_length = h.payload_length,
+		.payload = (const uint8_t *)cell + g->payload_offset,
+	};
+	ret = bus_journal_append_message(dq->writer, &m);
+	if (ret < 0)
+		return ret;
+	if (!held->live)
+		dq->held_count++;
+	*held = (struct busd_durable_held){
+		.sequence = sequence,
+		.position = position,
+		.delivery_count = h.delivery_count,
+		.live = true,
+	};
+	dq->messages++;
+	return 0;
+}
+
+enum copy_view { NOT_YET, MESSAGE, NOTHING };
+
+/* What position j holds (see the top of this file). */
+static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
+				uint64_t j)
+{
+	int64_t d = bus__position_diff(bus__cell_position(state),
+				       bus__position_wrap(j));
+	enum bus__cell_kind kind = bus__cell_kind(state);
+
+	if (d < 0)
+		return NOT_YET;
+	switch (kind) {
+	case BUS__CELL_FREE:
+	case BUS__CELL_WRITING:
+		return d == 0 ? NOT_YET : NOTHING;
+	case BUS__CELL_READY:
+		return d == 0 ? MESSAGE : NOTHING;
+	case BUS__CELL_HELD:
+	case BUS__CELL_REDELIVER:
+	case BUS__CELL_DEAD:
+		/* Relaxed is enough: the acquire load of the state came
+		 * first, and a taken cell's sequence is not written again. */
+		return cell->header.sequence == j ? MESSAGE : NOTHING;
+	}
+	return NOTHING;
+}
+
+/* A lazy spsc consumer released every position before this one. */
+static uint64_t released_position(const struct busd_durable_queue *dq)
+{
+	/* Acquire: pairs with the release in bus__leases_publish, so the
+	 * cells before it are what the consumer left. */
+	return bus__load_acquire(&dq->geometry.control->dequeue_position);
+}
+
+static void publish_copied(struct busd_durable_queue *dq)
+{
+	struct bus_queue_control *c = dq->geometry.control;
+
+	/* seq_cst store: its release half pairs with the producers' acquire
+	 * load in bus__ring_journal_allows (our reads of the cells come
+	 * before their writes); seq_cst so that the sleepers' count read
+	 * below needs no fence (wake.h). */
+	bus__store_seq_cst(&c->journal_position, dq->copied);
+	bus__wake_if_sleeping(&c->producers_sleeping, &c->space_futex);
+}
+
+int busd_durable_copy(struct busd_durable_queue *dq)
+{
+	const struct bus__queue_geometry *g = &dq->geometry;
+	uint64_t released = dq->lazy ? released_position(dq) : 0;
+	uint64_t start = dq->copied;
+	int copied = 0, ret = 0;
+
+	dq->stalled = false;
+	for (uint32_t n = 0; n < BUSD_DURABLE_PASS_MAX; n++) {
+		uint64_t j = dq->copied;
+		struct bus_cell *cell = bus__queue_cell(g, j);
+		/* Acquire: pairs with the producer's release publish, so the
+		 * header and payload we copy are the committed ones. */
+		uint64_t state = bus__load_acquire(&cell->state);
+		enum copy_view view = copy_view(cell, state, j);
+
+		if (view == NOT_YET)
+			break;
+		/* A lazy consumer's released message: acked already. */
+		if (view == MESSAGE && dq->lazy && (int64_t)(j - released) < 0)
+			view = NOTHING;
+		if (view == MESSAGE) {
+			ret = busd_durable_append_cell(dq, j, j);
+			if (ret == -EAGAIN) {
+				/* Every buffer in flight: the thread waits for
+				 * a completion rather than spin. */
+				dq->stalled = true;
+				ret = 0;
+				break;
+			}
+			if (ret < 0)
+				break;
+			if (ret == 0) {
+				copied++;
+				dq->appended = j + 1;
+			}
+			ret = 0;
+		}
+		dq->copied = j + 1;
+	}
+	if (dq->copied != start)
+		publish_copied(dq);
+	return ret < 0 ? ret : copied;
+}
+
+/* ---- acks ------------------------------------------------------------- */
+
+int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
+{
+	struct bus_journal_range *last =
+		dq->ack_count ? &dq->acks[dq->ack_count - 1] : NULL;
+
+	if (last && last->first + last->count == sequence) {
+		last->count++;
+		return 0;
+	}
+	if (dq->ack_count == dq->ack_capacity) {
+		uint32_t capacity = dq->ack_capacity ? dq->ack_capacity * 2
+						     : 64;
+		struct bus_journal_range *acks =
+			realloc(dq->acks, capacity * sizeof(*acks));
+
+		if (!acks)
+			return -ENOMEM;
+		dq->acks = acks;
+		dq->ack_capacity = capacity;
+	}
+	dq->acks[dq->ack_count++] =
+		(struct bus_journal_range){ .first = sequence, .count = 1 };
+	return 0;
+}
+
+int busd_durable_flush_acks(struct busd_durable_queue *dq)
+{
+	int ret;
+
+	if (!dq->ack_count)
+		return 0;
+	ret = bus_journal_append_acks(dq->writer, dq->acks, dq->ack_count);
+	if (ret < 0)
+		return ret == -EAGAIN ? 0 : ret;
+	dq->ack_count = 0;
+	return 0;
+}
+
+/* ---- delivery counts (see the top of this file) ----------------------- */
+
+static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
+		      uint32_t count)
+{
+	if (dq->count_count + 3 > dq->count_capacity) {
+		uint32_t capacity = dq->count_capacity ? dq->count_capacity * 2
+						       : 64;
+		struct bus_journal_range *counts =
+			realloc(dq->counts, capacity * sizeof(*counts));
+
+		if (!counts)
+			return -ENOMEM;
+		dq->counts = counts;
+		dq->count_capacity = capacity;
+	}
+	if (!dq->count_count)
+		dq->counts[dq->count_count++] =
+			(struct bus_journal_range){ BUSD_DURABLE_COUNTS_MARK,
+						    0 };
+	dq->counts[dq->count_count++] =
+		(struct bus_journal_range){ sequence, 0 };
+	dq->counts[dq->count_count++] = (struct bus_journal_range){ count, 0 };
+	return 0;
+}
+
+static int flush_counts(struct busd_durable_queue *dq)
+{
+	int ret;
+
+	if (!dq->count_count)
+		return 0;
+	ret = bus_journal_append_acks(dq->writer, dq->counts, dq->count_count);
+	if (ret < 0)
+		return ret == -EAGAIN ? 0 : ret;
+	dq->count_count = 0;
+	return 0;
+}
+
+/* 1 while the message of entry is still in its cell, else 0 (acked);
+ * *count: its delivery count now. */
+static int still_held(const struct busd_durable_queue *dq,
+		      const struct busd_durable_held *e, uint64_t released,
+		      uint32_t *count)
+{
+	const struct bus_cell *cell =
+		bus__queue_cell(&dq->geometry, e->position);
+	/* Acquire: pairs with the release of whoever moved the cell last,
+	 * so the header we read next belongs to the state we saw. */
+	uint64_t state = bus__load_acquire(&cell->state);
+
+	switch (bus__cell_kind(state)) {
+	case BUS__CELL_READY:
+		if (bus__cell_position(state) !=
+		    bus__position_wrap(e->position))
+			return 0;
+		if (dq->lazy && (int64_t)(e->position - released) < 0)
+			return 0;
+		break;
+	case BUS__CELL_HELD:
+	case BUS__CELL_REDELIVER:
+	case BUS__CELL_DEAD:
+		if (cell->header.sequence != e->sequence)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	*count = cell->header.delivery_count;
+	return 1;
+}
+
+int busd_durable_scan_acks(struct busd_durable_queue *dq)
+{
+	const struct bus__queue_geometry *g = &dq->geometry;
+	uint64_t released, now = now_ns(CLOCK_MONOTONIC);
+	int ret = 0;
+
+	if (!dq->held_count || now < dq->next_ack_scan_ns)
+		return busd_durable_flush_acks(dq);
+	dq->next_ack_scan_ns = now + BUSD_DURABLE_ACK_SCAN_NS;
+	released = dq->lazy ? released_position(dq) : 0;
+	/* Oldest first would be nicer for the ranges; cells in order are
+	 * oldest first within a lap, which is what a busy queue has. */
+	for (uint32_t i = 0; i < g->slots && ret == 0; i++) {
+		struct busd_durable_held *e = &dq->held[i];
+		uint32_t count;
+
+		if (!e->live)
+			continue;
+		if (!still_held(dq, e, released, &count)) {
+			ret = busd_durable_note_ack(dq, e->sequence);
+			e->live = false;
+			dq->held_count--;
+			continue;
+		}
+		if (count > e->delivery_count) {
+			ret = note_count(dq, e->sequence, count);
+			e->delivery_count = count;
+			dq->recounts++;
+		}
+	}
+	if (ret < 0)
+		return ret;
+	ret = flush_counts(dq);
+	return ret < 0 ? ret : busd_durable_flush_acks(dq);
+}

@@ -1,0 +1,99 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# perf/durable-run.sh [BUILD_DIR] [REPS]
+#
+# What durable = yes costs, in one run on one file system (the data_dir in
+# a temporary directory under $TMPDIR, default /tmp): 64-byte messages
+# streamed into the same queue settings not durable and durable with sync
+# = none, interval and always (a forked consumer acks them), and the
+# confirm latency (one send + bus_flush) with sync = always against
+# floor-fsync, a bare pwrite + fdatasync of the same bytes in the same
+# directory.  Each repetition runs every case in turn; the medians and the
+# ratio lines are printed.  Targets (issue 21): interval >= 0.5x not
+# durable; confirm p50 <= 1.2x floor-fsync.
+#
+# It starts its own busd (a temporary BUS_RUNTIME_DIR and data_dir) and
+# stops it by pid.
+set -eu
+
+build=${1:-build}
+reps=${2:-3}
+count=${STREAM_COUNT:-1000000}
+confirms=${CONFIRM_COUNT:-2000}
+slots=${SLOTS:-4096}
+bench=$build/perf/durable-bench
+for program in "$build/busd/busd" "$bench"; do
+	if [ ! -x "$program" ]; then
+		echo "durable-run.sh: $program is not built" >&2
+		exit 2
+	fi
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-durable-perf-XXXXXX")
+bus=perf-durable-$$
+busd_pid=
+cleanup() {
+	if [ -n "$busd_pid" ]; then
+		kill "$busd_pid" 2>/dev/null || true
+		wait "$busd_pid" 2>/dev/null || true
+	fi
+	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]*
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+export BUS_RUNTIME_DIR="$work/run"
+mkdir -m 0700 "$BUS_RUNTIME_DIR"
+queue() {
+	printf '[queue %s]\nslots = %s\nmax_message = 64\n%s\n\n' "$1" \
+		"$slots" "$2"
+}
+{
+	printf '[bus]\ndata_dir = %s/data\n\n' "$work"
+	queue plain ""
+	queue none "durable = yes
+sync = none"
+	queue interval "durable = yes
+sync = interval"
+	queue always "durable = yes
+sync = always"
+} >"$work/busd.conf"
+"$build/busd/busd" -f -b "$bus" -c "$work/busd.conf" -d 2>"$work/busd.log" &
+busd_pid=$!
+for _ in $(seq 100); do
+	[ -S "$BUS_RUNTIME_DIR/$bus.sock" ] && break
+	sleep 0.05
+done
+
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+for rep in $(seq "$reps"); do
+	for q in plain none interval always; do
+		"$bench" stream "$bus" "$q" "$count" |
+			awk '{ print $2 }' >>"$work/stream.$q"
+	done
+	"$bench" confirm "$bus" always "$confirms" >>"$work/confirm"
+	"$bench" floor-fsync "$work" "$confirms" >>"$work/floor"
+done
+
+printf '%-28s %14s\n' case "msgs/s (median of $reps)"
+for q in plain none interval always; do
+	printf '%-28s %14s\n' "stream-$q" "$(median <"$work/stream.$q")"
+done
+c50=$(awk '{ print $2 }' "$work/confirm" | median)
+c99=$(awk '{ print $4 }' "$work/confirm" | median)
+f50=$(awk '{ print $2 }' "$work/floor" | median)
+f99=$(awk '{ print $4 }' "$work/floor" | median)
+printf '%-28s p50 %s ns p99 %s ns\n' "confirm-always" "$c50" "$c99"
+printf '%-28s p50 %s ns p99 %s ns\n' "floor-fsync" "$f50" "$f99"
+plain=$(median <"$work/stream.plain")
+for q in none interval always; do
+	awk -v a="$(median <"$work/stream.$q")" -v b="$plain" -v q="$q" \
+		'BEGIN { printf "ratio stream-%s / stream-plain: %.2fx\n", q, a / b }'
+done
+awk -v a="$c50" -v b="$f50" \
+	'BEGIN { printf "ratio confirm-always p50 / floor-fsync p50: %.2fx (target <= 1.2x)\n", a / b }'

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client side of test_durable_faults.sh, through bus.h alone:
+ *
+ *   durable_client produce BUS QUEUE FIRST BATCH
+ *       sends messages FIRST, FIRST+1, ... for ever; after every BATCH a
+ *       bus_flush(); each flush that returns 0 prints "confirmed LAST" on
+ *       stdout (a plain write(2): it lands in the file even if we are
+ *       killed the next instant).  A flush that fails ends the program
+ *       with status 3 (the queue's journal failed: -ENOSPC ...), after
+ *       printing "flush: ERROR".
+ *   durable_client consume BUS QUEUE MAX
+ *       takes and acks up to MAX messages, checking each; prints
+ *       "acking ID" before each ack (so an ID printed may or may not be
+ *       acked: it may come back).
+ *   durable_client check BUS QUEUE FILE
+ *       FILE lists ids (one per line) that must still be in the queue or
+ *       were acked; the program takes every message (until the queue has
+ *       been empty for a second), checks each, and says which of the
+ *       listed ids it did not find.  0 when none is missing and none is
+ *       corrupt.
+ *
+ * A payload is "ID CHECK" with CHECK a hash of ID, padded with a pattern
+ * that depends on ID, so that a torn or mixed-up message is found.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+
+#define PAYLOAD_SIZE 48
+
+static uint64_t check_of(uint64_t id)
+{
+	return (id * UINT64_C(0x9e3779b97f4a7c15)) ^ (id >> 7);
+}
+
+static size_t payload_of(uint64_t id, char *out)
+{
+	int n = snprintf(out, PAYLOAD_SIZE, "%" PRIu64 " %016" PRIx64 " ", id,
+			 check_of(id));
+
+	for (int i = n; i < PAYLOAD_SIZE; i++)
+		out[i] = (char)('a' + (id + (uint64_t)i) % 26);
+	return PAYLOAD_SIZE;
+}
+
+/* The id of a valid payload, or -1. */
+static int64_t id_of(const void *data, size_t length)
+{
+	char expected[PAYLOAD_SIZE];
+	uint64_t id;
+
+	if (length != PAYLOAD_SIZE)
+		return -1;
+	if (sscanf(data, "%" SCNu64, &id) != 1)
+		return -1;
+	payload_of(id, expected);
+	return memcmp(expected, data, PAYLOAD_SIZE) ? -1 : (int64_t)id;
+}
+
+static void say(const char *format, uint64_t value)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), format, value);
+
+	if (write(STDOUT_FILENO, line, (size_t)n) != n)
+		exit(4);
+}
+
+static int open_queue(const char *bus_name, const char *queue,
+		      enum bus_role role, bus_t **bus, bus_queue_t **q)
+{
+	int ret = bus_connect(bus_name, bus);
+
+	if (ret == 0)
+		ret = bus_queue_open(*bus, queue, role, NULL, q);
+	if (ret)
+		fprintf(stderr, "durable_client: %s: %s\n", queue,
+			bus_strerror(ret));
+	return ret;
+}
+
+static int produce(const char *bus_name, const char *queue, uint64_t first,
+		   uint32_t batch)
+{
+	char payload[PAYLOAD_SIZE];
+	bus_queue_t *q;
+	bus_t *bus;
+	int ret;
+
+	if (open_queue(bus_name, queue, BUS_PRODUCER, &bus, &q))
+		return 1;
+	for (uint64_t id = first;; id++) {
+		ret = bus_send(q, payload, payload_of(id, payload),
+			       BUS_FOREVER);
+		if (ret) {
+			fprintf(stderr, "durable_client: send: %s\n",
+				bus_strerror(ret));
+			return 1;
+		}
+		if ((id - first + 1) % batch)
+			continue;
+		ret = bus_flush(q, 10000);
+		if (ret) {
+			printf("flush: %s\n", bus_strerror(ret));
+			fflush(stdout);
+			return 3;
+		}
+		say("confirmed %" PRIu64 "\n", id);
+	}
+}
+
+static int consume(const char *bus_name, const char *queue, uint64_t max)
+{
+	struct bus_message m;
+	bus_queue_t *q;
+	bus_t *bus;
+	int ret;
+
+	if (open_queue(bus_name, queue, BUS_CONSUMER, &bus, &q))
+		return 1;
+	for (uint64_t n = 0; n < max; n++) {
+		int64_t id;
+
+		ret = bus_receive(q, &m, BUS_FOREVER);
+		if (ret) {
+			fprintf(stderr, "durable_client: receive: %s\n",
+				bus_strerror(ret));
+			return 1;
+		}
+		id = id_of(m.payload, m.length);
+		if (id < 0) {
+			fprintf(stderr, "durable_client: corrupt message\n");
+			return 2;
+		}
+		say("acking %" PRIu64 "\n", (uint64_t)id);
+		bus_ack(q, &m);
+	}
+	bus_queue_close(q);
+	bus_disconnect(bus);
+	return 0;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t *read_ids(const char *path, size_t *count)
+{
+	FILE *f = fopen(path, "r");
+	uint64_t *ids = NULL, id;
+	size_t capacity = 0;
+
+	*count = 0;
+	if (!f)
+		return NULL;
+	while (fscanf(f, "%" SCNu64, &id) == 1) {
+		if (*count == capacity) {
+			capacity = capacity ? capacity * 2 : 1024;
+			ids = realloc(ids, capacity * sizeof(*ids));
+			if (!ids)
+				exit(4);
+		}
+		ids[(*count)++] = id;
+	}
+	fclose(f);
+	qsort(ids, *count, sizeof(*ids), compare_ids);
+	return ids;
+}
+
+static int check(const char *bus_name, const char *queue, const char *path)
+{
+	size_t count, missing = 0, corrupt = 0, taken = 0;
+	uint64_t *ids = read_ids(path, &count);
+	char *found = calloc(count ? count : 1, 1);
+	struct bus_message m;
+	bus_queue_t *q;
+	bus_t *bus;
+
+	if (!found || open_queue(bus_name, queue, BUS_CONSUMER, &bus, &q))
+		return 1;
+	while (bus_receive(q, &m, 1000000000) == 0) {
+		int64_t id = id_of(m.payload, m.length);
+		uint64_t *at;
+
+		taken++;
+		if (id < 0) {
+			corrupt++;
+		} else {
+			at = bsearch(&(uint64_t){ (uint64_t)id }, ids, count,
+				     sizeof(*ids), compare_ids);
+			if (at)
+				found[at - ids] = 1;
+		}
+		bus_ack(q, &m);
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (found[i])
+			continue;
+		if (missing++ < 10)
+			fprintf(stderr,
+				"durable_client: confirmed %" PRIu64
+				" is missing\n",
+				ids[i]);
+	}
+	printf("taken %zu, corrupt %zu, listed %zu, missing %zu\n", taken,
+	       corrupt, count, missing);
+	return missing || corrupt ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 && !strcmp(argv[1], "produce"))
+		return produce(argv[2], argv[3], strtoull(argv[4], NULL, 10),
+			       (uint32_t)strtoul(argv[5], NULL, 10));
+	if (argc == 5 && !strcmp(argv[1], "consume"))
+		return consume(argv[2], argv[3], strtoull(argv[4], NULL, 10));
+	if (argc == 5 && !strcmp(argv[1], "check"))
+		return check(argv[2], argv[3], argv[4]);
+	fprintf(stderr,
+		"usage: durable_client produce BUS QUEUE FIRST BATCH | "
+		"consume BUS QUEUE MAX | check BUS QUEUE FILE\n");
+	return 2;
+}

@@ -1,0 +1,198 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Durable queues (busd/durable.h), one behaviour at a time: confirms,
+# a reboot brings back exactly the messages not acked, in order, with their
+# delivery counts; a plain restart adopts the segment and the journal
+# carries on; a data_dir busd may not use is refused at start, naming it;
+# a torn tail is cut, counted and logged; corruption in the middle is
+# refused naming the file and offset; a full disk makes bus_flush() fail
+# with a clear error and loses nothing confirmed (root only: a small
+# tmpfs).
+#
+#   sh test_durable.sh BUSD BUSCTL DURABLE_CLIENT
+name=durable
+client=${3:-}
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$client" ]; then
+	echo "$name: durable_client not built; skipped"
+	exit 77
+fi
+
+full_mount=
+on_exit() {
+	[ -n "$full_mount" ] && umount "$full_mount" 2>/dev/null
+}
+
+write_conf() {
+	cat >"$work/busd.conf" <<EOF
+[bus]
+data_dir = $1
+
+[queue orders]
+durable = yes
+sync = always
+slots = 64
+
+[queue small]
+durable = yes
+sync = none
+segment_bytes = 64K
+max_message = 1024
+slots = 1024
+
+[queue plain]
+
+[queue fill]
+durable = yes
+sync = always
+slots = 16384
+max_message = 64
+EOF
+}
+
+# crash [reboot]: busd killed; with reboot, its segments (and socket) go.
+crash() {
+	kill -KILL "$busd_pid"
+	wait "$busd_pid" 2>/dev/null
+	busd_pid=
+	[ "${1:-}" = reboot ] &&
+		rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]*
+	rm -f "$BUS_RUNTIME_DIR/$bus.sock"
+}
+
+payloads() {
+	ctl --json consume "$1" -n "$2" --timeout 2
+	jq -r .payload "$work/out" | tr '\n' ' '
+}
+
+write_conf "$work/data"
+start_busd -c "$work/busd.conf"
+
+# ---- confirms ---------------------------------------------------------
+ctl pub orders a b c --confirm
+expect_ok "pub --confirm to a durable queue"
+ctl pub plain x --confirm
+expect_error "pub --confirm to a queue that is not durable" "not durable"
+ctl stat orders
+expect_in "^durable  *yes (sync always" out "stat shows the durable setting"
+expect_in "^journal_bytes  *[1-9]" out "stat shows the bytes journaled"
+
+# ---- reboot: exactly the unacked, in order, counts kept ---------------
+ctl consume orders -n 1
+expect_stdout "consume acks the first" "a\n"
+ctl consume orders -n 1 --no-ack
+expect_stdout "consume without ack" "b\n"
+# The journal thread notes the new delivery count within milliseconds.
+sleep 0.3
+crash reboot
+start_busd -c "$work/busd.conf"
+checks=$((checks + 1))
+grep -q "rebuilt from it, 2 messages held" "$busd_log" ||
+	fail "busd says what it rebuilt"
+ctl --json peek orders
+checks=$((checks + 1))
+[ "$(jq -r .payload "$work/out" | tr '\n' ' ')" = "b c " ] ||
+	fail "after a reboot the queue holds b c, in order"
+checks=$((checks + 1))
+[ "$(jq -r 'select(.payload == "b") | .delivery_count' "$work/out")" = 2 ] ||
+	fail "b kept its delivery count (2) across the reboot"
+ctl stat orders
+expect_in "^journal_recovered  *2" out "stat counts the messages put back"
+
+# ---- plain restart: adopted, the journal carries on --------------------
+ctl pub orders d --confirm
+expect_ok "pub --confirm after the reboot"
+crash
+start_busd -c "$work/busd.conf"
+checks=$((checks + 1))
+grep -q "journal .*adopted" "$busd_log" ||
+	fail "busd adopts the segment and its journal"
+ctl consume orders -n 1
+expect_stdout "the adopted queue delivers b" "b\n"
+sleep 0.3
+crash reboot
+start_busd -c "$work/busd.conf"
+checks=$((checks + 1))
+[ "$(payloads orders 2)" = "c d " ] ||
+	fail "after restart and reboot the queue holds c d"
+
+# ---- torn tail --------------------------------------------------------
+ctl pub orders e --confirm
+crash reboot
+newest=$(ls "$work/data/orders"/*.journal | tail -1)
+printf 'GARBAGE-GARBAGE-GARBAGE!' >>"$newest"
+start_busd -c "$work/busd.conf"
+checks=$((checks + 1))
+grep -q "torn record" "$busd_log" || fail "busd logs the torn tail it cut"
+ctl stat orders
+expect_in "^journal_torn  *1" out "stat counts the torn record"
+checks=$((checks + 1))
+[ "$(payloads orders 1)" = "e " ] || fail "the torn tail costs no message"
+
+# ---- corruption in the middle of a file -------------------------------
+head -c 1000 /dev/zero | tr '\0' x >"$work/big"
+for _ in $(seq 150); do cat "$work/big"; echo; done >"$work/lines"
+ctl_input "$(cat "$work/lines")" pub small --confirm
+expect_ok "150 messages of 1000 bytes into 64 KiB journal files"
+crash reboot
+first=$(ls "$work/data/small"/*.journal | head -1)
+count=$(ls "$work/data/small"/*.journal | wc -l)
+expect "small has several journal files" [ "$count" -gt 1 ]
+printf 'Z' | dd of="$first" bs=1 seek=300 conv=notrunc 2>/dev/null
+"$busd" -f -b "$bus" -c "$work/busd.conf" >"$work/out" 2>"$work/err"
+rc=$?
+expect_status 1 "busd refuses a journal corrupt in the middle"
+expect_in "$(basename "$first").*offset" err \
+	"the refusal names the file and the offset"
+# The operator's way out: remove what is corrupt.
+rm -rf "$work/data/small"
+start_busd -c "$work/busd.conf"
+stop_busd
+
+# ---- a data_dir busd may not use --------------------------------------
+: >"$work/not-a-dir"
+write_conf "$work/not-a-dir/data"
+"$busd" -f -b "$bus" -c "$work/busd.conf" >"$work/out" 2>"$work/err"
+rc=$?
+expect_status 1 "busd refuses a data_dir it cannot make"
+expect_in "data_dir $work/not-a-dir/data" err \
+	"the refusal names the data_dir"
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir -m 0500 "$work/read-only"
+	write_conf "$work/read-only"
+	"$busd" -f -b "$bus" -c "$work/busd.conf" >"$work/out" 2>"$work/err"
+	rc=$?
+	expect_status 1 "busd refuses a data_dir it may not write"
+	expect_in "data_dir $work/read-only" err \
+		"the refusal names the data_dir"
+fi
+
+# ---- a full disk (root: a 256 KiB tmpfs) ------------------------------
+mkdir "$work/full"
+if [ "$(id -u)" -eq 0 ] &&
+	mount -t tmpfs -o size=256k tmpfs "$work/full" 2>/dev/null; then
+	full_mount="$work/full"
+	write_conf "$work/full"
+	start_busd -c "$work/busd.conf"
+	"$client" produce "$bus" fill 1 4 >"$work/p.out" 2>"$work/p.err"
+	rc=$?
+	expect_status 3 "a producer's confirm fails when the disk is full"
+	expect_in "flush: no room.*disk" "p.out" \
+		"the confirm's error says the disk is full"
+	last=$(awk '$1 == "confirmed" { n = $2 } END { print n + 0 }' \
+		"$work/p.out")
+	expect "some messages were confirmed before" [ "$last" -gt 0 ]
+	crash reboot
+	seq 1 "$last" >"$work/expected"
+	start_busd -c "$work/busd.conf"
+	"$client" check "$bus" fill "$work/expected" >"$work/out" \
+		2>"$work/err"
+	rc=$?
+	expect_status 0 "every message confirmed before the disk filled is back"
+	stop_busd
+else
+	echo "$name: not root or no tmpfs mount: the full-disk case skipped"
+fi
+finish

@@ -1,0 +1,115 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Durable queues against the worst: busd killed with SIGKILL at a random
+# moment while producers stream with confirms (bus_flush) and a consumer
+# acks, then a "reboot" (every segment of the bus removed from /dev/shm,
+# as after a power cut), then busd started again on the same data_dir.
+# After ROUNDS rounds (50; BUS_TEST_SCALE scales it, at least 5) every
+# message whose confirm returned must be back, unless the consumer may
+# have acked it, and no message may be corrupt.  The test says how many
+# rounds it ran and how many confirmed messages it checked.
+#
+#   sh test_durable_faults.sh BUSD BUSCTL DURABLE_CLIENT
+name=durable_faults
+client=${3:-}
+. "$(dirname "$0")/lib.sh"
+
+if [ ! -x "$client" ]; then
+	echo "$name: durable_client not built; skipped"
+	exit 77
+fi
+
+rounds=50
+if [ -n "${BUS_TEST_SCALE:-}" ]; then
+	rounds=$(awk -v s="$BUS_TEST_SCALE" 'BEGIN { r = int(50 * s);
+		print r < 5 ? 5 : r }')
+fi
+
+conf="[bus]
+data_dir = $work/data
+
+[queue jobs]
+durable = yes
+slots = 65536
+max_message = 64
+max_unacked = 64"
+printf '%s\n' "$conf" >"$work/busd.conf"
+
+# reboot: what a power cut leaves of /dev/shm and the runtime directory
+# (nothing of this bus; the stale socket would also fool wait_for_socket).
+reboot() {
+	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]* \
+		"$BUS_RUNTIME_DIR/$bus.sock"
+}
+
+# A random number of milliseconds in [$1, $2), from awk's generator
+# seeded by the round and the pid.
+random_ms() {
+	awk -v a="$1" -v b="$2" -v seed="$3$$" \
+		'BEGIN { srand(seed); print int(a + rand() * (b - a)) }'
+}
+
+: >"$work/acked"
+: >"$work/confirmed"
+round=1
+while [ $round -le $rounds ]; do
+	start_busd -c "$work/busd.conf"
+	first=$((round * 1000000))
+	"$client" produce "$bus" jobs $first 8 >"$work/p.$round" \
+		2>>"$work/client.err" &
+	producer=$!
+	"$client" produce "$bus" jobs $((first + 500000)) 32 \
+		>"$work/q.$round" 2>>"$work/client.err" &
+	producer2=$!
+	consumer=
+	if [ $((round % 2)) -eq 0 ]; then
+		"$client" consume "$bus" jobs 150 >"$work/c.$round" \
+			2>>"$work/client.err" &
+		consumer=$!
+	fi
+	sleep "0.$(printf '%03d' "$(random_ms 20 300 $round)")"
+	kill -KILL "$busd_pid"
+	wait "$busd_pid" 2>/dev/null
+	busd_pid=
+	kill -KILL $producer $producer2 $consumer 2>/dev/null
+	wait $producer $producer2 $consumer 2>/dev/null
+	reboot
+	# Every id up to the last confirm of each producer.
+	for f in "$work/p.$round" "$work/q.$round"; do
+		base=$first
+		[ "$f" = "$work/q.$round" ] && base=$((first + 500000))
+		last=$(awk '$1 == "confirmed" { n = $2 } END { print n + 0 }' \
+			"$f")
+		[ "$last" -ge "$base" ] && seq "$base" "$last" \
+			>>"$work/confirmed"
+	done
+	[ -n "$consumer" ] && awk '$1 == "acking" { print $2 }' \
+		"$work/c.$round" >>"$work/acked"
+	round=$((round + 1))
+done
+
+# What must be back: confirmed and never (perhaps) acked.
+sort -u "$work/acked" >"$work/acked.sorted"
+sort -u "$work/confirmed" >"$work/confirmed.sorted"
+comm -23 "$work/confirmed.sorted" "$work/acked.sorted" >"$work/expected"
+confirmed=$(wc -l <"$work/confirmed.sorted")
+expected=$(wc -l <"$work/expected")
+
+start_busd -c "$work/busd.conf"
+checks=$((checks + 1))
+"$client" check "$bus" jobs "$work/expected" >"$work/check.out" \
+	2>"$work/check.err"
+status=$?
+if [ $status -ne 0 ]; then
+	fail "after $rounds kill+reboot rounds: $(cat "$work/check.out") $(head -5 "$work/check.err")"
+	tail -20 "$busd_log" >&2
+fi
+checks=$((checks + 1))
+[ "$confirmed" -gt 0 ] || fail "no message was ever confirmed"
+if grep -q corrupt "$work/client.err" 2>/dev/null; then
+	checks=$((checks + 1))
+	fail "a consumer saw a corrupt message"
+fi
+echo "$name: $rounds rounds of SIGKILL + reboot; $confirmed messages confirmed, $expected still owed, $(cat "$work/check.out")"
+finish
