@@ -352,7 +352,10 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		bus__ring_publish_seq_cst(q, m->token);
 	else
 		bus__ring_publish(q, m->token);
-	q->committed_through = m->token + 1;
+	/* The highest commit, not the last: loans may be committed out of
+	 * order, and bus_flush() waits for every one (queue_flush.c). */
+	if ((int64_t)(m->token + 1 - q->committed_through) > 0)
+		q->committed_through = m->token + 1;
 	count(&q->attachment->enqueued, 1);
 	return 0;
 }

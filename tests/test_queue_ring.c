@@ -1178,6 +1178,26 @@ static void test_queue_ring_flush_waits_for_durable_position(void **state)
 	assert_ret(bus_flush(r->consumer[0], 0), -EBADF);
 }
 
+/* Loans committed out of order: bus_flush waits for the highest commit,
+ * not the last one (review h21b item 3). */
+static void test_queue_ring_flush_waits_for_highest_commit(void **state)
+{
+	struct ring *r = *state;
+	struct bus_queue_control *c;
+	struct bus_message first, second;
+
+	ring_open_durable(r);
+	c = r->queue.geometry.control;
+	assert_ret(bus_loan(r->producer[0], &first, BUS_NOWAIT), 0);
+	assert_ret(bus_loan(r->producer[0], &second, BUS_NOWAIT), 0);
+	assert_ret(bus_commit(r->producer[0], &second, 1), 0);
+	assert_ret(bus_commit(r->producer[0], &first, 1), 0);
+	atomic_store(&c->durable_position, 1);
+	assert_ret(bus_flush(r->producer[0], 0), -ETIMEDOUT);
+	atomic_store(&c->durable_position, 2);
+	assert_ret(bus_flush(r->producer[0], 0), 0);
+}
+
 static void test_queue_ring_flush_not_durable_gives_eopnotsupp(void **state)
 {
 	struct ring *r = *state;
@@ -1224,6 +1244,7 @@ static const struct CMUnitTest ring_tests[] = {
 	RING_TEST(test_queue_ring_settings_and_stats),
 	RING_TEST(test_queue_ring_durable_waits_for_the_journal),
 	RING_TEST(test_queue_ring_flush_waits_for_durable_position),
+	RING_TEST(test_queue_ring_flush_waits_for_highest_commit),
 	RING_TEST(test_queue_ring_flush_not_durable_gives_eopnotsupp),
 };
 
