@@ -29,7 +29,10 @@
  * The scan reads each entry's cell: gone (FREE, WRITING, another message,
  * or below a lazy spsc consumer's released position) means acked, or
  * moved to its dead-letter queue, which journals it itself if durable.
- * Acks are appended as ranges of sequences.
+ * The scan is rate-limited, so a producer may reuse a cell before it
+ * looks: a message copied into a cell whose entry is still live notes
+ * that entry's ack first (hold()).  Acks are appended as ranges of
+ * sequences.
  *
  * Delivery counts: a nack raises the count in the cell's header; the scan
  * notes the new count in an ACK record of busd's own shape (the journal's
@@ -80,6 +83,38 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
 	return wall - (now - monotonic_ns);
 }
 
+/*
+ * Enters the message of sequence at position into the held table.  An
+ * entry still live for another message means that message left its cell
+ * (acked, or moved to its dead-letter queue) and a producer reused the
+ * cell before the ack scan looked: its ack is noted now, or it would
+ * never be journaled (review h21b item 1).
+ */
+static int hold(struct busd_durable_queue *dq, uint64_t position,
+		uint64_t sequence, uint32_t delivery_count)
+{
+	struct busd_durable_held *held =
+		&dq->held[position & dq->geometry.mask];
+	int ret;
+
+	if (held->live && held->sequence != sequence) {
+		ret = busd_durable_note_ack(dq, held->sequence);
+		if (ret < 0)
+			return ret;
+		held->live = false;
+		dq->held_count--;
+	}
+	if (!held->live)
+		dq->held_count++;
+	*held = (struct busd_durable_held){
+		.sequence = sequence,
+		.position = position,
+		.delivery_count = delivery_count,
+		.live = true,
+	};
+	return 0;
+}
+
 int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 			     uint64_t sequence)
 {
@@ -87,7 +122,6 @@ int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 	struct bus_cell *cell = bus__queue_cell(g, position);
 	struct bus_message_header h;
 	struct bus_journal_message m;
-	struct busd_durable_held *held = &dq->held[position & g->mask];
 	int ret;
 
 	/* One copy of the header: never trust shared memory twice. */
@@ -111,14 +145,9 @@ int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 	ret = bus_journal_append_message(dq->writer, &m);
 	if (ret < 0)
 		return ret;
-	if (!held->live)
-		dq->held_count++;
-	*held = (struct busd_durable_held){
-		.sequence = sequence,
-		.position = position,
-		.delivery_count = h.delivery_count,
-		.live = true,
-	};
+	ret = hold(dq, position, sequence, h.delivery_count);
+	if (ret < 0)
+		return ret;
 	dq->messages++;
 	return 0;
 }
@@ -149,6 +178,21 @@ static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
 		return cell->header.sequence == j ? MESSAGE : NOTHING;
 	}
 	return NOTHING;
+}
+
+/*
+ * A READY cell at j whose header's sequence is older than j: a message a
+ * rebuild put back from the journal (durable_recover.c), which a
+ * producer never writes (its sequence is its position).  Copying resumes
+ * below such cells after an adopt or a retry; appending them again under
+ * j would bring them back twice after the next reboot.  Relaxed is
+ * enough for the header: the acquire load of state came first, and a
+ * rebuilt cell's header is written before busd hands the segment out.
+ */
+static bool rebuilt(const struct bus_cell *cell, uint64_t state, uint64_t j)
+{
+	return bus__cell_kind(state) == BUS__CELL_READY &&
+	       (int64_t)(cell->header.sequence - j) < 0;
 }
 
 /* A lazy spsc consumer released every position before this one. */
@@ -192,6 +236,15 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 		/* A lazy consumer's released message: acked already. */
 		if (view == MESSAGE && dq->lazy && (int64_t)(j - released) < 0)
 			view = NOTHING;
+		if (view == MESSAGE && rebuilt(cell, state, j)) {
+			/* On disk already, under its own sequence: only
+			 * held (review h21b item 2). */
+			ret = hold(dq, j, cell->header.sequence,
+				   cell->header.delivery_count);
+			if (ret < 0)
+				break;
+			view = NOTHING;
+		}
 		if (view == MESSAGE) {
 			ret = busd_durable_append_cell(dq, j, j);
 			if (ret == -EAGAIN) {
