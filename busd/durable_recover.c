@@ -4,8 +4,9 @@
  * (busd/durable.h).
  *
  * The journal is read twice.  The first pass learns which sequences it
- * holds (the last record of each: a redelivered message is appended again
- * with its new delivery count, busd/durable_ring.c) and which were acked;
+ * holds (the last record of each: a retry after a failed write may append
+ * a message again), the newest delivery count noted for each (in ACK
+ * records of busd's own shape, busd/durable_ring.c) and which were acked;
  * what remains, in sequence order, is what the queue must hold.
  *
  * Rebuild (no segment: a reboot).  The second pass writes the k messages

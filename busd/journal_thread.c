@@ -145,9 +145,10 @@ static void fail(struct busd_durable_queue *dq, int error)
 	dq->writer = NULL;
 	dq->error = error;
 	dq->retry_ns = now_ns() + BUSD_JOURNAL_RETRY_NS;
-	/* Relaxed store, then a seq_cst raise of the futex word (wake.h):
-	 * a flusher that wakes reads the error. */
-	bus__store_relaxed(&c->journal_error, error);
+	/* Release store (pairs with the acquire load in queue_flush.c),
+	 * then a seq_cst raise of the futex word (wake.h): a flusher that
+	 * wakes reads the error. */
+	bus__store_release(&c->journal_error, error);
 	bus__wake_all(&c->durable_futex);
 }
 

@@ -33,8 +33,9 @@ static int flush_done(const struct bus_queue *q, uint64_t target)
 
 	if ((int64_t)(durable - target) >= 0)
 		return 1;
-	/* Relaxed: a hint, re-read on every wake-up. */
-	error = bus__load_relaxed(&c->journal_error);
+	/* Acquire: pairs with the journal thread's release store, so the
+	 * error is seen with what it wrote before (journal_thread.c). */
+	error = bus__load_acquire(&c->journal_error);
 	if (error < 0)
 		return error;
 	/* Relaxed: the state word is written once, at close (queue.c). */
@@ -68,6 +69,9 @@ static int flush_sleep(const struct bus_queue *q, uint64_t target,
 	/* seq_cst: pairs with the journal thread's seq_cst load of the
 	 * count after its seq_cst store of durable_position (wake.h). */
 	bus__fetch_add_seq_cst(&c->flush_sleepers, 1);
+	/* The full fence wake.h asks for: the re-check in flush_done() is an
+	 * acquire load, which the raise alone does not order after it. */
+	bus__fence_seq_cst();
 	/* Ring: the journal thread may be idle for a while otherwise. */
 	bus__wake_all(&c->journal_doorbell);
 	if (flush_done(q, target) == 0)

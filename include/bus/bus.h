@@ -405,9 +405,10 @@ BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
 /*
  * Publisher confirm on a durable queue (durable = yes): waits until every
  * message this producer handle committed is on disk as the queue's sync
- * setting promises (sync = none: written to the file; interval and
- * always: written and fdatasync'd), so that it survives a reboot or a
- * power cut.  Plain commits never wait for the disk; call this when the
+ * setting promises: sync = none, written to the file (it survives busd's
+ * crash, not a reboot or a power cut before the kernel writes the file
+ * back); interval and always, written and fdatasync'd, so that it
+ * survives a reboot or a power cut.  Plain commits never wait for the disk; call this when the
  * promise is needed (after a batch, before telling somebody "done").
  *
  * Messages committed before ours by other producers must reach the disk
