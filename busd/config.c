@@ -977,8 +977,9 @@ static void busd_config_finish_queue(struct busd_config_parser *p,
 
 /*
  * The dead-letter queue must be another [queue] of this file, mpmc (busd
- * writes into it besides its producers), and take every message of the
- * queue.  Errors name the dead_letter line.
+ * writes into it besides its producers), take every message of the
+ * queue, and be durable when the queue is (else its dead letters would
+ * not survive a reboot).  Errors name the dead_letter line.
  */
 static void
 busd_config_check_dead_letter(struct busd_config_parser *p,
@@ -1011,6 +1012,13 @@ busd_config_check_dead_letter(struct busd_config_parser *p,
 		busd_config_error_at(p, line,
 				     "[queue %s]: dead-letter queue "
 				     "'%s' must be mpmc",
+				     queue->name, s->dead_letter);
+	else if (s->durable && !target->settings.durable)
+		busd_config_error_at(p, line,
+				     "[queue %s]: dead-letter queue "
+				     "'%s' must be durable too (durable = "
+				     "yes): this queue is, and its dead "
+				     "letters would not survive a reboot",
 				     queue->name, s->dead_letter);
 	else if (target->settings.max_message < s->max_message ||
 		 target->settings.header_room < s->header_room)

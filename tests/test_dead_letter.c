@@ -543,6 +543,13 @@ static void test_dead_letter_config_errors_name_file_and_line(void **state)
 			    "[queue e]\n"
 			    "type = spsc\n",
 			    2, "must be mpmc");
+	/* A durable queue's dead letters would not survive a reboot in a
+	 * queue that is not durable (review h21b item 5). */
+	expect_config_error("[queue f]\n"
+			    "durable = yes\n"
+			    "dead_letter = g\n"
+			    "[queue g]\n",
+			    3, "dead-letter queue 'g' must be durable too");
 }
 
 /* ---- busd killed in the middle (no busd: local segments) --------------- */
