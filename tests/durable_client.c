@@ -201,7 +201,8 @@ static uint64_t *read_ids(const char *path, size_t *count)
 		ids[(*count)++] = id;
 	}
 	fclose(f);
-	qsort(ids, *count, sizeof(*ids), compare_ids);
+	if (*count) /* qsort and bsearch want a base even for no element */
+		qsort(ids, *count, sizeof(*ids), compare_ids);
 	return ids;
 }
 
@@ -254,8 +255,10 @@ static int check(const char *bus_name, const char *queue, const char *path,
 					exit(4);
 			}
 			seen[taken++] = (uint64_t)id;
-			at = bsearch(&(uint64_t){ (uint64_t)id }, ids, count,
-				     sizeof(*ids), compare_ids);
+			at = !count ? NULL
+				    : bsearch(&(uint64_t){ (uint64_t)id }, ids,
+					      count, sizeof(*ids),
+					      compare_ids);
 			if (at)
 				found[at - ids] = 1;
 		}
@@ -271,7 +274,7 @@ static int check(const char *bus_name, const char *queue, const char *path,
 				ids[i]);
 	}
 	qsort(seen, taken, sizeof(*seen), compare_ids);
-	if (acked)
+	if (acked_count)
 		back = report_ids(seen, taken, acked, acked_count,
 				  "was acked (journaled) but came back");
 	twice = report_ids(seen, taken, NULL, 0, "came twice");
