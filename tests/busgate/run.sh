@@ -15,5 +15,11 @@ if ! "$python" -c 'import stomp, websocket, pytest' 2>/dev/null; then
 fi
 export BUSD="$2" BUSCTL="$3" BUSGATE="$4" PYTHONDONTWRITEBYTECODE=1
 cd "$(dirname "$0")" || exit 1
-# No cache directory in the source tree; -x stops at the first failure.
-exec "$python" -m pytest -q -x -p no:cacheprovider "$file"
+# No cache directory in the source tree; -x stops at the first failure;
+# pytest's tmp_path folders in a base removed after the run, not kept under
+# /tmp/pytest-of-USER.
+base=$(mktemp -d "${TMPDIR:-/tmp}/shmbus-pytest-XXXXXX") || exit 1
+"$python" -m pytest -q -x -p no:cacheprovider --basetemp "$base" "$file"
+status=$?
+rm -rf "$base"
+exit $status

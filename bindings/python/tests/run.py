@@ -11,6 +11,7 @@ with the ASan runtime preloaded instead.
 """
 import os
 import sys
+import tempfile
 
 if len(sys.argv) > 1 and sys.argv[1].upper() in ("ON", "1", "TRUE", "YES"):
     print("python: skipped under BUS_SANITIZE_THREAD (an uninstrumented "
@@ -28,5 +29,9 @@ except ImportError:
     sys.exit(77)
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.exit(pytest.main([here, "-q", "-p", "no:cacheprovider",
-                      "--rootdir", here]))
+# pytest keeps its last tmp_path folders under /tmp/pytest-of-USER unless
+# given a base of its own: this one goes with the run.
+with tempfile.TemporaryDirectory(prefix="shmbus-pytest-") as base:
+    status = pytest.main([here, "-q", "-p", "no:cacheprovider",
+                          "--rootdir", here, "--basetemp", base])
+sys.exit(status)
