@@ -125,4 +125,48 @@ static inline int jt_files(const char *dir)
 	return n;
 }
 
+/* A test's journal: a fresh directory and options (a queue, sync =
+ * interval), removed at the end (cmocka set-up and tear-down). */
+struct jt_fixture {
+	char dir[256];
+	char detail[512];
+	struct bus_journal_options options;
+};
+
+static inline int jt_setup(void **state)
+{
+	struct jt_fixture *f = calloc(1, sizeof(*f));
+
+	jt_tmpdir(f->dir, sizeof(f->dir));
+	f->options = (struct bus_journal_options){
+		.directory = f->dir,
+		.name = "test",
+		.kind = BUS_JOURNAL_QUEUE,
+		.sync = BUS_JOURNAL_SYNC_INTERVAL,
+	};
+	*state = f;
+	return 0;
+}
+
+static inline int jt_teardown(void **state)
+{
+	struct jt_fixture *f = *state;
+
+	jt_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static inline struct bus_journal_writer *
+jt_writer_open(struct jt_fixture *f, struct bus_journal_recovery *recovered)
+{
+	struct bus_journal_writer *w;
+	int ret = bus_journal_writer_open(&w, &f->options, recovered,
+					  f->detail, sizeof(f->detail));
+
+	if (ret < 0)
+		fail_msg("writer_open: %d: %s", ret, f->detail);
+	return w;
+}
+
 #endif /* BUS_JOURNAL_TEST_H */

@@ -22,48 +22,6 @@
 
 #include "journal_test.h"
 
-struct fixture {
-	char dir[256];
-	char detail[512];
-	struct bus_journal_options options;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	jt_tmpdir(f->dir, sizeof(f->dir));
-	f->options = (struct bus_journal_options){
-		.directory = f->dir,
-		.name = "test",
-		.kind = BUS_JOURNAL_QUEUE,
-		.sync = BUS_JOURNAL_SYNC_INTERVAL,
-	};
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	jt_remove(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct bus_journal_writer *
-writer_open(struct fixture *f, struct bus_journal_recovery *recovered)
-{
-	struct bus_journal_writer *w;
-	int ret = bus_journal_writer_open(&w, &f->options, recovered,
-					  f->detail, sizeof(f->detail));
-
-	if (ret < 0)
-		fail_msg("writer_open: %d: %s", ret, f->detail);
-	return w;
-}
-
 /* Reads the whole journal: messages must be first..; returns the count
  * and the acks seen in *acks. */
 static uint64_t read_all(const char *path, uint64_t first, uint64_t *acks)
@@ -110,9 +68,9 @@ static void wait_durable(struct bus_journal_writer *w, uint64_t next)
 
 static void test_journal_round_trip_messages_and_acks(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_recovery rec;
-	struct bus_journal_writer *w = writer_open(f, &rec);
+	struct bus_journal_writer *w = jt_writer_open(f, &rec);
 	struct bus_journal_range ranges[2] = { { 1, 10 }, { 20, 5 } };
 	uint64_t acks = 0, count = test_scaled(20000, 1000);
 
@@ -126,7 +84,7 @@ static void test_journal_round_trip_messages_and_acks(void **state)
 	assert_int_equal(acks, 15);
 
 	/* Reopened: it knows where it was and goes on. */
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_int_equal(rec.records, count + 1);
 	assert_int_equal(rec.first_sequence, 1);
 	assert_int_equal(rec.next_sequence, count + 1);
@@ -146,13 +104,13 @@ static void test_journal_round_trip_messages_and_acks(void **state)
 
 static void test_journal_durable_sequence_follows_syncs(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_figures fig;
 	struct bus_journal_writer *w;
 	uint64_t deadline, rounds = 0;
 
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	assert_int_equal(bus_journal_durable_sequence(w), 0);
 	assert_int_equal(bus_journal_sync_due_ms(w), -1);
 	jt_append(w, 0, 10);
@@ -174,7 +132,7 @@ static void test_journal_durable_sequence_follows_syncs(void **state)
 	/* INTERVAL: a sync comes due after the interval. */
 	f->options.sync = BUS_JOURNAL_SYNC_INTERVAL;
 	f->options.sync_interval_ms = 5;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	assert_int_equal(bus_journal_durable_sequence(w), 10);
 	jt_append(w, 10, 10);
 	assert_int_equal(bus_journal_sync_due_ms(w), 0); /* to submit */
@@ -201,13 +159,13 @@ static void test_journal_durable_sequence_follows_syncs(void **state)
 
 static void test_journal_many_files_and_trim(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	uint64_t count = 3000;
 	int files, removed;
 
 	f->options.segment_bytes = 8192;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 100, count);
 	wait_durable(w, 100 + count);
 	files = jt_files(f->dir);
@@ -232,7 +190,7 @@ static void test_journal_many_files_and_trim(void **state)
 	{
 		struct bus_journal_recovery rec;
 
-		w = writer_open(f, &rec);
+		w = jt_writer_open(f, &rec);
 		assert_int_equal(rec.next_sequence, 100 + count);
 		assert_ret(bus_journal_writer_close(w), 0);
 	}
@@ -240,13 +198,13 @@ static void test_journal_many_files_and_trim(void **state)
 
 static void test_journal_topic_retention_by_bytes(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 
 	f->options.kind = BUS_JOURNAL_TOPIC;
 	f->options.segment_bytes = 8192;
 	f->options.retain_bytes = 32768;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 3000);
 	assert_ret(bus_journal_writer_close(w), 0);
 	/* About retain_bytes / segment_bytes files, plus the newest. */
@@ -256,7 +214,7 @@ static void test_journal_topic_retention_by_bytes(void **state)
 
 static void test_journal_topic_retention_by_age(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct dirent *e;
 	DIR *d;
@@ -265,7 +223,7 @@ static void test_journal_topic_retention_by_age(void **state)
 	f->options.kind = BUS_JOURNAL_TOPIC;
 	f->options.segment_bytes = 8192;
 	f->options.retain_age_ms = 60000;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 1000);
 	assert_ret(bus_journal_submit(w), 0);
 	files = jt_files(f->dir);
@@ -298,7 +256,7 @@ static void test_journal_topic_retention_by_age(void **state)
  * writer adds, into the files it starts. */
 static void test_journal_reader_follows_a_live_writer(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_reader *r;
 	struct bus_journal_entry e;
@@ -306,7 +264,7 @@ static void test_journal_reader_follows_a_live_writer(void **state)
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
 	f->options.segment_bytes = 8192;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 1, 100);
 	wait_durable(w, 101);
 	assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
@@ -351,12 +309,12 @@ static void seek_check(const char *dir, uint64_t sequence, uint64_t want)
 
 static void test_journal_seek_by_sequence_and_time(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	uint64_t count = test_scaled(60000, 20000);
 
 	f->options.segment_bytes = 1 << 20;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 10, count);
 	assert_ret(bus_journal_writer_close(w), 0);
 	assert_true(jt_files(f->dir) >= 3);
@@ -411,14 +369,14 @@ static off_t file_size_of(const char *path)
 
 static void test_journal_torn_tail_cut_counted_appended_after(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_recovery rec;
 	struct bus_journal_writer *w;
 	char path[512];
 	off_t size;
 
 	f->options.segment_bytes = 64 << 10;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 1, 2000);
 	assert_ret(bus_journal_writer_close(w), 0);
 
@@ -443,7 +401,7 @@ static void test_journal_torn_tail_cut_counted_appended_after(void **state)
 		assert_int_equal(rr.next_sequence, 2000);
 		bus_journal_reader_close(r);
 	}
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_int_equal(rec.torn_records, 1);
 	assert_true(rec.torn_bytes > 0 && rec.torn_bytes < 200);
 	assert_int_equal(rec.next_sequence, 2000);
@@ -462,7 +420,7 @@ static void test_journal_torn_tail_cut_counted_appended_after(void **state)
 		assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
 		close(fd);
 	}
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_int_equal(rec.torn_records, 1);
 	assert_int_equal(rec.torn_bytes, 300);
 	assert_int_equal(rec.next_sequence, 2010);
@@ -485,7 +443,7 @@ static void flip_byte(const char *path, off_t at)
 
 static void test_journal_corruption_refused_with_file_and_offset(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_reader *r;
 	struct bus_journal_entry e;
@@ -493,7 +451,7 @@ static void test_journal_corruption_refused_with_file_and_offset(void **state)
 	int ret;
 
 	f->options.segment_bytes = 64 << 10;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 3000);
 	assert_ret(bus_journal_writer_close(w), 0);
 	snprintf(path, sizeof(path), "%s/%020d.journal", f->dir, 0);
@@ -520,13 +478,13 @@ static void test_journal_corruption_refused_with_file_and_offset(void **state)
 
 static void test_journal_corruption_deep_in_newest_file(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	char path[512];
 	uint64_t count = 80000; /* about 9 MiB: more than the torn window */
 
 	f->options.segment_bytes = 64 << 20;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, count);
 	assert_ret(bus_journal_writer_close(w), 0);
 	newest_file(f->dir, path, sizeof(path));
@@ -539,7 +497,7 @@ static void test_journal_corruption_deep_in_newest_file(void **state)
 
 static void test_journal_unusable_directory(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	char file[300], dir[400];
 	int fd;
@@ -576,8 +534,8 @@ static void test_journal_unusable_directory(void **state)
 
 static void test_journal_one_writer_per_directory(void **state)
 {
-	struct fixture *f = *state;
-	struct bus_journal_writer *w = writer_open(f, NULL), *other;
+	struct jt_fixture *f = *state;
+	struct bus_journal_writer *w = jt_writer_open(f, NULL), *other;
 
 	assert_ret(bus_journal_writer_open(&other, &f->options, NULL,
 					   f->detail, sizeof(f->detail)),
@@ -587,8 +545,8 @@ static void test_journal_one_writer_per_directory(void **state)
 
 static void test_journal_large_record(void **state)
 {
-	struct fixture *f = *state;
-	struct bus_journal_writer *w = writer_open(f, NULL);
+	struct jt_fixture *f = *state;
+	struct bus_journal_writer *w = jt_writer_open(f, NULL);
 	struct bus_journal_reader *r;
 	struct bus_journal_entry e;
 	struct bus_journal_message m = { .sequence = 3 };
@@ -638,7 +596,7 @@ static void test_journal_record_parse_refuses_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, jt_setup, jt_teardown)
 		T(test_journal_round_trip_messages_and_acks),
 		T(test_journal_durable_sequence_follows_syncs),
 		T(test_journal_many_files_and_trim),

@@ -25,48 +25,6 @@
 #include "format.h"
 #include "journal_test.h"
 
-struct fixture {
-	char dir[256];
-	char detail[512];
-	struct bus_journal_options options;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	jt_tmpdir(f->dir, sizeof(f->dir));
-	f->options = (struct bus_journal_options){
-		.directory = f->dir,
-		.name = "test",
-		.kind = BUS_JOURNAL_QUEUE,
-		.sync = BUS_JOURNAL_SYNC_INTERVAL,
-	};
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	jt_remove(f->dir);
-	free(f);
-	return 0;
-}
-
-static struct bus_journal_writer *
-writer_open(struct fixture *f, struct bus_journal_recovery *recovered)
-{
-	struct bus_journal_writer *w;
-	int ret = bus_journal_writer_open(&w, &f->options, recovered,
-					  f->detail, sizeof(f->detail));
-
-	if (ret < 0)
-		fail_msg("writer_open: %d: %s", ret, f->detail);
-	return w;
-}
-
 /* Submits and reaps until every message before next is durable. */
 static void flush_to(struct bus_journal_writer *w, uint64_t next)
 {
@@ -148,7 +106,7 @@ static struct tally read_all(const char *dir, uint64_t acked)
  * sync = always journal is corruption, not a tear to cut. */
 static void test_faults_corruption_near_end_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_recovery rec;
 	struct tally t;
@@ -156,7 +114,7 @@ static void test_faults_corruption_near_end_refused(void **state)
 	off_t size;
 
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	for (uint64_t s = 0; s < 20000; s += 100) {
 		jt_append(w, s, 100);
 		flush_to(w, s + 100);
@@ -180,7 +138,7 @@ static void test_faults_corruption_near_end_refused(void **state)
 	flip_byte(path, 2000);
 	assert_int_equal(truncate(path, size - BUS__JOURNAL_MARK_SIZE - 20),
 			 0);
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_int_equal(rec.torn_records, 1);
 	assert_int_equal(rec.next_sequence, 19999);
 	assert_ret(bus_journal_writer_close(w), 0);
@@ -189,14 +147,14 @@ static void test_faults_corruption_near_end_refused(void **state)
 /* Finding 1: a zero-filled tail (pages that never landed) is a tear. */
 static void test_faults_zeroed_tail_is_a_tear(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_recovery rec;
 	char path[512], zeros[4096] = { 0 };
 	off_t size;
 
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 1000);
 	flush_to(w, 1000);
 	jt_append(w, 1000, 100);
@@ -204,7 +162,7 @@ static void test_faults_zeroed_tail_is_a_tear(void **state)
 	file_path(f->dir, 0, path, sizeof(path));
 	size = size_of(path);
 	write_at(path, zeros, sizeof(zeros), size - 1000);
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_true(rec.torn_records >= 1);
 	assert_true(rec.next_sequence < 1100 && rec.next_sequence > 1000);
 	assert_ret(bus_journal_writer_close(w), 0);
@@ -214,16 +172,16 @@ static void test_faults_zeroed_tail_is_a_tear(void **state)
  * before it calls anything durable. */
 static void test_faults_reopen_syncs_before_durable(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_figures fig;
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 1000);
 	assert_ret(bus_journal_writer_close(w), 0);
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	bus_journal_writer_figures(w, &fig);
 	assert_true(fig.syncs >= 1);
 	assert_int_equal(bus_journal_durable_sequence(w), 1000);
@@ -235,19 +193,19 @@ static void test_faults_reopen_syncs_before_durable(void **state)
  * refused for good. */
 static void test_faults_power_cut_hole_without_marks_is_a_tear(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_recovery rec;
 	char path[512];
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 60000); /* about 6 MiB, one file */
 	assert_ret(bus_journal_writer_close(w), 0);
 	file_path(f->dir, 0, path, sizeof(path));
 	assert_true(size_of(path) > (5 << 20));
 	flip_byte(path, 2000);
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_true(rec.torn_records > 1);
 	assert_true(rec.next_sequence > 0 && rec.next_sequence < 100);
 	jt_append(w, rec.next_sequence, 10);
@@ -259,13 +217,13 @@ static void test_faults_power_cut_hole_without_marks_is_a_tear(void **state)
  * does not roll to a name taken. */
 static void test_faults_roll_without_new_message(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_range ack = { 0, 1 };
 	struct tally t;
 
 	f->options.segment_bytes = 4096;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 1);
 	for (int i = 0; i < 1000; i++)
 		assert_ret(bus_journal_append_acks(w, &ack, 1), 0);
@@ -279,7 +237,7 @@ static void test_faults_roll_without_new_message(void **state)
 	assert_ret(t.error, 0);
 	assert_int_equal(t.messages, 102);
 	assert_int_equal(t.acks, 1300);
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 102, 1);
 	assert_ret(bus_journal_writer_close(w), 0);
 }
@@ -288,13 +246,13 @@ static void test_faults_roll_without_new_message(void **state)
  * in an old file; trimming that file keeps the ack. */
 static void test_faults_trim_keeps_later_acks(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_range early = { 100, 1 }, rest = { 0, 100 };
 	char path[512];
 
 	f->options.segment_bytes = 4096;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 10);
 	assert_ret(bus_journal_append_acks(w, &early, 1), 0);
 	jt_append(w, 10, 190);
@@ -311,7 +269,7 @@ static void test_faults_trim_keeps_later_acks(void **state)
  * the one it reads. */
 static void test_faults_live_reader_across_trims(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_reader *r = NULL;
 	struct bus_journal_entry e;
@@ -322,7 +280,7 @@ static void test_faults_live_reader_across_trims(void **state)
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
 	f->options.segment_bytes = 8192;
 	f->options.retain_bytes = 20000;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	for (uint64_t s = 0; s < 600; s += 20) {
 		jt_append(w, s, 20);
 		flush_to(w, s + 20);
@@ -348,7 +306,7 @@ static void test_faults_live_reader_across_trims(void **state)
  * reads the record again before it calls it corrupt. */
 static void test_faults_tailer_rereads_before_corruption(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_reader *r;
 	struct bus_journal_entry e;
@@ -359,7 +317,7 @@ static void test_faults_tailer_rereads_before_corruption(void **state)
 	int ret;
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 11);
 	assert_ret(bus_journal_writer_close(w), 0);
 	assert_ret(bus_journal_reader_open(&r, f->dir, NULL, 0), 0);
@@ -405,13 +363,13 @@ static void test_faults_tailer_rereads_before_corruption(void **state)
  * the one whose first message has it. */
 static void test_faults_seek_time_at_file_boundary(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_reader *r;
 	struct bus_journal_entry e;
 
 	f->options.segment_bytes = 4096;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	for (uint64_t s = 0; s < 200; s++) {
 		struct jt_message t;
 
@@ -432,13 +390,13 @@ static void test_faults_seek_time_at_file_boundary(void **state)
  * cut must not leave a torn file that is not the newest). */
 static void test_faults_roll_syncs_with_sync_none(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_figures fig;
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
 	f->options.segment_bytes = 4096;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 200);
 	bus_journal_writer_figures(w, &fig);
 	assert_true(jt_files(f->dir) >= 4);
@@ -450,7 +408,7 @@ static void test_faults_roll_syncs_with_sync_none(void **state)
  * a tear, not corruption. */
 static void test_faults_zeroed_header_of_newest_is_a_tear(void **state)
 {
-	struct fixture *f = *state;
+	struct jt_fixture *f = *state;
 	struct bus_journal_writer *w;
 	struct bus_journal_recovery rec;
 	char path[512] = "", zeros[BUS__JOURNAL_FILE_HEADER_SIZE] = { 0 };
@@ -458,7 +416,7 @@ static void test_faults_zeroed_header_of_newest_is_a_tear(void **state)
 
 	f->options.sync = BUS_JOURNAL_SYNC_NONE;
 	f->options.segment_bytes = 4096;
-	w = writer_open(f, NULL);
+	w = jt_writer_open(f, NULL);
 	jt_append(w, 0, 200);
 	assert_ret(bus_journal_writer_close(w), 0);
 	{
@@ -475,7 +433,7 @@ static void test_faults_zeroed_header_of_newest_is_a_tear(void **state)
 		bus_journal_reader_close(r);
 	}
 	write_at(path, zeros, sizeof(zeros), 0);
-	w = writer_open(f, &rec);
+	w = jt_writer_open(f, &rec);
 	assert_true(rec.torn_bytes > 0);
 	assert_int_equal(rec.next_sequence, newest);
 	jt_append(w, newest, 5);
@@ -511,7 +469,7 @@ static void test_faults_record_reserved_checked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, jt_setup, jt_teardown)
 		T(test_faults_corruption_near_end_refused),
 		T(test_faults_zeroed_tail_is_a_tear),
 		T(test_faults_reopen_syncs_before_durable),
