@@ -803,6 +803,17 @@ BUS_EXPORT int bus_publish(bus_topic_t *topic, const void *data, size_t length,
 BUS_EXPORT int bus_topic_last(bus_topic_t *topic, void *buf, size_t size,
 			      struct bus_message_header *header);
 
+/* Where a subscription starts (bus_subscribe_options.from). */
+enum bus_subscribe_from {
+	/* Messages committed after the subscription (and history). */
+	BUS_FROM_NOW = 0,
+	/* A recorded topic's messages from sequence from_value on. */
+	BUS_FROM_SEQUENCE = 1,
+	/* A recorded topic's messages published at or after from_value,
+	 * CLOCK_REALTIME nanoseconds. */
+	BUS_FROM_TIME = 2,
+};
+
 /* Options of a subscription; pass NULL for the defaults. */
 struct bus_subscribe_options {
 	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
@@ -815,13 +826,30 @@ struct bus_subscribe_options {
 	 * latency_every-th (as for queues). */
 	int no_latency;
 	uint32_t latency_every;
+	/*
+	 * Catch-up (a topic with record = yes): enum bus_subscribe_from and
+	 * its value.  The subscription first reads the topic's journal (busd's
+	 * data_dir) from that point, then the live ring: every message in
+	 * sequence order, with no gap and no duplicate at the switch.
+	 * Messages read from disk are copies (the view is valid until the
+	 * next receive), have publish_time_ns 0 and count no latency.
+	 * Messages that retention deleted before they were read are reported
+	 * through *lost, as a lap is.  While it reads the disk the
+	 * subscription already holds its place in the ring, so under block a
+	 * subscriber far behind slows publishers like any slow one.
+	 * -EOPNOTSUPP for a topic not recorded; -EINVAL with history or for
+	 * a pattern.
+	 */
+	uint32_t from;
+	uint64_t from_value;
 };
 
 /*
  * Subscribes to a topic.  -ENOENT for an unknown topic (or a queue of that
  * name), -EBUSY when it has max_subscribers subscribers (the detail says
  * so), -EINVAL for a history above the topic's, -EACCES when the topic's
- * mode does not let this user read (r).
+ * mode does not let this user read (r), -EOPNOTSUPP for from on a topic
+ * that is not recorded.
  */
 BUS_EXPORT int bus_subscribe(bus_t *bus, const char *topic,
 			     const struct bus_subscribe_options *options,

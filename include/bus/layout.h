@@ -98,8 +98,11 @@
 /* 2: dead letters, ack_timeout_ms.  3: topics' joins (a publisher that
  * does not read it could overwrite what a joining subscriber is owed).
  * 4: durable queues (the journal lines; a producer that does not read
- * journal_position could overwrite a message busd has not copied). */
-#define BUS_LAYOUT_VERSION 4
+ * journal_position could overwrite a message busd has not copied).
+ * 5: recorded topics (the topic's journal line and record settings; a
+ * publisher that does not read journal_position could overwrite a
+ * message busd has not recorded). */
+#define BUS_LAYOUT_VERSION 5
 #define BUS_MESSAGE_HEADER_VERSION 1
 
 #define BUS_CACHE_LINE 64
@@ -206,7 +209,24 @@ struct bus_topic_settings {
 	uint32_t max_publishers;  /* default 64; 1: single-publisher path */
 	uint32_t history;	  /* messages a late joiner may ask for, 0 */
 	uint32_t header_room;	  /* bytes for routing key and headers, 0 */
-	uint32_t reserved;	  /* 0 */
+	/* 1: busd records every message on disk (its data_dir), so that a
+	 * subscriber may start from a sequence or a time and replay it
+	 * (bus_subscribe_options.from); 0 (the default).  Publishers, under
+	 * either slow_subscriber policy, never reuse a cell busd has not
+	 * recorded yet: the disk is back-pressure, never loss. */
+	uint8_t record;
+	/* enum bus_sync (recorded topics), default BUS_SYNC_INTERVAL. */
+	uint8_t sync;
+	/* BUS_SYNC_INTERVAL: the group commit's period; 0: 10 ms. */
+	uint16_t sync_interval_ms;
+	/* Size of one journal file in KiB; 0: 64 MiB. */
+	uint32_t segment_kib;
+	/* Retention of a recorded topic: whole journal files go when the
+	 * files hold more than retain_mib MiB, or when everything in a file
+	 * is older than retain_age_s seconds; 0: kept (the default). */
+	uint32_t retain_mib;
+	uint32_t retain_age_s;
+	uint32_t reserved; /* 0 */
 };
 
 /*
@@ -495,11 +515,22 @@ struct bus_topic_control {
 	 * publisher has in its cache anyway; 0 in older segments. */
 	BUS_ATOMIC(uint64_t) joins;
 	uint8_t pad0[BUS_CACHE_LINE - 16];
-	/* Unused since joins: it was a minimum of the subscribers' positions
-	 * shared between publishers, which cannot say which joins it saw.
-	 * Kept so that the lines below keep their offsets. */
-	BUS_ATOMIC(uint64_t) unused_minimum;
-	uint8_t pad1[BUS_CACHE_LINE - 8];
+	/*
+	 * Journal line (recorded topics; busd's journal thread writes it).
+	 * journal_position: every position before it has been recorded for
+	 * the disk (or carried no message); a publisher of a recorded topic
+	 * never claims position p unless p < journal_position + slots (read
+	 * with acquire, only when its cached copy says no; pairs with busd's
+	 * release store after its copy), under either policy, so that no
+	 * cell is reused before busd recorded it.  busd wakes publishers
+	 * sleeping on space_futex when it advances it.  journal_error: 0, or
+	 * the negative errno of a write that failed (a full disk), until one
+	 * succeeds.  (Until layout 5 this line held an unused minimum.)
+	 */
+	BUS_ATOMIC(uint64_t) journal_position;
+	BUS_ATOMIC(int32_t) journal_error;
+	uint32_t journal_reserved;
+	uint8_t pad1[BUS_CACHE_LINE - 16];
 	/* Subscribers that may sleep, and the word they sleep on. */
 	BUS_ATOMIC(uint32_t) subscribers_sleeping;
 	BUS_ATOMIC(uint32_t) data_futex;
@@ -514,6 +545,9 @@ struct bus_topic_control {
 	BUS_ATOMIC(uint32_t) retired_high_water;
 	uint8_t pad3[BUS_CACHE_LINE - 12];
 	struct bus_topic_retired_figures retired;
+	/* Journal figures of a recorded topic, written by busd (relaxed) for
+	 * busctl stat; recovered: messages the journal held at start. */
+	struct bus_journal_line journal;
 };
 
 /* The layout is a contract between processes built separately. */
@@ -556,15 +590,17 @@ _Static_assert(offsetof(struct bus_subscriber, position) == BUS_CACHE_LINE,
 _Static_assert(sizeof(struct bus_subscriber) == 2 * BUS_CACHE_LINE,
 	       "subscriber size");
 _Static_assert(offsetof(struct bus_topic_control, joins) == 8, "topic joins");
-_Static_assert(offsetof(struct bus_topic_control, unused_minimum) == 64,
-	       "topic second line");
+_Static_assert(offsetof(struct bus_topic_control, journal_position) == 64,
+	       "topic journal line");
 _Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) == 128,
 	       "topic subscriber wait line");
 _Static_assert(offsetof(struct bus_topic_control, publishers_sleeping) == 192,
 	       "topic publisher wait line");
 _Static_assert(offsetof(struct bus_topic_control, retired) == 256,
 	       "topic retired figures");
-_Static_assert(sizeof(struct bus_topic_control) == 320, "topic control");
+_Static_assert(offsetof(struct bus_topic_control, journal) == 320,
+	       "topic journal figures");
+_Static_assert(sizeof(struct bus_topic_control) == 384, "topic control");
 _Static_assert(offsetof(struct bus_subscriber, high_water) ==
 		       BUS_CACHE_LINE + 4 * 8 + 4,
 	       "subscriber high-water mark");

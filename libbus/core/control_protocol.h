@@ -35,10 +35,11 @@
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
 #define BUS_CONTROL_VERSION \
-	6u /* 2: owner, group and mode; 3: wildcards;
+	7u /* 2: owner, group and mode; 3: wildcards;
 				  4: dead letters in queue settings;
 				  5: busd's TSC rate at HELLO;
-				  6: DELETE's flags, INFO */
+				  6: DELETE's flags, INFO;
+				  7: JOURNAL, topic record settings */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {
@@ -94,6 +95,15 @@ enum bus_control_op {
 	 * segment_size: the start, CLOCK_REALTIME ns; generation: the uptime
 	 * in ns.  Anyone connected may ask. */
 	BUS_CONTROL_INFO = 16,
+	/* name: a recorded topic or a durable queue.  Needs read rights
+	 * (r) on it.  Reply: the journal directory (DATA_DIR/NAME, opened
+	 * O_RDONLY|O_DIRECTORY|O_CLOEXEC) as SCM_RIGHTS, as OPEN's fd;
+	 * segment_size: the topic's journal_position when busd opened it.
+	 * -EOPNOTSUPP (with a sentence) for a topic not recorded or a queue
+	 * not durable, -ENOENT for an unknown name.  The client reads the
+	 * files through /proc/self/fd/FD, with its own permissions on them
+	 * (files are 0640, directories 0750: the owner and busd's group). */
+	BUS_CONTROL_JOURNAL = 17,
 };
 
 struct bus_control_request {
