@@ -106,6 +106,13 @@ sequences_consecutive "block topic"
 wait_journal quotes 500
 payloads_are 1 500 "overwrite topic"
 sequences_consecutive "overwrite topic"
+ctl stat ticks
+expect_in "^journal_bytes  *[1-9]" out "stat shows the bytes recorded"
+expect_in "^journal_lag  *0$" out "stat shows no lag once all is written"
+expect_in "^record  *yes (sync interval" out "stat shows the record setting"
+ctl --json stat quotes
+jq_check '.settings.record == true and .settings.sync == "none"' \
+	"stat --json shows the record settings"
 
 # ---- BUS_CONTROL_JOURNAL ----------------------------------------------
 "$client" "$bus" plain >"$work/out" 2>"$work/err"
