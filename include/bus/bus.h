@@ -772,6 +772,11 @@ BUS_EXPORT void bus_topic_uncancel(bus_topic_t *topic);
  * another publisher still writing the message one ring back.  -ENOTCONN
  * once the topic is deleted.
  *
+ * A recorded topic (record = yes), under either policy, also waits for
+ * busd to record the message one ring back (-ENOBUFS, -ETIMEDOUT as
+ * above); while busd cannot write the journal at all (a full disk) such a
+ * wait ends in that error instead, -ENOSPC or -EIO.
+ *
  * A subscriber may copy the slot while you write it and then discard the
  * copy (one lapped under overwrite, or one reading history): correct,
  * but ThreadSanitizer reports your plain stores against its atomic loads.
