@@ -80,8 +80,8 @@ static void add_journal(struct bus_topic_stats *s,
 
 	if (!g->settings.record)
 		return;
-	s->journal_lag =
-		(int64_t)(s->tail - recorded) > 0 ? s->tail - recorded : 0;
+	s->journal_lag = (int64_t)(s->tail - recorded) > 0 ? s->tail - recorded
+							   : 0;
 	s->journal_bytes = bus__load_relaxed(&j->bytes_written);
 	s->journal_syncs = bus__load_relaxed(&j->syncs);
 	s->journal_sync_p50_ns = bus__load_relaxed(&j->sync_p50_ns);
