@@ -323,6 +323,7 @@ static void *journal_thread(void *arg)
 			pthread_mutex_unlock(&d->lock);
 			break;
 		}
+		busd_topic_record_disarm(d->topics, d->topic_count);
 		gather_doorbells(d, &w);
 		for (unsigned int i = 0; i < d->count; i++)
 			busy |= round_queue(d->queues[i], &timeout_ms,
@@ -331,6 +332,12 @@ static void *journal_thread(void *arg)
 						&timeout_ms, &in_flight);
 		if (in_flight)
 			gather_completions(d, &w);
+		else if (!busy)
+			/* Recorded topics: a commit wakes us (data_futex). */
+			busy = busd_topic_record_arm(d->topics, d->topic_count,
+						     w.waiters,
+						     &w.waiter_count,
+						     BUSD_JOURNAL_WAITV_MAX);
 		pthread_mutex_unlock(&d->lock);
 		if (busy)
 			continue;

@@ -7,6 +7,7 @@
 #ifndef BUSD_RECORDED_TOPIC_H
 #define BUSD_RECORDED_TOPIC_H
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +46,10 @@ struct busd_recorded_topic {
 	uint64_t messages;
 	uint64_t lost;
 	uint64_t corrupt;
+	/* Counted in subscribers_sleeping while the thread sleeps, so that
+	 * publishers wake it (busd_topic_record_arm); guarded by the
+	 * thread's lock. */
+	bool armed;
 };
 
 /* topic_record_ring.c: one pass over the ring from copied on; messages
@@ -71,6 +76,21 @@ bool busd_topic_record_round(struct busd_recorded_topic *const *topics,
 void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
 			      unsigned int topic_count, struct pollfd *fds,
 			      unsigned int *count, unsigned int max);
+/*
+ * Before the thread sleeps (under its lock, after its round): each topic
+ * waiting for publishers is counted as a sleeping subscriber, so that the
+ * next commit wakes the thread through data_futex, whose word is added to
+ * waiters (at most max in all).  true when a topic has something to copy
+ * already: do not sleep.  disarm takes the counts back (under the lock,
+ * before the next round; busd_topic_record_finish() for one that goes).
+ */
+bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
+			   unsigned int topic_count,
+			   struct futex_waitv *waiters, unsigned int *count,
+			   unsigned int max);
+void busd_topic_record_disarm(struct busd_recorded_topic *const *topics,
+			      unsigned int topic_count);
+
 /* The last round of a topic that goes. */
 void busd_topic_record_finish(struct busd_recorded_topic *rt);
 

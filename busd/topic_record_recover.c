@@ -87,6 +87,12 @@ int busd_topic_record_recover(struct busd_recorded_topic *rt, bool adopted,
 			     rt->name, (unsigned long long)next,
 			     (unsigned long long)tail,
 			     (unsigned long long)next);
+	/* A predecessor killed while it slept counted in the subscribers'
+	 * sleepers: take it back (busd/topic_record_thread.c, arm). */
+	if (bus__load_relaxed(&c->journal_reserved)) {
+		bus__store_relaxed(&c->journal_reserved, 0);
+		bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
+	}
 	rt->copied = rt->appended = next;
 	rt->published = position;
 	if ((int64_t)(next - position) > 0) {

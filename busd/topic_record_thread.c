@@ -19,6 +19,7 @@
 #include "latency.h"
 #include "log.h"
 #include "recorded_topic.h"
+#include "topic_cell.h"
 #include "wake.h"
 
 #define BUSD_TOPIC_RECORD_RETRY_NS 1000000000u
@@ -137,8 +138,12 @@ static bool round_topic(struct busd_recorded_topic *rt, int *timeout_ms,
 		return false;
 	copied = busd_topic_record_copy(rt);
 	ret = copied < 0 ? copied : bus_journal_submit(rt->writer);
+	/* Publishers may wait for this write (the gate opens only past
+	 * what was written): after a copy, wait for its completion here
+	 * (tens of microseconds into the page cache, at most 1 ms) rather
+	 * than a round later. */
 	if (ret >= 0)
-		ret = bus_journal_reap(rt->writer, 0);
+		ret = bus_journal_reap(rt->writer, copied > 0 ? 1 : 0);
 	if (ret < 0) {
 		fail(rt, ret);
 		return false;
@@ -185,8 +190,81 @@ void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
 			};
 }
 
+/* Is there a committed (or lapped) position at copied?  Acquire, as the
+ * copy's own load. */
+static bool ready(const struct busd_recorded_topic *rt)
+{
+	const struct bus__topic_geometry *g = &rt->geometry;
+	uint64_t state =
+		bus__load_acquire(&bus__topic_cell(g, rt->copied)->state);
+	int64_t d = bus__position_diff(bus__cell_position(state),
+				       bus__position_wrap(rt->copied));
+
+	return d > 0 ||
+	       (d == 0 && (bus__topic_kind(state) == BUS__TOPIC_READY ||
+			   bus__topic_kind(state) == BUS__TOPIC_PADDED));
+}
+
+bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
+			   unsigned int topic_count,
+			   struct futex_waitv *waiters, unsigned int *count,
+			   unsigned int max)
+{
+	bool any = false;
+
+	for (unsigned int i = 0; i < topic_count && *count < max; i++) {
+		struct busd_recorded_topic *rt = topics[i];
+		struct bus_topic_control *c = rt->geometry.control;
+		uint32_t seen;
+
+		if (!rt->writer || rt->armed)
+			continue;
+		/* Acquire: pairs with the publisher's seq_cst raise of the
+		 * word, made after its commit. */
+		seen = bus__load_acquire(&c->data_futex);
+		/* seq_cst raise, then the fence: against the publisher's
+		 * seq_cst READY store and its load of the count
+		 * (topic_ring.c, bus__topic_publish), the store-buffer
+		 * pattern of wait.c: either ready() sees the commit, or the
+		 * publisher sees us counted and wakes data_futex. */
+		bus__fetch_add_seq_cst(&c->subscribers_sleeping, 1);
+		/* After the raise: a successor never drops a count we did
+		 * not raise (relaxed: only busd reads it, at adoption). */
+		bus__store_relaxed(&c->journal_reserved, 1);
+		rt->armed = true;
+		bus__fence_seq_cst();
+		any |= ready(rt);
+		waiters[(*count)++] = (struct futex_waitv){
+			.val = seen,
+			.uaddr = (uintptr_t)&c->data_futex,
+			.flags = FUTEX_32,
+		};
+	}
+	return any;
+}
+
+static void disarm(struct busd_recorded_topic *rt)
+{
+	struct bus_topic_control *c = rt->geometry.control;
+
+	if (!rt->armed)
+		return;
+	/* Cleared before the drop, as wait.c does with its flag. */
+	bus__store_relaxed(&c->journal_reserved, 0);
+	bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
+	rt->armed = false;
+}
+
+void busd_topic_record_disarm(struct busd_recorded_topic *const *topics,
+			      unsigned int topic_count)
+{
+	for (unsigned int i = 0; i < topic_count; i++)
+		disarm(topics[i]);
+}
+
 void busd_topic_record_finish(struct busd_recorded_topic *rt)
 {
+	disarm(rt);
 	if (!rt->writer)
 		return;
 	busd_topic_record_copy(rt);

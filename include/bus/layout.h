@@ -529,6 +529,10 @@ struct bus_topic_control {
 	 */
 	BUS_ATOMIC(uint64_t) journal_position;
 	BUS_ATOMIC(int32_t) journal_error;
+	/* busd's own: 1 while its journal thread is counted in
+	 * subscribers_sleeping (set after the raise, cleared before the
+	 * drop), so that a busd that adopts the segment takes back a count
+	 * its dead predecessor left (busd/topic_record_thread.c). */
 	uint32_t journal_reserved;
 	uint8_t pad1[BUS_CACHE_LINE - 16];
 	/* Subscribers that may sleep, and the word they sleep on. */
