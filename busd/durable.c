@@ -120,6 +120,7 @@ static void queue_free(struct busd_durable_queue *dq)
 	free(dq->held);
 	free(dq->acks);
 	free(dq->counts);
+	free(dq->scratch);
 	free(dq);
 }
 

@@ -65,10 +65,16 @@ struct busd_durable_queue {
 	uint64_t bytes_before;
 	uint64_t syncs_before;
 	uint64_t errors_before;
-	/* Figures: messages copied, redelivery records, corrupt cells. */
+	/* Figures: messages copied, redelivery records, corrupt cells,
+	 * cells a producer reused while we copied them. */
 	uint64_t messages;
 	uint64_t recounts;
 	uint64_t corrupt;
+	uint64_t changed;
+	/* A cell's extension bytes, then its payload (at the header room's
+	 * size): copied out of shared memory before they are checked and
+	 * appended. */
+	uint8_t *scratch;
 };
 
 /* The first range of an ACK record that carries delivery counts
@@ -85,9 +91,25 @@ int busd_durable_copy(struct busd_durable_queue *dq);
 int busd_durable_scan_acks(struct busd_durable_queue *dq);
 
 /* Appends the message in the cell at position (journal fields from its
- * header); 0, 1 when the cell held nothing valid, or a negative errno. */
+ * header); 0, 1 when the cell held nothing valid or changed while it was
+ * copied, or a negative errno.  The three steps it takes: */
 int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 			     uint64_t sequence);
+
+/* Copies the cell's header into *h and its bytes into dq->scratch; 0, 1
+ * when the header's lengths do not fit the cell, or -ENOMEM. */
+int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
+			   struct bus_message_header *h);
+
+/* After a copy: the cell still holds the message of position. */
+bool busd_durable_cell_unchanged(const struct busd_durable_queue *dq,
+				 uint64_t position);
+
+/* Appends the copy in dq->scratch as the message of sequence, held at
+ * position.  0 or a negative errno. */
+int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence,
+			     const struct bus_message_header *h);
 
 /* Notes an ack of sequence, to be appended with the next batch. */
 int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence);

@@ -17,9 +17,14 @@
  *                                          we came: nothing to keep
  *
  * A producer never claims nor skips position p unless p < journal_position
- * + slots (queue_ring.h, bus__ring_journal_allows), so the cell's bytes do
- * not change under the copy; only a consumer's nack may raise the delivery
- * count meanwhile, which the ack scan sees and journals again.  After a
+ * + slots (queue_ring.h, bus__ring_journal_allows), so in a pass the
+ * cell's bytes do not change under the copy; only a consumer's nack may
+ * raise the delivery count meanwhile, which the ack scan sees and journals
+ * again.  After an adopt or a retry, though, copying resumes below a
+ * journal_position published earlier, at cells producers may be reusing:
+ * so the cell is copied into the thread's own buffer, then its state
+ * checked again (an acquire fence, pairing with the producer's claim), and
+ * the copy appended only if the cell still holds the message.  After a
  * pass the thread stores journal_position (seq_cst: the release pairs with
  * the producers' acquire; seq_cst so that the wake-up check of the space
  * sleepers after it needs no fence, wake.h).
@@ -90,6 +95,11 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
  * cell before the ack scan looked: its ack is noted now, or it would
  * never be journaled (review h21b item 1).
  */
+enum copy_view { NOT_YET, MESSAGE, NOTHING };
+
+static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
+				uint64_t j);
+
 static int hold(struct busd_durable_queue *dq, uint64_t position,
 		uint64_t sequence, uint32_t delivery_count)
 {
@@ -115,44 +125,98 @@ static int hold(struct busd_durable_queue *dq, uint64_t position,
 	return 0;
 }
 
-int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
-			     uint64_t sequence)
+int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
+			   struct bus_message_header *h)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
-	struct bus_cell *cell = bus__queue_cell(g, position);
-	struct bus_message_header h;
-	struct bus_journal_message m;
+	const struct bus_cell *cell = bus__queue_cell(g, position);
+	uint32_t room = room_of(g);
+
+	if (!dq->scratch) {
+		dq->scratch = malloc((size_t)room + g->settings.max_message);
+		if (!dq->scratch)
+			return -ENOMEM;
+	}
+	/* One copy of the header: never trust shared memory twice. */
+	memcpy(h, &cell->header, sizeof(*h));
+	if (h->payload_length > g->settings.max_message ||
+	    h->extension_length > room)
+		return 1;
+	memcpy(dq->scratch, (const uint8_t *)cell + sizeof(*cell),
+	       h->extension_length);
+	memcpy(dq->scratch + room, (const uint8_t *)cell + g->payload_offset,
+	       h->payload_length);
+	return 0;
+}
+
+bool busd_durable_cell_unchanged(const struct busd_durable_queue *dq,
+				 uint64_t position)
+{
+	const struct bus_cell *cell = bus__queue_cell(&dq->geometry, position);
+	uint64_t state;
+
+	/* Acquire fence, then the state: the copy's reads come before
+	 * this load.  Pairs with the producer's claim of the cell (a CAS,
+	 * or the spsc store followed by a release fence, queue_ring.h),
+	 * which comes before its writes of the cell: if the copy read any
+	 * byte a producer reusing the cell wrote, this load sees its claim
+	 * or something later (the seqlock reader's pattern). */
+	bus__fence_acquire();
+	state = bus__load_relaxed(&cell->state);
+	return copy_view(cell, state, position) == MESSAGE;
+}
+
+int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence,
+			     const struct bus_message_header *h)
+{
+	struct bus_journal_message m = {
+		.sequence = sequence,
+		.time_ns = wall_time_of(h->publish_time_ns),
+		.correlation_id = h->correlation_id,
+		.delivery_count = h->delivery_count,
+		.flags = h->flags,
+		.extension = dq->scratch,
+		.extension_length = h->extension_length,
+		.payload_length = h->payload_length,
+		.payload = dq->scratch + room_of(&dq->geometry),
+	};
 	int ret;
 
-	/* One copy of the header: never trust shared memory twice. */
-	memcpy(&h, &cell->header, sizeof(h));
-	if (h.payload_length > g->settings.max_message ||
-	    h.extension_length > room_of(g)) {
-		dq->corrupt++;
-		return 1;
-	}
-	m = (struct bus_journal_message){
-		.sequence = sequence,
-		.time_ns = wall_time_of(h.publish_time_ns),
-		.correlation_id = h.correlation_id,
-		.delivery_count = h.delivery_count,
-		.flags = h.flags,
-		.extension = (const uint8_t *)cell + sizeof(*cell),
-		.extension_length = h.extension_length,
-		.payload_length = h.payload_length,
-		.payload = (const uint8_t *)cell + g->payload_offset,
-	};
 	ret = bus_journal_append_message(dq->writer, &m);
 	if (ret < 0)
 		return ret;
-	ret = hold(dq, position, sequence, h.delivery_count);
+	ret = hold(dq, position, sequence, h->delivery_count);
 	if (ret < 0)
 		return ret;
 	dq->messages++;
 	return 0;
 }
 
-enum copy_view { NOT_YET, MESSAGE, NOTHING };
+/*
+ * Copies the cell out of shared memory, then checks that it still holds
+ * the message of position: after an adopt or a retry the thread copies
+ * again cells that journal_position already let producers reuse (review
+ * item 6), so a producer may be writing the cell while we copy.  Only an
+ * unchanged copy is appended; a changed cell means the message left it
+ * (acked, or moved to its dead-letter queue): nothing to keep.
+ */
+int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence)
+{
+	struct bus_message_header h;
+	int ret;
+
+	ret = busd_durable_copy_cell(dq, position, &h);
+	if (ret != 0 || !busd_durable_cell_unchanged(dq, position)) {
+		if (ret == 0)
+			dq->changed++;
+		else if (ret > 0 && busd_durable_cell_unchanged(dq, position))
+			dq->corrupt++;
+		return ret < 0 ? ret : 1;
+	}
+	return busd_durable_append_copy(dq, position, sequence, &h);
+}
 
 /* What position j holds (see the top of this file). */
 static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
