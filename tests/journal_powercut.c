@@ -82,8 +82,8 @@ static uint64_t synced_end(const uint8_t *data, size_t size)
 	struct bus_journal_entry e;
 
 	while (offset < size) {
-		long n = bus_journal_record_parse(data + offset,
-						  size - offset, &e, NULL, 0);
+		long n = bus_journal_record_parse(data + offset, size - offset,
+						  &e, NULL, 0);
 
 		if (n <= 0)
 			break;
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 	int fd, ret;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: journal_powercut DIR [GARBAGE [SEED]]\n");
+		fprintf(stderr,
+			"usage: journal_powercut DIR [GARBAGE [SEED]]\n");
 		return 1;
 	}
 	ret = newest(argv[1], path, sizeof(path));
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cut = size < BUS__JOURNAL_FILE_HEADER_SIZE ? size
-						    : synced_end(data, size);
+						   : synced_end(data, size);
 	free(data);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)cut) < 0) {

@@ -216,9 +216,8 @@ static void test_cell_taken_meanwhile_is_appended(void **state)
 
 	put_ready(f, 5, "five");
 	assert_ret(busd_durable_copy_cell(&f->dq, 5, &h), 0);
-	bus__store_release(&cell->state,
-			   bus__cell_state(bus__position_wrap(5), 2,
-					   BUS__CELL_HELD));
+	bus__store_release(&cell->state, bus__cell_state(bus__position_wrap(5),
+							 2, BUS__CELL_HELD));
 	assert_true(busd_durable_cell_unchanged(&f->dq, 5));
 	assert_ret(busd_durable_append_copy(&f->dq, 5, 5, &h), 0);
 	assert_int_equal(journaled(f, 5, "five"), 1);

@@ -352,9 +352,9 @@ static void place_mark(struct bus_journal_writer *w)
 	struct bus__journal_buffer *b;
 
 	if (w->mark_synced <= w->mark_named ||
-	    (w->filling >= 0 && w->buffers[w->filling].used +
-					    BUS__JOURNAL_MARK_SIZE >
-				    BUS__JOURNAL_BUFFER_SIZE) ||
+	    (w->filling >= 0 &&
+	     w->buffers[w->filling].used + BUS__JOURNAL_MARK_SIZE >
+		     BUS__JOURNAL_BUFFER_SIZE) ||
 	    room(w, BUS__JOURNAL_MARK_SIZE) < 0)
 		return;
 	b = &w->buffers[w->filling];
