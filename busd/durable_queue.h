@@ -50,6 +50,16 @@ struct busd_durable_queue {
 	struct bus_journal_range *acks;
 	uint32_t ack_count;
 	uint32_t ack_capacity;
+	/* Its dead-letter queue as the thread sees it (durable: busd
+	 * refuses one that is not), linked under the thread's lock
+	 * (durable.c); NULL when it has none or that one is not open. */
+	struct busd_durable_queue *dead_letter;
+	uint64_t opened_ns; /* CLOCK_MONOTONIC, for the link at start */
+	/* With a dead-letter queue, acks wait for it (durable_ring.c): the
+	 * first ack_sealed ranges go once its durable position reaches
+	 * ack_barrier. */
+	uint32_t ack_sealed;
+	uint64_t ack_barrier;
 	/* Delivery counts noted, not yet appended (durable_ring.c). */
 	struct bus_journal_range *counts;
 	uint32_t count_count;

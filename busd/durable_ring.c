@@ -337,8 +337,10 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 
 int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
 {
-	struct bus_journal_range *last =
-		dq->ack_count ? &dq->acks[dq->ack_count - 1] : NULL;
+	/* A sealed range waits for its own barrier: never grown. */
+	struct bus_journal_range *last = dq->ack_count > dq->ack_sealed
+						 ? &dq->acks[dq->ack_count - 1]
+						 : NULL;
 
 	if (last && last->first + last->count == sequence) {
 		last->count++;
@@ -360,16 +362,60 @@ int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
 	return 0;
 }
 
+/*
+ * How many of the acks noted may be appended now.  With a dead-letter
+ * queue, a message that left its cell may have moved there rather than
+ * been acked (busd/queue_dead_letter.c: the move commits the copy, then
+ * frees the cell), and its ack must not reach the disk before the copy
+ * does, or a power cut between the two loses it (review item 5).  So the
+ * acks noted so far are sealed with a barrier, the dead-letter queue's
+ * enqueue position read now: every move whose freed cell we saw committed
+ * below it.  They go once that queue's durable position reaches it (the
+ * same thread publishes both).  Until its dead-letter queue is open
+ * (busd's start opens queues one by one), a queue holds its acks back
+ * for a second.
+ */
+static uint32_t acks_ready(struct busd_durable_queue *dq)
+{
+	const struct busd_durable_queue *dl = dq->dead_letter;
+
+	if (!dl) {
+		if (dq->geometry.settings.dead_letter[0] &&
+		    now_ns(CLOCK_MONOTONIC) - dq->opened_ns < 1000000000u)
+			return 0;
+		return dq->ack_count;
+	}
+	if (!dq->ack_sealed) {
+		dq->ack_sealed = dq->ack_count;
+		/* Acquire, after the acquire loads that saw the cells
+		 * freed (still_held, copy): those pair with the seq_cst CAS
+		 * that freed a moved message's cell (free_dead), which the
+		 * mover made after its claim advanced this position past
+		 * the copy, so the load sees at least that. */
+		dq->ack_barrier = bus__load_acquire(
+			&dl->geometry.control->enqueue_position);
+	}
+	return (int64_t)(dl->durable - dq->ack_barrier) >= 0 ? dq->ack_sealed
+							     : 0;
+}
+
 int busd_durable_flush_acks(struct busd_durable_queue *dq)
 {
+	uint32_t n;
 	int ret;
 
 	if (!dq->ack_count)
 		return 0;
-	ret = bus_journal_append_acks(dq->writer, dq->acks, dq->ack_count);
+	n = acks_ready(dq);
+	if (!n)
+		return 0;
+	ret = bus_journal_append_acks(dq->writer, dq->acks, n);
 	if (ret < 0)
 		return ret == -EAGAIN ? 0 : ret;
-	dq->ack_count = 0;
+	memmove(dq->acks, dq->acks + n,
+		(dq->ack_count - n) * sizeof(*dq->acks));
+	dq->ack_count -= n;
+	dq->ack_sealed = 0;
 	return 0;
 }
 

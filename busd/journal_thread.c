@@ -194,6 +194,11 @@ static uint64_t oldest_needed(const struct busd_durable_queue *dq)
 	for (uint32_t i = 0; dq->held_count && i < dq->geometry.slots; i++)
 		if (dq->held[i].live && dq->held[i].sequence < oldest)
 			oldest = dq->held[i].sequence;
+	/* Acks held back for a dead-letter queue (durable_ring.c): their
+	 * messages stay on disk until the acks are. */
+	for (uint32_t i = 0; i < dq->ack_count; i++)
+		if (dq->acks[i].first < oldest)
+			oldest = dq->acks[i].first;
 	return oldest;
 }
 
