@@ -25,6 +25,7 @@ struct busd_durable_held {
 	uint64_t position;
 	uint32_t delivery_count; /* as journaled */
 	bool live;
+	bool taken; /* seen taken by a consumer, and journaled so */
 };
 
 struct busd_durable_queue {
@@ -90,6 +91,10 @@ struct busd_durable_queue {
 /* The first range of an ACK record that carries delivery counts
  * (durable_ring.c): {BUSD_DURABLE_COUNTS_MARK, 0}. */
 #define BUSD_DURABLE_COUNTS_MARK UINT64_MAX
+/* In a count, above its 32 bits: the message was seen taken by a
+ * consumer (a rebuild marks it BUS_MESSAGE_REDELIVERED).  A busd that
+ * does not know it ignores the note (a count above UINT32_MAX). */
+#define BUSD_DURABLE_COUNT_TAKEN (UINT64_C(1) << 32)
 
 /* durable_ring.c: one pass over the ring.  Copies committed messages from
  * copied on and publishes journal_position; returns messages copied or

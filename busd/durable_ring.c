@@ -45,7 +45,10 @@
  * range {UINT64_MAX, 0}, then pairs {sequence, 0}, {delivery count, 0}.
  * Every range acks nothing (count 0), so a reader that does not know the
  * shape acks nothing by mistake; a rebuild applies the newest count of a
- * sequence (durable_recover.c).
+ * sequence (durable_recover.c).  The first time the scan sees a consumer
+ * holding a message it notes its count with BUSD_DURABLE_COUNT_TAKEN
+ * (bit 32) set, so that a rebuild marks it redelivered; a busd that does
+ * not know the bit ignores the note.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -422,7 +425,7 @@ int busd_durable_flush_acks(struct busd_durable_queue *dq)
 /* ---- delivery counts (see the top of this file) ----------------------- */
 
 static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
-		      uint32_t count)
+		      uint64_t count)
 {
 	if (dq->count_count + 3 > dq->count_capacity) {
 		uint32_t capacity = dq->count_capacity ? dq->count_capacity * 2
@@ -459,10 +462,10 @@ static int flush_counts(struct busd_durable_queue *dq)
 }
 
 /* 1 while the message of entry is still in its cell, else 0 (acked);
- * *count: its delivery count now. */
+ * *count: its delivery count now, *taken: a consumer holds it. */
 static int still_held(const struct busd_durable_queue *dq,
 		      const struct busd_durable_held *e, uint64_t released,
-		      uint32_t *count)
+		      uint32_t *count, bool *taken)
 {
 	const struct bus_cell *cell =
 		bus__queue_cell(&dq->geometry, e->position);
@@ -470,6 +473,7 @@ static int still_held(const struct busd_durable_queue *dq,
 	 * so the header we read next belongs to the state we saw. */
 	uint64_t state = bus__load_acquire(&cell->state);
 
+	*taken = false;
 	switch (bus__cell_kind(state)) {
 	case BUS__CELL_READY:
 		if (bus__cell_position(state) !=
@@ -479,6 +483,8 @@ static int still_held(const struct busd_durable_queue *dq,
 			return 0;
 		break;
 	case BUS__CELL_HELD:
+		*taken = true;
+		/* fall through */
 	case BUS__CELL_REDELIVER:
 	case BUS__CELL_DEAD:
 		if (cell->header.sequence != e->sequence)
@@ -506,18 +512,26 @@ int busd_durable_scan_acks(struct busd_durable_queue *dq)
 	for (uint32_t i = 0; i < g->slots && ret == 0; i++) {
 		struct busd_durable_held *e = &dq->held[i];
 		uint32_t count;
+		bool taken;
 
 		if (!e->live)
 			continue;
-		if (!still_held(dq, e, released, &count)) {
+		if (!still_held(dq, e, released, &count, &taken)) {
 			ret = busd_durable_note_ack(dq, e->sequence);
 			e->live = false;
 			dq->held_count--;
 			continue;
 		}
-		if (count > e->delivery_count) {
-			ret = note_count(dq, e->sequence, count);
+		/* A take, journaled once: after a reboot the message may
+		 * have been delivered (REDELIVERED, durable_recover.c). */
+		if (count > e->delivery_count || (taken && !e->taken)) {
+			ret = note_count(
+				dq, e->sequence,
+				count | (taken || e->taken
+						 ? BUSD_DURABLE_COUNT_TAKEN
+						 : 0));
 			e->delivery_count = count;
+			e->taken |= taken;
 			dq->recounts++;
 		}
 	}
