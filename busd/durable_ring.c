@@ -57,6 +57,7 @@
 
 #include "atomics.h"
 #include "durable_queue.h"
+#include "log.h"
 #include "queue_cell.h"
 #include "wake.h"
 
@@ -197,6 +198,31 @@ int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
 }
 
 /*
+ * A committed cell whose header's lengths do not fit the cell: no
+ * producer through libbus writes one (it checks them), and a consumer
+ * would drop it with EBADMSG (queue.c), so it holds no message to keep.
+ * It is skipped, counted and logged with its position (the 1st, 2nd,
+ * 4th, 8th... of the queue, so that a producer writing garbage cannot
+ * flood the log).  durable_position then passes it: the bus_flush() of
+ * the producer that wrote it returns 0 and promises nothing for it
+ * (busd.8, DURABLE QUEUES).
+ */
+static void corrupt_cell(struct busd_durable_queue *dq, uint64_t position,
+			 const struct bus_message_header *h)
+{
+	dq->corrupt++;
+	if (dq->corrupt & (dq->corrupt - 1))
+		return;
+	busd_error("queue '%s': the message at position %llu has a corrupt "
+		   "header (%u payload bytes, %u of key and headers; the "
+		   "queue allows %u and %u): not journaled, as consumers "
+		   "drop it too (%llu such so far)",
+		   dq->name, (unsigned long long)position, h->payload_length,
+		   h->extension_length, dq->geometry.settings.max_message,
+		   room_of(&dq->geometry), (unsigned long long)dq->corrupt);
+}
+
+/*
  * Copies the cell out of shared memory, then checks that it still holds
  * the message of position: after an adopt or a retry the thread copies
  * again cells that journal_position already let producers reuse (review
@@ -215,7 +241,7 @@ int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 		if (ret == 0)
 			dq->changed++;
 		else if (ret > 0 && busd_durable_cell_unchanged(dq, position))
-			dq->corrupt++;
+			corrupt_cell(dq, position, &h);
 		return ret < 0 ? ret : 1;
 	}
 	return busd_durable_append_copy(dq, position, sequence, &h);

@@ -223,6 +223,20 @@ static void test_cell_taken_meanwhile_is_appended(void **state)
 	assert_int_equal(journaled(f, 5, "five"), 1);
 }
 
+/* A committed cell whose header does not fit the cell: skipped,
+ * counted, never journaled (a consumer drops it too). */
+static void test_corrupt_cell_is_counted_not_journaled(void **state)
+{
+	struct ring_fixture *f = *state;
+
+	put_ready(f, 7, "seven");
+	cell_of(f, 7)->header.payload_length = 1000;
+	assert_ret(busd_durable_append_cell(&f->dq, 7, 7), 1);
+	assert_int_equal(f->dq.corrupt, 1);
+	assert_int_equal(f->dq.changed, 0);
+	assert_int_equal(journaled(f, 7, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +245,7 @@ int main(void)
 		T(test_cell_reused_after_copy_is_dropped),
 		T(test_cell_reused_before_copy_is_not_journaled),
 		T(test_cell_taken_meanwhile_is_appended),
+		T(test_corrupt_cell_is_counted_not_journaled),
 #undef T
 	};
 
