@@ -179,6 +179,27 @@ static uint64_t monotonic_of(uint64_t wall_ns)
 	return mono - (wall - wall_ns);
 }
 
+/* The CLOCK_MONOTONIC deadline of a CLOCK_REALTIME one (a message's
+ * expiry, durable_ring.c): 0 stays 0, one past stays past (1: long
+ * ago, expired at its first look). */
+static uint64_t monotonic_deadline_of(uint64_t wall_ns)
+{
+	struct timespec w, m;
+	uint64_t wall, mono;
+
+	if (!wall_ns)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	wall = (uint64_t)w.tv_sec * 1000000000u + (uint64_t)w.tv_nsec;
+	mono = (uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec;
+	if (wall_ns >= wall)
+		return wall_ns - wall < UINT64_MAX - mono
+			       ? mono + (wall_ns - wall)
+			       : UINT64_MAX;
+	return wall - wall_ns < mono ? mono - (wall - wall_ns) : 1;
+}
+
 /* Writes one recovered message into the cell of position. */
 static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		       const struct bus_journal_entry *e,
@@ -209,6 +230,7 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		.sequence = m->sequence,
 		.publish_time_ns = monotonic_of(m->time_ns),
 		.correlation_id = m->correlation_id,
+		.expiry_ns = monotonic_deadline_of(m->expiry_ns),
 		.delivery_count = delivery_count > m->delivery_count
 					  ? delivery_count
 					  : m->delivery_count,

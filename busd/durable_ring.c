@@ -92,6 +92,21 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
 	return wall - (now - monotonic_ns);
 }
 
+/* A CLOCK_MONOTONIC deadline (a message's expiry) to CLOCK_REALTIME, so
+ * that it means the same after a reboot; 0 stays 0, and one past stays
+ * past (at least 1). */
+static uint64_t wall_deadline_of(uint64_t monotonic_ns)
+{
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (!monotonic_ns)
+		return 0;
+	if (monotonic_ns >= now)
+		return wall + (monotonic_ns - now);
+	return now - monotonic_ns < wall ? wall - (now - monotonic_ns) : 1;
+}
+
 /*
  * Enters the message of sequence at position into the held table.  An
  * entry still live for another message means that message left its cell
@@ -184,6 +199,7 @@ int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
 		.extension_length = h->extension_length,
 		.payload_length = h->payload_length,
 		.payload = dq->scratch + room_of(&dq->geometry),
+		.expiry_ns = wall_deadline_of(h->expiry_ns),
 	};
 	int ret;
 

@@ -284,5 +284,27 @@ checks=$((checks + 1))
 [ "$(jq -r '"\(.payload)=\(.redelivered)"' "$work/out" | tr '\n' ' ')" = \
 	"a=true b=false c=false " ] ||
 	fail "after a reboot the held a is redelivered, b and c are not"
+
+# ---- a time to live across a reboot ------------------------------------
+# The journal keeps each message's expiry (as a wall-clock deadline): one
+# with a long time to live comes back with it, one that expired while
+# busd was down is dropped and counted, not delivered.
+ctl consume again -n 3
+expect_ok "consume a b c"
+ctl pub again long --ttl 600000 --confirm
+expect_ok "pub --ttl 600000 --confirm"
+ctl pub again short --ttl 300 --confirm
+expect_ok "pub --ttl 300 --confirm"
+sleep 0.6
+crash reboot
+start_busd -c "$work/busd2.conf"
+ctl --json peek again
+checks=$((checks + 1))
+[ "$(jq -r 'select(.payload == "long") | .expiry_ns > 0' "$work/out")" = \
+	true ] || fail "long comes back with its expiry"
+ctl consume again -n 2 --timeout 1
+expect_stdout "only long is delivered after the reboot" "long\n"
+ctl stat again
+expect_in "^expired  *1" out "short expired and is counted"
 stop_busd
 finish

@@ -81,6 +81,10 @@ struct bus_journal_message {
 	uint32_t extension_length;
 	uint32_t payload_length;
 	const void *payload;
+	/* CLOCK_REALTIME deadline of its time to live, 0: none.  Kept in
+	 * the record only when set (format.h), so that journals written
+	 * before it existed read as before. */
+	uint64_t expiry_ns;
 };
 
 struct bus_journal_options {
