@@ -104,7 +104,8 @@ while [ $round -le $rounds ]; do
 	[ $((round % 3)) -ne 0 ] && reboot
 	if [ $((round % 3)) -eq 2 ]; then
 		garbage=0
-		[ $((round % 4)) -eq 2 ] && garbage=$(random_ms 1 200 $round)
+		[ $((cut_rounds % 2)) -eq 1 ] &&
+			garbage=$(random_ms 1 200 $round)
 		"$powercut" "$work/data/jobs" "$garbage" "$round" \
 			>>"$work/cuts" 2>&1 ||
 			fail "round $round: journal_powercut: $(tail -1 "$work/cuts")"
@@ -171,5 +172,5 @@ if grep -q corrupt "$work/client.err" 2>/dev/null; then
 	checks=$((checks + 1))
 	fail "a consumer saw a corrupt message"
 fi
-echo "$name: $rounds rounds of SIGKILL + reboot ($cut_rounds of them power cuts), $confirm_rounds with a confirm; $confirmed messages confirmed, $expected still owed, $journaled acks surely journaled; $(cat "$work/check.out")"
+echo "$name: $rounds rounds of SIGKILL + reboot ($cut_rounds of them power cuts, $((cut_rounds / 2)) with noise after the cut), $confirm_rounds with a confirm; $confirmed messages confirmed, $expected still owed, $journaled acks surely journaled; $(cat "$work/check.out")"
 finish
