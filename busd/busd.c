@@ -20,6 +20,7 @@
 #include "control_socket.h"
 #include "dead_letter.h"
 #include "durable.h"
+#include "durable_store.h"
 #include "topic_record.h"
 #include "hello_deadline.h"
 #include "log.h"
@@ -456,6 +457,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_check_room(busd, config);
 	if (!ret)
 		ret = busd_create_queues(busd, config);
+	if (!ret)
+		ret = busd_durable_store_restore(&busd->catalog, config);
 	if (!ret)
 		ret = busd_topics_start(&busd->catalog, config);
 	/* The TSC rate clients start from (HELLO), known before any can

@@ -120,6 +120,7 @@ static void queue_free(struct busd_durable_queue *dq)
 	free(dq->held);
 	free(dq->acks);
 	free(dq->counts);
+	free(dq->scratch);
 	free(dq);
 }
 
@@ -130,10 +131,12 @@ void busd_durable_stop(struct busd_catalog *catalog)
 	if (!d)
 		return;
 	busd_journal_thread_stop(d);
-	for (unsigned int i = 0; i < d->count; i++) {
+	/* All finished before any is freed: a queue's finish looks at its
+	 * dead-letter queue's durable position. */
+	for (unsigned int i = 0; i < d->count; i++)
 		busd_journal_queue_finish(d->queues[i]);
+	for (unsigned int i = 0; i < d->count; i++)
 		queue_free(d->queues[i]);
-	}
 	free(d->queues);
 	pthread_mutex_destroy(&d->lock);
 	free(d);
@@ -225,6 +228,20 @@ static int open_journal(struct busd_durable_queue *dq, bool adopted,
 	return 0;
 }
 
+/* Under the thread's lock: each queue's dead-letter queue, if durable
+ * and open (durable_ring.c holds acks back for it). */
+static void link_dead_letters(struct busd_durable *d)
+{
+	for (unsigned int i = 0; i < d->count; i++) {
+		const char *name = d->queues[i]->geometry.settings.dead_letter;
+
+		d->queues[i]->dead_letter = NULL;
+		for (unsigned int j = 0; name[0] && j < d->count; j++)
+			if (j != i && !strcmp(d->queues[j]->name, name))
+				d->queues[i]->dead_letter = d->queues[j];
+	}
+}
+
 static int add_queue(struct busd_durable *d, struct busd_durable_queue *dq)
 {
 	int ret = 0;
@@ -242,8 +259,10 @@ static int add_queue(struct busd_durable *d, struct busd_durable_queue *dq)
 			ret = -ENOMEM;
 		}
 	}
-	if (!ret)
+	if (!ret) {
 		d->queues[d->count++] = dq;
+		link_dead_letters(d);
+	}
 	busd_journal_thread_unlock(d);
 	return ret ? ret : busd_journal_thread_start(d);
 }
@@ -279,6 +298,7 @@ int busd_durable_open(struct busd_catalog *catalog, struct busd_queue *queue,
 		       : bus__detail(detail, detail_size, -ENOMEM,
 				     "out of memory");
 	dq->lazy = bus__queue_lazy(&queue->geometry.settings);
+	dq->opened_ns = elapsed_ns(&(struct timespec){ 0, 0 });
 	set_options(dq);
 	if (!ret)
 		ret = open_journal(dq, adopted, detail, detail_size);
@@ -324,9 +344,16 @@ void busd_durable_close(struct busd_catalog *catalog, const char *name,
 		d->queues[i] = d->queues[--d->count];
 		break;
 	}
+	link_dead_letters(d);
 	busd_journal_thread_unlock(d);
 	if (!dq)
 		return;
+	/* Acks still waiting for its dead-letter queue are not written: a
+	 * restart's adopt journals them again, a reboot brings the
+	 * messages back (at least once, never lost). */
+	if (dq->dead_letter)
+		dq->ack_count = dq->ack_sealed = 0;
+	dq->dead_letter = NULL;
 	busd_journal_queue_finish(dq);
 	if (remove_files)
 		remove_journal(dq->directory);

@@ -25,6 +25,7 @@ struct busd_durable_held {
 	uint64_t position;
 	uint32_t delivery_count; /* as journaled */
 	bool live;
+	bool taken; /* seen taken by a consumer, and journaled so */
 };
 
 struct busd_durable_queue {
@@ -50,6 +51,16 @@ struct busd_durable_queue {
 	struct bus_journal_range *acks;
 	uint32_t ack_count;
 	uint32_t ack_capacity;
+	/* Its dead-letter queue as the thread sees it (durable: busd
+	 * refuses one that is not), linked under the thread's lock
+	 * (durable.c); NULL when it has none or that one is not open. */
+	struct busd_durable_queue *dead_letter;
+	uint64_t opened_ns; /* CLOCK_MONOTONIC, for the link at start */
+	/* With a dead-letter queue, acks wait for it (durable_ring.c): the
+	 * first ack_sealed ranges go once its durable position reaches
+	 * ack_barrier. */
+	uint32_t ack_sealed;
+	uint64_t ack_barrier;
 	/* Delivery counts noted, not yet appended (durable_ring.c). */
 	struct bus_journal_range *counts;
 	uint32_t count_count;
@@ -65,15 +76,25 @@ struct busd_durable_queue {
 	uint64_t bytes_before;
 	uint64_t syncs_before;
 	uint64_t errors_before;
-	/* Figures: messages copied, redelivery records, corrupt cells. */
+	/* Figures: messages copied, redelivery records, corrupt cells,
+	 * cells a producer reused while we copied them. */
 	uint64_t messages;
 	uint64_t recounts;
 	uint64_t corrupt;
+	uint64_t changed;
+	/* A cell's extension bytes, then its payload (at the header room's
+	 * size): copied out of shared memory before they are checked and
+	 * appended. */
+	uint8_t *scratch;
 };
 
 /* The first range of an ACK record that carries delivery counts
  * (durable_ring.c): {BUSD_DURABLE_COUNTS_MARK, 0}. */
 #define BUSD_DURABLE_COUNTS_MARK UINT64_MAX
+/* In a count, above its 32 bits: the message was seen taken by a
+ * consumer (a rebuild marks it BUS_MESSAGE_REDELIVERED).  A busd that
+ * does not know it ignores the note (a count above UINT32_MAX). */
+#define BUSD_DURABLE_COUNT_TAKEN (UINT64_C(1) << 32)
 
 /* durable_ring.c: one pass over the ring.  Copies committed messages from
  * copied on and publishes journal_position; returns messages copied or
@@ -85,9 +106,25 @@ int busd_durable_copy(struct busd_durable_queue *dq);
 int busd_durable_scan_acks(struct busd_durable_queue *dq);
 
 /* Appends the message in the cell at position (journal fields from its
- * header); 0, 1 when the cell held nothing valid, or a negative errno. */
+ * header); 0, 1 when the cell held nothing valid or changed while it was
+ * copied, or a negative errno.  The three steps it takes: */
 int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
 			     uint64_t sequence);
+
+/* Copies the cell's header into *h and its bytes into dq->scratch; 0, 1
+ * when the header's lengths do not fit the cell, or -ENOMEM. */
+int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
+			   struct bus_message_header *h);
+
+/* After a copy: the cell still holds the message of position. */
+bool busd_durable_cell_unchanged(const struct busd_durable_queue *dq,
+				 uint64_t position);
+
+/* Appends the copy in dq->scratch as the message of sequence, held at
+ * position.  0 or a negative errno. */
+int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence,
+			     const struct bus_message_header *h);
 
 /* Notes an ack of sequence, to be appended with the next batch. */
 int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence);

@@ -40,6 +40,7 @@ struct recovered_message {
 	uint64_t ordinal;	 /* of its record, counting messages read */
 	uint32_t delivery_count; /* the newest noted after it, 0: none */
 	bool acked;
+	bool taken; /* a consumer was seen holding it */
 };
 
 struct recovery {
@@ -80,6 +81,7 @@ static int note_message(struct recovery *r, uint64_t sequence)
 	if (at < r->count && r->m[at].sequence == sequence) {
 		r->m[at].ordinal = r->ordinal;
 		r->m[at].acked = false;
+		r->m[at].taken = false;
 		r->m[at].delivery_count = 0;
 		return 0;
 	}
@@ -94,8 +96,8 @@ static int note_message(struct recovery *r, uint64_t sequence)
 		r->capacity = capacity;
 	}
 	memmove(&r->m[at + 1], &r->m[at], (r->count - at) * sizeof(*r->m));
-	r->m[at] =
-		(struct recovered_message){ sequence, r->ordinal, 0, false };
+	r->m[at] = (struct recovered_message){ sequence, r->ordinal, 0, false,
+					       false };
 	r->count++;
 	return 0;
 }
@@ -107,9 +109,15 @@ static void note_counts(struct recovery *r, const struct bus_journal_range *a,
 	for (uint32_t i = 1; i + 1 < n; i += 2) {
 		size_t at = lower_bound(r, a[i].first);
 
-		if (at < r->count && r->m[at].sequence == a[i].first &&
-		    a[i + 1].first <= UINT32_MAX)
-			r->m[at].delivery_count = (uint32_t)a[i + 1].first;
+		uint64_t v = a[i + 1].first;
+
+		if (at == r->count || r->m[at].sequence != a[i].first)
+			continue;
+		if ((v & ~(uint64_t)UINT32_MAX) == BUSD_DURABLE_COUNT_TAKEN)
+			r->m[at].taken = true;
+		else if (v > UINT32_MAX)
+			continue; /* a note of a newer busd's */
+		r->m[at].delivery_count = (uint32_t)v;
 	}
 }
 
@@ -171,10 +179,31 @@ static uint64_t monotonic_of(uint64_t wall_ns)
 	return mono - (wall - wall_ns);
 }
 
+/* The CLOCK_MONOTONIC deadline of a CLOCK_REALTIME one (a message's
+ * expiry, durable_ring.c): 0 stays 0, one past stays past (1: long
+ * ago, expired at its first look). */
+static uint64_t monotonic_deadline_of(uint64_t wall_ns)
+{
+	struct timespec w, m;
+	uint64_t wall, mono;
+
+	if (!wall_ns)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	wall = (uint64_t)w.tv_sec * 1000000000u + (uint64_t)w.tv_nsec;
+	mono = (uint64_t)m.tv_sec * 1000000000u + (uint64_t)m.tv_nsec;
+	if (wall_ns >= wall)
+		return wall_ns - wall < UINT64_MAX - mono
+			       ? mono + (wall_ns - wall)
+			       : UINT64_MAX;
+	return wall - wall_ns < mono ? mono - (wall - wall_ns) : 1;
+}
+
 /* Writes one recovered message into the cell of position. */
 static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		       const struct bus_journal_entry *e,
-		       uint32_t delivery_count, char *detail,
+		       uint32_t delivery_count, bool taken, char *detail,
 		       size_t detail_size)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
@@ -201,6 +230,7 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		.sequence = m->sequence,
 		.publish_time_ns = monotonic_of(m->time_ns),
 		.correlation_id = m->correlation_id,
+		.expiry_ns = monotonic_deadline_of(m->expiry_ns),
 		.delivery_count = delivery_count > m->delivery_count
 					  ? delivery_count
 					  : m->delivery_count,
@@ -208,7 +238,10 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 	};
 	if (!cell->header.delivery_count)
 		cell->header.delivery_count = 1;
-	if (cell->header.delivery_count > 1)
+	/* Delivered before, as far as the journal knows: a failed delivery
+	 * raised its count, or a consumer was seen holding it (taken,
+	 * perhaps processed, never acked). */
+	if (cell->header.delivery_count > 1 || taken)
 		cell->header.flags |= BUS_MESSAGE_REDELIVERED;
 	memcpy((uint8_t *)cell + sizeof(*cell), m->extension,
 	       m->extension_length);
@@ -219,6 +252,7 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 		.position = position,
 		.delivery_count = cell->header.delivery_count,
 		.live = true,
+		.taken = taken,
 	};
 	dq->held_count++;
 	return 0;
@@ -260,7 +294,7 @@ static int read_pass(const char *directory, struct recovery *r,
 		    r->m[at].ordinal != ordinal)
 			continue;
 		ret = put_message(dq, base + at, &e, r->m[at].delivery_count,
-				  detail, detail_size);
+				  r->m[at].taken, detail, detail_size);
 		if (ret < 0)
 			break;
 	}

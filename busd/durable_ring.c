@@ -17,9 +17,14 @@
  *                                          we came: nothing to keep
  *
  * A producer never claims nor skips position p unless p < journal_position
- * + slots (queue_ring.h, bus__ring_journal_allows), so the cell's bytes do
- * not change under the copy; only a consumer's nack may raise the delivery
- * count meanwhile, which the ack scan sees and journals again.  After a
+ * + slots (queue_ring.h, bus__ring_journal_allows), so in a pass the
+ * cell's bytes do not change under the copy; only a consumer's nack may
+ * raise the delivery count meanwhile, which the ack scan sees and journals
+ * again.  After an adopt or a retry, though, copying resumes below a
+ * journal_position published earlier, at cells producers may be reusing:
+ * so the cell is copied into the thread's own buffer, then its state
+ * checked again (an acquire fence, pairing with the producer's claim), and
+ * the copy appended only if the cell still holds the message.  After a
  * pass the thread stores journal_position (seq_cst: the release pairs with
  * the producers' acquire; seq_cst so that the wake-up check of the space
  * sleepers after it needs no fence, wake.h).
@@ -40,7 +45,10 @@
  * range {UINT64_MAX, 0}, then pairs {sequence, 0}, {delivery count, 0}.
  * Every range acks nothing (count 0), so a reader that does not know the
  * shape acks nothing by mistake; a rebuild applies the newest count of a
- * sequence (durable_recover.c).
+ * sequence (durable_recover.c).  The first time the scan sees a consumer
+ * holding a message it notes its count with BUSD_DURABLE_COUNT_TAKEN
+ * (bit 32) set, so that a rebuild marks it redelivered; a busd that does
+ * not know the bit ignores the note.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,6 +57,7 @@
 
 #include "atomics.h"
 #include "durable_queue.h"
+#include "log.h"
 #include "queue_cell.h"
 #include "wake.h"
 
@@ -83,6 +92,21 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
 	return wall - (now - monotonic_ns);
 }
 
+/* A CLOCK_MONOTONIC deadline (a message's expiry) to CLOCK_REALTIME, so
+ * that it means the same after a reboot; 0 stays 0, and one past stays
+ * past (at least 1). */
+static uint64_t wall_deadline_of(uint64_t monotonic_ns)
+{
+	uint64_t wall = now_ns(CLOCK_REALTIME);
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (!monotonic_ns)
+		return 0;
+	if (monotonic_ns >= now)
+		return wall + (monotonic_ns - now);
+	return now - monotonic_ns < wall ? wall - (now - monotonic_ns) : 1;
+}
+
 /*
  * Enters the message of sequence at position into the held table.  An
  * entry still live for another message means that message left its cell
@@ -90,6 +114,11 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
  * cell before the ack scan looked: its ack is noted now, or it would
  * never be journaled (review h21b item 1).
  */
+enum copy_view { NOT_YET, MESSAGE, NOTHING };
+
+static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
+				uint64_t j);
+
 static int hold(struct busd_durable_queue *dq, uint64_t position,
 		uint64_t sequence, uint32_t delivery_count)
 {
@@ -115,44 +144,124 @@ static int hold(struct busd_durable_queue *dq, uint64_t position,
 	return 0;
 }
 
-int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
-			     uint64_t sequence)
+int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
+			   struct bus_message_header *h)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
-	struct bus_cell *cell = bus__queue_cell(g, position);
-	struct bus_message_header h;
-	struct bus_journal_message m;
+	const struct bus_cell *cell = bus__queue_cell(g, position);
+	uint32_t room = room_of(g);
+
+	if (!dq->scratch) {
+		dq->scratch = malloc((size_t)room + g->settings.max_message);
+		if (!dq->scratch)
+			return -ENOMEM;
+	}
+	/* One copy of the header: never trust shared memory twice. */
+	memcpy(h, &cell->header, sizeof(*h));
+	if (h->payload_length > g->settings.max_message ||
+	    h->extension_length > room)
+		return 1;
+	memcpy(dq->scratch, (const uint8_t *)cell + sizeof(*cell),
+	       h->extension_length);
+	memcpy(dq->scratch + room, (const uint8_t *)cell + g->payload_offset,
+	       h->payload_length);
+	return 0;
+}
+
+bool busd_durable_cell_unchanged(const struct busd_durable_queue *dq,
+				 uint64_t position)
+{
+	const struct bus_cell *cell = bus__queue_cell(&dq->geometry, position);
+	uint64_t state;
+
+	/* Acquire fence, then the state: the copy's reads come before
+	 * this load.  Pairs with the producer's claim of the cell (a CAS,
+	 * or the spsc store followed by a release fence, queue_ring.h),
+	 * which comes before its writes of the cell: if the copy read any
+	 * byte a producer reusing the cell wrote, this load sees its claim
+	 * or something later (the seqlock reader's pattern). */
+	bus__fence_acquire();
+	state = bus__load_relaxed(&cell->state);
+	return copy_view(cell, state, position) == MESSAGE;
+}
+
+int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence,
+			     const struct bus_message_header *h)
+{
+	struct bus_journal_message m = {
+		.sequence = sequence,
+		.time_ns = wall_time_of(h->publish_time_ns),
+		.correlation_id = h->correlation_id,
+		.delivery_count = h->delivery_count,
+		.flags = h->flags,
+		.extension = dq->scratch,
+		.extension_length = h->extension_length,
+		.payload_length = h->payload_length,
+		.payload = dq->scratch + room_of(&dq->geometry),
+		.expiry_ns = wall_deadline_of(h->expiry_ns),
+	};
 	int ret;
 
-	/* One copy of the header: never trust shared memory twice. */
-	memcpy(&h, &cell->header, sizeof(h));
-	if (h.payload_length > g->settings.max_message ||
-	    h.extension_length > room_of(g)) {
-		dq->corrupt++;
-		return 1;
-	}
-	m = (struct bus_journal_message){
-		.sequence = sequence,
-		.time_ns = wall_time_of(h.publish_time_ns),
-		.correlation_id = h.correlation_id,
-		.delivery_count = h.delivery_count,
-		.flags = h.flags,
-		.extension = (const uint8_t *)cell + sizeof(*cell),
-		.extension_length = h.extension_length,
-		.payload_length = h.payload_length,
-		.payload = (const uint8_t *)cell + g->payload_offset,
-	};
 	ret = bus_journal_append_message(dq->writer, &m);
 	if (ret < 0)
 		return ret;
-	ret = hold(dq, position, sequence, h.delivery_count);
+	ret = hold(dq, position, sequence, h->delivery_count);
 	if (ret < 0)
 		return ret;
 	dq->messages++;
 	return 0;
 }
 
-enum copy_view { NOT_YET, MESSAGE, NOTHING };
+/*
+ * A committed cell whose header's lengths do not fit the cell: no
+ * producer through libbus writes one (it checks them), and a consumer
+ * would drop it with EBADMSG (queue.c), so it holds no message to keep.
+ * It is skipped, counted and logged with its position (the 1st, 2nd,
+ * 4th, 8th... of the queue, so that a producer writing garbage cannot
+ * flood the log).  durable_position then passes it: the bus_flush() of
+ * the producer that wrote it returns 0 and promises nothing for it
+ * (busd.8, DURABLE QUEUES).
+ */
+static void corrupt_cell(struct busd_durable_queue *dq, uint64_t position,
+			 const struct bus_message_header *h)
+{
+	dq->corrupt++;
+	if (dq->corrupt & (dq->corrupt - 1))
+		return;
+	busd_error("queue '%s': the message at position %llu has a corrupt "
+		   "header (%u payload bytes, %u of key and headers; the "
+		   "queue allows %u and %u): not journaled, as consumers "
+		   "drop it too (%llu such so far)",
+		   dq->name, (unsigned long long)position, h->payload_length,
+		   h->extension_length, dq->geometry.settings.max_message,
+		   room_of(&dq->geometry), (unsigned long long)dq->corrupt);
+}
+
+/*
+ * Copies the cell out of shared memory, then checks that it still holds
+ * the message of position: after an adopt or a retry the thread copies
+ * again cells that journal_position already let producers reuse (review
+ * item 6), so a producer may be writing the cell while we copy.  Only an
+ * unchanged copy is appended; a changed cell means the message left it
+ * (acked, or moved to its dead-letter queue): nothing to keep.
+ */
+int busd_durable_append_cell(struct busd_durable_queue *dq, uint64_t position,
+			     uint64_t sequence)
+{
+	struct bus_message_header h;
+	int ret;
+
+	ret = busd_durable_copy_cell(dq, position, &h);
+	if (ret != 0 || !busd_durable_cell_unchanged(dq, position)) {
+		if (ret == 0)
+			dq->changed++;
+		else if (ret > 0 && busd_durable_cell_unchanged(dq, position))
+			corrupt_cell(dq, position, &h);
+		return ret < 0 ? ret : 1;
+	}
+	return busd_durable_append_copy(dq, position, sequence, &h);
+}
 
 /* What position j holds (see the top of this file). */
 static enum copy_view copy_view(const struct bus_cell *cell, uint64_t state,
@@ -273,8 +382,10 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 
 int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
 {
-	struct bus_journal_range *last =
-		dq->ack_count ? &dq->acks[dq->ack_count - 1] : NULL;
+	/* A sealed range waits for its own barrier: never grown. */
+	struct bus_journal_range *last = dq->ack_count > dq->ack_sealed
+						 ? &dq->acks[dq->ack_count - 1]
+						 : NULL;
 
 	if (last && last->first + last->count == sequence) {
 		last->count++;
@@ -296,23 +407,67 @@ int busd_durable_note_ack(struct busd_durable_queue *dq, uint64_t sequence)
 	return 0;
 }
 
+/*
+ * How many of the acks noted may be appended now.  With a dead-letter
+ * queue, a message that left its cell may have moved there rather than
+ * been acked (busd/queue_dead_letter.c: the move commits the copy, then
+ * frees the cell), and its ack must not reach the disk before the copy
+ * does, or a power cut between the two loses it (review item 5).  So the
+ * acks noted so far are sealed with a barrier, the dead-letter queue's
+ * enqueue position read now: every move whose freed cell we saw committed
+ * below it.  They go once that queue's durable position reaches it (the
+ * same thread publishes both).  Until its dead-letter queue is open
+ * (busd's start opens queues one by one), a queue holds its acks back
+ * for a second.
+ */
+static uint32_t acks_ready(struct busd_durable_queue *dq)
+{
+	const struct busd_durable_queue *dl = dq->dead_letter;
+
+	if (!dl) {
+		if (dq->geometry.settings.dead_letter[0] &&
+		    now_ns(CLOCK_MONOTONIC) - dq->opened_ns < 1000000000u)
+			return 0;
+		return dq->ack_count;
+	}
+	if (!dq->ack_sealed) {
+		dq->ack_sealed = dq->ack_count;
+		/* Acquire, after the acquire loads that saw the cells
+		 * freed (still_held, copy): those pair with the seq_cst CAS
+		 * that freed a moved message's cell (free_dead), which the
+		 * mover made after its claim advanced this position past
+		 * the copy, so the load sees at least that. */
+		dq->ack_barrier = bus__load_acquire(
+			&dl->geometry.control->enqueue_position);
+	}
+	return (int64_t)(dl->durable - dq->ack_barrier) >= 0 ? dq->ack_sealed
+							     : 0;
+}
+
 int busd_durable_flush_acks(struct busd_durable_queue *dq)
 {
+	uint32_t n;
 	int ret;
 
 	if (!dq->ack_count)
 		return 0;
-	ret = bus_journal_append_acks(dq->writer, dq->acks, dq->ack_count);
+	n = acks_ready(dq);
+	if (!n)
+		return 0;
+	ret = bus_journal_append_acks(dq->writer, dq->acks, n);
 	if (ret < 0)
 		return ret == -EAGAIN ? 0 : ret;
-	dq->ack_count = 0;
+	memmove(dq->acks, dq->acks + n,
+		(dq->ack_count - n) * sizeof(*dq->acks));
+	dq->ack_count -= n;
+	dq->ack_sealed = 0;
 	return 0;
 }
 
 /* ---- delivery counts (see the top of this file) ----------------------- */
 
 static int note_count(struct busd_durable_queue *dq, uint64_t sequence,
-		      uint32_t count)
+		      uint64_t count)
 {
 	if (dq->count_count + 3 > dq->count_capacity) {
 		uint32_t capacity = dq->count_capacity ? dq->count_capacity * 2
@@ -349,10 +504,10 @@ static int flush_counts(struct busd_durable_queue *dq)
 }
 
 /* 1 while the message of entry is still in its cell, else 0 (acked);
- * *count: its delivery count now. */
+ * *count: its delivery count now, *taken: a consumer holds it. */
 static int still_held(const struct busd_durable_queue *dq,
 		      const struct busd_durable_held *e, uint64_t released,
-		      uint32_t *count)
+		      uint32_t *count, bool *taken)
 {
 	const struct bus_cell *cell =
 		bus__queue_cell(&dq->geometry, e->position);
@@ -360,6 +515,7 @@ static int still_held(const struct busd_durable_queue *dq,
 	 * so the header we read next belongs to the state we saw. */
 	uint64_t state = bus__load_acquire(&cell->state);
 
+	*taken = false;
 	switch (bus__cell_kind(state)) {
 	case BUS__CELL_READY:
 		if (bus__cell_position(state) !=
@@ -369,6 +525,8 @@ static int still_held(const struct busd_durable_queue *dq,
 			return 0;
 		break;
 	case BUS__CELL_HELD:
+		*taken = true;
+		/* fall through */
 	case BUS__CELL_REDELIVER:
 	case BUS__CELL_DEAD:
 		if (cell->header.sequence != e->sequence)
@@ -396,18 +554,26 @@ int busd_durable_scan_acks(struct busd_durable_queue *dq)
 	for (uint32_t i = 0; i < g->slots && ret == 0; i++) {
 		struct busd_durable_held *e = &dq->held[i];
 		uint32_t count;
+		bool taken;
 
 		if (!e->live)
 			continue;
-		if (!still_held(dq, e, released, &count)) {
+		if (!still_held(dq, e, released, &count, &taken)) {
 			ret = busd_durable_note_ack(dq, e->sequence);
 			e->live = false;
 			dq->held_count--;
 			continue;
 		}
-		if (count > e->delivery_count) {
-			ret = note_count(dq, e->sequence, count);
+		/* A take, journaled once: after a reboot the message may
+		 * have been delivered (REDELIVERED, durable_recover.c). */
+		if (count > e->delivery_count || (taken && !e->taken)) {
+			ret = note_count(
+				dq, e->sequence,
+				count | (taken || e->taken
+						 ? BUSD_DURABLE_COUNT_TAKEN
+						 : 0));
 			e->delivery_count = count;
+			e->taken |= taken;
 			dq->recounts++;
 		}
 	}

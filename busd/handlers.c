@@ -12,6 +12,7 @@
 #include "control_socket.h"
 #include "dead_letter.h"
 #include "durable.h"
+#include "durable_store.h"
 #include "delete_guard.h"
 #include "handlers.h"
 #include "hello_deadline.h"
@@ -329,6 +330,28 @@ int busd_on_close(struct busd_handlers *handlers, struct busd_client *client,
 	return 0;
 }
 
+/* A durable queue created at run time comes back after a reboot only if
+ * its settings are on disk (durable_store.h): a queue that cannot keep
+ * them is not created. */
+static int busd_on_create_keep(struct busd_handlers *handlers,
+			       const char *name, struct busd_reply *reply)
+{
+	struct busd_queue *queue =
+		busd_registry_find(&handlers->catalog->registry, name);
+	int ret;
+
+	if (!queue || !queue->geometry.settings.durable)
+		return 0;
+	ret = busd_durable_store_save(handlers->catalog, queue,
+				      reply->message.detail,
+				      sizeof(reply->message.detail));
+	if (ret) {
+		busd_durable_close(handlers->catalog, name, true);
+		busd_queue_delete(handlers->catalog, queue);
+	}
+	return ret;
+}
+
 int busd_on_create(struct busd_handlers *handlers, struct busd_client *client,
 		   const struct bus_control_request *request,
 		   struct busd_reply *reply)
@@ -359,6 +382,8 @@ int busd_on_create(struct busd_handlers *handlers, struct busd_client *client,
 				&request->settings, &request->access,
 				reply->message.detail,
 				sizeof(reply->message.detail));
+	if (!ret)
+		ret = busd_on_create_keep(handlers, request->name, reply);
 	if (!ret)
 		busd_info("client %u (pid %d) created queue '%s'",
 			  client->identity.client_id,

@@ -36,6 +36,7 @@
 
 #include "atomics.h"
 #include "detail.h"
+#include "durable_cut.h"
 #include "durable_queue.h"
 #include "journal_thread.h"
 #include "latency.h"
@@ -160,16 +161,30 @@ static void retry(struct busd_durable_queue *dq)
 	struct bus_journal_recovery recovered;
 	char detail[512];
 
+	uint64_t cut = 0;
+
 	if (now_ns() < dq->retry_ns)
 		return;
+	/* Nothing past the last sync mark is trusted (durable_cut.h). */
+	if (dq->options.sync != BUS_JOURNAL_SYNC_NONE &&
+	    busd_durable_cut_to_mark(dq->directory, &cut, detail,
+				     sizeof(detail))) {
+		dq->retry_ns = now_ns() + BUSD_JOURNAL_RETRY_NS;
+		return;
+	}
 	if (bus_journal_writer_open(&dq->writer, &dq->options, &recovered,
 				    detail, sizeof(detail))) {
 		dq->writer = NULL;
 		dq->retry_ns = now_ns() + BUSD_JOURNAL_RETRY_NS;
 		return;
 	}
-	/* Copy again from where the disk ends: the journal cut what did not
-	 * land, and its sequences only grow. */
+	if (cut)
+		busd_warning("queue '%s': %llu bytes of its journal after the "
+			     "last sync mark cut before writing again",
+			     dq->name, (unsigned long long)cut);
+	/* Copy again from where the disk ends: the cut and the journal's
+	 * open left what a completed sync vouched for, and its sequences
+	 * only grow. */
 	if ((int64_t)(recovered.next_sequence - dq->durable) > 0)
 		dq->durable = recovered.next_sequence;
 	/* What was copied past it is not on disk: it will be again. */
@@ -195,6 +210,11 @@ static uint64_t oldest_needed(const struct busd_durable_queue *dq)
 	for (uint32_t i = 0; dq->held_count && i < dq->geometry.slots; i++)
 		if (dq->held[i].live && dq->held[i].sequence < oldest)
 			oldest = dq->held[i].sequence;
+	/* Acks held back for a dead-letter queue (durable_ring.c): their
+	 * messages stay on disk until the acks are. */
+	for (uint32_t i = 0; i < dq->ack_count; i++)
+		if (dq->acks[i].first < oldest)
+			oldest = dq->acks[i].first;
 	return oldest;
 }
 

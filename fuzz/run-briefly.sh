@@ -14,13 +14,13 @@
 #
 # Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
 # fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record
-# fuzz_durable_recover (default: all eight).
+# fuzz_durable_recover fuzz_durable_store (default: all nine).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record fuzz_durable_recover}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record fuzz_durable_recover fuzz_durable_store}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 

@@ -3,9 +3,15 @@
 #
 # Durable queues against the worst: busd killed with SIGKILL at a random
 # moment while producers stream with confirms (bus_flush) and a consumer
-# acks, then a "reboot" (every segment of the bus removed from /dev/shm,
-# as after a power cut; every third round a plain restart instead), then
-# busd started again on the same data_dir.  The queue is small enough
+# acks, then one of three kinds of restart, in turn: a "reboot" (every
+# segment of the bus removed from /dev/shm); a power cut (the reboot, and
+# the queue's newest journal file cut back to what its last sync mark says
+# an fdatasync made durable, by journal_powercut, every other time with
+# noise after it: a torn write; SIGKILL keeps the page cache, so without
+# this a missing fdatasync would not show); a plain restart (busd adopts
+# the segment).  The queue's sync setting alternates between interval and
+# always from round to round.  Then busd starts again on the same
+# data_dir.  The queue is small enough
 # (4096 slots) that the producers reuse its cells over the rounds.
 # After ROUNDS rounds (50; BUS_TEST_SCALE scales it, at least 5) every
 # message whose confirm returned must be back, unless the consumer may
@@ -14,16 +20,17 @@
 # 50 ms or more after the ack returned: the journal thread appends acks
 # within about a millisecond, before the messages it copies later, and a
 # sync covers what came before it), and none may come twice.  The test
-# says how many rounds it ran, in how many a confirm returned, and how
-# many confirmed messages it checked.
+# says how many rounds it ran (and of them power cuts), in how many a
+# confirm returned, and how many confirmed messages it checked.
 #
-#   sh test_durable_faults.sh BUSD BUSCTL DURABLE_CLIENT
+#   sh test_durable_faults.sh BUSD BUSCTL DURABLE_CLIENT JOURNAL_POWERCUT
 name=durable_faults
 client=${3:-}
+powercut=${4:-}
 . "$(dirname "$0")/lib.sh"
 
-if [ ! -x "$client" ]; then
-	echo "$name: durable_client not built; skipped"
+if [ ! -x "$client" ] || [ ! -x "$powercut" ]; then
+	echo "$name: durable_client or journal_powercut not built; skipped"
 	exit 77
 fi
 
@@ -33,15 +40,18 @@ if [ -n "${BUS_TEST_SCALE:-}" ]; then
 		print r < 5 ? 5 : r }')
 fi
 
-conf="[bus]
+# write_conf SYNC
+write_conf() {
+	printf '%s\n' "[bus]
 data_dir = $work/data
 
 [queue jobs]
 durable = yes
+sync = $1
 slots = 4096
 max_message = 64
-max_unacked = 64"
-printf '%s\n' "$conf" >"$work/busd.conf"
+max_unacked = 64" >"$work/busd.conf"
+}
 
 # reboot: what a power cut leaves of /dev/shm and the runtime directory
 # (nothing of this bus; the stale socket would also fool wait_for_socket).
@@ -61,8 +71,14 @@ random_ms() {
 : >"$work/journaled"
 : >"$work/confirmed"
 confirm_rounds=0
+cut_rounds=0
 round=1
 while [ $round -le $rounds ]; do
+	if [ $((round % 2)) -eq 0 ]; then
+		write_conf always
+	else
+		write_conf interval
+	fi
 	start_busd -c "$work/busd.conf"
 	first=$((round * 1000000))
 	"$client" produce "$bus" jobs $first 8 >"$work/p.$round" \
@@ -86,6 +102,15 @@ while [ $round -le $rounds ]; do
 	# Every third round a plain restart: busd adopts the segment (and
 	# the messages an earlier reboot rebuilt in it).
 	[ $((round % 3)) -ne 0 ] && reboot
+	if [ $((round % 3)) -eq 2 ]; then
+		garbage=0
+		[ $((cut_rounds % 2)) -eq 1 ] &&
+			garbage=$(random_ms 1 200 $round)
+		"$powercut" "$work/data/jobs" "$garbage" "$round" \
+			>>"$work/cuts" 2>&1 ||
+			fail "round $round: journal_powercut: $(tail -1 "$work/cuts")"
+		cut_rounds=$((cut_rounds + 1))
+	fi
 	rm -f "$BUS_RUNTIME_DIR/$bus.sock"
 	# Every id up to the last confirm of each producer.
 	for f in "$work/p.$round" "$work/q.$round"; do
@@ -147,5 +172,5 @@ if grep -q corrupt "$work/client.err" 2>/dev/null; then
 	checks=$((checks + 1))
 	fail "a consumer saw a corrupt message"
 fi
-echo "$name: $rounds rounds of SIGKILL + reboot, $confirm_rounds with a confirm; $confirmed messages confirmed, $expected still owed, $journaled acks surely journaled; $(cat "$work/check.out")"
+echo "$name: $rounds rounds of SIGKILL + reboot ($cut_rounds of them power cuts, $((cut_rounds / 2)) with noise after the cut), $confirm_rounds with a confirm; $confirmed messages confirmed, $expected still owed, $journaled acks surely journaled; $(cat "$work/check.out")"
 finish

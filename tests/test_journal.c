@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "format.h"
 #include "journal_test.h"
 
 /* Reads the whole journal: messages must be first..; returns the count
@@ -593,6 +594,45 @@ static void test_journal_record_parse_refuses_garbage(void **state)
 	assert_non_null(strstr(detail, "CRC"));
 }
 
+/* A message's expiry round-trips through a record; a record without one
+ * has the bytes journals had before expiries existed. */
+static void test_journal_expiry_kept(void **state)
+{
+	uint64_t with[16] = { 0 }, without[16] = { 0 };
+	struct bus_journal_message m = {
+		.sequence = 9,
+		.time_ns = 1000,
+		.flags = 1,
+		.payload = "ttl",
+		.payload_length = 3,
+	};
+	struct bus_journal_entry e;
+	size_t plain, longer;
+	char detail[128];
+
+	(void)state;
+	plain = bus__journal_encode_message(without, &m);
+	m.expiry_ns = 123456789;
+	longer = bus__journal_encode_message(with, &m);
+	assert_int_equal(longer, plain + 8);
+	assert_int_equal(bus__journal_message_size(&m), longer);
+	assert_ret(bus_journal_record_parse(with, longer, &e, detail,
+					    sizeof(detail)),
+		   (long)longer);
+	assert_int_equal(e.message.expiry_ns, 123456789);
+	assert_int_equal(e.message.flags, 1); /* the record's flag hidden */
+	assert_int_equal(e.message.payload_length, 3);
+	assert_memory_equal(e.message.payload, "ttl", 3);
+	assert_ret(bus_journal_record_parse(without, plain, &e, detail,
+					    sizeof(detail)),
+		   (long)plain);
+	assert_int_equal(e.message.expiry_ns, 0);
+	assert_int_equal(e.message.flags, 1);
+	/* Without the flag the bytes are the old format: its fixed part,
+	 * then the payload, at once. */
+	assert_memory_equal((const char *)without + 16 + 40, "ttl", 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +651,7 @@ int main(void)
 		T(test_journal_one_writer_per_directory),
 		T(test_journal_large_record),
 		T(test_journal_record_parse_refuses_garbage),
+		T(test_journal_expiry_kept),
 #undef T
 	};
 

@@ -418,6 +418,15 @@ BUS_EXPORT int bus_send_batch(bus_queue_t *queue,
  * -ENOSPC or -EIO when busd's journal write failed (its disk is full:
  * nothing committed after the last confirmed message is promised until
  * busd writes again); -ENOTCONN or -EIDRM when the queue went.
+ *
+ * After a reboot a durable queue's messages come back with
+ * BUS_MESSAGE_REDELIVERED set when they may have been delivered before:
+ * a failed delivery raised their count, or busd saw a consumer holding
+ * one (it journals each take it sees, within a millisecond, on disk with
+ * the next sync).  A consumer that took a message in the last moment
+ * before a power cut may get it back without the flag: the rule errs
+ * toward marking only what the journal knows, so that a backlog never
+ * delivered does not come back all "redelivered".
  */
 BUS_EXPORT int bus_flush(bus_queue_t *queue, int timeout_ms);
 

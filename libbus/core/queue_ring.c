@@ -231,6 +231,11 @@ int bus__ring_claim_spsc(struct bus_queue *q, uint64_t *position, int *dropped)
 		}
 	}
 claimed:
+	/* Release fence: the relaxed WRITING store above comes before our
+	 * writes of the cell, for the journal thread that may be copying
+	 * the cell's old message (its acquire fence and re-check,
+	 * busd/durable_ring.c).  Free on x86. */
+	bus__fence_release();
 	*position = p;
 	bus__ring_spsc_advance(q, p);
 	return 0;

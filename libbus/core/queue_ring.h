@@ -87,9 +87,13 @@ static inline bool bus__ring_claim_spsc_fast(struct bus_queue *q,
 	    !(q->lazy && found == bus__cell_state(lap, 0, BUS__CELL_READY) &&
 	      (int64_t)(lap - q->cached_released) < 0))
 		return false;
-	/* Nobody else acts on a free or released cell: a plain store. */
+	/* Nobody else acts on a free or released cell: a plain store.  The
+	 * release fence after it orders it before our writes of the cell,
+	 * for the journal thread's re-check of a copy (pairs with its
+	 * acquire fence, busd/durable_ring.c).  Free on x86. */
 	bus__store_relaxed(&cell->state,
 			   bus__cell_state(p, q->owner, BUS__CELL_WRITING));
+	bus__fence_release();
 	bus__ring_spsc_advance(q, p);
 	*position = p;
 	return true;

@@ -36,10 +36,15 @@ static uint64_t get64(const uint8_t *p)
 	return le64toh(v);
 }
 
+static uint32_t expiry_size(const struct bus_journal_message *m)
+{
+	return m->expiry_ns ? BUS__JOURNAL_EXPIRY_SIZE : 0;
+}
+
 uint64_t bus__journal_message_size(const struct bus_journal_message *m)
 {
 	return bus__journal_align((uint64_t)BUS__JOURNAL_RECORD_HEADER +
-				  BUS__JOURNAL_MESSAGE_FIXED +
+				  BUS__JOURNAL_MESSAGE_FIXED + expiry_size(m) +
 				  m->extension_length + m->payload_length);
 }
 
@@ -68,13 +73,17 @@ size_t bus__journal_encode_message(void *out_,
 				   const struct bus_journal_message *m)
 {
 	uint8_t *out = out_, *body = out + BUS__JOURNAL_RECORD_HEADER;
-	uint8_t *data = body + BUS__JOURNAL_MESSAGE_FIXED;
+	uint8_t *data = body + BUS__JOURNAL_MESSAGE_FIXED + expiry_size(m);
 
 	put64(body, m->sequence);
 	put64(body + 8, m->time_ns);
 	put64(body + 16, m->correlation_id);
 	put32(body + 24, m->delivery_count);
-	put32(body + 28, m->flags);
+	put32(body + 28,
+	      (m->flags & ~BUS__JOURNAL_FLAG_EXPIRY) |
+		      (m->expiry_ns ? BUS__JOURNAL_FLAG_EXPIRY : 0));
+	if (m->expiry_ns)
+		put64(body + BUS__JOURNAL_MESSAGE_FIXED, m->expiry_ns);
 	put32(body + 32, m->extension_length);
 	put32(body + 36, m->payload_length);
 	if (m->extension_length)
@@ -125,6 +134,7 @@ static long parse_message(const uint8_t *body, uint64_t body_size,
 			  size_t detail_size)
 {
 	struct bus_journal_message *m = &entry->message;
+	uint64_t fixed = BUS__JOURNAL_MESSAGE_FIXED;
 
 	if (body_size < BUS__JOURNAL_MESSAGE_FIXED)
 		return bad(detail, detail_size, "message record too short");
@@ -135,12 +145,24 @@ static long parse_message(const uint8_t *body, uint64_t body_size,
 	m->flags = get32(body + 28);
 	m->extension_length = get32(body + 32);
 	m->payload_length = get32(body + 36);
+	m->expiry_ns = 0;
+	if (m->flags & BUS__JOURNAL_FLAG_EXPIRY) {
+		fixed += BUS__JOURNAL_EXPIRY_SIZE;
+		if (body_size < fixed)
+			return bad(detail, detail_size,
+				   "message record too short for its expiry");
+		m->expiry_ns = get64(body + BUS__JOURNAL_MESSAGE_FIXED);
+		m->flags &= ~BUS__JOURNAL_FLAG_EXPIRY;
+		if (!m->expiry_ns)
+			return bad(detail, detail_size,
+				   "message record with an expiry of 0");
+	}
 	if ((uint64_t)m->extension_length + m->payload_length !=
-	    body_size - BUS__JOURNAL_MESSAGE_FIXED)
+	    body_size - fixed)
 		return bad(detail, detail_size,
 			   "message lengths do not match the record's");
-	m->extension = body + BUS__JOURNAL_MESSAGE_FIXED;
-	m->payload = body + BUS__JOURNAL_MESSAGE_FIXED + m->extension_length;
+	m->extension = body + fixed;
+	m->payload = body + fixed + m->extension_length;
 	return 0;
 }
 

@@ -15,8 +15,11 @@
  *
  *   MESSAGE body: u64 sequence, u64 time_ns, u64 correlation_id,
  *            u32 delivery_count, u32 flags, u32 extension_length,
- *            u32 payload_length (40 bytes), the extension bytes, the
- *            payload
+ *            u32 payload_length (40 bytes), then, if flags has
+ *            BUS__JOURNAL_FLAG_EXPIRY, u64 expiry_ns (CLOCK_REALTIME),
+ *            then the extension bytes, the payload.  The flag is the
+ *            record's, never a message's (BUS_MESSAGE_* use the low
+ *            byte); journals from before it never set it.
  *   ACK body: u32 count, u32 reserved, count x (u64 first, u64 count)
  *   SYNC_MARK body: u64 offset of the file an fdatasync made durable
  *            (never past the mark itself)
@@ -42,6 +45,9 @@
 #define BUS__JOURNAL_NAME_MAX 80u
 #define BUS__JOURNAL_RECORD_HEADER 16u
 #define BUS__JOURNAL_MESSAGE_FIXED 40u
+/* In a MESSAGE record's flags: a u64 expiry follows the fixed part. */
+#define BUS__JOURNAL_FLAG_EXPIRY 0x80000000u
+#define BUS__JOURNAL_EXPIRY_SIZE 8u
 #define BUS__JOURNAL_ACK_FIXED 8u
 #define BUS__JOURNAL_ALIGN 8u
 /* Larger than any message a segment can hold (1 GiB): a length past it

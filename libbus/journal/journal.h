@@ -81,6 +81,10 @@ struct bus_journal_message {
 	uint32_t extension_length;
 	uint32_t payload_length;
 	const void *payload;
+	/* CLOCK_REALTIME deadline of its time to live, 0: none.  Kept in
+	 * the record only when set (format.h), so that journals written
+	 * before it existed read as before. */
+	uint64_t expiry_ns;
 };
 
 struct bus_journal_options {
@@ -150,8 +154,9 @@ int bus_journal_submit(struct bus_journal_writer *writer);
 int bus_journal_reap(struct bus_journal_writer *writer, int wait_ms);
 
 /* One past the newest message that is on disk as the sync setting promises
- * (written for NONE, written and fdatasync'd for INTERVAL and ALWAYS), and
- * every record appended before it too.  At open: what the journal held,
+ * (written for NONE; for INTERVAL and ALWAYS written, fdatasync'd, and a
+ * sync mark naming it written after, so that the newest file cut back to
+ * its last mark still holds it), and every record appended before it too.  At open: what the journal held,
  * fdatasync'd first unless sync is NONE. */
 uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w);
 

@@ -53,7 +53,7 @@ static void durable_to(struct bus_journal_writer *w, uint64_t position)
 		w->marks_head = (w->marks_head + 1) % w->marks_size;
 		w->marks_count--;
 	}
-	if (w->durable_position >= w->position)
+	if (w->durable_position >= w->content_position)
 		w->sync_due_ns = 0;
 }
 
@@ -85,6 +85,8 @@ static int mark(struct bus_journal_writer *w, uint64_t position,
  * none, the durable sequence) on. */
 static void written_prefix(struct bus_journal_writer *w)
 {
+	uint64_t vouched = w->durable_position;
+
 	while (w->order_count) {
 		struct bus__journal_buffer *b =
 			&w->buffers[w->order[w->order_head]];
@@ -99,15 +101,20 @@ static void written_prefix(struct bus_journal_writer *w)
 		} else if (mark(w, b->end_position, b->next_sequence) < 0) {
 			fail(w, -ENOMEM);
 		}
+		if (b->vouches > vouched)
+			vouched = b->vouches;
 		b->state = BUS__JOURNAL_BUFFER_FREE;
 		b->used = 0;
 		b->records = 0;
+		b->content = 0;
+		b->vouches = 0;
 		b->has_message = 0;
 		w->order_head = (w->order_head + 1) % BUS__JOURNAL_BUFFERS;
 		w->order_count--;
 	}
+	/* A mark written: what it names is durable for confirms. */
 	if (w->options.sync != BUS_JOURNAL_SYNC_NONE)
-		durable_to(w, w->durable_position);
+		durable_to(w, vouched);
 }
 
 /* ---- completions ---------------------------------------------------------- */
@@ -168,9 +175,16 @@ static void on_sync(struct bus_journal_writer *w, uint32_t i, int res)
 	}
 	w->figures.syncs++;
 	w->figures.sync_latency[bus__latency_bucket(took)]++;
-	durable_to(w, s->covers);
-	if (s->file_first == w->file_first)
-		bus__journal_writer_synced(w, s->file_offset);
+	if (s->file_first != w->file_first) {
+		durable_to(w, s->covers); /* a file rolled: whole, synced */
+		return;
+	}
+	/* Durable once the mark naming it is written (writer_state.h). */
+	if (s->covers > w->synced_position)
+		w->synced_position = s->covers;
+	if (w->synced_position >= w->content_position)
+		w->sync_due_ns = 0;
+	bus__journal_writer_synced(w, s->file_offset);
 }
 
 void bus__journal_writer_synced(struct bus_journal_writer *w,
@@ -218,6 +232,8 @@ static struct io_uring_sqe *sqe_get(struct bus_journal_writer *w)
 	return sqe;
 }
 
+static int room(struct bus_journal_writer *w, uint64_t size);
+
 /* Queues the filling buffer's write (linked to what follows if link). */
 static int queue_write(struct bus_journal_writer *w, int link)
 {
@@ -254,6 +270,8 @@ static int queue_write(struct bus_journal_writer *w, int link)
 	w->position += b->used;
 	b->end_position = w->position;
 	b->next_sequence = w->next_sequence;
+	if (b->content)
+		w->content_position = w->position;
 	w->order[(w->order_head + w->order_count) % BUS__JOURNAL_BUFFERS] =
 		w->filling;
 	w->order_count++;
@@ -268,7 +286,9 @@ static int queue_write(struct bus_journal_writer *w, int link)
 
 static uint64_t sync_cover_max(const struct bus_journal_writer *w)
 {
-	uint64_t max = w->durable_position;
+	uint64_t max = w->durable_position > w->synced_position
+			       ? w->durable_position
+			       : w->synced_position;
 
 	for (int i = 0; i < BUS__JOURNAL_SYNCS; i++)
 		if (w->syncs[i].busy && w->syncs[i].covers > max)
@@ -322,6 +342,30 @@ static int queue_sync(struct bus_journal_writer *w, uint64_t covers)
 	return 1;
 }
 
+/*
+ * A mark naming what the newest fdatasync made durable, into the batch
+ * (alone if nothing else comes): confirms wait for it (writer_state.h).
+ * Not now when the batch is full (it rides in the next) or every buffer
+ * is in flight (a completion frees one).
+ */
+static void place_mark(struct bus_journal_writer *w)
+{
+	struct bus__journal_buffer *b;
+
+	if (w->mark_synced <= w->mark_named ||
+	    (w->filling >= 0 &&
+	     w->buffers[w->filling].used + BUS__JOURNAL_MARK_SIZE >
+		     BUS__JOURNAL_BUFFER_SIZE) ||
+	    room(w, BUS__JOURNAL_MARK_SIZE) < 0)
+		return;
+	b = &w->buffers[w->filling];
+	b->used += (uint32_t)bus__journal_encode_mark(b->data + b->used,
+						      w->mark_synced);
+	if (w->synced_position > b->vouches)
+		b->vouches = w->synced_position;
+	w->mark_named = w->mark_synced;
+}
+
 int bus_journal_submit(struct bus_journal_writer *w)
 {
 	uint64_t start, end;
@@ -332,22 +376,25 @@ int bus_journal_submit(struct bus_journal_writer *w)
 	if (w->error)
 		return w->error;
 	reap_ready(w);
+	place_mark(w);
 	start = w->position;
 	end = start + (w->filling >= 0 ? w->buffers[w->filling].used : 0);
 	if (w->filling >= 0 && w->buffers[w->filling].used == 0)
 		end = start;
 	if (end > start) {
 		/* Linked only if the sync can claim the write: nothing
-		 * written before it is still in flight. */
-		link = sync_wanted(w, end) && w->written_position == start;
+		 * written before it is still in flight; never for a batch
+		 * of marks alone. */
+		link = w->buffers[w->filling].content && sync_wanted(w, end) &&
+		       w->written_position == start;
 		ret = queue_write(w, link);
 		if (ret < 0)
 			return ret;
 		if (link)
 			queue_sync(w, end);
 	}
-	if (sync_wanted(w, w->position) &&
-	    w->written_position > w->durable_position)
+	if (sync_wanted(w, w->content_position) &&
+	    w->written_position > sync_cover_max(w))
 		queue_sync(w, w->written_position);
 	ret = io_uring_submit(&w->ring);
 	return ret < 0 ? ret : 0;
@@ -378,12 +425,17 @@ int bus_journal_reap(struct bus_journal_writer *w, int wait_ms)
 	if (w->error)
 		return w->error;
 	/* Writes that could not be linked to a sync get one now. */
-	if (sync_wanted(w, w->position) &&
+	if (sync_wanted(w, w->content_position) &&
 	    w->written_position > sync_cover_max(w)) {
 		if (queue_sync(w, w->written_position) > 0)
 			io_uring_submit(&w->ring);
 	}
-	return n;
+	/* A sync completed: its mark goes out now, and confirms wait for
+	 * it (a buffered write, often complete when submit returns). */
+	if (w->mark_synced > w->mark_named && w->filling < 0 &&
+	    bus_journal_submit(w) == 0)
+		n += reap_ready(w);
+	return w->error ? w->error : n;
 }
 
 int bus__journal_writer_drain(struct bus_journal_writer *w)
@@ -416,9 +468,32 @@ int bus__journal_writer_sync_now(struct bus_journal_writer *w)
 	w->figures.syncs++;
 	w->figures.sync_latency[bus__latency_bucket(
 		bus__journal_now_ns(CLOCK_MONOTONIC) - t0)]++;
+	if (w->written_position > w->synced_position)
+		w->synced_position = w->written_position;
 	durable_to(w, w->written_position);
 	bus__journal_writer_synced(
 		w, w->file_offset - (w->position - w->written_position));
+	return 0;
+}
+
+int bus__journal_writer_mark_now(struct bus_journal_writer *w)
+{
+	uint8_t mark[BUS__JOURNAL_MARK_SIZE];
+	int ret;
+
+	if (w->error || w->mark_synced <= w->mark_named || w->filling >= 0 ||
+	    w->in_flight)
+		return w->error;
+	bus__journal_encode_mark(mark, w->mark_synced);
+	ret = bus__journal_write_all(w->fd, mark, sizeof(mark),
+				     (off_t)w->file_offset);
+	if (ret < 0)
+		return fail(w, ret);
+	w->mark_named = w->mark_synced;
+	w->file_offset += sizeof(mark);
+	w->position += sizeof(mark);
+	w->written_position = w->position;
+	w->figures.bytes_written += sizeof(mark);
 	return 0;
 }
 
@@ -520,6 +595,7 @@ static int append_large(struct bus_journal_writer *w, uint64_t size,
 	w->position += size;
 	w->written_position = w->position;
 	w->written_sequence = w->next_sequence;
+	w->content_position = w->position;
 	w->figures.bytes_written += size;
 	w->figures.records_written++;
 	if (w->options.sync == BUS_JOURNAL_SYNC_NONE) {
@@ -607,8 +683,11 @@ static int append(struct bus_journal_writer *w,
 	if (mark) {
 		b->used += (uint32_t)bus__journal_encode_mark(
 			b->data + b->used, w->mark_synced);
+		if (w->synced_position > b->vouches)
+			b->vouches = w->synced_position;
 		w->mark_named = w->mark_synced;
 	}
+	b->content = 1;
 	if (m) {
 		if (!b->has_message) {
 			b->has_message = 1;
@@ -658,6 +737,20 @@ uint64_t bus_journal_written_sequence(const struct bus_journal_writer *w)
 	return w ? w->written_sequence : 0;
 }
 
+/* A mark is due and a buffer has room for it. */
+static int mark_placeable(const struct bus_journal_writer *w)
+{
+	if (w->mark_synced <= w->mark_named)
+		return 0;
+	if (w->filling >= 0)
+		return w->buffers[w->filling].used + BUS__JOURNAL_MARK_SIZE <=
+		       BUS__JOURNAL_BUFFER_SIZE;
+	for (int i = 0; i < BUS__JOURNAL_BUFFERS; i++)
+		if (w->buffers[i].state == BUS__JOURNAL_BUFFER_FREE)
+			return 1;
+	return 0;
+}
+
 /*
  * 0 when a submit has something to do now: records not yet handed to a
  * write, or written bytes no sync covers (always, or interval once due).
@@ -673,7 +766,11 @@ int bus_journal_sync_due_ms(const struct bus_journal_writer *w)
 		return -1;
 	if (w->filling >= 0 && w->buffers[w->filling].used)
 		return 0;
-	if (w->written_position <= sync_cover_max(w))
+	if (mark_placeable(w))
+		return 0; /* a mark to write: bus_journal_submit() */
+	if ((w->written_position < w->content_position
+		     ? w->written_position
+		     : w->content_position) <= sync_cover_max(w))
 		return -1;
 	if (w->options.sync == BUS_JOURNAL_SYNC_ALWAYS || !w->sync_due_ns)
 		return 0;

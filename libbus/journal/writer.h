@@ -16,6 +16,10 @@ int bus__journal_writer_sync_now(struct bus_journal_writer *w);
  * file whatever the sync setting (a roll, a trim that carries acks). */
 int bus__journal_writer_flush(struct bus_journal_writer *w);
 
+/* After a flush: the mark naming what it made durable, written now by
+ * pwrite (a trim that carried acks; a roll or close needs none). */
+int bus__journal_writer_mark_now(struct bus_journal_writer *w);
+
 /* The newest file's offset an fdatasync made durable, for the next mark. */
 void bus__journal_writer_synced(struct bus_journal_writer *w,
 				uint64_t file_offset);

@@ -12,6 +12,14 @@
  * began after those writes completed covers (or written_position, for
  * sync = none).  marks map positions back to sequences: one per write
  * completed and not yet durable, (end position, next sequence there).
+ *
+ * In the newest file an fdatasync that completed is not enough: the
+ * durable position moves only once a sync mark naming what it covered
+ * (synced_position) is written too, so that a power cut that leaves the
+ * file as its last mark says (journal.h) keeps every message confirmed.
+ * A buffer whose mark vouches for a position says so in vouches.  Marks
+ * need no sync of their own: content_position is the end of the last
+ * record other than a mark, what syncs are for.
  */
 #ifndef BUS_JOURNAL_WRITER_STATE_H
 #define BUS_JOURNAL_WRITER_STATE_H
@@ -43,6 +51,8 @@ struct bus__journal_buffer {
 	uint64_t file_offset;	/* where it goes in its file */
 	uint64_t end_position;	/* of its last byte + 1 */
 	uint64_t next_sequence; /* one past its newest message */
+	int content;		/* a record other than a mark */
+	uint64_t vouches;	/* the position its mark names, 0: none */
 	int has_message;	/* its first message, for the index: */
 	uint64_t index_sequence, index_time_ns, index_offset;
 };
@@ -87,6 +97,8 @@ struct bus_journal_writer {
 	unsigned order_head, order_count;
 	uint64_t position; /* handed to writes */
 	uint64_t written_position;
+	uint64_t synced_position;  /* fdatasync'd, its mark maybe not yet */
+	uint64_t content_position; /* of the last record not a mark */
 	uint64_t durable_position;
 	uint64_t next_sequence;
 	int has_messages;

@@ -83,6 +83,8 @@ static int carry_acks(struct bus_journal_writer *w, const uint64_t *firsts,
 			bus_journal_reap(w, 100);
 		if (ret == 0)
 			ret = bus__journal_writer_flush(w);
+		if (ret == 0)
+			ret = bus__journal_writer_mark_now(w);
 	}
 	free(ranges);
 	return ret;

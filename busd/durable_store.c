@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/* Durable queues created at run time, kept in DATA_DIR/NAME/queue.conf
+ * (busd/durable_store.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "catalog.h"
+#include "config.h"
+#include "detail.h"
+#include "durable_store.h"
+#include "journal_thread.h"
+#include "log.h"
+#include "queues.h"
+#include "registry.h"
+#include "segment.h"
+
+/* The file's keys: where each goes, its largest value, its base. */
+struct store_key {
+	const char *name;
+	size_t offset; /* in struct bus_queue_settings, or ACCESS_* */
+	size_t size;   /* of the field: 1, 2 or 4 bytes */
+	unsigned long long max;
+	int base;
+};
+
+enum { ACCESS_OWNER = -1, ACCESS_GROUP = -2, ACCESS_MODE = -3 };
+
+#define SETTING(field, max)                                              \
+	{                                                                \
+#field, offsetof(struct bus_queue_settings, field),      \
+			sizeof(((struct bus_queue_settings *)0)->field), \
+			(max), 10                                        \
+	}
+
+static const struct store_key store_keys[] = {
+	SETTING(type, BUS_QUEUE_SPSC),
+	SETTING(slots, UINT32_MAX),
+	SETTING(max_message, UINT32_MAX),
+	SETTING(overflow, BUS_OVERFLOW_DROP_OLDEST),
+	SETTING(max_unacked, UINT32_MAX),
+	SETTING(max_producers, UINT32_MAX),
+	SETTING(max_consumers, UINT32_MAX),
+	SETTING(header_room, UINT32_MAX),
+	SETTING(max_deliveries, UINT32_MAX),
+	SETTING(ack_timeout_ms, UINT32_MAX),
+	SETTING(ttl_ms, UINT32_MAX),
+	SETTING(sync, BUS_SYNC_ALWAYS),
+	SETTING(sync_interval_ms, BUS_SYNC_INTERVAL_MAX_MS),
+	SETTING(segment_kib, UINT32_MAX),
+	{ "owner", (size_t)ACCESS_OWNER, 4, UINT32_MAX, 10 },
+	{ "group", (size_t)ACCESS_GROUP, 4, UINT32_MAX, 10 },
+	{ "mode", (size_t)ACCESS_MODE, 4, 0777, 8 },
+};
+
+#define STORE_KEYS (sizeof(store_keys) / sizeof(store_keys[0]))
+/* Besides store_keys: format, name, dead_letter (optional). */
+#define STORE_FORMAT 1u
+
+struct store_parser {
+	const char *name;
+	struct bus_queue_settings *settings;
+	struct busd_access *access;
+	uint32_t given; /* one bit per store_keys entry */
+	bool format, named, dead_letter;
+	char *why;
+	size_t why_size;
+	int line;
+	bool failed;
+	const char *next; /* the text not read yet */
+};
+
+/* inih's reader: one line of the text, counting lines for the errors. */
+static char *store_read_line(char *line, int size, void *user)
+{
+	struct store_parser *p = user;
+	const char *end;
+	size_t n;
+
+	if (!*p->next || size < 2)
+		return NULL;
+	end = strchr(p->next, '\n');
+	n = end ? (size_t)(end - p->next) + 1 : strlen(p->next);
+	if (n > (size_t)size - 1)
+		n = (size_t)size - 1; /* inih takes the rest as another line */
+	memcpy(line, p->next, n);
+	line[n] = '\0';
+	p->next += n;
+	p->line++;
+	return line;
+}
+
+__attribute__((format(printf, 2, 3))) static int
+store_fail(struct store_parser *p, const char *format, ...)
+{
+	if (!p->failed) {
+		char text[256];
+		va_list args;
+
+		va_start(args, format);
+		vsnprintf(text, sizeof(text), format, args);
+		va_end(args);
+		snprintf(p->why, p->why_size, "line %d: %s", p->line, text);
+	}
+	p->failed = true;
+	return 0; /* inih: stop at the first error */
+}
+
+/* A whole number in base, at most max; -EINVAL for anything else. */
+static int parse_number(const char *value, int base, unsigned long long max,
+			unsigned long long *out)
+{
+	char *end;
+
+	if (!value[0] || value[0] == '-' || value[0] == '+' || value[0] == ' ')
+		return -EINVAL;
+	errno = 0;
+	*out = strtoull(value, &end, base);
+	if (errno || *end || *out > max)
+		return -EINVAL;
+	return 0;
+}
+
+static void store_set(struct store_parser *p, const struct store_key *k,
+		      unsigned long long v)
+{
+	switch ((int)k->offset) {
+	case ACCESS_OWNER:
+		p->access->owner = (uid_t)v;
+		return;
+	case ACCESS_GROUP:
+		p->access->group = (gid_t)v;
+		return;
+	case ACCESS_MODE:
+		p->access->mode = (mode_t)v;
+		return;
+	}
+	if (k->size == 1) {
+		uint8_t x = (uint8_t)v;
+
+		memcpy((char *)p->settings + k->offset, &x, 1);
+	} else if (k->size == 2) {
+		uint16_t x = (uint16_t)v;
+
+		memcpy((char *)p->settings + k->offset, &x, 2);
+	} else {
+		uint32_t x = (uint32_t)v;
+
+		memcpy((char *)p->settings + k->offset, &x, 4);
+	}
+}
+
+static int store_on_key(void *user, const char *section, const char *key,
+			const char *value)
+{
+	struct store_parser *p = user;
+	unsigned long long v;
+
+	if (section[0])
+		return store_fail(p,
+				  "no [section] belongs in this file, "
+				  "not [%s]",
+				  section);
+	if (!strcmp(key, "format")) {
+		if (p->format)
+			return store_fail(p, "'%s' is set twice", key);
+		if (parse_number(value, 10, UINT32_MAX, &v) ||
+		    v != STORE_FORMAT)
+			return store_fail(p, "format must be 1, not '%s'",
+					  value);
+		p->format = true;
+		return 1;
+	}
+	if (!strcmp(key, "name")) {
+		if (p->named)
+			return store_fail(p, "'%s' is set twice", key);
+		if (strcmp(value, p->name))
+			return store_fail(p,
+					  "name '%s' is not the directory's, "
+					  "'%s'",
+					  value, p->name);
+		p->named = true;
+		return 1;
+	}
+	if (!strcmp(key, "dead_letter")) {
+		if (p->dead_letter)
+			return store_fail(p, "'%s' is set twice", key);
+		if (bus_name_check(value))
+			return store_fail(p,
+					  "dead_letter must be a queue name, "
+					  "not '%s'",
+					  value);
+		snprintf(p->settings->dead_letter,
+			 sizeof(p->settings->dead_letter), "%s", value);
+		p->dead_letter = true;
+		return 1;
+	}
+	for (unsigned int i = 0; i < STORE_KEYS; i++) {
+		const struct store_key *k = &store_keys[i];
+
+		if (strcmp(key, k->name))
+			continue;
+		if (p->given & (1u << i))
+			return store_fail(p, "'%s' is set twice", key);
+		if (parse_number(value, k->base, k->max, &v))
+			return store_fail(p, "%s cannot be '%s'", key, value);
+		store_set(p, k, v);
+		p->given |= 1u << i;
+		return 1;
+	}
+	return store_fail(p, "unknown key '%s'", key);
+}
+
+int busd_durable_store_parse(const char *text, size_t length, const char *name,
+			     struct bus_queue_settings *settings,
+			     struct busd_access *access, char *why,
+			     size_t why_size)
+{
+	struct store_parser p = {
+		.name = name,
+		.settings = settings,
+		.access = access,
+		.why = why,
+		.why_size = why_size,
+	};
+	char *copy;
+	int ret;
+
+	if (memchr(text, '\0', length))
+		return bus__detail(why, why_size, -EINVAL,
+				   "a NUL byte: not a text file");
+	copy = malloc(length + 1);
+	if (!copy)
+		return bus__detail(why, why_size, -ENOMEM, "out of memory");
+	memcpy(copy, text, length);
+	copy[length] = '\0';
+	memset(settings, 0, sizeof(*settings));
+	memset(access, 0, sizeof(*access));
+	p.next = copy;
+	ret = ini_parse_stream(store_read_line, &p, store_on_key, &p);
+	free(copy);
+	if (p.failed)
+		return -EINVAL;
+	if (ret > 0)
+		return bus__detail(why, why_size, -EINVAL,
+				   "line %d: expected key = value", ret);
+	if (ret < 0)
+		return bus__detail(why, why_size, -ENOMEM, "out of memory");
+	if (!p.format || !p.named)
+		return bus__detail(why, why_size, -EINVAL, "no '%s' key",
+				   p.format ? "name" : "format");
+	for (unsigned int i = 0; i < STORE_KEYS; i++)
+		if (!(p.given & (1u << i)))
+			return bus__detail(why, why_size, -EINVAL,
+					   "no '%s' key", store_keys[i].name);
+	settings->durable = 1;
+	return bus__queue_settings_check(settings, why, why_size);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static int write_text(int fd, const char *text, size_t length)
+{
+	while (length) {
+		ssize_t n = write(fd, text, length);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		text += n;
+		length -= (size_t)n;
+	}
+	return 0;
+}
+
+static int format_store(char *text, size_t size, const struct busd_queue *q)
+{
+	const struct bus_queue_settings *s = &q->geometry.settings;
+	size_t used;
+	int n;
+
+	n = snprintf(text, size,
+		     "# busd: durable queue '%s', created at run time.  busd "
+		     "makes it again\n# from this file at start unless the "
+		     "configuration lists it; busctl\n# delete removes it.  "
+		     "Written by busd: do not edit.\n"
+		     "format = %u\nname = %s\n",
+		     q->name, STORE_FORMAT, q->name);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	used = (size_t)n;
+	for (unsigned int i = 0; i < STORE_KEYS; i++) {
+		const struct store_key *k = &store_keys[i];
+		unsigned long long v = 0;
+
+		switch ((int)k->offset) {
+		case ACCESS_OWNER:
+			v = q->access.owner;
+			break;
+		case ACCESS_GROUP:
+			v = q->access.group;
+			break;
+		case ACCESS_MODE:
+			v = q->access.mode & 0777;
+			break;
+		default:
+			if (k->size == 1) {
+				uint8_t x;
+
+				memcpy(&x, (const char *)s + k->offset, 1);
+				v = x;
+			} else if (k->size == 2) {
+				uint16_t x;
+
+				memcpy(&x, (const char *)s + k->offset, 2);
+				v = x;
+			} else {
+				uint32_t x;
+
+				memcpy(&x, (const char *)s + k->offset, 4);
+				v = x;
+			}
+		}
+		n = snprintf(text + used, size - used,
+			     k->base == 8 ? "%s = 0%llo\n" : "%s = %llu\n",
+			     k->name, v);
+		if (n < 0 || (size_t)n >= size - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	if (s->dead_letter[0]) {
+		n = snprintf(text + used, size - used, "dead_letter = %s\n",
+			     s->dead_letter);
+		if (n < 0 || (size_t)n >= size - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	return (int)used;
+}
+
+static int sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+int busd_durable_store_save(const struct busd_catalog *catalog,
+			    const struct busd_queue *queue, char *detail,
+			    size_t detail_size)
+{
+	const struct busd_durable *d = catalog->durable;
+	char dir[PATH_MAX], path[PATH_MAX + 32], temp[PATH_MAX + 32];
+	char text[2048];
+	int fd, length, ret;
+
+	if (!d || !queue->geometry.settings.durable)
+		return 0;
+	length = format_store(text, sizeof(text), queue);
+	if (length < 0 || snprintf(dir, sizeof(dir), "%s/%s", d->data_dir,
+				   queue->name) >= (int)sizeof(dir))
+		return bus__detail(detail, detail_size, -ENAMETOOLONG,
+				   "the data_dir path is too long");
+	snprintf(path, sizeof(path), "%s/%s", dir, BUSD_DURABLE_STORE_FILE);
+	snprintf(temp, sizeof(temp), "%s/.%s.tmp", dir,
+		 BUSD_DURABLE_STORE_FILE);
+	fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		ret = -errno;
+	else {
+		ret = write_text(fd, text, (size_t)length);
+		if (!ret && fsync(fd))
+			ret = -errno;
+		close(fd);
+		if (!ret && rename(temp, path))
+			ret = -errno;
+		if (!ret)
+			ret = sync_dir(dir);
+		if (ret)
+			unlink(temp);
+	}
+	if (ret)
+		return bus__detail(detail, detail_size, ret,
+				   "cannot keep the settings of durable "
+				   "queue '%s' in %s: %s",
+				   queue->name, path, strerror(-ret));
+	return 0;
+}
+
+/* ---- restoring ---------------------------------------------------------- */
+
+static bool configured(const struct busd_config *config, const char *name)
+{
+	for (unsigned int i = 0; i < config->queue_count; i++)
+		if (!strcmp(config->queues[i].name, name))
+			return true;
+	return false;
+}
+
+static int read_text(const char *path, char **text, size_t *length)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > 65536) {
+		close(fd);
+		return -EINVAL;
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	if (!*text) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, *text, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(*text);
+		return n < 0 ? -errno : -EIO;
+	}
+	*length = (size_t)n;
+	return 0;
+}
+
+static int restore_one(struct busd_catalog *catalog, const char *name,
+		       const char *path)
+{
+	struct bus_queue_settings settings;
+	struct busd_access access;
+	struct bus_access wanted;
+	char why[512], *text = NULL;
+	size_t length = 0;
+	int ret;
+
+	ret = read_text(path, &text, &length);
+	if (ret) {
+		busd_refuse("cannot read %s (durable queue '%s', created at "
+			    "run time): %s",
+			    path, name,
+			    ret == -EINVAL ? "not a small regular file"
+					   : strerror(-ret));
+		return ret;
+	}
+	ret = busd_durable_store_parse(text, length, name, &settings, &access,
+				       why, sizeof(why));
+	free(text);
+	if (ret) {
+		busd_refuse("%s: %s (the settings of durable queue '%s', "
+			    "created at run time: fix or remove the file)",
+			    path, why, name);
+		return ret;
+	}
+	wanted = (struct bus_access){
+		.given = BUS_ACCESS_OWNER | BUS_ACCESS_GROUP | BUS_ACCESS_MODE,
+		.owner = (uint32_t)access.owner,
+		.group = (uint32_t)access.group,
+		.mode = (uint32_t)access.mode,
+	};
+	ret = busd_queue_create(catalog, name, &settings, &wanted, why,
+				sizeof(why));
+	if (ret) {
+		busd_refuse("cannot make durable queue '%s' again from %s: %s",
+			    name, path, why);
+		return ret;
+	}
+	busd_info("queue '%s': created at run time, made again from %s", name,
+		  path);
+	return 0;
+}
+
+int busd_durable_store_restore(struct busd_catalog *catalog,
+			       const struct busd_config *config)
+{
+	const struct busd_durable *d = catalog->durable;
+	struct dirent *e;
+	DIR *dir;
+	int ret = 0;
+
+	if (!d)
+		return 0;
+	dir = opendir(d->data_dir);
+	if (!dir)
+		return 0; /* no durable queue yet */
+	while (!ret && (e = readdir(dir))) {
+		char path[PATH_MAX + 300];
+		struct stat st;
+
+		if (e->d_name[0] == '.' || bus_name_check(e->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s", d->data_dir,
+			 e->d_name, BUSD_DURABLE_STORE_FILE);
+		if (lstat(path, &st) && errno == ENOENT)
+			continue; /* a configured queue's journal */
+		if (configured(config, e->d_name)) {
+			busd_debug("queue '%s': the configuration's settings, "
+				   "not those of %s",
+				   e->d_name, path);
+			continue;
+		}
+		if (busd_registry_find(&catalog->registry, e->d_name))
+			continue; /* adopted */
+		ret = restore_one(catalog, e->d_name, path);
+	}
+	closedir(dir);
+	return ret;
+}
