@@ -8,6 +8,9 @@
  * busctl create NAME --topic [--slots N] [--max-message BYTES]
  *                    [--slow-subscriber block|overwrite]
  *                    [--max-subscribers N] [--max-publishers N] [--history K]
+ *                    [--record [--retain-bytes SIZE] [--retain-age AGE]]
+ *   --durable (queue) or --record (topic) with [--sync none|interval|always]
+ *   [--sync-interval-ms MS] [--segment-bytes SIZE]
  *   either kind also [--owner USER] [--group GROUP] [--mode MODE]
  *   [--header-room BYTES] (room for routing keys and headers, default 0)
  *   (a name or a number; MODE octal, like 0660; default busd's user and
@@ -56,6 +59,9 @@ enum {
 	BUSCTL_OPT_SYNC,
 	BUSCTL_OPT_SYNC_INTERVAL,
 	BUSCTL_OPT_SEGMENT_BYTES,
+	BUSCTL_OPT_RECORD,
+	BUSCTL_OPT_RETAIN_BYTES,
+	BUSCTL_OPT_RETAIN_AGE,
 };
 
 /* Options that make sense for one kind only. */
@@ -69,15 +75,15 @@ enum {
 	 (1u << (BUSCTL_OPT_MAX_DELIVERIES - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_ACK_TIMEOUT - BUSCTL_OPT_TYPE)) |    \
 	 (1u << (BUSCTL_OPT_TTL - BUSCTL_OPT_TYPE)) |            \
-	 (1u << (BUSCTL_OPT_DURABLE - BUSCTL_OPT_TYPE)) |        \
-	 (1u << (BUSCTL_OPT_SYNC - BUSCTL_OPT_TYPE)) |           \
-	 (1u << (BUSCTL_OPT_SYNC_INTERVAL - BUSCTL_OPT_TYPE)) |  \
-	 (1u << (BUSCTL_OPT_SEGMENT_BYTES - BUSCTL_OPT_TYPE)))
+	 (1u << (BUSCTL_OPT_DURABLE - BUSCTL_OPT_TYPE)))
 #define BUSCTL_TOPIC_ONLY                                         \
 	((1u << (BUSCTL_OPT_SLOW_SUBSCRIBER - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_SUBSCRIBERS - BUSCTL_OPT_TYPE)) | \
 	 (1u << (BUSCTL_OPT_MAX_PUBLISHERS - BUSCTL_OPT_TYPE)) |  \
-	 (1u << (BUSCTL_OPT_HISTORY - BUSCTL_OPT_TYPE)))
+	 (1u << (BUSCTL_OPT_HISTORY - BUSCTL_OPT_TYPE)) |         \
+	 (1u << (BUSCTL_OPT_RECORD - BUSCTL_OPT_TYPE)) |          \
+	 (1u << (BUSCTL_OPT_RETAIN_BYTES - BUSCTL_OPT_TYPE)) |    \
+	 (1u << (BUSCTL_OPT_RETAIN_AGE - BUSCTL_OPT_TYPE)))
 
 struct busctl_create_request {
 	const char *name;
@@ -211,6 +217,79 @@ static int busctl_parse_kib(const char *text, uint32_t *kib)
 	return 0;
 }
 
+/* --retain-bytes SIZE: whole MiB, rounded up (busd's retain_bytes). */
+static int busctl_parse_mib(const char *text, uint32_t *mib)
+{
+	uint32_t kib;
+
+	if (busctl_parse_kib(text, &kib))
+		return -EINVAL;
+	*mib = (uint32_t)(((uint64_t)kib + 1023) >> 10);
+	return 0;
+}
+
+/* --retain-age N[s|m|h|d], in seconds (busd's retain_age). */
+static int busctl_parse_age(const char *text, uint32_t *seconds)
+{
+	static const struct {
+		char suffix;
+		uint32_t factor;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	char number[32];
+	size_t length = strlen(text);
+	uint32_t factor = 1;
+	uint64_t n;
+
+	if (!length || length >= sizeof(number))
+		return -EINVAL;
+	memcpy(number, text, length + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (number[length - 1] != units[i].suffix)
+			continue;
+		factor = units[i].factor;
+		number[length - 1] = '\0';
+	}
+	if (busctl_parse_u64(number, &n) || n > UINT32_MAX / factor)
+		return -EINVAL;
+	*seconds = (uint32_t)(n * factor);
+	return 0;
+}
+
+/* --sync, --sync-interval-ms, --segment-bytes: for a durable queue or a
+ * recorded topic, kept for either. */
+static int busctl_create_journal_option(struct busctl_create_request *request,
+					int option, const char *value)
+{
+	struct bus_queue_settings *s = &request->settings;
+	struct bus_topic_settings *t = &request->topic;
+
+	switch (option) {
+	case BUSCTL_OPT_SYNC:
+		if (busctl_parse_sync(value, &s->sync))
+			return -EINVAL;
+		t->sync = s->sync;
+		return 0;
+	case BUSCTL_OPT_SYNC_INTERVAL:
+		if (busctl_parse_u16(value, &s->sync_interval_ms))
+			return -EINVAL;
+		t->sync_interval_ms = s->sync_interval_ms;
+		return 0;
+	case BUSCTL_OPT_SEGMENT_BYTES:
+		if (busctl_parse_kib(value, &s->segment_kib))
+			return -EINVAL;
+		t->segment_kib = s->segment_kib;
+		return 0;
+	case BUSCTL_OPT_RECORD:
+		t->record = 1;
+		return 0;
+	case BUSCTL_OPT_RETAIN_BYTES:
+		return busctl_parse_mib(value, &t->retain_mib);
+	case BUSCTL_OPT_RETAIN_AGE:
+		return busctl_parse_age(value, &t->retain_age_s);
+	}
+	return -EINVAL;
+}
+
 /* Stores one numeric or named option.  0, or -EINVAL for a bad value. */
 static int busctl_create_option(struct busctl_create_request *request,
 				int option, const char *value)
@@ -275,11 +354,12 @@ static int busctl_create_option(struct busctl_create_request *request,
 		s->durable = 1;
 		return 0;
 	case BUSCTL_OPT_SYNC:
-		return busctl_parse_sync(value, &s->sync);
 	case BUSCTL_OPT_SYNC_INTERVAL:
-		return busctl_parse_u16(value, &s->sync_interval_ms);
 	case BUSCTL_OPT_SEGMENT_BYTES:
-		return busctl_parse_kib(value, &s->segment_kib);
+	case BUSCTL_OPT_RECORD:
+	case BUSCTL_OPT_RETAIN_BYTES:
+	case BUSCTL_OPT_RETAIN_AGE:
+		return busctl_create_journal_option(request, option, value);
 	case BUSCTL_OPT_OWNER:
 	case BUSCTL_OPT_GROUP:
 	case BUSCTL_OPT_MODE:
@@ -331,6 +411,11 @@ static int busctl_create_parse(struct busctl_create_request *request, int argc,
 		  BUSCTL_OPT_SYNC_INTERVAL },
 		{ "segment-bytes", required_argument, NULL,
 		  BUSCTL_OPT_SEGMENT_BYTES },
+		{ "record", no_argument, NULL, BUSCTL_OPT_RECORD },
+		{ "retain-bytes", required_argument, NULL,
+		  BUSCTL_OPT_RETAIN_BYTES },
+		{ "retain-age", required_argument, NULL,
+		  BUSCTL_OPT_RETAIN_AGE },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;
@@ -356,15 +441,15 @@ static int busctl_create_parse(struct busctl_create_request *request, int argc,
 			"--max-unacked, --max-producers, "
 			"--max-consumers, --dead-letter, "
 			"--max-deliveries, --ack-timeout, "
-			"--ttl, --durable, --sync, "
-			"--sync-interval-ms and --segment-bytes are "
-			"for queues, not with --topic");
+			"--ttl and --durable are for queues, not "
+			"with --topic");
 	if (!busctl_create_given(request, BUSCTL_OPT_TOPIC) &&
 	    (request->given & BUSCTL_TOPIC_ONLY))
 		return busctl_usage_error(
 			"create: --slow-subscriber, "
-			"--max-subscribers, --max-publishers "
-			"and --history need --topic");
+			"--max-subscribers, --max-publishers, "
+			"--history, --record, --retain-bytes and "
+			"--retain-age need --topic");
 	return -1;
 }
 

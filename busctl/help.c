@@ -141,12 +141,12 @@ static const struct busctl_help_option busctl_help_create[] = {
 	{ "--durable", "queue: keep its messages and acks on disk, in busd's "
 		       "data_dir, so that they survive a reboot" },
 	{ "--sync none|interval|always",
-	  "durable queue: fdatasync never, every --sync-interval-ms (the "
-	  "default), or with every write" },
-	{ "--sync-interval-ms MS", "durable queue: the group commit's period "
-				   "(default 10)" },
-	{ "--segment-bytes SIZE", "durable queue: size of one journal file "
-				  "(K, M, G; default 64M)" },
+	  "durable queue or recorded topic: fdatasync never, every "
+	  "--sync-interval-ms (the default), or with every write" },
+	{ "--sync-interval-ms MS", "durable queue or recorded topic: the "
+				   "group commit's period (default 10)" },
+	{ "--segment-bytes SIZE", "durable queue or recorded topic: size of "
+				  "one journal file (K, M, G; default 64M)" },
 	{ "--topic", "create a topic instead of a queue" },
 	{ "--slow-subscriber block|overwrite",
 	  "topic: wait for the slowest "
@@ -154,6 +154,12 @@ static const struct busctl_help_option busctl_help_create[] = {
 	{ "--max-subscribers N", "topic: default 64" },
 	{ "--max-publishers N", "topic: default 64 (1: a faster path)" },
 	{ "--history K", "topic: messages a late subscriber may ask for" },
+	{ "--record", "topic: busd records every message on disk, in its "
+		      "data_dir, for replay and catch-up" },
+	{ "--retain-bytes SIZE", "recorded topic: delete the oldest journal "
+				 "files past SIZE (K, M, G; default: keep)" },
+	{ "--retain-age AGE", "recorded topic: delete journal files older "
+			      "than AGE (s, m, h, d; default: keep)" },
 	{ "--owner USER",
 	  "who owns it (name or number; default busd's user)" },
 	{ "--group GROUP",

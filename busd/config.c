@@ -26,6 +26,7 @@
 #include "bus/bus.h"
 #include "config.h"
 #include "durable_config.h"
+#include "topic_record_config.h"
 #include "config_lines.h"
 #include "log.h"
 #include "segment.h"
@@ -674,6 +675,23 @@ static const struct busd_config_key busd_config_topic_keys[] = {
 #define BUSD_TOPIC_KEY_COUNT \
 	(sizeof(busd_config_topic_keys) / sizeof(busd_config_topic_keys[0]))
 
+/* record, sync, sync_interval_ms, segment_bytes, retain_bytes,
+ * retain_age (busd/topic_record.h): true when name was one of them. */
+static bool busd_config_set_record(struct busd_config_parser *p,
+				   struct busd_topic_config *topic,
+				   const char *name, const char *value)
+{
+	char why[256];
+	int ret = busd_topic_record_config_key(&topic->settings, name, value,
+					       why, sizeof(why));
+
+	if (ret == -ENOENT)
+		return false;
+	if (ret)
+		busd_config_error(p, "%s", why);
+	return true;
+}
+
 static void busd_config_set_topic(struct busd_config_parser *p,
 				  struct busd_topic_config *topic,
 				  const char *name, const char *value)
@@ -683,6 +701,8 @@ static void busd_config_set_topic(struct busd_config_parser *p,
 
 	if (busd_config_set_access(p, &topic->access, "topic", topic->name,
 				   name, value))
+		return;
+	if (busd_config_set_record(p, topic, name, value))
 		return;
 	for (index = 0; index < BUSD_TOPIC_KEY_COUNT; index++) {
 		if (!strcmp(busd_config_topic_keys[index].name, name)) {

@@ -33,7 +33,36 @@ void bus_topic_settings_default(struct bus_topic_settings *settings)
 		.max_subscribers = 64,
 		.max_publishers = 64,
 		.history = 0,
+		.sync = BUS_SYNC_INTERVAL,
+		.sync_interval_ms = 10,
 	};
+}
+
+/* The keys of recorded topics (busd's journal, busd/topic_record.h). */
+static int check_record(const struct bus_topic_settings *s, char *detail,
+			size_t detail_size)
+{
+	if (s->record > 1)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "record must be yes or no");
+	if (s->sync > BUS_SYNC_ALWAYS)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "sync must be none, interval or always");
+	if (s->sync_interval_ms > BUS_SYNC_INTERVAL_MAX_MS)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "sync_interval_ms must be at most %u, "
+				   "not %u",
+				   BUS_SYNC_INTERVAL_MAX_MS,
+				   (unsigned int)s->sync_interval_ms);
+	if (s->segment_kib && s->segment_kib < BUS_JOURNAL_SEGMENT_KIB_MIN)
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "segment_bytes must be at least %u KiB",
+				   BUS_JOURNAL_SEGMENT_KIB_MIN);
+	if (!s->record && (s->retain_mib || s->retain_age_s))
+		return bus__detail(detail, detail_size, -EINVAL,
+				   "retain_bytes and retain_age are for "
+				   "recorded topics: set record = yes too");
+	return 0;
 }
 
 /* The bounds of each field, in the order a config file lists them. */
@@ -64,6 +93,8 @@ int bus__topic_settings_check(const struct bus_topic_settings *s, char *detail,
 {
 	int ret = check_sizes(s, detail, detail_size);
 
+	if (!ret)
+		ret = check_record(s, detail, detail_size);
 	if (ret)
 		return ret;
 	if (s->max_subscribers < 1 ||
