@@ -166,6 +166,55 @@ static int stage(struct bus_subscription *s, const struct bus_journal_entry *e)
 	return 1;
 }
 
+/* The gap retention left below the oldest file (up to F) from where we
+ * are, added to what the next delivery reports lost; we go on there. */
+static int retention_gap(struct bus_subscription *s)
+{
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t *firsts, oldest;
+	size_t count;
+	int ret;
+
+	ret = bus__journal_list(c->path, &firsts, &count);
+	if (ret < 0)
+		return ret;
+	oldest = count ? firsts[0] : 0;
+	free(firsts);
+	if (oldest > c->end)
+		oldest = c->end;
+	if (oldest > c->next) {
+		s->lost += oldest - c->next;
+		s->lost_total += oldest - c->next;
+		/* Relaxed: our own line, a figure (as count_loss). */
+		bus__store_relaxed(&s->slot->lost, s->lost_total);
+		c->next = oldest;
+	}
+	return 0;
+}
+
+/*
+ * (Re)opens the reader where we are: once a sequence is known (always
+ * from a sequence), the gap below the oldest file counted and a seek to
+ * it; else a seek by time.  Again when retention deleted the file the
+ * reader was to open next.
+ */
+static int open_reader(struct bus_subscription *s, char *text, size_t size)
+{
+	struct bus__catch_up *c = s->catch_up;
+	int ret;
+
+	bus_journal_reader_close(c->reader);
+	c->reader = NULL;
+	ret = bus_journal_reader_open(&c->reader, c->path, text, size);
+	if (ret == 0 && c->known)
+		ret = retention_gap(s);
+	if (ret == 0)
+		ret = c->known ? bus_journal_seek_sequence(c->reader, c->next)
+			       : bus_journal_seek_time(c->reader,
+						       c->from_value);
+	return ret;
+}
+
 /*
  * Reads on to the next message we want: 1 staged, 0 none on disk yet,
  * 2 the disk is done, or -errno (the sentence set).
@@ -175,6 +224,7 @@ static int read_ahead(struct bus_subscription *s)
 	struct bus__catch_up *c = s->catch_up;
 	char text[TEXT_MAX];
 	bool probed = false;
+	int restarts = 0;
 
 	if (c->staged)
 		return 1;
@@ -185,6 +235,11 @@ static int read_ahead(struct bus_subscription *s)
 		uint64_t sequence;
 		int ret = bus_journal_next(c->reader, &e, text, sizeof(text));
 
+		if (ret == -ENOENT && restarts++ < 8) {
+			ret = open_reader(s, text, sizeof(text));
+			if (ret == 0)
+				continue;
+		}
 		if (ret < 0)
 			return failed(s, ret, text);
 		if (ret == 0) {
@@ -287,32 +342,6 @@ static void finish(struct bus_subscription *s)
 	free_catch_up(c);
 }
 
-/* Sequence mode: the gap retention left below the oldest file, up to F,
- * added to what the first delivery reports lost.  Where to start. */
-static int retention_gap(struct bus_subscription *s)
-{
-	struct bus__catch_up *c = s->catch_up;
-	uint64_t *firsts, oldest;
-	size_t count;
-	int ret;
-
-	ret = bus__journal_list(c->path, &firsts, &count);
-	if (ret < 0)
-		return ret;
-	oldest = count ? firsts[0] : 0;
-	free(firsts);
-	if (oldest > c->end)
-		oldest = c->end;
-	if (oldest > c->from_value) {
-		s->lost += oldest - c->from_value;
-		s->lost_total += oldest - c->from_value;
-		/* Relaxed: our own line, a figure (as count_loss). */
-		bus__store_relaxed(&s->slot->lost, s->lost_total);
-		c->next = oldest;
-	}
-	return 0;
-}
-
 int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 			uint64_t from_value, bus__catch_up_fail_fn fail,
 			char *detail, size_t detail_size)
@@ -362,13 +391,7 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 		return -ENOMEM;
 	}
 	s->catch_up = c;
-	ret = bus_journal_reader_open(&c->reader, c->path, text, sizeof(text));
-	if (ret == 0 && from == BUS_FROM_SEQUENCE)
-		ret = retention_gap(s);
-	if (ret == 0)
-		ret = from == BUS_FROM_SEQUENCE
-			      ? bus_journal_seek_sequence(c->reader, c->next)
-			      : bus_journal_seek_time(c->reader, from_value);
+	ret = open_reader(s, text, sizeof(text));
 	if (ret < 0) {
 		snprintf(detail, detail_size,
 			 "cannot read the journal of topic '%s' (%s): %s",

@@ -326,6 +326,35 @@ static void test_retention_gap(void **state)
 	}
 }
 
+/* Retention deletes files while the subscriber reads: it goes on at the
+ * oldest file left, the gap reported with the next message. */
+static void test_retention_while_reading(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_message m;
+	uint64_t lost = 0, next;
+
+	f->journal.options.segment_bytes = 4096;
+	publish(f, 300);
+	record(f, 0, 300);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	for (uint64_t i = 0; i < 3; i++)
+		expect(f, i, 1, 0);
+	assert_true(bus_journal_trim(f->writer, 150) > 0);
+	/* The file being read stays readable (its fd): to its end. */
+	for (next = 3;; next++) {
+		assert_ret(bus_subscription_receive(f->subscriber, &m, &lost,
+						    BUS_NOWAIT),
+			   0);
+		if (lost)
+			break;
+		assert_int_equal(m.header->sequence, next);
+	}
+	assert_int_equal(m.header->sequence, next + lost);
+	for (uint64_t i = m.header->sequence + 1; i < 300; i++)
+		expect(f, i, 1, 0);
+}
+
 /* A corrupt file that is not the newest: -EBADMSG, its name and the
  * offset in the sentence, and again on the next receive. */
 static void test_corrupt_file(void **state)
@@ -422,6 +451,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_gap, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_retention_while_reading,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_receive_copy, setup,
