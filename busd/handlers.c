@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "hello_deadline.h"
 #include "info.h"
+#include "journal_request.h"
 #include "log.h"
 #include "queues.h"
 #include "routes.h"
@@ -42,6 +43,7 @@ static const busd_handler busd_handler_table[] = {
 	[BUS_CONTROL_ROUTE_ADD] = busd_on_route_add,
 	[BUS_CONTROL_ROUTE_DELETE] = busd_on_route_delete,
 	[BUS_CONTROL_INFO] = busd_on_info,
+	[BUS_CONTROL_JOURNAL] = busd_on_journal,
 };
 
 #define BUSD_HANDLER_COUNT \
@@ -775,5 +777,9 @@ int busd_handle_request(struct busd_handlers *handlers,
 			   client->identity.client_id,
 			   (int)client->identity.pid, reply.message.op,
 			   reply.message.detail);
-	return busd_control_send(client->socket_fd, &reply.message, reply.fd);
+	status = busd_control_send(client->socket_fd, &reply.message,
+				   reply.fd);
+	if (reply.close_fd)
+		close(reply.fd);
+	return status;
 }

@@ -446,6 +446,13 @@ int bus__client_request(struct bus *bus, struct bus_control_request *request,
 	return transact(bus, request, reply, NULL);
 }
 
+int bus__client_request_fd(struct bus *bus,
+			   struct bus_control_request *request,
+			   struct bus_control_reply *reply, int *fd)
+{
+	return transact(bus, request, reply, fd);
+}
+
 int bus__client_fail(struct bus *bus, int error, const char *text)
 {
 	return fail(bus, error, "%s", text);

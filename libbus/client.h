@@ -18,6 +18,11 @@ struct bus;
 /* One request to busd, and a detail of our own for a failure. */
 int bus__client_request(struct bus *bus, struct bus_control_request *request,
 			struct bus_control_reply *reply);
+/* The same, for a reply that carries a descriptor: *fd (the caller's to
+ * close), -1 when none came or the request failed. */
+int bus__client_request_fd(struct bus *bus,
+			   struct bus_control_request *request,
+			   struct bus_control_reply *reply, int *fd);
 int bus__client_fail(struct bus *bus, int error, const char *text);
 
 /*
