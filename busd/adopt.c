@@ -18,6 +18,7 @@
 #include "clients.h"
 #include "log.h"
 #include "stats.h"
+#include "topic_record.h"
 #include "topic_slots.h"
 
 /* Where adopted segments go, and who watches the processes holding
@@ -200,6 +201,12 @@ static int busd_adopt_topic(struct busd_adoption *adoption,
 	f->fd = -1;
 	busd_found_access(adoption, f->name, &topic->access);
 	kept = busd_adopt_topic_slots(adoption, topic);
+	/* Its recording resumes (busd/topic_record.h). */
+	if (busd_topic_record_open(adoption->catalog, topic, true, detail,
+				   sizeof(detail))) {
+		busd_refuse("recorded topic '%s': %s", f->name, detail);
+		return -EIO;
+	}
 	busd_info("adopted topic '%s': %u live attachment%s kept", f->name,
 		  kept, kept == 1 ? "" : "s");
 	return 0;

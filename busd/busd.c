@@ -20,6 +20,7 @@
 #include "control_socket.h"
 #include "dead_letter.h"
 #include "durable.h"
+#include "topic_record.h"
 #include "hello_deadline.h"
 #include "log.h"
 #include "log_page.h"
@@ -446,6 +447,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 	if (!ret)
 		ret = busd_durable_start(&busd->catalog, config);
 	if (!ret)
+		ret = busd_topic_record_start(&busd->catalog, config);
+	if (!ret)
 		ret = busd_adopt_segments(&busd->catalog, &busd->clients);
 	if (!ret)
 		busd_dead_letter_recover(&busd->catalog.registry);
@@ -616,6 +619,7 @@ void busd_stop(struct busd *busd)
 	busd_routes_close(busd->catalog.bus_name, busd->routes);
 	busd->routes = NULL;
 	busd_stop_queues(busd);
+	busd_topic_record_stop(&busd->catalog);
 	busd_durable_stop(&busd->catalog);
 	busd_registry_free(&busd->catalog.registry);
 	busd_clients_drop_all(&busd->clients);

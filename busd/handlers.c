@@ -23,6 +23,7 @@
 #include "segment.h"
 #include "segment_lifecycle.h"
 #include "stats_lock.h"
+#include "topic_record.h"
 #include "topics.h"
 #include "wildcards.h"
 
@@ -391,6 +392,8 @@ int busd_on_delete(struct busd_handlers *handlers, struct busd_client *client,
 		busd_info("client %u (pid %d) deleted topic '%s'",
 			  client->identity.client_id,
 			  (int)client->identity.pid, topic->name);
+		/* Deleted for good: a recorded topic's journal goes too. */
+		busd_topic_record_close(handlers->catalog, topic->name, true);
 		busd_topic_delete(handlers->catalog, topic);
 		return 0;
 	}

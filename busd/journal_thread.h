@@ -13,6 +13,8 @@
 
 #include "durable_queue.h"
 
+struct busd_recorded_topic;
+
 struct busd_durable {
 	char data_dir[PATH_MAX];
 	const char *bus_name;
@@ -26,6 +28,11 @@ struct busd_durable {
 	struct busd_durable_queue **queues;
 	unsigned int count;
 	unsigned int capacity;
+	/* Recorded topics (busd/topic_record.h), served by the same
+	 * thread. */
+	struct busd_recorded_topic **topics;
+	unsigned int topic_count;
+	unsigned int topic_capacity;
 };
 
 int busd_journal_thread_start(struct busd_durable *d);

@@ -10,6 +10,7 @@
 #include "catalog.h"
 #include "log.h"
 #include "segments.h"
+#include "topic_record.h"
 #include "topics.h"
 #include "wildcards.h"
 
@@ -45,8 +46,17 @@ int busd_topic_create(struct busd_catalog *catalog, const char *name,
 	if (ret)
 		return ret;
 	topic->access = resolved;
+	/* A recorded topic continues its journal's sequences before
+	 * anybody sees it (busd/topic_record.h). */
+	ret = busd_topic_record_open(catalog, topic, false, detail,
+				     detail_size);
+	if (ret) {
+		busd_topic_segment_destroy(catalog->bus_name, topic);
+		return ret;
+	}
 	ret = busd_registry_add_topic(&catalog->registry, topic);
 	if (ret) {
+		busd_topic_record_close(catalog, name, false);
 		busd_topic_segment_destroy(catalog->bus_name, topic);
 		snprintf(detail, detail_size, "out of memory");
 		return ret;
@@ -69,6 +79,9 @@ int busd_topic_create(struct busd_catalog *catalog, const char *name,
 /* As for queues, nobody is detached: the topic is gone for good. */
 void busd_topic_delete(struct busd_catalog *catalog, struct busd_topic *topic)
 {
+	/* Its journal is written and closed; busctl delete removes it too
+	 * (handlers.c). */
+	busd_topic_record_close(catalog, topic->name, false);
 	busd_registry_remove_topic(&catalog->registry, topic);
 	busd_topic_segment_destroy(catalog->bus_name, topic);
 	busd_access_store_save(catalog);

@@ -155,6 +155,11 @@ int bus_journal_reap(struct bus_journal_writer *writer, int wait_ms);
  * fdatasync'd first unless sync is NONE. */
 uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w);
 
+/* One past the newest message whose write completed, whatever the sync
+ * setting: in the page cache, so it survives the writer's death (kill -9),
+ * not a power cut.  Recorded topics gate their publishers on it. */
+uint64_t bus_journal_written_sequence(const struct bus_journal_writer *w);
+
 /* Milliseconds until an INTERVAL sync is due, -1 when none is pending. */
 int bus_journal_sync_due_ms(const struct bus_journal_writer *writer);
 

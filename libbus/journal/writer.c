@@ -92,6 +92,7 @@ static void written_prefix(struct bus_journal_writer *w)
 		if (b->state != BUS__JOURNAL_BUFFER_WRITTEN)
 			break;
 		w->written_position = b->end_position;
+		w->written_sequence = b->next_sequence;
 		if (w->options.sync == BUS_JOURNAL_SYNC_NONE) {
 			w->durable_sequence = b->next_sequence;
 			w->durable_position = b->end_position;
@@ -518,6 +519,7 @@ static int append_large(struct bus_journal_writer *w, uint64_t size,
 	w->file_offset += size;
 	w->position += size;
 	w->written_position = w->position;
+	w->written_sequence = w->next_sequence;
 	w->figures.bytes_written += size;
 	w->figures.records_written++;
 	if (w->options.sync == BUS_JOURNAL_SYNC_NONE) {
@@ -649,6 +651,11 @@ int bus_journal_append_acks(struct bus_journal_writer *w,
 uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w)
 {
 	return w ? w->durable_sequence : 0;
+}
+
+uint64_t bus_journal_written_sequence(const struct bus_journal_writer *w)
+{
+	return w ? w->written_sequence : 0;
 }
 
 /*

@@ -208,6 +208,7 @@ static int open_files(struct bus_journal_writer *w,
 			w->next_sequence = r->firsts[r->files - 1];
 		w->has_messages = w->next_sequence > 0;
 		w->durable_sequence = w->next_sequence;
+		w->written_sequence = w->next_sequence;
 		if (recovered) {
 			*recovered = r->recovery;
 			recovered->files = r->files;

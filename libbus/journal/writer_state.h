@@ -91,6 +91,9 @@ struct bus_journal_writer {
 	uint64_t next_sequence;
 	int has_messages;
 	uint64_t durable_sequence;
+	/* One past the newest message whose write completed (in the page
+	 * cache: it survives busd's death, not a power cut). */
+	uint64_t written_sequence;
 	struct bus__journal_mark *marks;
 	size_t marks_head, marks_count, marks_size;
 	struct bus__journal_sync syncs[BUS__JOURNAL_SYNCS];

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One recorded topic as the journal thread sees it (busd/topic_record.h):
+ * its own mapping of the segment, its journal writer, and how far it
+ * copied.  Internal to busd/topic_record*.c and busd/journal_thread.c.
+ */
+#ifndef BUSD_RECORDED_TOPIC_H
+#define BUSD_RECORDED_TOPIC_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus/layout.h"
+#include "journal.h"
+#include "topic.h"
+
+struct busd_durable;
+
+struct busd_recorded_topic {
+	char name[BUS_NAME_MAX + 1];
+	char directory[4096];
+	/* Our own mapping: the loop may unmap the registry's meanwhile. */
+	struct bus__topic_geometry geometry;
+	struct bus_journal_writer *writer; /* NULL after a failure, a while */
+	struct bus_journal_options options;
+	/* The last pass stopped because every journal buffer was in
+	 * flight. */
+	bool stalled;
+	/* Next position to look at. */
+	uint64_t copied;
+	/* One past the newest message appended. */
+	uint64_t appended;
+	/* journal_position as we last published it. */
+	uint64_t published;
+	uint64_t next_trim_ns;
+	uint64_t next_figures_ns;
+	uint64_t retry_ns; /* writer failed: reopen at this time */
+	int error;	   /* the failure, 0 when writing */
+	/* Figures of writers closed after a failure, so that the line's
+	 * counters only grow. */
+	uint64_t bytes_before;
+	uint64_t syncs_before;
+	uint64_t errors_before;
+	/* Messages copied, lost (a cell reused before we copied it: only
+	 * when something broke the gate), corrupt headers skipped. */
+	uint64_t messages;
+	uint64_t lost;
+	uint64_t corrupt;
+};
+
+/* topic_record_ring.c: one pass over the ring from copied on; messages
+ * appended, or the writer's negative errno. */
+int busd_topic_record_copy(struct busd_recorded_topic *rt);
+
+/* topic_record_ring.c: journal_position up to what the journal wrote,
+ * publishers woken. */
+void busd_topic_record_publish(struct busd_recorded_topic *rt);
+
+/* topic_record_recover.c: makes the ring agree with its journal, just
+ * opened: a fresh ring continues its sequences, an adopted one resumes.
+ * 0 or a negative errno with a sentence in detail. */
+int busd_topic_record_recover(struct busd_recorded_topic *rt, bool adopted,
+			      const struct bus_journal_recovery *recovered,
+			      char *detail, size_t detail_size);
+
+/* The journal thread's calls (topic_record_thread.c), under its lock:
+ * one round over every recorded topic (true when one copied something),
+ * and the completions it may wait for. */
+bool busd_topic_record_round(struct busd_durable *d, int *timeout_ms,
+			     bool *in_flight);
+void busd_topic_record_gather(struct busd_durable *d, struct pollfd *fds,
+			      unsigned int *count, unsigned int max);
+/* The last round of a topic that goes. */
+void busd_topic_record_finish(struct busd_recorded_topic *rt);
+
+#endif /* BUSD_RECORDED_TOPIC_H */
