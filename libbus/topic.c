@@ -80,6 +80,7 @@ int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
 	t->single = geometry->settings.max_publishers == 1;
 	t->overwrite = geometry->settings.slow_subscriber ==
 		       BUS_SLOW_SUBSCRIBER_OVERWRITE;
+	t->record = geometry->settings.record != 0;
 	t->wait = options ? options->wait : BUS_WAIT_SPIN_FUTEX;
 	t->spin_ns = options && options->spin_ns ? options->spin_ns
 						 : BUS__SPIN_NS_DEFAULT;
@@ -164,6 +165,21 @@ static int wait_for_room(struct bus_topic *t, struct claim_context *c,
 	return bus__wait_for(&target, timeout_ns);
 }
 
+/*
+ * A recorded topic that is full because busd cannot write its journal
+ * (a full disk): its error (-ENOSPC, -EIO) says why better than "full".
+ * A full ring with a journal that works is a slow subscriber or busd
+ * behind: ret as it was.
+ */
+static int journal_failure(const struct bus_topic *t, int ret)
+{
+	/* Acquire: pairs with busd's release store of the error
+	 * (busd/topic_record_thread.c). */
+	int32_t error = bus__load_acquire(&t->geometry.control->journal_error);
+
+	return error < 0 ? error : ret;
+}
+
 int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 {
 	struct claim_context c = { t, 0 };
@@ -189,6 +205,8 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 	if (ret < 0) {
 		if (ret == -ENOBUFS || ret == -ETIMEDOUT)
 			count(&t->attachment->rejected, 1);
+		if ((ret == -ENOBUFS || ret == -ETIMEDOUT) && t->record)
+			ret = journal_failure(t, ret);
 		return ret;
 	}
 	cell = bus__topic_cell(&t->geometry, c.position);

@@ -29,6 +29,8 @@ struct bus_topic {
 	uint64_t generation; /* busd's id of this incarnation of the topic */
 	bool single;	     /* max_publishers == 1: the tail is ours */
 	bool overwrite;	     /* slow_subscriber = overwrite */
+	/* record = yes: claims pass busd's journal gate (topic_ring.c). */
+	bool record;
 	bool no_timestamp;
 	struct bus__clock clock; /* publish stamps (clock.h) */
 	enum bus_wait_strategy wait;
@@ -42,6 +44,10 @@ struct bus_topic {
 	 * while busd has let no subscriber in since (joins). */
 	uint64_t minimum;
 	uint64_t joins; /* control->joins when we last looked */
+	/* Recorded topic: positions below it may be claimed as far as the
+	 * journal is concerned (journal_position + slots, as we last read
+	 * it). */
+	uint64_t journal_limit;
 
 	struct bus_topic *next; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];

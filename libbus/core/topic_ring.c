@@ -17,6 +17,14 @@
  * nobody (but a publisher that holds a loan for a whole lap).  Subscribers
  * never wait for each other and are wait-free in overwrite mode.
  *
+ * Recorded topics (record = yes): busd's journal thread is a reader that
+ * every publisher waits for, under either policy.  A publisher may claim
+ * position p only if p < journal_position + slots, so that no cell is
+ * reused before busd recorded the message it holds (journal_allows()).
+ * A claim it refuses says full (-ENOBUFS), and the publisher waits as for
+ * a full block topic, sleeping on space_futex (wait.c): busd wakes it
+ * when it moves journal_position (busd/topic_record_ring.c).
+ *
  * Ordering: a message is handed over by its cell's state word: the
  * publisher stores READY with release (seq_cst, for the wake-up check) and
  * a reader loads it with acquire.  Under the block policy a cell is handed
@@ -154,6 +162,28 @@ static bool subscribers_passed(struct bus_topic *t, uint64_t p)
 	return p - n < t->minimum;
 }
 
+/*
+ * Recorded topics: may position p reuse its cell as far as busd's journal
+ * is concerned?  The limit we cached answers almost always; only when it
+ * says no do we read journal_position again.  A topic that is not
+ * recorded pays one predictable branch.
+ */
+static bool journal_allows(struct bus_topic *t, uint64_t p)
+{
+	if (__builtin_expect(!t->record, 1) || p < t->journal_limit)
+		return true;
+	/* Acquire: pairs with busd's release (seq_cst) store after its copy
+	 * of the cells below journal_position, so our writes to a reused
+	 * cell come after busd's reads of its previous message.  When we
+	 * sleep, wait.c's fence after the raise of publishers_sleeping
+	 * orders this load after it: busd's store and load of the count are
+	 * seq_cst, so either we see the new position or busd wakes us. */
+	t->journal_limit =
+		bus__load_acquire(&t->geometry.control->journal_position) +
+		t->geometry.slots;
+	return p < t->journal_limit;
+}
+
 static void claimed(struct bus_topic *t)
 {
 	/* The seqlock's release fence (overwrite policy): the claim is
@@ -177,6 +207,8 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 
 		switch (publisher_view(state, p)) {
 		case CLAIMABLE:
+			if (!journal_allows(t, p))
+				goto full;
 			if (!t->overwrite && !subscribers_passed(t, p))
 				goto full;
 			/* Nobody else writes the state of a claimable cell of
@@ -226,6 +258,8 @@ int bus__topic_claim_multi(struct bus_topic *t, uint64_t *position)
 
 		switch (publisher_view(state, p)) {
 		case CLAIMABLE:
+			if (!journal_allows(t, p))
+				goto full;
 			if (!t->overwrite && !subscribers_passed(t, p))
 				goto full;
 			/* Claim the cell first, then the position: whoever
