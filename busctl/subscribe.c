@@ -87,9 +87,12 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 			sub->lost += lost;
 			busctl_error("sub %s: lost %llu messages: %s",
 				     sub->topic_name, (unsigned long long)lost,
-				     sub->start && sub->printed == 0
-					     ? "the journal's retention "
-					       "deleted them"
+				     sub->start
+					     ? "retention deleted them, or "
+					       "they were in a corrupt "
+					       "journal file, or this "
+					       "subscriber fell a whole ring "
+					       "behind"
 					     : "this subscriber fell a whole "
 					       "ring behind");
 		}

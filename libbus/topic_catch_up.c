@@ -53,6 +53,8 @@ struct bus__catch_up {
 	 * disk, so the end of the reader is the end of what we want. */
 	bool end_on_disk;
 	bool over; /* the disk is done; the next receive switches */
+	/* A receive said -EBADMSG: the next one goes on at the next file. */
+	bool corrupt;
 	bool staged;
 	struct staged_message stage, view;
 	uint32_t room; /* the topic's header room in bytes */
@@ -216,6 +218,40 @@ static int open_reader(struct bus_subscription *s, char *text, size_t size)
 }
 
 /*
+ * After a corrupt record: on at the first file that starts past where we
+ * are (F if none), what lies between counted lost, as a lap is.  The
+ * receive that met the corruption said so, with the file and offset.
+ */
+static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
+{
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t *firsts, to = c->end;
+	size_t count;
+	int ret;
+
+	ret = bus__journal_list(c->path, &firsts, &count);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < count; i++)
+		if (firsts[i] > c->next) {
+			to = firsts[i] < c->end ? firsts[i] : c->end;
+			break;
+		}
+	free(firsts);
+	s->lost += to - c->next;
+	s->lost_total += to - c->next;
+	/* Relaxed: our own line, a figure (as count_loss). */
+	bus__store_relaxed(&s->slot->lost, s->lost_total);
+	c->next = to;
+	c->known = true;
+	if (c->next >= c->end) {
+		c->over = true;
+		return 0;
+	}
+	return open_reader(s, text, size);
+}
+
+/*
  * Reads on to the next message we want: 1 staged, 0 none on disk yet,
  * 2 the disk is done, or -errno (the sentence set).
  */
@@ -228,6 +264,13 @@ static int read_ahead(struct bus_subscription *s)
 
 	if (c->staged)
 		return 1;
+	if (c->corrupt) {
+		int ret = skip_corrupt(s, text, sizeof(text));
+
+		if (ret < 0)
+			return failed(s, ret, text);
+		c->corrupt = false;
+	}
 	if (c->over)
 		return 2;
 	for (;;) {
@@ -240,6 +283,8 @@ static int read_ahead(struct bus_subscription *s)
 			if (ret == 0)
 				continue;
 		}
+		if (ret == -EBADMSG)
+			c->corrupt = true;
 		if (ret < 0)
 			return failed(s, ret, text);
 		if (ret == 0) {

@@ -63,9 +63,12 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
  * is gone (s->catch_up is NULL), *timeout_ns is what is left of the
  * caller's timeout for the ring.  Else -EAGAIN (BUS_NOWAIT), -ETIMEDOUT,
  * -ECANCELED, -EIDRM/-ENOTCONN (the topic closed), -EBADMSG (a corrupt
- * journal file: the file and offset in the detail), -EMSGSIZE for a
+ * journal file: the file and offset in the detail; the next call goes on
+ * at the next file, the messages passed over added to s->lost, as the
+ * ring's -EBADMSG passes over a bad message), -EMSGSIZE for a
  * recorded message larger than the topic now allows (passed over).
- * *lost gets retention's gap with the first message.
+ * Retention's gaps are added to s->lost, which the next delivery
+ * reports.
  */
 int bus__catch_up_read(struct bus_subscription *s, void *dst, size_t size,
 		       struct bus__topic_delivery *d, int64_t *timeout_ns);

@@ -6,8 +6,9 @@
 # ring, every message once and in order, also while a publisher of
 # another process streams across the switch; from a time between two
 # batches; refused on a topic not recorded; busctl replay and dump by a
-# topic's name; and after busd is killed and its segments removed (a
-# reboot), from the start again: everything recorded.
+# topic's name; a corrupt journal file named with its offset; and after
+# busd is killed and its segments removed (a reboot), from the start
+# again: everything recorded.
 #
 #   sh test_catch_up.sh BUSD BUSCTL
 name=catch_up
@@ -39,6 +40,12 @@ slots = 64
 [topic copy]
 record = yes
 sync = none
+slots = 64
+
+[topic small]
+record = yes
+sync = none
+segment_bytes = 64K
 slots = 64
 
 [topic plain]
@@ -167,5 +174,28 @@ ctl sub rec --from "$first" -n 2001 --json --timeout 30
 checks=$((checks + 1))
 [ "$(tail -n 1 "$work/out" | jq -r .payload)" = 2001 ] ||
 	fail "after a reboot the disk, then the ring: the last one is new"
+
+# ---- a corrupt journal file: named with its offset, then passed over ----
+# (last: busd refuses to start on a corrupt journal)
+ctl_ok pub small $(seq 1 3000)
+i=0
+while [ $i -lt 50 ] &&
+	[ "$(ls "$work/data/small"/*.journal 2>/dev/null | wc -l)" -lt 2 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+oldest=$(ls "$work/data/small"/*.journal | head -n 1)
+ctl sub small --from 0 -n 3000 --timeout 10
+expect_status 0 "sub --from 0 of a journal of several files"
+printf 'garbage!' | dd of="$oldest" bs=1 seek=4096 conv=notrunc 2>/dev/null
+ctl sub small --from 0 -n 3000 --timeout 3
+checks=$((checks + 1))
+[ "$rc" -eq 1 ] && grep -q "$oldest: offset [0-9]" "$work/err" ||
+	fail "sub --from over a corrupt file names the file and offset"
+checks=$((checks + 1))
+[ "$(tail -n 1 "$work/out")" = 3000 ] ||
+	fail "sub --from goes on after the corrupt file, to the last message"
+expect_in "lost [0-9]* messages" err \
+	"what the corrupt file held is reported lost"
 
 finish

@@ -842,8 +842,9 @@ struct bus_subscribe_options {
 	 * the subscription that busd has not written yet; a waitset looks at
 	 * the disk every millisecond meanwhile, and an armed waitset's fd is
 	 * readable at once.  A receive fails with -EBADMSG on a corrupt
-	 * journal file (bus_error_detail() names the file and the offset),
-	 * and again on the next one.  -EOPNOTSUPP for a topic not recorded;
+	 * journal file (bus_error_detail() names the file and the offset);
+	 * the next one goes on at the next file, what it passed over
+	 * reported through *lost.  -EOPNOTSUPP for a topic not recorded;
 	 * -EINVAL with history or for a pattern.
 	 */
 	uint32_t from;
