@@ -247,6 +247,12 @@ static void test_waits_for_the_recorder(void **state)
 	assert_ret(bus_subscription_receive(f->subscriber, &m, NULL,
 					    1000 * 1000),
 		   -ETIMEDOUT);
+	/* A cancel ends the wait for the disk, as a wait for the ring. */
+	bus_subscription_cancel(f->subscriber);
+	assert_ret(bus_subscription_receive(f->subscriber, &m, NULL,
+					    BUS_FOREVER),
+		   -ECANCELED);
+	bus_subscription_uncancel(f->subscriber);
 	record(f, 100, 100);
 	for (uint64_t i = 100; i < 210; i++)
 		expect(f, i, i < 200, 0);
