@@ -515,6 +515,30 @@ static size_t busctl_topic_figures(const struct bus_topic_stats *s,
 
 #define BUSCTL_TOPIC_FIGURES 14
 
+/* A recorded topic's journal figures, after the others (as a durable
+ * queue's). */
+static size_t busctl_topic_journal_figures(const struct bus_topic_stats *s,
+					   struct busctl_figure *f)
+{
+	size_t n = 0;
+
+	f[n++] = (struct busctl_figure){ "journal_bytes", s->journal_bytes };
+	f[n++] = (struct busctl_figure){ "journal_lag", s->journal_lag };
+	f[n++] = (struct busctl_figure){ "journal_syncs", s->journal_syncs };
+	f[n++] = (struct busctl_figure){ "journal_sync_p50_ns",
+					 s->journal_sync_p50_ns };
+	f[n++] = (struct busctl_figure){ "journal_sync_p99_ns",
+					 s->journal_sync_p99_ns };
+	f[n++] = (struct busctl_figure){ "journal_write_errors",
+					 s->journal_write_errors };
+	f[n++] = (struct busctl_figure){ "journal_recovery_ns",
+					 s->journal_recovery_ns };
+	f[n++] = (struct busctl_figure){ "journal_recovered",
+					 s->journal_recovered };
+	f[n++] = (struct busctl_figure){ "journal_torn", s->journal_torn };
+	return n;
+}
+
 struct busctl_topic_view {
 	struct bus_topic_stats stats;
 	struct bus_latency latency;
@@ -529,10 +553,23 @@ static void busctl_topic_settings_json(const struct bus_topic_settings *s)
 	printf(",\n  \"settings\": {\"slots\": %u, \"max_message\": %u, "
 	       "\"header_room\": %u, \"slow_subscriber\": \"%s\", "
 	       "\"max_subscribers\": %u, \"max_publishers\": %u, "
-	       "\"history\": %u}",
+	       "\"history\": %u, \"record\": %s",
 	       s->slots, s->max_message, s->header_room,
 	       busctl_slow_subscriber_name(s->slow_subscriber),
-	       s->max_subscribers, s->max_publishers, s->history);
+	       s->max_subscribers, s->max_publishers, s->history,
+	       s->record ? "true" : "false");
+	if (s->record)
+		printf(", \"sync\": \"%s\", \"sync_interval_ms\": %u, "
+		       "\"segment_bytes\": %llu, \"retain_bytes\": %llu, "
+		       "\"retain_age_s\": %u",
+		       busctl_sync_name(s->sync),
+		       s->sync_interval_ms ? s->sync_interval_ms : 10,
+		       (unsigned long long)(s->segment_kib ? s->segment_kib
+							   : 65536)
+			       << 10,
+		       (unsigned long long)s->retain_mib << 20,
+		       s->retain_age_s);
+	putchar('}');
 }
 
 static void busctl_topic_print_json(const char *name,
@@ -545,6 +582,14 @@ static void busctl_topic_print_json(const char *name,
 	for (size_t i = 0; i < count; i++)
 		printf("%s\n  \"%s\": %" PRIu64, i ? "," : "", figures[i].key,
 		       figures[i].value);
+	if (v->settings.record) {
+		struct busctl_figure journal[BUSCTL_STAT_JOURNAL_FIGURES];
+
+		count = busctl_topic_journal_figures(&v->stats, journal);
+		for (size_t i = 0; i < count; i++)
+			printf(",\n  \"%s\": %" PRIu64, journal[i].key,
+			       journal[i].value);
+	}
 	busctl_topic_settings_json(&v->settings);
 	busctl_access_print_json(&v->access);
 	fputs(",\n  \"latency\": ", stdout);
@@ -573,6 +618,14 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	for (size_t i = 0; i < count; i++)
 		printf("%-15s %" PRIu64 "\n", figures[i].key,
 		       figures[i].value);
+	if (v->settings.record) {
+		struct busctl_figure journal[BUSCTL_STAT_JOURNAL_FIGURES];
+
+		count = busctl_topic_journal_figures(&v->stats, journal);
+		for (size_t i = 0; i < count; i++)
+			printf("%-15s %" PRIu64 "\n", journal[i].key,
+			       journal[i].value);
+	}
 	printf("%-15s %s\n", "slow_subscriber",
 	       busctl_slow_subscriber_name(v->settings.slow_subscriber));
 	printf("%-15s %u\n", "slots", v->settings.slots);
@@ -581,6 +634,16 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	printf("%-15s %u\n", "max_subscribers", v->settings.max_subscribers);
 	printf("%-15s %u\n", "max_publishers", v->settings.max_publishers);
 	printf("%-15s %u\n", "history", v->settings.history);
+	if (v->settings.record)
+		printf("%-15s yes (sync %s, every %u ms; journal files of %u "
+		       "KiB; kept: %u MiB, %u s, 0: all)\n",
+		       "record", busctl_sync_name(v->settings.sync),
+		       v->settings.sync_interval_ms
+			       ? v->settings.sync_interval_ms
+			       : 10,
+		       v->settings.segment_kib ? v->settings.segment_kib
+					       : 65536,
+		       v->settings.retain_mib, v->settings.retain_age_s);
 	busctl_access_print_text(&v->access, 15);
 	busctl_latency_print_text(&v->latency, 15);
 	if (!v->count)

@@ -25,7 +25,7 @@ struct busd_stats_lock;
 
 struct busd_reply {
 	struct bus_control_reply message;
-	int fd; /* passed with SCM_RIGHTS when >= 0 */
+	int fd;	       /* passed with SCM_RIGHTS when >= 0 */
 	bool close_fd; /* fd is the handler's own: closed once sent */
 };
 

@@ -780,8 +780,8 @@ int busd_handle_request(struct busd_handlers *handlers,
 			   client->identity.client_id,
 			   (int)client->identity.pid, reply.message.op,
 			   reply.message.detail);
-	status = busd_control_send(client->socket_fd, &reply.message,
-				   reply.fd);
+	status =
+		busd_control_send(client->socket_fd, &reply.message, reply.fd);
 	if (reply.close_fd)
 		close(reply.fd);
 	return status;

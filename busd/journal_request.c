@@ -50,10 +50,10 @@ static int find(struct busd_handlers *handlers, const char *name,
 	struct busd_topic *topic = busd_registry_find_topic(r, name);
 
 	if (topic) {
-		*j = (struct journaled){ &topic->access,
-					 &topic->geometry.control
-						  ->journal_position,
-					 "topic" };
+		*j = (struct journaled){
+			&topic->access,
+			&topic->geometry.control->journal_position, "topic"
+		};
 		if (!topic->geometry.settings.record)
 			return fail(reply, -EOPNOTSUPP,
 				    "topic '%s' is not recorded (record = "
@@ -62,10 +62,10 @@ static int find(struct busd_handlers *handlers, const char *name,
 		return 0;
 	}
 	if (queue) {
-		*j = (struct journaled){ &queue->access,
-					 &queue->geometry.control
-						  ->journal_position,
-					 "queue" };
+		*j = (struct journaled){
+			&queue->access,
+			&queue->geometry.control->journal_position, "queue"
+		};
 		if (!queue->geometry.settings.durable)
 			return fail(reply, -EOPNOTSUPP,
 				    "queue '%s' is not durable (durable = "

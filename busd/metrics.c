@@ -227,6 +227,25 @@ static const struct busd_metric busd_topic_metrics[] = {
 	BUSD_TOPIC_METRIC(capacity, "", "gauge", "Slots of the ring."),
 	BUSD_TOPIC_METRIC(publishers, "", "gauge", "Publisher handles open."),
 	BUSD_TOPIC_METRIC(subscribers, "", "gauge", "Live subscriptions."),
+	BUSD_TOPIC_METRIC(journal_bytes, "_total", "counter",
+			  "Bytes written to a recorded topic's journal."),
+	BUSD_TOPIC_METRIC(journal_lag, "", "gauge",
+			  "Positions published that busd has not written "
+			  "to the journal yet."),
+	BUSD_TOPIC_METRIC(journal_syncs, "_total", "counter",
+			  "fdatasyncs of the topic's journal."),
+	BUSD_TOPIC_METRIC(journal_sync_p50_ns, "", "gauge",
+			  "Median fdatasync latency of the journal, ns."),
+	BUSD_TOPIC_METRIC(journal_sync_p99_ns, "", "gauge",
+			  "99th percentile fdatasync latency, ns."),
+	BUSD_TOPIC_METRIC(journal_write_errors, "_total", "counter",
+			  "Journal writes or syncs that failed."),
+	BUSD_TOPIC_METRIC(journal_recovery_ns, "", "gauge",
+			  "Time busd took to open the journal at start, ns."),
+	BUSD_TOPIC_METRIC(journal_recovered, "", "gauge",
+			  "Records the journal held at start."),
+	BUSD_TOPIC_METRIC(journal_torn, "", "gauge",
+			  "Torn records cut off the journal's end at start."),
 };
 
 #define BUSD_COUNT(array) (sizeof(array) / sizeof((array)[0]))

@@ -20,14 +20,20 @@ struct unit {
 };
 
 static const struct unit size_units[] = {
-	{ "", 1 },	    { "k", 1ull << 10 },   { "kib", 1ull << 10 },
-	{ "m", 1ull << 20 }, { "mib", 1ull << 20 }, { "g", 1ull << 30 },
-	{ "gib", 1ull << 30 }, { "t", 1ull << 40 }, { "tib", 1ull << 40 },
+	{ "", 1 },
+	{ "k", 1ull << 10 },
+	{ "kib", 1ull << 10 },
+	{ "m", 1ull << 20 },
+	{ "mib", 1ull << 20 },
+	{ "g", 1ull << 30 },
+	{ "gib", 1ull << 30 },
+	{ "t", 1ull << 40 },
+	{ "tib", 1ull << 40 },
 	{ NULL, 0 },
 };
 
 static const struct unit age_units[] = {
-	{ "", 1 },     { "s", 1 },	{ "m", 60 },
+	{ "", 1 },     { "s", 1 },     { "m", 60 },
 	{ "h", 3600 }, { "d", 86400 }, { NULL, 0 },
 };
 

@@ -131,11 +131,12 @@ static enum copy_view copy_view(uint64_t state, uint64_t j)
 static void note_lost(struct busd_recorded_topic *rt, uint64_t j)
 {
 	if (!rt->lost || (rt->lost & (rt->lost - 1)) == 0)
-		busd_warning("topic '%s': position %llu was overwritten before "
-			     "busd recorded it (%llu lost so far): the "
-			     "journal has a gap there",
-			     rt->name, (unsigned long long)j,
-			     (unsigned long long)rt->lost + 1);
+		busd_warning(
+			"topic '%s': position %llu was overwritten before "
+			"busd recorded it (%llu lost so far): the "
+			"journal has a gap there",
+			rt->name, (unsigned long long)j,
+			(unsigned long long)rt->lost + 1);
 	rt->lost++;
 }
 
@@ -181,9 +182,8 @@ void busd_topic_record_publish(struct busd_recorded_topic *rt)
 	/* All appended written: so is every position copied, since the
 	 * ones between held no message; else up to the written sequence,
 	 * which is a position (a topic's sequences are its positions). */
-	uint64_t position = (int64_t)(written - rt->appended) >= 0
-				    ? rt->copied
-				    : written;
+	uint64_t position = (int64_t)(written - rt->appended) >= 0 ? rt->copied
+								   : written;
 
 	if ((int64_t)(position - rt->published) <= 0)
 		return;

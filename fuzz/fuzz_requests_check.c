@@ -167,6 +167,25 @@ static void check_handed(const struct busd *busd, struct fuzz_peer *peer,
 	peer->last_generation = reply->generation;
 }
 
+/* JOURNAL: a directory, of a recorded topic or durable queue the peer may
+ * read. */
+static void check_journal(const struct busd *busd,
+			  const struct fuzz_peer *peer,
+			  const struct bus_control_request *request, int fd)
+{
+	struct fuzz_named named;
+	struct stat st;
+
+	if (fstat(fd, &st) || !S_ISDIR(st.st_mode))
+		fuzz_fail("JOURNAL handed over something not a directory");
+	if (!find_named(busd, request->name, true, &named) &&
+	    !find_named(busd, request->name, false, &named))
+		fuzz_fail("JOURNAL granted for a name busd does not serve");
+	else if (!peer_may(named.access, peer->kind, BUSD_ACCESS_READ))
+		fuzz_fail("busd handed a journal to a peer its access "
+			  "refuses");
+}
+
 /* ---- replies ------------------------------------------------------------ */
 
 static void check_granted(const struct busd *busd, struct fuzz_peer *peer,
@@ -186,9 +205,11 @@ static void check_granted(const struct busd *busd, struct fuzz_peer *peer,
 	if (needs_admin(op) && !peer_is_admin(peer->kind))
 		fuzz_fail("busd granted an admin request to a peer that is no "
 			  "admin");
-	if (hands_segment(op) != (fd >= 0))
+	if ((hands_segment(op) || op == BUS_CONTROL_JOURNAL) != (fd >= 0))
 		fuzz_fail("an fd is missing from a reply, or is one too many");
-	if (fd >= 0)
+	if (fd >= 0 && op == BUS_CONTROL_JOURNAL)
+		check_journal(busd, peer, request, fd);
+	else if (fd >= 0)
 		check_handed(busd, peer, request, reply, fd);
 	if (op == BUS_CONTROL_LIST &&
 	    (!memchr(reply->name, '\0', sizeof(reply->name)) ||

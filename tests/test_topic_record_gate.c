@@ -138,8 +138,7 @@ static void test_topic_record_gate_and_subscriber(void **state)
 
 	(void)state;
 	gate_make(&g, BUS_SLOW_SUBSCRIBER_BLOCK, 2, 1);
-	assert_ret(local_topic_subscribe(&g.topic, 0, &options,
-					 &g.subscriber),
+	assert_ret(local_topic_subscribe(&g.topic, 0, &options, &g.subscriber),
 		   0);
 	assert_int_equal(publish_until_full(&g, &value), SLOTS);
 	/* Recorded, but the subscriber has read nothing: still full. */

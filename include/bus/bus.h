@@ -772,6 +772,11 @@ BUS_EXPORT void bus_topic_uncancel(bus_topic_t *topic);
  * another publisher still writing the message one ring back.  -ENOTCONN
  * once the topic is deleted.
  *
+ * A recorded topic (record = yes), under either policy, also waits for
+ * busd to record the message one ring back (-ENOBUFS, -ETIMEDOUT as
+ * above); while busd cannot write the journal at all (a full disk) such a
+ * wait ends in that error instead, -ENOSPC or -EIO.
+ *
  * A subscriber may copy the slot while you write it and then discard the
  * copy (one lapped under overwrite, or one reading history): correct,
  * but ThreadSanitizer reports your plain stores against its atomic loads.
@@ -934,6 +939,23 @@ struct bus_topic_stats {
 	 * lag now if higher.  In positions, as tail and lag are.
 	 */
 	uint64_t high_water;
+	/*
+	 * A recorded topic's journal (0 for others), as for durable queues:
+	 * bytes busd wrote to it; positions claimed that busd has not
+	 * written yet (tail - journal_position: publishers wait when it
+	 * reaches capacity); fdatasyncs and their latency; writes that
+	 * failed; at busd's start: how long opening the journal took, the
+	 * records it held and the torn records it cut off.
+	 */
+	uint64_t journal_bytes;
+	uint64_t journal_lag;
+	uint64_t journal_syncs;
+	uint64_t journal_sync_p50_ns;
+	uint64_t journal_sync_p99_ns;
+	uint64_t journal_write_errors;
+	uint64_t journal_recovery_ns;
+	uint64_t journal_recovered;
+	uint64_t journal_torn;
 };
 
 /* One subscriber as busctl stat shows it. */

@@ -69,6 +69,29 @@ static int live(const struct bus__topic_geometry *g, uint32_t index)
 	return bus__load_acquire(&g->subscribers[index].role) != 0;
 }
 
+/* The journal line (layout.h), written by busd's journal thread.
+ * Relaxed: figures. */
+static void add_journal(struct bus_topic_stats *s,
+			const struct bus__topic_geometry *g)
+{
+	const struct bus_topic_control *c = g->control;
+	const struct bus_journal_line *j = &c->journal;
+	uint64_t recorded = bus__load_relaxed(&c->journal_position);
+
+	if (!g->settings.record)
+		return;
+	s->journal_lag = (int64_t)(s->tail - recorded) > 0 ? s->tail - recorded
+							   : 0;
+	s->journal_bytes = bus__load_relaxed(&j->bytes_written);
+	s->journal_syncs = bus__load_relaxed(&j->syncs);
+	s->journal_sync_p50_ns = bus__load_relaxed(&j->sync_p50_ns);
+	s->journal_sync_p99_ns = bus__load_relaxed(&j->sync_p99_ns);
+	s->journal_write_errors = bus__load_relaxed(&j->write_errors);
+	s->journal_recovery_ns = bus__load_relaxed(&j->recovery_ns);
+	s->journal_recovered = bus__load_relaxed(&j->recovered);
+	s->journal_torn = bus__load_relaxed(&j->torn_records);
+}
+
 void bus__topic_stats_read(const struct bus__topic_geometry *g,
 			   struct bus_topic_stats *s)
 {
@@ -93,6 +116,7 @@ void bus__topic_stats_read(const struct bus__topic_geometry *g,
 			s->max_lag = one.lag;
 		s->high_water = bus__max_u64(s->high_water, one.high_water);
 	}
+	add_journal(s, g);
 }
 
 uint32_t bus__topic_subscribers_read(const struct bus__topic_geometry *g,
