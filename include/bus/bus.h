@@ -842,7 +842,10 @@ struct bus_subscribe_options {
 	 * through *lost, as a lap is (from a sequence; from a time their
 	 * count is unknown and not reported).  While it reads the disk the
 	 * subscription already holds its place in the ring, so under block a
-	 * subscriber far behind slows publishers like any slow one.  A
+	 * subscriber far behind slows publishers like any slow one; under
+	 * overwrite it may be lapped meanwhile, and the ring's messages it
+	 * lost are reported through *lost (they are on disk: subscribe again
+	 * from the last sequence received).  A
 	 * receive waits, within its timeout, for messages published before
 	 * the subscription that busd has not written yet; a waitset looks at
 	 * the disk every millisecond meanwhile, and an armed waitset's fd is
