@@ -285,8 +285,8 @@ static void gather_completions(struct busd_durable *d, struct journal_wait *w)
 					d->queues[i]->writer),
 				.events = POLLIN,
 			};
-	busd_topic_record_gather(d, w->fds, &w->fd_count,
-				 BUSD_JOURNAL_WAITV_MAX);
+	busd_topic_record_gather(d->topics, d->topic_count, w->fds,
+				 &w->fd_count, BUSD_JOURNAL_WAITV_MAX);
 }
 
 /* Sleeps until a doorbell or the thread's own word rings, or timeout. */
@@ -327,7 +327,8 @@ static void *journal_thread(void *arg)
 		for (unsigned int i = 0; i < d->count; i++)
 			busy |= round_queue(d->queues[i], &timeout_ms,
 					    &in_flight);
-		busy |= busd_topic_record_round(d, &timeout_ms, &in_flight);
+		busy |= busd_topic_record_round(d->topics, d->topic_count,
+						&timeout_ms, &in_flight);
 		if (in_flight)
 			gather_completions(d, &w);
 		pthread_mutex_unlock(&d->lock);

@@ -15,8 +15,6 @@
 #include "journal.h"
 #include "topic.h"
 
-struct busd_durable;
-
 struct busd_recorded_topic {
 	char name[BUS_NAME_MAX + 1];
 	char directory[4096];
@@ -64,12 +62,14 @@ int busd_topic_record_recover(struct busd_recorded_topic *rt, bool adopted,
 			      const struct bus_journal_recovery *recovered,
 			      char *detail, size_t detail_size);
 
-/* The journal thread's calls (topic_record_thread.c), under its lock:
- * one round over every recorded topic (true when one copied something),
- * and the completions it may wait for. */
-bool busd_topic_record_round(struct busd_durable *d, int *timeout_ms,
+/* The journal thread's calls (topic_record_thread.c), under its lock,
+ * on its list of topics: one round over each (true when one copied
+ * something), and the completions it may wait for. */
+bool busd_topic_record_round(struct busd_recorded_topic *const *topics,
+			     unsigned int topic_count, int *timeout_ms,
 			     bool *in_flight);
-void busd_topic_record_gather(struct busd_durable *d, struct pollfd *fds,
+void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
+			      unsigned int topic_count, struct pollfd *fds,
 			      unsigned int *count, unsigned int max);
 /* The last round of a topic that goes. */
 void busd_topic_record_finish(struct busd_recorded_topic *rt);

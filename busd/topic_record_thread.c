@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "atomics.h"
-#include "journal_thread.h"
 #include "latency.h"
 #include "log.h"
 #include "recorded_topic.h"
@@ -163,24 +162,25 @@ static bool round_topic(struct busd_recorded_topic *rt, int *timeout_ms,
 	return copied > 0 && !rt->stalled;
 }
 
-bool busd_topic_record_round(struct busd_durable *d, int *timeout_ms,
+bool busd_topic_record_round(struct busd_recorded_topic *const *topics,
+			     unsigned int topic_count, int *timeout_ms,
 			     bool *in_flight)
 {
 	bool busy = false;
 
-	for (unsigned int i = 0; i < d->topic_count; i++)
-		busy |= round_topic(d->topics[i], timeout_ms, in_flight);
+	for (unsigned int i = 0; i < topic_count; i++)
+		busy |= round_topic(topics[i], timeout_ms, in_flight);
 	return busy;
 }
 
-void busd_topic_record_gather(struct busd_durable *d, struct pollfd *fds,
+void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
+			      unsigned int topic_count, struct pollfd *fds,
 			      unsigned int *count, unsigned int max)
 {
-	for (unsigned int i = 0; i < d->topic_count && *count < max; i++)
-		if (d->topics[i]->writer)
+	for (unsigned int i = 0; i < topic_count && *count < max; i++)
+		if (topics[i]->writer)
 			fds[(*count)++] = (struct pollfd){
-				.fd = bus_journal_event_fd(
-					d->topics[i]->writer),
+				.fd = bus_journal_event_fd(topics[i]->writer),
 				.events = POLLIN,
 			};
 }

@@ -145,7 +145,12 @@ checks=$((checks + 1))
 seq 1 20000 | "$busctl" -b "$bus" pub quotes >"$work/stream.out" \
 	2>"$work/stream.err" &
 streamer=$!
-sleep 0.1
+# Killed once the stream is under way (it must have connected first).
+for _ in $(seq 200); do
+	busctl_run -b "$bus" --json stat quotes
+	[ "$(json_value tail)" -gt 600 ] 2>/dev/null && break
+	sleep 0.02
+done
 crash
 sleep 0.2
 start_busd -c "$work/busd.conf"
