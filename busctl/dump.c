@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl dump PATH [-n COUNT] [--from SEQ|TIME] [--to SEQ|TIME]
+ * busctl dump PATH|NAME [-n COUNT] [--from SEQ|TIME] [--to SEQ|TIME]
  *
- * Prints a journal (a directory busctl record or busd wrote, or one
- * .journal file of it), oldest record first, every CRC checked:
+ * Prints a journal (a directory busctl record or busd wrote, one .journal
+ * file of it, or by NAME a recorded topic's or durable queue's journal as
+ * busd hands it over: journal_source.c), oldest record first, every CRC
+ * checked:
  *
  *   SEQUENCE TIME [key=K reply-to=R name=value] PAYLOAD
  *
@@ -19,6 +21,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "journal_cli.h"
 
@@ -181,7 +184,7 @@ static int busctl_dump_parse(struct busctl_dumper *d, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return busctl_usage_error("dump: missing PATH");
+		return busctl_usage_error("dump: missing PATH or NAME");
 	d->path = argv[optind++];
 	if (optind < argc)
 		return busctl_usage_error("dump: unexpected '%s'",
@@ -194,8 +197,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 	static struct busctl_dumper d;
 	struct bus_journal_recovery rec;
 	struct bus_journal_reader *r;
-	char detail[600] = "";
-	int status, err;
+	int status, err = 0, dir_fd;
 
 	memset(&d, 0, sizeof(d));
 	d.ctl = ctl;
@@ -205,9 +207,8 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 		return status;
 	signal(SIGPIPE, SIG_IGN);
 	busctl_catch_stop_signals();
-	err = bus_journal_reader_open(&r, d.path, detail, sizeof(detail));
-	if (err < 0)
-		return busctl_error("dump: %s", detail);
+	if (busctl_journal_open(ctl, "dump", d.path, &r, &dir_fd) < 0)
+		return BUSCTL_EXIT_ERROR;
 	if (d.has_from)
 		err = d.from_time ? bus_journal_seek_time(r, d.from)
 				  : bus_journal_seek_sequence(r, d.from);
@@ -222,6 +223,8 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 			     "shown",
 			     d.path, rec.torn_bytes);
 	bus_journal_reader_close(r);
+	if (dir_fd >= 0)
+		close(dir_fd);
 	if (status == 0)
 		status = busctl_flush_stdout();
 	return status;

@@ -82,6 +82,9 @@ static const struct busctl_help_option busctl_help_sub[] = {
 	{ "--timeout SEC", "stop SEC seconds after the start" },
 	{ "--with-topic", "put the topic each message came from and a tab "
 			  "before it (useful with a PATTERN)" },
+	{ "--from SEQ|TIME", "a recorded topic: start at this sequence, or "
+			     "at TIME (2026-12-07T10:00:00Z, @SECONDS, "
+			     "-10m, -2h), from its journal, then go on live" },
 	BUSCTL_END,
 };
 
@@ -260,10 +263,12 @@ static const struct busctl_help busctl_helps[] = {
 	  "rest, last only) takes\nevery matching topic, those created later "
 	  "too.  Losses under\nslow_subscriber = overwrite are reported on "
 	  "stderr.  --json prints one\nobject per line with the topic it came "
-	  "from.",
+	  "from.\n--from reads a recorded topic's journal from a sequence or a time,\n"
+	  "then goes on live without a gap.",
 	  busctl_help_sub,
 	  "busctl sub prices -n 10\nbusctl sub 'prices.>' --with-topic\n"
-	  "busctl sub prices --json --history 8" },
+	  "busctl sub prices --json --history 8\n"
+	  "busctl sub prices --from -10m" },
 	{ "ls", "", "list queues and topics",
 	  "One row per queue or topic after a header row: name, kind, depth, "
 	  "high water,\ncapacity (a topic's depth is its slowest subscriber's "
@@ -370,27 +375,31 @@ static const struct busctl_help busctl_helps[] = {
 	  busctl_help_record,
 	  "busctl record prices /var/tmp/prices -n 100000\n"
 	  "busctl record orders ./orders.capture --timeout 60" },
-	{ "dump", "PATH [OPTIONS]", "print the records of a journal",
-	  "Prints a journal directory (busctl record's or busd's) or one "
-	  ".journal file:\none line per message, SEQUENCE TIME [key=K "
+	{ "dump", "PATH|NAME [OPTIONS]", "print the records of a journal",
+	  "Prints a journal directory (busctl record's or busd's), one "
+	  ".journal file, or\nby NAME (no '/', no such file here) a recorded "
+	  "topic's or durable queue's\njournal, which busd hands over (needs "
+	  "r on it):\none line per message, SEQUENCE TIME [key=K "
 	  "name=value] PAYLOAD (hex: and\nthe bytes in hex when it is not "
 	  "text), and \"ack FIRST+COUNT\" lines of a\ndurable queue.  "
 	  "--json: one object per record.  A torn tail is reported on\n"
 	  "stderr; a corrupt record ends the dump with its file and offset "
-	  "(exit 1).\nTIME is 2026-01-31T12:00:00.5Z (UTC) or @SECONDS "
-	  "since the epoch.",
+	  "(exit 1).\nTIME is 2026-01-31T12:00:00.5Z (UTC), @SECONDS "
+	  "since the epoch, or -10m\n(that long before now: s, m, h or d).",
 	  busctl_help_dump,
 	  "busctl dump /var/tmp/prices -n 20\n"
 	  "busctl dump /var/tmp/prices --from 2026-01-31T12:00:00Z --json" },
-	{ "replay", "PATH --into TOPIC [OPTIONS]",
+	{ "replay", "PATH|NAME --into TOPIC [OPTIONS]",
 	  "publish a journal's messages into a topic",
-	  "Publishes the messages of a journal (as dump reads it) into TOPIC, "
+	  "Publishes the messages of a journal (as dump reads it: a path, or "
+	  "a recorded\ntopic's NAME) into TOPIC, "
 	  "oldest\nfirst, with their keys, reply-to, headers and "
 	  "correlation ids; the topic gives\nthem new sequences and publish "
 	  "times.",
 	  busctl_help_replay,
 	  "busctl replay /var/tmp/prices --into prices.test --speed 1x\n"
-	  "busctl replay /var/tmp/prices --into sim --from 1200 --to 1300" },
+	  "busctl replay /var/tmp/prices --into sim --from 1200 --to 1300\n"
+	  "busctl replay prices --into prices.test --from -1h" },
 	{ "help", "[COMMAND]", "show this summary, or a command's options",
 	  "Without COMMAND, the summary of every command; with one, its "
 	  "arguments,\noptions and examples (the same as busctl COMMAND "

@@ -136,6 +136,43 @@ static int64_t fraction_ns(const char *p, const char **end)
 	return ns;
 }
 
+/* "-10m": that long before now (s, m, h or d; a bare number is
+ * seconds), as CLOCK_REALTIME ns. */
+static int parse_ago(const char *text, uint64_t *value)
+{
+	static const struct {
+		char unit;
+		uint64_t ns;
+	} units[] = { { 's', 1000000000ull },
+		      { 'm', 60000000000ull },
+		      { 'h', 3600000000000ull },
+		      { 'd', 86400000000000ull } };
+	uint64_t scale = 1000000000ull, now = clock_ns(CLOCK_REALTIME);
+	unsigned long long n;
+	char *stop;
+
+	if (text[1] < '0' || text[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(text + 1, &stop, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*stop) {
+		size_t i;
+
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (units[i].unit == *stop)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]) || stop[1])
+			return -EINVAL;
+		scale = units[i].ns;
+	}
+	if (n > now / scale)
+		return -ERANGE;
+	*value = now - (uint64_t)n * scale;
+	return 0;
+}
+
 static int parse_time(const char *text, uint64_t *value)
 {
 	const char *end;
@@ -143,6 +180,8 @@ static int parse_time(const char *text, uint64_t *value)
 	time_t seconds;
 	int64_t ns;
 
+	if (text[0] == '-')
+		return parse_ago(text, value);
 	if (text[0] == '@') {
 		char *stop;
 		unsigned long long s;

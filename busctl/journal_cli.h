@@ -51,10 +51,22 @@ const char *busctl_journal_format_time(char *out, size_t size,
 
 /*
  * --from/--to: a sequence (digits) or a time (ISO 8601 in UTC,
- * YYYY-MM-DDTHH:MM:SS[.fraction][Z], or @SECONDS[.fraction] since the
- * epoch).  0 and *is_time, or -EINVAL.
+ * YYYY-MM-DDTHH:MM:SS[.fraction][Z], @SECONDS[.fraction] since the
+ * epoch, or -N[s|m|h|d] that long before now).  0 and *is_time, or
+ * -EINVAL.
  */
 int busctl_journal_parse_position(const char *text, uint64_t *value,
 				  int *is_time);
+
+/*
+ * Opens the journal WHAT for reading (journal_source.c): a path, or the
+ * name of a recorded topic or durable queue (connecting to busd if need
+ * be), whose directory is *dir_fd then (close it after the reader; -1 for
+ * a path).  0, or a negative errno once the failure is printed as
+ * "COMMAND: ...".
+ */
+int busctl_journal_open(struct busctl *ctl, const char *command,
+			const char *what, struct bus_journal_reader **reader,
+			int *dir_fd);
 
 #endif /* BUSCTL_JOURNAL_CLI_H */

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * busctl replay PATH --into TOPIC [--from SEQ|TIME] [--to SEQ|TIME]
- *                                  [--speed 1x|Nx|max] [--timeout SEC]
+ * busctl replay PATH|NAME --into TOPIC [--from SEQ|TIME] [--to SEQ|TIME]
+ *                                       [--speed 1x|Nx|max] [--timeout SEC]
  *
- * Publishes a journal's messages (busctl record's, or a recorded topic's
- * directory) to TOPIC, oldest first, with their keys, reply-to, headers
+ * Publishes a journal's messages (busctl record's, a recorded topic's
+ * directory, or by NAME a recorded topic's or durable queue's journal as
+ * busd hands it over: journal_source.c) to TOPIC, oldest first, with their keys, reply-to, headers
  * and correlation ids (new sequences and publish times: the topic's).
  * --from and --to bound them by sequence or time (both inclusive).
  * --speed 1x keeps the recorded gaps between messages, Nx divides them
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "journal_cli.h"
 
@@ -199,7 +201,7 @@ static int busctl_replay_parse(struct busctl_replayer *r, int argc,
 		}
 	}
 	if (optind >= argc)
-		return busctl_usage_error("replay: missing PATH");
+		return busctl_usage_error("replay: missing PATH or NAME");
 	r->path = argv[optind++];
 	if (optind < argc)
 		return busctl_usage_error("replay: unexpected '%s'",
@@ -214,8 +216,7 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 	static struct busctl_replayer r;
 	struct bus_journal_reader *reader;
 	bus_topic_t *topic;
-	char detail[600] = "";
-	int status, err;
+	int status, err, dir_fd;
 
 	memset(&r, 0, sizeof(r));
 	r.ctl = ctl;
@@ -226,10 +227,9 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 	if (busctl_check_name("replay", r.topic_name))
 		return BUSCTL_EXIT_ERROR;
 	busctl_catch_stop_signals();
-	err = bus_journal_reader_open(&reader, r.path, detail, sizeof(detail));
-	if (err < 0)
-		return busctl_error("replay: %s", detail);
-	if (busctl_connect(ctl) < 0) {
+	if (busctl_journal_open(ctl, "replay", r.path, &reader, &dir_fd) < 0)
+		return BUSCTL_EXIT_ERROR;
+	if (!ctl->bus && busctl_connect(ctl) < 0) {
 		bus_journal_reader_close(reader);
 		return BUSCTL_EXIT_ERROR;
 	}
@@ -237,6 +237,8 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 			     &topic);
 	if (err < 0) {
 		bus_journal_reader_close(reader);
+		if (dir_fd >= 0)
+			close(dir_fd);
 		return busctl_fail(ctl, err, "replay into %s", r.topic_name);
 	}
 	if (r.has_from)
@@ -247,5 +249,7 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 			: busctl_replay_loop(&r, reader, topic);
 	bus_topic_close(topic);
 	bus_journal_reader_close(reader);
+	if (dir_fd >= 0)
+		close(dir_fd);
 	return status;
 }

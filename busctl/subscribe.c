@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * busctl sub TOPIC|PATTERN [-n COUNT] [--history K] [--timeout SEC]
- *                          [--with-topic]
+ *                          [--with-topic] [--from SEQ|TIME]
  *
  * Subscribes to the topic (or, for a name with * or >, to every matching
  * topic, those created later included: bus_subscribe_pattern), then prints each message's payload and a
@@ -11,7 +11,10 @@
  * on stderr.  --history K also prints up to K messages published before.
  * --with-topic puts "TOPIC\t" before each line (a pattern's messages
  * come from many topics); --json prints one object per message with its
- * topic, header fields, key, headers and payload.
+ * topic, header fields, key, headers and payload.  --from starts a
+ * recorded topic's subscription at a sequence or a time (journal_cli.h's
+ * forms: digits, 2026-12-07T10:00:00Z, @SECONDS, -10m): its journal
+ * first, then live (bus_subscribe_options.from).
  *
  * --timeout is one deadline for the whole command, as for consume: without
  * -n, running into it is the normal end; with -n, it is an error when
@@ -25,6 +28,7 @@
 #include <string.h>
 
 #include "busctl.h"
+#include "journal_cli.h"
 
 int busctl_kind_of(struct busctl *ctl, const char *name, uint32_t *kind)
 {
@@ -48,6 +52,8 @@ struct busctl_subscriber {
 	uint64_t count;		  /* -n COUNT, or UINT64_MAX */
 	int has_count;
 	uint32_t history;
+	uint32_t start; /* --from: enum bus_subscribe_from */
+	uint64_t start_value;
 	int64_t timeout_ns; /* BUS_FOREVER: none */
 	uint64_t printed;
 	uint64_t lost;
@@ -79,10 +85,16 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 						       message, &lost, wait);
 		if (err == 0 && lost) {
 			sub->lost += lost;
-			busctl_error("sub %s: lost %llu messages: this "
-				     "subscriber fell a whole ring behind",
-				     sub->topic_name,
-				     (unsigned long long)lost);
+			busctl_error("sub %s: lost %llu messages: %s",
+				     sub->topic_name, (unsigned long long)lost,
+				     sub->start
+					     ? "retention deleted them, or "
+					       "they were in a corrupt "
+					       "journal file, or this "
+					       "subscriber fell a whole ring "
+					       "behind"
+					     : "this subscriber fell a whole "
+					       "ring behind");
 		}
 		if (err == 0)
 			return 0;
@@ -153,14 +165,26 @@ static int busctl_sub_parse(struct busctl_subscriber *sub, int argc,
 		{ "history", required_argument, NULL, 'k' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "with-topic", no_argument, NULL, 'w' },
+		{ "from", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, is_time;
 
 	while ((c = getopt_long(argc, argv, ":n:t:", options, NULL)) != -1) {
 		switch (c) {
 		case 'w':
 			sub->with_topic = 1;
+			break;
+		case 'f':
+			if (busctl_journal_parse_position(
+				    optarg, &sub->start_value, &is_time))
+				return busctl_usage_error(
+					"sub: bad --from '%s': a sequence or "
+					"a time (2026-01-31T12:00:00Z, "
+					"@SECONDS, -10m)",
+					optarg);
+			sub->start = is_time ? BUS_FROM_TIME
+					     : BUS_FROM_SEQUENCE;
 			break;
 		case 'n':
 			if (busctl_parse_u64(optarg, &sub->count))
@@ -223,6 +247,8 @@ int busctl_sub(struct busctl *ctl, int argc, char **argv)
 	if (busctl_connect(ctl) < 0)
 		return BUSCTL_EXIT_ERROR;
 	options.history = sub.history;
+	options.from = sub.start;
+	options.from_value = sub.start_value;
 	if (bus_pattern_is_wildcard(sub.topic_name))
 		err = bus_subscribe_pattern(ctl->bus, sub.topic_name, &options,
 					    &sub.wildcard);

@@ -1007,9 +1007,9 @@ static int subscribe(struct bus *bus, const char *name,
 	return 0;
 }
 
-int bus_subscribe(bus_t *bus, const char *name,
-		  const struct bus_subscribe_options *options,
-		  bus_subscription_t **out)
+int bus__client_subscribe(struct bus *bus, const char *name,
+			  const struct bus_subscribe_options *options,
+			  struct bus_subscription **out)
 {
 	return subscribe(bus, name, options, 0, out);
 }

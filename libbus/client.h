@@ -50,6 +50,11 @@ int bus__client_wildcard_register(struct bus *bus, const char *pattern,
 				  uint32_t *id);
 /* Gives back the slots busd still keeps for wildcard id. */
 void bus__client_wildcard_unregister(struct bus *bus, uint32_t id);
+/* A subscription that starts now (subscribe.c's bus_subscribe() adds the
+ * catch-up of a start from a sequence or a time). */
+int bus__client_subscribe(struct bus *bus, const char *name,
+			  const struct bus_subscribe_options *options,
+			  struct bus_subscription **out);
 /* bus_subscribe() that takes the slot busd reserved for wildcard id in
  * the topic, if it did, and a fresh one otherwise. */
 int bus__client_subscribe_wildcard(struct bus *bus, const char *name,

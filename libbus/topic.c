@@ -15,6 +15,7 @@
 #include "latency.h"
 #include "message_keys.h"
 #include "topic.h"
+#include "topic_catch_up.h"
 #include "topic_cell.h"
 #include "topic_handle.h"
 #include "topic_ring.h"
@@ -370,6 +371,7 @@ void bus__subscription_destroy(struct bus_subscription *s)
 {
 	if (!s)
 		return;
+	bus__catch_up_destroy(s);
 	free(s->buffer);
 	free(s);
 }
@@ -427,6 +429,24 @@ static bool expired(const struct bus_message_header *h)
 	return expiry && (uint64_t)bus__monotonic_ns() >= expiry;
 }
 
+/* A catch-up's ring messages from before from_value (topic.h); the stamp
+ * is read once, as expiry_ns.  A stamp past the mark ends the time skip. */
+static bool before_start(struct bus_subscription *s,
+			 const struct bus__topic_delivery *d)
+{
+	uint64_t stamp;
+
+	if (d->position < s->skip_below)
+		return true;
+	if (!s->skip_before_ns)
+		return false;
+	stamp = *(volatile const uint64_t *)&d->header->publish_time_ns;
+	if (stamp && stamp < s->skip_before_ns)
+		return true;
+	s->skip_before_ns = 0;
+	return false;
+}
+
 /* Skips it: our cursor has moved past it already; counted in our line. */
 static void skip_expired(struct bus_subscription *s)
 {
@@ -442,14 +462,18 @@ static int try_read(void *context)
 
 	/* Never delivered: the next one, a bounded number of times (each
 	 * look moves the cursor, so this ends with the ring). */
-	for (uint32_t i = 0; ret == 0 && i < r->s->geometry.slots &&
-			     expired(r->delivery.header);
+	for (uint32_t i = 0;
+	     ret == 0 && i < r->s->geometry.slots &&
+	     (expired(r->delivery.header) || before_start(r->s, &r->delivery));
 	     i++) {
-		skip_expired(r->s);
+		if (expired(r->delivery.header))
+			skip_expired(r->s);
 		ret = bus__topic_read(r->s, r->dst, r->size, &r->delivery);
 	}
-	if (ret == 0 && expired(r->delivery.header)) {
-		skip_expired(r->s);
+	if (ret == 0 && (expired(r->delivery.header) ||
+			 before_start(r->s, &r->delivery))) {
+		if (expired(r->delivery.header))
+			skip_expired(r->s);
 		ret = -EAGAIN;
 	}
 
@@ -481,20 +505,10 @@ static int wait_for_data(struct bus_subscription *s, struct read_context *r,
 	return bus__wait_for(&target, timeout_ns);
 }
 
-/* One read, waiting if need be; the delivery is in r. */
-static int receive(struct bus_subscription *s, struct read_context *r,
-		   uint64_t *lost, int64_t timeout_ns)
+/* The figures and the view's hold of a message just read. */
+static int delivered(struct bus_subscription *s, struct read_context *r,
+		     uint64_t *lost)
 {
-	int ret;
-
-	bus_subscription_release(s);
-	ret = try_read(r);
-	if (ret == -EAGAIN)
-		ret = wait_for_data(s, r, timeout_ns);
-	if (ret == -EAGAIN && closed(&s->geometry))
-		return gone(&s->geometry);
-	if (ret < 0)
-		return ret;
 	if (r->delivery.in_place)
 		s->holding = true;
 	else
@@ -506,6 +520,33 @@ static int receive(struct bus_subscription *s, struct read_context *r,
 		*lost = s->lost;
 	s->lost = 0;
 	return 0;
+}
+
+/* One read, waiting if need be; the delivery is in r. */
+static int receive(struct bus_subscription *s, struct read_context *r,
+		   uint64_t *lost, int64_t timeout_ns)
+{
+	int ret;
+
+	bus_subscription_release(s);
+	/* From the disk first (a catch-up), then, once it is done, from the
+	 * ring with what is left of the timeout. */
+	if (__builtin_expect(s->catch_up != NULL, 0)) {
+		ret = bus__catch_up_read(s, r->dst, r->size, &r->delivery,
+					 &timeout_ns);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return delivered(s, r, lost);
+	}
+	ret = try_read(r);
+	if (ret == -EAGAIN)
+		ret = wait_for_data(s, r, timeout_ns);
+	if (ret == -EAGAIN && closed(&s->geometry))
+		return gone(&s->geometry);
+	if (ret < 0)
+		return ret;
+	return delivered(s, r, lost);
 }
 
 int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "futex.h"
 #include "queue_ring.h"
+#include "topic_catch_up.h"
 #include "topic_ring.h"
 #include "uring.h"
 #include "wake.h"
@@ -36,6 +37,8 @@
 
 /* The polling fallback's nap: no futex_waitv, or too many words. */
 #define POLL_NS 50000
+/* The look at a catch-up's disk while it waits for the recorder. */
+#define POLL_DISK_NS 1000000
 
 /* A waiter of the layout of <linux/futex.h>'s struct futex_waitv, which
  * older headers lack. */
@@ -202,10 +205,25 @@ static bool segment_closed(_Atomic uint32_t *state)
 	return bus__load_acquire(state) != BUS_SEGMENT_OPEN;
 }
 
-static bool subscription_ready(const struct bus_subscription *s)
+static bool subscription_ready(struct bus_subscription *s)
 {
+	/* A catch-up reads the disk ahead (topic_catch_up.h). */
+	if (s->catch_up)
+		return bus__catch_up_pending(s) ||
+		       segment_closed(&s->geometry.header->state);
 	return bus__subscription_pending(s) ||
 	       segment_closed(&s->geometry.header->state);
+}
+
+/* A member catching up that waits for the recorder: nothing wakes a
+ * futex when the disk grows, so the wait looks again every POLL_DISK_NS. */
+static bool waits_on_disk(const struct bus_waitset *ws)
+{
+	for (uint32_t i = 0; i < ws->count; i++)
+		if (ws->members[i].kind == MEMBER_SUBSCRIPTION &&
+		    bus__catch_up_waiting(ws->members[i].handle))
+			return true;
+	return false;
 }
 
 /* refresh: a wildcard whose topics changed lists them again (calls to
@@ -426,9 +444,16 @@ static int sleep_words(struct bus_waitset *ws, uint32_t n, int64_t deadline)
 /* One round: 0 to look again, or -ETIMEDOUT, -EINTR, -ENOMEM. */
 static int sleep_once(struct bus_waitset *ws, int64_t deadline)
 {
+	int64_t until = deadline;
 	void *ignored;
 	uint32_t n;
 	int ret;
+
+	if (waits_on_disk(ws)) {
+		until = bus__monotonic_ns() + POLL_DISK_NS;
+		if (deadline >= 0 && deadline < until)
+			until = deadline;
+	}
 
 	ret = gather(ws, &n);
 	if (ret)
@@ -438,9 +463,11 @@ static int sleep_once(struct bus_waitset *ws, int64_t deadline)
 	/* Relaxed: as in bus_waitset_wait(). */
 	if (!collect(ws, &ignored, 1, false) &&
 	    !bus__load_relaxed(&ws->cancelled)) {
-		ret = sleep_words(ws, n, deadline);
+		ret = sleep_words(ws, n, until);
 		if (ret == -ENOSYS)
-			ret = nap(deadline);
+			ret = nap(until);
+		if (ret == -ETIMEDOUT && until != deadline)
+			ret = 0; /* the disk's look, not the caller's end */
 	}
 	unregister_all(ws, n);
 	return ret;
@@ -553,7 +580,7 @@ int bus_waitset_arm(bus_waitset_t *ws)
 	ws->armed_count = n;
 	/* Relaxed: as in bus_waitset_wait(). */
 	if (collect(ws, &ignored, 1, false) ||
-	    bus__load_relaxed(&ws->cancelled))
+	    bus__load_relaxed(&ws->cancelled) || waits_on_disk(ws))
 		/* Ready already: make the fd readable now. */
 		return bus__uring_submit(&ws->ring, IORING_OP_NOP, 0, 0,
 					 RING_NOP);

@@ -251,6 +251,11 @@ int bus_subscribe_pattern(bus_t *bus, const char *pattern,
 
 	if (!bus || !out || bus_pattern_check(pattern))
 		return -EINVAL;
+	/* A catch-up is one topic's journal: never a pattern's. */
+	if (options && options->from != BUS_FROM_NOW)
+		return bus__client_fail(bus, -EINVAL,
+					"a pattern's subscription starts now: "
+					"'from' is for one recorded topic");
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;

@@ -848,11 +848,21 @@ struct bus_subscribe_options {
 	 * Messages read from disk are copies (the view is valid until the
 	 * next receive), have publish_time_ns 0 and count no latency.
 	 * Messages that retention deleted before they were read are reported
-	 * through *lost, as a lap is.  While it reads the disk the
+	 * through *lost, as a lap is (from a sequence; from a time their
+	 * count is unknown and not reported).  While it reads the disk the
 	 * subscription already holds its place in the ring, so under block a
-	 * subscriber far behind slows publishers like any slow one.
-	 * -EOPNOTSUPP for a topic not recorded; -EINVAL with history or for
-	 * a pattern.
+	 * subscriber far behind slows publishers like any slow one; under
+	 * overwrite it may be lapped meanwhile, and the ring's messages it
+	 * lost are reported through *lost (they are on disk: subscribe again
+	 * from the last sequence received).  A
+	 * receive waits, within its timeout, for messages published before
+	 * the subscription that busd has not written yet; a waitset looks at
+	 * the disk every millisecond meanwhile, and an armed waitset's fd is
+	 * readable at once.  A receive fails with -EBADMSG on a corrupt
+	 * journal file (bus_error_detail() names the file and the offset);
+	 * the next one goes on at the next file, what it passed over
+	 * reported through *lost.  -EOPNOTSUPP for a topic not recorded;
+	 * -EINVAL with history or for a pattern.
 	 */
 	uint32_t from;
 	uint64_t from_value;

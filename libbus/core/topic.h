@@ -98,6 +98,15 @@ struct bus_subscription {
 	uint64_t *buffer;
 	struct bus_message_header header;
 
+	/* A subscription from a sequence or a time (a recorded topic): the
+	 * reader of its journal while it delivers from the disk, NULL once
+	 * it reads the ring (libbus/topic_catch_up.h).  Then ring messages
+	 * below skip_below, or stamped (publish_time_ns, non-zero) before
+	 * skip_before_ns, are passed over: they came before from_value. */
+	struct bus__catch_up *catch_up;
+	uint64_t skip_below;
+	uint64_t skip_before_ns;
+
 	struct bus_subscription *next_handle; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];
 	/* A local handle (no bus: a test or fuzzer owns the segment): what

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Type stubs of the package shmbus (see _shmbus.pyi for the C half).
-from typing import Any, AsyncIterator, Callable, Optional
+from datetime import datetime
+from typing import Any, AsyncIterator, Callable, Optional, Union
 
 from typing_extensions import Buffer
 
@@ -26,7 +27,10 @@ class Bus(_shmbus.Bus):
     def queue(self, name: str, role: Any, wait: Any = ..., *,
               spin_ns: int = ..., timestamps: bool = ...) -> Queue: ...
     def subscribe(self, pattern: str, history: int = ..., wait: Any = ...,
-                  *, spin_ns: int = ...) -> Subscription: ...
+                  *, spin_ns: int = ...,
+                  from_sequence: Optional[int] = ...,
+                  from_time: Union[datetime, float, None] = ...
+                  ) -> Subscription: ...
     def request(self, service: str, data: Buffer,
                 timeout: Optional[float] = 1.0, *,
                 reply_to: Optional[str] = None,

@@ -222,7 +222,8 @@ static PyMethodDef bus_methods[] = {
 	  "topic(name, wait='spin-futex') -> Topic (a publisher)" },
 	{ "subscribe", SHMBUS_METHOD(shmbus_subscribe),
 	  METH_VARARGS | METH_KEYWORDS,
-	  "subscribe(pattern, history=0, wait='spin-futex') -> Subscription" },
+	  "subscribe(pattern, history=0, wait='spin-futex', *, spin_ns=2000, "
+	  "from_sequence=None, from_time=None) -> Subscription" },
 	{ "address", SHMBUS_METHOD(shmbus_address_open),
 	  METH_VARARGS | METH_KEYWORDS, "address(name) -> Address (routes)" },
 	{ "requester", SHMBUS_METHOD(shmbus_requester_open),

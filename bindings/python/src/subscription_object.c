@@ -32,11 +32,86 @@ static int subscription_waitset_add(struct shmbus_handle *h, bus_waitset_t *ws)
 	return bus_waitset_add_subscription(ws, s->subscription, h);
 }
 
+/*
+ * from_time: a datetime (its timestamp(): a naive one is local time) or
+ * seconds since the epoch, an int or a float; into CLOCK_REALTIME ns.
+ */
+static int start_time(PyObject *value, uint64_t *ns)
+{
+	PyObject *stamp = NULL;
+	double seconds;
+
+	if (PyLong_Check(value) || PyFloat_Check(value)) {
+		seconds = PyFloat_AsDouble(value);
+	} else if (PyObject_HasAttrString(value, "timestamp")) {
+		stamp = PyObject_CallMethod(value, "timestamp", NULL);
+		if (!stamp)
+			return -1;
+		seconds = PyFloat_AsDouble(stamp);
+		Py_DECREF(stamp);
+	} else {
+		PyErr_Format(PyExc_TypeError,
+			     "from_time must be a datetime or seconds since "
+			     "the epoch, not %.100s",
+			     Py_TYPE(value)->tp_name);
+		return -1;
+	}
+	if (PyErr_Occurred())
+		return -1;
+	/* Nanoseconds in 64 bits: 1970 .. 2554. */
+	if (!(seconds >= 0 && seconds < 18e9)) {
+		PyErr_Format(PyExc_ValueError,
+			     "from_time must be after 1970, not %R", value);
+		return -1;
+	}
+	*ns = (uint64_t)(seconds * 1e9);
+	return 0;
+}
+
+/* from_sequence or from_time (at most one) into options. */
+static int start_from(PyObject *sequence, PyObject *time,
+		      struct bus_subscribe_options *options)
+{
+	unsigned long long value;
+
+	if (sequence != Py_None && time != Py_None) {
+		PyErr_SetString(PyExc_ValueError,
+				"from_sequence and from_time exclude each "
+				"other");
+		return -1;
+	}
+	if (time != Py_None) {
+		options->from = BUS_FROM_TIME;
+		return start_time(time, &options->from_value);
+	}
+	if (sequence == Py_None)
+		return 0;
+	if (!PyLong_Check(sequence) || PyBool_Check(sequence)) {
+		PyErr_Format(PyExc_TypeError,
+			     "from_sequence must be an int, not %.100s",
+			     Py_TYPE(sequence)->tp_name);
+		return -1;
+	}
+	value = PyLong_AsUnsignedLongLong(sequence);
+	if (PyErr_Occurred()) {
+		PyErr_Clear();
+		PyErr_Format(PyExc_ValueError,
+			     "from_sequence must be 0 or more, not %R",
+			     sequence);
+		return -1;
+	}
+	options->from = BUS_FROM_SEQUENCE;
+	options->from_value = value;
+	return 0;
+}
+
 PyObject *shmbus_subscribe(BusObject *bus, PyObject *args, PyObject *kw)
 {
-	static char *keywords[] = { "pattern", "history", "wait", "spin_ns",
+	static char *keywords[] = { "pattern", "history",	"wait",
+				    "spin_ns", "from_sequence", "from_time",
 				    NULL };
 	struct bus_subscribe_options options = { 0 };
+	PyObject *from_sequence = Py_None, *from_time = Py_None;
 	PyObject *pattern_object, *wait = Py_None;
 	unsigned int history = 0, spin_ns = 2000;
 	bus_subscription_t *subscription = NULL;
@@ -45,12 +120,13 @@ PyObject *shmbus_subscribe(BusObject *bus, PyObject *args, PyObject *kw)
 	const char *pattern;
 	int rc;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|IO$I:subscribe",
-					 keywords, &pattern_object, &history,
-					 &wait, &spin_ns) ||
+	if (!PyArg_ParseTupleAndKeywords(
+		    args, kw, "O|IO$IOO:subscribe", keywords, &pattern_object,
+		    &history, &wait, &spin_ns, &from_sequence, &from_time) ||
 	    shmbus_bus_check(bus) < 0 ||
 	    shmbus_name(pattern_object, "pattern", &pattern) < 0 ||
-	    shmbus_wait_strategy(wait, &options.wait) < 0)
+	    shmbus_wait_strategy(wait, &options.wait) < 0 ||
+	    start_from(from_sequence, from_time, &options) < 0)
 		return NULL;
 	options.history = history;
 	options.spin_ns = spin_ns;

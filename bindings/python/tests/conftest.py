@@ -47,8 +47,15 @@ class Busd:
         os.environ["BUS_SYSTEM_RUNTIME_DIR"] = os.path.join(self.work, "none")
         os.environ.pop("BUS_NAME", None)
         self.log = open(os.path.join(self.work, "busd.log"), "w+")
+        # Recorded topics' journals under the work directory, never in
+        # busd's default data_dir (/var/lib/shmbus when run as root).
+        config = os.path.join(self.work, "busd.conf")
+        with open(config, "w") as f:
+            f.write("[bus]\ndata_dir = %s\n" % os.path.join(self.work,
+                                                            "data"))
         self.process = subprocess.Popen(
-            [self.busd, "-f", "-b", self.name], stderr=self.log)
+            [self.busd, "-f", "-b", self.name, "-c", config],
+            stderr=self.log)
         socket = os.path.join(self.run_dir, f"{self.name}.sock")
         for _ in range(200):
             if os.path.exists(socket):

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A subscription's catch-up from its topic's journal, then the switch to
+ * the ring: the protocol is topic_catch_up.h's.  Never on the path of a
+ * subscription that reads the ring alone (s->catch_up NULL).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomics.h"
+#include "clock.h"
+#include "files.h"
+#include "journal.h"
+#include "segment.h"
+#include "topic_catch_up.h"
+#include "topic_cell.h"
+
+/* A wait for the recorder naps this long between looks at the disk: the
+ * recorder's copies reach the file within a pass of its thread. */
+#define NAP_NS 200000
+#define TEXT_MAX 512
+#define REAL_MAX 256
+/* "topic 'NAME': ", a path, then a reader's sentence. */
+#define DETAIL_MAX (TEXT_MAX + REAL_MAX + BUS_NAME_MAX + 16)
+
+/* One message laid out as a subscription's copy (topic.h): header, header
+ * room, payload. */
+struct staged_message {
+	uint8_t *bytes;
+	uint64_t sequence;
+	uint32_t length;
+};
+
+struct bus__catch_up {
+	struct bus_journal_reader *reader;
+	int dir_fd;
+	char path[32];	     /* /proc/self/fd/N: what the reader opens */
+	char real[REAL_MAX]; /* the directory's name, for sentences */
+	uint32_t from;
+	uint64_t from_value;
+	uint64_t end; /* F: the ring's first position */
+	/* Sequences below next are delivered or passed over; known: next
+	 * means that (time mode: once a message was seen). */
+	uint64_t next;
+	bool known;
+	/* Time mode, nothing seen: a second reader found F - 1 or later on
+	 * disk, so the end of the reader is the end of what we want. */
+	bool end_on_disk;
+	bool over; /* the disk is done; the next receive switches */
+	/* A receive said -EBADMSG: the next one goes on at the next file. */
+	bool corrupt;
+	bool staged;
+	struct staged_message stage, view;
+	uint32_t room; /* the topic's header room in bytes */
+	uint32_t max_message;
+	bus__catch_up_fail_fn fail;
+	char detail[DETAIL_MAX];
+};
+
+/* Sets the sentence, in our terms: the directory's name, not the fd's. */
+static int failed(struct bus_subscription *s, int error, const char *text)
+{
+	struct bus__catch_up *c = s->catch_up;
+	size_t n = strlen(c->path);
+
+	if (strncmp(text, c->path, n) == 0)
+		snprintf(c->detail, sizeof(c->detail), "topic '%s': %s%s",
+			 s->name, c->real, text + n);
+	else
+		snprintf(c->detail, sizeof(c->detail), "topic '%s': %s",
+			 s->name, text);
+	if (c->fail && s->bus)
+		c->fail(s->bus, error, c->detail);
+	return error;
+}
+
+/* Would the ring have a message between next and end?  None when every
+ * position there is PADDED at its own lap: a dead publisher's claims,
+ * which the recorder steps over. */
+static bool ring_has_none(const struct bus_subscription *s, uint64_t from,
+			  uint64_t end)
+{
+	const struct bus__topic_geometry *g = &s->geometry;
+
+	if (end - from > g->slots)
+		return false;
+	for (uint64_t q = from; q < end; q++) {
+		/* Acquire: as a reader's look at a cell (topic_ring.c); a
+		 * PADDED at q's lap is final. */
+		uint64_t state =
+			bus__load_acquire(&bus__topic_cell(g, q)->state);
+
+		if (bus__cell_position(state) != bus__position_wrap(q) ||
+		    bus__topic_kind(state) != BUS__TOPIC_PADDED)
+			return false;
+	}
+	return true;
+}
+
+/* Time mode, nothing seen yet: 1 when a message at F - 1 or later is on
+ * disk (so everything below F is), 0 if not yet, or -errno. */
+static int end_reached_on_disk(struct bus_subscription *s)
+{
+	struct bus__catch_up *c = s->catch_up;
+	struct bus_journal_reader *probe;
+	struct bus_journal_entry e;
+	int ret;
+
+	ret = bus_journal_reader_open(&probe, c->path, NULL, 0);
+	if (ret < 0)
+		return ret;
+	ret = bus_journal_seek_sequence(probe, c->end - 1);
+	while (ret == 0 && (ret = bus_journal_next(probe, &e, NULL, 0)) == 1) {
+		if (e.type == BUS_JOURNAL_RECORD_MESSAGE &&
+		    e.message.sequence >= c->end - 1)
+			break;
+		ret = 0;
+	}
+	bus_journal_reader_close(probe);
+	/* A bad record is the main reader's to report, with its detail. */
+	return ret < 0 && ret != -EBADMSG ? ret : ret == 1;
+}
+
+/* Copies a journal message into the stage: 1, or -EMSGSIZE (passed over,
+ * with a sentence) when the topic cannot hold it. */
+static int stage(struct bus_subscription *s, const struct bus_journal_entry *e)
+{
+	struct bus__catch_up *c = s->catch_up;
+	const struct bus_journal_message *m = &e->message;
+	struct bus_message_header h = {
+		.header_length = sizeof(h),
+		.header_version = BUS_MESSAGE_HEADER_VERSION,
+		.flags = (uint8_t)m->flags,
+		.payload_length = m->payload_length,
+		.sequence = m->sequence,
+		.correlation_id = m->correlation_id,
+		.delivery_count = 1,
+		.extension_length = (uint16_t)m->extension_length,
+	};
+	uint8_t *b = c->stage.bytes;
+	char text[TEXT_MAX];
+
+	if (m->payload_length > c->max_message ||
+	    m->extension_length > c->room) {
+		snprintf(text, sizeof(text),
+			 "%s: offset %" PRIu64 ": message %" PRIu64
+			 " (%" PRIu32 " bytes, %" PRIu32
+			 " of keys and headers) is larger than the topic "
+			 "allows now (%" PRIu32 ", %" PRIu32 "): passed over",
+			 e->file, e->offset, m->sequence, m->payload_length,
+			 m->extension_length, c->max_message, c->room);
+		return failed(s, -EMSGSIZE, text);
+	}
+	memcpy(b, &h, sizeof(h));
+	if (m->extension_length)
+		memcpy(b + sizeof(h), m->extension, m->extension_length);
+	if (m->payload_length)
+		memcpy(b + sizeof(h) + c->room, m->payload, m->payload_length);
+	c->stage.sequence = m->sequence;
+	c->stage.length = m->payload_length;
+	c->staged = true;
+	return 1;
+}
+
+/* The gap retention left below the oldest file (up to F) from where we
+ * are, added to what the next delivery reports lost; we go on there. */
+static int retention_gap(struct bus_subscription *s)
+{
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t *firsts, oldest;
+	size_t count;
+	int ret;
+
+	ret = bus__journal_list(c->path, &firsts, &count);
+	if (ret < 0)
+		return ret;
+	oldest = count ? firsts[0] : 0;
+	free(firsts);
+	if (oldest > c->end)
+		oldest = c->end;
+	if (oldest > c->next) {
+		s->lost += oldest - c->next;
+		s->lost_total += oldest - c->next;
+		/* Relaxed: our own line, a figure (as count_loss). */
+		bus__store_relaxed(&s->slot->lost, s->lost_total);
+		c->next = oldest;
+	}
+	return 0;
+}
+
+/*
+ * (Re)opens the reader where we are: once a sequence is known (always
+ * from a sequence), the gap below the oldest file counted and a seek to
+ * it; else a seek by time.  Again when retention deleted the file the
+ * reader was to open next.
+ */
+static int open_reader(struct bus_subscription *s, char *text, size_t size)
+{
+	struct bus__catch_up *c = s->catch_up;
+	int ret;
+
+	bus_journal_reader_close(c->reader);
+	c->reader = NULL;
+	ret = bus_journal_reader_open(&c->reader, c->path, text, size);
+	if (ret == 0 && c->known)
+		ret = retention_gap(s);
+	if (ret == 0)
+		ret = c->known ? bus_journal_seek_sequence(c->reader, c->next)
+			       : bus_journal_seek_time(c->reader,
+						       c->from_value);
+	return ret;
+}
+
+/*
+ * After a corrupt record: on at the first file that starts past where we
+ * are (F if none), what lies between counted lost, as a lap is.  The
+ * receive that met the corruption said so, with the file and offset.
+ */
+static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
+{
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t *firsts, to = c->end;
+	size_t count;
+	int ret;
+
+	ret = bus__journal_list(c->path, &firsts, &count);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < count; i++)
+		if (firsts[i] > c->next) {
+			to = firsts[i] < c->end ? firsts[i] : c->end;
+			break;
+		}
+	free(firsts);
+	s->lost += to - c->next;
+	s->lost_total += to - c->next;
+	/* Relaxed: our own line, a figure (as count_loss). */
+	bus__store_relaxed(&s->slot->lost, s->lost_total);
+	c->next = to;
+	c->known = true;
+	if (c->next >= c->end) {
+		c->over = true;
+		return 0;
+	}
+	return open_reader(s, text, size);
+}
+
+/*
+ * Reads on to the next message we want: 1 staged, 0 none on disk yet,
+ * 2 the disk is done, or -errno (the sentence set).
+ */
+static int read_ahead(struct bus_subscription *s)
+{
+	struct bus__catch_up *c = s->catch_up;
+	char text[TEXT_MAX];
+	bool probed = false;
+	int restarts = 0;
+
+	if (c->staged)
+		return 1;
+	if (c->corrupt) {
+		int ret = skip_corrupt(s, text, sizeof(text));
+
+		if (ret < 0)
+			return failed(s, ret, text);
+		c->corrupt = false;
+	}
+	if (c->over)
+		return 2;
+	for (;;) {
+		struct bus_journal_entry e;
+		uint64_t sequence;
+		int ret = bus_journal_next(c->reader, &e, text, sizeof(text));
+
+		if (ret == -ENOENT && restarts++ < 8) {
+			ret = open_reader(s, text, sizeof(text));
+			if (ret == 0)
+				continue;
+		}
+		if (ret == -EBADMSG)
+			c->corrupt = true;
+		if (ret < 0)
+			return failed(s, ret, text);
+		if (ret == 0) {
+			if ((c->known && c->next >= c->end) ||
+			    (c->known && ring_has_none(s, c->next, c->end)) ||
+			    (!c->known && c->end_on_disk)) {
+				c->over = true;
+				return 2;
+			}
+			/* Time mode: once, then read to the end again. */
+			if (c->known || probed)
+				return 0;
+			ret = end_reached_on_disk(s);
+			if (ret < 0)
+				return failed(s, ret, "looking for the end");
+			c->end_on_disk = ret == 1;
+			probed = true;
+			continue;
+		}
+		if (e.type != BUS_JOURNAL_RECORD_MESSAGE)
+			continue;
+		sequence = e.message.sequence;
+		if (c->known && sequence < c->next)
+			continue; /* below from_value, or seen */
+		if (sequence >= c->end) {
+			c->over = true; /* the ring has it */
+			return 2;
+		}
+		c->known = true;
+		c->next = sequence + 1;
+		if (c->from == BUS_FROM_TIME &&
+		    e.message.time_ns < c->from_value)
+			continue;
+		return stage(s, &e);
+	}
+}
+
+/* The wait for the recorder: one nap, or why the wait ends. */
+static int nap(struct bus_subscription *s, int64_t deadline)
+{
+	int64_t now = bus__monotonic_ns(), until = now + NAP_NS;
+	struct timespec ts;
+	uint32_t state;
+
+	/* Relaxed: a flag with no data behind it (wait.c). */
+	if (bus__load_relaxed(&s->cancelled))
+		return -ECANCELED;
+	/* Acquire: as wait.c's look at the segment's state. */
+	state = bus__load_acquire(&s->geometry.header->state);
+	if (state != BUS_SEGMENT_OPEN)
+		return bus__segment_gone(state);
+	if (deadline >= 0 && now >= deadline)
+		return -ETIMEDOUT;
+	if (deadline >= 0 && until > deadline)
+		until = deadline;
+	ts = bus__timespec_of(until);
+	if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL))
+		return -EINTR;
+	return 0;
+}
+
+static void free_catch_up(struct bus__catch_up *c)
+{
+	bus_journal_reader_close(c->reader);
+	if (c->dir_fd >= 0)
+		close(c->dir_fd);
+	free(c->stage.bytes);
+	free(c->view.bytes);
+	free(c);
+}
+
+/*
+ * The ring from F on; in time mode, ring messages stamped before
+ * from_value are passed over.  Stamps are CLOCK_MONOTONIC (layout.h), so
+ * from_value is moved to that clock with the offset between the two now.
+ */
+static void skip_on_ring(struct bus_subscription *s, uint32_t from,
+			 uint64_t from_value)
+{
+	struct timespec real;
+	int64_t offset;
+
+	if (from == BUS_FROM_SEQUENCE) {
+		s->skip_below = from_value;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &real);
+	offset = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec -
+		 bus__monotonic_ns();
+	if ((int64_t)from_value > offset)
+		s->skip_before_ns = from_value - (uint64_t)offset;
+}
+
+static void finish(struct bus_subscription *s)
+{
+	struct bus__catch_up *c = s->catch_up;
+
+	skip_on_ring(s, c->from, c->from_value);
+	s->catch_up = NULL;
+	free_catch_up(c);
+}
+
+int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
+			uint64_t from_value, bus__catch_up_fail_fn fail,
+			char *detail, size_t detail_size)
+{
+	size_t copy_size = bus__topic_copy_size(&s->geometry);
+	char text[TEXT_MAX];
+	struct bus__catch_up *c;
+	ssize_t n;
+	int ret;
+
+	if (from != BUS_FROM_SEQUENCE && from != BUS_FROM_TIME) {
+		close(dir_fd);
+		snprintf(detail, detail_size, "unknown 'from' %" PRIu32, from);
+		return -EINVAL;
+	}
+	/* Nothing below F to read: the ring alone. */
+	if (s->next == 0 ||
+	    (from == BUS_FROM_SEQUENCE && from_value >= s->next)) {
+		close(dir_fd);
+		skip_on_ring(s, from, from_value);
+		return 0;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(dir_fd);
+		return -ENOMEM;
+	}
+	c->dir_fd = dir_fd;
+	c->from = from;
+	c->from_value = from_value;
+	c->end = s->next;
+	c->known = from == BUS_FROM_SEQUENCE;
+	c->next = from == BUS_FROM_SEQUENCE ? from_value : 0;
+	c->room =
+		s->geometry.payload_offset - (uint32_t)sizeof(struct bus_cell);
+	c->max_message = s->geometry.settings.max_message;
+	c->fail = fail;
+	c->stage.bytes = calloc(1, copy_size);
+	c->view.bytes = calloc(1, copy_size);
+	snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", dir_fd);
+	n = readlink(c->path, c->real, sizeof(c->real) - 1);
+	c->real[n > 0 ? n : 0] = '\0';
+	if (n <= 0)
+		snprintf(c->real, sizeof(c->real), "%s", c->path);
+	if (!c->stage.bytes || !c->view.bytes) {
+		free_catch_up(c);
+		return -ENOMEM;
+	}
+	s->catch_up = c;
+	ret = open_reader(s, text, sizeof(text));
+	if (ret < 0) {
+		snprintf(detail, detail_size,
+			 "cannot read the journal of topic '%s' (%s): %s",
+			 s->name, c->real, strerror(-ret));
+		s->catch_up = NULL;
+		free_catch_up(c);
+		return ret;
+	}
+	return 0;
+}
+
+int bus__catch_up_read(struct bus_subscription *s, void *dst, size_t size,
+		       struct bus__topic_delivery *d, int64_t *timeout_ns)
+{
+	int64_t deadline = bus__deadline_ns(*timeout_ns);
+	struct bus__catch_up *c = s->catch_up;
+	const struct staged_message *m;
+	struct staged_message view;
+	const uint8_t *payload;
+	int ret;
+
+	for (;;) {
+		ret = read_ahead(s);
+		if (ret == 1)
+			break;
+		if (ret == 2) {
+			finish(s);
+			if (*timeout_ns > 0) {
+				int64_t left = deadline - bus__monotonic_ns();
+
+				/* Not BUS_NOWAIT: a timeout stays one. */
+				*timeout_ns = left > 0 ? left : 1;
+			}
+			return 1;
+		}
+		if (ret < 0)
+			return ret;
+		if (*timeout_ns == BUS_NOWAIT)
+			return -EAGAIN;
+		ret = nap(s, deadline);
+		if (ret < 0)
+			return ret;
+	}
+	c->staged = false;
+	if (!dst) {
+		/* The stage becomes the view, valid until the next receive;
+		 * the old view is the next stage. */
+		view = c->view;
+		c->view = c->stage;
+		c->stage = view;
+	}
+	m = dst ? &c->stage : &c->view;
+	payload = m->bytes + sizeof(struct bus_message_header) + c->room;
+	if (dst) {
+		if (m->length > size) {
+			c->staged = true; /* it stays next, as on the ring */
+			return -EMSGSIZE;
+		}
+		memcpy(dst, payload, m->length);
+		memcpy(&s->header, m->bytes, sizeof(s->header));
+		d->header = &s->header;
+		d->payload = dst;
+	} else {
+		d->header = (const struct bus_message_header *)m->bytes;
+		d->payload = payload;
+	}
+	d->length = m->length;
+	d->position = m->sequence;
+	d->in_place = 0;
+	return 0;
+}
+
+int bus__catch_up_pending(struct bus_subscription *s)
+{
+	int ret = read_ahead(s);
+
+	/* Done with the disk: the ring from F (s->next) says. */
+	if (ret == 2)
+		return bus__subscription_pending(s);
+	return ret != 0;
+}
+
+int bus__catch_up_waiting(const struct bus_subscription *s)
+{
+	const struct bus__catch_up *c = s->catch_up;
+
+	return c && !c->staged && !c->over;
+}
+
+const char *bus__catch_up_detail(const struct bus_subscription *s)
+{
+	return s->catch_up ? s->catch_up->detail : "";
+}
+
+void bus__catch_up_destroy(struct bus_subscription *s)
+{
+	if (!s->catch_up)
+		return;
+	free_catch_up(s->catch_up);
+	s->catch_up = NULL;
+}
