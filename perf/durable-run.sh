@@ -11,7 +11,10 @@
 # floor-fsync, a bare pwrite + fdatasync of the same bytes in the same
 # directory.  Each repetition runs every case in turn; the medians and the
 # ratio lines are printed.  Targets (issue 21): interval >= 0.5x not
-# durable; confirm p50 <= 1.2x floor-fsync.
+# durable; confirm p50 <= 1.2x floor-fsync.  Also the catch-up replay
+# speed: a subscription from a sequence reading COUNT 64-byte messages of
+# a recorded topic from its journal (page cache warm), beside floor-read,
+# a bare read(2) of the same files.
 #
 # It starts its own busd (a temporary BUS_RUNTIME_DIR and data_dir) and
 # stops it by pid.
@@ -59,6 +62,11 @@ sync = none"
 sync = interval"
 	queue always "durable = yes
 sync = always"
+	for rep in $(seq "$reps"); do
+		printf '[topic catchup%s]\nslots = %s\nmax_message = 64\n' \
+			"$rep" "$slots"
+		printf 'record = yes\n\n'
+	done
 } >"$work/busd.conf"
 "$build/busd/busd" -f -b "$bus" -c "$work/busd.conf" -d 2>"$work/busd.log" &
 busd_pid=$!
@@ -78,6 +86,11 @@ for rep in $(seq "$reps"); do
 	done
 	"$bench" confirm "$bus" always "$confirms" >>"$work/confirm"
 	"$bench" floor-fsync "$work" "$confirms" >>"$work/floor"
+	# Catch-up: a fresh recorded topic each time, so that its directory
+	# holds exactly these messages; then the bare read of its files.
+	"$bench" catch-up "$bus" "catchup$rep" "$count" |
+		awk '{ print $2 }' >>"$work/catchup"
+	"$bench" floor-read "$work/data/catchup$rep" >>"$work/read"
 done
 
 printf '%-28s %14s\n' case "msgs/s (median of $reps)"
@@ -95,5 +108,13 @@ for q in none interval always; do
 	awk -v a="$(median <"$work/stream.$q")" -v b="$plain" -v q="$q" \
 		'BEGIN { printf "ratio stream-%s / stream-plain: %.2fx\n", q, a / b }'
 done
+catchup=$(median <"$work/catchup")
+# The floor in messages a second: its bytes/s over the bytes a message
+# takes in the files read.
+read_mps=$(awk -v n="$count" '{ print $2 / ($4 / n) }' "$work/read" | median)
+printf '%-28s %14s\n' "catch-up-from-disk" "$catchup"
+printf '%-28s %14s\n' "floor-read (msgs/s)" "$read_mps"
+awk -v a="$catchup" -v b="$read_mps" \
+	'BEGIN { printf "ratio catch-up / floor-read: %.2fx\n", a / b }'
 awk -v a="$c50" -v b="$f50" \
 	'BEGIN { printf "ratio confirm-always p50 / floor-fsync p50: %.2fx (target <= 1.2x)\n", a / b }'

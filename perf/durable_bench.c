@@ -14,7 +14,17 @@
  *       the same bytes as one journal record (64 + 56) appended to a file
  *       in DIR with pwrite and fdatasync, COUNT times: the bare cost of a
  *       confirm on this file system; prints "p50_ns N p99_ns N".
+ *   durable-bench catch-up BUS TOPIC COUNT
+ *       publishes COUNT 64-byte messages into a recorded topic nobody
+ *       subscribes to, waits until busd has written them all, then times
+ *       a subscription from the first of them (BUS_FROM_SEQUENCE) that
+ *       receives all COUNT from the journal; prints "msgs_per_s N".
+ *   durable-bench floor-read DIR
+ *       reads every .journal file in DIR (a journal directory, just read by
+ *       catch-up: in the page cache) with read(2) in 1 MiB pieces: the
+ *       bare cost of getting those bytes; prints "bytes_per_s N bytes N".
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -181,6 +191,98 @@ static int floor_fsync(const char *dir, uint64_t count)
 	return 0;
 }
 
+/* Publishes count messages, returns the first one's sequence in *first. */
+static int publish_all(bus_t *bus, const char *topic, uint64_t count,
+		       uint64_t *first)
+{
+	char payload[SIZE] = { 0 };
+	struct bus_topic_stats stats;
+	bus_topic_t *t;
+	int ret = bus_topic_open(bus, topic, BUS_PRODUCER, NULL, &t);
+
+	if (ret == 0)
+		ret = bus_topic_stats(t, &stats);
+	*first = stats.tail;
+	for (uint64_t i = 0; ret == 0 && i < count; i++) {
+		memcpy(payload, &i, sizeof(i));
+		ret = bus_publish(t, payload, SIZE, BUS_FOREVER);
+	}
+	/* Everything on disk before the clock starts: the catch-up reads
+	 * files, it does not wait for the recorder. */
+	while (ret == 0 && (ret = bus_topic_stats(t, &stats)) == 0 &&
+	       stats.journal_lag)
+		usleep(1000);
+	if (ret)
+		fprintf(stderr, "durable-bench: publish: %s\n",
+			bus_strerror(ret));
+	bus_topic_close(t);
+	return ret;
+}
+
+static int catch_up(const char *bus_name, const char *topic, uint64_t count)
+{
+	struct bus_subscribe_options options = { .from = BUS_FROM_SEQUENCE };
+	bus_subscription_t *s;
+	uint64_t start, received = 0;
+	char buf[SIZE];
+	bus_t *bus;
+	int ret = bus_connect(bus_name, &bus);
+
+	if (ret == 0)
+		ret = publish_all(bus, topic, count, &options.from_value);
+	start = now_ns();
+	if (ret == 0)
+		ret = bus_subscribe(bus, topic, &options, &s);
+	while (ret == 0 && received < count) {
+		ret = bus_subscription_receive_copy(s, buf, sizeof(buf), NULL,
+						    BUS_FOREVER);
+		received += ret == SIZE;
+		ret = ret < 0 ? ret : 0;
+	}
+	if (ret) {
+		fprintf(stderr, "durable-bench: catch-up: %s\n",
+			bus_strerror(ret));
+		return 1;
+	}
+	printf("msgs_per_s %.0f\n",
+	       (double)count * 1e9 / (double)(now_ns() - start));
+	bus_unsubscribe(s);
+	bus_disconnect(bus);
+	return 0;
+}
+
+static int floor_read(const char *dir)
+{
+	static char buf[1 << 20];
+	uint64_t start = now_ns(), bytes = 0;
+	struct dirent *e;
+	char path[4096];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 1;
+	while ((e = readdir(d))) {
+		int fd;
+		ssize_t n;
+
+		size_t len = strlen(e->d_name);
+
+		if (len < 8 || strcmp(e->d_name + len - 8, ".journal"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			bytes += (uint64_t)n;
+		close(fd);
+	}
+	closedir(d);
+	printf("bytes_per_s %.0f bytes %" PRIu64 "\n",
+	       (double)bytes * 1e9 / (double)(now_ns() - start), bytes);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "stream"))
@@ -189,8 +291,13 @@ int main(int argc, char **argv)
 		return confirm(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "floor-fsync"))
 		return floor_fsync(argv[2], strtoull(argv[3], NULL, 10));
+	if (argc == 5 && !strcmp(argv[1], "catch-up"))
+		return catch_up(argv[2], argv[3], strtoull(argv[4], NULL, 10));
+	if (argc == 3 && !strcmp(argv[1], "floor-read"))
+		return floor_read(argv[2]);
 	fprintf(stderr,
 		"usage: durable-bench stream|confirm BUS QUEUE COUNT | "
-		"floor-fsync DIR COUNT\n");
+		"catch-up BUS TOPIC COUNT | floor-fsync DIR COUNT | "
+		"floor-read DIR\n");
 	return 2;
 }
