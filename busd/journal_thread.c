@@ -271,9 +271,11 @@ struct journal_wait {
  * compares again; a ring after these reads makes it return at once. */
 static void gather_doorbells(struct busd_durable *d, struct journal_wait *w)
 {
-	unsigned int n = d->count < BUSD_JOURNAL_WAITV_MAX
+	/* The kernel takes at most BUSD_JOURNAL_WAITV_MAX entries in all,
+	 * our own word included; queues past them wait for the idle tick. */
+	unsigned int n = d->count < BUSD_JOURNAL_WAITV_MAX - 1
 				 ? d->count
-				 : BUSD_JOURNAL_WAITV_MAX;
+				 : BUSD_JOURNAL_WAITV_MAX - 1;
 
 	w->waiters[0] = (struct futex_waitv){
 		.val = bus__load_relaxed(&d->wake_word),
@@ -321,10 +323,12 @@ static void wait_doorbells(struct journal_wait *w, int timeout_ms)
 		deadline.tv_nsec -= 1000000000L;
 	}
 	/* Shared futexes (no FUTEX_PRIVATE_FLAG): flushers are other
-	 * processes.  ENOSYS (before Linux 5.16): a plain sleep. */
+	 * processes.  ENOSYS (before Linux 5.16), or any refusal of the
+	 * list (EINVAL, EFAULT): a plain sleep, never a spin.  EAGAIN (a
+	 * word moved) and ETIMEDOUT return to the rounds at once. */
 	if (syscall(SYS_futex_waitv, w->waiters, w->waiter_count, 0, &deadline,
 		    CLOCK_MONOTONIC) < 0 &&
-	    errno == ENOSYS)
+	    errno != EAGAIN && errno != ETIMEDOUT && errno != EINTR)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline,
 				NULL);
 }
