@@ -17,6 +17,7 @@
 #include "detail.h"
 #include "durable.h"
 #include "durable_config.h"
+#include "journal_access.h"
 #include "journal_thread.h"
 #include "log.h"
 
@@ -300,8 +301,11 @@ int busd_durable_open(struct busd_catalog *catalog, struct busd_queue *queue,
 	dq->lazy = bus__queue_lazy(&queue->geometry.settings);
 	dq->opened_ns = elapsed_ns(&(struct timespec){ 0, 0 });
 	set_options(dq);
+	dq->options.file_mode = busd_journal_file_mode(&queue->access);
 	if (!ret)
 		ret = open_journal(dq, adopted, detail, detail_size);
+	if (!ret)
+		busd_journal_share(dq->directory, dq->name, &queue->access);
 	if (!ret)
 		ret = add_queue(d, dq);
 	if (ret) {

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "detail.h"
 #include "files.h"
+#include "journal_access.h"
 #include "journal_thread.h"
 #include "log.h"
 #include "recorded_topic.h"
@@ -229,8 +230,11 @@ int busd_topic_record_open(struct busd_catalog *catalog,
 	}
 	ret = map_topic(rt, topic, detail, detail_size);
 	set_options(rt);
+	rt->options.file_mode = busd_journal_file_mode(&topic->access);
 	if (!ret)
 		ret = open_journal(rt, adopted, detail, detail_size);
+	if (!ret)
+		busd_journal_share(rt->directory, rt->name, &topic->access);
 	if (!ret)
 		ret = add_topic(d, rt);
 	if (ret) {

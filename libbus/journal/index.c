@@ -96,13 +96,15 @@ int bus__journal_index_load(const char *path, uint64_t file_size,
 	return 0;
 }
 
-int bus__journal_index_create(const char *path)
+int bus__journal_index_create(const char *path, unsigned int mode)
 {
 	uint8_t header[BUS__JOURNAL_INDEX_HEADER] = { 0 };
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 
 	if (fd < 0)
 		return -errno;
+	/* An index is an optimisation: a mode it cannot take is no error. */
+	(void)fchmod(fd, mode ? mode : 0640);
 	memcpy(header, BUS__JOURNAL_INDEX_MAGIC, 8);
 	if (pwrite(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
 		int ret = errno ? -errno : -EIO;

@@ -34,7 +34,7 @@ int bus__journal_index_load(const char *path, uint64_t file_size,
 			    size_t *count);
 
 /* Makes path empty but for its header; the fd, or -errno. */
-int bus__journal_index_create(const char *path);
+int bus__journal_index_create(const char *path, unsigned int mode);
 
 /* Writes entry number n (pwrite, page cache only). */
 int bus__journal_index_put(int fd, size_t n,

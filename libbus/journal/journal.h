@@ -96,6 +96,10 @@ struct bus_journal_options {
 	uint64_t segment_bytes;	   /* a new file past this; 0: 64 MiB */
 	uint64_t retain_bytes;	/* topics: oldest files go past it; 0: all */
 	uint64_t retain_age_ms; /* topics: files older go; 0: all */
+	/* Permission bits of the files it makes (set with fchmod, whatever
+	 * the umask); 0: 0640.  Who may read a journal (busd hands readers
+	 * the directory, busd/journal_access.h). */
+	uint32_t file_mode;
 };
 
 /* What opening found and repaired. */

@@ -79,7 +79,7 @@ void bus__journal_index_open(struct bus_journal_writer *w, uint64_t first)
 			      "index") < 0)
 		return;
 	/* The index is a hint: without one, seeks scan. */
-	w->index_fd = bus__journal_index_create(path);
+	w->index_fd = bus__journal_index_create(path, w->options.file_mode);
 	if (w->index_fd < 0)
 		w->index_fd = -1;
 }
@@ -97,7 +97,12 @@ int bus__journal_writer_new_file(struct bus_journal_writer *w, uint64_t first)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -errno;
-	ret = bus__journal_header_write(w, fd, first);
+	/* Exact, whatever the umask: who may read it (options). */
+	ret = fchmod(fd, w->options.file_mode ? w->options.file_mode : 0640)
+		      ? -errno
+		      : 0;
+	if (ret == 0)
+		ret = bus__journal_header_write(w, fd, first);
 	if (ret == 0 && w->options.sync != BUS_JOURNAL_SYNC_NONE)
 		ret = bus__journal_sync_directory(w->directory);
 	if (ret < 0) {
