@@ -533,7 +533,7 @@ struct bus_topic_control {
 	 * subscribers_sleeping (set after the raise, cleared before the
 	 * drop), so that a busd that adopts the segment takes back a count
 	 * its dead predecessor left (busd/topic_record_thread.c). */
-	uint32_t journal_reserved;
+	BUS_ATOMIC(uint32_t) journal_reserved;
 	uint8_t pad1[BUS_CACHE_LINE - 16];
 	/* Subscribers that may sleep, and the word they sleep on. */
 	BUS_ATOMIC(uint32_t) subscribers_sleeping;
