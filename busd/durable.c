@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Durable queues: opening and closing their journals (busd/durable.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -315,23 +314,6 @@ int busd_durable_open(struct busd_catalog *catalog, struct busd_queue *queue,
 	return 0;
 }
 
-/* Removes a deleted queue's journal: its files, then the directory. */
-static void remove_journal(const char *directory)
-{
-	DIR *dir = opendir(directory);
-	struct dirent *entry;
-
-	if (!dir)
-		return;
-	while ((entry = readdir(dir)))
-		if (entry->d_name[0] != '.')
-			unlinkat(dirfd(dir), entry->d_name, 0);
-	closedir(dir);
-	if (rmdir(directory))
-		busd_warning("cannot remove the journal %s: %s", directory,
-			     strerror(errno));
-}
-
 void busd_durable_close(struct busd_catalog *catalog, const char *name,
 			bool remove_files)
 {
@@ -360,6 +342,6 @@ void busd_durable_close(struct busd_catalog *catalog, const char *name,
 	dq->dead_letter = NULL;
 	busd_journal_queue_finish(dq);
 	if (remove_files)
-		remove_journal(dq->directory);
+		busd_journal_remove(dq->directory);
 	queue_free(dq);
 }

@@ -12,6 +12,7 @@
 
 #include "bus/layout.h"
 #include "journal.h"
+#include "journal_figures.h"
 #include "segment.h"
 
 /*
@@ -73,9 +74,7 @@ struct busd_durable_queue {
 	bool closing;
 	/* Figures of writers closed after a failure, so that the line's
 	 * counters only grow. */
-	uint64_t bytes_before;
-	uint64_t syncs_before;
-	uint64_t errors_before;
+	struct busd_journal_carried carried;
 	/* Figures: messages copied, redelivery records, corrupt cells,
 	 * cells a producer reused while we copied them. */
 	uint64_t messages;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Who may read a journal: busd/journal_access.h. */
+/* Who may read a journal, and removing one: busd/journal_access.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -53,4 +53,20 @@ void busd_journal_share(const char *directory, const char *name,
 		(void)fchmodat(dirfd(dir), entry->d_name, file_mode, 0);
 	}
 	closedir(dir);
+}
+
+void busd_journal_remove(const char *directory)
+{
+	DIR *dir = opendir(directory);
+	struct dirent *entry;
+
+	if (!dir)
+		return;
+	while ((entry = readdir(dir)))
+		if (entry->d_name[0] != '.')
+			unlinkat(dirfd(dir), entry->d_name, 0);
+	closedir(dir);
+	if (rmdir(directory))
+		busd_warning("cannot remove the journal %s: %s", directory,
+			     strerror(errno));
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may read a journal (a recorded topic's or a durable queue's).
+ * Who may read a journal (a recorded topic's or a durable queue's), and
+ * the removal of one whose name was deleted.
  * busd hands a reader the journal directory after checking the name's r
  * (BUS_CONTROL_JOURNAL); the reader then opens the files with its own
  * rights.  So the directory and its files take the name's group, and read
@@ -27,5 +28,9 @@ uint32_t busd_journal_file_mode(const struct busd_access *access);
  */
 void busd_journal_share(const char *directory, const char *name,
 			const struct busd_access *access);
+
+/* Removes a deleted name's journal: its files, then the directory (a
+ * warning naming it when it cannot). */
+void busd_journal_remove(const char *directory);
 
 #endif /* BUSD_JOURNAL_ACCESS_H */

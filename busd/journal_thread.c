@@ -39,7 +39,6 @@
 #include "durable_cut.h"
 #include "durable_queue.h"
 #include "journal_thread.h"
-#include "latency.h"
 #include "log.h"
 #include "recorded_topic.h"
 #include "wake.h"
@@ -60,22 +59,6 @@ static uint64_t now_ns(void)
 
 /* ---- figures ---------------------------------------------------------- */
 
-static uint64_t percentile(const uint64_t *buckets, uint32_t n, double q)
-{
-	uint64_t total = 0, seen = 0;
-
-	for (uint32_t i = 0; i < n; i++)
-		total += buckets[i];
-	if (!total)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		seen += buckets[i];
-		if ((double)seen >= q * (double)total)
-			return bus__latency_bucket_high(i);
-	}
-	return 0;
-}
-
 /* The writer's figures into the journal line, for busctl stat and
  * Prometheus: the counters (at every advance of the durable position, so
  * that a confirmed message is counted when its confirm returns) and, with
@@ -83,24 +66,8 @@ static uint64_t percentile(const uint64_t *buckets, uint32_t n, double q)
  * the histogram).  Relaxed: figures, read by whoever looks. */
 static void publish_figures(struct busd_durable_queue *dq, bool latency)
 {
-	struct bus_journal_line *line = &dq->geometry.control->journal;
-	struct bus_journal_figures f;
-	uint32_t n = sizeof(f.sync_latency) / sizeof(f.sync_latency[0]);
-
-	if (!dq->writer)
-		return;
-	bus_journal_writer_figures(dq->writer, &f);
-	bus__store_relaxed(&line->bytes_written,
-			   dq->bytes_before + f.bytes_written);
-	bus__store_relaxed(&line->syncs, dq->syncs_before + f.syncs);
-	bus__store_relaxed(&line->write_errors,
-			   dq->errors_before + f.write_errors);
-	if (!latency)
-		return;
-	bus__store_relaxed(&line->sync_p50_ns,
-			   percentile(f.sync_latency, n, 0.50));
-	bus__store_relaxed(&line->sync_p99_ns,
-			   percentile(f.sync_latency, n, 0.99));
+	busd_journal_figures_publish(&dq->geometry.control->journal,
+				     dq->writer, &dq->carried, latency);
 }
 
 /* ---- a queue's journal ------------------------------------------------ */
@@ -129,18 +96,13 @@ static void publish_durable(struct busd_durable_queue *dq)
 static void fail(struct busd_durable_queue *dq, int error)
 {
 	struct bus_queue_control *c = dq->geometry.control;
-	struct bus_journal_figures f;
 
 	busd_error("queue '%s': cannot write its journal in %s: %s; "
 		   "producers are held back once the queue fills, and "
 		   "bus_flush() says so until busd can write again (tried "
 		   "every second)",
 		   dq->name, dq->directory, strerror(-error));
-	bus_journal_writer_figures(dq->writer, &f);
-	dq->bytes_before += f.bytes_written;
-	dq->syncs_before += f.syncs;
-	dq->errors_before += f.write_errors + 1;
-	bus__store_relaxed(&c->journal.write_errors, dq->errors_before);
+	busd_journal_figures_carry(&c->journal, dq->writer, &dq->carried);
 	/* The failed batch is lost: nothing after the durable position is
 	 * promised (journal.h).  Closing may fail again; it still frees. */
 	bus_journal_writer_close(dq->writer);

@@ -14,6 +14,7 @@
 
 #include "bus/layout.h"
 #include "journal.h"
+#include "journal_figures.h"
 #include "topic.h"
 
 struct busd_recorded_topic {
@@ -38,9 +39,7 @@ struct busd_recorded_topic {
 	int error;	   /* the failure, 0 when writing */
 	/* Figures of writers closed after a failure, so that the line's
 	 * counters only grow. */
-	uint64_t bytes_before;
-	uint64_t syncs_before;
-	uint64_t errors_before;
+	struct busd_journal_carried carried;
 	/* Messages copied, lost (a cell reused before we copied it: only
 	 * when something broke the gate), corrupt headers skipped. */
 	uint64_t messages;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Recorded topics: opening and closing their journals
  * (busd/topic_record.h). */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -244,23 +243,6 @@ int busd_topic_record_open(struct busd_catalog *catalog,
 	return 0;
 }
 
-/* Removes a deleted topic's journal: its files, then the directory. */
-static void remove_journal(const char *directory)
-{
-	DIR *dir = opendir(directory);
-	struct dirent *entry;
-
-	if (!dir)
-		return;
-	while ((entry = readdir(dir)))
-		if (entry->d_name[0] != '.')
-			unlinkat(dirfd(dir), entry->d_name, 0);
-	closedir(dir);
-	if (rmdir(directory))
-		busd_warning("cannot remove the journal %s: %s", directory,
-			     strerror(errno));
-}
-
 void busd_topic_record_close(struct busd_catalog *catalog, const char *name,
 			     bool remove_files)
 {
@@ -282,6 +264,6 @@ void busd_topic_record_close(struct busd_catalog *catalog, const char *name,
 		return;
 	busd_topic_record_finish(rt);
 	if (remove_files)
-		remove_journal(rt->directory);
+		busd_journal_remove(rt->directory);
 	topic_free(rt);
 }

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "atomics.h"
-#include "latency.h"
+#include "clock.h"
 #include "log.h"
 #include "recorded_topic.h"
 #include "topic_cell.h"
@@ -28,66 +28,26 @@
 
 static uint64_t now_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static uint64_t percentile(const uint64_t *buckets, uint32_t n, double q)
-{
-	uint64_t total = 0, seen = 0;
-
-	for (uint32_t i = 0; i < n; i++)
-		total += buckets[i];
-	if (!total)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		seen += buckets[i];
-		if ((double)seen >= q * (double)total)
-			return bus__latency_bucket_high(i);
-	}
-	return 0;
+	return (uint64_t)bus__monotonic_ns();
 }
 
 /* The writer's figures into the topic's journal line, for busctl stat and
  * Prometheus.  Relaxed: figures, read by whoever looks. */
 static void publish_figures(struct busd_recorded_topic *rt, bool latency)
 {
-	struct bus_journal_line *line = &rt->geometry.control->journal;
-	struct bus_journal_figures f;
-	uint32_t n = sizeof(f.sync_latency) / sizeof(f.sync_latency[0]);
-
-	if (!rt->writer)
-		return;
-	bus_journal_writer_figures(rt->writer, &f);
-	bus__store_relaxed(&line->bytes_written,
-			   rt->bytes_before + f.bytes_written);
-	bus__store_relaxed(&line->syncs, rt->syncs_before + f.syncs);
-	bus__store_relaxed(&line->write_errors,
-			   rt->errors_before + f.write_errors);
-	if (!latency)
-		return;
-	bus__store_relaxed(&line->sync_p50_ns,
-			   percentile(f.sync_latency, n, 0.50));
-	bus__store_relaxed(&line->sync_p99_ns,
-			   percentile(f.sync_latency, n, 0.99));
+	busd_journal_figures_publish(&rt->geometry.control->journal,
+				     rt->writer, &rt->carried, latency);
 }
 
 static void fail(struct busd_recorded_topic *rt, int error)
 {
 	struct bus_topic_control *c = rt->geometry.control;
-	struct bus_journal_figures f;
 
 	busd_error("topic '%s': cannot write its journal in %s: %s; "
 		   "publishers are held back once the ring fills (they get "
 		   "this error), and busd tries again every second",
 		   rt->name, rt->directory, strerror(-error));
-	bus_journal_writer_figures(rt->writer, &f);
-	rt->bytes_before += f.bytes_written;
-	rt->syncs_before += f.syncs;
-	rt->errors_before += f.write_errors + 1;
-	bus__store_relaxed(&c->journal.write_errors, rt->errors_before);
+	busd_journal_figures_carry(&c->journal, rt->writer, &rt->carried);
 	/* Closing may fail again; it still frees. */
 	bus_journal_writer_close(rt->writer);
 	rt->writer = NULL;
