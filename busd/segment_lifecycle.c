@@ -63,6 +63,7 @@ void busd_queue_segment_init(void *base, size_t size, const char *bus_name,
 	header_init(h, BUS_SEGMENT_QUEUE, o.size, o.attachments, o.cells,
 		    o.attachment_count, o.stride, bus_name, name);
 	h->settings = *settings;
+	h->arena_bytes = o.arena_bytes;
 	/* Position p starts in cell p: every cell is free for its first lap. */
 	for (uint32_t i = 0; i < g.slots; i++)
 		bus__store_relaxed(&bus__queue_cell(&g, i)->state,
@@ -84,6 +85,7 @@ void busd_topic_segment_init(void *base, size_t size, const char *bus_name,
 		    settings->max_subscribers + settings->max_publishers,
 		    o.stride, bus_name, name);
 	h->topic_settings = *settings;
+	h->arena_bytes = o.arena_bytes;
 	/* Position p starts in cell p: every cell is free for its first lap. */
 	for (uint32_t i = 0; i < g.slots; i++)
 		bus__store_relaxed(&bus__topic_cell(&g, i)->state,

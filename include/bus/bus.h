@@ -115,7 +115,12 @@ struct bus_message {
 	/* Producer: 0 after a loan; the bus_message_set_*() calls set it so
 	 * that the commit keeps what they wrote.  Unused when receiving. */
 	uint32_t extras;
-	uint32_t reserved;
+	/* Packed messages (layout.h): bytes of key and header room, which
+	 * starts at payload + round_up(capacity, 8) for a loan and at
+	 * payload + round_up(length, 8) for a received message; 0 for a
+	 * message in a fixed cell, whose room lies between header and
+	 * payload.  Set by the library; treat it as read-only. */
+	uint32_t room;
 };
 
 /* One buffer of a copying batch send. */

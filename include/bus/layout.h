@@ -33,6 +33,10 @@
  *   cells         +--------------------------------------------+
  *                 | cell[0 .. slots): state word, message      |
  *                 |   header (one line), header room, payload  |
+ *                 |   (packed: the first line alone)           |
+ *   arena         +--------------------------------------------+
+ *                 | packed (spsc) queues only: the records of  |
+ *                 |   payload, key and headers, arena_bytes    |
  *   latency       +--------------------------------------------+
  *                 | histogram of departed consumers (busd),    |
  *                 | then one per attachment slot, each written |
@@ -62,6 +66,9 @@
  *   cells         +--------------------------------------------+
  *                 | cell[0 .. slots): state word, message      |
  *                 |   header (one line), header room, payload  |
+ *                 |   (packed: the first line alone)           |
+ *   arena         +--------------------------------------------+
+ *                 | packed (single-publisher) topics only      |
  *   latency       +--------------------------------------------+
  *                 | histogram of departed subscribers (busd),  |
  *                 | then one per subscriber slot         2 KiB |
@@ -101,8 +108,11 @@
  * journal_position could overwrite a message busd has not copied).
  * 5: recorded topics (the topic's journal line and record settings; a
  * publisher that does not read journal_position could overwrite a
- * message busd has not recorded). */
-#define BUS_LAYOUT_VERSION 5
+ * message busd has not recorded).
+ * 6: packed messages (spsc queues and single-publisher topics keep
+ * payloads, keys and headers in an arena, not in cells of max_message
+ * bytes; header.record_offset, settings.ring_bytes, the arena heads). */
+#define BUS_LAYOUT_VERSION 6
 #define BUS_MESSAGE_HEADER_VERSION 1
 
 #define BUS_CACHE_LINE 64
@@ -171,6 +181,11 @@ struct bus_queue_settings {
 	uint16_t sync_interval_ms;
 	/* Size of one journal file in KiB; 0: 64 MiB. */
 	uint32_t segment_kib;
+	/* Packed queues (spsc): bytes of the arena that holds the messages'
+	 * payloads, keys and headers, each taking what it needs (see
+	 * "Packed messages" below); 0: a default from slots and
+	 * max_message.  Ignored (0) for mpmc queues, whose cells are fixed. */
+	uint32_t ring_bytes;
 };
 
 /* How a durable queue's journal reaches the disk (bus_flush says when). */
@@ -226,7 +241,9 @@ struct bus_topic_settings {
 	 * is older than retain_age_s seconds; 0: kept (the default). */
 	uint32_t retain_mib;
 	uint32_t retain_age_s;
-	uint32_t reserved; /* 0 */
+	/* Packed topics (max_publishers = 1): bytes of the arena, as for
+	 * queues; 0: the default.  Ignored (0) with several publishers. */
+	uint32_t ring_bytes;
 };
 
 /*
@@ -246,7 +263,11 @@ struct bus_message_header {
 	uint32_t delivery_count;     /* 1 on first delivery */
 	uint16_t extension_length;   /* bytes used of the header room */
 	uint16_t dead_letter_reason; /* enum bus_dead_letter_reason */
-	uint32_t reserved;
+	/* Packed segments: where the message's record starts, in bytes
+	 * from the start of the segment's arena (64-aligned); 0 and unused
+	 * in segments with fixed cells.  Written by the producer with the
+	 * rest of the header. */
+	uint32_t record_offset;
 };
 
 #define BUS_MESSAGE_REDELIVERED 0x01u
@@ -286,6 +307,29 @@ enum bus_dead_letter_reason {
 #define BUS_MESSAGE_HEADERS_MAX 16u
 #define BUS_MESSAGE_HEADER_NAME_MAX 63u
 #define BUS_MESSAGE_HEADER_VALUE_MAX 255u
+
+/*
+ * Packed messages (layout 6).  spsc queues and topics with max_publishers
+ * = 1 keep only the state word and the message header in their cells (one
+ * line each); payload, key and headers go to the segment's arena, ring_bytes
+ * bytes after the cells, where each message takes what it needs:
+ *
+ *   arena + record_offset       payload (payload_length bytes)
+ *   + round_up(payload_length, 8)
+ *                               extension_length bytes of key, reply-to and
+ *                               user headers (format as above)
+ *   record length               round_up(that end, 64)
+ *
+ * header_room is then a limit, not reserved room: the most extension bytes
+ * a message may carry, BUS_PACKED_EXTENSION_DEFAULT when 0.  A loan
+ * reserves max_message + that limit (a copying send only what it sends);
+ * the commit shrinks the record to what it holds.  mpmc queues and topics
+ * with several publishers keep fixed cells: their producers claim
+ * positions independently, and one arena order between them would need
+ * a second point of agreement per message (libbus/core/packed.h).
+ */
+#define BUS_PACKED_EXTENSION_DEFAULT 512u
+#define BUS_RING_BYTES_MAX 0xffffffc0u
 
 /* First line of a cell; header room and payload follow. */
 struct bus_cell {
@@ -375,7 +419,9 @@ struct bus_segment_header {
 	uint32_t attachment_count;
 	uint32_t cell_stride;
 	uint32_t message_header_size;
-	uint32_t reserved0;
+	/* Packed segments: bytes of the arena, which follows the cells
+	 * (settings.ring_bytes, or its default); 0 for fixed cells. */
+	uint32_t arena_bytes;
 	/* Which one is meant follows from kind. */
 	union {
 		struct bus_queue_settings settings;
@@ -389,7 +435,11 @@ struct bus_queue_control {
 	/* Producers' line.  MPMC: claimed by CAS; SPSC: the producer's
 	 * position, saved for a replacement producer. */
 	BUS_ATOMIC(uint64_t) enqueue_position;
-	uint8_t pad0[BUS_CACHE_LINE - 8];
+	/* Packed (spsc) queues: the producer's arena head, the arena offset
+	 * where its next record goes; a mirror of its own copy, written
+	 * relaxed, read by a replacement producer (after busd) and busd. */
+	BUS_ATOMIC(uint64_t) arena_head;
+	uint8_t pad0[BUS_CACHE_LINE - 16];
 	/* Consumers' line.  MPMC: the dequeue position, claimed by CAS.
 	 * SPSC: the released position (every message before it is acked or
 	 * out of the ring; the producer reads it when the ring looks full)
@@ -514,7 +564,16 @@ struct bus_topic_control {
 	 * a cell (topic_cell.h, "Joining").  In the tail's line, which a
 	 * publisher has in its cache anyway; 0 in older segments. */
 	BUS_ATOMIC(uint64_t) joins;
-	uint8_t pad0[BUS_CACHE_LINE - 16];
+	/* Packed (single-publisher) topics: the publisher's arena head, as
+	 * for queues; and overwritten: every message at a position below it
+	 * may have lost its record in the arena to a newer one.  The
+	 * publisher raises overwritten before it writes over a record; a
+	 * reader that copied a message at position p (the overwrite way)
+	 * checks p >= overwritten after its acquire fence, as it checks the
+	 * cell's state (libbus/core/topic_ring.c). */
+	BUS_ATOMIC(uint64_t) arena_head;
+	BUS_ATOMIC(uint64_t) overwritten;
+	uint8_t pad0[BUS_CACHE_LINE - 32];
 	/*
 	 * Journal line (recorded topics; busd's journal thread writes it).
 	 * journal_position: every position before it has been recorded for
@@ -594,6 +653,10 @@ _Static_assert(offsetof(struct bus_subscriber, position) == BUS_CACHE_LINE,
 _Static_assert(sizeof(struct bus_subscriber) == 2 * BUS_CACHE_LINE,
 	       "subscriber size");
 _Static_assert(offsetof(struct bus_topic_control, joins) == 8, "topic joins");
+_Static_assert(offsetof(struct bus_topic_control, overwritten) == 24,
+	       "topic arena line");
+_Static_assert(offsetof(struct bus_queue_control, arena_head) == 8,
+	       "queue arena head");
 _Static_assert(offsetof(struct bus_topic_control, journal_position) == 64,
 	       "topic journal line");
 _Static_assert(offsetof(struct bus_topic_control, subscribers_sleeping) == 128,

@@ -35,11 +35,12 @@
 
 #define BUS_CONTROL_MAGIC 0x4c544342u /* "BCTL" */
 #define BUS_CONTROL_VERSION \
-	7u /* 2: owner, group and mode; 3: wildcards;
+	8u /* 2: owner, group and mode; 3: wildcards;
 				  4: dead letters in queue settings;
 				  5: busd's TSC rate at HELLO;
 				  6: DELETE's flags, INFO;
-				  7: JOURNAL, topic record settings */
+				  7: JOURNAL, topic record settings;
+				  8: ring_bytes in queue and topic settings */
 #define BUS_CONTROL_DETAIL_MAX 160
 
 enum bus_control_op {

@@ -17,19 +17,6 @@
 /* Larger segments are refused: no sane queue needs a terabyte of RAM. */
 #define BUS__SEGMENT_SIZE_MAX ((uint64_t)1 << 40)
 
-int bus__detail(char *detail, size_t detail_size, int error,
-		const char *format, ...)
-{
-	va_list args;
-
-	if (detail && detail_size) {
-		va_start(args, format);
-		vsnprintf(detail, detail_size, format, args);
-		va_end(args);
-	}
-	return error;
-}
-
 void bus_queue_settings_default(struct bus_queue_settings *settings)
 {
 	*settings = (struct bus_queue_settings){
@@ -154,6 +141,11 @@ int bus__queue_settings_check(const struct bus_queue_settings *s, char *detail,
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "header_room must be at most %u bytes",
 				   BUS_QUEUE_HEADER_ROOM_MAX);
+	ret = bus__packed_ring_check(bus__queue_is_packed(s), s->max_message,
+				     s->header_room, s->ring_bytes, detail,
+				     detail_size);
+	if (ret)
+		return ret;
 	if (bus__queue_segment_size(s) > BUS__SEGMENT_SIZE_MAX)
 		return bus__detail(
 			detail, detail_size, -EINVAL,
@@ -172,12 +164,24 @@ void bus__queue_offsets(const struct bus_queue_settings *s,
 					 (uint64_t)o->attachment_count *
 						 sizeof(struct bus_attachment),
 				 BUS_CACHE_LINE);
-	o->payload_offset =
-		sizeof(struct bus_cell) +
-		(uint32_t)bus__round_up(s->header_room, BUS_CACHE_LINE);
-	o->stride = (uint32_t)bus__round_up(
-		(uint64_t)o->payload_offset + s->max_message, BUS_CACHE_LINE);
-	o->latency = o->cells + (uint64_t)s->slots * o->stride;
+	if (bus__queue_is_packed(s)) {
+		/* The cell is its first line; the rest goes to the arena. */
+		o->payload_offset = 0;
+		o->stride = sizeof(struct bus_cell);
+		o->arena_bytes = (uint32_t)bus__packed_arena_bytes(
+			s->slots, s->max_message, s->header_room,
+			s->ring_bytes);
+	} else {
+		o->payload_offset = sizeof(struct bus_cell) +
+				    (uint32_t)bus__round_up(s->header_room,
+							    BUS_CACHE_LINE);
+		o->stride = (uint32_t)bus__round_up(
+			(uint64_t)o->payload_offset + s->max_message,
+			BUS_CACHE_LINE);
+		o->arena_bytes = 0;
+	}
+	o->arena = o->cells + (uint64_t)s->slots * o->stride;
+	o->latency = o->arena + o->arena_bytes;
 	o->size = o->latency + (uint64_t)(o->attachment_count + 1) *
 				       sizeof(struct bus_latency_histogram);
 }
@@ -210,6 +214,12 @@ void bus__queue_geometry_fill(struct bus__queue_geometry *g, void *base,
 	g->mask = s->slots - 1;
 	g->stride = o->stride;
 	g->payload_offset = o->payload_offset;
+	g->area = (struct bus__message_area){
+		.arena = o->arena_bytes ? (uint8_t *)base + o->arena : NULL,
+		.arena_bytes = o->arena_bytes,
+		.payload_offset = o->payload_offset,
+		.extension_limit = bus__packed_extension_limit(s->header_room),
+	};
 }
 
 static const char *kind_name(uint32_t kind)
@@ -271,6 +281,7 @@ int bus__queue_segment_validate(void *base, size_t size,
 	if (h->segment_size != o.size || o.size > size ||
 	    h->attachments_offset != o.attachments ||
 	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
+	    h->arena_bytes != o.arena_bytes ||
 	    h->attachment_count != o.attachment_count)
 		return bus__detail(detail, detail_size, -EPROTO,
 				   "segment sizes disagree with its settings "

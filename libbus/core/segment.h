@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bus/layout.h"
+#include "packed.h"
 
 /*
  * What a process knows about a queue segment after validating it.  Sizes
@@ -31,7 +32,9 @@ struct bus__queue_geometry {
 	uint32_t slots;
 	uint32_t mask;
 	uint32_t stride;
-	uint32_t payload_offset; /* from the start of a cell */
+	uint32_t payload_offset; /* from the start of a cell; 0 if packed */
+	/* Where messages lie (packed.h); area.arena is NULL unless packed. */
+	struct bus__message_area area;
 };
 
 /*
@@ -45,11 +48,13 @@ int bus__queue_settings_check(const struct bus_queue_settings *settings,
 struct bus__queue_offsets {
 	uint64_t attachments;
 	uint64_t cells;
+	uint64_t arena; /* packed: right after the cells */
 	uint64_t latency;
 	uint64_t size;
 	uint32_t attachment_count;
 	uint32_t payload_offset;
 	uint32_t stride;
+	uint32_t arena_bytes; /* 0 unless packed */
 };
 
 /* Where each part of a queue segment with these (valid) settings lies. */

@@ -118,9 +118,11 @@ int bus__topic_settings_check(const struct bus_topic_settings *s, char *detail,
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "header_room must be at most %u bytes",
 				   BUS_QUEUE_HEADER_ROOM_MAX);
-	if (s->reserved)
-		return bus__detail(detail, detail_size, -EINVAL,
-				   "reserved settings must be 0");
+	ret = bus__packed_ring_check(bus__topic_is_packed(s), s->max_message,
+				     s->header_room, s->ring_bytes, detail,
+				     detail_size);
+	if (ret)
+		return ret;
 	if (bus__topic_segment_size(s) > BUS__TOPIC_SIZE_MAX)
 		return bus__detail(detail, detail_size, -EINVAL,
 				   "slots x max_message is too large (over 1 "
@@ -142,12 +144,24 @@ void bus__topic_offsets(const struct bus_topic_settings *s,
 				 BUS__TOPIC_CELLS_ALIGN);
 	/* The payload starts on the line after the state and header, and
 	 * the header room if any (0 in segments made before it existed). */
-	o->payload_offset =
-		sizeof(struct bus_cell) +
-		(uint32_t)bus__round_up(s->header_room, BUS_CACHE_LINE);
-	o->stride = (uint32_t)bus__round_up(
-		(uint64_t)o->payload_offset + s->max_message, BUS_CACHE_LINE);
-	o->latency = o->cells + (uint64_t)s->slots * o->stride;
+	if (bus__topic_is_packed(s)) {
+		/* The cell is its first line; the rest goes to the arena. */
+		o->payload_offset = 0;
+		o->stride = sizeof(struct bus_cell);
+		o->arena_bytes = (uint32_t)bus__packed_arena_bytes(
+			s->slots, s->max_message, s->header_room,
+			s->ring_bytes);
+	} else {
+		o->payload_offset = sizeof(struct bus_cell) +
+				    (uint32_t)bus__round_up(s->header_room,
+							    BUS_CACHE_LINE);
+		o->stride = (uint32_t)bus__round_up(
+			(uint64_t)o->payload_offset + s->max_message,
+			BUS_CACHE_LINE);
+		o->arena_bytes = 0;
+	}
+	o->arena = o->cells + (uint64_t)s->slots * o->stride;
+	o->latency = o->arena + o->arena_bytes;
 	o->size = o->latency + (uint64_t)(s->max_subscribers + 1) *
 				       sizeof(struct bus_latency_histogram);
 }
@@ -181,6 +195,12 @@ void bus__topic_geometry_fill(struct bus__topic_geometry *g, void *base,
 	g->mask = s->slots - 1;
 	g->stride = o->stride;
 	g->payload_offset = o->payload_offset;
+	g->area = (struct bus__message_area){
+		.arena = o->arena_bytes ? (uint8_t *)base + o->arena : NULL,
+		.arena_bytes = o->arena_bytes,
+		.payload_offset = o->payload_offset,
+		.extension_limit = bus__packed_extension_limit(s->header_room),
+	};
 }
 
 /* The header fields that do not depend on the settings. */
@@ -211,6 +231,7 @@ int bus__topic_segment_validate(void *base, size_t size,
 	if (h->segment_size != o.size || o.size > size ||
 	    h->attachments_offset != o.subscribers ||
 	    h->cells_offset != o.cells || h->cell_stride != o.stride ||
+	    h->arena_bytes != o.arena_bytes ||
 	    h->attachment_count !=
 		    settings.max_subscribers + settings.max_publishers)
 		return bus__detail(detail, detail_size, -EPROTO,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "bus/layout.h"
+#include "packed.h"
 
 /*
  * What a process knows about a topic segment after validating it.  As for
@@ -31,7 +32,9 @@ struct bus__topic_geometry {
 	uint32_t slots;
 	uint32_t mask;
 	uint32_t stride;
-	uint32_t payload_offset; /* from the start of a cell */
+	uint32_t payload_offset; /* from the start of a cell; 0 if packed */
+	/* Where messages lie (packed.h); area.arena is NULL unless packed. */
+	struct bus__message_area area;
 };
 
 /* 0 if the settings are valid; else -EINVAL and a sentence in detail. */
@@ -43,10 +46,12 @@ struct bus__topic_offsets {
 	uint64_t subscribers;
 	uint64_t publishers;
 	uint64_t cells;
+	uint64_t arena; /* packed: right after the cells */
 	uint64_t latency;
 	uint64_t size;
 	uint32_t payload_offset;
 	uint32_t stride;
+	uint32_t arena_bytes; /* 0 unless packed */
 };
 
 /* Where each part of a topic segment with these (valid) settings lies. */
