@@ -18,6 +18,11 @@
  *                        again intact, with delivery_count 2.
  *   drop_oldest          a small arena, nobody consuming: the newest
  *                        messages stay, intact, the rest counted dropped.
+ *   drop_only_when_full  drop-oldest with a consumer keeping up, in an arena
+ *                        far larger than its 8 slots need: the producer's
+ *                        record list fills and is compacted again and
+ *                        again, and nothing is dropped, since the queue is
+ *                        never full (compaction must not drop).
  *   reject               an arena that holds four big messages rejects the
  *                        fifth (-ENOBUFS, counted); a ring of small ones
  *                        fills by its slots; room comes back with acks.
@@ -142,7 +147,7 @@ static void create(struct fixture *f, const char *name, uint32_t slots,
 	s.slots = slots;
 	s.max_message = max_message;
 	s.overflow = overflow;
-	s.max_unacked = 64;
+	s.max_unacked = slots < 64 ? slots : 64;
 	s.max_producers = 1;
 	s.max_consumers = 1;
 	s.ring_bytes = ring_bytes;
@@ -713,6 +718,51 @@ static void test_drop_oldest(void **state)
 	bus_queue_close(p);
 }
 
+static void test_drop_only_when_full(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t payload[64];
+	struct bus_queue_stats stats;
+	uint64_t next = 0;
+	bus_queue_t *p, *c;
+
+	board_make(f, 0);
+	/* 64 KiB of 64-byte records: a thousand a lap, while the FIFO of
+	 * 8 slots holds 16 extents, so it fills long before the head comes
+	 * round and is compacted with unread messages in it. */
+	create(f, "dropless", 8, 64, BUS_OVERFLOW_DROP_OLDEST, 65536);
+	assert_int_equal(bus_queue_open(f->tb.bus, "dropless", BUS_PRODUCER,
+					NULL, &p),
+			 0);
+	assert_int_equal(bus_queue_open(f->tb.bus, "dropless", BUS_CONSUMER,
+					NULL, &c),
+			 0);
+	for (uint64_t s = 0; s < 4000; s++) {
+		test_message_fill(payload, 0, s, sizeof(payload));
+		assert_int_equal(
+			bus_send(p, payload, sizeof(payload), BUS_NOWAIT), 0);
+		/* At most four unread of eight slots: never full. */
+		while (s + 1 - next > 3) {
+			struct bus_message m;
+			uint32_t producer;
+			uint64_t got = 0;
+
+			assert_int_equal(bus_receive(c, &m, BUS_NOWAIT), 0);
+			assert_int_equal(test_message_check(m.payload,
+							    m.length,
+							    &producer, &got),
+					 0);
+			assert_int_equal(got, next);
+			next++;
+			assert_int_equal(bus_ack(c, &m), 0);
+		}
+	}
+	assert_int_equal(bus_queue_stats(p, &stats), 0);
+	assert_int_equal(stats.dropped, 0);
+	bus_queue_close(c);
+	bus_queue_close(p);
+}
+
 static void test_reject(void **state)
 {
 	struct fixture *f = *state;
@@ -950,6 +1000,8 @@ int main(int argc, char **argv)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_nack_redelivery, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_drop_only_when_full,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_oldest, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reject, setup, teardown),

@@ -89,6 +89,7 @@ static void compact(struct bus__arena *a, bus__arena_judge judge,
 {
 	uint32_t kept = 0;
 
+	a->compacting = true;
 	for (uint32_t i = 0; i < a->count; i++) {
 		struct bus__arena_extent e = *at(a, i);
 
@@ -98,6 +99,7 @@ static void compact(struct bus__arena *a, bus__arena_judge judge,
 		}
 		*at(a, kept++) = e;
 	}
+	a->compacting = false;
 	a->count = kept;
 }
 

@@ -37,6 +37,7 @@
 #ifndef BUS_ARENA_H
 #define BUS_ARENA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* One record the writer wrote: where, and whose. */
@@ -69,6 +70,11 @@ struct bus__arena {
 	 * under the overwrite policy raises its `overwritten` line to it
 	 * before it writes (layout.h). */
 	uint64_t overwrites;
+	/* True while compaction judges the FIFO's extents, wherever they
+	 * lie: a judge must then only tell what became of a record, never
+	 * act to free it (a drop-oldest queue drops its oldest message, the
+	 * front, not one in the middle). */
+	bool compacting;
 };
 
 /* An empty arena of bytes bytes for a segment of slots cells.  0, or

@@ -83,7 +83,7 @@ static int judge_ready(struct judging *j, struct bus_cell *cell,
 		}
 		return BUS__ARENA_GONE;
 	}
-	if (!j->dropped ||
+	if (!j->dropped || q->arena.compacting ||
 	    q->geometry.settings.overflow != BUS_OVERFLOW_DROP_OLDEST ||
 	    !journal_copied(q, e->position))
 		return BUS__ARENA_BUSY;
