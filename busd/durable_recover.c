@@ -22,9 +22,10 @@
  * larger, since it was written) is refused as one that holds more
  * messages than slots is: busd does not start, says what ring_bytes
  * would hold them, and leaves the journal as it is, so that nothing is
- * lost and a busd with a larger ring_bytes brings everything back.  A rebuilt message keeps its sequence in its header: the
- * journal thread acks it by that sequence.  journal_position and
- * durable_position start at base + k: the rebuilt ones are on disk.
+ * lost and a busd with a larger ring_bytes brings everything back.  A
+ * rebuilt message keeps its sequence in its header: the journal thread
+ * acks it by that sequence.  journal_position and durable_position start
+ * at base + k: the rebuilt ones are on disk.
  *
  * Adopt (busd restarted, the segment is there).  Every message the
  * journal holds unacked but the segment no longer holds was acked while
@@ -39,9 +40,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "atomics.h"
 #include "detail.h"
-#include "arena.h"
 #include "durable_queue.h"
 #include "message_area.h"
 #include "queue_cell.h"
