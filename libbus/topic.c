@@ -565,6 +565,10 @@ int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,
 	m->capacity = r.delivery.length;
 	m->header = r.delivery.header;
 	m->token = r.delivery.position;
+	/* Receiving: extras says only where the room lies (message_keys.h);
+	 * a fixed cell's lies between header and payload. */
+	m->extras = 0;
+	m->room = 0;
 	return 0;
 }
 
