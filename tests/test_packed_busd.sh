@@ -104,7 +104,7 @@ grep -q "queue 'jobs': journal .*adopted" "$busd_log" ||
 	fail "busd adopts jobs after kill -9"
 peek_is jobs "jobs after kill -9" "1:a.small 3000: 200:c.mid 4096:d.large "
 ctl consume jobs -n 1
-expect_stdout "the adopted queue delivers a" "a\n"
+expect_stdout "the adopted queue delivers a, its key kept" "[key=a.small] a\n"
 ctl pub jobs --key e.tail "$(bytes 77 e)" --confirm
 expect_ok "pub after the restart"
 sleep 0.3
