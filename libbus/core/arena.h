@@ -79,9 +79,14 @@ void bus__arena_destroy(struct bus__arena *a);
 /*
  * Finds room for a record of length bytes (aligned, <= bytes), judging
  * and dropping extents as above, but takes nothing: 0 and *offset, or
- * -ENOBUFS when the front is BUSY or every extent is PINNED.  A caller
+ * -ENOBUFS when the front is BUSY or every extent is PINNED (-EINVAL for
+ * a length of 0 or not aligned, -EMSGSIZE for one over bytes).  A caller
  * that then cannot claim its cell simply does not call take; what find
- * dropped was gone anyway.
+ * dropped was gone anyway.  (Refinement: find moves the head to *offset,
+ * over the bytes it found free or pinned, so that the FIFO stays in arena
+ * order from the head whether or not take follows.)  It also sets
+ * overwrites: the highest position of a GONE extent it dropped (whose
+ * bytes this or a later record may write over), plus one; 0 if none.
  */
 int bus__arena_find(struct bus__arena *a, uint32_t length,
 		    bus__arena_judge judge, void *context, uint32_t *offset);
