@@ -27,6 +27,12 @@
 
 #define BUS__SPIN_NS_DEFAULT 2000
 
+#ifndef BUS__EXTRAS_PACKED
+/* Until message_keys.h names it: a packed loan or view (room after the
+ * payload, message->room bytes). */
+#define BUS__EXTRAS_PACKED 4u
+#endif
+
 static int wait_valid(enum bus_wait_strategy wait)
 {
 	return wait == BUS_WAIT_SPIN_FUTEX || wait == BUS_WAIT_BUSY ||
@@ -282,8 +288,8 @@ static int commit_record(struct bus_topic *t, const struct bus_message *m,
 	uint64_t need = bus__packed_record_length(length, extension);
 	uint8_t *payload = m->payload;
 
-	if (!e || payload != g->area.arena + e->start || length > m->capacity ||
-	    need > e->length ||
+	if (!e || payload != g->area.arena + e->start ||
+	    length > m->capacity || need > e->length ||
 	    (extension &&
 	     (extension > m->room ||
 	      bus__packed_record_length(m->capacity, extension) > e->length)))
@@ -654,6 +660,12 @@ int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,
 	m->capacity = r.delivery.length;
 	m->header = r.delivery.header;
 	m->token = r.delivery.position;
+	/* A packed view in place: key and headers follow the payload
+	 * (bus.h); copies are laid out as fixed cells. */
+	m->room = r.delivery.room;
+	m->extras = r.delivery.in_place && s->geometry.area.arena
+			    ? BUS__EXTRAS_PACKED
+			    : 0;
 	return 0;
 }
 

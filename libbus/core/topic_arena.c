@@ -61,11 +61,11 @@
 
 struct judge_context {
 	struct bus_topic *t;
-	uint64_t tail;	      /* the position being claimed */
-	uint64_t cap;	      /* our oldest open loan, or tail */
-	uint32_t compaction;  /* judge calls left that compaction makes */
-	bool fenced;	      /* joins loaded after a fence this find */
-	uint64_t joins;	      /* what that load read */
+	uint64_t tail;	     /* the position being claimed */
+	uint64_t cap;	     /* our oldest open loan, or tail */
+	uint32_t compaction; /* judge calls left that compaction makes */
+	bool fenced;	     /* joins loaded after a fence this find */
+	uint64_t joins;	     /* what that load read */
 };
 
 /* Our own claim, not committed: only we write such a state. */
@@ -277,10 +277,10 @@ int bus__topic_arena_open(struct bus_topic *t)
 	head = bus__load_relaxed(&g->control->arena_head);
 	ret = collect(t, live, &count);
 	if (ret == 0)
-		ret = head > UINT32_MAX ? -EBADMSG
-					: bus__arena_rebuild(&t->arena,
-							     (uint32_t)head,
-							     live, count);
+		ret = head > UINT32_MAX
+			      ? -EBADMSG
+			      : bus__arena_rebuild(&t->arena, (uint32_t)head,
+						   live, count);
 	free(live);
 	if (ret < 0) {
 		bus__arena_destroy(&t->arena);

@@ -38,8 +38,7 @@ int bus__topic_arena_find(struct bus_topic *t, uint64_t p, uint32_t *offset);
 void bus__topic_arena_take(struct bus_topic *t, uint64_t p, uint32_t offset);
 
 /* The commit of p: its record shrinks to length bytes (arena.h). */
-void bus__topic_arena_shrink(struct bus_topic *t, uint64_t p,
-			     uint32_t length);
+void bus__topic_arena_shrink(struct bus_topic *t, uint64_t p, uint32_t length);
 
 /* The extent of our open loan at p, or NULL. */
 const struct bus__arena_extent *bus__topic_arena_extent(struct bus_topic *t,

@@ -395,8 +395,9 @@ static void read_words(void *to, const void *from, size_t bytes)
  */
 static int copy_message(const struct bus__topic_geometry *g,
 			struct bus_cell *cell, uint64_t state, uint64_t p,
-			void *to, size_t size, struct bus_message_header *header,
-			void *extension, uint32_t room)
+			void *to, size_t size,
+			struct bus_message_header *header, void *extension,
+			uint32_t room)
 {
 	struct bus__record record;
 	uint32_t length;
@@ -429,8 +430,7 @@ static int copy_message(const struct bus__topic_geometry *g,
 	bus__fence_acquire();
 	if (bus__load_relaxed(&cell->state) != state)
 		return -ESTALE;
-	if (g->area.arena &&
-	    p < bus__load_relaxed(&g->control->overwritten))
+	if (g->area.arena && p < bus__load_relaxed(&g->control->overwritten))
 		return ARENA_LAPPED;
 	return ret ? ret : (int)length;
 }
