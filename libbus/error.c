@@ -18,7 +18,8 @@ static const struct bus__error_text bus__error_texts[] = {
 		   "block waits for its slowest subscriber)" },
 	{ EMSGSIZE, "the message is larger than the queue's or topic's "
 		    "max_message, or than the buffer given for it, or its "
-		    "key and headers do not fit its header_room" },
+		    "key and headers do not fit its header_room (for spsc "
+		    "queues, a limit that is 512 bytes when 0)" },
 	{ ENOENT, "no such queue or topic on this bus" },
 	/* busd's detail says who may not do what, and who may. */
 	{ EACCES, "permission denied" },

@@ -12,9 +12,10 @@
  * message without keys costs nothing more.
  *
  * Readers trust nothing: the room is bounded by the view itself (from the
- * end of the header to the payload, which is how every view is laid out,
- * copies included), extension_length by the room, every length byte by
- * extension_length, and each byte is read once.
+ * end of the header to the payload, which is how every fixed view is laid
+ * out, copies included; a packed view's room follows its payload and is
+ * message->room bytes long, set by the library), extension_length by the
+ * room, every length byte by extension_length, and each byte is read once.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,20 +35,34 @@ struct room {
 	uint32_t used;
 };
 
-static int room_bounds(const struct bus_message *m, struct room *r)
+int bus__message_room(const struct bus_message *m, uint8_t **base,
+		      uint32_t *size)
 {
 	const uint8_t *start, *end;
 
 	if (!m || !m->header || !m->payload)
 		return -EINVAL;
+	if (m->extras & BUS__EXTRAS_PACKED) {
+		/* The loan's or the view's own bounds (bus.h). */
+		if (m->room > UINT16_MAX)
+			return -EINVAL; /* not a view of a record */
+		*base = (uint8_t *)m->payload + ((m->capacity + 7u) & ~7u);
+		*size = m->room;
+		return 0;
+	}
 	start = (const uint8_t *)m->header + sizeof(*m->header);
 	end = m->payload;
 	if (end < start ||
 	    (size_t)(end - start) > BUS_QUEUE_HEADER_ROOM_MAX + BUS_CACHE_LINE)
 		return -EINVAL; /* not a view of a slot */
-	r->base = (uint8_t *)start;
-	r->size = (uint32_t)(end - start);
+	*base = (uint8_t *)start;
+	*size = (uint32_t)(end - start);
 	return 0;
+}
+
+static int room_bounds(const struct bus_message *m, struct room *r)
+{
+	return bus__message_room(m, &r->base, &r->size);
 }
 
 /* Read once: a hostile writer could change the byte under us. */

@@ -16,6 +16,7 @@
 #include "latency.h"
 #include "message_keys.h"
 #include "queue.h"
+#include "queue_arena.h"
 #include "queue_cell.h"
 #include "queue_handle.h"
 #include "queue_high_water.h"
@@ -84,6 +85,18 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 	 * in busd), as in bus__ring_journal_allows(). */
 	q->cached_journal =
 		bus__load_acquire(&geometry->control->journal_position);
+	q->packed = geometry->area.arena != NULL;
+	/* A packed queue's producer allocates its arena; one that replaces
+	 * a dead producer finds the records still in use in the cells. */
+	if (q->packed && role == BUS_PRODUCER) {
+		int ret = bus__queue_arena_open(q);
+
+		if (ret) {
+			free(q->held);
+			free(q);
+			return ret;
+		}
+	}
 	*out = q;
 	return 0;
 }
@@ -92,6 +105,8 @@ void bus__queue_handle_destroy(struct bus_queue *q)
 {
 	if (!q)
 		return;
+	if (q->packed)
+		bus__queue_arena_close(q);
 	free(q->held);
 	free(q);
 }
@@ -138,22 +153,58 @@ static struct bus_cell *cell_at(const struct bus_queue *q, uint64_t position)
 	return bus__queue_cell(&q->geometry, position);
 }
 
-static void *payload_of(const struct bus_queue *q, struct bus_cell *cell)
+/*
+ * Where the message of a cell lies (packed.h), from header fields read once
+ * (a hostile producer could change them under us); -EBADMSG for a record
+ * outside the arena or an extension over the limit.
+ */
+static inline int locate(const struct bus_queue *q, struct bus_cell *cell,
+			 uint32_t length, struct bus__record *r)
 {
-	return (uint8_t *)cell + q->geometry.payload_offset;
+	const struct bus_message_header *h = &cell->header;
+
+	if (!q->packed) {
+		r->payload = (uint8_t *)cell + q->geometry.payload_offset;
+		r->room = 0;
+		return 0;
+	}
+	return bus__message_locate(
+		&q->geometry.area, cell,
+		*(const volatile uint32_t *)&h->record_offset, length,
+		*(const volatile uint16_t *)&h->extension_length, r);
 }
 
 /* ---- producing --------------------------------------------------------- */
 
+/*
+ * A claim, and for a packed queue the room it needs: capacity bytes of
+ * payload and room bytes of extension (need: the record's length).
+ */
 struct claim_context {
 	uint64_t position;
 	int dropped;
+	uint32_t capacity;
+	uint32_t room;
+	uint32_t need;
+	uint32_t offset; /* packed: the record's, once claimed */
 };
+
+/* What a loan of capacity bytes, with or without extension room, takes. */
+static void claim_size(const struct bus_queue *q, struct claim_context *c,
+		       uint32_t capacity, bool extension)
+{
+	c->capacity = capacity;
+	c->room = extension ? q->geometry.area.extension_limit : 0;
+	c->need = (uint32_t)bus__packed_record_length(capacity, c->room);
+}
 
 static int try_claim(struct bus_queue *q, void *context)
 {
 	struct claim_context *c = context;
 
+	if (q->packed)
+		return bus__queue_arena_claim(q, c->need, &c->position,
+					      &c->offset, &c->dropped);
 	if (q->spsc)
 		return bus__ring_claim_spsc(q, &c->position, &c->dropped);
 	return bus__ring_claim_mpmc(q, &c->position, &c->dropped);
@@ -186,6 +237,9 @@ static inline int claim_now(struct bus_queue *q, struct claim_context *c,
 {
 	int *dropped = may_drop ? &c->dropped : NULL;
 
+	if (q->packed)
+		return bus__queue_arena_claim(q, c->need, &c->position,
+					      &c->offset, dropped);
 	if (!q->spsc)
 		return bus__ring_claim_mpmc(q, &c->position, dropped);
 	if (bus__ring_claim_spsc_fast(q, &c->position))
@@ -200,25 +254,41 @@ static inline void lend(struct bus_queue *q, const struct claim_context *c,
 	struct bus_cell *cell = cell_at(q, c->position);
 
 	if (c->dropped)
-		count(&q->attachment->dropped, 1);
-	m->payload = payload_of(q, cell);
+		count(&q->attachment->dropped, (uint64_t)c->dropped);
 	m->length = 0;
-	m->capacity = q->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c->position;
 	/* One test at commit covers the setters and the queue's ttl. */
 	m->extras = q->loan_extras;
+	if (q->packed) {
+		/* The record: payload, then the extension room at
+		 * payload + round_up(capacity, 8) (bus.h).  The header keeps
+		 * the loan's capacity until the commit (it is ours). */
+		m->payload = q->geometry.area.arena + c->offset;
+		m->capacity = c->capacity;
+		m->room = c->room;
+		m->extras |= BUS__EXTRAS_PACKED;
+		cell->header.payload_length = c->capacity;
+		return;
+	}
+	m->payload = (uint8_t *)cell + q->geometry.payload_offset;
+	m->capacity = q->geometry.settings.max_message;
+	m->room = 0;
 }
 
-static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns)
+/* A loan of capacity bytes (packed queues; fixed cells lend max_message),
+ * with extension room or not. */
+static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns,
+		uint32_t capacity, bool extension)
 {
-	struct claim_context c = { 0, 0 };
+	struct claim_context c = { 0 };
 	int rc;
 
 	if (q->role != BUS_PRODUCER)
 		return -EBADF;
 	if (closed(q))
 		return gone(q);
+	claim_size(q, &c, capacity, extension);
 	rc = claim_now(q, &c, true);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
@@ -241,7 +311,16 @@ static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns)
 
 int bus_loan(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
 {
-	return loan(q, m, timeout_ns);
+	return loan(q, m, timeout_ns, q->geometry.settings.max_message, true);
+}
+
+int bus__queue_loan_sized(struct bus_queue *q, struct bus_message *m,
+			  int64_t timeout_ns, size_t length, bool extension)
+{
+	if (q->role == BUS_PRODUCER &&
+	    length > q->geometry.settings.max_message)
+		return -EMSGSIZE;
+	return loan(q, m, timeout_ns, (uint32_t)length, extension);
 }
 
 int bus_loan_batch(bus_queue_t *q, struct bus_message *messages,
@@ -254,14 +333,15 @@ int bus_loan_batch(bus_queue_t *q, struct bus_message *messages,
 		return -EBADF;
 	if (n == 0)
 		return 0;
-	rc = loan(q, &messages[0], timeout_ns);
+	rc = bus_loan(q, &messages[0], timeout_ns);
 	if (rc < 0)
 		return rc;
 	/* The rest while there is room: a full queue ends the batch (it
 	 * rejects nothing, drops nothing; the caller has what there was). */
 	for (got = 1; got < n; got++) {
-		struct claim_context c = { 0, 0 };
+		struct claim_context c = { 0 };
 
+		claim_size(q, &c, q->geometry.settings.max_message, true);
 		if (claim_now(q, &c, false) < 0)
 			break;
 		lend(q, &c, &messages[got]);
@@ -323,6 +403,57 @@ write_header_extended(struct bus_queue *q, const struct bus_message *m,
 	h->extension_length = extension_length;
 }
 
+/* After the header and publish: the bookkeeping of every commit. */
+static inline void committed(struct bus_queue *q, const struct bus_message *m)
+{
+	/* The highest commit, not the last: loans may be committed out of
+	 * order, and bus_flush() waits for every one (queue_flush.c). */
+	if ((int64_t)(m->token + 1 - q->committed_through) > 0)
+		q->committed_through = m->token + 1;
+	count(&q->attachment->enqueued, 1);
+}
+
+/*
+ * The commit of a packed loan: the extension the setters wrote after the
+ * loan's capacity moves to follow the payload, the record shrinks to what
+ * it holds, then the header and the publish as for a cell.
+ */
+static int commit_packed(struct bus_queue *q, const struct bus_message *m,
+			 struct bus_message_header *h, uint32_t length,
+			 bool last, uint64_t stamp)
+{
+	/* Our own header until the publish: what lend() left there. */
+	uint32_t capacity = h->payload_length;
+	uint32_t offset = h->record_offset;
+	uint32_t extension =
+		(m->extras & BUS__EXTRAS_SET) ? h->extension_length : 0;
+	uint8_t *payload = q->geometry.area.arena + offset;
+
+	if (length > capacity)
+		return -EMSGSIZE;
+	if (extension > q->geometry.area.extension_limit)
+		return -EINVAL;
+	if (extension && bus__packed_extension_at(length) !=
+				 bus__packed_extension_at(capacity))
+		memmove(payload + bus__packed_extension_at(length),
+			payload + bus__packed_extension_at(capacity),
+			extension);
+	if (m->extras & ~BUS__EXTRAS_PACKED)
+		write_header_extended(q, m, h, length, stamp);
+	else
+		write_header(q, m, h, length, stamp);
+	h->record_offset = offset;
+	bus__queue_arena_shrink(
+		q, m->token,
+		(uint32_t)bus__packed_record_length(length, extension));
+	if (last)
+		bus__ring_publish_seq_cst(q, m->token);
+	else
+		bus__ring_publish(q, m->token);
+	committed(q, m);
+	return 0;
+}
+
 /*
  * Fills the header and publishes; no wake-up (callers batch those).  The
  * last message of a call is published seq_cst, which spares the wake-up
@@ -342,6 +473,8 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		return -EMSGSIZE;
 	cell = cell_at(q, m->token);
 	h = &cell->header;
+	if (q->packed)
+		return commit_packed(q, m, h, length, last, stamp);
 	/* Key, headers, correlation or expiry set on the loan, or the
 	 * queue's ttl_ms: out of line, so the plain path stays as it was. */
 	if (__builtin_expect(m->extras != 0, 0))
@@ -352,11 +485,7 @@ static int commit_quietly(struct bus_queue *q, const struct bus_message *m,
 		bus__ring_publish_seq_cst(q, m->token);
 	else
 		bus__ring_publish(q, m->token);
-	/* The highest commit, not the last: loans may be committed out of
-	 * order, and bus_flush() waits for every one (queue_flush.c). */
-	if ((int64_t)(m->token + 1 - q->committed_through) > 0)
-		q->committed_through = m->token + 1;
-	count(&q->attachment->enqueued, 1);
+	committed(q, m);
 	return 0;
 }
 
@@ -384,7 +513,8 @@ static int send_one(struct bus_queue *q, const void *data, size_t length,
 	if (q->role == BUS_PRODUCER &&
 	    length > q->geometry.settings.max_message)
 		return -EMSGSIZE;
-	rc = loan(q, &m, timeout_ns);
+	/* A copy reserves only what it sends (packed queues). */
+	rc = loan(q, &m, timeout_ns, (uint32_t)length, false);
 	if (rc < 0)
 		return rc;
 	memcpy(m.payload, data, length);
@@ -489,9 +619,11 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
 	struct bus_message_header *h = &cell->header;
 	/* Read once: a hostile producer could change it under us. */
 	uint32_t length = *(volatile uint32_t *)&h->payload_length;
+	struct bus__record r;
 
 	bus__leases_push(q, t->position, t->in_ring);
-	if (length > q->geometry.settings.max_message) {
+	if (length > q->geometry.settings.max_message ||
+	    locate(q, cell, length, &r) < 0) {
 		/* Corrupt: drop it, as if acked, and say so. */
 		bus__leases_ack(q, (uint32_t)bus__leases_find(q, t->position));
 		bus__leases_publish(q);
@@ -506,11 +638,14 @@ static int deliver(struct bus_queue *q, const struct take_context *t,
 		count(&q->attachment->redelivered, 1);
 	count(&q->attachment->dequeued, 1);
 	bus__latency_record(&q->latency, h->publish_time_ns);
-	m->payload = payload_of(q, cell);
+	m->payload = r.payload;
 	m->length = length;
 	m->capacity = length;
 	m->header = h;
 	m->token = t->position;
+	/* Receiving: extras only says where the extension lies. */
+	m->extras = q->packed ? BUS__EXTRAS_PACKED : 0;
+	m->room = r.room;
 	return 0;
 }
 
@@ -541,26 +676,30 @@ take_lazy_run(struct bus_queue *q, struct bus_message *m, unsigned int max)
 	for (k = 0; k < max; k++) {
 		struct bus_cell *cell = cell_at(q, p + k);
 		struct bus_message_header *h = &cell->header;
+		struct bus__record r;
 		uint32_t length;
 
 		/* Acquire: pairs with the release in bus__ring_publish. */
 		if (bus__load_acquire(&cell->state) !=
 		    bus__cell_state(p + k, 0, BUS__CELL_READY))
 			break;
-		/* The payload's line while we do the bookkeeping. */
-		__builtin_prefetch(payload_of(q, cell));
 		/* Read once: a hostile producer could change it under us. */
 		length = *(volatile uint32_t *)&h->payload_length;
-		if (length > max_message || h->expiry_ns)
+		if (length > max_message || h->expiry_ns ||
+		    locate(q, cell, length, &r) < 0)
 			break;
+		/* The payload's line while we do the bookkeeping. */
+		__builtin_prefetch(r.payload);
 		bus__leases_push_in_ring(q, p + k);
 		redelivered += h->delivery_count > 1;
 		bus__latency_record(&q->latency, h->publish_time_ns);
-		m[k].payload = payload_of(q, cell);
+		m[k].payload = r.payload;
 		m[k].length = length;
 		m[k].capacity = length;
 		m[k].header = h;
 		m[k].token = p + k;
+		m[k].extras = q->packed ? BUS__EXTRAS_PACKED : 0;
+		m[k].room = r.room;
 	}
 	if (k == 0)
 		return 0;

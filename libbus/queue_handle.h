@@ -7,6 +7,9 @@
 #ifndef BUS_QUEUE_HANDLE_H
 #define BUS_QUEUE_HANDLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "bus/bus.h"
 #include "queue.h"
 
@@ -24,6 +27,16 @@ int bus__queue_handle_create(const struct bus__queue_geometry *geometry,
 
 /* Frees the handle's private memory; the caller unmaps and detaches. */
 void bus__queue_handle_destroy(struct bus_queue *queue);
+
+/*
+ * A loan for a copy of length bytes (bus_send, routing, requests): a
+ * packed queue reserves only that, and the extension room (its limit)
+ * only when extension is true; capacity is length.  A queue with fixed
+ * cells lends its whole cell as bus_loan() does.  -EMSGSIZE over
+ * max_message, else as bus_loan().
+ */
+int bus__queue_loan_sized(struct bus_queue *queue, struct bus_message *m,
+			  int64_t timeout_ns, size_t length, bool extension);
 
 /*
  * queue_expiry.c: 1 when the message at position, just taken by this

@@ -130,16 +130,31 @@ static int peek_copy_found(const struct bus__queue_geometry *g,
 			   const struct peek_target *to)
 {
 	struct bus_cell *cell = bus__queue_cell(g, found->cell);
-	uint32_t length;
+	struct bus__record r;
+	uint32_t length, extension = 0;
+	int located;
 
-	/* The header and its room are contiguous in a cell. */
-	peek_copy(to->header, &cell->header, sizeof(*to->header) + to->room);
+	if (g->area.arena) {
+		peek_copy(to->header, &cell->header, sizeof(*to->header));
+		extension = to->header->extension_length;
+	} else {
+		/* The header and its room are contiguous in a cell. */
+		peek_copy(to->header, &cell->header,
+			  sizeof(*to->header) + to->room);
+	}
 	length = to->header->payload_length;
+	/* From our copy of the header: the record of a packed message. */
+	located = bus__message_locate(&g->area, cell,
+				      to->header->record_offset, length,
+				      extension, &r);
 	/* Nothing in shared memory is trusted: a bad length is a changed
 	 * or corrupt cell; the state check below tells which. */
-	if (length <= g->settings.max_message && length <= to->size)
-		peek_copy(to->payload,
-			  (const uint8_t *)cell + g->payload_offset, length);
+	if (located == 0 && length <= g->settings.max_message &&
+	    length <= to->size)
+		peek_copy(to->payload, r.payload, length);
+	/* A packed message's key and headers, into the view's room. */
+	if (located == 0 && g->area.arena && extension <= to->room)
+		peek_copy(to->header + 1, r.extension, extension);
 	/* Acquire fence: if a load above read a word a producer wrote after
 	 * reclaiming the cell, the load below sees at least that claim (it
 	 * pairs with the acquire-release CAS of the claim in queue_ring.c,
@@ -147,7 +162,12 @@ static int peek_copy_found(const struct bus__queue_geometry *g,
 	bus__fence_acquire();
 	if (bus__load_relaxed(&cell->state) != found->state)
 		return -ESTALE;
-	if (length > g->settings.max_message)
+	/* A packed record may be written over while its cell still says
+	 * READY: once a lazy consumer took and released it.  Still queued
+	 * after the fence: it was not released while we copied. */
+	if (g->area.arena && !peek_queued(g, found->state))
+		return -ESTALE;
+	if (length > g->settings.max_message || located < 0)
 		return -EBADMSG;
 	if (length > to->size)
 		return -EMSGSIZE;
@@ -190,9 +210,13 @@ int bus_queue_peek(const bus_queue_t *q, uint64_t *cursor, void *buf,
 	return ret;
 }
 
-/* The header room of a cell: from the end of the header to the payload. */
+/* The header room of a view: a cell's, from the end of the header to the
+ * payload; a packed queue's, its extension limit (8-aligned, so that the
+ * payload after it is too). */
 static uint32_t peek_room(const bus_queue_t *q)
 {
+	if (q->geometry.area.arena)
+		return (q->geometry.area.extension_limit + 7u) & ~7u;
 	return q->geometry.payload_offset - (uint32_t)sizeof(struct bus_cell);
 }
 

@@ -128,8 +128,9 @@ static int send_request(struct bus_requester *r, uint64_t id, const void *data,
 	    bus__target_room(t))
 		return bus__client_fail(r->bus, -EMSGSIZE,
 					"the reply-to name does not fit the "
-					"service's header_room");
-	ret = bus__target_loan(t, &m, timeout_ns);
+					"service's header_room (for an spsc "
+					"queue, its limit: 512 bytes when 0)");
+	ret = bus__target_loan_copy(t, &m, timeout_ns, length, true);
 	if (ret)
 		return ret;
 	/* Cannot fail: the room was checked above. */
@@ -325,7 +326,8 @@ int bus_reply(bus_responder_t *r, const struct bus_message *request,
 		return ret;
 	if (length > bus__target_max_message(t))
 		return -EMSGSIZE;
-	ret = bus__target_loan(t, &m, timeout_ns);
+	/* The correlation id lives in the header: no extension room. */
+	ret = bus__target_loan_copy(t, &m, timeout_ns, length, false);
 	if (ret)
 		return ret;
 	bus_message_set_correlation(&m, id);

@@ -18,7 +18,9 @@
 #include "atomics.h"
 #include "clock.h"
 #include "message_keys.h"
+#include "packed.h"
 #include "page_map.h"
+#include "queue_handle.h"
 #include "route.h"
 #include "route_match.h"
 
@@ -260,8 +262,23 @@ void bus__target_close(struct bus__route_target *t)
 
 uint32_t bus__target_room(const struct bus__route_target *t)
 {
-	return t->topic ? bus_topic_settings(t->topic)->header_room
-			: bus_queue_settings(t->queue)->header_room;
+	/* Packed segments: header_room is a limit, 0 meaning the default
+	 * (layout.h, "Packed messages"). */
+	if (t->topic) {
+		const struct bus_topic_settings *s =
+			bus_topic_settings(t->topic);
+
+		return bus__topic_is_packed(s)
+			       ? bus__packed_extension_limit(s->header_room)
+			       : s->header_room;
+	} else {
+		const struct bus_queue_settings *s =
+			bus_queue_settings(t->queue);
+
+		return bus__queue_is_packed(s)
+			       ? bus__packed_extension_limit(s->header_room)
+			       : s->header_room;
+	}
 }
 
 uint32_t bus__target_max_message(const struct bus__route_target *t)
@@ -275,6 +292,14 @@ int bus__target_loan(struct bus__route_target *t, struct bus_message *m,
 {
 	return t->topic ? bus_topic_loan(t->topic, m, timeout_ns)
 			: bus_loan(t->queue, m, timeout_ns);
+}
+
+int bus__target_loan_copy(struct bus__route_target *t, struct bus_message *m,
+			  int64_t timeout_ns, size_t length, bool extension)
+{
+	return t->topic ? bus_topic_loan(t->topic, m, timeout_ns)
+			: bus__queue_loan_sized(t->queue, m, timeout_ns,
+						length, extension);
 }
 
 int bus__target_commit(struct bus__route_target *t, struct bus_message *m,
@@ -386,8 +411,12 @@ static int loan_direct(struct bus_address *a, uint32_t index,
 	if (extension_need(key) > bus__target_room(t))
 		return bus__client_fail(a->bus, -EMSGSIZE,
 					"the key does not fit the target's "
-					"header_room");
-	ret = bus__target_loan(t, m, timeout_ns);
+					"header_room (for an spsc queue, its "
+					"limit: 512 bytes when 0)");
+	/* A send knows its length: a packed queue reserves only that. */
+	ret = length ? bus__target_loan_copy(t, m, timeout_ns, length,
+					     key != NULL)
+		     : bus__target_loan(t, m, timeout_ns);
 	if (ret)
 		return ret;
 	if (key)
@@ -547,18 +576,25 @@ static int copy_into(struct bus_address *a, struct bus__route_target *t,
 	uint32_t used = staged->extras ? from->extension_length : 0;
 	struct bus_message_header *to;
 	struct bus_message m;
+	uint8_t *room;
+	uint32_t room_size;
 	int ret = open_target(a, t);
 
 	if (ret)
 		return ret;
 	if (length > bus__target_max_message(t) || used > bus__target_room(t))
 		return -EMSGSIZE;
-	ret = bus__target_loan(t, &m, remaining(a->deadline_ns));
+	ret = bus__target_loan_copy(t, &m, remaining(a->deadline_ns), length,
+				    used != 0);
 	if (ret)
 		return ret;
 	to = (struct bus_message_header *)m.header;
 	if (staged->extras) {
-		memcpy(to + 1, from + 1, used);
+		/* The target's room: after the header of a cell, after the
+		 * payload of a packed record (checked above to fit). */
+		if (bus__message_room(&m, &room, &room_size) == 0 &&
+		    used <= room_size)
+			memcpy(room, (const uint8_t *)(from + 1), used);
 		bus__message_extras_keep(from, to);
 		m.extras |= BUS__EXTRAS_SET;
 	}

@@ -74,6 +74,11 @@ uint32_t bus__target_room(const struct bus__route_target *target);
 uint32_t bus__target_max_message(const struct bus__route_target *target);
 int bus__target_loan(struct bus__route_target *target, struct bus_message *m,
 		     int64_t timeout_ns);
+/* A loan for a copy of length bytes (with room for key and headers when
+ * extension): a packed queue reserves only that (queue_handle.h). */
+int bus__target_loan_copy(struct bus__route_target *target,
+			  struct bus_message *m, int64_t timeout_ns,
+			  size_t length, bool extension);
 int bus__target_commit(struct bus__route_target *target, struct bus_message *m,
 		       uint32_t length);
 

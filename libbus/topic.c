@@ -27,11 +27,6 @@
 
 #define BUS__SPIN_NS_DEFAULT 2000
 
-#ifndef BUS__EXTRAS_PACKED
-/* Until message_keys.h names it: a packed loan or view (room after the
- * payload, message->room bytes). */
-#define BUS__EXTRAS_PACKED 4u
-#endif
 
 static int wait_valid(enum bus_wait_strategy wait)
 {
@@ -660,8 +655,10 @@ int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,
 	m->capacity = r.delivery.length;
 	m->header = r.delivery.header;
 	m->token = r.delivery.position;
-	/* A packed view in place: key and headers follow the payload
-	 * (bus.h); copies are laid out as fixed cells. */
+	/* Receiving: extras says only where the room lies (message_keys.h).
+	 * A packed view in place: key and headers follow the payload
+	 * (bus.h); copies, and fixed cells, have it between header and
+	 * payload. */
 	m->room = r.delivery.room;
 	m->extras = r.delivery.in_place && s->geometry.area.arena
 			    ? BUS__EXTRAS_PACKED

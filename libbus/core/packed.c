@@ -6,6 +6,11 @@
 #include "packed.h"
 
 #define SMALL_MESSAGE 1024u
+/* Loans of the largest size the default arena holds besides its small
+ * messages: a batch of loans (bus_loan_batch) keeps each loan's full
+ * reservation until the head comes round, and a queue of 8 slots must
+ * still lend all 8 at once, as its cells did. */
+#define LOANS 8u
 
 uint64_t bus__packed_arena_bytes(uint32_t slots, uint32_t max_message,
 				 uint32_t header_room, uint32_t ring_bytes)
@@ -18,7 +23,7 @@ uint64_t bus__packed_arena_bytes(uint32_t slots, uint32_t max_message,
 	if (ring_bytes)
 		return ring_bytes;
 	bytes = (uint64_t)slots * bus__packed_record_length(typical, 0) +
-		4 * loan;
+		LOANS * loan;
 	if (bytes > (uint64_t)slots * loan)
 		bytes = (uint64_t)slots * loan;
 	if (bytes > BUS_RING_BYTES_MAX)

@@ -23,7 +23,7 @@
 
 /* Switched on by the code that handles each kind's arena; until then
  * every segment has fixed cells, as in layout 5. */
-#define BUS__PACKED_QUEUES 0
+#define BUS__PACKED_QUEUES 1
 #define BUS__PACKED_TOPICS 1
 
 /* Records start on a line of their own: a writer's next record never
@@ -81,7 +81,7 @@ static inline uint64_t bus__packed_reservation(uint32_t max_message,
 
 /*
  * The arena size of a packed segment: ring_bytes when set, else room for
- * slots messages of up to 1 KiB (max_message when smaller) and four loans
+ * slots messages of up to 1 KiB (max_message when smaller) and eight loans
  * of the largest size, but never more than slots such loans.
  */
 uint64_t bus__packed_arena_bytes(uint32_t slots, uint32_t max_message,

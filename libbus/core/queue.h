@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "bus/bus.h"
 #include "clock.h"
 #include "latency.h"
@@ -66,6 +67,14 @@ struct bus_queue {
 	bool durable;
 	uint64_t cached_journal;
 	uint64_t committed_through;
+
+	/*
+	 * Packed (spsc) queues (layout.h, "Packed messages"): the producer's
+	 * arena, which it alone allocates (arena.h; core/queue_arena.c).
+	 * Consumers only read records, through geometry.area.
+	 */
+	bool packed;
+	struct bus__arena arena;
 
 	/* Consumer: the messages it holds, in the order received (a ring of
 	 * max_unacked entries, rounded up to a power of two so that an index
