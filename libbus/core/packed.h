@@ -24,7 +24,7 @@
 /* Switched on by the code that handles each kind's arena; until then
  * every segment has fixed cells, as in layout 5. */
 #define BUS__PACKED_QUEUES 1
-#define BUS__PACKED_TOPICS 0
+#define BUS__PACKED_TOPICS 1
 
 /* Records start on a line of their own: a writer's next record never
  * shares a line with what a reader is reading. */
@@ -47,21 +47,21 @@ static inline uint32_t bus__packed_extension_limit(uint32_t header_room)
 	return header_room ? header_room : BUS_PACKED_EXTENSION_DEFAULT;
 }
 
-/* The extension's offset from the payload's start. */
-static inline uint32_t bus__packed_extension_at(uint32_t payload_length)
+/* The extension's offset from the payload's start (64-bit: a hostile
+ * payload_length near 4 GiB must not wrap round to a small offset). */
+static inline uint64_t bus__packed_extension_at(uint32_t payload_length)
 {
-	return (payload_length + 7u) & ~7u;
+	return ((uint64_t)payload_length + 7u) & ~(uint64_t)7u;
 }
 
 /* Bytes a record holding this much takes in the arena. */
 static inline uint64_t bus__packed_record_length(uint32_t payload_length,
 						 uint32_t extension_length)
 {
-	uint64_t end =
-		extension_length
-			? (uint64_t)bus__packed_extension_at(payload_length) +
-				  extension_length
-			: payload_length;
+	uint64_t end = extension_length
+			       ? bus__packed_extension_at(payload_length) +
+					 extension_length
+			       : payload_length;
 
 	/* An empty message still takes a line: records never coincide. */
 	if (end == 0)
