@@ -13,6 +13,8 @@
  *   [--sync-interval-ms MS] [--segment-bytes SIZE]
  *   either kind also [--owner USER] [--group GROUP] [--mode MODE]
  *   [--header-room BYTES] (room for routing keys and headers, default 0)
+ *   [--ring-bytes SIZE] (the arena of a packed spsc queue or single-
+ *   publisher topic: payloads, keys and headers; default from slots)
  *   (a name or a number; MODE octal, like 0660; default busd's user and
  *   group and 0660), and [--if-not-exists] (an existing NAME is success)
  * busctl delete NAME [--if-empty] [--if-unused]
@@ -62,6 +64,7 @@ enum {
 	BUSCTL_OPT_RECORD,
 	BUSCTL_OPT_RETAIN_BYTES,
 	BUSCTL_OPT_RETAIN_AGE,
+	BUSCTL_OPT_RING_BYTES,
 };
 
 /* Options that make sense for one kind only. */
@@ -181,8 +184,8 @@ static int busctl_parse_u16(const char *text, uint16_t *out)
 	return 0;
 }
 
-/* A size in bytes (K, M or G may follow) as whole KiB, rounded up. */
-static int busctl_parse_kib(const char *text, uint32_t *kib)
+/* A size in bytes; K, M or G may follow. */
+static int busctl_parse_bytes(const char *text, uint64_t *bytes)
 {
 	char number[32];
 	size_t length = strlen(text);
@@ -210,7 +213,18 @@ static int busctl_parse_kib(const char *text, uint32_t *kib)
 		number[length - 1] = '\0';
 	if (busctl_parse_u64(number, &n) || n > (UINT64_MAX >> 31))
 		return -EINVAL;
-	n = ((n << shift) + 1023) >> 10;
+	*bytes = n << shift;
+	return 0;
+}
+
+/* A size in bytes (K, M or G may follow) as whole KiB, rounded up. */
+static int busctl_parse_kib(const char *text, uint32_t *kib)
+{
+	uint64_t n;
+
+	if (busctl_parse_bytes(text, &n))
+		return -EINVAL;
+	n = (n + 1023) >> 10;
 	if (n > UINT32_MAX)
 		return -EINVAL;
 	*kib = (uint32_t)n;
@@ -364,6 +378,16 @@ static int busctl_create_option(struct busctl_create_request *request,
 	case BUSCTL_OPT_GROUP:
 	case BUSCTL_OPT_MODE:
 		return busctl_create_access(&request->access, option, value);
+	case BUSCTL_OPT_RING_BYTES: {
+		/* Both kinds have it; busd says whether this one packs and
+		 * what the arena may be (a multiple of 64, one loan...). */
+		uint64_t bytes;
+
+		if (busctl_parse_bytes(value, &bytes) || bytes > UINT32_MAX)
+			return -EINVAL;
+		s->ring_bytes = t->ring_bytes = (uint32_t)bytes;
+		return 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -416,6 +440,8 @@ static int busctl_create_parse(struct busctl_create_request *request, int argc,
 		  BUSCTL_OPT_RETAIN_BYTES },
 		{ "retain-age", required_argument, NULL,
 		  BUSCTL_OPT_RETAIN_AGE },
+		{ "ring-bytes", required_argument, NULL,
+		  BUSCTL_OPT_RING_BYTES },
 		{ NULL, 0, NULL, 0 },
 	};
 	int index = 0;

@@ -156,6 +156,16 @@ int64_t busctl_deadline(int64_t timeout_ns);
 /* 0 for a valid queue name, else an error line and BUSCTL_EXIT_ERROR. */
 int busctl_check_name(const char *command, const char *name);
 
+/* ---- arena.c: packed queues and topics --------------------------------- */
+
+/* The arena's size in bytes (0: fixed cells, no arena). */
+uint32_t busctl_queue_arena_bytes(const struct bus_queue_settings *s);
+uint32_t busctl_topic_arena_bytes(const struct bus_topic_settings *s);
+/* The most key and headers bytes one message may carry: header_room, or
+ * a packed segment's limit (512 when header_room is 0). */
+uint32_t busctl_queue_extension_room(const struct bus_queue_settings *s);
+uint32_t busctl_topic_extension_room(const struct bus_topic_settings *s);
+
 /* ---- format.c: parsing and printing ------------------------------------ */
 
 /* Parses a decimal count into *out: 0, or -EINVAL / -ERANGE. */

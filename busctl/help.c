@@ -125,7 +125,12 @@ static const struct busctl_help_option busctl_help_create[] = {
 	{ "--slots N", "ring size, a power of two (default 1024)" },
 	{ "--max-message BYTES", "largest payload (default 256)" },
 	{ "--header-room BYTES", "room for routing keys and headers (default "
-				 "0: none)" },
+				 "0: none; spsc queue or 1-publisher topic: "
+				 "the most a message may carry, 0: 512)" },
+	{ "--ring-bytes SIZE", "spsc queue or 1-publisher topic: the arena "
+			       "that holds payloads, keys and headers, each "
+			       "taking what it needs (K, M, G; a multiple "
+			       "of 64; default from slots)" },
 	{ "--overflow block|reject|drop-oldest",
 	  "queue: what a producer "
 	  "meets when it is full (default block)" },

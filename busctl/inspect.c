@@ -390,6 +390,8 @@ static void busctl_queue_settings_json(const struct bus_queue_settings *s)
 		busctl_json_string(stdout, s->dead_letter);
 	else
 		fputs("null", stdout);
+	/* The arena's size, its default resolved; 0: fixed cells. */
+	printf(", \"ring_bytes\": %u", busctl_queue_arena_bytes(s));
 	printf(", \"durable\": %s", s->durable ? "true" : "false");
 	if (s->durable)
 		printf(", \"sync\": \"%s\", \"sync_interval_ms\": %u, "
@@ -457,6 +459,9 @@ static void busctl_stat_print_text(const struct bus_queue_stats *stats,
 	       busctl_overflow_name(settings->overflow));
 	printf("%-13s %u\n", "max_message", settings->max_message);
 	printf("%-13s %u\n", "header_room", settings->header_room);
+	if (busctl_queue_arena_bytes(settings))
+		printf("%-13s %u (packed: payloads, keys and headers)\n",
+		       "ring_bytes", busctl_queue_arena_bytes(settings));
 	printf("%-13s %u\n", "max_unacked", settings->max_unacked);
 	printf("%-13s %u\n", "max_producers", settings->max_producers);
 	printf("%-13s %u\n", "max_consumers", settings->max_consumers);
@@ -553,11 +558,11 @@ static void busctl_topic_settings_json(const struct bus_topic_settings *s)
 	printf(",\n  \"settings\": {\"slots\": %u, \"max_message\": %u, "
 	       "\"header_room\": %u, \"slow_subscriber\": \"%s\", "
 	       "\"max_subscribers\": %u, \"max_publishers\": %u, "
-	       "\"history\": %u, \"record\": %s",
+	       "\"history\": %u, \"ring_bytes\": %u, \"record\": %s",
 	       s->slots, s->max_message, s->header_room,
 	       busctl_slow_subscriber_name(s->slow_subscriber),
 	       s->max_subscribers, s->max_publishers, s->history,
-	       s->record ? "true" : "false");
+	       busctl_topic_arena_bytes(s), s->record ? "true" : "false");
 	if (s->record)
 		printf(", \"sync\": \"%s\", \"sync_interval_ms\": %u, "
 		       "\"segment_bytes\": %llu, \"retain_bytes\": %llu, "
@@ -631,6 +636,9 @@ static void busctl_topic_print_text(const struct busctl_topic_view *v)
 	printf("%-15s %u\n", "slots", v->settings.slots);
 	printf("%-15s %u\n", "max_message", v->settings.max_message);
 	printf("%-15s %u\n", "header_room", v->settings.header_room);
+	if (busctl_topic_arena_bytes(&v->settings))
+		printf("%-15s %u (packed: payloads, keys and headers)\n",
+		       "ring_bytes", busctl_topic_arena_bytes(&v->settings));
 	printf("%-15s %u\n", "max_subscribers", v->settings.max_subscribers);
 	printf("%-15s %u\n", "max_publishers", v->settings.max_publishers);
 	printf("%-15s %u\n", "history", v->settings.history);

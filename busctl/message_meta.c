@@ -81,8 +81,9 @@ int busctl_meta_send(const struct busctl_meta *meta, bus_queue_t *queue,
 	uint32_t room, max;
 	int err;
 
-	room = topic ? bus_topic_settings(topic)->header_room
-		     : bus_queue_settings(queue)->header_room;
+	/* A packed segment's header_room is a limit (512 when 0). */
+	room = topic ? busctl_topic_extension_room(bus_topic_settings(topic))
+		     : busctl_queue_extension_room(bus_queue_settings(queue));
 	max = topic ? bus_topic_settings(topic)->max_message
 		    : bus_queue_settings(queue)->max_message;
 	if (length > max)

@@ -83,8 +83,11 @@ static uint32_t busctl_pub_max_message(const struct busctl_publisher *pub)
 static uint32_t busctl_pub_header_room(const struct busctl_publisher *pub)
 {
 	if (pub->topic)
-		return bus_topic_settings(pub->topic)->header_room;
-	return pub->queue ? bus_queue_settings(pub->queue)->header_room : 0;
+		return busctl_topic_extension_room(
+			bus_topic_settings(pub->topic));
+	return pub->queue ? busctl_queue_extension_room(
+				    bus_queue_settings(pub->queue))
+			  : 0;
 }
 
 /*

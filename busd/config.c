@@ -29,6 +29,7 @@
 #include "topic_record_config.h"
 #include "config_lines.h"
 #include "log.h"
+#include "message_area.h"
 #include "segment.h"
 #include "topic_segment.h"
 
@@ -540,6 +541,9 @@ static const struct busd_config_key busd_config_keys[] = {
 	BUSD_KEY(max_deliveries, busd_config_parse_number, "a whole number"),
 	BUSD_KEY(ack_timeout_ms, busd_config_parse_number, "a whole number"),
 	BUSD_KEY(ttl_ms, busd_config_parse_number, "a whole number"),
+	/* Packed (spsc) queues' arena; the settings check says when it is
+	 * out of range or given to an mpmc queue. */
+	BUSD_KEY(ring_bytes, busd_config_parse_number, "a whole number"),
 };
 
 #define BUSD_KEY_COUNT (sizeof(busd_config_keys) / sizeof(busd_config_keys[0]))
@@ -670,6 +674,8 @@ static const struct busd_config_key busd_config_topic_keys[] = {
 	BUSD_TOPIC_KEY(history, busd_config_parse_number, "a whole number"),
 	BUSD_TOPIC_KEY(header_room, busd_config_parse_number,
 		       "a whole number"),
+	/* Packed (single-publisher) topics' arena, checked likewise. */
+	BUSD_TOPIC_KEY(ring_bytes, busd_config_parse_number, "a whole number"),
 };
 
 #define BUSD_TOPIC_KEY_COUNT \
@@ -1041,13 +1047,18 @@ busd_config_check_dead_letter(struct busd_config_parser *p,
 				     "letters would not survive a reboot",
 				     queue->name, s->dead_letter);
 	else if (target->settings.max_message < s->max_message ||
-		 target->settings.header_room < s->header_room)
-		busd_config_error_at(p, line,
-				     "[queue %s]: dead-letter queue "
-				     "'%s' must take messages of max_message "
-				     "%u and header_room %u",
-				     queue->name, s->dead_letter,
-				     s->max_message, s->header_room);
+		 target->settings.header_room <
+			 busd_dead_letter_room_needed(s))
+		busd_config_error_at(
+			p, line,
+			"[queue %s]: dead-letter queue '%s' must take "
+			"messages of max_message %u and header_room %u%s",
+			queue->name, s->dead_letter, s->max_message,
+			busd_dead_letter_room_needed(s),
+			bus__queue_is_packed(s)
+				? " (this spsc queue packs its messages: its "
+				  "header_room is a limit, 512 when 0)"
+				: "");
 }
 
 int busd_config_read(struct busd_config *config, const char *path)

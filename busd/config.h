@@ -13,12 +13,19 @@
  *                          overflow, max_unacked, max_producers,
  *                          max_consumers, header_room, max_deliveries,
  *                          dead_letter, ack_timeout_ms, durable, sync,
- *                          sync_interval_ms, segment_bytes, owner,
- *                          group, mode
+ *                          sync_interval_ms, segment_bytes,
+ *                          ring_bytes, owner, group, mode
  *   [topic NAME]           one topic; keys: slots, max_message,
  *                          slow_subscriber, max_subscribers,
- *                          max_publishers, history, header_room, owner,
- *                          group, mode
+ *                          max_publishers, history, header_room,
+ *                          ring_bytes, owner, group, mode
+ *
+ * ring_bytes: the arena of a packed segment (an spsc queue, a topic with
+ * max_publishers = 1; include/bus/layout.h "Packed messages"): 0 or left
+ * out for the default, else a multiple of 64 that holds at least one
+ * message of max_message with header_room bytes of key and headers (512
+ * when header_room is 0).  Refused for mpmc queues and topics with
+ * several publishers, whose cells are fixed.
  *   [route NAME]           one route: from, key, to, header
  *   [address NAME]         an address: unroutable
  *

@@ -12,6 +12,7 @@
 #include "dead_letter.h"
 #include "detail.h"
 #include "log.h"
+#include "message_area.h"
 #include "queue_cell.h"
 #include "queue_dead_letter.h"
 
@@ -52,12 +53,18 @@ int busd_dead_letter_check(const struct busd_registry *registry,
 				   "dead-letter queue '%s' must be mpmc: busd "
 				   "writes into it besides its producers",
 				   s->dead_letter);
-	if (t->max_message < s->max_message || t->header_room < s->header_room)
-		return bus__detail(detail, detail_size, -EINVAL,
-				   "dead-letter queue '%s' must take messages "
-				   "of max_message %u and header_room %u",
-				   s->dead_letter, s->max_message,
-				   s->header_room);
+	if (t->max_message < s->max_message ||
+	    t->header_room < busd_dead_letter_room_needed(s))
+		return bus__detail(
+			detail, detail_size, -EINVAL,
+			"dead-letter queue '%s' must take messages of "
+			"max_message %u and header_room %u%s",
+			s->dead_letter, s->max_message,
+			busd_dead_letter_room_needed(s),
+			bus__queue_is_packed(s)
+				? " (this spsc queue packs its messages: "
+				  "its header_room is a limit, 512 when 0)"
+				: "");
 	return 0;
 }
 

@@ -13,9 +13,19 @@
  * not acked into the fresh segment at positions base .. base + k - 1 as
  * READY cells, where base is one past the newest sequence the journal
  * ever held, so that new messages (whose sequence is their position) sort
- * after them.  A rebuilt message keeps its sequence in its header: the
- * journal thread acks it by that sequence.  journal_position and
- * durable_position start at base + k: the rebuilt ones are on disk.
+ * after them.  A packed (spsc) queue's messages go to its arena: busd is
+ * its writer then, and allocates their records in order from offset 0
+ * with the producer's own allocator (libbus/core/arena.h); the arena head
+ * it leaves in control->arena_head is where the first producer's rebuild
+ * of the arena starts (bus__arena_rebuild).  A journal that holds more
+ * record bytes than the arena (ring_bytes made smaller, or max_message
+ * larger, since it was written) is refused as one that holds more
+ * messages than slots is: busd does not start, says what ring_bytes
+ * would hold them, and leaves the journal as it is, so that nothing is
+ * lost and a busd with a larger ring_bytes brings everything back.  A
+ * rebuilt message keeps its sequence in its header: the journal thread
+ * acks it by that sequence.  journal_position and durable_position start
+ * at base + k: the rebuilt ones are on disk.
  *
  * Adopt (busd restarted, the segment is there).  Every message the
  * journal holds unacked but the segment no longer holds was acked while
@@ -30,15 +40,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "atomics.h"
 #include "detail.h"
 #include "durable_queue.h"
+#include "message_area.h"
 #include "queue_cell.h"
 
 struct recovered_message {
 	uint64_t sequence;
 	uint64_t ordinal;	 /* of its record, counting messages read */
 	uint32_t delivery_count; /* the newest noted after it, 0: none */
+	/* Bytes its record takes in a packed queue's arena (of its last
+	 * copy in the journal). */
+	uint64_t record_length;
 	bool acked;
 	bool taken; /* a consumer was seen holding it */
 };
@@ -67,7 +82,8 @@ static size_t lower_bound(const struct recovery *r, uint64_t s)
 	return low;
 }
 
-static int note_message(struct recovery *r, uint64_t sequence)
+static int note_message(struct recovery *r, uint64_t sequence,
+			uint64_t record_length)
 {
 	size_t at;
 
@@ -80,6 +96,7 @@ static int note_message(struct recovery *r, uint64_t sequence)
 		     : r->count;
 	if (at < r->count && r->m[at].sequence == sequence) {
 		r->m[at].ordinal = r->ordinal;
+		r->m[at].record_length = record_length;
 		r->m[at].acked = false;
 		r->m[at].taken = false;
 		r->m[at].delivery_count = 0;
@@ -96,8 +113,11 @@ static int note_message(struct recovery *r, uint64_t sequence)
 		r->capacity = capacity;
 	}
 	memmove(&r->m[at + 1], &r->m[at], (r->count - at) * sizeof(*r->m));
-	r->m[at] = (struct recovered_message){ sequence, r->ordinal, 0, false,
-					       false };
+	r->m[at] = (struct recovered_message){
+		.sequence = sequence,
+		.ordinal = r->ordinal,
+		.record_length = record_length,
+	};
 	r->count++;
 	return 0;
 }
@@ -149,13 +169,13 @@ static void keep_unacked(struct recovery *r)
 }
 
 static int read_pass(const char *directory, struct recovery *r,
-		     struct busd_durable_queue *dq, uint64_t base,
-		     char *detail, size_t detail_size);
+		     struct busd_durable_queue *dq, struct bus__arena *arena,
+		     uint64_t base, char *detail, size_t detail_size);
 
 static int learn(const char *directory, struct recovery *r, char *detail,
 		 size_t detail_size)
 {
-	int ret = read_pass(directory, r, NULL, 0, detail, detail_size);
+	int ret = read_pass(directory, r, NULL, NULL, 0, detail, detail_size);
 
 	if (ret == 0)
 		keep_unacked(r);
@@ -200,28 +220,82 @@ static uint64_t monotonic_deadline_of(uint64_t wall_ns)
 	return wall - wall_ns < mono ? mono - (wall - wall_ns) : 1;
 }
 
-/* Writes one recovered message into the cell of position. */
-static int put_message(struct busd_durable_queue *dq, uint64_t position,
-		       const struct bus_journal_entry *e,
+/*
+ * The judge of the refill's arena: every record busd wrote is a message
+ * still to be read, so coming round to one means the arena is full.  It
+ * never does (rebuild checks the bytes first); BUSY keeps it so.
+ */
+static enum bus__arena_verdict refill_judge(void *context,
+					    const struct bus__arena_extent *e)
+{
+	(void)context;
+	(void)e;
+	return BUS__ARENA_BUSY;
+}
+
+/* A packed queue's record for a message of these lengths, at position:
+ * 0 and *offset, or a negative errno with detail. */
+static int put_record(struct busd_durable_queue *dq, struct bus__arena *arena,
+		      uint64_t position, const struct bus_journal_message *m,
+		      uint32_t *offset, char *detail, size_t detail_size)
+{
+	uint64_t length = bus__packed_record_length(m->payload_length,
+						    m->extension_length);
+	int ret = bus__arena_find(arena, (uint32_t)length, refill_judge, NULL,
+				  offset);
+
+	if (ret < 0)
+		return bus__detail(detail, detail_size, -ENOBUFS,
+				   "queue '%s': message %llu does not fit "
+				   "the arena of %u bytes (ring_bytes) after "
+				   "the ones before it",
+				   dq->name, (unsigned long long)m->sequence,
+				   arena->bytes);
+	bus__arena_take(arena, position, *offset, (uint32_t)length);
+	return 0;
+}
+
+/* Writes one recovered message into the cell of position (and, in a
+ * packed queue, its record into the arena). */
+static int put_message(struct busd_durable_queue *dq, struct bus__arena *arena,
+		       uint64_t position, const struct bus_journal_entry *e,
 		       uint32_t delivery_count, bool taken, char *detail,
 		       size_t detail_size)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
 	const struct bus_journal_message *m = &e->message;
 	struct bus_cell *cell = bus__queue_cell(g, position);
+	uint32_t record_offset = 0;
+	struct bus__record rec;
+	int ret;
 
 	if (m->payload_length > g->settings.max_message ||
-	    m->extension_length >
-		    g->payload_offset - (uint32_t)sizeof(struct bus_cell))
+	    m->extension_length > busd_extension_room(&g->area))
 		return bus__detail(detail, detail_size, -EMSGSIZE,
 				   "%s: offset %llu: message %llu has %u "
 				   "payload bytes and %u of key and headers, "
 				   "more than the queue's max_message (%u) or "
-				   "header_room",
+				   "header_room (%u)",
 				   e->file, (unsigned long long)e->offset,
 				   (unsigned long long)m->sequence,
 				   m->payload_length, m->extension_length,
-				   g->settings.max_message);
+				   g->settings.max_message,
+				   busd_extension_room(&g->area));
+	if (arena) {
+		ret = put_record(dq, arena, position, m, &record_offset,
+				 detail, detail_size);
+		if (ret < 0)
+			return ret;
+	}
+	ret = bus__message_locate(&g->area, cell, record_offset,
+				  m->payload_length, m->extension_length,
+				  &rec);
+	if (ret < 0)
+		return bus__detail(detail, detail_size, -EBADMSG,
+				   "queue '%s': message %llu: its record at "
+				   "%u does not fit the arena of %u bytes",
+				   dq->name, (unsigned long long)m->sequence,
+				   record_offset, g->area.arena_bytes);
 	cell->header = (struct bus_message_header){
 		.header_length = sizeof(cell->header),
 		.header_version = BUS_MESSAGE_HEADER_VERSION,
@@ -235,6 +309,7 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 					  ? delivery_count
 					  : m->delivery_count,
 		.extension_length = (uint16_t)m->extension_length,
+		.record_offset = record_offset,
 	};
 	if (!cell->header.delivery_count)
 		cell->header.delivery_count = 1;
@@ -243,10 +318,8 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 	 * perhaps processed, never acked). */
 	if (cell->header.delivery_count > 1 || taken)
 		cell->header.flags |= BUS_MESSAGE_REDELIVERED;
-	memcpy((uint8_t *)cell + sizeof(*cell), m->extension,
-	       m->extension_length);
-	memcpy((uint8_t *)cell + g->payload_offset, m->payload,
-	       m->payload_length);
+	memcpy(rec.extension, m->extension, m->extension_length);
+	memcpy(rec.payload, m->payload, m->payload_length);
 	dq->held[position & g->mask] = (struct busd_durable_held){
 		.sequence = m->sequence,
 		.position = position,
@@ -261,8 +334,8 @@ static int put_message(struct busd_durable_queue *dq, uint64_t position,
 /* One pass over the journal: learning (dq NULL) or putting the unacked
  * messages at base + their rank. */
 static int read_pass(const char *directory, struct recovery *r,
-		     struct busd_durable_queue *dq, uint64_t base,
-		     char *detail, size_t detail_size)
+		     struct busd_durable_queue *dq, struct bus__arena *arena,
+		     uint64_t base, char *detail, size_t detail_size)
 {
 	struct bus_journal_reader *reader;
 	struct bus_journal_entry e;
@@ -277,7 +350,11 @@ static int read_pass(const char *directory, struct recovery *r,
 	while ((ret = bus_journal_next(reader, &e, detail, detail_size)) > 0) {
 		if (!dq) {
 			if (e.type == BUS_JOURNAL_RECORD_MESSAGE)
-				ret = note_message(r, e.message.sequence);
+				ret = note_message(
+					r, e.message.sequence,
+					bus__packed_record_length(
+						e.message.payload_length,
+						e.message.extension_length));
 			else if (e.type == BUS_JOURNAL_RECORD_ACK)
 				note_acks(r, e.ranges, e.range_count);
 			if (ret < 0)
@@ -293,8 +370,9 @@ static int read_pass(const char *directory, struct recovery *r,
 		    r->m[at].sequence != e.message.sequence ||
 		    r->m[at].ordinal != ordinal)
 			continue;
-		ret = put_message(dq, base + at, &e, r->m[at].delivery_count,
-				  r->m[at].taken, detail, detail_size);
+		ret = put_message(dq, arena, base + at, &e,
+				  r->m[at].delivery_count, r->m[at].taken,
+				  detail, detail_size);
 		if (ret < 0)
 			break;
 	}
@@ -338,10 +416,37 @@ static void set_positions(struct busd_durable_queue *dq, uint64_t base,
 	dq->copied = dq->appended = dq->durable = end;
 }
 
+/*
+ * A packed queue: the records of the messages to put back, laid one
+ * after the other from offset 0, must fit the arena.  Checked before a
+ * byte is written, so that a refusal leaves the journal whole and says
+ * what would do.
+ */
+static int check_arena(const struct busd_durable_queue *dq,
+		       const struct recovery *r, char *detail,
+		       size_t detail_size)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < r->count; i++)
+		bytes += r->m[i].record_length;
+	if (bytes <= dq->geometry.area.arena_bytes)
+		return 0;
+	return bus__detail(detail, detail_size, -ENOBUFS,
+			   "its journal in %s holds %zu messages not acked, "
+			   "%llu bytes of records, but the queue's arena has "
+			   "%u (ring_bytes): raise ring_bytes to at least "
+			   "%llu; the journal is kept as it is",
+			   dq->directory, r->count, (unsigned long long)bytes,
+			   dq->geometry.area.arena_bytes,
+			   (unsigned long long)bytes);
+}
+
 static int rebuild(struct busd_durable_queue *dq, struct recovery *r,
 		   uint64_t base, char *detail, size_t detail_size)
 {
 	const struct bus__queue_geometry *g = &dq->geometry;
+	struct bus__arena arena, *packed = NULL;
 	int ret;
 
 	if (r->count > g->slots)
@@ -350,7 +455,27 @@ static int rebuild(struct busd_durable_queue *dq, struct recovery *r,
 				   "acked but the queue has %u slots: raise "
 				   "slots to at least that",
 				   dq->directory, r->count, g->slots);
-	ret = read_pass(dq->directory, r, dq, base, detail, detail_size);
+	if (g->area.arena) {
+		ret = check_arena(dq, r, detail, detail_size);
+		if (ret)
+			return ret;
+		ret = bus__arena_init(&arena, g->area.arena_bytes, g->slots);
+		if (ret)
+			return bus__detail(detail, detail_size, ret,
+					   "queue '%s': no memory for its "
+					   "arena's refill",
+					   dq->name);
+		packed = &arena;
+	}
+	ret = read_pass(dq->directory, r, dq, packed, base, detail,
+			detail_size);
+	if (!ret && packed)
+		/* Relaxed, as set_positions' stores: busd hands the
+		 * segment out over the socket after this.  The first
+		 * producer rebuilds its arena from here and the cells. */
+		bus__store_relaxed(&g->control->arena_head, arena.head);
+	if (packed)
+		bus__arena_destroy(&arena);
 	if (ret)
 		return ret;
 	set_positions(dq, base, base + r->count);

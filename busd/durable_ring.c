@@ -58,6 +58,7 @@
 #include "atomics.h"
 #include "durable_queue.h"
 #include "log.h"
+#include "message_area.h"
 #include "queue_cell.h"
 #include "wake.h"
 
@@ -75,9 +76,12 @@ static uint64_t now_ns(clockid_t clock)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* Key and headers room of a message: a fixed cell's room, or a packed
+ * queue's extension limit; the scratch buffer holds that, then the
+ * payload. */
 static uint32_t room_of(const struct bus__queue_geometry *g)
 {
-	return g->payload_offset - (uint32_t)sizeof(struct bus_cell);
+	return busd_extension_room(&g->area);
 }
 
 /* CLOCK_MONOTONIC publish stamp to CLOCK_REALTIME; 0 stays 0 (the
@@ -150,6 +154,7 @@ int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
 	const struct bus__queue_geometry *g = &dq->geometry;
 	const struct bus_cell *cell = bus__queue_cell(g, position);
 	uint32_t room = room_of(g);
+	struct bus__record rec;
 
 	if (!dq->scratch) {
 		dq->scratch = malloc((size_t)room + g->settings.max_message);
@@ -161,10 +166,14 @@ int busd_durable_copy_cell(struct busd_durable_queue *dq, uint64_t position,
 	if (h->payload_length > g->settings.max_message ||
 	    h->extension_length > room)
 		return 1;
-	memcpy(dq->scratch, (const uint8_t *)cell + sizeof(*cell),
-	       h->extension_length);
-	memcpy(dq->scratch + room, (const uint8_t *)cell + g->payload_offset,
-	       h->payload_length);
+	/* A packed queue's record must lie inside the arena; one that does
+	 * not is a corrupt header, as lengths too large are. */
+	if (bus__message_locate(&g->area, cell, h->record_offset,
+				h->payload_length, h->extension_length,
+				&rec) < 0)
+		return 1;
+	memcpy(dq->scratch, rec.extension, h->extension_length);
+	memcpy(dq->scratch + room, rec.payload, h->payload_length);
 	return 0;
 }
 
@@ -230,12 +239,15 @@ static void corrupt_cell(struct busd_durable_queue *dq, uint64_t position,
 	if (dq->corrupt & (dq->corrupt - 1))
 		return;
 	busd_error("queue '%s': the message at position %llu has a corrupt "
-		   "header (%u payload bytes, %u of key and headers; the "
-		   "queue allows %u and %u): not journaled, as consumers "
-		   "drop it too (%llu such so far)",
+		   "header (%u payload bytes, %u of key and headers, record "
+		   "at %u; the queue allows %u and %u in an arena of %u "
+		   "bytes): not journaled, as consumers drop it too (%llu "
+		   "such so far)",
 		   dq->name, (unsigned long long)position, h->payload_length,
-		   h->extension_length, dq->geometry.settings.max_message,
-		   room_of(&dq->geometry), (unsigned long long)dq->corrupt);
+		   h->extension_length, h->record_offset,
+		   dq->geometry.settings.max_message, room_of(&dq->geometry),
+		   dq->geometry.area.arena_bytes,
+		   (unsigned long long)dq->corrupt);
 }
 
 /*

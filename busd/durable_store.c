@@ -31,6 +31,9 @@ struct store_key {
 	size_t size;   /* of the field: 1, 2 or 4 bytes */
 	unsigned long long max;
 	int base;
+	/* Added after format 1 was first written: a file of an older busd
+	 * lacks it, which means 0 (the default). */
+	bool optional;
 };
 
 enum { ACCESS_OWNER = -1, ACCESS_GROUP = -2, ACCESS_MODE = -3 };
@@ -39,7 +42,15 @@ enum { ACCESS_OWNER = -1, ACCESS_GROUP = -2, ACCESS_MODE = -3 };
 	{                                                                \
 #field, offsetof(struct bus_queue_settings, field),      \
 			sizeof(((struct bus_queue_settings *)0)->field), \
-			(max), 10                                        \
+			(max), 10, false                                 \
+	}
+
+/* A setting newer than the format: 0 when the file has none. */
+#define LATER_SETTING(field, max)                                        \
+	{                                                                \
+#field, offsetof(struct bus_queue_settings, field),      \
+			sizeof(((struct bus_queue_settings *)0)->field), \
+			(max), 10, true                                  \
 	}
 
 static const struct store_key store_keys[] = {
@@ -57,9 +68,12 @@ static const struct store_key store_keys[] = {
 	SETTING(sync, BUS_SYNC_ALWAYS),
 	SETTING(sync_interval_ms, BUS_SYNC_INTERVAL_MAX_MS),
 	SETTING(segment_kib, UINT32_MAX),
-	{ "owner", (size_t)ACCESS_OWNER, 4, UINT32_MAX, 10 },
-	{ "group", (size_t)ACCESS_GROUP, 4, UINT32_MAX, 10 },
-	{ "mode", (size_t)ACCESS_MODE, 4, 0777, 8 },
+	/* A packed (spsc) queue's arena: kept, so that the queue comes back
+	 * with the arena its journal was filled from (durable_recover.c). */
+	LATER_SETTING(ring_bytes, UINT32_MAX),
+	{ "owner", (size_t)ACCESS_OWNER, 4, UINT32_MAX, 10, false },
+	{ "group", (size_t)ACCESS_GROUP, 4, UINT32_MAX, 10, false },
+	{ "mode", (size_t)ACCESS_MODE, 4, 0777, 8, false },
 };
 
 #define STORE_KEYS (sizeof(store_keys) / sizeof(store_keys[0]))
@@ -259,7 +273,7 @@ int busd_durable_store_parse(const char *text, size_t length, const char *name,
 		return bus__detail(why, why_size, -EINVAL, "no '%s' key",
 				   p.format ? "name" : "format");
 	for (unsigned int i = 0; i < STORE_KEYS; i++)
-		if (!(p.given & (1u << i)))
+		if (!(p.given & (1u << i)) && !store_keys[i].optional)
 			return bus__detail(why, why_size, -EINVAL,
 					   "no '%s' key", store_keys[i].name);
 	settings->durable = 1;

@@ -52,6 +52,7 @@
 
 #include "atomics.h"
 #include "futex.h"
+#include "message_area.h"
 #include "queue.h"
 #include "queue_cell.h"
 #include "queue_dead_letter.h"
@@ -79,14 +80,11 @@ static void busd_handle(struct bus_queue *q,
 	q->durable = g->settings.durable;
 }
 
+/* Key and headers a message of the queue may carry: a fixed cell's room,
+ * or a packed (spsc) source's extension limit. */
 static uint32_t room_of(const struct bus__queue_geometry *g)
 {
-	return g->payload_offset - (uint32_t)sizeof(struct bus_cell);
-}
-
-static uint8_t *bytes_of(struct bus_cell *cell)
-{
-	return (uint8_t *)cell;
+	return busd_extension_room(&g->area);
 }
 
 /* DEAD -> FREE for the next lap; a producer may skip the cell meanwhile,
@@ -131,22 +129,30 @@ static void clear_move(struct bus_queue_control *c)
 	bus__store_release(&c->move_cell, 0);
 }
 
-/* Step 3: the copy and the commit. */
+/*
+ * Step 3: the copy and the commit.  from: where the source's message
+ * lies (its cell, or a packed source's arena record), found once by
+ * move_cell; the target is an mpmc queue, whose cells are fixed, but is
+ * located the same way so that nothing here assumes either.
+ */
 static void copy_and_commit(struct bus_queue *target, uint64_t d,
-			    const struct bus__queue_geometry *s,
-			    struct bus_cell *from,
+			    const struct bus__record *from,
 			    const struct bus_message_header *h)
 {
 	const struct bus__queue_geometry *t = &target->geometry;
 	struct bus_cell *to = bus__queue_cell(t, d);
+	struct bus__record rec;
 
 	to->header = *h;
 	/* A dead letter waits for whoever looks: it no longer expires. */
 	to->header.expiry_ns = 0;
-	memcpy(bytes_of(to) + sizeof(struct bus_cell),
-	       bytes_of(from) + sizeof(struct bus_cell), h->extension_length);
-	memcpy(bytes_of(to) + t->payload_offset,
-	       bytes_of(from) + s->payload_offset, h->payload_length);
+	/* Fixed cells: record_offset means nothing there. */
+	to->header.record_offset = 0;
+	/* Cannot fail for fixed cells (the target's, checked at open). */
+	(void)bus__message_locate(&t->area, to, 0, h->payload_length,
+				  h->extension_length, &rec);
+	memcpy(rec.extension, from->extension, h->extension_length);
+	memcpy(rec.payload, from->payload, h->payload_length);
 	bus__ring_publish_seq_cst(target, d);
 	bus__ring_wake_data_after_seq_cst(target);
 	add_figure(&t->control->retired.enqueued, 1);
@@ -166,15 +172,23 @@ static int move_cell(struct bus_queue *source, struct bus_queue *target,
 	 * the burier wrote comes first. */
 	uint64_t state = bus__load_acquire(&cell->state);
 	struct bus_message_header h;
+	struct bus__record from;
 	uint64_t d;
 	int dropped = 0, rc;
 
 	if (bus__cell_kind(state) != BUS__CELL_DEAD)
 		return 0;
-	/* One copy: nobody writes a DEAD cell, but never trust it. */
+	/* One copy: nobody writes a DEAD cell, but never trust it.  A
+	 * packed source's record is pinned while the cell is DEAD (its
+	 * producer's judge says PINNED, arena.h), so its bytes hold still
+	 * until free_dead below; one outside the arena is as corrupt as
+	 * lengths that do not fit. */
 	memcpy(&h, &cell->header, sizeof(h));
 	if (h.payload_length > s->settings.max_message ||
-	    h.extension_length > room_of(s)) {
+	    h.extension_length > room_of(s) ||
+	    bus__message_locate(&s->area, cell, h.record_offset,
+				h.payload_length, h.extension_length,
+				&from) < 0) {
 		if (free_dead(s, cell, state) == 0) {
 			add_figure(&s->control->retired.dropped, 1);
 			pass->corrupt++;
@@ -190,7 +204,7 @@ static int move_cell(struct bus_queue *source, struct bus_queue *target,
 	if (dropped)
 		add_figure(&t->control->retired.dropped, 1);
 	record_move(s->control, index, h.sequence, d);
-	copy_and_commit(target, d, s, cell, &h);
+	copy_and_commit(target, d, &from, &h);
 	if (free_dead(s, cell, state) == 0)
 		wake_producers(source);
 	add_figure(&s->control->retired.dead_lettered, 1);

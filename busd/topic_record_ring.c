@@ -39,6 +39,7 @@
 
 #include "atomics.h"
 #include "log.h"
+#include "message_area.h"
 #include "recorded_topic.h"
 #include "topic_cell.h"
 #include "wake.h"
@@ -73,17 +74,24 @@ static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 {
 	const struct bus__topic_geometry *g = &rt->geometry;
 	struct bus_cell *cell = bus__topic_cell(g, j);
-	uint32_t room = g->payload_offset - (uint32_t)sizeof(*cell);
+	uint32_t room = busd_extension_room(&g->area);
 	struct bus_message_header h;
 	struct bus_journal_message m;
+	struct bus__record rec;
 	int ret;
 
 	/* One copy of the header: never trust shared memory twice.  Plain
 	 * reads: the acquire load of READY came first, and the gate keeps
-	 * publishers off the cell until we publish past j. */
+	 * publishers off the cell until we publish past j; in a packed
+	 * topic the gate keeps the record too, since the publisher's judge
+	 * calls a record below journal_position BUSY (arena.h).  A record
+	 * outside the arena is as corrupt as lengths that do not fit. */
 	memcpy(&h, &cell->header, sizeof(h));
 	if (h.payload_length > g->settings.max_message ||
-	    h.extension_length > room) {
+	    h.extension_length > room ||
+	    bus__message_locate(&g->area, cell, h.record_offset,
+				h.payload_length, h.extension_length,
+				&rec) < 0) {
 		rt->corrupt++;
 		return 1;
 	}
@@ -93,10 +101,10 @@ static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 		.correlation_id = h.correlation_id,
 		.delivery_count = 0,
 		.flags = h.flags,
-		.extension = (const uint8_t *)cell + sizeof(*cell),
+		.extension = rec.extension,
 		.extension_length = h.extension_length,
 		.payload_length = h.payload_length,
-		.payload = (const uint8_t *)cell + g->payload_offset,
+		.payload = rec.payload,
 	};
 	ret = bus_journal_append_message(rt->writer, &m);
 	if (ret < 0)

@@ -8,6 +8,12 @@
  * segment is anonymous memory laid out as busd lays out a queue.  Besides
  * the sanitizers, the rebuild must leave only messages that fit the
  * queue's cells, no more than its slots, each READY at its position.
+ *
+ * Then the same journal refills a packed (spsc) queue with a small arena
+ * (tests/packed_segment.h): a rebuild that succeeds must have laid the
+ * records one after another from offset 0, each inside the arena and
+ * found again by bus__message_locate, left the arena head after the last,
+ * and the producer's rebuild of its arena must accept the result.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +24,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "atomics.h"
 #include "bus/bus.h"
 #include "durable_queue.h"
+#include "message_area.h"
+#include "packed_segment.h"
 #include "queue_cell.h"
 #include "segment.h"
 #include "segment_lifecycle.h"
@@ -94,9 +103,87 @@ static void check_rebuilt(const struct busd_durable_queue *dq)
 				"a rebuilt cell is not READY at its position");
 		if (cell->header.payload_length > g->settings.max_message ||
 		    cell->header.extension_length >
-			    g->payload_offset - sizeof(struct bus_cell))
+			    busd_extension_room(&g->area))
 			fuzz_bug("a rebuilt message does not fit its cell");
 	}
+}
+
+/* What a packed refill may leave (see the top). */
+static void check_packed(const struct busd_durable_queue *dq)
+{
+	const struct bus__queue_geometry *g = &dq->geometry;
+	uint64_t from = bus__load_relaxed(&g->control->dequeue_position);
+	uint64_t to = bus__load_relaxed(&g->control->enqueue_position);
+	struct bus__arena_extent live[16];
+	struct bus__arena arena;
+	uint64_t offset = 0;
+	uint32_t n = 0;
+
+	if (to - from > g->slots || to - from > 16)
+		fuzz_bug("packed: more messages than slots");
+	for (uint64_t p = from; p < to; p++) {
+		const struct bus_cell *cell = bus__queue_cell(g, p);
+		const struct bus_message_header *h = &cell->header;
+		struct bus__record rec;
+		uint64_t length = bus__packed_record_length(
+			h->payload_length, h->extension_length);
+
+		if (h->record_offset != offset ||
+		    offset + length > g->area.arena_bytes)
+			fuzz_bug("packed: a record out of order or outside");
+		if (bus__message_locate(&g->area, cell, h->record_offset,
+					h->payload_length, h->extension_length,
+					&rec))
+			fuzz_bug("packed: a rebuilt record is not found");
+		live[n++] = (struct bus__arena_extent){
+			.position = p,
+			.start = (uint32_t)offset,
+			.length = (uint32_t)length,
+		};
+		offset += length;
+	}
+	if (bus__load_relaxed(&g->control->arena_head) !=
+	    offset % g->area.arena_bytes)
+		fuzz_bug(
+			"packed: the arena head is not after the last record");
+	if (bus__arena_init(&arena, g->area.arena_bytes, g->slots))
+		return;
+	if (bus__arena_rebuild(&arena, (uint32_t)offset % g->area.arena_bytes,
+			       live, n))
+		fuzz_bug("packed: the producer's rebuild refuses the refill");
+	bus__arena_destroy(&arena);
+}
+
+static void recover_packed(void)
+{
+	struct bus_journal_recovery recovered = { 0 };
+	struct bus_queue_settings settings;
+	struct packed_segment seg;
+	struct busd_durable_queue dq;
+	char detail[512];
+
+	bus_queue_settings_default(&settings);
+	settings.slots = 16;
+	settings.max_unacked = 16;
+	settings.max_message = 64;
+	settings.header_room = 64;
+	settings.durable = 1;
+	/* Two loans: a few messages fit, more are refused. */
+	if (packed_segment_map(&seg, &settings,
+			       2 * (uint32_t)bus__packed_reservation(64, 64)))
+		return;
+	memset(&dq, 0, sizeof(dq));
+	snprintf(dq.name, sizeof(dq.name), "q");
+	snprintf(dq.directory, sizeof(dq.directory), "%s", directory);
+	dq.geometry = seg.geometry;
+	dq.held = calloc(settings.slots, sizeof(*dq.held));
+	if (dq.held && busd_durable_recover(&dq, false, &recovered, detail,
+					    sizeof(detail)) == 0)
+		check_packed(&dq);
+	free(dq.held);
+	free(dq.acks);
+	free(dq.counts);
+	packed_segment_unmap(&seg);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -141,5 +228,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(dq.acks);
 	free(dq.counts);
 	munmap(base, o.size);
+	recover_packed();
 	return 0;
 }

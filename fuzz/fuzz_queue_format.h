@@ -22,7 +22,9 @@
  *   s[3]  max_unacked = 1 + s[3] % slots
  *   s[4]  max_producers = 1 + s[4] % 3 (spsc: 1)
  *   s[5]  max_consumers = 1 + s[5] % 3 (spsc: 1)
- *   s[6]  header_room = s[6] % 128
+ *   s[6]  header_room = s[6] % 128; bit 7: a packed (spsc) queue gets
+ *         the smallest arena it may have, one loan (ring_bytes), so that
+ *         records wrap and the arena fills; else the default arena
  *   s[7]  messages sent before the script, s[7] % (slots + 1)
  *
  * Each operation is an opcode byte (modulo FUZZ_OP_COUNT) and its operand
@@ -34,6 +36,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "packed.h"
 
 enum fuzz_mode {
 	FUZZ_MODE_RAW = 0,
@@ -82,6 +85,9 @@ static inline void fuzz_settings_from(const uint8_t s[FUZZ_SETTINGS_BYTES],
 	if (settings->type == BUS_QUEUE_SPSC)
 		settings->max_producers = settings->max_consumers = 1;
 	settings->header_room = s[6] % 128;
+	if ((s[6] & 0x80) && bus__queue_is_packed(settings))
+		settings->ring_bytes = (uint32_t)bus__packed_reservation(
+			settings->max_message, settings->header_room);
 }
 
 #endif /* BUS_FUZZ_QUEUE_FORMAT_H */

@@ -27,7 +27,10 @@
  *   s[3]  max_subscribers = 1 + s[3] % 4
  *   s[4]  max_publishers = 1 + s[4] % 3 (1: the single-publisher path)
  *   s[5]  history = s[5] % (slots + 1)
- *   s[6]  header_room = s[6] % 128
+ *   s[6]  header_room = s[6] % 128; bit 7: a packed (single-publisher)
+ *         topic gets the smallest arena it may have, one loan
+ *         (ring_bytes), so that records wrap and overwrite; else the
+ *         default arena
  *   s[7]  messages published before the script, s[7] % (2 * slots + 1):
  *         the first subscription is made before them, the others after
  *         (with history), so a prefill past a lap loses some or blocks.
@@ -42,6 +45,7 @@
 #include <stdint.h>
 
 #include "bus/bus.h"
+#include "packed.h"
 
 enum fuzz_topic_mode {
 	FUZZ_TOPIC_MODE_RAW = 0,
@@ -95,6 +99,9 @@ fuzz_topic_settings_from(const uint8_t s[FUZZ_TOPIC_SETTINGS_BYTES],
 	settings->max_publishers = 1u + s[4] % 3;
 	settings->history = s[5] % (settings->slots + 1);
 	settings->header_room = s[6] % 128;
+	if ((s[6] & 0x80) && bus__topic_is_packed(settings))
+		settings->ring_bytes = (uint32_t)bus__packed_reservation(
+			settings->max_message, settings->header_room);
 }
 
 /* How many messages the build publishes before the script. */

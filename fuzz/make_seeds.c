@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,9 @@ static void raw_seeds(void)
 	static const uint8_t spsc[] = { 1, 1, 15, 3, 0, 0, 64, 0 };
 	/* mpmc drop-oldest, 4 slots. */
 	static const uint8_t drop[] = { 4, 1, 15, 1, 0, 0, 0, 0 };
+	/* spsc, 8 slots, 64 bytes, packed with the smallest arena (one
+	 * loan; bit 7 of s[6]): records wrap round it. */
+	static const uint8_t small[] = { 1, 2, 63, 7, 0, 0, 0x80 | 32, 0 };
 	struct bus_message m;
 	struct seed_queue q;
 
@@ -170,6 +174,84 @@ static void raw_seeds(void)
 	queue_make(&q, drop);
 	send_some(&q, 7);
 	queue_write(&q, "drop-oldest-full");
+
+	queue_make(&q, small);
+	send_some(&q, 1);
+	bus_receive(q.consumer, &m, BUS_NOWAIT);
+	bus_ack(q.consumer, &m);
+	bus_loan(q.producer, &m, BUS_NOWAIT);
+	bus_message_set_key(&m, "seed.key");
+	bus_commit(q.producer, &m, 4); /* with a key, past the arena's end */
+	queue_write(&q, "spsc-small-arena");
+}
+
+/*
+ * A packed spsc queue whose cells a peer points at records outside the
+ * arena, off a line, and over one another (header.record_offset), with
+ * reads between: each must be a clean -EBADMSG.  Built here: the offset
+ * of record_offset in a cell comes from the layout.
+ */
+static void packed_script_seed(void)
+{
+	uint16_t at =
+		(uint16_t)(offsetof(struct bus_cell, header) +
+			   offsetof(struct bus_message_header, record_offset));
+	const uint8_t script[] = {
+		FUZZ_MODE_SCRIPT,
+		1,
+		1,
+		31,
+		3,
+		0,
+		0,
+		0x80 | 16,
+		3,
+		/* cell 0: record at 65535 (off a line, past the end) */
+		FUZZ_OP_POKE_CELL,
+		0,
+		(uint8_t)at,
+		(uint8_t)(at >> 8),
+		3,
+		0xff,
+		0xff,
+		0,
+		0,
+		FUZZ_OP_RECEIVE,
+		0,
+		FUZZ_OP_TOUCH,
+		/* cell 1: record at 64, over cell 2's */
+		FUZZ_OP_POKE_CELL,
+		1,
+		(uint8_t)at,
+		(uint8_t)(at >> 8),
+		3,
+		64,
+		0,
+		0,
+		0,
+		FUZZ_OP_RECEIVE,
+		0,
+		FUZZ_OP_TOUCH,
+		FUZZ_OP_ACK,
+		0,
+		FUZZ_OP_SEND,
+		0,
+		24,
+		0,
+		FUZZ_OP_LOAN,
+		0,
+		FUZZ_OP_COMMIT,
+		0,
+		8,
+		0,
+		FUZZ_OP_RECEIVE_BATCH,
+		0,
+		4,
+		FUZZ_OP_TOUCH,
+	};
+
+	write_seed("script-spsc-packed-corrupt", script, sizeof(script), NULL,
+		   0);
 }
 
 #define OP(code) FUZZ_OP_##code
@@ -459,6 +541,8 @@ static void topic_raw_seeds(void)
 	static const uint8_t block[] = { 0, 2, 31, 1, 1, 4, 64, 0 };
 	/* overwrite, 4 slots, 16 bytes, one publisher, history 4. */
 	static const uint8_t lapping[] = { 1, 1, 15, 1, 0, 4, 0, 0 };
+	/* The same packed with the smallest arena (bit 7 of s[6]). */
+	static const uint8_t small[] = { 1, 1, 15, 1, 0, 4, 0x80, 0 };
 	struct bus_message m;
 	struct seed_topic t;
 
@@ -481,6 +565,10 @@ static void topic_raw_seeds(void)
 	publish_some(&t, 10); /* the subscriber was lapped */
 	bus_topic_loan(t.publisher, &m, BUS_NOWAIT); /* never committed */
 	topic_write(&t, "topic-overwrite-lapped");
+
+	topic_make(&t, small);
+	publish_some(&t, 6); /* records overwritten round the arena */
+	topic_write(&t, "topic-overwrite-small-arena");
 }
 
 #define TOP(code) FUZZ_TOP_##code
@@ -729,6 +817,7 @@ int main(int argc, char **argv)
 	seed_dir = argv[1];
 	raw_seeds();
 	script_seeds();
+	packed_script_seed();
 	if (argc >= 3) {
 		seed_dir = argv[2];
 		topic_raw_seeds();

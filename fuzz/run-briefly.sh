@@ -14,13 +14,14 @@
 #
 # Targets: fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests
 # fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record
-# fuzz_durable_recover fuzz_durable_store (default: all nine).
+# fuzz_durable_recover fuzz_durable_store fuzz_packed_record (default: all
+# ten).
 set -eu
 
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record fuzz_durable_recover fuzz_durable_store}
+targets=${*:-fuzz_queue_segment fuzz_topic_segment fuzz_config fuzz_requests fuzz_stomp_frame fuzz_bridge_status fuzz_journal_record fuzz_durable_recover fuzz_durable_store fuzz_packed_record}
 build=${BUILD_DIR:-build-fuzz}
 jobs=${JOBS:-2}
 

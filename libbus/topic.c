@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "atomics.h"
@@ -14,7 +15,9 @@
 #include "futex.h"
 #include "latency.h"
 #include "message_keys.h"
+#include "packed.h"
 #include "topic.h"
+#include "topic_arena.h"
 #include "topic_catch_up.h"
 #include "topic_cell.h"
 #include "topic_handle.h"
@@ -23,6 +26,7 @@
 #include "wake.h"
 
 #define BUS__SPIN_NS_DEFAULT 2000
+
 
 static int wait_valid(enum bus_wait_strategy wait)
 {
@@ -90,12 +94,25 @@ int bus__topic_handle_create(const struct bus__topic_geometry *geometry,
 	/* Relaxed: our predecessor left it before busd lent us the slot,
 	 * and the socket round trip orders that. */
 	t->tail = bus__load_relaxed(&geometry->control->tail);
+	/* A packed topic's publisher manages its arena, from what the
+	 * cells say a predecessor left there (topic_arena.c). */
+	t->packed = role == BUS_PRODUCER && geometry->area.arena;
+	if (t->packed) {
+		int ret = bus__topic_arena_open(t);
+
+		if (ret < 0) {
+			free(t);
+			return ret;
+		}
+	}
 	*out = t;
 	return 0;
 }
 
 void bus__topic_handle_destroy(struct bus_topic *t)
 {
+	if (t && t->packed)
+		bus__topic_arena_close(t);
 	free(t);
 }
 
@@ -180,18 +197,25 @@ static int journal_failure(const struct bus_topic *t, int ret)
 	return error < 0 ? error : ret;
 }
 
-int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
+/*
+ * A loan whose message holds at most capacity bytes and, with keys, the
+ * extension limit (packed topics reserve that much of the arena; fixed
+ * cells ignore it).  bus_topic_loan() asks for max_message and the limit,
+ * bus_publish() for what it sends.
+ */
+static int loan(bus_topic_t *t, struct bus_message *m, uint32_t capacity,
+		bool keys, int64_t timeout_ns)
 {
+	const struct bus__topic_geometry *g = &t->geometry;
 	struct claim_context c = { t, 0 };
 	struct bus_cell *cell;
 	int ret;
 
-	if (!t || !m)
-		return -EINVAL;
-	if (t->role != BUS_PRODUCER)
-		return -EBADF;
-	if (closed(&t->geometry))
-		return gone(&t->geometry);
+	if (t->packed)
+		t->want = (uint32_t)bus__packed_record_length(
+			capacity, keys ? g->area.extension_limit : 0);
+	if (closed(g))
+		return gone(g);
 	ret = try_claim(&c);
 	if (ret == -ENOBUFS) {
 		if (timeout_ns != BUS_NOWAIT && !t->wait_counted)
@@ -209,13 +233,72 @@ int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 			ret = journal_failure(t, ret);
 		return ret;
 	}
-	cell = bus__topic_cell(&t->geometry, c.position);
-	m->payload = (uint8_t *)cell + t->geometry.payload_offset;
+	cell = bus__topic_cell(g, c.position);
 	m->length = 0;
-	m->capacity = t->geometry.settings.max_message;
 	m->header = &cell->header;
 	m->token = c.position;
 	m->extras = 0;
+	if (t->packed) {
+		const struct bus__arena_extent *e =
+			bus__topic_arena_extent(t, c.position);
+
+		/* Ours: take() just put it at the FIFO's back. */
+		m->payload = g->area.arena + e->start;
+		m->capacity = capacity;
+		m->room = keys ? g->area.extension_limit : 0;
+		m->extras = keys ? BUS__EXTRAS_PACKED : 0;
+		return 0;
+	}
+	m->payload = (uint8_t *)cell + g->payload_offset;
+	m->capacity = g->settings.max_message;
+	m->room = 0;
+	return 0;
+}
+
+int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
+{
+	if (!t || !m)
+		return -EINVAL;
+	if (t->role != BUS_PRODUCER)
+		return -EBADF;
+	return loan(t, m, t->geometry.settings.max_message, true, timeout_ns);
+}
+
+/*
+ * Packed: the record of our loan at m->token now holds length bytes of
+ * payload and the extension the setters wrote: that moves from the loan's
+ * place (payload + round8(capacity)) to its own (payload + round8(length)),
+ * and the record shrinks to what it holds (arena.h).  header gets its
+ * offset.  -EINVAL for a message that is not our loan as we made it.
+ */
+static int commit_record(struct bus_topic *t, const struct bus_message *m,
+			 uint32_t length, struct bus_message_header *header)
+{
+	const struct bus__topic_geometry *g = &t->geometry;
+	const struct bus__arena_extent *e =
+		bus__topic_arena_extent(t, m->token);
+	uint32_t extension = header->extension_length;
+	uint32_t from = bus__packed_extension_at(m->capacity);
+	uint32_t to = bus__packed_extension_at(length);
+	uint64_t need = bus__packed_record_length(length, extension);
+	uint8_t *payload = m->payload;
+
+	if (!e || payload != g->area.arena + e->start ||
+	    length > m->capacity || need > e->length ||
+	    (extension &&
+	     (extension > m->room ||
+	      bus__packed_record_length(m->capacity, extension) > e->length)))
+		return -EINVAL;
+	if (extension && from != to) {
+		uint8_t moved[BUS_QUEUE_HEADER_ROOM_MAX];
+
+		/* Relaxed word stores (topic_ring.h): a lapped reader may
+		 * be copying what these bytes held. */
+		memcpy(moved, payload + from, extension);
+		bus__topic_write_payload(payload + to, moved, extension);
+	}
+	header->record_offset = e->start;
+	bus__topic_arena_shrink(t, m->token, (uint32_t)need);
 	return 0;
 }
 
@@ -249,8 +332,14 @@ int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
 	if (length > t->geometry.settings.max_message)
 		return -EMSGSIZE;
 	/* Key, headers, correlation or expiry set on the loan. */
-	if (__builtin_expect(m->extras, 0))
+	if (__builtin_expect(m->extras & BUS__EXTRAS_SET, 0))
 		bus__message_extras_keep(m->header, &header);
+	if (t->packed) {
+		int ret = commit_record(t, m, length, &header);
+
+		if (ret < 0)
+			return ret;
+	}
 	header.sequence = m->token;
 	header.publish_time_ns =
 		t->no_timestamp ? 0 : bus__clock_now_ns(&t->clock);
@@ -274,7 +363,8 @@ int bus_publish(bus_topic_t *t, const void *data, size_t length,
 		return -EBADF;
 	if (length > t->geometry.settings.max_message)
 		return -EMSGSIZE;
-	ret = bus_topic_loan(t, &m, timeout_ns);
+	/* Packed: a record of what we send, not of max_message. */
+	ret = loan(t, &m, (uint32_t)length, false, timeout_ns);
 	if (ret < 0)
 		return ret;
 	/* A reader may copy the cell while we write it and then discard the
@@ -565,10 +655,14 @@ int bus_subscription_receive(bus_subscription_t *s, struct bus_message *m,
 	m->capacity = r.delivery.length;
 	m->header = r.delivery.header;
 	m->token = r.delivery.position;
-	/* Receiving: extras says only where the room lies (message_keys.h);
-	 * a fixed cell's lies between header and payload. */
-	m->extras = 0;
-	m->room = 0;
+	/* Receiving: extras says only where the room lies (message_keys.h).
+	 * A packed view in place: key and headers follow the payload
+	 * (bus.h); copies, and fixed cells, have it between header and
+	 * payload. */
+	m->room = r.delivery.room;
+	m->extras = r.delivery.in_place && s->geometry.area.arena
+			    ? BUS__EXTRAS_PACKED
+			    : 0;
 	return 0;
 }
 

@@ -420,8 +420,9 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 	c->end = s->next;
 	c->known = from == BUS_FROM_SEQUENCE;
 	c->next = from == BUS_FROM_SEQUENCE ? from_value : 0;
-	c->room =
-		s->geometry.payload_offset - (uint32_t)sizeof(struct bus_cell);
+	/* A view's copy is laid out as a fixed cell, packed topics too
+	 * (their extension limit as the room). */
+	c->room = bus__topic_copy_room(&s->geometry);
 	c->max_message = s->geometry.settings.max_message;
 	c->fail = fail;
 	c->stage.bytes = calloc(1, copy_size);

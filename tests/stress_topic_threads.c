@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stress_topic_threads POLICY PUBLISHERS SUBSCRIBERS COUNT [--churn]
+ *                      [--ring-bytes=N]
  *
  * Publishers and subscribers of one topic as threads of one process,
  * sharing one mapping of a local topic segment (no busd), so that
@@ -15,7 +16,9 @@
  * every subscriber; subscriber 0 is slow on purpose, so it is lapped.
  * --churn (block) adds a subscriber that joins and leaves over and over
  * while the others run: after its first message from a publisher it must
- * get that publisher's next ones without a gap.
+ * get that publisher's next ones without a gap.  --ring-bytes=N (one
+ * publisher: a packed topic) makes the arena N bytes, smaller than the
+ * ring's slots x max_message, so that records are reused before cells.
  *
  * Publishers use bus_publish(); under block also loans, to drive the
  * zero-copy path and joins while loans are open (bus.h says why loans are
@@ -48,6 +51,7 @@ struct stress {
 	struct local_topic topic;
 	int overwrite;
 	int churn;
+	uint32_t ring_bytes; /* packed (one publisher): the arena */
 	uint32_t publishers;
 	uint32_t subscribers;
 	uint64_t count;		     /* per publisher */
@@ -339,7 +343,7 @@ static void check_totals(struct stress *s, struct worker *subscribers)
 
 static int parse(struct stress *s, int argc, char **argv)
 {
-	if (argc < 5 || argc > 6)
+	if (argc < 5 || argc > 7)
 		return -1;
 	if (!strcmp(argv[1], "block"))
 		s->overwrite = 0;
@@ -350,9 +354,15 @@ static int parse(struct stress *s, int argc, char **argv)
 	s->publishers = (uint32_t)strtoul(argv[2], NULL, 10);
 	s->subscribers = (uint32_t)strtoul(argv[3], NULL, 10);
 	s->count = scaled(strtoull(argv[4], NULL, 10));
-	s->churn = argc == 6 && !strcmp(argv[5], "--churn");
-	if (argc == 6 && !s->churn)
-		return -1;
+	for (int i = 5; i < argc; i++) {
+		if (!strcmp(argv[i], "--churn"))
+			s->churn = 1;
+		else if (!strncmp(argv[i], "--ring-bytes=", 13))
+			s->ring_bytes =
+				(uint32_t)strtoul(argv[i] + 13, NULL, 10);
+		else
+			return -1;
+	}
 	if (s->publishers < 1 || s->publishers > MAX_PUBLISHERS ||
 	    s->subscribers < 1 || s->subscribers >= MAX_SUBSCRIBERS ||
 	    (s->churn && s->overwrite))
@@ -381,13 +391,14 @@ int main(int argc, char **argv)
 	if (parse(&s, argc, argv)) {
 		fprintf(stderr, "usage: stress_topic_threads block|overwrite "
 				"PUBLISHERS(1-4) SUBSCRIBERS(1-5) COUNT "
-				"[--churn (block)]\n");
+				"[--churn (block)] [--ring-bytes=N]\n");
 		return 2;
 	}
 	local_topic_settings(&settings, SLOTS, MAX_MESSAGE,
 			     s.overwrite ? BUS_SLOW_SUBSCRIBER_OVERWRITE
 					 : BUS_SLOW_SUBSCRIBER_BLOCK,
 			     s.publishers, 0);
+	settings.ring_bytes = s.ring_bytes;
 	ret = local_topic_create(&s.topic, &settings);
 	if (ret) {
 		fprintf(stderr, "local topic: %s\n", bus_strerror(ret));

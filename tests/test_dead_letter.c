@@ -623,6 +623,7 @@ static void move_until_killed(struct pair *p, uint32_t index, bool commit)
 	struct bus_cell *from = bus__queue_cell(s, index);
 	struct bus_queue busd = { 0 };
 	struct bus_cell *to;
+	struct bus__record src, dst;
 	uint64_t d;
 	int dropped = 0;
 
@@ -637,9 +638,18 @@ static void move_until_killed(struct pair *p, uint32_t index, bool commit)
 		return;
 	to = bus__queue_cell(&busd.geometry, d);
 	to->header = from->header;
-	memcpy((uint8_t *)to + busd.geometry.payload_offset,
-	       (uint8_t *)from + s->payload_offset,
-	       from->header.payload_length);
+	to->header.record_offset = 0;
+	/* Where the bytes lie, in a packed source and the fixed target. */
+	assert_ret(bus__message_locate(&s->area, from,
+				       from->header.record_offset,
+				       from->header.payload_length,
+				       from->header.extension_length, &src),
+		   0);
+	assert_ret(bus__message_locate(&busd.geometry.area, to, 0,
+				       from->header.payload_length,
+				       from->header.extension_length, &dst),
+		   0);
+	memcpy(dst.payload, src.payload, from->header.payload_length);
 	bus__ring_publish(&busd, d);
 }
 

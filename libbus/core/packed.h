@@ -24,7 +24,7 @@
 /* Switched on by the code that handles each kind's arena; until then
  * every segment has fixed cells, as in layout 5. */
 #define BUS__PACKED_QUEUES 1
-#define BUS__PACKED_TOPICS 0
+#define BUS__PACKED_TOPICS 1
 
 /* Records start on a line of their own: a writer's next record never
  * shares a line with what a reader is reading. */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "bus/bus.h"
 #include "clock.h"
 #include "latency.h"
@@ -48,6 +49,21 @@ struct bus_topic {
 	 * journal is concerned (journal_position + slots, as we last read
 	 * it). */
 	uint64_t journal_limit;
+
+	/*
+	 * Packed topic (max_publishers = 1, packed.h): the arena as we manage
+	 * it (arena.h, core/topic_arena.c).  want: the record length the
+	 * claim in progress needs (a loan's reservation, or what a copying
+	 * publish sends).  loans: claims not yet committed; oldest_loan:
+	 * none of ours is open below it.  overwritten: what we last stored
+	 * in control->overwritten.
+	 */
+	bool packed;
+	struct bus__arena arena;
+	uint32_t want;
+	uint32_t loans;
+	uint64_t oldest_loan;
+	uint64_t overwritten;
 
 	struct bus_topic *next; /* the connection's list */
 	char name[BUS_NAME_MAX + 1];
@@ -116,12 +132,23 @@ struct bus_subscription {
 			    uint32_t index);
 };
 
+/* Bytes of header room in a copy of a message: a fixed cell's room, or
+ * for a packed topic its extension limit (rounded so that the payload
+ * after it stays 8-aligned): a copy is laid out as a fixed cell always. */
+static inline uint32_t
+bus__topic_copy_room(const struct bus__topic_geometry *geometry)
+{
+	if (geometry->area.arena)
+		return (geometry->area.extension_limit + 7u) & ~7u;
+	return geometry->payload_offset - (uint32_t)sizeof(struct bus_cell);
+}
+
 /* Bytes of a subscription's copy buffer: header, header room, payload. */
 static inline size_t
 bus__topic_copy_size(const struct bus__topic_geometry *geometry)
 {
-	return sizeof(struct bus_message_header) + geometry->payload_offset -
-	       sizeof(struct bus_cell) + geometry->settings.max_message;
+	return sizeof(struct bus_message_header) +
+	       bus__topic_copy_room(geometry) + geometry->settings.max_message;
 }
 
 #endif /* BUS_TOPIC_H */

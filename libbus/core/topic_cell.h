@@ -122,6 +122,20 @@
  * If a copy read any word of the new message, the fences make the claim
  * visible to the reader's second load.
  *
+ * Packed topics (max_publishers = 1, layout.h "Packed messages").  The
+ * cell holds state and header; the message's record lies in the arena at
+ * header.record_offset, and its bytes may be reused before the cell is
+ * (core/topic_arena.c says when, and why a join stays safe although the
+ * bytes of q go before the tail reaches q + N).  In-place views (block)
+ * are protected as before: the publisher reuses a record only once every
+ * live subscriber passed it.  Copies (overwrite, history, last value) are
+ * protected by a second line: the publisher raises overwritten past every
+ * record it writes over, before the release fence after its claim; a
+ * reader checks, after its acquire fence, the state and p >= overwritten,
+ * and a record lost so counts as a lapped cell does.  A replacement
+ * publisher rebuilds its arena from the READY cells of the last lap at or
+ * above overwritten.
+ *
  * Crash safety.  A dead publisher leaves at most WRITING cells carrying its
  * owner index; busd pads them (CAS, so a late commit cannot be lost in a
  * race).  A dead subscriber leaves its slot live; busd marks it free, so

@@ -39,6 +39,8 @@
 
 #include "atomics.h"
 #include "futex.h"
+#include "packed.h"
+#include "topic_arena.h"
 #include "topic_cell.h"
 #include "topic_high_water.h"
 #include "topic_ring.h"
@@ -61,12 +63,6 @@ static struct bus_cell *cell_at(const struct bus__topic_geometry *g,
 				uint64_t position)
 {
 	return bus__topic_cell(g, position);
-}
-
-static void *payload_of(const struct bus__topic_geometry *g,
-			struct bus_cell *cell)
-{
-	return (uint8_t *)cell + g->payload_offset;
 }
 
 /* Moves the shared tail past p unless somebody already did. */
@@ -98,9 +94,8 @@ static enum publisher_view publisher_view(uint64_t state, uint64_t p)
 	return CLAIMABLE;    /* READY or PADDED of the previous lap */
 }
 
-/* The lowest position of a live subscriber, but at most `position`. */
-static uint64_t scan_subscribers(const struct bus__topic_geometry *g,
-				 uint64_t position)
+uint64_t bus__topic_scan_subscribers(const struct bus__topic_geometry *g,
+				     uint64_t position)
 {
 	uint64_t minimum = position;
 
@@ -158,7 +153,7 @@ static bool subscribers_passed(struct bus_topic *t, uint64_t p)
 	if (!t->single)
 		bus__fetch_add_seq_cst(&c->tail, 0);
 	bus__fence_seq_cst();
-	t->minimum = scan_subscribers(g, p);
+	t->minimum = bus__topic_scan_subscribers(g, p);
 	return p - n < t->minimum;
 }
 
@@ -186,10 +181,12 @@ static bool journal_allows(struct bus_topic *t, uint64_t p)
 
 static void claimed(struct bus_topic *t)
 {
-	/* The seqlock's release fence (overwrite policy): the claim is
+	/* The seqlock's release fence (overwrite policy; packed topics,
+	 * whose history and last-value copies check overwritten under
+	 * either policy): the claim, and the raise of overwritten, are
 	 * ordered before the header and payload stores that follow.  Pairs
 	 * with the acquire fence in copy_message(). */
-	if (t->overwrite)
+	if (t->overwrite || t->packed)
 		bus__fence_release();
 }
 
@@ -197,6 +194,7 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 {
 	const struct bus__topic_geometry *g = &t->geometry;
 	uint64_t p = t->tail;
+	uint32_t offset = 0;
 
 	for (uint32_t passed = 0; passed <= g->slots;) {
 		struct bus_cell *cell = cell_at(g, p);
@@ -211,6 +209,16 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 				goto full;
 			if (!t->overwrite && !subscribers_passed(t, p))
 				goto full;
+			/* Packed: room in the arena first (topic_arena.c);
+			 * none is full, as a ring is. */
+			if (t->packed) {
+				int ret = bus__topic_arena_find(t, p, &offset);
+
+				if (ret == -ENOBUFS)
+					goto full;
+				if (ret < 0)
+					return ret;
+			}
 			/* Nobody else writes the state of a claimable cell of
 			 * a single-publisher topic: a plain store. */
 			bus__store_relaxed(
@@ -223,6 +231,8 @@ int bus__topic_claim_single(struct bus_topic *t, uint64_t *position)
 			 * subscribers_passed orders it there), lapped readers
 			 * and a replacement publisher. */
 			bus__store_relaxed(&g->control->tail, p + 1);
+			if (t->packed)
+				bus__topic_arena_take(t, p, offset);
 			claimed(t);
 			return 0;
 		case FULL:
@@ -369,43 +379,59 @@ static void read_words(void *to, const void *from, size_t bytes)
 	}
 }
 
+/* A copy whose record the arena gave to a newer message: the positions
+ * below control->overwritten count as lost (bus__topic_read). */
+#define ARENA_LAPPED (-EOVERFLOW)
+
 /*
- * Copies the message of a cell found READY with `state`, then looks at the
- * state again: the seqlock's read side.  Returns the length; -ESTALE when
- * the cell was reused during the copy (nothing copied can be trusted);
- * -EMSGSIZE or -EBADMSG for an intact message too long for size or for the
- * topic.  Works on a read-only mapping.
+ * Copies the message of a cell found READY with `state` at position p,
+ * then looks at the state again, and (packed) at overwritten: the
+ * seqlock's read side.  Returns the length; -ESTALE when the cell was
+ * reused during the copy, ARENA_LAPPED when its record was (nothing copied
+ * can be trusted either way); -EMSGSIZE or -EBADMSG for an intact message
+ * too long for size or for the topic, or whose record lies outside the
+ * arena.  extension gets up to room bytes of key and headers.  Works on a
+ * read-only mapping.
  */
 static int copy_message(const struct bus__topic_geometry *g,
-			struct bus_cell *cell, uint64_t state, void *to,
-			size_t size, struct bus_message_header *header,
-			void *extension)
+			struct bus_cell *cell, uint64_t state, uint64_t p,
+			void *to, size_t size,
+			struct bus_message_header *header, void *extension,
+			uint32_t room)
 {
-	uint32_t room = g->payload_offset - (uint32_t)sizeof(*cell);
+	struct bus__record record;
 	uint32_t length;
 	int ret = 0;
 
 	read_words(header, &cell->header, sizeof(*header));
 	length = header->payload_length;
-	if (length > g->settings.max_message)
+	/* From our copy of the header: a publisher may be changing it. */
+	if (length > g->settings.max_message ||
+	    bus__message_locate(&g->area, cell, header->record_offset, length,
+				header->extension_length, &record))
 		ret = -EBADMSG;
 	else if (length > size)
 		ret = -EMSGSIZE;
 	else
-		read_words(to, payload_of(g, cell), length);
+		read_words(to, record.payload, length);
 	/* Key and headers, for a view (a corrupt length is the reader's to
 	 * find: it is bounded by the room, and so is this copy). */
-	if (extension && header->extension_length)
-		read_words(extension, (uint8_t *)cell + sizeof(*cell),
-			   header->extension_length < room
-				   ? header->extension_length
-				   : room);
+	if (!ret && extension && header->extension_length) {
+		uint32_t bytes = header->extension_length;
+
+		if (bytes > record.room)
+			bytes = record.room;
+		read_words(extension, record.extension,
+			   bytes < room ? bytes : room);
+	}
 	/* Acquire fence: pairs with the release fence after a claim.  If a
-	 * load above read a word of a later message, the load below sees
-	 * that message's claim. */
+	 * load above read a word of a later message, the loads below see
+	 * that message's claim, and its raise of overwritten. */
 	bus__fence_acquire();
 	if (bus__load_relaxed(&cell->state) != state)
 		return -ESTALE;
+	if (g->area.arena && p < bus__load_relaxed(&g->control->overwritten))
+		return ARENA_LAPPED;
 	return ret ? ret : (int)length;
 }
 
@@ -447,6 +473,24 @@ static void count_loss(struct bus_subscription *s, uint64_t from, uint64_t to)
 }
 
 /*
+ * The record of s->next went to a newer message (packed, copies): every
+ * position below overwritten may have lost its record, so those from
+ * s->next on are gone, counted as a lapped cell's are.  Jump there.
+ */
+static void jump_overwritten(struct bus_subscription *s)
+{
+	/* Relaxed: copy_message() loaded it after its acquire fence; a
+	 * later value only makes the jump longer, and counts what it
+	 * passes. */
+	uint64_t oldest = bus__load_relaxed(&s->geometry.control->overwritten);
+
+	if (oldest <= s->next) /* only with a corrupt line */
+		oldest = s->next + 1;
+	count_loss(s, s->next, oldest);
+	s->next = oldest;
+}
+
+/*
  * The cell of s->next holds a later lap: the messages from s->next up to
  * the oldest one that may still be intact are gone.  Jump there.
  */
@@ -477,44 +521,52 @@ static int read_in_place(struct bus_subscription *s, struct bus_cell *cell,
 {
 	const struct bus__topic_geometry *g = &s->geometry;
 	struct bus_message_header *h = &cell->header;
-	/* Read once: a hostile publisher could change it under us. */
+	struct bus__record record;
+	/* Read once: a hostile publisher could change them under us. */
 	uint32_t length = *(volatile uint32_t *)&h->payload_length;
+	uint32_t extension = *(volatile uint16_t *)&h->extension_length;
+	uint32_t offset = *(volatile uint32_t *)&h->record_offset;
 
-	if (length > g->settings.max_message)
+	if (length > g->settings.max_message ||
+	    bus__message_locate(&g->area, cell, offset, length, extension,
+				&record))
 		return -EBADMSG;
 	d->length = length;
 	if (!dst) {
 		d->header = h;
-		d->payload = payload_of(g, cell);
+		d->payload = record.payload;
+		/* Packed: the key and headers follow the payload. */
+		d->room = g->area.arena ? record.room : 0;
 		d->in_place = 1;
 		return 0;
 	}
 	if (length > size)
 		return -EMSGSIZE;
-	memcpy(dst, payload_of(g, cell), length);
+	memcpy(dst, record.payload, length);
 	s->header = *h;
 	d->header = &s->header;
 	d->payload = dst;
+	d->room = 0;
 	d->in_place = 0;
 	return 0;
 }
 
 static int read_copy(struct bus_subscription *s, struct bus_cell *cell,
-		     uint64_t state, void *dst, size_t size,
+		     uint64_t state, uint64_t p, void *dst, size_t size,
 		     struct bus__topic_delivery *d)
 {
-	/* A view's copy: header, header room, payload, as in a cell. */
+	/* A view's copy: header, header room, payload, as in a fixed cell,
+	 * for packed topics too (message_keys.c reads it so). */
+	uint32_t room_size = bus__topic_copy_room(&s->geometry);
 	uint8_t *head = (uint8_t *)s->buffer;
 	uint8_t *room = head + sizeof(struct bus_message_header);
-	void *to = dst ? dst
-		       : room + s->geometry.payload_offset -
-				   sizeof(struct bus_cell);
+	void *to = dst ? dst : room + room_size;
 	int ret;
 
 	if (!dst)
 		size = s->geometry.settings.max_message;
-	ret = copy_message(&s->geometry, cell, state, to, size, &s->header,
-			   dst ? NULL : room);
+	ret = copy_message(&s->geometry, cell, state, p, to, size, &s->header,
+			   dst ? NULL : room, room_size);
 	if (ret < 0)
 		return ret;
 	d->header = &s->header;
@@ -524,6 +576,7 @@ static int read_copy(struct bus_subscription *s, struct bus_cell *cell,
 	}
 	d->payload = to;
 	d->length = (uint32_t)ret;
+	d->room = 0;
 	d->in_place = 0;
 	return 0;
 }
@@ -565,9 +618,13 @@ int bus__topic_read(struct bus_subscription *s, void *dst, size_t size,
 		if (!s->overwrite && (p >= s->protected_from || !s->buffer))
 			ret = read_in_place(s, cell, dst, size, d);
 		else
-			ret = read_copy(s, cell, state, dst, size, d);
+			ret = read_copy(s, cell, state, p, dst, size, d);
 		if (ret == -ESTALE)
 			continue; /* overwritten: the next look jumps */
+		if (ret == ARENA_LAPPED) {
+			jump_overwritten(s);
+			continue;
+		}
 		if (ret == -EBADMSG)
 			s->next = p + 1;
 		if (ret < 0)
@@ -616,9 +673,11 @@ void bus__subscription_publish_position(struct bus_subscription *s)
 	 * A publisher sleeps.  It waits to claim some position at most the
 	 * tail, so it waits for us only if we were a whole ring behind that.
 	 * Reading the count synchronised with its raise, made after it had
-	 * set the tail: our load sees that tail or a later one.
+	 * set the tail: our load sees that tail or a later one.  A packed
+	 * topic's publisher may wait for the arena, where any message we
+	 * pass may be the one it waits for.
 	 */
-	if (before + g->slots > bus__load_relaxed(&c->tail))
+	if (!g->area.arena && before + g->slots > bus__load_relaxed(&c->tail))
 		return;
 	bus__wake_all(&c->space_futex);
 }
@@ -644,7 +703,8 @@ static int newest_below(const struct bus__topic_geometry *g, uint64_t tail,
 			return -ESTALE; /* the ring moved on under us */
 		if (d < 0 || bus__topic_kind(state) != BUS__TOPIC_READY)
 			continue; /* still being written, or padded */
-		return copy_message(g, cell, state, buf, size, header, NULL);
+		return copy_message(g, cell, state, q - 1, buf, size, header,
+				    NULL, 0);
 	}
 	return -EAGAIN;
 }
@@ -661,7 +721,7 @@ int bus__topic_read_last(const struct bus__topic_geometry *g, void *buf,
 		uint64_t tail = bus__load_relaxed(&g->control->tail);
 		int ret = newest_below(g, tail, buf, size, &header);
 
-		if (ret == -ESTALE)
+		if (ret == -ESTALE || ret == ARENA_LAPPED)
 			continue;
 		if (ret >= 0 && hdr)
 			*hdr = header;

@@ -46,6 +46,8 @@ static const struct setting queue_settings[] = {
 	{ QUEUE_FIELD(max_deliveries), NULL },
 	{ QUEUE_FIELD(ack_timeout_ms), NULL },
 	{ QUEUE_FIELD(ttl_ms), NULL },
+	/* Packed (spsc) queues' arena; busd checks it. */
+	{ QUEUE_FIELD(ring_bytes), NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -58,6 +60,8 @@ static const struct setting topic_settings[] = {
 	{ TOPIC_FIELD(max_publishers), NULL },
 	{ TOPIC_FIELD(history), NULL },
 	{ TOPIC_FIELD(header_room), NULL },
+	/* Packed (single-publisher) topics' arena; busd checks it. */
+	{ TOPIC_FIELD(ring_bytes), NULL },
 	{ NULL, 0, NULL },
 };
 
