@@ -14,8 +14,14 @@ struct bus__error_text {
 static const struct bus__error_text bus__error_texts[] = {
 	{ EAGAIN, "nothing to receive yet: the queue is empty, try again" },
 	{ ENOBUFS, "the queue or topic is full: consume faster, raise "
-		   "'slots', or retry later (a topic under slow_subscriber = "
-		   "block waits for its slowest subscriber)" },
+		   "'slots' (or 'ring_bytes'), or retry later (a topic under "
+		   "slow_subscriber = block waits for its slowest "
+		   "subscriber)" },
+	/* A packed queue's loan whose room only our own commits can free. */
+	{ EDEADLK, "this producer's own open loans fill the queue's arena, so "
+		   "waiting could never end: commit (or send) them first, or "
+		   "raise 'ring_bytes' (a loan reserves max_message and 512 "
+		   "bytes of key room until its commit)" },
 	{ EMSGSIZE, "the message is larger than the queue's or topic's "
 		    "max_message, or than the buffer given for it, or its "
 		    "key and headers do not fit its header_room (for spsc "

@@ -356,7 +356,10 @@ BUS_EXPORT void bus_queue_uncancel(bus_queue_t *queue);
  * write in place.  Waits up to timeout_ns for room when the queue's overflow
  * policy is block; -ENOBUFS when full and the policy is reject or the
  * timeout is BUS_NOWAIT; -ETIMEDOUT after a timeout.  A producer may hold
- * several loans; each must be committed.
+ * several loans; each must be committed.  In a packed (spsc) queue a loan
+ * reserves max_message and the key room (layout.h) until its commit:
+ * -EDEADLK, at once, when only the producer's own open loans stand in the
+ * way of the room, which no wait could give.
  */
 BUS_EXPORT int bus_loan(bus_queue_t *queue, struct bus_message *message,
 			int64_t timeout_ns);

@@ -111,7 +111,9 @@ int bus__arena_find(struct bus__arena *a, uint32_t length,
 	uint64_t from = 0; /* where the room may start, unwrapped */
 	uint64_t start;
 
-	a->overwrites = 0;
+	/* overwrites is not reset here: a find that dropped records and
+	 * then failed leaves their bytes to a later find, whose writer must
+	 * still raise its readers' mark past them. */
 	if (length == 0 || length % BUS__RECORD_ALIGN)
 		return -EINVAL;
 	if (length > a->bytes)

@@ -65,10 +65,12 @@ struct bus__arena {
 	uint32_t mask;
 	uint32_t first;
 	uint32_t count;
-	/* The highest position of a GONE extent whose bytes the last
-	 * bus__arena_find() will write over, plus one; 0 if none.  A topic
-	 * under the overwrite policy raises its `overwritten` line to it
-	 * before it writes (layout.h). */
+	/* The highest position of a GONE extent dropped so far (whose bytes
+	 * this or a later record may write over), plus one; 0 if none.  A
+	 * running maximum, never reset by a find: one that drops and then
+	 * fails leaves those bytes to the next.  A topic under the
+	 * overwrite policy raises its `overwritten` line to it before it
+	 * writes (layout.h). */
 	uint64_t overwrites;
 	/* True while compaction judges the FIFO's extents, wherever they
 	 * lie: a judge must then only tell what became of a record, never
@@ -90,9 +92,8 @@ void bus__arena_destroy(struct bus__arena *a);
  * that then cannot claim its cell simply does not call take; what find
  * dropped was gone anyway.  (Refinement: find moves the head to *offset,
  * over the bytes it found free or pinned, so that the FIFO stays in arena
- * order from the head whether or not take follows.)  It also sets
- * overwrites: the highest position of a GONE extent it dropped (whose
- * bytes this or a later record may write over), plus one; 0 if none.
+ * order from the head whether or not take follows.)  It raises
+ * overwrites past every GONE extent it drops.
  */
 int bus__arena_find(struct bus__arena *a, uint32_t length,
 		    bus__arena_judge judge, void *context, uint32_t *offset);

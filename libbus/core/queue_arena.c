@@ -35,6 +35,9 @@ struct judging {
 	struct bus_queue *q;
 	int *dropped; /* NULL: may not drop */
 	int drops;
+	/* The last verdict was BUSY for a loan of ours: if it stopped the
+	 * find, only our own commit can make room. */
+	bool ours;
 };
 
 /* Has busd's journal thread copied the message of position? */
@@ -112,6 +115,8 @@ static enum bus__arena_verdict judge(void *context,
 	uint64_t state = bus__load_acquire(&cell->state);
 	int verdict = AGAIN;
 
+	j->ours = false;
+
 	for (int looks = 0; looks < 4; looks++) {
 		switch (bus__cell_kind(state)) {
 		case BUS__CELL_FREE:
@@ -122,6 +127,7 @@ static enum bus__arena_verdict judge(void *context,
 							   BUS__CELL_WRITING)
 					  ? BUS__ARENA_BUSY
 					  : BUS__ARENA_GONE;
+			j->ours = verdict == BUS__ARENA_BUSY;
 			break;
 		case BUS__CELL_READY:
 			verdict = bus__cell_position(state) == p
@@ -156,7 +162,7 @@ static void mirror_head(struct bus_queue *q)
 int bus__queue_arena_claim(struct bus_queue *q, uint32_t need,
 			   uint64_t *position, uint32_t *offset, int *dropped)
 {
-	struct judging j = { q, dropped, 0 };
+	struct judging j = { q, dropped, 0, false };
 	int rc = bus__arena_find(&q->arena, need, judge, &j, offset);
 
 	/* What the judge dropped is gone whether or not the cell follows:
@@ -166,6 +172,9 @@ int bus__queue_arena_claim(struct bus_queue *q, uint32_t need,
 		bus__store_relaxed(&q->attachment->dropped,
 				   bus__load_relaxed(&q->attachment->dropped) +
 					   (uint64_t)j.drops);
+	/* Stopped by a loan of ours: waiting would wait for ourselves. */
+	if (rc == -ENOBUFS && j.ours)
+		return -EDEADLK;
 	if (rc)
 		return rc == -ENOBUFS ? rc : -EBADMSG;
 	rc = bus__ring_claim_spsc(q, position, dropped);
@@ -212,6 +221,14 @@ static int cell_extent(struct bus_queue *q, const struct bus_cell *cell,
 		if (bus__position_diff(position,
 				       bus__position_wrap(q->cached_journal)) <
 		    0)
+			return 0;
+		/* Only if the cell's last message was that position's: a
+		 * cell freed after a skip (HELD moved on a lap, then acked)
+		 * or padded after a dead loan holds an older header, whose
+		 * bytes may long have been reused.  The commit writes the
+		 * position as the sequence. */
+		if (bus__position_wrap(*(const volatile uint64_t *)&cell
+						->header.sequence) != position)
 			return 0;
 		break;
 	case BUS__CELL_READY:

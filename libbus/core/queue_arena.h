@@ -25,7 +25,8 @@ void bus__queue_arena_close(struct bus_queue *q);
  * Room first, then the cell, then the room taken: need bytes (a record
  * length) for the next position.  0 with *position and *offset (written
  * into the cell's header.record_offset too), or -ENOBUFS when the arena
- * or the ring is full for now (or -EBADMSG from the ring).  dropped: a
+ * or the ring is full for now (or -EBADMSG from the ring), -EDEADLK when
+ * what stands in the way is a loan of ours (no wait could help).  dropped: a
  * drop-oldest queue may drop its oldest queued messages for the room
  * (those the arena needs are counted in the attachment's figure at once;
  * *dropped is set as bus__ring_claim_spsc() sets it); NULL: it may not.
