@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stress_ring_threads TYPE PRODUCERS CONSUMERS COUNT
+ * stress_ring_threads TYPE PRODUCERS CONSUMERS COUNT [MAX_MESSAGE]
  *
  * Producers and consumers as threads of one process, sharing one mapping of
  * a local queue segment (no busd), so that ThreadSanitizer sees every access
@@ -10,7 +10,10 @@
  * that first deliveries keep per-producer order, and that no payload is
  * corrupt.  Odd consumers nack a fraction of what they get; every consumer
  * holds several messages and acks them out of order.  Producers use the
- * three sending calls in turn.  Exit 0 on success, 1 on a failure, 2 on bad
+ * three sending calls in turn.  MAX_MESSAGE (default 96, at most 4096):
+ * payloads vary from 24 bytes to it, so that an spsc queue's arena (packed
+ * messages) holds records of every size, wrapping at its end and going
+ * round held ones.  Exit 0 on success, 1 on a failure, 2 on bad
  * arguments.
  */
 #include <errno.h>
@@ -28,7 +31,10 @@
 #include "local_queue.h"
 #include "test_message.h"
 
-#define MAX_MESSAGE 96u
+#define MAX_MESSAGE_LIMIT 4096u
+/* The queue's max_message (argument 5, default 96). */
+static uint32_t max_message = 96;
+#define MAX_MESSAGE max_message
 #define SLOTS 256u
 #define MAX_UNACKED 16u
 #define HOLD_MAX 8u /* messages a consumer holds before acking */
@@ -108,7 +114,7 @@ static int produce_loan(struct worker *w, uint64_t sequence)
 
 static int produce_send(struct worker *w, uint64_t sequence)
 {
-	uint8_t payload[MAX_MESSAGE];
+	uint8_t payload[MAX_MESSAGE_LIMIT];
 	uint32_t length = test_message_length(w->index, sequence, MAX_MESSAGE);
 	int ret;
 
@@ -122,7 +128,7 @@ static int produce_send(struct worker *w, uint64_t sequence)
 /* Sends up to 8 messages from sequence on; returns how many went. */
 static int produce_batch(struct worker *w, uint64_t sequence)
 {
-	uint8_t payloads[8][MAX_MESSAGE];
+	uint8_t payloads[8][MAX_MESSAGE_LIMIT];
 	struct bus_buffer buffers[8];
 	uint64_t left = w->stress->count - sequence;
 	unsigned int n = left < 8 ? (unsigned int)left : 8;
@@ -401,8 +407,14 @@ static int parse_args(struct stress *s, int argc, char **argv,
 	double scale = scale_text && *scale_text ? strtod(scale_text, NULL)
 						 : 1;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		return -EINVAL;
+	if (argc == 6) {
+		max_message = (uint32_t)strtoul(argv[5], NULL, 10);
+		if (max_message < TEST_MESSAGE_MIN ||
+		    max_message > MAX_MESSAGE_LIMIT)
+			return -EINVAL;
+	}
 	if (!strcmp(argv[1], "spsc"))
 		*type = BUS_QUEUE_SPSC;
 	else if (!strcmp(argv[1], "mpmc"))
@@ -550,9 +562,11 @@ int main(int argc, char **argv)
 
 	s.queue.fd = -1;
 	if (parse_args(&s, argc, argv, &type)) {
-		fprintf(stderr, "usage: stress_ring_threads spsc|mpmc "
-				"PRODUCERS CONSUMERS COUNT\n(spsc takes 1 1; "
-				"$BUS_TEST_SCALE below 1 scales COUNT)\n");
+		fprintf(stderr,
+			"usage: stress_ring_threads spsc|mpmc "
+			"PRODUCERS CONSUMERS COUNT [MAX_MESSAGE]\n(spsc "
+			"takes 1 1; "
+			"$BUS_TEST_SCALE below 1 scales COUNT)\n");
 		return 2;
 	}
 	ret = stress_open(&s, type);

@@ -157,18 +157,20 @@ int bus__queue_arena_claim(struct bus_queue *q, uint32_t need,
 			   uint64_t *position, uint32_t *offset, int *dropped)
 {
 	struct judging j = { q, dropped, 0 };
-	int ring_dropped = 0;
 	int rc = bus__arena_find(&q->arena, need, judge, &j, offset);
 
-	if (dropped)
-		*dropped = j.drops;
+	/* What the judge dropped is gone whether or not the cell follows:
+	 * counted here (our own attachment line: relaxed, only we write
+	 * it); the ring's own drop, if any, the caller counts. */
+	if (j.drops)
+		bus__store_relaxed(&q->attachment->dropped,
+				   bus__load_relaxed(&q->attachment->dropped) +
+					   (uint64_t)j.drops);
 	if (rc)
 		return rc == -ENOBUFS ? rc : -EBADMSG;
-	rc = bus__ring_claim_spsc(q, position, dropped ? &ring_dropped : NULL);
+	rc = bus__ring_claim_spsc(q, position, dropped);
 	if (rc)
 		return rc;
-	if (dropped)
-		*dropped += ring_dropped;
 	bus__arena_take(&q->arena, *position, *offset, need);
 	/* The header is ours until the commit publishes it. */
 	bus__queue_cell(&q->geometry, *position)->header.record_offset =

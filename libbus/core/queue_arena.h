@@ -26,8 +26,9 @@ void bus__queue_arena_close(struct bus_queue *q);
  * length) for the next position.  0 with *position and *offset (written
  * into the cell's header.record_offset too), or -ENOBUFS when the arena
  * or the ring is full for now (or -EBADMSG from the ring).  dropped: a
- * drop-oldest queue may drop its oldest queued messages for the room,
- * counted there; NULL: it may not.
+ * drop-oldest queue may drop its oldest queued messages for the room
+ * (those the arena needs are counted in the attachment's figure at once;
+ * *dropped is set as bus__ring_claim_spsc() sets it); NULL: it may not.
  */
 int bus__queue_arena_claim(struct bus_queue *q, uint32_t need,
 			   uint64_t *position, uint32_t *offset, int *dropped);
