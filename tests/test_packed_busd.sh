@@ -11,9 +11,12 @@
 #    naming the ring_bytes that would do, and is still whole afterwards;
 #  - a dead letter from a packed spsc queue reaches its mpmc dead-letter
 #    queue with payload and key (busd/queue_dead_letter.c);
+#  - a recorded single-publisher topic's journal holds each record's
+#    payload and key (busd/topic_record_ring.c);
 #  - a config whose dead-letter queue's header_room is below the packed
 #    source's extension limit (512 when header_room is 0) is refused;
-#  - busctl create --ring-bytes, busctl stat (text and JSON), a runtime
+#  - busctl create --ring-bytes (queues and topics), busctl stat (text
+#    and JSON), a runtime
 #    durable queue's ring_bytes kept across a reboot, and bad values
 #    refused with clear text.
 #
@@ -40,6 +43,14 @@ durable = yes
 sync = always
 max_message = 4096
 header_room = 64
+
+[topic rec]
+max_publishers = 1
+record = yes
+sync = always
+max_message = 4096
+header_room = 64
+ring_bytes = 16384
 
 [queue work]
 type = spsc
@@ -104,7 +115,7 @@ grep -q "queue 'jobs': journal .*adopted" "$busd_log" ||
 	fail "busd adopts jobs after kill -9"
 peek_is jobs "jobs after kill -9" "1:a.small 3000: 200:c.mid 4096:d.large "
 ctl consume jobs -n 1
-expect_stdout "the adopted queue delivers a" "a\n"
+expect_stdout "the adopted queue delivers a, its key kept" "[key=a.small] a\n"
 ctl pub jobs --key e.tail "$(bytes 77 e)" --confirm
 expect_ok "pub after the restart"
 sleep 0.3
@@ -177,6 +188,26 @@ expect_status 1 "busd refuses a dead-letter queue below the limit"
 expect_in "header_room 512 (this spsc queue packs" err \
 	"the refusal gives the packed limit"
 
+# ---- a recorded packed topic: the recorder copies from the records ----
+ctl stat rec
+expect_in "^ring_bytes  *16384 (packed" out "stat shows the topic's arena"
+for i in 1 2 3 4 5 6 7 8 9; do
+	ctl pub rec --key "r.$i" "$(bytes $((i * 450)) r)"
+done
+recorded=
+for _ in $(seq 50); do
+	ctl dump rec --json
+	if [ "$(wc -l <"$work/out")" -eq 9 ]; then
+		recorded=yes
+		break
+	fi
+	sleep 0.1
+done
+expect "busd records the nine messages of rec" [ -n "$recorded" ]
+jq_slurp '[.[] | "\(.payload | length):\(.key)"] ==
+	[range(1; 10) | "\(. * 450):r.\(.)"]' \
+	"the journal holds each record's payload and key"
+
 # ---- busctl create --ring-bytes ---------------------------------------
 ctl create fast --type spsc --max-message 1024 --ring-bytes 16K
 expect_ok "create an spsc queue with --ring-bytes 16K"
@@ -196,6 +227,13 @@ ctl create tiny --type spsc --max-message 4096 --ring-bytes 64
 expect_error "--ring-bytes below one message" "multiple of 64 from"
 ctl create nonsense --type spsc --ring-bytes lots
 expect_error "--ring-bytes that is no size" "bad --ring-bytes 'lots'" 2
+ctl create feed --topic --max-publishers 1 --ring-bytes 8K
+expect_ok "create a single-publisher topic with --ring-bytes 8K"
+ctl --json stat feed
+expect_json "stat --json gives the topic's arena" settings.ring_bytes 8192
+ctl create fanin --topic --max-publishers 4 --ring-bytes 8K
+expect_error "--ring-bytes for a topic with several publishers" \
+	"max_publishers = 1"
 ctl create huge --type spsc --ring-bytes 8G
 expect_error "--ring-bytes past 32 bits" "bad --ring-bytes '8G'" 2
 # A runtime durable queue keeps its ring_bytes across a reboot.

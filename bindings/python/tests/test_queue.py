@@ -199,3 +199,31 @@ def test_flush_of_a_queue_that_is_not_durable_raises(bus, busd):
             p.flush(timeout=1)
         with pytest.raises(TypeError, match="producer"):
             c.flush()
+
+
+def test_packed_spsc_queue_with_ring_bytes(bus, busd):
+    # An spsc queue packs its messages into an arena of ring_bytes: a
+    # large message and small keyed ones share it, each taking its size.
+    name = make_queue(bus, busd, type="spsc", max_producers=1,
+                      max_consumers=1, max_message=4096, header_room=64,
+                      ring_bytes=16384)
+    with bus.queue(name, "producer") as p, bus.queue(name, "consumer") as c:
+        p.send(b"x" * 4096, key="big")
+        for i in range(20):
+            p.send(bytes([65 + i]) * (i + 1), key="k.%d" % i)
+        msg = c.receive(timeout=2)
+        assert bytes(msg.payload) == b"x" * 4096 and msg.key == "big"
+        msg.ack()
+        for i in range(20):
+            with c.receive(timeout=2) as msg:
+                assert bytes(msg.payload) == bytes([65 + i]) * (i + 1)
+                assert msg.key == "k.%d" % i
+
+
+def test_ring_bytes_refused_where_it_does_not_apply(bus, busd):
+    # mpmc queues keep fixed cells; a size off a line is no arena.
+    with pytest.raises(shmbus.Error, match="ring_bytes"):
+        bus.create_queue(busd.unique(), ring_bytes=4096)
+    with pytest.raises(shmbus.Error, match="multiple of 64"):
+        bus.create_queue(busd.unique(), type="spsc", max_producers=1,
+                         max_consumers=1, ring_bytes=1000)
