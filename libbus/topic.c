@@ -27,7 +27,6 @@
 
 #define BUS__SPIN_NS_DEFAULT 2000
 
-
 static int wait_valid(enum bus_wait_strategy wait)
 {
 	return wait == BUS_WAIT_SPIN_FUTEX || wait == BUS_WAIT_BUSY ||
@@ -242,7 +241,12 @@ static int loan(bus_topic_t *t, struct bus_message *m, uint32_t capacity,
 		const struct bus__arena_extent *e =
 			bus__topic_arena_extent(t, c.position);
 
-		/* Ours: take() just put it at the FIFO's back. */
+		/* Ours: take() just put it at the FIFO's back; anything
+		 * else is a broken arena, and the claim goes back. */
+		if (!e) {
+			bus__topic_abandon(t, c.position);
+			return -EPROTO;
+		}
 		m->payload = g->area.arena + e->start;
 		m->capacity = capacity;
 		m->room = keys ? g->area.extension_limit : 0;
@@ -253,6 +257,18 @@ static int loan(bus_topic_t *t, struct bus_message *m, uint32_t capacity,
 	m->capacity = g->settings.max_message;
 	m->room = 0;
 	return 0;
+}
+
+int bus__topic_loan_sized(bus_topic_t *t, struct bus_message *m,
+			  int64_t timeout_ns, size_t length, bool extension)
+{
+	if (!t || !m)
+		return -EINVAL;
+	if (t->role != BUS_PRODUCER)
+		return -EBADF;
+	if (length > t->geometry.settings.max_message)
+		return -EMSGSIZE;
+	return loan(t, m, (uint32_t)length, extension, timeout_ns);
 }
 
 int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)

@@ -7,6 +7,10 @@
 #ifndef BUS_TOPIC_HANDLE_H
 #define BUS_TOPIC_HANDLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "bus/bus.h"
 #include "topic.h"
 
@@ -32,6 +36,15 @@ int bus__subscription_create(const struct bus__topic_geometry *geometry,
 			     const struct bus_subscribe_options *options,
 			     struct bus_subscription **out);
 void bus__subscription_destroy(struct bus_subscription *subscription);
+
+/*
+ * A loan for a copy of length bytes, with room for the extension limit if
+ * extension (routes copying into a topic): a packed topic reserves only
+ * that much of its arena; fixed cells give a whole cell, as
+ * bus_topic_loan().  The commit takes at most length bytes.
+ */
+int bus__topic_loan_sized(bus_topic_t *topic, struct bus_message *message,
+			  int64_t timeout_ns, size_t length, bool extension);
 
 /* The copy buffer (laid out as a cell, see above), made if missing:
  * 0 or -ENOMEM. */

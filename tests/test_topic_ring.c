@@ -570,12 +570,85 @@ static void test_topic_ring_corrupt_length_is_skipped(void **state)
 	fixture_free(f);
 }
 
+/* Packed (one publisher): a record outside the arena is skipped, in a
+ * view, a copy and the last value alike, never read. */
+static void test_topic_ring_packed_corrupt_record_is_skipped(void **state)
+{
+	struct fixture *f = fixture_make(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0);
+	const struct bus__topic_geometry *g = &f->topic.geometry;
+	bus_topic_t *observer;
+	uint32_t value;
+
+	assert_non_null(g->area.arena);
+	subscribe(f, 0, 0);
+	subscribe(f, 1, 0);
+	publish_value(f->publisher[0], 1);
+	publish_value(f->publisher[0], 2);
+	bus__topic_cell(g, 0)->header.record_offset = g->area.arena_bytes;
+	bus__topic_cell(g, 1)->header.record_offset = 8; /* not aligned */
+	assert_ret(bus_subscription_receive(f->subscriber[0],
+					    &(struct bus_message){ 0 }, NULL,
+					    BUS_NOWAIT),
+		   -EBADMSG);
+	assert_ret(bus_subscription_receive_copy(f->subscriber[1], &value,
+						 sizeof(value), NULL,
+						 BUS_NOWAIT),
+		   -EBADMSG);
+	assert_ret(local_topic_observer(&f->topic, &observer), 0);
+	assert_ret(bus_topic_last(observer, &value, sizeof(value), NULL),
+		   -EBADMSG);
+	bus__topic_cell(g, 1)->header.record_offset = 64;
+	publish_value(f->publisher[0], 3);
+	receive_value(f->subscriber[0], 2, 0);
+	receive_value(f->subscriber[0], 3, 0);
+	assert_ret(bus_topic_last(observer, &value, sizeof(value), NULL), 4);
+	assert_int_equal(value, 3);
+	assert_ret(bus_topic_close(observer), 0);
+	fixture_free(f);
+}
+
+/* Packed: a new publisher rebuilds its arena from the cells; records that
+ * overlap or lie outside the arena are refused, not written over. */
+static void test_topic_ring_packed_rebuild_refuses_corrupt_cells(void **state)
+{
+	struct fixture *f = fixture_make(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0);
+	const struct bus__topic_geometry *g = &f->topic.geometry;
+	struct bus_cell *second = bus__topic_cell(g, 1);
+
+	subscribe(f, 0, 0);
+	publish_value(f->publisher[0], 1);
+	publish_value(f->publisher[0], 2);
+	assert_ret(bus_topic_close(f->publisher[0]), 0);
+	f->publisher[0] = NULL;
+	second->header.record_offset = 0; /* over the first one's */
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher[0]),
+		   -EBADMSG);
+	second->header.record_offset = g->area.arena_bytes - 64;
+	second->header.payload_length = 65; /* runs past the end */
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher[0]),
+		   -EBADMSG);
+	second->header.record_offset = 64;
+	second->header.payload_length = 4;
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher[0]),
+		   0);
+	/* What it writes next goes round the records still unread. */
+	publish_value(f->publisher[0], 3);
+	receive_value(f->subscriber[0], 1, 0);
+	receive_value(f->subscriber[0], 2, 0);
+	receive_value(f->subscriber[0], 3, 0);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 			test_topic_ring_every_subscriber_gets_every_message),
 		cmocka_unit_test(test_topic_ring_block_waits_for_slowest),
+		cmocka_unit_test(
+			test_topic_ring_packed_corrupt_record_is_skipped),
+		cmocka_unit_test(
+			test_topic_ring_packed_rebuild_refuses_corrupt_cells),
 		cmocka_unit_test(test_topic_ring_block_times_out),
 		cmocka_unit_test(test_topic_ring_no_subscriber_never_blocks),
 		cmocka_unit_test(test_topic_ring_unsubscribe_frees_publisher),

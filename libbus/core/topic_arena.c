@@ -57,7 +57,7 @@
 #include "packed.h"
 #include "topic_arena.h"
 #include "topic_cell.h"
-#include "topic_ring.h"
+#include "topic_subscribers.h"
 
 struct judge_context {
 	struct bus_topic *t;

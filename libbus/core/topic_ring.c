@@ -44,6 +44,7 @@
 #include "topic_cell.h"
 #include "topic_high_water.h"
 #include "topic_ring.h"
+#include "topic_subscribers.h"
 #include "wake.h"
 
 /* Words of a message as copied while a publisher may be writing them:
@@ -92,29 +93,6 @@ static enum publisher_view publisher_view(uint64_t state, uint64_t p)
 	if (kind == BUS__TOPIC_WRITING)
 		return FULL; /* the previous lap is still being written */
 	return CLAIMABLE;    /* READY or PADDED of the previous lap */
-}
-
-uint64_t bus__topic_scan_subscribers(const struct bus__topic_geometry *g,
-				     uint64_t position)
-{
-	uint64_t minimum = position;
-
-	for (uint32_t i = 0; i < g->settings.max_subscribers; i++) {
-		struct bus_subscriber *s = &g->subscribers[i];
-		uint64_t at;
-
-		/* Acquire: pairs with busd's release when it lends the slot,
-		 * so the position read next is at least the one it set. */
-		if (bus__load_acquire(&s->role) == 0)
-			continue;
-		/* Acquire: pairs with the subscriber's release of its
-		 * position, made after its last read of the cells below it;
-		 * our writes to those cells come after that read. */
-		at = bus__load_acquire(&s->position);
-		if (at < minimum)
-			minimum = at;
-	}
-	return minimum;
 }
 
 /*

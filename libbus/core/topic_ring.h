@@ -26,11 +26,6 @@
 int bus__topic_claim_single(struct bus_topic *t, uint64_t *position);
 int bus__topic_claim_multi(struct bus_topic *t, uint64_t *position);
 
-/* The lowest position of a live subscriber, but at most `position`
- * (acquire loads of roles and positions: topic_cell.h, block policy). */
-uint64_t bus__topic_scan_subscribers(const struct bus__topic_geometry *g,
-				     uint64_t position);
-
 /* Writes a message header into a claimed cell (relaxed 8-byte stores: a
  * lapped reader may be copying the cell). */
 void bus__topic_write_header(struct bus_cell *cell,
