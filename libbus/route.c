@@ -22,6 +22,7 @@
 #include "page_map.h"
 #include "queue_handle.h"
 #include "route.h"
+#include "topic_handle.h"
 #include "route_match.h"
 
 /* How long a target that failed to open is left alone. */
@@ -297,7 +298,8 @@ int bus__target_loan(struct bus__route_target *t, struct bus_message *m,
 int bus__target_loan_copy(struct bus__route_target *t, struct bus_message *m,
 			  int64_t timeout_ns, size_t length, bool extension)
 {
-	return t->topic ? bus_topic_loan(t->topic, m, timeout_ns)
+	return t->topic ? bus__topic_loan_sized(t->topic, m, timeout_ns,
+						length, extension)
 			: bus__queue_loan_sized(t->queue, m, timeout_ns,
 						length, extension);
 }

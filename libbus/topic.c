@@ -245,6 +245,9 @@ static int loan(bus_topic_t *t, struct bus_message *m, uint32_t capacity,
 		 * else is a broken arena, and the claim goes back. */
 		if (!e) {
 			bus__topic_abandon(t, c.position);
+			/* Not open any more: take() counted it. */
+			if (t->loans)
+				t->loans--;
 			return -EPROTO;
 		}
 		m->payload = g->area.arena + e->start;

@@ -23,6 +23,10 @@
  *                        record list fills and is compacted again and
  *                        again, and nothing is dropped, since the queue is
  *                        never full (compaction must not drop).
+ *   drop_then_full       a loan that drops queued messages for room and
+ *                        then meets held ones counts the drops it made.
+ *   own_loans_fill_the_arena  a loan that only the producer's own open
+ *                        loan stands in the way of: -EDEADLK at once.
  *   reject               an arena that holds four big messages rejects the
  *                        fifth (-ENOBUFS, counted); a ring of small ones
  *                        fills by its slots; room comes back with acks.
@@ -763,6 +767,70 @@ static void test_drop_only_when_full(void **state)
 	bus_queue_close(p);
 }
 
+static void test_drop_then_full(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t payload[128];
+	struct bus_queue_stats stats;
+	struct bus_message held[9], loan;
+	bus_queue_t *p, *c;
+
+	board_make(f, 0);
+	/* 16 lines; a loan reserves 128 + 512 bytes: 10 lines. */
+	create(f, "dropfull", 64, 128, BUS_OVERFLOW_DROP_OLDEST, 1024);
+	assert_int_equal(bus_queue_open(f->tb.bus, "dropfull", BUS_PRODUCER,
+					NULL, &p),
+			 0);
+	assert_int_equal(bus_queue_open(f->tb.bus, "dropfull", BUS_CONSUMER,
+					NULL, &c),
+			 0);
+	for (uint64_t s = 0; s < 16; s++) { /* one line each */
+		memset(payload, (int)s, 64);
+		assert_int_equal(bus_send(p, payload, 64, BUS_NOWAIT), 0);
+	}
+	for (int i = 0; i < 9; i++)
+		assert_int_equal(bus_receive(c, &held[i], BUS_NOWAIT), 0);
+	for (int i = 1; i < 8; i++) /* hold 0 and 8 */
+		assert_int_equal(bus_ack(c, &held[i]), 0);
+	/* The loan drops the 7 queued messages behind 8 for room, then
+	 * meets held ones: no room, but the drops happened and count. */
+	assert_int_equal(bus_loan(p, &loan, BUS_NOWAIT), -ENOBUFS);
+	assert_int_equal(bus_queue_stats(p, &stats), 0);
+	assert_int_equal(stats.dropped, 7);
+	assert_int_equal(bus_receive(c, &loan, BUS_NOWAIT), -EAGAIN);
+	assert_int_equal(bus_ack(c, &held[0]), 0);
+	assert_int_equal(bus_ack(c, &held[8]), 0);
+	bus_queue_close(c);
+	bus_queue_close(p);
+}
+
+static void test_own_loans_fill_the_arena(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_message loans[16];
+	bus_queue_t *p;
+	int n, ret = 0;
+
+	board_make(f, 0);
+	/* 16 lines; a loan reserves 128 + 512 bytes: 10 lines.  The second
+	 * loan can only come once the first is committed: no wait helps. */
+	create(f, "ownloans", 64, 128, BUS_OVERFLOW_BLOCK, 1024);
+	assert_int_equal(bus_queue_open(f->tb.bus, "ownloans", BUS_PRODUCER,
+					NULL, &p),
+			 0);
+	for (n = 0; n < 16; n++) {
+		ret = bus_loan(p, &loans[n], BUS_FOREVER);
+		if (ret)
+			break;
+	}
+	assert_int_equal(ret, -EDEADLK);
+	assert_int_equal(n, 1);
+	assert_int_equal(bus_commit(p, &loans[0], 10), 0);
+	assert_int_equal(bus_loan(p, &loans[0], BUS_FOREVER), 0);
+	assert_int_equal(bus_commit(p, &loans[0], 10), 0);
+	bus_queue_close(p);
+}
+
 static void test_reject(void **state)
 {
 	struct fixture *f = *state;
@@ -1001,6 +1069,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_nack_redelivery, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_drop_only_when_full,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drop_then_full, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_own_loans_fill_the_arena,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_oldest, setup,
 						teardown),
