@@ -179,6 +179,7 @@ max_message = 64
 [queue src]
 type = spsc
 max_message = 64
+ring_bytes = 8192
 dead_letter = dlq0
 max_deliveries = 2
 EOF
@@ -213,11 +214,15 @@ ctl create fast --type spsc --max-message 1024 --ring-bytes 16K
 expect_ok "create an spsc queue with --ring-bytes 16K"
 ctl stat fast
 expect_in "^ring_bytes  *16384 (packed" out "stat shows 16384"
-ctl create dflt --type spsc --max-message 100
+ctl create dflt --type spsc --max-message 2000
 ctl --json stat dflt
 checks=$((checks + 1))
 [ "$(json_value settings.ring_bytes)" -gt 0 ] 2>/dev/null ||
-	fail "an spsc queue without ring_bytes gets a default arena"
+	fail "an spsc queue of max_message over 1 KiB packs, with a default arena"
+ctl create small --type spsc --max-message 100
+ctl --json stat small
+expect_json "an spsc queue of small messages keeps fixed cells" \
+	settings.ring_bytes 0
 ctl create many --ring-bytes 4096
 expect_error "--ring-bytes for an mpmc queue" \
 	"ring_bytes applies only to spsc queues"

@@ -28,19 +28,28 @@ struct fixture {
 	bus_subscription_t *subscriber[4];
 };
 
-static struct fixture *fixture_make(uint32_t slots,
-				    enum bus_slow_subscriber policy,
-				    uint32_t publishers, uint32_t history)
+/* ring_bytes: 0, or an arena that makes a one-publisher topic packed. */
+static struct fixture *
+fixture_make_arena(uint32_t slots, enum bus_slow_subscriber policy,
+		   uint32_t publishers, uint32_t history, uint32_t ring_bytes)
 {
 	struct fixture *f = test_calloc(1, sizeof(*f));
 	struct bus_topic_settings settings;
 
 	local_topic_settings(&settings, slots, 64, policy, publishers,
 			     history);
+	settings.ring_bytes = ring_bytes;
 	assert_ret(local_topic_create(&f->topic, &settings), 0);
 	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher[0]),
 		   0);
 	return f;
+}
+
+static struct fixture *fixture_make(uint32_t slots,
+				    enum bus_slow_subscriber policy,
+				    uint32_t publishers, uint32_t history)
+{
+	return fixture_make_arena(slots, policy, publishers, history, 0);
 }
 
 static void subscribe(struct fixture *f, uint32_t nth, uint32_t history)
@@ -574,7 +583,8 @@ static void test_topic_ring_corrupt_length_is_skipped(void **state)
  * view, a copy and the last value alike, never read. */
 static void test_topic_ring_packed_corrupt_record_is_skipped(void **state)
 {
-	struct fixture *f = fixture_make(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0);
+	struct fixture *f =
+		fixture_make_arena(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0, 8192);
 	const struct bus__topic_geometry *g = &f->topic.geometry;
 	bus_topic_t *observer;
 	uint32_t value;
@@ -611,7 +621,8 @@ static void test_topic_ring_packed_corrupt_record_is_skipped(void **state)
  * overlap or lie outside the arena are refused, not written over. */
 static void test_topic_ring_packed_rebuild_refuses_corrupt_cells(void **state)
 {
-	struct fixture *f = fixture_make(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0);
+	struct fixture *f =
+		fixture_make_arena(8, BUS_SLOW_SUBSCRIBER_BLOCK, 1, 0, 8192);
 	const struct bus__topic_geometry *g = &f->topic.geometry;
 	struct bus_cell *second = bus__topic_cell(g, 1);
 

@@ -66,6 +66,15 @@ static void push_back(struct bus__arena *a, const struct bus__arena_extent *e)
 	a->count++;
 }
 
+/* x modulo the arena's size, for the x < 3 x bytes that arise here:
+ * subtraction, not a 64-bit division on every record. */
+static uint64_t wrap(const struct bus__arena *a, uint64_t x)
+{
+	while (x >= a->bytes)
+		x -= a->bytes;
+	return x;
+}
+
 /* Distance of an arena offset from the head, going forward. */
 static uint64_t distance(const struct bus__arena *a, uint32_t offset)
 {
@@ -124,7 +133,7 @@ int bus__arena_find(struct bus__arena *a, uint32_t length,
 		return -ENOBUFS;
 	fresh = a->count;
 	for (;;) {
-		uint64_t physical = ((uint64_t)a->head + from) % a->bytes;
+		uint64_t physical = wrap(a, (uint64_t)a->head + from);
 		struct bus__arena_extent e;
 		uint64_t d;
 
@@ -167,12 +176,12 @@ int bus__arena_find(struct bus__arena *a, uint32_t length,
 	 * pinned (moved to the back), so that the FIFO stays in arena order
 	 * from the head even if the caller never takes the room.
 	 */
-	a->head = (uint32_t)(((uint64_t)a->head + start) % a->bytes);
+	a->head = (uint32_t)wrap(a, (uint64_t)a->head + start);
 	*offset = a->head;
 	return 0;
 full:
 	/* What lies before from was dropped or moved to the back. */
-	a->head = (uint32_t)(((uint64_t)a->head + from) % a->bytes);
+	a->head = (uint32_t)wrap(a, (uint64_t)a->head + from);
 	return -ENOBUFS;
 }
 
@@ -189,7 +198,7 @@ void bus__arena_take(struct bus__arena *a, uint64_t position, uint32_t offset,
 	if (a->count > a->mask)
 		return;
 	push_back(a, &e);
-	a->head = (uint32_t)(((uint64_t)offset + length) % a->bytes);
+	a->head = (uint32_t)wrap(a, (uint64_t)offset + length);
 }
 
 void bus__arena_shrink(struct bus__arena *a, uint64_t position,
@@ -203,10 +212,10 @@ void bus__arena_shrink(struct bus__arena *a, uint64_t position,
 	if (e->position != position || length > e->length || length == 0)
 		return;
 	/* Only the newest record ends at the head. */
-	if (((uint64_t)e->start + e->length) % a->bytes != a->head)
+	if (wrap(a, (uint64_t)e->start + e->length) != a->head)
 		return;
 	e->length = length;
-	a->head = (uint32_t)(((uint64_t)e->start + length) % a->bytes);
+	a->head = (uint32_t)wrap(a, (uint64_t)e->start + length);
 }
 
 static int by_start(const void *x, const void *y)

@@ -26,18 +26,32 @@
 #define BUS__PACKED_QUEUES 1
 #define BUS__PACKED_TOPICS 1
 
+/*
+ * Which of those pack: the ones that ask (ring_bytes set), and the ones
+ * whose max_message is over this, where cells of max_message would waste
+ * memory.  Up to it, fixed cells cost at most this much per slot and are
+ * faster: the payload shares the 128-byte pair of lines of its header,
+ * which the hardware fetches together, where a record in the arena is one
+ * more line to miss (perf/RESULTS.md, issue 20: 1.3-1.5x the busy round
+ * trip, 0.6-0.75x the 64-byte streaming, measured with every spsc queue
+ * packed).
+ */
+#define BUS__PACKED_ABOVE 1024u
+
 /* Records start on a line of their own: a writer's next record never
  * shares a line with what a reader is reading. */
 #define BUS__RECORD_ALIGN BUS_CACHE_LINE
 
 static inline bool bus__queue_is_packed(const struct bus_queue_settings *s)
 {
-	return BUS__PACKED_QUEUES && s->type == BUS_QUEUE_SPSC;
+	return BUS__PACKED_QUEUES && s->type == BUS_QUEUE_SPSC &&
+	       (s->ring_bytes || s->max_message > BUS__PACKED_ABOVE);
 }
 
 static inline bool bus__topic_is_packed(const struct bus_topic_settings *s)
 {
-	return BUS__PACKED_TOPICS && s->max_publishers == 1;
+	return BUS__PACKED_TOPICS && s->max_publishers == 1 &&
+	       (s->ring_bytes || s->max_message > BUS__PACKED_ABOVE);
 }
 
 /* The most extension bytes (key, reply-to, headers) a packed message may
