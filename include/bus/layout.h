@@ -181,10 +181,11 @@ struct bus_queue_settings {
 	uint16_t sync_interval_ms;
 	/* Size of one journal file in KiB; 0: 64 MiB. */
 	uint32_t segment_kib;
-	/* Packed queues (spsc): bytes of the arena that holds the messages'
-	 * payloads, keys and headers, each taking what it needs (see
-	 * "Packed messages" below); 0: a default from slots and
-	 * max_message.  Ignored (0) for mpmc queues, whose cells are fixed. */
+	/* spsc queues: set, the queue packs its messages (see "Packed
+	 * messages" below) in an arena of this many bytes, each taking what
+	 * it needs; 0: it packs only if max_message is over 1 KiB, with a
+	 * default arena from slots and max_message.  Refused for mpmc
+	 * queues, whose cells are fixed. */
 	uint32_t ring_bytes;
 };
 
@@ -241,8 +242,8 @@ struct bus_topic_settings {
 	 * is older than retain_age_s seconds; 0: kept (the default). */
 	uint32_t retain_mib;
 	uint32_t retain_age_s;
-	/* Packed topics (max_publishers = 1): bytes of the arena, as for
-	 * queues; 0: the default.  Ignored (0) with several publishers. */
+	/* Topics with max_publishers = 1: as for spsc queues.  Refused
+	 * with several publishers. */
 	uint32_t ring_bytes;
 };
 
@@ -310,8 +311,9 @@ enum bus_dead_letter_reason {
 
 /*
  * Packed messages (layout 6).  spsc queues and topics with max_publishers
- * = 1 keep only the state word and the message header in their cells (one
- * line each); payload, key and headers go to the segment's arena, ring_bytes
+ * = 1 whose ring_bytes is set or whose max_message is over 1 KiB
+ * (libbus/core/packed.h says why not below) keep only the state word and
+ * the message header in their cells (one line each); payload, key and headers go to the segment's arena, ring_bytes
  * bytes after the cells, where each message takes what it needs:
  *
  *   arena + record_offset       payload (payload_length bytes)
