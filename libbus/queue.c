@@ -278,8 +278,8 @@ static inline void lend(struct bus_queue *q, const struct claim_context *c,
 
 /* A loan of capacity bytes (packed queues; fixed cells lend max_message),
  * with extension room or not. */
-static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns,
-		uint32_t capacity, bool extension)
+static inline int loan(struct bus_queue *q, struct bus_message *m,
+		       int64_t timeout_ns, uint32_t capacity, bool extension)
 {
 	struct claim_context c = { 0 };
 	int rc;
@@ -288,7 +288,9 @@ static int loan(struct bus_queue *q, struct bus_message *m, int64_t timeout_ns,
 		return -EBADF;
 	if (closed(q))
 		return gone(q);
-	claim_size(q, &c, capacity, extension);
+	/* Fixed cells lend max_message whatever is asked: nothing to size. */
+	if (q->packed)
+		claim_size(q, &c, capacity, extension);
 	rc = claim_now(q, &c, true);
 	if (rc == -ENOBUFS &&
 	    q->geometry.settings.overflow == BUS_OVERFLOW_BLOCK) {
@@ -341,7 +343,9 @@ int bus_loan_batch(bus_queue_t *q, struct bus_message *messages,
 	for (got = 1; got < n; got++) {
 		struct claim_context c = { 0 };
 
-		claim_size(q, &c, q->geometry.settings.max_message, true);
+		if (q->packed)
+			claim_size(q, &c, q->geometry.settings.max_message,
+				   true);
 		if (claim_now(q, &c, false) < 0)
 			break;
 		lend(q, &c, &messages[got]);
