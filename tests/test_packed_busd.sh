@@ -158,7 +158,7 @@ expect_ok "pub to work"
 ctl consume work -n 1 --no-ack
 expect_ok "consume work without an ack (max_deliveries 1: dead)"
 moved=
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	ctl stat dlq
 	if grep -q "^depth  *1" "$work/out"; then
 		moved=yes
@@ -196,7 +196,7 @@ for i in 1 2 3 4 5 6 7 8 9; do
 	ctl pub rec --key "r.$i" "$(bytes $((i * 450)) r)"
 done
 recorded=
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	ctl dump rec --json
 	if [ "$(wc -l <"$work/out")" -eq 9 ]; then
 		recorded=yes

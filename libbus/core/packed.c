@@ -31,6 +31,26 @@ uint64_t bus__packed_arena_bytes(uint32_t slots, uint32_t max_message,
 	return bytes;
 }
 
+void bus__cell_sizes(bool packed, uint32_t slots, uint32_t max_message,
+		     uint32_t header_room, uint32_t ring_bytes,
+		     struct bus__cell_sizes *sizes)
+{
+	if (packed) {
+		/* The cell is its first line; the rest goes to the arena. */
+		sizes->payload_offset = 0;
+		sizes->stride = sizeof(struct bus_cell);
+		sizes->arena_bytes = (uint32_t)bus__packed_arena_bytes(
+			slots, max_message, header_room, ring_bytes);
+		return;
+	}
+	sizes->payload_offset =
+		sizeof(struct bus_cell) +
+		(uint32_t)bus__round_up(header_room, BUS_CACHE_LINE);
+	sizes->stride = (uint32_t)bus__round_up(
+		(uint64_t)sizes->payload_offset + max_message, BUS_CACHE_LINE);
+	sizes->arena_bytes = 0;
+}
+
 int bus__packed_ring_check(bool packed, uint32_t max_message,
 			   uint32_t header_room, uint32_t ring_bytes,
 			   char *detail, size_t detail_size)

@@ -4,7 +4,9 @@
  * segments pack, how large their arena is, and where a message lies, for
  * packed segments and fixed cells alike.
  *
- * Which: spsc queues and topics with one publisher.  Their single writer
+ * Which: spsc queues and topics with one publisher, when they ask for it
+ * (ring_bytes) or their max_message is large (BUS__PACKED_ABOVE, which
+ * says why not below).  Their single writer
  * allocates arena records in position order, so the arena is a FIFO of
  * records that it alone manages (libbus/core/arena.h).  mpmc queues and
  * topics with several publishers keep fixed cells: their producers claim
@@ -21,8 +23,8 @@
 
 #include "bus/layout.h"
 
-/* Switched on by the code that handles each kind's arena; until then
- * every segment has fixed cells, as in layout 5. */
+/* Each kind's packing as a whole; 0 gives every segment fixed cells, as
+ * in layout 5. */
 #define BUS__PACKED_QUEUES 1
 #define BUS__PACKED_TOPICS 1
 
@@ -100,6 +102,21 @@ static inline uint64_t bus__packed_reservation(uint32_t max_message,
  */
 uint64_t bus__packed_arena_bytes(uint32_t slots, uint32_t max_message,
 				 uint32_t header_room, uint32_t ring_bytes);
+
+/*
+ * The cells of a queue or topic with these settings: packed, one line
+ * each and an arena; fixed, a line, the header room and max_message each
+ * (payload_offset from a cell's start), no arena.
+ */
+struct bus__cell_sizes {
+	uint32_t payload_offset; /* 0 if packed */
+	uint32_t stride;
+	uint32_t arena_bytes; /* 0 unless packed */
+};
+
+void bus__cell_sizes(bool packed, uint32_t slots, uint32_t max_message,
+		     uint32_t header_room, uint32_t ring_bytes,
+		     struct bus__cell_sizes *sizes);
 
 /*
  * Checks a ring_bytes setting: 0, or a multiple of 64 from one loan's

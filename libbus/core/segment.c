@@ -156,6 +156,8 @@ int bus__queue_settings_check(const struct bus_queue_settings *s, char *detail,
 void bus__queue_offsets(const struct bus_queue_settings *s,
 			struct bus__queue_offsets *o)
 {
+	struct bus__cell_sizes cells;
+
 	o->attachment_count = s->max_producers + s->max_consumers;
 	o->attachments = bus__round_up(
 		BUS_QUEUE_CONTROL_OFFSET + sizeof(struct bus_queue_control),
@@ -164,22 +166,11 @@ void bus__queue_offsets(const struct bus_queue_settings *s,
 					 (uint64_t)o->attachment_count *
 						 sizeof(struct bus_attachment),
 				 BUS_CACHE_LINE);
-	if (bus__queue_is_packed(s)) {
-		/* The cell is its first line; the rest goes to the arena. */
-		o->payload_offset = 0;
-		o->stride = sizeof(struct bus_cell);
-		o->arena_bytes = (uint32_t)bus__packed_arena_bytes(
-			s->slots, s->max_message, s->header_room,
-			s->ring_bytes);
-	} else {
-		o->payload_offset = sizeof(struct bus_cell) +
-				    (uint32_t)bus__round_up(s->header_room,
-							    BUS_CACHE_LINE);
-		o->stride = (uint32_t)bus__round_up(
-			(uint64_t)o->payload_offset + s->max_message,
-			BUS_CACHE_LINE);
-		o->arena_bytes = 0;
-	}
+	bus__cell_sizes(bus__queue_is_packed(s), s->slots, s->max_message,
+			s->header_room, s->ring_bytes, &cells);
+	o->payload_offset = cells.payload_offset;
+	o->stride = cells.stride;
+	o->arena_bytes = cells.arena_bytes;
 	o->arena = o->cells + (uint64_t)s->slots * o->stride;
 	o->latency = o->arena + o->arena_bytes;
 	o->size = o->latency + (uint64_t)(o->attachment_count + 1) *

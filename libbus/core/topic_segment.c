@@ -133,6 +133,8 @@ int bus__topic_settings_check(const struct bus_topic_settings *s, char *detail,
 void bus__topic_offsets(const struct bus_topic_settings *s,
 			struct bus__topic_offsets *o)
 {
+	struct bus__cell_sizes cells;
+
 	o->subscribers = bus__round_up(
 		BUS_TOPIC_CONTROL_OFFSET + sizeof(struct bus_topic_control),
 		BUS_CACHE_LINE);
@@ -144,22 +146,11 @@ void bus__topic_offsets(const struct bus_topic_settings *s,
 				 BUS__TOPIC_CELLS_ALIGN);
 	/* The payload starts on the line after the state and header, and
 	 * the header room if any (0 in segments made before it existed). */
-	if (bus__topic_is_packed(s)) {
-		/* The cell is its first line; the rest goes to the arena. */
-		o->payload_offset = 0;
-		o->stride = sizeof(struct bus_cell);
-		o->arena_bytes = (uint32_t)bus__packed_arena_bytes(
-			s->slots, s->max_message, s->header_room,
-			s->ring_bytes);
-	} else {
-		o->payload_offset = sizeof(struct bus_cell) +
-				    (uint32_t)bus__round_up(s->header_room,
-							    BUS_CACHE_LINE);
-		o->stride = (uint32_t)bus__round_up(
-			(uint64_t)o->payload_offset + s->max_message,
-			BUS_CACHE_LINE);
-		o->arena_bytes = 0;
-	}
+	bus__cell_sizes(bus__topic_is_packed(s), s->slots, s->max_message,
+			s->header_room, s->ring_bytes, &cells);
+	o->payload_offset = cells.payload_offset;
+	o->stride = cells.stride;
+	o->arena_bytes = cells.arena_bytes;
 	o->arena = o->cells + (uint64_t)s->slots * o->stride;
 	o->latency = o->arena + o->arena_bytes;
 	o->size = o->latency + (uint64_t)(s->max_subscribers + 1) *
