@@ -539,7 +539,11 @@ static bool expired(const struct bus_message_header *h)
 }
 
 /* A catch-up's ring messages from before from_value (topic.h); the stamp
- * is read once, as expiry_ns.  A stamp past the mark ends the time skip. */
+ * is read once, as expiry_ns.  A stamp past the mark ends the time skip.
+ * An unstamped message (a publisher without stamps) counts as published
+ * now, as busd's recorder dates it on disk: it neither ends the skip
+ * early, letting older stamped messages through, nor passes a mark that
+ * lies ahead. */
 static bool before_start(struct bus_subscription *s,
 			 const struct bus__topic_delivery *d)
 {
@@ -550,7 +554,9 @@ static bool before_start(struct bus_subscription *s,
 	if (!s->skip_before_ns)
 		return false;
 	stamp = *(volatile const uint64_t *)&d->header->publish_time_ns;
-	if (stamp && stamp < s->skip_before_ns)
+	if (!stamp)
+		stamp = (uint64_t)bus__monotonic_ns();
+	if (stamp < s->skip_before_ns)
 		return true;
 	s->skip_before_ns = 0;
 	return false;

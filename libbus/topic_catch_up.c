@@ -103,6 +103,44 @@ static bool ring_has_none(const struct bus_subscription *s, uint64_t from,
 	return true;
 }
 
+/*
+ * Overwrite policy: publishers do not wait for us, so while we read the
+ * disk they may lap the ring from F on, and the switch would report as
+ * lost messages the journal holds.  So before the switch, when the tail
+ * is more than half a ring past F, we join the ring later instead (as
+ * Aeron's replay merge does): at journal_position, below which every
+ * message is on disk (the recorder moves it only once its write
+ * completed), and from which the ring holds every position at this
+ * moment (a recorded topic's publisher never claims p >= journal_position
+ * + slots).  Then the disk is read up to there, and we look again.  Under
+ * block our position at F holds publishers back: no need.  True when the
+ * end moved.
+ */
+static bool join_later(struct bus_subscription *s)
+{
+	const struct bus__topic_geometry *g = &s->geometry;
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t tail, recorded;
+
+	if (!s->overwrite)
+		return false;
+	/* Relaxed: a stale tail only delays the decision; a lap after it is
+	 * counted on the ring, as for any slow subscriber. */
+	tail = bus__load_relaxed(&g->control->tail);
+	if (tail <= c->end + g->slots / 2)
+		return false;
+	/* Acquire: pairs with the recorder's release store after its write
+	 * completed (busd/topic_record_ring.c). */
+	recorded = bus__load_acquire(&g->control->journal_position);
+	if (recorded <= c->end)
+		return false;
+	c->end = recorded;
+	s->next = recorded;
+	/* Time mode: the probe looked for the old end. */
+	c->end_on_disk = false;
+	return true;
+}
+
 /* Time mode, nothing seen yet: 1 when a message at F - 1 or later is on
  * disk (so everything below F is), 0 if not yet, or -errno. */
 static int end_reached_on_disk(struct bus_subscription *s)
@@ -244,7 +282,7 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
 	bus__store_relaxed(&s->slot->lost, s->lost_total);
 	c->next = to;
 	c->known = true;
-	if (c->next >= c->end) {
+	if (c->next >= c->end && !join_later(s)) {
 		c->over = true;
 		return 0;
 	}
@@ -291,6 +329,8 @@ static int read_ahead(struct bus_subscription *s)
 			if ((c->known && c->next >= c->end) ||
 			    (c->known && ring_has_none(s, c->next, c->end)) ||
 			    (!c->known && c->end_on_disk)) {
+				if (join_later(s))
+					continue;
 				c->over = true;
 				return 2;
 			}
@@ -309,7 +349,8 @@ static int read_ahead(struct bus_subscription *s)
 		sequence = e.message.sequence;
 		if (c->known && sequence < c->next)
 			continue; /* below from_value, or seen */
-		if (sequence >= c->end) {
+		if (sequence >= c->end &&
+		    !(join_later(s) && sequence < c->end)) {
 			c->over = true; /* the ring has it */
 			return 2;
 		}

@@ -25,6 +25,12 @@
  * the ring (no message to record).  In time mode, before any message at or
  * after from_value was seen, a second reader looks for F - 1 or later on
  * disk, then the reader reads to the end once more.
+ *
+ * Under the overwrite policy nothing holds publishers back at F: when the
+ * disk is done but the tail is more than half a ring past F, F moves on to
+ * the recorder's journal_position (everything below it is on disk, the
+ * ring still holds it) and the disk is read on to there: a late join, so
+ * that publishers lapping a catch-up lose it nothing the journal has.
  */
 #ifndef BUS_TOPIC_CATCH_UP_H
 #define BUS_TOPIC_CATCH_UP_H

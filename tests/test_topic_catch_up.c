@@ -56,6 +56,28 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A recorded topic under overwrite: publishers never wait for a
+ * subscriber, only for the recorder (journal_position, which the test
+ * moves as busd's recorder would). */
+static int setup_overwrite(void **state)
+{
+	struct fixture *f;
+	struct bus_topic_settings settings;
+
+	setup(state);
+	f = *state;
+	bus_topic_close(f->publisher);
+	local_topic_destroy(&f->topic);
+	local_topic_settings(&settings, SLOTS, 128,
+			     BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
+	settings.header_room = 64;
+	settings.record = 1;
+	assert_ret(local_topic_create(&f->topic, &settings), 0);
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher),
+		   0);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -121,6 +143,33 @@ static void record(struct fixture *f, uint64_t first, uint64_t count)
 	assert_true(bus_journal_submit(f->writer) >= 0);
 	while (bus_journal_durable_sequence(f->writer) < first + count)
 		assert_true(bus_journal_reap(f->writer, 100) >= 0);
+}
+
+/* Records first.. first + count - 1 and moves journal_position past them,
+ * as busd's recorder does once its write completed. */
+static void record_and_release(struct fixture *f, uint64_t first,
+			       uint64_t count)
+{
+	record(f, first, count);
+	bus__store_seq_cst(&f->topic.geometry.control->journal_position,
+			   first + count);
+}
+
+/* Publishes count messages from the tail on, the recorder keeping up
+ * (the gate lets a publisher run a ring ahead of it, no more). */
+static void publish_recorded(struct fixture *f, uint64_t count)
+{
+	/* Relaxed: the test's own publisher wrote it. */
+	uint64_t first = bus__load_relaxed(&f->topic.geometry.control->tail);
+
+	while (count) {
+		uint64_t n = count < SLOTS / 2 ? count : SLOTS / 2;
+
+		publish(f, n);
+		record_and_release(f, first, n);
+		first += n;
+		count -= n;
+	}
 }
 
 static void subscribe_from(struct fixture *f, uint32_t from, uint64_t value)
@@ -306,6 +355,78 @@ static void test_from_time_after_disk(void **state)
 	expect(f, 51, 0, 0);
 }
 
+/* A time mark ahead of every message: the ring's messages before it are
+ * passed over, an unstamped one too (dated when it is looked at, as the
+ * recorder dates it on disk), and the stamped ones after it as well.
+ * Before, an unstamped message ended the skip and let everything after it
+ * through. */
+static void test_from_time_unstamped(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_queue_options plain = { .no_timestamp = 1 };
+	struct timespec now;
+
+	publish(f, 20);
+	record(f, 0, 20);
+	clock_gettime(CLOCK_REALTIME, &now);
+	subscribe_from(f, BUS_FROM_TIME,
+		       ((uint64_t)now.tv_sec + 3600) * 1000000000ull);
+	bus_topic_close(f->publisher);
+	assert_ret(local_topic_publisher(&f->topic, 0, &plain, &f->publisher),
+		   0);
+	publish(f, 2);
+	bus_topic_close(f->publisher);
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher),
+		   0);
+	publish(f, 2);
+	expect_nothing(f);
+	assert_null(f->subscriber->catch_up);
+}
+
+/*
+ * Overwrite: while the subscriber reads the disk, publishers lap its ring
+ * start F.  It joins the ring later, at what the recorder has written,
+ * and reads the disk on to there: every message once, none reported lost
+ * (the journal has them all).  Before, the switch at F counted the lapped
+ * ring positions as lost.
+ */
+static void test_overwrite_joins_later(void **state)
+{
+	struct fixture *f = *state;
+
+	publish_recorded(f, 100);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	/* A ring and a half past F, the recorder keeping up. */
+	publish_recorded(f, 96);
+	for (uint64_t i = 0; i < 150; i++)
+		expect(f, i, 1, 0);
+	/* Lapped again while it reads: it joins later once more. */
+	publish_recorded(f, 32);
+	publish(f, 20);
+	for (uint64_t i = 150; i < 228; i++)
+		expect(f, i, 1, 0);
+	/* The last 20 were not recorded: the ring has them. */
+	for (uint64_t i = 228; i < 248; i++)
+		expect(f, i, 0, 0);
+	expect_nothing(f);
+	assert_null(f->subscriber->catch_up);
+}
+
+/* Overwrite, not lapped: the switch stays at F. */
+static void test_overwrite_not_lapped(void **state)
+{
+	struct fixture *f = *state;
+
+	publish_recorded(f, 100);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 90);
+	publish_recorded(f, 20);
+	for (uint64_t i = 90; i < 100; i++)
+		expect(f, i, 1, 0);
+	for (uint64_t i = 100; i < 120; i++)
+		expect(f, i, 0, 0);
+	expect_nothing(f);
+}
+
 /* Retention deleted the oldest files: the gap is reported once, with
  * the first message. */
 static void test_retention_gap(void **state)
@@ -458,6 +579,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_from_time, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_from_time_unstamped,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_joins_later,
+						setup_overwrite, teardown),
+		cmocka_unit_test_setup_teardown(test_overwrite_not_lapped,
+						setup_overwrite, teardown),
 		cmocka_unit_test_setup_teardown(test_from_time_after_disk,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_gap, setup,
