@@ -316,6 +316,14 @@ int bus_loan(bus_queue_t *q, struct bus_message *m, int64_t timeout_ns)
 	return loan(q, m, timeout_ns, q->geometry.settings.max_message, true);
 }
 
+int bus_loan_sized(bus_queue_t *q, struct bus_message *m, size_t size,
+		   int64_t timeout_ns)
+{
+	if (!q || !m)
+		return -EINVAL;
+	return bus__queue_loan_sized(q, m, timeout_ns, size, true);
+}
+
 int bus__queue_loan_sized(struct bus_queue *q, struct bus_message *m,
 			  int64_t timeout_ns, size_t length, bool extension)
 {

@@ -274,6 +274,12 @@ int bus__topic_loan_sized(bus_topic_t *t, struct bus_message *m,
 	return loan(t, m, (uint32_t)length, extension, timeout_ns);
 }
 
+int bus_topic_loan_sized(bus_topic_t *t, struct bus_message *m, size_t size,
+			 int64_t timeout_ns)
+{
+	return bus__topic_loan_sized(t, m, timeout_ns, size, true);
+}
+
 int bus_topic_loan(bus_topic_t *t, struct bus_message *m, int64_t timeout_ns)
 {
 	if (!t || !m)

@@ -27,6 +27,9 @@
  *                        then meets held ones counts the drops it made.
  *   own_loans_fill_the_arena  a loan that only the producer's own open
  *                        loan stands in the way of: -EDEADLK at once.
+ *   sized_loan           bus_loan_sized() reserves what it asks for: it
+ *                        fits beside an open max_message loan, holds its
+ *                        capacity and no more, arrives intact.
  *   reject               an arena that holds four big messages rejects the
  *                        fifth (-ENOBUFS, counted); a ring of small ones
  *                        fills by its slots; room comes back with acks.
@@ -831,6 +834,53 @@ static void test_own_loans_fill_the_arena(void **state)
 	bus_queue_close(p);
 }
 
+/* A sized loan reserves what it asks for: it fits beside an open loan of
+ * max_message where bus_loan() cannot, holds its capacity and no more,
+ * and its message arrives intact; too large a size is refused at once. */
+static void test_sized_loan(void **state)
+{
+	struct fixture *f = *state;
+	struct bus_message big, small, other, got;
+	bus_queue_t *p, *c;
+
+	board_make(f, 0);
+	/* One loan of 4096 + 512, then 1,024 bytes: a small loan's room. */
+	create(f, "sized", 64, BIG, BUS_OVERFLOW_BLOCK, BIG + 512 + 1024);
+	assert_int_equal(
+		bus_queue_open(f->tb.bus, "sized", BUS_PRODUCER, NULL, &p), 0);
+	assert_int_equal(
+		bus_queue_open(f->tb.bus, "sized", BUS_CONSUMER, NULL, &c), 0);
+	assert_int_equal(bus_loan_sized(p, &small, BIG + 1, BUS_NOWAIT),
+			 -EMSGSIZE);
+	assert_int_equal(bus_loan(p, &big, BUS_NOWAIT), 0);
+	assert_int_equal(bus_loan(p, &other, BUS_FOREVER), -EDEADLK);
+	assert_int_equal(bus_loan_sized(p, &small, 100, BUS_NOWAIT), 0);
+	assert_int_equal(small.capacity, 100);
+	memset(small.payload, 's', 100);
+	assert_int_equal(bus_message_set_key(&small, "k"), 0);
+	assert_int_equal(bus_commit(p, &small, 101), -EMSGSIZE);
+	memset(big.payload, 'b', BIG);
+	assert_int_equal(bus_commit(p, &big, BIG), 0);
+	assert_int_equal(bus_commit(p, &small, 100), 0);
+	assert_int_equal(bus_receive(c, &got, BUS_NOWAIT), 0);
+	assert_int_equal(got.length, BIG);
+	assert_int_equal(((uint8_t *)got.payload)[BIG - 1], 'b');
+	assert_int_equal(bus_ack(c, &got), 0);
+	assert_int_equal(bus_receive(c, &got, BUS_NOWAIT), 0);
+	assert_int_equal(got.length, 100);
+	assert_int_equal(((uint8_t *)got.payload)[0], 's');
+	assert_int_equal(((uint8_t *)got.payload)[99], 's');
+	{
+		char key[8];
+
+		assert_int_equal(bus_message_key(&got, key, sizeof(key)), 1);
+		assert_string_equal(key, "k");
+	}
+	assert_int_equal(bus_ack(c, &got), 0);
+	bus_queue_close(c);
+	bus_queue_close(p);
+}
+
 static void test_reject(void **state)
 {
 	struct fixture *f = *state;
@@ -1075,6 +1125,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_own_loans_fill_the_arena,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drop_oldest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sized_loan, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_producer_killed, setup,

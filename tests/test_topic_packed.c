@@ -684,6 +684,57 @@ static void test_topic_packed_failed_find_keeps_overwrites(void **state)
 	bus_unsubscribe(s);
 }
 
+/* ---- a sized loan ------------------------------------------------------- */
+
+/* bus_topic_loan_sized() reserves what it asks for: it fits beside an open
+ * loan of max_message where bus_topic_loan() finds no room, holds its
+ * capacity and no more, and its message arrives intact. */
+static void test_topic_packed_sized_loan(void **state)
+{
+	struct mp *mp = *state;
+	struct bus_message big, small, other;
+	bus_subscription_t *s;
+	bus_topic_t *topic;
+	uint8_t copy[4096];
+	char key[8];
+
+	/* One loan of 4096 + 512, then 1,024 bytes: a small loan's room. */
+	create(mp, "sized", 64, 4096, 4096 + 512 + 1024, 0, 0);
+	assert_ret(bus_topic_open(mp->tb.bus, "sized", BUS_PRODUCER, NULL,
+				  &topic),
+		   0);
+	assert_ret(bus_subscribe(mp->tb.bus, "sized", NULL, &s), 0);
+	assert_ret(bus_topic_loan_sized(topic, &small, 4097, BUS_NOWAIT),
+		   -EMSGSIZE);
+	assert_ret(bus_topic_loan(topic, &big, BUS_NOWAIT), 0);
+	assert_true(bus_topic_loan(topic, &other, BUS_NOWAIT) < 0);
+	assert_ret(bus_topic_loan_sized(topic, &small, 100, BUS_NOWAIT), 0);
+	assert_int_equal(small.capacity, 100);
+	memset(small.payload, 's', 100);
+	assert_ret(bus_message_set_key(&small, "k"), 0);
+	assert_true(bus_topic_commit(topic, &small, 101) < 0);
+	memset(big.payload, 'b', 4096);
+	assert_ret(bus_topic_commit(topic, &big, 4096), 0);
+	assert_ret(bus_topic_commit(topic, &small, 100), 0);
+	assert_ret(bus_subscription_receive_copy(s, copy, sizeof(copy), NULL,
+						 BUS_NOWAIT),
+		   4096);
+	assert_int_equal(copy[4095], 'b');
+	{
+		struct bus_message m;
+
+		assert_ret(bus_subscription_receive(s, &m, NULL, BUS_NOWAIT),
+			   0);
+		assert_int_equal(m.length, 100);
+		assert_int_equal(((uint8_t *)m.payload)[0], 's');
+		assert_int_equal(((uint8_t *)m.payload)[99], 's');
+		assert_ret(bus_message_key(&m, key, sizeof(key)), 1);
+		assert_string_equal(key, "k");
+	}
+	bus_unsubscribe(s);
+	bus_topic_close(topic);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct CMUnitTest tests[] = {
@@ -692,6 +743,7 @@ int main(int argc, char **argv)
 		MP_TEST(test_topic_packed_history_and_last_value),
 		MP_TEST(test_topic_packed_killed_publisher_replaced),
 		MP_TEST(test_topic_packed_failed_find_keeps_overwrites),
+		MP_TEST(test_topic_packed_sized_loan),
 	};
 
 	if (test_busd_unavailable())

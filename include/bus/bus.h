@@ -365,6 +365,18 @@ BUS_EXPORT int bus_loan(bus_queue_t *queue, struct bus_message *message,
 			int64_t timeout_ns);
 
 /*
+ * As bus_loan(), for a message of at most size bytes (Aeron's tryClaim):
+ * in a packed queue the loan reserves only size bytes and the key room,
+ * so that loans of small messages neither need max_message bytes of the
+ * arena in one piece nor fill it (message->capacity is size); with fixed
+ * cells it is bus_loan() (message->capacity is max_message).  Committing
+ * more than the capacity is -EMSGSIZE, as ever.  -EMSGSIZE at once for a
+ * size over max_message.
+ */
+BUS_EXPORT int bus_loan_sized(bus_queue_t *queue, struct bus_message *message,
+			      size_t size, int64_t timeout_ns);
+
+/*
  * Publishes a loaned slot holding length payload bytes.  -EMSGSIZE if length
  * exceeds the capacity (the loan stays held), -EINVAL for a foreign token.
  */
@@ -802,6 +814,16 @@ BUS_EXPORT void bus_topic_uncancel(bus_topic_t *topic);
  */
 BUS_EXPORT int bus_topic_loan(bus_topic_t *topic, struct bus_message *message,
 			      int64_t timeout_ns);
+
+/*
+ * As bus_topic_loan(), for a message of at most size bytes: a packed
+ * topic reserves only size bytes and the key room (message->capacity is
+ * size), fixed cells are as bus_topic_loan().  -EMSGSIZE at once for a
+ * size over max_message.
+ */
+BUS_EXPORT int bus_topic_loan_sized(bus_topic_t *topic,
+				    struct bus_message *message, size_t size,
+				    int64_t timeout_ns);
 
 /*
  * Publishes a loaned slot holding length payload bytes and wakes sleeping
