@@ -35,6 +35,7 @@ enum {
 	OPT_QUEUE_TYPE,
 	OPT_CLOCK_COST,
 	OPT_COPY,
+	OPT_RING_BYTES,
 };
 
 static const struct option bench_long_options[] = {
@@ -61,6 +62,7 @@ static const struct option bench_long_options[] = {
 	{ "queue-type", required_argument, NULL, OPT_QUEUE_TYPE },
 	{ "clock-cost", no_argument, NULL, OPT_CLOCK_COST },
 	{ "copy", no_argument, NULL, OPT_COPY },
+	{ "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -228,6 +230,9 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_COPY:
 		o->copy = true;
+		break;
+	case OPT_RING_BYTES:
+		o->ring_bytes = (uint32_t)bench_parse_count(optarg, usage);
 		break;
 	case OPT_CLOCK_COST:
 		printf("%llu\n", (unsigned long long)bench_clock_cost_ns());

@@ -54,6 +54,9 @@ struct bench_options {
 	bool copy;	    /* batch producer: copying sends, not loans */
 	unsigned int slots; /* ring slots */
 	bool slots_given;   /* --slots was on the command line */
+	/* bus: the arena of packed queues and topics (0: fixed cells for
+	 * small messages, layout.h "Packed messages") */
+	uint32_t ring_bytes;
 	uint32_t spin_ns;   /* spin phase of spin-then-futex */
 	bool no_timestamp;
 	bool no_latency;	/* bus: receivers keep no latency histogram */

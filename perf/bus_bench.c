@@ -73,6 +73,7 @@ struct bb_shared {
 	unsigned int consumers;
 	unsigned int batch;
 	bool copy; /* batches by bus_send_batch */
+	uint32_t ring_bytes; /* packed spsc queues and topic (0: not) */
 	unsigned int slots;
 	bool spsc;
 	struct bus_queue_options options;
@@ -609,6 +610,8 @@ static int bb_create_queues(struct bb_shared *s, uint32_t max_message,
 		st.max_producers = st.max_consumers = 1;
 	if (s->via_route)
 		st.header_room = 64; /* the routing key */
+	if (s->spsc)
+		st.ring_bytes = s->ring_bytes;
 	ret = bus_queue_create(bus, s->request, &st);
 	if (ret < 0)
 		bb_fail(s->request, bus, ret);
@@ -990,6 +993,7 @@ static int bb_create_topic(struct bb_shared *s)
 	st.max_message = s->size;
 	st.slow_subscriber = BUS_SLOW_SUBSCRIBER_BLOCK;
 	st.max_publishers = 1;
+	st.ring_bytes = s->ring_bytes;
 	if (st.max_subscribers < s->consumers)
 		st.max_subscribers = s->consumers;
 	ret = bus_topic_create(bus, s->topic, &st);
@@ -1121,6 +1125,8 @@ static const char usage[] =
 	"      --producers P, --consumers C, --batch B, --queue-type T\n"
 	"                        throughput\n"
 	"      --copy            throughput: batches by bus_send_batch\n"
+	"      --ring-bytes N    spsc queues and the topic pack their\n"
+	"                        messages in an arena of N bytes\n"
 	"      --subscribers N   fanout: subscriber processes (default 1)\n"
 	"      --rate R          fanout: publishes per second (0: unpaced)\n";
 
@@ -1170,6 +1176,7 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	s->consumers = o->consumers;
 	s->batch = o->batch;
 	s->copy = o->copy;
+	s->ring_bytes = o->ring_bytes;
 	hist_reset(&s->hist);
 	hist_reset(&s->raw_hist);
 	snprintf(s->bus_name, sizeof(s->bus_name), "%s",
