@@ -83,8 +83,9 @@ struct bus_queue_options {
 	enum bus_wait_strategy wait; /* default BUS_WAIT_SPIN_FUTEX */
 	uint32_t spin_ns; /* spin phase of SPIN_FUTEX, default 2000 */
 	/* Producer: leave publish_time_ns at 0 to save a clock read per
-	 * message (a TSC read: 3-17% of a busy round trip in
-	 * perf/RESULTS.md); consumers then count no latency for them. */
+	 * message (a TSC read, or a clock_gettime() where the TSC is not
+	 * usable: 3-17% of a busy round trip in perf/RESULTS.md);
+	 * consumers then count no latency for them. */
 	int no_timestamp;
 	/* Consumer: do not count publish-to-receive latency (see
 	 * bus_queue_latency). */
