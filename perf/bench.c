@@ -36,6 +36,7 @@ enum {
 	OPT_CLOCK_COST,
 	OPT_COPY,
 	OPT_RING_BYTES,
+	OPT_RECORD,
 };
 
 static const struct option bench_long_options[] = {
@@ -63,6 +64,7 @@ static const struct option bench_long_options[] = {
 	{ "clock-cost", no_argument, NULL, OPT_CLOCK_COST },
 	{ "copy", no_argument, NULL, OPT_COPY },
 	{ "ring-bytes", required_argument, NULL, OPT_RING_BYTES },
+	{ "record", no_argument, NULL, OPT_RECORD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -233,6 +235,9 @@ static void bench_option(struct bench_options *o, int c, const char *usage)
 		break;
 	case OPT_RING_BYTES:
 		o->ring_bytes = (uint32_t)bench_parse_count(optarg, usage);
+		break;
+	case OPT_RECORD:
+		o->record = true;
 		break;
 	case OPT_CLOCK_COST:
 		printf("%llu\n", (unsigned long long)bench_clock_cost_ns());

@@ -57,7 +57,8 @@ struct bench_options {
 	/* bus: the arena of packed queues and topics (0: fixed cells for
 	 * small messages, layout.h "Packed messages") */
 	uint32_t ring_bytes;
-	uint32_t spin_ns;   /* spin phase of spin-then-futex */
+	bool record;	  /* bus: the topic is recorded (busd's journal) */
+	uint32_t spin_ns; /* spin phase of spin-then-futex */
 	bool no_timestamp;
 	bool no_latency;	/* bus: receivers keep no latency histogram */
 	unsigned int timeout_s; /* kill the children after this long */

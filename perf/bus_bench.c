@@ -74,6 +74,7 @@ struct bb_shared {
 	unsigned int batch;
 	bool copy;	     /* batches by bus_send_batch */
 	uint32_t ring_bytes; /* packed spsc queues and topic (0: not) */
+	bool record;	     /* a recorded topic (busd's journal) */
 	unsigned int slots;
 	bool spsc;
 	struct bus_queue_options options;
@@ -1004,6 +1005,7 @@ static int bb_create_topic(struct bb_shared *s)
 	st.slow_subscriber = BUS_SLOW_SUBSCRIBER_BLOCK;
 	st.max_publishers = 1;
 	st.ring_bytes = s->ring_bytes;
+	st.record = s->record;
 	if (st.max_subscribers < s->consumers)
 		st.max_subscribers = s->consumers;
 	ret = bus_topic_create(bus, s->topic, &st);
@@ -1137,6 +1139,8 @@ static const char usage[] =
 	"      --copy            throughput: batches by bus_send_batch\n"
 	"      --ring-bytes N    spsc queues and the topic pack their\n"
 	"                        messages in an arena of N bytes\n"
+	"      --record          fanout: a recorded topic (busd needs a\n"
+	"                        data_dir)\n"
 	"      --subscribers N   fanout: subscriber processes (default 1)\n"
 	"      --rate R          fanout: publishes per second (0: unpaced)\n";
 
@@ -1187,6 +1191,7 @@ static int bb_setup(struct bb_shared *s, struct bench_options *o)
 	s->batch = o->batch;
 	s->copy = o->copy;
 	s->ring_bytes = o->ring_bytes;
+	s->record = o->record;
 	hist_reset(&s->hist);
 	hist_reset(&s->raw_hist);
 	snprintf(s->bus_name, sizeof(s->bus_name), "%s",
