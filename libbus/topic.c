@@ -354,7 +354,10 @@ int bus_topic_commit(bus_topic_t *t, struct bus_message *m, uint32_t length)
 		return -EBADF;
 	if (!is_our_loan(t, m->token))
 		return -EINVAL;
-	if (length > t->geometry.settings.max_message)
+	/* A packed loan holds its capacity (a sized loan's size), no more:
+	 * as for queues, -EMSGSIZE, and the loan stays held. */
+	if (length > t->geometry.settings.max_message ||
+	    (t->packed && length > m->capacity))
 		return -EMSGSIZE;
 	/* Key, headers, correlation or expiry set on the loan. */
 	if (__builtin_expect(m->extras & BUS__EXTRAS_SET, 0))

@@ -145,19 +145,23 @@ checks=$((checks + 1))
 [ $? -eq 0 ] || fail "the streaming publisher failed: $(cat "$work/pub.err")"
 
 # ---- overwrite: the publisher laps the subscriber while it reads the disk --
-# The subscriber's output is held back (a pipe nobody reads for a while),
-# so it is still on the disk when the publisher laps its ring start many
-# times over.  It joins the ring later, at what busd has recorded (a late
-# join): every message once, none reported lost.
+# The subscriber's output is held back (a pipe nobody reads until the
+# publisher is done), so it is still on the disk when the publisher laps
+# its ring start many times over.  It joins the ring later, at what busd
+# has recorded (a late join): every message once, none reported lost.
 ctl_ok pub lapped $(seq 1 1000)
 first=$(first_sequence lapped)
-("$busctl" -b "$bus" sub lapped --from "$first" -n 20000 --json \
+(sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$work/sub.pid" \
+	"$busctl" -b "$bus" sub lapped --from "$first" -n 20000 --json \
 	--timeout 60 2>"$work/sub.err"; echo $? >"$work/sub.rc") |
-	(sleep 2; cat >"$work/sub.out") &
+	(while [ ! -e "$work/go" ]; do sleep 0.05; done
+	 cat >"$work/sub.out") &
 sub_pid=$!
 track_pid "$sub_pid"
 wait_subscribers lapped 1
+track_pid "$(cat "$work/sub.pid")"
 ctl_ok pub lapped $(seq 1001 20000)
+touch "$work/go"
 wait "$sub_pid"
 checks=$((checks + 1))
 [ "$(cat "$work/sub.rc")" = 0 ] ||

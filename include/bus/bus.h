@@ -828,8 +828,9 @@ BUS_EXPORT int bus_topic_loan_sized(bus_topic_t *topic,
 
 /*
  * Publishes a loaned slot holding length payload bytes and wakes sleeping
- * subscribers.  -EMSGSIZE if length exceeds max_message (the loan stays
- * held), -EINVAL for a token that is not an open loan of this handle.
+ * subscribers.  -EMSGSIZE if length exceeds the loan's capacity (the loan
+ * stays held), -EINVAL for a token that is not an open loan of this
+ * handle.
  */
 BUS_EXPORT int bus_topic_commit(bus_topic_t *topic,
 				struct bus_message *message, uint32_t length);
