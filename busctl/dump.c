@@ -32,6 +32,7 @@ struct busctl_dumper {
 	uint64_t from, to;
 	int from_time, to_time, has_from, has_to;
 	uint64_t printed;
+	struct busctl_journal_source source;
 	struct busctl_journal_view view;
 };
 
@@ -116,7 +117,7 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 			    struct bus_journal_reader *r)
 {
 	struct bus_journal_entry e;
-	char detail[600] = "";
+	char detail[600] = "", named[sizeof(detail) + 4096];
 	int ret;
 
 	while (d->printed < d->count &&
@@ -136,10 +137,11 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 			break;
 	}
 	if (d->printed < d->count && ret < 0)
-		return busctl_error("dump %s: %s: %s", d->path,
-				    ret == -EBADMSG ? "corrupt journal"
-						    : strerror(-ret),
-				    detail);
+		return busctl_error(
+			"dump %s: %s: %s", d->path,
+			ret == -EBADMSG ? "corrupt journal" : strerror(-ret),
+			busctl_journal_detail(&d->source, detail, named,
+					      sizeof(named)));
 	return 0;
 }
 
@@ -197,7 +199,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 	static struct busctl_dumper d;
 	struct bus_journal_recovery rec;
 	struct bus_journal_reader *r;
-	int status, err = 0, dir_fd;
+	int status, err = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.ctl = ctl;
@@ -207,7 +209,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 		return status;
 	signal(SIGPIPE, SIG_IGN);
 	busctl_catch_stop_signals();
-	if (busctl_journal_open(ctl, "dump", d.path, &r, &dir_fd) < 0)
+	if (busctl_journal_open(ctl, "dump", d.path, &r, &d.source) < 0)
 		return BUSCTL_EXIT_ERROR;
 	if (d.has_from)
 		err = d.from_time ? bus_journal_seek_time(r, d.from)
@@ -223,8 +225,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 			     "shown",
 			     d.path, rec.torn_bytes);
 	bus_journal_reader_close(r);
-	if (dir_fd >= 0)
-		close(dir_fd);
+	busctl_journal_source_close(&d.source);
 	if (status == 0)
 		status = busctl_flush_stdout();
 	return status;
