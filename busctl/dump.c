@@ -104,6 +104,38 @@ static void busctl_dump_acks(const struct busctl_dumper *d,
 	putchar('\n');
 }
 
+static const char *busctl_dump_gap_reason(uint32_t reason)
+{
+	switch (reason) {
+	case BUS_JOURNAL_GAP_CORRUPT:
+		return "corrupt";
+	case BUS_JOURNAL_GAP_OVERWRITTEN:
+		return "overwritten";
+	default:
+		return "unknown";
+	}
+}
+
+/* Sequences the recorder could not record (journal.h, GAP): "gap
+ * FIRST+COUNT REASON TIME", as acks' ranges are written. */
+static void busctl_dump_gap(const struct busctl_dumper *d,
+			    const struct bus_journal_gap *gap)
+{
+	char when[48];
+
+	busctl_journal_format_time(when, sizeof(when), gap->time_ns);
+	if (d->ctl->json)
+		printf("{\"record\": \"gap\", \"first\": %" PRIu64
+		       ", \"count\": %" PRIu64 ", \"reason\": \"%s\""
+		       ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\"}\n",
+		       gap->first, gap->count,
+		       busctl_dump_gap_reason(gap->reason), gap->time_ns,
+		       when);
+	else
+		printf("gap %" PRIu64 "+%" PRIu64 " %s %s\n", gap->first,
+		       gap->count, busctl_dump_gap_reason(gap->reason), when);
+}
+
 /* 1 while before --to. */
 static int busctl_dump_before_end(const struct busctl_dumper *d,
 				  const struct bus_journal_message *m)
@@ -124,6 +156,10 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 	       (ret = bus_journal_next(r, &e, detail, sizeof(detail))) == 1) {
 		if (e.type == BUS_JOURNAL_RECORD_ACK) {
 			busctl_dump_acks(d, &e);
+		} else if (e.type == BUS_JOURNAL_RECORD_GAP) {
+			if (d->has_to && !d->to_time && e.gap.first > d->to)
+				break;
+			busctl_dump_gap(d, &e.gap);
 		} else if (e.type == BUS_JOURNAL_RECORD_MESSAGE) {
 			if (!busctl_dump_before_end(d, &e.message))
 				break;
