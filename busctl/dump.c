@@ -157,7 +157,8 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 		if (e.type == BUS_JOURNAL_RECORD_ACK) {
 			busctl_dump_acks(d, &e);
 		} else if (e.type == BUS_JOURNAL_RECORD_GAP) {
-			if (d->has_to && !d->to_time && e.gap.first > d->to)
+			if (d->has_to && (d->to_time ? e.gap.time_ns > d->to
+						     : e.gap.first > d->to))
 				break;
 			busctl_dump_gap(d, &e.gap);
 		} else if (e.type == BUS_JOURNAL_RECORD_MESSAGE) {
