@@ -32,6 +32,7 @@ struct busctl_dumper {
 	uint64_t from, to;
 	int from_time, to_time, has_from, has_to;
 	uint64_t printed;
+	struct busctl_journal_source source;
 	struct busctl_journal_view view;
 };
 
@@ -103,6 +104,38 @@ static void busctl_dump_acks(const struct busctl_dumper *d,
 	putchar('\n');
 }
 
+static const char *busctl_dump_gap_reason(uint32_t reason)
+{
+	switch (reason) {
+	case BUS_JOURNAL_GAP_CORRUPT:
+		return "corrupt";
+	case BUS_JOURNAL_GAP_OVERWRITTEN:
+		return "overwritten";
+	default:
+		return "unknown";
+	}
+}
+
+/* Sequences the recorder could not record (journal.h, GAP): "gap
+ * FIRST+COUNT REASON TIME", as acks' ranges are written. */
+static void busctl_dump_gap(const struct busctl_dumper *d,
+			    const struct bus_journal_gap *gap)
+{
+	char when[48];
+
+	busctl_journal_format_time(when, sizeof(when), gap->time_ns);
+	if (d->ctl->json)
+		printf("{\"record\": \"gap\", \"first\": %" PRIu64
+		       ", \"count\": %" PRIu64 ", \"reason\": \"%s\""
+		       ", \"time_ns\": %" PRIu64 ", \"time\": \"%s\"}\n",
+		       gap->first, gap->count,
+		       busctl_dump_gap_reason(gap->reason), gap->time_ns,
+		       when);
+	else
+		printf("gap %" PRIu64 "+%" PRIu64 " %s %s\n", gap->first,
+		       gap->count, busctl_dump_gap_reason(gap->reason), when);
+}
+
 /* 1 while before --to. */
 static int busctl_dump_before_end(const struct busctl_dumper *d,
 				  const struct bus_journal_message *m)
@@ -116,13 +149,18 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 			    struct bus_journal_reader *r)
 {
 	struct bus_journal_entry e;
-	char detail[600] = "";
+	char detail[600] = "", named[sizeof(detail) + 4096];
 	int ret;
 
 	while (d->printed < d->count &&
 	       (ret = bus_journal_next(r, &e, detail, sizeof(detail))) == 1) {
 		if (e.type == BUS_JOURNAL_RECORD_ACK) {
 			busctl_dump_acks(d, &e);
+		} else if (e.type == BUS_JOURNAL_RECORD_GAP) {
+			if (d->has_to && (d->to_time ? e.gap.time_ns > d->to
+						     : e.gap.first > d->to))
+				break;
+			busctl_dump_gap(d, &e.gap);
 		} else if (e.type == BUS_JOURNAL_RECORD_MESSAGE) {
 			if (!busctl_dump_before_end(d, &e.message))
 				break;
@@ -136,10 +174,11 @@ static int busctl_dump_loop(struct busctl_dumper *d,
 			break;
 	}
 	if (d->printed < d->count && ret < 0)
-		return busctl_error("dump %s: %s: %s", d->path,
-				    ret == -EBADMSG ? "corrupt journal"
-						    : strerror(-ret),
-				    detail);
+		return busctl_error(
+			"dump %s: %s: %s", d->path,
+			ret == -EBADMSG ? "corrupt journal" : strerror(-ret),
+			busctl_journal_detail(&d->source, detail, named,
+					      sizeof(named)));
 	return 0;
 }
 
@@ -197,7 +236,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 	static struct busctl_dumper d;
 	struct bus_journal_recovery rec;
 	struct bus_journal_reader *r;
-	int status, err = 0, dir_fd;
+	int status, err = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.ctl = ctl;
@@ -207,7 +246,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 		return status;
 	signal(SIGPIPE, SIG_IGN);
 	busctl_catch_stop_signals();
-	if (busctl_journal_open(ctl, "dump", d.path, &r, &dir_fd) < 0)
+	if (busctl_journal_open(ctl, "dump", d.path, &r, &d.source) < 0)
 		return BUSCTL_EXIT_ERROR;
 	if (d.has_from)
 		err = d.from_time ? bus_journal_seek_time(r, d.from)
@@ -223,8 +262,7 @@ int busctl_dump(struct busctl *ctl, int argc, char **argv)
 			     "shown",
 			     d.path, rec.torn_bytes);
 	bus_journal_reader_close(r);
-	if (dir_fd >= 0)
-		close(dir_fd);
+	busctl_journal_source_close(&d.source);
 	if (status == 0)
 		status = busctl_flush_stdout();
 	return status;

@@ -59,14 +59,32 @@ int busctl_journal_parse_position(const char *text, uint64_t *value,
 				  int *is_time);
 
 /*
+ * Where a journal is read from (journal_source.c): dir_fd is the
+ * directory busd handed over for a name (-1 for a path), read through
+ * fd_path (/proc/self/fd/N); real is its name for sentences.
+ */
+struct busctl_journal_source {
+	int dir_fd;
+	char fd_path[32];
+	char real[4096];
+};
+
+/*
  * Opens the journal WHAT for reading (journal_source.c): a path, or the
  * name of a recorded topic or durable queue (connecting to busd if need
- * be), whose directory is *dir_fd then (close it after the reader; -1 for
- * a path).  0, or a negative errno once the failure is printed as
- * "COMMAND: ...".
+ * be), through its directory's descriptor.  0, or a negative errno once
+ * the failure is printed as "COMMAND: ...".  Close the reader, then
+ * busctl_journal_source_close().
  */
 int busctl_journal_open(struct busctl *ctl, const char *command,
 			const char *what, struct bus_journal_reader **reader,
-			int *dir_fd);
+			struct busctl_journal_source *source);
+
+/* The reader's detail sentence with the directory's real name where it
+ * says fd_path (a path's sentences as they are), in out. */
+const char *busctl_journal_detail(const struct busctl_journal_source *source,
+				  const char *detail, char *out, size_t size);
+
+void busctl_journal_source_close(struct busctl_journal_source *source);
 
 #endif /* BUSCTL_JOURNAL_CLI_H */

@@ -35,6 +35,7 @@ struct busctl_replayer {
 	uint64_t published;
 	uint64_t first_time_ns; /* of the first message replayed */
 	int64_t start_ns;	/* CLOCK_MONOTONIC then */
+	struct busctl_journal_source source;
 	struct busctl_journal_view view;
 	struct busctl_journal_strings strings;
 };
@@ -103,7 +104,7 @@ static int busctl_replay_loop(struct busctl_replayer *r,
 			      bus_topic_t *topic)
 {
 	struct bus_journal_entry e;
-	char detail[600] = "";
+	char detail[600] = "", named[sizeof(detail) + 4096];
 	int ret;
 
 	while ((ret = bus_journal_next(reader, &e, detail, sizeof(detail))) ==
@@ -122,10 +123,11 @@ static int busctl_replay_loop(struct busctl_replayer *r,
 			return ret;
 	}
 	if (ret < 0)
-		return busctl_error("replay %s: %s: %s", r->path,
-				    ret == -EBADMSG ? "corrupt journal"
-						    : strerror(-ret),
-				    detail);
+		return busctl_error(
+			"replay %s: %s: %s", r->path,
+			ret == -EBADMSG ? "corrupt journal" : strerror(-ret),
+			busctl_journal_detail(&r->source, detail, named,
+					      sizeof(named)));
 	return 0;
 }
 
@@ -216,7 +218,7 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 	static struct busctl_replayer r;
 	struct bus_journal_reader *reader;
 	bus_topic_t *topic;
-	int status, err, dir_fd;
+	int status, err;
 
 	memset(&r, 0, sizeof(r));
 	r.ctl = ctl;
@@ -227,18 +229,18 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 	if (busctl_check_name("replay", r.topic_name))
 		return BUSCTL_EXIT_ERROR;
 	busctl_catch_stop_signals();
-	if (busctl_journal_open(ctl, "replay", r.path, &reader, &dir_fd) < 0)
+	if (busctl_journal_open(ctl, "replay", r.path, &reader, &r.source) < 0)
 		return BUSCTL_EXIT_ERROR;
 	if (!ctl->bus && busctl_connect(ctl) < 0) {
 		bus_journal_reader_close(reader);
+		busctl_journal_source_close(&r.source);
 		return BUSCTL_EXIT_ERROR;
 	}
 	err = bus_topic_open(ctl->bus, r.topic_name, BUS_PRODUCER, NULL,
 			     &topic);
 	if (err < 0) {
 		bus_journal_reader_close(reader);
-		if (dir_fd >= 0)
-			close(dir_fd);
+		busctl_journal_source_close(&r.source);
 		return busctl_fail(ctl, err, "replay into %s", r.topic_name);
 	}
 	if (r.has_from)
@@ -249,7 +251,6 @@ int busctl_replay(struct busctl *ctl, int argc, char **argv)
 			: busctl_replay_loop(&r, reader, topic);
 	bus_topic_close(topic);
 	bus_journal_reader_close(reader);
-	if (dir_fd >= 0)
-		close(dir_fd);
+	busctl_journal_source_close(&r.source);
 	return status;
 }

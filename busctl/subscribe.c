@@ -90,9 +90,10 @@ static int busctl_sub_receive(struct busctl_subscriber *sub,
 				     sub->start
 					     ? "retention deleted them, or "
 					       "they were in a corrupt "
-					       "journal file, or this "
-					       "subscriber fell a whole ring "
-					       "behind"
+					       "journal file, or busd could "
+					       "not record them (a corrupt "
+					       "message), or this subscriber "
+					       "fell a whole ring behind"
 					     : "this subscriber fell a whole "
 					       "ring behind");
 		}

@@ -461,6 +461,8 @@ int busd_start(struct busd *busd, const char *bus_name,
 		ret = busd_durable_store_restore(&busd->catalog, config);
 	if (!ret)
 		ret = busd_topics_start(&busd->catalog, config);
+	if (!ret)
+		ret = busd_topic_store_restore(&busd->catalog, config);
 	/* The TSC rate clients start from (HELLO), known before any can
 	 * connect: sleeps what is left of 20 ms since the first reading. */
 	if (!ret && !busd_clock_measure(&busd->clock))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Durable queues created at run time, kept in DATA_DIR/NAME/queue.conf
- * (busd/durable_store.h). */
+/* Durable queues and recorded topics created at run time, kept in
+ * DATA_DIR/NAME/queue.conf or topic.conf (busd/durable_store.h).  One
+ * format for both: a table of keys per kind says where each goes. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,13 @@
 #include "queues.h"
 #include "registry.h"
 #include "segment.h"
+#include "topic_segment.h"
+#include "topics.h"
 
 /* The file's keys: where each goes, its largest value, its base. */
 struct store_key {
 	const char *name;
-	size_t offset; /* in struct bus_queue_settings, or ACCESS_* */
+	size_t offset; /* in the kind's settings, or ACCESS_* */
 	size_t size;   /* of the field: 1, 2 or 4 bytes */
 	unsigned long long max;
 	int base;
@@ -38,22 +41,23 @@ struct store_key {
 
 enum { ACCESS_OWNER = -1, ACCESS_GROUP = -2, ACCESS_MODE = -3 };
 
-#define SETTING(field, max)                                              \
-	{                                                                \
-#field, offsetof(struct bus_queue_settings, field),      \
-			sizeof(((struct bus_queue_settings *)0)->field), \
-			(max), 10, false                                 \
+#define KEY(type, field, max, optional)                               \
+	{                                                             \
+#field, offsetof(struct type, field),                 \
+			sizeof(((struct type *)0)->field), (max), 10, \
+			(optional)                                    \
 	}
-
+#define SETTING(field, max) KEY(bus_queue_settings, field, max, false)
 /* A setting newer than the format: 0 when the file has none. */
-#define LATER_SETTING(field, max)                                        \
-	{                                                                \
-#field, offsetof(struct bus_queue_settings, field),      \
-			sizeof(((struct bus_queue_settings *)0)->field), \
-			(max), 10, true                                  \
+#define LATER_SETTING(field, max) KEY(bus_queue_settings, field, max, true)
+#define TOPIC_SETTING(field, max) KEY(bus_topic_settings, field, max, false)
+/* owner, group and mode: the same in both kinds of file. */
+#define ACCESS_KEY(name, which, max, base)                       \
+	{                                                        \
+		(name), (size_t)(which), 4, (max), (base), false \
 	}
 
-static const struct store_key store_keys[] = {
+static const struct store_key queue_keys[] = {
 	SETTING(type, BUS_QUEUE_SPSC),
 	SETTING(slots, UINT32_MAX),
 	SETTING(max_message, UINT32_MAX),
@@ -71,20 +75,92 @@ static const struct store_key store_keys[] = {
 	/* A packed (spsc) queue's arena: kept, so that the queue comes back
 	 * with the arena its journal was filled from (durable_recover.c). */
 	LATER_SETTING(ring_bytes, UINT32_MAX),
-	{ "owner", (size_t)ACCESS_OWNER, 4, UINT32_MAX, 10, false },
-	{ "group", (size_t)ACCESS_GROUP, 4, UINT32_MAX, 10, false },
-	{ "mode", (size_t)ACCESS_MODE, 4, 0777, 8, false },
+	ACCESS_KEY("owner", ACCESS_OWNER, UINT32_MAX, 10),
+	ACCESS_KEY("group", ACCESS_GROUP, UINT32_MAX, 10),
+	ACCESS_KEY("mode", ACCESS_MODE, 0777, 8),
 };
 
-#define STORE_KEYS (sizeof(store_keys) / sizeof(store_keys[0]))
-/* Besides store_keys: format, name, dead_letter (optional). */
+/* A recorded topic's: record itself is implied by the file. */
+static const struct store_key topic_keys[] = {
+	TOPIC_SETTING(slots, UINT32_MAX),
+	TOPIC_SETTING(max_message, UINT32_MAX),
+	TOPIC_SETTING(slow_subscriber, BUS_SLOW_SUBSCRIBER_OVERWRITE),
+	TOPIC_SETTING(max_subscribers, UINT32_MAX),
+	TOPIC_SETTING(max_publishers, UINT32_MAX),
+	TOPIC_SETTING(history, UINT32_MAX),
+	TOPIC_SETTING(header_room, UINT32_MAX),
+	TOPIC_SETTING(sync, BUS_SYNC_ALWAYS),
+	TOPIC_SETTING(sync_interval_ms, BUS_SYNC_INTERVAL_MAX_MS),
+	TOPIC_SETTING(segment_kib, UINT32_MAX),
+	TOPIC_SETTING(retain_mib, UINT32_MAX),
+	TOPIC_SETTING(retain_age_s, UINT32_MAX),
+	TOPIC_SETTING(ring_bytes, UINT32_MAX),
+	ACCESS_KEY("owner", ACCESS_OWNER, UINT32_MAX, 10),
+	ACCESS_KEY("group", ACCESS_GROUP, UINT32_MAX, 10),
+	ACCESS_KEY("mode", ACCESS_MODE, 0777, 8),
+};
+
+/* Besides the keys: format, name, and a queue's dead_letter (optional). */
 #define STORE_FORMAT 1u
 
+/* What differs between a durable queue's file and a recorded topic's. */
+struct store_kind {
+	const char *file;
+	const char *what; /* for sentences */
+	const struct store_key *keys;
+	unsigned int key_count;
+	size_t settings_size;
+	bool dead_letter; /* a queue's dead_letter key */
+	/* Marks the settings durable or recorded and checks them as the
+	 * library does: 0 or -EINVAL with why. */
+	int (*finish)(void *settings, char *why, size_t why_size);
+};
+
+static int finish_queue(void *settings, char *why, size_t why_size)
+{
+	struct bus_queue_settings *s = settings;
+
+	s->durable = 1;
+	return bus__queue_settings_check(s, why, why_size);
+}
+
+static int finish_topic(void *settings, char *why, size_t why_size)
+{
+	struct bus_topic_settings *s = settings;
+
+	s->record = 1;
+	return bus__topic_settings_check(s, why, why_size);
+}
+
+static const struct store_kind queue_kind = {
+	.file = BUSD_DURABLE_STORE_FILE,
+	.what = "durable queue",
+	.keys = queue_keys,
+	.key_count = sizeof(queue_keys) / sizeof(queue_keys[0]),
+	.settings_size = sizeof(struct bus_queue_settings),
+	.dead_letter = true,
+	.finish = finish_queue,
+};
+
+static const struct store_kind topic_kind = {
+	.file = BUSD_TOPIC_STORE_FILE,
+	.what = "recorded topic",
+	.keys = topic_keys,
+	.key_count = sizeof(topic_keys) / sizeof(topic_keys[0]),
+	.settings_size = sizeof(struct bus_topic_settings),
+	.finish = finish_topic,
+};
+
+_Static_assert(sizeof(queue_keys) / sizeof(queue_keys[0]) <= 32 &&
+		       sizeof(topic_keys) / sizeof(topic_keys[0]) <= 32,
+	       "store_parser.given has a bit per key");
+
 struct store_parser {
+	const struct store_kind *kind;
 	const char *name;
-	struct bus_queue_settings *settings;
+	void *settings;
 	struct busd_access *access;
-	uint32_t given; /* one bit per store_keys entry */
+	uint32_t given; /* one bit per key of the kind */
 	bool format, named, dead_letter;
 	char *why;
 	size_t why_size;
@@ -205,7 +281,9 @@ static int store_on_key(void *user, const char *section, const char *key,
 		p->named = true;
 		return 1;
 	}
-	if (!strcmp(key, "dead_letter")) {
+	if (p->kind->dead_letter && !strcmp(key, "dead_letter")) {
+		struct bus_queue_settings *s = p->settings;
+
 		if (p->dead_letter)
 			return store_fail(p, "'%s' is set twice", key);
 		if (bus_name_check(value))
@@ -213,13 +291,12 @@ static int store_on_key(void *user, const char *section, const char *key,
 					  "dead_letter must be a queue name, "
 					  "not '%s'",
 					  value);
-		snprintf(p->settings->dead_letter,
-			 sizeof(p->settings->dead_letter), "%s", value);
+		snprintf(s->dead_letter, sizeof(s->dead_letter), "%s", value);
 		p->dead_letter = true;
 		return 1;
 	}
-	for (unsigned int i = 0; i < STORE_KEYS; i++) {
-		const struct store_key *k = &store_keys[i];
+	for (unsigned int i = 0; i < p->kind->key_count; i++) {
+		const struct store_key *k = &p->kind->keys[i];
 
 		if (strcmp(key, k->name))
 			continue;
@@ -234,12 +311,12 @@ static int store_on_key(void *user, const char *section, const char *key,
 	return store_fail(p, "unknown key '%s'", key);
 }
 
-int busd_durable_store_parse(const char *text, size_t length, const char *name,
-			     struct bus_queue_settings *settings,
-			     struct busd_access *access, char *why,
-			     size_t why_size)
+static int store_parse(const struct store_kind *kind, const char *text,
+		       size_t length, const char *name, void *settings,
+		       struct busd_access *access, char *why, size_t why_size)
 {
 	struct store_parser p = {
+		.kind = kind,
 		.name = name,
 		.settings = settings,
 		.access = access,
@@ -257,7 +334,7 @@ int busd_durable_store_parse(const char *text, size_t length, const char *name,
 		return bus__detail(why, why_size, -ENOMEM, "out of memory");
 	memcpy(copy, text, length);
 	copy[length] = '\0';
-	memset(settings, 0, sizeof(*settings));
+	memset(settings, 0, kind->settings_size);
 	memset(access, 0, sizeof(*access));
 	p.next = copy;
 	ret = ini_parse_stream(store_read_line, &p, store_on_key, &p);
@@ -272,12 +349,29 @@ int busd_durable_store_parse(const char *text, size_t length, const char *name,
 	if (!p.format || !p.named)
 		return bus__detail(why, why_size, -EINVAL, "no '%s' key",
 				   p.format ? "name" : "format");
-	for (unsigned int i = 0; i < STORE_KEYS; i++)
-		if (!(p.given & (1u << i)) && !store_keys[i].optional)
+	for (unsigned int i = 0; i < kind->key_count; i++)
+		if (!(p.given & (1u << i)) && !kind->keys[i].optional)
 			return bus__detail(why, why_size, -EINVAL,
-					   "no '%s' key", store_keys[i].name);
-	settings->durable = 1;
-	return bus__queue_settings_check(settings, why, why_size);
+					   "no '%s' key", kind->keys[i].name);
+	return kind->finish(settings, why, why_size);
+}
+
+int busd_durable_store_parse(const char *text, size_t length, const char *name,
+			     struct bus_queue_settings *settings,
+			     struct busd_access *access, char *why,
+			     size_t why_size)
+{
+	return store_parse(&queue_kind, text, length, name, settings, access,
+			   why, why_size);
+}
+
+int busd_topic_store_parse(const char *text, size_t length, const char *name,
+			   struct bus_topic_settings *settings,
+			   struct busd_access *access, char *why,
+			   size_t why_size)
+{
+	return store_parse(&topic_kind, text, length, name, settings, access,
+			   why, why_size);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -297,35 +391,44 @@ static int write_text(int fd, const char *text, size_t length)
 	return 0;
 }
 
-static int format_store(char *text, size_t size, const struct busd_queue *q)
+/* What a file keeps of one queue or topic. */
+struct store_item {
+	const char *name;
+	const void *settings;
+	const struct busd_access *access;
+	const char *dead_letter; /* a queue's, or "" */
+};
+
+static int format_store(char *text, size_t size, const struct store_kind *kind,
+			const struct store_item *item)
 {
-	const struct bus_queue_settings *s = &q->geometry.settings;
+	const void *s = item->settings;
 	size_t used;
 	int n;
 
 	n = snprintf(text, size,
-		     "# busd: durable queue '%s', created at run time.  busd "
-		     "makes it again\n# from this file at start unless the "
+		     "# busd: %s '%s', created at run time.  busd makes it "
+		     "again\n# from this file at start unless the "
 		     "configuration lists it; busctl\n# delete removes it.  "
 		     "Written by busd: do not edit.\n"
 		     "format = %u\nname = %s\n",
-		     q->name, STORE_FORMAT, q->name);
+		     kind->what, item->name, STORE_FORMAT, item->name);
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
 	used = (size_t)n;
-	for (unsigned int i = 0; i < STORE_KEYS; i++) {
-		const struct store_key *k = &store_keys[i];
+	for (unsigned int i = 0; i < kind->key_count; i++) {
+		const struct store_key *k = &kind->keys[i];
 		unsigned long long v = 0;
 
 		switch ((int)k->offset) {
 		case ACCESS_OWNER:
-			v = q->access.owner;
+			v = item->access->owner;
 			break;
 		case ACCESS_GROUP:
-			v = q->access.group;
+			v = item->access->group;
 			break;
 		case ACCESS_MODE:
-			v = q->access.mode & 0777;
+			v = item->access->mode & 0777;
 			break;
 		default:
 			if (k->size == 1) {
@@ -352,9 +455,9 @@ static int format_store(char *text, size_t size, const struct busd_queue *q)
 			return -ENAMETOOLONG;
 		used += (size_t)n;
 	}
-	if (s->dead_letter[0]) {
+	if (item->dead_letter[0]) {
 		n = snprintf(text + used, size - used, "dead_letter = %s\n",
-			     s->dead_letter);
+			     item->dead_letter);
 		if (n < 0 || (size_t)n >= size - used)
 			return -ENAMETOOLONG;
 		used += (size_t)n;
@@ -375,25 +478,25 @@ static int sync_dir(const char *path)
 	return ret;
 }
 
-int busd_durable_store_save(const struct busd_catalog *catalog,
-			    const struct busd_queue *queue, char *detail,
-			    size_t detail_size)
+/* The file, written atomically: a temporary file, fsync, rename, fsync
+ * of the directory. */
+static int store_save(const struct busd_catalog *catalog,
+		      const struct store_kind *kind,
+		      const struct store_item *item, char *detail,
+		      size_t detail_size)
 {
 	const struct busd_durable *d = catalog->durable;
 	char dir[PATH_MAX], path[PATH_MAX + 32], temp[PATH_MAX + 32];
 	char text[2048];
 	int fd, length, ret;
 
-	if (!d || !queue->geometry.settings.durable)
-		return 0;
-	length = format_store(text, sizeof(text), queue);
+	length = format_store(text, sizeof(text), kind, item);
 	if (length < 0 || snprintf(dir, sizeof(dir), "%s/%s", d->data_dir,
-				   queue->name) >= (int)sizeof(dir))
+				   item->name) >= (int)sizeof(dir))
 		return bus__detail(detail, detail_size, -ENAMETOOLONG,
 				   "the data_dir path is too long");
-	snprintf(path, sizeof(path), "%s/%s", dir, BUSD_DURABLE_STORE_FILE);
-	snprintf(temp, sizeof(temp), "%s/.%s.tmp", dir,
-		 BUSD_DURABLE_STORE_FILE);
+	snprintf(path, sizeof(path), "%s/%s", dir, kind->file);
+	snprintf(temp, sizeof(temp), "%s/.%s.tmp", dir, kind->file);
 	fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0)
 		ret = -errno;
@@ -411,18 +514,56 @@ int busd_durable_store_save(const struct busd_catalog *catalog,
 	}
 	if (ret)
 		return bus__detail(detail, detail_size, ret,
-				   "cannot keep the settings of durable "
-				   "queue '%s' in %s: %s",
-				   queue->name, path, strerror(-ret));
+				   "cannot keep the settings of %s '%s' in "
+				   "%s: %s",
+				   kind->what, item->name, path,
+				   strerror(-ret));
 	return 0;
+}
+
+int busd_durable_store_save(const struct busd_catalog *catalog,
+			    const struct busd_queue *queue, char *detail,
+			    size_t detail_size)
+{
+	struct store_item item = {
+		.name = queue->name,
+		.settings = &queue->geometry.settings,
+		.access = &queue->access,
+		.dead_letter = queue->geometry.settings.dead_letter,
+	};
+
+	if (!catalog->durable || !queue->geometry.settings.durable)
+		return 0;
+	return store_save(catalog, &queue_kind, &item, detail, detail_size);
+}
+
+int busd_topic_store_save(const struct busd_catalog *catalog,
+			  const struct busd_topic *topic, char *detail,
+			  size_t detail_size)
+{
+	struct store_item item = {
+		.name = topic->name,
+		.settings = &topic->geometry.settings,
+		.access = &topic->access,
+		.dead_letter = "",
+	};
+
+	if (!catalog->durable || !topic->geometry.settings.record)
+		return 0;
+	return store_save(catalog, &topic_kind, &item, detail, detail_size);
 }
 
 /* ---- restoring ---------------------------------------------------------- */
 
+/* A queue or a topic of the configuration: one namespace, and the
+ * configuration wins. */
 static bool configured(const struct busd_config *config, const char *name)
 {
 	for (unsigned int i = 0; i < config->queue_count; i++)
 		if (!strcmp(config->queues[i].name, name))
+			return true;
+	for (unsigned int i = 0; i < config->topic_count; i++)
+		if (!strcmp(config->topics[i].name, name))
 			return true;
 	return false;
 }
@@ -454,10 +595,27 @@ static int read_text(const char *path, char **text, size_t *length)
 	return 0;
 }
 
-static int restore_one(struct busd_catalog *catalog, const char *name,
+/* The kind's create, as busctl create would have asked. */
+static int store_create(struct busd_catalog *catalog,
+			const struct store_kind *kind, const char *name,
+			const void *settings, const struct bus_access *wanted,
+			char *why, size_t why_size)
+{
+	if (kind == &queue_kind)
+		return busd_queue_create(catalog, name, settings, wanted, why,
+					 why_size);
+	return busd_topic_create(catalog, name, settings, wanted, why,
+				 why_size);
+}
+
+static int restore_one(struct busd_catalog *catalog,
+		       const struct store_kind *kind, const char *name,
 		       const char *path)
 {
-	struct bus_queue_settings settings;
+	union {
+		struct bus_queue_settings queue;
+		struct bus_topic_settings topic;
+	} settings;
 	struct busd_access access;
 	struct bus_access wanted;
 	char why[512], *text = NULL;
@@ -466,20 +624,20 @@ static int restore_one(struct busd_catalog *catalog, const char *name,
 
 	ret = read_text(path, &text, &length);
 	if (ret) {
-		busd_refuse("cannot read %s (durable queue '%s', created at "
-			    "run time): %s",
-			    path, name,
+		busd_refuse("cannot read %s (%s '%s', created at run time): "
+			    "%s",
+			    path, kind->what, name,
 			    ret == -EINVAL ? "not a small regular file"
 					   : strerror(-ret));
 		return ret;
 	}
-	ret = busd_durable_store_parse(text, length, name, &settings, &access,
-				       why, sizeof(why));
+	ret = store_parse(kind, text, length, name, &settings, &access, why,
+			  sizeof(why));
 	free(text);
 	if (ret) {
-		busd_refuse("%s: %s (the settings of durable queue '%s', "
-			    "created at run time: fix or remove the file)",
-			    path, why, name);
+		busd_refuse("%s: %s (the settings of %s '%s', created at run "
+			    "time: fix or remove the file)",
+			    path, why, kind->what, name);
 		return ret;
 	}
 	wanted = (struct bus_access){
@@ -488,20 +646,21 @@ static int restore_one(struct busd_catalog *catalog, const char *name,
 		.group = (uint32_t)access.group,
 		.mode = (uint32_t)access.mode,
 	};
-	ret = busd_queue_create(catalog, name, &settings, &wanted, why,
-				sizeof(why));
+	ret = store_create(catalog, kind, name, &settings, &wanted, why,
+			   sizeof(why));
 	if (ret) {
-		busd_refuse("cannot make durable queue '%s' again from %s: %s",
-			    name, path, why);
+		busd_refuse("cannot make %s '%s' again from %s: %s",
+			    kind->what, name, path, why);
 		return ret;
 	}
-	busd_info("queue '%s': created at run time, made again from %s", name,
-		  path);
+	busd_info("%s '%s': created at run time, made again from %s",
+		  kind == &queue_kind ? "queue" : "topic", name, path);
 	return 0;
 }
 
-int busd_durable_store_restore(struct busd_catalog *catalog,
-			       const struct busd_config *config)
+static int store_restore(struct busd_catalog *catalog,
+			 const struct busd_config *config,
+			 const struct store_kind *kind)
 {
 	const struct busd_durable *d = catalog->durable;
 	struct dirent *e;
@@ -520,19 +679,32 @@ int busd_durable_store_restore(struct busd_catalog *catalog,
 		if (e->d_name[0] == '.' || bus_name_check(e->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/%s", d->data_dir,
-			 e->d_name, BUSD_DURABLE_STORE_FILE);
+			 e->d_name, kind->file);
 		if (lstat(path, &st) && errno == ENOENT)
-			continue; /* a configured queue's journal */
+			continue; /* a configured one's journal */
 		if (configured(config, e->d_name)) {
-			busd_debug("queue '%s': the configuration's settings, "
-				   "not those of %s",
+			busd_debug("'%s': the configuration's settings, not "
+				   "those of %s",
 				   e->d_name, path);
 			continue;
 		}
-		if (busd_registry_find(&catalog->registry, e->d_name))
+		if (busd_registry_find(&catalog->registry, e->d_name) ||
+		    busd_registry_find_topic(&catalog->registry, e->d_name))
 			continue; /* adopted */
-		ret = restore_one(catalog, e->d_name, path);
+		ret = restore_one(catalog, kind, e->d_name, path);
 	}
 	closedir(dir);
 	return ret;
+}
+
+int busd_durable_store_restore(struct busd_catalog *catalog,
+			       const struct busd_config *config)
+{
+	return store_restore(catalog, config, &queue_kind);
+}
+
+int busd_topic_store_restore(struct busd_catalog *catalog,
+			     const struct busd_config *config)
+{
+	return store_restore(catalog, config, &topic_kind);
 }

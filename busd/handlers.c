@@ -525,6 +525,28 @@ static struct busd_topic *busd_find_topic(struct busd_handlers *handlers,
 	return topic;
 }
 
+/* A recorded topic created at run time comes back after a restart only
+ * if its settings are on disk (durable_store.h), as a durable queue. */
+static int busd_on_topic_create_keep(struct busd_handlers *handlers,
+				     const char *name,
+				     struct busd_reply *reply)
+{
+	struct busd_topic *topic =
+		busd_registry_find_topic(&handlers->catalog->registry, name);
+	int ret;
+
+	if (!topic || !topic->geometry.settings.record)
+		return 0;
+	ret = busd_topic_store_save(handlers->catalog, topic,
+				    reply->message.detail,
+				    sizeof(reply->message.detail));
+	if (ret) {
+		busd_topic_record_close(handlers->catalog, name, true);
+		busd_topic_delete(handlers->catalog, topic);
+	}
+	return ret;
+}
+
 int busd_on_topic_create(struct busd_handlers *handlers,
 			 struct busd_client *client,
 			 const struct bus_control_request *request,
@@ -541,6 +563,9 @@ int busd_on_topic_create(struct busd_handlers *handlers,
 				&request->topic_settings, &request->access,
 				reply->message.detail,
 				sizeof(reply->message.detail));
+	if (!ret)
+		ret = busd_on_topic_create_keep(handlers, request->name,
+						reply);
 	if (!ret)
 		busd_info("client %u (pid %d) created topic '%s'",
 			  client->identity.client_id,

@@ -41,7 +41,8 @@ struct busd_recorded_topic {
 	 * counters only grow. */
 	struct busd_journal_carried carried;
 	/* Messages copied, lost (a cell reused before we copied it: only
-	 * when something broke the gate), corrupt headers skipped. */
+	 * when something broke the gate), corrupt headers skipped; each lost
+	 * or corrupt one is a GAP record in the journal. */
 	uint64_t messages;
 	uint64_t lost;
 	uint64_t corrupt;
@@ -51,8 +52,9 @@ struct busd_recorded_topic {
 	bool armed;
 };
 
-/* topic_record_ring.c: one pass over the ring from copied on; messages
- * appended, or the writer's negative errno. */
+/* topic_record_ring.c: one pass over the ring from copied on; records
+ * appended (messages, and gaps for those it could not record), or the
+ * writer's negative errno. */
 int busd_topic_record_copy(struct busd_recorded_topic *rt);
 
 /* topic_record_ring.c: journal_position up to what the journal wrote,

@@ -60,6 +60,30 @@ static void start_at(struct busd_recorded_topic *rt, uint64_t next)
 	bus__store_relaxed(&c->journal_position, next);
 }
 
+/* A predecessor killed while its journal thread slept left its share in
+ * the sleepers' word (busd/topic_record_thread.c, arm): take back exactly
+ * that, before our own thread arms.  seq_cst, as every change of the
+ * count.  A busd of before counted itself as 1 with journal_reserved set;
+ * its count goes too. */
+static void take_back_sleeper(struct busd_recorded_topic *rt)
+{
+	struct bus_topic_control *c = rt->geometry.control;
+	uint32_t word = bus__load_seq_cst(&c->subscribers_sleeping);
+
+	if (word & BUS_TOPIC_SLEEPING_RECORDER) {
+		bus__fetch_sub_seq_cst(&c->subscribers_sleeping,
+				       BUS_TOPIC_SLEEPING_RECORDER);
+		busd_debug("topic '%s': took back the sleeping count of the "
+			   "busd before",
+			   rt->name);
+	}
+	/* Relaxed: only busd reads it, and nobody else runs yet. */
+	if (bus__load_relaxed(&c->journal_reserved)) {
+		bus__store_relaxed(&c->journal_reserved, 0);
+		bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
+	}
+}
+
 int busd_topic_record_recover(struct busd_recorded_topic *rt, bool adopted,
 			      const struct bus_journal_recovery *recovered,
 			      char *detail, size_t detail_size)
@@ -87,12 +111,7 @@ int busd_topic_record_recover(struct busd_recorded_topic *rt, bool adopted,
 			     rt->name, (unsigned long long)next,
 			     (unsigned long long)tail,
 			     (unsigned long long)next);
-	/* A predecessor killed while it slept counted in the subscribers'
-	 * sleepers: take it back (busd/topic_record_thread.c, arm). */
-	if (bus__load_relaxed(&c->journal_reserved)) {
-		bus__store_relaxed(&c->journal_reserved, 0);
-		bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
-	}
+	take_back_sleeper(rt);
 	rt->copied = rt->appended = next;
 	rt->published = position;
 	if ((int64_t)(next - position) > 0) {

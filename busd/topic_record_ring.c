@@ -9,14 +9,20 @@
  * release of READY, or busd's of PADDED; topic_cell.h):
  *
  *   READY(j)                      message j (its sequence is j): append it
+ *                                 (its header corrupt: a GAP record)
  *   PADDED(j)                     no message at j: step over it
  *   FREE(j), WRITING(j), older    not committed yet: stop here (busd pads
  *                                 a dead publisher's loan)
  *   anything newer than j         the cell was reused before we copied j:
  *                                 lost (only when the gate was broken:
  *                                 the journal failed and was opened again
- *                                 behind the published position), counted
- *                                 and logged
+ *                                 behind the published position), counted,
+ *                                 logged, and a GAP record
+ *
+ * A GAP record (journal.h) says that j held a message the journal does
+ * not have, so that a catch-up counts it lost instead of waiting for it
+ * (it cannot tell a position stepped over from one not written yet) and
+ * busctl dump shows it.
  *
  * A publisher never claims position p unless p < journal_position + slots
  * (topic_ring.c), and journal_position is at most copied, so the cell's
@@ -68,8 +74,26 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
 	return wall - (now - monotonic_ns);
 }
 
+/* Position j held a message we cannot record: a GAP record for it.  0 or
+ * the writer's negative errno (-EAGAIN: again after a reap). */
+static int append_gap(struct busd_recorded_topic *rt, uint64_t j,
+		      enum bus_journal_gap_reason reason)
+{
+	struct bus_journal_gap gap = {
+		.first = j,
+		.count = 1,
+		.time_ns = now_ns(CLOCK_REALTIME),
+		.reason = reason,
+	};
+	int ret = bus_journal_append_gap(rt->writer, &gap);
+
+	if (ret == 0)
+		rt->appended = j + 1;
+	return ret;
+}
+
 /* Appends the message of READY cell j: 0, 1 when its header is corrupt
- * (skipped, counted), or the writer's negative errno. */
+ * (a GAP record instead, counted), or the writer's negative errno. */
 static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 {
 	const struct bus__topic_geometry *g = &rt->geometry;
@@ -92,6 +116,15 @@ static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 	    bus__message_locate(&g->area, cell, h.record_offset,
 				h.payload_length, h.extension_length,
 				&rec) < 0) {
+		ret = append_gap(rt, j, BUS_JOURNAL_GAP_CORRUPT);
+		if (ret < 0)
+			return ret;
+		if (!rt->corrupt || (rt->corrupt & (rt->corrupt - 1)) == 0)
+			busd_warning("topic '%s': the message at position "
+				     "%llu has a corrupt header (%llu so "
+				     "far): the journal records a gap there",
+				     rt->name, (unsigned long long)j,
+				     (unsigned long long)rt->corrupt + 1);
 		rt->corrupt++;
 		return 1;
 	}
@@ -135,9 +168,14 @@ static enum copy_view copy_view(uint64_t state, uint64_t j)
 	}
 }
 
-/* A cell reused before we copied it: the gate was broken (see the top). */
-static void note_lost(struct busd_recorded_topic *rt, uint64_t j)
+/* A cell reused before we copied it: the gate was broken (see the top).
+ * 0 or the writer's negative errno. */
+static int note_lost(struct busd_recorded_topic *rt, uint64_t j)
 {
+	int ret = append_gap(rt, j, BUS_JOURNAL_GAP_OVERWRITTEN);
+
+	if (ret < 0)
+		return ret;
 	if (!rt->lost || (rt->lost & (rt->lost - 1)) == 0)
 		busd_warning(
 			"topic '%s': position %llu was overwritten before "
@@ -146,6 +184,7 @@ static void note_lost(struct busd_recorded_topic *rt, uint64_t j)
 			rt->name, (unsigned long long)j,
 			(unsigned long long)rt->lost + 1);
 	rt->lost++;
+	return 0;
 }
 
 int busd_topic_record_copy(struct busd_recorded_topic *rt)
@@ -165,19 +204,20 @@ int busd_topic_record_copy(struct busd_recorded_topic *rt)
 		if (view == NOT_YET)
 			break;
 		if (view == LOST)
-			note_lost(rt, j);
-		if (view == MESSAGE) {
+			ret = note_lost(rt, j);
+		if (view == MESSAGE)
 			ret = append_cell(rt, j);
-			if (ret == -EAGAIN) {
-				/* Every buffer in flight: after a reap. */
-				rt->stalled = true;
-				ret = 0;
-				break;
-			}
-			if (ret < 0)
-				break;
-			copied += ret == 0;
+		if (ret == -EAGAIN) {
+			/* Every buffer in flight: after a reap. */
+			rt->stalled = true;
+			ret = 0;
+			break;
 		}
+		if (ret < 0)
+			break;
+		/* A gap record too: the journal moved on. */
+		copied += view != NOTHING;
+		ret = 0;
 		rt->copied = j + 1;
 	}
 	return ret < 0 ? ret : copied;

@@ -186,11 +186,13 @@ bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
 		 * seq_cst READY store and its load of the count
 		 * (topic_ring.c, bus__topic_publish), the store-buffer
 		 * pattern of wait.c: either ready() sees the commit, or the
-		 * publisher sees us counted and wakes data_futex. */
-		bus__fetch_add_seq_cst(&c->subscribers_sleeping, 1);
-		/* After the raise: a successor never drops a count we did
-		 * not raise (relaxed: only busd reads it, at adoption). */
-		bus__store_relaxed(&c->journal_reserved, 1);
+		 * publisher sees us counted and wakes data_futex.
+		 * The raise is our bit, not 1: one operation that counts us
+		 * and marks the count as busd's, so that a busd killed here
+		 * leaves exactly the bit for its successor to take back
+		 * (layout.h, subscribers_sleeping). */
+		bus__fetch_add_seq_cst(&c->subscribers_sleeping,
+				       BUS_TOPIC_SLEEPING_RECORDER);
 		rt->armed = true;
 		bus__fence_seq_cst();
 		any |= ready(rt);
@@ -209,9 +211,9 @@ static void disarm(struct busd_recorded_topic *rt)
 
 	if (!rt->armed)
 		return;
-	/* Cleared before the drop, as wait.c does with its flag. */
-	bus__store_relaxed(&c->journal_reserved, 0);
-	bus__fetch_sub_seq_cst(&c->subscribers_sleeping, 1);
+	/* seq_cst, as wait.c drops its count. */
+	bus__fetch_sub_seq_cst(&c->subscribers_sleeping,
+			       BUS_TOPIC_SLEEPING_RECORDER);
 	rt->armed = false;
 }
 

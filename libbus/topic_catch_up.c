@@ -158,6 +158,10 @@ static int end_reached_on_disk(struct bus_subscription *s)
 		if (e.type == BUS_JOURNAL_RECORD_MESSAGE &&
 		    e.message.sequence >= c->end - 1)
 			break;
+		/* A gap that reaches F - 1 ends the disk as a message. */
+		if (e.type == BUS_JOURNAL_RECORD_GAP &&
+		    e.gap.first + e.gap.count >= c->end)
+			break;
 		ret = 0;
 	}
 	bus_journal_reader_close(probe);
@@ -290,6 +294,46 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
 }
 
 /*
+ * A GAP record (journal.h): positions whose messages the recorder could
+ * not record (a corrupt header, a cell reused before it copied it).  What
+ * of them lies from next to F is lost, counted as retention's gap is, and
+ * never waited for: the reader would otherwise wait for them until its
+ * timeout when they are just below F.  From a time, a gap met before it
+ * (the recorder's clock) is passed over as a message would be.  0 to read
+ * on, 2 when the disk is done.
+ */
+static int pass_gap(struct bus_subscription *s,
+		    const struct bus_journal_gap *gap)
+{
+	struct bus__catch_up *c = s->catch_up;
+	uint64_t from = gap->first, to = gap->first + gap->count;
+
+	if (c->from == BUS_FROM_TIME && gap->time_ns < c->from_value)
+		return 0;
+	if (from >= c->end) {
+		c->over = true; /* the ring has it */
+		return 2;
+	}
+	if (c->known && from < c->next)
+		from = c->next;
+	if (to > c->end)
+		to = c->end;
+	if (to > from) {
+		s->lost += to - from;
+		s->lost_total += to - from;
+		/* Relaxed: our own line, a figure (as count_loss). */
+		bus__store_relaxed(&s->slot->lost, s->lost_total);
+		c->next = to;
+	}
+	c->known = true;
+	if (c->next >= c->end) {
+		c->over = true;
+		return 2;
+	}
+	return 0;
+}
+
+/*
  * Reads on to the next message we want: 1 staged, 0 none on disk yet,
  * 2 the disk is done, or -errno (the sentence set).
  */
@@ -342,6 +386,11 @@ static int read_ahead(struct bus_subscription *s)
 				return failed(s, ret, "looking for the end");
 			c->end_on_disk = ret == 1;
 			probed = true;
+			continue;
+		}
+		if (e.type == BUS_JOURNAL_RECORD_GAP) {
+			if (pass_gap(s, &e.gap) == 2)
+				return 2;
 			continue;
 		}
 		if (e.type != BUS_JOURNAL_RECORD_MESSAGE)

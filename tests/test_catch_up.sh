@@ -6,7 +6,8 @@
 # ring, every message once and in order, also while a publisher of
 # another process streams across the switch; from a time between two
 # batches; refused on a topic not recorded; busctl replay and dump by a
-# topic's name; a corrupt journal file named with its offset; and after
+# topic's name; a corrupt journal file named with its offset (by sub
+# --from and by dump NAME, with its real path); and after
 # busd is killed and its segments removed (a reboot), from the start
 # again: everything recorded.  A packed recorded topic (one publisher,
 # records in a 4 KiB arena) gives back the right bytes from the disk and
@@ -272,5 +273,12 @@ checks=$((checks + 1))
 	fail "sub --from goes on after the corrupt file, to the last message"
 expect_in "lost [0-9]* messages" err \
 	"what the corrupt file held is reported lost"
+# busctl reads the journal through the descriptor busd hands over
+# (/proc/self/fd/N): its error names the real directory all the same.
+ctl dump small
+checks=$((checks + 1))
+[ "$rc" -eq 1 ] && grep -q "dump small: corrupt journal: $oldest: offset [0-9]" \
+	"$work/err" || fail "dump by name names the corrupt file by its real path"
+expect_not_in "/proc/self/fd" err "dump by name never names /proc/self/fd"
 
 finish

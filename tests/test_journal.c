@@ -633,6 +633,82 @@ static void test_journal_expiry_kept(void **state)
 	assert_memory_equal((const char *)without + 16 + 40, "ttl", 3);
 }
 
+/* A GAP record: the writer's next and written sequences pass it, the
+ * reader gives it back and a writer opened again continues after it, a
+ * seek into it stops at it; bad ones are refused. */
+static void test_journal_gap(void **state)
+{
+	struct jt_fixture *f = *state;
+	struct bus_journal_gap gap = {
+		.first = 10,
+		.count = 3,
+		.time_ns = 77,
+		.reason = BUS_JOURNAL_GAP_CORRUPT,
+	};
+	struct bus_journal_recovery rec;
+	struct bus_journal_writer *w = jt_writer_open(f, NULL);
+	struct bus_journal_reader *r;
+	struct bus_journal_entry e;
+	uint64_t buf[8];
+	char detail[256];
+
+	jt_append(w, 0, 10);
+	assert_ret(bus_journal_append_gap(w, &gap), 0);
+	wait_durable(w, 13);
+	assert_int_equal(bus_journal_written_sequence(w), 13);
+	gap.first = 12; /* sequences only grow */
+	assert_ret(bus_journal_append_gap(w, &gap), -EINVAL);
+	jt_append(w, 13, 2);
+	wait_durable(w, 15);
+	assert_ret(bus_journal_writer_close(w), 0);
+
+	assert_ret(bus_journal_reader_open(&r, f->dir, detail, sizeof(detail)),
+		   0);
+	assert_ret(bus_journal_seek_sequence(r, 11), 0);
+	assert_ret(bus_journal_next(r, &e, detail, sizeof(detail)), 1);
+	assert_int_equal(e.type, BUS_JOURNAL_RECORD_GAP);
+	assert_int_equal(e.gap.first, 10);
+	assert_int_equal(e.gap.count, 3);
+	assert_int_equal(e.gap.time_ns, 77);
+	assert_int_equal(e.gap.reason, BUS_JOURNAL_GAP_CORRUPT);
+	assert_ret(bus_journal_next(r, &e, detail, sizeof(detail)), 1);
+	assert_int_equal(e.message.sequence, 13);
+	bus_journal_reader_close(r);
+
+	w = jt_writer_open(f, &rec);
+	assert_int_equal(rec.next_sequence, 15);
+	assert_int_equal(rec.first_sequence, 0);
+	bus_journal_writer_close(w);
+	/* Ends in a gap: the next sequence is past it. */
+	jt_remove(f->dir);
+	w = jt_writer_open(f, NULL);
+	gap.first = 0;
+	gap.count = 4;
+	assert_ret(bus_journal_append_gap(w, &gap), 0);
+	wait_durable(w, 4);
+	bus_journal_writer_close(w);
+	w = jt_writer_open(f, &rec);
+	assert_int_equal(rec.next_sequence, 4);
+	jt_append(w, 4, 1);
+	wait_durable(w, 5);
+	gap.first = 5;
+	gap.count = 0;
+	assert_ret(bus_journal_append_gap(w, &gap), -EINVAL);
+	bus_journal_writer_close(w);
+
+	bus__journal_encode_gap(buf, &gap);
+	assert_ret(bus_journal_record_parse(buf, BUS__JOURNAL_GAP_SIZE, &e,
+					    detail, sizeof(detail)),
+		   -EBADMSG);
+	assert_non_null(strstr(detail, "gap record"));
+	gap.first = UINT64_MAX;
+	gap.count = 2;
+	bus__journal_encode_gap(buf, &gap);
+	assert_ret(bus_journal_record_parse(buf, BUS__JOURNAL_GAP_SIZE, &e,
+					    detail, sizeof(detail)),
+		   -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -652,6 +728,7 @@ int main(void)
 		T(test_journal_large_record),
 		T(test_journal_record_parse_refuses_garbage),
 		T(test_journal_expiry_kept),
+		T(test_journal_gap),
 #undef T
 	};
 

@@ -172,6 +172,25 @@ static void publish_recorded(struct fixture *f, uint64_t count)
 	}
 }
 
+/* The recorder's part for a position whose message it could not record
+ * (a corrupt header in the ring): a GAP record, as busd writes it. */
+static void record_gap(struct fixture *f, uint64_t position, uint64_t time_ns)
+{
+	struct bus_journal_gap gap = {
+		.first = position,
+		.count = 1,
+		.time_ns = time_ns,
+		.reason = BUS_JOURNAL_GAP_CORRUPT,
+	};
+
+	if (!f->writer)
+		f->writer = jt_writer_open(&f->journal, NULL);
+	assert_ret(bus_journal_append_gap(f->writer, &gap), 0);
+	assert_true(bus_journal_submit(f->writer) >= 0);
+	while (bus_journal_durable_sequence(f->writer) < position + 1)
+		assert_true(bus_journal_reap(f->writer, 100) >= 0);
+}
+
 static void subscribe_from(struct fixture *f, uint32_t from, uint64_t value)
 {
 	char detail[512];
@@ -522,6 +541,69 @@ static void test_corrupt_file(void **state)
 	expect_nothing(f);
 }
 
+/* Positions the recorder could not record (corrupt headers: GAP records)
+ * are counted lost with the next message, in the middle of the disk and
+ * just below F, where the catch-up would otherwise wait for them until
+ * its timeout (BUS_NOWAIT here: -EAGAIN). */
+static void test_recorder_gaps(void **state)
+{
+	struct fixture *f = *state;
+
+	publish(f, 100);
+	record(f, 0, 50);
+	record_gap(f, 50, T0 + 50 * 1000);
+	record(f, 51, 48);
+	record_gap(f, 99, T0 + 99 * 1000);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	publish(f, 3);
+	for (uint64_t i = 0; i < 50; i++)
+		expect(f, i, 1, 0);
+	expect(f, 51, 1, 1);
+	for (uint64_t i = 52; i < 99; i++)
+		expect(f, i, 1, 0);
+	expect(f, 100, 0, 1);
+	expect(f, 101, 0, 0);
+	expect(f, 102, 0, 0);
+	expect_nothing(f);
+	assert_int_equal(f->subscriber->lost_total, 2);
+}
+
+/* A gap just below F alone: the switch to the ring is not waited for. */
+static void test_recorder_gap_before_switch(void **state)
+{
+	struct fixture *f = *state;
+
+	publish(f, 10);
+	record(f, 0, 9);
+	record_gap(f, 9, T0 + 9 * 1000);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	publish(f, 1);
+	for (uint64_t i = 0; i < 9; i++)
+		expect(f, i, 1, 0);
+	expect(f, 10, 0, 1);
+	expect_nothing(f);
+}
+
+/* From a sequence inside a gap, and from a time: the gap counts from
+ * where the subscription starts. */
+static void test_recorder_gap_start(void **state)
+{
+	struct fixture *f = *state;
+
+	publish(f, 20);
+	record(f, 0, 10);
+	record_gap(f, 10, T0 + 10 * 1000);
+	record(f, 11, 9);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 10);
+	expect(f, 11, 1, 1);
+	bus_unsubscribe(f->subscriber);
+	f->subscriber = NULL;
+	subscribe_from(f, BUS_FROM_TIME, T0 + 5 * 1000);
+	for (uint64_t i = 5; i < 10; i++)
+		expect(f, i, 1, 0);
+	expect(f, 11, 1, 1);
+}
+
 /* receive_copy: a buffer too small leaves the message next. */
 static void test_receive_copy(void **state)
 {
@@ -592,6 +674,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_while_reading,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recorder_gaps, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_recorder_gap_before_switch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recorder_gap_start, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_receive_copy, setup,
 						teardown),

@@ -215,6 +215,9 @@ enum bus_slow_subscriber {
  * for queues). */
 #define BUS_TOPIC_SUBSCRIBERS_MAX 4096u
 #define BUS_TOPIC_PUBLISHERS_MAX 4096u
+/* busd's journal thread's share of a topic's subscribers_sleeping: a bit
+ * above any count of subscribers. */
+#define BUS_TOPIC_SLEEPING_RECORDER (1u << 31)
 
 /* Settings of one topic: config keys of a [topic NAME] section. */
 struct bus_topic_settings {
@@ -590,13 +593,23 @@ struct bus_topic_control {
 	 */
 	BUS_ATOMIC(uint64_t) journal_position;
 	BUS_ATOMIC(int32_t) journal_error;
-	/* busd's own: 1 while its journal thread is counted in
-	 * subscribers_sleeping (set after the raise, cleared before the
-	 * drop), so that a busd that adopts the segment takes back a count
-	 * its dead predecessor left (busd/topic_record_thread.c). */
+	/* Unused since the recorder's share moved into subscribers_sleeping
+	 * (BUS_TOPIC_SLEEPING_RECORDER); busd writes 0.  A busd of before
+	 * set it to 1 while its journal thread was counted in
+	 * subscribers_sleeping as 1, so an adopting busd still takes back
+	 * such a count when it finds the flag. */
 	BUS_ATOMIC(uint32_t) journal_reserved;
 	uint8_t pad1[BUS_CACHE_LINE - 16];
-	/* Subscribers that may sleep, and the word they sleep on. */
+	/* Sleepers that publishers must wake, and the word they sleep on.
+	 * Subscribers count 1 each in the low bits (at most
+	 * BUS_TOPIC_SUBSCRIBERS_MAX); busd's journal thread, while it sleeps
+	 * on a recorded topic, counts BUS_TOPIC_SLEEPING_RECORDER, a bit no
+	 * count of subscribers reaches.  One atomic add both counts it and
+	 * marks it as busd's, so a busd killed at any instant leaves either
+	 * the bit or nothing, and the busd that adopts the segment removes
+	 * exactly the bit (busd/topic_record_recover.c).  Publishers test
+	 * the whole word for non-zero; a reader wanting subscribers alone
+	 * masks the bit off. */
 	BUS_ATOMIC(uint32_t) subscribers_sleeping;
 	BUS_ATOMIC(uint32_t) data_futex;
 	uint8_t pad2[BUS_CACHE_LINE - 8];

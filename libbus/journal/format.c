@@ -121,11 +121,47 @@ size_t bus__journal_encode_mark(void *out_, uint64_t synced_offset)
 	return seal(out, BUS_JOURNAL_RECORD_SYNC_MARK, BUS__JOURNAL_MARK_SIZE);
 }
 
+size_t bus__journal_encode_gap(void *out_, const struct bus_journal_gap *gap)
+{
+	uint8_t *out = out_;
+	uint8_t *body = out + BUS__JOURNAL_RECORD_HEADER;
+
+	put64(body, gap->first);
+	put64(body + 8, gap->count);
+	put64(body + 16, gap->time_ns);
+	put32(body + 24, gap->reason);
+	put32(body + 28, 0);
+	return seal(out, BUS_JOURNAL_RECORD_GAP, BUS__JOURNAL_GAP_SIZE);
+}
+
 static long bad(char *detail, size_t detail_size, const char *why)
 {
 	if (detail && detail_size)
 		snprintf(detail, detail_size, "%s", why);
 	return -EBADMSG;
+}
+
+/* The body of a GAP record: a count a reader may add to what it lost, so
+ * never 0 and never past the last sequence. */
+static long parse_gap(const uint8_t *body, uint64_t body_size,
+		      struct bus_journal_entry *entry, char *detail,
+		      size_t detail_size)
+{
+	struct bus_journal_gap *gap = &entry->gap;
+
+	if (body_size != BUS__JOURNAL_GAP_SIZE - BUS__JOURNAL_RECORD_HEADER)
+		return bad(detail, detail_size,
+			   "gap record of the wrong length");
+	gap->first = get64(body);
+	gap->count = get64(body + 8);
+	gap->time_ns = get64(body + 16);
+	gap->reason = get32(body + 24);
+	if (get32(body + 28) != 0)
+		return bad(detail, detail_size, "gap record reserved not 0");
+	if (!gap->count || gap->first + gap->count < gap->first)
+		return bad(detail, detail_size,
+			   "gap record of no sequences, or past the last");
+	return 0;
 }
 
 /* The body of a MESSAGE record, bounded by its length. */
@@ -244,6 +280,9 @@ long bus_journal_record_parse(const void *data, size_t size,
 			      ? (entry->synced_offset = get64(p + 16), 0)
 			      : bad(detail, detail_size,
 				    "sync mark of the wrong length");
+	else if (type == BUS_JOURNAL_RECORD_GAP)
+		ret = parse_gap(p + 16, length - 16u, entry, detail,
+				detail_size);
 	else
 		ret = 0; /* a type of a later version: its CRC is good */
 	return ret < 0 ? ret : (long)aligned;

@@ -23,6 +23,8 @@
  *   ACK body: u32 count, u32 reserved, count x (u64 first, u64 count)
  *   SYNC_MARK body: u64 offset of the file an fdatasync made durable
  *            (never past the mark itself)
+ *   GAP body: u64 first, u64 count (at least 1, first + count does not
+ *            wrap), u64 time_ns, u32 reason, u32 reserved 0 (32 bytes)
  *
  * There is no torn window: after a power cut the writes since the last
  * fdatasync may have landed in any order and any amount, so only the sync
@@ -55,6 +57,8 @@
 #define BUS__JOURNAL_RECORD_MAX (1u << 30)
 /* A SYNC_MARK record: header and u64 offset. */
 #define BUS__JOURNAL_MARK_SIZE 24u
+/* A GAP record: header and its 32-byte body. */
+#define BUS__JOURNAL_GAP_SIZE 48u
 
 /*
  * The file header.  crc covers the 124 bytes before it.  first_sequence
@@ -94,6 +98,7 @@ size_t bus__journal_encode_acks(void *out,
 				const struct bus_journal_range *ranges,
 				uint32_t count);
 size_t bus__journal_encode_mark(void *out, uint64_t synced_offset);
+size_t bus__journal_encode_gap(void *out, const struct bus_journal_gap *gap);
 
 /* A file header for name (cut to BUS__JOURNAL_NAME_MAX bytes). */
 void bus__journal_header_encode(void *out, enum bus_journal_kind kind,

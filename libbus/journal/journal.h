@@ -54,6 +54,13 @@ enum bus_journal_record_type {
 	 * durable (journal.h's top).  bus_journal_next() never returns it;
 	 * bus_journal_record_parse() gives it in synced_offset. */
 	BUS_JOURNAL_RECORD_SYNC_MARK = 3,
+	/* Sequences that held messages the writer could not record (a
+	 * recorded topic's cell with a corrupt header, or one reused before
+	 * busd copied it): struct bus_journal_gap.  They count as written:
+	 * the sequence after them is the next one, and a reader counts them
+	 * lost rather than waiting for them.  Readers from before it skip
+	 * it, as any type they do not know. */
+	BUS_JOURNAL_RECORD_GAP = 4,
 	/* Further types (delivery counts, ...) may be added by busd's
 	 * durable queues; a reader skips a type it does not know only if
 	 * its CRC is good. */
@@ -68,6 +75,20 @@ enum bus_journal_sync {
 struct bus_journal_range {
 	uint64_t first; /* sequence */
 	uint64_t count;
+};
+
+/* Why a gap's messages could not be recorded. */
+enum bus_journal_gap_reason {
+	BUS_JOURNAL_GAP_CORRUPT = 1,	 /* its header did not fit its cell */
+	BUS_JOURNAL_GAP_OVERWRITTEN = 2, /* reused before it was copied */
+};
+
+/* A GAP record: sequences first .. first + count - 1. */
+struct bus_journal_gap {
+	uint64_t first;
+	uint64_t count;	  /* at least 1 */
+	uint64_t time_ns; /* CLOCK_REALTIME when the writer met it */
+	uint32_t reason;  /* enum bus_journal_gap_reason; others: later ones */
 };
 
 /* A message as the journal takes it and gives it back. */
@@ -148,6 +169,10 @@ int bus_journal_append_message(struct bus_journal_writer *writer,
 int bus_journal_append_acks(struct bus_journal_writer *writer,
 			    const struct bus_journal_range *ranges,
 			    uint32_t count);
+/* As a message: gap->first not below the next sequence, which becomes
+ * first + count. */
+int bus_journal_append_gap(struct bus_journal_writer *writer,
+			   const struct bus_journal_gap *gap);
 
 /* Submits the batch (writes, and an fdatasync linked to them when the sync
  * setting calls for one now).  Does not wait. */
@@ -193,7 +218,8 @@ struct bus_journal_entry {
 	struct bus_journal_message message;	/* MESSAGE */
 	const struct bus_journal_range *ranges; /* ACK */
 	uint32_t range_count;
-	const char *file; /* where it was read, for messages */
+	struct bus_journal_gap gap; /* GAP */
+	const char *file;	    /* where it was read, for messages */
 	uint64_t offset;
 	uint64_t synced_offset; /* SYNC_MARK */
 };
@@ -204,7 +230,8 @@ int bus_journal_reader_open(struct bus_journal_reader **reader,
 			    size_t detail_size);
 
 /* Positions the reader at the first message with sequence >= sequence, or
- * with time_ns >= time_ns (through the index, then a scan). */
+ * with time_ns >= time_ns (through the index, then a scan), or at a gap
+ * before it that reaches that far. */
 int bus_journal_seek_sequence(struct bus_journal_reader *r, uint64_t sequence);
 int bus_journal_seek_time(struct bus_journal_reader *r, uint64_t time_ns);
 

@@ -432,12 +432,18 @@ int bus_journal_next(struct bus_journal_reader *r,
 	} while (entry->type == BUS_JOURNAL_RECORD_SYNC_MARK);
 	r->recovery.records++;
 	if (entry->type == BUS_JOURNAL_RECORD_MESSAGE) {
-		if (!r->recovery.first_sequence && !r->recovery.next_sequence)
+		if (!r->seen_message)
 			r->recovery.first_sequence = entry->message.sequence;
+		r->seen_message = 1;
 		if (entry->message.sequence + 1 > r->recovery.next_sequence)
 			r->recovery.next_sequence =
 				entry->message.sequence + 1;
 	}
+	/* A gap's sequences are used up as a message's are. */
+	if (entry->type == BUS_JOURNAL_RECORD_GAP &&
+	    entry->gap.first + entry->gap.count > r->recovery.next_sequence)
+		r->recovery.next_sequence =
+			entry->gap.first + entry->gap.count;
 	return 1;
 }
 
@@ -525,8 +531,18 @@ static int seek_in_file(struct bus_journal_reader *r, size_t i,
 	return ret;
 }
 
-/* Scans on to the first message that matches; an error is left where it
- * is, for bus_journal_next() to report with its detail. */
+/* Does a gap reach the target?  Then the seek stops at it, so that a
+ * reader from a sequence in it learns of it. */
+static int gap_reaches(const struct bus_journal_gap *gap, uint64_t sequence,
+		       uint64_t time_ns, int by_time)
+{
+	return by_time ? gap->time_ns >= time_ns
+		       : gap->first + gap->count > sequence;
+}
+
+/* Scans on to the first message that matches, or a gap that reaches it;
+ * an error is left where it is, for bus_journal_next() to report with its
+ * detail. */
 static int seek_scan(struct bus_journal_reader *r, uint64_t sequence,
 		     uint64_t time_ns, int by_time)
 {
@@ -537,6 +553,9 @@ static int seek_scan(struct bus_journal_reader *r, uint64_t sequence,
 		if (e.type == BUS_JOURNAL_RECORD_MESSAGE &&
 		    (by_time ? e.message.time_ns >= time_ns
 			     : e.message.sequence >= sequence))
+			return 0;
+		if (e.type == BUS_JOURNAL_RECORD_GAP &&
+		    gap_reaches(&e.gap, sequence, time_ns, by_time))
 			return 0;
 		r->offset += (uint64_t)r->pending;
 	}

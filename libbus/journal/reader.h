@@ -26,8 +26,9 @@ struct bus_journal_reader {
 	size_t buffer_size;  /* allocated */
 	size_t buffer_bytes; /* read into it */
 	uint64_t buffer_offset;
-	long pending; /* aligned length of the record load() found */
-	int torn;     /* the newest file's good records end at offset */
+	long pending;	  /* aligned length of the record load() found */
+	int torn;	  /* the newest file's good records end at offset */
+	int seen_message; /* recovery.first_sequence is set */
 	struct bus_journal_recovery recovery;
 };
 

@@ -641,12 +641,33 @@ static int room(struct bus_journal_writer *w, uint64_t size)
 	return -EAGAIN;
 }
 
+/* The sequence a record starts at, naming a file it begins. */
+static uint64_t first_of(const struct bus_journal_writer *w,
+			 const struct bus_journal_message *m,
+			 const struct bus_journal_gap *gap)
+{
+	if (m)
+		return m->sequence;
+	return gap ? gap->first : w->next_sequence;
+}
+
+/* The aligned size of a message, acks, or a gap (m NULL). */
+static uint64_t size_of(const struct bus_journal_message *m, uint32_t count,
+			const struct bus_journal_gap *gap)
+{
+	if (m)
+		return bus__journal_message_size(m);
+	return gap ? BUS__JOURNAL_GAP_SIZE : bus__journal_acks_size(count);
+}
+
+/* What append() takes: a message, acks, or a gap (then m and ranges are
+ * NULL). */
 static int append(struct bus_journal_writer *w,
 		  const struct bus_journal_message *m,
-		  const struct bus_journal_range *ranges, uint32_t count)
+		  const struct bus_journal_range *ranges, uint32_t count,
+		  const struct bus_journal_gap *gap)
 {
-	uint64_t size = m ? bus__journal_message_size(m)
-			  : bus__journal_acks_size(count);
+	uint64_t size = size_of(m, count, gap);
 	uint64_t end_in_file, mark;
 	struct bus__journal_buffer *b;
 	int ret;
@@ -655,6 +676,8 @@ static int append(struct bus_journal_writer *w,
 		return w->error;
 	if (m && w->has_messages && m->sequence < w->next_sequence)
 		return -EINVAL; /* sequences only grow */
+	if (gap && w->has_messages && gap->first < w->next_sequence)
+		return -EINVAL;
 	if (size > BUS__JOURNAL_RECORD_MAX)
 		return -EMSGSIZE;
 	end_in_file = w->file_offset +
@@ -665,7 +688,7 @@ static int append(struct bus_journal_writer *w,
 	if (end_in_file > BUS__JOURNAL_FILE_HEADER_SIZE &&
 	    end_in_file + size > w->options.segment_bytes &&
 	    w->file_has_message) {
-		ret = roll(w, m ? m->sequence : w->next_sequence);
+		ret = roll(w, first_of(w, m, gap));
 		if (ret < 0)
 			return ret;
 	}
@@ -699,6 +722,13 @@ static int append(struct bus_journal_writer *w,
 		w->next_sequence = m->sequence + 1;
 		w->has_messages = 1;
 		w->file_has_message = 1;
+	} else if (gap) {
+		/* Its sequences are used up: the file may roll after it, and
+		 * the written sequence passes it as a message's would. */
+		bus__journal_encode_gap(b->data + b->used, gap);
+		w->next_sequence = gap->first + gap->count;
+		w->has_messages = 1;
+		w->file_has_message = 1;
 	} else {
 		bus__journal_encode_acks(b->data + b->used, ranges, count);
 	}
@@ -715,7 +745,7 @@ int bus_journal_append_message(struct bus_journal_writer *w,
 	if (!w || !m || (m->extension_length && !m->extension) ||
 	    (m->payload_length && !m->payload))
 		return -EINVAL;
-	return append(w, m, NULL, 0);
+	return append(w, m, NULL, 0, NULL);
 }
 
 int bus_journal_append_acks(struct bus_journal_writer *w,
@@ -724,7 +754,15 @@ int bus_journal_append_acks(struct bus_journal_writer *w,
 {
 	if (!w || (count && !ranges) || count > (BUS__JOURNAL_RECORD_MAX / 16))
 		return -EINVAL;
-	return append(w, NULL, ranges, count);
+	return append(w, NULL, ranges, count, NULL);
+}
+
+int bus_journal_append_gap(struct bus_journal_writer *w,
+			   const struct bus_journal_gap *gap)
+{
+	if (!w || !gap || !gap->count || gap->first + gap->count < gap->first)
+		return -EINVAL;
+	return append(w, NULL, NULL, 0, gap);
 }
 
 uint64_t bus_journal_durable_sequence(const struct bus_journal_writer *w)

@@ -52,10 +52,14 @@ static int scan(struct bus_journal_writer *w, struct bus_journal_reader *r,
 	int ret, indexed = 0;
 
 	while ((ret = bus_journal_next(r, &e, detail, detail_size)) == 1) {
-		if (e.type != BUS_JOURNAL_RECORD_MESSAGE ||
+		if ((e.type != BUS_JOURNAL_RECORD_MESSAGE &&
+		     e.type != BUS_JOURNAL_RECORD_GAP) ||
 		    !bus__journal_reader_in_newest(r))
 			continue;
+		/* A gap used up sequences too: the file may roll. */
 		w->file_has_message = 1;
+		if (e.type != BUS_JOURNAL_RECORD_MESSAGE)
+			continue;
 		if (indexed &&
 		    e.offset - last_indexed < BUS__JOURNAL_BUFFER_SIZE)
 			continue;
