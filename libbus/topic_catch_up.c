@@ -103,42 +103,89 @@ static bool ring_has_none(const struct bus_subscription *s, uint64_t from,
 	return true;
 }
 
+/* What join_later() found. */
+enum join {
+	JOIN_NOW,   /* switch at F */
+	JOIN_MOVED, /* F moved on: read the disk up to it */
+	JOIN_WAIT,  /* wait for the recorder to pass F, then look again */
+};
+
 /*
  * Overwrite policy: publishers do not wait for us, so while we read the
  * disk they may lap the ring from F on, and the switch would report as
- * lost messages the journal holds.  So before the switch, when the tail
- * is more than half a ring past F, we join the ring later instead (as
- * Aeron's replay merge does): at journal_position, below which every
- * message is on disk (the recorder moves it only once its write
- * completed), and from which the ring holds every position at this
- * moment (a recorded topic's publisher never claims p >= journal_position
- * + slots).  Then the disk is read up to there, and we look again.  Under
- * block our position at F holds publishers back: no need.  True when the
- * end moved.
+ * lost messages the journal holds.  So before the switch, when F is not
+ * in the newer half of what the ring still holds (tail - slots up, or for
+ * a packed topic from the arena's overwritten line up, whichever is
+ * higher), we join the ring later instead, as Aeron's replay merge does:
+ * at journal_position, below which every message is on disk (the
+ * recorder moves it only once its write completed), and from which the
+ * ring holds every position at this moment (a recorded topic's publisher
+ * never claims p >= journal_position + slots, nor overwrites a record it
+ * has not journaled).  Then the disk is read up to there, and we look
+ * again.  When the recorder has not passed F yet, publishers wait for it:
+ * we wait too, and join later once it has (unless its journal failed:
+ * then publishers stay held, and F stays in the ring).  Under block our
+ * position at F holds publishers back: no need.
  */
-static bool join_later(struct bus_subscription *s)
+static enum join join_later(struct bus_subscription *s)
 {
 	const struct bus__topic_geometry *g = &s->geometry;
 	struct bus__catch_up *c = s->catch_up;
-	uint64_t tail, recorded;
+	uint64_t tail, oldest, recorded;
 
 	if (!s->overwrite)
-		return false;
-	/* Relaxed: a stale tail only delays the decision; a lap after it is
-	 * counted on the ring, as for any slow subscriber. */
+		return JOIN_NOW;
+	/* Relaxed, both: a stale value only delays the decision; a lap
+	 * after it is counted on the ring, as for any slow subscriber. */
 	tail = bus__load_relaxed(&g->control->tail);
-	if (tail <= c->end + g->slots / 2)
-		return false;
+	oldest = tail > g->slots ? tail - g->slots : 0;
+	if (g->area.arena) {
+		uint64_t overwritten =
+			bus__load_relaxed(&g->control->overwritten);
+
+		if (overwritten > oldest)
+			oldest = overwritten < tail ? overwritten : tail;
+	}
+	if (c->end >= oldest && c->end - oldest >= (tail - oldest) / 2)
+		return JOIN_NOW;
 	/* Acquire: pairs with the recorder's release store after its write
 	 * completed (busd/topic_record_ring.c). */
 	recorded = bus__load_acquire(&g->control->journal_position);
 	if (recorded <= c->end)
-		return false;
+		/* Acquire: as libbus/topic.c's look at a failed journal. */
+		return bus__load_acquire(&g->control->journal_error)
+			       ? JOIN_NOW
+			       : JOIN_WAIT;
 	c->end = recorded;
 	s->next = recorded;
 	/* Time mode: the probe looked for the old end. */
 	c->end_on_disk = false;
-	return true;
+	return JOIN_MOVED;
+}
+
+/* The disk is read up to F: 1 when F moved on (read on), 0 to wait for the
+ * recorder, 2 when the disk is done (the next receive switches). */
+static int at_end(struct bus_subscription *s)
+{
+	switch (join_later(s)) {
+	case JOIN_MOVED:
+		return 1;
+	case JOIN_WAIT:
+		return 0;
+	default:
+		s->catch_up->over = true;
+		return 2;
+	}
+}
+
+/* A record at or past F: true when F moved past it (read it), false when
+ * the ring has it (the disk is done). */
+static bool joined_past(struct bus_subscription *s, uint64_t position)
+{
+	if (join_later(s) == JOIN_MOVED && position < s->catch_up->end)
+		return true;
+	s->catch_up->over = true;
+	return false;
 }
 
 /* Time mode, nothing seen yet: 1 when a message at F - 1 or later is on
@@ -274,11 +321,18 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
 	ret = bus__journal_list(c->path, &firsts, &count);
 	if (ret < 0)
 		return ret;
-	for (size_t i = 0; i < count; i++)
-		if (firsts[i] > c->next) {
-			to = firsts[i] < c->end ? firsts[i] : c->end;
+	/* No file starts before F: F may move on first (join_later), so
+	 * that the skip reaches the next file, not the corrupt one again. */
+	for (;;) {
+		to = c->end;
+		for (size_t i = 0; i < count; i++)
+			if (firsts[i] > c->next) {
+				to = firsts[i] < c->end ? firsts[i] : c->end;
+				break;
+			}
+		if (to < c->end || join_later(s) != JOIN_MOVED)
 			break;
-		}
+	}
 	free(firsts);
 	s->lost += to - c->next;
 	s->lost_total += to - c->next;
@@ -286,7 +340,7 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
 	bus__store_relaxed(&s->slot->lost, s->lost_total);
 	c->next = to;
 	c->known = true;
-	if (c->next >= c->end && !join_later(s)) {
+	if (c->next >= c->end) {
 		c->over = true;
 		return 0;
 	}
@@ -299,9 +353,11 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
  * of them lies from next to F is lost, counted as retention's gap is, and
  * never waited for: the reader would otherwise wait for them until its
  * timeout when they are just below F.  From a time, a gap met before it
- * (the recorder's clock) is passed over as a message would be.  0 to read
- * on, 2 when the disk is done.
+ * (the recorder's clock) is passed over as a message would be.  READ_ON,
+ * or what read_ahead() returns: 0 to wait for the recorder, 2 when the
+ * disk is done.
  */
+#define READ_ON 3
 static int pass_gap(struct bus_subscription *s,
 		    const struct bus_journal_gap *gap)
 {
@@ -309,11 +365,9 @@ static int pass_gap(struct bus_subscription *s,
 	uint64_t from = gap->first, to = gap->first + gap->count;
 
 	if (c->from == BUS_FROM_TIME && gap->time_ns < c->from_value)
-		return 0;
-	if (from >= c->end) {
-		c->over = true; /* the ring has it */
-		return 2;
-	}
+		return READ_ON;
+	if (from >= c->end && !joined_past(s, from))
+		return 2; /* the ring has it */
 	if (c->known && from < c->next)
 		from = c->next;
 	if (to > c->end)
@@ -327,10 +381,11 @@ static int pass_gap(struct bus_subscription *s,
 	}
 	c->known = true;
 	if (c->next >= c->end) {
-		c->over = true;
-		return 2;
+		int ret = at_end(s);
+
+		return ret == 1 ? READ_ON : ret;
 	}
-	return 0;
+	return READ_ON;
 }
 
 /*
@@ -373,10 +428,10 @@ static int read_ahead(struct bus_subscription *s)
 			if ((c->known && c->next >= c->end) ||
 			    (c->known && ring_has_none(s, c->next, c->end)) ||
 			    (!c->known && c->end_on_disk)) {
-				if (join_later(s))
+				ret = at_end(s);
+				if (ret == 1)
 					continue;
-				c->over = true;
-				return 2;
+				return ret;
 			}
 			/* Time mode: once, then read to the end again. */
 			if (c->known || probed)
@@ -389,8 +444,9 @@ static int read_ahead(struct bus_subscription *s)
 			continue;
 		}
 		if (e.type == BUS_JOURNAL_RECORD_GAP) {
-			if (pass_gap(s, &e.gap) == 2)
-				return 2;
+			ret = pass_gap(s, &e.gap);
+			if (ret != READ_ON)
+				return ret;
 			continue;
 		}
 		if (e.type != BUS_JOURNAL_RECORD_MESSAGE)
@@ -398,11 +454,8 @@ static int read_ahead(struct bus_subscription *s)
 		sequence = e.message.sequence;
 		if (c->known && sequence < c->next)
 			continue; /* below from_value, or seen */
-		if (sequence >= c->end &&
-		    !(join_later(s) && sequence < c->end)) {
-			c->over = true; /* the ring has it */
-			return 2;
-		}
+		if (sequence >= c->end && !joined_past(s, sequence))
+			return 2; /* the ring has it */
 		c->known = true;
 		c->next = sequence + 1;
 		if (c->from == BUS_FROM_TIME &&

@@ -27,10 +27,13 @@
  * disk, then the reader reads to the end once more.
  *
  * Under the overwrite policy nothing holds publishers back at F: when the
- * disk is done but the tail is more than half a ring past F, F moves on to
- * the recorder's journal_position (everything below it is on disk, the
- * ring still holds it) and the disk is read on to there: a late join, so
- * that publishers lapping a catch-up lose it nothing the journal has.
+ * disk is done but F is not in the newer half of what the ring still
+ * holds (from tail - slots, or a packed topic's overwritten line, up to
+ * the tail), F moves on to the recorder's journal_position (everything
+ * below it is on disk, the ring still holds it) and the disk is read on
+ * to there: a late join, so that publishers lapping a catch-up lose it
+ * nothing the journal has.  If the recorder has not passed F yet, the
+ * catch-up waits for it first (publishers wait for it too).
  */
 #ifndef BUS_TOPIC_CATCH_UP_H
 #define BUS_TOPIC_CATCH_UP_H

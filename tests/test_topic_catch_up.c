@@ -78,6 +78,28 @@ static int setup_overwrite(void **state)
 	return 0;
 }
 
+/* As setup_overwrite, packed: records in a 2 KiB arena, which publishers
+ * overwrite (the topic's overwritten line) long before the ring laps. */
+static int setup_overwrite_packed(void **state)
+{
+	struct fixture *f;
+	struct bus_topic_settings settings;
+
+	setup(state);
+	f = *state;
+	bus_topic_close(f->publisher);
+	local_topic_destroy(&f->topic);
+	local_topic_settings(&settings, SLOTS, 128,
+			     BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
+	settings.header_room = 64;
+	settings.record = 1;
+	settings.ring_bytes = 2048;
+	assert_ret(local_topic_create(&f->topic, &settings), 0);
+	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher),
+		   0);
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
@@ -156,20 +178,27 @@ static void record_and_release(struct fixture *f, uint64_t first,
 }
 
 /* Publishes count messages from the tail on, the recorder keeping up
- * (the gate lets a publisher run a ring ahead of it, no more). */
-static void publish_recorded(struct fixture *f, uint64_t count)
+ * every step messages (the gate lets a publisher run a ring ahead of it,
+ * or in a packed topic overwrite only what it recorded). */
+static void publish_recorded_by(struct fixture *f, uint64_t count,
+				uint64_t step)
 {
 	/* Relaxed: the test's own publisher wrote it. */
 	uint64_t first = bus__load_relaxed(&f->topic.geometry.control->tail);
 
 	while (count) {
-		uint64_t n = count < SLOTS / 2 ? count : SLOTS / 2;
+		uint64_t n = count < step ? count : step;
 
 		publish(f, n);
 		record_and_release(f, first, n);
 		first += n;
 		count -= n;
 	}
+}
+
+static void publish_recorded(struct fixture *f, uint64_t count)
+{
+	publish_recorded_by(f, count, SLOTS / 2);
 }
 
 /* The recorder's part for a position whose message it could not record
@@ -431,6 +460,62 @@ static void test_overwrite_joins_later(void **state)
 	assert_null(f->subscriber->catch_up);
 }
 
+/*
+ * Overwrite, packed: the arena's records from F on are overwritten while
+ * the ring is far from lapping F.  The subscriber joins later as well:
+ * every message once, none reported lost.  (Judged by the ring alone,
+ * the switch at F found records 100 and 101 overwritten: lost 2.)
+ */
+static void test_overwrite_packed_joins_later(void **state)
+{
+	struct fixture *f = *state;
+
+	publish_recorded_by(f, 100, 2);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	publish_recorded_by(f, 30, 2);
+	assert_true(bus__load_relaxed(
+			    &f->topic.geometry.control->overwritten) > 100);
+	for (uint64_t i = 0; i < 130; i++)
+		expect(f, i, 1, 0);
+	publish(f, 2);
+	expect(f, 130, 0, 0);
+	expect(f, 131, 0, 0);
+	expect_nothing(f);
+	assert_null(f->subscriber->catch_up);
+}
+
+/*
+ * Overwrite: publishers far past F while the recorder has not passed it
+ * yet.  Switching at F would leave the ring's messages from F to the
+ * publishers as soon as the recorder moves on; the subscriber waits for
+ * the recorder instead, then joins later: every message from the disk,
+ * none reported lost.
+ */
+static void test_overwrite_waits_for_the_recorder(void **state)
+{
+	struct fixture *f = *state;
+
+	publish_recorded(f, 100);
+	subscribe_from(f, BUS_FROM_SEQUENCE, 0);
+	publish(f, 60); /* not recorded yet */
+	for (uint64_t i = 0; i < 100; i++)
+		expect(f, i, 1, 0);
+	expect_nothing(f); /* waits for the recorder */
+	record_and_release(f, 100, 60);
+	publish(f, 60); /* laps F */
+	for (uint64_t i = 100; i < 160; i++)
+		expect(f, i, 1, 0);
+	expect_nothing(f);
+	record_and_release(f, 160, 60);
+	for (uint64_t i = 160; i < 220; i++)
+		expect(f, i, 1, 0);
+	publish(f, 2);
+	expect(f, 220, 0, 0);
+	expect(f, 221, 0, 0);
+	expect_nothing(f);
+	assert_null(f->subscriber->catch_up);
+}
+
 /* Overwrite, not lapped: the switch stays at F. */
 static void test_overwrite_not_lapped(void **state)
 {
@@ -667,6 +752,12 @@ int main(void)
 						setup_overwrite, teardown),
 		cmocka_unit_test_setup_teardown(test_overwrite_not_lapped,
 						setup_overwrite, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_overwrite_waits_for_the_recorder, setup_overwrite,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_overwrite_packed_joins_later,
+			setup_overwrite_packed, teardown),
 		cmocka_unit_test_setup_teardown(test_from_time_after_disk,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_gap, setup,
