@@ -273,13 +273,18 @@ static void gather_completions(struct busd_durable *d, struct journal_wait *w)
 				 &w->fd_count, BUSD_JOURNAL_WAITV_MAX);
 }
 
-/* Sleeps until a doorbell or the thread's own word rings, or timeout. */
-static void wait_doorbells(struct journal_wait *w, int timeout_ms)
+/* Sleeps until a doorbell or the thread's own word rings, or timeout
+ * (nap_ns instead when it is shorter and not 0: a polled topic). */
+static void wait_doorbells(struct journal_wait *w, int timeout_ms,
+			   uint64_t nap_ns)
 {
 	struct timespec deadline;
+	uint64_t wait_ns = (uint64_t)timeout_ms * 1000000u;
 
+	if (nap_ns && nap_ns < wait_ns)
+		wait_ns = nap_ns;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_nsec += (long)timeout_ms * 1000000L;
+	deadline.tv_nsec += (long)wait_ns;
 	while (deadline.tv_nsec >= 1000000000L) {
 		deadline.tv_sec++;
 		deadline.tv_nsec -= 1000000000L;
@@ -303,6 +308,7 @@ static void *journal_thread(void *arg)
 	for (;;) {
 		int timeout_ms = BUSD_JOURNAL_IDLE_MS;
 		bool busy = false, in_flight = false;
+		uint64_t nap_ns = 0;
 
 		pthread_mutex_lock(&d->lock);
 		if (d->stop) {
@@ -323,7 +329,8 @@ static void *journal_thread(void *arg)
 			busy = busd_topic_record_arm(d->topics, d->topic_count,
 						     w.waiters,
 						     &w.waiter_count,
-						     BUSD_JOURNAL_WAITV_MAX);
+						     BUSD_JOURNAL_WAITV_MAX,
+						     &nap_ns);
 		pthread_mutex_unlock(&d->lock);
 		if (busy)
 			continue;
@@ -331,7 +338,7 @@ static void *journal_thread(void *arg)
 			poll(w.fds, w.fd_count,
 			     timeout_ms > 1 ? 1 : timeout_ms);
 		else
-			wait_doorbells(&w, timeout_ms);
+			wait_doorbells(&w, timeout_ms, nap_ns);
 	}
 	return NULL;
 }

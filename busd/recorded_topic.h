@@ -50,7 +50,17 @@ struct busd_recorded_topic {
 	 * publishers wake it (busd_topic_record_arm); guarded by the
 	 * thread's lock. */
 	bool armed;
+	/* Until then (a copy in the last BUSD_TOPIC_RECORD_POLL_NS) the
+	 * thread naps and looks again rather than be counted: while it is
+	 * counted, every commit pays a futex wake, until it is up again. */
+	uint64_t polling_until_ns;
 };
+
+/* How long after its last copy a topic is polled, and the nap between
+ * looks: publishers streaming into a recorded topic never wake busd, and
+ * a ring of 1,024 slots fills in no less than a nap or two. */
+#define BUSD_TOPIC_RECORD_POLL_NS 2000000u
+#define BUSD_TOPIC_RECORD_NAP_NS 50000u
 
 /* topic_record_ring.c: one pass over the ring from copied on; records
  * appended (messages, and gaps for those it could not record), or the
@@ -81,14 +91,17 @@ void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
  * Before the thread sleeps (under its lock, after its round): each topic
  * waiting for publishers is counted as a sleeping subscriber, so that the
  * next commit wakes the thread through data_futex, whose word is added to
- * waiters (at most max in all).  true when a topic has something to copy
- * already: do not sleep.  disarm takes the counts back (under the lock,
- * before the next round; busd_topic_record_finish() for one that goes).
+ * waiters (at most max in all).  A topic copied from lately is not: it is
+ * polled, and *nap_ns says to sleep no longer than
+ * BUSD_TOPIC_RECORD_NAP_NS (else it stays 0).  true when a topic has
+ * something to copy already: do not sleep.  disarm takes the counts back
+ * (under the lock, before the next round; busd_topic_record_finish() for
+ * one that goes).
  */
 bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
 			   unsigned int topic_count,
 			   struct futex_waitv *waiters, unsigned int *count,
-			   unsigned int max);
+			   unsigned int max, uint64_t *nap_ns);
 void busd_topic_record_disarm(struct busd_recorded_topic *const *topics,
 			      unsigned int topic_count);
 

@@ -97,6 +97,8 @@ static bool round_topic(struct busd_recorded_topic *rt, int *timeout_ms,
 	if (!rt->writer)
 		return false;
 	copied = busd_topic_record_copy(rt);
+	if (copied > 0)
+		rt->polling_until_ns = now_ns() + BUSD_TOPIC_RECORD_POLL_NS;
 	ret = copied < 0 ? copied : bus_journal_submit(rt->writer);
 	/* Publishers may wait for this write (the gate opens only past
 	 * what was written): after a copy, wait for its completion here
@@ -168,8 +170,9 @@ static bool ready(const struct busd_recorded_topic *rt)
 bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
 			   unsigned int topic_count,
 			   struct futex_waitv *waiters, unsigned int *count,
-			   unsigned int max)
+			   unsigned int max, uint64_t *nap_ns)
 {
+	uint64_t now = topic_count ? now_ns() : 0;
 	bool any = false;
 
 	for (unsigned int i = 0; i < topic_count && *count < max; i++) {
@@ -179,6 +182,10 @@ bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
 
 		if (!rt->writer || rt->armed)
 			continue;
+		if (now < rt->polling_until_ns) {
+			*nap_ns = BUSD_TOPIC_RECORD_NAP_NS;
+			continue;
+		}
 		/* Acquire: pairs with the publisher's seq_cst raise of the
 		 * word, made after its commit. */
 		seen = bus__load_acquire(&c->data_futex);
