@@ -85,6 +85,16 @@ stop_busd() {
 	return $status
 }
 
+# reboot_busd: busd killed with -9, then what a reboot takes with it: its
+# segments in /dev/shm and its socket.  The data_dir stays.
+reboot_busd() {
+	kill -KILL "$busd_pid"
+	wait "$busd_pid" 2>/dev/null
+	busd_pid=
+	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]* \
+		"$BUS_RUNTIME_DIR/$bus.sock"
+}
+
 # The segments of bus $1 (default $bus) in /dev/shm, one per line.
 segments_of() {
 	ls /dev/shm 2>/dev/null | grep -E "^shmbus\.${1:-$bus}(\$|[:%])" || true

@@ -73,11 +73,7 @@ EOF
 # crash_and_reboot: busd killed, its segments and socket gone, started
 # again on the same data_dir.
 crash_and_reboot() {
-	kill -KILL "$busd_pid"
-	wait "$busd_pid" 2>/dev/null
-	busd_pid=
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]*
-	rm -f "$BUS_RUNTIME_DIR/$bus.sock"
+	reboot_busd
 	start_busd -c "$work/busd.conf"
 }
 

@@ -18,14 +18,6 @@ write_conf() {
 		"$work/data" "${1:-}" >"$work/busd.conf"
 }
 
-# crash: busd killed, then a reboot: its segments and socket go.
-crash() {
-	kill -KILL "$busd_pid"
-	wait "$busd_pid" 2>/dev/null
-	busd_pid=
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]* \
-		"$BUS_RUNTIME_DIR/$bus.sock"
-}
 
 write_conf
 start_busd -c "$work/busd.conf"
@@ -37,7 +29,7 @@ ctl pub rt a b c --confirm
 expect_ok "pub --confirm a b c"
 
 # ---- a reboot: made again, messages and all ----------------------------
-crash
+reboot_busd
 start_busd -c "$work/busd.conf"
 checks=$((checks + 1))
 grep -q "queue 'rt': created at run time, made again from" "$busd_log" ||
@@ -58,13 +50,13 @@ wait "$busd_pid" 2>/dev/null
 busd_pid=
 rm -f "$BUS_RUNTIME_DIR/$bus.sock"
 start_busd -c "$work/busd.conf"
-crash
+reboot_busd
 start_busd -c "$work/busd.conf"
 ctl peek rt
 expect_stdout "after a restart and a reboot rt holds b c" "b\nc\n"
 
 # ---- the configuration wins --------------------------------------------
-crash
+reboot_busd
 write_conf "[queue rt]
 durable = yes
 sync = none
@@ -103,7 +95,7 @@ ctl delete rt
 expect_ok "delete rt"
 expect "delete removes the journal and its settings" \
 	[ ! -e "$work/data/rt" ]
-crash
+reboot_busd
 start_busd -c "$work/busd.conf"
 ctl stat rt
 expect_error "rt stays deleted after a reboot" "rt"

@@ -58,8 +58,8 @@ static int setup(void **state)
 
 /* A recorded topic under overwrite: publishers never wait for a
  * subscriber, only for the recorder (journal_position, which the test
- * moves as busd's recorder would). */
-static int setup_overwrite(void **state)
+ * moves as busd's recorder would); packed when ring_bytes is not 0. */
+static int setup_recorded(void **state, uint32_t ring_bytes)
 {
 	struct fixture *f;
 	struct bus_topic_settings settings;
@@ -72,32 +72,23 @@ static int setup_overwrite(void **state)
 			     BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
 	settings.header_room = 64;
 	settings.record = 1;
+	settings.ring_bytes = ring_bytes;
 	assert_ret(local_topic_create(&f->topic, &settings), 0);
 	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher),
 		   0);
 	return 0;
 }
 
-/* As setup_overwrite, packed: records in a 2 KiB arena, which publishers
- * overwrite (the topic's overwritten line) long before the ring laps. */
+static int setup_overwrite(void **state)
+{
+	return setup_recorded(state, 0);
+}
+
+/* Packed: records in a 2 KiB arena, which publishers overwrite (the
+ * topic's overwritten line) long before the ring laps. */
 static int setup_overwrite_packed(void **state)
 {
-	struct fixture *f;
-	struct bus_topic_settings settings;
-
-	setup(state);
-	f = *state;
-	bus_topic_close(f->publisher);
-	local_topic_destroy(&f->topic);
-	local_topic_settings(&settings, SLOTS, 128,
-			     BUS_SLOW_SUBSCRIBER_OVERWRITE, 1, 0);
-	settings.header_room = 64;
-	settings.record = 1;
-	settings.ring_bytes = 2048;
-	assert_ret(local_topic_create(&f->topic, &settings), 0);
-	assert_ret(local_topic_publisher(&f->topic, 0, NULL, &f->publisher),
-		   0);
-	return 0;
+	return setup_recorded(state, 2048);
 }
 
 static int teardown(void **state)

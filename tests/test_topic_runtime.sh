@@ -19,14 +19,6 @@ write_conf() {
 		"$work/data" "${1:-}" >"$work/busd.conf"
 }
 
-# crash: busd killed, then a reboot: its segments and socket go.
-crash() {
-	kill -KILL "$busd_pid"
-	wait "$busd_pid" 2>/dev/null
-	busd_pid=
-	rm -f /dev/shm/shmbus."$bus" /dev/shm/shmbus."$bus"[:%]* \
-		"$BUS_RUNTIME_DIR/$bus.sock"
-}
 
 # wait_recorded N: until rt's journal holds N messages (5 s at most).
 wait_recorded() {
@@ -50,7 +42,7 @@ expect_ok "pub a b c"
 wait_recorded 3
 
 # ---- a reboot: made again, settings and journal -------------------------
-crash
+reboot_busd
 start_busd -c "$work/busd.conf"
 checks=$((checks + 1))
 grep -q "topic 'rt': created at run time, made again from" "$busd_log" ||
@@ -79,7 +71,7 @@ ctl stat rt
 expect_in "^record  *yes (sync always" out "rt is back after a clean restart"
 
 # ---- the configuration wins --------------------------------------------
-crash
+reboot_busd
 write_conf "[topic rt]
 record = yes
 sync = none
@@ -124,7 +116,7 @@ ctl delete rt
 expect_ok "delete rt"
 expect "delete removes the journal and its settings" \
 	[ ! -e "$work/data/rt" ]
-crash
+reboot_busd
 start_busd -c "$work/busd.conf"
 ctl stat rt
 expect_error "rt stays deleted after a reboot" "rt"
