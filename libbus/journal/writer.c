@@ -366,6 +366,22 @@ static void place_mark(struct bus_journal_writer *w)
 	w->mark_named = w->mark_synced;
 }
 
+/*
+ * A sync completed and nothing is in flight or being filled (a confirm
+ * waiting alone): its mark by pwrite now, in this round, rather than in a
+ * write of its own through io_uring, which on a file system without
+ * async buffered writes (ext4) goes to an io-wq worker and costs a wake
+ * of it and then of us (perf/RESULTS.md).  Nothing in flight, so the
+ * mark lands at the end of what was written: no hole before it.
+ */
+static void mark_idle(struct bus_journal_writer *w)
+{
+	if (w->mark_synced <= w->mark_named || w->filling >= 0 || w->in_flight)
+		return;
+	if (bus__journal_writer_mark_now(w) == 0)
+		durable_to(w, w->synced_position);
+}
+
 int bus_journal_submit(struct bus_journal_writer *w)
 {
 	uint64_t start, end;
@@ -376,6 +392,7 @@ int bus_journal_submit(struct bus_journal_writer *w)
 	if (w->error)
 		return w->error;
 	reap_ready(w);
+	mark_idle(w);
 	place_mark(w);
 	start = w->position;
 	end = start + (w->filling >= 0 ? w->buffers[w->filling].used : 0);
