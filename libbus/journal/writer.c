@@ -367,16 +367,18 @@ static void place_mark(struct bus_journal_writer *w)
 }
 
 /*
- * A sync completed and nothing is in flight or being filled (a confirm
- * waiting alone): its mark by pwrite now, in this round, rather than in a
- * write of its own through io_uring, which on a file system without
- * async buffered writes (ext4) goes to an io-wq worker and costs a wake
- * of it and then of us (perf/RESULTS.md).  Nothing in flight, so the
- * mark lands at the end of what was written: no hole before it.
+ * A sync completed and nothing is in flight (a confirm waiting alone, or
+ * with new records still being filled): its mark by pwrite now, in this
+ * round, rather than in a batch written through io_uring, which on a file
+ * system without async buffered writes (ext4) goes to an io-wq worker and
+ * costs a wake of it and then of us before the confirm returns
+ * (perf/RESULTS.md).  Nothing in flight, so the mark lands at the end of
+ * what was written, no hole before it; a buffer being filled takes its
+ * offset only when its write is queued, after the mark.
  */
 static void mark_idle(struct bus_journal_writer *w)
 {
-	if (w->mark_synced <= w->mark_named || w->filling >= 0 || w->in_flight)
+	if (w->mark_synced <= w->mark_named || w->in_flight)
 		return;
 	if (bus__journal_writer_mark_now(w) == 0)
 		durable_to(w, w->synced_position);
@@ -498,8 +500,8 @@ int bus__journal_writer_mark_now(struct bus_journal_writer *w)
 	uint8_t mark[BUS__JOURNAL_MARK_SIZE];
 	int ret;
 
-	if (w->error || w->mark_synced <= w->mark_named || w->filling >= 0 ||
-	    w->in_flight)
+	/* A buffer being filled has no offset yet: it goes after the mark. */
+	if (w->error || w->mark_synced <= w->mark_named || w->in_flight)
 		return w->error;
 	bus__journal_encode_mark(mark, w->mark_synced);
 	ret = bus__journal_write_all(w->fd, mark, sizeof(mark),
