@@ -418,7 +418,8 @@ static uint64_t next_behind_last_mark(const char *dir)
  * sync = always, one message at a time (a publisher confirming each): the
  * durable sequence never runs ahead of the newest file cut back to its
  * last sync mark, the power cut test_durable_faults.sh models, whichever
- * way the writer writes that mark (in a batch, or alone when idle).
+ * way the writer writes that mark (in a batch, alone when idle, or after
+ * an fdatasync of its own thread: bus_journal_sync_here).
  */
 static void test_journal_durable_behind_a_written_mark(void **state)
 {
@@ -426,24 +427,30 @@ static void test_journal_durable_behind_a_written_mark(void **state)
 	struct bus_journal_writer *w;
 
 	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
-	w = jt_writer_open(f, NULL);
-	for (uint64_t i = 0; i < 20; i++) {
-		uint64_t deadline = test_now_ns() + 10000000000ull;
+	/* Through io_uring, then written and synced in this thread. */
+	for (int here = 0; here < 2; here++) {
+		w = jt_writer_open(f, NULL);
+		bus_journal_sync_here(w, here);
+		for (uint64_t i = here * 20u; i < here * 20u + 20; i++) {
+			uint64_t deadline = test_now_ns() + 10000000000ull;
 
-		jt_append(w, i, 1);
-		assert_ret(bus_journal_submit(w), 0);
-		while (bus_journal_durable_sequence(w) < i + 1 &&
-		       test_now_ns() < deadline) {
-			assert_true(bus_journal_reap(w, 100) >= 0);
+			jt_append(w, i, 1);
 			assert_ret(bus_journal_submit(w), 0);
-			/* At every step, not only at the end. */
-			assert_true(bus_journal_durable_sequence(w) <=
-				    next_behind_last_mark(f->dir));
+			while (bus_journal_durable_sequence(w) < i + 1 &&
+			       test_now_ns() < deadline) {
+				assert_true(bus_journal_reap(w, 100) >= 0);
+				assert_ret(bus_journal_submit(w), 0);
+				/* At every step, not only at the end. */
+				assert_true(bus_journal_durable_sequence(w) <=
+					    next_behind_last_mark(f->dir));
+			}
+			assert_int_equal(bus_journal_durable_sequence(w),
+					 i + 1);
+			assert_int_equal(next_behind_last_mark(f->dir), i + 1);
 		}
-		assert_int_equal(bus_journal_durable_sequence(w), i + 1);
-		assert_int_equal(next_behind_last_mark(f->dir), i + 1);
+		assert_ret(bus_journal_writer_close(w), 0);
 	}
-	assert_ret(bus_journal_writer_close(w), 0);
+	assert_int_equal(read_all(f->dir, 0, NULL), 40);
 }
 
 static void test_journal_torn_tail_cut_counted_appended_after(void **state)
