@@ -180,9 +180,11 @@ static uint64_t oldest_needed(const struct busd_durable_queue *dq)
 	return oldest;
 }
 
-/* One queue's round; true when it copied something. */
-static bool round_queue(struct busd_durable_queue *dq, int *timeout_ms,
-			bool *in_flight)
+/* One queue's round; true when it copied something.  alone: the thread
+ * serves no other journal, so this one may block on its own fdatasync
+ * (bus_journal_sync_here: a confirm costs two thread wakes less). */
+static bool round_queue(struct busd_durable_queue *dq, bool alone,
+			int *timeout_ms, bool *in_flight)
 {
 	int copied, ret, due;
 
@@ -190,6 +192,7 @@ static bool round_queue(struct busd_durable_queue *dq, int *timeout_ms,
 		retry(dq);
 	if (!dq->writer)
 		return false;
+	bus_journal_sync_here(dq->writer, alone);
 	copied = busd_durable_copy(dq);
 	ret = copied < 0 ? copied : busd_durable_scan_acks(dq);
 	if (ret >= 0)
@@ -318,8 +321,9 @@ static void *journal_thread(void *arg)
 		busd_topic_record_disarm(d->topics, d->topic_count);
 		gather_doorbells(d, &w);
 		for (unsigned int i = 0; i < d->count; i++)
-			busy |= round_queue(d->queues[i], &timeout_ms,
-					    &in_flight);
+			busy |= round_queue(d->queues[i],
+					    d->count == 1 && !d->topic_count,
+					    &timeout_ms, &in_flight);
 		busy |= busd_topic_record_round(d->topics, d->topic_count,
 						&timeout_ms, &in_flight);
 		if (in_flight)

@@ -10,7 +10,8 @@
 # confirm latency (one send + bus_flush) with sync = always against
 # floor-fsync, a bare pwrite + fdatasync of the same bytes in the same
 # directory.  Each repetition runs every case in turn; the medians and the
-# ratio lines are printed.  Targets (issue 21): interval >= 0.5x not
+# ratio lines are printed (medians of min, p50, p99, p99.9 and max for the
+# confirm and its floor).  Targets (issue 21): interval >= 0.5x not
 # durable; confirm p50 <= 1.2x floor-fsync.  Also the catch-up replay
 # speed: a subscription from a sequence reading COUNT 64-byte messages of
 # a recorded topic from its journal (page cache warm), beside floor-read,
@@ -97,12 +98,25 @@ printf '%-28s %14s\n' case "msgs/s (median of $reps)"
 for q in plain none interval always; do
 	printf '%-28s %14s\n' "stream-$q" "$(median <"$work/stream.$q")"
 done
-c50=$(awk '{ print $2 }' "$work/confirm" | median)
-c99=$(awk '{ print $4 }' "$work/confirm" | median)
-f50=$(awk '{ print $2 }' "$work/floor" | median)
-f99=$(awk '{ print $4 }' "$work/floor" | median)
-printf '%-28s p50 %s ns p99 %s ns\n' "confirm-always" "$c50" "$c99"
-printf '%-28s p50 %s ns p99 %s ns\n' "floor-fsync" "$f50" "$f99"
+# Fields of durable-bench: p50_ns N p99_ns N min_ns N p999_ns N max_ns N.
+field() {
+	awk -v f="$2" '{ print $f }' "$1" | median
+}
+c50=$(field "$work/confirm" 2)
+f50=$(field "$work/floor" 2)
+for case in confirm floor; do
+	printf '%-28s p50 %s ns p99 %s ns min %s ns p99.9 %s ns max %s ns\n' \
+		"$([ $case = confirm ] && echo confirm-always || echo floor-fsync)" \
+		"$(field "$work/$case" 2)" "$(field "$work/$case" 4)" \
+		"$(field "$work/$case" 6)" "$(field "$work/$case" 8)" \
+		"$(field "$work/$case" 10)"
+done
+# The ratio of each repetition (confirm and floor ran back to back):
+# steadier than the ratio of the medians while the disk's speed drifts.
+paste -d '|' "$work/confirm" "$work/floor" |
+	awk -F '|' '{ split($1, c, " "); split($2, f, " "); print c[2] / f[2] }' |
+	median |
+	awk '{ printf "ratio confirm / floor-fsync p50, median of the repetitions: %.2fx\n", $1 }'
 plain=$(median <"$work/stream.plain")
 for q in none interval always; do
 	awk -v a="$(median <"$work/stream.$q")" -v b="$plain" -v q="$q" \

@@ -368,6 +368,91 @@ static off_t file_size_of(const char *path)
 	return st.st_size;
 }
 
+/* The newest message in DIR's newest file before the offset its last good
+ * sync mark names (what tests/journal_powercut.c leaves), + 1; 0: none. */
+static uint64_t next_behind_last_mark(const char *dir)
+{
+	uint64_t synced = BUS__JOURNAL_FILE_HEADER_SIZE, next = 0;
+	struct bus_journal_entry e;
+	char path[4096];
+	uint8_t *data;
+	off_t size;
+	int fd;
+
+	newest_file(dir, path, sizeof(path));
+	size = file_size_of(path);
+	data = malloc((size_t)size + 1);
+	assert_non_null(data);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, data, (size_t)size, 0), size);
+	close(fd);
+	/* Twice: the last mark, then the messages that end before it. */
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t offset = BUS__JOURNAL_FILE_HEADER_SIZE;
+
+		while (offset < (uint64_t)size) {
+			long n = bus_journal_record_parse(
+				data + offset, (size_t)size - offset, &e, NULL,
+				0);
+
+			if (n <= 0)
+				break;
+			if (pass == 0 &&
+			    e.type == BUS_JOURNAL_RECORD_SYNC_MARK &&
+			    e.synced_offset > synced &&
+			    e.synced_offset <= offset)
+				synced = e.synced_offset;
+			offset += (uint64_t)n;
+			if (pass == 1 &&
+			    e.type == BUS_JOURNAL_RECORD_MESSAGE &&
+			    offset <= synced)
+				next = e.message.sequence + 1;
+		}
+	}
+	free(data);
+	return next;
+}
+
+/*
+ * sync = always, one message at a time (a publisher confirming each): the
+ * durable sequence never runs ahead of the newest file cut back to its
+ * last sync mark, the power cut test_durable_faults.sh models, whichever
+ * way the writer writes that mark (in a batch, alone when idle, or after
+ * an fdatasync of its own thread: bus_journal_sync_here).
+ */
+static void test_journal_durable_behind_a_written_mark(void **state)
+{
+	struct jt_fixture *f = *state;
+	struct bus_journal_writer *w;
+
+	f->options.sync = BUS_JOURNAL_SYNC_ALWAYS;
+	/* Through io_uring, then written and synced in this thread. */
+	for (int here = 0; here < 2; here++) {
+		w = jt_writer_open(f, NULL);
+		bus_journal_sync_here(w, here);
+		for (uint64_t i = here * 20u; i < here * 20u + 20; i++) {
+			uint64_t deadline = test_now_ns() + 10000000000ull;
+
+			jt_append(w, i, 1);
+			assert_ret(bus_journal_submit(w), 0);
+			while (bus_journal_durable_sequence(w) < i + 1 &&
+			       test_now_ns() < deadline) {
+				assert_true(bus_journal_reap(w, 100) >= 0);
+				assert_ret(bus_journal_submit(w), 0);
+				/* At every step, not only at the end. */
+				assert_true(bus_journal_durable_sequence(w) <=
+					    next_behind_last_mark(f->dir));
+			}
+			assert_int_equal(bus_journal_durable_sequence(w),
+					 i + 1);
+			assert_int_equal(next_behind_last_mark(f->dir), i + 1);
+		}
+		assert_ret(bus_journal_writer_close(w), 0);
+	}
+	assert_int_equal(read_all(f->dir, 0, NULL), 40);
+}
+
 static void test_journal_torn_tail_cut_counted_appended_after(void **state)
 {
 	struct jt_fixture *f = *state;
@@ -720,6 +805,7 @@ int main(void)
 		T(test_journal_topic_retention_by_age),
 		T(test_journal_reader_follows_a_live_writer),
 		T(test_journal_seek_by_sequence_and_time),
+		T(test_journal_durable_behind_a_written_mark),
 		T(test_journal_torn_tail_cut_counted_appended_after),
 		T(test_journal_corruption_refused_with_file_and_offset),
 		T(test_journal_corruption_deep_in_newest_file),

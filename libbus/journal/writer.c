@@ -234,25 +234,12 @@ static struct io_uring_sqe *sqe_get(struct bus_journal_writer *w)
 
 static int room(struct bus_journal_writer *w, uint64_t size);
 
-/* Queues the filling buffer's write (linked to what follows if link). */
-static int queue_write(struct bus_journal_writer *w, int link)
+/* The filling buffer becomes the next write at the file's end: its
+ * offset, its place in the order of writes, its index entry. */
+static void claim_write(struct bus_journal_writer *w)
 {
 	struct bus__journal_buffer *b = &w->buffers[w->filling];
-	struct io_uring_sqe *sqe = sqe_get(w);
-	int fd = w->fixed_file ? 0 : w->fd;
 
-	if (!sqe)
-		return -EBUSY;
-	if (w->fixed_buffers)
-		io_uring_prep_write_fixed(sqe, fd, b->data, b->used,
-					  w->file_offset, w->filling);
-	else
-		io_uring_prep_write(sqe, fd, b->data, b->used, w->file_offset);
-	if (w->fixed_file)
-		sqe->flags |= IOSQE_FIXED_FILE;
-	if (link)
-		sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqe, USER_DATA(OP_WRITE, w->filling));
 	if (b->has_message) {
 		struct bus__journal_index_entry e = {
 			b->index_sequence, b->index_time_ns,
@@ -276,11 +263,33 @@ static int queue_write(struct bus_journal_writer *w, int link)
 		w->filling;
 	w->order_count++;
 	w->filling = -1;
-	w->in_flight++;
 	if (!w->sync_due_ns && w->options.sync == BUS_JOURNAL_SYNC_INTERVAL)
 		w->sync_due_ns =
 			bus__journal_now_ns(CLOCK_MONOTONIC) +
 			(uint64_t)w->options.sync_interval_ms * 1000000u;
+}
+
+/* Queues the filling buffer's write (linked to what follows if link). */
+static int queue_write(struct bus_journal_writer *w, int link)
+{
+	struct bus__journal_buffer *b = &w->buffers[w->filling];
+	struct io_uring_sqe *sqe = sqe_get(w);
+	int fd = w->fixed_file ? 0 : w->fd;
+
+	if (!sqe)
+		return -EBUSY;
+	if (w->fixed_buffers)
+		io_uring_prep_write_fixed(sqe, fd, b->data, b->used,
+					  w->file_offset, w->filling);
+	else
+		io_uring_prep_write(sqe, fd, b->data, b->used, w->file_offset);
+	if (w->fixed_file)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	if (link)
+		sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, USER_DATA(OP_WRITE, w->filling));
+	claim_write(w);
+	w->in_flight++;
 	return 0;
 }
 
@@ -366,6 +375,60 @@ static void place_mark(struct bus_journal_writer *w)
 	w->mark_named = w->mark_synced;
 }
 
+/*
+ * A sync completed and nothing is in flight (a confirm waiting alone, or
+ * with new records still being filled): its mark by pwrite now, in this
+ * round, rather than in a batch written through io_uring, which on a file
+ * system without async buffered writes (ext4) goes to an io-wq worker and
+ * costs a wake of it and then of us before the confirm returns
+ * (perf/RESULTS.md).  Nothing in flight, so the mark lands at the end of
+ * what was written, no hole before it; a buffer being filled takes its
+ * offset only when its write is queued, after the mark.
+ */
+static void mark_idle(struct bus_journal_writer *w)
+{
+	if (w->mark_synced <= w->mark_named || w->in_flight)
+		return;
+	if (bus__journal_writer_mark_now(w) == 0)
+		durable_to(w, w->synced_position);
+}
+
+/*
+ * sync = always with the writer idle (nothing in flight) and alone on its
+ * thread (bus_journal_sync_here()): the batch written by pwrite, the
+ * fdatasync and the mark done here, in the caller's thread.  Through
+ * io_uring the same work costs a wake of an io-wq worker (ext4 has no
+ * async buffered writes, and an fdatasync always goes to one) and a wake
+ * of the caller by its completion: two of the four hand-offs between a
+ * producer's commit and its confirm (perf/RESULTS.md).  Blocking is what
+ * the caller would do anyway: a lone confirm waits for this sync, and
+ * there is no other journal whose writes it holds up.  The same steps as
+ * completions through the ring: on_write() and on_sync() credit them.
+ */
+static int sync_here(struct bus_journal_writer *w)
+{
+	int i = w->filling, s, ret;
+	uint32_t used = w->buffers[i].used;
+	uint64_t at = w->file_offset;
+
+	claim_write(w);
+	ret = bus__journal_write_all(w->fd, w->buffers[i].data, used,
+				     (off_t)at);
+	on_write(w, (uint32_t)i, ret < 0 ? ret : (int)used);
+	if (w->error)
+		return w->error;
+	/* Nothing in flight: every sync slot is free. */
+	s = 0;
+	w->syncs[s] = (struct bus__journal_sync){
+		1, w->written_position, bus__journal_now_ns(CLOCK_MONOTONIC),
+		w->file_first,
+		w->file_offset - (w->position - w->written_position)
+	};
+	on_sync(w, (uint32_t)s, fdatasync(w->fd) ? -errno : 0);
+	mark_idle(w);
+	return w->error;
+}
+
 int bus_journal_submit(struct bus_journal_writer *w)
 {
 	uint64_t start, end;
@@ -376,6 +439,7 @@ int bus_journal_submit(struct bus_journal_writer *w)
 	if (w->error)
 		return w->error;
 	reap_ready(w);
+	mark_idle(w);
 	place_mark(w);
 	start = w->position;
 	end = start + (w->filling >= 0 ? w->buffers[w->filling].used : 0);
@@ -387,6 +451,9 @@ int bus_journal_submit(struct bus_journal_writer *w)
 		 * of marks alone. */
 		link = w->buffers[w->filling].content && sync_wanted(w, end) &&
 		       w->written_position == start;
+		if (link && w->sync_here && !w->in_flight &&
+		    w->options.sync == BUS_JOURNAL_SYNC_ALWAYS)
+			return sync_here(w);
 		ret = queue_write(w, link);
 		if (ret < 0)
 			return ret;
@@ -481,8 +548,8 @@ int bus__journal_writer_mark_now(struct bus_journal_writer *w)
 	uint8_t mark[BUS__JOURNAL_MARK_SIZE];
 	int ret;
 
-	if (w->error || w->mark_synced <= w->mark_named || w->filling >= 0 ||
-	    w->in_flight)
+	/* A buffer being filled has no offset yet: it goes after the mark. */
+	if (w->error || w->mark_synced <= w->mark_named || w->in_flight)
 		return w->error;
 	bus__journal_encode_mark(mark, w->mark_synced);
 	ret = bus__journal_write_all(w->fd, mark, sizeof(mark),
@@ -816,6 +883,12 @@ int bus_journal_sync_due_ms(const struct bus_journal_writer *w)
 	return now >= w->sync_due_ns
 		       ? 0
 		       : (int)((w->sync_due_ns - now + 999999) / 1000000);
+}
+
+void bus_journal_sync_here(struct bus_journal_writer *w, int yes)
+{
+	if (w)
+		w->sync_here = !!yes;
 }
 
 int bus_journal_event_fd(const struct bus_journal_writer *w)

@@ -16,8 +16,11 @@ int bus__journal_writer_sync_now(struct bus_journal_writer *w);
  * file whatever the sync setting (a roll, a trim that carries acks). */
 int bus__journal_writer_flush(struct bus_journal_writer *w);
 
-/* After a flush: the mark naming what it made durable, written now by
- * pwrite (a trim that carried acks; a roll or close needs none). */
+/* With nothing in flight: the mark naming what the last sync made
+ * durable, written now by pwrite at the end of the file (a trim that
+ * carried acks, after its flush; a sync that completed while the writer
+ * was idle, so that a confirm does not wait for an io-wq write).  A buffer
+ * being filled goes after it. */
 int bus__journal_writer_mark_now(struct bus_journal_writer *w);
 
 /* The newest file's offset an fdatasync made durable, for the next mark. */

@@ -112,6 +112,7 @@ struct bus_journal_writer {
 	uint64_t sync_due_ns; /* 0: none pending */
 	unsigned in_flight;   /* submitted, not reaped */
 	int error;	      /* sticky: the first write or sync failure */
+	int sync_here;	      /* bus_journal_sync_here() */
 	struct bus_journal_figures figures;
 };
 
