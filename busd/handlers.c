@@ -345,8 +345,11 @@ static int busd_on_create_keep(struct busd_handlers *handlers,
 	ret = busd_durable_store_save(handlers->catalog, queue,
 				      reply->message.detail,
 				      sizeof(reply->message.detail));
+	/* Not created after all; but its journal files stay: they may hold
+	 * the messages of a queue of that name from before (a durable queue
+	 * no longer in the config), which a later create takes up again. */
 	if (ret) {
-		busd_durable_close(handlers->catalog, name, true);
+		busd_durable_close(handlers->catalog, name, false);
 		busd_queue_delete(handlers->catalog, queue);
 	}
 	return ret;
@@ -540,8 +543,9 @@ static int busd_on_topic_create_keep(struct busd_handlers *handlers,
 	ret = busd_topic_store_save(handlers->catalog, topic,
 				    reply->message.detail,
 				    sizeof(reply->message.detail));
+	/* Not created after all; its journal stays, as a queue's does. */
 	if (ret) {
-		busd_topic_record_close(handlers->catalog, name, true);
+		busd_topic_record_close(handlers->catalog, name, false);
 		busd_topic_delete(handlers->catalog, topic);
 	}
 	return ret;

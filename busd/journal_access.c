@@ -62,8 +62,11 @@ void busd_journal_remove(const char *directory)
 
 	if (!dir)
 		return;
+	/* Every file, a settings file's leftover temporary (".NAME.tmp",
+	 * durable_store.c, after a crash in a save) too: only "." and ".."
+	 * stay, or the rmdir fails. */
 	while ((entry = readdir(dir)))
-		if (entry->d_name[0] != '.')
+		if (strcmp(entry->d_name, ".") && strcmp(entry->d_name, ".."))
 			unlinkat(dirfd(dir), entry->d_name, 0);
 	closedir(dir);
 	if (rmdir(directory))

@@ -120,5 +120,39 @@ reboot_busd
 start_busd -c "$work/busd.conf"
 ctl stat rt
 expect_error "rt stays deleted after a reboot" "rt"
+
+# ---- a create that cannot keep its settings keeps the journal -------------
+# "listed" was recorded while the config named it; the config no longer
+# does.  A create of that name whose topic.conf cannot be written (a
+# leftover temporary in the way) is refused, and must not take the old
+# journal with it: the next create continues it.
+ctl pub listed x y z
+expect_ok "pub x y z into listed"
+for _ in $(seq 100); do
+	"$busctl" dump "$work/data/listed" >"$work/out" 2>/dev/null
+	[ "$(wc -l <"$work/out")" -ge 3 ] && break
+	sleep 0.05
+done
+stop_busd
+printf '[bus]\ndata_dir = %s\n' "$work/data" >"$work/busd.conf"
+start_busd -c "$work/busd.conf"
+mkdir "$work/data/listed/.topic.conf.tmp"
+ctl create listed --topic --record
+expect_status 1 "create refused when its topic.conf cannot be written"
+"$busctl" dump "$work/data/listed" 2>"$work/err" |
+	awk '{ print $3 }' >"$work/out"
+expect_stdout "the refused create left the old journal as it was" \
+	"x\ny\nz\n"
+rmdir "$work/data/listed/.topic.conf.tmp"
+ctl create listed --topic --record
+expect_ok "create again, the way clear"
+ctl sub listed --from 0 -n 3 --timeout 10
+expect_stdout "the journal goes on under the new topic" "x\ny\nz\n"
+# A temporary a crash left behind does not keep the directory.
+: >"$work/data/listed/.topic.conf.tmp"
+ctl delete listed
+expect_ok "delete listed"
+expect "delete removes the directory, a leftover temporary too" \
+	[ ! -e "$work/data/listed" ]
 stop_busd
 finish
