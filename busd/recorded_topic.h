@@ -33,6 +33,9 @@ struct busd_recorded_topic {
 	uint64_t appended;
 	/* journal_position as we last published it. */
 	uint64_t published;
+	/* The time of the last message appended (CLOCK_REALTIME ns; 0
+	 * before any): a gap record's date. */
+	uint64_t last_time_ns;
 	uint64_t next_trim_ns;
 	uint64_t next_figures_ns;
 	uint64_t retry_ns; /* writer failed: reopen at this time */

@@ -79,10 +79,14 @@ static uint64_t wall_time_of(uint64_t monotonic_ns)
 static int append_gap(struct busd_recorded_topic *rt, uint64_t j,
 		      enum bus_journal_gap_reason reason)
 {
+	/* Dated as the message before it (a catch-up or dump from a time
+	 * places it there), not when we met it: a recorder behind the
+	 * publishers meets it later.  Now, before any message. */
 	struct bus_journal_gap gap = {
 		.first = j,
 		.count = 1,
-		.time_ns = now_ns(CLOCK_REALTIME),
+		.time_ns = rt->last_time_ns ? rt->last_time_ns
+					    : now_ns(CLOCK_REALTIME),
 		.reason = reason,
 	};
 	int ret = bus_journal_append_gap(rt->writer, &gap);
@@ -144,6 +148,7 @@ static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 		return ret;
 	rt->appended = j + 1;
 	rt->messages++;
+	rt->last_time_ns = m.time_ns;
 	return 0;
 }
 
