@@ -14,6 +14,7 @@
 #include "journal.h"
 #include "journal_figures.h"
 #include "segment.h"
+#include "wall_clock.h"
 
 /*
  * A message the journal holds and the queue still holds: per cell, since
@@ -38,6 +39,11 @@ struct busd_durable_queue {
 	struct bus_journal_options options;
 	char directory[4096];
 	bool lazy;
+	/* The clocks as read at the start of the last copy pass: publish
+	 * stamps become journal times with it (wall_clock.h). */
+	struct busd_wall_clock clock;
+	/* Copied from lately: polled until then (BUSD_JOURNAL_POLL_NS). */
+	uint64_t polling_until_ns;
 	/* The last pass stopped because every journal buffer was in
 	 * flight: wait for a completion before the next. */
 	bool stalled;

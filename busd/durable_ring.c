@@ -61,6 +61,7 @@
 #include "message_area.h"
 #include "queue_cell.h"
 #include "wake.h"
+#include "wall_clock.h"
 
 /* Copies a pass at most, so that one busy queue does not starve the
  * others nor its own acks. */
@@ -82,33 +83,6 @@ static uint64_t now_ns(clockid_t clock)
 static uint32_t room_of(const struct bus__queue_geometry *g)
 {
 	return busd_extension_room(&g->area);
-}
-
-/* CLOCK_MONOTONIC publish stamp to CLOCK_REALTIME; 0 stays 0 (the
- * journal then has the time of the copy). */
-static uint64_t wall_time_of(uint64_t monotonic_ns)
-{
-	uint64_t wall = now_ns(CLOCK_REALTIME);
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-	if (!monotonic_ns || monotonic_ns > now)
-		return wall;
-	return wall - (now - monotonic_ns);
-}
-
-/* A CLOCK_MONOTONIC deadline (a message's expiry) to CLOCK_REALTIME, so
- * that it means the same after a reboot; 0 stays 0, and one past stays
- * past (at least 1). */
-static uint64_t wall_deadline_of(uint64_t monotonic_ns)
-{
-	uint64_t wall = now_ns(CLOCK_REALTIME);
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-	if (!monotonic_ns)
-		return 0;
-	if (monotonic_ns >= now)
-		return wall + (monotonic_ns - now);
-	return now - monotonic_ns < wall ? wall - (now - monotonic_ns) : 1;
 }
 
 /*
@@ -198,9 +172,16 @@ int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
 			     uint64_t sequence,
 			     const struct bus_message_header *h)
 {
-	struct bus_journal_message m = {
+	struct bus_journal_message m;
+	int ret;
+
+	/* Read at each pass (busd_durable_copy); once here for a caller
+	 * outside one. */
+	if (!dq->clock.wall_ns)
+		busd_wall_clock_read(&dq->clock);
+	m = (struct bus_journal_message){
 		.sequence = sequence,
-		.time_ns = wall_time_of(h->publish_time_ns),
+		.time_ns = busd_wall_time_of(&dq->clock, h->publish_time_ns),
 		.correlation_id = h->correlation_id,
 		.delivery_count = h->delivery_count,
 		.flags = h->flags,
@@ -208,9 +189,8 @@ int busd_durable_append_copy(struct busd_durable_queue *dq, uint64_t position,
 		.extension_length = h->extension_length,
 		.payload_length = h->payload_length,
 		.payload = dq->scratch + room_of(&dq->geometry),
-		.expiry_ns = wall_deadline_of(h->expiry_ns),
+		.expiry_ns = busd_wall_deadline_of(&dq->clock, h->expiry_ns),
 	};
-	int ret;
 
 	ret = bus_journal_append_message(dq->writer, &m);
 	if (ret < 0)
@@ -343,6 +323,7 @@ int busd_durable_copy(struct busd_durable_queue *dq)
 	uint64_t start = dq->copied;
 	int copied = 0, ret = 0;
 
+	busd_wall_clock_read(&dq->clock);
 	dq->stalled = false;
 	for (uint32_t n = 0; n < BUSD_DURABLE_PASS_MAX; n++) {
 		uint64_t j = dq->copied;

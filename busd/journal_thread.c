@@ -184,7 +184,7 @@ static uint64_t oldest_needed(const struct busd_durable_queue *dq)
  * serves no other journal, so this one may block on its own fdatasync
  * (bus_journal_sync_here: a confirm costs two thread wakes less). */
 static bool round_queue(struct busd_durable_queue *dq, bool alone,
-			int *timeout_ms, bool *in_flight)
+			int *timeout_ms, bool *in_flight, uint64_t *nap_ns)
 {
 	int copied, ret, due;
 
@@ -217,6 +217,11 @@ static bool round_queue(struct busd_durable_queue *dq, bool alone,
 		*timeout_ms = due;
 	if (dq->durable != dq->copied || dq->stalled)
 		*in_flight = true;
+	/* A producer streams: look again after a nap, not an idle tick. */
+	if (copied > 0)
+		dq->polling_until_ns = now_ns() + BUSD_JOURNAL_POLL_NS;
+	if (now_ns() < dq->polling_until_ns)
+		*nap_ns = BUSD_JOURNAL_NAP_NS;
 	return copied > 0 && !dq->stalled;
 }
 
@@ -303,6 +308,21 @@ static void wait_doorbells(struct journal_wait *w, int timeout_ms,
 				NULL);
 }
 
+/* Sleeps until a completion, or timeout (nap_ns instead when it is
+ * shorter and not 0: a polled queue or topic). */
+static void wait_completions(struct journal_wait *w, int timeout_ms,
+			     uint64_t nap_ns)
+{
+	uint64_t wait_ns = (uint64_t)timeout_ms * 1000000u;
+	struct timespec timeout;
+
+	if (nap_ns && nap_ns < wait_ns)
+		wait_ns = nap_ns;
+	timeout.tv_sec = (time_t)(wait_ns / 1000000000u);
+	timeout.tv_nsec = (long)(wait_ns % 1000000000u);
+	ppoll(w->fds, w->fd_count, &timeout, NULL);
+}
+
 static void *journal_thread(void *arg)
 {
 	struct busd_durable *d = arg;
@@ -323,7 +343,7 @@ static void *journal_thread(void *arg)
 		for (unsigned int i = 0; i < d->count; i++)
 			busy |= round_queue(d->queues[i],
 					    d->count == 1 && !d->topic_count,
-					    &timeout_ms, &in_flight);
+					    &timeout_ms, &in_flight, &nap_ns);
 		busy |= busd_topic_record_round(d->topics, d->topic_count,
 						&timeout_ms, &in_flight);
 		if (in_flight)
@@ -339,8 +359,8 @@ static void *journal_thread(void *arg)
 		if (busy)
 			continue;
 		if (in_flight)
-			poll(w.fds, w.fd_count,
-			     timeout_ms > 1 ? 1 : timeout_ms);
+			wait_completions(&w, timeout_ms > 1 ? 1 : timeout_ms,
+					 nap_ns);
 		else
 			wait_doorbells(&w, timeout_ms, nap_ns);
 	}

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "journal_figures.h"
 #include "topic.h"
+#include "wall_clock.h"
 
 struct busd_recorded_topic {
 	char name[BUS_NAME_MAX + 1];
@@ -36,6 +37,9 @@ struct busd_recorded_topic {
 	/* The time of the last message appended (CLOCK_REALTIME ns; 0
 	 * before any): a gap record's date. */
 	uint64_t last_time_ns;
+	/* The clocks as read at the start of the last copy pass: publish
+	 * stamps become journal times with it (wall_clock.h). */
+	struct busd_wall_clock clock;
 	uint64_t next_trim_ns;
 	uint64_t next_figures_ns;
 	uint64_t retry_ns; /* writer failed: reopen at this time */
@@ -53,17 +57,20 @@ struct busd_recorded_topic {
 	 * publishers wake it (busd_topic_record_arm); guarded by the
 	 * thread's lock. */
 	bool armed;
-	/* Until then (a copy in the last BUSD_TOPIC_RECORD_POLL_NS) the
+	/* Until then (a copy in the last BUSD_JOURNAL_POLL_NS) the
 	 * thread naps and looks again rather than be counted: while it is
 	 * counted, every commit pays a futex wake, until it is up again. */
 	uint64_t polling_until_ns;
 };
 
-/* How long after its last copy a topic is polled, and the nap between
- * looks: publishers streaming into a recorded topic never wake busd, and
- * a ring of 1,024 slots fills in no less than a nap or two. */
-#define BUSD_TOPIC_RECORD_POLL_NS 2000000u
-#define BUSD_TOPIC_RECORD_NAP_NS 50000u
+/* How long after its last copy a recorded topic or durable queue is
+ * polled by busd's journal thread, and the nap between looks: producers
+ * streaming into it never wake busd (a counted sleeper would cost each
+ * commit a futex wake; an idle tick of 1-2 ms would cap the stream at a
+ * ring per tick), and a ring of 1,024 slots fills in no less than a nap
+ * or two. */
+#define BUSD_JOURNAL_POLL_NS 2000000u
+#define BUSD_JOURNAL_NAP_NS 50000u
 
 /* topic_record_ring.c: one pass over the ring from copied on; records
  * appended (messages, and gaps for those it could not record), or the
@@ -96,7 +103,7 @@ void busd_topic_record_gather(struct busd_recorded_topic *const *topics,
  * next commit wakes the thread through data_futex, whose word is added to
  * waiters (at most max in all).  A topic copied from lately is not: it is
  * polled, and *nap_ns says to sleep no longer than
- * BUSD_TOPIC_RECORD_NAP_NS (else it stays 0).  true when a topic has
+ * BUSD_JOURNAL_NAP_NS (else it stays 0).  true when a topic has
  * something to copy already: do not sleep.  disarm takes the counts back
  * (under the lock, before the next round; busd_topic_record_finish() for
  * one that goes).

@@ -49,30 +49,11 @@
 #include "recorded_topic.h"
 #include "topic_cell.h"
 #include "wake.h"
+#include "wall_clock.h"
 
 /* Copies a pass at most, so that one busy topic does not starve the rest
  * of the thread's journals. */
 #define BUSD_TOPIC_RECORD_PASS_MAX 4096u
-
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec t;
-
-	clock_gettime(clock, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-/* CLOCK_MONOTONIC publish stamp to CLOCK_REALTIME; 0 (a publisher that
- * stamps nothing) gives the time of the copy. */
-static uint64_t wall_time_of(uint64_t monotonic_ns)
-{
-	uint64_t wall = now_ns(CLOCK_REALTIME);
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-	if (!monotonic_ns || monotonic_ns > now)
-		return wall;
-	return wall - (now - monotonic_ns);
-}
 
 /* Position j held a message we cannot record: a GAP record for it.  0 or
  * the writer's negative errno (-EAGAIN: again after a reap). */
@@ -86,7 +67,7 @@ static int append_gap(struct busd_recorded_topic *rt, uint64_t j,
 		.first = j,
 		.count = 1,
 		.time_ns = rt->last_time_ns ? rt->last_time_ns
-					    : now_ns(CLOCK_REALTIME),
+					    : rt->clock.wall_ns,
 		.reason = reason,
 	};
 	int ret = bus_journal_append_gap(rt->writer, &gap);
@@ -134,7 +115,7 @@ static int append_cell(struct busd_recorded_topic *rt, uint64_t j)
 	}
 	m = (struct bus_journal_message){
 		.sequence = j,
-		.time_ns = wall_time_of(h.publish_time_ns),
+		.time_ns = busd_wall_time_of(&rt->clock, h.publish_time_ns),
 		.correlation_id = h.correlation_id,
 		.delivery_count = 0,
 		.flags = h.flags,
@@ -197,6 +178,7 @@ int busd_topic_record_copy(struct busd_recorded_topic *rt)
 	const struct bus__topic_geometry *g = &rt->geometry;
 	int copied = 0, ret = 0;
 
+	busd_wall_clock_read(&rt->clock);
 	rt->stalled = false;
 	for (uint32_t n = 0; n < BUSD_TOPIC_RECORD_PASS_MAX; n++) {
 		uint64_t j = rt->copied;

@@ -98,7 +98,7 @@ static bool round_topic(struct busd_recorded_topic *rt, int *timeout_ms,
 		return false;
 	copied = busd_topic_record_copy(rt);
 	if (copied > 0)
-		rt->polling_until_ns = now_ns() + BUSD_TOPIC_RECORD_POLL_NS;
+		rt->polling_until_ns = now_ns() + BUSD_JOURNAL_POLL_NS;
 	ret = copied < 0 ? copied : bus_journal_submit(rt->writer);
 	/* Publishers may wait for this write (the gate opens only past
 	 * what was written): after a copy, wait for its completion here
@@ -183,7 +183,7 @@ bool busd_topic_record_arm(struct busd_recorded_topic *const *topics,
 		if (!rt->writer || rt->armed)
 			continue;
 		if (now < rt->polling_until_ns) {
-			*nap_ns = BUSD_TOPIC_RECORD_NAP_NS;
+			*nap_ns = BUSD_JOURNAL_NAP_NS;
 			continue;
 		}
 		/* Acquire: pairs with the publisher's seq_cst raise of the
