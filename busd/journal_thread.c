@@ -282,7 +282,8 @@ static void gather_completions(struct busd_durable *d, struct journal_wait *w)
 }
 
 /* Sleeps until a doorbell or the thread's own word rings, or timeout
- * (nap_ns instead when it is shorter and not 0: a polled topic). */
+ * (nap_ns instead when it is shorter and not 0: a polled queue or
+ * topic). */
 static void wait_doorbells(struct journal_wait *w, int timeout_ms,
 			   uint64_t nap_ns)
 {
