@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "busctl.h"
+#include "fd_dir.h"
 #include "journal.h"
 
 /* A journal message's extension as a view of a slot: header, room. */
@@ -58,15 +59,10 @@ const char *busctl_journal_format_time(char *out, size_t size,
 int busctl_journal_parse_position(const char *text, uint64_t *value,
 				  int *is_time);
 
-/*
- * Where a journal is read from (journal_source.c): dir_fd is the
- * directory busd handed over for a name (-1 for a path), read through
- * fd_path (/proc/self/fd/N); real is its name for sentences.
- */
+/* Where a journal is read from (journal_source.c): the directory busd
+ * handed over for a name (dir.fd -1 for a path: read as it is). */
 struct busctl_journal_source {
-	int dir_fd;
-	char fd_path[32];
-	char real[4096];
+	struct bus_journal_fd_dir dir;
 };
 
 /*
@@ -81,7 +77,7 @@ int busctl_journal_open(struct busctl *ctl, const char *command,
 			struct busctl_journal_source *source);
 
 /* The reader's detail sentence with the directory's real name where it
- * says fd_path (a path's sentences as they are), in out. */
+ * says /proc/self/fd/N (a path's sentences as they are), in out. */
 const char *busctl_journal_detail(const struct busctl_journal_source *source,
 				  const char *detail, char *out, size_t size);
 

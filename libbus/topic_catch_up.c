@@ -15,6 +15,7 @@
 
 #include "atomics.h"
 #include "clock.h"
+#include "fd_dir.h"
 #include "files.h"
 #include "journal.h"
 #include "segment.h"
@@ -25,9 +26,8 @@
  * recorder's copies reach the file within a pass of its thread. */
 #define NAP_NS 200000
 #define TEXT_MAX 512
-#define REAL_MAX 256
 /* "topic 'NAME': ", a path, then a reader's sentence. */
-#define DETAIL_MAX (TEXT_MAX + REAL_MAX + BUS_NAME_MAX + 16)
+#define DETAIL_MAX (TEXT_MAX + 4096 + BUS_NAME_MAX + 16)
 
 /* One message laid out as a subscription's copy (topic.h): header, header
  * room, payload. */
@@ -39,9 +39,7 @@ struct staged_message {
 
 struct bus__catch_up {
 	struct bus_journal_reader *reader;
-	int dir_fd;
-	char path[32];	     /* /proc/self/fd/N: what the reader opens */
-	char real[REAL_MAX]; /* the directory's name, for sentences */
+	struct bus_journal_fd_dir dir; /* closed with the catch-up */
 	uint32_t from;
 	uint64_t from_value;
 	uint64_t end; /* F: the ring's first position */
@@ -67,14 +65,11 @@ struct bus__catch_up {
 static int failed(struct bus_subscription *s, int error, const char *text)
 {
 	struct bus__catch_up *c = s->catch_up;
-	size_t n = strlen(c->path);
+	char named[DETAIL_MAX];
 
-	if (strncmp(text, c->path, n) == 0)
-		snprintf(c->detail, sizeof(c->detail), "topic '%s': %s%s",
-			 s->name, c->real, text + n);
-	else
-		snprintf(c->detail, sizeof(c->detail), "topic '%s': %s",
-			 s->name, text);
+	snprintf(c->detail, sizeof(c->detail), "topic '%s': %s", s->name,
+		 bus_journal_fd_dir_detail(&c->dir, text, named,
+					   sizeof(named)));
 	if (c->fail && s->bus)
 		c->fail(s->bus, error, c->detail);
 	return error;
@@ -197,7 +192,7 @@ static int end_reached_on_disk(struct bus_subscription *s)
 	struct bus_journal_entry e;
 	int ret;
 
-	ret = bus_journal_reader_open(&probe, c->path, NULL, 0);
+	ret = bus_journal_reader_open(&probe, c->dir.path, NULL, 0);
 	if (ret < 0)
 		return ret;
 	ret = bus_journal_seek_sequence(probe, c->end - 1);
@@ -266,7 +261,7 @@ static int retention_gap(struct bus_subscription *s)
 	size_t count;
 	int ret;
 
-	ret = bus__journal_list(c->path, &firsts, &count);
+	ret = bus__journal_list(c->dir.path, &firsts, &count);
 	if (ret < 0)
 		return ret;
 	oldest = count ? firsts[0] : 0;
@@ -296,7 +291,7 @@ static int open_reader(struct bus_subscription *s, char *text, size_t size)
 
 	bus_journal_reader_close(c->reader);
 	c->reader = NULL;
-	ret = bus_journal_reader_open(&c->reader, c->path, text, size);
+	ret = bus_journal_reader_open(&c->reader, c->dir.path, text, size);
 	if (ret == 0 && c->known)
 		ret = retention_gap(s);
 	if (ret == 0)
@@ -318,7 +313,7 @@ static int skip_corrupt(struct bus_subscription *s, char *text, size_t size)
 	size_t count;
 	int ret;
 
-	ret = bus__journal_list(c->path, &firsts, &count);
+	ret = bus__journal_list(c->dir.path, &firsts, &count);
 	if (ret < 0)
 		return ret;
 	/* No file starts before F: F may move on first (join_later), so
@@ -492,8 +487,8 @@ static int nap(struct bus_subscription *s, int64_t deadline)
 static void free_catch_up(struct bus__catch_up *c)
 {
 	bus_journal_reader_close(c->reader);
-	if (c->dir_fd >= 0)
-		close(c->dir_fd);
+	if (c->dir.fd >= 0)
+		close(c->dir.fd);
 	free(c->stage.bytes);
 	free(c->view.bytes);
 	free(c);
@@ -537,7 +532,6 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 	size_t copy_size = bus__topic_copy_size(&s->geometry);
 	char text[TEXT_MAX];
 	struct bus__catch_up *c;
-	ssize_t n;
 	int ret;
 
 	if (from != BUS_FROM_SEQUENCE && from != BUS_FROM_TIME) {
@@ -557,7 +551,7 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 		close(dir_fd);
 		return -ENOMEM;
 	}
-	c->dir_fd = dir_fd;
+	bus_journal_fd_dir_init(&c->dir, dir_fd, s->name);
 	c->from = from;
 	c->from_value = from_value;
 	c->end = s->next;
@@ -570,11 +564,6 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 	c->fail = fail;
 	c->stage.bytes = calloc(1, copy_size);
 	c->view.bytes = calloc(1, copy_size);
-	snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", dir_fd);
-	n = readlink(c->path, c->real, sizeof(c->real) - 1);
-	c->real[n > 0 ? n : 0] = '\0';
-	if (n <= 0)
-		snprintf(c->real, sizeof(c->real), "%s", c->path);
 	if (!c->stage.bytes || !c->view.bytes) {
 		free_catch_up(c);
 		return -ENOMEM;
@@ -584,7 +573,7 @@ int bus__catch_up_start(struct bus_subscription *s, int dir_fd, uint32_t from,
 	if (ret < 0) {
 		snprintf(detail, detail_size,
 			 "cannot read the journal of topic '%s' (%s): %s",
-			 s->name, c->real, strerror(-ret));
+			 s->name, c->dir.real, strerror(-ret));
 		s->catch_up = NULL;
 		free_catch_up(c);
 		return ret;
